@@ -1,0 +1,293 @@
+/**
+ * The contract between the constructs (src/) and the handlers (provider/): the rules every value must
+ * follow and the zod schemas of the specs that travel through Terraform triggers. Pure: no host I/O,
+ * no cdktf, so the handler can load it cheaply on every invocation.
+ */
+import { z } from 'zod';
+import { Cron } from 'croner';
+
+export const DEFAULT_ROOT = '/var/lib/hoststore';
+export const DEFAULT_MAX_VOLUMES = 10;
+export const DEFAULT_MAX_VOLUME_SIZE_GB = 500;
+export const DEFAULT_RETENTION_DAYS = 7;
+/** A replica count beyond this is a typo, not a deployment: every replica gets its own host path. */
+export const MAX_REPLICAS = 100;
+/** Storage names become file names and device labels; 63 keeps them DNS-label sized. */
+export const MAX_NAME_LENGTH = 63;
+/** Hard ceiling the handler enforces whatever the project's limits say (64 TiB), so a tampered size is refused. */
+export const ABSOLUTE_MAX_SIZE_GB = 65536;
+
+export const FILESYSTEMS = ['ext4', 'xfs', 'btrfs'] as const;
+export type Filesystem = (typeof FILESYSTEMS)[number];
+export const REMOVAL_POLICIES = ['retain', 'destroy', 'snapshot'] as const;
+export type RemovalPolicy = (typeof REMOVAL_POLICIES)[number];
+export const STORAGE_KINDS = ['volume', 'directory', 'disk'] as const;
+export type StorageKind = (typeof STORAGE_KINDS)[number];
+export const CARRIERS = ['terraform_data', 'null_resource'] as const;
+export type Carrier = (typeof CARRIERS)[number];
+
+/** Directories a storage root must never be, nor sit inside (the host's own system trees). */
+export const SYSTEM_DIRECTORIES = [
+  '/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/proc', '/run', '/sbin', '/sys', '/usr',
+];
+
+// ---------------------------------------------------------------------------------------------
+// Rules. Each returns undefined when the value is fine, else the rule it breaks (without the
+// value: callers add the construct path, the property and the value they got).
+// ---------------------------------------------------------------------------------------------
+
+const NAME_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
+const PROJECT_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+const PATH_SEGMENT_PATTERN = /^[A-Za-z0-9._@+=,-]+$/;
+
+/** Disk, volume and service names: alphanumeric and hyphens, as the disk service documents. */
+export function nameRule(value: unknown): string | undefined {
+  if (typeof value !== 'string') return 'must be a string';
+  if (value.length === 0) return 'must not be empty';
+  if (value.length > MAX_NAME_LENGTH) return `must be at most ${MAX_NAME_LENGTH} characters (got ${value.length})`;
+  if (!NAME_PATTERN.test(value)) {
+    return 'must contain only letters, digits and hyphens, and start and end with a letter or digit';
+  }
+  return undefined;
+}
+
+export function projectNameRule(value: unknown): string | undefined {
+  if (typeof value !== 'string') return 'must be a string';
+  if (value.length === 0) return 'must not be empty';
+  if (value.length > MAX_NAME_LENGTH) return `must be at most ${MAX_NAME_LENGTH} characters (got ${value.length})`;
+  if (!PROJECT_NAME_PATTERN.test(value)) {
+    return 'must contain only lowercase letters, digits and hyphens, and start and end with a letter or digit';
+  }
+  return undefined;
+}
+
+/** An absolute, normalized path made of plain segments (no `..`, no `.`, no `//`, no spaces or shell characters). */
+export function absolutePathRule(value: unknown): string | undefined {
+  if (typeof value !== 'string') return 'must be a string';
+  if (!value.startsWith('/')) return 'must be an absolute path (start with /)';
+  if (value === '/') return undefined;
+  if (value.endsWith('/')) return 'must be normalized: no trailing slash';
+  const segments = value.slice(1).split('/');
+  for (const segment of segments) {
+    if (segment === '') return 'must be normalized: no empty segment (//)';
+    if (segment === '.' || segment === '..') return `must be normalized: no '${segment}' segment`;
+    if (!PATH_SEGMENT_PATTERN.test(segment)) {
+      return 'must contain only letters, digits and . _ @ + = , - between slashes (no spaces, quotes or shell characters)';
+    }
+  }
+  return undefined;
+}
+
+export function mountPathRule(value: unknown): string | undefined {
+  const problem = absolutePathRule(value);
+  if (problem) return problem;
+  if (value === '/') return 'must not be / (the whole container filesystem)';
+  return undefined;
+}
+
+export function rootRule(value: unknown): string | undefined {
+  const problem = absolutePathRule(value);
+  if (problem) return problem;
+  const root = value as string;
+  for (const system of SYSTEM_DIRECTORIES) {
+    if (root === system || (system !== '/' && root.startsWith(system + '/'))) {
+      return `must not be a system directory or lie inside one (${SYSTEM_DIRECTORIES.join(', ')})`;
+    }
+  }
+  return undefined;
+}
+
+export function wholeNumberRule(value: unknown, min: number, max: number): string | undefined {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return 'must be a number';
+  if (!Number.isInteger(value)) return 'must be a whole number';
+  if (value < min || value > max) return `must be from ${min} to ${max}`;
+  return undefined;
+}
+
+export function positiveWholeNumberRule(value: unknown): string | undefined {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return 'must be a number';
+  if (!Number.isInteger(value) || value < 1) return 'must be a positive whole number';
+  return undefined;
+}
+
+/** A 5-field cron expression (minute hour day-of-month month day-of-week), evaluated in UTC, that fires at least once. */
+export function cronRule(value: unknown): string | undefined {
+  if (typeof value !== 'string') return 'must be a string';
+  const fields = value.trim().split(/\s+/);
+  if (fields.length !== 5 || value.trim() === '') {
+    return `must be a 5-field cron expression (minute hour day-of-month month day-of-week), got ${fields.length} field(s)`;
+  }
+  let cron: Cron;
+  try {
+    cron = new Cron(value, { paused: true, timezone: 'UTC' });
+  } catch (error) {
+    return `must be a valid cron expression: ${(error as Error).message.replace(/^CronPattern: /, '')}`;
+  }
+  if (cron.nextRun(new Date(Date.UTC(2000, 0, 1))) === null) return 'must fire at least once (this schedule never does)';
+  return undefined;
+}
+
+export function oneOfRule<T extends string>(value: unknown, allowed: readonly T[]): string | undefined {
+  return typeof value === 'string' && (allowed as readonly string[]).includes(value)
+    ? undefined
+    : `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wire specs: what a carrier's triggers hold (strings only, snake_case, so `cdktf diff` reads
+// `size_gb: "10" -> "20"`) and what the handler parses again before it touches anything.
+// ---------------------------------------------------------------------------------------------
+
+function ruled(rule: (v: unknown) => string | undefined) {
+  return z.string().superRefine((value, ctx) => {
+    const problem = rule(value);
+    if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+  });
+}
+
+const wholeString = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^[0-9]+$/, 'must be a whole number written in digits')
+    .transform(Number)
+    .superRefine((n, ctx) => {
+      const problem = wholeNumberRule(n, min, max);
+      if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+    });
+
+const boolString = z.enum(['true', 'false']).transform((v) => v === 'true');
+const optionalWhole = (min: number, max: number) => z.union([z.literal('').transform(() => undefined), wholeString(min, max)]);
+
+/** Fields that say *which* storage this is. A change to any of them is a different storage. */
+export const storageIdentitySchema = z
+  .object({
+    kind: z.enum(STORAGE_KINDS),
+    root: ruled(rootRule),
+    project: ruled(projectNameRule),
+    name: ruled(nameRule),
+  })
+  .strict();
+
+/** Everything the handler needs to converge one storage; identity plus what may change in place. */
+export const storageSpecSchema = storageIdentitySchema
+  .extend({
+    stack: z.string().max(255),
+    size_gb: optionalWhole(1, ABSOLUTE_MAX_SIZE_GB),
+    filesystem: z.union([z.enum(FILESYSTEMS), z.literal('')]),
+    shared: boolString,
+    removal_policy: z.enum(REMOVAL_POLICIES),
+    from_snapshot: z.string().max(200).regex(/^[A-Za-z0-9._:-]*$/, 'must be a snapshot id (letters, digits, . _ : -)'),
+  })
+  .strict()
+  .superRefine((spec, ctx) => {
+    if (spec.kind === 'directory') {
+      if (spec.size_gb !== undefined) ctx.addIssue({ code: 'custom', path: ['size_gb'], message: 'a directory volume has no size' });
+      if (spec.filesystem !== '') ctx.addIssue({ code: 'custom', path: ['filesystem'], message: 'a directory volume has no filesystem' });
+    } else {
+      if (spec.filesystem === '') ctx.addIssue({ code: 'custom', path: ['filesystem'], message: 'is required for a block volume or disk' });
+      if (spec.kind === 'volume' && spec.size_gb === undefined) ctx.addIssue({ code: 'custom', path: ['size_gb'], message: 'is required for a volume' });
+      if (spec.kind === 'volume' && spec.filesystem !== 'ext4') ctx.addIssue({ code: 'custom', path: ['filesystem'], message: "volumes are ext4 only" });
+    }
+  });
+
+/** Fields that say *which* attachment this is: one replica of one service seeing one storage at one path. */
+export const mountIdentitySchema = z
+  .object({
+    root: ruled(rootRule),
+    project: ruled(projectNameRule),
+    storage: ruled(nameRule),
+    storage_kind: z.enum(STORAGE_KINDS),
+    service: ruled(nameRule),
+    replica: wholeString(1, MAX_REPLICAS),
+    mount_path: ruled(mountPathRule),
+  })
+  .strict();
+
+export const mountSpecSchema = mountIdentitySchema
+  .extend({
+    stack: z.string().max(255),
+    host_path: ruled(absolutePathRule),
+    read_only: boolString,
+  })
+  .strict()
+  .superRefine((spec, ctx) => {
+    const expected = replicaHostPath(spec.root, spec.project, spec.service, spec.replica, spec.mount_path);
+    if (spec.host_path !== expected) {
+      ctx.addIssue({ code: 'custom', path: ['host_path'], message: `must be ${expected} (derived from root, project, service, replica and mount_path)` });
+    }
+  });
+
+export const snapshotPolicyIdentitySchema = z
+  .object({
+    root: ruled(rootRule),
+    project: ruled(projectNameRule),
+    policy: ruled(nameRule),
+    storage: ruled(nameRule),
+    storage_kind: z.enum(STORAGE_KINDS),
+  })
+  .strict();
+
+export const snapshotPolicySpecSchema = snapshotPolicyIdentitySchema
+  .extend({
+    stack: z.string().max(255),
+    schedule: ruled(cronRule),
+    retention_days: optionalWhole(1, 36500),
+    retention_count: optionalWhole(1, 100000),
+  })
+  .strict();
+
+export type StorageIdentityWire = z.input<typeof storageIdentitySchema>;
+export type StorageSpecWire = z.input<typeof storageSpecSchema>;
+export type StorageSpec = z.output<typeof storageSpecSchema>;
+export type StorageIdentity = z.output<typeof storageIdentitySchema>;
+export type MountIdentityWire = z.input<typeof mountIdentitySchema>;
+export type MountSpecWire = z.input<typeof mountSpecSchema>;
+export type MountSpec = z.output<typeof mountSpecSchema>;
+export type MountIdentity = z.output<typeof mountIdentitySchema>;
+export type SnapshotPolicyIdentityWire = z.input<typeof snapshotPolicyIdentitySchema>;
+export type SnapshotPolicySpecWire = z.input<typeof snapshotPolicySpecSchema>;
+export type SnapshotPolicySpec = z.output<typeof snapshotPolicySpecSchema>;
+
+/** One line per problem: `field: rule (got "value")`. Used by the handler to refuse a tampered spec. */
+export function describeZodError(error: z.ZodError, input: unknown): string {
+  return error.issues
+    .map((issue) => {
+      const field = issue.path.join('.') || '(spec)';
+      const got = issue.path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k as string] : undefined), input);
+      return `${field}: ${issue.message}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`;
+    })
+    .join('; ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host layout: where everything lives under a root. Pure string functions shared by the
+// constructs (host paths are attributes and outputs) and the handlers.
+// ---------------------------------------------------------------------------------------------
+
+/** Per-replica volume names for a volume with `shared: false`. */
+export function replicaVolumeName(name: string, replica: number): string {
+  return `${name}-${replica}`;
+}
+
+/** Disks are host-wide (reuse by name across projects); volumes and directories belong to a project. */
+export function storageDirectory(root: string, kind: StorageKind, project: string): string {
+  return kind === 'disk' ? `${root}/disks` : `${root}/projects/${project}/${kind === 'directory' ? 'directories' : 'volumes'}`;
+}
+
+export function imagePath(root: string, kind: StorageKind, project: string, name: string): string {
+  return `${storageDirectory(root, kind, project)}/${name}.img`;
+}
+
+export function directoryPath(root: string, project: string, name: string): string {
+  return `${storageDirectory(root, 'directory', project)}/${name}`;
+}
+
+/** Where a block storage's filesystem is mounted once (staged) before being bind-mounted into replicas. */
+export function stagingPath(root: string, kind: StorageKind, project: string, name: string): string {
+  return kind === 'disk' ? `${root}/staging/disks/${name}` : `${root}/staging/projects/${project}/${name}`;
+}
+
+/** The host path one replica of a service binds in at `mountPath`. */
+export function replicaHostPath(root: string, project: string, service: string, replica: number, mountPath: string): string {
+  return `${root}/projects/${project}/services/${service}/${replica}${mountPath}`;
+}
