@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+/**
+ * The `hoststore` command: parses arguments and hands off to one command module. Command modules are
+ * imported on demand so the handler path Terraform calls for every resource loads only what it needs.
+ */
+import { parseArgs } from 'node:util';
+import { DEFAULT_ROOT } from '../src/schema.js';
+import { HoststoreError } from './errors.js';
+
+const USAGE = `usage: hoststore <command> [options]
+
+commands:
+  list [--json]                        every storage on the root, its size, allocation, state, mounts and lease
+  status NAME [--json]                 one storage in detail
+  lease-list [--json]                  disk leases and their holders
+  lease break NAME [--yes]             break a disk's lease whose holder's mount is gone
+  delete NAME [--force] [--yes]        delete a storage and its data (refuses while mounted or leased unless --force)
+  up                                   re-attach and re-mount everything the registry says is mounted (after a reboot)
+  handle <storage|mount|snapshot-policy> <converge|delete>
+                                       the handler Terraform's provisioners run; spec in HOSTSTORE_SPEC (JSON)
+
+options:
+  --root DIR       the hoststore root (default: $HOSTSTORE_ROOT or ${DEFAULT_ROOT})
+  --project NAME   pick a project when a volume name exists in several
+  --json           machine-readable output for read commands
+  -h, --help       this text
+
+exit codes: 0 ok, 1 failed, 2 bad usage or spec, 3 refused (would lose data or break a lease), 4 root locked`;
+
+export interface GlobalOptions {
+  readonly root: string;
+  readonly json: boolean;
+  readonly yes: boolean;
+  readonly force: boolean;
+  readonly project?: string;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      root: { type: 'string' },
+      project: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      yes: { type: 'boolean', short: 'y', default: false },
+      force: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command, ...args] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(`${USAGE}\n`);
+    return values.help ? 0 : 2;
+  }
+  const options: GlobalOptions = {
+    root: values.root ?? process.env.HOSTSTORE_ROOT ?? DEFAULT_ROOT,
+    json: values.json ?? false,
+    yes: values.yes ?? false,
+    force: values.force ?? false,
+    project: values.project,
+  };
+  switch (command) {
+    case 'handle':
+      return (await import('./commands/handle.js')).handle(args, process.env.HOSTSTORE_SPEC);
+    case 'list':
+      return (await import('./commands/list.js')).list(options);
+    case 'status':
+      return (await import('./commands/list.js')).status(one(args, 'status NAME'), options);
+    case 'lease-list':
+      return (await import('./commands/lease.js')).leaseList(options);
+    case 'lease':
+      if (args[0] !== 'break') throw new HoststoreError(`unknown lease command '${args[0] ?? ''}'; use: hoststore lease break NAME`, 2);
+      return (await import('./commands/lease.js')).leaseBreak(one(args.slice(1), 'lease break NAME'), options);
+    case 'delete':
+      return (await import('./commands/delete.js')).deleteStorage(one(args, 'delete NAME'), options);
+    case 'up':
+      return (await import('./commands/up.js')).up(options);
+    default:
+      throw new HoststoreError(`unknown command '${command}'; run hoststore --help`, 2);
+  }
+}
+
+function one(args: string[], usage: string): string {
+  if (args.length !== 1) throw new HoststoreError(`usage: hoststore ${usage}`, 2);
+  return args[0];
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.exitCode = reportError(error);
+  },
+);
+
+/** One clear line on stderr (plus a failed command's detail); a stack only for a bug. */
+function reportError(error: unknown): number {
+  const e = error as Error & { exitCode?: unknown; detail?: unknown; code?: string };
+  if (error instanceof HoststoreError) {
+    process.stderr.write(`hoststore: ${e.message}\n${error.detail ? `${error.detail}\n` : ''}`);
+    return error.exitCode;
+  }
+  if (e && e.name === 'CommandError') {
+    const detail = typeof e.detail === 'function' ? (e.detail as () => string)() : '';
+    process.stderr.write(`hoststore: ${e.message}\n${detail}\n`);
+    return 1;
+  }
+  if (e && (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE')) {
+    process.stderr.write(`hoststore: ${e.message}\n`);
+    return 2;
+  }
+  if (e && typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) {
+    process.stderr.write(`hoststore: ${e.message}\n`);
+    return 1;
+  }
+  process.stderr.write(`hoststore: internal error (please report): ${e?.stack ?? String(error)}\n`);
+  return 1;
+}

@@ -1,0 +1,41 @@
+/** `hoststore lease-list` and `hoststore lease break NAME`: who holds each disk, and freeing a stale hold. */
+import { HoststoreError, RefusedError } from '../errors.js';
+import { Registry, type LeaseRecord } from '../registry/store.js';
+import { withRootLock } from '../registry/lock.js';
+import { leaseIsStale } from '../handlers/mount.js';
+import type { GlobalOptions } from '../cli.js';
+import { printJson, table } from './format.js';
+import { confirm } from './confirm.js';
+
+export function leaseList(options: GlobalOptions): number {
+  const leases = new Registry(options.root)
+    .list<LeaseRecord>('leases')
+    .map(({ record }) => ({ ...record, stale: leaseIsStale(options.root, record) }));
+  if (options.json) {
+    printJson(leases);
+    return 0;
+  }
+  if (leases.length === 0) {
+    process.stdout.write('no disk leases\n');
+    return 0;
+  }
+  const rows = leases.map((l) => [l.disk, `${l.project}/${l.service}`, String(l.replica), l.since, l.stale ? 'stale' : 'held', l.hostPath]);
+  process.stdout.write(`${table(['DISK', 'HOLDER', 'REPLICA', 'SINCE', 'STATE', 'HOST PATH'], rows)}\n`);
+  return 0;
+}
+
+export async function leaseBreak(disk: string, options: GlobalOptions): Promise<number> {
+  return withRootLock(options.root, { holder: `hoststore lease break ${disk}` }, async () => {
+    const registry = new Registry(options.root);
+    const lease = registry.lease(disk);
+    if (!lease) throw new HoststoreError(`disk ${disk} has no lease`, 1);
+    const holder = `${lease.project}/${lease.service} replica ${lease.replica}`;
+    if (!leaseIsStale(options.root, lease) && !options.force) {
+      throw new RefusedError(`disk ${disk} is leased by ${holder}, whose mount at ${lease.hostPath} is still there; unmount it first (or pass --force to break a live lease)`);
+    }
+    if (!options.yes) await confirm(`break ${holder}'s lease on disk ${disk}?`);
+    registry.remove('leases', disk);
+    process.stdout.write(`broke ${holder}'s lease on disk ${disk} (held since ${lease.since})\n`);
+    return 0;
+  });
+}

@@ -1,0 +1,100 @@
+/**
+ * The one contract every resource handler follows (after Pulumi dynamic providers and
+ * terraform-plugin-framework), and the reconcile loop that drives it: read what is really on the host,
+ * diff it against the spec, then create, update or refuse.
+ */
+import { Registry } from '../registry/store.js';
+import { withRootLock } from '../registry/lock.js';
+import { RefusedError } from '../errors.js';
+
+export type Safety = 'safe' | 'downtime' | 'data-loss' | 'refused';
+
+export interface Change {
+  /** The field or aspect that differs (`size_gb`, `image`, `read_only`, ...). */
+  readonly field: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly safety: Safety;
+  /** Why, in words a reviewer understands; required for anything not `safe`. */
+  readonly reason?: string;
+}
+
+export interface Diff {
+  /** `create`: nothing there yet; `adopt`: there, not ours yet; `update`: ours, differs; `none`: converged. */
+  readonly action: 'create' | 'adopt' | 'update' | 'none';
+  readonly changes: readonly Change[];
+}
+
+export interface HandlerContext {
+  readonly root: string;
+  readonly registry: Registry;
+  readonly log: (line: string) => void;
+  readonly now: () => Date;
+  /** Names of storage whose data-loss actions the user explicitly allowed. */
+  readonly allowDataLoss?: ReadonlySet<string>;
+}
+
+export interface Handler<Spec, Identity, Actual> {
+  readonly kind: string;
+  /** Parses a wire spec with the shared schema; throws SpecError naming field, rule and value. */
+  validate(input: unknown): Spec;
+  validateIdentity(input: unknown): Identity;
+  rootOf(identity: Identity): string;
+  describe(identity: Identity): string;
+  /** What is really on the host; undefined when there is nothing (no record, nothing on disk). */
+  read(ctx: HandlerContext, identity: Identity): Actual | undefined;
+  diff(ctx: HandlerContext, spec: Spec, actual: Actual | undefined): Diff;
+  /** All-or-nothing: on failure undoes its partial work and rethrows. */
+  create(ctx: HandlerContext, spec: Spec, diff: Diff): Promise<void>;
+  update(ctx: HandlerContext, spec: Spec, actual: Actual, diff: Diff): Promise<void>;
+  /** Succeeds when the thing is already gone. */
+  delete(ctx: HandlerContext, identity: Identity): Promise<void>;
+}
+
+export function makeContext(root: string, options: Partial<Omit<HandlerContext, 'root' | 'registry'>> = {}): HandlerContext {
+  return {
+    root,
+    registry: new Registry(root),
+    log: options.log ?? ((line) => process.stdout.write(`${line}\n`)),
+    now: options.now ?? (() => new Date()),
+    allowDataLoss: options.allowDataLoss,
+  };
+}
+
+/** Refuses when any change is `refused`, or `data-loss` that the user did not allow for this storage. */
+export function assertAllowed(ctx: HandlerContext, subject: string, name: string, diff: Diff): void {
+  const blocked = diff.changes.filter(
+    (c) => c.safety === 'refused' || (c.safety === 'data-loss' && !ctx.allowDataLoss?.has(name)),
+  );
+  if (blocked.length === 0) return;
+  const reasons = blocked.map((c) => c.reason ?? `${c.field} ${c.from ?? ''} -> ${c.to ?? ''}`).join('; ');
+  throw new RefusedError(`${subject}: refused: ${reasons}`);
+}
+
+/** read → diff → create | update | nothing, under the root lock. Returns the diff it acted on. */
+export async function converge<S, I, A>(
+  handler: Handler<S, I, A>,
+  ctx: HandlerContext,
+  spec: S & I,
+  holder = `hoststore ${handler.kind} converge`,
+): Promise<Diff> {
+  return withRootLock(ctx.root, { holder: `${holder} ${handler.describe(spec)}` }, async () => {
+    const actual = handler.read(ctx, spec);
+    const diff = handler.diff(ctx, spec, actual);
+    assertAllowed(ctx, handler.describe(spec), nameOf(spec), diff);
+    if (diff.action === 'create' || actual === undefined) await handler.create(ctx, spec, diff);
+    else if (diff.action !== 'none') await handler.update(ctx, spec, actual, diff);
+    return diff;
+  });
+}
+
+export async function remove<S, I, A>(handler: Handler<S, I, A>, ctx: HandlerContext, identity: I): Promise<void> {
+  await withRootLock(ctx.root, { holder: `hoststore ${handler.kind} delete ${handler.describe(identity)}` }, () =>
+    handler.delete(ctx, identity),
+  );
+}
+
+function nameOf(spec: unknown): string {
+  const record = spec as { name?: string; storage?: string };
+  return record.name ?? record.storage ?? '';
+}

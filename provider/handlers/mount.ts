@@ -1,0 +1,195 @@
+/**
+ * The mount handler: makes one storage visible at one replica's host path. Block storage is staged
+ * once (one loop device, one mount) and bind-mounted into each replica; a directory volume is bound
+ * directly. A Disk's exclusive lease is taken before its first bind and released with its last.
+ */
+import * as fs from 'node:fs';
+import {
+  describeZodError,
+  directoryPath,
+  mountIdentitySchema,
+  mountSpecSchema,
+  replicaHostPath,
+  stagingPath,
+  type Filesystem,
+  type MountIdentity,
+  type MountSpec,
+} from '../../src/schema.js';
+import { SpecError } from '../errors.js';
+import { mountKey, type LeaseRecord, type MountRecord, type StorageRecord } from '../registry/store.js';
+import { bindMount, readMountTable, remount, safeMountTarget, unmount } from '../host/mounts.js';
+import type { Change, Diff, Handler, HandlerContext } from './handler.js';
+import { ensureStaged, unstage } from './block-device.js';
+import { storagePath } from './storage.js';
+
+export interface ActualMount {
+  readonly record?: MountRecord;
+  readonly hostPath: string;
+  /** The host path is a mount point showing this storage. */
+  readonly mounted: boolean;
+  readonly readOnly?: boolean;
+  readonly lease?: LeaseRecord;
+}
+
+function holderOf(identity: Pick<MountIdentity, 'project' | 'service' | 'replica'>): string {
+  return `${identity.project}/${identity.service} replica ${identity.replica}`;
+}
+
+function sameHolder(lease: LeaseRecord, identity: Pick<MountIdentity, 'project' | 'service' | 'replica'>): boolean {
+  return lease.project === identity.project && lease.service === identity.service && lease.replica === identity.replica;
+}
+
+function hostPathOf(identity: MountIdentity): string {
+  return replicaHostPath(identity.root, identity.project, identity.service, identity.replica, identity.mount_path);
+}
+
+/** Where the storage's files are seen on the host before binding: its staging mount or its directory. */
+function sourceOf(identity: MountIdentity): string {
+  return identity.storage_kind === 'directory'
+    ? directoryPath(identity.root, identity.project, identity.storage)
+    : stagingPath(identity.root, identity.storage_kind, identity.project, identity.storage);
+}
+
+/** True when `target` is a mount point showing the same directory as `source` (same device and inode). */
+function showsSource(target: string, source: string): boolean {
+  try {
+    const a = fs.statSync(target);
+    const b = fs.statSync(source);
+    return a.dev === b.dev && a.ino === b.ino;
+  } catch {
+    return false;
+  }
+}
+
+/** A lease is stale when its holder's host path no longer shows the disk (the holder's mount is gone). */
+export function leaseIsStale(root: string, lease: LeaseRecord): boolean {
+  const staging = stagingPath(root, 'disk', '', lease.disk);
+  return !showsSource(lease.hostPath, staging) || !readMountTable().some((e) => e.target === lease.hostPath);
+}
+
+export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
+  kind: 'mount',
+
+  validate(input) {
+    const result = mountSpecSchema.safeParse(input);
+    if (!result.success) throw new SpecError(`mount spec rejected: ${describeZodError(result.error, input)}`);
+    return result.data;
+  },
+  validateIdentity(input) {
+    const result = mountIdentitySchema.passthrough().safeParse(input);
+    if (!result.success) throw new SpecError(`mount spec rejected: ${describeZodError(result.error, input)}`);
+    return result.data as MountIdentity;
+  },
+  rootOf: (identity) => identity.root,
+  describe: (identity) => `${identity.storage} -> ${identity.service}[${identity.replica}]:${identity.mount_path}`,
+
+  read(ctx, identity) {
+    const record = ctx.registry.get<MountRecord>('mounts', mountKey(identity.project, identity.service, identity.replica, identity.mount_path));
+    const hostPath = hostPathOf(identity);
+    const entry = [...readMountTable()].reverse().find((e) => e.target === hostPath);
+    const mounted = entry !== undefined && showsSource(hostPath, sourceOf(identity));
+    const lease = identity.storage_kind === 'disk' ? ctx.registry.lease(identity.storage) : undefined;
+    if (!record && !entry) return undefined;
+    return { record, hostPath, mounted, readOnly: entry?.readOnly, lease };
+  },
+
+  diff(ctx, spec, actual) {
+    const storage = ctx.registry.storage(spec.storage_kind, spec.project, spec.storage);
+    const what = `${spec.storage_kind} ${spec.storage}`;
+    const changes: Change[] = [];
+    if (!storage || storage.state === 'creating') {
+      changes.push({ field: 'storage', safety: 'refused', reason: `${what} does not exist on this host; declare it (or deploy its stack) before mounting it` });
+      return { action: actual ? 'update' : 'create', changes };
+    }
+    const lease = spec.storage_kind === 'disk' ? ctx.registry.lease(spec.storage) : undefined;
+    if (lease && !sameHolder(lease, spec)) {
+      const stale = leaseIsStale(spec.root, lease);
+      changes.push({
+        field: 'lease', from: holderOf(lease), to: holderOf(spec), safety: 'refused',
+        reason: `disk ${spec.storage} is leased by ${holderOf(lease)} since ${lease.since}${stale ? ` (stale: its mount at ${lease.hostPath} is gone; break it with \`hoststore lease break ${spec.storage}\`)` : ''}; a disk is mounted by one instance at a time: use one disk per instance`,
+      });
+    }
+    if (!actual) {
+      changes.push({ field: 'mount', to: `${hostPathOf(spec)}${spec.read_only ? ' (read-only)' : ''}`, safety: 'safe' });
+      return { action: 'create', changes };
+    }
+    if (!actual.mounted) changes.push({ field: 'mount', to: actual.hostPath, safety: 'safe', reason: actual.record ? 'mount missing: remount' : undefined });
+    else if (actual.readOnly !== spec.read_only) {
+      changes.push({ field: 'read_only', from: String(actual.readOnly), to: String(spec.read_only), safety: 'safe', reason: 'remount' });
+    }
+    if (actual.record && actual.record.stack !== spec.stack) changes.push({ field: 'stack', from: actual.record.stack, to: spec.stack, safety: 'safe' });
+    if (spec.storage_kind === 'disk' && !lease) changes.push({ field: 'lease', to: holderOf(spec), safety: 'safe' });
+    return { action: changes.length ? 'update' : 'none', changes };
+  },
+
+  async create(ctx, spec) {
+    await attach(ctx, spec, undefined);
+  },
+
+  async update(ctx, spec, actual) {
+    await attach(ctx, spec, actual);
+  },
+
+  async delete(ctx, identity) {
+    const key = mountKey(identity.project, identity.service, identity.replica, identity.mount_path);
+    const hostPath = hostPathOf(identity);
+    while (readMountTable().some((e) => e.target === hostPath)) await unmount(hostPath);
+    ctx.registry.remove('mounts', key);
+    if (identity.storage_kind === 'disk') {
+      const lease = ctx.registry.lease(identity.storage);
+      if (lease && sameHolder(lease, identity)) ctx.registry.remove('leases', identity.storage);
+    }
+    await unstageIfUnused(ctx, identity);
+    ctx.log(`${identity.storage}: unmounted from ${holderOf(identity)} at ${hostPath}`);
+  },
+};
+
+async function attach(ctx: HandlerContext, spec: MountSpec, actual: ActualMount | undefined): Promise<void> {
+  const storage = ctx.registry.storage(spec.storage_kind, spec.project, spec.storage) as StorageRecord;
+  const hostPath = hostPathOf(spec);
+  const source = sourceOf(spec);
+  const now = ctx.now().toISOString();
+  let stagedNow = false;
+  if (spec.storage_kind !== 'directory') {
+    const before = readMountTable().some((e) => e.target === source);
+    await ensureStaged(spec.root, source, storagePath({ ...spec, kind: spec.storage_kind, name: spec.storage }), storage.filesystem as Filesystem);
+    stagedNow = !before;
+  }
+  try {
+    if (spec.storage_kind === 'disk' && !ctx.registry.lease(spec.storage)) {
+      ctx.registry.put<LeaseRecord>('leases', spec.storage, {
+        disk: spec.storage, project: spec.project, service: spec.service, replica: spec.replica, hostPath, since: now,
+      });
+    }
+    if (actual?.mounted) {
+      await remount(hostPath, { readOnly: spec.read_only, bind: true });
+    } else {
+      // A mount that is there but shows something else (or a stale bind) is taken down first.
+      while (readMountTable().some((e) => e.target === hostPath)) await unmount(hostPath);
+      await safeMountTarget(spec.root, hostPath);
+      await bindMount(source, hostPath, { readOnly: spec.read_only });
+    }
+  } catch (error) {
+    if (!actual?.record) {
+      const lease = ctx.registry.lease(spec.storage);
+      if (lease && sameHolder(lease, spec)) ctx.registry.remove('leases', spec.storage);
+      if (stagedNow && ctx.registry.mountsOf(spec.storage_kind, spec.project, spec.storage).length === 0) {
+        await unstage(source, storagePath({ ...spec, kind: spec.storage_kind, name: spec.storage }));
+      }
+    }
+    throw error;
+  }
+  ctx.registry.put<MountRecord>('mounts', mountKey(spec.project, spec.service, spec.replica, spec.mount_path), {
+    project: spec.project, stack: spec.stack, storageKind: spec.storage_kind, storage: spec.storage,
+    service: spec.service, replica: spec.replica, mountPath: spec.mount_path, hostPath, readOnly: spec.read_only,
+    createdAt: actual?.record?.createdAt ?? now, updatedAt: now,
+  });
+  ctx.log(`${spec.storage}: mounted for ${holderOf(spec)} at ${hostPath}${spec.read_only ? ' (read-only)' : ''}`);
+}
+
+async function unstageIfUnused(ctx: HandlerContext, identity: MountIdentity): Promise<void> {
+  if (identity.storage_kind === 'directory') return;
+  if (ctx.registry.mountsOf(identity.storage_kind, identity.project, identity.storage).length > 0) return;
+  await unstage(sourceOf(identity), storagePath({ ...identity, kind: identity.storage_kind, name: identity.storage }));
+}
+

@@ -1,0 +1,254 @@
+/**
+ * The storage handler: volumes, directory volumes and disks. Converges a spec onto the host: creates
+ * (sparse image + mkfs, or a directory), adopts an existing disk by name, grows in place, and refuses
+ * anything that would lose data (shrink, filesystem change, a vanished or truncated image).
+ */
+import * as fs from 'node:fs';
+import {
+  describeZodError,
+  directoryPath,
+  imagePath,
+  stagingPath,
+  storageIdentitySchema,
+  storageSpecSchema,
+  storageDirectory,
+  type Filesystem,
+  type StorageIdentity,
+  type StorageSpec,
+} from '../../src/schema.js';
+import { RefusedError, SpecError } from '../errors.js';
+import type { StorageRecord } from '../registry/store.js';
+import { readFilesystemSignature } from '../host/fs-signature.js';
+import type { Change, Diff, Handler, HandlerContext } from './handler.js';
+import * as block from './block-device.js';
+
+const GiB = 1024 ** 3;
+
+export interface ActualStorage {
+  readonly record?: StorageRecord;
+  /** Image file or directory present on the host. */
+  readonly present: boolean;
+  readonly path: string;
+  readonly sizeBytes?: number;
+  readonly allocatedBytes?: number;
+  readonly filesystem?: Filesystem;
+}
+
+export function storagePath(identity: Pick<StorageIdentity, 'kind' | 'root' | 'project' | 'name'>): string {
+  return identity.kind === 'directory'
+    ? directoryPath(identity.root, identity.project, identity.name)
+    : imagePath(identity.root, identity.kind, identity.project, identity.name);
+}
+
+function parse<T>(schema: { safeParse(input: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } }, input: unknown, what: string): T {
+  const result = schema.safeParse(input);
+  if (!result.success) throw new SpecError(`${what} spec rejected: ${describeZodError(result.error, input)}`);
+  return result.data;
+}
+
+export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage> = {
+  kind: 'storage',
+
+  validate: (input) => parse(storageSpecSchema, input, 'storage'),
+  validateIdentity: (input) => parse(storageIdentitySchema.passthrough(), input, 'storage') as StorageIdentity,
+  rootOf: (identity) => identity.root,
+  describe: (identity) => `${identity.kind} ${identity.name}`,
+
+  read(ctx, identity) {
+    const record = ctx.registry.storage(identity.kind, identity.project, identity.name);
+    const where = storagePath(identity);
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.lstatSync(where);
+    } catch {
+      stat = undefined;
+    }
+    if (!record && !stat) return undefined;
+    if (!stat) return { record, present: false, path: where };
+    if (identity.kind === 'directory') return { record, present: stat.isDirectory(), path: where };
+    if (!stat.isFile()) return { record, present: false, path: where };
+    return {
+      record,
+      present: true,
+      path: where,
+      sizeBytes: stat.size,
+      allocatedBytes: stat.blocks * 512,
+      filesystem: readFilesystemSignature(where),
+    };
+  },
+
+  diff(_ctx, spec, actual) {
+    const what = `${spec.kind} ${spec.name}`;
+    const wanted = spec.size_gb;
+    if (!actual || (actual.record?.state === 'creating')) {
+      if (spec.kind === 'disk' && wanted === undefined) {
+        return refusedDiff('create', 'image', `${what} does not exist on this host and has no sizeGb: give sizeGb to create it, or create the disk first`);
+      }
+      return { action: 'create', changes: [{ field: 'image', to: describe(spec), safety: 'safe' }] };
+    }
+    const record = actual.record;
+    if (!actual.present) {
+      return refusedDiff('update', 'image', `${what}: ${actual.path} is missing (deleted behind hoststore's back); recreating it would make an empty ${spec.kind}. Restore the file, or delete the record with \`hoststore delete ${spec.name} --yes\` to start empty`, 'data-loss');
+    }
+    if (spec.kind === 'directory') {
+      const changes = recordChanges(spec, record);
+      return { action: record && record.state !== 'retained' ? (changes.length ? 'update' : 'none') : 'adopt', changes };
+    }
+    const changes: Change[] = [];
+    const adopting = !record || record.state === 'retained';
+    if (actual.filesystem === undefined) {
+      return refusedDiff('update', 'filesystem', `${what}: ${actual.path} holds no ext4, xfs or btrfs filesystem; hoststore will not format a file it did not make`);
+    }
+    if (actual.filesystem !== spec.filesystem) {
+      changes.push({
+        field: 'filesystem', from: actual.filesystem, to: spec.filesystem, safety: 'refused',
+        reason: `${what} is ${actual.filesystem}; changing it to ${spec.filesystem} means reformatting, which erases its data. Keep filesystem '${actual.filesystem}', or create a new ${spec.kind} and copy the data`,
+      });
+    }
+    const currentGb = record?.growingToGb ?? record?.sizeGb ?? Math.floor((actual.sizeBytes ?? 0) / GiB);
+    if (record && record.sizeGb !== undefined && (actual.sizeBytes ?? 0) < record.sizeGb * GiB) {
+      changes.push({
+        field: 'image', from: `${record.sizeGb} GB`, to: `${actual.sizeBytes} bytes`, safety: 'refused',
+        reason: `${what}: ${actual.path} is smaller (${actual.sizeBytes} bytes) than its ${record.sizeGb} GB filesystem: it was truncated behind hoststore's back and its data is damaged. Restore it from a snapshot or backup`,
+      });
+    }
+    if (wanted !== undefined && wanted > currentGb) {
+      changes.push({ field: 'size_gb', from: String(currentGb), to: String(wanted), safety: 'safe', reason: `grow in place` });
+    } else if (record?.growingToGb !== undefined) {
+      changes.push({ field: 'size_gb', from: String(record.sizeGb), to: String(record.growingToGb), safety: 'safe', reason: 'finish an interrupted grow' });
+    } else if (wanted !== undefined && wanted < currentGb && !adopting) {
+      changes.push({
+        field: 'size_gb', from: String(currentGb), to: String(wanted), safety: 'refused',
+        reason: `${what} is ${currentGb} GB; shrinking it to ${wanted} GB could cut off data. Keep sizeGb at ${currentGb} or more, or create a smaller ${spec.kind} and copy the data`,
+      });
+    }
+    changes.push(...recordChanges(spec, record));
+    return { action: adopting ? 'adopt' : changes.length ? 'update' : 'none', changes };
+  },
+
+  async create(ctx, spec) {
+    const where = storagePath(spec);
+    const previous = ctx.registry.storage(spec.kind, spec.project, spec.name);
+    if (previous?.state === 'creating') {
+      // An earlier create was killed before it finished: the file was never mounted, so holds no data.
+      await block.detachAll(where);
+      fs.rmSync(where, { recursive: true, force: true });
+      ctx.log(`${spec.kind} ${spec.name}: cleaned up an interrupted create`);
+    }
+    if (spec.from_snapshot) {
+      throw new RefusedError(`${spec.kind} ${spec.name}: fromSnapshot '${spec.from_snapshot}' cannot be restored: snapshots are not available in this version`);
+    }
+    if (spec.kind !== 'directory') await block.requireFormatter(spec.filesystem as Filesystem);
+    const now = ctx.now().toISOString();
+    ctx.registry.putStorage(newRecord(spec, where, 'creating', now));
+    try {
+      fs.mkdirSync(storageDirectory(spec.root, spec.kind, spec.project), { recursive: true, mode: 0o700 });
+      if (spec.kind === 'directory') {
+        fs.mkdirSync(where, { mode: 0o755 });
+      } else {
+        await block.createFormattedImage(where, (spec.size_gb as number) * GiB, spec.filesystem as Filesystem, spec.name);
+      }
+    } catch (error) {
+      fs.rmSync(where, { recursive: true, force: true });
+      ctx.registry.removeStorage(spec.kind, spec.project, spec.name);
+      throw error;
+    }
+    ctx.registry.putStorage(newRecord(spec, where, 'ready', now));
+    ctx.log(`${spec.kind} ${spec.name}: created ${describe(spec)} at ${where}`);
+  },
+
+  async update(ctx, spec, actual, diff) {
+    const now = ctx.now().toISOString();
+    let record: StorageRecord = actual.record
+      ? { ...actual.record, state: 'ready', retainedAt: undefined, updatedAt: now }
+      : { ...newRecord(spec, actual.path, 'ready', now), sizeGb: actual.sizeBytes !== undefined ? Math.floor(actual.sizeBytes / GiB) : undefined, filesystem: actual.filesystem };
+    if (diff.action === 'adopt') {
+      ctx.log(`${spec.kind} ${spec.name}: adopted the existing ${spec.kind} at ${actual.path}${actual.record ? ' (was retained)' : ''}`);
+      if (spec.size_gb !== undefined && record.sizeGb !== undefined && spec.size_gb < record.sizeGb) {
+        ctx.log(`${spec.kind} ${spec.name}: keeps its ${record.sizeGb} GB; sizeGb ${spec.size_gb} is ignored for an existing ${spec.kind} (never shrunk)`);
+      }
+    }
+    const grow = diff.changes.find((c) => c.field === 'size_gb' && c.safety === 'safe');
+    if (grow) {
+      const targetGb = Number(grow.to);
+      record = { ...record, growingToGb: targetGb };
+      ctx.registry.putStorage(record);
+      const report = await block.growStorage(ctx, spec, actual.path, targetGb * GiB);
+      record = { ...record, sizeGb: targetGb, growingToGb: undefined };
+      ctx.log(`${spec.kind} ${spec.name}: grew from ${grow.from} GB to ${targetGb} GB ${report}`);
+    }
+    ctx.registry.putStorage({
+      ...record,
+      stack: spec.stack,
+      shared: spec.shared,
+      removalPolicy: spec.removal_policy,
+    });
+  },
+
+  async delete(ctx, identity) {
+    const record = ctx.registry.storage(identity.kind, identity.project, identity.name);
+    const where = storagePath(identity);
+    const what = `${identity.kind} ${identity.name}`;
+    if (!record) {
+      ctx.log(`${what}: not managed by hoststore here; nothing to delete`);
+      return;
+    }
+    const mounts = ctx.registry.mountsOf(identity.kind, identity.project, identity.name);
+    if (record.removalPolicy === 'destroy') {
+      if (mounts.length > 0) {
+        const users = mounts.map((m) => `${m.project}/${m.service} replica ${m.replica} at ${m.hostPath}`).join(', ');
+        throw new RefusedError(`${what}: refusing to delete while mounted by ${users}; remove those Mounts first`);
+      }
+      await block.unstage(stagingPath(identity.root, identity.kind, identity.project, identity.name), where);
+      fs.rmSync(where, { recursive: true, force: true });
+      ctx.registry.removeStorage(identity.kind, identity.project, identity.name);
+      ctx.log(`${what}: deleted ${where} (removalPolicy 'destroy')`);
+      return;
+    }
+    if (record.removalPolicy === 'snapshot') {
+      throw new RefusedError(`${what}: removalPolicy 'snapshot' needs snapshots, which this version does not provide; set removalPolicy 'retain' (keeps the data) or 'destroy'`);
+    }
+    if (mounts.length === 0) await block.unstage(stagingPath(identity.root, identity.kind, identity.project, identity.name), where);
+    const now = ctx.now().toISOString();
+    ctx.registry.putStorage({ ...record, state: 'retained', retainedAt: now, updatedAt: now });
+    ctx.log(`${what}: retained at ${where} (removalPolicy 'retain'); delete it with \`hoststore delete ${identity.name}\``);
+  },
+};
+
+function refusedDiff(action: Diff['action'], field: string, reason: string, safety: Change['safety'] = 'refused'): Diff {
+  return { action, changes: [{ field, safety, reason }] };
+}
+
+function describe(spec: StorageSpec): string {
+  return spec.kind === 'directory' ? 'directory' : `${spec.size_gb} GB ${spec.filesystem}`;
+}
+
+function recordChanges(spec: StorageSpec, record: StorageRecord | undefined): Change[] {
+  if (!record) return [];
+  const changes: Change[] = [];
+  if (record.removalPolicy !== spec.removal_policy) {
+    changes.push({ field: 'removal_policy', from: record.removalPolicy, to: spec.removal_policy, safety: 'safe' });
+  }
+  if (record.stack !== spec.stack) changes.push({ field: 'stack', from: record.stack, to: spec.stack, safety: 'safe' });
+  if (record.shared !== spec.shared) changes.push({ field: 'shared', from: String(record.shared), to: String(spec.shared), safety: 'safe' });
+  return changes;
+}
+
+function newRecord(spec: StorageSpec, where: string, state: StorageRecord['state'], now: string): StorageRecord {
+  return {
+    kind: spec.kind,
+    name: spec.name,
+    project: spec.project,
+    stack: spec.stack,
+    state,
+    sizeGb: spec.size_gb,
+    filesystem: spec.kind === 'directory' ? undefined : (spec.filesystem as Filesystem),
+    shared: spec.shared,
+    removalPolicy: spec.removal_policy,
+    path: where,
+    createdAt: now,
+    updatedAt: now,
+    fromSnapshot: spec.from_snapshot || undefined,
+  };
+}
+

@@ -1,0 +1,110 @@
+/**
+ * What is on a root, as `hoststore list` and `status` show it: each storage from the registry joined
+ * with what the host really has (image, allocation, mounts, lease), plus disk images nobody manages.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Filesystem, StorageKind } from '../src/schema.js';
+import { Registry, type LeaseRecord, type MountRecord, type StorageRecord } from './registry/store.js';
+import { readMountTable } from './host/mounts.js';
+import { readFilesystemSignature } from './host/fs-signature.js';
+
+export type ItemState = 'creating' | 'available' | 'mounted' | 'retained' | 'missing' | 'unmanaged';
+
+export interface InventoryMount {
+  readonly project: string;
+  readonly service: string;
+  readonly replica: number;
+  readonly mountPath: string;
+  readonly hostPath: string;
+  readonly readOnly: boolean;
+  /** The host path really is a mount point right now. */
+  readonly mounted: boolean;
+}
+
+export interface InventoryItem {
+  readonly name: string;
+  readonly kind: StorageKind;
+  readonly project: string;
+  readonly stack?: string;
+  readonly sizeGb?: number;
+  readonly filesystem?: Filesystem;
+  readonly allocatedBytes?: number;
+  readonly state: ItemState;
+  readonly path: string;
+  readonly removalPolicy?: string;
+  readonly mounts: InventoryMount[];
+  readonly lease?: LeaseRecord;
+  readonly createdAt?: string;
+  readonly retainedAt?: string;
+}
+
+function allocated(file: string): number | undefined {
+  try {
+    return fs.statSync(file).blocks * 512;
+  } catch {
+    return undefined;
+  }
+}
+
+export function inventory(root: string): InventoryItem[] {
+  const registry = new Registry(root);
+  const targets = new Set(readMountTable().map((entry) => entry.target));
+  const mounts = registry.mounts();
+  const items: InventoryItem[] = registry.list<StorageRecord>('storage').map(({ record }) => item(registry, record, mounts, targets));
+  const known = new Set(items.filter((i) => i.kind === 'disk').map((i) => i.name));
+  for (const file of safeReaddir(path.join(root, 'disks'))) {
+    const name = file.replace(/\.img$/, '');
+    if (!file.endsWith('.img') || known.has(name)) continue;
+    const image = path.join(root, 'disks', file);
+    let sizeGb: number | undefined;
+    try {
+      sizeGb = Math.floor(fs.statSync(image).size / 1024 ** 3);
+    } catch {
+      continue;
+    }
+    items.push({
+      name, kind: 'disk', project: '', sizeGb, filesystem: safeSignature(image), allocatedBytes: allocated(image),
+      state: 'unmanaged', path: image, mounts: [],
+    });
+  }
+  return items;
+}
+
+function item(registry: Registry, record: StorageRecord, all: MountRecord[], targets: Set<string>): InventoryItem {
+  const mounts = all
+    .filter((m) => m.storageKind === record.kind && m.storage === record.name && (record.kind === 'disk' || m.project === record.project))
+    .map((m) => ({
+      project: m.project, service: m.service, replica: m.replica, mountPath: m.mountPath, hostPath: m.hostPath,
+      readOnly: m.readOnly, mounted: targets.has(m.hostPath),
+    }));
+  const present = fs.existsSync(record.path);
+  const state: ItemState =
+    record.state === 'creating' ? 'creating'
+      : !present ? 'missing'
+        : record.state === 'retained' ? 'retained'
+          : mounts.some((m) => m.mounted) ? 'mounted' : 'available';
+  return {
+    name: record.name, kind: record.kind, project: record.project, stack: record.stack, sizeGb: record.sizeGb,
+    filesystem: record.filesystem, allocatedBytes: record.kind === 'directory' ? undefined : allocated(record.path),
+    state, path: record.path, removalPolicy: record.removalPolicy, mounts,
+    lease: record.kind === 'disk' ? registry.lease(record.name) : undefined,
+    createdAt: record.createdAt, retainedAt: record.retainedAt,
+  };
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}
+
+function safeSignature(image: string): Filesystem | undefined {
+  try {
+    return readFilesystemSignature(image);
+  } catch {
+    return undefined;
+  }
+}
