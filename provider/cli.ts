@@ -102,11 +102,6 @@ function reportError(error: unknown): number {
     process.stderr.write(`hoststore: ${e.message}\n${error.detail ? `${error.detail}\n` : ''}`);
     return error.exitCode;
   }
-  if (e && e.name === 'CommandError') {
-    const detail = typeof e.detail === 'function' ? (e.detail as () => string)() : '';
-    process.stderr.write(`hoststore: ${e.message}\n${detail}\n`);
-    return 1;
-  }
   if (e && (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE')) {
     process.stderr.write(`hoststore: ${e.message}\n`);
     return 2;

@@ -18,7 +18,7 @@ import {
 import { SpecError } from '../errors.js';
 import { mountKey, type LeaseRecord, type MountRecord, type StorageRecord } from '../registry/store.js';
 import { bindMount, readMountTable, remount, safeMountTarget, unmount } from '../host/mounts.js';
-import type { Change, Diff, Handler, HandlerContext } from './handler.js';
+import type { Change, Handler, HandlerContext } from './handler.js';
 import { ensureStaged, unstage } from './block-device.js';
 import { storagePath } from './storage.js';
 

@@ -19,7 +19,7 @@ import {
 import { RefusedError, SpecError } from '../errors.js';
 import type { StorageRecord } from '../registry/store.js';
 import { readFilesystemSignature } from '../host/fs-signature.js';
-import type { Change, Diff, Handler, HandlerContext } from './handler.js';
+import type { Change, Diff, Handler } from './handler.js';
 import * as block from './block-device.js';
 
 const GiB = 1024 ** 3;
