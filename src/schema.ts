@@ -145,18 +145,23 @@ function ruled(rule: (v: unknown) => string | undefined) {
   });
 }
 
-const wholeString = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^[0-9]+$/, 'must be a whole number written in digits')
-    .transform(Number)
-    .superRefine((n, ctx) => {
-      const problem = wholeNumberRule(n, min, max);
-      if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
-    });
+/** A whole number written in digits within [min, max]; with `optional`, '' means absent. */
+function wholeString(min: number, max: number): z.ZodEffects<z.ZodString, number>;
+function wholeString(min: number, max: number, optional: true): z.ZodEffects<z.ZodString, number | undefined>;
+function wholeString(min: number, max: number, optional = false) {
+  return z.string().transform((text, ctx) => {
+    if (optional && text === '') return undefined;
+    const problem = /^[0-9]+$/.test(text) ? wholeNumberRule(Number(text), min, max) : 'must be a whole number written in digits';
+    if (problem) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+      return z.NEVER;
+    }
+    return Number(text);
+  });
+}
 
 const boolString = z.enum(['true', 'false']).transform((v) => v === 'true');
-const optionalWhole = (min: number, max: number) => z.union([z.literal('').transform(() => undefined), wholeString(min, max)]);
+const optionalWhole = (min: number, max: number) => wholeString(min, max, true);
 
 /** Fields that say *which* storage this is. A change to any of them is a different storage. */
 export const storageIdentitySchema = z
