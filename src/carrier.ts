@@ -1,0 +1,66 @@
+/**
+ * Renders one stateful thing as two carrier resources, identity and config (see src/contract.md), so a
+ * change that can be made in place never makes Terraform run the thing's delete.
+ */
+import { Construct } from 'constructs';
+import { DataResource, TerraformStack, type ITerraformDependable, type TerraformResource } from 'cdktf';
+import { resource as nullResource, provider as nullProvider } from '@cdktf/provider-null';
+import type { Carrier } from './schema.js';
+import { escapeAll } from './validation.js';
+
+export type HandlerKind = 'storage' | 'mount' | 'snapshot-policy';
+
+export interface CarrierPairProps {
+  readonly carrier: Carrier;
+  readonly kind: HandlerKind;
+  /** The command the provisioners run: an absolute path, or a name looked up on PATH. */
+  readonly cli: string;
+  readonly identity: Record<string, string>;
+  /** The full spec (identity fields included). */
+  readonly spec: Record<string, string>;
+  readonly dependsOn?: ITerraformDependable[];
+}
+
+export interface CarrierPair {
+  readonly identity: TerraformResource;
+  readonly config: TerraformResource;
+}
+
+const COMMAND = (kind: HandlerKind, op: 'converge' | 'delete') => `"$HOSTSTORE_CLI" handle ${kind} ${op}`;
+
+function provisioner(props: CarrierPairProps, op: 'converge' | 'delete') {
+  const self = props.carrier === 'terraform_data' ? 'self.triggers_replace' : 'self.triggers';
+  return {
+    type: 'local-exec' as const,
+    command: COMMAND(props.kind, op),
+    environment: { HOSTSTORE_CLI: props.cli, HOSTSTORE_SPEC: `\${jsonencode(${self})}` },
+    ...(op === 'delete' ? { when: 'destroy' as const } : {}),
+  };
+}
+
+function ensureNullProvider(scope: Construct): void {
+  const stack = TerraformStack.of(scope);
+  if (!stack.node.tryFindChild('hoststore-null-provider')) new nullProvider.NullProvider(stack, 'hoststore-null-provider', {});
+}
+
+export function renderCarrierPair(scope: Construct, suffix: string, props: CarrierPairProps): CarrierPair {
+  const identityTriggers = escapeAll(props.identity);
+  const specTriggers = escapeAll(props.spec);
+  if (props.carrier === 'null_resource') {
+    ensureNullProvider(scope);
+    const identity = new nullResource.Resource(scope, `identity${suffix}`, {
+      triggers: identityTriggers, provisioners: [provisioner(props, 'delete')], dependsOn: props.dependsOn,
+    });
+    const config = new nullResource.Resource(scope, `config${suffix}`, {
+      triggers: specTriggers, provisioners: [provisioner(props, 'converge')], dependsOn: [identity, ...(props.dependsOn ?? [])],
+    });
+    return { identity, config };
+  }
+  const identity = new DataResource(scope, `identity${suffix}`, {
+    triggersReplace: identityTriggers, provisioners: [provisioner(props, 'delete')], dependsOn: props.dependsOn,
+  });
+  const config = new DataResource(scope, `config${suffix}`, {
+    triggersReplace: specTriggers, provisioners: [provisioner(props, 'converge')], dependsOn: [identity, ...(props.dependsOn ?? [])],
+  });
+  return { identity, config };
+}

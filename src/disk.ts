@@ -1,0 +1,33 @@
+/**
+ * A Disk: an exclusive, named disk image (ext4, xfs or btrfs) that one instance holds a lease on at a
+ * time. Reused by name when it already exists on the host; never deleted unless asked.
+ */
+import { Construct } from 'constructs';
+import { FILESYSTEMS, oneOfRule, type Filesystem, type RemovalPolicy } from './schema.js';
+import { StorageBase } from './storage-base.js';
+
+export interface DiskProps {
+  /** Unique name on the host: letters, digits and hyphens, at most 63 characters. An existing disk of this name is reused. */
+  readonly name: string;
+  /** Size in GB (GiB), needed only to create the disk; without it the disk must already exist (checked at apply). @default none */
+  readonly sizeGb?: number;
+  /** @default 'ext4' */
+  readonly filesystem?: Filesystem;
+  /** What deleting the construct does to the data. @default 'retain' */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+export class Disk extends StorageBase {
+  constructor(scope: Construct, id: string, props: DiskProps) {
+    super(scope, id, {
+      kind: 'disk',
+      name: props.name,
+      sizeGb: props.sizeGb,
+      filesystem: props.filesystem ?? 'ext4',
+      shared: false,
+      removalPolicy: props.removalPolicy ?? 'retain',
+    });
+    this.checkSize(false);
+    this.problems.check('filesystem', this.filesystem, (v) => oneOfRule(v, FILESYSTEMS));
+  }
+}

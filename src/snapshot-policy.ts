@@ -1,0 +1,90 @@
+/**
+ * A SnapshotPolicy snapshots a Volume or Disk on a 5-field cron schedule (UTC) and prunes by age,
+ * by count, or both (a snapshot goes only when every set rule lets it).
+ */
+import { Construct } from 'constructs';
+import { DEFAULT_RETENTION_DAYS, cronRule, nameRule, positiveWholeNumberRule, snapshotPolicySpecSchema, type SnapshotPolicySpecWire } from './schema.js';
+import { renderCarrierPair } from './carrier.js';
+import { StorageBase } from './storage-base.js';
+import { StorageProject } from './storage-project.js';
+import { Problems } from './validation.js';
+
+export interface SnapshotPolicyProps {
+  /** The Volume or Disk to snapshot (same StorageProject). */
+  readonly storage: StorageBase;
+  /** 5-field cron expression (minute hour day-of-month month day-of-week), evaluated in UTC. */
+  readonly schedule: string;
+  /** Keep snapshots at least this many days. @default 7 (when retentionCount is not set either) */
+  readonly retentionDays?: number;
+  /** Keep at least this many most recent snapshots. @default none */
+  readonly retentionCount?: number;
+}
+
+export interface DailySnapshotProps {
+  readonly storage: StorageBase;
+  /** Hour of the day, UTC. @default 4 */
+  readonly hourUtc?: number;
+  /** @default 7 */
+  readonly retentionDays?: number;
+}
+
+export class SnapshotPolicy extends Construct {
+  /** A snapshot every day at `hourUtc`:00 UTC, kept `retentionDays` days. */
+  static daily(scope: Construct, id: string, props: DailySnapshotProps): SnapshotPolicy {
+    return new SnapshotPolicy(scope, id, {
+      storage: props.storage, schedule: `0 ${props.hourUtc ?? 4} * * *`, retentionDays: props.retentionDays ?? DEFAULT_RETENTION_DAYS,
+    });
+  }
+
+  /** A snapshot every hour on the hour, keeping the last `retentionCount`. */
+  static hourly(scope: Construct, id: string, props: { storage: StorageBase; retentionCount?: number }): SnapshotPolicy {
+    return new SnapshotPolicy(scope, id, { storage: props.storage, schedule: '0 * * * *', retentionCount: props.retentionCount ?? 24 });
+  }
+
+  readonly storage: StorageBase;
+  readonly schedule: string;
+  readonly retentionDays?: number;
+  readonly retentionCount?: number;
+  private readonly project: StorageProject;
+  private readonly problems = new Problems();
+
+  constructor(scope: Construct, id: string, props: SnapshotPolicyProps) {
+    super(scope, id);
+    this.project = StorageProject.of(this);
+    this.storage = props.storage;
+    this.schedule = props.schedule;
+    this.retentionCount = props.retentionCount;
+    this.retentionDays = props.retentionDays ?? (props.retentionCount === undefined ? DEFAULT_RETENTION_DAYS : undefined);
+    const p = this.problems;
+    if (!(props.storage instanceof StorageBase)) p.add(`\`storage\` must be a Volume or Disk (got ${typeof props.storage})`);
+    else if (props.storage.project !== this.project) {
+      p.add(`\`storage\` must belong to the same StorageProject: ${props.storage.node.path} is in project '${props.storage.project.name}', this policy is in '${this.project.name}'`);
+    }
+    p.check('id', id, nameRule);
+    p.check('schedule', this.schedule, cronRule);
+    if (this.retentionDays !== undefined) p.check('retentionDays', this.retentionDays, positiveWholeNumberRule);
+    if (this.retentionCount !== undefined) p.check('retentionCount', this.retentionCount, positiveWholeNumberRule);
+    this.project.policies.push(this);
+    this.node.addValidation({ validate: () => p.list });
+  }
+
+  /** @internal */
+  render(): void {
+    if (this.node.validate().length > 0) return;
+    for (const instance of this.storage.instances()) {
+      const spec: SnapshotPolicySpecWire = {
+        root: this.project.root, project: this.project.name, policy: this.node.id, storage: instance.name,
+        storage_kind: this.storage.kind, stack: this.project.stackName, schedule: this.schedule,
+        retention_days: this.retentionDays === undefined ? '' : String(this.retentionDays),
+        retention_count: this.retentionCount === undefined ? '' : String(this.retentionCount),
+      };
+      if (!snapshotPolicySpecSchema.safeParse(spec).success) continue;
+      const { stack: _s, schedule: _c, retention_days: _d, retention_count: _n, ...identity } = spec;
+      const storageConfig = this.storage.configCarrier(instance.name);
+      renderCarrierPair(this, instance.replica === undefined ? '' : `-${instance.replica}`, {
+        carrier: this.project.carrier, kind: 'snapshot-policy', cli: this.project.cli, identity,
+        spec: spec as unknown as Record<string, string>, dependsOn: storageConfig ? [storageConfig] : [],
+      });
+    }
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * A StorageProject groups the storage of one app under a host root, holds its limits, and checks the
+ * rules that span several constructs (counts, unique names, one holder per disk) at synth.
+ */
+import { Construct, type IConstruct } from 'constructs';
+import { Aspects, TerraformStack } from 'cdktf';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  CARRIERS,
+  DEFAULT_MAX_VOLUMES,
+  DEFAULT_MAX_VOLUME_SIZE_GB,
+  DEFAULT_ROOT,
+  oneOfRule,
+  positiveWholeNumberRule,
+  projectNameRule,
+  rootRule,
+  type Carrier,
+} from './schema.js';
+import { Problems } from './validation.js';
+import type { StorageBase } from './storage-base.js';
+import type { Mount } from './mount.js';
+import type { SnapshotPolicy } from './snapshot-policy.js';
+
+export interface StorageLimits {
+  /** Most volumes the project may hold; a non-shared volume counts once per replica. @default 10 */
+  readonly maxVolumes?: number;
+  /** Largest `sizeGb` a Volume or Disk may have. @default 500 */
+  readonly maxVolumeSizeGb?: number;
+}
+
+export interface StorageProjectProps {
+  /** Project name: lowercase letters, digits and hyphens. @default the construct id */
+  readonly name?: string;
+  /** Host directory that holds everything (images, mounts, registry). @default '/var/lib/hoststore' */
+  readonly root?: string;
+  /** @default { maxVolumes: 10, maxVolumeSizeGb: 500 } */
+  readonly limits?: StorageLimits;
+  /** Terraform resource type that carries the provisioners. @default 'terraform_data' (built into Terraform >= 1.4) */
+  readonly carrier?: Carrier;
+  /**
+   * The `hoststore` command the provisioners run.
+   * @default the absolute path of this package's CLI (so `cdktf deploy` needs no PATH setup); 'hoststore' looks it up on PATH
+   */
+  readonly cli?: string;
+}
+
+/** The CLI of this installed package: dist/provider/cli.js, whether this module runs from dist/src or src. */
+function defaultCli(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const packageRoot = path.basename(path.dirname(here)) === 'dist' ? path.resolve(here, '../..') : path.resolve(here, '..');
+  return path.join(packageRoot, 'dist', 'provider', 'cli.js');
+}
+
+export class StorageProject extends Construct {
+  /** The project enclosing `scope`; throws naming the construct when there is none. */
+  static of(scope: IConstruct): StorageProject {
+    const found = scope.node.scopes.reverse().find((s): s is StorageProject => s instanceof StorageProject);
+    if (!found) throw new Error(`[${scope.node.path}] must be created inside a StorageProject (new Volume(project, ...))`);
+    return found;
+  }
+
+  readonly name: string;
+  readonly root: string;
+  readonly maxVolumes: number;
+  readonly maxVolumeSizeGb: number;
+  readonly carrier: Carrier;
+  readonly cli: string;
+  /** Name of the stack this project lives in; recorded on the host as the owner. */
+  readonly stackName: string;
+
+  /** @internal */ readonly storages: StorageBase[] = [];
+  /** @internal */ readonly mounts: Mount[] = [];
+  /** @internal */ readonly policies: SnapshotPolicy[] = [];
+  private rendered = false;
+
+  constructor(scope: Construct, id: string, props: StorageProjectProps = {}) {
+    super(scope, id);
+    this.name = props.name ?? id;
+    this.root = props.root ?? DEFAULT_ROOT;
+    this.maxVolumes = props.limits?.maxVolumes ?? DEFAULT_MAX_VOLUMES;
+    this.maxVolumeSizeGb = props.limits?.maxVolumeSizeGb ?? DEFAULT_MAX_VOLUME_SIZE_GB;
+    this.carrier = props.carrier ?? 'terraform_data';
+    this.cli = props.cli ?? defaultCli();
+    this.stackName = TerraformStack.of(this).node.id;
+
+    const problems = new Problems();
+    problems.check('name', this.name, projectNameRule);
+    problems.check('root', this.root, rootRule);
+    problems.check('limits.maxVolumes', this.maxVolumes, positiveWholeNumberRule);
+    problems.check('limits.maxVolumeSizeGb', this.maxVolumeSizeGb, positiveWholeNumberRule);
+    problems.check('carrier', this.carrier, (v) => oneOfRule(v, CARRIERS));
+    if (typeof this.cli !== 'string' || this.cli.length === 0) problems.add(`\`cli\` must be a command name or path (got ${JSON.stringify(this.cli)})`);
+    this.node.addValidation({ validate: () => [...problems.list, ...this.crossConstructProblems()] });
+
+    // Carriers are rendered at synth, once every Mount is known: a non-shared volume has one image per replica.
+    Aspects.of(this).add({ visit: (node) => node === this && this.render() });
+  }
+
+  /** True when the project's own props are valid (carriers are rendered only then). */
+  get valid(): boolean {
+    return this.node.validate().length === 0;
+  }
+
+  private render(): void {
+    if (this.rendered) return;
+    this.rendered = true;
+    for (const storage of this.storages) storage.render();
+    for (const mount of this.mounts) mount.render();
+    for (const policy of this.policies) policy.render();
+  }
+
+  private crossConstructProblems(): string[] {
+    const problems: string[] = [];
+    const volumes = this.storages.filter((s) => s.kind !== 'disk').flatMap((s) => s.instances());
+    if (volumes.length > this.maxVolumes) {
+      problems.push(
+        `\`limits.maxVolumes\` allows at most ${this.maxVolumes} volumes in project '${this.name}' (got ${volumes.length}: ${volumes.map((v) => v.name).join(', ')}); a volume with shared: false counts once per replica. Remove volumes, share one, or raise limits.maxVolumes`,
+      );
+    }
+    const seen = new Map<string, string>();
+    for (const storage of this.storages) {
+      for (const instance of storage.instances()) {
+        const key = instance.name.toLowerCase();
+        const other = seen.get(key);
+        if (other) problems.push(`storage names must be unique in project '${this.name}': '${instance.name}' is used by ${other} and ${storage.node.path}`);
+        else seen.set(key, storage.node.path);
+      }
+    }
+    const byService = new Map<string, Mount[]>();
+    for (const mount of this.mounts) byService.set(mount.service, [...(byService.get(mount.service) ?? []), mount]);
+    for (const [service, mounts] of byService) {
+      for (let i = 0; i < mounts.length; i += 1) {
+        for (let j = i + 1; j < mounts.length; j += 1) {
+          const [a, b] = [mounts[i].mountPath, mounts[j].mountPath];
+          if (a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`)) {
+            problems.push(`\`mountPath\` of service '${service}' must not repeat or nest: ${mounts[i].node.path} mounts '${a}' and ${mounts[j].node.path} mounts '${b}'`);
+          }
+        }
+      }
+    }
+    return problems;
+  }
+}

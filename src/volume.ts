@@ -1,0 +1,62 @@
+/**
+ * A Volume: an ext4 block volume of `sizeGb` (one per replica unless `shared`), or with
+ * `type: 'directory'` local shared storage, a host directory with no size that any number of replicas mount.
+ */
+import { Construct } from 'constructs';
+import type { RemovalPolicy } from './schema.js';
+import { StorageBase } from './storage-base.js';
+
+export interface BlockVolumeProps {
+  /** Name on the host: letters, digits and hyphens, at most 63 characters. @default the construct id */
+  readonly name?: string;
+  /** Size in GB (GiB), a whole number from 1 to the project's `limits.maxVolumeSizeGb`. Raising it grows the volume in place. */
+  readonly sizeGb: number;
+  /** One filesystem seen by every replica (true), or one volume per replica named `<name>-<replica>` (false). @default false */
+  readonly shared?: boolean;
+  /** What deleting the construct does to the data: keep it, delete it, or snapshot then delete it. @default 'retain' */
+  readonly removalPolicy?: RemovalPolicy;
+  /** Volumes are ext4; any other value is refused at synth. @default 'ext4' */
+  readonly filesystem?: 'ext4';
+}
+
+export interface DirectoryVolumeProps {
+  /** @default the construct id */
+  readonly name?: string;
+  /** Local shared storage: a directory under the project root, bound into every replica. */
+  readonly type: 'directory';
+  /** @default 'retain' */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+export type VolumeProps = BlockVolumeProps | DirectoryVolumeProps;
+
+function isDirectory(props: VolumeProps): props is DirectoryVolumeProps {
+  return (props as DirectoryVolumeProps).type === 'directory';
+}
+
+export class Volume extends StorageBase {
+  constructor(scope: Construct, id: string, props: VolumeProps) {
+    const directory = isDirectory(props);
+    const block = props as BlockVolumeProps;
+    super(scope, id, {
+      kind: directory ? 'directory' : 'volume',
+      name: props.name ?? id,
+      sizeGb: directory ? undefined : block.sizeGb,
+      filesystem: directory ? undefined : 'ext4',
+      shared: directory ? true : (block.shared ?? false),
+      removalPolicy: props.removalPolicy ?? 'retain',
+    });
+    const type = (props as { type?: unknown }).type;
+    if (type !== undefined && type !== 'directory') this.problems.add(`\`type\` must be 'directory' or left out for a block volume (got ${JSON.stringify(type)})`);
+    if (directory) {
+      const extra = (['sizeGb', 'shared', 'filesystem'] as const).filter((k) => (props as unknown as Record<string, unknown>)[k] !== undefined);
+      for (const key of extra) this.problems.add(`\`${key}\` does not apply to a directory volume (type: 'directory' has no size or filesystem) (got ${JSON.stringify((props as unknown as Record<string, unknown>)[key])})`);
+    } else {
+      this.checkSize(true);
+      if (block.filesystem !== undefined && block.filesystem !== 'ext4') {
+        this.problems.add(`\`filesystem\` of a Volume must be 'ext4' (volumes are ext4 only; use a Disk for xfs or btrfs) (got ${JSON.stringify(block.filesystem)})`);
+      }
+      if (block.shared !== undefined && typeof block.shared !== 'boolean') this.problems.add(`\`shared\` must be true or false (got ${JSON.stringify(block.shared)})`);
+    }
+  }
+}
