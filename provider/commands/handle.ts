@@ -15,7 +15,7 @@ async function handlerFor(kind: Kind): Promise<Handler<any, any, any>> {
     case 'mount':
       return (await import('../handlers/mount.js')).mountHandler;
     case 'snapshot-policy':
-      throw new HoststoreError('snapshot policies are not available in this version: remove the SnapshotPolicy from the stack', 1);
+      return (await import('../handlers/snapshot-policy.js')).snapshotPolicyHandler;
   }
 }
 

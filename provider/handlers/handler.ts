@@ -4,6 +4,7 @@
  * diff it against the spec, then create, update or refuse.
  */
 import { Registry } from '../registry/store.js';
+import { appendJournal } from '../registry/journal.js';
 import { withRootLock } from '../registry/lock.js';
 import { RefusedError } from '../errors.js';
 
@@ -84,14 +85,16 @@ export async function converge<S, I, A>(
     assertAllowed(ctx, handler.describe(spec), nameOf(spec), diff);
     if (diff.action === 'create' || actual === undefined) await handler.create(ctx, spec, diff);
     else if (diff.action !== 'none') await handler.update(ctx, spec, actual, diff);
+    if (diff.action !== 'none') appendJournal(ctx, `${handler.kind} ${diff.action} ${handler.describe(spec)}: ${diff.changes.map((c) => c.field).join(', ')}`);
     return diff;
   });
 }
 
 export async function remove<S, I, A>(handler: Handler<S, I, A>, ctx: HandlerContext, identity: I): Promise<void> {
-  await withRootLock(ctx.root, { holder: `hoststore ${handler.kind} delete ${handler.describe(identity)}` }, () =>
-    handler.delete(ctx, identity),
-  );
+  await withRootLock(ctx.root, { holder: `hoststore ${handler.kind} delete ${handler.describe(identity)}` }, async () => {
+    await handler.delete(ctx, identity);
+    appendJournal(ctx, `${handler.kind} delete ${handler.describe(identity)}`);
+  });
 }
 
 function nameOf(spec: unknown): string {
