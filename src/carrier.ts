@@ -8,7 +8,7 @@ import { resource as nullResource, provider as nullProvider } from '@cdktf/provi
 import type { Carrier } from './schema.js';
 import { escapeAll } from './validation.js';
 
-export type HandlerKind = 'storage' | 'mount' | 'snapshot-policy';
+export type HandlerKind = 'storage' | 'mount' | 'snapshot-policy' | 'project';
 
 export interface CarrierPairProps {
   readonly carrier: Carrier;
@@ -63,4 +63,15 @@ export function renderCarrierPair(scope: Construct, suffix: string, props: Carri
     triggersReplace: specTriggers, provisioners: [provisioner(props, 'converge')], dependsOn: [identity, ...(props.dependsOn ?? [])],
   });
   return { identity, config };
+}
+
+/** The project's manifest: one config-only carrier, converged after everything else it declares. */
+export function renderManifestCarrier(scope: Construct, props: Omit<CarrierPairProps, 'identity' | 'kind'>): TerraformResource {
+  const full: CarrierPairProps = { ...props, kind: 'project', identity: {} };
+  const triggers = escapeAll(props.spec);
+  if (props.carrier === 'null_resource') {
+    ensureNullProvider(scope);
+    return new nullResource.Resource(scope, 'manifest', { triggers, provisioners: [provisioner(full, 'converge')], dependsOn: props.dependsOn });
+  }
+  return new DataResource(scope, 'manifest', { triggersReplace: triggers, provisioners: [provisioner(full, 'converge')], dependsOn: props.dependsOn });
 }

@@ -4,7 +4,7 @@
  * runtime to bind in.
  */
 import { Construct } from 'constructs';
-import { TerraformOutput } from 'cdktf';
+import { TerraformOutput, type TerraformResource } from 'cdktf';
 import { MAX_REPLICAS, mountPathRule, mountSpecSchema, nameRule, replicaHostPath, wholeNumberRule, type MountSpecWire } from './schema.js';
 import { renderCarrierPair } from './carrier.js';
 import { StorageBase } from './storage-base.js';
@@ -88,8 +88,9 @@ export class Mount extends Construct {
   }
 
   /** @internal */
-  render(): void {
-    if (this.node.validate().length > 0 || !(this.storage instanceof StorageBase)) return;
+  render(): TerraformResource[] {
+    if (this.node.validate().length > 0 || !(this.storage instanceof StorageBase)) return [];
+    const configs: TerraformResource[] = [];
     this.hostPaths.forEach((hostPath, i) => {
       const replica = i + 1;
       const storageName = this.storage.instanceFor(replica);
@@ -101,10 +102,16 @@ export class Mount extends Construct {
       if (!mountSpecSchema.safeParse(spec).success) return;
       const storageConfig = this.storage.configCarrier(storageName);
       const { stack: _stack, host_path: _hostPath, read_only: _readOnly, ...identity } = spec;
-      renderCarrierPair(this, `-${replica}`, {
+      configs.push(renderCarrierPair(this, `-${replica}`, {
         carrier: this.project.carrier, kind: 'mount', cli: this.project.cli, identity,
         spec: spec as unknown as Record<string, string>, dependsOn: storageConfig ? [storageConfig] : [],
-      });
+      }).config);
     });
+    return configs;
+  }
+
+  /** @internal manifest entries (`service/replica:/path`) */
+  manifestEntries(): string[] {
+    return this.hostPaths.map((_, i) => `${this.service}/${i + 1}:${this.mountPath}`);
   }
 }

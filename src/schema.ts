@@ -38,7 +38,7 @@ export const SYSTEM_DIRECTORIES = [
 
 const NAME_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
 const PROJECT_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
-const PATH_SEGMENT_PATTERN = /^[A-Za-z0-9._@+=,-]+$/;
+const PATH_SEGMENT_PATTERN = /^[A-Za-z0-9._@+=-]+$/;
 
 /** Disk, volume and service names: alphanumeric and hyphens, as the disk service documents. */
 export function nameRule(value: unknown): string | undefined {
@@ -72,7 +72,7 @@ export function absolutePathRule(value: unknown): string | undefined {
     if (segment === '') return 'must be normalized: no empty segment (//)';
     if (segment === '.' || segment === '..') return `must be normalized: no '${segment}' segment`;
     if (!PATH_SEGMENT_PATTERN.test(segment)) {
-      return 'must contain only letters, digits and . _ @ + = , - between slashes (no spaces, quotes or shell characters)';
+      return 'must contain only letters, digits and . _ @ + = - between slashes (no spaces, quotes or shell characters)';
     }
   }
   return undefined;
@@ -240,6 +240,31 @@ export const snapshotPolicySpecSchema = snapshotPolicyIdentitySchema
     retention_count: optionalWhole(1, 100000),
   })
   .strict();
+
+/**
+ * What one stack's StorageProject declares, so the handler can retire what the code no longer has:
+ * Terraform drops a removed resource's destroy-time provisioners with its block, so removal from code is
+ * reconciled here instead. Lists are sorted, comma-separated, one readable entry per item.
+ */
+const listString = (item: RegExp, what: string) =>
+  z
+    .string()
+    .refine((v) => v === '' || v.split(',').every((entry) => item.test(entry)), { message: `must be a comma-separated list of ${what}` })
+    .transform((v) => (v === '' ? [] : v.split(',')));
+
+export const projectManifestSchema = z
+  .object({
+    root: ruled(rootRule),
+    project: ruled(projectNameRule),
+    stack: z.string().min(1).max(255),
+    storage: listString(/^(volume|directory|disk):[A-Za-z0-9-]{1,63}$/, 'kind:name entries'),
+    mounts: listString(/^[A-Za-z0-9-]{1,63}\/[0-9]{1,3}:\/[A-Za-z0-9._@+=\/-]*$/, 'service/replica:/mount/path entries'),
+    policies: listString(/^[A-Za-z0-9-]{1,63}:[A-Za-z0-9-]{1,63}$/, 'policy:storage entries'),
+  })
+  .strict();
+
+export type ProjectManifestWire = z.input<typeof projectManifestSchema>;
+export type ProjectManifest = z.output<typeof projectManifestSchema>;
 
 export type StorageIdentityWire = z.input<typeof storageIdentitySchema>;
 export type StorageSpecWire = z.input<typeof storageSpecSchema>;

@@ -3,6 +3,7 @@
  * by count, or both (a snapshot goes only when every set rule lets it).
  */
 import { Construct } from 'constructs';
+import type { TerraformResource } from 'cdktf';
 import { DEFAULT_RETENTION_DAYS, cronRule, nameRule, positiveWholeNumberRule, snapshotPolicySpecSchema, type SnapshotPolicySpecWire } from './schema.js';
 import { renderCarrierPair } from './carrier.js';
 import { StorageBase } from './storage-base.js';
@@ -69,8 +70,9 @@ export class SnapshotPolicy extends Construct {
   }
 
   /** @internal */
-  render(): void {
-    if (this.node.validate().length > 0) return;
+  render(): TerraformResource[] {
+    if (this.node.validate().length > 0) return [];
+    const configs: TerraformResource[] = [];
     for (const instance of this.storage.instances()) {
       const spec: SnapshotPolicySpecWire = {
         root: this.project.root, project: this.project.name, policy: this.node.id, storage: instance.name,
@@ -81,10 +83,16 @@ export class SnapshotPolicy extends Construct {
       if (!snapshotPolicySpecSchema.safeParse(spec).success) continue;
       const { stack: _s, schedule: _c, retention_days: _d, retention_count: _n, ...identity } = spec;
       const storageConfig = this.storage.configCarrier(instance.name);
-      renderCarrierPair(this, instance.replica === undefined ? '' : `-${instance.replica}`, {
+      configs.push(renderCarrierPair(this, instance.replica === undefined ? '' : `-${instance.replica}`, {
         carrier: this.project.carrier, kind: 'snapshot-policy', cli: this.project.cli, identity,
         spec: spec as unknown as Record<string, string>, dependsOn: storageConfig ? [storageConfig] : [],
-      });
+      }).config);
     }
+    return configs;
+  }
+
+  /** @internal manifest entries (`policy:storage`) */
+  manifestEntries(): string[] {
+    return this.storage instanceof StorageBase ? this.storage.instances().map((i) => `${this.node.id}:${i.name}`) : [];
   }
 }

@@ -103,8 +103,8 @@ export abstract class StorageBase extends Construct {
   }
 
   /** @internal */
-  render(): void {
-    if (this.node.validate().length > 0 || !this.project.valid) return;
+  render(): TerraformResource[] {
+    if (this.node.validate().length > 0 || !this.project.valid) return [];
     for (const instance of this.instances()) {
       const spec = this.wireSpec(instance.name);
       if (!storageSpecSchema.safeParse(spec).success) continue;
@@ -116,5 +116,6 @@ export abstract class StorageBase extends Construct {
       });
       this.configCarriers.set(instance.name, pair.config);
     }
+    return [...this.configCarriers.values()];
   }
 }

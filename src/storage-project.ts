@@ -16,7 +16,9 @@ import {
   projectNameRule,
   rootRule,
   type Carrier,
+  type ProjectManifestWire,
 } from './schema.js';
+import { renderManifestCarrier } from './carrier.js';
 import { Problems } from './validation.js';
 import type { StorageBase } from './storage-base.js';
 import type { Mount } from './mount.js';
@@ -105,9 +107,19 @@ export class StorageProject extends Construct {
   private render(): void {
     if (this.rendered) return;
     this.rendered = true;
-    for (const storage of this.storages) storage.render();
-    for (const mount of this.mounts) mount.render();
-    for (const policy of this.policies) policy.render();
+    const configs = [
+      ...this.storages.flatMap((s) => s.render()),
+      ...this.mounts.flatMap((m) => m.render()),
+      ...this.policies.flatMap((p) => p.render()),
+    ];
+    if (!this.valid) return;
+    const manifest: ProjectManifestWire = {
+      root: this.root, project: this.name, stack: this.stackName,
+      storage: this.storages.flatMap((s) => s.instances().map((i) => `${s.kind}:${i.name}`)).sort().join(','),
+      mounts: this.mounts.flatMap((m) => m.manifestEntries()).sort().join(','),
+      policies: this.policies.flatMap((p) => p.manifestEntries()).sort().join(','),
+    };
+    renderManifestCarrier(this, { carrier: this.carrier, cli: this.cli, spec: manifest as unknown as Record<string, string>, dependsOn: configs });
   }
 
   private crossConstructProblems(): string[] {

@@ -5,7 +5,7 @@
 import { HoststoreError, SpecError } from '../errors.js';
 import { converge, makeContext, remove, type Handler } from '../handlers/handler.js';
 
-const KINDS = ['storage', 'mount', 'snapshot-policy'] as const;
+const KINDS = ['storage', 'mount', 'snapshot-policy', 'project'] as const;
 type Kind = (typeof KINDS)[number];
 
 async function handlerFor(kind: Kind): Promise<Handler<any, any, any>> {
@@ -16,6 +16,8 @@ async function handlerFor(kind: Kind): Promise<Handler<any, any, any>> {
       return (await import('../handlers/mount.js')).mountHandler;
     case 'snapshot-policy':
       return (await import('../handlers/snapshot-policy.js')).snapshotPolicyHandler;
+    case 'project':
+      return (await import('../handlers/project.js')).projectHandler;
   }
 }
 

@@ -18,6 +18,8 @@ export interface Change {
   readonly safety: Safety;
   /** Why, in words a reviewer understands; required for anything not `safe`. */
   readonly reason?: string;
+  /** A data-loss the code asks for itself (removalPolicy 'destroy'); shown as data-loss, not blocked. */
+  readonly declared?: boolean;
 }
 
 export interface Diff {
@@ -65,7 +67,7 @@ export function makeContext(root: string, options: Partial<Omit<HandlerContext, 
 /** Refuses when any change is `refused`, or `data-loss` that the user did not allow for this storage. */
 export function assertAllowed(ctx: HandlerContext, subject: string, name: string, diff: Diff): void {
   const blocked = diff.changes.filter(
-    (c) => c.safety === 'refused' || (c.safety === 'data-loss' && !ctx.allowDataLoss?.has(name)),
+    (c) => c.safety === 'refused' || (c.safety === 'data-loss' && !c.declared && !ctx.allowDataLoss?.has(name)),
   );
   if (blocked.length === 0) return;
   const reasons = blocked.map((c) => c.reason ?? `${c.field} ${c.from ?? ''} -> ${c.to ?? ''}`).join('; ');

@@ -1,0 +1,84 @@
+/**
+ * A throwaway cdktf app in a temporary directory, built from the compiled library, that tests deploy
+ * with the real `cdktf` CLI and `terraform`. The stack is described by a small JSON model so each test
+ * step can change one field and deploy again.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const CDKTF = path.join(REPO, 'node_modules', '.bin', 'cdktf');
+
+export interface StorageModel {
+  readonly id: string;
+  readonly type: 'Volume' | 'Disk';
+  readonly props: Record<string, unknown>;
+  readonly mounts?: Array<{ id: string; service: string; mountPath: string; replicas?: number; readOnly?: boolean }>;
+  readonly policy?: { id: string; schedule: string; retentionDays?: number };
+}
+
+export interface AppModel {
+  readonly stack: string;
+  readonly root: string;
+  readonly carrier?: 'terraform_data' | 'null_resource';
+  readonly storage: StorageModel[];
+}
+
+const APP_SOURCE = `
+import { App, TerraformStack } from 'cdktf';
+import * as fs from 'node:fs';
+import { StorageProject, Volume, Disk, Mount, SnapshotPolicy } from ${JSON.stringify(path.join(REPO, 'dist/src/index.js'))};
+const model = JSON.parse(fs.readFileSync(new URL('./model.json', import.meta.url), 'utf8'));
+const app = new App();
+const stack = new TerraformStack(app, model.stack);
+const project = new StorageProject(stack, 'app', { root: model.root, carrier: model.carrier });
+for (const s of model.storage) {
+  const storage = s.type === 'Disk' ? new Disk(project, s.id, s.props) : new Volume(project, s.id, s.props);
+  for (const m of s.mounts ?? []) new Mount(project, m.id, { storage, ...m });
+  if (s.policy) new SnapshotPolicy(project, s.policy.id, { storage, ...s.policy });
+}
+app.synth();
+`;
+
+export class CdktfApp {
+  readonly dir: string;
+
+  constructor() {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-app-'));
+    // The app resolves 'cdktf' from the repository's node_modules, like a project that installed us.
+    fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(this.dir, 'node_modules'));
+    fs.writeFileSync(path.join(this.dir, 'app.mjs'), APP_SOURCE);
+    fs.writeFileSync(path.join(this.dir, 'cdktf.json'), JSON.stringify({ language: 'typescript', app: 'node app.mjs', terraformProviders: [], sendCrashReports: 'false' }));
+  }
+
+  write(model: AppModel): void {
+    fs.writeFileSync(path.join(this.dir, 'model.json'), JSON.stringify(model));
+  }
+
+  /** Runs `cdktf <command> --auto-approve` and returns its output; throws with the output on failure. */
+  cdktf(...args: string[]): string {
+    const result = spawnSync(CDKTF, args, {
+      cwd: this.dir, encoding: 'utf8', timeout: 300_000,
+      env: { ...process.env, CHECKPOINT_DISABLE: '1', CI: '1', FORCE_COLOR: '0', NO_COLOR: '1' },
+    });
+    const output = `${result.stdout}\n${result.stderr}`;
+    if (result.status !== 0) throw new Error(`cdktf ${args.join(' ')} failed (${result.status}):\n${output.slice(-4000)}`);
+    return output;
+  }
+
+  synthJson(stack: string): { resource: Record<string, Record<string, any>> } {
+    this.cdktf('synth');
+    return JSON.parse(fs.readFileSync(path.join(this.dir, 'cdktf.out', 'stacks', stack, 'cdk.tf.json'), 'utf8'));
+  }
+
+  cleanup(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function terraformAvailable(): boolean {
+  return spawnSync('terraform', ['version'], { encoding: 'utf8' }).status === 0;
+}
