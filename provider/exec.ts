@@ -85,7 +85,11 @@ export interface RunOptions {
 export async function run(tool: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const file = requireTool(tool, `run ${tool}`);
   const { execa } = await import('execa');
-  const result = await execa(file, [...args], { reject: false, timeout: options.timeoutMs ?? 300_000, stdin: 'ignore', env: { LC_ALL: 'C' } });
+  // A minimal environment (C locale for parseable messages) also keeps execa's per-spawn cost down.
+  const result = await execa(file, [...args], {
+    reject: false, timeout: options.timeoutMs ?? 300_000, stdin: 'ignore', extendEnv: false,
+    env: { LC_ALL: 'C', PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+  });
   const exitCode = typeof result.exitCode === 'number' ? result.exitCode : -1;
   const stdout = String(result.stdout ?? '');
   const stderr = String(result.stderr ?? '');

@@ -3,7 +3,8 @@
  * change that can be made in place never makes Terraform run the thing's delete.
  */
 import { Construct } from 'constructs';
-import { DataResource, TerraformStack, type ITerraformDependable, type TerraformResource } from 'cdktf';
+import { TerraformStack, type ITerraformDependable, type TerraformResource } from 'cdktf';
+import { TerraformDataCarrier } from './terraform-data-carrier.js';
 import { resource as nullResource, provider as nullProvider } from '@cdktf/provider-null';
 import type { Carrier } from './schema.js';
 import { escapeAll } from './validation.js';
@@ -56,10 +57,10 @@ export function renderCarrierPair(scope: Construct, suffix: string, props: Carri
     });
     return { identity, config };
   }
-  const identity = new DataResource(scope, `identity${suffix}`, {
+  const identity = new TerraformDataCarrier(scope, `identity${suffix}`, {
     triggersReplace: identityTriggers, provisioners: [provisioner(props, 'delete')], dependsOn: props.dependsOn,
   });
-  const config = new DataResource(scope, `config${suffix}`, {
+  const config = new TerraformDataCarrier(scope, `config${suffix}`, {
     triggersReplace: specTriggers, provisioners: [provisioner(props, 'converge')], dependsOn: [identity, ...(props.dependsOn ?? [])],
   });
   return { identity, config };
@@ -73,5 +74,5 @@ export function renderManifestCarrier(scope: Construct, props: Omit<CarrierPairP
     ensureNullProvider(scope);
     return new nullResource.Resource(scope, 'manifest', { triggers, provisioners: [provisioner(full, 'converge')], dependsOn: props.dependsOn });
   }
-  return new DataResource(scope, 'manifest', { triggersReplace: triggers, provisioners: [provisioner(full, 'converge')], dependsOn: props.dependsOn });
+  return new TerraformDataCarrier(scope, 'manifest', { triggersReplace: triggers, provisioners: [provisioner(full, 'converge')], dependsOn: props.dependsOn });
 }

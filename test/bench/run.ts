@@ -1,0 +1,23 @@
+/** `npm run bench`: every benchmark, each reported as a ratio to a baseline measured in the same run. */
+import { synthBench } from './synth-bench.js';
+import { hostBench } from './host-bench.js';
+import type { BenchResult } from './measure.js';
+
+async function main(): Promise<void> {
+  const only = process.argv[2];
+  const results: BenchResult[] = [];
+  if (!only || only === 'synth') results.push(...(await synthBench()));
+  if (!only || only === 'host') {
+    if (process.getuid?.() !== 0) process.stdout.write('skipping host benchmarks: they need root\n');
+    else results.push(...(await hostBench()));
+  }
+  for (const r of results) {
+    process.stdout.write(`${r.pass ? 'PASS' : 'MISS'}  ${r.ratio.toFixed(2)}x (target ${r.target})  ${r.name}: ${r.measured} vs ${r.baseline}\n`);
+  }
+  process.stdout.write(`${JSON.stringify(results)}\n`);
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error.stack ?? error}\n`);
+  process.exitCode = 1;
+});
