@@ -8,6 +8,7 @@ export CHECKPOINT_DISABLE=1
 action="${1:-deploy}"
 [ "$(id -u)" = 0 ] || { echo "deploy-example: loop devices and mounts need root" >&2; exit 1; }
 command -v terraform >/dev/null || { echo "deploy-example: terraform is not on the PATH" >&2; exit 1; }
+bash examples/install-host-tools.sh
 npm run --silent build
 echo "== cdktf $action of the example stacks into $HOSTSTORE_ROOT"
 npx cdktf "$action" '*' --auto-approve --outputs-file "$HOSTSTORE_ROOT.outputs.json" 2>&1 | grep -v -E 'CLI configuration|terraformrc|does not exist|^[│╷╵ ]*$' || true

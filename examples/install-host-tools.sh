@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs the mkfs tools hoststore needs that a fresh Debian machine lacks (xfsprogs, btrfs-progs).
+set -euo pipefail
+need=()
+command -v mkfs.ext4 >/dev/null 2>&1 || need+=(e2fsprogs)
+command -v mkfs.xfs >/dev/null 2>&1 || need+=(xfsprogs)
+command -v mkfs.btrfs >/dev/null 2>&1 || need+=(btrfs-progs)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
