@@ -16,7 +16,15 @@ commands:
   lease break NAME [--yes]             break a disk's lease whose holder's mount is gone
   delete NAME [--force] [--yes]        delete a storage and its data (refuses while mounted or leased unless --force)
   up                                   re-attach and re-mount everything the registry says is mounted (after a reboot)
-  handle <storage|mount|snapshot-policy> <converge|delete>
+  plan [--app cdktf.out] [--stack S] [--format text|markdown|json] [--detailed-exitcode] [--out FILE]
+                                       what applying the synth output would do to the host and its data
+  apply [FILE] [--app cdktf.out] [--auto-approve] [--allow-data-loss NAME ...]
+                                       apply a plan (a saved FILE exactly, refused if the host changed since)
+  diff --base OLD_OUT [--app NEW_OUT] [--format ...] [--detailed-exitcode]
+                                       what a change to the code does, from two synth outputs, no host needed
+  destroy [--app cdktf.out] [--auto-approve] [--allow-data-loss NAME ...]
+                                       remove what the synth output declares, each by its removal policy
+  handle <storage|mount|snapshot-policy|project> <converge|delete>
                                        the handler Terraform's provisioners run; spec in HOSTSTORE_SPEC (JSON)
 
 options:
@@ -25,7 +33,7 @@ options:
   --json           machine-readable output for read commands
   -h, --help       this text
 
-exit codes: 0 ok, 1 failed, 2 bad usage or spec, 3 refused (would lose data or break a lease), 4 root locked`;
+exit codes: 0 ok, 1 failed, 2 bad usage or spec (plan/diff --detailed-exitcode: changes), 3 refused (would lose data or break a lease), 4 root locked`;
 
 export interface GlobalOptions {
   readonly root: string;
@@ -46,6 +54,14 @@ async function main(argv: string[]): Promise<number> {
       yes: { type: 'boolean', short: 'y', default: false },
       force: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
+      app: { type: 'string' },
+      stack: { type: 'string' },
+      format: { type: 'string' },
+      'detailed-exitcode': { type: 'boolean', default: false },
+      out: { type: 'string' },
+      'auto-approve': { type: 'boolean', default: false },
+      'allow-data-loss': { type: 'string', multiple: true },
+      base: { type: 'string' },
     },
   });
   const [command, ...args] = positionals;
@@ -60,7 +76,20 @@ async function main(argv: string[]): Promise<number> {
     force: values.force ?? false,
     project: values.project,
   };
+  const engine = {
+    app: values.app ?? 'cdktf.out', stack: values.stack, format: values.format ?? 'text',
+    detailedExitcode: values['detailed-exitcode'] ?? false, out: values.out, autoApprove: values['auto-approve'] ?? false,
+    allowDataLoss: values['allow-data-loss'] ?? [], base: values.base,
+  };
   switch (command) {
+    case 'plan':
+      return (await import('./commands/plan.js')).plan(engine);
+    case 'apply':
+      return (await import('./commands/plan.js')).apply(args[0], engine);
+    case 'diff':
+      return (await import('./commands/plan.js')).diff(engine);
+    case 'destroy':
+      return (await import('./commands/plan.js')).destroy(engine);
     case 'handle':
       return (await import('./commands/handle.js')).handle(args, process.env.HOSTSTORE_SPEC);
     case 'list':

@@ -1,0 +1,100 @@
+/**
+ * `hoststore plan | apply | diff | destroy`: the storage-aware engine. Plan reads a synth output and the
+ * host; apply runs a plan (or a saved one, refusing if the host changed since); diff compares two synth
+ * outputs without a host; destroy applies each resource's removal policy.
+ */
+import * as fs from 'node:fs';
+import { HoststoreError } from '../errors.js';
+import { readDesired, type DesiredSpec } from '../plan/desired.js';
+import { assertNoErrors, hasChanges, makePlan, type Plan } from '../plan/plan.js';
+import { compareDesired } from '../plan/compare.js';
+import { renderJson, renderMarkdown, renderText } from '../plan/render.js';
+import { applyPlan, destroyDesired } from '../plan/apply.js';
+import { confirm } from './confirm.js';
+
+export interface EngineOptions {
+  readonly app: string;
+  readonly stack?: string;
+  readonly format: string;
+  readonly detailedExitcode: boolean;
+  readonly out?: string;
+  readonly autoApprove: boolean;
+  readonly allowDataLoss: string[];
+  readonly base?: string;
+}
+
+interface SavedPlan {
+  readonly hoststorePlan: 1;
+  readonly desired: DesiredSpec[];
+  readonly plan: Plan;
+}
+
+function render(plan: Plan, format: string): string {
+  if (format === 'json') return renderJson(plan);
+  if (format === 'markdown') return renderMarkdown(plan);
+  if (format === 'text') return renderText(plan);
+  throw new HoststoreError(`unknown --format '${format}': use text, markdown or json`, 2);
+}
+
+function exitCode(plan: Plan, detailed: boolean): number {
+  return detailed && hasChanges(plan) ? 2 : 0;
+}
+
+export function plan(options: EngineOptions): number {
+  const desired = readDesired(options.app, options.stack);
+  const result = makePlan(desired);
+  process.stdout.write(`${render(result, options.format)}\n`);
+  if (options.out) {
+    const saved: SavedPlan = { hoststorePlan: 1, desired, plan: result };
+    fs.writeFileSync(options.out, `${JSON.stringify(saved, null, 2)}\n`);
+    process.stderr.write(`saved the plan to ${options.out}; apply exactly it with: hoststore apply ${options.out}\n`);
+  }
+  return exitCode(result, options.detailedExitcode);
+}
+
+export function diff(options: EngineOptions): number {
+  if (!options.base) throw new HoststoreError('usage: hoststore diff --base OLD_CDKTF_OUT [--app NEW_CDKTF_OUT]', 2);
+  const result = compareDesired(readDesired(options.base, options.stack), readDesired(options.app, options.stack));
+  process.stdout.write(`${render(result, options.format)}\n`);
+  return exitCode(result, options.detailedExitcode);
+}
+
+function loadSaved(file: string): SavedPlan {
+  let saved: SavedPlan;
+  try {
+    saved = JSON.parse(fs.readFileSync(file, 'utf8')) as SavedPlan;
+  } catch (error) {
+    throw new HoststoreError(`cannot read the saved plan ${file}: ${(error as Error).message}`, 2);
+  }
+  if (saved.hoststorePlan !== 1 || !Array.isArray(saved.desired)) throw new HoststoreError(`${file} is not a plan saved by hoststore plan --out`, 2);
+  return saved;
+}
+
+export async function apply(file: string | undefined, options: EngineOptions): Promise<number> {
+  let current: Plan;
+  if (file) {
+    const saved = loadSaved(file);
+    current = makePlan(saved.desired);
+    if (current.fingerprint !== saved.plan.fingerprint) {
+      throw new HoststoreError(`the host or the registry changed since ${file} was planned (${saved.plan.createdAt}); nothing was applied. Run hoststore plan again and review it`, 3);
+    }
+  } else {
+    current = makePlan(readDesired(options.app, options.stack));
+  }
+  process.stdout.write(`${renderText(current)}\n`);
+  assertNoErrors(current);
+  if (!hasChanges(current)) return 0;
+  if (!options.autoApprove && !file) await confirm('apply these changes to the host?', '--auto-approve');
+  const started = Date.now();
+  await applyPlan(current, { allowDataLoss: new Set(options.allowDataLoss), log: (line) => process.stdout.write(`${line}\n`) });
+  process.stdout.write(`Apply complete in ${Date.now() - started} ms.\n`);
+  return 0;
+}
+
+export async function destroy(options: EngineOptions): Promise<number> {
+  const desired = readDesired(options.app, options.stack);
+  if (!options.autoApprove) await confirm(`destroy what ${options.app}${options.stack ? ` (stack ${options.stack})` : ''} declares, by each removal policy?`, '--auto-approve');
+  const retained = await destroyDesired(desired, { allowDataLoss: new Set(options.allowDataLoss), log: (line) => process.stdout.write(`${line}\n`) });
+  process.stdout.write(retained.length ? `Destroy complete. Retained (data kept):\n${retained.map((r) => `  ${r}`).join('\n')}\n` : 'Destroy complete. Nothing was retained.\n');
+  return 0;
+}

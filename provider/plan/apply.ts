@@ -1,0 +1,81 @@
+/**
+ * Applies a plan through the same handlers Terraform's provisioners call: storage before mounts, then
+ * policies, then each project's manifest (which retires what the code no longer declares: mounts released
+ * before storage). Refused items never run; a data-loss item runs only when the user named it.
+ */
+import { HoststoreError, RefusedError } from '../errors.js';
+import { converge, makeContext, remove, type HandlerContext } from '../handlers/handler.js';
+import { storageHandler } from '../handlers/storage.js';
+import { mountHandler } from '../handlers/mount.js';
+import { snapshotPolicyHandler } from '../handlers/snapshot-policy.js';
+import { projectHandler } from '../handlers/project.js';
+import type { DesiredSpec } from './desired.js';
+import type { Plan } from './plan.js';
+
+export interface ApplyOptions {
+  readonly allowDataLoss: ReadonlySet<string>;
+  readonly log: (line: string) => void;
+}
+
+export function assertApplicable(plan: Plan, allowDataLoss: ReadonlySet<string>): void {
+  const refused = plan.items.filter((i) => i.safety === 'refused');
+  if (refused.length > 0) {
+    throw new RefusedError(`the plan has refused changes, so nothing was applied:\n${refused.map((i) => `  ${i.subject}: ${i.changes.filter((c) => c.safety === 'refused').map((c) => c.reason).join('; ')}`).join('\n')}`);
+  }
+  const unallowed = plan.items.filter((i) => i.safety === 'data-loss' && !allowDataLoss.has(i.name));
+  if (unallowed.length > 0) {
+    throw new RefusedError(`the plan loses data, so nothing was applied; to go ahead, name each one with --allow-data-loss:\n${unallowed.map((i) => `  ${i.subject} (--allow-data-loss ${i.name}): ${i.changes.map((c) => c.reason).join('; ')}`).join('\n')}`);
+  }
+}
+
+export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<void> {
+  assertApplicable(plan, options.allowDataLoss);
+  const contexts = new Map<string, HandlerContext>();
+  const ctxFor = (root: string) =>
+    contexts.get(root) ?? contexts.set(root, makeContext(root, { log: (l) => options.log(`    ${l}`), allowDataLoss: options.allowDataLoss })).get(root)!;
+  const manifests = new Map<string, Record<string, string>>();
+  for (const item of plan.items) {
+    if (item.manifest) manifests.set(JSON.stringify(item.manifest), item.manifest);
+    if (item.action === 'no-op' || !item.spec) continue;
+    const started = Date.now();
+    options.log(`${item.action} ${item.subject} ...`);
+    const handler = item.kind === 'storage' ? storageHandler : item.kind === 'mount' ? mountHandler : item.kind === 'snapshot-policy' ? snapshotPolicyHandler : undefined;
+    if (!handler) continue;
+    const spec = handler.validate(item.spec);
+    await converge(handler as never, ctxFor(spec.root), spec as never, 'hoststore apply');
+    options.log(`${item.action} ${item.subject}: done in ${Date.now() - started} ms`);
+  }
+  for (const manifest of manifests.values()) {
+    const spec = projectHandler.validate(manifest);
+    const started = Date.now();
+    options.log(`retire what project ${spec.project} (stack ${spec.stack}) no longer declares ...`);
+    await converge(projectHandler, ctxFor(spec.root), spec, 'hoststore apply');
+    options.log(`retire: done in ${Date.now() - started} ms`);
+  }
+}
+
+/** Removes what a synth output declares, each by its removal policy; returns what was retained. */
+export async function destroyDesired(desired: DesiredSpec[], options: ApplyOptions): Promise<string[]> {
+  const retained: string[] = [];
+  for (const d of [...desired].reverse()) {
+    if (d.kind === 'project') continue;
+    const handler = d.kind === 'storage' ? storageHandler : d.kind === 'mount' ? mountHandler : snapshotPolicyHandler;
+    const identity = handler.validate(d.spec as never);
+    const ctx = makeContext(identity.root, { log: (l) => options.log(`    ${l}`), allowDataLoss: options.allowDataLoss });
+    if (d.kind === 'storage') {
+      const record = ctx.registry.storage(d.spec.kind as never, d.spec.project, d.spec.name);
+      if (record?.removalPolicy === 'destroy' && !options.allowDataLoss.has(d.spec.name)) {
+        throw new RefusedError(`${d.spec.kind} ${d.spec.name} has removalPolicy 'destroy': destroying deletes its data; name it with --allow-data-loss ${d.spec.name}`);
+      }
+    }
+    const started = Date.now();
+    await remove(handler as never, ctx, identity as never);
+    options.log(`delete ${d.kind} ${d.address}: done in ${Date.now() - started} ms`);
+    if (d.kind === 'storage') {
+      const record = ctx.registry.storage(d.spec.kind as never, d.spec.project, d.spec.name);
+      if (record?.state === 'retained') retained.push(`${record.kind} ${record.name}: ${record.path}`);
+    }
+  }
+  if (desired.length === 0) throw new HoststoreError('nothing to destroy: the synth output declares no hoststore resources', 1);
+  return retained;
+}

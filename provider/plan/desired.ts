@@ -1,0 +1,62 @@
+/**
+ * The desired state, read from a synth output (cdktf.out): every config carrier's spec, found by the
+ * handler command its create-time provisioner runs, with the construct path it came from.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { HoststoreError } from '../errors.js';
+
+export type SpecKind = 'storage' | 'mount' | 'snapshot-policy' | 'project';
+
+export interface DesiredSpec {
+  readonly stack: string;
+  /** Construct path of the carrier's owner (`web-app/webapp/sqlite`). */
+  readonly address: string;
+  readonly kind: SpecKind;
+  /** The carrier's triggers as Terraform would hand them to the handler (template escapes undone). */
+  readonly spec: Record<string, string>;
+}
+
+const COMMAND = /^"\$HOSTSTORE_CLI" handle (storage|mount|snapshot-policy|project) converge$/;
+const ORDER: Record<SpecKind, number> = { storage: 0, mount: 1, 'snapshot-policy': 2, project: 3 };
+
+interface Carrier {
+  readonly triggers_replace?: Record<string, string>;
+  readonly triggers?: Record<string, string>;
+  readonly provisioner?: Array<{ 'local-exec'?: { command?: string; when?: string } }>;
+  readonly '//'?: { metadata?: { path?: string } };
+}
+
+function unescapeTemplate(value: string): string {
+  return value.replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{');
+}
+
+/** Every hoststore spec in the synth output, storage first, then mounts, policies and manifests. */
+export function readDesired(appDir: string, onlyStack?: string): DesiredSpec[] {
+  const manifestFile = path.join(appDir, 'manifest.json');
+  if (!fs.existsSync(manifestFile)) {
+    throw new HoststoreError(`${appDir} is not a synth output (no manifest.json); run \`cdktf synth\` first or pass --app`, 2);
+  }
+  const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as { stacks: Record<string, { name: string; synthesizedStackPath: string }> };
+  const stacks = Object.values(manifest.stacks).filter((s) => !onlyStack || s.name === onlyStack);
+  if (onlyStack && stacks.length === 0) throw new HoststoreError(`no stack named '${onlyStack}' in ${appDir} (stacks: ${Object.keys(manifest.stacks).join(', ')})`, 2);
+  const specs: DesiredSpec[] = [];
+  for (const stack of stacks) {
+    const config = JSON.parse(fs.readFileSync(path.join(appDir, stack.synthesizedStackPath), 'utf8')) as { resource?: Record<string, Record<string, Carrier>> };
+    for (const type of ['terraform_data', 'null_resource']) {
+      for (const [logicalId, carrier] of Object.entries(config.resource?.[type] ?? {})) {
+        for (const p of carrier.provisioner ?? []) {
+          const match = COMMAND.exec(p['local-exec']?.command ?? '');
+          if (!match || p['local-exec']?.when === 'destroy') continue;
+          const triggers = carrier.triggers_replace ?? carrier.triggers ?? {};
+          const ownerPath = (carrier['//']?.metadata?.path ?? logicalId).replace(/\/(config|manifest)(-\d+)?$/, '');
+          specs.push({
+            stack: stack.name, address: ownerPath, kind: match[1] as SpecKind,
+            spec: Object.fromEntries(Object.entries(triggers).map(([k, v]) => [k, unescapeTemplate(String(v))])),
+          });
+        }
+      }
+    }
+  }
+  return specs.sort((a, b) => ORDER[a.kind] - ORDER[b.kind] || a.address.localeCompare(b.address));
+}

@@ -1,0 +1,189 @@
+/**
+ * hoststore's own plan: the desired specs of a synth output against what the registry and the host
+ * really hold, one item per resource with an action and a safety class, plus host-wide checks. The same
+ * handlers' `read` and `diff` that Terraform's provisioners use decide every item.
+ */
+import * as fs from 'node:fs';
+import { createHash } from 'node:crypto';
+import { FILESYSTEMS, type Filesystem } from '../../src/schema.js';
+import { findTool } from '../exec.js';
+import { HoststoreError } from '../errors.js';
+import { makeContext, type Change, type Diff, type Handler, type HandlerContext, type Safety } from '../handlers/handler.js';
+import { storageHandler } from '../handlers/storage.js';
+import { mountHandler } from '../handlers/mount.js';
+import { snapshotPolicyHandler } from '../handlers/snapshot-policy.js';
+import { projectHandler } from '../handlers/project.js';
+import type { StorageRecord } from '../registry/store.js';
+import type { DesiredSpec, SpecKind } from './desired.js';
+
+export type PlanAction = 'create' | 'adopt' | 'update' | 'repair' | 'delete' | 'retain' | 'no-op';
+
+export interface PlanItem {
+  readonly stack: string;
+  readonly address: string;
+  readonly kind: SpecKind | 'orphan';
+  /** What on the host: `disk pg`, `mount pg -> db[1]:/data`. */
+  readonly subject: string;
+  /** The storage (or mount's storage) name, which `--allow-data-loss` names. */
+  readonly name: string;
+  readonly action: PlanAction;
+  readonly safety: Safety;
+  readonly changes: readonly Change[];
+  /** The spec to converge (absent for orphans, which are retired through their manifest). */
+  readonly spec?: Record<string, string>;
+  readonly manifest?: Record<string, string>;
+}
+
+export interface HostCheck {
+  readonly level: 'warning' | 'error';
+  readonly message: string;
+}
+
+export interface Plan {
+  readonly version: 1;
+  readonly createdAt: string;
+  readonly roots: string[];
+  readonly items: PlanItem[];
+  readonly checks: HostCheck[];
+  readonly summary: Record<PlanAction | 'refused' | 'data-loss' | 'downtime', number>;
+  /** Hash of every item's action and changes: a saved plan applies only while it still matches. */
+  readonly fingerprint: string;
+}
+
+const HANDLERS: Record<SpecKind, Handler<any, any, any>> = {
+  storage: storageHandler, mount: mountHandler, 'snapshot-policy': snapshotPolicyHandler, project: projectHandler,
+};
+const SAFETY_ORDER: Safety[] = ['safe', 'downtime', 'data-loss', 'refused'];
+
+export function worst(changes: readonly Change[]): Safety {
+  return changes.reduce<Safety>((w, c) => (SAFETY_ORDER.indexOf(c.safety) > SAFETY_ORDER.indexOf(w) ? c.safety : w), 'safe');
+}
+
+function actionOf(diff: Diff): PlanAction {
+  if (diff.action === 'create') return 'create';
+  if (diff.action === 'adopt') return 'adopt';
+  if (diff.action === 'none') return 'no-op';
+  const drift = diff.changes.some((c) => /missing|truncated|interrupted|behind hoststore's back/.test(c.reason ?? ''));
+  return drift ? 'repair' : 'update';
+}
+
+function subjectOf(kind: SpecKind, spec: Record<string, string>): { subject: string; name: string } {
+  switch (kind) {
+    case 'storage':
+      return { subject: `${spec.kind} ${spec.name}`, name: spec.name };
+    case 'mount':
+      return { subject: `mount ${spec.storage} -> ${spec.service}[${spec.replica}]:${spec.mount_path}${spec.read_only === 'true' ? ' (ro)' : ''}`, name: spec.storage };
+    case 'snapshot-policy':
+      return { subject: `snapshot policy ${spec.policy} of ${spec.storage} '${spec.schedule}'`, name: spec.storage };
+    case 'project':
+      return { subject: `project ${spec.project} (stack ${spec.stack})`, name: spec.project };
+  }
+}
+
+/** Plans every desired spec against the host; orphans of each project manifest become retain/delete items. */
+export function makePlan(desired: DesiredSpec[], now = new Date()): Plan {
+  const items: PlanItem[] = [];
+  const contexts = new Map<string, HandlerContext>();
+  const ctxFor = (root: string) => contexts.get(root) ?? contexts.set(root, makeContext(root, { log: () => undefined })).get(root)!;
+  const plannedStorage = new Set<string>();
+  for (const d of desired) {
+    const handler = HANDLERS[d.kind];
+    const spec = handler.validate(d.spec);
+    const ctx = ctxFor(spec.root);
+    const { subject, name } = subjectOf(d.kind, d.spec);
+    if (d.kind === 'project') {
+      for (const item of orphanItems(ctx, d, spec)) items.push(item);
+      continue;
+    }
+    let diff = handler.diff(ctx, spec, handler.read(ctx, spec));
+    // A mount or policy of storage this same plan creates is fine, not "storage does not exist".
+    const storageKey = d.kind === 'storage' ? `${d.spec.kind}:${d.spec.name}` : `${d.spec.storage_kind}:${d.spec.storage}`;
+    if (d.kind === 'storage' && (diff.action === 'create' || diff.action === 'adopt')) plannedStorage.add(storageKey);
+    if (d.kind !== 'storage' && plannedStorage.has(storageKey)) {
+      diff = { action: 'create', changes: diff.changes.filter((c) => c.field !== 'storage').concat(diff.changes.some((c) => c.field === 'storage') ? [{ field: subject.split(' ')[0], to: subject, safety: 'safe' }] : []) };
+    }
+    items.push({ stack: d.stack, address: d.address, kind: d.kind, subject, name, action: actionOf(diff), safety: worst(diff.changes), changes: diff.changes, spec: d.spec });
+  }
+  const roots = [...contexts.keys()];
+  const checks = roots.flatMap((root) => hostChecks(root, desired));
+  return finish({ version: 1, createdAt: now.toISOString(), roots, items, checks });
+}
+
+function orphanItems(ctx: HandlerContext, d: DesiredSpec, manifest: ReturnType<typeof projectHandler.validate>): PlanItem[] {
+  const orphans = projectHandler.read(ctx, manifest);
+  if (!orphans) return [];
+  const diff = projectHandler.diff(ctx, manifest, orphans);
+  return diff.changes.map((change) => {
+    const storage = change.field === 'storage' ? orphans.storage.find((s) => `${s.kind} ${s.name}` === change.from) : undefined;
+    const action: PlanAction = change.field === 'storage' && storage?.removalPolicy === 'retain' ? 'retain' : 'delete';
+    return {
+      stack: d.stack, address: `${d.address} (removed from code)`, kind: 'orphan' as const,
+      subject: `${change.field === 'storage' ? '' : `${change.field} `}${change.from ?? ''}`, name: storage?.name ?? (change.from ?? '').split(' ')[0],
+      action, safety: change.safety, changes: [change], manifest: d.spec,
+    };
+  });
+}
+
+/** Thin-provisioning overcommit, space, mkfs tools, privileges. */
+export function hostChecks(root: string, desired: DesiredSpec[]): HostCheck[] {
+  const checks: HostCheck[] = [];
+  if (process.getuid?.() !== 0) checks.push({ level: 'error', message: 'not running as root: loop devices and mounts need root' });
+  const ctx = makeContext(root, { log: () => undefined });
+  const existing = ctx.registry.list<StorageRecord>('storage').map((e) => e.record);
+  const nominal = new Map<string, number>();
+  for (const r of existing) if (r.sizeGb) nominal.set(`${r.kind}:${r.name}`, r.sizeGb);
+  const fsNeeded = new Set<Filesystem>();
+  for (const d of desired) {
+    if (d.kind !== 'storage' || d.spec.root !== root) continue;
+    const size = Number(d.spec.size_gb || 0);
+    const key = `${d.spec.kind}:${d.spec.name}`;
+    nominal.set(key, Math.max(nominal.get(key) ?? 0, size));
+    if ((FILESYSTEMS as readonly string[]).includes(d.spec.filesystem) && !existing.some((r) => `${r.kind}:${r.name}` === key)) fsNeeded.add(d.spec.filesystem as Filesystem);
+  }
+  for (const fsType of fsNeeded) {
+    if (!findTool(`mkfs.${fsType}`)) checks.push({ level: 'error', message: `mkfs.${fsType} is missing: install ${fsType === 'ext4' ? 'e2fsprogs' : fsType === 'xfs' ? 'xfsprogs' : 'btrfs-progs'} before applying` });
+  }
+  let probe = root;
+  while (!fs.existsSync(probe) && probe !== '/') probe = probe.replace(/\/[^/]*$/, '') || '/';
+  const stat = fs.statfsSync(probe);
+  const free = stat.bavail * stat.bsize;
+  const nominalBytes = [...nominal.values()].reduce((a, b) => a + b, 0) * 1024 ** 3;
+  const allocated = existing.reduce((sum, r) => {
+    try {
+      return sum + (r.kind === 'directory' ? 0 : fs.statSync(r.path).blocks * 512);
+    } catch {
+      return sum;
+    }
+  }, 0);
+  if (nominalBytes > free) {
+    checks.push({ level: 'warning', message: `thin-provisioning overcommit on ${root}: ${gib(nominalBytes)} nominal vs ${gib(free)} free (${(nominalBytes / Math.max(free, 1)).toFixed(1)}x); disks fail with ENOSPC if they fill up` });
+  }
+  if (allocated > free) checks.push({ level: 'error', message: `allocated data on ${root} (${gib(allocated)}) exceeds the free space (${gib(free)})` });
+  return checks;
+}
+
+function gib(bytes: number): string {
+  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+}
+
+/** Adds the summary counts and the fingerprint of the items. */
+export function finish(plan: Omit<Plan, 'summary' | 'fingerprint'>): Plan {
+  const summary = { create: 0, adopt: 0, update: 0, repair: 0, delete: 0, retain: 0, 'no-op': 0, refused: 0, 'data-loss': 0, downtime: 0 };
+  for (const item of plan.items) {
+    summary[item.action] += 1;
+    if (item.safety !== 'safe') summary[item.safety] += 1;
+  }
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify(plan.items.map((i) => [i.address, i.subject, i.action, i.changes])))
+    .digest('hex');
+  return { ...plan, summary, fingerprint };
+}
+
+export function hasChanges(plan: Plan): boolean {
+  return plan.items.some((i) => i.action !== 'no-op');
+}
+
+export function assertNoErrors(plan: Plan): void {
+  const errors = plan.checks.filter((c) => c.level === 'error');
+  if (errors.length > 0) throw new HoststoreError(`host checks failed: ${errors.map((e) => e.message).join('; ')}`, 1);
+}
