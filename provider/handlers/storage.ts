@@ -19,6 +19,7 @@ import {
 import { RefusedError, SpecError } from '../errors.js';
 import type { StorageRecord } from '../registry/store.js';
 import { readFilesystemSignature } from '../host/fs-signature.js';
+import { isMountpoint } from '../host/mounts.js';
 import type { Change, Diff, Handler } from './handler.js';
 import * as block from './block-device.js';
 
@@ -113,7 +114,10 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       });
     }
     if (wanted !== undefined && wanted > currentGb) {
-      changes.push({ field: 'size_gb', from: String(currentGb), to: String(wanted), safety: 'safe', reason: `grow in place` });
+      const offline = spec.filesystem === 'ext4' && isMountpoint(stagingPath(spec.root, spec.kind, spec.project, spec.name));
+      changes.push(offline
+        ? { field: 'size_gb', from: String(currentGb), to: String(wanted), safety: 'downtime', reason: 'grow in place; ext4 cannot grow online here, so it is unmounted for a moment (tens of ms)' }
+        : { field: 'size_gb', from: String(currentGb), to: String(wanted), safety: 'safe', reason: 'grow in place' });
     } else if (record?.growingToGb !== undefined) {
       changes.push({ field: 'size_gb', from: String(record.sizeGb), to: String(record.growingToGb), safety: 'safe', reason: 'finish an interrupted grow' });
     } else if (wanted !== undefined && wanted < currentGb && !adopting) {
@@ -168,7 +172,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
         ctx.log(`${spec.kind} ${spec.name}: keeps its ${record.sizeGb} GB; sizeGb ${spec.size_gb} is ignored for an existing ${spec.kind} (never shrunk)`);
       }
     }
-    const grow = diff.changes.find((c) => c.field === 'size_gb' && c.safety === 'safe');
+    const grow = diff.changes.find((c) => c.field === 'size_gb' && (c.safety === 'safe' || c.safety === 'downtime'));
     if (grow) {
       const targetGb = Number(grow.to);
       record = { ...record, growingToGb: targetGb };

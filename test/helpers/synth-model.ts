@@ -1,0 +1,21 @@
+/** Synthesizes a small stack described by a model into a cdktf.out directory, in process. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App, TerraformStack } from 'cdktf';
+import { Disk, Mount, SnapshotPolicy, StorageProject, Volume } from '../../src/index.js';
+import type { AppModel } from './cdktf-app.js';
+
+export function synthModel(model: AppModel): string {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-out-'));
+  const app = new App({ outdir });
+  const stack = new TerraformStack(app, model.stack);
+  const project = new StorageProject(stack, 'app', { root: model.root, carrier: model.carrier });
+  for (const s of model.storage) {
+    const storage = s.type === 'Disk' ? new Disk(project, s.id, s.props as never) : new Volume(project, s.id, s.props as never);
+    for (const m of s.mounts ?? []) new Mount(project, m.id, { storage, ...m });
+    if (s.policy) new SnapshotPolicy(project, s.policy.id, { storage, ...s.policy });
+  }
+  app.synth();
+  return outdir;
+}
