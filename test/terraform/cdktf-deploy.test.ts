@@ -9,6 +9,7 @@ import { journalPath } from '../../provider/registry/journal.js';
 import { readMountTable } from '../../provider/host/mounts.js';
 import { hostLoopsUnder, hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
 import { CdktfApp, terraformAvailable, type AppModel, type StorageModel } from '../helpers/cdktf-app.js';
+import { hoststore } from '../helpers/cli.js';
 
 const haveTerraform = terraformAvailable();
 if (!haveTerraform) process.stderr.write('skipping cdktf deploy tests: terraform is not on the PATH\n');
@@ -104,4 +105,31 @@ deployTest('deploy, grow, toggle read-only, remove a disk, destroy: the host fol
   expect(fs.readFileSync(`${pgPath}/PG_VERSION`, 'utf8')).toBe('16');
   expect(fs.readFileSync(`${hostPath('web', '/uploads')}/photo.jpg`, 'utf8')).toBe('jpeg');
   app.cdktf('destroy', '--auto-approve');
+});
+
+deployTest('the embedded engine and cdktf deploy reach the same host state from the same stack', () => {
+  // GIVEN the same stack deployed once by cdktf deploy and once by hoststore apply, into two roots
+  const other = makeHostFixture();
+  try {
+    app.write(model());
+    app.cdktf('deploy', '--auto-approve');
+    const engineModel = { ...model(), root: other.root };
+    app.write(engineModel);
+    app.cdktf('synth');
+    const applied = hoststore(['apply', '--app', `${app.dir}/cdktf.out`, '--auto-approve']);
+    expect(applied.status).toBe(0);
+    // THEN `hoststore list --json` of both roots agrees once the root and timestamps are set aside
+    const normalize = (root: string) =>
+      JSON.parse(hoststore(['list', '--json', '--root', root]).stdout.split(root).join('<root>'), (k, v) =>
+        ['createdAt', 'since', 'allocatedBytes', 'retainedAt'].includes(k) ? undefined : v);
+    expect(normalize(other.root)).toEqual(normalize(host.root));
+    expect(normalize(host.root)).toHaveLength(4);
+    // AND each plan sees nothing to do
+    expect(hoststore(['plan', '--app', `${app.dir}/cdktf.out`, '--detailed-exitcode']).status).toBe(0);
+    app.write(model());
+    app.cdktf('destroy', '--auto-approve');
+    expect(hoststore(['destroy', '--app', `${app.dir}/cdktf.out`, '--auto-approve']).status).toBe(0);
+  } finally {
+    other.cleanup();
+  }
 });
