@@ -54,10 +54,13 @@ export interface Handler<Spec, Identity, Actual> {
   delete(ctx: HandlerContext, identity: Identity): Promise<void>;
 }
 
-export function makeContext(root: string, options: Partial<Omit<HandlerContext, 'root' | 'registry'>> = {}): HandlerContext {
+export function makeContext(
+  root: string,
+  options: Partial<Omit<HandlerContext, 'root' | 'registry'>> & { cacheRegistry?: boolean } = {},
+): HandlerContext {
   return {
     root,
-    registry: new Registry(root),
+    registry: new Registry(root, { cache: options.cacheRegistry }),
     log: options.log ?? ((line) => process.stdout.write(`${line}\n`)),
     now: options.now ?? (() => new Date()),
     allowDataLoss: options.allowDataLoss,

@@ -74,7 +74,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       path: where,
       sizeBytes: stat.size,
       allocatedBytes: stat.blocks * 512,
-      filesystem: readFilesystemSignature(where),
+      filesystem: readFilesystemSignature(where, record?.filesystem),
     };
   },
 

@@ -11,11 +11,15 @@ const SIGNATURES: ReadonlyArray<{ fs: Filesystem; offset: number; magic: Buffer 
   { fs: 'btrfs', offset: 0x10040, magic: Buffer.from('_BHRfS_M', 'ascii') },
 ];
 
-/** The filesystem an image holds, or undefined for an empty/unknown image. ext2/3 count as ext4 here. */
-export function readFilesystemSignature(imagePath: string): Filesystem | undefined {
+/**
+ * The filesystem an image holds, or undefined for an empty/unknown image. ext2/3 count as ext4 here.
+ * `expected` is tried first, so the common case costs one read.
+ */
+export function readFilesystemSignature(imagePath: string, expected?: Filesystem): Filesystem | undefined {
   const fd = fs.openSync(imagePath, 'r');
   try {
-    for (const signature of SIGNATURES) {
+    const ordered = expected ? [...SIGNATURES.filter((s) => s.fs === expected), ...SIGNATURES.filter((s) => s.fs !== expected)] : SIGNATURES;
+    for (const signature of ordered) {
       const buffer = Buffer.alloc(signature.magic.length);
       const read = fs.readSync(fd, buffer, 0, buffer.length, signature.offset);
       if (read === buffer.length && buffer.equals(signature.magic)) return signature.fs;

@@ -84,7 +84,8 @@ function subjectOf(kind: SpecKind, spec: Record<string, string>): { subject: str
 export function makePlan(desired: DesiredSpec[], now = new Date()): Plan {
   const items: PlanItem[] = [];
   const contexts = new Map<string, HandlerContext>();
-  const ctxFor = (root: string) => contexts.get(root) ?? contexts.set(root, makeContext(root, { log: () => undefined })).get(root)!;
+  // A plan only reads, so each root's registry is read once and remembered.
+  const ctxFor = (root: string) => contexts.get(root) ?? contexts.set(root, makeContext(root, { log: () => undefined, cacheRegistry: true })).get(root)!;
   const plannedStorage = new Set<string>();
   for (const d of desired) {
     const handler = HANDLERS[d.kind];
@@ -105,7 +106,7 @@ export function makePlan(desired: DesiredSpec[], now = new Date()): Plan {
     items.push({ stack: d.stack, address: d.address, kind: d.kind, subject, name, action: actionOf(diff), safety: worst(diff.changes), changes: diff.changes, spec: d.spec });
   }
   const roots = [...contexts.keys()];
-  const checks = roots.flatMap((root) => hostChecks(root, desired));
+  const checks = roots.flatMap((root) => hostChecks(ctxFor(root), desired));
   return finish({ version: 1, createdAt: now.toISOString(), roots, items, checks });
 }
 
@@ -125,20 +126,21 @@ function orphanItems(ctx: HandlerContext, d: DesiredSpec, manifest: ReturnType<t
 }
 
 /** Thin-provisioning overcommit, space, mkfs tools, privileges. */
-export function hostChecks(root: string, desired: DesiredSpec[]): HostCheck[] {
+export function hostChecks(ctx: HandlerContext, desired: DesiredSpec[]): HostCheck[] {
+  const root = ctx.root;
   const checks: HostCheck[] = [];
   if (process.getuid?.() !== 0) checks.push({ level: 'error', message: 'not running as root: loop devices and mounts need root' });
-  const ctx = makeContext(root, { log: () => undefined });
   const existing = ctx.registry.list<StorageRecord>('storage').map((e) => e.record);
   const nominal = new Map<string, number>();
   for (const r of existing) if (r.sizeGb) nominal.set(`${r.kind}:${r.name}`, r.sizeGb);
   const fsNeeded = new Set<Filesystem>();
+  const existingKeys = new Set(existing.map((r) => `${r.kind}:${r.name}`));
   for (const d of desired) {
     if (d.kind !== 'storage' || d.spec.root !== root) continue;
     const size = Number(d.spec.size_gb || 0);
     const key = `${d.spec.kind}:${d.spec.name}`;
     nominal.set(key, Math.max(nominal.get(key) ?? 0, size));
-    if ((FILESYSTEMS as readonly string[]).includes(d.spec.filesystem) && !existing.some((r) => `${r.kind}:${r.name}` === key)) fsNeeded.add(d.spec.filesystem as Filesystem);
+    if ((FILESYSTEMS as readonly string[]).includes(d.spec.filesystem) && !existingKeys.has(key)) fsNeeded.add(d.spec.filesystem as Filesystem);
   }
   for (const fsType of fsNeeded) {
     if (!findTool(`mkfs.${fsType}`)) checks.push({ level: 'error', message: `mkfs.${fsType} is missing: install ${fsType === 'ext4' ? 'e2fsprogs' : fsType === 'xfs' ? 'xfsprogs' : 'btrfs-progs'} before applying` });

@@ -71,19 +71,28 @@ export function registryDir(root: string): string {
 }
 
 export class Registry {
-  constructor(readonly root: string) {}
+  /** Reads remembered for the life of this object (a plan reads every record several times); writes update it. */
+  private readonly cache?: Map<string, unknown>;
+
+  constructor(readonly root: string, options: { cache?: boolean } = {}) {
+    if (options.cache) this.cache = new Map();
+  }
 
   private file(collection: Collection, key: string): string {
     return path.join(registryDir(this.root), collection, `${key}.json`);
   }
 
   get<T>(collection: Collection, key: string): T | undefined {
+    const file = this.file(collection, key);
+    if (this.cache?.has(file)) return this.cache.get(file) as T | undefined;
+    let record: T | undefined;
     try {
-      return JSON.parse(fs.readFileSync(this.file(collection, key), 'utf8')) as T;
+      record = JSON.parse(fs.readFileSync(file, 'utf8')) as T;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
+    this.cache?.set(file, record);
+    return record;
   }
 
   put<T>(collection: Collection, key: string, record: T): void {
@@ -100,14 +109,20 @@ export class Registry {
     }
     fs.renameSync(tmp, file);
     syncDirectory(dir);
+    this.cache?.set(file, record);
+    this.cache?.delete(`list:${collection}`);
   }
 
   remove(collection: Collection, key: string): void {
     fs.rmSync(this.file(collection, key), { force: true });
     syncDirectory(path.dirname(this.file(collection, key)));
+    this.cache?.set(this.file(collection, key), undefined);
+    this.cache?.delete(`list:${collection}`);
   }
 
   list<T>(collection: Collection): Array<{ key: string; record: T }> {
+    const cached = this.cache?.get(`list:${collection}`);
+    if (cached) return cached as Array<{ key: string; record: T }>;
     const dir = path.join(registryDir(this.root), collection);
     let names: string[];
     try {
@@ -115,7 +130,7 @@ export class Registry {
     } catch {
       return [];
     }
-    return names
+    const entries = names
       .filter((name) => name.endsWith('.json'))
       .sort()
       .flatMap((name) => {
@@ -123,6 +138,8 @@ export class Registry {
         const record = this.get<T>(collection, key);
         return record ? [{ key, record }] : [];
       });
+    this.cache?.set(`list:${collection}`, entries);
+    return entries;
   }
 
   storage(kind: StorageKind, project: string, name: string): StorageRecord | undefined {

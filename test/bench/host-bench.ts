@@ -20,7 +20,7 @@ import { median, result, timeIt, type BenchResult } from './measure.js';
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../provider/cli.js');
 const DISKS = 20;
 
-const RAW_LOOP = `
+export const RAW_LOOP = `
 set -e
 root="$1"; n="$2"
 mkdir -p "$root/raw"
@@ -34,7 +34,7 @@ for i in $(seq 1 "$n"); do
 done
 `;
 
-function withRoot<T>(fn: (root: string) => Promise<T>): Promise<T> {
+export function withRoot<T>(fn: (root: string) => Promise<T>): Promise<T> {
   const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-bench-')));
   return fn(root).finally(() => cleanupRoot(root));
 }

@@ -1,6 +1,7 @@
 /** `npm run bench`: every benchmark, each reported as a ratio to a baseline measured in the same run. */
 import { synthBench } from './synth-bench.js';
 import { hostBench } from './host-bench.js';
+import { engineBench } from './engine-bench.js';
 import type { BenchResult } from './measure.js';
 
 async function main(): Promise<void> {
@@ -10,6 +11,10 @@ async function main(): Promise<void> {
   if (!only || only === 'host') {
     if (process.getuid?.() !== 0) process.stdout.write('skipping host benchmarks: they need root\n');
     else results.push(...(await hostBench()));
+  }
+  if (!only || only === 'engine') {
+    if (process.getuid?.() !== 0) process.stdout.write('skipping engine benchmarks: they need root\n');
+    else results.push(...(await engineBench()));
   }
   for (const r of results) {
     process.stdout.write(`${r.pass ? 'PASS' : 'MISS'}  ${r.ratio.toFixed(2)}x (target ${r.target})  ${r.name}: ${r.measured} vs ${r.baseline}\n`);

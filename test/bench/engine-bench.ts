@@ -1,0 +1,70 @@
+/**
+ * Engine benchmarks: plan time with no changes for 10, 100 and 1,000 resources against a converged host
+ * (baseline: loading and parsing the synthesized JSON plus one stat per image), and applying 20 disks
+ * through the engine vs the raw shell loop of the same commands.
+ */
+import * as fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readDesired } from '../../provider/plan/desired.js';
+import { makePlan } from '../../provider/plan/plan.js';
+import { applyPlan } from '../../provider/plan/apply.js';
+import { synthModel } from '../helpers/synth-model.js';
+import type { StorageModel } from '../helpers/cdktf-app.js';
+import { RAW_LOOP, withRoot } from './host-bench.js';
+import { median, result, timeIt, type BenchResult } from './measure.js';
+
+function disks(n: number, withMounts: boolean): StorageModel[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: `d${i}`, type: 'Disk' as const, props: { name: `d${i}`, sizeGb: withMounts ? 500 : 1 },
+    mounts: withMounts ? [{ id: `m${i}`, service: `s${i}`, mountPath: '/data' }] : [],
+  }));
+}
+
+const quiet = { allowDataLoss: new Set<string>(), log: () => undefined };
+
+async function planBench(): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  const perResource: string[] = [];
+  for (const n of [10, 100, 1000]) {
+    await withRoot(async (root) => {
+      const out = synthModel({ stack: 'bench', root, storage: disks(n, false) });
+      try {
+        await applyPlan(makePlan(readDesired(out)), quiet);
+        const tPlan = await median(5, () => makePlan(readDesired(out)));
+        const images = fs.readdirSync(`${root}/disks`).map((f) => `${root}/disks/${f}`);
+        const tBaseline = await median(5, () => {
+          const manifest = JSON.parse(fs.readFileSync(`${out}/manifest.json`, 'utf8'));
+          for (const s of Object.values(manifest.stacks) as Array<{ synthesizedStackPath: string }>) JSON.parse(fs.readFileSync(`${out}/${s.synthesizedStackPath}`, 'utf8'));
+          for (const image of images) fs.statSync(image);
+        });
+        perResource.push(`${n}: ${((tPlan / n) * 1000).toFixed(0)} us/resource`);
+        if (n === 1000) results.push(result(`plan, no changes, 1,000 disks vs parse synth JSON + stat each image (per resource: ${perResource.join(', ')})`, tPlan, tBaseline, 'ms', { max: 3 }));
+      } finally {
+        fs.rmSync(out, { recursive: true, force: true });
+      }
+    });
+  }
+  return results;
+}
+
+async function applyBench(): Promise<BenchResult> {
+  const tRaw: number[] = [];
+  const tEngine: number[] = [];
+  for (let round = 0; round < 3; round += 1) {
+    tRaw.push(await withRoot(async (root) => timeIt(() => execFileSync('bash', ['-c', RAW_LOOP, 'raw', root, '20']))));
+    tEngine.push(await withRoot(async (root) => {
+      const out = synthModel({ stack: 'bench', root, storage: disks(20, true) });
+      try {
+        return await timeIt(async () => applyPlan(makePlan(readDesired(out)), quiet));
+      } finally {
+        fs.rmSync(out, { recursive: true, force: true });
+      }
+    }));
+  }
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[1];
+  return result('apply 20 disks of 500 GB through the engine (plan + apply) vs raw shell loop', med(tEngine), med(tRaw), 'ms', { max: 1.3 });
+}
+
+export async function engineBench(): Promise<BenchResult[]> {
+  return [...(await planBench()), await applyBench()];
+}
