@@ -7,7 +7,7 @@ import { TerraformStack, type ITerraformDependable, type TerraformResource } fro
 import { TerraformDataCarrier } from './terraform-data-carrier.js';
 import { resource as nullResource, provider as nullProvider } from '@cdktf/provider-null';
 import type { Carrier } from './schema.js';
-import { escapeAll } from './validation.js';
+import { escapeAll, escapeTemplate } from './validation.js';
 
 export type HandlerKind = 'storage' | 'mount' | 'snapshot-policy' | 'project';
 
@@ -34,7 +34,7 @@ function provisioner(props: CarrierPairProps, op: 'converge' | 'delete') {
   return {
     type: 'local-exec' as const,
     command: COMMAND(props.kind, op),
-    environment: { HOSTSTORE_CLI: props.cli, HOSTSTORE_SPEC: `\${jsonencode(${self})}` },
+    environment: { HOSTSTORE_CLI: escapeTemplate(props.cli), HOSTSTORE_SPEC: `\${jsonencode(${self})}` },
     ...(op === 'delete' ? { when: 'destroy' as const } : {}),
   };
 }

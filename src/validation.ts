@@ -36,7 +36,8 @@ export class Problems {
 
 /** Escapes Terraform's template sequences so a literal `${` or `%{` in a value stays literal. */
 export function escapeTemplate(value: string): string {
-  return value.replace(/\$\{/g, '$${').replace(/%\{/g, '%%{');
+  // Replacer functions: in a replacement string '$$' would itself collapse to one '$'.
+  return value.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
 }
 
 export function escapeAll<T extends Record<string, string>>(values: T): T {

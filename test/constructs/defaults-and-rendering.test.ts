@@ -1,0 +1,112 @@
+/** Defaults, and the Terraform the constructs render: identity/config pairs, provisioners, outputs. */
+import { App, TerraformStack, Testing } from 'cdktf';
+import { Disk, Mount, SnapshotPolicy, StorageProject, Volume } from '../../src/index.js';
+import { escapeTemplate } from '../../src/validation.js';
+import { TerraformDataCarrier } from '../../src/terraform-data-carrier.js';
+import { byPath, synth } from './synth-helpers.js';
+
+test('defaults are what the README says', () => {
+  const stack = new TerraformStack(Testing.app() as App, 'stack');
+  const project = new StorageProject(stack, 'proj');
+  const volume = new Volume(project, 'db', { sizeGb: 10 });
+  const disk = new Disk(project, 'pg', { name: 'pg', sizeGb: 1 });
+  const mount = new Mount(project, 'm', { storage: disk, service: 'db', mountPath: '/data' });
+  const policy = new SnapshotPolicy(project, 'nightly', { storage: volume, schedule: '0 4 * * *' });
+  expect(project).toMatchObject({ name: 'proj', root: '/var/lib/hoststore', maxVolumes: 10, maxVolumeSizeGb: 500, carrier: 'terraform_data', stackName: 'stack' });
+  expect(project.cli).toMatch(/\/dist\/provider\/cli\.js$/);
+  expect(volume).toMatchObject({ name: 'db', kind: 'volume', shared: false, removalPolicy: 'retain', filesystem: 'ext4' });
+  expect(disk).toMatchObject({ name: 'pg', kind: 'disk', filesystem: 'ext4', removalPolicy: 'retain' });
+  expect(mount).toMatchObject({ replicas: 1, readOnly: false });
+  expect(policy).toMatchObject({ retentionDays: 7, retentionCount: undefined });
+  expect(new SnapshotPolicy(project, 'count', { storage: volume, schedule: '0 * * * *', retentionCount: 24 }).retentionDays).toBeUndefined();
+  expect(SnapshotPolicy.daily(project, 'daily', { storage: volume })).toMatchObject({ schedule: '0 4 * * *', retentionDays: 7 });
+});
+
+test('a storage renders an identity and a config carrier with readable string triggers', () => {
+  const json = synth((p) => new Disk(p, 'pg', { name: 'pg', sizeGb: 20, filesystem: 'xfs' }));
+  expect(JSON.stringify(json)).toHaveResourceWithProperties(TerraformDataCarrier, {
+    triggers_replace: { kind: 'disk', root: '/var/lib/hoststore', project: 'proj', name: 'pg' },
+  });
+  const carriers = byPath(json);
+  const identity = carriers['stack/proj/pg/identity'];
+  const config = carriers['stack/proj/pg/config'];
+  expect(identity.provisioner).toEqual([{
+    'local-exec': { command: '"$HOSTSTORE_CLI" handle storage delete', when: 'destroy', environment: { HOSTSTORE_CLI: '/opt/hoststore/cli.js', HOSTSTORE_SPEC: '${jsonencode(self.triggers_replace)}' } },
+  }]);
+  expect(config.provisioner).toEqual([{
+    'local-exec': { command: '"$HOSTSTORE_CLI" handle storage converge', environment: { HOSTSTORE_CLI: '/opt/hoststore/cli.js', HOSTSTORE_SPEC: '${jsonencode(self.triggers_replace)}' } },
+  }]);
+  expect(config.triggers_replace).toEqual({
+    kind: 'disk', root: '/var/lib/hoststore', project: 'proj', name: 'pg', stack: 'stack', size_gb: '20', filesystem: 'xfs',
+    shared: 'false', removal_policy: 'retain', from_snapshot: '',
+  });
+  expect(config.depends_on).toEqual([expect.stringMatching(/^terraform_data\.proj_pg_identity_/)]);
+});
+
+test('raising sizeGb changes only the config carrier; identity stays byte for byte', () => {
+  const at = (sizeGb: number) => byPath(synth((p) => new Volume(p, 'db', { sizeGb, shared: true })));
+  const [small, big] = [at(10), at(20)];
+  expect(big['stack/proj/db/identity']).toEqual(small['stack/proj/db/identity']);
+  expect(small['stack/proj/db/config'].triggers_replace.size_gb).toBe('10');
+  expect(big['stack/proj/db/config'].triggers_replace.size_gb).toBe('20');
+});
+
+test('a non-shared volume renders one storage per replica; a shared one, one storage bound to all', () => {
+  const json = byPath(synth((p) => {
+    const own = new Volume(p, 'cache', { sizeGb: 1 });
+    new Mount(p, 'cache-mount', { storage: own, service: 'web', mountPath: '/cache', replicas: 3 });
+    const shared = new Volume(p, 'models', { sizeGb: 1, shared: true });
+    new Mount(p, 'models-mount', { storage: shared, service: 'web', mountPath: '/models', replicas: 3, readOnly: true });
+    new Volume(p, 'lonely', { sizeGb: 1 });
+  }));
+  expect(['1', '2', '3'].map((r) => json[`stack/proj/cache/config-${r}`].triggers_replace.name)).toEqual(['cache-1', 'cache-2', 'cache-3']);
+  expect(json['stack/proj/lonely/config-1'].triggers_replace.name).toBe('lonely-1');
+  expect(json['stack/proj/models/config'].triggers_replace.name).toBe('models');
+  expect(json['stack/proj/models-mount/config-3'].triggers_replace).toMatchObject({ storage: 'models', replica: '3', read_only: 'true', host_path: '/var/lib/hoststore/projects/proj/services/web/3/models' });
+  expect(json['stack/proj/cache-mount/config-2'].triggers_replace).toMatchObject({ storage: 'cache-2', replica: '2' });
+  expect(json['stack/proj/cache-mount/config-2'].depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/proj_cache_config-2_/)]));
+});
+
+test('Mount host paths are an attribute and a Terraform output', () => {
+  const stack = new TerraformStack(Testing.app() as App, 'stack');
+  const project = new StorageProject(stack, 'proj', { root: '/srv/hs' });
+  const v = new Volume(project, 'uploads', { type: 'directory' });
+  const mount = new Mount(project, 'm', { storage: v, service: 'web', mountPath: '/app/uploads', replicas: 2 });
+  expect(mount.hostPaths).toEqual(['/srv/hs/projects/proj/services/web/1/app/uploads', '/srv/hs/projects/proj/services/web/2/app/uploads']);
+  const json = JSON.parse(Testing.synth(stack, true));
+  expect(Object.values(json.output)).toEqual([expect.objectContaining({ value: mount.hostPaths })]);
+});
+
+test('the manifest lists everything the project declares and runs last', () => {
+  const json = byPath(synth((p) => {
+    const d = new Disk(p, 'pg', { name: 'pg', sizeGb: 1 });
+    new Mount(p, 'm', { storage: d, service: 'db', mountPath: '/data' });
+    const v = new Volume(p, 'db', { sizeGb: 1, shared: true });
+    new SnapshotPolicy(p, 'nightly', { storage: v, schedule: '0 4 * * *' });
+  }));
+  const manifest = json['stack/proj/manifest'];
+  expect(manifest.triggers_replace).toEqual({ root: '/var/lib/hoststore', project: 'proj', stack: 'stack', storage: 'disk:pg,volume:db', mounts: 'db/1:/data', policies: 'nightly:db' });
+  expect(manifest.provisioner[0]['local-exec'].command).toBe('"$HOSTSTORE_CLI" handle project converge');
+  expect(manifest.depends_on).toHaveLength(4);
+});
+
+test("carrier: 'null_resource' renders null_resource with triggers and the null provider", () => {
+  const json = synth((p) => new Disk(p, 'pg', { name: 'pg', sizeGb: 1 }), { carrier: 'null_resource' });
+  expect(json.resource.terraform_data).toBeUndefined();
+  expect(json.terraform.required_providers.null).toMatchObject({ source: 'null' });
+  const resources = Object.values(json.resource.null_resource) as any[];
+  expect(resources).toHaveLength(3);
+  for (const r of resources) {
+    expect(Object.values(r.triggers).every((v) => typeof v === 'string')).toBe(true);
+    expect(r.provisioner[0]['local-exec'].environment.HOSTSTORE_SPEC).toBe('${jsonencode(self.triggers)}');
+  }
+});
+
+test('template sequences in values are escaped; every trigger value is a string', () => {
+  expect(escapeTemplate('a ${b} %{c}')).toBe('a $${b} %%{c}');
+  const json = synth((p) => new Volume(p, 'db', { sizeGb: 3, shared: true }), { cli: '/opt/${weird}/cli.js' });
+  for (const r of Object.values(json.resource.terraform_data) as any[]) {
+    for (const v of Object.values(r.triggers_replace)) expect(typeof v).toBe('string');
+    expect(r.provisioner[0]['local-exec'].environment.HOSTSTORE_CLI).toBe('/opt/$${weird}/cli.js');
+  }
+});
