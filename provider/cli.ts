@@ -115,12 +115,15 @@ function one(args: string[], usage: string): string {
   return args[0];
 }
 
-main(process.argv.slice(2)).then(
+const argv = process.argv.slice(2);
+main(argv).then(
   (code) => {
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.exitCode = reportError(error);
+    const code = reportError(error);
+    // With --detailed-exitcode, 2 means "changes", so every error is 1 (as with terraform plan).
+    process.exitCode = argv.includes('--detailed-exitcode') ? 1 : code;
   },
 );
 

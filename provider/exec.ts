@@ -8,34 +8,57 @@ import * as path from 'node:path';
 import { HoststoreError } from './errors.js';
 
 /** The Debian package that provides each tool we run, for "install X" messages. */
-const PACKAGE_OF: Record<string, string> = {
-  'mkfs.ext4': 'e2fsprogs', e2fsck: 'e2fsprogs', resize2fs: 'e2fsprogs',
+export const PACKAGE_OF: Readonly<Record<string, string>> = {
+  'mkfs.ext4': 'e2fsprogs', e2fsck: 'e2fsprogs', resize2fs: 'e2fsprogs', filefrag: 'e2fsprogs',
   'mkfs.xfs': 'xfsprogs', xfs_growfs: 'xfsprogs',
   'mkfs.btrfs': 'btrfs-progs', btrfs: 'btrfs-progs',
+  // On Debian, losetup/mount/umount ship in 'mount'; blkid, findmnt, fsfreeze and fallocate in 'util-linux'.
   losetup: 'mount', mount: 'mount', umount: 'mount',
-  blkid: 'util-linux', fsfreeze: 'util-linux', cp: 'coreutils',
+  blkid: 'util-linux', findmnt: 'util-linux', fsfreeze: 'util-linux', fallocate: 'util-linux',
+  cp: 'coreutils',
 };
 
-/** A command that failed: a one-line summary, and a detail with the command, its exit code and stderr. */
+/**
+ * A command that failed. `message` (also `summary`) is one line; `detail` holds the command, its exit
+ * code and stderr. `exitCode` stays the CLI's exit status (1, from HoststoreError) so that a tool's own
+ * code (e2fsck's 4, mount's 32) is never mistaken for one of ours; the tool's code is `commandExitCode`.
+ */
 export class CommandError extends HoststoreError {
+  declare readonly detail: string;
+
   constructor(
     summary: string,
     readonly command: readonly string[],
     readonly commandExitCode: number | undefined,
     readonly stderr: string,
+    readonly signal?: string,
   ) {
     super(summary, 1, [
       `  command:   ${command.map(quoteForDisplay).join(' ')}`,
-      `  exit code: ${commandExitCode ?? 'none (killed or not started)'}`,
+      `  exit code: ${commandExitCode ?? `none (${signal ? `killed by ${signal}` : 'killed or not started'})`}`,
       `  stderr:    ${stderr.trim().split('\n').join('\n             ') || '(empty)'}`,
     ].join('\n'));
     this.name = 'CommandError';
   }
+
+  get summary(): string {
+    return this.message;
+  }
+
+  /** The summary followed by the detail, for logs and test failures. */
+  describe(): string {
+    return `${this.message}\n${this.detail}`;
+  }
 }
 
+/** A tool we need is not installed; names the Debian package that provides it. */
 export class MissingToolError extends HoststoreError {
+  readonly debianPackage: string;
+
   constructor(readonly tool: string, readonly purpose: string) {
-    super(`${tool} is not installed, so hoststore cannot ${purpose}; install the Debian package '${PACKAGE_OF[tool] ?? tool}' (apt-get install ${PACKAGE_OF[tool] ?? tool})`);
+    const pkg = PACKAGE_OF[tool] ?? tool;
+    super(`${tool} is not installed, so hoststore cannot ${purpose}; install the Debian package '${pkg}' (apt-get install ${pkg})`);
+    this.debianPackage = pkg;
     this.name = 'MissingToolError';
   }
 }
@@ -46,21 +69,30 @@ function quoteForDisplay(arg: string): string {
 
 const SYSTEM_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
-/** Finds a tool without spawning anything. HOSTSTORE_TOOL_PATH replaces the search path (tests use it). */
+/**
+ * Finds a tool without spawning anything: PATH, then the sbin directories a non-login PATH often lacks.
+ * HOSTSTORE_TOOL_PATH (colon-separated) replaces the whole search path; tests use it to hide a tool.
+ * A name with a slash is taken as a path.
+ */
 export function findTool(name: string): string | undefined {
+  if (name.includes('/')) return isExecutableFile(name) ? name : undefined;
   const override = process.env.HOSTSTORE_TOOL_PATH;
   const dirs = override !== undefined ? override.split(':') : [...(process.env.PATH ?? '').split(':'), ...SYSTEM_DIRS];
   for (const dir of dirs) {
-    if (!dir) continue;
+    if (!dir || !path.isAbsolute(dir)) continue;
     const candidate = path.join(dir, name);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      /* not here */
-    }
+    if (isExecutableFile(candidate)) return candidate;
   }
   return undefined;
+}
+
+function isExecutableFile(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
 
 export function requireTool(name: string, purpose: string): string {
@@ -76,24 +108,44 @@ export interface RunResult {
 }
 
 export interface RunOptions {
+  /** Default 5 minutes; the command is killed (SIGTERM) after it. */
   readonly timeoutMs?: number;
   /** Exit codes that are not failures (e.g. e2fsck's 1 = "errors corrected"). */
   readonly allowExitCodes?: readonly number[];
 }
 
-/** Runs `tool args...` (tool looked up with findTool) and fails with a CommandError on a bad exit. */
+/**
+ * Runs `tool args...` (tool found with findTool, so a missing one is a MissingToolError) with no shell,
+ * no stdin and a C locale, and fails with a CommandError on any exit code not 0 or allowed.
+ */
 export async function run(tool: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const file = requireTool(tool, `run ${tool}`);
   const { execa } = await import('execa');
   // A minimal environment (C locale for parseable messages) also keeps execa's per-spawn cost down.
   const result = await execa(file, [...args], {
-    reject: false, timeout: options.timeoutMs ?? 300_000, stdin: 'ignore', extendEnv: false,
+    reject: false, timeout: options.timeoutMs ?? 300_000, stdin: 'ignore', extendEnv: false, shell: false,
     env: { LC_ALL: 'C', PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
   });
-  const exitCode = typeof result.exitCode === 'number' ? result.exitCode : -1;
+  const exitCode = typeof result.exitCode === 'number' ? result.exitCode : undefined;
   const stdout = String(result.stdout ?? '');
   const stderr = String(result.stderr ?? '');
-  if (exitCode === 0 || options.allowExitCodes?.includes(exitCode)) return { stdout, stderr, exitCode };
-  const firstLine = (stderr.trim().split('\n').pop() ?? '').trim() || (result.timedOut ? 'timed out' : `exit code ${exitCode}`);
-  throw new CommandError(`${tool} failed: ${firstLine}`, [file, ...args], typeof result.exitCode === 'number' ? result.exitCode : undefined, stderr);
+  if (exitCode === 0 || (exitCode !== undefined && options.allowExitCodes?.includes(exitCode))) {
+    return { stdout, stderr, exitCode };
+  }
+  const name = path.basename(file);
+  let reason = headline(name, stderr);
+  if (result.timedOut) reason = `timed out after ${options.timeoutMs ?? 300_000} ms${reason ? ` (${reason})` : ''}`;
+  else if (exitCode === undefined) reason = `killed by ${result.signal ?? 'a signal'}${reason ? ` (${reason})` : ''}`;
+  else if (!reason) reason = `exit code ${exitCode}`;
+  throw new CommandError(`${tool} failed: ${reason}`, [file, ...args], exitCode, stderr, result.signal ?? undefined);
+}
+
+/**
+ * The stderr line that says what went wrong: tools prefix it with their name ("mount: /x: wrong fs type"),
+ * while banners ("resize2fs 1.47.0") and hints ("dmesg(1) may have more information") do not.
+ */
+function headline(name: string, stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const named = lines.find((l) => l.startsWith(`${name}:`));
+  return (named ?? lines[lines.length - 1] ?? '').slice(0, 300);
 }
