@@ -15,6 +15,11 @@ commands:
   lease-list [--json]                  disk leases and their holders
   lease break NAME [--yes]             break a disk's lease whose holder's mount is gone
   delete NAME [--force] [--yes]        delete a storage and its data (refuses while mounted or leased unless --force)
+  snapshot create NAME                 a point-in-time, read-only snapshot (frozen for the instant of the copy)
+  snapshot list [NAME] [--json]        snapshots, each checked against its checksum
+  snapshot restore ID --to NEW_NAME    a new storage from a snapshot
+  snapshot restore ID --in-place --yes replace a storage's content (unmounted, after a safety snapshot, remounted)
+  snapshot delete ID [--force]         delete a snapshot (--force for the last copy of a storage deleted by policy)
   up                                   re-attach and re-mount everything the registry says is mounted (after a reboot)
   plan [--app cdktf.out] [--stack S] [--format text|markdown|json] [--detailed-exitcode] [--out FILE]
                                        what applying the synth output would do to the host and its data
@@ -62,6 +67,8 @@ async function main(argv: string[]): Promise<number> {
       'auto-approve': { type: 'boolean', default: false },
       'allow-data-loss': { type: 'string', multiple: true },
       base: { type: 'string' },
+      to: { type: 'string' },
+      'in-place': { type: 'boolean', default: false },
     },
   });
   const [command, ...args] = positionals;
@@ -105,6 +112,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/delete.js')).deleteStorage(one(args, 'delete NAME'), options);
     case 'up':
       return (await import('./commands/up.js')).up(options);
+    case 'snapshot':
+      return (await import('./commands/snapshot.js')).snapshot(args, { ...options, to: values.to, inPlace: values['in-place'] ?? false });
     default:
       throw new HoststoreError(`unknown command '${command}'; run hoststore --help`, 2);
   }

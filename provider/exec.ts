@@ -121,9 +121,10 @@ export interface RunOptions {
 export async function run(tool: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const file = requireTool(tool, `run ${tool}`);
   const { execa } = await import('execa');
+  // argv0 is the bare name, so messages read "mount: ..." rather than "/usr/bin/mount: ...".
   // A minimal environment (C locale for parseable messages) also keeps execa's per-spawn cost down.
   const result = await execa(file, [...args], {
-    reject: false, timeout: options.timeoutMs ?? 300_000, stdin: 'ignore', extendEnv: false, shell: false,
+    argv0: path.basename(file), reject: false, timeout: options.timeoutMs ?? 300_000, stdin: 'ignore', extendEnv: false, shell: false,
     env: { LC_ALL: 'C', PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
   });
   const exitCode = typeof result.exitCode === 'number' ? result.exitCode : undefined;

@@ -16,7 +16,7 @@ import {
   type StorageIdentity,
   type StorageSpec,
 } from '../../src/schema.js';
-import { RefusedError, SpecError } from '../errors.js';
+import { HoststoreError, RefusedError, SpecError } from '../errors.js';
 import type { StorageRecord } from '../registry/store.js';
 import { readFilesystemSignature } from '../host/fs-signature.js';
 import { isMountpoint } from '../host/mounts.js';
@@ -210,7 +210,16 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       return;
     }
     if (record.removalPolicy === 'snapshot') {
-      throw new RefusedError(`${what}: removalPolicy 'snapshot' needs snapshots, which this version does not provide; set removalPolicy 'retain' (keeps the data) or 'destroy'`);
+      if (mounts.length > 0) throw new RefusedError(`${what}: refusing to snapshot and delete while mounted by ${mounts.map((m) => `${m.project}/${m.service} replica ${m.replica}`).join(', ')}; remove those Mounts first`);
+      await block.unstage(stagingPath(identity.root, identity.kind, identity.project, identity.name), where);
+      const { takeSnapshot, verifySnapshot } = await import('../snapshots/snapshots.js');
+      const final = { ...(await takeSnapshot(ctx, record, 'final')), final: true };
+      if (!(await verifySnapshot(final))) throw new HoststoreError(`${what}: the final snapshot ${final.id} does not verify; the ${identity.kind} was kept`);
+      ctx.registry.put('snapshots', final.id, final);
+      fs.rmSync(where, { recursive: true, force: true });
+      ctx.registry.removeStorage(identity.kind, identity.project, identity.name);
+      ctx.log(`${what}: deleted after final snapshot ${final.id} (removalPolicy 'snapshot'); get it back with \`hoststore snapshot restore ${final.id} --to ${identity.name}\``);
+      return;
     }
     if (mounts.length === 0) await block.unstage(stagingPath(identity.root, identity.kind, identity.project, identity.name), where);
     const now = ctx.now().toISOString();

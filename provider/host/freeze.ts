@@ -1,11 +1,34 @@
 /** Freezing a mounted filesystem for the instant of a snapshot; always thawed, even when the work fails. */
 import { run } from '../exec.js';
 
+/**
+ * Runs `fn` with the filesystem at `mountpoint` frozen (writers block, the on-disk state is consistent).
+ * The thaw runs in `finally` and is retried, since a filesystem left frozen hangs every writer; if `fn`
+ * failed its error wins over a thaw error.
+ */
 export async function withFrozen<T>(mountpoint: string, fn: () => Promise<T>): Promise<T> {
-  await run('fsfreeze', ['--freeze', mountpoint]);
+  await run('fsfreeze', ['--freeze', mountpoint], { timeoutMs: 60_000 });
+  let failed = false;
   try {
     return await fn();
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
-    await run('fsfreeze', ['--unfreeze', mountpoint]);
+    await thaw(mountpoint).catch((error: unknown) => {
+      if (!failed) throw error;
+    });
+  }
+}
+
+async function thaw(mountpoint: string): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await run('fsfreeze', ['--unfreeze', mountpoint], { timeoutMs: 30_000 });
+      return;
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
   }
 }

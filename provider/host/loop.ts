@@ -1,61 +1,140 @@
 /**
- * Loop devices. Attachment uses direct I/O (about 5x the write speed of the default mode here); the
- * backing file of every loop device is read from /sys, so finding an image's device spawns nothing.
+ * Loop devices. Attachment asks for direct I/O (about 5x the write speed of the default mode here, since
+ * pages are not cached twice); the backing file of every loop device is read from /sys, so finding an
+ * image's device spawns nothing.
  */
 import * as fs from 'node:fs';
-import { run } from '../exec.js';
+import { HoststoreError } from '../errors.js';
+import { CommandError, run } from '../exec.js';
 
+const DELETED = ' (deleted)';
+
+function sysName(device: string): string {
+  return device.replace(/^\/dev\//, '');
+}
+
+/**
+ * The backing file of a loop device as the kernel reports it, or undefined if the device is free or
+ * absent. The kernel appends " (deleted)" when the file was unlinked while attached; that is kept here
+ * so the caller can tell an orphan from a live attachment (see loopsFor / orphanLoopsFor).
+ */
 export function loopBackingFile(device: string): string | undefined {
-  const name = device.replace(/^\/dev\//, '');
   try {
-    return fs.readFileSync(`/sys/block/${name}/loop/backing_file`, 'utf8').trim();
+    // Only the trailing newline is sysfs's; a path may itself end in spaces.
+    const text = fs.readFileSync(`/sys/block/${sysName(device)}/loop/backing_file`, 'utf8').replace(/\n$/, '');
+    return text === '' ? undefined : text;
   } catch {
     return undefined;
   }
 }
 
-/** Loop devices whose backing file is `image` (never more than one if hoststore attached them). */
-export function loopsFor(image: string): string[] {
-  let real: string;
+/** Whether the loop device is running in direct-I/O mode (the kernel may silently decline it). */
+export function loopDirectIo(device: string): boolean {
   try {
-    real = fs.realpathSync(image);
+    return fs.readFileSync(`/sys/block/${sysName(device)}/loop/dio`, 'utf8').trim() === '1';
   } catch {
-    real = image;
+    return false;
   }
+}
+
+function attachedLoops(): Array<{ device: string; backing: string }> {
   let names: string[];
   try {
-    names = fs.readdirSync('/sys/block').filter((n) => n.startsWith('loop'));
+    names = fs.readdirSync('/sys/block').filter((n) => /^loop\d+$/.test(n));
   } catch {
     return [];
   }
-  return names
-    .filter((n) => loopBackingFile(n) === real)
-    .sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)))
-    .map((n) => `/dev/${n}`);
+  const found: Array<{ device: string; backing: string }> = [];
+  for (const name of names.sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)))) {
+    const backing = loopBackingFile(name);
+    if (backing !== undefined) found.push({ device: `/dev/${name}`, backing });
+  }
+  return found;
 }
 
-export async function attachLoop(image: string, options: { readOnly?: boolean } = {}): Promise<{ device: string; directIo: boolean }> {
-  const base = ['--find', '--show', ...(options.readOnly ? ['--read-only'] : [])];
+function realpathOr(file: string): string {
   try {
-    const { stdout } = await run('losetup', [...base, '--direct-io=on', image]);
-    return { device: stdout.trim(), directIo: true };
-  } catch (error) {
-    // A backing filesystem without O_DIRECT (tmpfs) refuses direct I/O; fall back rather than fail.
-    const leftover = loopsFor(image);
-    if (leftover.length > 0) return { device: leftover[0], directIo: false };
-    const { stdout } = await run('losetup', [...base, image]).catch(() => {
-      throw error;
-    });
-    return { device: stdout.trim(), directIo: false };
+    return fs.realpathSync(file);
+  } catch {
+    return file;
   }
 }
 
-export async function detachLoop(device: string): Promise<void> {
-  if (!loopBackingFile(device)) return;
-  await run('losetup', ['--detach', device]);
+/**
+ * Loop devices backed by `image` as it is now (path resolved through symlinks). A device whose file was
+ * deleted (even if a new image now has the same path) is not one of them: it holds the old inode.
+ */
+export function loopsFor(image: string): string[] {
+  const real = realpathOr(image);
+  return attachedLoops().filter((l) => l.backing === real).map((l) => l.device);
 }
 
-/** Tells the loop device its backing file grew. */
+/**
+ * Loop devices still holding a deleted file that was at `image`'s path: orphans to detach. Matched by
+ * path only, since sysfs gives no inode; a file literally named "x (deleted)" would confuse it.
+ */
+export function orphanLoopsFor(image: string): string[] {
+  const real = realpathOr(image);
+  return attachedLoops().filter((l) => l.backing === real + DELETED).map((l) => l.device);
+}
+
+export interface AttachedLoop {
+  readonly device: string;
+  /** False when the backing filesystem refused O_DIRECT and the device runs buffered. */
+  readonly directIo: boolean;
+}
+
+/**
+ * Attaches `image` to a free loop device with direct I/O. A backing filesystem that refuses O_DIRECT
+ * (ramfs, some FUSE and network filesystems) fails the setup with EINVAL; then it attaches buffered.
+ * `directIo` reports what the kernel actually did. The caller makes sure the image is not attached yet.
+ */
+export async function attachLoop(image: string, options: { readOnly?: boolean } = {}): Promise<AttachedLoop> {
+  const base = ['--find', '--show', ...(options.readOnly ? ['--read-only'] : [])];
+  let device: string;
+  try {
+    device = (await run('losetup', [...base, '--direct-io=on', image])).stdout.trim();
+  } catch (error) {
+    if (!(error instanceof CommandError) || !/Invalid argument|direct io/i.test(error.stderr)) throw error;
+    // losetup cleans up after a failed setup, but never leave a second device on the image.
+    const leftover = loopsFor(image);
+    if (leftover.length > 0) return { device: leftover[0], directIo: loopDirectIo(leftover[0]) };
+    device = (await run('losetup', [...base, image]).catch(() => {
+      throw error;
+    })).stdout.trim();
+  }
+  return { device, directIo: loopDirectIo(device) };
+}
+
+/**
+ * Detaches a loop device; succeeds when it is already free. The kernel answers a detach of a device still
+ * in use (mounted) with success and only marks it to free itself when released; that is reported as an
+ * error here, since the device is still there.
+ */
+export async function detachLoop(device: string): Promise<void> {
+  if (loopBackingFile(device) === undefined) return;
+  try {
+    await run('losetup', ['--detach', device]);
+  } catch (error) {
+    // Lost a race with another detach: fine.
+    if (loopBackingFile(device) === undefined) return;
+    throw error;
+  }
+  if (loopBackingFile(device) !== undefined) {
+    throw new HoststoreError(`${device} is still in use (mounted?), so it stays attached to ${loopBackingFile(device)} until released; the kernel will detach it then`, 1);
+  }
+}
+
+/** Tells the loop device its backing file grew (losetup --set-capacity). */
 export async function refreshLoopCapacity(device: string): Promise<void> {
   await run('losetup', ['--set-capacity', device]);
+}
+
+/** The size of a block device in bytes, from /sys (no spawn); undefined if it does not exist. */
+export function blockDeviceSizeBytes(device: string): number | undefined {
+  try {
+    return Number(fs.readFileSync(`/sys/block/${sysName(device)}/size`, 'utf8').trim()) * 512;
+  } catch {
+    return undefined;
+  }
 }

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Filesystem } from '../../src/schema.js';
 import { HoststoreError } from '../errors.js';
-import { run } from '../exec.js';
+import { CommandError, run } from '../exec.js';
 
 export interface MountEntry {
   readonly id: number;
@@ -15,29 +15,37 @@ export interface MountEntry {
   /** The directory of the source filesystem that is mounted here (`/` unless a bind of a subtree). */
   readonly root: string;
   readonly target: string;
+  /** Per-mount options (`rw,nosuid,relatime`); `readOnly` is whether they hold `ro`. */
   readonly options: string;
   readonly readOnly: boolean;
   readonly fstype: string;
   readonly source: string;
+  /** Per-superblock options (`rw,attr2,inode64`). */
   readonly superOptions: string;
 }
 
-/** mountinfo escapes space, tab, newline and backslash as octal (\040 ...). */
+/** mountinfo escapes space, tab, newline and backslash as three octal digits (\040, \011, \012, \134). */
 function unescape(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 }
 
+/**
+ * Parses the text of /proc/<pid>/mountinfo: `id parent major:minor root target options [optional...] -
+ * fstype source superOptions`. Paths are escaped by the kernel, so splitting on spaces is exact.
+ */
 export function parseMountInfo(text: string): MountEntry[] {
   const entries: MountEntry[] = [];
   for (const line of text.split('\n')) {
     if (!line) continue;
-    const [left, right] = line.split(' - ');
-    if (right === undefined) continue;
-    const f = left.split(' ');
-    const [fstype, source, superOptions] = right.split(' ');
+    const fields = line.split(' ');
+    const separator = fields.indexOf('-', 6);
+    if (separator < 0 || fields.length < separator + 3) continue;
+    const [fstype, source, superOptions] = fields.slice(separator + 1);
     entries.push({
-      id: Number(f[0]), parentId: Number(f[1]), majorMinor: f[2], root: unescape(f[3]), target: unescape(f[4]),
-      options: f[5], readOnly: f[5].split(',').includes('ro'), fstype, source: unescape(source ?? ''), superOptions: superOptions ?? '',
+      id: Number(fields[0]), parentId: Number(fields[1]), majorMinor: fields[2],
+      root: unescape(fields[3]), target: unescape(fields[4]),
+      options: fields[5], readOnly: fields[5].split(',').includes('ro'),
+      fstype: unescape(fstype), source: unescape(source), superOptions: superOptions ?? '',
     });
   }
   return entries;
@@ -47,60 +55,105 @@ export function readMountTable(): MountEntry[] {
   return parseMountInfo(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
 }
 
-export function isMountpoint(target: string): boolean {
-  return readMountTable().some((entry) => entry.target === target);
+/** The visible (topmost) mount at exactly `target`, or undefined; later entries stack on earlier ones. */
+export function mountAt(target: string, table: readonly MountEntry[] = readMountTable()): MountEntry | undefined {
+  const wanted = path.resolve(target);
+  for (let i = table.length - 1; i >= 0; i -= 1) if (table[i].target === wanted) return table[i];
+  return undefined;
 }
 
+export function isMountpoint(target: string, table?: readonly MountEntry[]): boolean {
+  return mountAt(target, table) !== undefined;
+}
+
+/** Mounts a block device (a loop device) at an existing directory. */
 export async function mountDevice(device: string, target: string, filesystem: Filesystem, options: { readOnly: boolean }): Promise<void> {
-  await run('mount', ['-t', filesystem, '-o', options.readOnly ? 'ro' : 'rw', device, target]);
+  await run('mount', ['--no-canonicalize', '-t', filesystem, '-o', options.readOnly ? 'ro' : 'rw', device, target]);
 }
 
-/** Binds `source` at `target`; a read-only bind needs a second, remounting step. */
+/**
+ * Binds `source` at `target`. A bind ignores `ro` on the first call, so a read-only bind is a bind
+ * followed by a remount; if the remount fails the bind is undone rather than left writable.
+ */
 export async function bindMount(source: string, target: string, options: { readOnly: boolean }): Promise<void> {
-  await run('mount', ['--bind', source, target]);
+  await run('mount', ['--no-canonicalize', '--bind', source, target]);
   if (options.readOnly) {
     try {
-      await run('mount', ['-o', 'remount,bind,ro', target]);
+      await run('mount', ['--no-canonicalize', '-o', 'remount,bind,ro', target]);
     } catch (error) {
-      await run('umount', [target]);
+      await run('umount', ['--no-canonicalize', target]).catch(() => undefined);
       throw error;
     }
   }
 }
 
+/**
+ * Switches a mount between read-only and read-write. `bind: true` changes only this mount point (the
+ * per-mount flag); `bind: false` changes the filesystem itself (every mount of it).
+ */
 export async function remount(target: string, options: { readOnly: boolean; bind: boolean }): Promise<void> {
-  await run('mount', ['-o', `remount,${options.bind ? 'bind,' : ''}${options.readOnly ? 'ro' : 'rw'}`, target]);
+  await run('mount', ['--no-canonicalize', '-o', `remount,${options.bind ? 'bind,' : ''}${options.readOnly ? 'ro' : 'rw'}`, target]);
 }
 
-/** Unmounts the top mount at `target`; succeeds when nothing is mounted there. */
-export async function unmount(target: string): Promise<void> {
+/** Unmounts the top mount at `target`; succeeds when nothing is mounted there (also after a lost race). */
+export async function unmount(target: string, options: { lazy?: boolean } = {}): Promise<void> {
   if (!isMountpoint(target)) return;
-  await run('umount', [target]);
+  try {
+    await run('umount', ['--no-canonicalize', ...(options.lazy ? ['--lazy'] : []), target]);
+  } catch (error) {
+    if (error instanceof CommandError && /not mounted/.test(error.stderr) && !isMountpoint(target)) return;
+    throw error;
+  }
 }
 
 /**
- * Makes sure `target` is a directory inside `within`, creating what is missing, and refuses when any
- * component below `within` is a symlink (it could point anywhere: /etc, another replica's data).
+ * Makes sure `target` is a real directory inside `within` and returns its absolute path, creating what
+ * is missing one component at a time. Refuses when `target` is `within` itself or outside it, or when
+ * any component below `within` is a symlink (it could point anywhere: /etc, another replica's data) or
+ * not a directory. `within` itself is created if missing and trusted as it is.
  */
-export async function safeMountTarget(within: string, target: string): Promise<void> {
-  const relative = path.relative(within, target);
-  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
-    throw new HoststoreError(`mount target ${target} is not inside the root ${within}`, 3);
+export async function safeMountTarget(within: string, target: string): Promise<string> {
+  const base = path.resolve(within);
+  const wanted = path.resolve(base, target);
+  const relative = path.relative(base, wanted);
+  if (relative === '' || relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
+    throw new HoststoreError(`refusing to mount at ${target}: it is not inside the root ${base}`, 3);
   }
-  fs.mkdirSync(within, { recursive: true });
-  let current = within;
+  fs.mkdirSync(base, { recursive: true });
+  let current = base;
   for (const part of relative.split(path.sep)) {
     current = path.join(current, part);
-    let stat: fs.Stats | undefined;
-    try {
-      stat = fs.lstatSync(current);
-    } catch {
-      stat = undefined;
+    let stat = lstatOrUndefined(current);
+    if (!stat) {
+      try {
+        fs.mkdirSync(current, { mode: 0o755 });
+      } catch (error) {
+        // Someone made it meanwhile: judge what they made.
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      stat = lstatOrUndefined(current);
     }
     if (stat?.isSymbolicLink()) {
-      throw new HoststoreError(`refusing to mount at ${target}: ${current} is a symlink (to ${fs.readlinkSync(current)}); hoststore only mounts on real directories inside its root`, 3);
+      throw new HoststoreError(`refusing to mount at ${target}: ${current} is a symlink (to ${readlinkOr(current)}); hoststore only mounts on real directories inside its root`, 3);
     }
-    if (stat && !stat.isDirectory()) throw new HoststoreError(`refusing to mount at ${target}: ${current} is not a directory`, 3);
-    if (!stat) fs.mkdirSync(current, { mode: 0o755 });
+    if (!stat?.isDirectory()) throw new HoststoreError(`refusing to mount at ${target}: ${current} is not a directory`, 3);
+  }
+  return wanted;
+}
+
+function lstatOrUndefined(file: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+function readlinkOr(file: string): string {
+  try {
+    return fs.readlinkSync(file);
+  } catch {
+    return '?';
   }
 }

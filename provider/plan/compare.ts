@@ -49,7 +49,7 @@ function removal(d: DesiredSpec): { action: PlanAction; change: Change } {
   if (d.kind === 'storage') {
     const policy = d.spec.removal_policy;
     if (policy === 'destroy') return { action: 'delete', change: { field: 'storage', from: d.spec.name, safety: 'data-loss', reason: "removed from the code with removalPolicy 'destroy': its data is deleted" } };
-    if (policy === 'snapshot') return { action: 'delete', change: { field: 'storage', from: d.spec.name, safety: 'refused', reason: "removalPolicy 'snapshot' needs snapshots, which this version does not take" } };
+    if (policy === 'snapshot') return { action: 'delete', change: { field: 'storage', from: d.spec.name, safety: 'safe', reason: "removed from the code with removalPolicy 'snapshot': a final snapshot is taken and verified, then the storage is deleted" } };
     return { action: 'retain', change: { field: 'storage', from: d.spec.name, safety: 'safe', reason: 'removed from the code: retained, data kept' } };
   }
   return { action: 'delete', change: { field: d.kind, from: subject(d).subject, safety: 'safe', reason: d.kind === 'mount' ? 'unmount (data stays on the storage)' : 'policy removed (snapshots stay)' } };

@@ -55,7 +55,7 @@ export interface LeaseRecord {
   readonly since: string;
 }
 
-type Collection = 'storage' | 'mounts' | 'leases' | 'policies';
+type Collection = 'storage' | 'mounts' | 'leases' | 'policies' | 'snapshots';
 
 export function storageKey(kind: StorageKind, project: string, name: string): string {
   return kind === 'disk' ? `disk--${name}` : `${kind}--${project}--${name}`;

@@ -1,0 +1,130 @@
+/**
+ * `hoststore snapshot create | list | restore | delete`: taking a snapshot by hand, seeing which are
+ * intact, and getting data back, into a new storage or in place (after a safety snapshot).
+ */
+import * as fs from 'node:fs';
+import { replicaHostPath, stagingPath } from '../../src/schema.js';
+import { HoststoreError, RefusedError } from '../errors.js';
+import { converge, makeContext } from '../handlers/handler.js';
+import { mountHandler } from '../handlers/mount.js';
+import { storagePath } from '../handlers/storage.js';
+import { unstage } from '../handlers/block-device.js';
+import { readFilesystemSignature } from '../host/fs-signature.js';
+import { readMountTable, unmount } from '../host/mounts.js';
+import { withRootLock } from '../registry/lock.js';
+import type { StorageRecord } from '../registry/store.js';
+import { inventory } from '../inventory.js';
+import { deleteSnapshot, getSnapshot, listSnapshots, restoreCopy, takeSnapshot, verifySnapshot } from '../snapshots/snapshots.js';
+import type { GlobalOptions } from '../cli.js';
+import { findItem } from './list.js';
+import { formatBytes, printJson, table } from './format.js';
+
+export interface SnapshotOptions extends GlobalOptions {
+  readonly to?: string;
+  readonly inPlace: boolean;
+}
+
+function storageRecord(options: GlobalOptions, name: string): StorageRecord {
+  const item = findItem(inventory(options.root), name, options);
+  const record = makeContext(options.root).registry.storage(item.kind, item.project, item.name);
+  if (!record) throw new HoststoreError(`${item.kind} ${name} is not managed by hoststore (state ${item.state})`, 1);
+  return record;
+}
+
+export async function snapshot(args: string[], options: SnapshotOptions): Promise<number> {
+  const [verb, target] = args;
+  // With --json, stdout carries only the JSON; progress lines go to stderr.
+  const ctx = makeContext(options.root, options.json ? { log: (line) => process.stderr.write(`${line}\n`) } : {});
+  const locked = <T>(what: string, fn: () => Promise<T>) => withRootLock(options.root, { holder: `hoststore snapshot ${what}` }, fn);
+  switch (verb) {
+    case 'create': {
+      if (!target) throw new HoststoreError('usage: hoststore snapshot create NAME', 2);
+      const record = await locked(`create ${target}`, () => takeSnapshot(ctx, storageRecord(options, target), 'manual'));
+      if (options.json) printJson(record);
+      return 0;
+    }
+    case 'list': {
+      const snapshots = await Promise.all(listSnapshots(ctx, target).map(async (s) => ({ ...s, intact: await verifySnapshot(s) })));
+      if (options.json) {
+        printJson(snapshots);
+        return 0;
+      }
+      const rows = snapshots.map((s) => [s.id, `${s.kind} ${s.storage}`, s.createdAt, s.trigger, s.method, formatBytes(fs.existsSync(s.path) ? fs.statSync(s.path).blocks * 512 : undefined), s.intact ? 'ok' : 'CHANGED OR MISSING']);
+      process.stdout.write(rows.length ? `${table(['ID', 'STORAGE', 'TAKEN', 'TRIGGER', 'METHOD', 'ALLOCATED', 'CONTENT'], rows)}\n` : 'no snapshots\n');
+      return snapshots.every((s) => s.intact) ? 0 : 1;
+    }
+    case 'delete': {
+      if (!target) throw new HoststoreError('usage: hoststore snapshot delete ID', 2);
+      await locked(`delete ${target}`, async () => {
+        if (options.force) ctx.registry.put('snapshots', target, { ...getSnapshot(ctx, target), final: false });
+        await deleteSnapshot(ctx, target);
+      });
+      process.stdout.write(`deleted snapshot ${target}\n`);
+      return 0;
+    }
+    case 'restore':
+      if (!target) throw new HoststoreError('usage: hoststore snapshot restore ID (--to NEW_NAME | --in-place)', 2);
+      if (options.to && !options.inPlace) return locked(`restore ${target}`, () => restoreTo(options, target, options.to as string));
+      if (options.inPlace && !options.to) return restoreInPlace(options, target);
+      throw new HoststoreError('hoststore snapshot restore ID needs exactly one of --to NEW_NAME or --in-place', 2);
+    default:
+      throw new HoststoreError(`unknown snapshot command '${verb ?? ''}'; use create, list, restore or delete`, 2);
+  }
+}
+
+async function restoreTo(options: GlobalOptions, id: string, name: string): Promise<number> {
+  const ctx = makeContext(options.root);
+  const snap = getSnapshot(ctx, id);
+  const identity = { kind: snap.kind, root: options.root, project: snap.project, name };
+  const target = storagePath(identity);
+  if (ctx.registry.storage(snap.kind, snap.project, name) || fs.existsSync(target)) {
+    throw new RefusedError(`${snap.kind} ${name} already exists; restore to a new name, or use --in-place`);
+  }
+  if (!(await verifySnapshot(snap))) throw new RefusedError(`snapshot ${id} no longer matches its checksum; refusing to restore from it`);
+  await restoreCopy(snap, target);
+  const source = ctx.registry.storage(snap.kind, snap.project, snap.storage);
+  const now = ctx.now().toISOString();
+  ctx.registry.putStorage({
+    kind: snap.kind, name, project: snap.project, stack: '', state: 'retained', shared: source?.shared ?? false,
+    sizeGb: snap.kind === 'directory' ? undefined : Math.floor(fs.statSync(target).size / 1024 ** 3),
+    filesystem: snap.kind === 'directory' ? undefined : readFilesystemSignature(target),
+    removalPolicy: 'retain', path: target, createdAt: now, updatedAt: now, retainedAt: now, fromSnapshot: id,
+  });
+  process.stdout.write(`restored snapshot ${id} as ${snap.kind} ${name} at ${target}; declare ${snap.kind === 'disk' ? `a Disk named '${name}'` : `a Volume named '${name}'`} to mount it\n`);
+  return 0;
+}
+
+async function restoreInPlace(options: GlobalOptions, id: string): Promise<number> {
+  const ctx = makeContext(options.root);
+  const mounts = await withRootLock(options.root, { holder: `hoststore snapshot restore ${id} --in-place` }, async () => {
+    const snap = getSnapshot(ctx, id);
+    const record = ctx.registry.storage(snap.kind, snap.project, snap.storage);
+    if (!record) throw new HoststoreError(`${snap.kind} ${snap.storage} no longer exists; restore with --to ${snap.storage}`, 1);
+    if (!(await verifySnapshot(snap))) throw new RefusedError(`snapshot ${id} no longer matches its checksum; refusing to restore from it`);
+    if (!options.yes) throw new HoststoreError(`restoring ${snap.storage} in place replaces its current content (a safety snapshot is taken first); pass --yes`, 2);
+    const users = ctx.registry.mountsOf(record.kind, record.project, record.name);
+    for (const m of users) while (readMountTable().some((e) => e.target === m.hostPath)) await unmount(m.hostPath);
+    if (record.kind !== 'directory') await unstage(stagingPath(options.root, record.kind, record.project, record.name), record.path);
+    const safety = await takeSnapshot(ctx, record, 'safety');
+    const aside = `${record.path}.before-restore`;
+    fs.renameSync(record.path, aside);
+    try {
+      await restoreCopy(snap, record.path);
+    } catch (error) {
+      fs.rmSync(record.path, { recursive: true, force: true });
+      fs.renameSync(aside, record.path);
+      throw error;
+    }
+    fs.rmSync(aside, { recursive: true, force: true });
+    process.stdout.write(`restored ${record.kind} ${record.name} from ${id} (its previous content is snapshot ${safety.id})\n`);
+    return users;
+  });
+  for (const m of mounts) {
+    await converge(mountHandler, ctx, mountHandler.validate({
+      root: options.root, project: m.project, stack: m.stack, storage: m.storage, storage_kind: m.storageKind, service: m.service,
+      replica: String(m.replica), mount_path: m.mountPath, read_only: String(m.readOnly),
+      host_path: replicaHostPath(options.root, m.project, m.service, m.replica, m.mountPath),
+    }));
+  }
+  return 0;
+}

@@ -1,0 +1,171 @@
+/**
+ * Point-in-time, immutable snapshots of a storage: a mounted filesystem is frozen only for the instant
+ * of the copy (and always thawed); the copy is a reflink where the root's filesystem can share extents,
+ * else a sparse-aware copy; the result is read-only with a SHA-256 in the registry.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { stagingPath, type StorageKind } from '../../src/schema.js';
+import { HoststoreError, RefusedError } from '../errors.js';
+import { run } from '../exec.js';
+import { withFrozen } from '../host/freeze.js';
+import { isMountpoint } from '../host/mounts.js';
+import { storageKey, type StorageRecord } from '../registry/store.js';
+import type { HandlerContext } from '../handlers/handler.js';
+
+export type SnapshotTrigger = 'manual' | 'final' | 'safety';
+
+export interface SnapshotRecord {
+  readonly id: string;
+  readonly kind: StorageKind;
+  readonly project: string;
+  readonly storage: string;
+  readonly path: string;
+  readonly createdAt: string;
+  readonly trigger: SnapshotTrigger;
+  /** `reflink` (shared extents: near-constant time) or `sparse-copy` (holes kept, data copied). */
+  readonly method: 'reflink' | 'sparse-copy';
+  /** How long the filesystem was frozen (0 when it was not mounted). */
+  readonly frozenMs: number;
+  readonly sha256: string;
+  /** The storage was deleted with removalPolicy 'snapshot': this snapshot is its last copy. */
+  readonly final?: boolean;
+}
+
+export function snapshotDir(root: string): string {
+  return path.join(root, 'snapshots');
+}
+
+function snapshotId(name: string, at: Date): string {
+  return `${name}.${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+}
+
+/** SHA-256 of an image, or of a directory tree (relative paths, modes and contents, in sorted order). */
+export async function checksum(target: string): Promise<string> {
+  const hash = createHash('sha256');
+  const feed = async (file: string) => {
+    for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  };
+  if (fs.statSync(target).isDirectory()) {
+    const walk = async (dir: string, rel: string): Promise<void> => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+        const full = path.join(dir, entry.name);
+        const relative = path.join(rel, entry.name);
+        hash.update(`${relative}\0${entry.isDirectory() ? 'd' : entry.isSymbolicLink() ? `l:${fs.readlinkSync(full)}` : 'f'}\0`);
+        if (entry.isDirectory()) await walk(full, relative);
+        else if (entry.isFile()) await feed(full);
+      }
+    };
+    await walk(target, '');
+  } else {
+    await feed(target);
+  }
+  return hash.digest('hex');
+}
+
+async function copy(source: string, target: string, directory: boolean): Promise<'reflink' | 'sparse-copy'> {
+  const flags = directory ? ['-a'] : ['--sparse=always'];
+  try {
+    await run('cp', ['--reflink=always', ...(directory ? ['-a'] : []), source, target]);
+    return 'reflink';
+  } catch {
+    fs.rmSync(target, { recursive: true, force: true });
+    await run('cp', ['--reflink=never', ...flags, source, target]);
+    return 'sparse-copy';
+  }
+}
+
+function makeReadOnly(target: string): void {
+  const stat = fs.statSync(target);
+  if (stat.isDirectory()) {
+    for (const entry of fs.readdirSync(target)) makeReadOnly(path.join(target, entry));
+    fs.chmodSync(target, 0o555);
+  } else if (stat.isFile()) {
+    fs.chmodSync(target, 0o444);
+  }
+}
+
+/** Takes a snapshot of `storage`; all-or-nothing (a failed capture leaves no snapshot and a thawed filesystem). */
+export async function takeSnapshot(ctx: HandlerContext, storage: StorageRecord, trigger: SnapshotTrigger): Promise<SnapshotRecord> {
+  if (!fs.existsSync(storage.path)) throw new HoststoreError(`${storage.kind} ${storage.name}: ${storage.path} is missing; nothing to snapshot`, 1);
+  const at = ctx.now();
+  const id = snapshotId(storage.name, at);
+  const dir = path.join(snapshotDir(ctx.root), storageKey(storage.kind, storage.project, storage.name));
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const target = path.join(dir, storage.kind === 'directory' ? id : `${id}.img`);
+  if (fs.existsSync(target)) throw new HoststoreError(`snapshot ${id} already exists (one snapshot a second per storage)`, 1);
+  const staged = stagingPath(ctx.root, storage.kind, storage.project, storage.name);
+  let method: SnapshotRecord['method'];
+  let frozenMs = 0;
+  try {
+    if (storage.kind !== 'directory' && isMountpoint(staged)) {
+      const started = Date.now();
+      method = await withFrozen(staged, () => copy(storage.path, target, false));
+      frozenMs = Date.now() - started;
+    } else {
+      method = await copy(storage.path, target, storage.kind === 'directory');
+    }
+    makeReadOnly(target);
+  } catch (error) {
+    fs.rmSync(target, { recursive: true, force: true });
+    throw error;
+  }
+  const record: SnapshotRecord = {
+    id, kind: storage.kind, project: storage.project, storage: storage.name, path: target, createdAt: at.toISOString(),
+    trigger, method, frozenMs, sha256: await checksum(target),
+  };
+  ctx.registry.put('snapshots', id, record);
+  ctx.log(`${storage.kind} ${storage.name}: snapshot ${id} taken (${method}${frozenMs ? `, frozen ${frozenMs} ms` : ', not mounted'})`);
+  return record;
+}
+
+export function listSnapshots(ctx: HandlerContext, storage?: string): SnapshotRecord[] {
+  return ctx.registry
+    .list<SnapshotRecord>('snapshots')
+    .map((e) => e.record)
+    .filter((s) => !storage || s.storage === storage)
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
+
+export function getSnapshot(ctx: HandlerContext, id: string): SnapshotRecord {
+  const record = ctx.registry.get<SnapshotRecord>('snapshots', id);
+  if (!record) throw new HoststoreError(`no snapshot '${id}' under ${ctx.root} (see hoststore snapshot list)`, 1);
+  return record;
+}
+
+/** Whether a snapshot's content still matches its recorded checksum. */
+export async function verifySnapshot(record: SnapshotRecord): Promise<boolean> {
+  return fs.existsSync(record.path) && (await checksum(record.path)) === record.sha256;
+}
+
+export async function deleteSnapshot(ctx: HandlerContext, id: string): Promise<void> {
+  const record = getSnapshot(ctx, id);
+  if (record.final && listSnapshots(ctx, record.storage).filter((s) => s.kind === record.kind && s.project === record.project).length === 1) {
+    throw new RefusedError(`snapshot ${id} is the last copy of ${record.kind} ${record.storage}, deleted with removalPolicy 'snapshot'; restore it first, or delete it with --force`);
+  }
+  fs.chmodSync(path.dirname(record.path), 0o700);
+  if (fs.existsSync(record.path) && fs.statSync(record.path).isDirectory()) {
+    fs.chmodSync(record.path, 0o755);
+    for (const entry of fs.readdirSync(record.path, { recursive: true }) as string[]) {
+      const full = path.join(record.path, entry);
+      if (fs.lstatSync(full).isDirectory()) fs.chmodSync(full, 0o755);
+    }
+  }
+  fs.rmSync(record.path, { recursive: true, force: true });
+  ctx.registry.remove('snapshots', id);
+}
+
+/** Copies a snapshot to `target` as a new, writable image or directory. */
+export async function restoreCopy(record: SnapshotRecord, target: string): Promise<void> {
+  if (fs.existsSync(target)) throw new RefusedError(`refusing to restore over ${target}: it exists`);
+  fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
+  try {
+    await copy(record.path, target, record.kind === 'directory');
+    if (record.kind === 'directory') await run('chmod', ['-R', 'u+w', target]);
+    else fs.chmodSync(target, 0o600);
+  } catch (error) {
+    fs.rmSync(target, { recursive: true, force: true });
+    throw error;
+  }
+}
