@@ -20,6 +20,8 @@ commands:
   snapshot restore ID --to NEW_NAME    a new storage from a snapshot
   snapshot restore ID --in-place --yes replace a storage's content (unmounted, after a safety snapshot, remounted)
   snapshot delete ID [--force]         delete a snapshot (--force for the last copy of a storage deleted by policy)
+  snapshot run-due                     take the snapshots whose schedule fired (cron runs it every minute), then prune
+  snapshot prune [--dry-run]           delete what each policy's retention lets go
   up                                   re-attach and re-mount everything the registry says is mounted (after a reboot)
   plan [--app cdktf.out] [--stack S] [--format text|markdown|json] [--detailed-exitcode] [--out FILE]
                                        what applying the synth output would do to the host and its data
@@ -69,6 +71,7 @@ async function main(argv: string[]): Promise<number> {
       base: { type: 'string' },
       to: { type: 'string' },
       'in-place': { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
     },
   });
   const [command, ...args] = positionals;
@@ -113,7 +116,7 @@ async function main(argv: string[]): Promise<number> {
     case 'up':
       return (await import('./commands/up.js')).up(options);
     case 'snapshot':
-      return (await import('./commands/snapshot.js')).snapshot(args, { ...options, to: values.to, inPlace: values['in-place'] ?? false });
+      return (await import('./commands/snapshot.js')).snapshot(args, { ...options, to: values.to, inPlace: values['in-place'] ?? false, dryRun: values['dry-run'] ?? false });
     default:
       throw new HoststoreError(`unknown command '${command}'; run hoststore --help`, 2);
   }

@@ -14,6 +14,7 @@ import { readMountTable, unmount } from '../host/mounts.js';
 import { withRootLock } from '../registry/lock.js';
 import type { StorageRecord } from '../registry/store.js';
 import { inventory } from '../inventory.js';
+import { pruneAll, runDue } from '../snapshots/run-due.js';
 import { deleteSnapshot, getSnapshot, listSnapshots, restoreCopy, takeSnapshot, verifySnapshot } from '../snapshots/snapshots.js';
 import type { GlobalOptions } from '../cli.js';
 import { findItem } from './list.js';
@@ -22,6 +23,7 @@ import { formatBytes, printJson, table } from './format.js';
 export interface SnapshotOptions extends GlobalOptions {
   readonly to?: string;
   readonly inPlace: boolean;
+  readonly dryRun: boolean;
 }
 
 function storageRecord(options: GlobalOptions, name: string): StorageRecord {
@@ -67,8 +69,20 @@ export async function snapshot(args: string[], options: SnapshotOptions): Promis
       if (options.to && !options.inPlace) return locked(`restore ${target}`, () => restoreTo(options, target, options.to as string));
       if (options.inPlace && !options.to) return restoreInPlace(options, target);
       throw new HoststoreError('hoststore snapshot restore ID needs exactly one of --to NEW_NAME or --in-place', 2);
+    case 'run-due': {
+      const report = await runDue(ctx);
+      if (options.json) printJson(report);
+      else process.stdout.write(`run-due: ${report.taken.length} taken${report.taken.map((s) => ` ${s.id}`).join('')}, ${report.pruned.length} pruned${report.pruned.map((id) => ` ${id}`).join('')}\n`);
+      for (const failure of report.failed) process.stderr.write(`hoststore: snapshot failed: ${failure}\n`);
+      return report.failed.length ? 1 : 0;
+    }
+    case 'prune': {
+      const pruned = await pruneAll(ctx, options.dryRun);
+      process.stdout.write(pruned.length ? `${options.dryRun ? 'would prune' : 'pruned'}:\n${pruned.map((id) => `  ${id}`).join('\n')}\n` : 'nothing to prune\n');
+      return 0;
+    }
     default:
-      throw new HoststoreError(`unknown snapshot command '${verb ?? ''}'; use create, list, restore or delete`, 2);
+      throw new HoststoreError(`unknown snapshot command '${verb ?? ''}'; use create, list, restore, delete, prune or run-due`, 2);
   }
 }
 

@@ -62,7 +62,8 @@ export function makeContext(
     root,
     registry: new Registry(root, { cache: options.cacheRegistry }),
     log: options.log ?? ((line) => process.stdout.write(`${line}\n`)),
-    now: options.now ?? (() => new Date()),
+    // HOSTSTORE_NOW (an ISO time) pins the clock, for tests of schedules and retention.
+    now: options.now ?? (() => (process.env.HOSTSTORE_NOW ? new Date(process.env.HOSTSTORE_NOW) : new Date())),
     allowDataLoss: options.allowDataLoss,
   };
 }

@@ -8,8 +8,13 @@ import {
   snapshotPolicySpecSchema,
   type SnapshotPolicySpec,
 } from '../../src/schema.js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { SpecError } from '../errors.js';
 import type { Change, Handler } from './handler.js';
+import { listSnapshots } from '../snapshots/snapshots.js';
+import { toPrune } from '../snapshots/schedule.js';
 
 type Identity = Pick<SnapshotPolicySpec, 'root' | 'project' | 'policy' | 'storage' | 'storage_kind'>;
 
@@ -22,10 +27,13 @@ export interface PolicyRecord {
   readonly schedule: string;
   readonly retentionDays?: number;
   readonly retentionCount?: number;
+  readonly createdAt?: string;
   readonly updatedAt: string;
+  /** When run-due last took this policy's snapshot; schedules fire relative to it. */
+  readonly lastRunAt?: string;
 }
 
-export function policyKey(identity: Identity): string {
+export function policyKey(identity: Pick<Identity, 'project' | 'policy' | 'storage'>): string {
   return `${identity.project}--${identity.policy}--${identity.storage}`;
 }
 
@@ -57,6 +65,15 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Policy
     compare('schedule', actual.schedule, spec.schedule);
     compare('retention_days', actual.retentionDays, spec.retention_days);
     compare('retention_count', actual.retentionCount, spec.retention_count);
+    if (actual.retentionDays !== spec.retention_days || actual.retentionCount !== spec.retention_count) {
+      // A retention change applies to existing snapshots at the next prune: say which ones go.
+      const key = policyKey(spec);
+      const scheduled = listSnapshots(ctx, spec.storage).filter((s) => s.policy === key && s.trigger === 'schedule');
+      const going = toPrune(scheduled, { retentionDays: spec.retention_days, retentionCount: spec.retention_count }, ctx.now());
+      if (going.length > 0) {
+        changes.push({ field: 'snapshots', from: String(scheduled.length), to: String(scheduled.length - going.length), safety: 'safe', reason: `the next prune deletes ${going.length} existing snapshot(s): ${going.map((g) => g.id).join(', ')}` });
+      }
+    }
     compare('stack', actual.stack, spec.stack);
     return { action: changes.length ? 'update' : 'none', changes };
   },
@@ -68,14 +85,54 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Policy
   },
   async delete(ctx, identity) {
     ctx.registry.remove('policies', policyKey(identity));
+    removeCronEntry(identity);
     ctx.log(`snapshot policy ${identity.policy} of ${identity.storage}: removed (existing snapshots are kept)`);
   },
 };
 
+/** Where cron entries go: HOSTSTORE_CRON_DIR, default /etc/cron.d. */
+export function cronDir(): string {
+  return process.env.HOSTSTORE_CRON_DIR || '/etc/cron.d';
+}
+
+export function cronEntryPath(identity: Pick<Identity, 'project' | 'policy' | 'storage'>): string {
+  // cron.d ignores file names with dots; keys are letters, digits and hyphens already.
+  return path.join(cronDir(), `hoststore-${policyKey(identity)}`);
+}
+
+/** This package's CLI (dist/provider/cli.js), also when this module runs from the TypeScript sources. */
+function installedCli(): string {
+  const sibling = fileURLToPath(new URL('../cli.js', import.meta.url));
+  return fs.existsSync(sibling) ? sibling : path.resolve(path.dirname(sibling), '../dist/provider/cli.js');
+}
+
+/** One entry per policy: run-due every minute; the schedule itself (UTC) is evaluated by run-due. */
+function installCronEntry(spec: SnapshotPolicySpec): void {
+  const cli = installedCli();
+  const body = [
+    `# hoststore: snapshot policy '${spec.policy}' of ${spec.storage_kind} ${spec.storage} (project ${spec.project}), schedule '${spec.schedule}' UTC.`,
+    '# run-due is checked every minute and takes the snapshot when the schedule has fired. Managed by hoststore; removed with the policy.',
+    `* * * * * root ${process.execPath} ${cli} snapshot run-due --root ${spec.root} >/dev/null`,
+    '',
+  ].join('\n');
+  fs.mkdirSync(cronDir(), { recursive: true });
+  const file = cronEntryPath(spec);
+  fs.writeFileSync(`${file}.tmp`, body, { mode: 0o644 });
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+function removeCronEntry(identity: Pick<Identity, 'project' | 'policy' | 'storage'>): void {
+  fs.rmSync(cronEntryPath(identity), { force: true });
+}
+
 function write(ctx: Parameters<typeof snapshotPolicyHandler.create>[0], spec: SnapshotPolicySpec): void {
+  const previous = ctx.registry.get<PolicyRecord>('policies', policyKey(spec));
+  const now = ctx.now().toISOString();
   ctx.registry.put<PolicyRecord>('policies', policyKey(spec), {
     project: spec.project, stack: spec.stack, policy: spec.policy, storage: spec.storage, storageKind: spec.storage_kind,
-    schedule: spec.schedule, retentionDays: spec.retention_days, retentionCount: spec.retention_count, updatedAt: ctx.now().toISOString(),
+    schedule: spec.schedule, retentionDays: spec.retention_days, retentionCount: spec.retention_count,
+    createdAt: previous?.createdAt ?? now, updatedAt: now, lastRunAt: previous?.lastRunAt,
   });
+  installCronEntry(spec);
   ctx.log(`snapshot policy ${spec.policy} of ${spec.storage}: '${spec.schedule}' UTC, keep ${[spec.retention_days && `${spec.retention_days} days`, spec.retention_count && `${spec.retention_count} snapshots`].filter(Boolean).join(' and ')}`);
 }

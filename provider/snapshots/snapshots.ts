@@ -14,7 +14,7 @@ import { isMountpoint } from '../host/mounts.js';
 import { storageKey, type StorageRecord } from '../registry/store.js';
 import type { HandlerContext } from '../handlers/handler.js';
 
-export type SnapshotTrigger = 'manual' | 'final' | 'safety';
+export type SnapshotTrigger = 'manual' | 'schedule' | 'final' | 'safety';
 
 export interface SnapshotRecord {
   readonly id: string;
@@ -24,6 +24,8 @@ export interface SnapshotRecord {
   readonly path: string;
   readonly createdAt: string;
   readonly trigger: SnapshotTrigger;
+  /** The policy (`project--policy--storage`) whose schedule took it, for scheduled snapshots. */
+  readonly policy?: string;
   /** `reflink` (shared extents: near-constant time) or `sparse-copy` (holes kept, data copied). */
   readonly method: 'reflink' | 'sparse-copy';
   /** How long the filesystem was frozen (0 when it was not mounted). */
@@ -87,7 +89,7 @@ function makeReadOnly(target: string): void {
 }
 
 /** Takes a snapshot of `storage`; all-or-nothing (a failed capture leaves no snapshot and a thawed filesystem). */
-export async function takeSnapshot(ctx: HandlerContext, storage: StorageRecord, trigger: SnapshotTrigger): Promise<SnapshotRecord> {
+export async function takeSnapshot(ctx: HandlerContext, storage: StorageRecord, trigger: SnapshotTrigger, policy?: string): Promise<SnapshotRecord> {
   if (!fs.existsSync(storage.path)) throw new HoststoreError(`${storage.kind} ${storage.name}: ${storage.path} is missing; nothing to snapshot`, 1);
   const at = ctx.now();
   const id = snapshotId(storage.name, at);
@@ -113,7 +115,7 @@ export async function takeSnapshot(ctx: HandlerContext, storage: StorageRecord, 
   }
   const record: SnapshotRecord = {
     id, kind: storage.kind, project: storage.project, storage: storage.name, path: target, createdAt: at.toISOString(),
-    trigger, method, frozenMs, sha256: await checksum(target),
+    trigger, policy, method, frozenMs, sha256: await checksum(target),
   };
   ctx.registry.put('snapshots', id, record);
   ctx.log(`${storage.kind} ${storage.name}: snapshot ${id} taken (${method}${frozenMs ? `, frozen ${frozenMs} ms` : ', not mounted'})`);

@@ -1,0 +1,66 @@
+/**
+ * `hoststore snapshot run-due` (run every minute by cron) and `snapshot prune`: take the snapshots whose
+ * schedule fired since the policy last ran (one catch-up after downtime, not a storm), then let go of
+ * what retention allows. Under the root lock, so two runs at once take each snapshot once.
+ */
+import type { HandlerContext } from '../handlers/handler.js';
+import { policyKey, type PolicyRecord } from '../handlers/snapshot-policy.js';
+import { withRootLock } from '../registry/lock.js';
+import { deleteSnapshot, listSnapshots, takeSnapshot, type SnapshotRecord } from './snapshots.js';
+import { isDue, toPrune } from './schedule.js';
+
+export interface RunReport {
+  readonly taken: SnapshotRecord[];
+  readonly pruned: string[];
+  readonly failed: string[];
+}
+
+/** Scheduled snapshots of one policy, the ones its retention governs. */
+export function policySnapshots(ctx: HandlerContext, policy: PolicyRecord): SnapshotRecord[] {
+  const key = policyKey({ project: policy.project, policy: policy.policy, storage: policy.storage });
+  return listSnapshots(ctx, policy.storage).filter((s) => s.policy === key && s.trigger === 'schedule');
+}
+
+export function pruneCandidates(ctx: HandlerContext, policy: PolicyRecord, now: Date): SnapshotRecord[] {
+  return toPrune(policySnapshots(ctx, policy), policy, now);
+}
+
+async function prune(ctx: HandlerContext, policies: PolicyRecord[], dryRun: boolean): Promise<string[]> {
+  const pruned: string[] = [];
+  for (const policy of policies) {
+    for (const snapshot of pruneCandidates(ctx, policy, ctx.now())) {
+      if (!dryRun) await deleteSnapshot(ctx, snapshot.id);
+      pruned.push(snapshot.id);
+    }
+  }
+  return pruned;
+}
+
+export async function runDue(ctx: HandlerContext): Promise<RunReport> {
+  return withRootLock(ctx.root, { holder: 'hoststore snapshot run-due' }, async () => {
+    const now = ctx.now();
+    const policies = ctx.registry.list<PolicyRecord>('policies').map((e) => e.record);
+    const taken: SnapshotRecord[] = [];
+    const failed: string[] = [];
+    for (const policy of policies) {
+      const since = new Date(policy.lastRunAt ?? policy.createdAt ?? policy.updatedAt);
+      if (!isDue(policy.schedule, since, now)) continue;
+      const storage = ctx.registry.storage(policy.storageKind, policy.project, policy.storage);
+      const key = policyKey({ project: policy.project, policy: policy.policy, storage: policy.storage });
+      try {
+        if (!storage || storage.state !== 'ready') throw new Error(`${policy.storageKind} ${policy.storage} is ${storage ? storage.state : 'gone'}`);
+        const snapshot = await takeSnapshot(ctx, storage, 'schedule', key);
+        taken.push(snapshot);
+        ctx.registry.put<PolicyRecord>('policies', key, { ...policy, lastRunAt: now.toISOString() });
+      } catch (error) {
+        failed.push(`${policy.policy} of ${policy.storage}: ${(error as Error).message}`);
+      }
+    }
+    return { taken, pruned: await prune(ctx, policies, false), failed };
+  });
+}
+
+export async function pruneAll(ctx: HandlerContext, dryRun: boolean): Promise<string[]> {
+  return withRootLock(ctx.root, { holder: 'hoststore snapshot prune' }, async () =>
+    prune(ctx, ctx.registry.list<PolicyRecord>('policies').map((e) => e.record), dryRun));
+}
