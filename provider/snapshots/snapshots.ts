@@ -31,6 +31,8 @@ export interface SnapshotRecord {
   /** How long the filesystem was frozen (0 when it was not mounted). */
   readonly frozenMs: number;
   readonly sha256: string;
+  /** How `sha256` was computed: over the image's data extents, or over the whole file or tree. */
+  readonly checksumMethod?: ChecksumMethod;
   /** The storage was deleted with removalPolicy 'snapshot': this snapshot is its last copy. */
   readonly final?: boolean;
 }
@@ -43,11 +45,35 @@ function snapshotId(name: string, at: Date): string {
   return `${name}.${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
 }
 
-/** SHA-256 of an image, or of a directory tree (relative paths, modes and contents, in sorted order). */
-export async function checksum(target: string): Promise<string> {
+export type ChecksumMethod = 'extents' | 'full';
+
+/** The data extents of a file as [offset, length] in bytes, from FIEMAP via filefrag; undefined if unsupported. */
+async function dataExtents(file: string): Promise<Array<[number, number]> | undefined> {
+  try {
+    const { stdout } = await run('filefrag', ['-e', file]);
+    const blockSize = Number(/blocks of (\d+) bytes/.exec(stdout)?.[1]);
+    if (!blockSize) return undefined;
+    const extents: Array<[number, number]> = [];
+    for (const match of stdout.matchAll(/^\s*\d+:\s+(\d+)\.\.\s*(\d+):\s+\d+\.\.\s*\d+:\s+\d+:.*$/gm)) {
+      const [first, last] = [Number(match[1]), Number(match[2])];
+      extents.push([first * blockSize, (last - first + 1) * blockSize]);
+    }
+    return extents;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * SHA-256 of a snapshot. For an image, only its data extents are read (with their offsets), so the cost
+ * follows the data, not the nominal size; where FIEMAP is unavailable the whole file is read. A directory
+ * is hashed as its tree: relative paths, types and contents, in sorted order.
+ */
+export async function checksum(target: string, method?: ChecksumMethod): Promise<{ sha256: string; method: ChecksumMethod }> {
   const hash = createHash('sha256');
-  const feed = async (file: string) => {
-    for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  const feed = async (file: string, start?: number, length?: number) => {
+    const options = { highWaterMark: 1 << 20, ...(start === undefined ? {} : { start, end: start + (length as number) - 1 }) };
+    for await (const chunk of fs.createReadStream(file, options)) hash.update(chunk as Buffer);
   };
   if (fs.statSync(target).isDirectory()) {
     const walk = async (dir: string, rel: string): Promise<void> => {
@@ -60,10 +86,19 @@ export async function checksum(target: string): Promise<string> {
       }
     };
     await walk(target, '');
-  } else {
-    await feed(target);
+    return { sha256: hash.digest('hex'), method: 'full' };
   }
-  return hash.digest('hex');
+  const extents = method === 'full' ? undefined : await dataExtents(target);
+  if (!extents) {
+    await feed(target);
+    return { sha256: hash.digest('hex'), method: 'full' };
+  }
+  hash.update(`size:${fs.statSync(target).size}\0`);
+  for (const [start, length] of extents) {
+    hash.update(`extent:${start}:${length}\0`);
+    await feed(target, start, length);
+  }
+  return { sha256: hash.digest('hex'), method: 'extents' };
 }
 
 async function copy(source: string, target: string, directory: boolean): Promise<'reflink' | 'sparse-copy'> {
@@ -115,7 +150,7 @@ export async function takeSnapshot(ctx: HandlerContext, storage: StorageRecord, 
   }
   const record: SnapshotRecord = {
     id, kind: storage.kind, project: storage.project, storage: storage.name, path: target, createdAt: at.toISOString(),
-    trigger, policy, method, frozenMs, sha256: await checksum(target),
+    trigger, policy, method, frozenMs, ...(await checksum(target).then((c) => ({ sha256: c.sha256, checksumMethod: c.method }))),
   };
   ctx.registry.put('snapshots', id, record);
   ctx.log(`${storage.kind} ${storage.name}: snapshot ${id} taken (${method}${frozenMs ? `, frozen ${frozenMs} ms` : ', not mounted'})`);
@@ -138,7 +173,7 @@ export function getSnapshot(ctx: HandlerContext, id: string): SnapshotRecord {
 
 /** Whether a snapshot's content still matches its recorded checksum. */
 export async function verifySnapshot(record: SnapshotRecord): Promise<boolean> {
-  return fs.existsSync(record.path) && (await checksum(record.path)) === record.sha256;
+  return fs.existsSync(record.path) && (await checksum(record.path, record.checksumMethod ?? 'full')).sha256 === record.sha256;
 }
 
 export async function deleteSnapshot(ctx: HandlerContext, id: string): Promise<void> {

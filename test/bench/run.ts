@@ -2,6 +2,7 @@
 import { synthBench } from './synth-bench.js';
 import { hostBench } from './host-bench.js';
 import { engineBench } from './engine-bench.js';
+import { snapshotBench } from './snapshot-bench.js';
 import type { BenchResult } from './measure.js';
 
 async function main(): Promise<void> {
@@ -11,6 +12,10 @@ async function main(): Promise<void> {
   if (!only || only === 'host') {
     if (process.getuid?.() !== 0) process.stdout.write('skipping host benchmarks: they need root\n');
     else results.push(...(await hostBench()));
+  }
+  if (!only || only === 'snapshot') {
+    if (process.getuid?.() !== 0) process.stdout.write('skipping snapshot benchmarks: they need root\n');
+    else results.push(...(await snapshotBench()));
   }
   if (!only || only === 'engine') {
     if (process.getuid?.() !== 0) process.stdout.write('skipping engine benchmarks: they need root\n');
