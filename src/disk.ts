@@ -15,6 +15,8 @@ export interface DiskProps {
   readonly filesystem?: Filesystem;
   /** What deleting the construct does to the data. @default 'retain' */
   readonly removalPolicy?: RemovalPolicy;
+  /** Create the disk as a copy of this snapshot (`hoststore snapshot list`); ignored once it exists. @default none */
+  readonly fromSnapshot?: string;
 }
 
 export class Disk extends StorageBase {
@@ -26,6 +28,7 @@ export class Disk extends StorageBase {
       filesystem: props.filesystem ?? 'ext4',
       shared: false,
       removalPolicy: props.removalPolicy ?? 'retain',
+      fromSnapshot: props.fromSnapshot,
     });
     this.checkSize(false);
     this.problems.check('filesystem', this.filesystem, (v) => oneOfRule(v, FILESYSTEMS));

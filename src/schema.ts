@@ -127,6 +127,14 @@ export function cronRule(value: unknown): string | undefined {
   return undefined;
 }
 
+/** Snapshot ids as `hoststore snapshot list` prints them: `<name>.<UTC time>`. */
+export function snapshotIdRule(value: unknown): string | undefined {
+  if (typeof value !== 'string') return 'must be a string';
+  return /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.[0-9]{8}T[0-9]{6}Z$/.test(value)
+    ? undefined
+    : 'must be a snapshot id as `hoststore snapshot list` shows it (<name>.<YYYYMMDDTHHMMSSZ>)';
+}
+
 export function oneOfRule<T extends string>(value: unknown, allowed: readonly T[]): string | undefined {
   return typeof value === 'string' && (allowed as readonly string[]).includes(value)
     ? undefined
@@ -181,7 +189,7 @@ export const storageSpecSchema = storageIdentitySchema
     filesystem: z.union([z.enum(FILESYSTEMS), z.literal('')]),
     shared: boolString,
     removal_policy: z.enum(REMOVAL_POLICIES),
-    from_snapshot: z.string().max(200).regex(/^[A-Za-z0-9._:-]*$/, 'must be a snapshot id (letters, digits, . _ : -)'),
+    from_snapshot: z.string().refine((v) => v === '' || snapshotIdRule(v) === undefined, { message: 'must be empty or a snapshot id (<name>.<YYYYMMDDTHHMMSSZ>)' }),
   })
   .strict()
   .superRefine((spec, ctx) => {

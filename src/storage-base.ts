@@ -9,6 +9,7 @@ import {
   nameRule,
   oneOfRule,
   replicaVolumeName,
+  snapshotIdRule,
   storageSpecSchema,
   wholeNumberRule,
   type Filesystem,
@@ -35,6 +36,7 @@ export interface StorageBaseOptions {
   readonly filesystem?: Filesystem;
   readonly shared: boolean;
   readonly removalPolicy: RemovalPolicy;
+  readonly fromSnapshot?: string;
 }
 
 export abstract class StorageBase extends Construct {
@@ -45,6 +47,8 @@ export abstract class StorageBase extends Construct {
   readonly filesystem?: Filesystem;
   readonly shared: boolean;
   readonly removalPolicy: RemovalPolicy;
+  /** Snapshot id the storage is created from (only when it does not exist yet). */
+  readonly fromSnapshot?: string;
   /** @internal */ readonly mounts: Mount[] = [];
   protected readonly problems = new Problems();
   private readonly configCarriers = new Map<string, TerraformResource>();
@@ -58,7 +62,9 @@ export abstract class StorageBase extends Construct {
     this.filesystem = options.filesystem;
     this.shared = options.shared;
     this.removalPolicy = options.removalPolicy;
+    this.fromSnapshot = options.fromSnapshot;
     this.problems.check('name', this.name, nameRule);
+    if (this.fromSnapshot !== undefined) this.problems.check('fromSnapshot', this.fromSnapshot, snapshotIdRule);
     this.problems.check('removalPolicy', this.removalPolicy, (v) => oneOfRule(v, REMOVAL_POLICIES));
     this.project.storages.push(this);
     this.node.addValidation({ validate: () => [...this.problems.list, ...this.instanceProblems()] });
@@ -92,7 +98,7 @@ export abstract class StorageBase extends Construct {
     return {
       kind: this.kind, root: this.project.root, project: this.project.name, name: instance, stack: this.project.stackName,
       size_gb: this.sizeGb === undefined ? '' : String(this.sizeGb), filesystem: this.filesystem ?? '',
-      shared: String(this.shared) as 'true' | 'false', removal_policy: this.removalPolicy, from_snapshot: '',
+      shared: String(this.shared) as 'true' | 'false', removal_policy: this.removalPolicy, from_snapshot: this.fromSnapshot ?? '',
     };
   }
 

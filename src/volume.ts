@@ -17,6 +17,8 @@ export interface BlockVolumeProps {
   readonly removalPolicy?: RemovalPolicy;
   /** Volumes are ext4; any other value is refused at synth. @default 'ext4' */
   readonly filesystem?: 'ext4';
+  /** Create the volume as a copy of this snapshot (`hoststore snapshot list`); ignored once it exists. @default none */
+  readonly fromSnapshot?: string;
 }
 
 export interface DirectoryVolumeProps {
@@ -26,6 +28,8 @@ export interface DirectoryVolumeProps {
   readonly type: 'directory';
   /** @default 'retain' */
   readonly removalPolicy?: RemovalPolicy;
+  /** Create the directory as a copy of this snapshot; ignored once it exists. @default none */
+  readonly fromSnapshot?: string;
 }
 
 export type VolumeProps = BlockVolumeProps | DirectoryVolumeProps;
@@ -45,6 +49,7 @@ export class Volume extends StorageBase {
       filesystem: directory ? undefined : 'ext4',
       shared: directory ? true : (block.shared ?? false),
       removalPolicy: props.removalPolicy ?? 'retain',
+      fromSnapshot: props.fromSnapshot,
     });
     const type = (props as { type?: unknown }).type;
     if (type !== undefined && type !== 'directory') this.problems.add(`\`type\` must be 'directory' or left out for a block volume (got ${JSON.stringify(type)})`);

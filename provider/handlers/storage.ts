@@ -20,7 +20,7 @@ import { HoststoreError, RefusedError, SpecError } from '../errors.js';
 import type { StorageRecord } from '../registry/store.js';
 import { readFilesystemSignature } from '../host/fs-signature.js';
 import { isMountpoint } from '../host/mounts.js';
-import type { Change, Diff, Handler } from './handler.js';
+import type { Change, Diff, Handler, HandlerContext } from './handler.js';
 import * as block from './block-device.js';
 
 const GiB = 1024 ** 3;
@@ -82,10 +82,10 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
     const what = `${spec.kind} ${spec.name}`;
     const wanted = spec.size_gb;
     if (!actual || (actual.record?.state === 'creating')) {
-      if (spec.kind === 'disk' && wanted === undefined) {
+      if (spec.kind === 'disk' && wanted === undefined && !spec.from_snapshot) {
         return refusedDiff('create', 'image', `${what} does not exist on this host and has no sizeGb: give sizeGb to create it, or create the disk first`);
       }
-      return { action: 'create', changes: [{ field: 'image', to: describe(spec), safety: 'safe' }] };
+      return { action: 'create', changes: [{ field: 'image', to: spec.from_snapshot ? `copy of snapshot ${spec.from_snapshot}` : describe(spec), safety: 'safe' }] };
     }
     const record = actual.record;
     if (!actual.present) {
@@ -140,7 +140,8 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       ctx.log(`${spec.kind} ${spec.name}: cleaned up an interrupted create`);
     }
     if (spec.from_snapshot) {
-      throw new RefusedError(`${spec.kind} ${spec.name}: fromSnapshot '${spec.from_snapshot}' cannot be restored: snapshots are not available in this version`);
+      await createFromSnapshot(ctx, spec, where);
+      return;
     }
     if (spec.kind !== 'directory') await block.requireFormatter(spec.filesystem as Filesystem);
     const now = ctx.now().toISOString();
@@ -227,6 +228,38 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
     ctx.log(`${what}: retained at ${where} (removalPolicy 'retain'); delete it with \`hoststore delete ${identity.name}\``);
   },
 };
+
+/** Creates the storage as a copy of a snapshot (verified first), grown to sizeGb when that is larger. */
+async function createFromSnapshot(ctx: HandlerContext, spec: StorageSpec, where: string): Promise<void> {
+  const { getSnapshot, restoreCopy, verifySnapshot } = await import('../snapshots/snapshots.js');
+  const what = `${spec.kind} ${spec.name}`;
+  const snapshot = getSnapshot(ctx, spec.from_snapshot);
+  if ((snapshot.kind === 'directory') !== (spec.kind === 'directory')) {
+    throw new RefusedError(`${what}: fromSnapshot '${snapshot.id}' is a snapshot of a ${snapshot.kind}, which cannot become a ${spec.kind}`);
+  }
+  if (!(await verifySnapshot(snapshot))) throw new RefusedError(`${what}: snapshot '${snapshot.id}' no longer matches its checksum; refusing to restore from it`);
+  const now = ctx.now().toISOString();
+  ctx.registry.putStorage(newRecord(spec, where, 'creating', now));
+  try {
+    fs.mkdirSync(storageDirectory(spec.root, spec.kind, spec.project), { recursive: true, mode: 0o700 });
+    await restoreCopy(snapshot, where);
+    const found = spec.kind === 'directory' ? undefined : readFilesystemSignature(where);
+    if (spec.kind !== 'directory' && found !== spec.filesystem) {
+      throw new RefusedError(`${what}: snapshot '${snapshot.id}' holds ${found ?? 'no known filesystem'}, not ${spec.filesystem}`);
+    }
+    const imageGb = spec.kind === 'directory' ? undefined : Math.floor(fs.statSync(where).size / GiB);
+    ctx.registry.putStorage({ ...newRecord(spec, where, 'ready', now), sizeGb: imageGb });
+    if (spec.size_gb !== undefined && imageGb !== undefined && spec.size_gb > imageGb) {
+      await block.growStorage(ctx, spec, where, spec.size_gb * GiB);
+      ctx.registry.putStorage({ ...newRecord(spec, where, 'ready', now), sizeGb: spec.size_gb });
+    }
+  } catch (error) {
+    fs.rmSync(where, { recursive: true, force: true });
+    ctx.registry.removeStorage(spec.kind, spec.project, spec.name);
+    throw error;
+  }
+  ctx.log(`${what}: created from snapshot ${snapshot.id} at ${where}`);
+}
 
 function refusedDiff(action: Diff['action'], field: string, reason: string, safety: Change['safety'] = 'refused'): Diff {
   return { action, changes: [{ field, safety, reason }] };

@@ -121,3 +121,16 @@ hostTest()('directory volumes are snapshotted as a tree and restored', async () 
   expect(cli('snapshot', 'delete', id).status).toBe(0);
   expect(listSnapshots(ctx())).toEqual([]);
 });
+
+hostTest()('fromSnapshot creates new storage as a verified copy, grown to sizeGb', async () => {
+  const dir = await mountedDisk();
+  fs.writeFileSync(`${dir}/weights.bin`, 'model');
+  const id = JSON.parse(cli('snapshot', 'create', 'data', '--json').stdout).id;
+  await converge(storageHandler, ctx(), storage({ name: 'clone', size_gb: '2', from_snapshot: id }));
+  await converge(mountHandler, ctx(), mount({ storage: 'clone', service: 'clone', mount_path: '/clone' }));
+  const clone = mount({ service: 'clone', mount_path: '/clone' }).host_path;
+  expect(fs.readFileSync(`${clone}/weights.bin`, 'utf8')).toBe('model');
+  expect(fs.statfsSync(clone).blocks * fs.statfsSync(clone).bsize).toBeGreaterThan(1.5 * 1024 ** 3);
+  await expect(converge(storageHandler, ctx(), storage({ name: 'bad', from_snapshot: 'nope.20260101T000000Z' }))).rejects.toThrow(/no snapshot 'nope.20260101T000000Z'/);
+  expect(fs.existsSync(imagePath(host.root, 'disk', 'app', 'bad'))).toBe(false);
+});
