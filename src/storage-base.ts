@@ -110,7 +110,7 @@ export abstract class StorageBase extends Construct {
 
   /** @internal */
   render(): TerraformResource[] {
-    if (this.node.validate().length > 0 || !this.project.valid) return [];
+    if (this.node.validate().length > 0) return [];
     for (const instance of this.instances()) {
       const spec = this.wireSpec(instance.name);
       if (!storageSpecSchema.safeParse(spec).success) continue;

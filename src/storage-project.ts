@@ -99,20 +99,17 @@ export class StorageProject extends Construct {
     Aspects.of(this).add({ visit: (node) => node === this && this.render() });
   }
 
-  /** True when the project's own props are valid (carriers are rendered only then). */
-  get valid(): boolean {
-    return this.node.validate().length === 0;
-  }
-
   private render(): void {
     if (this.rendered) return;
     this.rendered = true;
+    // An invalid project renders nothing: synth fails on its validation errors anyway. Checked once here
+    // (the cross-construct rules walk every storage) rather than once per construct.
+    if (this.node.validate().length > 0) return;
     const configs = [
       ...this.storages.flatMap((s) => s.render()),
       ...this.mounts.flatMap((m) => m.render()),
       ...this.policies.flatMap((p) => p.render()),
     ];
-    if (!this.valid) return;
     const manifest: ProjectManifestWire = {
       root: this.root, project: this.name, stack: this.stackName,
       storage: this.storages.flatMap((s) => s.instances().map((i) => `${s.kind}:${i.name}`)).sort().join(','),
