@@ -3,10 +3,10 @@
  * intact, and getting data back, into a new storage or in place (after a safety snapshot).
  */
 import * as fs from 'node:fs';
-import { replicaHostPath, stagingPath } from '../../src/schema.js';
+import { stagingPath } from '../../src/schema.js';
 import { HoststoreError, RefusedError } from '../errors.js';
 import { converge, makeContext } from '../handlers/handler.js';
-import { mountHandler } from '../handlers/mount.js';
+import { mountHandler, mountSpecFromRecord } from '../handlers/mount.js';
 import { storagePath } from '../handlers/storage.js';
 import { unstage } from '../handlers/block-device.js';
 import { readFilesystemSignature } from '../host/fs-signature.js';
@@ -133,12 +133,6 @@ async function restoreInPlace(options: GlobalOptions, id: string): Promise<numbe
     process.stdout.write(`restored ${record.kind} ${record.name} from ${id} (its previous content is snapshot ${safety.id})\n`);
     return users;
   });
-  for (const m of mounts) {
-    await converge(mountHandler, ctx, mountHandler.validate({
-      root: options.root, project: m.project, stack: m.stack, storage: m.storage, storage_kind: m.storageKind, service: m.service,
-      replica: String(m.replica), mount_path: m.mountPath, read_only: String(m.readOnly),
-      host_path: replicaHostPath(options.root, m.project, m.service, m.replica, m.mountPath),
-    }));
-  }
+  for (const m of mounts) await converge(mountHandler, ctx, mountSpecFromRecord(options.root, m));
   return 0;
 }

@@ -193,3 +193,12 @@ async function unstageIfUnused(ctx: HandlerContext, identity: MountIdentity): Pr
   await unstage(sourceOf(identity), storagePath({ ...identity, kind: identity.storage_kind, name: identity.storage }));
 }
 
+
+/** The spec that converges a recorded mount again (after a reboot, or a restore that unmounted it). */
+export function mountSpecFromRecord(root: string, m: MountRecord): MountSpec {
+  return mountHandler.validate({
+    root, project: m.project, stack: m.stack, storage: m.storage, storage_kind: m.storageKind, service: m.service,
+    replica: String(m.replica), mount_path: m.mountPath, read_only: String(m.readOnly),
+    host_path: replicaHostPath(root, m.project, m.service, m.replica, m.mountPath),
+  });
+}
