@@ -1,12 +1,11 @@
 /** `hoststore delete NAME`: the one way to delete a storage's data by hand (never automatic). */
 import * as fs from 'node:fs';
-import { stagingPath } from '../../src/schema.js';
 import { RefusedError } from '../errors.js';
 import { Registry, mountKey } from '../registry/store.js';
 import { withRootLock } from '../registry/lock.js';
 import { inventory } from '../inventory.js';
 import { readMountTable, unmount } from '../host/mounts.js';
-import { unstage } from '../handlers/block-device.js';
+import { unmountImage } from '../handlers/block-device.js';
 import type { GlobalOptions } from '../cli.js';
 import { findItem } from './list.js';
 import { confirm } from './confirm.js';
@@ -26,7 +25,7 @@ export async function deleteStorage(name: string, options: GlobalOptions): Promi
       registry.remove('mounts', mountKey(m.project, m.service, m.replica, m.mountPath));
     }
     if (item.lease) registry.remove('leases', name);
-    if (item.kind !== 'directory') await unstage(stagingPath(options.root, item.kind, item.project, name), item.path);
+    if (item.kind !== 'directory') await unmountImage(item.path);
     fs.rmSync(item.path, { recursive: true, force: true });
     if (item.state !== 'unmanaged') registry.removeStorage(item.kind, item.project, name);
     process.stdout.write(`deleted ${item.kind} ${name} (${item.path})\n`);

@@ -3,12 +3,11 @@
  * intact, and getting data back, into a new storage or in place (after a safety snapshot).
  */
 import * as fs from 'node:fs';
-import { stagingPath } from '../../src/schema.js';
 import { HoststoreError, RefusedError } from '../errors.js';
 import { converge, makeContext } from '../handlers/handler.js';
 import { mountHandler, mountSpecFromRecord } from '../handlers/mount.js';
 import { storagePath } from '../handlers/storage.js';
-import { unstage } from '../handlers/block-device.js';
+import { unmountImage } from '../handlers/block-device.js';
 import { readFilesystemSignature } from '../host/fs-signature.js';
 import { readMountTable, unmount } from '../host/mounts.js';
 import { withRootLock } from '../registry/lock.js';
@@ -118,7 +117,7 @@ async function restoreInPlace(options: GlobalOptions, id: string): Promise<numbe
     if (!options.yes) throw new HoststoreError(`restoring ${snap.storage} in place replaces its current content (a safety snapshot is taken first); pass --yes`, 2);
     const users = ctx.registry.mountsOf(record.kind, record.project, record.name);
     for (const m of users) while (readMountTable().some((e) => e.target === m.hostPath)) await unmount(m.hostPath);
-    if (record.kind !== 'directory') await unstage(stagingPath(options.root, record.kind, record.project, record.name), record.path);
+    if (record.kind !== 'directory') await unmountImage(record.path);
     const safety = await takeSnapshot(ctx, record, 'safety');
     const aside = `${record.path}.before-restore`;
     fs.renameSync(record.path, aside);

@@ -1,7 +1,8 @@
 /**
  * Block storage as the handlers need it, composed from the host primitives: an image attached to one
- * loop device (direct I/O), staged (mounted once) under the root, grown in place online or, for ext4
- * where the kernel refuses, offline with every bind mount put back as it was.
+ * loop device (direct I/O) and mounted once (at the replica's host path when one instance holds it, at a
+ * staging path bound into every replica when shared), grown in place online or, for ext4 where the
+ * kernel refuses, offline with every mount put back as it was.
  */
 import * as fs from 'node:fs';
 import type { Filesystem, StorageSpec } from '../../src/schema.js';
@@ -38,49 +39,57 @@ function entryAt(table: readonly MountEntry[], target: string): MountEntry | und
   return [...table].reverse().find((entry) => entry.target === target);
 }
 
-/** Mounts the image's filesystem at its staging path (once), returning the loop device. */
-export async function ensureStaged(root: string, staging: string, image: string, filesystem: Filesystem): Promise<string> {
+/** Every mount of the image's filesystem (its loop device), oldest first: the first mount and any binds of it. */
+export function mountsOfImage(image: string, table: readonly MountEntry[] = readMountTable()): MountEntry[] {
+  const devices = new Set(loopsFor(image));
+  return table.filter((entry) => devices.has(entry.source)).sort((a, b) => a.id - b.id);
+}
+
+/**
+ * Mounts the image's filesystem at `target` (attaching its loop device if needed), returning the device.
+ * Exclusive storage is mounted straight at the replica's host path; shared storage at its staging path,
+ * which replicas then bind.
+ */
+export async function ensureMounted(root: string, target: string, image: string, filesystem: Filesystem, readOnly: boolean): Promise<string> {
   const device = await ensureLoop(image);
-  const current = entryAt(readMountTable(), staging);
+  const current = entryAt(readMountTable(), target);
   if (current && current.source === device) return device;
-  if (current) await unmount(staging);
-  await safeMountTarget(root, staging);
-  await mountDevice(device, staging, filesystem, { readOnly: false });
+  if (current) await unmount(target);
+  await safeMountTarget(root, target);
+  await mountDevice(device, target, filesystem, { readOnly });
   return device;
 }
 
-/** Unmounts the staging mount (if any) and detaches the image's loop devices. */
-export async function unstage(staging: string, image: string): Promise<void> {
-  if (readMountTable().some((entry) => entry.target === staging)) await unmount(staging);
-  if (fs.existsSync(image) && fs.statSync(image).isFile()) await detachAll(image);
+/** Unmounts every mount of the image's filesystem (binds before what they bind) and detaches its loop devices. */
+export async function unmountImage(image: string): Promise<void> {
+  if (!fs.existsSync(image) || !fs.statSync(image).isFile()) return;
+  for (const entry of mountsOfImage(image).reverse()) await unmount(entry.target);
+  await detachAll(image);
 }
 
 /** Grows the image and its filesystem to `sizeBytes`; returns a note on how (online, offline, unmounted). */
-export async function growStorage(ctx: HandlerContext, spec: StorageSpec, image: string, sizeBytes: number): Promise<string> {
+export async function growStorage(_ctx: HandlerContext, spec: StorageSpec, image: string, sizeBytes: number): Promise<string> {
   const filesystem = spec.filesystem as Filesystem;
-  const staging = stagingPath(spec.root, spec.kind, spec.project, spec.name);
   await growImage(image, sizeBytes);
-  const staged = readMountTable().some((entry) => entry.target === staging);
-  if (staged) {
-    const device = loopsFor(image)[0];
+  const mounted = mountsOfImage(image);
+  if (mounted.length > 0) {
+    const device = mounted[0].source;
     await refreshLoopCapacity(device);
     try {
-      await growFilesystemOnline(filesystem, device, staging);
+      await growFilesystemOnline(filesystem, device, mounted[0].target);
       return '(online)';
     } catch (error) {
       if (!(error instanceof OnlineGrowUnsupported)) throw error;
     }
+    // ext4 here: take every mount down (binds first), resize, and put each back as it was.
     const started = Date.now();
-    const binds = ctx.registry.mountsOf(spec.kind, spec.project, spec.name);
-    for (const bind of binds) await unmount(bind.hostPath);
-    await unmount(staging);
+    for (const entry of [...mounted].reverse()) await unmount(entry.target);
     try {
       await growFilesystemOffline(filesystem, device);
     } finally {
-      await mountDevice(device, staging, filesystem, { readOnly: false });
-      for (const bind of binds) {
-        await bindMount(staging, bind.hostPath, { readOnly: bind.readOnly });
-      }
+      const [first, ...binds] = mounted;
+      await mountDevice(device, first.target, filesystem, { readOnly: first.readOnly });
+      for (const bind of binds) await bindMount(first.target, bind.target, { readOnly: bind.readOnly });
     }
     return `(offline: online ${filesystem} resize is not permitted here, so it was unmounted, resized and remounted; ${Date.now() - started} ms without the mount)`;
   }
@@ -89,13 +98,13 @@ export async function growStorage(ctx: HandlerContext, spec: StorageSpec, image:
     await growFilesystemOffline(filesystem, image);
     return '(offline, not mounted)';
   }
-  const device = await ensureStaged(spec.root, staging, image, filesystem);
+  const staging = stagingPath(spec.root, spec.kind, spec.project, spec.name);
+  const device = await ensureMounted(spec.root, staging, image, filesystem, false);
   try {
     await refreshLoopCapacity(device);
     await growFilesystemOnline(filesystem, device, staging);
   } finally {
-    await unstage(staging, image);
+    await unmountImage(image);
   }
   return '(mounted briefly to grow)';
 }
-

@@ -19,7 +19,7 @@ import { SpecError } from '../errors.js';
 import { mountKey, type LeaseRecord, type MountRecord, type StorageRecord } from '../registry/store.js';
 import { bindMount, readMountTable, remount, safeMountTarget, unmount } from '../host/mounts.js';
 import type { Change, Handler, HandlerContext } from './handler.js';
-import { ensureStaged, unstage } from './block-device.js';
+import { ensureMounted, mountsOfImage, unmountImage } from './block-device.js';
 import { storagePath } from './storage.js';
 
 export interface ActualMount {
@@ -43,8 +43,19 @@ function hostPathOf(identity: MountIdentity): string {
   return replicaHostPath(identity.root, identity.project, identity.service, identity.replica, identity.mount_path);
 }
 
-/** Where the storage's files are seen on the host before binding: its staging mount or its directory. */
-function sourceOf(identity: MountIdentity): string {
+function imageOf(identity: MountIdentity): string {
+  return storagePath({ kind: identity.storage_kind, root: identity.root, project: identity.project, name: identity.storage });
+}
+
+/** One instance holds a disk or a non-shared volume, so its filesystem is mounted straight at the host path. */
+function isExclusive(ctx: HandlerContext, identity: MountIdentity): boolean {
+  if (identity.storage_kind === 'disk') return true;
+  if (identity.storage_kind === 'directory') return false;
+  return !(ctx.registry.storage(identity.storage_kind, identity.project, identity.storage)?.shared ?? false);
+}
+
+/** Where shared storage is seen on the host before binding: its staging mount or its directory. */
+function sharedSource(identity: MountIdentity): string {
   return identity.storage_kind === 'directory'
     ? directoryPath(identity.root, identity.project, identity.storage)
     : stagingPath(identity.root, identity.storage_kind, identity.project, identity.storage);
@@ -61,10 +72,16 @@ function showsSource(target: string, source: string): boolean {
   }
 }
 
+/** Whether `hostPath` is a mount showing this storage (its loop device, or its shared directory). */
+function showsStorage(identity: MountIdentity, hostPath: string): boolean {
+  if (identity.storage_kind === 'directory') return showsSource(hostPath, sharedSource(identity));
+  return mountsOfImage(imageOf(identity)).some((entry) => entry.target === hostPath);
+}
+
 /** A lease is stale when its holder's host path no longer shows the disk (the holder's mount is gone). */
 export function leaseIsStale(root: string, lease: LeaseRecord): boolean {
-  const staging = stagingPath(root, 'disk', '', lease.disk);
-  return !showsSource(lease.hostPath, staging) || !readMountTable().some((e) => e.target === lease.hostPath);
+  const image = storagePath({ kind: 'disk', root, project: lease.project, name: lease.disk });
+  return !mountsOfImage(image).some((entry) => entry.target === lease.hostPath);
 }
 
 export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
@@ -87,7 +104,7 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
     const record = ctx.registry.get<MountRecord>('mounts', mountKey(identity.project, identity.service, identity.replica, identity.mount_path));
     const hostPath = hostPathOf(identity);
     const entry = [...readMountTable()].reverse().find((e) => e.target === hostPath);
-    const mounted = entry !== undefined && showsSource(hostPath, sourceOf(identity));
+    const mounted = entry !== undefined && showsStorage(identity, hostPath);
     const lease = identity.storage_kind === 'disk' ? ctx.registry.lease(identity.storage) : undefined;
     if (!record && !entry) return undefined;
     return { record, hostPath, mounted, readOnly: entry?.readOnly, lease };
@@ -139,7 +156,7 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
       const lease = ctx.registry.lease(identity.storage);
       if (lease && sameHolder(lease, identity)) ctx.registry.remove('leases', identity.storage);
     }
-    await unstageIfUnused(ctx, identity);
+    await unmountIfUnused(ctx, identity);
     ctx.log(`${identity.storage}: unmounted from ${holderOf(identity)} at ${hostPath}`);
   },
 };
@@ -147,14 +164,10 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
 async function attach(ctx: HandlerContext, spec: MountSpec, actual: ActualMount | undefined): Promise<void> {
   const storage = ctx.registry.storage(spec.storage_kind, spec.project, spec.storage) as StorageRecord;
   const hostPath = hostPathOf(spec);
-  const source = sourceOf(spec);
+  const image = imageOf(spec);
+  const exclusive = isExclusive(ctx, spec);
   const now = ctx.now().toISOString();
-  let stagedNow = false;
-  if (spec.storage_kind !== 'directory') {
-    const before = readMountTable().some((e) => e.target === source);
-    await ensureStaged(spec.root, source, storagePath({ ...spec, kind: spec.storage_kind, name: spec.storage }), storage.filesystem as Filesystem);
-    stagedNow = !before;
-  }
+  const mountedBefore = spec.storage_kind === 'directory' ? 0 : mountsOfImage(image).length;
   try {
     if (spec.storage_kind === 'disk' && !ctx.registry.lease(spec.storage)) {
       ctx.registry.put<LeaseRecord>('leases', spec.storage, {
@@ -162,19 +175,24 @@ async function attach(ctx: HandlerContext, spec: MountSpec, actual: ActualMount 
       });
     }
     if (actual?.mounted) {
-      await remount(hostPath, { readOnly: spec.read_only, bind: true });
+      await remount(hostPath, { readOnly: spec.read_only, bind: !exclusive });
     } else {
       // A mount that is there but shows something else (or a stale bind) is taken down first.
       while (readMountTable().some((e) => e.target === hostPath)) await unmount(hostPath);
-      await safeMountTarget(spec.root, hostPath);
-      await bindMount(source, hostPath, { readOnly: spec.read_only });
+      if (exclusive) {
+        await ensureMounted(spec.root, hostPath, image, storage.filesystem as Filesystem, spec.read_only);
+      } else {
+        if (spec.storage_kind !== 'directory') await ensureMounted(spec.root, sharedSource(spec), image, storage.filesystem as Filesystem, false);
+        await safeMountTarget(spec.root, hostPath);
+        await bindMount(sharedSource(spec), hostPath, { readOnly: spec.read_only });
+      }
     }
   } catch (error) {
     if (!actual?.record) {
       const lease = ctx.registry.lease(spec.storage);
       if (lease && sameHolder(lease, spec)) ctx.registry.remove('leases', spec.storage);
-      if (stagedNow && ctx.registry.mountsOf(spec.storage_kind, spec.project, spec.storage).length === 0) {
-        await unstage(source, storagePath({ ...spec, kind: spec.storage_kind, name: spec.storage }));
+      if (mountedBefore === 0 && spec.storage_kind !== 'directory' && ctx.registry.mountsOf(spec.storage_kind, spec.project, spec.storage).length === 0) {
+        await unmountImage(image);
       }
     }
     throw error;
@@ -187,12 +205,12 @@ async function attach(ctx: HandlerContext, spec: MountSpec, actual: ActualMount 
   ctx.log(`${spec.storage}: mounted for ${holderOf(spec)} at ${hostPath}${spec.read_only ? ' (read-only)' : ''}`);
 }
 
-async function unstageIfUnused(ctx: HandlerContext, identity: MountIdentity): Promise<void> {
+/** With its last mount gone, block storage is unmounted everywhere (staging too) and its loop device detached. */
+async function unmountIfUnused(ctx: HandlerContext, identity: MountIdentity): Promise<void> {
   if (identity.storage_kind === 'directory') return;
   if (ctx.registry.mountsOf(identity.storage_kind, identity.project, identity.storage).length > 0) return;
-  await unstage(sourceOf(identity), storagePath({ ...identity, kind: identity.storage_kind, name: identity.storage }));
+  await unmountImage(imageOf(identity));
 }
-
 
 /** The spec that converges a recorded mount again (after a reboot, or a restore that unmounted it). */
 export function mountSpecFromRecord(root: string, m: MountRecord): MountSpec {

@@ -8,7 +8,6 @@ import {
   describeZodError,
   directoryPath,
   imagePath,
-  stagingPath,
   storageIdentitySchema,
   storageSpecSchema,
   storageDirectory,
@@ -19,7 +18,6 @@ import {
 import { HoststoreError, RefusedError, SpecError } from '../errors.js';
 import type { StorageRecord } from '../registry/store.js';
 import { readFilesystemSignature } from '../host/fs-signature.js';
-import { isMountpoint } from '../host/mounts.js';
 import type { Change, Diff, Handler, HandlerContext } from './handler.js';
 import * as block from './block-device.js';
 
@@ -114,7 +112,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       });
     }
     if (wanted !== undefined && wanted > currentGb) {
-      const offline = spec.filesystem === 'ext4' && isMountpoint(stagingPath(spec.root, spec.kind, spec.project, spec.name));
+      const offline = spec.filesystem === 'ext4' && block.mountsOfImage(actual.path).length > 0;
       changes.push(offline
         ? { field: 'size_gb', from: String(currentGb), to: String(wanted), safety: 'downtime', reason: 'grow in place; ext4 cannot grow online here, so it is unmounted for a moment (tens of ms)' }
         : { field: 'size_gb', from: String(currentGb), to: String(wanted), safety: 'safe', reason: 'grow in place' });
@@ -204,7 +202,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
         const users = mounts.map((m) => `${m.project}/${m.service} replica ${m.replica} at ${m.hostPath}`).join(', ');
         throw new RefusedError(`${what}: refusing to delete while mounted by ${users}; remove those Mounts first`);
       }
-      await block.unstage(stagingPath(identity.root, identity.kind, identity.project, identity.name), where);
+      await block.unmountImage(where);
       fs.rmSync(where, { recursive: true, force: true });
       ctx.registry.removeStorage(identity.kind, identity.project, identity.name);
       ctx.log(`${what}: deleted ${where} (removalPolicy 'destroy')`);
@@ -212,7 +210,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
     }
     if (record.removalPolicy === 'snapshot') {
       if (mounts.length > 0) throw new RefusedError(`${what}: refusing to snapshot and delete while mounted by ${mounts.map((m) => `${m.project}/${m.service} replica ${m.replica}`).join(', ')}; remove those Mounts first`);
-      await block.unstage(stagingPath(identity.root, identity.kind, identity.project, identity.name), where);
+      await block.unmountImage(where);
       const { takeSnapshot, verifySnapshot } = await import('../snapshots/snapshots.js');
       const final = { ...(await takeSnapshot(ctx, record, 'final')), final: true };
       if (!(await verifySnapshot(final))) throw new HoststoreError(`${what}: the final snapshot ${final.id} does not verify; the ${identity.kind} was kept`);
@@ -222,7 +220,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       ctx.log(`${what}: deleted after final snapshot ${final.id} (removalPolicy 'snapshot'); get it back with \`hoststore snapshot restore ${final.id} --to ${identity.name}\``);
       return;
     }
-    if (mounts.length === 0) await block.unstage(stagingPath(identity.root, identity.kind, identity.project, identity.name), where);
+    if (mounts.length === 0) await block.unmountImage(where);
     const now = ctx.now().toISOString();
     ctx.registry.putStorage({ ...record, state: 'retained', retainedAt: now, updatedAt: now });
     ctx.log(`${what}: retained at ${where} (removalPolicy 'retain'); delete it with \`hoststore delete ${identity.name}\``);

@@ -6,11 +6,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { stagingPath, type StorageKind } from '../../src/schema.js';
+import type { StorageKind } from '../../src/schema.js';
 import { HoststoreError, RefusedError } from '../errors.js';
 import { run } from '../exec.js';
 import { withFrozen } from '../host/freeze.js';
-import { isMountpoint } from '../host/mounts.js';
+import { mountsOfImage } from '../handlers/block-device.js';
 import { storageKey, type StorageRecord } from '../registry/store.js';
 import type { HandlerContext } from '../handlers/handler.js';
 
@@ -132,13 +132,14 @@ export async function takeSnapshot(ctx: HandlerContext, storage: StorageRecord, 
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const target = path.join(dir, storage.kind === 'directory' ? id : `${id}.img`);
   if (fs.existsSync(target)) throw new HoststoreError(`snapshot ${id} already exists (one snapshot a second per storage)`, 1);
-  const staged = stagingPath(ctx.root, storage.kind, storage.project, storage.name);
+  // Freeze through the filesystem's first mount (a replica's host path, or the staging path if shared).
+  const mounted = storage.kind === 'directory' ? undefined : mountsOfImage(storage.path)[0]?.target;
   let method: SnapshotRecord['method'];
   let frozenMs = 0;
   try {
-    if (storage.kind !== 'directory' && isMountpoint(staged)) {
+    if (mounted) {
       const started = Date.now();
-      method = await withFrozen(staged, () => copy(storage.path, target, false));
+      method = await withFrozen(mounted, () => copy(storage.path, target, false));
       frozenMs = Date.now() - started;
     } else {
       method = await copy(storage.path, target, storage.kind === 'directory');

@@ -4,8 +4,8 @@
  */
 import * as fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { imagePath, replicaHostPath, stagingPath } from '../../src/schema.js';
-import { hostLoopsUnder, hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
+import { imagePath, replicaHostPath } from '../../src/schema.js';
+import { hostLoopsUnder, hostTest, makeHostFixture, simulateReboot, type HostFixture } from '../helpers/host-fixture.js';
 import { hoststore } from '../helpers/cli.js';
 import { synthModel } from '../helpers/synth-model.js';
 import type { AppModel } from '../helpers/cdktf-app.js';
@@ -61,12 +61,8 @@ hostTest()('drift made by hand shows as repair, and apply repairs what is safe',
   const out = synth();
   expect(hoststore(['apply', '--app', out, '--auto-approve']).status).toBe(0);
   fs.writeFileSync(`${pgPath()}/f`, 'kept');
-  // a "reboot": binds, staging and loop device gone
-  execFileSync('umount', [pgPath()]);
-  execFileSync('umount', [stagingPath(host.root, 'disk', 'app', 'pg')]);
-  for (const device of hostLoopsUnder(host.root).filter((d) => execFileSync('losetup', ['-n', '-O', 'BACK-FILE', d], { encoding: 'utf8' }).trim() === pgImage())) {
-    execFileSync('losetup', ['-d', device]);
-  }
+  // a "reboot": mounts and loop devices gone
+  simulateReboot(host.root);
   const drift = plan(out);
   expect(drift.stdout).toMatch(/! repair  mount pg -> db\[1\]:\/data {2}\[safe\]/);
   expect(drift.stdout).toMatch(/mount missing: remount/);
@@ -81,9 +77,7 @@ hostTest()('a truncated or deleted image is flagged, never silently recreated', 
   expect(hoststore(['delete', 'pg', '--force', '--yes', '--root', host.root]).status).toBe(0);
   // put back a record-less state: recreate via apply, then truncate behind its back
   expect(hoststore(['apply', '--app', out, '--auto-approve']).status).toBe(0);
-  execFileSync('umount', [pgPath()]);
-  execFileSync('umount', [stagingPath(host.root, 'disk', 'app', 'pg')]);
-  for (const d of hostLoopsUnder(host.root)) execFileSync('losetup', ['-d', d]);
+  simulateReboot(host.root);
   fs.truncateSync(pgImage(), 512 * 1024 ** 2);
   const truncated = plan(out, '--format', 'markdown');
   expect(truncated.stdout).toMatch(/\*\*1 change\(s\) put data at risk or are refused:\*\*/);

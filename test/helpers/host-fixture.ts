@@ -48,7 +48,7 @@ function backingFileOf(name: string): string | undefined {
  * Throws, leaving the directory in place, if a mount could not be removed: deleting through a live
  * mount would delete the mounted data.
  */
-export function cleanupRoot(root: string, extra: { loops?: readonly string[]; mounts?: readonly string[] } = {}): void {
+export function cleanupRoot(root: string, extra: { loops?: readonly string[]; mounts?: readonly string[]; keepFiles?: boolean } = {}): void {
   const inside = (p: string) => p === root || p.startsWith(root + '/');
   const tracked = new Set(extra.mounts ?? []);
   const ours = () => readMountTable().filter((e) => inside(e.target) || tracked.has(e.target)).map((e) => e.target);
@@ -80,8 +80,13 @@ export function cleanupRoot(root: string, extra: { loops?: readonly string[]; mo
   if (left.length > 0) {
     throw new Error(`test cleanup could not unmount ${left.join(', ')}; left ${root} in place (${problems.join('; ')})`);
   }
-  fs.rmSync(root, { recursive: true, force: true });
+  if (!extra.keepFiles) fs.rmSync(root, { recursive: true, force: true });
   if (problems.length > 0) throw new Error(`test cleanup could not detach: ${problems.join('; ')}`);
+}
+
+/** What a reboot does to a root: every mount and loop device gone, the files (images, registry) kept. */
+export function simulateReboot(root: string): void {
+  cleanupRoot(root, { keepFiles: true });
 }
 
 /** Loop devices whose backing file lies under `root`, from losetup itself (an independent witness). */

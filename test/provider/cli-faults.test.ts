@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { imagePath } from '../../src/schema.js';
-import { hostLoopsUnder, hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
+import { hostLoopsUnder, hostTest, makeHostFixture, simulateReboot, type HostFixture } from '../helpers/host-fixture.js';
 import { mountWire, storageWire } from '../helpers/specs.js';
 import { hoststore, hoststoreAsync } from '../helpers/cli.js';
 
@@ -119,10 +119,8 @@ hostTest()('up re-mounts what the registry says after a reboot, and is idempoten
   expect(hoststore(['handle', 'storage', 'converge'], storageWire(host.root))).toMatchObject({ status: 0 });
   expect(hoststore(['handle', 'mount', 'converge'], mountWire(host.root))).toMatchObject({ status: 0 });
   fs.writeFileSync(`${mountWire(host.root).host_path}/f`, 'x');
-  const staging = `${host.root}/staging/disks/data`;
-  execFileSync('umount', [mountWire(host.root).host_path]);
-  execFileSync('umount', [staging]);
-  for (const line of loopsOf(imagePath(host.root, 'disk', 'app', 'data'))) execFileSync('losetup', ['-d', line.split(' ')[0]]);
+  simulateReboot(host.root);
+  expect(hostLoopsUnder(host.root)).toEqual([]);
   expect(hoststore(['up', '--root', host.root])).toMatchObject({ status: 0, stdout: expect.stringMatching(/up: 1 of 1 mounts in place/) });
   expect(fs.readFileSync(`${mountWire(host.root).host_path}/f`, 'utf8')).toBe('x');
   expect(hoststore(['up', '--root', host.root])).toMatchObject({ status: 0, stdout: expect.stringMatching(/already mounted/) });

@@ -3,9 +3,9 @@ import { converge, makeContext, remove } from '../../provider/handlers/handler.j
 import { storageHandler } from '../../provider/handlers/storage.js';
 import { mountHandler } from '../../provider/handlers/mount.js';
 import { readMountTable, unmount } from '../../provider/host/mounts.js';
-import { detachLoop, loopsFor } from '../../provider/host/loop.js';
+import { loopsFor } from '../../provider/host/loop.js';
 import { imagePath, stagingPath } from '../../src/schema.js';
-import { hostLoopsUnder, hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
+import { hostLoopsUnder, hostTest, makeHostFixture, simulateReboot, type HostFixture } from '../helpers/host-fixture.js';
 import { mountWire, storageWire } from '../helpers/specs.js';
 
 let host: HostFixture;
@@ -26,6 +26,9 @@ hostTest()('lifecycle: create → read → diff (no change) → delete → read 
   const actual = mountHandler.read(ctx(), spec);
   expect(actual).toMatchObject({ mounted: true, readOnly: false, lease: { service: 'web', replica: 1 } });
   expect(mountHandler.diff(ctx(), spec, actual)).toEqual({ action: 'none', changes: [] });
+  // an exclusive disk is mounted once, straight at the replica's host path (no staging, no bind)
+  const device = loopsFor(imagePath(host.root, 'disk', 'app', 'data'))[0];
+  expect(readMountTable().filter((e) => e.source === device).map((e) => e.target)).toEqual([spec.host_path]);
   // damage: unmount behind our back
   await unmount(spec.host_path);
   const damaged = mountHandler.read(ctx(), spec);
@@ -101,10 +104,8 @@ hostTest()('after a "reboot" (all mounts and loop devices gone) converge brings 
   await converge(storageHandler, ctx(), storage());
   await converge(mountHandler, ctx(), mount());
   fs.writeFileSync(`${mount().host_path}/f`, 'survives');
-  // simulate the reboot
-  await unmount(mount().host_path);
-  await unmount(stagingPath(host.root, 'disk', 'app', 'data'));
-  for (const d of loopsFor(imagePath(host.root, 'disk', 'app', 'data'))) await detachLoop(d);
+  simulateReboot(host.root);
+  expect(loopsFor(imagePath(host.root, 'disk', 'app', 'data'))).toHaveLength(0);
   await converge(mountHandler, ctx(), mount());
   expect(fs.readFileSync(`${mount().host_path}/f`, 'utf8')).toBe('survives');
   expect(loopsFor(imagePath(host.root, 'disk', 'app', 'data'))).toHaveLength(1);
