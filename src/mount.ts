@@ -30,6 +30,8 @@ export class Mount extends Construct {
   readonly mountPath: string;
   readonly replicas: number;
   readonly readOnly: boolean;
+  /** The Terraform output listing `hostPaths`, for `cdktf output` or a cross-stack reference. */
+  readonly hostPathsOutput: TerraformOutput;
   private readonly project: StorageProject;
   private readonly problems = new Problems();
 
@@ -56,7 +58,7 @@ export class Mount extends Construct {
     if (typeof this.readOnly !== 'boolean') p.add(`\`readOnly\` must be true or false (got ${JSON.stringify(this.readOnly)})`);
     this.project.mounts.push(this);
     this.node.addValidation({ validate: () => [...p.list, ...this.relationProblems()] });
-    new TerraformOutput(this, 'host-paths', {
+    this.hostPathsOutput = new TerraformOutput(this, 'host-paths', {
       value: this.hostPaths,
       description: `Host paths of ${this.service}'s replicas for ${this.mountPath}, in replica order`,
     });
@@ -87,9 +89,10 @@ export class Mount extends Construct {
     return problems;
   }
 
-  /** @internal */
-  render(): TerraformResource[] {
-    if (this.node.validate().length > 0 || !(this.storage instanceof StorageBase)) return [];
+  /** @internal the config carriers it renders; undefined when it is invalid (synth then fails on its errors) */
+  render(): TerraformResource[] | undefined {
+    // Rendered after the storage: a Mount of an invalid storage says nothing more than the storage's own errors.
+    if (this.node.validate().length > 0 || !(this.storage instanceof StorageBase) || this.storage.node.validate().length > 0) return undefined;
     const configs: TerraformResource[] = [];
     this.hostPaths.forEach((hostPath, i) => {
       const replica = i + 1;
@@ -99,7 +102,7 @@ export class Mount extends Construct {
         service: this.service, replica: String(replica), mount_path: this.mountPath, stack: this.project.stackName,
         host_path: hostPath, read_only: String(this.readOnly) as 'true' | 'false',
       };
-      if (!mountSpecSchema.safeParse(spec).success) return;
+      if (!this.problems.checkSpec(mountSpecSchema, spec)) return;
       const storageConfig = this.storage.configCarrier(storageName);
       const { stack: _stack, host_path: _hostPath, read_only: _readOnly, ...identity } = spec;
       configs.push(renderCarrierPair(this, `-${replica}`, {
@@ -107,7 +110,7 @@ export class Mount extends Construct {
         spec: spec as unknown as Record<string, string>, dependsOn: storageConfig ? [storageConfig] : [],
       }).config);
     });
-    return configs;
+    return this.problems.ok ? configs : undefined;
   }
 
   /** @internal manifest entries (`service/replica:/path`) */

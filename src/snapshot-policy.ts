@@ -22,11 +22,19 @@ export interface SnapshotPolicyProps {
 }
 
 export interface DailySnapshotProps {
+  /** The Volume or Disk to snapshot (same StorageProject). */
   readonly storage: StorageBase;
-  /** Hour of the day, UTC. @default 4 */
+  /** Hour of the day, UTC, 0 to 23. @default 4 */
   readonly hourUtc?: number;
-  /** @default 7 */
+  /** Keep snapshots at least this many days. @default 7 */
   readonly retentionDays?: number;
+}
+
+export interface HourlySnapshotProps {
+  /** The Volume or Disk to snapshot (same StorageProject). */
+  readonly storage: StorageBase;
+  /** Keep at least this many most recent snapshots. @default 24 */
+  readonly retentionCount?: number;
 }
 
 export class SnapshotPolicy extends Construct {
@@ -38,7 +46,7 @@ export class SnapshotPolicy extends Construct {
   }
 
   /** A snapshot every hour on the hour, keeping the last `retentionCount`. */
-  static hourly(scope: Construct, id: string, props: { storage: StorageBase; retentionCount?: number }): SnapshotPolicy {
+  static hourly(scope: Construct, id: string, props: HourlySnapshotProps): SnapshotPolicy {
     return new SnapshotPolicy(scope, id, { storage: props.storage, schedule: '0 * * * *', retentionCount: props.retentionCount ?? 24 });
   }
 
@@ -69,9 +77,9 @@ export class SnapshotPolicy extends Construct {
     this.node.addValidation({ validate: () => p.list });
   }
 
-  /** @internal */
-  render(): TerraformResource[] {
-    if (this.node.validate().length > 0) return [];
+  /** @internal the config carriers it renders; undefined when it is invalid (synth then fails on its errors) */
+  render(): TerraformResource[] | undefined {
+    if (this.node.validate().length > 0 || this.storage.node.validate().length > 0) return undefined;
     const configs: TerraformResource[] = [];
     for (const instance of this.storage.instances()) {
       const spec: SnapshotPolicySpecWire = {
@@ -80,7 +88,7 @@ export class SnapshotPolicy extends Construct {
         retention_days: this.retentionDays === undefined ? '' : String(this.retentionDays),
         retention_count: this.retentionCount === undefined ? '' : String(this.retentionCount),
       };
-      if (!snapshotPolicySpecSchema.safeParse(spec).success) continue;
+      if (!this.problems.checkSpec(snapshotPolicySpecSchema, spec)) continue;
       const { stack: _s, schedule: _c, retention_days: _d, retention_count: _n, ...identity } = spec;
       const storageConfig = this.storage.configCarrier(instance.name);
       configs.push(renderCarrierPair(this, instance.replica === undefined ? '' : `-${instance.replica}`, {
@@ -88,7 +96,7 @@ export class SnapshotPolicy extends Construct {
         spec: spec as unknown as Record<string, string>, dependsOn: storageConfig ? [storageConfig] : [],
       }).config);
     }
-    return configs;
+    return this.problems.ok ? configs : undefined;
   }
 
   /** @internal manifest entries (`policy:storage`) */

@@ -108,12 +108,12 @@ export abstract class StorageBase extends Construct {
       .map((i) => `\`name\` with shared: false becomes '${i.name}' for replica ${i.replica}, which ${nameRule(i.name)}; use a shorter name`);
   }
 
-  /** @internal */
-  render(): TerraformResource[] {
-    if (this.node.validate().length > 0) return [];
+  /** @internal the config carriers it renders; undefined when it is invalid (synth then fails on its errors) */
+  render(): TerraformResource[] | undefined {
+    if (this.node.validate().length > 0) return undefined;
     for (const instance of this.instances()) {
       const spec = this.wireSpec(instance.name);
-      if (!storageSpecSchema.safeParse(spec).success) continue;
+      if (!this.problems.checkSpec(storageSpecSchema, spec)) continue;
       const suffix = instance.replica === undefined ? '' : `-${instance.replica}`;
       const pair = renderCarrierPair(this, suffix, {
         carrier: this.project.carrier, kind: 'storage', cli: this.project.cli,
@@ -122,6 +122,6 @@ export abstract class StorageBase extends Construct {
       });
       this.configCarriers.set(instance.name, pair.config);
     }
-    return [...this.configCarriers.values()];
+    return this.problems.ok ? [...this.configCarriers.values()] : undefined;
   }
 }

@@ -7,14 +7,17 @@ import { Aspects, TerraformStack } from 'cdktf';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  ABSOLUTE_MAX_SIZE_GB,
   CARRIERS,
   DEFAULT_MAX_VOLUMES,
   DEFAULT_MAX_VOLUME_SIZE_GB,
   DEFAULT_ROOT,
   oneOfRule,
   positiveWholeNumberRule,
+  projectManifestSchema,
   projectNameRule,
   rootRule,
+  wholeNumberRule,
   type Carrier,
   type ProjectManifestWire,
 } from './schema.js';
@@ -27,7 +30,7 @@ import type { SnapshotPolicy } from './snapshot-policy.js';
 export interface StorageLimits {
   /** Most volumes the project may hold; a non-shared volume counts once per replica. @default 10 */
   readonly maxVolumes?: number;
-  /** Largest `sizeGb` a Volume or Disk may have. @default 500 */
+  /** Largest `sizeGb` a Volume or Disk may have, at most 65536 (64 TiB, the handler's hard ceiling). @default 500 */
   readonly maxVolumeSizeGb?: number;
 }
 
@@ -47,7 +50,10 @@ export interface StorageProjectProps {
   readonly cli?: string;
 }
 
-/** The CLI of this installed package: dist/provider/cli.js, whether this module runs from dist/src or src. */
+/**
+ * The CLI of this installed package, `<package>/dist/provider/cli.js`, computed from this module's own
+ * location (dist/src when installed, src under ts-jest) without touching the host.
+ */
 function defaultCli(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const packageRoot = path.basename(path.dirname(here)) === 'dist' ? path.resolve(here, '../..') : path.resolve(here, '..');
@@ -74,6 +80,7 @@ export class StorageProject extends Construct {
   /** @internal */ readonly storages: StorageBase[] = [];
   /** @internal */ readonly mounts: Mount[] = [];
   /** @internal */ readonly policies: SnapshotPolicy[] = [];
+  private readonly problems = new Problems();
   private rendered = false;
 
   constructor(scope: Construct, id: string, props: StorageProjectProps = {}) {
@@ -86,11 +93,11 @@ export class StorageProject extends Construct {
     this.cli = props.cli ?? defaultCli();
     this.stackName = TerraformStack.of(this).node.id;
 
-    const problems = new Problems();
+    const problems = this.problems;
     problems.check('name', this.name, projectNameRule);
     problems.check('root', this.root, rootRule);
     problems.check('limits.maxVolumes', this.maxVolumes, positiveWholeNumberRule);
-    problems.check('limits.maxVolumeSizeGb', this.maxVolumeSizeGb, positiveWholeNumberRule);
+    problems.check('limits.maxVolumeSizeGb', this.maxVolumeSizeGb, (v) => wholeNumberRule(v, 1, ABSOLUTE_MAX_SIZE_GB));
     problems.check('carrier', this.carrier, (v) => oneOfRule(v, CARRIERS));
     if (typeof this.cli !== 'string' || this.cli.length === 0) problems.add(`\`cli\` must be a command name or path (got ${JSON.stringify(this.cli)})`);
     this.node.addValidation({ validate: () => [...problems.list, ...this.crossConstructProblems()] });
@@ -105,17 +112,17 @@ export class StorageProject extends Construct {
     // An invalid project renders nothing: synth fails on its validation errors anyway. Checked once here
     // (the cross-construct rules walk every storage) rather than once per construct.
     if (this.node.validate().length > 0) return;
-    const configs = [
-      ...this.storages.flatMap((s) => s.render()),
-      ...this.mounts.flatMap((m) => m.render()),
-      ...this.policies.flatMap((p) => p.render()),
-    ];
+    const rendered = [...this.storages, ...this.mounts, ...this.policies].map((part) => part.render());
+    // A manifest of an invalid project would list what has no carrier; synth fails on the parts' errors anyway.
+    if (rendered.some((configs) => configs === undefined)) return;
+    const configs = rendered.flatMap((c) => c ?? []);
     const manifest: ProjectManifestWire = {
       root: this.root, project: this.name, stack: this.stackName,
       storage: this.storages.flatMap((s) => s.instances().map((i) => `${s.kind}:${i.name}`)).sort().join(','),
       mounts: this.mounts.flatMap((m) => m.manifestEntries()).sort().join(','),
       policies: this.policies.flatMap((p) => p.manifestEntries()).sort().join(','),
     };
+    if (!this.problems.checkSpec(projectManifestSchema, manifest)) return;
     renderManifestCarrier(this, { carrier: this.carrier, cli: this.cli, spec: manifest as unknown as Record<string, string>, dependsOn: configs });
   }
 
@@ -135,6 +142,17 @@ export class StorageProject extends Construct {
         if (other) problems.push(`storage names must be unique in project '${this.name}': '${instance.name}' is used by ${other} and ${storage.node.path}`);
         else seen.set(key, storage.node.path);
       }
+    }
+    const policyNames = new Map<string, string>();
+    for (const policy of this.policies) {
+      const other = policyNames.get(policy.node.id);
+      if (other) problems.push(`snapshot policy ids must be unique in project '${this.name}' (the id names the policy on the host): '${policy.node.id}' is used by ${other} and ${policy.node.path}`);
+      else policyNames.set(policy.node.id, policy.node.path);
+    }
+    const twin = this.node.root.node.findAll().find((c): c is StorageProject =>
+      c instanceof StorageProject && c !== this && c.name === this.name && c.root === this.root);
+    if (twin) {
+      problems.push(`\`name\` must be unique per root in an app: project '${this.name}' under '${this.root}' is also declared by ${twin.node.path}; the two would share one host directory. Give one a different name`);
     }
     const byService = new Map<string, Mount[]>();
     for (const mount of this.mounts) byService.set(mount.service, [...(byService.get(mount.service) ?? []), mount]);

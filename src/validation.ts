@@ -2,6 +2,9 @@
  * Collects a construct's broken rules as messages that name the property, the rule and the value, so
  * synth reports all of them at once (cdktf prefixes each with the construct path).
  */
+import type { ZodTypeAny } from 'zod';
+import { describeZodError } from './schema.js';
+
 export type Rule = (value: unknown) => string | undefined;
 
 export function show(value: unknown): string {
@@ -23,6 +26,18 @@ export class Problems {
 
   add(message: string): void {
     this.messages.push(message);
+  }
+
+  /**
+   * Defence in depth: parses a rendered spec with the schema the handler will apply, so a spec it would
+   * refuse stops synth here instead of leaving a resource out or failing at apply on the host.
+   */
+  checkSpec(schema: ZodTypeAny, spec: object): boolean {
+    const result = schema.safeParse(spec);
+    if (result.success) return true;
+    const message = `renders a spec the handler would refuse: ${describeZodError(result.error, spec)}`;
+    if (!this.messages.includes(message)) this.messages.push(message); // once, not once per replica
+    return false;
   }
 
   get list(): string[] {

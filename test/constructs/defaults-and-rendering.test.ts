@@ -1,4 +1,5 @@
 /** Defaults, and the Terraform the constructs render: identity/config pairs, provisioners, outputs. */
+import * as path from 'node:path';
 import { App, TerraformStack, Testing } from 'cdktf';
 import { Disk, Mount, SnapshotPolicy, StorageProject, Volume } from '../../src/index.js';
 import { escapeTemplate } from '../../src/validation.js';
@@ -13,13 +14,17 @@ test('defaults are what the README says', () => {
   const mount = new Mount(project, 'm', { storage: disk, service: 'db', mountPath: '/data' });
   const policy = new SnapshotPolicy(project, 'nightly', { storage: volume, schedule: '0 4 * * *' });
   expect(project).toMatchObject({ name: 'proj', root: '/var/lib/hoststore', maxVolumes: 10, maxVolumeSizeGb: 500, carrier: 'terraform_data', stackName: 'stack' });
-  expect(project.cli).toMatch(/\/dist\/provider\/cli\.js$/);
+  expect(project.cli).toBe(path.resolve('dist/provider/cli.js')); // this package's CLI (jest runs from the package root)
   expect(volume).toMatchObject({ name: 'db', kind: 'volume', shared: false, removalPolicy: 'retain', filesystem: 'ext4' });
   expect(disk).toMatchObject({ name: 'pg', kind: 'disk', filesystem: 'ext4', removalPolicy: 'retain' });
   expect(mount).toMatchObject({ replicas: 1, readOnly: false });
   expect(policy).toMatchObject({ retentionDays: 7, retentionCount: undefined });
   expect(new SnapshotPolicy(project, 'count', { storage: volume, schedule: '0 * * * *', retentionCount: 24 }).retentionDays).toBeUndefined();
   expect(SnapshotPolicy.daily(project, 'daily', { storage: volume })).toMatchObject({ schedule: '0 4 * * *', retentionDays: 7 });
+  expect(SnapshotPolicy.daily(project, 'daily2', { storage: volume, hourUtc: 23, retentionDays: 30 })).toMatchObject({ schedule: '0 23 * * *', retentionDays: 30 });
+  expect(SnapshotPolicy.hourly(project, 'hourly', { storage: volume })).toMatchObject({ schedule: '0 * * * *', retentionCount: 24, retentionDays: undefined });
+  expect(new Volume(project, 'files', { type: 'directory' })).toMatchObject({ kind: 'directory', shared: true, sizeGb: undefined, filesystem: undefined, removalPolicy: 'retain' });
+  expect(new Disk(project, 'existing', { name: 'existing' }).sizeGb).toBeUndefined();
 });
 
 test('a storage renders an identity and a config carrier with readable string triggers', () => {
@@ -75,6 +80,7 @@ test('Mount host paths are an attribute and a Terraform output', () => {
   expect(mount.hostPaths).toEqual(['/srv/hs/projects/proj/services/web/1/app/uploads', '/srv/hs/projects/proj/services/web/2/app/uploads']);
   const json = JSON.parse(Testing.synth(stack, true));
   expect(Object.values(json.output)).toEqual([expect.objectContaining({ value: mount.hostPaths })]);
+  expect(json.output[mount.hostPathsOutput.friendlyUniqueId].value).toEqual(mount.hostPaths);
 });
 
 test('the manifest lists everything the project declares and runs last', () => {

@@ -1,6 +1,11 @@
 /** Every rule of synthesis (issue 2 §3): a failing case per rule, its message asserted, boundaries looped. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App, TerraformStack, Testing } from 'cdktf';
+import { Construct } from 'constructs';
 import { Disk, Mount, SnapshotPolicy, StorageProject, Volume } from '../../src/index.js';
-import { errors } from './synth-helpers.js';
+import { errors, makeStack } from './synth-helpers.js';
 
 const ok = (lines: string[]) => expect(lines).toEqual([]);
 
@@ -225,4 +230,94 @@ test('fromSnapshot must be a snapshot id', () => {
   expect(errors((p) => new Volume(p, 'v', { sizeGb: 1, fromSnapshot: 'last night' }))).toEqual([
     '[stack/proj/v] `fromSnapshot` must be a snapshot id as `hoststore snapshot list` shows it (<name>.<YYYYMMDDTHHMMSSZ>) (got "last night")',
   ]);
+});
+
+describe('project props', () => {
+  test.each([[0, false], [1, true]])('limits.maxVolumes %p valid=%p', (maxVolumes, valid) => {
+    const lines = errors((p) => new Volume(p, 'v', { sizeGb: 1, shared: true }), { limits: { maxVolumes } });
+    if (valid) ok(lines);
+    else expect(lines).toContain('[stack/proj] `limits.maxVolumes` must be a positive whole number (got 0)');
+  });
+  test.each([[0, false], [1, true], [65536, true], [65537, false]])('limits.maxVolumeSizeGb %p valid=%p (64 TiB ceiling)', (max, valid) => {
+    const lines = errors(() => undefined, { limits: { maxVolumeSizeGb: max } });
+    expect(lines).toEqual(valid ? [] : [`[stack/proj] \`limits.maxVolumeSizeGb\` must be from 1 to 65536 (got ${max})`]);
+  });
+  test('carrier is terraform_data or null_resource; cli is not empty', () => {
+    expect(errors(() => undefined, { carrier: 'local_file' as never, cli: '' })).toEqual([
+      "[stack/proj] `carrier` must be one of 'terraform_data', 'null_resource' (got \"local_file\")",
+      '[stack/proj] `cli` must be a command name or path (got "")',
+    ]);
+  });
+  test.each([[63, true], [64, false]])('project name of %p characters valid=%p', (length, valid) => {
+    const name = 'p'.repeat(length);
+    expect(errors(() => undefined, { name })).toEqual(valid ? [] : [`[stack/proj] \`name\` must be at most 63 characters (got 64) (got "${name}")`]);
+  });
+  test('two projects of one name under one root in an app are refused', () => {
+    expect(errors((_p, stack) => new StorageProject(stack, 'twin', { name: 'proj', cli: 'hoststore' }))).toEqual([
+      "[stack/proj] `name` must be unique per root in an app: project 'proj' under '/var/lib/hoststore' is also declared by stack/twin; the two would share one host directory. Give one a different name",
+      "[stack/twin] `name` must be unique per root in an app: project 'proj' under '/var/lib/hoststore' is also declared by stack/proj; the two would share one host directory. Give one a different name",
+    ]);
+    ok(errors((_p, stack) => new StorageProject(stack, 'twin', { name: 'proj', root: '/srv/other', cli: 'hoststore' })));
+  });
+});
+
+describe('retention upper bounds (the handler schema, checked at synth)', () => {
+  const policy = (props: { retentionDays?: number; retentionCount?: number }) => errors((p) => {
+    const v = new Volume(p, 'v', { sizeGb: 1 });
+    new Mount(p, 'm', { storage: v, service: 'web', mountPath: '/d', replicas: 2 });
+    new SnapshotPolicy(p, 'nightly', { storage: v, schedule: '0 4 * * *', ...props });
+  });
+  test.each([[36500, true], [36501, false]])('retentionDays %p valid=%p', (days, valid) => {
+    expect(policy({ retentionDays: days })).toEqual(valid ? [] : [
+      `[stack/proj/nightly] renders a spec the handler would refuse: retention_days: must be from 1 to 36500 (got "${days}")`,
+    ]);
+  });
+  test.each([[100000, true], [100001, false]])('retentionCount %p valid=%p', (count, valid) => {
+    expect(policy({ retentionCount: count })).toEqual(valid ? [] : [
+      `[stack/proj/nightly] renders a spec the handler would refuse: retention_count: must be from 1 to 100000 (got "${count}")`,
+    ]);
+  });
+  test('a refused spec renders nothing, not a stack missing the resource', () => {
+    const stack = makeStack((p) => {
+      const v = new Volume(p, 'v', { sizeGb: 1, shared: true });
+      new SnapshotPolicy(p, 'nightly', { storage: v, schedule: '0 4 * * *', retentionDays: 36501 });
+    });
+    expect(() => Testing.synth(stack, true)).toThrow(/retention_days: must be from 1 to 36500/);
+  });
+});
+
+test('snapshot policy ids are unique in a project', () => {
+  expect(errors((p) => {
+    const v = new Volume(p, 'v', { sizeGb: 1, shared: true });
+    new SnapshotPolicy(p, 'nightly', { storage: v, schedule: '0 4 * * *' });
+    new SnapshotPolicy(new Construct(p, 'group'), 'nightly', { storage: v, schedule: '0 5 * * *' });
+  })).toEqual([
+    "[stack/proj] snapshot policy ids must be unique in project 'proj' (the id names the policy on the host): 'nightly' is used by stack/proj/nightly and stack/proj/group/nightly",
+  ]);
+});
+
+test('constructs outside a StorageProject are refused at once', () => {
+  const stack = new TerraformStack(Testing.app() as App, 'stack');
+  expect(() => new Volume(stack, 'v', { sizeGb: 1 })).toThrow('[stack/v] must be created inside a StorageProject (new Volume(project, ...))');
+});
+
+test('app.synth() (what cdktf synth runs) fails listing every broken rule', () => {
+  const build = (stack: TerraformStack) => {
+    const p = new StorageProject(stack, 'proj', { cli: 'hoststore' });
+    new Volume(p, 'db', { sizeGb: 501 });
+    new Disk(p, 'pg', { name: 'pg', filesystem: 'zfs' as never });
+  };
+  const expected = [
+    'Validation failed with the following errors:',
+    '  [stack/proj/db] `sizeGb` must be from 1 to 500 (got 501)',
+    "  [stack/proj/pg] `filesystem` must be one of 'ext4', 'xfs', 'btrfs' (got \"zfs\")",
+  ].join('\n');
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-synth-'));
+  try {
+    const app = new App({ outdir });
+    build(new TerraformStack(app, 'stack'));
+    expect(() => app.synth()).toThrow(expected);
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
 });
