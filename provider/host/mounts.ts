@@ -68,7 +68,10 @@ export function isMountpoint(target: string, table?: readonly MountEntry[]): boo
 
 /** Mounts a block device (a loop device) at an existing directory. */
 export async function mountDevice(device: string, target: string, filesystem: Filesystem, options: { readOnly: boolean }): Promise<void> {
-  await run('mount', ['--no-canonicalize', '-t', filesystem, '-o', options.readOnly ? 'ro' : 'rw', device, target]);
+  // A storage restored from a snapshot is a clone with its source's UUID; xfs refuses a second mount
+  // of one UUID unless told not to check.
+  const flags = [options.readOnly ? 'ro' : 'rw', ...(filesystem === 'xfs' ? ['nouuid'] : [])].join(',');
+  await run('mount', ['--no-canonicalize', '-t', filesystem, '-o', flags, device, target]);
 }
 
 /**

@@ -64,16 +64,21 @@ async function dataExtents(file: string): Promise<Array<[number, number]> | unde
   }
 }
 
+const WINDOW = 1 << 20;
+const ZERO_WINDOW = Buffer.alloc(WINDOW);
+
 /**
- * SHA-256 of a snapshot. For an image, only its data extents are read (with their offsets), so the cost
- * follows the data, not the nominal size; where FIEMAP is unavailable the whole file is read. A directory
- * is hashed as its tree: relative paths, types and contents, in sorted order.
+ * SHA-256 of a snapshot's content. An image is hashed as its size plus every non-zero 1 MiB window
+ * (aligned to the file) with its offset, so the result does not depend on how the file is laid out
+ * (holes, allocated zeros, shared extents) and a copy hashes like its source. Only windows that touch a
+ * data extent are read (FIEMAP via filefrag), so the cost follows the data, not the nominal size; where
+ * FIEMAP is unavailable the whole file is read.
+ * A directory is hashed as its tree: relative paths, types and contents, in sorted order.
  */
-export async function checksum(target: string, method?: ChecksumMethod): Promise<{ sha256: string; method: ChecksumMethod }> {
+export async function checksum(target: string): Promise<{ sha256: string; method: ChecksumMethod }> {
   const hash = createHash('sha256');
-  const feed = async (file: string, start?: number, length?: number) => {
-    const options = { highWaterMark: 1 << 20, ...(start === undefined ? {} : { start, end: start + (length as number) - 1 }) };
-    for await (const chunk of fs.createReadStream(file, options)) hash.update(chunk as Buffer);
+  const feed = async (file: string) => {
+    for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
   };
   if (fs.statSync(target).isDirectory()) {
     const walk = async (dir: string, rel: string): Promise<void> => {
@@ -88,17 +93,29 @@ export async function checksum(target: string, method?: ChecksumMethod): Promise
     await walk(target, '');
     return { sha256: hash.digest('hex'), method: 'full' };
   }
-  const extents = method === 'full' ? undefined : await dataExtents(target);
-  if (!extents) {
-    await feed(target);
-    return { sha256: hash.digest('hex'), method: 'full' };
+  const size = fs.statSync(target).size;
+  const extents = await dataExtents(target);
+  hash.update(`size:${size}\0`);
+  const windows = new Set<number>();
+  for (const [start, length] of extents ?? [[0, size] as [number, number]]) {
+    for (let w = Math.floor(start / WINDOW); w * WINDOW < Math.min(start + length, size); w += 1) windows.add(w);
   }
-  hash.update(`size:${fs.statSync(target).size}\0`);
-  for (const [start, length] of extents) {
-    hash.update(`extent:${start}:${length}\0`);
-    await feed(target, start, length);
+  const fd = fs.openSync(target, 'r');
+  try {
+    const buffer = Buffer.alloc(WINDOW);
+    const offset = Buffer.alloc(8);
+    for (const w of [...windows].sort((a, b) => a - b)) {
+      const read = fs.readSync(fd, buffer, 0, WINDOW, w * WINDOW);
+      const data = buffer.subarray(0, read);
+      if (data.equals(ZERO_WINDOW.subarray(0, read))) continue;
+      offset.writeBigUInt64BE(BigInt(w * WINDOW));
+      hash.update(offset);
+      hash.update(data);
+    }
+  } finally {
+    fs.closeSync(fd);
   }
-  return { sha256: hash.digest('hex'), method: 'extents' };
+  return { sha256: hash.digest('hex'), method: extents ? 'extents' : 'full' };
 }
 
 async function copy(source: string, target: string, directory: boolean): Promise<'reflink' | 'sparse-copy'> {
@@ -135,14 +152,21 @@ export async function takeSnapshot(ctx: HandlerContext, storage: StorageRecord, 
   // Freeze through the filesystem's first mount (a replica's host path, or the staging path if shared).
   const mounted = storage.kind === 'directory' ? undefined : mountsOfImage(storage.path)[0]?.target;
   let method: SnapshotRecord['method'];
+  let sum: Awaited<ReturnType<typeof checksum>>;
   let frozenMs = 0;
   try {
     if (mounted) {
       const started = Date.now();
       method = await withFrozen(mounted, () => copy(storage.path, target, false));
       frozenMs = Date.now() - started;
+      sum = await checksum(target);
+    } else if (storage.kind === 'directory') {
+      method = await copy(storage.path, target, true);
+      sum = await checksum(target);
     } else {
-      method = await copy(storage.path, target, storage.kind === 'directory');
+      // Unmounted and under the root lock, the source holds still: hash it while cp copies it (the hash
+      // is layout-independent, so the copy hashes the same).
+      [method, sum] = await Promise.all([copy(storage.path, target, false), checksum(storage.path)]);
     }
     makeReadOnly(target);
   } catch (error) {
@@ -151,7 +175,7 @@ export async function takeSnapshot(ctx: HandlerContext, storage: StorageRecord, 
   }
   const record: SnapshotRecord = {
     id, kind: storage.kind, project: storage.project, storage: storage.name, path: target, createdAt: at.toISOString(),
-    trigger, policy, method, frozenMs, ...(await checksum(target).then((c) => ({ sha256: c.sha256, checksumMethod: c.method }))),
+    trigger, policy, method, frozenMs, sha256: sum.sha256, checksumMethod: sum.method,
   };
   ctx.registry.put('snapshots', id, record);
   ctx.log(`${storage.kind} ${storage.name}: snapshot ${id} taken (${method}${frozenMs ? `, frozen ${frozenMs} ms` : ', not mounted'})`);
@@ -174,7 +198,7 @@ export function getSnapshot(ctx: HandlerContext, id: string): SnapshotRecord {
 
 /** Whether a snapshot's content still matches its recorded checksum. */
 export async function verifySnapshot(record: SnapshotRecord): Promise<boolean> {
-  return fs.existsSync(record.path) && (await checksum(record.path, record.checksumMethod ?? 'full')).sha256 === record.sha256;
+  return fs.existsSync(record.path) && (await checksum(record.path)).sha256 === record.sha256;
 }
 
 export async function deleteSnapshot(ctx: HandlerContext, id: string): Promise<void> {

@@ -134,3 +134,13 @@ hostTest()('fromSnapshot creates new storage as a verified copy, grown to sizeGb
   await expect(converge(storageHandler, ctx(), storage({ name: 'bad', from_snapshot: 'nope.20260101T000000Z' }))).rejects.toThrow(/no snapshot 'nope.20260101T000000Z'/);
   expect(fs.existsSync(imagePath(host.root, 'disk', 'app', 'bad'))).toBe(false);
 });
+
+hostTest('mkfs.xfs')('an xfs disk and its restored clone (same UUID) are mounted side by side', async () => {
+  const dir = await mountedDisk({ filesystem: 'xfs' });
+  fs.writeFileSync(`${dir}/f`, 'xfs data');
+  const id = JSON.parse(cli('snapshot', 'create', 'data', '--json').stdout).id;
+  expect(cli('snapshot', 'restore', id, '--to', 'twin').status).toBe(0);
+  await converge(storageHandler, ctx(), storage({ name: 'twin', filesystem: 'xfs' }));
+  await converge(mountHandler, ctx(), mount({ storage: 'twin', service: 'twin', mount_path: '/twin' }));
+  expect(fs.readFileSync(`${mount({ service: 'twin', mount_path: '/twin' }).host_path}/f`, 'utf8')).toBe('xfs data');
+});
