@@ -45,7 +45,7 @@ export async function snapshot(args: string[], options: SnapshotOptions): Promis
       return 0;
     }
     case 'list': {
-      const snapshots = await Promise.all(listSnapshots(ctx, target).map(async (s) => ({ ...s, intact: await verifySnapshot(s) })));
+      const snapshots = await Promise.all(listSnapshots(ctx, target).map(async (s) => ({ ...s, intact: await verifySnapshot(s, ctx) })));
       if (options.json) {
         printJson(snapshots);
         return 0;
@@ -93,7 +93,7 @@ async function restoreTo(options: GlobalOptions, id: string, name: string): Prom
   if (ctx.registry.storage(snap.kind, snap.project, name) || fs.existsSync(target)) {
     throw new RefusedError(`${snap.kind} ${name} already exists; restore to a new name, or use --in-place`);
   }
-  if (!(await verifySnapshot(snap))) throw new RefusedError(`snapshot ${id} no longer matches its checksum; refusing to restore from it`);
+  if (!(await verifySnapshot(snap, ctx))) throw new RefusedError(`snapshot ${id} no longer matches its checksum; refusing to restore from it`);
   await restoreCopy(snap, target);
   const source = ctx.registry.storage(snap.kind, snap.project, snap.storage);
   const now = ctx.now().toISOString();
@@ -113,7 +113,7 @@ async function restoreInPlace(options: GlobalOptions, id: string): Promise<numbe
     const snap = getSnapshot(ctx, id);
     const record = ctx.registry.storage(snap.kind, snap.project, snap.storage);
     if (!record) throw new HoststoreError(`${snap.kind} ${snap.storage} no longer exists; restore with --to ${snap.storage}`, 1);
-    if (!(await verifySnapshot(snap))) throw new RefusedError(`snapshot ${id} no longer matches its checksum; refusing to restore from it`);
+    if (!(await verifySnapshot(snap, ctx))) throw new RefusedError(`snapshot ${id} no longer matches its checksum; refusing to restore from it`);
     if (!options.yes) throw new HoststoreError(`restoring ${snap.storage} in place replaces its current content (a safety snapshot is taken first); pass --yes`, 2);
     const users = ctx.registry.mountsOf(record.kind, record.project, record.name);
     for (const m of users) while (readMountTable().some((e) => e.target === m.hostPath)) await unmount(m.hostPath);

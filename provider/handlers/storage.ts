@@ -213,8 +213,8 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       await block.unmountImage(where);
       const { takeSnapshot, verifySnapshot } = await import('../snapshots/snapshots.js');
       const final = { ...(await takeSnapshot(ctx, record, 'final')), final: true };
-      if (!(await verifySnapshot(final))) throw new HoststoreError(`${what}: the final snapshot ${final.id} does not verify; the ${identity.kind} was kept`);
       ctx.registry.put('snapshots', final.id, final);
+      if (!(await verifySnapshot(final, ctx))) throw new HoststoreError(`${what}: the final snapshot ${final.id} does not verify; the ${identity.kind} was kept`);
       fs.rmSync(where, { recursive: true, force: true });
       ctx.registry.removeStorage(identity.kind, identity.project, identity.name);
       ctx.log(`${what}: deleted after final snapshot ${final.id} (removalPolicy 'snapshot'); get it back with \`hoststore snapshot restore ${final.id} --to ${identity.name}\``);
@@ -235,7 +235,7 @@ async function createFromSnapshot(ctx: HandlerContext, spec: StorageSpec, where:
   if ((snapshot.kind === 'directory') !== (spec.kind === 'directory')) {
     throw new RefusedError(`${what}: fromSnapshot '${snapshot.id}' is a snapshot of a ${snapshot.kind}, which cannot become a ${spec.kind}`);
   }
-  if (!(await verifySnapshot(snapshot))) throw new RefusedError(`${what}: snapshot '${snapshot.id}' no longer matches its checksum; refusing to restore from it`);
+  if (!(await verifySnapshot(snapshot, ctx))) throw new RefusedError(`${what}: snapshot '${snapshot.id}' no longer matches its checksum; refusing to restore from it`);
   const now = ctx.now().toISOString();
   ctx.registry.putStorage(newRecord(spec, where, 'creating', now));
   try {

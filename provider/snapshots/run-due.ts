@@ -6,7 +6,7 @@
 import type { HandlerContext } from '../handlers/handler.js';
 import { policyKey, type PolicyRecord } from '../handlers/snapshot-policy.js';
 import { withRootLock } from '../registry/lock.js';
-import { deleteSnapshot, listSnapshots, takeSnapshot, type SnapshotRecord } from './snapshots.js';
+import { completePendingChecksums, deleteSnapshot, listSnapshots, takeSnapshot, type SnapshotRecord } from './snapshots.js';
 import { isDue, toPrune } from './schedule.js';
 
 export interface RunReport {
@@ -56,7 +56,9 @@ export async function runDue(ctx: HandlerContext): Promise<RunReport> {
         failed.push(`${policy.policy} of ${policy.storage}: ${(error as Error).message}`);
       }
     }
-    return { taken, pruned: await prune(ctx, policies, false), failed };
+    const pruned = await prune(ctx, policies, false);
+    await completePendingChecksums(ctx);
+    return { taken, pruned, failed };
   });
 }
 

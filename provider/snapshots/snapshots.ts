@@ -33,6 +33,11 @@ export interface SnapshotRecord {
   readonly sha256: string;
   /** How `sha256` was computed: over the image's data extents, or over the whole file or tree. */
   readonly checksumMethod?: ChecksumMethod;
+  /**
+   * A reflink capture takes constant time; hashing its data would not. Its checksum is computed after
+   * the capture, by the first verification (`snapshot list`, a restore) or the next `run-due`.
+   */
+  readonly checksumPending?: boolean;
   /** The storage was deleted with removalPolicy 'snapshot': this snapshot is its last copy. */
   readonly final?: boolean;
 }
@@ -159,7 +164,7 @@ export async function takeSnapshot(ctx: HandlerContext, storage: StorageRecord, 
       const started = Date.now();
       method = await withFrozen(mounted, () => copy(storage.path, target, false));
       frozenMs = Date.now() - started;
-      sum = await checksum(target);
+      sum = method === 'reflink' ? { sha256: '', method: 'extents' } : await checksum(target);
     } else if (storage.kind === 'directory') {
       method = await copy(storage.path, target, true);
       sum = await checksum(target);
@@ -176,6 +181,7 @@ export async function takeSnapshot(ctx: HandlerContext, storage: StorageRecord, 
   const record: SnapshotRecord = {
     id, kind: storage.kind, project: storage.project, storage: storage.name, path: target, createdAt: at.toISOString(),
     trigger, policy, method, frozenMs, sha256: sum.sha256, checksumMethod: sum.method,
+    ...(sum.sha256 === '' ? { checksumPending: true } : {}),
   };
   ctx.registry.put('snapshots', id, record);
   ctx.log(`${storage.kind} ${storage.name}: snapshot ${id} taken (${method}${frozenMs ? `, frozen ${frozenMs} ms` : ', not mounted'})`);
@@ -197,8 +203,22 @@ export function getSnapshot(ctx: HandlerContext, id: string): SnapshotRecord {
 }
 
 /** Whether a snapshot's content still matches its recorded checksum. */
-export async function verifySnapshot(record: SnapshotRecord): Promise<boolean> {
-  return fs.existsSync(record.path) && (await checksum(record.path)).sha256 === record.sha256;
+export async function verifySnapshot(record: SnapshotRecord, ctx?: HandlerContext): Promise<boolean> {
+  if (!fs.existsSync(record.path)) return false;
+  const sum = await checksum(record.path);
+  if (record.checksumPending) {
+    // First verification of a reflink snapshot: its (read-only) content becomes the reference.
+    ctx?.registry.put<SnapshotRecord>('snapshots', record.id, { ...record, sha256: sum.sha256, checksumMethod: sum.method, checksumPending: undefined });
+    return true;
+  }
+  return sum.sha256 === record.sha256;
+}
+
+/** Computes the checksums that reflink captures left pending (run-due does this every minute). */
+export async function completePendingChecksums(ctx: HandlerContext): Promise<string[]> {
+  const pending = listSnapshots(ctx).filter((s) => s.checksumPending);
+  for (const record of pending) await verifySnapshot(record, ctx);
+  return pending.map((s) => s.id);
 }
 
 export async function deleteSnapshot(ctx: HandlerContext, id: string): Promise<void> {

@@ -51,7 +51,8 @@ function backingFileOf(name: string): string | undefined {
 export function cleanupRoot(root: string, extra: { loops?: readonly string[]; mounts?: readonly string[]; keepFiles?: boolean } = {}): void {
   const inside = (p: string) => p === root || p.startsWith(root + '/');
   const tracked = new Set(extra.mounts ?? []);
-  const ours = () => readMountTable().filter((e) => inside(e.target) || tracked.has(e.target)).map((e) => e.target);
+  // Strictly below the root: a root that is itself a mount point (a test's own filesystem) is the caller's.
+  const ours = () => readMountTable().filter((e) => e.target.startsWith(root + '/') || tracked.has(e.target)).map((e) => e.target);
   for (let pass = 0; pass < 6; pass += 1) {
     // Deepest first; a target mounted twice is listed twice and unmounted twice.
     const targets = ours().sort((a, b) => b.split('/').length - a.split('/').length || b.length - a.length);

@@ -7,7 +7,7 @@ import { storageHandler } from '../../provider/handlers/storage.js';
 import { mountHandler } from '../../provider/handlers/mount.js';
 import { listSnapshots } from '../../provider/snapshots/snapshots.js';
 import { imagePath } from '../../src/schema.js';
-import { hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
+import { hostTest, makeHostFixture, simulateReboot, type HostFixture } from '../helpers/host-fixture.js';
 import { mountWire, storageWire } from '../helpers/specs.js';
 import { hoststore } from '../helpers/cli.js';
 
@@ -144,3 +144,35 @@ hostTest('mkfs.xfs')('an xfs disk and its restored clone (same UUID) are mounted
   await converge(mountHandler, ctx(), mount({ storage: 'twin', service: 'twin', mount_path: '/twin' }));
   expect(fs.readFileSync(`${mount({ service: 'twin', mount_path: '/twin' }).host_path}/f`, 'utf8')).toBe('xfs data');
 });
+
+hostTest('mkfs.xfs')('on an xfs root a mounted disk is snapshotted by reflink; its checksum is taken by the first verification', async () => {
+  // GIVEN a hoststore root on a reflink-capable xfs filesystem
+  const backing = path.join(host.root, 'xfs-root.img');
+  execFileSync('truncate', ['-s', '4G', backing]);
+  execFileSync('mkfs.xfs', ['-q', '-m', 'reflink=1', backing]);
+  const root = path.join(host.root, 'xfs');
+  fs.mkdirSync(root);
+  execFileSync('mount', ['-o', 'loop', backing, root]);
+  try {
+    await reflinkSnapshotOn(root);
+  } finally {
+    simulateReboot(root); // the disk's mount and loop device, before the xfs root itself goes
+  }
+});
+
+async function reflinkSnapshotOn(root: string): Promise<void> {
+  const xctx = () => makeContext(root, { log: () => undefined });
+  await converge(storageHandler, xctx(), storageHandler.validate(storageWire(root)));
+  await converge(mountHandler, xctx(), mountHandler.validate(mountWire(root)));
+  fs.writeFileSync(`${mountWire(root).host_path}/f`, 'reflinked');
+  // WHEN a snapshot is taken
+  const taken = JSON.parse(hoststore(['snapshot', 'create', 'data', '--json', '--root', root]).stdout);
+  // THEN it is a reflink with its checksum pending, established by the first list, and tampering shows
+  expect(taken).toMatchObject({ method: 'reflink', checksumPending: true, sha256: '' });
+  expect(hoststore(['snapshot', 'list', '--root', root])).toMatchObject({ status: 0, stdout: expect.stringMatching(/reflink.*ok/) });
+  expect(listSnapshots(xctx())[0]).toMatchObject({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+  expect(listSnapshots(xctx())[0].checksumPending).toBeUndefined();
+  fs.chmodSync(taken.path, 0o644);
+  fs.appendFileSync(taken.path, 'x');
+  expect(hoststore(['snapshot', 'list', '--root', root])).toMatchObject({ status: 1, stdout: expect.stringMatching(/CHANGED OR MISSING/) });
+}
