@@ -93,7 +93,7 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
     return result.data;
   },
   validateIdentity(input) {
-    const result = mountIdentitySchema.passthrough().safeParse(input);
+    const result = mountIdentitySchema.safeParse(input);
     if (!result.success) throw new SpecError(`mount spec rejected: ${describeZodError(result.error, input)}`);
     return result.data as MountIdentity;
   },

@@ -45,7 +45,7 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Policy
     return result.data;
   },
   validateIdentity(input) {
-    const result = snapshotPolicyIdentitySchema.passthrough().safeParse(input);
+    const result = snapshotPolicyIdentitySchema.safeParse(input);
     if (!result.success) throw new SpecError(`snapshot-policy spec rejected: ${describeZodError(result.error, input)}`);
     return result.data as Identity;
   },

@@ -17,7 +17,7 @@ import {
 } from '../../src/schema.js';
 import { HoststoreError, RefusedError, SpecError } from '../errors.js';
 import type { StorageRecord } from '../registry/store.js';
-import { readFilesystemSignature } from '../host/fs-signature.js';
+import { inspectImage, readFilesystemSignature } from '../host/fs-signature.js';
 import type { Change, Diff, Handler, HandlerContext } from './handler.js';
 import * as block from './block-device.js';
 
@@ -49,30 +49,33 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
   kind: 'storage',
 
   validate: (input) => parse(storageSpecSchema, input, 'storage'),
-  validateIdentity: (input) => parse(storageIdentitySchema.passthrough(), input, 'storage') as StorageIdentity,
+  validateIdentity: (input) => parse(storageIdentitySchema, input, 'storage'),
   rootOf: (identity) => identity.root,
   describe: (identity) => `${identity.kind} ${identity.name}`,
 
   read(ctx, identity) {
     const record = ctx.registry.storage(identity.kind, identity.project, identity.name);
     const where = storagePath(identity);
-    let stat: fs.Stats | undefined;
-    try {
-      stat = fs.lstatSync(where);
-    } catch {
-      stat = undefined;
+    if (identity.kind === 'directory') {
+      let stat: fs.Stats | undefined;
+      try {
+        stat = fs.lstatSync(where);
+      } catch {
+        stat = undefined;
+      }
+      if (!record && !stat) return undefined;
+      return { record, present: stat?.isDirectory() ?? false, path: where };
     }
-    if (!record && !stat) return undefined;
-    if (!stat) return { record, present: false, path: where };
-    if (identity.kind === 'directory') return { record, present: stat.isDirectory(), path: where };
-    if (!stat.isFile()) return { record, present: false, path: where };
+    const image = inspectImage(where, record?.filesystem);
+    if (!record && !image) return undefined;
+    if (!image || !image.stat.isFile()) return { record, present: false, path: where };
     return {
       record,
       present: true,
       path: where,
-      sizeBytes: stat.size,
-      allocatedBytes: stat.blocks * 512,
-      filesystem: readFilesystemSignature(where, record?.filesystem),
+      sizeBytes: image.stat.size,
+      allocatedBytes: image.stat.blocks * 512,
+      filesystem: image.filesystem,
     };
   },
 

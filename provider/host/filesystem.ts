@@ -36,14 +36,14 @@ export async function formatImage(image: string, filesystem: Filesystem, label: 
   const name = labelFor(filesystem, label);
   switch (filesystem) {
     case 'ext4':
-      await run('mkfs.ext4', ['-q', '-F', '-L', name, '-E', 'lazy_itable_init=1,lazy_journal_init=1,nodiscard', image]);
+      await run('mkfs.ext4', ['-q', '-F', '-L', name, '-E', 'lazy_itable_init=1,lazy_journal_init=1,nodiscard', image], { stdout: 'discard' });
       return;
     case 'xfs':
-      await run('mkfs.xfs', ['-q', '-f', '-K', '-L', name, image]);
+      await run('mkfs.xfs', ['-q', '-f', '-K', '-L', name, image], { stdout: 'discard' });
       if (options.thin !== false) await punchUnwrittenExtents(image);
       return;
     case 'btrfs':
-      await run('mkfs.btrfs', ['-q', '-f', '-K', '-L', name, image]);
+      await run('mkfs.btrfs', ['-q', '-f', '-K', '-L', name, image], { stdout: 'discard' });
       return;
   }
 }

@@ -114,7 +114,7 @@ export async function attachLoop(image: string, options: { readOnly?: boolean } 
 export async function detachLoop(device: string): Promise<void> {
   if (loopBackingFile(device) === undefined) return;
   try {
-    await run('losetup', ['--detach', device]);
+    await run('losetup', ['--detach', device], { stdout: 'discard' });
   } catch (error) {
     // Lost a race with another detach: fine.
     if (loopBackingFile(device) === undefined) return;

@@ -71,7 +71,7 @@ export async function mountDevice(device: string, target: string, filesystem: Fi
   // A storage restored from a snapshot is a clone with its source's UUID; xfs refuses a second mount
   // of one UUID unless told not to check.
   const flags = [options.readOnly ? 'ro' : 'rw', ...(filesystem === 'xfs' ? ['nouuid'] : [])].join(',');
-  await run('mount', ['--no-canonicalize', '-t', filesystem, '-o', flags, device, target]);
+  await run('mount', ['--no-canonicalize', '-t', filesystem, '-o', flags, device, target], { stdout: 'discard' });
 }
 
 /**
@@ -79,10 +79,10 @@ export async function mountDevice(device: string, target: string, filesystem: Fi
  * followed by a remount; if the remount fails the bind is undone rather than left writable.
  */
 export async function bindMount(source: string, target: string, options: { readOnly: boolean }): Promise<void> {
-  await run('mount', ['--no-canonicalize', '--bind', source, target]);
+  await run('mount', ['--no-canonicalize', '--bind', source, target], { stdout: 'discard' });
   if (options.readOnly) {
     try {
-      await run('mount', ['--no-canonicalize', '-o', 'remount,bind,ro', target]);
+      await run('mount', ['--no-canonicalize', '-o', 'remount,bind,ro', target], { stdout: 'discard' });
     } catch (error) {
       await run('umount', ['--no-canonicalize', target]).catch(() => undefined);
       throw error;
@@ -95,14 +95,14 @@ export async function bindMount(source: string, target: string, options: { readO
  * per-mount flag); `bind: false` changes the filesystem itself (every mount of it).
  */
 export async function remount(target: string, options: { readOnly: boolean; bind: boolean }): Promise<void> {
-  await run('mount', ['--no-canonicalize', '-o', `remount,${options.bind ? 'bind,' : ''}${options.readOnly ? 'ro' : 'rw'}`, target]);
+  await run('mount', ['--no-canonicalize', '-o', `remount,${options.bind ? 'bind,' : ''}${options.readOnly ? 'ro' : 'rw'}`, target], { stdout: 'discard' });
 }
 
 /** Unmounts the top mount at `target`; succeeds when nothing is mounted there (also after a lost race). */
 export async function unmount(target: string, options: { lazy?: boolean } = {}): Promise<void> {
   if (!isMountpoint(target)) return;
   try {
-    await run('umount', ['--no-canonicalize', ...(options.lazy ? ['--lazy'] : []), target]);
+    await run('umount', ['--no-canonicalize', ...(options.lazy ? ['--lazy'] : []), target], { stdout: 'discard' });
   } catch (error) {
     if (error instanceof CommandError && /not mounted/.test(error.stderr) && !isMountpoint(target)) return;
     throw error;

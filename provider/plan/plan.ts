@@ -87,6 +87,8 @@ export function makePlan(desired: DesiredSpec[], now = new Date()): Plan {
   // A plan only reads, so each root's registry is read once and remembered.
   const ctxFor = (root: string) => contexts.get(root) ?? contexts.set(root, makeContext(root, { log: () => undefined, cacheRegistry: true })).get(root)!;
   const plannedStorage = new Set<string>();
+  // Allocation of each image the plan already inspected, so the space check does not stat it again.
+  const allocated = new Map<string, number>();
   for (const d of desired) {
     const handler = HANDLERS[d.kind];
     const spec = handler.validate(d.spec);
@@ -96,7 +98,9 @@ export function makePlan(desired: DesiredSpec[], now = new Date()): Plan {
       for (const item of orphanItems(ctx, d, spec)) items.push(item);
       continue;
     }
-    let diff = handler.diff(ctx, spec, handler.read(ctx, spec));
+    const actual = handler.read(ctx, spec);
+    if (d.kind === 'storage' && actual?.allocatedBytes !== undefined) allocated.set(actual.path, actual.allocatedBytes);
+    let diff = handler.diff(ctx, spec, actual);
     // A mount or policy of storage this same plan creates is fine, not "storage does not exist".
     const storageKey = d.kind === 'storage' ? `${d.spec.kind}:${d.spec.name}` : `${d.spec.storage_kind}:${d.spec.storage}`;
     if (d.kind === 'storage' && (diff.action === 'create' || diff.action === 'adopt')) plannedStorage.add(storageKey);
@@ -106,7 +110,7 @@ export function makePlan(desired: DesiredSpec[], now = new Date()): Plan {
     items.push({ stack: d.stack, address: d.address, kind: d.kind, subject, name, action: actionOf(diff), safety: worst(diff.changes), changes: diff.changes, spec: d.spec });
   }
   const roots = [...contexts.keys()];
-  const checks = roots.flatMap((root) => hostChecks(ctxFor(root), desired));
+  const checks = roots.flatMap((root) => hostChecks(ctxFor(root), desired, allocated));
   return finish({ version: 1, createdAt: now.toISOString(), roots, items, checks });
 }
 
@@ -126,7 +130,7 @@ function orphanItems(ctx: HandlerContext, d: DesiredSpec, manifest: ReturnType<t
 }
 
 /** Thin-provisioning overcommit, space, mkfs tools, privileges. */
-export function hostChecks(ctx: HandlerContext, desired: DesiredSpec[]): HostCheck[] {
+export function hostChecks(ctx: HandlerContext, desired: DesiredSpec[], allocatedByPath: ReadonlyMap<string, number> = new Map()): HostCheck[] {
   const root = ctx.root;
   const checks: HostCheck[] = [];
   if (process.getuid?.() !== 0) checks.push({ level: 'error', message: 'not running as root: loop devices and mounts need root' });
@@ -151,8 +155,11 @@ export function hostChecks(ctx: HandlerContext, desired: DesiredSpec[]): HostChe
   const free = stat.bavail * stat.bsize;
   const nominalBytes = [...nominal.values()].reduce((a, b) => a + b, 0) * 1024 ** 3;
   const allocated = existing.reduce((sum, r) => {
+    if (r.kind === 'directory') return sum;
+    const known = allocatedByPath.get(r.path);
+    if (known !== undefined) return sum + known;
     try {
-      return sum + (r.kind === 'directory' ? 0 : fs.statSync(r.path).blocks * 512);
+      return sum + fs.statSync(r.path).blocks * 512;
     } catch {
       return sum;
     }

@@ -11,7 +11,7 @@ import { applyPlan } from '../../provider/plan/apply.js';
 import { synthModel } from '../helpers/synth-model.js';
 import type { StorageModel } from '../helpers/cdktf-app.js';
 import { RAW_LOOP, withRoot } from './host-bench.js';
-import { median, result, timeIt, type BenchResult } from './measure.js';
+import { median, paired, result, timeIt, type BenchResult } from './measure.js';
 
 function disks(n: number, withMounts: boolean): StorageModel[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -48,21 +48,17 @@ async function planBench(): Promise<BenchResult[]> {
 }
 
 async function applyBench(): Promise<BenchResult> {
-  const tRaw: number[] = [];
-  const tEngine: number[] = [];
-  for (let round = 0; round < 3; round += 1) {
-    tRaw.push(await withRoot(async (root) => timeIt(() => execFileSync('bash', ['-c', RAW_LOOP, 'raw', root, '20']))));
-    tEngine.push(await withRoot(async (root) => {
-      const out = synthModel({ stack: 'bench', root, storage: disks(20, true) });
-      try {
-        return await timeIt(async () => applyPlan(makePlan(readDesired(out)), quiet));
-      } finally {
-        fs.rmSync(out, { recursive: true, force: true });
-      }
-    }));
-  }
-  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[1];
-  return result('apply 20 disks of 500 GB through the engine (plan + apply) vs raw shell loop', med(tEngine), med(tRaw), 'ms', { max: 1.3 });
+  const raw = () => withRoot(async (root) => timeIt(() => execFileSync('bash', ['-c', RAW_LOOP, 'raw', root, '20'])));
+  const engine = () => withRoot(async (root) => {
+    const out = synthModel({ stack: 'bench', root, storage: disks(20, true) });
+    try {
+      return await timeIt(async () => applyPlan(makePlan(readDesired(out)), quiet));
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+  const times = await paired(5, engine, raw);
+  return result(`apply 20 disks of 500 GB through the engine (plan + apply) vs raw shell loop (rounds, ms: ${times.rounds})`, times.measured, times.baseline, 'ms', { max: 1.3 });
 }
 
 export async function engineBench(): Promise<BenchResult[]> {

@@ -15,7 +15,7 @@ import { storageHandler } from '../../provider/handlers/storage.js';
 import { mountHandler } from '../../provider/handlers/mount.js';
 import { cleanupRoot } from '../helpers/host-fixture.js';
 import { mountWire, storageWire } from '../helpers/specs.js';
-import { median, result, timeIt, type BenchResult } from './measure.js';
+import { median, paired, result, timeIt, type BenchResult } from './measure.js';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../provider/cli.js');
 const DISKS = 20;
@@ -50,15 +50,8 @@ async function provisionBench(): Promise<BenchResult> {
       }
     });
   });
-  // Alternate the two so neither always runs on a cold cache or fresh loop devices; report medians of 3.
-  const tRaw: number[] = [];
-  const tHandlers: number[] = [];
-  for (let round = 0; round < 3; round += 1) {
-    tRaw.push(await raw());
-    tHandlers.push(await handlers());
-  }
-  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[1];
-  return result(`provision ${DISKS} disks of 500 GB (create, format, attach, mount): handlers vs raw shell loop`, med(tHandlers), med(tRaw), 'ms', { max: 1.3 });
+  const times = await paired(5, handlers, raw);
+  return result(`provision ${DISKS} disks of 500 GB (create, format, attach, mount): handlers vs raw shell loop (rounds, ms: ${times.rounds})`, times.measured, times.baseline, 'ms', { max: 1.3 });
 }
 
 async function noopBench(): Promise<BenchResult> {
