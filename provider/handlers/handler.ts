@@ -35,6 +35,11 @@ export interface HandlerContext {
   readonly now: () => Date;
   /** Names of storage whose data-loss actions the user explicitly allowed. */
   readonly allowDataLoss?: ReadonlySet<string>;
+  /**
+   * The caller already holds the root's lock for everything it does with this context (`hoststore apply`
+   * holds it for the whole run), so converge and remove do not take it again.
+   */
+  readonly rootLocked?: boolean;
 }
 
 export interface Handler<Spec, Identity, Actual> {
@@ -65,6 +70,7 @@ export function makeContext(
     // HOSTSTORE_NOW (an ISO time) pins the clock, for tests of schedules and retention.
     now: options.now ?? (() => (process.env.HOSTSTORE_NOW ? new Date(process.env.HOSTSTORE_NOW) : new Date())),
     allowDataLoss: options.allowDataLoss,
+    rootLocked: options.rootLocked,
   };
 }
 
@@ -85,7 +91,7 @@ export async function converge<S, I, A>(
   spec: S & I,
   holder = `hoststore ${handler.kind} converge`,
 ): Promise<Diff> {
-  return withRootLock(ctx.root, { holder: `${holder} ${handler.describe(spec)}` }, async () => {
+  return underRootLock(ctx, `${holder} ${handler.describe(spec)}`, async () => {
     const actual = handler.read(ctx, spec);
     const diff = handler.diff(ctx, spec, actual);
     assertAllowed(ctx, handler.describe(spec), nameOf(spec), diff);
@@ -97,10 +103,14 @@ export async function converge<S, I, A>(
 }
 
 export async function remove<S, I, A>(handler: Handler<S, I, A>, ctx: HandlerContext, identity: I): Promise<void> {
-  await withRootLock(ctx.root, { holder: `hoststore ${handler.kind} delete ${handler.describe(identity)}` }, async () => {
+  await underRootLock(ctx, `hoststore ${handler.kind} delete ${handler.describe(identity)}`, async () => {
     await handler.delete(ctx, identity);
     appendJournal(ctx, `${handler.kind} delete ${handler.describe(identity)}`);
   });
+}
+
+function underRootLock<T>(ctx: HandlerContext, holder: string, fn: () => Promise<T>): Promise<T> {
+  return ctx.rootLocked ? fn() : withRootLock(ctx.root, { holder }, fn);
 }
 
 function nameOf(spec: unknown): string {

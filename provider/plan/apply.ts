@@ -5,6 +5,7 @@
  */
 import { HoststoreError, RefusedError } from '../errors.js';
 import { converge, makeContext, remove, type HandlerContext } from '../handlers/handler.js';
+import { withRootLock } from '../registry/lock.js';
 import { storageHandler } from '../handlers/storage.js';
 import { mountHandler } from '../handlers/mount.js';
 import { snapshotPolicyHandler } from '../handlers/snapshot-policy.js';
@@ -30,9 +31,19 @@ export function assertApplicable(plan: Plan, allowDataLoss: ReadonlySet<string>)
 
 export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<void> {
   assertApplicable(plan, options.allowDataLoss);
+  // One lock per root for the whole apply (taken in a fixed order), so no other deploy interleaves with it.
+  const roots = [...new Set(plan.roots)].sort();
+  const locked = roots.reduceRight<() => Promise<void>>(
+    (inner, root) => () => withRootLock(root, { holder: 'hoststore apply' }, inner),
+    () => applyLocked(plan, options),
+  );
+  await locked();
+}
+
+async function applyLocked(plan: Plan, options: ApplyOptions): Promise<void> {
   const contexts = new Map<string, HandlerContext>();
   const ctxFor = (root: string) =>
-    contexts.get(root) ?? contexts.set(root, makeContext(root, { log: (l) => options.log(`    ${l}`), allowDataLoss: options.allowDataLoss })).get(root)!;
+    contexts.get(root) ?? contexts.set(root, makeContext(root, { log: (l) => options.log(`    ${l}`), allowDataLoss: options.allowDataLoss, rootLocked: plan.roots.includes(root) })).get(root)!;
   const manifests = new Map<string, Record<string, string>>();
   for (const item of plan.items) {
     if (item.manifest) manifests.set(JSON.stringify(item.manifest), item.manifest);

@@ -122,3 +122,21 @@ hostTest()('storage removed from the code is retained by default; destroy policy
   expect(destroyed.stdout).toMatch(/Destroy complete\. Retained \(data kept\):\n {2}disk pg: /);
   expect(hostLoopsUnder(host.root)).toEqual([]);
 });
+
+hostTest()('apply waits for another deploy holding the root lock, then gives up naming it and changes nothing', async () => {
+  const out = synth();
+  // GIVEN another live deploy holds the root's lock (this test process stands in for it)
+  fs.mkdirSync(`${host.root}/registry`, { recursive: true });
+  fs.writeFileSync(`${host.root}/registry/lock`, JSON.stringify({ pid: process.pid, holder: 'cdktf deploy of stack eng', since: '2026-01-01T00:00:00Z' }));
+  // WHEN apply runs with a short wait
+  const blocked = hoststore(['apply', '--app', out, '--auto-approve'], undefined, { HOSTSTORE_LOCK_TIMEOUT_MS: '300' });
+  // THEN it gives up naming the holder, and made nothing
+  expect(blocked.status).not.toBe(0);
+  expect(blocked.stderr).toMatch(/locked by cdktf deploy of stack eng \(pid \d+, since 2026-01-01T00:00:00Z\)/);
+  expect(fs.existsSync(pgImage())).toBe(false);
+  // AND once the lock is released the same apply goes through, with its lock released afterwards
+  fs.rmSync(`${host.root}/registry/lock`);
+  expect(hoststore(['apply', '--app', out, '--auto-approve']).status).toBe(0);
+  expect(fs.existsSync(`${host.root}/registry/lock`)).toBe(false);
+  expect(plan(out, '--detailed-exitcode').status).toBe(0);
+});
