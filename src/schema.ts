@@ -85,7 +85,17 @@ export function mountPathRule(value: unknown): string | undefined {
   return undefined;
 }
 
+let lastRoot: { value: unknown; problem: string | undefined } | undefined;
+
+/** Every spec of a stack carries the same root, so the last answer is remembered (the rule is pure). */
 export function rootRule(value: unknown): string | undefined {
+  if (lastRoot && lastRoot.value === value) return lastRoot.problem;
+  const problem = checkRoot(value);
+  lastRoot = { value, problem };
+  return problem;
+}
+
+function checkRoot(value: unknown): string | undefined {
   const problem = absolutePathRule(value);
   if (problem) return problem;
   const root = value as string;

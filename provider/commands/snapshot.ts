@@ -45,7 +45,9 @@ export async function snapshot(args: string[], options: SnapshotOptions): Promis
       return 0;
     }
     case 'list': {
-      const snapshots = await Promise.all(listSnapshots(ctx, target).map(async (s) => ({ ...s, intact: await verifySnapshot(s, ctx) })));
+      const verifyAll = () => Promise.all(listSnapshots(ctx, target).map(async (s) => ({ ...s, intact: await verifySnapshot(s, ctx) })));
+      // A first verification records the checksum of a reflink snapshot: a registry write, so under the lock.
+      const snapshots = listSnapshots(ctx, target).some((s) => s.checksumPending) ? await locked('list', verifyAll) : await verifyAll();
       if (options.json) {
         printJson(snapshots);
         return 0;

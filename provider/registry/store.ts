@@ -1,12 +1,16 @@
 /**
  * The host registry: a durable record under the root of what hoststore made and what it should look
- * like. One JSON file per record, each replaced atomically (write, fsync, rename), so a crash leaves
- * either the old record or the new one, never a torn one. Callers hold the root lock while writing.
+ * like. One JSON file per collection (`<root>/registry/storage.json`, `mounts.json`, ...), one record per
+ * line, replaced atomically (write, fsync, rename, fsync the directory), so a crash leaves either the old
+ * file or the new one, never a torn one. A plan reads each collection with one read, not a file per
+ * resource. Callers hold the root lock while writing; every write re-reads the file first, so it never
+ * builds on a stale copy.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Filesystem, RemovalPolicy, StorageKind } from '../../src/schema.js';
+import { HoststoreError } from '../errors.js';
 
 export type StorageState = 'creating' | 'ready' | 'retained';
 
@@ -70,76 +74,89 @@ export function registryDir(root: string): string {
   return path.join(root, 'registry');
 }
 
+/** A collection as last read: its text, so a later read can tell whether it changed without parsing it. */
+interface LoadedCollection {
+  readonly text: string;
+  readonly records: Readonly<Record<string, unknown>>;
+}
+
 export class Registry {
-  /** Reads remembered for the life of this object (a plan reads every record several times); writes update it. */
-  private readonly cache?: Map<string, unknown>;
+  /** With `cache`, each collection is read once for the life of this object (a plan's consistent view). */
+  private readonly snapshot: boolean;
+  private readonly loaded = new Map<Collection, LoadedCollection>();
+  private readonly dir: string;
 
   constructor(readonly root: string, options: { cache?: boolean } = {}) {
-    if (options.cache) this.cache = new Map();
+    this.snapshot = options.cache ?? false;
     this.dir = registryDir(root);
   }
 
-  private readonly dir: string;
+  private file(collection: Collection): string {
+    return `${this.dir}/${collection}.json`;
+  }
 
-  private file(collection: Collection, key: string): string {
-    // Keys are made by storageKey/mountKey from validated names: plain segments, so no join is needed.
-    return `${this.dir}/${collection}/${key}.json`;
+  /**
+   * The collection's records. Without `cache` the file is read again every time (another process may
+   * have written it since), but only parsed when its text changed.
+   */
+  private records(collection: Collection): Readonly<Record<string, unknown>> {
+    const previous = this.loaded.get(collection);
+    if (previous && this.snapshot) return previous.records;
+    const text = readTextOrUndefined(this.file(collection));
+    if (text === undefined) {
+      const legacy = previous?.text === '' ? previous : { text: '', records: readLegacyCollection(this.dir, collection) };
+      this.loaded.set(collection, legacy);
+      return legacy.records;
+    }
+    if (previous && previous.text === text) return previous.records;
+    const records = parseCollection(text, this.file(collection));
+    this.loaded.set(collection, { text, records });
+    return records;
   }
 
   get<T>(collection: Collection, key: string): T | undefined {
-    const file = this.file(collection, key);
-    if (this.cache?.has(file)) return this.cache.get(file) as T | undefined;
-    const text = readSmallFile(file);
-    const record = text === undefined ? undefined : (JSON.parse(text) as T);
-    this.cache?.set(file, record);
-    return record;
+    return this.records(collection)[key] as T | undefined;
   }
 
   put<T>(collection: Collection, key: string, record: T): void {
-    const file = this.file(collection, key);
-    const dir = path.dirname(file);
-    fs.mkdirSync(dir, { recursive: true });
-    const tmp = `${file}.tmp-${process.pid}`;
+    this.write(collection, { ...this.fresh(collection), [key]: record });
+  }
+
+  remove(collection: Collection, key: string): void {
+    const records = this.fresh(collection);
+    if (!(key in records)) return;
+    const { [key]: _removed, ...rest } = records;
+    this.write(collection, rest);
+  }
+
+  list<T>(collection: Collection): Array<{ key: string; record: T }> {
+    const records = this.records(collection);
+    return Object.keys(records).sort().map((key) => ({ key, record: records[key] as T }));
+  }
+
+  /** The records as they are on disk now, whatever this object read before (writes build on these). */
+  private fresh(collection: Collection): Readonly<Record<string, unknown>> {
+    if (this.snapshot) throw new Error('a cached (read-only) registry view cannot write');
+    return this.records(collection);
+  }
+
+  private write(collection: Collection, records: Record<string, unknown>): void {
+    const file = this.file(collection);
+    fs.mkdirSync(this.dir, { recursive: true });
+    const text = renderCollection(records);
+    // The root lock admits one writer at a time, so one temporary name per collection is enough; a
+    // temporary left by a crash is simply overwritten.
+    const tmp = `${file}.tmp`;
     const fd = fs.openSync(tmp, 'w', 0o600);
     try {
-      fs.writeSync(fd, JSON.stringify(record, null, 2) + '\n');
+      fs.writeSync(fd, text);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
     fs.renameSync(tmp, file);
-    syncDirectory(dir);
-    this.cache?.set(file, record);
-    this.cache?.delete(`list:${collection}`);
-  }
-
-  remove(collection: Collection, key: string): void {
-    fs.rmSync(this.file(collection, key), { force: true });
-    syncDirectory(path.dirname(this.file(collection, key)));
-    this.cache?.set(this.file(collection, key), undefined);
-    this.cache?.delete(`list:${collection}`);
-  }
-
-  list<T>(collection: Collection): Array<{ key: string; record: T }> {
-    const cached = this.cache?.get(`list:${collection}`);
-    if (cached) return cached as Array<{ key: string; record: T }>;
-    const dir = path.join(registryDir(this.root), collection);
-    let names: string[];
-    try {
-      names = fs.readdirSync(dir);
-    } catch {
-      return [];
-    }
-    const entries = names
-      .filter((name) => name.endsWith('.json'))
-      .sort()
-      .flatMap((name) => {
-        const key = name.slice(0, -'.json'.length);
-        const record = this.get<T>(collection, key);
-        return record ? [{ key, record }] : [];
-      });
-    this.cache?.set(`list:${collection}`, entries);
-    return entries;
+    syncDirectory(this.dir);
+    this.loaded.set(collection, { text, records });
   }
 
   storage(kind: StorageKind, project: string, name: string): StorageRecord | undefined {
@@ -168,27 +185,53 @@ export class Registry {
   }
 }
 
-const readBuffer = Buffer.allocUnsafe(64 * 1024);
+const FORMAT_VERSION = 1;
 
-/**
- * A record's text, or undefined when it does not exist. Records are small, so one read into a reused
- * buffer usually gets all of it (open, read, close: a plan of a thousand resources reads a thousand).
- */
-function readSmallFile(file: string): string | undefined {
-  let fd: number;
+/** `{"version":1,"records":{...}}` with one record per line, keys sorted: readable and diffable. */
+function renderCollection(records: Record<string, unknown>): string {
+  const lines = Object.keys(records).sort().map((key) => `    ${JSON.stringify(key)}: ${JSON.stringify(records[key])}`);
+  return `{\n  "version": ${FORMAT_VERSION},\n  "records": {\n${lines.join(',\n')}${lines.length ? '\n' : ''}  }\n}\n`;
+}
+
+function parseCollection(text: string, file: string): Record<string, unknown> {
+  let parsed: { version?: unknown; records?: unknown };
   try {
-    fd = fs.openSync(file, 'r');
+    parsed = JSON.parse(text) as typeof parsed;
+  } catch (error) {
+    throw new HoststoreError(`the registry file ${file} is not valid JSON (${(error as Error).message}); restore it from a backup or fix it by hand`, 1);
+  }
+  if (parsed.version !== FORMAT_VERSION || typeof parsed.records !== 'object' || parsed.records === null) {
+    throw new HoststoreError(`the registry file ${file} has version ${JSON.stringify(parsed.version)}; this hoststore reads version ${FORMAT_VERSION}`, 1);
+  }
+  return parsed.records as Record<string, unknown>;
+}
+
+function readTextOrUndefined(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+}
+
+/**
+ * Records in the layout earlier builds of hoststore wrote: one `<collection>/<key>.json` per record. Read
+ * only while the collection file does not exist yet; the first write carries them over (the old files are
+ * left in place, unread from then on).
+ */
+function readLegacyCollection(dir: string, collection: Collection): Record<string, unknown> {
+  let names: string[];
   try {
-    const length = fs.readSync(fd, readBuffer, 0, readBuffer.length, 0);
-    if (length < readBuffer.length) return readBuffer.toString('utf8', 0, length);
-  } finally {
-    fs.closeSync(fd);
+    names = fs.readdirSync(path.join(dir, collection));
+  } catch {
+    return {};
   }
-  return fs.readFileSync(file, 'utf8');
+  const records: Record<string, unknown> = {};
+  for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+    records[name.slice(0, -'.json'.length)] = JSON.parse(fs.readFileSync(path.join(dir, collection, name), 'utf8'));
+  }
+  return records;
 }
 
 function syncDirectory(dir: string): void {

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { imagePath } from '../../src/schema.js';
+import { Registry } from '../../provider/registry/store.js';
 import { hostLoopsUnder, hostTest, makeHostFixture, simulateReboot, type HostFixture } from '../helpers/host-fixture.js';
 import { mountWire, storageWire } from '../helpers/specs.js';
 import { hoststore, hoststoreAsync } from '../helpers/cli.js';
@@ -81,7 +82,7 @@ hostTest()('no space left for mkfs: a clear error and no half-made disk', () => 
   expect(result.stderr).toMatch(/command: .*mkfs\.ext4/);
   expect(result.stderr).toMatch(/exit code: \d+/);
   expect(fs.existsSync(imagePath(root, 'disk', 'app', 'data'))).toBe(false);
-  expect(fs.existsSync(`${root}/registry/storage/disk--data.json`)).toBe(false);
+  expect(new Registry(root).storage('disk', 'app', 'data')).toBeUndefined();
 });
 
 hostTest()('two deploys at once serialize on the root lock; a waiter that gives up names the holder', async () => {

@@ -25,14 +25,63 @@ test('records round-trip, list sorted, remove is idempotent', () => {
   expect(registry.storage('disk', 'app', 'pg')).toBeUndefined();
 });
 
-test('a write leaves no temporary file and a torn temporary is ignored', () => {
+test('a write leaves one file per collection and no temporary; a torn temporary is ignored', () => {
   const registry = new Registry(root);
   registry.putStorage(record);
-  const dir = path.join(root, 'registry', 'storage');
-  expect(fs.readdirSync(dir)).toEqual(['disk--pg.json']);
+  registry.putStorage({ ...record, name: 'cache' });
+  const dir = path.join(root, 'registry');
+  expect(fs.readdirSync(dir)).toEqual(['storage.json']);
+  // one record per line, keys sorted, so a diff of the file reads like a diff of the records
+  expect(fs.readFileSync(path.join(dir, 'storage.json'), 'utf8').split('\n').filter((l) => l.startsWith('    "'))).toEqual([
+    expect.stringMatching(/^ {4}"disk--cache": \{"kind":"disk","name":"cache"/),
+    expect.stringMatching(/^ {4}"disk--pg": \{"kind":"disk","name":"pg"/),
+  ]);
   // a crash between write and rename leaves only a temporary, which readers never see
-  fs.writeFileSync(path.join(dir, 'disk--pg.json.tmp-999'), '{"torn');
-  expect(registry.list('storage')).toHaveLength(1);
+  fs.writeFileSync(path.join(dir, 'storage.json.tmp'), '{"torn');
+  expect(new Registry(root).list('storage')).toHaveLength(2);
+  registry.removeStorage('disk', 'app', 'cache');
+  expect(fs.readdirSync(dir)).toEqual(['storage.json']);
+});
+
+test('a write builds on the file as it is now, not on what this object read earlier', () => {
+  // GIVEN two registry objects (two processes) that both read the collection
+  const first = new Registry(root);
+  const second = new Registry(root);
+  expect(first.list('storage')).toEqual([]);
+  expect(second.list('storage')).toEqual([]);
+  // WHEN each writes a different record
+  first.putStorage(record);
+  second.putStorage({ ...record, name: 'cache' });
+  // THEN neither write is lost, and each object sees the other's
+  expect(first.list('storage').map((e) => e.key)).toEqual(['disk--cache', 'disk--pg']);
+  expect(new Registry(root).storage('disk', 'app', 'pg')).toEqual(record);
+});
+
+test('a cached view reads each collection once and refuses to write', () => {
+  const writer = new Registry(root);
+  writer.putStorage(record);
+  const view = new Registry(root, { cache: true });
+  expect(view.list('storage')).toHaveLength(1);
+  writer.putStorage({ ...record, name: 'cache' });
+  expect(view.list('storage')).toHaveLength(1);
+  expect(() => view.putStorage(record)).toThrow(/read-only/);
+});
+
+test('records of the earlier one-file-per-record layout are read, and carried over by the first write', () => {
+  // GIVEN a root written by an earlier build: registry/storage/<key>.json
+  fs.mkdirSync(path.join(root, 'registry', 'storage'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'registry', 'storage', 'disk--pg.json'), JSON.stringify(record));
+  const registry = new Registry(root);
+  expect(registry.storage('disk', 'app', 'pg')).toEqual(record);
+  // WHEN a record is written THEN the collection file holds both
+  registry.putStorage({ ...record, name: 'cache' });
+  expect(new Registry(root).list('storage').map((e) => e.key)).toEqual(['disk--cache', 'disk--pg']);
+});
+
+test('a registry file that is not valid JSON is a clear error naming the file', () => {
+  fs.mkdirSync(path.join(root, 'registry'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'registry', 'storage.json'), '{"version": 1, "records": {');
+  expect(() => new Registry(root).list('storage')).toThrow(/registry file .*storage\.json is not valid JSON/);
 });
 
 test('keys separate projects and mount paths', () => {

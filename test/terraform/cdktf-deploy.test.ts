@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { imagePath, replicaHostPath } from '../../src/schema.js';
 import { journalPath } from '../../provider/registry/journal.js';
+import { Registry } from '../../provider/registry/store.js';
 import { readMountTable } from '../../provider/host/mounts.js';
 import { hostLoopsUnder, hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
 import { CdktfApp, terraformAvailable, type AppModel, type StorageModel } from '../helpers/cdktf-app.js';
@@ -61,7 +62,7 @@ deployTest('deploy, grow, toggle read-only, remove a disk, destroy: the host fol
   const pgPath = hostPath('db', '/var/lib/postgresql/data');
   expect(entryAt(pgPath)).toMatchObject({ fstype: 'ext4', readOnly: false });
   expect(entryAt(hostPath('inference', '/models', 2))).toMatchObject({ fstype: 'ext4' });
-  expect(fs.existsSync(`${host.root}/registry/leases/pg.json`)).toBe(true);
+  expect(new Registry(host.root).lease('pg')).toBeDefined();
   fs.writeFileSync(`${pgPath}/PG_VERSION`, '16');
   fs.writeFileSync(`${hostPath('inference', '/models')}/weights.bin`, 'w');
 
@@ -90,7 +91,7 @@ deployTest('deploy, grow, toggle read-only, remove a disk, destroy: the host fol
   app.cdktf('deploy', '--auto-approve');
   expect(entryAt(hostPath('web', '/uploads'))).toBeUndefined();
   expect(fs.existsSync(imagePath(host.root, 'disk', 'app', 'uploads'))).toBe(true);
-  expect(JSON.parse(fs.readFileSync(`${host.root}/registry/storage/disk--uploads.json`, 'utf8')).state).toBe('retained');
+  expect(new Registry(host.root).storage('disk', 'app', 'uploads')?.state).toBe('retained');
 
   // WHEN the stack is destroyed THEN every mount and loop device is gone and the images remain
   app.cdktf('destroy', '--auto-approve');
