@@ -126,11 +126,11 @@ export async function checksum(target: string): Promise<{ sha256: string; method
 async function copy(source: string, target: string, directory: boolean): Promise<'reflink' | 'sparse-copy'> {
   const flags = directory ? ['-a'] : ['--sparse=always'];
   try {
-    await run('cp', ['--reflink=always', ...(directory ? ['-a'] : []), source, target]);
+    await run('cp', ['--reflink=always', ...(directory ? ['-a'] : []), source, target], { concurrent: true });
     return 'reflink';
   } catch {
     fs.rmSync(target, { recursive: true, force: true });
-    await run('cp', ['--reflink=never', ...flags, source, target]);
+    await run('cp', ['--reflink=never', ...flags, source, target], { concurrent: true });
     return 'sparse-copy';
   }
 }

@@ -59,6 +59,26 @@ test('a command that runs past its timeout is killed and reported as timed out',
   expect(error.detail).toMatch(/exit code: none \(killed by SIGTERM\)/);
 });
 
+test('a concurrent command lets other work proceed while it runs, and reports like any other', async () => {
+  // GIVEN a timer that should fire while the command runs
+  let fired = false;
+  const timer = setTimeout(() => (fired = true), 50);
+  // WHEN a command runs concurrently THEN it returns its output, and the timer fired meanwhile
+  await expect(run('sh', ['-c', 'sleep 0.3; echo done'], { concurrent: true })).resolves.toEqual({ stdout: 'done', stderr: '', exitCode: 0 });
+  clearTimeout(timer);
+  expect(fired).toBe(true);
+  // AND a failure is the same CommandError, timeouts included
+  const failed = (await run('sh', ['-c', 'echo bad >&2; exit 5'], { concurrent: true }).catch((e: unknown) => e)) as CommandError;
+  expect(failed).toBeInstanceOf(CommandError);
+  expect(failed).toMatchObject({ commandExitCode: 5, stderr: 'bad' });
+  const slow = (await run('sleep', ['10'], { concurrent: true, timeoutMs: 200 }).catch((e: unknown) => e)) as CommandError;
+  expect(slow.message).toMatch(/^sleep failed: timed out after 200 ms/);
+});
+
+test('stdout: discard drops the output and keeps stderr for the error', async () => {
+  await expect(run('sh', ['-c', 'echo out; echo err >&2'], { stdout: 'discard' })).resolves.toEqual({ stdout: '', stderr: 'err', exitCode: 0 });
+});
+
 test('findTool scans PATH and the sbin directories without spawning; HOSTSTORE_TOOL_PATH replaces the search', () => {
   expect(findTool('mkfs.ext4')).toMatch(/\/mkfs\.ext4$/);
   expect(findTool('definitely-not-a-tool-xyz')).toBeUndefined();
