@@ -55,7 +55,7 @@ export type ChecksumMethod = 'extents' | 'full';
 /** The data extents of a file as [offset, length] in bytes, from FIEMAP via filefrag; undefined if unsupported. */
 async function dataExtents(file: string): Promise<Array<[number, number]> | undefined> {
   try {
-    const { stdout } = await run('filefrag', ['-e', file]);
+    const { stdout } = await run('filefrag', ['-e', file], { concurrent: true });
     const blockSize = Number(/blocks of (\d+) bytes/.exec(stdout)?.[1]);
     if (!blockSize) return undefined;
     const extents: Array<[number, number]> = [];
@@ -70,6 +70,9 @@ async function dataExtents(file: string): Promise<Array<[number, number]> | unde
 }
 
 const WINDOW = 1 << 20;
+const YIELD_EVERY_WINDOWS = 4;
+const COPY_POLL_MS = 2;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const ZERO_WINDOW = Buffer.alloc(WINDOW);
 
 /**
@@ -80,7 +83,17 @@ const ZERO_WINDOW = Buffer.alloc(WINDOW);
  * FIEMAP is unavailable the whole file is read.
  * A directory is hashed as its tree: relative paths, types and contents, in sorted order.
  */
-export async function checksum(target: string): Promise<{ sha256: string; method: ChecksumMethod }> {
+export async function checksum(
+  target: string,
+  options: {
+    /**
+     * How far a copy of `target` running alongside has read it (bytes). Each window is hashed only once
+     * the copy is past it, so the hash reads what the copy just brought into the page cache instead of
+     * competing with it for the disk. @default everything at once
+     */
+    readonly copiedUpTo?: () => number;
+  } = {},
+): Promise<{ sha256: string; method: ChecksumMethod }> {
   const hash = createHash('sha256');
   const feed = async (file: string) => {
     for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
@@ -109,7 +122,15 @@ export async function checksum(target: string): Promise<{ sha256: string; method
   try {
     const buffer = Buffer.alloc(WINDOW);
     const offset = Buffer.alloc(8);
+    let sinceYield = 0;
     for (const w of [...windows].sort((a, b) => a - b)) {
+      const needed = Math.min((w + 1) * WINDOW, size);
+      while (options.copiedUpTo && options.copiedUpTo() < needed) await sleep(COPY_POLL_MS);
+      // Let the event loop turn now and then: a copy running alongside may need to start its fallback cp.
+      if (++sinceYield === YIELD_EVERY_WINDOWS) {
+        sinceYield = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
       const read = fs.readSync(fd, buffer, 0, WINDOW, w * WINDOW);
       const data = buffer.subarray(0, read);
       if (data.equals(ZERO_WINDOW.subarray(0, read))) continue;
@@ -170,8 +191,14 @@ export async function takeSnapshot(ctx: HandlerContext, storage: StorageRecord, 
       sum = await checksum(target);
     } else {
       // Unmounted and under the root lock, the source holds still: hash it while cp copies it (the hash
-      // is layout-independent, so the copy hashes the same).
-      [method, sum] = await Promise.all([copy(storage.path, target, false), checksum(storage.path)]);
+      // is layout-independent, so the copy hashes the same), a step behind cp so that cp does the disk
+      // reads and the hash finds the data in the page cache.
+      let copyDone = false;
+      const copying = copy(storage.path, target, false).finally(() => {
+        copyDone = true;
+      });
+      const copiedUpTo = () => (copyDone ? Number.POSITIVE_INFINITY : (fs.statSync(target, { throwIfNoEntry: false })?.size ?? 0));
+      [method, sum] = await Promise.all([copying, checksum(storage.path, { copiedUpTo })]);
     }
     makeReadOnly(target);
   } catch (error) {
