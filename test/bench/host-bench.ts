@@ -89,11 +89,11 @@ async function bandwidthBench(): Promise<BenchResult> {
     const mib = 1024;
     const host: number[] = [];
     const disk: number[] = [];
-    for (let i = 0; i < 3; i += 1) {
+    for (let i = 0; i < 5; i += 1) {
       host.push(mib / ddSeconds(path.join(root, 'host-file')));
       disk.push(mib / ddSeconds(path.join(mounted, 'disk-file')));
     }
-    const med = (xs: number[]) => xs.sort((a, b) => a - b)[1];
+    const med = (xs: number[]) => xs.sort((a, b) => a - b)[2];
     return result('write bandwidth: mounted disk vs host filesystem (MiB/s)', med(disk), med(host), 'MiB/s', { min: 0.8 });
   });
 }
