@@ -3,8 +3,19 @@
  * follow and the zod schemas of the specs that travel through Terraform triggers. Pure: no host I/O,
  * no cdktf, so the handler can load it cheaply on every invocation.
  */
+import { createRequire } from 'node:module';
 import { z } from 'zod';
-import { Cron } from 'croner';
+import type { Cron as CronType } from 'croner';
+
+/**
+ * croner, loaded on the first cron rule: every handler start loads this module, and only snapshot
+ * policies have schedules (croner's CommonJS build, so the rule can stay synchronous).
+ */
+let cronClass: typeof CronType | undefined;
+function Cron(...args: ConstructorParameters<typeof CronType>): CronType {
+  cronClass ??= (createRequire(import.meta.url)('croner') as { Cron: typeof CronType }).Cron;
+  return new cronClass(...args);
+}
 
 export const DEFAULT_ROOT = '/var/lib/hoststore';
 export const DEFAULT_MAX_VOLUMES = 10;
@@ -127,9 +138,9 @@ export function cronRule(value: unknown): string | undefined {
   if (fields.length !== 5 || value.trim() === '') {
     return `must be a 5-field cron expression (minute hour day-of-month month day-of-week), got ${fields.length} field(s)`;
   }
-  let cron: Cron;
+  let cron: CronType;
   try {
-    cron = new Cron(value, { paused: true, timezone: 'UTC' });
+    cron = Cron(value, { paused: true, timezone: 'UTC' });
   } catch (error) {
     return `must be a valid cron expression: ${(error as Error).message.replace(/^CronPattern: /, '')}`;
   }
