@@ -62,7 +62,7 @@ async function applyBench(): Promise<BenchResult> {
       fs.rmSync(out, { recursive: true, force: true });
     }
   });
-  const times = await paired(5, engine, raw);
+  const times = await paired(7, engine, raw);
   return result(`apply 20 disks of 500 GB through the engine (plan + apply) vs raw shell loop (rounds, ms: ${times.rounds})`, times.measured, times.baseline, 'ms', { max: 1.3 });
 }
 

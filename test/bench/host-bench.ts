@@ -50,7 +50,7 @@ async function provisionBench(): Promise<BenchResult> {
       }
     });
   });
-  const times = await paired(5, handlers, raw);
+  const times = await paired(7, handlers, raw);
   return result(`provision ${DISKS} disks of 500 GB (create, format, attach, mount): handlers vs raw shell loop (rounds, ms: ${times.rounds})`, times.measured, times.baseline, 'ms', { max: 1.3 });
 }
 

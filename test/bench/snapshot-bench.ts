@@ -41,7 +41,7 @@ async function copyVsSnapshot(): Promise<BenchResult> {
     };
     let second = 0;
     const times = await paired(
-      3,
+      5,
       async () => {
         const ctx = makeContext(root, { log: () => undefined, now: () => new Date(Date.UTC(2026, 0, 1, 0, 0, second)) });
         second += 1;
