@@ -115,7 +115,9 @@ export class Registry {
   }
 
   get<T>(collection: Collection, key: string): T | undefined {
-    return this.records(collection)[key] as T | undefined;
+    // Own keys only: a disk may well be named `constructor` or `toString`.
+    const records = this.records(collection);
+    return Object.hasOwn(records, key) ? (records[key] as T) : undefined;
   }
 
   put<T>(collection: Collection, key: string, record: T): void {
@@ -124,7 +126,7 @@ export class Registry {
 
   remove(collection: Collection, key: string): void {
     const records = this.fresh(collection);
-    if (!(key in records)) return;
+    if (!Object.hasOwn(records, key)) return;
     const { [key]: _removed, ...rest } = records;
     this.write(collection, rest);
   }
@@ -229,7 +231,12 @@ function readLegacyCollection(dir: string, collection: Collection): Record<strin
   }
   const records: Record<string, unknown> = {};
   for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
-    records[name.slice(0, -'.json'.length)] = JSON.parse(fs.readFileSync(path.join(dir, collection, name), 'utf8'));
+    const file = path.join(dir, collection, name);
+    try {
+      records[name.slice(0, -'.json'.length)] = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new HoststoreError(`the registry record ${file} is not valid JSON (${(error as Error).message}); restore it from a backup or fix it by hand`, 1);
+    }
   }
   return records;
 }

@@ -84,6 +84,17 @@ test('a registry file that is not valid JSON is a clear error naming the file', 
   expect(() => new Registry(root).list('storage')).toThrow(/registry file .*storage\.json is not valid JSON/);
 });
 
+test('keys that name properties every object has are records like any other', () => {
+  const registry = new Registry(root);
+  // a disk may be called `constructor`: before its lease is taken there is none
+  expect(registry.lease('constructor')).toBeUndefined();
+  expect(registry.lease('toString')).toBeUndefined();
+  registry.removeStorage('disk', 'app', 'constructor');
+  registry.put('leases', 'constructor', { disk: 'constructor' });
+  expect(registry.lease('constructor')).toEqual({ disk: 'constructor' });
+  expect(registry.list('leases').map((e) => e.key)).toEqual(['constructor']);
+});
+
 test('keys separate projects and mount paths', () => {
   expect(storageKey('volume', 'a', 'x')).not.toBe(storageKey('volume', 'b', 'x'));
   expect(mountKey('p', 's', 1, '/data')).not.toBe(mountKey('p', 's', 1, '/data2'));
