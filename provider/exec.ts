@@ -79,10 +79,10 @@ export function findTool(name: string): string | undefined {
   const override = process.env.HOSTSTORE_TOOL_PATH;
   const searchPath = override !== undefined ? override : `${process.env.PATH ?? ''}:${SYSTEM_DIRS.join(':')}`;
   // Provisioning looks the same few tools up for every disk; a hit is remembered for this search path
-  // while the file is still executable (one access() instead of a walk over PATH), a miss never is.
+  // while the file is still an executable file (no walk over PATH), a miss never is.
   const key = `${name}\0${searchPath}`;
   const known = foundTools.get(key);
-  if (known !== undefined && isExecutable(known)) return known;
+  if (known !== undefined && isExecutableFile(known)) return known;
   for (const dir of searchPath.split(':')) {
     if (!dir || !path.isAbsolute(dir)) continue;
     const candidate = path.join(dir, name);
@@ -96,15 +96,6 @@ export function findTool(name: string): string | undefined {
 }
 
 const foundTools = new Map<string, string>();
-
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function isExecutableFile(file: string): boolean {
   try {
@@ -160,9 +151,9 @@ export async function run(tool: string, args: readonly string[], options: RunOpt
     stdout: options.stdout === 'discard' ? 'ignore' : 'pipe',
     env: { LC_ALL: 'C', PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
   } as const;
-  // cleanup: false skips execa's per-call exit-signal hooks (about 0.7 ms a spawn here). Nothing relies on
-  // them: a SIGKILLed handler gets no cleanup either, and every command we run is one a rerun finishes
-  // or cleans up after (an interrupted create is recorded as `creating` and redone).
+  // On the async path, cleanup: false skips execa's per-call exit-signal hooks (about 0.7 ms a spawn
+  // here), which nothing relies on: a SIGKILLed process gets no cleanup either, and the one concurrent
+  // command (a snapshot's cp) leaves only a partial copy that the failed snapshot removes.
   const result = options.concurrent ? await execa(file, [...args], { ...common, cleanup: false }) : execaSync(file, [...args], common);
   const exitCode = typeof result.exitCode === 'number' ? result.exitCode : undefined;
   const stdout = String(result.stdout ?? '');
