@@ -22,9 +22,11 @@ export async function createFormattedImage(image: string, sizeBytes: number, fil
   await formatImage(image, filesystem, label);
 }
 
-/** The one loop device backing `image`, attaching it when none is. Never two loop devices on one image. */
-export async function ensureLoop(image: string): Promise<string> {
-  const existing = loopsFor(image);
+/**
+ * The one loop device backing `image`, attaching it when none is. Never two loop devices on one image.
+ * `existing` is what loopsFor(image) returned just now, when the caller already has it.
+ */
+export async function ensureLoop(image: string, existing: readonly string[] = loopsFor(image)): Promise<string> {
   if (existing.length > 0) return existing[0];
   const attached = await attachLoop(image, {});
   return attached.device;
@@ -40,8 +42,8 @@ function entryAt(table: readonly MountEntry[], target: string): MountEntry | und
 }
 
 /** Every mount of the image's filesystem (its loop device), oldest first: the first mount and any binds of it. */
-export function mountsOfImage(image: string, table: readonly MountEntry[] = readMountTable()): MountEntry[] {
-  const devices = new Set(loopsFor(image));
+export function mountsOfImage(image: string, table: readonly MountEntry[] = readMountTable(), loops: readonly string[] = loopsFor(image)): MountEntry[] {
+  const devices = new Set(loops);
   return table.filter((entry) => devices.has(entry.source)).sort((a, b) => a.id - b.id);
 }
 
@@ -50,8 +52,10 @@ export function mountsOfImage(image: string, table: readonly MountEntry[] = read
  * Exclusive storage is mounted straight at the replica's host path; shared storage at its staging path,
  * which replicas then bind.
  */
-export async function ensureMounted(root: string, target: string, image: string, filesystem: Filesystem, readOnly: boolean): Promise<string> {
-  const device = await ensureLoop(image);
+export async function ensureMounted(
+  root: string, target: string, image: string, filesystem: Filesystem, readOnly: boolean, loops?: readonly string[],
+): Promise<string> {
+  const device = await ensureLoop(image, loops);
   const current = entryAt(readMountTable(), target);
   if (current && current.source === device) return device;
   if (current) await unmount(target);

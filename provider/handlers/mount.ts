@@ -20,6 +20,7 @@ import { mountKey, type LeaseRecord, type MountRecord, type StorageRecord } from
 import { bindMount, readMountTable, remount, safeMountTarget, unmount } from '../host/mounts.js';
 import type { Change, Handler, HandlerContext } from './handler.js';
 import { ensureMounted, mountsOfImage, unmountImage } from './block-device.js';
+import { loopsFor } from '../host/loop.js';
 import { storagePath } from './storage.js';
 
 export interface ActualMount {
@@ -167,7 +168,9 @@ async function attach(ctx: HandlerContext, spec: MountSpec, actual: ActualMount 
   const image = imageOf(spec);
   const exclusive = isExclusive(ctx, spec);
   const now = ctx.now().toISOString();
-  const mountedBefore = spec.storage_kind === 'directory' ? 0 : mountsOfImage(image).length;
+  // The image's loop devices, looked up once (a scan of every loop device) for the checks and the mount.
+  const loops = spec.storage_kind === 'directory' ? [] : loopsFor(image);
+  const mountedBefore = spec.storage_kind === 'directory' ? 0 : mountsOfImage(image, readMountTable(), loops).length;
   try {
     if (spec.storage_kind === 'disk' && !ctx.registry.lease(spec.storage)) {
       ctx.registry.put<LeaseRecord>('leases', spec.storage, {
@@ -180,9 +183,9 @@ async function attach(ctx: HandlerContext, spec: MountSpec, actual: ActualMount 
       // A mount that is there but shows something else (or a stale bind) is taken down first.
       while (readMountTable().some((e) => e.target === hostPath)) await unmount(hostPath);
       if (exclusive) {
-        await ensureMounted(spec.root, hostPath, image, storage.filesystem as Filesystem, spec.read_only);
+        await ensureMounted(spec.root, hostPath, image, storage.filesystem as Filesystem, spec.read_only, loops);
       } else {
-        if (spec.storage_kind !== 'directory') await ensureMounted(spec.root, sharedSource(spec), image, storage.filesystem as Filesystem, false);
+        if (spec.storage_kind !== 'directory') await ensureMounted(spec.root, sharedSource(spec), image, storage.filesystem as Filesystem, false, loops);
         await safeMountTarget(spec.root, hostPath);
         await bindMount(sharedSource(spec), hostPath, { readOnly: spec.read_only });
       }

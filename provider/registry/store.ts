@@ -85,6 +85,7 @@ export class Registry {
   private readonly snapshot: boolean;
   private readonly loaded = new Map<Collection, LoadedCollection>();
   private readonly dir: string;
+  private dirMade = false;
 
   constructor(readonly root: string, options: { cache?: boolean } = {}) {
     this.snapshot = options.cache ?? false;
@@ -144,7 +145,10 @@ export class Registry {
 
   private write(collection: Collection, records: Record<string, unknown>): void {
     const file = this.file(collection);
-    fs.mkdirSync(this.dir, { recursive: true });
+    if (!this.dirMade) {
+      fs.mkdirSync(this.dir, { recursive: true });
+      this.dirMade = true;
+    }
     const text = renderCollection(records);
     // The root lock admits one writer at a time, so one temporary name per collection is enough; a
     // temporary left by a crash is simply overwritten.
