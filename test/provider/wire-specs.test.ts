@@ -1,0 +1,58 @@
+/**
+ * The wire specs as the handlers parse them: every field's rule reported with the field and the value,
+ * several problems at once, unknown keys refused in a spec and ignored in an identity, and the values
+ * converted (numbers, booleans) only once the whole spec is valid.
+ */
+import { storageHandler } from '../../provider/handlers/storage.js';
+import { mountHandler } from '../../provider/handlers/mount.js';
+import { snapshotPolicyHandler } from '../../provider/handlers/snapshot-policy.js';
+import { SpecError } from '../../provider/errors.js';
+import { mountWire, storageWire } from '../helpers/specs.js';
+
+const root = '/srv/hoststore';
+
+function rejection(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(SpecError);
+    return (error as Error).message;
+  }
+  throw new Error('expected the spec to be refused');
+}
+
+test('a valid spec is converted: sizes and replicas become numbers, flags booleans', () => {
+  expect(storageHandler.validate(storageWire(root, { size_gb: '20', shared: 'true' }))).toMatchObject({ size_gb: 20, shared: true, kind: 'disk' });
+  expect(storageHandler.validate(storageWire(root, { kind: 'directory', size_gb: '', filesystem: '' }))).toMatchObject({ size_gb: undefined });
+  expect(mountHandler.validate(mountWire(root, { replica: '2', read_only: 'true' }))).toMatchObject({ replica: 2, read_only: true });
+});
+
+test('every broken field is named with its rule and the value it got, all at once', () => {
+  const message = rejection(() => storageHandler.validate(storageWire(root, { name: 'bad name', size_gb: '0', root: '/etc/x' })));
+  expect(message).toMatch(/^storage spec rejected: /);
+  expect(message).toMatch(/root: must not be a system directory or lie inside one .* \(got "\/etc\/x"\)/);
+  expect(message).toMatch(/name: must contain only letters, digits and hyphens.* \(got "bad name"\)/);
+  expect(message).toMatch(/size_gb: must be from 1 to 65536 \(got "0"\)/);
+});
+
+test('rules across fields: a volume is ext4 with a size, a directory has neither, a host path is derived', () => {
+  expect(rejection(() => storageHandler.validate(storageWire(root, { kind: 'volume', filesystem: 'xfs' })))).toMatch(/filesystem: volumes are ext4 only \(got "xfs"\)/);
+  expect(rejection(() => storageHandler.validate(storageWire(root, { kind: 'directory', filesystem: '' })))).toMatch(/size_gb: a directory volume has no size \(got "1"\)/);
+  expect(rejection(() => mountHandler.validate({ ...mountWire(root), host_path: '/srv/hoststore/elsewhere' }))).toMatch(/host_path: must be \/srv\/hoststore\/projects\/app\/services\/web\/1\/data/);
+});
+
+test('a spec refuses keys it does not know; an identity ignores keys beyond the identity', () => {
+  expect(rejection(() => storageHandler.validate({ ...storageWire(root), command: 'rm -rf /' }))).toMatch(/Unrecognized key\(s\) in object: 'command'/);
+  expect(storageHandler.validateIdentity(storageWire(root))).toEqual({ kind: 'disk', root, project: 'app', name: 'data' });
+  expect(mountHandler.validateIdentity(mountWire(root))).toEqual({
+    root, project: 'app', storage: 'data', storage_kind: 'disk', service: 'web', replica: 1, mount_path: '/data',
+  });
+  expect(rejection(() => mountHandler.validateIdentity({ ...mountWire(root), replica: 'one' }))).toMatch(/replica: must be a whole number written in digits \(got "one"\)/);
+});
+
+test('a field of the wrong type is refused before any rule runs, naming the field', () => {
+  expect(rejection(() => storageHandler.validate({ ...storageWire(root), size_gb: 5 }))).toMatch(/size_gb: Expected string, received number/);
+  expect(rejection(() => snapshotPolicyHandler.validate({
+    root, project: 'app', stack: 's', policy: 'nightly', storage: 'data', storage_kind: 'disk', schedule: 'every day', retention_days: '7', retention_count: '',
+  }))).toMatch(/schedule: must be a 5-field cron expression/);
+});
