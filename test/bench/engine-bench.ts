@@ -4,13 +4,12 @@
  * through the engine vs the raw shell loop of the same commands.
  */
 import * as fs from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { readDesired } from '../../provider/plan/desired.js';
 import { makePlan } from '../../provider/plan/plan.js';
 import { applyPlan } from '../../provider/plan/apply.js';
 import { synthModel } from '../helpers/synth-model.js';
 import type { StorageModel } from '../helpers/cdktf-app.js';
-import { RAW_LOOP, withRoot } from './host-bench.js';
+import { rawLoopMs, withRoot } from './host-bench.js';
 import { median, paired, result, timeIt, type BenchResult } from './measure.js';
 
 function disks(n: number, withMounts: boolean): StorageModel[] {
@@ -53,7 +52,7 @@ async function planBench(): Promise<BenchResult[]> {
 }
 
 async function applyBench(): Promise<BenchResult> {
-  const raw = () => withRoot(async (root) => timeIt(() => execFileSync('bash', ['-c', RAW_LOOP, 'raw', root, '20'])));
+  const raw = () => rawLoopMs(20);
   const engine = () => withRoot(async (root) => {
     const out = synthModel({ stack: 'bench', root, storage: disks(20, true) });
     try {

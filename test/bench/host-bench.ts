@@ -34,13 +34,18 @@ for i in $(seq 1 "$n"); do
 done
 `;
 
+/** Milliseconds the raw shell loop takes to provision `disks` disks in a fresh root (the provisioning baseline). */
+export function rawLoopMs(disks: number): Promise<number> {
+  return withRoot(async (root) => timeIt(() => execFileSync('bash', ['-c', RAW_LOOP, 'raw', root, String(disks)])));
+}
+
 export function withRoot<T>(fn: (root: string) => Promise<T>): Promise<T> {
   const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-bench-')));
   return fn(root).finally(() => cleanupRoot(root));
 }
 
 async function provisionBench(): Promise<BenchResult> {
-  const raw = () => withRoot(async (root) => timeIt(() => execFileSync('bash', ['-c', RAW_LOOP, 'raw', root, String(DISKS)])));
+  const raw = () => rawLoopMs(DISKS);
   const handlers = () => withRoot(async (root) => {
     const ctx = makeContext(root, { log: () => undefined });
     return timeIt(async () => {
