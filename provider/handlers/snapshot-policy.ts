@@ -15,6 +15,9 @@ import { SpecError } from '../errors.js';
 import type { Change, Handler } from './handler.js';
 import { listSnapshots } from '../snapshots/snapshots.js';
 import { toPrune } from '../snapshots/schedule.js';
+import { legacyPolicyKey, policyKey } from '../registry/keys.js';
+
+export { policyKey } from '../registry/keys.js';
 
 type Identity = Pick<SnapshotPolicySpec, 'root' | 'project' | 'policy' | 'storage' | 'storage_kind'>;
 
@@ -31,10 +34,6 @@ export interface PolicyRecord {
   readonly updatedAt: string;
   /** When run-due last took this policy's snapshot; schedules fire relative to it. */
   readonly lastRunAt?: string;
-}
-
-export function policyKey(identity: Pick<Identity, 'project' | 'policy' | 'storage'>): string {
-  return `${identity.project}--${identity.policy}--${identity.storage}`;
 }
 
 export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, PolicyRecord> = {
@@ -75,6 +74,8 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Policy
       }
     }
     compare('stack', actual.stack, spec.stack);
+    const legacy = legacyCronEntry(spec);
+    if (legacy) changes.push({ field: 'cron_file', from: path.basename(legacy), to: path.basename(cronEntryPath(spec)), safety: 'safe', reason: 'the cron file gets the name of the policy key of this build' });
     return { action: changes.length ? 'update' : 'none', changes };
   },
   async create(ctx, spec) {
@@ -86,6 +87,7 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Policy
   async delete(ctx, identity) {
     ctx.registry.remove('policies', policyKey(identity));
     removeCronEntry(identity);
+    removeLegacyCronEntry(identity);
     ctx.log(`snapshot policy ${identity.policy} of ${identity.storage}: removed (existing snapshots are kept)`);
   },
 };
@@ -96,7 +98,7 @@ export function cronDir(): string {
 }
 
 export function cronEntryPath(identity: Pick<Identity, 'project' | 'policy' | 'storage'>): string {
-  // cron.d ignores file names with dots; keys are letters, digits and hyphens already.
+  // cron.d ignores file names with dots; keys are letters, digits, hyphens and underscores.
   return path.join(cronDir(), `hoststore-${policyKey(identity)}`);
 }
 
@@ -121,6 +123,27 @@ function installCronEntry(spec: SnapshotPolicySpec): void {
   fs.renameSync(`${file}.tmp`, file);
 }
 
+/**
+ * The cron file an earlier build wrote for this policy (`hoststore-<project>--<policy>--<storage>`), when it
+ * is there and runs this root. Its name may also be another policy's old name (the old keys were
+ * ambiguous), but the entry only ever ran `run-due` for the whole root, which the new file does.
+ */
+function legacyCronEntry(identity: Pick<Identity, 'root' | 'project' | 'policy' | 'storage'>): string | undefined {
+  const file = path.join(cronDir(), `hoststore-${legacyPolicyKey(identity)}`);
+  let body: string;
+  try {
+    body = fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return body.includes(` snapshot run-due --root ${identity.root} `) ? file : undefined;
+}
+
+function removeLegacyCronEntry(identity: Pick<Identity, 'root' | 'project' | 'policy' | 'storage'>): void {
+  const legacy = legacyCronEntry(identity);
+  if (legacy) fs.rmSync(legacy, { force: true });
+}
+
 function removeCronEntry(identity: Pick<Identity, 'project' | 'policy' | 'storage'>): void {
   fs.rmSync(cronEntryPath(identity), { force: true });
 }
@@ -134,5 +157,6 @@ function write(ctx: Parameters<typeof snapshotPolicyHandler.create>[0], spec: Sn
     createdAt: previous?.createdAt ?? now, updatedAt: now, lastRunAt: previous?.lastRunAt,
   });
   installCronEntry(spec);
+  removeLegacyCronEntry(spec);
   ctx.log(`snapshot policy ${spec.policy} of ${spec.storage}: '${spec.schedule}' UTC, keep ${[spec.retention_days && `${spec.retention_days} days`, spec.retention_count && `${spec.retention_count} snapshots`].filter(Boolean).join(' and ')}`);
 }

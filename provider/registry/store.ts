@@ -8,9 +8,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createHash } from 'node:crypto';
 import type { Filesystem, RemovalPolicy, StorageKind } from '../../src/schema.js';
 import { HoststoreError } from '../errors.js';
+import { rekeyCollection, storageKey } from './keys.js';
+
+export { mountKey, storageKey } from './keys.js';
 
 export type StorageState = 'creating' | 'ready' | 'retained';
 
@@ -61,15 +63,6 @@ export interface LeaseRecord {
 
 type Collection = 'storage' | 'mounts' | 'leases' | 'policies' | 'snapshots';
 
-export function storageKey(kind: StorageKind, project: string, name: string): string {
-  return kind === 'disk' ? `disk--${name}` : `${kind}--${project}--${name}`;
-}
-
-export function mountKey(project: string, service: string, replica: number, mountPath: string): string {
-  const digest = createHash('sha256').update(mountPath).digest('hex').slice(0, 12);
-  return `${project}--${service}--${replica}--${digest}`;
-}
-
 export function registryDir(root: string): string {
   return path.join(root, 'registry');
 }
@@ -105,12 +98,13 @@ export class Registry {
     if (previous && this.snapshot) return previous.records;
     const text = readTextOrUndefined(this.file(collection));
     if (text === undefined) {
-      const legacy = previous?.text === '' ? previous : { text: '', records: readLegacyCollection(this.dir, collection) };
+      const legacy = previous?.text === '' ? previous : { text: '', records: rekeyCollection(collection, readLegacyCollection(this.dir, collection)) };
       this.loaded.set(collection, legacy);
       return legacy.records;
     }
     if (previous && previous.text === text) return previous.records;
-    const records = parseCollection(text, this.file(collection));
+    // Records keyed the way earlier builds did are read under their keys of today; the next write keeps that.
+    const records = rekeyCollection(collection, parseCollection(text, this.file(collection)));
     this.loaded.set(collection, { text, records });
     return records;
   }

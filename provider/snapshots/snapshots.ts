@@ -11,7 +11,8 @@ import { HoststoreError, RefusedError } from '../errors.js';
 import { run } from '../exec.js';
 import { withFrozen } from '../host/freeze.js';
 import { mountsOfImage } from '../handlers/block-device.js';
-import { storageKey, type StorageRecord } from '../registry/store.js';
+import type { StorageRecord } from '../registry/store.js';
+import { snapshotDirName } from '../registry/keys.js';
 import type { HandlerContext } from '../handlers/handler.js';
 
 export type SnapshotTrigger = 'manual' | 'schedule' | 'final' | 'safety';
@@ -24,7 +25,7 @@ export interface SnapshotRecord {
   readonly path: string;
   readonly createdAt: string;
   readonly trigger: SnapshotTrigger;
-  /** The policy (`project--policy--storage`) whose schedule took it, for scheduled snapshots. */
+  /** The policy key (`policyKey`: `<project>_<policy>_<storage>`) whose schedule took it, for scheduled snapshots. */
   readonly policy?: string;
   /** `reflink` (shared extents: near-constant time) or `sparse-copy` (holes kept, data copied). */
   readonly method: 'reflink' | 'sparse-copy';
@@ -171,7 +172,7 @@ export async function takeSnapshot(ctx: HandlerContext, storage: StorageRecord, 
   if (!fs.existsSync(storage.path)) throw new HoststoreError(`${storage.kind} ${storage.name}: ${storage.path} is missing; nothing to snapshot`, 1);
   const at = ctx.now();
   const id = snapshotId(storage.name, at);
-  const dir = path.join(snapshotDir(ctx.root), storageKey(storage.kind, storage.project, storage.name));
+  const dir = path.join(snapshotDir(ctx.root), snapshotDirName(storage.kind, storage.project, storage.name));
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const target = path.join(dir, storage.kind === 'directory' ? id : `${id}.img`);
   if (fs.existsSync(target)) throw new HoststoreError(`snapshot ${id} already exists (one snapshot a second per storage)`, 1);

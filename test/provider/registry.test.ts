@@ -19,7 +19,7 @@ test('records round-trip, list sorted, remove is idempotent', () => {
   registry.putStorage(record);
   registry.putStorage({ ...record, kind: 'volume', name: 'db' });
   expect(registry.storage('disk', 'other-project', 'pg')).toEqual(record); // disks are host-wide
-  expect(registry.list<StorageRecord>('storage').map((e) => e.key)).toEqual(['disk--pg', 'volume--app--db']);
+  expect(registry.list<StorageRecord>('storage').map((e) => e.key)).toEqual(['disk_pg', 'volume_app_db']);
   registry.removeStorage('disk', 'app', 'pg');
   registry.removeStorage('disk', 'app', 'pg');
   expect(registry.storage('disk', 'app', 'pg')).toBeUndefined();
@@ -33,8 +33,8 @@ test('a write leaves one file per collection and no temporary; a torn temporary 
   expect(fs.readdirSync(dir)).toEqual(['storage.json']);
   // one record per line, keys sorted, so a diff of the file reads like a diff of the records
   expect(fs.readFileSync(path.join(dir, 'storage.json'), 'utf8').split('\n').filter((l) => l.startsWith('    "'))).toEqual([
-    expect.stringMatching(/^ {4}"disk--cache": \{"kind":"disk","name":"cache"/),
-    expect.stringMatching(/^ {4}"disk--pg": \{"kind":"disk","name":"pg"/),
+    expect.stringMatching(/^ {4}"disk_cache": \{"kind":"disk","name":"cache"/),
+    expect.stringMatching(/^ {4}"disk_pg": \{"kind":"disk","name":"pg"/),
   ]);
   // a crash between write and rename leaves only a temporary, which readers never see
   fs.writeFileSync(path.join(dir, 'storage.json.tmp'), '{"torn');
@@ -53,7 +53,7 @@ test('a write builds on the file as it is now, not on what this object read earl
   first.putStorage(record);
   second.putStorage({ ...record, name: 'cache' });
   // THEN neither write is lost, and each object sees the other's
-  expect(first.list('storage').map((e) => e.key)).toEqual(['disk--cache', 'disk--pg']);
+  expect(first.list('storage').map((e) => e.key)).toEqual(['disk_cache', 'disk_pg']);
   expect(new Registry(root).storage('disk', 'app', 'pg')).toEqual(record);
 });
 
@@ -75,7 +75,7 @@ test('records of the earlier one-file-per-record layout are read, and carried ov
   expect(registry.storage('disk', 'app', 'pg')).toEqual(record);
   // WHEN a record is written THEN the collection file holds both
   registry.putStorage({ ...record, name: 'cache' });
-  expect(new Registry(root).list('storage').map((e) => e.key)).toEqual(['disk--cache', 'disk--pg']);
+  expect(new Registry(root).list('storage').map((e) => e.key)).toEqual(['disk_cache', 'disk_pg']);
 });
 
 test('a registry file that is not valid JSON is a clear error naming the file', () => {

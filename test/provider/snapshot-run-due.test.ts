@@ -32,7 +32,7 @@ hostTest()('policy installs a cron entry; run-due takes due snapshots once, catc
   // GIVEN a disk and a nightly policy keeping 2 snapshots, applied on the 20th at noon
   await converge(storageHandler, ctxAt('2026-11-20T12:00:00Z'), storageHandler.validate(storageWire(host.root)));
   await converge(snapshotPolicyHandler, ctxAt('2026-11-20T12:00:00Z'), policy());
-  const entry = fs.readFileSync(path.join(cronDir, 'hoststore-app--nightly--data'), 'utf8');
+  const entry = fs.readFileSync(path.join(cronDir, 'hoststore-app_nightly_data'), 'utf8');
   expect(entry).toMatch(new RegExp(`^\\* \\* \\* \\* \\* root \\S+node \\S+/dist/provider/cli\\.js snapshot run-due --root ${host.root} >/dev/null$`, 'm'));
   // WHEN run-due runs before the first 04:00 THEN nothing is taken
   expect(JSON.parse(runDueAt('2026-11-20T23:00:00Z').stdout).taken).toEqual([]);
