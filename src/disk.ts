@@ -5,6 +5,7 @@
 import { Construct } from 'constructs';
 import { FILESYSTEMS, oneOfRule, type Filesystem, type RemovalPolicy } from './schema.js';
 import { StorageBase } from './storage-base.js';
+import { unknownPropProblems, type PropNames } from './known-props.js';
 
 export interface DiskProps {
   /** Unique name on the host: letters, digits and hyphens, at most 63 characters. An existing disk of this name is reused. */
@@ -19,6 +20,9 @@ export interface DiskProps {
   readonly fromSnapshot?: string;
 }
 
+/** Every prop Disk accepts; any other is refused at synth (the compiler keeps this in step with DiskProps). */
+const DISK_PROPS: PropNames<DiskProps> = { name: true, sizeGb: true, filesystem: true, removalPolicy: true, fromSnapshot: true };
+
 export class Disk extends StorageBase {
   constructor(scope: Construct, id: string, props: DiskProps) {
     super(scope, id, {
@@ -30,6 +34,7 @@ export class Disk extends StorageBase {
       removalPolicy: props.removalPolicy ?? 'retain',
       fromSnapshot: props.fromSnapshot,
     });
+    for (const problem of unknownPropProblems(props, DISK_PROPS, 'Disk')) this.problems.add(problem);
     this.checkSize(false);
     this.problems.check('filesystem', this.filesystem, (v) => oneOfRule(v, FILESYSTEMS));
   }

@@ -10,6 +10,7 @@ import { renderCarrierPair } from './carrier.js';
 import { StorageBase } from './storage-base.js';
 import { StorageProject } from './storage-project.js';
 import { Problems } from './validation.js';
+import { unknownPropProblems, type PropNames } from './known-props.js';
 
 export interface MountProps {
   /** The Volume or Disk to mount (from the same StorageProject). */
@@ -23,6 +24,9 @@ export interface MountProps {
   /** Mount read-only. Toggling it remounts in place. @default false */
   readonly readOnly?: boolean;
 }
+
+/** Every prop Mount accepts; any other is refused at synth (the compiler keeps this in step with MountProps). */
+const MOUNT_PROPS: PropNames<MountProps> = { storage: true, service: true, mountPath: true, replicas: true, readOnly: true };
 
 export class Mount extends Construct {
   readonly storage: StorageBase;
@@ -44,6 +48,7 @@ export class Mount extends Construct {
     this.replicas = props.replicas ?? 1;
     this.readOnly = props.readOnly ?? false;
     const p = this.problems;
+    for (const problem of unknownPropProblems(props, MOUNT_PROPS, 'Mount')) p.add(problem);
     if (!(props.storage instanceof StorageBase)) {
       p.add(`\`storage\` must be a Volume or Disk (got ${typeof props.storage})`);
     } else {

@@ -9,6 +9,7 @@ import { renderCarrierPair } from './carrier.js';
 import { StorageBase } from './storage-base.js';
 import { StorageProject } from './storage-project.js';
 import { Problems } from './validation.js';
+import { unknownPropProblems, type PropNames } from './known-props.js';
 
 export interface SnapshotPolicyProps {
   /** The Volume or Disk to snapshot (same StorageProject). */
@@ -37,17 +38,26 @@ export interface HourlySnapshotProps {
   readonly retentionCount?: number;
 }
 
+/** Every prop SnapshotPolicy and its presets accept; any other is refused at synth (the compiler keeps these in step with the interfaces). */
+const SNAPSHOT_POLICY_PROPS: PropNames<SnapshotPolicyProps> = { storage: true, schedule: true, retentionDays: true, retentionCount: true };
+const DAILY_SNAPSHOT_PROPS: PropNames<DailySnapshotProps> = { storage: true, hourUtc: true, retentionDays: true };
+const HOURLY_SNAPSHOT_PROPS: PropNames<HourlySnapshotProps> = { storage: true, retentionCount: true };
+
 export class SnapshotPolicy extends Construct {
   /** A snapshot every day at `hourUtc`:00 UTC, kept `retentionDays` days. */
   static daily(scope: Construct, id: string, props: DailySnapshotProps): SnapshotPolicy {
-    return new SnapshotPolicy(scope, id, {
+    const policy = new SnapshotPolicy(scope, id, {
       storage: props.storage, schedule: `0 ${props.hourUtc ?? 4} * * *`, retentionDays: props.retentionDays ?? DEFAULT_RETENTION_DAYS,
     });
+    for (const problem of unknownPropProblems(props, DAILY_SNAPSHOT_PROPS, 'SnapshotPolicy.daily')) policy.problems.add(problem);
+    return policy;
   }
 
   /** A snapshot every hour on the hour, keeping the last `retentionCount`. */
   static hourly(scope: Construct, id: string, props: HourlySnapshotProps): SnapshotPolicy {
-    return new SnapshotPolicy(scope, id, { storage: props.storage, schedule: '0 * * * *', retentionCount: props.retentionCount ?? 24 });
+    const policy = new SnapshotPolicy(scope, id, { storage: props.storage, schedule: '0 * * * *', retentionCount: props.retentionCount ?? 24 });
+    for (const problem of unknownPropProblems(props, HOURLY_SNAPSHOT_PROPS, 'SnapshotPolicy.hourly')) policy.problems.add(problem);
+    return policy;
   }
 
   readonly storage: StorageBase;
@@ -65,6 +75,7 @@ export class SnapshotPolicy extends Construct {
     this.retentionCount = props.retentionCount;
     this.retentionDays = props.retentionDays ?? (props.retentionCount === undefined ? DEFAULT_RETENTION_DAYS : undefined);
     const p = this.problems;
+    for (const problem of unknownPropProblems(props, SNAPSHOT_POLICY_PROPS, 'SnapshotPolicy')) p.add(problem);
     if (!(props.storage instanceof StorageBase)) p.add(`\`storage\` must be a Volume or Disk (got ${typeof props.storage})`);
     else if (props.storage.project !== this.project) {
       p.add(`\`storage\` must belong to the same StorageProject: ${props.storage.node.path} is in project '${props.storage.project.name}', this policy is in '${this.project.name}'`);

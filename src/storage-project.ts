@@ -23,6 +23,7 @@ import {
 } from './schema.js';
 import { renderManifestCarrier } from './carrier.js';
 import { Problems } from './validation.js';
+import { unknownPropProblems, type PropNames } from './known-props.js';
 import type { StorageBase } from './storage-base.js';
 import type { Mount } from './mount.js';
 import type { SnapshotPolicy } from './snapshot-policy.js';
@@ -49,6 +50,10 @@ export interface StorageProjectProps {
    */
   readonly cli?: string;
 }
+
+/** Every prop StorageProject (and its `limits`) accepts; any other is refused at synth (the compiler keeps these in step). */
+const STORAGE_PROJECT_PROPS: PropNames<StorageProjectProps> = { name: true, root: true, limits: true, carrier: true, cli: true };
+const STORAGE_LIMITS_PROPS: PropNames<StorageLimits> = { maxVolumes: true, maxVolumeSizeGb: true };
 
 /**
  * The CLI of this installed package, `<package>/dist/provider/cli.js`, computed from this module's own
@@ -94,6 +99,11 @@ export class StorageProject extends Construct {
     this.stackName = TerraformStack.of(this).node.id;
 
     const problems = this.problems;
+    for (const problem of unknownPropProblems(props, STORAGE_PROJECT_PROPS, 'StorageProject')) problems.add(problem);
+    if (props.limits !== undefined && (typeof props.limits !== 'object' || props.limits === null || Array.isArray(props.limits))) {
+      problems.add(`\`limits\` must be an object such as { maxVolumes: 10, maxVolumeSizeGb: 500 } (got ${JSON.stringify(props.limits)})`);
+    }
+    for (const problem of unknownPropProblems(Array.isArray(props.limits) ? undefined : props.limits, STORAGE_LIMITS_PROPS, 'StorageProject `limits`', 'limits.')) problems.add(problem);
     problems.check('name', this.name, projectNameRule);
     problems.check('root', this.root, rootRule);
     problems.check('limits.maxVolumes', this.maxVolumes, positiveWholeNumberRule);

@@ -5,6 +5,7 @@
 import { Construct } from 'constructs';
 import type { RemovalPolicy } from './schema.js';
 import { StorageBase } from './storage-base.js';
+import { unknownPropProblems, type PropNames } from './known-props.js';
 
 export interface BlockVolumeProps {
   /** Name on the host: letters, digits and hyphens, at most 63 characters. @default the construct id */
@@ -34,6 +35,14 @@ export interface DirectoryVolumeProps {
 
 export type VolumeProps = BlockVolumeProps | DirectoryVolumeProps;
 
+/**
+ * Every prop a Volume accepts, block or directory (the props that do not apply to a directory get their own
+ * message); any other is refused at synth. The compiler keeps this in step with both props interfaces.
+ */
+const VOLUME_PROPS: PropNames<BlockVolumeProps & DirectoryVolumeProps> = {
+  name: true, sizeGb: true, shared: true, removalPolicy: true, filesystem: true, fromSnapshot: true, type: true,
+};
+
 function isDirectory(props: VolumeProps): props is DirectoryVolumeProps {
   return (props as DirectoryVolumeProps).type === 'directory';
 }
@@ -51,6 +60,7 @@ export class Volume extends StorageBase {
       removalPolicy: props.removalPolicy ?? 'retain',
       fromSnapshot: props.fromSnapshot,
     });
+    for (const problem of unknownPropProblems(props, VOLUME_PROPS, 'Volume')) this.problems.add(problem);
     const type = (props as { type?: unknown }).type;
     if (type !== undefined && type !== 'directory') this.problems.add(`\`type\` must be 'directory' or left out for a block volume (got ${JSON.stringify(type)})`);
     if (directory) {
