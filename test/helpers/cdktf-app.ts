@@ -37,8 +37,11 @@ const stack = new TerraformStack(app, model.stack);
 const project = new StorageProject(stack, 'app', { root: model.root, carrier: model.carrier });
 for (const s of model.storage) {
   const storage = s.type === 'Disk' ? new Disk(project, s.id, s.props) : new Volume(project, s.id, s.props);
-  for (const m of s.mounts ?? []) new Mount(project, m.id, { storage, ...m });
-  if (s.policy) new SnapshotPolicy(project, s.policy.id, { storage, ...s.policy });
+  for (const { id, ...m } of s.mounts ?? []) new Mount(project, id, { storage, ...m });
+  if (s.policy) {
+    const { id, ...policy } = s.policy;
+    new SnapshotPolicy(project, id, { storage, ...policy });
+  }
 }
 app.synth();
 `;

@@ -13,8 +13,11 @@ export function synthModel(model: AppModel): string {
   const project = new StorageProject(stack, 'app', { root: model.root, carrier: model.carrier });
   for (const s of model.storage) {
     const storage = s.type === 'Disk' ? new Disk(project, s.id, s.props as never) : new Volume(project, s.id, s.props as never);
-    for (const m of s.mounts ?? []) new Mount(project, m.id, { storage, ...m });
-    if (s.policy) new SnapshotPolicy(project, s.policy.id, { storage, ...s.policy });
+    for (const { id, ...m } of s.mounts ?? []) new Mount(project, id, { storage, ...m });
+    if (s.policy) {
+      const { id, ...policy } = s.policy;
+      new SnapshotPolicy(project, id, { storage, ...policy });
+    }
   }
   app.synth();
   return outdir;
