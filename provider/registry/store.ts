@@ -194,16 +194,35 @@ function renderCollection(records: Record<string, unknown>): string {
 }
 
 function parseCollection(text: string, file: string): Record<string, unknown> {
-  let parsed: { version?: unknown; records?: unknown };
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(text) as typeof parsed;
+    parsed = JSON.parse(text);
   } catch (error) {
     throw new HoststoreError(`the registry file ${file} is not valid JSON (${(error as Error).message}); restore it from a backup or fix it by hand`, 1);
   }
-  if (parsed.version !== FORMAT_VERSION || typeof parsed.records !== 'object' || parsed.records === null) {
-    throw new HoststoreError(`the registry file ${file} has version ${JSON.stringify(parsed.version)}; this hoststore reads version ${FORMAT_VERSION}`, 1);
+  const problem = registryFileProblem(parsed);
+  if (problem) throw new HoststoreError(`the registry file ${file} ${problem}`, 1);
+  return (parsed as { records: Record<string, unknown> }).records;
+}
+
+/** What is wrong with a parsed registry file, with the fix; undefined when it is one this build reads. */
+function registryFileProblem(parsed: unknown): string | undefined {
+  const shape = `{"version": ${FORMAT_VERSION}, "records": {...}}`;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return `is not a registry collection (it holds ${describeJson(parsed)}, expected ${shape}); restore it from a backup or fix it by hand`;
   }
-  return parsed.records as Record<string, unknown>;
+  const { version, records } = parsed as { version?: unknown; records?: unknown };
+  if (version !== FORMAT_VERSION) return `has version ${JSON.stringify(version)}; this hoststore reads version ${FORMAT_VERSION} (expected ${shape})`;
+  if (typeof records !== 'object' || records === null || Array.isArray(records)) {
+    return `has "records": ${describeJson(records)}, which is not an object of records by key; restore it from a backup, or if the collection really is empty, write "records": {}`;
+  }
+  return undefined;
+}
+
+function describeJson(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' && value !== null ? 'an object' : JSON.stringify(value).slice(0, 40);
 }
 
 function readTextOrUndefined(file: string): string | undefined {
