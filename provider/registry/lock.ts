@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LockTimeoutError } from '../errors.js';
+import { HoststoreError, LockTimeoutError } from '../errors.js';
 
 export interface LockHolder {
   readonly pid: number;
@@ -17,6 +17,8 @@ export interface LockOptions {
   readonly timeoutMs?: number;
   /** What this process is doing, shown to whoever waits for it. */
   readonly holder: string;
+  /** Called once if the lock is held by another when first tried (a plan says that it waited, and for whom). */
+  readonly onWait?: (holder: LockHolder | undefined) => void;
 }
 
 const POLL_MS = 25;
@@ -99,19 +101,58 @@ function breakIfStale(file: string): void {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Refuses a lock path that is not a regular file (a directory, a symlink, a device): hoststore never makes
+ * one, no holder will ever release it, and waiting out the timeout would only hide that.
+ */
+function assertLockIsAFile(file: string): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.lstatSync(file);
+  } catch {
+    return;
+  }
+  if (stat.isFile()) return;
+  const what = stat.isDirectory() ? 'a directory' : stat.isSymbolicLink() ? 'a symbolic link' : 'not a regular file';
+  const remove = stat.isDirectory() ? `rmdir ${file}` : `rm ${file}`;
+  throw new HoststoreError(`the lock ${file} is ${what}, not a lock file hoststore made, so no holder will ever release it; nothing was changed. Remove it (${remove}) if nothing else uses it, then run again`, 1);
+}
+
+/** What process `pid` runs now (its command line), to tell a hoststore holder from a reused pid. */
+function commandOf(pid: number): string | undefined {
+  try {
+    const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    return args.length ? args.join(' ').slice(0, 160) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The one line a waiter that gave up prints: who holds the lock, since when, and how to clear it if that is no hoststore. */
+function lockedMessage(root: string, file: string, holder: LockHolder | undefined, waitedMs: number): string {
+  if (!holder) {
+    return `the hoststore root ${root} is locked (${file} could not be read); gave up after ${waitedMs} ms. If no hoststore is running on this root, remove ${file}`;
+  }
+  const command = commandOf(holder.pid);
+  const runs = command ? `pid ${holder.pid} runs \`${command}\`` : `pid ${holder.pid}`;
+  return `the hoststore root ${root} is locked by ${holder.holder} (pid ${holder.pid}, since ${holder.since}); gave up after ${waitedMs} ms. ${runs}: wait for it to finish, or if that is not a hoststore, remove ${file}`;
+}
+
 /** Runs `fn` holding the root's lock; waits a bounded time for another holder, then fails naming it. */
 export async function withRootLock<T>(root: string, options: LockOptions, fn: () => Promise<T>): Promise<T> {
   const file = lockPath(root);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const me: LockHolder = { pid: process.pid, holder: options.holder, since: new Date().toISOString() };
   const deadline = Date.now() + (options.timeoutMs ?? defaultTimeout());
+  let waited = false;
   while (!tryAcquire(file, me)) {
-    breakIfStale(file);
-    if (Date.now() >= deadline) {
-      const holder = readLockHolder(root);
-      const who = holder ? `${holder.holder} (pid ${holder.pid}, since ${holder.since})` : 'another process';
-      throw new LockTimeoutError(`the hoststore root ${root} is locked by ${who}; gave up after ${options.timeoutMs ?? defaultTimeout()} ms`);
+    assertLockIsAFile(file);
+    if (!waited) {
+      waited = true;
+      options.onWait?.(readLockHolder(root));
     }
+    breakIfStale(file);
+    if (Date.now() >= deadline) throw new LockTimeoutError(lockedMessage(root, file, readLockHolder(root), options.timeoutMs ?? defaultTimeout()));
     await sleep(POLL_MS);
   }
   try {
