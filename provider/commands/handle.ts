@@ -21,13 +21,38 @@ async function handlerFor(kind: Kind): Promise<Handler<any, any, any>> {
   }
 }
 
+/** A spec is one flat object of strings; anything nested deeper is not one, and is refused before anything walks it. */
+const MAX_SPEC_DEPTH = 2;
+
 export function parseSpecJson(raw: string | undefined): unknown {
   if (raw === undefined || raw === '') throw new SpecError('no spec: HOSTSTORE_SPEC is empty (this command is run by the synthesized provisioners)');
+  let parsed: unknown;
   try {
-    return JSON.parse(raw);
-  } catch {
-    throw new SpecError(`HOSTSTORE_SPEC is not JSON: ${raw.slice(0, 120)}`);
+    parsed = JSON.parse(raw);
+  } catch (error) {
+    // V8's parser recurses: deep enough nesting overflows its stack (a RangeError) rather than failing to parse.
+    const why = error instanceof RangeError ? 'it nests too deep to read' : (error as Error).message;
+    throw new SpecError(`HOSTSTORE_SPEC is not JSON (${why}): a spec is one JSON object of strings, as the synthesized provisioners write it (got ${JSON.stringify(raw.slice(0, 60))}${raw.length > 60 ? '...' : ''})`);
   }
+  const depth = nestingDepth(parsed, MAX_SPEC_DEPTH);
+  if (depth > MAX_SPEC_DEPTH) {
+    throw new SpecError(`HOSTSTORE_SPEC nests more than ${MAX_SPEC_DEPTH} levels deep: a spec is one JSON object of strings, as the synthesized provisioners write it (got ${JSON.stringify(raw.slice(0, 60))}${raw.length > 60 ? '...' : ''})`);
+  }
+  return parsed;
+}
+
+/** How deep `value` nests, counted without recursion and only up to `limit + 1` (enough to refuse it). */
+function nestingDepth(value: unknown, limit: number): number {
+  let level: unknown[] = [value];
+  let depth = 0;
+  while (level.length > 0 && depth <= limit) {
+    const next: unknown[] = [];
+    for (const v of level) if (typeof v === 'object' && v !== null) for (const child of Object.values(v)) next.push(child);
+    if (next.length === 0 && !level.some((v) => typeof v === 'object' && v !== null)) break;
+    depth += 1;
+    level = next;
+  }
+  return depth;
 }
 
 export async function handle(args: string[], rawSpec: string | undefined): Promise<number> {
