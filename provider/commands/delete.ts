@@ -3,21 +3,39 @@ import * as fs from 'node:fs';
 import { RefusedError } from '../errors.js';
 import { Registry, mountKey } from '../registry/store.js';
 import { withRootLock } from '../registry/lock.js';
-import { inventory } from '../inventory.js';
+import { inventory, type InventoryItem } from '../inventory.js';
 import { readMountTable, unmount } from '../host/mounts.js';
 import { unmountImage } from '../handlers/block-device.js';
 import type { GlobalOptions } from '../cli.js';
 import { findItem } from './list.js';
 import { confirm } from './confirm.js';
 
+/**
+ * Why a storage cannot be deleted yet, and the way out: who really has it mounted now, which mount
+ * records remain whose mount is gone (the Mount is still declared somewhere, or was never removed), and
+ * who holds its lease.
+ */
+function usersOf(item: InventoryItem): string {
+  const who = (m: InventoryItem['mounts'][number]) => `${m.project}/${m.service} replica ${m.replica} at ${m.hostPath}`;
+  const mounted = item.mounts.filter((m) => m.mounted);
+  const recorded = item.mounts.filter((m) => !m.mounted);
+  const reasons = [
+    ...(mounted.length ? [`is mounted by ${mounted.map(who).join(', ')}`] : []),
+    ...(recorded.length ? [`is recorded as mounted by ${recorded.map(who).join(', ')} (not mounted now)`] : []),
+    ...(item.lease && item.mounts.length === 0 ? [`is leased by ${item.lease.project}/${item.lease.service}`] : []),
+  ];
+  const way = mounted.length
+    ? 'remove its Mounts first, or pass --force to unmount and delete'
+    : recorded.length
+      ? 'remove those Mounts from the code and apply first, or pass --force to forget the records and delete'
+      : `break the lease (hoststore lease break ${item.name}) first, or pass --force to delete`;
+  return `${reasons.join(' and ')}; ${way}`;
+}
+
 export async function deleteStorage(name: string, options: GlobalOptions): Promise<number> {
   return withRootLock(options.root, { holder: `hoststore delete ${name}` }, async () => {
     const item = findItem(inventory(options.root), name, options);
-    const users = item.mounts.map((m) => `${m.project}/${m.service} replica ${m.replica} at ${m.hostPath}`);
-    if ((users.length > 0 || item.lease) && !options.force) {
-      const why = users.length > 0 ? `mounted by ${users.join(', ')}` : `leased by ${item.lease?.project}/${item.lease?.service}`;
-      throw new RefusedError(`${item.kind} ${name} is ${why}; remove its Mounts first, or pass --force to unmount and delete`);
-    }
+    if ((item.mounts.length > 0 || item.lease) && !options.force) throw new RefusedError(`${item.kind} ${name} ${usersOf(item)}`);
     if (!options.yes) await confirm(`delete ${item.kind} ${name} and all its data at ${item.path}?`);
     const registry = new Registry(options.root);
     for (const m of item.mounts) {
