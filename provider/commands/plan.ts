@@ -10,6 +10,7 @@ import { assertNoErrors, hasChanges, makePlan, type Plan } from '../plan/plan.js
 import { compareDesired } from '../plan/compare.js';
 import { renderJson, renderMarkdown, renderText } from '../plan/render.js';
 import { applyPlan, destroyDesired } from '../plan/apply.js';
+import { withReadLocks } from '../plan/read-lock.js';
 import { confirm } from './confirm.js';
 
 export interface EngineOptions {
@@ -40,9 +41,14 @@ function exitCode(plan: Plan, detailed: boolean): number {
   return detailed && hasChanges(plan) ? 2 : 0;
 }
 
-export function plan(options: EngineOptions): number {
+/** The plan of `desired`, read while no other process changes its roots (see plan/read-lock.ts). */
+function planConsistently(desired: DesiredSpec[]): Promise<Plan> {
+  return withReadLocks(desired.map((d) => d.spec.root).filter((root) => typeof root === 'string' && root.startsWith('/')), () => makePlan(desired), (line) => process.stderr.write(`hoststore: ${line}\n`));
+}
+
+export async function plan(options: EngineOptions): Promise<number> {
   const desired = readDesired(options.app, options.stack);
-  const result = makePlan(desired);
+  const result = await planConsistently(desired);
   process.stdout.write(`${render(result, options.format)}\n`);
   if (options.out) {
     const saved: SavedPlan = { hoststorePlan: 1, desired, plan: result };
@@ -74,12 +80,12 @@ export async function apply(file: string | undefined, options: EngineOptions): P
   let current: Plan;
   if (file) {
     const saved = loadSaved(file);
-    current = makePlan(saved.desired);
+    current = await planConsistently(saved.desired);
     if (current.fingerprint !== saved.plan.fingerprint) {
       throw new HoststoreError(`the host or the registry changed since ${file} was planned (${saved.plan.createdAt}); nothing was applied. Run hoststore plan again and review it`, 3);
     }
   } else {
-    current = makePlan(readDesired(options.app, options.stack));
+    current = await planConsistently(readDesired(options.app, options.stack));
   }
   process.stdout.write(`${renderText(current)}\n`);
   assertNoErrors(current);
