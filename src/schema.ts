@@ -118,17 +118,18 @@ function checkRoot(value: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * A whole number within [min, max]. Every way to miss it (a string, NaN, Infinity as 1e309 parses, -0,
+ * a fraction, out of range) gets the same rule, so the line says what to write, not only what was wrong.
+ */
 export function wholeNumberRule(value: unknown, min: number, max: number): string | undefined {
-  if (typeof value !== 'number' || !Number.isFinite(value)) return 'must be a number';
-  if (!Number.isInteger(value)) return 'must be a whole number';
-  if (value < min || value > max) return `must be from ${min} to ${max}`;
-  return undefined;
+  const ok = typeof value === 'number' && Number.isInteger(value) && !Object.is(value, -0) && value >= min && value <= max;
+  return ok ? undefined : `must be a whole number from ${min} to ${max}`;
 }
 
 export function positiveWholeNumberRule(value: unknown): string | undefined {
-  if (typeof value !== 'number' || !Number.isFinite(value)) return 'must be a number';
-  if (!Number.isInteger(value) || value < 1) return 'must be a positive whole number';
-  return undefined;
+  const ok = typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
+  return ok ? undefined : 'must be a whole number, 1 or more';
 }
 
 /** A 5-field cron expression (minute hour day-of-month month day-of-week), evaluated in UTC, that fires at least once. */
@@ -319,9 +320,21 @@ export function describeZodError(error: z.ZodError, input: unknown): string {
     .map((issue) => {
       const field = issue.path.join('.') || '(spec)';
       const got = issue.path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k as string] : undefined), input);
-      return `${field}: ${issue.message}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`;
+      return `${field}: ${issue.message}${got === undefined ? '' : ` (got ${showGot(got)})`}`;
     })
     .join('; ');
+}
+
+/** A value as JSON for an error line, bounded: a nested or huge value must not blow up the message. */
+function showGot(value: unknown): string {
+  if (typeof value === 'string' && value.length > 120) return JSON.stringify(`${value.slice(0, 117)}...`);
+  let text: string;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    return Array.isArray(value) ? '[a deeply nested array]' : '[a deeply nested value]';
+  }
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -72,7 +72,12 @@ export abstract class StorageBase extends Construct {
 
   protected checkSize(required: boolean): void {
     if (this.sizeGb === undefined && !required) return;
-    this.problems.check('sizeGb', this.sizeGb, (v) => wholeNumberRule(v, 1, this.project.maxVolumeSizeGb));
+    // The limit is named, so the line also says which knob raises it.
+    const limit = this.project.maxVolumeSizeGb;
+    this.problems.check('sizeGb', this.sizeGb, (v) => {
+      const problem = wholeNumberRule(v, 1, limit);
+      return problem && `${problem} (limits.maxVolumeSizeGb)`;
+    });
   }
 
   /** The storages this construct stands for on the host. */

@@ -10,6 +10,7 @@ export type Rule = (value: unknown) => string | undefined;
 export function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (value === undefined) return 'undefined';
+  if (Object.is(value, -0)) return '-0';
   if (typeof value === 'object' && value !== null) return '[object]';
   return String(value);
 }

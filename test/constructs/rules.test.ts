@@ -15,18 +15,18 @@ describe('sizeGb', () => {
   ])('Volume sizeGb %p valid=%p (default limit 500)', (size, valid) => {
     const lines = errors((p) => new Volume(p, 'db', { sizeGb: size }));
     if (valid) ok(lines);
-    else expect(lines).toEqual([`[stack/proj/db] \`sizeGb\` must be from 1 to 500 (got ${size})`]);
+    else expect(lines).toEqual([`[stack/proj/db] \`sizeGb\` must be a whole number from 1 to 500 (limits.maxVolumeSizeGb) (got ${size})`]);
   });
   test.each([[1000, true], [1001, false]])('raised limit: Disk sizeGb %p valid=%p', (size, valid) => {
     const lines = errors((p) => new Disk(p, 'd', { name: 'd', sizeGb: size }), { limits: { maxVolumeSizeGb: 1000 } });
-    expect(lines).toEqual(valid ? [] : [`[stack/proj/d] \`sizeGb\` must be from 1 to 1000 (got ${size})`]);
+    expect(lines).toEqual(valid ? [] : [`[stack/proj/d] \`sizeGb\` must be a whole number from 1 to 1000 (limits.maxVolumeSizeGb) (got ${size})`]);
   });
   test('not a whole number', () => {
-    expect(errors((p) => new Volume(p, 'db', { sizeGb: 1.5 }))).toEqual(['[stack/proj/db] `sizeGb` must be a whole number (got 1.5)']);
+    expect(errors((p) => new Volume(p, 'db', { sizeGb: 1.5 }))).toEqual(['[stack/proj/db] `sizeGb` must be a whole number from 1 to 500 (limits.maxVolumeSizeGb) (got 1.5)']);
   });
   test('a Disk may omit sizeGb; a block Volume may not', () => {
     ok(errors((p) => new Disk(p, 'd', { name: 'existing' })));
-    expect(errors((p) => new Volume(p, 'db', {} as never))).toEqual(['[stack/proj/db] `sizeGb` must be a number (got undefined)']);
+    expect(errors((p) => new Volume(p, 'db', {} as never))).toEqual(['[stack/proj/db] `sizeGb` must be a whole number from 1 to 500 (limits.maxVolumeSizeGb) (got undefined)']);
   });
 });
 
@@ -136,7 +136,7 @@ describe('mounts', () => {
       const v = new Volume(p, 'v', { type: 'directory' });
       new Mount(p, 'm', { storage: v, service: 'web', mountPath: '/d', replicas });
     });
-    expect(lines).toEqual(valid ? [] : [`[stack/proj/m] \`replicas\` must be from 1 to 100 (got ${replicas})`]);
+    expect(lines).toEqual(valid ? [] : [`[stack/proj/m] \`replicas\` must be a whole number from 1 to 100 (got ${replicas})`]);
   });
   test('a Disk is exclusive: replicas > 1 and a second Mount are refused', () => {
     expect(errors((p) => {
@@ -180,8 +180,8 @@ describe('snapshot policies', () => {
     expect(policy({ schedule })).toEqual([expect.stringContaining(`[stack/proj/nightly] \`schedule\` ${rule}`)]);
   });
   test.each([[0, false], [1, true]])('retentionDays / retentionCount %p valid=%p', (n, valid) => {
-    expect(policy({ retentionDays: n })).toEqual(valid ? [] : [`[stack/proj/nightly] \`retentionDays\` must be a positive whole number (got ${n})`]);
-    expect(policy({ retentionCount: n })).toEqual(valid ? [] : [`[stack/proj/nightly] \`retentionCount\` must be a positive whole number (got ${n})`]);
+    expect(policy({ retentionDays: n })).toEqual(valid ? [] : [`[stack/proj/nightly] \`retentionDays\` must be a whole number, 1 or more (got ${n})`]);
+    expect(policy({ retentionCount: n })).toEqual(valid ? [] : [`[stack/proj/nightly] \`retentionCount\` must be a whole number, 1 or more (got ${n})`]);
   });
   test('the storage must belong to the same project', () => {
     expect(errors((p, stack) => {
@@ -215,9 +215,9 @@ test('every broken rule is reported at once', () => {
   }, { root: '/etc/hoststore' });
   expect(lines).toEqual(expect.arrayContaining([
     expect.stringMatching(/^\[stack\/proj\] `root` must not be a system directory/),
-    '[stack/proj/db] `sizeGb` must be from 1 to 500 (got 501)',
+    '[stack/proj/db] `sizeGb` must be a whole number from 1 to 500 (limits.maxVolumeSizeGb) (got 501)',
     expect.stringMatching(/^\[stack\/proj\/m\] `mountPath` must be an absolute path/),
-    '[stack/proj/m] `replicas` must be from 1 to 100 (got 0)',
+    '[stack/proj/m] `replicas` must be a whole number from 1 to 100 (got 0)',
     expect.stringMatching(/^\[stack\/proj\/d\] `name` must contain only/),
     expect.stringMatching(/^\[stack\/proj\/d\] `filesystem` must be one of/),
     expect.stringMatching(/^\[stack\/proj\/snap\] `schedule` must be a 5-field cron expression/),
@@ -236,11 +236,11 @@ describe('project props', () => {
   test.each([[0, false], [1, true]])('limits.maxVolumes %p valid=%p', (maxVolumes, valid) => {
     const lines = errors((p) => new Volume(p, 'v', { sizeGb: 1, shared: true }), { limits: { maxVolumes } });
     if (valid) ok(lines);
-    else expect(lines).toContain('[stack/proj] `limits.maxVolumes` must be a positive whole number (got 0)');
+    else expect(lines).toContain('[stack/proj] `limits.maxVolumes` must be a whole number, 1 or more (got 0)');
   });
   test.each([[0, false], [1, true], [65536, true], [65537, false]])('limits.maxVolumeSizeGb %p valid=%p (64 TiB ceiling)', (max, valid) => {
     const lines = errors(() => undefined, { limits: { maxVolumeSizeGb: max } });
-    expect(lines).toEqual(valid ? [] : [`[stack/proj] \`limits.maxVolumeSizeGb\` must be from 1 to 65536 (got ${max})`]);
+    expect(lines).toEqual(valid ? [] : [`[stack/proj] \`limits.maxVolumeSizeGb\` must be a whole number from 1 to 65536 (got ${max})`]);
   });
   test('carrier is terraform_data or null_resource; cli is not empty', () => {
     expect(errors(() => undefined, { carrier: 'local_file' as never, cli: '' })).toEqual([
@@ -269,12 +269,12 @@ describe('retention upper bounds (the handler schema, checked at synth)', () => 
   });
   test.each([[36500, true], [36501, false]])('retentionDays %p valid=%p', (days, valid) => {
     expect(policy({ retentionDays: days })).toEqual(valid ? [] : [
-      `[stack/proj/nightly] renders a spec the handler would refuse: retention_days: must be from 1 to 36500 (got "${days}")`,
+      `[stack/proj/nightly] renders a spec the handler would refuse: retention_days: must be a whole number from 1 to 36500 (got "${days}")`,
     ]);
   });
   test.each([[100000, true], [100001, false]])('retentionCount %p valid=%p', (count, valid) => {
     expect(policy({ retentionCount: count })).toEqual(valid ? [] : [
-      `[stack/proj/nightly] renders a spec the handler would refuse: retention_count: must be from 1 to 100000 (got "${count}")`,
+      `[stack/proj/nightly] renders a spec the handler would refuse: retention_count: must be a whole number from 1 to 100000 (got "${count}")`,
     ]);
   });
   test('a refused spec renders nothing, not a stack missing the resource', () => {
@@ -282,7 +282,7 @@ describe('retention upper bounds (the handler schema, checked at synth)', () => 
       const v = new Volume(p, 'v', { sizeGb: 1, shared: true });
       new SnapshotPolicy(p, 'nightly', { storage: v, schedule: '0 4 * * *', retentionDays: 36501 });
     });
-    expect(() => Testing.synth(stack, true)).toThrow(/retention_days: must be from 1 to 36500/);
+    expect(() => Testing.synth(stack, true)).toThrow(/retention_days: must be a whole number from 1 to 36500/);
   });
 });
 
@@ -309,7 +309,7 @@ test('app.synth() (what cdktf synth runs) fails listing every broken rule', () =
   };
   const expected = [
     'Validation failed with the following errors:',
-    '  [stack/proj/db] `sizeGb` must be from 1 to 500 (got 501)',
+    '  [stack/proj/db] `sizeGb` must be a whole number from 1 to 500 (limits.maxVolumeSizeGb) (got 501)',
     "  [stack/proj/pg] `filesystem` must be one of 'ext4', 'xfs', 'btrfs' (got \"zfs\")",
   ].join('\n');
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-synth-'));

@@ -43,7 +43,7 @@ hostTest()('a tampered spec is refused naming field, rule and value, before anyt
     [{ name: 'x; rm -rf /' }, /name: must contain only letters, digits and hyphens/],
     [{ name: '$(reboot)' }, /name: must contain only/],
     [{ size_gb: '10; echo' }, /size_gb: must be a whole number written in digits \(got "10; echo"\)/],
-    [{ size_gb: '999999999' }, /size_gb: must be from 1 to 65536/],
+    [{ size_gb: '999999999' }, /size_gb: must be a whole number from 1 to 65536/],
     [{ filesystem: 'ntfs' }, /filesystem: /],
     [{ root: '/etc' }, /root: must not be a system directory/],
   ];

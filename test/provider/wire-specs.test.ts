@@ -32,7 +32,7 @@ test('every broken field is named with its rule and the value it got, all at onc
   expect(message).toMatch(/^storage spec rejected: /);
   expect(message).toMatch(/root: must not be a system directory or lie inside one .* \(got "\/etc\/x"\)/);
   expect(message).toMatch(/name: must contain only letters, digits and hyphens.* \(got "bad name"\)/);
-  expect(message).toMatch(/size_gb: must be from 1 to 65536 \(got "0"\)/);
+  expect(message).toMatch(/size_gb: must be a whole number from 1 to 65536 \(got "0"\)/);
 });
 
 test('rules across fields: a volume is ext4 with a size, a directory has neither, a host path is derived', () => {
