@@ -83,7 +83,8 @@ export function policyReferenceFromSnapshot(record: unknown): string | undefined
  * references rewritten). Two records claiming one key: the one already there keeps it and the other keeps
  * its old key, so nothing is dropped.
  */
-export function rekeyCollection(collection: string, records: Readonly<Fields>): Fields {
+export function rekeyCollection(collection: string, records: Readonly<Fields>): Readonly<Fields> {
+  if (collection !== 'storage' && collection !== 'mounts' && collection !== 'policies' && collection !== 'snapshots') return records;
   if (collection === 'snapshots') {
     const out: Fields = {};
     for (const [key, record] of Object.entries(records)) {
