@@ -124,7 +124,7 @@ function checkRoot(value: unknown): string | undefined {
     }
   }
   if (SHARED_DIRECTORIES.includes(root)) {
-    return `must be a dedicated directory, not the shared ${root} itself (${SHARED_DIRECTORIES.join(', ')}); use a directory of its own such as ${root}/hoststore`;
+    return `must be a dedicated directory, not the shared ${root} itself (${SHARED_DIRECTORIES.join(', ')}); use a directory of its own such as ${DEFAULT_ROOT}`;
   }
   return undefined;
 }
