@@ -281,11 +281,17 @@ describe('who may change the root', () => {
   hostTest('mkfs.ext4')('what hoststore makes has tight modes; only the way to the services is readable by others', async () => {
     await converge(storageHandler, ctx(), storage());
     await converge(mountHandler, ctx(), mount());
+    await converge(storageHandler, ctx(), storage({ kind: 'volume', name: 'shared', shared: 'true' }));
+    await converge(mountHandler, ctx(), mount({ storage: 'shared', storage_kind: 'volume', mount_path: '/shared' }));
     const mode = (p: string) => (fs.statSync(host.path(p)).mode & 0o7777).toString(8);
     expect({
       registry: mode('registry'), storageJson: mode('registry/storage.json'), disks: mode('disks'), image: mode('disks/data.img'),
-      projects: mode('projects'), project: mode('projects/app'), services: mode('projects/app/services'),
-    }).toEqual({ registry: '700', storageJson: '600', disks: '700', image: '600', projects: '755', project: '755', services: '755' });
+      projects: mode('projects'), project: mode('projects/app'), volumes: mode('projects/app/volumes'), services: mode('projects/app/services'),
+      staging: mode('staging'), stagingProject: mode('staging/projects/app'),
+    }).toEqual({
+      registry: '700', storageJson: '600', disks: '700', image: '600', projects: '755', project: '755', volumes: '700', services: '755',
+      staging: '700', stagingProject: '700',
+    });
   });
 });
 
