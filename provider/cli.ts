@@ -41,7 +41,7 @@ options:
   --json           machine-readable output for read commands
   -h, --help       this text
 
-exit codes: 0 ok, 1 failed, 2 bad usage or spec (plan/diff --detailed-exitcode: changes), 3 refused (would lose data or break a lease), 4 root locked`;
+exit codes: 0 ok, 1 failed, 2 bad usage or spec (plan/diff --detailed-exitcode: changes), 3 refused (would lose data or break a lease; a root others can change), 4 root locked`;
 
 export interface GlobalOptions {
   readonly root: string;

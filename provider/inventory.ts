@@ -8,7 +8,7 @@ import type { Filesystem, StorageKind } from '../src/schema.js';
 import { Registry, type LeaseRecord, type MountRecord, type StorageRecord } from './registry/store.js';
 import { readMountTable } from './host/mounts.js';
 import { readFilesystemSignature } from './host/fs-signature.js';
-import { checkInsideRoot, recordedHostPath, recordedStoragePath } from './host/root-trust.js';
+import { checkInsideRoot, checkRootTrust, recordedHostPath, recordedStoragePath } from './host/root-trust.js';
 import { imagePath, nameRule } from '../src/schema.js';
 
 export type ItemState = 'creating' | 'available' | 'mounted' | 'retained' | 'missing' | 'unmanaged';
@@ -51,6 +51,8 @@ function allocated(file: string): number | undefined {
 }
 
 export function inventory(root: string): InventoryItem[] {
+  // Read commands open the registry and images too: the same check as before a change.
+  checkRootTrust(root);
   const registry = new Registry(root);
   const targets = new Set(readMountTable().map((entry) => entry.target));
   const mounts = registry.mounts();

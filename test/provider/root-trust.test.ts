@@ -261,6 +261,8 @@ describe('who may change the root', () => {
     });
     expect(fs.existsSync(host.path('registry', 'storage.json'))).toBe(false);
     expect(fs.existsSync(host.path('projects'))).toBe(false);
+    // AND read commands, which open the registry, refuse it too
+    expect(cli('list')).toMatchObject({ status: 3, stderr: expect.stringContaining(`chown root:root ${target} && chmod go-w ${target}`) });
   });
 
   test('an ancestor of the root owned by another user is refused; a root-owned sticky one (/tmp) is fine', () => {
