@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The main job: build, synthesize the example stacks and apply them onto this host, then show what was
-# made. Root: $HOSTSTORE_ROOT (default /tmp/hoststore-example).
+# made. Root: $HOSTSTORE_ROOT (default /var/lib/hoststore-example: a directory no other user can
+# pre-create, as hoststore requires of a root).
 #   deploy-example.sh [apply]      the embedded engine: hoststore plan, then hoststore apply (no Terraform needed)
 #   deploy-example.sh terraform    the same through `cdktf deploy` (terraform_data carriers, nothing to download)
 #   deploy-example.sh destroy      hoststore destroy: each removal policy applied (the examples retain their data)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export HOSTSTORE_ROOT="${HOSTSTORE_ROOT:-/tmp/hoststore-example}"
+export HOSTSTORE_ROOT="${HOSTSTORE_ROOT:-/var/lib/hoststore-example}"
 export CHECKPOINT_DISABLE=1
 action="${1:-apply}"
 [ "$(id -u)" = 0 ] || { echo "deploy-example: loop devices and mounts need root" >&2; exit 1; }

@@ -4,8 +4,8 @@
  * imported on demand so the handler path Terraform calls for every resource loads only what it needs.
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_ROOT } from '../src/schema.js';
-import { HoststoreError } from './errors.js';
+import { DEFAULT_ROOT, rootRule } from '../src/schema.js';
+import { HoststoreError, SpecError } from './errors.js';
 
 const USAGE = `usage: hoststore <command> [options]
 
@@ -35,12 +35,13 @@ commands:
                                        the handler Terraform's provisioners run; spec in HOSTSTORE_SPEC (JSON)
 
 options:
-  --root DIR       the hoststore root (default: $HOSTSTORE_ROOT or ${DEFAULT_ROOT})
+  --root DIR       the hoststore root (default: $HOSTSTORE_ROOT or ${DEFAULT_ROOT}): absolute, normalized, a
+                   directory of its own (not /, a system directory, nor /tmp, /var, /home, /srv themselves)
   --project NAME   pick a project when a volume name exists in several
   --json           machine-readable output for read commands
   -h, --help       this text
 
-exit codes: 0 ok, 1 failed, 2 bad usage or spec (plan/diff --detailed-exitcode: changes), 3 refused (would lose data or break a lease), 4 root locked`;
+exit codes: 0 ok, 1 failed, 2 bad usage or spec (plan/diff --detailed-exitcode: changes), 3 refused (would lose data or break a lease; a root others can change), 4 root locked`;
 
 export interface GlobalOptions {
   readonly root: string;
@@ -80,7 +81,7 @@ async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const options: GlobalOptions = {
-    root: values.root ?? process.env.HOSTSTORE_ROOT ?? DEFAULT_ROOT,
+    root: checkedRoot(values.root),
     json: values.json ?? false,
     yes: values.yes ?? false,
     force: values.force ?? false,
@@ -120,6 +121,14 @@ async function main(argv: string[]): Promise<number> {
     default:
       throw new HoststoreError(`unknown command '${command}'; run hoststore --help`, 2);
   }
+}
+
+/** The root from --root, $HOSTSTORE_ROOT or the default, held to the rule a spec's `root` obeys. */
+function checkedRoot(flag: string | undefined): string {
+  const [root, from] = flag !== undefined ? [flag, '--root'] : process.env.HOSTSTORE_ROOT !== undefined ? [process.env.HOSTSTORE_ROOT, 'HOSTSTORE_ROOT'] : [DEFAULT_ROOT, 'the default root'];
+  const problem = rootRule(root);
+  if (problem) throw new SpecError(`${from} ${JSON.stringify(root)} is not a usable hoststore root: it ${problem}`);
+  return root;
 }
 
 function one(args: string[], usage: string): string {

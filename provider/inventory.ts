@@ -8,6 +8,8 @@ import type { Filesystem, StorageKind } from '../src/schema.js';
 import { Registry, type LeaseRecord, type MountRecord, type StorageRecord } from './registry/store.js';
 import { readMountTable } from './host/mounts.js';
 import { readFilesystemSignature } from './host/fs-signature.js';
+import { checkInsideRoot, checkRootTrust, recordedHostPath, recordedStoragePath } from './host/root-trust.js';
+import { imagePath, nameRule } from '../src/schema.js';
 
 export type ItemState = 'creating' | 'available' | 'mounted' | 'retained' | 'missing' | 'unmanaged';
 
@@ -31,6 +33,7 @@ export interface InventoryItem {
   readonly filesystem?: Filesystem;
   readonly allocatedBytes?: number;
   readonly state: ItemState;
+  /** Where the layout puts it (computed from kind, project and name; a record's own `path` is never used). */
   readonly path: string;
   readonly removalPolicy?: string;
   readonly mounts: InventoryMount[];
@@ -48,15 +51,17 @@ function allocated(file: string): number | undefined {
 }
 
 export function inventory(root: string): InventoryItem[] {
+  // Read commands open the registry and images too: the same check as before a change.
+  checkRootTrust(root);
   const registry = new Registry(root);
   const targets = new Set(readMountTable().map((entry) => entry.target));
   const mounts = registry.mounts();
-  const items: InventoryItem[] = registry.list<StorageRecord>('storage').map(({ record }) => item(registry, record, mounts, targets));
+  const items: InventoryItem[] = registry.list<StorageRecord>('storage').map(({ record }) => item(root, registry, record, mounts, targets));
   const known = new Set(items.filter((i) => i.kind === 'disk').map((i) => i.name));
   for (const file of safeReaddir(path.join(root, 'disks'))) {
     const name = file.replace(/\.img$/, '');
-    if (!file.endsWith('.img') || known.has(name)) continue;
-    const image = path.join(root, 'disks', file);
+    if (!file.endsWith('.img') || known.has(name) || nameRule(name)) continue;
+    const image = checkInsideRoot(root, imagePath(root, 'disk', '', name));
     let sizeGb: number | undefined;
     try {
       sizeGb = Math.floor(fs.statSync(image).size / 1024 ** 3);
@@ -71,14 +76,15 @@ export function inventory(root: string): InventoryItem[] {
   return items;
 }
 
-function item(registry: Registry, record: StorageRecord, all: MountRecord[], targets: Set<string>): InventoryItem {
+function item(root: string, registry: Registry, record: StorageRecord, all: MountRecord[], targets: Set<string>): InventoryItem {
   const mounts = all
     .filter((m) => m.storageKind === record.kind && m.storage === record.name && (record.kind === 'disk' || m.project === record.project))
-    .map((m) => ({
-      project: m.project, service: m.service, replica: m.replica, mountPath: m.mountPath, hostPath: m.hostPath,
-      readOnly: m.readOnly, mounted: targets.has(m.hostPath),
-    }));
-  const present = fs.existsSync(record.path);
+    .map((m) => {
+      const hostPath = recordedHostPath(root, m);
+      return { project: m.project, service: m.service, replica: m.replica, mountPath: m.mountPath, hostPath, readOnly: m.readOnly, mounted: targets.has(hostPath) };
+    });
+  const where = recordedStoragePath(root, record);
+  const present = fs.existsSync(where);
   const state: ItemState =
     record.state === 'creating' ? 'creating'
       : !present ? 'missing'
@@ -86,8 +92,8 @@ function item(registry: Registry, record: StorageRecord, all: MountRecord[], tar
           : mounts.some((m) => m.mounted) ? 'mounted' : 'available';
   return {
     name: record.name, kind: record.kind, project: record.project, stack: record.stack, sizeGb: record.sizeGb,
-    filesystem: record.filesystem, allocatedBytes: record.kind === 'directory' ? undefined : allocated(record.path),
-    state, path: record.path, removalPolicy: record.removalPolicy, mounts,
+    filesystem: record.filesystem, allocatedBytes: record.kind === 'directory' ? undefined : allocated(where),
+    state, path: where, removalPolicy: record.removalPolicy, mounts,
     lease: record.kind === 'disk' ? registry.lease(record.name) : undefined,
     createdAt: record.createdAt, retainedAt: record.retainedAt,
   };

@@ -42,6 +42,14 @@ export const SYSTEM_DIRECTORIES = [
   '/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/proc', '/run', '/sbin', '/sys', '/usr',
 ];
 
+/**
+ * Shared directories a root must not be itself (anyone may create entries in them, or they hold other
+ * software's data); a dedicated directory inside one is fine (`/var/lib/hoststore`, `/srv/storage`).
+ */
+export const SHARED_DIRECTORIES = [
+  '/tmp', '/var', '/var/lib', '/var/tmp', '/home', '/srv', '/opt', '/mnt', '/media', '/root',
+];
+
 // ---------------------------------------------------------------------------------------------
 // Rules. Each returns undefined when the value is fine, else the rule it breaks (without the
 // value: callers add the construct path, the property and the value they got).
@@ -114,6 +122,9 @@ function checkRoot(value: unknown): string | undefined {
     if (root === system || (system !== '/' && root.startsWith(system + '/'))) {
       return `must not be a system directory or lie inside one (${SYSTEM_DIRECTORIES.join(', ')})`;
     }
+  }
+  if (SHARED_DIRECTORIES.includes(root)) {
+    return `must be a dedicated directory, not the shared ${root} itself (${SHARED_DIRECTORIES.join(', ')}); use a directory of its own such as ${DEFAULT_ROOT}`;
   }
   return undefined;
 }
@@ -368,4 +379,20 @@ export function stagingPath(root: string, kind: StorageKind, project: string, na
 /** The host path one replica of a service binds in at `mountPath`. */
 export function replicaHostPath(root: string, project: string, service: string, replica: number, mountPath: string): string {
   return `${root}/projects/${project}/services/${service}/${replica}${mountPath}`;
+}
+
+/**
+ * Where a snapshot lives: one directory per storage, laid out like the storage itself
+ * (`<root>/snapshots/disks/<name>/<id>.img`, `<root>/snapshots/projects/<project>/volumes/<name>/<id>.img`,
+ * a directory volume's snapshot is a directory `<id>`).
+ */
+export function snapshotPath(root: string, kind: StorageKind, project: string, name: string, id: string): string {
+  const dir = kind === 'disk' ? `${root}/snapshots/disks/${name}` : `${root}/snapshots/projects/${project}/${kind === 'directory' ? 'directories' : 'volumes'}/${name}`;
+  return `${dir}/${id}${kind === 'directory' ? '' : '.img'}`;
+}
+
+/** Where earlier builds put a snapshot (`<root>/snapshots/<kind>--<project>--<name>/<id>.img`, `disk--<name>` for a disk); still read. */
+export function legacySnapshotPath(root: string, kind: StorageKind, project: string, name: string, id: string): string {
+  const key = kind === 'disk' ? `disk--${name}` : `${kind}--${project}--${name}`;
+  return `${root}/snapshots/${key}/${id}${kind === 'directory' ? '' : '.img'}`;
 }

@@ -9,6 +9,7 @@ import { unmountImage } from '../handlers/block-device.js';
 import type { GlobalOptions } from '../cli.js';
 import { findItem } from './list.js';
 import { confirm } from './confirm.js';
+import { recordedHostPath } from '../host/root-trust.js';
 
 /**
  * Why a storage cannot be deleted yet, and the way out: who really has it mounted now, which mount
@@ -39,7 +40,9 @@ export async function deleteStorage(name: string, options: GlobalOptions): Promi
     if (!options.yes) await confirm(`delete ${item.kind} ${name} and all its data at ${item.path}?`);
     const registry = new Registry(options.root);
     for (const m of item.mounts) {
-      while (readMountTable().some((e) => e.target === m.hostPath)) await unmount(m.hostPath);
+      // The host path the layout gives this mount, never the one its record carries.
+      const hostPath = recordedHostPath(options.root, m);
+      while (readMountTable().some((e) => e.target === hostPath)) await unmount(hostPath);
       registry.remove('mounts', mountKey(m.project, m.service, m.replica, m.mountPath));
     }
     if (item.lease) registry.remove('leases', name);

@@ -14,7 +14,8 @@ import { withRootLock } from '../registry/lock.js';
 import type { StorageRecord } from '../registry/store.js';
 import { inventory } from '../inventory.js';
 import { pruneAll, runDue } from '../snapshots/run-due.js';
-import { deleteSnapshot, getSnapshot, listSnapshots, restoreCopy, takeSnapshot, verifySnapshot } from '../snapshots/snapshots.js';
+import { deleteSnapshot, getSnapshot, listSnapshots, restoreCopy, snapshotLocation, takeSnapshot, verifySnapshot, type SnapshotRecord } from '../snapshots/snapshots.js';
+import { recordedHostPath, recordedStoragePath } from '../host/root-trust.js';
 import type { GlobalOptions } from '../cli.js';
 import { findItem } from './list.js';
 import { formatBytes, printJson, table } from './format.js';
@@ -52,7 +53,7 @@ export async function snapshot(args: string[], options: SnapshotOptions): Promis
         printJson(snapshots);
         return 0;
       }
-      const rows = snapshots.map((s) => [s.id, `${s.kind} ${s.storage}`, s.createdAt, s.trigger, s.method, formatBytes(fs.existsSync(s.path) ? fs.statSync(s.path).blocks * 512 : undefined), s.intact ? 'ok' : 'CHANGED OR MISSING']);
+      const rows = snapshots.map((s) => [s.id, `${s.kind} ${s.storage}`, s.createdAt, s.trigger, s.method, formatBytes(snapshotBytes(options.root, s)), s.intact ? 'ok' : 'CHANGED OR MISSING']);
       process.stdout.write(rows.length ? `${table(['ID', 'STORAGE', 'TAKEN', 'TRIGGER', 'METHOD', 'ALLOCATED', 'CONTENT'], rows)}\n` : 'no snapshots\n');
       return snapshots.every((s) => s.intact) ? 0 : 1;
     }
@@ -96,7 +97,7 @@ async function restoreTo(options: GlobalOptions, id: string, name: string): Prom
     throw new RefusedError(`${snap.kind} ${name} already exists; restore to a new name, or use --in-place`);
   }
   if (!(await verifySnapshot(snap, ctx))) throw new RefusedError(`snapshot ${id} no longer matches its checksum; refusing to restore from it`);
-  await restoreCopy(snap, target);
+  await restoreCopy(snap, target, options.root);
   const source = ctx.registry.storage(snap.kind, snap.project, snap.storage);
   const now = ctx.now().toISOString();
   ctx.registry.putStorage({
@@ -118,16 +119,21 @@ async function restoreInPlace(options: GlobalOptions, id: string): Promise<numbe
     if (!(await verifySnapshot(snap, ctx))) throw new RefusedError(`snapshot ${id} no longer matches its checksum; refusing to restore from it`);
     if (!options.yes) throw new HoststoreError(`restoring ${snap.storage} in place replaces its current content (a safety snapshot is taken first); pass --yes`, 2);
     const users = ctx.registry.mountsOf(record.kind, record.project, record.name);
-    for (const m of users) while (readMountTable().some((e) => e.target === m.hostPath)) await unmount(m.hostPath);
-    if (record.kind !== 'directory') await unmountImage(record.path);
+    // Paths by the layout from what the records name, never the paths they carry.
+    const where = recordedStoragePath(options.root, record);
+    for (const m of users) {
+      const hostPath = recordedHostPath(options.root, m);
+      while (readMountTable().some((e) => e.target === hostPath)) await unmount(hostPath);
+    }
+    if (record.kind !== 'directory') await unmountImage(where);
     const safety = await takeSnapshot(ctx, record, 'safety');
-    const aside = `${record.path}.before-restore`;
-    fs.renameSync(record.path, aside);
+    const aside = `${where}.before-restore`;
+    fs.renameSync(where, aside);
     try {
-      await restoreCopy(snap, record.path);
+      await restoreCopy(snap, where, options.root);
     } catch (error) {
-      fs.rmSync(record.path, { recursive: true, force: true });
-      fs.renameSync(aside, record.path);
+      fs.rmSync(where, { recursive: true, force: true });
+      fs.renameSync(aside, where);
       throw error;
     }
     fs.rmSync(aside, { recursive: true, force: true });
@@ -136,4 +142,13 @@ async function restoreInPlace(options: GlobalOptions, id: string): Promise<numbe
   });
   for (const m of mounts) await converge(mountHandler, ctx, mountSpecFromRecord(options.root, m));
   return 0;
+}
+
+/** A snapshot's allocated bytes, found where the layout puts it. */
+function snapshotBytes(root: string, snapshot: SnapshotRecord): number | undefined {
+  try {
+    return fs.statSync(snapshotLocation(root, snapshot)).blocks * 512;
+  } catch {
+    return undefined;
+  }
 }

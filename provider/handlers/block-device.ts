@@ -5,12 +5,14 @@
  * kernel refuses, offline with every mount put back as it was.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Filesystem, StorageSpec } from '../../src/schema.js';
 import { createSparseImage, growImage } from '../host/image.js';
 import { formatImage, growFilesystemOffline, growFilesystemOnline, OnlineGrowUnsupported, requireMkfs } from '../host/filesystem.js';
 import { attachLoop, detachLoop, loopsFor, refreshLoopCapacity } from '../host/loop.js';
 import { bindMount, mountDevice, readMountTable, safeMountTarget, unmount, type MountEntry } from '../host/mounts.js';
 import { stagingPath } from '../../src/schema.js';
+import { makeRootDirectory } from '../host/root-trust.js';
 import type { HandlerContext } from './handler.js';
 
 export async function requireFormatter(filesystem: Filesystem): Promise<void> {
@@ -59,6 +61,8 @@ export async function ensureMounted(
   const current = entryAt(readMountTable(), target);
   if (current && current.source === device) return device;
   if (current) await unmount(target);
+  // Staging is root's alone (0700): replicas reach shared storage through their binds, not through it.
+  if (target.startsWith(`${root}/staging/`)) makeRootDirectory(root, path.dirname(target));
   await safeMountTarget(root, target);
   await mountDevice(device, target, filesystem, { readOnly });
   return device;

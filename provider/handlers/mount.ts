@@ -22,6 +22,7 @@ import type { Change, Handler, HandlerContext } from './handler.js';
 import { ensureMounted, mountsOfImage, unmountImage } from './block-device.js';
 import { loopsFor } from '../host/loop.js';
 import { storagePath } from './storage.js';
+import { checkInsideRoot } from '../host/root-trust.js';
 
 export interface ActualMount {
   readonly record?: MountRecord;
@@ -57,9 +58,9 @@ function isExclusive(ctx: HandlerContext, identity: MountIdentity): boolean {
 
 /** Where shared storage is seen on the host before binding: its staging mount or its directory. */
 function sharedSource(identity: MountIdentity): string {
-  return identity.storage_kind === 'directory'
+  return checkInsideRoot(identity.root, identity.storage_kind === 'directory'
     ? directoryPath(identity.root, identity.project, identity.storage)
-    : stagingPath(identity.root, identity.storage_kind, identity.project, identity.storage);
+    : stagingPath(identity.root, identity.storage_kind, identity.project, identity.storage));
 }
 
 /** True when `target` is a mount point showing the same directory as `source` (same device and inode). */

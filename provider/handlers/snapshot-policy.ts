@@ -11,6 +11,7 @@ import {
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
 import { SpecError } from '../errors.js';
 import type { Change, Handler } from './handler.js';
 import { listSnapshots } from '../snapshots/snapshots.js';
@@ -119,8 +120,22 @@ function installCronEntry(spec: SnapshotPolicySpec): void {
   ].join('\n');
   fs.mkdirSync(cronDir(), { recursive: true });
   const file = cronEntryPath(spec);
-  fs.writeFileSync(`${file}.tmp`, body, { mode: 0o644 });
-  fs.renameSync(`${file}.tmp`, file);
+  // The cron directory is not hoststore's: the temporary is created exclusively, under an unpredictable
+  // name (with a dot, which cron ignores), never through a symlink planted there.
+  const tmp = `${file}.${randomBytes(8).toString('hex')}.tmp`;
+  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644);
+  try {
+    try {
+      fs.writeSync(fd, body);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (error) {
+    fs.rmSync(tmp, { force: true });
+    throw error;
+  }
 }
 
 /**

@@ -20,6 +20,7 @@ import type { StorageRecord } from '../registry/store.js';
 import { inspectImage, readFilesystemSignature } from '../host/fs-signature.js';
 import type { Change, Diff, Handler, HandlerContext } from './handler.js';
 import * as block from './block-device.js';
+import { checkInsideRoot, imageTrustProblem, makeRootDirectory } from '../host/root-trust.js';
 
 const GiB = 1024 ** 3;
 
@@ -31,12 +32,15 @@ export interface ActualStorage {
   readonly sizeBytes?: number;
   readonly allocatedBytes?: number;
   readonly filesystem?: Filesystem;
+  /** Why the image found at `path` is not root's alone (only an image without a live record is judged). */
+  readonly untrusted?: string;
 }
 
+/** The storage's path by the layout, checked to stay under the root with no symlink on the way. */
 export function storagePath(identity: Pick<StorageIdentity, 'kind' | 'root' | 'project' | 'name'>): string {
-  return identity.kind === 'directory'
+  return checkInsideRoot(identity.root, identity.kind === 'directory'
     ? directoryPath(identity.root, identity.project, identity.name)
-    : imagePath(identity.root, identity.kind, identity.project, identity.name);
+    : imagePath(identity.root, identity.kind, identity.project, identity.name));
 }
 
 function parse<T>(schema: { safeParse(input: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } }, input: unknown, what: string): T {
@@ -68,11 +72,14 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
     }
     const image = inspectImage(where, record?.filesystem);
     if (!record && !image) return undefined;
-    if (!image || !image.stat.isFile()) return { record, present: false, path: where };
+    // An image hoststore did not make (or retained and left) is mounted as root once adopted: judge it.
+    const untrusted = image && (!record || record.state === 'retained') ? imageTrustProblem(image.stat) : undefined;
+    if (!image || !image.stat.isFile()) return { record, present: false, path: where, untrusted };
     return {
       record,
       present: true,
       path: where,
+      untrusted,
       sizeBytes: image.stat.size,
       allocatedBytes: image.stat.blocks * 512,
       filesystem: image.filesystem,
@@ -89,6 +96,9 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       return { action: 'create', changes: [{ field: 'image', to: spec.from_snapshot ? `copy of snapshot ${spec.from_snapshot}` : describe(spec), safety: 'safe' }] };
     }
     const record = actual.record;
+    if (actual.untrusted) {
+      return refusedDiff('adopt', 'image', `${what}: refusing to adopt ${actual.path}: it ${actual.untrusted}; hoststore mounts what it adopts as root, so it adopts only an image that is root's alone. Check its content, then: chown root:root ${actual.path} && chmod 600 ${actual.path} (a copy if it has other links)`);
+    }
     if (!actual.present) {
       return refusedDiff('update', 'image', `${what}: ${actual.path} is missing (deleted behind hoststore's back); recreating it would make an empty ${spec.kind}. Restore the file, or delete the record with \`hoststore delete ${spec.name} --yes\` to start empty`, 'data-loss');
     }
@@ -148,7 +158,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
     const now = ctx.now().toISOString();
     ctx.registry.putStorage(newRecord(spec, where, 'creating', now));
     try {
-      fs.mkdirSync(storageDirectory(spec.root, spec.kind, spec.project), { recursive: true, mode: 0o700 });
+      makeRootDirectory(spec.root, storageDirectory(spec.root, spec.kind, spec.project));
       if (spec.kind === 'directory') {
         fs.mkdirSync(where, { mode: 0o755 });
       } else {
@@ -242,8 +252,8 @@ async function createFromSnapshot(ctx: HandlerContext, spec: StorageSpec, where:
   const now = ctx.now().toISOString();
   ctx.registry.putStorage(newRecord(spec, where, 'creating', now));
   try {
-    fs.mkdirSync(storageDirectory(spec.root, spec.kind, spec.project), { recursive: true, mode: 0o700 });
-    await restoreCopy(snapshot, where);
+    makeRootDirectory(spec.root, storageDirectory(spec.root, spec.kind, spec.project));
+    await restoreCopy(snapshot, where, spec.root);
     const found = spec.kind === 'directory' ? undefined : readFilesystemSignature(where);
     if (spec.kind !== 'directory' && found !== spec.filesystem) {
       throw new RefusedError(`${what}: snapshot '${snapshot.id}' holds ${found ?? 'no known filesystem'}, not ${spec.filesystem}`);

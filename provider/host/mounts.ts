@@ -66,11 +66,17 @@ export function isMountpoint(target: string, table?: readonly MountEntry[]): boo
   return mountAt(target, table) !== undefined;
 }
 
+/**
+ * Every mount hoststore makes: storage is data, never a way to gain privileges, so setuid bits and
+ * device files on it are ignored (an image or directory someone planted cannot give them root).
+ */
+export const SAFE_FLAGS = ['nosuid', 'nodev'] as const;
+
 /** Mounts a block device (a loop device) at an existing directory. */
 export async function mountDevice(device: string, target: string, filesystem: Filesystem, options: { readOnly: boolean }): Promise<void> {
   // A storage restored from a snapshot is a clone with its source's UUID; xfs refuses a second mount
   // of one UUID unless told not to check.
-  const flags = [options.readOnly ? 'ro' : 'rw', ...(filesystem === 'xfs' ? ['nouuid'] : [])].join(',');
+  const flags = [options.readOnly ? 'ro' : 'rw', ...SAFE_FLAGS, ...(filesystem === 'xfs' ? ['nouuid'] : [])].join(',');
   await run('mount', ['--no-canonicalize', '-t', filesystem, '-o', flags, device, target], { stdout: 'discard' });
 }
 
@@ -79,14 +85,15 @@ export async function mountDevice(device: string, target: string, filesystem: Fi
  * followed by a remount; if the remount fails the bind is undone rather than left writable.
  */
 export async function bindMount(source: string, target: string, options: { readOnly: boolean }): Promise<void> {
-  await run('mount', ['--no-canonicalize', '--bind', source, target], { stdout: 'discard' });
-  if (options.readOnly) {
-    try {
-      await run('mount', ['--no-canonicalize', '-o', 'remount,bind,ro', target], { stdout: 'discard' });
-    } catch (error) {
-      await run('umount', ['--no-canonicalize', target]).catch(() => undefined);
-      throw error;
-    }
+  // A bind keeps its source's flags, and a directory volume's source is the host's own filesystem, so
+  // nosuid,nodev (and ro) are set on every bind: mount(8) binds, then remounts the bind with them. If
+  // that fails half way, the bind it made is undone rather than left without them.
+  const before = mountAt(target)?.id;
+  try {
+    await run('mount', ['--no-canonicalize', '--bind', '-o', [options.readOnly ? 'ro' : 'rw', ...SAFE_FLAGS].join(','), source, target], { stdout: 'discard' });
+  } catch (error) {
+    if (mountAt(target)?.id !== before) await run('umount', ['--no-canonicalize', target]).catch(() => undefined);
+    throw error;
   }
 }
 
@@ -95,7 +102,8 @@ export async function bindMount(source: string, target: string, options: { readO
  * per-mount flag); `bind: false` changes the filesystem itself (every mount of it).
  */
 export async function remount(target: string, options: { readOnly: boolean; bind: boolean }): Promise<void> {
-  await run('mount', ['--no-canonicalize', '-o', `remount,${options.bind ? 'bind,' : ''}${options.readOnly ? 'ro' : 'rw'}`, target], { stdout: 'discard' });
+  // The flags are given again: a remount sets the mount's flags to exactly those it is given.
+  await run('mount', ['--no-canonicalize', '-o', `remount,${options.bind ? 'bind,' : ''}${options.readOnly ? 'ro' : 'rw'},${SAFE_FLAGS.join(',')}`, target], { stdout: 'discard' });
 }
 
 /** Unmounts the top mount at `target`; succeeds when nothing is mounted there (also after a lost race). */

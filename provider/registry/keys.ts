@@ -102,13 +102,3 @@ export function rekeyCollection(collection: string, records: Readonly<Fields>): 
   }
   return out;
 }
-
-/**
- * The directory under `snapshots/` that holds a storage's snapshots: still named the way earlier builds
- * named it (`disk--<name>`, `<kind>--<project>--<name>`), so snapshots already taken stay where they are.
- * Two storages may share one (project `a--b` volume `c`, project `a` volume `b--c`); their files do not
- * collide because each file is named after its storage's name.
- */
-export function snapshotDirName(kind: StorageKind, project: string, name: string): string {
-  return kind === 'disk' ? `disk--${name}` : `${kind}--${project}--${name}`;
-}

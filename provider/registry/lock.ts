@@ -4,7 +4,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { HoststoreError, LockTimeoutError } from '../errors.js';
+import { checkRootTrust, makeRootDirectory } from '../host/root-trust.js';
 
 export interface LockHolder {
   readonly pid: number;
@@ -52,8 +54,14 @@ export function readLockHolder(root: string): LockHolder | undefined {
 function tryAcquire(file: string, me: LockHolder): boolean {
   // Write the whole record first, then link it into place: link() fails if the lock exists, and a
   // reader never sees a half-written holder.
-  const tmp = `${file}.${me.pid}.${Date.now()}`;
-  fs.writeFileSync(tmp, JSON.stringify(me));
+  // Created exclusively under an unpredictable name, never through a symlink.
+  const tmp = `${file}.${me.pid}.${randomBytes(8).toString('hex')}`;
+  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+  try {
+    fs.writeSync(fd, JSON.stringify(me));
+  } finally {
+    fs.closeSync(fd);
+  }
   try {
     fs.linkSync(tmp, file);
     return true;
@@ -141,7 +149,9 @@ function lockedMessage(root: string, file: string, holder: LockHolder | undefine
 /** Runs `fn` holding the root's lock; waits a bounded time for another holder, then fails naming it. */
 export async function withRootLock<T>(root: string, options: LockOptions, fn: () => Promise<T>): Promise<T> {
   const file = lockPath(root);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  // Every change starts here: refuse a root that someone other than root could change under us.
+  checkRootTrust(root);
+  makeRootDirectory(root, path.dirname(file));
   const me: LockHolder = { pid: process.pid, holder: options.holder, since: new Date().toISOString() };
   const deadline = Date.now() + (options.timeoutMs ?? defaultTimeout());
   let waited = false;

@@ -8,6 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import type { Filesystem, RemovalPolicy, StorageKind } from '../../src/schema.js';
 import { HoststoreError } from '../errors.js';
 import { rekeyCollection, storageKey } from './keys.js';
@@ -140,21 +141,26 @@ export class Registry {
   private write(collection: Collection, records: Record<string, unknown>): void {
     const file = this.file(collection);
     if (!this.dirMade) {
-      fs.mkdirSync(this.dir, { recursive: true });
+      fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       this.dirMade = true;
     }
     const text = renderCollection(records);
-    // The root lock admits one writer at a time, so one temporary name per collection is enough; a
-    // temporary left by a crash is simply overwritten.
-    const tmp = `${file}.tmp`;
-    const fd = fs.openSync(tmp, 'w', 0o600);
+    // Created exclusively under an unpredictable name and never through a symlink: a file planted at
+    // the temporary name is not followed or overwritten, the open fails instead.
+    const tmp = `${file}.${randomBytes(8).toString('hex')}.tmp`;
+    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
     try {
-      fs.writeSync(fd, text);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
+      try {
+        fs.writeSync(fd, text);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, file);
+    } catch (error) {
+      fs.rmSync(tmp, { force: true });
+      throw error;
     }
-    fs.renameSync(tmp, file);
     syncDirectory(this.dir);
     this.loaded.set(collection, { text, records });
   }

@@ -6,13 +6,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import type { StorageKind } from '../../src/schema.js';
+import { legacySnapshotPath, snapshotPath, type StorageKind } from '../../src/schema.js';
 import { HoststoreError, RefusedError } from '../errors.js';
 import { run } from '../exec.js';
 import { withFrozen } from '../host/freeze.js';
 import { mountsOfImage } from '../handlers/block-device.js';
 import type { StorageRecord } from '../registry/store.js';
-import { snapshotDirName } from '../registry/keys.js';
+import { checkInsideRoot, makeRootDirectory, recordedStoragePath, snapshotIdProblem } from '../host/root-trust.js';
 import type { HandlerContext } from '../handlers/handler.js';
 
 export type SnapshotTrigger = 'manual' | 'schedule' | 'final' | 'safety';
@@ -22,6 +22,7 @@ export interface SnapshotRecord {
   readonly kind: StorageKind;
   readonly project: string;
   readonly storage: string;
+  /** Where it was written, for display only: hoststore finds it by `snapshotLocation`, never by this. */
   readonly path: string;
   readonly createdAt: string;
   readonly trigger: SnapshotTrigger;
@@ -45,6 +46,21 @@ export interface SnapshotRecord {
 
 export function snapshotDir(root: string): string {
   return path.join(root, 'snapshots');
+}
+
+/**
+ * Where a snapshot is on the host, computed by the layout from its record's kind, project, storage and
+ * id (never its recorded `path`): the current layout, or where earlier builds put it when it is there.
+ * Checked to stay under the root with no symlink on the way.
+ */
+export function snapshotLocation(root: string, snapshot: Pick<SnapshotRecord, 'id' | 'kind' | 'project' | 'storage'>): string {
+  if (snapshotIdProblem(snapshot.id)) throw new RefusedError(`refusing a snapshot record whose id is ${JSON.stringify(snapshot.id)}: ${snapshotIdProblem(snapshot.id)} (the registry was changed by hand or forged); fix or remove that record`);
+  // Validates kind, project and name as the specs do.
+  recordedStoragePath(root, { kind: snapshot.kind, project: snapshot.project, name: snapshot.storage });
+  const current = checkInsideRoot(root, snapshotPath(root, snapshot.kind, snapshot.project, snapshot.storage, snapshot.id));
+  if (fs.existsSync(current)) return current;
+  const legacy = checkInsideRoot(root, legacySnapshotPath(root, snapshot.kind, snapshot.project, snapshot.storage, snapshot.id));
+  return fs.existsSync(legacy) ? legacy : current;
 }
 
 function snapshotId(name: string, at: Date): string {
@@ -168,14 +184,17 @@ function makeReadOnly(target: string): void {
 }
 
 /** Takes a snapshot of `storage`; all-or-nothing (a failed capture leaves no snapshot and a thawed filesystem). */
-export async function takeSnapshot(ctx: HandlerContext, storage: StorageRecord, trigger: SnapshotTrigger, policy?: string): Promise<SnapshotRecord> {
+export async function takeSnapshot(ctx: HandlerContext, storageRecord: StorageRecord, trigger: SnapshotTrigger, policy?: string): Promise<SnapshotRecord> {
+  // The source is where the layout puts this storage, whatever path its record carries.
+  const storage = { ...storageRecord, path: recordedStoragePath(ctx.root, storageRecord) };
   if (!fs.existsSync(storage.path)) throw new HoststoreError(`${storage.kind} ${storage.name}: ${storage.path} is missing; nothing to snapshot`, 1);
   const at = ctx.now();
   const id = snapshotId(storage.name, at);
-  const dir = path.join(snapshotDir(ctx.root), snapshotDirName(storage.kind, storage.project, storage.name));
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const target = path.join(dir, storage.kind === 'directory' ? id : `${id}.img`);
-  if (fs.existsSync(target)) throw new HoststoreError(`snapshot ${id} already exists (one snapshot a second per storage)`, 1);
+  const target = checkInsideRoot(ctx.root, snapshotPath(ctx.root, storage.kind, storage.project, storage.name, id));
+  makeRootDirectory(ctx.root, path.dirname(target));
+  if (fs.existsSync(target) || fs.existsSync(snapshotLocation(ctx.root, { id, kind: storage.kind, project: storage.project, storage: storage.name }))) {
+    throw new HoststoreError(`snapshot ${id} already exists (one snapshot a second per storage)`, 1);
+  }
   // Freeze through the filesystem's first mount (a replica's host path, or the staging path if shared).
   const mounted = storage.kind === 'directory' ? undefined : mountsOfImage(storage.path)[0]?.target;
   let method: SnapshotRecord['method'];
@@ -231,12 +250,13 @@ export function getSnapshot(ctx: HandlerContext, id: string): SnapshotRecord {
 }
 
 /** Whether a snapshot's content still matches its recorded checksum. */
-export async function verifySnapshot(record: SnapshotRecord, ctx?: HandlerContext): Promise<boolean> {
-  if (!fs.existsSync(record.path)) return false;
-  const sum = await checksum(record.path);
+export async function verifySnapshot(record: SnapshotRecord, ctx: HandlerContext): Promise<boolean> {
+  const location = snapshotLocation(ctx.root, record);
+  if (!fs.existsSync(location)) return false;
+  const sum = await checksum(location);
   if (record.checksumPending) {
     // First verification of a reflink snapshot: its (read-only) content becomes the reference.
-    ctx?.registry.put<SnapshotRecord>('snapshots', record.id, { ...record, sha256: sum.sha256, checksumMethod: sum.method, checksumPending: undefined });
+    ctx.registry.put<SnapshotRecord>('snapshots', record.id, { ...record, sha256: sum.sha256, checksumMethod: sum.method, checksumPending: undefined });
     return true;
   }
   return sum.sha256 === record.sha256;
@@ -254,24 +274,26 @@ export async function deleteSnapshot(ctx: HandlerContext, id: string): Promise<v
   if (record.final && listSnapshots(ctx, record.storage).filter((s) => s.kind === record.kind && s.project === record.project).length === 1) {
     throw new RefusedError(`snapshot ${id} is the last copy of ${record.kind} ${record.storage}, deleted with removalPolicy 'snapshot'; restore it first, or delete it with --force`);
   }
-  fs.chmodSync(path.dirname(record.path), 0o700);
-  if (fs.existsSync(record.path) && fs.statSync(record.path).isDirectory()) {
-    fs.chmodSync(record.path, 0o755);
-    for (const entry of fs.readdirSync(record.path, { recursive: true }) as string[]) {
-      const full = path.join(record.path, entry);
+  const location = snapshotLocation(ctx.root, record);
+  if (fs.existsSync(path.dirname(location))) fs.chmodSync(path.dirname(location), 0o700);
+  if (fs.existsSync(location) && fs.lstatSync(location).isDirectory()) {
+    fs.chmodSync(location, 0o755);
+    for (const entry of fs.readdirSync(location, { recursive: true }) as string[]) {
+      const full = path.join(location, entry);
       if (fs.lstatSync(full).isDirectory()) fs.chmodSync(full, 0o755);
     }
   }
-  fs.rmSync(record.path, { recursive: true, force: true });
+  fs.rmSync(location, { recursive: true, force: true });
   ctx.registry.remove('snapshots', id);
 }
 
-/** Copies a snapshot to `target` as a new, writable image or directory. */
-export async function restoreCopy(record: SnapshotRecord, target: string): Promise<void> {
+/** Copies a snapshot of the root `root` to `target` (a layout path) as a new, writable image or directory. */
+export async function restoreCopy(record: SnapshotRecord, target: string, root: string): Promise<void> {
+  checkInsideRoot(root, target);
   if (fs.existsSync(target)) throw new RefusedError(`refusing to restore over ${target}: it exists`);
-  fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
+  makeRootDirectory(root, path.dirname(target));
   try {
-    await copy(record.path, target, record.kind === 'directory');
+    await copy(snapshotLocation(root, record), target, record.kind === 'directory');
     if (record.kind === 'directory') await run('chmod', ['-R', 'u+w', target]);
     else fs.chmodSync(target, 0o600);
   } catch (error) {

@@ -40,7 +40,9 @@ test('a write leaves one file per collection and no temporary; a torn temporary 
   fs.writeFileSync(path.join(dir, 'storage.json.tmp'), '{"torn');
   expect(new Registry(root).list('storage')).toHaveLength(2);
   registry.removeStorage('disk', 'app', 'cache');
-  expect(fs.readdirSync(dir)).toEqual(['storage.json']);
+  // each write's temporary has a name of its own (created exclusively): the torn one is left as it was
+  expect(fs.readdirSync(dir)).toEqual(['storage.json', 'storage.json.tmp']);
+  expect(fs.readFileSync(path.join(dir, 'storage.json.tmp'), 'utf8')).toBe('{"torn');
 });
 
 test('a write builds on the file as it is now, not on what this object read earlier', () => {

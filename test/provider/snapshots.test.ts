@@ -91,7 +91,7 @@ hostTest()('a failed capture leaves the filesystem thawed and no partial snapsho
   // THEN writes go through (thawed) and nothing was recorded or left behind
   fs.writeFileSync(`${dir}/still-writable`, 'yes');
   expect(listSnapshots(ctx())).toEqual([]);
-  expect(fs.readdirSync(path.join(host.root, 'snapshots', 'disk--data'))).toEqual([]);
+  expect(fs.readdirSync(path.join(host.root, 'snapshots', 'disks', 'data'))).toEqual([]);
 });
 
 hostTest()("removalPolicy 'snapshot' takes a verified final snapshot, then deletes; the snapshot brings it back", async () => {
