@@ -20,6 +20,7 @@ import type { StorageRecord } from '../registry/store.js';
 import { inspectImage, readFilesystemSignature } from '../host/fs-signature.js';
 import type { Change, Diff, Handler, HandlerContext } from './handler.js';
 import * as block from './block-device.js';
+import { borrowerChanges, isBorrower, releaseBorrowed } from './storage-owner.js';
 
 const GiB = 1024 ** 3;
 
@@ -93,6 +94,10 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       return refusedDiff('update', 'image', `${what}: ${actual.path} is missing (deleted behind hoststore's back); recreating it would make an empty ${spec.kind}. Restore the file, or delete the record with \`hoststore delete ${spec.name} --yes\` to start empty`, 'data-loss');
     }
     if (spec.kind === 'directory') {
+      if (isBorrower(record, spec.project, spec.stack)) {
+        const refused = borrowerChanges(spec, record!, 0);
+        return { action: refused.length ? 'update' : 'none', changes: refused };
+      }
       const changes = recordChanges(spec, record);
       return { action: record && record.state !== 'retained' ? (changes.length ? 'update' : 'none') : 'adopt', changes };
     }
@@ -113,6 +118,11 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
         field: 'image', from: `${record.sizeGb} GB`, to: `${actual.sizeBytes} bytes`, safety: 'refused',
         reason: `${what}: ${actual.path} is smaller (${actual.sizeBytes} bytes) than its ${record.sizeGb} GB filesystem: it was truncated behind hoststore's back and its data is damaged. Restore it from a snapshot or backup`,
       });
+    }
+    // Storage another project or stack created is borrowed: nothing of it is ours to change.
+    if (isBorrower(record, spec.project, spec.stack)) {
+      changes.push(...borrowerChanges(spec, record!, currentGb));
+      return { action: changes.length ? 'update' : 'none', changes };
     }
     if (wanted !== undefined && wanted > currentGb) {
       const offline = spec.filesystem === 'ext4' && block.mountsOfImage(actual.path).length > 0;
@@ -185,6 +195,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
     }
     ctx.registry.putStorage({
       ...record,
+      project: spec.project,
       stack: spec.stack,
       shared: spec.shared,
       removalPolicy: spec.removal_policy,
@@ -197,6 +208,10 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
     const what = `${identity.kind} ${identity.name}`;
     if (!record) {
       ctx.log(`${what}: not managed by hoststore here; nothing to delete`);
+      return;
+    }
+    if (isBorrower(record, identity.project, ctx.stack)) {
+      await releaseBorrowed(ctx, identity, record, ctx.stack);
       return;
     }
     const mounts = ctx.registry.mountsOf(identity.kind, identity.project, identity.name);
@@ -276,6 +291,7 @@ function recordChanges(spec: StorageSpec, record: StorageRecord | undefined): Ch
   if (record.removalPolicy !== spec.removal_policy) {
     changes.push({ field: 'removal_policy', from: record.removalPolicy, to: spec.removal_policy, safety: 'safe' });
   }
+  if (record.project !== spec.project) changes.push({ field: 'project', from: record.project, to: spec.project, safety: 'safe' });
   if (record.stack !== spec.stack) changes.push({ field: 'stack', from: record.stack, to: spec.stack, safety: 'safe' });
   if (record.shared !== spec.shared) changes.push({ field: 'shared', from: String(record.shared), to: String(spec.shared), safety: 'safe' });
   return changes;
