@@ -131,14 +131,18 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
         : { field: 'size_gb', from: String(currentGb), to: String(wanted), safety: 'safe', reason: 'grow in place' });
     } else if (record?.growingToGb !== undefined) {
       changes.push({ field: 'size_gb', from: String(record.sizeGb), to: String(record.growingToGb), safety: 'safe', reason: 'finish an interrupted grow' });
-    } else if (wanted !== undefined && wanted < currentGb && !adopting) {
+    } else if (wanted !== undefined && wanted < currentGb && !adopting && spec.kind !== 'disk') {
       changes.push({
         field: 'size_gb', from: String(currentGb), to: String(wanted), safety: 'refused',
         reason: `${what} is ${currentGb} GB; shrinking it to ${wanted} GB could cut off data. Keep sizeGb at ${currentGb} or more, or create a smaller ${spec.kind} and copy the data`,
       });
     }
     changes.push(...recordChanges(spec, record));
-    return { action: adopting ? 'adopt' : changes.length ? 'update' : 'none', changes };
+    // A disk's given size only creates it: a smaller one on an existing disk is ignored (said, not done).
+    const notes: Change[] = wanted !== undefined && wanted < currentGb && (adopting || spec.kind === 'disk')
+      ? [{ field: 'size_gb_kept', safety: 'safe', reason: `kept at ${currentGb} GB; sizeGb ${wanted} ignored (an existing ${spec.kind} is never shrunk)` }]
+      : [];
+    return { action: adopting ? 'adopt' : changes.length ? 'update' : 'none', changes: [...changes, ...notes] };
   },
 
   async create(ctx, spec) {
@@ -184,7 +188,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
         ctx.log(`${spec.kind} ${spec.name}: keeps its ${record.sizeGb} GB; sizeGb ${spec.size_gb} is ignored for an existing ${spec.kind} (never shrunk)`);
       }
     }
-    const grow = diff.changes.find((c) => c.field === 'size_gb' && (c.safety === 'safe' || c.safety === 'downtime'));
+    const grow = diff.changes.find((c) => c.field === 'size_gb' && (c.safety === 'safe' || c.safety === 'downtime') && Number(c.to) > Number(c.from));
     if (grow) {
       const targetGb = Number(grow.to);
       record = { ...record, growingToGb: targetGb };
