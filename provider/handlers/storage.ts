@@ -21,6 +21,7 @@ import { inspectImage, readFilesystemSignature } from '../host/fs-signature.js';
 import type { Change, Diff, Handler, HandlerContext } from './handler.js';
 import * as block from './block-device.js';
 import { borrowerChanges, isBorrower, releaseBorrowed } from './storage-owner.js';
+import { holdersOf } from '../host/holders.js';
 
 const GiB = 1024 ** 3;
 
@@ -125,10 +126,13 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       return { action: changes.length ? 'update' : 'none', changes };
     }
     if (wanted !== undefined && wanted > currentGb) {
-      const offline = spec.filesystem === 'ext4' && block.mountsOfImage(actual.path).length > 0;
-      changes.push(offline
-        ? { field: 'size_gb', from: String(currentGb), to: String(wanted), safety: 'downtime', reason: 'grow in place; ext4 cannot grow online here, so it is unmounted for a moment (tens of ms)' }
-        : { field: 'size_gb', from: String(currentGb), to: String(wanted), safety: 'safe', reason: 'grow in place' });
+      const mounted = spec.filesystem === 'ext4' ? block.mountsOfImage(actual.path) : [];
+      const holders = mounted.length > 0 ? holdersOf(mounted[0].target) : [];
+      changes.push(holders.length > 0
+        ? { field: 'size_gb', from: String(currentGb), to: String(wanted), safety: 'refused', reason: block.busyReason(what, mounted.map((m) => m.target), holders) }
+        : mounted.length > 0
+          ? { field: 'size_gb', from: String(currentGb), to: String(wanted), safety: 'downtime', reason: 'grow in place; online first, and where ext4 cannot grow online it is unmounted for a moment (tens of ms)' }
+          : { field: 'size_gb', from: String(currentGb), to: String(wanted), safety: 'safe', reason: 'grow in place' });
     } else if (record?.growingToGb !== undefined) {
       changes.push({ field: 'size_gb', from: String(record.sizeGb), to: String(record.growingToGb), safety: 'safe', reason: 'finish an interrupted grow' });
     } else if (wanted !== undefined && wanted < currentGb && !adopting && spec.kind !== 'disk') {
@@ -193,7 +197,14 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       const targetGb = Number(grow.to);
       record = { ...record, growingToGb: targetGb };
       ctx.registry.putStorage(record);
-      const report = await block.growStorage(ctx, spec, actual.path, targetGb * GiB);
+      let report: string;
+      try {
+        report = await block.growStorage(ctx, spec, actual.path, targetGb * GiB);
+      } catch (error) {
+        // Refused before anything changed (the mount is held): no grow is under way.
+        if (error instanceof RefusedError) ctx.registry.putStorage({ ...record, growingToGb: undefined });
+        throw error;
+      }
       record = { ...record, sizeGb: targetGb, growingToGb: undefined };
       ctx.log(`${spec.kind} ${spec.name}: grew from ${grow.from} GB to ${targetGb} GB ${report}`);
     }
