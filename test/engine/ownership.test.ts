@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, TerraformStack } from 'cdktf';
-import { Disk, Mount, StorageProject } from '../../src/index.js';
+import { Disk, Mount, StorageProject, Volume } from '../../src/index.js';
+import { readMountTable } from '../../provider/host/mounts.js';
 import { imagePath, replicaHostPath } from '../../src/schema.js';
 import { Registry } from '../../provider/registry/store.js';
 import { hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
@@ -118,4 +119,35 @@ hostTest()('retained storage has no owner: the next project that declares it ado
   // THEN beta owns it now
   expect(record()).toMatchObject({ state: 'ready', project: 'beta', stack: 'api', removalPolicy: 'snapshot' });
   expect(hoststore(['plan', '--app', adopter, '--detailed-exitcode'])).toMatchObject({ status: 0 });
+});
+
+hostTest()('the owner removing storage a borrower still mounts: refused in the plan, and nothing is unmounted', () => {
+  // GIVEN stack web owns shared Volume data (removalPolicy destroy) mounted by api; stack jobs borrows it for worker
+  const volumeStack = (stack: string, service: string | undefined) => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-out-'));
+    outs.push(outdir);
+    const app = new App({ outdir });
+    const p = new StorageProject(new TerraformStack(app, stack), 'p', { root: host.root, name: 'app' });
+    if (service) {
+      const storage = new Volume(p, 'data', { sizeGb: 1, shared: true, removalPolicy: 'destroy' });
+      new Mount(p, 'data-mount', { storage, service, mountPath: '/data' });
+    }
+    app.synth();
+    return outdir;
+  };
+  expect(apply(volumeStack('web', 'api'))).toMatchObject({ status: 0 });
+  expect(apply(volumeStack('jobs', 'worker'))).toMatchObject({ status: 0 });
+  const apiPath = replicaHostPath(host.root, 'app', 'api', 1, '/data');
+  const workerPath = replicaHostPath(host.root, 'app', 'worker', 1, '/data');
+  fs.writeFileSync(path.join(apiPath, 'f'), 'kept');
+  // WHEN web removes the volume from its code
+  const removed = volumeStack('web', undefined);
+  const planned = hoststore(['plan', '--app', removed]);
+  // THEN the plan refuses, naming the borrower's mount, and applying changes nothing
+  expect(planned.stdout).toMatch(/\[refused\][\s\S]*worker replica 1/);
+  expect(apply(removed, '--allow-data-loss', 'data')).toMatchObject({ status: 3 });
+  const mounted = (target: string) => readMountTable().some((e) => e.target === target);
+  expect(mounted(apiPath)).toBe(true);
+  expect(mounted(workerPath)).toBe(true);
+  expect(fs.readFileSync(path.join(workerPath, 'f'), 'utf8')).toBe('kept');
 });
