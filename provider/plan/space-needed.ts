@@ -65,7 +65,8 @@ export function spaceNeeded(ctx: HandlerContext, items: readonly PlanItem[]): Sp
       continue;
     }
     const grow = item.changes.find((c) => c.field === 'size_gb' && c.safety !== 'refused' && Number(c.to) > Number(c.from));
-    if (grow) add(`grow of ${spec.kind} ${spec.name}`, mkfsBytes(spec.filesystem, Number(grow.to) - Number(grow.from)));
+    // A grow writes the new block groups' (allocation groups') headers, not a new log: about 0.5 MiB a GiB.
+    if (grow) add(`grow of ${spec.kind} ${spec.name}`, (Number(grow.to) - Number(grow.from)) * 0.5 * MiB);
   }
   return { bytes, parts };
 }
