@@ -49,6 +49,11 @@ export function borrowerChanges(spec: StorageSpec, record: StorageRecord, curren
   return changes;
 }
 
+/** Said in the plan of a borrower (no change): whose it is and what removing it here does. */
+export function borrowedNote(record: StorageRecord): Change {
+  return { field: 'owner', safety: 'safe', reason: `borrowed from ${ownerName(record)}, which owns it and its policy; removing it here releases only this stack's mounts of it` };
+}
+
 /**
  * A borrower removes storage from its code (or destroys its stack): its own mounts of it are released
  * (and with them a disk's lease it held), nothing more; the owner's data and record stay.

@@ -20,7 +20,7 @@ import type { StorageRecord } from '../registry/store.js';
 import { inspectImage, readFilesystemSignature } from '../host/fs-signature.js';
 import type { Change, Diff, Handler, HandlerContext } from './handler.js';
 import * as block from './block-device.js';
-import { borrowerChanges, isBorrower, releaseBorrowed } from './storage-owner.js';
+import { borrowedNote, borrowerChanges, isBorrower, releaseBorrowed } from './storage-owner.js';
 import { holdersOf } from '../host/holders.js';
 
 const GiB = 1024 ** 3;
@@ -97,7 +97,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
     if (spec.kind === 'directory') {
       if (isBorrower(record, spec.project, spec.stack)) {
         const refused = borrowerChanges(spec, record!, 0);
-        return { action: refused.length ? 'update' : 'none', changes: refused };
+        return { action: refused.length ? 'update' : 'none', changes: [...refused, borrowedNote(record!)] };
       }
       const changes = recordChanges(spec, record);
       return { action: record && record.state !== 'retained' ? (changes.length ? 'update' : 'none') : 'adopt', changes };
@@ -123,7 +123,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
     // Storage another project or stack created is borrowed: nothing of it is ours to change.
     if (isBorrower(record, spec.project, spec.stack)) {
       changes.push(...borrowerChanges(spec, record!, currentGb));
-      return { action: changes.length ? 'update' : 'none', changes };
+      return { action: changes.length ? 'update' : 'none', changes: [...changes, borrowedNote(record!)] };
     }
     if (wanted !== undefined && wanted > currentGb) {
       const mounted = spec.filesystem === 'ext4' ? block.mountsOfImage(actual.path) : [];

@@ -92,7 +92,7 @@ hostTest()('two stacks of one project: the second stack borrows, its plan is sta
   expect(apply(sameName)).toMatchObject({ status: 0 });
   // THEN the record still names its owner, and neither stack's plan flips it back and forth
   expect(record()).toEqual(before);
-  expect(hoststore(['plan', '--app', sameName, '--detailed-exitcode'])).toMatchObject({ status: 0 });
+  expect(hoststore(['plan', '--app', sameName, '--detailed-exitcode'])).toMatchObject({ status: 0, stdout: expect.stringMatching(/borrowed from project alpha \(stack web\)/) });
   expect(hoststore(['plan', '--app', ownerOut, '--detailed-exitcode'])).toMatchObject({ status: 0 });
   // WHEN jobs declares removalPolicy 'destroy' or a larger size
   const destroyPolicy = hoststore(['plan', '--app', synth('alpha', 'jobs', { props: { sizeGb: 1, removalPolicy: 'destroy' } })]);
