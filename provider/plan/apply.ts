@@ -68,6 +68,16 @@ async function applyLocked(plan: Plan, options: ApplyOptions): Promise<void> {
 /** Removes what a synth output declares, each by its removal policy; returns what was retained. */
 export async function destroyDesired(desired: DesiredSpec[], options: ApplyOptions): Promise<string[]> {
   if (desired.length === 0) throw new HoststoreError('nothing to destroy: the synth output declares no hoststore resources', 1);
+  // Like apply: one lock per root for the whole destroy, so the check below still holds when it acts.
+  const roots = [...new Set(desired.map((d) => d.spec.root).filter(Boolean))].sort();
+  const locked = roots.reduceRight<() => Promise<string[]>>(
+    (inner, root) => () => withRootLock(root, { holder: 'hoststore destroy' }, inner),
+    () => destroyLocked(desired, options, new Set(roots)),
+  );
+  return locked();
+}
+
+async function destroyLocked(desired: DesiredSpec[], options: ApplyOptions, lockedRoots: ReadonlySet<string>): Promise<string[]> {
   // The whole destroy is checked before anything is touched: a refusal changes nothing.
   const { refusedDestroy } = await import('./destroy-check.js');
   const refusals = refusedDestroy(desired, options.allowDataLoss);
@@ -77,7 +87,9 @@ export async function destroyDesired(desired: DesiredSpec[], options: ApplyOptio
     if (d.kind === 'project') continue;
     const handler = d.kind === 'storage' ? storageHandler : d.kind === 'mount' ? mountHandler : snapshotPolicyHandler;
     const identity = handler.validate(d.spec as never);
-    const ctx = makeContext(identity.root, { log: (l) => options.log(`    ${l}`), allowDataLoss: options.allowDataLoss, stack: d.spec.stack });
+    const ctx = makeContext(identity.root, {
+      log: (l) => options.log(`    ${l}`), allowDataLoss: options.allowDataLoss, stack: d.spec.stack, rootLocked: lockedRoots.has(identity.root),
+    });
     const started = Date.now();
     await remove(handler as never, ctx, identity as never);
     options.log(`delete ${d.kind} ${d.address}: done in ${Date.now() - started} ms`);
