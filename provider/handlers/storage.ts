@@ -195,14 +195,16 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
     const grow = diff.changes.find((c) => c.field === 'size_gb' && (c.safety === 'safe' || c.safety === 'downtime') && Number(c.to) > Number(c.from));
     if (grow) {
       const targetGb = Number(grow.to);
+      const unfinished = record.growingToGb;
       record = { ...record, growingToGb: targetGb };
       ctx.registry.putStorage(record);
       let report: string;
       try {
         report = await block.growStorage(ctx, spec, actual.path, targetGb * GiB);
       } catch (error) {
-        // Refused before anything changed (the mount is held): no grow is under way.
-        if (error instanceof RefusedError) ctx.registry.putStorage({ ...record, growingToGb: undefined });
+        // Refused before anything changed (the mount is held): the record is as it was (an earlier,
+        // interrupted grow stays recorded so the next run still finishes it).
+        if (error instanceof RefusedError) ctx.registry.putStorage({ ...record, growingToGb: unfinished });
         throw error;
       }
       record = { ...record, sizeGb: targetGb, growingToGb: undefined };
