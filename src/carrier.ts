@@ -29,12 +29,15 @@ export interface CarrierPair {
 
 const COMMAND = (kind: HandlerKind, op: 'converge' | 'delete') => `"$HOSTSTORE_CLI" handle ${kind} ${op}`;
 
-function provisioner(props: CarrierPairProps, op: 'converge' | 'delete') {
+function provisioner(props: CarrierPairProps, op: 'converge' | 'delete', stack?: string) {
   const self = props.carrier === 'terraform_data' ? 'self.triggers_replace' : 'self.triggers';
+  // A delete says which stack it runs for (outside the triggers, so adding it replaces nothing): storage
+  // another stack owns is only borrowed, and its delete releases the borrower's mounts, nothing more.
+  const who: Record<string, string> = op === 'delete' && stack !== undefined ? { HOSTSTORE_STACK: escapeTemplate(stack) } : {};
   return {
     type: 'local-exec' as const,
     command: COMMAND(props.kind, op),
-    environment: { HOSTSTORE_CLI: escapeTemplate(props.cli), HOSTSTORE_SPEC: `\${jsonencode(${self})}` },
+    environment: { HOSTSTORE_CLI: escapeTemplate(props.cli), HOSTSTORE_SPEC: `\${jsonencode(${self})}`, ...who },
     ...(op === 'delete' ? { when: 'destroy' as const } : {}),
   };
 }
@@ -47,10 +50,11 @@ function ensureNullProvider(scope: Construct): void {
 export function renderCarrierPair(scope: Construct, suffix: string, props: CarrierPairProps): CarrierPair {
   const identityTriggers = escapeAll(props.identity);
   const specTriggers = escapeAll(props.spec);
+  const stack = TerraformStack.of(scope).node.id;
   if (props.carrier === 'null_resource') {
     ensureNullProvider(scope);
     const identity = new nullResource.Resource(scope, `identity${suffix}`, {
-      triggers: identityTriggers, provisioners: [provisioner(props, 'delete')], dependsOn: props.dependsOn,
+      triggers: identityTriggers, provisioners: [provisioner(props, 'delete', stack)], dependsOn: props.dependsOn,
     });
     const config = new nullResource.Resource(scope, `config${suffix}`, {
       triggers: specTriggers, provisioners: [provisioner(props, 'converge')], dependsOn: [identity, ...(props.dependsOn ?? [])],
@@ -58,7 +62,7 @@ export function renderCarrierPair(scope: Construct, suffix: string, props: Carri
     return { identity, config };
   }
   const identity = new TerraformDataCarrier(scope, `identity${suffix}`, {
-    triggersReplace: identityTriggers, provisioners: [provisioner(props, 'delete')], dependsOn: props.dependsOn,
+    triggersReplace: identityTriggers, provisioners: [provisioner(props, 'delete', stack)], dependsOn: props.dependsOn,
   });
   const config = new TerraformDataCarrier(scope, `config${suffix}`, {
     triggersReplace: specTriggers, provisioners: [provisioner(props, 'converge')], dependsOn: [identity, ...(props.dependsOn ?? [])],

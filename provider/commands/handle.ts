@@ -64,7 +64,8 @@ export async function handle(args: string[], rawSpec: string | undefined): Promi
   const input = parseSpecJson(rawSpec);
   if (op === 'delete') {
     const identity = handler.validateIdentity(input);
-    await remove(handler, makeContext(handler.rootOf(identity)), identity);
+    // The identity carrier's delete says which stack it runs for, so a borrower never deletes the owner's.
+    await remove(handler, makeContext(handler.rootOf(identity), { stack: process.env.HOSTSTORE_STACK || undefined }), identity);
     return 0;
   }
   const spec = handler.validate(input);

@@ -4,7 +4,8 @@
  * outputs without a host; destroy applies each resource's removal policy.
  */
 import * as fs from 'node:fs';
-import { HoststoreError } from '../errors.js';
+import { HoststoreError, RefusedError } from '../errors.js';
+import { refusedDestroy } from '../plan/destroy-check.js';
 import { readDesired, type DesiredSpec } from '../plan/desired.js';
 import { assertNoErrors, hasChanges, makePlan, type Plan } from '../plan/plan.js';
 import { compareDesired } from '../plan/compare.js';
@@ -99,6 +100,9 @@ export async function apply(file: string | undefined, options: EngineOptions): P
 
 export async function destroy(options: EngineOptions): Promise<number> {
   const desired = readDesired(options.app, options.stack);
+  // Refuse before asking: the same check runs again under the lock before anything is removed.
+  const refusals = refusedDestroy(desired, new Set(options.allowDataLoss));
+  if (refusals.length > 0) throw new RefusedError(`the destroy is refused, so nothing was changed:\n${refusals.map((r) => `  ${r}`).join('\n')}`);
   if (!options.autoApprove) await confirm(`destroy what ${options.app}${options.stack ? ` (stack ${options.stack})` : ''} declares, by each removal policy?`, '--auto-approve');
   const retained = await destroyDesired(desired, { allowDataLoss: new Set(options.allowDataLoss), log: (line) => process.stdout.write(`${line}\n`) });
   process.stdout.write(retained.length ? `Destroy complete. Retained (data kept):\n${retained.map((r) => `  ${r}`).join('\n')}\n` : 'Destroy complete. Nothing was retained.\n');

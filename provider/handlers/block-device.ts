@@ -14,6 +14,13 @@ import { bindMount, mountDevice, readMountTable, safeMountTarget, unmount, type 
 import { stagingPath } from '../../src/schema.js';
 import { makeRootDirectory } from '../host/root-trust.js';
 import type { HandlerContext } from './handler.js';
+import { RefusedError } from '../errors.js';
+import { describeHolders, holdersOf, type Holder } from '../host/holders.js';
+
+/** Why an offline grow cannot unmount: who holds which mount, and the way out. */
+export function busyReason(what: string, targets: readonly string[], holders: readonly Holder[]): string {
+  return `${what}: growing it means unmounting ${targets.join(', ')} (online ext4 resize is not permitted here), and it is held by ${describeHolders(holders)}; stop those processes (or move them off the mount) and apply again. Nothing was changed`;
+}
 
 export async function requireFormatter(filesystem: Filesystem): Promise<void> {
   requireMkfs(filesystem);
@@ -78,6 +85,7 @@ export async function unmountImage(image: string): Promise<void> {
 /** Grows the image and its filesystem to `sizeBytes`; returns a note on how (online, offline, unmounted). */
 export async function growStorage(_ctx: HandlerContext, spec: StorageSpec, image: string, sizeBytes: number): Promise<string> {
   const filesystem = spec.filesystem as Filesystem;
+  const previousBytes = fs.statSync(image).size;
   await growImage(image, sizeBytes);
   const mounted = mountsOfImage(image);
   if (mounted.length > 0) {
@@ -88,6 +96,14 @@ export async function growStorage(_ctx: HandlerContext, spec: StorageSpec, image
       return '(online)';
     } catch (error) {
       if (!(error instanceof OnlineGrowUnsupported)) throw error;
+    }
+    // Offline means unmounting, which fails half-way if anything holds the filesystem: refuse first, and
+    // give the image back its size (the filesystem was not grown, so nothing else changed).
+    const holders = holdersOf(mounted[0].target);
+    if (holders.length > 0) {
+      fs.truncateSync(image, previousBytes);
+      await refreshLoopCapacity(device);
+      throw new RefusedError(busyReason(`${spec.kind} ${spec.name}`, mounted.map((m) => m.target), holders));
     }
     // ext4 here: take every mount down (binds first), resize, and put each back as it was.
     const started = Date.now();

@@ -40,6 +40,11 @@ export interface HandlerContext {
    * holds it for the whole run), so converge and remove do not take it again.
    */
   readonly rootLocked?: boolean;
+  /**
+   * The stack on whose behalf a delete runs (`HOSTSTORE_STACK` from the identity carrier, the synth
+   * output's stack for `hoststore destroy`): storage another stack owns is only borrowed, never deleted.
+   */
+  readonly stack?: string;
 }
 
 export interface Handler<Spec, Identity, Actual> {
@@ -71,6 +76,7 @@ export function makeContext(
     now: options.now ?? (() => (process.env.HOSTSTORE_NOW ? new Date(process.env.HOSTSTORE_NOW) : new Date())),
     allowDataLoss: options.allowDataLoss,
     rootLocked: options.rootLocked,
+    stack: options.stack,
   };
 }
 

@@ -42,6 +42,18 @@ export function findOrphans(ctx: HandlerContext, manifest: ProjectManifest): Orp
   };
 }
 
+/** A refusal when storage whose policy deletes it is mounted by something this retirement leaves in place. */
+function stillMounted(ctx: HandlerContext, s: StorageRecord, leaving: readonly MountRecord[]): Change | undefined {
+  if (s.removalPolicy === 'retain') return undefined;
+  const gone = new Set(leaving.map((m) => mountEntry(m) + m.project));
+  const staying = ctx.registry.mountsOf(s.kind, s.project, s.name).filter((m) => !gone.has(mountEntry(m) + m.project));
+  if (staying.length === 0) return undefined;
+  return {
+    field: 'storage', from: `${s.kind} ${s.name}`, safety: 'refused',
+    reason: `${s.kind} ${s.name} (removalPolicy '${s.removalPolicy}') is still mounted by ${staying.map((m) => `${m.project}/${m.service} replica ${m.replica} (stack ${m.stack})`).join(', ')}; remove those Mounts first, or set removalPolicy 'retain' before removing it`,
+  };
+}
+
 export const projectHandler: Handler<ProjectManifest, Identity, Orphans> = {
   kind: 'project',
   validate(input) {
@@ -55,10 +67,12 @@ export const projectHandler: Handler<ProjectManifest, Identity, Orphans> = {
   rootOf: (identity) => identity.root,
   describe: (identity) => `project ${identity.project} (stack ${identity.stack})`,
   read: (ctx, identity) => findOrphans(ctx, identity as ProjectManifest),
-  diff(_ctx, _spec, orphans) {
+  diff(ctx, _spec, orphans) {
     if (!orphans) return { action: 'none', changes: [] };
     const changes: Change[] = [
       ...orphans.mounts.map((m) => ({ field: 'mount', from: `${m.storage} -> ${m.service}[${m.replica}]:${m.mountPath}`, safety: 'safe' as const, reason: 'no longer declared: unmount' })),
+      // Deleting storage that others still mount would fail half-way (after this stack's mounts are gone).
+      ...orphans.storage.map((s) => stillMounted(ctx, s, orphans.mounts)).filter((c): c is Change => c !== undefined),
       ...orphans.storage.map((s) => ({
         field: 'storage', from: `${s.kind} ${s.name}`,
         safety: s.removalPolicy === 'destroy' ? ('data-loss' as const) : ('safe' as const),

@@ -21,6 +21,8 @@ import { inspectImage, readFilesystemSignature } from '../host/fs-signature.js';
 import type { Change, Diff, Handler, HandlerContext } from './handler.js';
 import * as block from './block-device.js';
 import { checkInsideRoot, imageTrustProblem, makeRootDirectory } from '../host/root-trust.js';
+import { borrowedNote, borrowerChanges, isBorrower, releaseBorrowed } from './storage-owner.js';
+import { holdersOf } from '../host/holders.js';
 
 const GiB = 1024 ** 3;
 
@@ -103,6 +105,10 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       return refusedDiff('update', 'image', `${what}: ${actual.path} is missing (deleted behind hoststore's back); recreating it would make an empty ${spec.kind}. Restore the file, or delete the record with \`hoststore delete ${spec.name} --yes\` to start empty`, 'data-loss');
     }
     if (spec.kind === 'directory') {
+      if (isBorrower(record, spec.project, spec.stack)) {
+        const refused = borrowerChanges(spec, record!, 0);
+        return { action: refused.length ? 'update' : 'none', changes: [...refused, borrowedNote(record!)] };
+      }
       const changes = recordChanges(spec, record);
       return { action: record && record.state !== 'retained' ? (changes.length ? 'update' : 'none') : 'adopt', changes };
     }
@@ -124,21 +130,33 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
         reason: `${what}: ${actual.path} is smaller (${actual.sizeBytes} bytes) than its ${record.sizeGb} GB filesystem: it was truncated behind hoststore's back and its data is damaged. Restore it from a snapshot or backup`,
       });
     }
+    // Storage another project or stack created is borrowed: nothing of it is ours to change.
+    if (isBorrower(record, spec.project, spec.stack)) {
+      changes.push(...borrowerChanges(spec, record!, currentGb));
+      return { action: changes.length ? 'update' : 'none', changes: [...changes, borrowedNote(record!)] };
+    }
     if (wanted !== undefined && wanted > currentGb) {
-      const offline = spec.filesystem === 'ext4' && block.mountsOfImage(actual.path).length > 0;
-      changes.push(offline
-        ? { field: 'size_gb', from: String(currentGb), to: String(wanted), safety: 'downtime', reason: 'grow in place; ext4 cannot grow online here, so it is unmounted for a moment (tens of ms)' }
-        : { field: 'size_gb', from: String(currentGb), to: String(wanted), safety: 'safe', reason: 'grow in place' });
+      const mounted = spec.filesystem === 'ext4' ? block.mountsOfImage(actual.path) : [];
+      const holders = mounted.length > 0 ? holdersOf(mounted[0].target) : [];
+      changes.push(holders.length > 0
+        ? { field: 'size_gb', from: String(currentGb), to: String(wanted), safety: 'refused', reason: block.busyReason(what, mounted.map((m) => m.target), holders) }
+        : mounted.length > 0
+          ? { field: 'size_gb', from: String(currentGb), to: String(wanted), safety: 'downtime', reason: 'grow in place; online first, and where ext4 cannot grow online it is unmounted for a moment (tens of ms)' }
+          : { field: 'size_gb', from: String(currentGb), to: String(wanted), safety: 'safe', reason: 'grow in place' });
     } else if (record?.growingToGb !== undefined) {
       changes.push({ field: 'size_gb', from: String(record.sizeGb), to: String(record.growingToGb), safety: 'safe', reason: 'finish an interrupted grow' });
-    } else if (wanted !== undefined && wanted < currentGb && !adopting) {
+    } else if (wanted !== undefined && wanted < currentGb && !adopting && spec.kind !== 'disk') {
       changes.push({
         field: 'size_gb', from: String(currentGb), to: String(wanted), safety: 'refused',
         reason: `${what} is ${currentGb} GB; shrinking it to ${wanted} GB could cut off data. Keep sizeGb at ${currentGb} or more, or create a smaller ${spec.kind} and copy the data`,
       });
     }
     changes.push(...recordChanges(spec, record));
-    return { action: adopting ? 'adopt' : changes.length ? 'update' : 'none', changes };
+    // A disk's given size only creates it: a smaller one on an existing disk is ignored (said, not done).
+    const notes: Change[] = wanted !== undefined && wanted < currentGb && (adopting || spec.kind === 'disk')
+      ? [{ field: 'size_gb_kept', safety: 'safe', reason: `kept at ${currentGb} GB; sizeGb ${wanted} ignored (an existing ${spec.kind} is never shrunk)` }]
+      : [];
+    return { action: adopting ? 'adopt' : changes.length ? 'update' : 'none', changes: [...changes, ...notes] };
   },
 
   async create(ctx, spec) {
@@ -184,17 +202,27 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
         ctx.log(`${spec.kind} ${spec.name}: keeps its ${record.sizeGb} GB; sizeGb ${spec.size_gb} is ignored for an existing ${spec.kind} (never shrunk)`);
       }
     }
-    const grow = diff.changes.find((c) => c.field === 'size_gb' && (c.safety === 'safe' || c.safety === 'downtime'));
+    const grow = diff.changes.find((c) => c.field === 'size_gb' && (c.safety === 'safe' || c.safety === 'downtime') && Number(c.to) > Number(c.from));
     if (grow) {
       const targetGb = Number(grow.to);
+      const unfinished = record.growingToGb;
       record = { ...record, growingToGb: targetGb };
       ctx.registry.putStorage(record);
-      const report = await block.growStorage(ctx, spec, actual.path, targetGb * GiB);
+      let report: string;
+      try {
+        report = await block.growStorage(ctx, spec, actual.path, targetGb * GiB);
+      } catch (error) {
+        // Refused before anything changed (the mount is held): the record is as it was (an earlier,
+        // interrupted grow stays recorded so the next run still finishes it).
+        if (error instanceof RefusedError) ctx.registry.putStorage({ ...record, growingToGb: unfinished });
+        throw error;
+      }
       record = { ...record, sizeGb: targetGb, growingToGb: undefined };
       ctx.log(`${spec.kind} ${spec.name}: grew from ${grow.from} GB to ${targetGb} GB ${report}`);
     }
     ctx.registry.putStorage({
       ...record,
+      project: spec.project,
       stack: spec.stack,
       shared: spec.shared,
       removalPolicy: spec.removal_policy,
@@ -207,6 +235,10 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
     const what = `${identity.kind} ${identity.name}`;
     if (!record) {
       ctx.log(`${what}: not managed by hoststore here; nothing to delete`);
+      return;
+    }
+    if (isBorrower(record, identity.project, ctx.stack)) {
+      await releaseBorrowed(ctx, identity, record, ctx.stack);
       return;
     }
     const mounts = ctx.registry.mountsOf(identity.kind, identity.project, identity.name);
@@ -286,6 +318,7 @@ function recordChanges(spec: StorageSpec, record: StorageRecord | undefined): Ch
   if (record.removalPolicy !== spec.removal_policy) {
     changes.push({ field: 'removal_policy', from: record.removalPolicy, to: spec.removal_policy, safety: 'safe' });
   }
+  if (record.project !== spec.project) changes.push({ field: 'project', from: record.project, to: spec.project, safety: 'safe' });
   if (record.stack !== spec.stack) changes.push({ field: 'stack', from: record.stack, to: spec.stack, safety: 'safe' });
   if (record.shared !== spec.shared) changes.push({ field: 'shared', from: String(record.shared), to: String(spec.shared), safety: 'safe' });
   return changes;

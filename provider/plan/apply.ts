@@ -67,18 +67,29 @@ async function applyLocked(plan: Plan, options: ApplyOptions): Promise<void> {
 
 /** Removes what a synth output declares, each by its removal policy; returns what was retained. */
 export async function destroyDesired(desired: DesiredSpec[], options: ApplyOptions): Promise<string[]> {
+  if (desired.length === 0) throw new HoststoreError('nothing to destroy: the synth output declares no hoststore resources', 1);
+  // Like apply: one lock per root for the whole destroy, so the check below still holds when it acts.
+  const roots = [...new Set(desired.map((d) => d.spec.root).filter(Boolean))].sort();
+  const locked = roots.reduceRight<() => Promise<string[]>>(
+    (inner, root) => () => withRootLock(root, { holder: 'hoststore destroy' }, inner),
+    () => destroyLocked(desired, options, new Set(roots)),
+  );
+  return locked();
+}
+
+async function destroyLocked(desired: DesiredSpec[], options: ApplyOptions, lockedRoots: ReadonlySet<string>): Promise<string[]> {
+  // The whole destroy is checked before anything is touched: a refusal changes nothing.
+  const { refusedDestroy } = await import('./destroy-check.js');
+  const refusals = refusedDestroy(desired, options.allowDataLoss);
+  if (refusals.length > 0) throw new RefusedError(`the destroy is refused, so nothing was changed:\n${refusals.map((r) => `  ${r}`).join('\n')}`);
   const retained: string[] = [];
   for (const d of [...desired].reverse()) {
     if (d.kind === 'project') continue;
     const handler = d.kind === 'storage' ? storageHandler : d.kind === 'mount' ? mountHandler : snapshotPolicyHandler;
     const identity = handler.validate(d.spec as never);
-    const ctx = makeContext(identity.root, { log: (l) => options.log(`    ${l}`), allowDataLoss: options.allowDataLoss });
-    if (d.kind === 'storage') {
-      const record = ctx.registry.storage(d.spec.kind as never, d.spec.project, d.spec.name);
-      if (record?.removalPolicy === 'destroy' && !options.allowDataLoss.has(d.spec.name)) {
-        throw new RefusedError(`${d.spec.kind} ${d.spec.name} has removalPolicy 'destroy': destroying deletes its data; name it with --allow-data-loss ${d.spec.name}`);
-      }
-    }
+    const ctx = makeContext(identity.root, {
+      log: (l) => options.log(`    ${l}`), allowDataLoss: options.allowDataLoss, stack: d.spec.stack, rootLocked: lockedRoots.has(identity.root),
+    });
     const started = Date.now();
     await remove(handler as never, ctx, identity as never);
     options.log(`delete ${d.kind} ${d.address}: done in ${Date.now() - started} ms`);
@@ -87,6 +98,5 @@ export async function destroyDesired(desired: DesiredSpec[], options: ApplyOptio
       if (record?.state === 'retained') retained.push(`${record.kind} ${record.name}: ${record.path}`);
     }
   }
-  if (desired.length === 0) throw new HoststoreError('nothing to destroy: the synth output declares no hoststore resources', 1);
   return retained;
 }

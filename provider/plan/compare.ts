@@ -5,6 +5,7 @@
 import type { Change } from '../handlers/handler.js';
 import type { DesiredSpec } from './desired.js';
 import { finish, worst, type Plan, type PlanAction, type PlanItem } from './plan.js';
+import { replacedDataChange, seenInSynth } from './replaced-data.js';
 
 const IDENTITY: Record<DesiredSpec['kind'], string[]> = {
   storage: ['root', 'kind', 'project', 'name'],
@@ -30,6 +31,7 @@ function fieldChange(kind: DesiredSpec['kind'], field: string, from: string, to:
   if (kind === 'storage' && field === 'size_gb') {
     const [a, b] = [Number(from || 0), Number(to || 0)];
     if (to === '') return { field, from, to, safety: 'safe', reason: 'size no longer given: the existing size is kept' };
+    if (b < a && spec.kind === 'disk') return { field, from, to, safety: 'safe', reason: `the disk exists: kept at ${a} GB; sizeGb ${b} ignored (a disk is never shrunk)` };
     if (b < a) return { field, from, to, safety: 'refused', reason: `${what}: shrinking from ${a} GB to ${b} GB could cut off data; hoststore refuses it` };
     return spec.filesystem === 'ext4'
       ? { field, from, to, safety: 'downtime', reason: 'grow in place; ext4 is unmounted for a moment where the kernel refuses online resize' }
@@ -55,6 +57,12 @@ function removal(d: DesiredSpec): { action: PlanAction; change: Change } {
   return { action: 'delete', change: { field: d.kind, from: subject(d).subject, safety: 'safe', reason: d.kind === 'mount' ? 'unmount (data stays on the storage)' : 'policy removed (snapshots stay)' } };
 }
 
+/** The removal policy `desired` gives the storage a service saw, if it declares it. */
+function policyIn(desired: readonly DesiredSpec[], seen: { project: string; storage: string; storageKind: string }): string | undefined {
+  const found = desired.find((d) => d.kind === 'storage' && d.spec.project === seen.project && d.spec.name === seen.storage && d.spec.kind === seen.storageKind);
+  return found?.spec.removal_policy;
+}
+
 export function compareDesired(base: DesiredSpec[], next: DesiredSpec[], now = new Date()): Plan {
   const before = new Map(base.filter((d) => d.kind !== 'project').map((d) => [key(d), d]));
   const after = new Map(next.filter((d) => d.kind !== 'project').map((d) => [key(d), d]));
@@ -64,7 +72,9 @@ export function compareDesired(base: DesiredSpec[], next: DesiredSpec[], now = n
     const { subject: what, name } = subject(d);
     if (!old) {
       const change: Change = { field: d.kind, to: what, safety: 'safe', reason: d.kind === 'storage' && d.spec.kind === 'disk' ? 'created, or reused by name if the disk exists' : undefined };
-      items.push({ stack: d.stack, address: d.address, kind: d.kind, subject: what, name, action: 'create', safety: 'safe', changes: [change], spec: d.spec });
+      const replaced = d.kind === 'storage' ? replacedDataChange(d.spec, next, seenInSynth(base), (seen) => (policyIn(next, seen) ? 'retain' : policyIn(base, seen))) : undefined;
+      const changes = replaced ? [change, replaced] : [change];
+      items.push({ stack: d.stack, address: d.address, kind: d.kind, subject: what, name, action: 'create', safety: worst(changes), changes, spec: d.spec });
       continue;
     }
     const changes = Object.keys({ ...old.spec, ...d.spec })

@@ -15,6 +15,8 @@ import { snapshotPolicyHandler } from '../handlers/snapshot-policy.js';
 import { projectHandler } from '../handlers/project.js';
 import type { StorageRecord } from '../registry/store.js';
 import type { DesiredSpec, SpecKind } from './desired.js';
+import { spaceNeeded } from './space-needed.js';
+import { replacedDataChange, seenOnHost } from './replaced-data.js';
 
 export type PlanAction = 'create' | 'adopt' | 'update' | 'repair' | 'delete' | 'retain' | 'no-op';
 
@@ -107,11 +109,19 @@ export function makePlan(desired: DesiredSpec[], now = new Date()): Plan {
     if (d.kind !== 'storage' && plannedStorage.has(storageKey)) {
       diff = { action: 'create', changes: diff.changes.filter((c) => c.field !== 'storage').concat(diff.changes.some((c) => c.field === 'storage') ? [{ field: subject.split(' ')[0], to: subject, safety: 'safe' }] : []) };
     }
+    if (d.kind === 'storage' && diff.action === 'create') {
+      const replaced = replacedDataChange(d.spec, desired, seenOnHost(ctx), (seen) => (stillDeclared(desired, seen) ? 'retain' : ctx.registry.storage(seen.storageKind, seen.project, seen.storage)?.removalPolicy));
+      if (replaced) diff = { ...diff, changes: [...diff.changes, replaced] };
+    }
     items.push({ stack: d.stack, address: d.address, kind: d.kind, subject, name, action: actionOf(diff), safety: worst(diff.changes), changes: diff.changes, spec: d.spec });
   }
   const roots = [...contexts.keys()];
-  const checks = roots.flatMap((root) => hostChecks(ctxFor(root), desired, allocated));
+  const checks = roots.flatMap((root) => hostChecks(ctxFor(root), desired, allocated, items));
   return finish({ version: 1, createdAt: now.toISOString(), roots, items, checks });
+}
+
+function stillDeclared(desired: readonly DesiredSpec[], seen: { project: string; storage: string; storageKind: string }): boolean {
+  return desired.some((d) => d.kind === 'storage' && d.spec.project === seen.project && d.spec.name === seen.storage && d.spec.kind === seen.storageKind);
 }
 
 function orphanItems(ctx: HandlerContext, d: DesiredSpec, manifest: ReturnType<typeof projectHandler.validate>): PlanItem[] {
@@ -130,7 +140,7 @@ function orphanItems(ctx: HandlerContext, d: DesiredSpec, manifest: ReturnType<t
 }
 
 /** Thin-provisioning overcommit, space, mkfs tools, privileges. */
-export function hostChecks(ctx: HandlerContext, desired: DesiredSpec[], allocatedByPath: ReadonlyMap<string, number> = new Map()): HostCheck[] {
+export function hostChecks(ctx: HandlerContext, desired: DesiredSpec[], _allocatedByPath: ReadonlyMap<string, number> = new Map(), items: readonly PlanItem[] = []): HostCheck[] {
   const root = ctx.root;
   const checks: HostCheck[] = [];
   if (process.getuid?.() !== 0) checks.push({ level: 'error', message: 'not running as root: loop devices and mounts need root' });
@@ -154,21 +164,19 @@ export function hostChecks(ctx: HandlerContext, desired: DesiredSpec[], allocate
   const stat = fs.statfsSync(probe);
   const free = stat.bavail * stat.bsize;
   const nominalBytes = [...nominal.values()].reduce((a, b) => a + b, 0) * 1024 ** 3;
-  const allocated = existing.reduce((sum, r) => {
-    if (r.kind === 'directory') return sum;
-    const known = allocatedByPath.get(r.path);
-    if (known !== undefined) return sum + known;
-    try {
-      return sum + fs.statSync(r.path).blocks * 512;
-    } catch {
-      return sum;
-    }
-  }, 0);
   if (nominalBytes > free) {
     checks.push({ level: 'warning', message: `thin-provisioning overcommit on ${root}: ${gib(nominalBytes)} nominal vs ${gib(free)} free (${(nominalBytes / Math.max(free, 1)).toFixed(1)}x); disks fail with ENOSPC if they fill up` });
   }
-  if (allocated > free) checks.push({ level: 'error', message: `allocated data on ${root} (${gib(allocated)}) exceeds the free space (${gib(free)})` });
+  // Data that already exists needs no new space: only what this apply writes must fit.
+  const needed = spaceNeeded(ctx, items);
+  if (needed.bytes > free) {
+    checks.push({ level: 'error', message: `the apply writes about ${mib(needed.bytes)} new on ${root} (${needed.parts.join(', ')}) but only ${mib(free)} is free; free some space or create less at once` });
+  }
   return checks;
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 }
 
 function gib(bytes: number): string {

@@ -27,14 +27,16 @@ export function summaryLine(plan: Plan): string {
 }
 
 export function renderText(plan: Plan): string {
+  // A no-op with a note (a disk's smaller sizeGb ignored) is shown too: the plan says what it does not do.
   const lines = plan.items
-    .filter((i) => i.action !== 'no-op')
+    .filter((i) => i.action !== 'no-op' || i.changes.some((c) => c.reason))
     .map((i) => {
       const extra = details(i);
       return `${SYMBOL[i.action].padStart(2)} ${i.action.padEnd(7)} ${i.subject}  [${i.safety}]  ${i.address}${extra ? `\n           ${extra}` : ''}`;
     });
   const checks = plan.checks.map((c) => `${c.level}: ${c.message}`);
-  return [...lines, ...(lines.length ? [''] : ['No changes. The host matches the stack.']), ...checks, summaryLine(plan)].join('\n');
+  const changed = plan.items.some((i) => i.action !== 'no-op');
+  return [...lines, ...(lines.length ? [''] : []), ...(changed ? [] : ['No changes. The host matches the stack.']), ...checks, summaryLine(plan)].join('\n');
 }
 
 function cell(text: string): string {

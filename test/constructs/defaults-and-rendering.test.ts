@@ -36,7 +36,7 @@ test('a storage renders an identity and a config carrier with readable string tr
   const identity = carriers['stack/proj/pg/identity'];
   const config = carriers['stack/proj/pg/config'];
   expect(identity.provisioner).toEqual([{
-    'local-exec': { command: '"$HOSTSTORE_CLI" handle storage delete', when: 'destroy', environment: { HOSTSTORE_CLI: '/opt/hoststore/cli.js', HOSTSTORE_SPEC: '${jsonencode(self.triggers_replace)}' } },
+    'local-exec': { command: '"$HOSTSTORE_CLI" handle storage delete', when: 'destroy', environment: { HOSTSTORE_CLI: '/opt/hoststore/cli.js', HOSTSTORE_SPEC: '${jsonencode(self.triggers_replace)}', HOSTSTORE_STACK: 'stack' } },
   }]);
   expect(config.provisioner).toEqual([{
     'local-exec': { command: '"$HOSTSTORE_CLI" handle storage converge', environment: { HOSTSTORE_CLI: '/opt/hoststore/cli.js', HOSTSTORE_SPEC: '${jsonencode(self.triggers_replace)}' } },

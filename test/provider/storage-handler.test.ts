@@ -64,13 +64,13 @@ describe.each(['ext4', 'xfs', 'btrfs'] as const)('%s disk lifecycle', (filesyste
   });
 });
 
-hostTest('mkfs.xfs')('shrink and filesystem change are refused and touch nothing', async () => {
+hostTest('mkfs.xfs')('a smaller disk size is ignored, a filesystem change refused; both touch nothing', async () => {
   await converge(storageHandler, ctx(), storage({ size_gb: '2' }));
   const image = imagePath(host.root, 'disk', 'app', 'data');
   const before = fs.statSync(image).mtimeMs;
-  await expect(converge(storageHandler, ctx(), storage({ size_gb: '1' }))).rejects.toThrow(
-    /disk data: refused: disk data is 2 GB; shrinking it to 1 GB could cut off data/,
-  );
+  await expect(converge(storageHandler, ctx(), storage({ size_gb: '1' }))).resolves.toMatchObject({
+    action: 'none', changes: [{ reason: expect.stringMatching(/kept at 2 GB; sizeGb 1 ignored/) }],
+  });
   await expect(converge(storageHandler, ctx(), storage({ size_gb: '2', filesystem: 'xfs' }))).rejects.toThrow(
     /disk data is ext4; changing it to xfs means reformatting, which erases its data/,
   );
