@@ -15,7 +15,7 @@ export async function pool(args: string[], options: GlobalOptions & { sizeGb?: s
     case 'create': {
       if (options.sizeGb === undefined) throw new HoststoreError('usage: hoststore pool create --root DIR --size-gb N (the pool file is sparse: it takes host space only as data is written)', 2);
       if (!/^\d{1,8}$/.test(options.sizeGb)) {
-        throw new HoststoreError(`--size-gb must be a whole number of GiB from ${POOL_MIN_GB} to ${POOL_MAX_GB} (got '${options.sizeGb}')`, 2);
+        throw new HoststoreError(`--size-gb must be a whole number of GiB from ${POOL_MIN_GB} to ${POOL_MAX_GB} (got ${options.sizeGb})`, 2);
       }
       const status = await createPool(options.root, Number(options.sizeGb), log);
       if (options.json) printJson(status);

@@ -150,7 +150,7 @@ export async function createPool(root: string, sizeGb: number, log: PoolLog, opt
   }
   const dir = path.resolve(root);
   const file = poolFileFor(dir);
-  for (const tool of ['mkfs.btrfs', 'losetup', 'mount', 'blkid', 'cp']) requireTool(tool, 'make a btrfs pool');
+  for (const tool of ['mkfs.btrfs', 'losetup', 'mount', 'umount', 'blkid', 'cp', 'chattr', 'lsattr']) requireTool(tool, 'make a btrfs pool');
   const fileStat = lstatOrUndefined(file);
   if (fileStat) checkPoolFile(file, fileStat);
   if (poolMount(dir, file)) {
@@ -213,8 +213,11 @@ export async function createPool(root: string, sizeGb: number, log: PoolLog, opt
 }
 
 async function undoCreate(dir: string, file: string, made: { dir?: string; file?: boolean; mounted?: boolean }): Promise<void> {
-  if (made.mounted) await unmount(dir).catch(() => undefined);
-  for (const device of loopsFor(file)) await run('losetup', ['--detach', device]).catch(() => undefined);
+  if (made.mounted) {
+    await unmount(dir).catch(() => undefined);
+    // Autoclear frees the device on unmount; detach it in case it was not marked yet.
+    for (const device of loopsFor(file)) await run('losetup', ['--detach', device]).catch(() => undefined);
+  }
   if (made.file && !mountAt(dir)) fs.rmSync(file, { force: true });
   if (made.dir && !mountAt(dir)) fs.rmSync(made.dir, { recursive: true, force: true });
 }

@@ -4,7 +4,8 @@
  * made and mounted by the handlers; on the pool its image is a file on btrfs on a loop device on the
  * host filesystem (two direct-I/O loop devices deep). Measured in the same run, rounds interleaved:
  * 1 GiB sequential write and read with O_DIRECT through the mounted disk, 4 KiB random writes
- * (O_DIRECT, queue depth 1), and a snapshot of the disk holding 1 GB, mounted (time and freeze).
+ * (O_DIRECT, queue depth 1), a snapshot of the disk holding 1 GB, mounted (time and freeze), and random
+ * writes into the data the snapshot shares.
  * The pool is measured as shipped (nodatacow) and with CoW data (checksums, every write a new extent).
  */
 import * as fs from 'node:fs';
@@ -73,21 +74,26 @@ function seqRead(s: Setup): number {
   return 1024 / seconds(() => execFileSync('dd', [`if=${path.join(s.mounted, 'seq')}`, 'of=/dev/null', 'bs=1M', 'iflag=direct'], { stdio: 'ignore' }));
 }
 
-function randomWrite(s: Setup): number {
-  return Number(execFileSync('python3', ['-c', RANDOM_WRITE, path.join(s.mounted, 'seq'), String(RANDOM_WRITES)], { encoding: 'utf8' }).trim());
+function randomWrite(s: Setup, file = 'seq'): number {
+  return Number(execFileSync('python3', ['-c', RANDOM_WRITE, path.join(s.mounted, file), String(RANDOM_WRITES)], { encoding: 'utf8' }).trim());
 }
 
-/** Snapshot of the mounted disk holding 1 GB of random data: total time and freeze window, in ms. */
-async function snapshotOnce(s: Setup, second: number): Promise<{ ms: number; frozenMs: number; method: string }> {
+/**
+ * Snapshot of the mounted disk holding 1 GB of random data: total time and freeze window, in ms; then
+ * random writes into that data while the snapshot exists (on a pool each first write to an extent the
+ * snapshot shares is copied, nodatacow or not).
+ */
+async function snapshotOnce(s: Setup, second: number): Promise<{ ms: number; frozenMs: number; method: string; iopsAfter: number }> {
   const ctx = makeContext(s.root, { log: () => undefined, now: () => new Date(Date.UTC(2026, 0, 1, 0, 0, second)) });
   const record = ctx.registry.storage('disk', 'app', 'data')!;
   execFileSync('sync');
   const started = performance.now();
   const snap = await takeSnapshot(ctx, record, 'manual');
   const ms = performance.now() - started;
+  const iopsAfter = randomWrite(s, 'data');
   fs.rmSync(snap.path, { force: true });
   ctx.registry.remove('snapshots', snap.id);
-  return { ms, frozenMs: snap.frozenMs, method: snap.method };
+  return { ms, frozenMs: snap.frozenMs, method: snap.method, iopsAfter };
 }
 
 const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -130,7 +136,7 @@ export async function poolBench(): Promise<BenchResult[]> {
         fs.rmSync(path.join(s.mounted, 'seq'), { force: true });
         execFileSync('dd', ['if=/dev/urandom', `of=${path.join(s.mounted, 'data')}`, 'bs=1M', 'count=1024', 'conv=fsync'], { stdio: 'ignore' });
       }
-      const snapshot: Record<string, Array<{ ms: number; frozenMs: number; method: string }>> = {};
+      const snapshot: Record<string, Array<{ ms: number; frozenMs: number; method: string; iopsAfter: number }>> = {};
       for (const s of setups) snapshot[s.label] = [];
       let second = 0;
       for (let round = 0; round < SNAPSHOT_ROUNDS; round += 1) {
@@ -156,6 +162,13 @@ export async function poolBench(): Promise<BenchResult[]> {
           `snapshot of a mounted 10 GB disk holding 1 GB: ${label} (${snapshot[label][0].method}, frozen ${show(frozen(label))} ms) vs host image `
             + `(${snapshot.host[0].method}, frozen ${show(frozen('host'))} ms) (rounds, ms: ${show(ms(label))} vs ${show(ms('host'))})`,
           mid(ms(label)), mid(ms('host')), 'ms', { max: 0.1 },
+        ));
+      }
+      for (const label of ['pool', 'pool-cow']) {
+        const iops = (l: string) => snapshot[l].map((x) => x.iopsAfter);
+        results.push(result(
+          `${RANDOM_WRITES} random 4 KiB O_DIRECT writes + fsync into the 1 GB just snapshotted: ${label} vs host image (rounds, IOPS: ${show(iops(label))} vs ${show(iops('host'))})`,
+          mid(iops(label)), mid(iops('host')), 'IOPS', { min: label === 'pool' ? 0.3 : 0 },
         ));
       }
       return results;
