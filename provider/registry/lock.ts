@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LockTimeoutError } from '../errors.js';
+import { assertPoolMounted } from '../host/pool-guard.js';
 
 export interface LockHolder {
   readonly pid: number;
@@ -102,6 +103,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 /** Runs `fn` holding the root's lock; waits a bounded time for another holder, then fails naming it. */
 export async function withRootLock<T>(root: string, options: LockOptions, fn: () => Promise<T>): Promise<T> {
   const file = lockPath(root);
+  assertPoolMounted(root);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const me: LockHolder = { pid: process.pid, holder: options.holder, since: new Date().toISOString() };
   const deadline = Date.now() + (options.timeoutMs ?? defaultTimeout());

@@ -105,6 +105,10 @@ hostTest('mkfs.btrfs')('after a reboot, up mounts the pool first, then the disks
   // WHEN the host reboots: every mount and loop device is gone, the pool root is an empty directory
   releasePool();
   expect([mountOf(poolRoot), loopsOfPool(), fs.readdirSync(poolRoot)]).toEqual([undefined, [], []]);
+  // THEN a change before up (Terraform run first) is refused and writes nothing into the bare directory
+  expect(hoststore(['handle', 'storage', 'converge'], storageWire(poolRoot, { name: 'other' })))
+    .toMatchObject({ status: 3, stderr: expect.stringMatching(/^hoststore: the root .* lives on the pool .*, which is not mounted .*run hoststore up --root .* first\n$/) });
+  expect(fs.readdirSync(poolRoot)).toEqual([]);
   // THEN up brings the pool back, then the disk, with its data
   const up = hoststore(['up', '--root', poolRoot]);
   expect(up).toMatchObject({ status: 0, stdout: expect.stringMatching(/pool .*pool\.pool\.img mounted from \/dev\/loop\d+\n(.|\n)*up: 1 of 1 mounts in place/) });
