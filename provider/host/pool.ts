@@ -187,7 +187,8 @@ export async function createPool(root: string, sizeGb: number, log: PoolLog, opt
 
   const made: { dir?: string; file?: boolean; mounted?: boolean } = {};
   try {
-    if (!dirStat) made.dir = fs.mkdirSync(dir, { recursive: true, mode: 0o755 }) ?? dir;
+    // mkdirSync returns the first directory it made, or undefined when another process made it meanwhile.
+    if (!dirStat) made.dir = fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
     if (fileStat) {
       if (!(await hasPoolFilesystem(file))) {
         throw new RefusedError(`refusing pool file ${file}: it holds no btrfs filesystem (another pool create still running, or not a pool); move it away`);
