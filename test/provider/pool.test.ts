@@ -105,6 +105,7 @@ hostTest('mkfs.btrfs')('after a reboot, up mounts the pool first, then the disks
   // WHEN the host reboots: every mount and loop device is gone, the pool root is an empty directory
   releasePool();
   expect([mountOf(poolRoot), loopsOfPool(), fs.readdirSync(poolRoot)]).toEqual([undefined, [], []]);
+  expect(pool('status')).toMatchObject({ status: 1, stdout: expect.stringMatching(/mounted:\s+no \(run hoststore up to mount it\)/) });
   // THEN a change before up (Terraform run first) is refused and writes nothing into the bare directory
   expect(hoststore(['handle', 'storage', 'converge'], storageWire(poolRoot, { name: 'other' })))
     .toMatchObject({ status: 3, stderr: expect.stringMatching(/^hoststore: the root .* lives on the pool .*, which is not mounted .*run hoststore up --root .* first\n$/) });
