@@ -201,7 +201,8 @@ export async function createPool(root: string, sizeGb: number, log: PoolLog, opt
     }
     await attachAndMount(dir, file);
     made.mounted = true;
-    if (made.file && options.nodatacow !== false) await run('chattr', ['+C', dir]);
+    // Also on a pool whose create was cut short before this step: +C only takes hold on files made after it.
+    if (options.nodatacow !== false && isEmptyDirectory(dir)) await run('chattr', ['+C', dir]);
     if (made.file) fs.chmodSync(dir, 0o755);
     const status = await poolStatus(dir);
     if (!status.reflink) throw new HoststoreError(`the pool at ${dir} was made but cp --reflink=always does not work on it; snapshots would be full copies`, 1);
