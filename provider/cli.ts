@@ -23,6 +23,8 @@ commands:
   snapshot run-due                     take the snapshots whose schedule fired (cron runs it every minute), then prune
   snapshot prune [--dry-run]           delete what each policy's retention lets go
   up                                   re-attach and re-mount everything the registry says is mounted (after a reboot)
+  pool create --size-gb N              make the root a btrfs pool in a sparse file beside it (<root>.pool.img): reflink snapshots
+  pool status [--json]                 a pool's size, allocation, free space and whether snapshots are reflinks
   plan [--app cdktf.out] [--stack S] [--format text|markdown|json] [--detailed-exitcode] [--out FILE]
                                        what applying the synth output would do to the host and its data
   apply [FILE] [--app cdktf.out] [--auto-approve] [--allow-data-loss NAME ...]
@@ -73,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
       to: { type: 'string' },
       'in-place': { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
+      'size-gb': { type: 'string' },
     },
   });
   const [command, ...args] = positionals;
@@ -116,6 +119,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/delete.js')).deleteStorage(one(args, 'delete NAME'), options);
     case 'up':
       return (await import('./commands/up.js')).up(options);
+    case 'pool':
+      return (await import('./commands/pool.js')).pool(args, { ...options, sizeGb: values['size-gb'] });
     case 'snapshot':
       return (await import('./commands/snapshot.js')).snapshot(args, { ...options, to: values.to, inPlace: values['in-place'] ?? false, dryRun: values['dry-run'] ?? false });
     default:

@@ -9,7 +9,7 @@ import { HoststoreError } from './errors.js';
 
 /** The Debian package that provides each tool we run, for "install X" messages. */
 export const PACKAGE_OF: Readonly<Record<string, string>> = {
-  'mkfs.ext4': 'e2fsprogs', e2fsck: 'e2fsprogs', resize2fs: 'e2fsprogs', filefrag: 'e2fsprogs',
+  'mkfs.ext4': 'e2fsprogs', e2fsck: 'e2fsprogs', resize2fs: 'e2fsprogs', filefrag: 'e2fsprogs', chattr: 'e2fsprogs', lsattr: 'e2fsprogs',
   'mkfs.xfs': 'xfsprogs', xfs_growfs: 'xfsprogs',
   'mkfs.btrfs': 'btrfs-progs', btrfs: 'btrfs-progs',
   // On Debian, losetup/mount/umount ship in 'mount'; blkid, findmnt, fsfreeze and fallocate in 'util-linux'.

@@ -8,6 +8,8 @@ import { mountHandler, mountSpecFromRecord } from '../handlers/mount.js';
 import type { GlobalOptions } from '../cli.js';
 
 export async function up(options: GlobalOptions): Promise<number> {
+  // A root on a pool is an empty directory until the pool is back: mount it first, or stop.
+  await (await import('../host/pool.js')).mountPoolIfAny(options.root, (line) => process.stdout.write(`${line}\n`));
   const ctx = makeContext(options.root);
   const records = new Registry(options.root).mounts();
   let failed = 0;

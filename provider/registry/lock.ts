@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { HoststoreError, LockTimeoutError } from '../errors.js';
 import { checkRootTrust, makeRootDirectory } from '../host/root-trust.js';
+import { assertPoolMounted } from '../host/pool-guard.js';
 
 export interface LockHolder {
   readonly pid: number;
@@ -149,6 +150,8 @@ function lockedMessage(root: string, file: string, holder: LockHolder | undefine
 /** Runs `fn` holding the root's lock; waits a bounded time for another holder, then fails naming it. */
 export async function withRootLock<T>(root: string, options: LockOptions, fn: () => Promise<T>): Promise<T> {
   const file = lockPath(root);
+  // A pool root whose pool is not mounted (after a reboot, before `hoststore up`) is a bare directory.
+  assertPoolMounted(root);
   // Every change starts here: refuse a root that someone other than root could change under us.
   checkRootTrust(root);
   makeRootDirectory(root, path.dirname(file));

@@ -3,6 +3,7 @@ import { synthBench } from './synth-bench.js';
 import { hostBench } from './host-bench.js';
 import { engineBench } from './engine-bench.js';
 import { snapshotBench } from './snapshot-bench.js';
+import { poolBench } from './pool-bench.js';
 import type { BenchResult } from './measure.js';
 
 async function main(): Promise<void> {
@@ -16,6 +17,10 @@ async function main(): Promise<void> {
   if (!only || only === 'snapshot') {
     if (process.getuid?.() !== 0) process.stdout.write('skipping snapshot benchmarks: they need root\n');
     else results.push(...(await snapshotBench()));
+  }
+  if (!only || only === 'pool') {
+    if (process.getuid?.() !== 0) process.stdout.write('skipping pool benchmarks: they need root\n');
+    else results.push(...(await poolBench()));
   }
   if (!only || only === 'engine') {
     if (process.getuid?.() !== 0) process.stdout.write('skipping engine benchmarks: they need root\n');

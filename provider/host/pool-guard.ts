@@ -1,0 +1,17 @@
+/**
+ * The check every change to a root makes first (through the root lock): a root whose pool is not mounted
+ * (after a reboot, before `hoststore up`) is an empty directory on the host filesystem, and must not be written.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { RefusedError } from '../errors.js';
+import { isMountpoint } from './mounts.js';
+
+/** Refuses when `<root>.pool.img` exists and the root is not a mount. One lstat when there is no pool. */
+export function assertPoolMounted(root: string): void {
+  const dir = path.resolve(root);
+  const file = `${dir}.pool.img`;
+  if (!fs.lstatSync(file, { throwIfNoEntry: false })) return;
+  if (isMountpoint(dir)) return;
+  throw new RefusedError(`the root ${dir} lives on the pool ${file}, which is not mounted (after a reboot?); nothing was changed; run hoststore up --root ${dir} first`);
+}
