@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { checkRootTrust } from './root-trust.js';
 import { HoststoreError, RefusedError } from '../errors.js';
 import { CommandError, requireTool, run } from '../exec.js';
 import { createSparseImage, GiB } from './image.js';
@@ -150,6 +151,8 @@ export async function createPool(root: string, sizeGb: number, log: PoolLog, opt
   }
   const dir = path.resolve(root);
   const file = poolFileFor(dir);
+  // The pool file lives in the root's parent: the same ancestors the root's own trust rests on.
+  checkRootTrust(dir);
   for (const tool of ['mkfs.btrfs', 'losetup', 'mount', 'umount', 'blkid', 'cp', 'chattr', 'lsattr']) requireTool(tool, 'make a btrfs pool');
   const fileStat = lstatOrUndefined(file);
   if (fileStat) checkPoolFile(file, fileStat);

@@ -143,7 +143,7 @@ hostTest('mkfs.btrfs')('refusals change nothing: a non-empty directory, a direct
   expect(fs.existsSync(poolFile)).toBe(false);
   fs.rmSync(path.join(poolRoot, 'data'));
   // A directory that is already a mount (not a pool)
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', poolRoot]);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'tmpfs', poolRoot]);
   host.trackMount(poolRoot);
   expect(pool('create', '--size-gb', '3')).toMatchObject({ status: 3, stderr: expect.stringMatching(/^hoststore: refusing to make a pool at .*: it is already a mount \(tmpfs from tmpfs\).*\n$/) });
   expect(fs.existsSync(poolFile)).toBe(false);
