@@ -112,6 +112,7 @@ hostTest()('a root written with the old keys is read under the new ones and carr
   // THEN the written collections hold the new keys, and the policy kept its history
   expect(Object.keys(collection('policies'))).toEqual(['p_night--ly_data']);
   expect(collection('policies')['p_night--ly_data']).toMatchObject({ createdAt: policy.createdAt, lastRunAt: policy.lastRunAt });
-  handle('storage', 'converge', storageWire(host.root, { kind: 'directory', project: 'p', name: 'logs', size_gb: '', filesystem: '', stack: 'other' }));
+  // an owner's change (its removal policy) writes the collection
+  handle('storage', 'converge', storageWire(host.root, { kind: 'directory', project: 'p', name: 'logs', size_gb: '', filesystem: '', removal_policy: 'destroy' }));
   expect(Object.keys(collection('storage'))).toEqual(['directory_p_data', 'directory_p_logs']);
 });
