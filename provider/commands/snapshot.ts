@@ -74,6 +74,7 @@ export async function snapshot(args: string[], options: SnapshotOptions): Promis
       const report = await runDue(ctx);
       if (options.json) printJson(report);
       else process.stdout.write(`run-due: ${report.taken.length} taken${report.taken.map((s) => ` ${s.id}`).join('')}, ${report.pruned.length} pruned${report.pruned.map((id) => ` ${id}`).join('')}\n`);
+      for (const warning of report.warnings) process.stderr.write(`hoststore: warning: ${warning}\n`);
       for (const failure of report.failed) process.stderr.write(`hoststore: snapshot failed: ${failure}\n`);
       return report.failed.length ? 1 : 0;
     }

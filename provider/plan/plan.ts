@@ -14,6 +14,8 @@ import { mountHandler } from '../handlers/mount.js';
 import { snapshotPolicyHandler } from '../handlers/snapshot-policy.js';
 import { projectHandler } from '../handlers/project.js';
 import type { StorageRecord } from '../registry/store.js';
+import type { PolicyRecord } from '../handlers/snapshot-policy.js';
+import { futureStart } from '../snapshots/clock-skew.js';
 import type { DesiredSpec, SpecKind } from './desired.js';
 
 export type PlanAction = 'create' | 'adopt' | 'update' | 'repair' | 'delete' | 'retain' | 'no-op';
@@ -168,6 +170,10 @@ export function hostChecks(ctx: HandlerContext, desired: DesiredSpec[], allocate
     checks.push({ level: 'warning', message: `thin-provisioning overcommit on ${root}: ${gib(nominalBytes)} nominal vs ${gib(free)} free (${(nominalBytes / Math.max(free, 1)).toFixed(1)}x); disks fail with ENOSPC if they fill up` });
   }
   if (allocated > free) checks.push({ level: 'error', message: `allocated data on ${root} (${gib(allocated)}) exceeds the free space (${gib(free)})` });
+  for (const { record } of ctx.registry.list<PolicyRecord>('policies')) {
+    const skew = futureStart(record, ctx.now());
+    if (skew) checks.push({ level: 'warning', message: `${skew}; run \`hoststore snapshot run-due\` to restart its schedule from now` });
+  }
   return checks;
 }
 
