@@ -148,12 +148,20 @@ export function cronRule(value: unknown): string | undefined {
   return undefined;
 }
 
-/** Snapshot ids as `hoststore snapshot list` prints them: `<name>.<UTC time>`. */
+/**
+ * Snapshot ids as `hoststore snapshot list` prints them: `<name>.<UTC time>.<kind>[.<project>][.<n>]`
+ * (the project for volumes and directories; `.<n>` for a second snapshot in the same second), or
+ * `<name>.<UTC time>` as earlier builds wrote them.
+ */
+const SNAPSHOT_ID_PATTERN = new RegExp(
+  '^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\\.[0-9]{8}T[0-9]{6}Z' +
+    '(?:\\.(?:disk|(?:volume|directory)\\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\\.[2-9]|\\.[1-9][0-9]+)?)?$',
+);
 export function snapshotIdRule(value: unknown): string | undefined {
   if (typeof value !== 'string') return 'must be a string';
-  return /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.[0-9]{8}T[0-9]{6}Z$/.test(value)
+  return SNAPSHOT_ID_PATTERN.test(value)
     ? undefined
-    : 'must be a snapshot id as `hoststore snapshot list` shows it (<name>.<YYYYMMDDTHHMMSSZ>)';
+    : 'must be a snapshot id as `hoststore snapshot list` shows it (<name>.<YYYYMMDDTHHMMSSZ>.<kind>[.<project>][.<n>], or <name>.<YYYYMMDDTHHMMSSZ>)';
 }
 
 export function oneOfRule<T extends string>(value: unknown, allowed: readonly T[]): string | undefined {
@@ -223,7 +231,7 @@ export const storageSpecSchema = wireObject(
   {
     ...storageIdentityRules,
     size_gb: wholeStringRule(1, ABSOLUTE_MAX_SIZE_GB, true),
-    from_snapshot: (v) => (v === '' || snapshotIdRule(v) === undefined ? undefined : 'must be empty or a snapshot id (<name>.<YYYYMMDDTHHMMSSZ>)'),
+    from_snapshot: (v) => (v === '' || snapshotIdRule(v) === undefined ? undefined : 'must be empty or a snapshot id (<name>.<YYYYMMDDTHHMMSSZ>.<kind>[.<project>][.<n>])'),
   },
   {
     unknownKeys: 'strict',

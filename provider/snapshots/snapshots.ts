@@ -13,6 +13,7 @@ import { withFrozen } from '../host/freeze.js';
 import { mountsOfImage } from '../handlers/block-device.js';
 import { storageKey, type StorageRecord } from '../registry/store.js';
 import type { HandlerContext } from '../handlers/handler.js';
+import { newSnapshotId } from './snapshot-id.js';
 
 export type SnapshotTrigger = 'manual' | 'schedule' | 'final' | 'safety';
 
@@ -44,10 +45,6 @@ export interface SnapshotRecord {
 
 export function snapshotDir(root: string): string {
   return path.join(root, 'snapshots');
-}
-
-function snapshotId(name: string, at: Date): string {
-  return `${name}.${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
 }
 
 export type ChecksumMethod = 'extents' | 'full';
@@ -170,11 +167,12 @@ function makeReadOnly(target: string): void {
 export async function takeSnapshot(ctx: HandlerContext, storage: StorageRecord, trigger: SnapshotTrigger, policy?: string): Promise<SnapshotRecord> {
   if (!fs.existsSync(storage.path)) throw new HoststoreError(`${storage.kind} ${storage.name}: ${storage.path} is missing; nothing to snapshot`, 1);
   const at = ctx.now();
-  const id = snapshotId(storage.name, at);
   const dir = path.join(snapshotDir(ctx.root), storageKey(storage.kind, storage.project, storage.name));
+  const fileOf = (id: string) => path.join(dir, storage.kind === 'directory' ? id : `${id}.img`);
+  // Unique against the registry and the files, under the root lock the callers hold.
+  const id = newSnapshotId(storage, at, (candidate) => ctx.registry.get('snapshots', candidate) !== undefined || fs.existsSync(fileOf(candidate)));
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const target = path.join(dir, storage.kind === 'directory' ? id : `${id}.img`);
-  if (fs.existsSync(target)) throw new HoststoreError(`snapshot ${id} already exists (one snapshot a second per storage)`, 1);
+  const target = fileOf(id);
   // Freeze through the filesystem's first mount (a replica's host path, or the staging path if shared).
   const mounted = storage.kind === 'directory' ? undefined : mountsOfImage(storage.path)[0]?.target;
   let method: SnapshotRecord['method'];
