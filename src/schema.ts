@@ -21,6 +21,10 @@ export const DEFAULT_ROOT = '/var/lib/hoststore';
 export const DEFAULT_MAX_VOLUMES = 10;
 export const DEFAULT_MAX_VOLUME_SIZE_GB = 500;
 export const DEFAULT_RETENTION_DAYS = 7;
+/** How long a snapshot may freeze a mounted filesystem unless a policy or `snapshot create` says otherwise. */
+export const DEFAULT_MAX_FREEZE_SECONDS = 5;
+/** Beyond an hour a freeze is an outage, not a snapshot. */
+export const MAX_FREEZE_SECONDS_LIMIT = 3600;
 /** A replica count beyond this is a typo, not a deployment: every replica gets its own host path. */
 export const MAX_REPLICAS = 100;
 /** Storage names become file names and device labels; 63 keeps them DNS-label sized. */
@@ -129,6 +133,19 @@ export function positiveWholeNumberRule(value: unknown): string | undefined {
   if (typeof value !== 'number' || !Number.isFinite(value)) return 'must be a number';
   if (!Number.isInteger(value) || value < 1) return 'must be a positive whole number';
   return undefined;
+}
+
+/** A snapshot's freeze bound: seconds, a number from 0.1 (the freeze commands alone take tens of ms) to an hour. */
+export function maxFreezeSecondsRule(value: unknown): string | undefined {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return 'must be a number of seconds';
+  if (value < 0.1 || value > MAX_FREEZE_SECONDS_LIMIT) return `must be from 0.1 to ${MAX_FREEZE_SECONDS_LIMIT} seconds`;
+  return undefined;
+}
+
+/** `max_freeze_seconds` on the wire: digits with an optional fraction; '' or absent (older carriers) means the default. */
+function maxFreezeSecondsWireRule(text: string | undefined): string | undefined {
+  if (text === undefined || text === '') return undefined;
+  return /^[0-9]+(\.[0-9]+)?$/.test(text) ? maxFreezeSecondsRule(Number(text)) : 'must be a number of seconds written in digits (like 5 or 0.5)';
 }
 
 /** A 5-field cron expression (minute hour day-of-month month day-of-week), evaluated in UTC, that fires at least once. */
@@ -280,10 +297,19 @@ const policyIdentityRules = { root: rootRule, project: projectNameRule, policy: 
 export const snapshotPolicyIdentitySchema = wireObject(policyIdentityShape, policyIdentityRules, { unknownKeys: 'strip' });
 
 export const snapshotPolicySpecSchema = wireObject(
-  { ...policyIdentityShape, stack: stackName, schedule: z.string(), retention_days: z.string(), retention_count: z.string() },
-  { ...policyIdentityRules, schedule: cronRule, retention_days: wholeStringRule(1, 36500, true), retention_count: wholeStringRule(1, 100000, true) },
+  {
+    ...policyIdentityShape, stack: stackName, schedule: z.string(), retention_days: z.string(), retention_count: z.string(),
+    max_freeze_seconds: z.string().optional(),
+  },
+  {
+    ...policyIdentityRules, schedule: cronRule, retention_days: wholeStringRule(1, 36500, true), retention_count: wholeStringRule(1, 100000, true),
+    max_freeze_seconds: maxFreezeSecondsWireRule as Rule,
+  },
   { unknownKeys: 'strict' },
-).transform((spec) => ({ ...spec, retention_days: optionalNumber(spec.retention_days), retention_count: optionalNumber(spec.retention_count) }));
+).transform((spec) => ({
+  ...spec, retention_days: optionalNumber(spec.retention_days), retention_count: optionalNumber(spec.retention_count),
+  max_freeze_seconds: optionalNumber(spec.max_freeze_seconds ?? '') ?? DEFAULT_MAX_FREEZE_SECONDS,
+}));
 
 /**
  * What one stack's StorageProject declares, so the handler can retire what the code no longer has:

@@ -16,6 +16,7 @@ import { projectHandler } from '../handlers/project.js';
 import type { StorageRecord } from '../registry/store.js';
 import type { PolicyRecord } from '../handlers/snapshot-policy.js';
 import { futureStart } from '../snapshots/clock-skew.js';
+import { snapshotChecks } from './snapshot-checks.js';
 import type { DesiredSpec, SpecKind } from './desired.js';
 
 export type PlanAction = 'create' | 'adopt' | 'update' | 'repair' | 'delete' | 'retain' | 'no-op';
@@ -37,7 +38,8 @@ export interface PlanItem {
 }
 
 export interface HostCheck {
-  readonly level: 'warning' | 'error';
+  /** `info`: how this root behaves (snapshot method, expected freeze), nothing to fix. */
+  readonly level: 'info' | 'warning' | 'error';
   readonly message: string;
 }
 
@@ -174,6 +176,7 @@ export function hostChecks(ctx: HandlerContext, desired: DesiredSpec[], allocate
     const skew = futureStart(record, ctx.now());
     if (skew) checks.push({ level: 'warning', message: `${skew}; run \`hoststore snapshot run-due\` to restart its schedule from now` });
   }
+  checks.push(...snapshotChecks(ctx, desired));
   return checks;
 }
 

@@ -59,7 +59,7 @@ export async function runDue(ctx: HandlerContext): Promise<RunReport> {
       const storage = ctx.registry.storage(policy.storageKind, policy.project, policy.storage);
       try {
         if (!storage || storage.state !== 'ready') throw new Error(`${policy.storageKind} ${policy.storage} is ${storage ? storage.state : 'gone'}`);
-        const snapshot = await takeSnapshot(ctx, storage, 'schedule', key);
+        const snapshot = await takeSnapshot(ctx, storage, 'schedule', key, { maxFreezeSeconds: policy.maxFreezeSeconds });
         taken.push(snapshot);
         ctx.registry.put<PolicyRecord>('policies', key, { ...policy, lastRunAt: now.toISOString() });
       } catch (error) {
