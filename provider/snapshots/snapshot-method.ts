@@ -1,7 +1,7 @@
 /**
  * How a root takes snapshots and how long a mounted filesystem stays frozen for one: a reflink (shared
  * extents, near-constant time) where the root's filesystem can clone files, else a sparse copy whose
- * time follows the data. Probed once per filesystem with a real clone of a tiny file.
+ * time follows the data. Probed with a real clone of a tiny file (per snapshot, and once per root in a plan).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,16 +17,12 @@ export const SPARSE_COPY_BYTES_PER_SECOND = 100 * 1024 ** 2;
 /** What a reflink capture of a mounted image is expected to freeze (measured 10 to 60 ms; see README). */
 export const REFLINK_FREEZE_MS = 250;
 
-const probed = new Map<number, SnapshotMethod>();
-
 /**
  * Whether files in `dir` (a directory hoststore owns) can be reflinked: clones a tiny file created
- * exclusively there (FICLONE, no process spawned), then removes both. Remembered per filesystem.
+ * exclusively there (FICLONE, no process spawned), then removes both. Not remembered: it costs well
+ * under a millisecond, and a device number is reused by the next filesystem mounted from that loop device.
  */
 export function probeSnapshotMethod(dir: string): SnapshotMethod {
-  const device = fs.statSync(dir).dev;
-  const known = probed.get(device);
-  if (known) return known;
   const stem = path.join(dir, `.reflink-probe-${process.pid}-${randomBytes(4).toString('hex')}`);
   let method: SnapshotMethod = 'sparse-copy';
   try {
@@ -39,7 +35,6 @@ export function probeSnapshotMethod(dir: string): SnapshotMethod {
     fs.rmSync(stem, { force: true });
     fs.rmSync(`${stem}.clone`, { force: true });
   }
-  probed.set(device, method);
   return method;
 }
 

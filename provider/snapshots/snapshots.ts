@@ -203,6 +203,7 @@ export async function takeSnapshot(
   let method: SnapshotRecord['method'];
   let sum: Awaited<ReturnType<typeof checksum>>;
   let frozenMs = 0;
+  let record: SnapshotRecord;
   try {
     if (mounted) {
       ctx.log(`${subject}: freezing ${mounted} for about ${seconds(expectedMs)} (${planned}${planned === 'reflink' ? '' : ` of ${formatSize(needed ?? 0)}`}; limit ${maxFreezeSeconds} s)`);
@@ -241,20 +242,21 @@ export async function takeSnapshot(
       [method, sum] = await Promise.all([copying, checksum(storage.path, { copiedUpTo })]);
     }
     makeReadOnly(target);
-    const record: SnapshotRecord = {
+    record = {
       id, kind: storage.kind, project: storage.project, storage: storage.name, path: target, createdAt: at.toISOString(),
       trigger, policy, method, frozenMs, sha256: sum.sha256, checksumMethod: sum.method,
       ...(sum.sha256 === '' ? { checksumPending: true } : {}),
       ...(mounted ? { expectedFreezeMs: expectedMs, maxFreezeSeconds } : {}),
     };
+    // Inside the try: a record that cannot be written (a full root) takes its file with it.
     ctx.registry.put('snapshots', id, record);
-    ctx.log(`${subject}: snapshot ${id} taken (${method}${mounted ? `, frozen ${frozenMs} ms, expected ${expectedMs} ms, limit ${maxFreezeSeconds} s` : ', not mounted'})`);
-    return record;
   } catch (error) {
     fs.rmSync(target, { recursive: true, force: true });
     if (isNoSpace(error)) throw rootFullError(subject, ctx.root, freeBytes(dir), needed || allocatedBytes(storage.path));
     throw error;
   }
+  ctx.log(`${subject}: snapshot ${id} taken (${method}${mounted ? `, frozen ${frozenMs} ms, expected ${expectedMs} ms, limit ${maxFreezeSeconds} s` : ', not mounted'})`);
+  return record;
 }
 
 class FreezeLimitReached extends Error {}
