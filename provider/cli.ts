@@ -15,7 +15,9 @@ commands:
   lease-list [--json]                  disk leases and their holders
   lease break NAME [--yes]             break a disk's lease whose holder's mount is gone
   delete NAME [--force] [--yes]        delete a storage and its data (refuses while mounted or leased unless --force)
-  snapshot create NAME                 a point-in-time, read-only snapshot (frozen for the instant of the copy)
+  snapshot create NAME [--max-freeze-seconds N]
+                                       a point-in-time, read-only snapshot; a mounted filesystem is frozen for
+                                       the copy, at most N seconds (default 5), else the snapshot is refused
   snapshot list [NAME] [--json]        snapshots, each checked against its checksum
   snapshot restore ID --to NEW_NAME    a new storage from a snapshot
   snapshot restore ID --in-place --yes replace a storage's content (unmounted, after a safety snapshot, remounted)
@@ -76,6 +78,7 @@ async function main(argv: string[]): Promise<number> {
       'in-place': { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
       'size-gb': { type: 'string' },
+      'max-freeze-seconds': { type: 'string' },
     },
   });
   const [command, ...args] = positionals;
@@ -122,7 +125,9 @@ async function main(argv: string[]): Promise<number> {
     case 'pool':
       return (await import('./commands/pool.js')).pool(args, { ...options, sizeGb: values['size-gb'] });
     case 'snapshot':
-      return (await import('./commands/snapshot.js')).snapshot(args, { ...options, to: values.to, inPlace: values['in-place'] ?? false, dryRun: values['dry-run'] ?? false });
+      return (await import('./commands/snapshot.js')).snapshot(args, {
+        ...options, to: values.to, inPlace: values['in-place'] ?? false, dryRun: values['dry-run'] ?? false, maxFreezeSeconds: values['max-freeze-seconds'],
+      });
     default:
       throw new HoststoreError(`unknown command '${command}'; run hoststore --help`, 2);
   }

@@ -21,6 +21,10 @@ export const DEFAULT_ROOT = '/var/lib/hoststore';
 export const DEFAULT_MAX_VOLUMES = 10;
 export const DEFAULT_MAX_VOLUME_SIZE_GB = 500;
 export const DEFAULT_RETENTION_DAYS = 7;
+/** How long a snapshot may freeze a mounted filesystem unless a policy or `snapshot create` says otherwise. */
+export const DEFAULT_MAX_FREEZE_SECONDS = 5;
+/** Beyond an hour a freeze is an outage, not a snapshot. */
+export const MAX_FREEZE_SECONDS_LIMIT = 3600;
 /** A replica count beyond this is a typo, not a deployment: every replica gets its own host path. */
 export const MAX_REPLICAS = 100;
 /** Storage names become file names and device labels; 63 keeps them DNS-label sized. */
@@ -143,6 +147,19 @@ export function positiveWholeNumberRule(value: unknown): string | undefined {
   return ok ? undefined : 'must be a whole number, 1 or more';
 }
 
+/** A snapshot's freeze bound: seconds, a number from 0.1 (the freeze commands alone take tens of ms) to an hour. */
+export function maxFreezeSecondsRule(value: unknown): string | undefined {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return 'must be a number of seconds';
+  if (value < 0.1 || value > MAX_FREEZE_SECONDS_LIMIT) return `must be from 0.1 to ${MAX_FREEZE_SECONDS_LIMIT} seconds`;
+  return undefined;
+}
+
+/** `max_freeze_seconds` on the wire: digits with an optional fraction; '' or absent (older carriers) means the default. */
+function maxFreezeSecondsWireRule(text: string | undefined): string | undefined {
+  if (text === undefined || text === '') return undefined;
+  return /^[0-9]+(\.[0-9]+)?$/.test(text) ? maxFreezeSecondsRule(Number(text)) : 'must be a number of seconds written in digits (like 5 or 0.5)';
+}
+
 /** A 5-field cron expression (minute hour day-of-month month day-of-week), evaluated in UTC, that fires at least once. */
 export function cronRule(value: unknown): string | undefined {
   if (typeof value !== 'string') return 'must be a string';
@@ -160,12 +177,20 @@ export function cronRule(value: unknown): string | undefined {
   return undefined;
 }
 
-/** Snapshot ids as `hoststore snapshot list` prints them: `<name>.<UTC time>`. */
+/**
+ * Snapshot ids as `hoststore snapshot list` prints them: `<name>.<UTC time>.<kind>[.<project>][.<n>]`
+ * (the project for volumes and directories; `.<n>` for a second snapshot in the same second), or
+ * `<name>.<UTC time>` as earlier builds wrote them.
+ */
+const SNAPSHOT_ID_PATTERN = new RegExp(
+  '^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\\.[0-9]{8}T[0-9]{6}Z' +
+    '(?:\\.(?:disk|(?:volume|directory)\\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\\.[2-9]|\\.[1-9][0-9]+)?)?$',
+);
 export function snapshotIdRule(value: unknown): string | undefined {
   if (typeof value !== 'string') return 'must be a string';
-  return /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.[0-9]{8}T[0-9]{6}Z$/.test(value)
+  return SNAPSHOT_ID_PATTERN.test(value)
     ? undefined
-    : 'must be a snapshot id as `hoststore snapshot list` shows it (<name>.<YYYYMMDDTHHMMSSZ>)';
+    : 'must be a snapshot id as `hoststore snapshot list` shows it (<name>.<YYYYMMDDTHHMMSSZ>.<kind>[.<project>][.<n>], or <name>.<YYYYMMDDTHHMMSSZ>)';
 }
 
 export function oneOfRule<T extends string>(value: unknown, allowed: readonly T[]): string | undefined {
@@ -235,7 +260,7 @@ export const storageSpecSchema = wireObject(
   {
     ...storageIdentityRules,
     size_gb: wholeStringRule(1, ABSOLUTE_MAX_SIZE_GB, true),
-    from_snapshot: (v) => (v === '' || snapshotIdRule(v) === undefined ? undefined : 'must be empty or a snapshot id (<name>.<YYYYMMDDTHHMMSSZ>)'),
+    from_snapshot: (v) => (v === '' || snapshotIdRule(v) === undefined ? undefined : 'must be empty or a snapshot id (<name>.<YYYYMMDDTHHMMSSZ>.<kind>[.<project>][.<n>])'),
   },
   {
     unknownKeys: 'strict',
@@ -284,10 +309,19 @@ const policyIdentityRules = { root: rootRule, project: projectNameRule, policy: 
 export const snapshotPolicyIdentitySchema = wireObject(policyIdentityShape, policyIdentityRules, { unknownKeys: 'strip' });
 
 export const snapshotPolicySpecSchema = wireObject(
-  { ...policyIdentityShape, stack: stackName, schedule: z.string(), retention_days: z.string(), retention_count: z.string() },
-  { ...policyIdentityRules, schedule: cronRule, retention_days: wholeStringRule(1, 36500, true), retention_count: wholeStringRule(1, 100000, true) },
+  {
+    ...policyIdentityShape, stack: stackName, schedule: z.string(), retention_days: z.string(), retention_count: z.string(),
+    max_freeze_seconds: z.string().optional(),
+  },
+  {
+    ...policyIdentityRules, schedule: cronRule, retention_days: wholeStringRule(1, 36500, true), retention_count: wholeStringRule(1, 100000, true),
+    max_freeze_seconds: maxFreezeSecondsWireRule as Rule,
+  },
   { unknownKeys: 'strict' },
-).transform((spec) => ({ ...spec, retention_days: optionalNumber(spec.retention_days), retention_count: optionalNumber(spec.retention_count) }));
+).transform((spec) => ({
+  ...spec, retention_days: optionalNumber(spec.retention_days), retention_count: optionalNumber(spec.retention_count),
+  max_freeze_seconds: optionalNumber(spec.max_freeze_seconds ?? '') ?? DEFAULT_MAX_FREEZE_SECONDS,
+}));
 
 /**
  * What one stack's StorageProject declares, so the handler can retire what the code no longer has:

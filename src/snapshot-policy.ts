@@ -4,7 +4,10 @@
  */
 import { Construct } from 'constructs';
 import type { TerraformResource } from 'cdktf';
-import { DEFAULT_RETENTION_DAYS, cronRule, nameRule, positiveWholeNumberRule, snapshotPolicySpecSchema, type SnapshotPolicySpecWire } from './schema.js';
+import {
+  DEFAULT_MAX_FREEZE_SECONDS, DEFAULT_RETENTION_DAYS, cronRule, maxFreezeSecondsRule, nameRule, positiveWholeNumberRule, snapshotPolicySpecSchema,
+  type SnapshotPolicySpecWire,
+} from './schema.js';
 import { renderCarrierPair } from './carrier.js';
 import { StorageBase } from './storage-base.js';
 import { StorageProject } from './storage-project.js';
@@ -20,6 +23,12 @@ export interface SnapshotPolicyProps {
   readonly retentionDays?: number;
   /** Keep at least this many most recent snapshots. @default none */
   readonly retentionCount?: number;
+  /**
+   * The longest a snapshot may freeze the mounted filesystem, in seconds (0.1 to 3600). A capture expected
+   * to take longer is refused (and reported) rather than taken; one still copying at the limit is stopped.
+   * @default 5
+   */
+  readonly maxFreezeSeconds?: number;
 }
 
 export interface DailySnapshotProps {
@@ -29,6 +38,8 @@ export interface DailySnapshotProps {
   readonly hourUtc?: number;
   /** Keep snapshots at least this many days. @default 7 */
   readonly retentionDays?: number;
+  /** See SnapshotPolicyProps.maxFreezeSeconds. @default 5 */
+  readonly maxFreezeSeconds?: number;
 }
 
 export interface HourlySnapshotProps {
@@ -36,18 +47,21 @@ export interface HourlySnapshotProps {
   readonly storage: StorageBase;
   /** Keep at least this many most recent snapshots. @default 24 */
   readonly retentionCount?: number;
+  /** See SnapshotPolicyProps.maxFreezeSeconds. @default 5 */
+  readonly maxFreezeSeconds?: number;
 }
 
 /** Every prop SnapshotPolicy and its presets accept; any other is refused at synth (the compiler keeps these in step with the interfaces). */
-const SNAPSHOT_POLICY_PROPS: PropNames<SnapshotPolicyProps> = { storage: true, schedule: true, retentionDays: true, retentionCount: true };
-const DAILY_SNAPSHOT_PROPS: PropNames<DailySnapshotProps> = { storage: true, hourUtc: true, retentionDays: true };
-const HOURLY_SNAPSHOT_PROPS: PropNames<HourlySnapshotProps> = { storage: true, retentionCount: true };
+const SNAPSHOT_POLICY_PROPS: PropNames<SnapshotPolicyProps> = { storage: true, schedule: true, retentionDays: true, retentionCount: true, maxFreezeSeconds: true };
+const DAILY_SNAPSHOT_PROPS: PropNames<DailySnapshotProps> = { storage: true, hourUtc: true, retentionDays: true, maxFreezeSeconds: true };
+const HOURLY_SNAPSHOT_PROPS: PropNames<HourlySnapshotProps> = { storage: true, retentionCount: true, maxFreezeSeconds: true };
 
 export class SnapshotPolicy extends Construct {
   /** A snapshot every day at `hourUtc`:00 UTC, kept `retentionDays` days. */
   static daily(scope: Construct, id: string, props: DailySnapshotProps): SnapshotPolicy {
     const policy = new SnapshotPolicy(scope, id, {
       storage: props.storage, schedule: `0 ${props.hourUtc ?? 4} * * *`, retentionDays: props.retentionDays ?? DEFAULT_RETENTION_DAYS,
+      maxFreezeSeconds: props.maxFreezeSeconds,
     });
     for (const problem of unknownPropProblems(props, DAILY_SNAPSHOT_PROPS, 'SnapshotPolicy.daily')) policy.problems.add(problem);
     return policy;
@@ -55,7 +69,9 @@ export class SnapshotPolicy extends Construct {
 
   /** A snapshot every hour on the hour, keeping the last `retentionCount`. */
   static hourly(scope: Construct, id: string, props: HourlySnapshotProps): SnapshotPolicy {
-    const policy = new SnapshotPolicy(scope, id, { storage: props.storage, schedule: '0 * * * *', retentionCount: props.retentionCount ?? 24 });
+    const policy = new SnapshotPolicy(scope, id, {
+      storage: props.storage, schedule: '0 * * * *', retentionCount: props.retentionCount ?? 24, maxFreezeSeconds: props.maxFreezeSeconds,
+    });
     for (const problem of unknownPropProblems(props, HOURLY_SNAPSHOT_PROPS, 'SnapshotPolicy.hourly')) policy.problems.add(problem);
     return policy;
   }
@@ -64,6 +80,7 @@ export class SnapshotPolicy extends Construct {
   readonly schedule: string;
   readonly retentionDays?: number;
   readonly retentionCount?: number;
+  readonly maxFreezeSeconds: number;
   private readonly project: StorageProject;
   private readonly problems = new Problems();
 
@@ -74,6 +91,7 @@ export class SnapshotPolicy extends Construct {
     this.schedule = props.schedule;
     this.retentionCount = props.retentionCount;
     this.retentionDays = props.retentionDays ?? (props.retentionCount === undefined ? DEFAULT_RETENTION_DAYS : undefined);
+    this.maxFreezeSeconds = props.maxFreezeSeconds ?? DEFAULT_MAX_FREEZE_SECONDS;
     const p = this.problems;
     for (const problem of unknownPropProblems(props, SNAPSHOT_POLICY_PROPS, 'SnapshotPolicy')) p.add(problem);
     if (!(props.storage instanceof StorageBase)) p.add(`\`storage\` must be a Volume or Disk (got ${typeof props.storage})`);
@@ -84,6 +102,7 @@ export class SnapshotPolicy extends Construct {
     p.check('schedule', this.schedule, cronRule);
     if (this.retentionDays !== undefined) p.check('retentionDays', this.retentionDays, positiveWholeNumberRule);
     if (this.retentionCount !== undefined) p.check('retentionCount', this.retentionCount, positiveWholeNumberRule);
+    p.check('maxFreezeSeconds', this.maxFreezeSeconds, maxFreezeSecondsRule);
     this.project.policies.push(this);
     this.node.addValidation({ validate: () => p.list });
   }
@@ -98,9 +117,10 @@ export class SnapshotPolicy extends Construct {
         storage_kind: this.storage.kind, stack: this.project.stackName, schedule: this.schedule,
         retention_days: this.retentionDays === undefined ? '' : String(this.retentionDays),
         retention_count: this.retentionCount === undefined ? '' : String(this.retentionCount),
+        max_freeze_seconds: String(this.maxFreezeSeconds),
       };
       if (!this.problems.checkSpec(snapshotPolicySpecSchema, spec)) continue;
-      const { stack: _s, schedule: _c, retention_days: _d, retention_count: _n, ...identity } = spec;
+      const { stack: _s, schedule: _c, retention_days: _d, retention_count: _n, max_freeze_seconds: _f, ...identity } = spec;
       const storageConfig = this.storage.configCarrier(instance.name);
       configs.push(renderCarrierPair(this, instance.replica === undefined ? '' : `-${instance.replica}`, {
         carrier: this.project.carrier, kind: 'snapshot-policy', cli: this.project.cli, identity,

@@ -3,6 +3,7 @@
  * intact, and getting data back, into a new storage or in place (after a safety snapshot).
  */
 import * as fs from 'node:fs';
+import { maxFreezeSecondsRule } from '../../src/schema.js';
 import { HoststoreError, RefusedError } from '../errors.js';
 import { converge, makeContext } from '../handlers/handler.js';
 import { mountHandler, mountSpecFromRecord } from '../handlers/mount.js';
@@ -24,6 +25,18 @@ export interface SnapshotOptions extends GlobalOptions {
   readonly to?: string;
   readonly inPlace: boolean;
   readonly dryRun: boolean;
+  /** `--max-freeze-seconds`, as typed (checked here, for `snapshot create` only). */
+  readonly maxFreezeSeconds?: string;
+}
+
+/** The freeze bound of `snapshot create`: the option's value checked by the construct's rule, else the default. */
+function maxFreezeSeconds(options: SnapshotOptions, verb: string | undefined): number | undefined {
+  if (options.maxFreezeSeconds === undefined) return undefined;
+  if (verb !== 'create') throw new HoststoreError(`--max-freeze-seconds applies to hoststore snapshot create only (got snapshot ${verb ?? ''})`, 2);
+  const value = /^[0-9]+(\.[0-9]+)?$/.test(options.maxFreezeSeconds) ? Number(options.maxFreezeSeconds) : Number.NaN;
+  const problem = maxFreezeSecondsRule(value);
+  if (problem) throw new HoststoreError(`--max-freeze-seconds ${problem} (got ${JSON.stringify(options.maxFreezeSeconds)}); for example --max-freeze-seconds 30`, 2);
+  return value;
 }
 
 function storageRecord(options: GlobalOptions, name: string): StorageRecord {
@@ -35,13 +48,14 @@ function storageRecord(options: GlobalOptions, name: string): StorageRecord {
 
 export async function snapshot(args: string[], options: SnapshotOptions): Promise<number> {
   const [verb, target] = args;
+  const freezeLimit = maxFreezeSeconds(options, verb);
   // With --json, stdout carries only the JSON; progress lines go to stderr.
   const ctx = makeContext(options.root, options.json ? { log: (line) => process.stderr.write(`${line}\n`) } : {});
   const locked = <T>(what: string, fn: () => Promise<T>) => withRootLock(options.root, { holder: `hoststore snapshot ${what}` }, fn);
   switch (verb) {
     case 'create': {
       if (!target) throw new HoststoreError('usage: hoststore snapshot create NAME', 2);
-      const record = await locked(`create ${target}`, () => takeSnapshot(ctx, storageRecord(options, target), 'manual'));
+      const record = await locked(`create ${target}`, () => takeSnapshot(ctx, storageRecord(options, target), 'manual', undefined, { maxFreezeSeconds: freezeLimit }));
       if (options.json) printJson(record);
       return 0;
     }
@@ -53,8 +67,11 @@ export async function snapshot(args: string[], options: SnapshotOptions): Promis
         printJson(snapshots);
         return 0;
       }
-      const rows = snapshots.map((s) => [s.id, `${s.kind} ${s.storage}`, s.createdAt, s.trigger, s.method, formatBytes(snapshotBytes(options.root, s)), s.intact ? 'ok' : 'CHANGED OR MISSING']);
-      process.stdout.write(rows.length ? `${table(['ID', 'STORAGE', 'TAKEN', 'TRIGGER', 'METHOD', 'ALLOCATED', 'CONTENT'], rows)}\n` : 'no snapshots\n');
+      const rows = snapshots.map((s) => [
+        s.id, `${s.kind} ${s.storage}`, s.createdAt, s.trigger, s.method, s.frozenMs ? `${s.frozenMs} ms` : '-',
+        formatBytes(snapshotBytes(options.root, s)), s.intact ? 'ok' : 'CHANGED OR MISSING',
+      ]);
+      process.stdout.write(rows.length ? `${table(['ID', 'STORAGE', 'TAKEN', 'TRIGGER', 'METHOD', 'FROZEN', 'ALLOCATED', 'CONTENT'], rows)}\n` : 'no snapshots\n');
       return snapshots.every((s) => s.intact) ? 0 : 1;
     }
     case 'delete': {
@@ -75,6 +92,7 @@ export async function snapshot(args: string[], options: SnapshotOptions): Promis
       const report = await runDue(ctx);
       if (options.json) printJson(report);
       else process.stdout.write(`run-due: ${report.taken.length} taken${report.taken.map((s) => ` ${s.id}`).join('')}, ${report.pruned.length} pruned${report.pruned.map((id) => ` ${id}`).join('')}\n`);
+      for (const warning of report.warnings) process.stderr.write(`hoststore: warning: ${warning}\n`);
       for (const failure of report.failed) process.stderr.write(`hoststore: snapshot failed: ${failure}\n`);
       return report.failed.length ? 1 : 0;
     }

@@ -7,6 +7,7 @@ import { Registry } from '../registry/store.js';
 import { appendJournal } from '../registry/journal.js';
 import { withRootLock } from '../registry/lock.js';
 import { RefusedError } from '../errors.js';
+import { environmentClock } from '../clock.js';
 
 export type Safety = 'safe' | 'downtime' | 'data-loss' | 'refused';
 
@@ -72,8 +73,8 @@ export function makeContext(
     root,
     registry: new Registry(root, { cache: options.cacheRegistry }),
     log: options.log ?? ((line) => process.stdout.write(`${line}\n`)),
-    // HOSTSTORE_NOW (an ISO time) pins the clock, for tests of schedules and retention.
-    now: options.now ?? (() => (process.env.HOSTSTORE_NOW ? new Date(process.env.HOSTSTORE_NOW) : new Date())),
+    // HOSTSTORE_NOW (an ISO time) pins the clock, for tests of schedules and retention; checked here, once.
+    now: options.now ?? environmentClock(),
     allowDataLoss: options.allowDataLoss,
     rootLocked: options.rootLocked,
     stack: options.stack,

@@ -3,6 +3,7 @@
  * and retention that snapshot runs read), and forgets it on delete. Snapshots themselves are kept.
  */
 import {
+  DEFAULT_MAX_FREEZE_SECONDS,
   describeZodError,
   snapshotPolicyIdentitySchema,
   snapshotPolicySpecSchema,
@@ -31,6 +32,8 @@ export interface PolicyRecord {
   readonly schedule: string;
   readonly retentionDays?: number;
   readonly retentionCount?: number;
+  /** The longest its snapshots may freeze the mounted filesystem (absent in records of earlier builds: the default). */
+  readonly maxFreezeSeconds?: number;
   readonly createdAt?: string;
   readonly updatedAt: string;
   /** When run-due last took this policy's snapshot; schedules fire relative to it. */
@@ -65,6 +68,7 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Policy
     compare('schedule', actual.schedule, spec.schedule);
     compare('retention_days', actual.retentionDays, spec.retention_days);
     compare('retention_count', actual.retentionCount, spec.retention_count);
+    compare('max_freeze_seconds', actual.maxFreezeSeconds ?? DEFAULT_MAX_FREEZE_SECONDS, spec.max_freeze_seconds);
     if (actual.retentionDays !== spec.retention_days || actual.retentionCount !== spec.retention_count) {
       // A retention change applies to existing snapshots at the next prune: say which ones go.
       const key = policyKey(spec);
@@ -168,10 +172,10 @@ function write(ctx: Parameters<typeof snapshotPolicyHandler.create>[0], spec: Sn
   const now = ctx.now().toISOString();
   ctx.registry.put<PolicyRecord>('policies', policyKey(spec), {
     project: spec.project, stack: spec.stack, policy: spec.policy, storage: spec.storage, storageKind: spec.storage_kind,
-    schedule: spec.schedule, retentionDays: spec.retention_days, retentionCount: spec.retention_count,
+    schedule: spec.schedule, retentionDays: spec.retention_days, retentionCount: spec.retention_count, maxFreezeSeconds: spec.max_freeze_seconds,
     createdAt: previous?.createdAt ?? now, updatedAt: now, lastRunAt: previous?.lastRunAt,
   });
   installCronEntry(spec);
   removeLegacyCronEntry(spec);
-  ctx.log(`snapshot policy ${spec.policy} of ${spec.storage}: '${spec.schedule}' UTC, keep ${[spec.retention_days && `${spec.retention_days} days`, spec.retention_count && `${spec.retention_count} snapshots`].filter(Boolean).join(' and ')}`);
+  ctx.log(`snapshot policy ${spec.policy} of ${spec.storage}: '${spec.schedule}' UTC, keep ${[spec.retention_days && `${spec.retention_days} days`, spec.retention_count && `${spec.retention_count} snapshots`].filter(Boolean).join(' and ')}, freeze at most ${spec.max_freeze_seconds} s`);
 }

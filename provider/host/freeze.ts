@@ -7,7 +7,14 @@ import { run } from '../exec.js';
  * failed its error wins over a thaw error.
  */
 export async function withFrozen<T>(mountpoint: string, fn: () => Promise<T>): Promise<T> {
-  await run('fsfreeze', ['--freeze', mountpoint], { timeoutMs: 60_000 });
+  try {
+    await run('fsfreeze', ['--freeze', mountpoint], { timeoutMs: 60_000 });
+  } catch (error) {
+    // The command may have failed (or been killed by its timeout) after the kernel froze the
+    // filesystem: thaw anyway; thawing a filesystem that is not frozen only fails, harmlessly.
+    await run('fsfreeze', ['--unfreeze', mountpoint], { timeoutMs: 30_000 }).catch(() => undefined);
+    throw error;
+  }
   let failed = false;
   try {
     return await fn();

@@ -14,6 +14,9 @@ import { mountHandler } from '../handlers/mount.js';
 import { snapshotPolicyHandler } from '../handlers/snapshot-policy.js';
 import { projectHandler } from '../handlers/project.js';
 import type { StorageRecord } from '../registry/store.js';
+import type { PolicyRecord } from '../handlers/snapshot-policy.js';
+import { futureStart } from '../snapshots/clock-skew.js';
+import { snapshotChecks } from './snapshot-checks.js';
 import type { DesiredSpec, SpecKind } from './desired.js';
 import { spaceNeeded } from './space-needed.js';
 import { replacedDataChange, seenOnHost } from './replaced-data.js';
@@ -37,7 +40,8 @@ export interface PlanItem {
 }
 
 export interface HostCheck {
-  readonly level: 'warning' | 'error';
+  /** `info`: how this root behaves (snapshot method, expected freeze), nothing to fix. */
+  readonly level: 'info' | 'warning' | 'error';
   readonly message: string;
 }
 
@@ -172,6 +176,11 @@ export function hostChecks(ctx: HandlerContext, desired: DesiredSpec[], _allocat
   if (needed.bytes > free) {
     checks.push({ level: 'error', message: `the apply writes about ${mib(needed.bytes)} new on ${root} (${needed.parts.join(', ')}) but only ${mib(free)} is free; free some space or create less at once` });
   }
+  for (const { record } of ctx.registry.list<PolicyRecord>('policies')) {
+    const skew = futureStart(record, ctx.now());
+    if (skew) checks.push({ level: 'warning', message: `${skew}; run \`hoststore snapshot run-due\` to restart its schedule from now` });
+  }
+  checks.push(...snapshotChecks(ctx, desired));
   return checks;
 }
 

@@ -61,7 +61,7 @@ export function renderMarkdown(plan: Plan): string {
     for (const i of changed) out.push(`| ${i.safety} | ${i.action} | ${cell(i.subject)} | ${cell(details(i))} | \`${cell(i.address)}\` |`);
     out.push('');
   }
-  for (const c of plan.checks) out.push(`- ${c.level === 'error' ? '**error**' : 'warning'}: ${c.message}`);
+  for (const c of plan.checks) out.push(`- ${c.level === 'error' ? '**error**' : c.level}: ${c.message}`);
   const unchanged = plan.items.filter((i) => i.action === 'no-op');
   if (unchanged.length > 0) {
     out.push('', `<details><summary>${unchanged.length} unchanged</summary>`, '');

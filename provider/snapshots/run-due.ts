@@ -8,11 +8,14 @@ import { policyKey, type PolicyRecord } from '../handlers/snapshot-policy.js';
 import { withRootLock } from '../registry/lock.js';
 import { completePendingChecksums, deleteSnapshot, listSnapshots, takeSnapshot, type SnapshotRecord } from './snapshots.js';
 import { isDue, toPrune } from './schedule.js';
+import { futureStart, scheduleStart } from './clock-skew.js';
 
 export interface RunReport {
   readonly taken: SnapshotRecord[];
   readonly pruned: string[];
   readonly failed: string[];
+  /** Policies whose last run lay in the future (the clock moved back): their schedules restarted from now. */
+  readonly warnings: string[];
 }
 
 /** Scheduled snapshots of one policy, the ones its retention governs. */
@@ -42,14 +45,21 @@ export async function runDue(ctx: HandlerContext): Promise<RunReport> {
     const policies = ctx.registry.list<PolicyRecord>('policies').map((e) => e.record);
     const taken: SnapshotRecord[] = [];
     const failed: string[] = [];
+    const warnings: string[] = [];
     for (const policy of policies) {
-      const since = new Date(policy.lastRunAt ?? policy.createdAt ?? policy.updatedAt);
-      if (!isDue(policy.schedule, since, now)) continue;
-      const storage = ctx.registry.storage(policy.storageKind, policy.project, policy.storage);
       const key = policyKey({ project: policy.project, policy: policy.policy, storage: policy.storage });
+      const skew = futureStart(policy, now);
+      if (skew) {
+        // Waiting for the clock to catch up would mean no snapshots until then: restart from now.
+        warnings.push(`${skew}; scheduling restarts from now`);
+        ctx.registry.put<PolicyRecord>('policies', key, { ...policy, lastRunAt: now.toISOString() });
+        continue;
+      }
+      if (!isDue(policy.schedule, scheduleStart(policy), now)) continue;
+      const storage = ctx.registry.storage(policy.storageKind, policy.project, policy.storage);
       try {
         if (!storage || storage.state !== 'ready') throw new Error(`${policy.storageKind} ${policy.storage} is ${storage ? storage.state : 'gone'}`);
-        const snapshot = await takeSnapshot(ctx, storage, 'schedule', key);
+        const snapshot = await takeSnapshot(ctx, storage, 'schedule', key, { maxFreezeSeconds: policy.maxFreezeSeconds });
         taken.push(snapshot);
         ctx.registry.put<PolicyRecord>('policies', key, { ...policy, lastRunAt: now.toISOString() });
       } catch (error) {
@@ -58,7 +68,7 @@ export async function runDue(ctx: HandlerContext): Promise<RunReport> {
     }
     const pruned = await prune(ctx, policies, false);
     await completePendingChecksums(ctx);
-    return { taken, pruned, failed };
+    return { taken, pruned, failed, warnings };
   });
 }
 

@@ -29,14 +29,15 @@ export interface Prunable {
 
 /**
  * The snapshots retention lets go. With both rules set, a snapshot goes only when every rule lets it:
- * older than `retentionDays` AND beyond the newest `retentionCount`.
+ * older than `retentionDays` AND beyond the newest `retentionCount`. The newest one always stays: a clock
+ * that jumped ahead makes every snapshot look old, and a policy must never be left with none.
  */
 export function toPrune<T extends Prunable>(snapshots: readonly T[], retention: Retention, now: Date): T[] {
   if (retention.retentionDays === undefined && retention.retentionCount === undefined) return [];
   const newestFirst = [...snapshots].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   const cutoff = retention.retentionDays === undefined ? undefined : now.getTime() - retention.retentionDays * 86_400_000;
   return newestFirst.filter((s, index) => {
-    if (s.final) return false;
+    if (s.final || index === 0) return false;
     const oldEnough = cutoff === undefined || Date.parse(s.createdAt) < cutoff;
     const beyondCount = retention.retentionCount === undefined || index >= retention.retentionCount;
     return oldEnough && beyondCount;

@@ -6,14 +6,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { legacySnapshotPath, snapshotPath, type StorageKind } from '../../src/schema.js';
+import { DEFAULT_MAX_FREEZE_SECONDS, legacySnapshotPath, snapshotPath, type StorageKind } from '../../src/schema.js';
 import { HoststoreError, RefusedError } from '../errors.js';
-import { run } from '../exec.js';
+import { CommandError, run } from '../exec.js';
 import { withFrozen } from '../host/freeze.js';
 import { mountsOfImage } from '../handlers/block-device.js';
 import type { StorageRecord } from '../registry/store.js';
 import { checkInsideRoot, makeRootDirectory, recordedStoragePath, snapshotIdProblem } from '../host/root-trust.js';
 import type { HandlerContext } from '../handlers/handler.js';
+import { newSnapshotId } from './snapshot-id.js';
+import { allocatedBytes, formatSize, freeBytes, isNoSpace, rootFullError } from './snapshot-space.js';
+import { SPARSE_COPY_BYTES_PER_SECOND, expectedFreezeMs, probeSnapshotMethod, seconds, type SnapshotMethod } from './snapshot-method.js';
 
 export type SnapshotTrigger = 'manual' | 'schedule' | 'final' | 'safety';
 
@@ -30,8 +33,11 @@ export interface SnapshotRecord {
   readonly policy?: string;
   /** `reflink` (shared extents: near-constant time) or `sparse-copy` (holes kept, data copied). */
   readonly method: 'reflink' | 'sparse-copy';
-  /** How long the filesystem was frozen (0 when it was not mounted). */
+  /** How long the filesystem was frozen (0 when it was not mounted), from the freeze to the thaw. */
   readonly frozenMs: number;
+  /** For a mounted image: the freeze expected before freezing, and the limit it was held to. */
+  readonly expectedFreezeMs?: number;
+  readonly maxFreezeSeconds?: number;
   readonly sha256: string;
   /** How `sha256` was computed: over the image's data extents, or over the whole file or tree. */
   readonly checksumMethod?: ChecksumMethod;
@@ -61,10 +67,6 @@ export function snapshotLocation(root: string, snapshot: Pick<SnapshotRecord, 'i
   if (fs.existsSync(current)) return current;
   const legacy = checkInsideRoot(root, legacySnapshotPath(root, snapshot.kind, snapshot.project, snapshot.storage, snapshot.id));
   return fs.existsSync(legacy) ? legacy : current;
-}
-
-function snapshotId(name: string, at: Date): string {
-  return `${name}.${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
 }
 
 export type ChecksumMethod = 'extents' | 'full';
@@ -183,28 +185,67 @@ function makeReadOnly(target: string): void {
   }
 }
 
-/** Takes a snapshot of `storage`; all-or-nothing (a failed capture leaves no snapshot and a thawed filesystem). */
-export async function takeSnapshot(ctx: HandlerContext, storageRecord: StorageRecord, trigger: SnapshotTrigger, policy?: string): Promise<SnapshotRecord> {
+export interface SnapshotOptions {
+  /** The longest a mounted filesystem may stay frozen for the capture. @default DEFAULT_MAX_FREEZE_SECONDS */
+  readonly maxFreezeSeconds?: number;
+}
+
+/**
+ * Takes a snapshot of `storage`; all-or-nothing (a failed capture leaves no snapshot and a thawed
+ * filesystem). A mounted image is frozen only when its capture fits `maxFreezeSeconds`: the method is
+ * known before freezing (probed), dirty data is flushed before freezing, a capture expected to take
+ * longer is refused, and a copy still running at the limit is stopped and the filesystem thawed.
+ */
+export async function takeSnapshot(
+  ctx: HandlerContext, storageRecord: StorageRecord, trigger: SnapshotTrigger, policy?: string, options: SnapshotOptions = {},
+): Promise<SnapshotRecord> {
   // The source is where the layout puts this storage, whatever path its record carries.
   const storage = { ...storageRecord, path: recordedStoragePath(ctx.root, storageRecord) };
   if (!fs.existsSync(storage.path)) throw new HoststoreError(`${storage.kind} ${storage.name}: ${storage.path} is missing; nothing to snapshot`, 1);
+  const subject = `${storage.kind} ${storage.name}`;
+  const maxFreezeSeconds = options.maxFreezeSeconds ?? DEFAULT_MAX_FREEZE_SECONDS;
   const at = ctx.now();
-  const id = snapshotId(storage.name, at);
-  const target = checkInsideRoot(ctx.root, snapshotPath(ctx.root, storage.kind, storage.project, storage.name, id));
-  makeRootDirectory(ctx.root, path.dirname(target));
-  if (fs.existsSync(target) || fs.existsSync(snapshotLocation(ctx.root, { id, kind: storage.kind, project: storage.project, storage: storage.name }))) {
-    throw new HoststoreError(`snapshot ${id} already exists (one snapshot a second per storage)`, 1);
-  }
+  const fileOf = (id: string) => checkInsideRoot(ctx.root, snapshotPath(ctx.root, storage.kind, storage.project, storage.name, id));
+  // Unique against the registry and the files (this layout's and the earlier one's), under the root lock the callers hold.
+  const id = newSnapshotId(storage, at, (candidate) =>
+    ctx.registry.get('snapshots', candidate) !== undefined
+    || fs.existsSync(snapshotLocation(ctx.root, { id: candidate, kind: storage.kind, project: storage.project, storage: storage.name })));
+  const target = fileOf(id);
+  const dir = makeRootDirectory(ctx.root, path.dirname(target));
+  const planned = probeSnapshotMethod(dir);
+  // A sparse copy of an image needs its allocated bytes; checked before anything is copied or frozen.
+  const needed = storage.kind === 'directory' ? undefined : planned === 'reflink' ? 0 : allocatedBytes(storage.path);
+  if (needed !== undefined && needed > freeBytes(dir)) throw rootFullError(subject, ctx.root, freeBytes(dir), needed);
   // Freeze through the filesystem's first mount (a replica's host path, or the staging path if shared).
   const mounted = storage.kind === 'directory' ? undefined : mountsOfImage(storage.path)[0]?.target;
+  const expectedMs = mounted ? expectedFreezeMs(planned, needed ?? 0) : 0;
+  if (mounted && expectedMs > maxFreezeSeconds * 1000) throw freezeRefusal(subject, ctx.root, planned, needed ?? 0, expectedMs, maxFreezeSeconds);
   let method: SnapshotRecord['method'];
   let sum: Awaited<ReturnType<typeof checksum>>;
   let frozenMs = 0;
+  let record: SnapshotRecord;
   try {
     if (mounted) {
+      ctx.log(`${subject}: freezing ${mounted} for about ${seconds(expectedMs)} (${planned}${planned === 'reflink' ? '' : ` of ${formatSize(needed ?? 0)}`}; limit ${maxFreezeSeconds} s)`);
+      // What the freeze would flush while writers wait is flushed first, while they still write.
+      await run('sync', ['-f', mounted]).catch(() => undefined);
       const started = Date.now();
-      method = await withFrozen(mounted, () => copy(storage.path, target, false));
-      frozenMs = Date.now() - started;
+      const limitMs = maxFreezeSeconds * 1000;
+      try {
+        method = await withFrozen(mounted, async () => {
+          const left = limitMs - (Date.now() - started);
+          if (left <= 0) throw new FreezeLimitReached();
+          await copyImage(planned, storage.path, target, left);
+          return planned;
+        });
+      } catch (error) {
+        if (error instanceof FreezeLimitReached || (error instanceof CommandError && Date.now() - started >= limitMs)) {
+          throw new RefusedError(`snapshot of ${subject} stopped: its ${planned} had not finished after ${maxFreezeSeconds} s frozen (the limit); the filesystem was thawed and nothing was left behind; raise maxFreezeSeconds (--max-freeze-seconds), put the root on a reflink-capable filesystem (xfs with reflink, btrfs), or unmount it first`);
+        }
+        throw error;
+      } finally {
+        frozenMs = Date.now() - started;
+      }
       sum = method === 'reflink' ? { sha256: '', method: 'extents' } : await checksum(target);
     } else if (storage.kind === 'directory') {
       method = await copy(storage.path, target, true);
@@ -221,18 +262,44 @@ export async function takeSnapshot(ctx: HandlerContext, storageRecord: StorageRe
       [method, sum] = await Promise.all([copying, checksum(storage.path, { copiedUpTo })]);
     }
     makeReadOnly(target);
+    record = {
+      id, kind: storage.kind, project: storage.project, storage: storage.name, path: target, createdAt: at.toISOString(),
+      trigger, policy, method, frozenMs, sha256: sum.sha256, checksumMethod: sum.method,
+      ...(sum.sha256 === '' ? { checksumPending: true } : {}),
+      ...(mounted ? { expectedFreezeMs: expectedMs, maxFreezeSeconds } : {}),
+    };
+    // Inside the try: a record that cannot be written (a full root) takes its file with it.
+    ctx.registry.put('snapshots', id, record);
   } catch (error) {
     fs.rmSync(target, { recursive: true, force: true });
+    if (isNoSpace(error)) throw rootFullError(subject, ctx.root, freeBytes(dir), needed || allocatedBytes(storage.path));
     throw error;
   }
-  const record: SnapshotRecord = {
-    id, kind: storage.kind, project: storage.project, storage: storage.name, path: target, createdAt: at.toISOString(),
-    trigger, policy, method, frozenMs, sha256: sum.sha256, checksumMethod: sum.method,
-    ...(sum.sha256 === '' ? { checksumPending: true } : {}),
-  };
-  ctx.registry.put('snapshots', id, record);
-  ctx.log(`${storage.kind} ${storage.name}: snapshot ${id} taken (${method}${frozenMs ? `, frozen ${frozenMs} ms` : ', not mounted'})`);
+  ctx.log(`${subject}: snapshot ${id} taken (${method}${mounted ? `, frozen ${frozenMs} ms, expected ${expectedMs} ms, limit ${maxFreezeSeconds} s` : ', not mounted'})`);
   return record;
+}
+
+class FreezeLimitReached extends Error {}
+
+/** Copies an image by `method` while its filesystem is frozen: a clone in-process, or cp stopped at `timeoutMs`. */
+async function copyImage(method: SnapshotMethod, source: string, target: string, timeoutMs: number): Promise<void> {
+  if (method === 'reflink') {
+    // FICLONE through libuv: no process to spawn inside the freeze window.
+    await fs.promises.copyFile(source, target, fs.constants.COPYFILE_EXCL | fs.constants.COPYFILE_FICLONE_FORCE);
+    return;
+  }
+  await run('cp', ['--reflink=never', '--sparse=always', source, target], { concurrent: true, timeoutMs: Math.max(1, Math.floor(timeoutMs)) });
+}
+
+/** The refusal of a capture expected to freeze longer than allowed: expected time, limit, ways out. */
+function freezeRefusal(subject: string, root: string, method: SnapshotMethod, bytes: number, expectedMs: number, maxFreezeSeconds: number): RefusedError {
+  const how = method === 'reflink'
+    ? 'a reflink capture'
+    : `a sparse copy of ${formatSize(bytes)} at about ${formatSize(SPARSE_COPY_BYTES_PER_SECOND)}/s, since ${root} cannot reflink`;
+  return new RefusedError(
+    `snapshot of ${subject} refused: it would freeze its filesystem for about ${seconds(expectedMs)} (${how}), over the limit of ${maxFreezeSeconds} s; ` +
+      'raise maxFreezeSeconds (hoststore snapshot create --max-freeze-seconds N), put the root on a reflink-capable filesystem (xfs with reflink, btrfs, or a btrfs pool: hoststore pool create), or unmount it first (an unmounted image is copied without freezing)',
+  );
 }
 
 export function listSnapshots(ctx: HandlerContext, storage?: string): SnapshotRecord[] {

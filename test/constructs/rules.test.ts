@@ -228,7 +228,7 @@ test('every broken rule is reported at once', () => {
 test('fromSnapshot must be a snapshot id', () => {
   ok(errors((p) => new Disk(p, 'd', { name: 'd', fromSnapshot: 'pg.20261122T040000Z' })));
   expect(errors((p) => new Volume(p, 'v', { sizeGb: 1, fromSnapshot: 'last night' }))).toEqual([
-    '[stack/proj/v] `fromSnapshot` must be a snapshot id as `hoststore snapshot list` shows it (<name>.<YYYYMMDDTHHMMSSZ>) (got "last night")',
+    '[stack/proj/v] `fromSnapshot` must be a snapshot id as `hoststore snapshot list` shows it (<name>.<YYYYMMDDTHHMMSSZ>.<kind>[.<project>][.<n>], or <name>.<YYYYMMDDTHHMMSSZ>) (got "last night")',
   ]);
 });
 

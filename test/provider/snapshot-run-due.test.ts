@@ -41,13 +41,13 @@ hostTest()('policy installs a cron entry; run-due takes due snapshots once, catc
   expect(JSON.parse(runDueAt('2026-11-21T04:01:00Z').stdout).taken).toEqual([]);
   // WHEN the host was down for three nights THEN one catch-up snapshot, not three
   expect(JSON.parse(runDueAt('2026-11-24T09:00:00Z').stdout).taken).toHaveLength(1);
-  expect(JSON.parse(runDueAt('2026-11-25T04:00:05Z').stdout)).toMatchObject({ taken: [expect.anything()], pruned: [expect.stringMatching(/^data\.20261121T040030Z$/)] });
-  expect(listSnapshots(ctxAt('2026-11-25T05:00:00Z'), 'data').map((s) => s.id)).toEqual(['data.20261124T090000Z', 'data.20261125T040005Z']);
+  expect(JSON.parse(runDueAt('2026-11-25T04:00:05Z').stdout)).toMatchObject({ taken: [expect.anything()], pruned: [expect.stringMatching(/^data\.20261121T040030Z\.disk$/)] });
+  expect(listSnapshots(ctxAt('2026-11-25T05:00:00Z'), 'data').map((s) => s.id)).toEqual(['data.20261124T090000Z.disk', 'data.20261125T040005Z.disk']);
   // WHEN retention changes THEN the plan says which existing snapshots the next prune deletes, and prune does
   const ctx = ctxAt('2026-11-25T05:00:00Z');
   const changed = policy({ retention_count: '1' });
   const diff = snapshotPolicyHandler.diff(ctx, changed, snapshotPolicyHandler.read(ctx, changed));
-  expect(diff.changes).toContainEqual(expect.objectContaining({ field: 'snapshots', reason: 'the next prune deletes 1 existing snapshot(s): data.20261124T090000Z' }));
+  expect(diff.changes).toContainEqual(expect.objectContaining({ field: 'snapshots', reason: 'the next prune deletes 1 existing snapshot(s): data.20261124T090000Z.disk' }));
   await converge(snapshotPolicyHandler, ctx, changed);
   expect(hoststore(['snapshot', 'prune', '--dry-run', '--root', host.root]).stdout).toMatch(/would prune:\n {2}data\.20261124T090000Z/);
   expect(listSnapshots(ctx, 'data')).toHaveLength(2);
