@@ -26,11 +26,11 @@ test.each([
   ['Disk', (p: any) => new Disk(p, 'd', js({ name: 'd', fileSystem: 'xfs' })), 'stack/proj/d',
     '`fileSystem` is not a prop of Disk; known props: name, sizeGb, filesystem, removalPolicy, fromSnapshot (did you mean `filesystem`?)'],
   ['SnapshotPolicy', (p: any) => new SnapshotPolicy(p, 'nightly', js({ storage: new Volume(p, 'db', { sizeGb: 1 }), schedule: '0 4 * * *', retentionDay: 3 })), 'stack/proj/nightly',
-    '`retentionDay` is not a prop of SnapshotPolicy; known props: storage, schedule, retentionDays, retentionCount (did you mean `retentionDays`?)'],
+    '`retentionDay` is not a prop of SnapshotPolicy; known props: storage, schedule, retentionDays, retentionCount, maxFreezeSeconds (did you mean `retentionDays`?)'],
   ['SnapshotPolicy.daily', (p: any) => SnapshotPolicy.daily(p, 'daily', js({ storage: new Volume(p, 'db', { sizeGb: 1 }), hour: 3 })), 'stack/proj/daily',
-    '`hour` is not a prop of SnapshotPolicy.daily; known props: storage, hourUtc, retentionDays'],
+    '`hour` is not a prop of SnapshotPolicy.daily; known props: storage, hourUtc, retentionDays, maxFreezeSeconds'],
   ['SnapshotPolicy.hourly', (p: any) => SnapshotPolicy.hourly(p, 'hourly', js({ storage: new Volume(p, 'db', { sizeGb: 1 }), retentionDays: 3 })), 'stack/proj/hourly',
-    '`retentionDays` is not a prop of SnapshotPolicy.hourly; known props: storage, retentionCount'],
+    '`retentionDays` is not a prop of SnapshotPolicy.hourly; known props: storage, retentionCount, maxFreezeSeconds'],
 ])('%s: an unknown prop fails synth', (_name, build, path, message) => {
   expect(errors(build)).toEqual([`[${path}] ${message}`]);
 });

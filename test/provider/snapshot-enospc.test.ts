@@ -53,7 +53,7 @@ hostTest('mkfs.ext4')('a disk whose data does not fit beside it on the root: one
     expect(result.stderr).toMatch(ONE_LINE_FULL('disk data', root));
     expect(result.status).toBe(1);
     expect(listSnapshots(ctx)).toEqual([]);
-    expect(fs.readdirSync(path.join(root, 'snapshots', 'disk--data'))).toEqual([]);
+    expect(fs.readdirSync(path.join(root, 'snapshots', 'disks', 'data'))).toEqual([]);
   });
 });
 
@@ -70,6 +70,6 @@ hostTest('mkfs.ext4')('a directory volume that fills the root mid-copy: one line
     expect(result.stderr).toMatch(ONE_LINE_FULL('directory uploads', root));
     expect(result.status).toBe(1);
     expect(listSnapshots(ctx)).toEqual([]);
-    expect(fs.readdirSync(path.join(root, 'snapshots', 'directory--app--uploads'))).toEqual([]);
+    expect(fs.readdirSync(path.join(root, 'snapshots', 'projects', 'app', 'directories', 'uploads'))).toEqual([]);
   });
 });

@@ -70,11 +70,11 @@ hostTest('mkfs.ext4', 'fsfreeze')('on an ext4 root a sparse copy over the limit 
     expect(refused.stderr).toMatch(new RegExp(
       '^hoststore: snapshot of disk data refused: it would freeze its filesystem for about [0-9.]+ s \\(a sparse copy of 1[0-9]{2}\\.[0-9] MiB at about 100\\.0 MiB/s, ' +
       `since ${root} cannot reflink\\), over the limit of 0\\.5 s; raise maxFreezeSeconds \\(hoststore snapshot create --max-freeze-seconds N\\), ` +
-      'put the root on a reflink-capable filesystem \\(xfs with reflink, btrfs\\), or unmount it first \\(an unmounted image is copied without freezing\\)\\n$',
+      'put the root on a reflink-capable filesystem \\(xfs with reflink, btrfs, or a btrfs pool: hoststore pool create\\), or unmount it first \\(an unmounted image is copied without freezing\\)\\n$',
     ));
     fs.writeFileSync(`${dir}/still-writable`, 'yes');
     expect(listSnapshots(makeContext(root, { log: () => undefined }))).toEqual([]);
-    expect(fs.readdirSync(path.join(root, 'snapshots', 'disk--data'))).toEqual([]);
+    expect(fs.readdirSync(path.join(root, 'snapshots', 'disks', 'data'))).toEqual([]);
     // WHEN the default limit (5 s) allows it THEN it is taken, saying beforehand how long it will freeze, and records its window
     const taken = cli('snapshot', 'create', 'data', '--json');
     expect(taken.status).toBe(0);
@@ -117,7 +117,7 @@ hostTest('mkfs.ext4', 'fsfreeze')('a copy still running at the limit is stopped,
   expect(stopped.stderr).toMatch(/^hoststore: snapshot of disk data stopped: its sparse-copy had not finished after 1 s frozen \(the limit\); the filesystem was thawed and nothing was left behind; raise maxFreezeSeconds/);
   fs.writeFileSync(`${dir}/still-writable`, 'yes');
   expect(listSnapshots(makeContext(host.root, { log: () => undefined }))).toEqual([]);
-  expect(fs.readdirSync(path.join(host.root, 'snapshots', 'disk--data'))).toEqual([]);
+  expect(fs.readdirSync(path.join(host.root, 'snapshots', 'disks', 'data'))).toEqual([]);
 });
 
 hostTest('mkfs.xfs', 'fsfreeze')('on an xfs reflink root the method is probed, dirty data is flushed before the freeze, and the window is reported', async () => {
