@@ -20,6 +20,7 @@ import type { StorageRecord } from '../registry/store.js';
 import { inspectImage, readFilesystemSignature } from '../host/fs-signature.js';
 import type { Change, Diff, Handler, HandlerContext } from './handler.js';
 import * as block from './block-device.js';
+import { deletedImageHolds, deletedImageReason, type DeletedImageHold } from './deleted-image.js';
 
 const GiB = 1024 ** 3;
 
@@ -31,6 +32,8 @@ export interface ActualStorage {
   readonly sizeBytes?: number;
   readonly allocatedBytes?: number;
   readonly filesystem?: Filesystem;
+  /** The image is gone but a loop device still holds (and mounts) the deleted file: the data lives there. */
+  readonly deletedHolds?: DeletedImageHold[];
 }
 
 export function storagePath(identity: Pick<StorageIdentity, 'kind' | 'root' | 'project' | 'name'>): string {
@@ -68,7 +71,10 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
     }
     const image = inspectImage(where, record?.filesystem);
     if (!record && !image) return undefined;
-    if (!image || !image.stat.isFile()) return { record, present: false, path: where };
+    if (!image || !image.stat.isFile()) {
+      const holds = deletedImageHolds(where);
+      return { record, present: false, path: where, ...(holds.length ? { deletedHolds: holds } : {}) };
+    }
     return {
       record,
       present: true,
@@ -89,6 +95,9 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       return { action: 'create', changes: [{ field: 'image', to: spec.from_snapshot ? `copy of snapshot ${spec.from_snapshot}` : describe(spec), safety: 'safe' }] };
     }
     const record = actual.record;
+    if (!actual.present && actual.deletedHolds) {
+      return refusedDiff('update', 'image', deletedImageReason(what, actual.path, actual.deletedHolds));
+    }
     if (!actual.present) {
       return refusedDiff('update', 'image', `${what}: ${actual.path} is missing (deleted behind hoststore's back); recreating it would make an empty ${spec.kind}. Restore the file, or delete the record with \`hoststore delete ${spec.name} --yes\` to start empty`, 'data-loss');
     }
@@ -224,6 +233,13 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       return;
     }
     if (mounts.length === 0) await block.unmountImage(where);
+    // A lease is held by a mount; one whose holder has no mount record (a crash between taking the lease
+    // and recording the mount) would keep the retained disk from its next user.
+    const lease = identity.kind === 'disk' ? ctx.registry.lease(identity.name) : undefined;
+    if (lease && !mounts.some((m) => m.project === lease.project && m.service === lease.service && m.replica === lease.replica)) {
+      ctx.registry.remove('leases', identity.name);
+      ctx.log(`${what}: released the lease of ${lease.project}/${lease.service} replica ${lease.replica}`);
+    }
     const now = ctx.now().toISOString();
     ctx.registry.putStorage({ ...record, state: 'retained', retainedAt: now, updatedAt: now });
     ctx.log(`${what}: retained at ${where} (removalPolicy 'retain'); delete it with \`hoststore delete ${identity.name}\``);
