@@ -113,24 +113,24 @@ async function restoreInPlace(options: GlobalOptions, id: string): Promise<numbe
   const ctx = makeContext(options.root);
   const mounts = await withRootLock(options.root, { holder: `hoststore snapshot restore ${id} --in-place` }, async () => {
     const snap = getSnapshot(ctx, id);
-    const record = ctx.registry.storage(snap.kind, snap.project, snap.storage);
+    let record = ctx.registry.storage(snap.kind, snap.project, snap.storage);
     if (!record) throw new HoststoreError(`${snap.kind} ${snap.storage} no longer exists; restore with --to ${snap.storage}`, 1);
+    const { finishInterruptedRestore, restoreInPlaceCrashSafe } = await import('../snapshots/restore-in-place.js');
+    // A restore killed earlier is rolled back or finished first; if it was this one and it finished, done.
+    const interrupted = record.restoring;
+    const outcome = finishInterruptedRestore(ctx, record);
+    const users = ctx.registry.mountsOf(record.kind, record.project, record.name);
+    if (outcome === 'finished' && interrupted?.snapshot === id) {
+      process.stdout.write(`restored ${record.kind} ${record.name} from ${id} (its previous content is snapshot ${interrupted.safety})\n`);
+      return users;
+    }
+    record = ctx.registry.storage(snap.kind, snap.project, snap.storage) as StorageRecord;
     if (!(await verifySnapshot(snap, ctx))) throw new RefusedError(`snapshot ${id} no longer matches its checksum; refusing to restore from it`);
     if (!options.yes) throw new HoststoreError(`restoring ${snap.storage} in place replaces its current content (a safety snapshot is taken first); pass --yes`, 2);
-    const users = ctx.registry.mountsOf(record.kind, record.project, record.name);
     for (const m of users) while (readMountTable().some((e) => e.target === m.hostPath)) await unmount(m.hostPath);
-    if (record.kind !== 'directory') await unmountImage(record.path);
+    if (record.kind !== 'directory') await unmountImage(storagePath({ ...record, root: options.root }));
     const safety = await takeSnapshot(ctx, record, 'safety');
-    const aside = `${record.path}.before-restore`;
-    fs.renameSync(record.path, aside);
-    try {
-      await restoreCopy(snap, record.path);
-    } catch (error) {
-      fs.rmSync(record.path, { recursive: true, force: true });
-      fs.renameSync(aside, record.path);
-      throw error;
-    }
-    fs.rmSync(aside, { recursive: true, force: true });
+    await restoreInPlaceCrashSafe(ctx, record, snap, safety);
     process.stdout.write(`restored ${record.kind} ${record.name} from ${id} (its previous content is snapshot ${safety.id})\n`);
     return users;
   });

@@ -6,9 +6,11 @@ import { Registry } from '../registry/store.js';
 import { converge, makeContext } from '../handlers/handler.js';
 import { mountHandler, mountSpecFromRecord } from '../handlers/mount.js';
 import type { GlobalOptions } from '../cli.js';
+import { finishInterrupted } from './finish-interrupted.js';
 
 export async function up(options: GlobalOptions): Promise<number> {
   const ctx = makeContext(options.root);
+  await finishInterrupted(ctx);
   const records = new Registry(options.root).mounts();
   let failed = 0;
   for (const m of records) {

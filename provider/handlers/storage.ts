@@ -18,7 +18,7 @@ import {
 import { HoststoreError, RefusedError, SpecError } from '../errors.js';
 import type { StorageRecord } from '../registry/store.js';
 import { inspectImage, readFilesystemSignature } from '../host/fs-signature.js';
-import type { Change, Diff, Handler, HandlerContext } from './handler.js';
+import { assertAllowed, type Change, type Diff, type Handler, type HandlerContext } from './handler.js';
 import * as block from './block-device.js';
 import { deletedImageHolds, deletedImageReason, type DeletedImageHold } from './deleted-image.js';
 
@@ -95,6 +95,10 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       return { action: 'create', changes: [{ field: 'image', to: spec.from_snapshot ? `copy of snapshot ${spec.from_snapshot}` : describe(spec), safety: 'safe' }] };
     }
     const record = actual.record;
+    if (record?.restoring) {
+      const { snapshot, phase } = record.restoring;
+      return { action: 'update', changes: [{ field: 'image', safety: 'safe', reason: `finish an interrupted in-place restore from snapshot ${snapshot} (${phase === 'copying' ? 'discard its partial copy; the content stays as it was' : 'swap in its finished copy'})` }] };
+    }
     if (!actual.present && actual.deletedHolds) {
       return refusedDiff('update', 'image', deletedImageReason(what, actual.path, actual.deletedHolds));
     }
@@ -173,6 +177,17 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
   },
 
   async update(ctx, spec, actual, diff) {
+    if (actual.record?.restoring) {
+      // Settle the restore first, then converge whatever else the spec asks of what it left.
+      const { finishInterruptedRestore } = await import('../snapshots/restore-in-place.js');
+      finishInterruptedRestore(ctx, actual.record);
+      const settled = storageHandler.read(ctx, spec);
+      const next = settled && storageHandler.diff(ctx, spec, settled);
+      if (!settled || !next || next.action === 'none') return;
+      assertAllowed(ctx, storageHandler.describe(spec), spec.name, next);
+      await storageHandler.update(ctx, spec, settled, next);
+      return;
+    }
     const now = ctx.now().toISOString();
     let record: StorageRecord = actual.record
       ? { ...actual.record, state: 'ready', retainedAt: undefined, updatedAt: now }
