@@ -127,6 +127,10 @@ function one(args: string[], usage: string): string {
   return args[0];
 }
 
+// Output is only ever a report: when whoever reads it is gone (Terraform killed mid-provisioner, a closed
+// pipe), writing fails with EPIPE, and that must not kill the handler halfway through a change on the host.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+
 const argv = process.argv.slice(2);
 main(argv).then(
   (code) => {

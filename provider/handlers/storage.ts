@@ -16,6 +16,7 @@ import {
   type StorageSpec,
 } from '../../src/schema.js';
 import { HoststoreError, RefusedError, SpecError } from '../errors.js';
+import { growMarkerPath } from '../../src/interrupted-grow.js';
 import type { StorageRecord } from '../registry/store.js';
 import { inspectImage, readFilesystemSignature } from '../host/fs-signature.js';
 import { assertAllowed, type Change, type Diff, type Handler, type HandlerContext } from './handler.js';
@@ -201,9 +202,19 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
     const grow = diff.changes.find((c) => c.field === 'size_gb' && (c.safety === 'safe' || c.safety === 'downtime'));
     if (grow) {
       const targetGb = Number(grow.to);
+      // The marker first (Terraform checks it at plan time), then the record; removed in reverse order.
+      writeGrowMarker(spec, targetGb);
       record = { ...record, growingToGb: targetGb };
       ctx.registry.putStorage(record);
-      const report = await block.growStorage(ctx, spec, actual.path, targetGb * GiB);
+      let report: string;
+      try {
+        report = await block.growStorage(ctx, spec, actual.path, targetGb * GiB);
+      } catch (error) {
+        // A grow that failed (rather than died) is retried by the next converge (Terraform replaces the
+        // tainted carrier); the marker is only for a process that never got here.
+        removeGrowMarker(spec);
+        throw error;
+      }
       record = { ...record, sizeGb: targetGb, growingToGb: undefined };
       ctx.log(`${spec.kind} ${spec.name}: grew from ${grow.from} GB to ${targetGb} GB ${report}`);
     }
@@ -213,6 +224,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       shared: spec.shared,
       removalPolicy: spec.removal_policy,
     });
+    removeGrowMarker(spec);
   },
 
   async delete(ctx, identity) {
@@ -291,6 +303,23 @@ async function createFromSnapshot(ctx: HandlerContext, spec: StorageSpec, where:
     throw error;
   }
   ctx.log(`${what}: created from snapshot ${snapshot.id} at ${where}`);
+}
+
+function writeGrowMarker(spec: StorageSpec, targetGb: number): void {
+  const marker = growMarkerPath(spec.root, spec.kind, spec.project, spec.name);
+  fs.rmSync(marker, { force: true });
+  const fd = fs.openSync(marker, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+  try {
+    fs.writeSync(fd, `${JSON.stringify({ growingToGb: targetGb })}\n`);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Removes the grow marker (also a stale one, left by a crash after the grow was recorded as done). */
+export function removeGrowMarker(spec: Pick<StorageSpec, 'root' | 'kind' | 'project' | 'name'>): void {
+  fs.rmSync(growMarkerPath(spec.root, spec.kind, spec.project, spec.name), { force: true });
 }
 
 function refusedDiff(action: Diff['action'], field: string, reason: string, safety: Change['safety'] = 'refused'): Diff {

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { converge, makeContext, remove } from '../../provider/handlers/handler.js';
 import { storageHandler } from '../../provider/handlers/storage.js';
 import { mountHandler } from '../../provider/handlers/mount.js';
@@ -12,7 +12,7 @@ import { readMountTable } from '../../provider/host/mounts.js';
 import { imagePath, stagingPath } from '../../src/schema.js';
 import { hostLoopsUnder, hostTest, makeHostFixture, simulateReboot, type HostFixture } from '../helpers/host-fixture.js';
 import { mountWire, storageWire } from '../helpers/specs.js';
-import { hoststore } from '../helpers/cli.js';
+import { CLI, hoststore } from '../helpers/cli.js';
 
 let host: HostFixture;
 beforeEach(() => {
@@ -128,4 +128,21 @@ hostTest('mkfs.ext4')('a retained disk releases a lease left by a crash between 
   await converge(mountHandler, ctx(), mount({ project: 'other', service: 'db' }));
   expect(ctx().registry.lease('data')).toMatchObject({ project: 'other', service: 'db' });
   expect(hostLoopsUnder(host.root)).toHaveLength(1);
+});
+
+hostTest('mkfs.ext4')('a CLI whose reader is gone (EPIPE on stdout) still finishes its work: up re-mounts everything', async () => {
+  // GIVEN three recorded mounts, all gone after a reboot
+  for (const name of ['a', 'b', 'c']) {
+    await converge(storageHandler, ctx(), storage({ kind: 'volume', name }));
+    await converge(mountHandler, ctx(), mount({ storage: name, storage_kind: 'volume', mount_path: `/${name}` }));
+  }
+  simulateReboot(host.root);
+  // WHEN up runs with its stdout reader closed (as when Terraform is killed under its provisioner)
+  const child = spawn(process.execPath, [CLI, 'up', '--root', host.root], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy();
+  child.stderr.destroy();
+  const status = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // THEN it did all of it
+  expect(status).toBe(0);
+  for (const name of ['a', 'b', 'c']) expect(readMountTable().some((e) => e.target === mount({ mount_path: `/${name}` }).host_path)).toBe(true);
 });
