@@ -22,7 +22,7 @@ commands:
   snapshot delete ID [--force]         delete a snapshot (--force for the last copy of a storage deleted by policy)
   snapshot run-due                     take the snapshots whose schedule fired (cron runs it every minute), then prune
   snapshot prune [--dry-run]           delete what each policy's retention lets go
-  up                                   re-attach and re-mount everything the registry says is mounted (after a reboot)
+  up                                   finish interrupted restores and grows, then re-attach and re-mount everything (after a reboot)
   plan [--app cdktf.out] [--stack S] [--format text|markdown|json] [--detailed-exitcode] [--out FILE]
                                        what applying the synth output would do to the host and its data
   apply [FILE] [--app cdktf.out] [--auto-approve] [--allow-data-loss NAME ...]
