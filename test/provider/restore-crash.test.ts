@@ -153,3 +153,23 @@ hostTest('mkfs.ext4')('an interrupted restore is settled by `hoststore up` (copy
   expect(makeContext(swapping.host.root).registry.storage('disk', 'app', 'data')?.restoring).toBeUndefined();
   expect((await checksum(swapping.image)).sha256).toBe(swapping.hashSnapshot);
 }, 120_000);
+
+hostTest()('a directory volume restores in place through the same temporary and swap', async () => {
+  const host = makeHostFixture('hoststore-restore-crash-');
+  fixtures.push(host);
+  const ctx = makeContext(host.root, { log: () => undefined });
+  await converge(storageHandler, ctx, storageHandler.validate(storageWire(host.root, { kind: 'directory', name: 'cache', size_gb: '', filesystem: '' })));
+  const dir = ctx.registry.storage('directory', 'app', 'cache')!.path;
+  fs.mkdirSync(path.join(dir, 'sub'));
+  fs.writeFileSync(path.join(dir, 'sub', 'kept'), 'v1');
+  const snapshot = await takeSnapshot(ctx, ctx.registry.storage('directory', 'app', 'cache')!, 'manual');
+  fs.writeFileSync(path.join(dir, 'sub', 'kept'), 'v2');
+  fs.writeFileSync(path.join(dir, 'new'), 'x');
+  const restored = hoststore(['snapshot', 'restore', snapshot.id, '--in-place', '--yes', '--root', host.root]);
+  expect(restored).toMatchObject({ status: 0 });
+  expect(fs.readFileSync(path.join(dir, 'sub', 'kept'), 'utf8')).toBe('v1');
+  expect(fs.existsSync(path.join(dir, 'new'))).toBe(false);
+  expect(fs.statSync(dir).mode & 0o777).toBe(0o755);
+  expect(fs.readdirSync(path.dirname(dir))).toEqual(['cache']);
+  expect(ctx.registry.storage('directory', 'app', 'cache')?.restoring).toBeUndefined();
+});
