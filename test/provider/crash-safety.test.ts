@@ -13,6 +13,7 @@ import { imagePath, stagingPath } from '../../src/schema.js';
 import { hostLoopsUnder, hostTest, makeHostFixture, simulateReboot, type HostFixture } from '../helpers/host-fixture.js';
 import { mountWire, storageWire } from '../helpers/specs.js';
 import { CLI, hoststore } from '../helpers/cli.js';
+import { synthModel } from '../helpers/synth-model.js';
 
 let host: HostFixture;
 beforeEach(() => {
@@ -102,6 +103,17 @@ hostTest('mkfs.ext4')('an image deleted while mounted: up and plan refuse with t
   expect(storageDiff.changes).toEqual([expect.objectContaining({ safety: 'refused', reason: expect.stringContaining(`cp --sparse=always ${device} ${image}`) })]);
   const mountDiff = mountHandler.diff(ctx(), spec, mountHandler.read(ctx(), spec));
   expect(mountDiff.changes).toEqual([expect.objectContaining({ safety: 'refused', reason: expect.stringContaining(device) })]);
+  // THEN hoststore plan shows both as refused, with the way out, and apply changes nothing
+  const out = synthModel({ stack: 'crash', root: host.root, storage: [{ id: 'data', type: 'Disk', props: { name: 'data', sizeGb: 1 }, mounts: [{ id: 'm', service: 'web', mountPath: '/data' }] }] });
+  try {
+    const planned = hoststore(['plan', '--app', out, '--format', 'json']);
+    const items = JSON.parse(planned.stdout).items as Array<{ subject: string; safety: string; changes: Array<{ reason?: string }> }>;
+    expect(items.filter((i) => i.safety === 'refused').map((i) => i.subject)).toEqual(['disk data', expect.stringMatching(/^mount data -> web\[1\]:\/data/)]);
+    expect(items[0].changes[0].reason).toContain(`cp --sparse=always ${device} ${image}`);
+    expect(hoststore(['apply', '--app', out, '--auto-approve']).status).toBe(3);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
   // and removing the mount refuses too
   await expect(remove(mountHandler, ctx(), spec)).rejects.toThrow(/was deleted while mounted/);
   expect(readMountTable().some((e) => e.target === spec.host_path && e.source === device)).toBe(true);
