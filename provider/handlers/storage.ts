@@ -224,7 +224,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       shared: spec.shared,
       removalPolicy: spec.removal_policy,
     });
-    removeGrowMarker(spec);
+    if (spec.kind !== 'directory') removeGrowMarker(spec);
   },
 
   async delete(ctx, identity) {
@@ -314,6 +314,13 @@ function writeGrowMarker(spec: StorageSpec, targetGb: number): void {
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
+  }
+  // Its directory entry too, so the marker outlives a power loss as the registry record does.
+  const dir = fs.openSync(storageDirectory(spec.root, spec.kind, spec.project), 'r');
+  try {
+    fs.fsyncSync(dir);
+  } finally {
+    fs.closeSync(dir);
   }
 }
 
