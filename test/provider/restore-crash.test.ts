@@ -23,6 +23,9 @@ afterEach(() => {
 
 const DATA_MB = 48;
 
+/** Snapshot ids are per second on this build: wait for the next one before a run that takes a snapshot. */
+const nextSecond = () => new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 20));
+
 interface Prepared {
   readonly host: HostFixture;
   readonly image: string;
@@ -59,6 +62,7 @@ const restoreArgs = (p: Prepared) => ['snapshot', 'restore', p.snapshotId, '--in
 
 /** Runs the restore in its own process group and SIGKILLs the whole group when `when` says so. */
 async function runAndKill(p: Prepared, when: (elapsedMs: number) => boolean): Promise<{ killed: boolean; elapsedMs: number }> {
+  await nextSecond();
   const child = spawn(process.execPath, [CLI, ...restoreArgs(p)], { detached: true, stdio: 'ignore' });
   const started = Date.now();
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
@@ -92,6 +96,7 @@ async function assertWholeAndRerun(p: Prepared, label: string): Promise<void> {
     expect({ label, state: now === p.hashSnapshot ? 'snapshot' : now === p.hashBefore ? 'before' : 'torn' }).toEqual({ label, state: expect.stringMatching(/^(snapshot|before)$/) });
   }
   // WHEN the same command runs again THEN it converges to the snapshot, mounted again
+  await nextSecond();
   const rerun = hoststore(restoreArgs(p));
   expect({ label, status: rerun.status, stderr: rerun.stderr }).toEqual({ label, status: 0, stderr: '' });
   expect(fs.readFileSync(path.join(p.hostPath, 'payload')).equals(p.content)).toBe(true);
@@ -165,6 +170,7 @@ hostTest()('a directory volume restores in place through the same temporary and 
   const snapshot = await takeSnapshot(ctx, ctx.registry.storage('directory', 'app', 'cache')!, 'manual');
   fs.writeFileSync(path.join(dir, 'sub', 'kept'), 'v2');
   fs.writeFileSync(path.join(dir, 'new'), 'x');
+  await nextSecond();
   const restored = hoststore(['snapshot', 'restore', snapshot.id, '--in-place', '--yes', '--root', host.root]);
   expect(restored).toMatchObject({ status: 0 });
   expect(fs.readFileSync(path.join(dir, 'sub', 'kept'), 'utf8')).toBe('v1');
