@@ -24,7 +24,7 @@ commands:
   snapshot delete ID [--force]         delete a snapshot (--force for the last copy of a storage deleted by policy)
   snapshot run-due                     take the snapshots whose schedule fired (cron runs it every minute), then prune
   snapshot prune [--dry-run]           delete what each policy's retention lets go
-  up                                   re-attach and re-mount everything the registry says is mounted (after a reboot)
+  up                                   finish interrupted restores and grows, then re-attach and re-mount everything (after a reboot)
   pool create --size-gb N              make the root a btrfs pool in a sparse file beside it (<root>.pool.img): reflink snapshots
   pool status [--json]                 a pool's size, allocation, free space and whether snapshots are reflinks
   plan [--app cdktf.out] [--stack S] [--format text|markdown|json] [--detailed-exitcode] [--out FILE]
@@ -145,6 +145,10 @@ function one(args: string[], usage: string): string {
   if (args.length !== 1) throw new HoststoreError(`usage: hoststore ${usage}`, 2);
   return args[0];
 }
+
+// Output is only ever a report: when whoever reads it is gone (Terraform killed mid-provisioner, a closed
+// pipe), writing fails with EPIPE, and that must not kill the handler halfway through a change on the host.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
 
 const argv = process.argv.slice(2);
 main(argv).then(

@@ -20,6 +20,11 @@ export interface CarrierPairProps {
   /** The full spec (identity fields included). */
   readonly spec: Record<string, string>;
   readonly dependsOn?: ITerraformDependable[];
+  /**
+   * A file whose presence fails Terraform's plan (and apply) with `message`: the config carrier's
+   * precondition, checked even when nothing changed (an interrupted grow's marker).
+   */
+  readonly failPlanIfExists?: { readonly file: string; readonly message: string };
 }
 
 export interface CarrierPair {
@@ -47,6 +52,16 @@ function ensureNullProvider(scope: Construct): void {
   if (!stack.node.tryFindChild('hoststore-null-provider')) new nullProvider.NullProvider(stack, 'hoststore-null-provider', {});
 }
 
+/**
+ * The config carrier's precondition for `failPlanIfExists`. Terraform requires a condition to refer to
+ * some object: "or the identity does not exist" is also true (nothing to have been interrupted).
+ */
+function failPlanIfExists(props: CarrierPairProps, identityAddress: string) {
+  if (!props.failPlanIfExists) return undefined;
+  const file = escapeTemplate(JSON.stringify(props.failPlanIfExists.file));
+  return { precondition: [{ condition: `\${!fileexists(${file}) || ${identityAddress} == null}`, errorMessage: escapeTemplate(props.failPlanIfExists.message) }] };
+}
+
 export function renderCarrierPair(scope: Construct, suffix: string, props: CarrierPairProps): CarrierPair {
   const identityTriggers = escapeAll(props.identity);
   const specTriggers = escapeAll(props.spec);
@@ -56,16 +71,18 @@ export function renderCarrierPair(scope: Construct, suffix: string, props: Carri
     const identity = new nullResource.Resource(scope, `identity${suffix}`, {
       triggers: identityTriggers, provisioners: [provisioner(props, 'delete', stack)], dependsOn: props.dependsOn,
     });
+    const lifecycle = failPlanIfExists(props, `null_resource.${identity.friendlyUniqueId}`);
     const config = new nullResource.Resource(scope, `config${suffix}`, {
-      triggers: specTriggers, provisioners: [provisioner(props, 'converge')], dependsOn: [identity, ...(props.dependsOn ?? [])],
+      triggers: specTriggers, provisioners: [provisioner(props, 'converge')], dependsOn: [identity, ...(props.dependsOn ?? [])], lifecycle,
     });
     return { identity, config };
   }
   const identity = new TerraformDataCarrier(scope, `identity${suffix}`, {
     triggersReplace: identityTriggers, provisioners: [provisioner(props, 'delete', stack)], dependsOn: props.dependsOn,
   });
+  const lifecycle = failPlanIfExists(props, `terraform_data.${identity.friendlyUniqueId}`);
   const config = new TerraformDataCarrier(scope, `config${suffix}`, {
-    triggersReplace: specTriggers, provisioners: [provisioner(props, 'converge')], dependsOn: [identity, ...(props.dependsOn ?? [])],
+    triggersReplace: specTriggers, provisioners: [provisioner(props, 'converge')], dependsOn: [identity, ...(props.dependsOn ?? [])], lifecycle,
   });
   return { identity, config };
 }

@@ -20,6 +20,7 @@ import {
 import { renderCarrierPair } from './carrier.js';
 import { StorageProject } from './storage-project.js';
 import { Problems } from './validation.js';
+import { interruptedGrowCheck } from './interrupted-grow.js';
 import type { Mount } from './mount.js';
 
 export interface StorageInstance {
@@ -124,6 +125,8 @@ export abstract class StorageBase extends Construct {
         carrier: this.project.carrier, kind: 'storage', cli: this.project.cli,
         identity: { kind: spec.kind, root: spec.root, project: spec.project, name: spec.name },
         spec: spec as unknown as Record<string, string>,
+        // Block storage grows in place; a grow a killed deploy left unfinished must fail the next plan.
+        ...(spec.kind === 'directory' ? {} : { failPlanIfExists: interruptedGrowCheck(spec) }),
       });
       this.configCarriers.set(instance.name, pair.config);
     }

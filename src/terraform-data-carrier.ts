@@ -20,6 +20,7 @@ export class TerraformDataCarrier extends TerraformResource {
       terraformGeneratorMetadata: { providerName: 'terraform' },
       dependsOn: config.dependsOn,
       provisioners: config.provisioners,
+      lifecycle: config.lifecycle,
     });
     this.triggers = config.triggersReplace;
   }

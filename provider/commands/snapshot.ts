@@ -132,29 +132,28 @@ async function restoreInPlace(options: GlobalOptions, id: string): Promise<numbe
   const ctx = makeContext(options.root);
   const mounts = await withRootLock(options.root, { holder: `hoststore snapshot restore ${id} --in-place` }, async () => {
     const snap = getSnapshot(ctx, id);
-    const record = ctx.registry.storage(snap.kind, snap.project, snap.storage);
+    let record = ctx.registry.storage(snap.kind, snap.project, snap.storage);
     if (!record) throw new HoststoreError(`${snap.kind} ${snap.storage} no longer exists; restore with --to ${snap.storage}`, 1);
+    const { finishInterruptedRestore, restoreInPlaceCrashSafe } = await import('../snapshots/restore-in-place.js');
+    // A restore killed earlier is rolled back or finished first; if it was this one and it finished, done.
+    const interrupted = record.restoring;
+    const outcome = finishInterruptedRestore(ctx, record);
+    const users = ctx.registry.mountsOf(record.kind, record.project, record.name);
+    if (outcome === 'finished' && interrupted?.snapshot === id) {
+      process.stdout.write(`restored ${record.kind} ${record.name} from ${id} (its previous content is snapshot ${interrupted.safety})\n`);
+      return users;
+    }
+    record = ctx.registry.storage(snap.kind, snap.project, snap.storage) as StorageRecord;
     if (!(await verifySnapshot(snap, ctx))) throw new RefusedError(`snapshot ${id} no longer matches its checksum; refusing to restore from it`);
     if (!options.yes) throw new HoststoreError(`restoring ${snap.storage} in place replaces its current content (a safety snapshot is taken first); pass --yes`, 2);
-    const users = ctx.registry.mountsOf(record.kind, record.project, record.name);
     // Paths by the layout from what the records name, never the paths they carry.
-    const where = recordedStoragePath(options.root, record);
     for (const m of users) {
       const hostPath = recordedHostPath(options.root, m);
       while (readMountTable().some((e) => e.target === hostPath)) await unmount(hostPath);
     }
-    if (record.kind !== 'directory') await unmountImage(where);
+    if (record.kind !== 'directory') await unmountImage(recordedStoragePath(options.root, record));
     const safety = await takeSnapshot(ctx, record, 'safety');
-    const aside = `${where}.before-restore`;
-    fs.renameSync(where, aside);
-    try {
-      await restoreCopy(snap, where, options.root);
-    } catch (error) {
-      fs.rmSync(where, { recursive: true, force: true });
-      fs.renameSync(aside, where);
-      throw error;
-    }
-    fs.rmSync(aside, { recursive: true, force: true });
+    await restoreInPlaceCrashSafe(ctx, record, snap, safety);
     process.stdout.write(`restored ${record.kind} ${record.name} from ${id} (its previous content is snapshot ${safety.id})\n`);
     return users;
   });

@@ -6,11 +6,13 @@ import { Registry } from '../registry/store.js';
 import { converge, makeContext } from '../handlers/handler.js';
 import { mountHandler, mountSpecFromRecord } from '../handlers/mount.js';
 import type { GlobalOptions } from '../cli.js';
+import { finishInterrupted } from './finish-interrupted.js';
 
 export async function up(options: GlobalOptions): Promise<number> {
   // A root on a pool is an empty directory until the pool is back: mount it first, or stop.
   await (await import('../host/pool.js')).mountPoolIfAny(options.root, (line) => process.stdout.write(`${line}\n`));
   const ctx = makeContext(options.root);
+  await finishInterrupted(ctx);
   const records = new Registry(options.root).mounts();
   let failed = 0;
   for (const m of records) {

@@ -64,14 +64,21 @@ export function mountsOfImage(image: string, table: readonly MountEntry[] = read
 export async function ensureMounted(
   root: string, target: string, image: string, filesystem: Filesystem, readOnly: boolean, loops?: readonly string[],
 ): Promise<string> {
+  const attachedHere = (loops ?? loopsFor(image)).length === 0;
   const device = await ensureLoop(image, loops);
-  const current = entryAt(readMountTable(), target);
-  if (current && current.source === device) return device;
-  if (current) await unmount(target);
-  // Staging is root's alone (0700): replicas reach shared storage through their binds, not through it.
-  if (target.startsWith(`${root}/staging/`)) makeRootDirectory(root, path.dirname(target));
-  await safeMountTarget(root, target);
-  await mountDevice(device, target, filesystem, { readOnly });
+  try {
+    const current = entryAt(readMountTable(), target);
+    if (current && current.source === device) return device;
+    if (current) await unmount(target);
+    // Staging is root's alone (0700): replicas reach shared storage through their binds, not through it.
+    if (target.startsWith(`${root}/staging/`)) makeRootDirectory(root, path.dirname(target));
+    await safeMountTarget(root, target);
+    await mountDevice(device, target, filesystem, { readOnly });
+  } catch (error) {
+    // What this step attached, it detaches: a stale device left behind would be reused by the next mount.
+    if (attachedHere) await detachLoop(device).catch(() => undefined);
+    throw error;
+  }
   return device;
 }
 

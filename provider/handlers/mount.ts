@@ -15,7 +15,7 @@ import {
   type MountIdentity,
   type MountSpec,
 } from '../../src/schema.js';
-import { SpecError } from '../errors.js';
+import { RefusedError, SpecError } from '../errors.js';
 import { mountKey, type LeaseRecord, type MountRecord, type StorageRecord } from '../registry/store.js';
 import { bindMount, readMountTable, remount, safeMountTarget, unmount } from '../host/mounts.js';
 import type { Change, Handler, HandlerContext } from './handler.js';
@@ -23,6 +23,7 @@ import { ensureMounted, mountsOfImage, unmountImage } from './block-device.js';
 import { loopsFor } from '../host/loop.js';
 import { storagePath } from './storage.js';
 import { checkInsideRoot } from '../host/root-trust.js';
+import { deletedImageHolds, deletedImageReason, type DeletedImageHold } from './deleted-image.js';
 
 export interface ActualMount {
   readonly record?: MountRecord;
@@ -31,6 +32,8 @@ export interface ActualMount {
   readonly mounted: boolean;
   readonly readOnly?: boolean;
   readonly lease?: LeaseRecord;
+  /** The host path shows an image that was deleted while mounted: its loop device holds the only copy. */
+  readonly deletedHolds?: DeletedImageHold[];
 }
 
 function holderOf(identity: Pick<MountIdentity, 'project' | 'service' | 'replica'>): string {
@@ -109,7 +112,9 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
     const mounted = entry !== undefined && showsStorage(identity, hostPath);
     const lease = identity.storage_kind === 'disk' ? ctx.registry.lease(identity.storage) : undefined;
     if (!record && !entry) return undefined;
-    return { record, hostPath, mounted, readOnly: entry?.readOnly, lease };
+    // Only a mount that shows something else can be a deleted image's: look for one then (a /sys scan).
+    const holds = entry && !mounted && identity.storage_kind !== 'directory' ? deletedImageHolds(imageOf(identity)) : [];
+    return { record, hostPath, mounted, readOnly: entry?.readOnly, lease, ...(holds.length ? { deletedHolds: holds } : {}) };
   },
 
   diff(ctx, spec, actual) {
@@ -119,6 +124,10 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
     if (!storage || storage.state === 'creating') {
       changes.push({ field: 'storage', safety: 'refused', reason: `${what} does not exist on this host; declare it (or deploy its stack) before mounting it` });
       return { action: actual ? 'update' : 'create', changes };
+    }
+    if (actual?.deletedHolds) {
+      changes.push({ field: 'mount', from: actual.hostPath, safety: 'refused', reason: deletedImageReason(what, imageOf(spec), actual.deletedHolds) });
+      return { action: 'update', changes };
     }
     const lease = spec.storage_kind === 'disk' ? ctx.registry.lease(spec.storage) : undefined;
     if (lease && !sameHolder(lease, spec)) {
@@ -152,6 +161,10 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
   async delete(ctx, identity) {
     const key = mountKey(identity.project, identity.service, identity.replica, identity.mount_path);
     const hostPath = hostPathOf(identity);
+    if (identity.storage_kind !== 'directory' && readMountTable().some((e) => e.target === hostPath)) {
+      const holds = deletedImageHolds(imageOf(identity)).filter((h) => h.targets.includes(hostPath));
+      if (holds.length > 0) throw new RefusedError(deletedImageReason(`${identity.storage_kind} ${identity.storage}`, imageOf(identity), holds));
+    }
     while (readMountTable().some((e) => e.target === hostPath)) await unmount(hostPath);
     ctx.registry.remove('mounts', key);
     if (identity.storage_kind === 'disk') {
@@ -195,10 +208,10 @@ async function attach(ctx: HandlerContext, spec: MountSpec, actual: ActualMount 
     if (!actual?.record) {
       const lease = ctx.registry.lease(spec.storage);
       if (lease && sameHolder(lease, spec)) ctx.registry.remove('leases', spec.storage);
-      if (mountedBefore === 0 && spec.storage_kind !== 'directory' && ctx.registry.mountsOf(spec.storage_kind, spec.project, spec.storage).length === 0) {
-        await unmountImage(image);
-      }
     }
+    // Nothing of this image was mounted before this step (also on `hoststore up`, where the mount is
+    // recorded): undo what it mounted and attached, so no stale loop device is reused later.
+    if (mountedBefore === 0 && spec.storage_kind !== 'directory') await unmountImage(image).catch(() => undefined);
     throw error;
   }
   ctx.registry.put<MountRecord>('mounts', mountKey(spec.project, spec.service, spec.replica, spec.mount_path), {

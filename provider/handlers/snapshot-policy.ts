@@ -38,9 +38,14 @@ export interface PolicyRecord {
   readonly updatedAt: string;
   /** When run-due last took this policy's snapshot; schedules fire relative to it. */
   readonly lastRunAt?: string;
+  /** Where its cron entry was written (HOSTSTORE_CRON_DIR may differ when it is removed). */
+  readonly cronPath?: string;
 }
 
-export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, PolicyRecord> = {
+/** The policy as read: its record, and whether its cron entry is in place with the expected content. */
+export type ActualPolicy = PolicyRecord & { readonly cron: 'ok' | 'missing' | 'changed' };
+
+export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, ActualPolicy> = {
   kind: 'snapshot-policy',
   validate(input) {
     const result = snapshotPolicySpecSchema.safeParse(input);
@@ -54,7 +59,19 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Policy
   },
   rootOf: (identity) => identity.root,
   describe: (identity) => `snapshot policy ${identity.policy} of ${identity.storage}`,
-  read: (ctx, identity) => ctx.registry.get<PolicyRecord>('policies', policyKey(identity)),
+  read(ctx, identity) {
+    const record = ctx.registry.get<PolicyRecord>('policies', policyKey(identity));
+    if (!record) return undefined;
+    // Without its cron entry a policy never runs: the entry is part of what is read, not just the record.
+    let text: string | undefined;
+    try {
+      text = fs.readFileSync(cronEntryPath(identity), 'utf8');
+    } catch {
+      text = undefined;
+    }
+    const cron = text === undefined ? 'missing' : text === cronBody({ ...record, root: identity.root }) ? 'ok' : 'changed';
+    return { ...record, cron };
+  },
   diff(ctx, spec, actual) {
     const storage = ctx.registry.storage(spec.storage_kind, spec.project, spec.storage);
     if (!storage) {
@@ -81,6 +98,9 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Policy
     compare('stack', actual.stack, spec.stack);
     const legacy = legacyCronEntry(spec);
     if (legacy) changes.push({ field: 'cron_file', from: path.basename(legacy), to: path.basename(cronEntryPath(spec)), safety: 'safe', reason: 'the cron file gets the name of the policy key of this build' });
+    if (actual.cron !== 'ok') {
+      changes.push({ field: 'cron', to: cronEntryPath(spec), safety: 'safe', reason: actual.cron === 'missing' ? 'cron entry missing: rewrite it' : 'cron entry changed behind hoststore\'s back: rewrite it' });
+    }
     return { action: changes.length ? 'update' : 'none', changes };
   },
   async create(ctx, spec) {
@@ -90,8 +110,9 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Policy
     write(ctx, spec);
   },
   async delete(ctx, identity) {
+    const record = ctx.registry.get<PolicyRecord>('policies', policyKey(identity));
+    removeCronEntry(identity, record?.cronPath);
     ctx.registry.remove('policies', policyKey(identity));
-    removeCronEntry(identity);
     removeLegacyCronEntry(identity);
     ctx.log(`snapshot policy ${identity.policy} of ${identity.storage}: removed (existing snapshots are kept)`);
   },
@@ -114,32 +135,13 @@ function installedCli(): string {
 }
 
 /** One entry per policy: run-due every minute; the schedule itself (UTC) is evaluated by run-due. */
-function installCronEntry(spec: SnapshotPolicySpec): void {
-  const cli = installedCli();
-  const body = [
-    `# hoststore: snapshot policy '${spec.policy}' of ${spec.storage_kind} ${spec.storage} (project ${spec.project}), schedule '${spec.schedule}' UTC.`,
+function cronBody(p: Pick<PolicyRecord, 'policy' | 'storageKind' | 'storage' | 'project' | 'schedule'> & { readonly root: string }): string {
+  return [
+    `# hoststore: snapshot policy '${p.policy}' of ${p.storageKind} ${p.storage} (project ${p.project}), schedule '${p.schedule}' UTC.`,
     '# run-due is checked every minute and takes the snapshot when the schedule has fired. Managed by hoststore; removed with the policy.',
-    `* * * * * root ${process.execPath} ${cli} snapshot run-due --root ${spec.root} >/dev/null`,
+    `* * * * * root ${process.execPath} ${installedCli()} snapshot run-due --root ${p.root} >/dev/null`,
     '',
   ].join('\n');
-  fs.mkdirSync(cronDir(), { recursive: true });
-  const file = cronEntryPath(spec);
-  // The cron directory is not hoststore's: the temporary is created exclusively, under an unpredictable
-  // name (with a dot, which cron ignores), never through a symlink planted there.
-  const tmp = `${file}.${randomBytes(8).toString('hex')}.tmp`;
-  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644);
-  try {
-    try {
-      fs.writeSync(fd, body);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (error) {
-    fs.rmSync(tmp, { force: true });
-    throw error;
-  }
 }
 
 /**
@@ -163,19 +165,61 @@ function removeLegacyCronEntry(identity: Pick<Identity, 'root' | 'project' | 'po
   if (legacy) fs.rmSync(legacy, { force: true });
 }
 
-function removeCronEntry(identity: Pick<Identity, 'project' | 'policy' | 'storage'>): void {
+/** Writes the entry (exclusive temporary, fsync, rename) and returns where. */
+function installCronEntry(spec: SnapshotPolicySpec): string {
+  const body = cronBody({ ...spec, storageKind: spec.storage_kind });
+  fs.mkdirSync(cronDir(), { recursive: true });
+  const file = cronEntryPath(spec);
+  // The cron directory is not hoststore's: the temporary is created exclusively, under an unpredictable
+  // name (with a dot, which cron ignores), never through a symlink planted there.
+  const tmp = `${file}.${randomBytes(8).toString('hex')}.tmp`;
+  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644);
+  try {
+    try {
+      fs.writeSync(fd, body);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (error) {
+    fs.rmSync(tmp, { force: true });
+    throw error;
+  }
+  return file;
+}
+
+/**
+ * Removes the entry where it is now expected and where it was recorded as written. A recorded path is
+ * removed only when it has this policy's entry name and is a regular file holding a hoststore entry.
+ */
+function removeCronEntry(identity: Pick<Identity, 'project' | 'policy' | 'storage'>, recorded?: string): void {
   fs.rmSync(cronEntryPath(identity), { force: true });
+  removeRecordedCronEntry(identity, recorded);
+}
+
+function removeRecordedCronEntry(identity: Pick<Identity, 'project' | 'policy' | 'storage'>, recorded: string | undefined): void {
+  const current = cronEntryPath(identity);
+  if (!recorded || recorded === current || path.basename(recorded) !== path.basename(current)) return;
+  try {
+    const stat = fs.lstatSync(recorded);
+    if (stat.isFile() && fs.readFileSync(recorded, 'utf8').startsWith('# hoststore: snapshot policy ')) fs.rmSync(recorded);
+  } catch {
+    /* already gone */
+  }
 }
 
 function write(ctx: Parameters<typeof snapshotPolicyHandler.create>[0], spec: SnapshotPolicySpec): void {
   const previous = ctx.registry.get<PolicyRecord>('policies', policyKey(spec));
   const now = ctx.now().toISOString();
+  // The cron entry first: a record without its entry would look converged while nothing ever runs.
+  const cronPath = installCronEntry(spec);
+  removeRecordedCronEntry(spec, previous?.cronPath);
   ctx.registry.put<PolicyRecord>('policies', policyKey(spec), {
     project: spec.project, stack: spec.stack, policy: spec.policy, storage: spec.storage, storageKind: spec.storage_kind,
     schedule: spec.schedule, retentionDays: spec.retention_days, retentionCount: spec.retention_count, maxFreezeSeconds: spec.max_freeze_seconds,
-    createdAt: previous?.createdAt ?? now, updatedAt: now, lastRunAt: previous?.lastRunAt,
+    createdAt: previous?.createdAt ?? now, updatedAt: now, lastRunAt: previous?.lastRunAt, cronPath,
   });
-  installCronEntry(spec);
   removeLegacyCronEntry(spec);
   ctx.log(`snapshot policy ${spec.policy} of ${spec.storage}: '${spec.schedule}' UTC, keep ${[spec.retention_days && `${spec.retention_days} days`, spec.retention_count && `${spec.retention_count} snapshots`].filter(Boolean).join(' and ')}, freeze at most ${spec.max_freeze_seconds} s`);
 }

@@ -16,13 +16,15 @@ import {
   type StorageSpec,
 } from '../../src/schema.js';
 import { HoststoreError, RefusedError, SpecError } from '../errors.js';
+import { growMarkerPath } from '../../src/interrupted-grow.js';
 import type { StorageRecord } from '../registry/store.js';
 import { inspectImage, readFilesystemSignature } from '../host/fs-signature.js';
-import type { Change, Diff, Handler, HandlerContext } from './handler.js';
+import { assertAllowed, type Change, type Diff, type Handler, type HandlerContext } from './handler.js';
 import * as block from './block-device.js';
 import { checkInsideRoot, imageTrustProblem, makeRootDirectory } from '../host/root-trust.js';
 import { borrowedNote, borrowerChanges, isBorrower, releaseBorrowed } from './storage-owner.js';
 import { holdersOf } from '../host/holders.js';
+import { deletedImageHolds, deletedImageReason, type DeletedImageHold } from './deleted-image.js';
 
 const GiB = 1024 ** 3;
 
@@ -36,6 +38,8 @@ export interface ActualStorage {
   readonly filesystem?: Filesystem;
   /** Why the image found at `path` is not root's alone (only an image without a live record is judged). */
   readonly untrusted?: string;
+  /** The image is gone but a loop device still holds (and mounts) the deleted file: the data lives there. */
+  readonly deletedHolds?: DeletedImageHold[];
 }
 
 /** The storage's path by the layout, checked to stay under the root with no symlink on the way. */
@@ -76,7 +80,10 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
     if (!record && !image) return undefined;
     // An image hoststore did not make (or retained and left) is mounted as root once adopted: judge it.
     const untrusted = image && (!record || record.state === 'retained') ? imageTrustProblem(image.stat) : undefined;
-    if (!image || !image.stat.isFile()) return { record, present: false, path: where, untrusted };
+    if (!image || !image.stat.isFile()) {
+      const holds = deletedImageHolds(where);
+      return { record, present: false, path: where, untrusted, ...(holds.length ? { deletedHolds: holds } : {}) };
+    }
     return {
       record,
       present: true,
@@ -100,6 +107,13 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
     const record = actual.record;
     if (actual.untrusted) {
       return refusedDiff('adopt', 'image', `${what}: refusing to adopt ${actual.path}: it ${actual.untrusted}; hoststore mounts what it adopts as root, so it adopts only an image that is root's alone. Check its content, then: chown root:root ${actual.path} && chmod 600 ${actual.path} (a copy if it has other links)`);
+    }
+    if (record?.restoring) {
+      const { snapshot, phase } = record.restoring;
+      return { action: 'update', changes: [{ field: 'image', safety: 'safe', reason: `finish an interrupted in-place restore from snapshot ${snapshot} (${phase === 'copying' ? 'discard its partial copy; the content stays as it was' : 'swap in its finished copy'})` }] };
+    }
+    if (!actual.present && actual.deletedHolds) {
+      return refusedDiff('update', 'image', deletedImageReason(what, actual.path, actual.deletedHolds));
     }
     if (!actual.present) {
       return refusedDiff('update', 'image', `${what}: ${actual.path} is missing (deleted behind hoststore's back); recreating it would make an empty ${spec.kind}. Restore the file, or delete the record with \`hoststore delete ${spec.name} --yes\` to start empty`, 'data-loss');
@@ -192,6 +206,17 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
   },
 
   async update(ctx, spec, actual, diff) {
+    if (actual.record?.restoring) {
+      // Settle the restore first, then converge whatever else the spec asks of what it left.
+      const { finishInterruptedRestore } = await import('../snapshots/restore-in-place.js');
+      finishInterruptedRestore(ctx, actual.record);
+      const settled = storageHandler.read(ctx, spec);
+      const next = settled && storageHandler.diff(ctx, spec, settled);
+      if (!settled || !next || next.action === 'none') return;
+      assertAllowed(ctx, storageHandler.describe(spec), spec.name, next);
+      await storageHandler.update(ctx, spec, settled, next);
+      return;
+    }
     const now = ctx.now().toISOString();
     let record: StorageRecord = actual.record
       ? { ...actual.record, state: 'ready', retainedAt: undefined, updatedAt: now }
@@ -206,6 +231,8 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
     if (grow) {
       const targetGb = Number(grow.to);
       const unfinished = record.growingToGb;
+      // The marker first (Terraform checks it at plan time), then the record; removed in reverse order.
+      writeGrowMarker(spec, targetGb);
       record = { ...record, growingToGb: targetGb };
       ctx.registry.putStorage(record);
       let report: string;
@@ -215,6 +242,9 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
         // Refused before anything changed (the mount is held): the record is as it was (an earlier,
         // interrupted grow stays recorded so the next run still finishes it).
         if (error instanceof RefusedError) ctx.registry.putStorage({ ...record, growingToGb: unfinished });
+        // A grow that failed (rather than died) is retried by the next converge (Terraform replaces the
+        // tainted carrier); the marker is only for a process that never got here.
+        removeGrowMarker(spec);
         throw error;
       }
       record = { ...record, sizeGb: targetGb, growingToGb: undefined };
@@ -227,6 +257,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       shared: spec.shared,
       removalPolicy: spec.removal_policy,
     });
+    if (spec.kind !== 'directory') removeGrowMarker(spec);
   },
 
   async delete(ctx, identity) {
@@ -266,6 +297,13 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       return;
     }
     if (mounts.length === 0) await block.unmountImage(where);
+    // A lease is held by a mount; one whose holder has no mount record (a crash between taking the lease
+    // and recording the mount) would keep the retained disk from its next user.
+    const lease = identity.kind === 'disk' ? ctx.registry.lease(identity.name) : undefined;
+    if (lease && !mounts.some((m) => m.project === lease.project && m.service === lease.service && m.replica === lease.replica)) {
+      ctx.registry.remove('leases', identity.name);
+      ctx.log(`${what}: released the lease of ${lease.project}/${lease.service} replica ${lease.replica}`);
+    }
     const now = ctx.now().toISOString();
     ctx.registry.putStorage({ ...record, state: 'retained', retainedAt: now, updatedAt: now });
     ctx.log(`${what}: retained at ${where} (removalPolicy 'retain'); delete it with \`hoststore delete ${identity.name}\``);
@@ -302,6 +340,30 @@ async function createFromSnapshot(ctx: HandlerContext, spec: StorageSpec, where:
     throw error;
   }
   ctx.log(`${what}: created from snapshot ${snapshot.id} at ${where}`);
+}
+
+function writeGrowMarker(spec: StorageSpec, targetGb: number): void {
+  const marker = growMarkerPath(spec.root, spec.kind, spec.project, spec.name);
+  fs.rmSync(marker, { force: true });
+  const fd = fs.openSync(marker, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+  try {
+    fs.writeSync(fd, `${JSON.stringify({ growingToGb: targetGb })}\n`);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  // Its directory entry too, so the marker outlives a power loss as the registry record does.
+  const dir = fs.openSync(storageDirectory(spec.root, spec.kind, spec.project), 'r');
+  try {
+    fs.fsyncSync(dir);
+  } finally {
+    fs.closeSync(dir);
+  }
+}
+
+/** Removes the grow marker (also a stale one, left by a crash after the grow was recorded as done). */
+export function removeGrowMarker(spec: Pick<StorageSpec, 'root' | 'kind' | 'project' | 'name'>): void {
+  fs.rmSync(growMarkerPath(spec.root, spec.kind, spec.project, spec.name), { force: true });
 }
 
 function refusedDiff(action: Diff['action'], field: string, reason: string, safety: Change['safety'] = 'refused'): Diff {

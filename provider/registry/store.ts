@@ -37,6 +37,17 @@ export interface StorageRecord {
   readonly updatedAt: string;
   readonly retainedAt?: string;
   readonly fromSnapshot?: string;
+  /** An in-place restore under way: the next run finishes or rolls it back (snapshots/restore-in-place.ts). */
+  readonly restoring?: RestoreInProgress;
+}
+
+export interface RestoreInProgress {
+  readonly snapshot: string;
+  /** The snapshot of the content before the restore (always kept). */
+  readonly safety: string;
+  /** `copying`: the temporary may be partial (roll back); `swapping`: it is whole and synced (finish). */
+  readonly phase: 'copying' | 'swapping';
+  readonly startedAt: string;
 }
 
 export interface MountRecord {
