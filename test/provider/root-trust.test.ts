@@ -200,6 +200,23 @@ describe('files and records someone else planted', () => {
     expect(cli('snapshot', 'delete', 'data.20260101T000000Z')).toMatchObject({ status: 0 });
     expect(fs.readFileSync(precious, 'utf8')).toBe('precious');
   });
+
+  hostTest('mkfs.ext4')('restore --in-place copies the snapshot the layout names, never a file outside the root its record points at', () => {
+    // GIVEN a directory volume with a real snapshot, whose record is then edited to point at a file outside the root
+    const files = { kind: 'directory' as const, name: 'files', size_gb: '', filesystem: '' as const };
+    expect(hoststore(['handle', 'storage', 'converge'], storageWire(host.root, files)).status).toBe(0);
+    fs.writeFileSync(host.path('projects', 'app', 'directories', 'files', 'data.txt'), 'snapshotted');
+    const taken = JSON.parse(cli('snapshot', 'create', 'files', '--json').stdout) as { id: string };
+    const secret = outside();
+    fs.writeFileSync(path.join(secret, 'data.txt'), 'secret outside the root');
+    const registry = new Registry(host.root);
+    registry.put('snapshots', taken.id, { ...registry.get<Record<string, unknown>>('snapshots', taken.id), path: secret });
+    fs.writeFileSync(host.path('projects', 'app', 'directories', 'files', 'data.txt'), 'changed since');
+    // WHEN it is restored in place
+    expect(cli('snapshot', 'restore', taken.id, '--in-place', '--yes')).toMatchObject({ status: 0 });
+    // THEN the volume holds what the snapshot holds, not what the record pointed at
+    expect(fs.readFileSync(host.path('projects', 'app', 'directories', 'files', 'data.txt'), 'utf8')).toBe('snapshotted');
+  });
 });
 
 describe('symlinks on the way', () => {
