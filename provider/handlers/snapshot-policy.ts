@@ -12,8 +12,8 @@ import {
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
 import { SpecError } from '../errors.js';
+import { replaceFileAtomically } from '../host/files.js';
 import type { Change, Handler } from './handler.js';
 import { listSnapshots } from '../snapshots/snapshots.js';
 import { toPrune } from '../snapshots/schedule.js';
@@ -170,22 +170,8 @@ function installCronEntry(spec: SnapshotPolicySpec): string {
   const body = cronBody({ ...spec, storageKind: spec.storage_kind });
   fs.mkdirSync(cronDir(), { recursive: true });
   const file = cronEntryPath(spec);
-  // The cron directory is not hoststore's: the temporary is created exclusively, under an unpredictable
-  // name (with a dot, which cron ignores), never through a symlink planted there.
-  const tmp = `${file}.${randomBytes(8).toString('hex')}.tmp`;
-  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644);
-  try {
-    try {
-      fs.writeSync(fd, body);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (error) {
-    fs.rmSync(tmp, { force: true });
-    throw error;
-  }
+  // The cron directory is not hoststore's: nothing planted in it is followed or overwritten.
+  replaceFileAtomically(file, body, 0o644);
   return file;
 }
 

@@ -21,6 +21,7 @@ import type { StorageRecord } from '../registry/store.js';
 import { inspectImage, readFilesystemSignature } from '../host/fs-signature.js';
 import { assertAllowed, type Change, type Diff, type Handler, type HandlerContext } from './handler.js';
 import * as block from './block-device.js';
+import { replaceFileAtomically, syncDirectory } from '../host/files.js';
 import { checkInsideRoot, imageTrustProblem, makeRootDirectory } from '../host/root-trust.js';
 import { borrowedNote, borrowerChanges, isBorrower, releaseBorrowed } from './storage-owner.js';
 import { holdersOf } from '../host/holders.js';
@@ -344,21 +345,9 @@ async function createFromSnapshot(ctx: HandlerContext, spec: StorageSpec, where:
 
 function writeGrowMarker(spec: StorageSpec, targetGb: number): void {
   const marker = growMarkerPath(spec.root, spec.kind, spec.project, spec.name);
-  fs.rmSync(marker, { force: true });
-  const fd = fs.openSync(marker, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
-  try {
-    fs.writeSync(fd, `${JSON.stringify({ growingToGb: targetGb })}\n`);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  replaceFileAtomically(marker, `${JSON.stringify({ growingToGb: targetGb })}\n`, 0o600);
   // Its directory entry too, so the marker outlives a power loss as the registry record does.
-  const dir = fs.openSync(storageDirectory(spec.root, spec.kind, spec.project), 'r');
-  try {
-    fs.fsyncSync(dir);
-  } finally {
-    fs.closeSync(dir);
-  }
+  syncDirectory(storageDirectory(spec.root, spec.kind, spec.project));
 }
 
 /** Removes the grow marker (also a stale one, left by a crash after the grow was recorded as done). */

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { Filesystem } from '../../src/schema.js';
 import { HoststoreError } from '../errors.js';
 import { CommandError, run } from '../exec.js';
+import { lstatOrUndefined } from './files.js';
 
 export interface MountEntry {
   readonly id: number;
@@ -150,15 +151,6 @@ export async function safeMountTarget(within: string, target: string): Promise<s
     if (!stat?.isDirectory()) throw new HoststoreError(`refusing to mount at ${target}: ${current} is not a directory`, 3);
   }
   return wanted;
-}
-
-function lstatOrUndefined(file: string): fs.Stats | undefined {
-  try {
-    return fs.lstatSync(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
 }
 
 function readlinkOr(file: string): string {

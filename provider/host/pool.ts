@@ -11,6 +11,7 @@ import { CommandError, requireTool, run } from '../exec.js';
 import { createSparseImage, GiB } from './image.js';
 import { attachLoop, loopBackingFile, loopDirectIo, loopsFor } from './loop.js';
 import { mountAt, readMountTable, unmount, type MountEntry } from './mounts.js';
+import { lstatOrUndefined } from './files.js';
 
 export const POOL_LABEL = 'hoststore-pool';
 /** Whole GiB; a btrfs filesystem needs a few hundred MiB for itself. */
@@ -48,15 +49,6 @@ export interface PoolStatus {
 
 export interface PoolLog {
   (line: string): void;
-}
-
-function lstatOrUndefined(file: string): fs.Stats | undefined {
-  try {
-    return fs.lstatSync(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
 }
 
 /**

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { nameRule, projectNameRule, STORAGE_KINDS, directoryPath, imagePath, mountPathRule, replicaHostPath, type StorageKind } from '../../src/schema.js';
 import { RefusedError } from '../errors.js';
+import { lstatOrUndefined } from './files.js';
 
 /** The directories of a root that hoststore uses, checked before every change. */
 export const ROOT_DIRECTORIES = ['registry', 'disks', 'projects', 'staging', 'snapshots'] as const;
@@ -14,15 +15,6 @@ export const ROOT_DIRECTORIES = ['registry', 'disks', 'projects', 'staging', 'sn
 /** Below these only root enters; what services traverse to reach their mounts (`projects/<p>/services`) is 0755. */
 const PRIVATE_MODE = 0o700;
 const TRAVERSABLE_MODE = 0o755;
-
-function lstatOrUndefined(file: string): fs.Stats | undefined {
-  try {
-    return fs.lstatSync(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
 
 /** `65534 (nobody)`: the uid and, when /etc/passwd names it, its user (read only on the refusal path). */
 function ownerName(uid: number): string {

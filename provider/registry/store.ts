@@ -8,9 +8,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { Filesystem, RemovalPolicy, StorageKind } from '../../src/schema.js';
 import { HoststoreError } from '../errors.js';
+import { replaceFileAtomically, syncDirectory } from '../host/files.js';
 import { rekeyCollection, storageKey } from './keys.js';
 
 export { mountKey, storageKey } from './keys.js';
@@ -156,22 +156,7 @@ export class Registry {
       this.dirMade = true;
     }
     const text = renderCollection(records);
-    // Created exclusively under an unpredictable name and never through a symlink: a file planted at
-    // the temporary name is not followed or overwritten, the open fails instead.
-    const tmp = `${file}.${randomBytes(8).toString('hex')}.tmp`;
-    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
-    try {
-      try {
-        fs.writeSync(fd, text);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(tmp, file);
-    } catch (error) {
-      fs.rmSync(tmp, { force: true });
-      throw error;
-    }
+    replaceFileAtomically(file, text, 0o600);
     syncDirectory(this.dir);
     this.loaded.set(collection, { text, records });
   }
@@ -273,13 +258,4 @@ function readLegacyCollection(dir: string, collection: Collection): Record<strin
     }
   }
   return records;
-}
-
-function syncDirectory(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
