@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { noSpaceError } from './no-space.js';
 import { HoststoreError, LockTimeoutError } from '../errors.js';
 import { checkRootTrust, makeRootDirectory } from '../host/root-trust.js';
 import { assertPoolMounted } from '../host/pool-guard.js';
@@ -57,11 +58,17 @@ function tryAcquire(file: string, me: LockHolder): boolean {
   // reader never sees a half-written holder.
   // Created exclusively under an unpredictable name, never through a symlink.
   const tmp = `${file}.${me.pid}.${randomBytes(8).toString('hex')}`;
-  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
   try {
-    fs.writeSync(fd, JSON.stringify(me));
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    try {
+      fs.writeSync(fd, JSON.stringify(me));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (error) {
+    // A full root fails the write after the open made the file: leave no temporary behind.
+    fs.rmSync(tmp, { force: true });
+    throw noSpaceError(error, file, 'the lock was not taken and nothing was changed') ?? error;
   }
   try {
     fs.linkSync(tmp, file);

@@ -13,6 +13,7 @@ import type { Filesystem, RemovalPolicy, StorageKind } from '../../src/schema.js
 import { HoststoreError } from '../errors.js';
 import { rekeyCollection, storageKey } from './keys.js';
 import { recordShapeProblem } from './record-shape.js';
+import { noSpaceError } from './no-space.js';
 
 export { mountKey, storageKey } from './keys.js';
 
@@ -160,8 +161,8 @@ export class Registry {
     // Created exclusively under an unpredictable name and never through a symlink: a file planted at
     // the temporary name is not followed or overwritten, the open fails instead.
     const tmp = `${file}.${randomBytes(8).toString('hex')}.tmp`;
-    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
     try {
+      const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
       try {
         fs.writeSync(fd, text);
         fs.fsyncSync(fd);
@@ -171,7 +172,7 @@ export class Registry {
       fs.renameSync(tmp, file);
     } catch (error) {
       fs.rmSync(tmp, { force: true });
-      throw error;
+      throw noSpaceError(error, file, `${file} keeps its previous content`) ?? error;
     }
     syncDirectory(this.dir);
     this.loaded.set(collection, { text, records });

@@ -4,7 +4,8 @@
  * is left half made.
  */
 import * as fs from 'node:fs';
-import { hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
+import { execFileSync } from 'node:child_process';
+import { hostLoopsUnder, hostMountsUnder, hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
 import { mountWire, storageWire } from '../helpers/specs.js';
 import { hoststore } from '../helpers/cli.js';
 
@@ -52,5 +53,43 @@ describe('a registry record changed by hand', () => {
       if (before) fs.writeFileSync(file, before);
       else fs.rmSync(file);
     }
+  });
+});
+
+describe('a full root', () => {
+  // GIVEN a root on a small filesystem of its own holding a disk, WHEN that filesystem is filled to the last
+  // block, THEN a change fails in one line saying which file could not be written and to free space, leaves
+  // no lock temporary behind and no loop device or mount attached.
+  hostTest('mkfs.ext4')('fails in one line with the fix and leaves nothing behind', () => {
+    const host = makeHostFixture('hoststore-opfull-');
+    fixtures.push(host);
+    const image = host.path('rootfs.img');
+    const root = host.path('root');
+    execFileSync('truncate', ['-s', '24M', image]);
+    execFileSync('mkfs.ext4', ['-q', '-m', '0', image]);
+    fs.mkdirSync(root, { mode: 0o700 });
+    execFileSync('mount', ['-o', 'loop', image, root]);
+    fs.chmodSync(root, 0o700);
+    fs.rmdirSync(`${root}/lost+found`);
+    expect(hoststore(['handle', 'storage', 'converge'], storageWire(root)).status).toBe(0);
+    try {
+      execFileSync('dd', ['if=/dev/zero', `of=${root}/filler`, 'bs=1k'], { stdio: 'ignore' });
+    } catch {
+      /* dd stops at ENOSPC: the root is full */
+    }
+    const runs = [
+      hoststore(['handle', 'mount', 'converge'], mountWire(root)),
+      hoststore(['snapshot', 'create', 'data', '--root', root]),
+      hoststore(['handle', 'storage', 'converge'], storageWire(root, { name: 'more' })),
+    ];
+    for (const result of runs) {
+      expect(result.status).toBe(1);
+      oneLine(result.stderr);
+      expect(result.stderr).toMatch(/is full \(ENOSPC|\bis full\b/);
+      expect(result.stderr).toMatch(/free space/i);
+    }
+    expect(fs.readdirSync(`${root}/registry`).filter((n) => n.startsWith('lock'))).toEqual([]);
+    expect(hostMountsUnder(`${root}/projects`)).toEqual([]);
+    expect(hostLoopsUnder(root)).toEqual([]);
   });
 });
