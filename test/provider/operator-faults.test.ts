@@ -93,3 +93,38 @@ describe('a full root', () => {
     expect(hostLoopsUnder(root)).toEqual([]);
   });
 });
+
+describe('a pool create killed after its mount', () => {
+  // GIVEN the state `pool create` leaves when killed between mounting the pool and marking its loop device
+  // autoclear (the pool file formatted, attached without autoclear, mounted), WHEN the operator runs
+  // `pool create` again (or `hoststore up`), THEN the pool is finished as a whole create would have left it:
+  // nodatacow at its top, and a loop device that frees itself when the pool is unmounted.
+  const killedAfterMount = (host: HostFixture) => {
+    const root = host.path('pool');
+    const file = `${root}.pool.img`;
+    fs.mkdirSync(root, { mode: 0o755 });
+    execFileSync('truncate', ['-s', '2G', file]);
+    fs.chmodSync(file, 0o600);
+    execFileSync('mkfs.btrfs', ['-q', '-f', '-K', '-L', 'hoststore-pool', file], { stdio: 'ignore' });
+    const device = execFileSync('losetup', ['--find', '--show', '--direct-io=on', file], { encoding: 'utf8' }).trim();
+    execFileSync('mount', ['-t', 'btrfs', '-o', 'nosuid,nodev,noatime,discard=async', device, root]);
+    return { root, device };
+  };
+  const autoclear = (device: string) => fs.readFileSync(`/sys/block/${device.slice('/dev/'.length)}/loop/autoclear`, 'utf8').trim();
+
+  for (const how of ['pool create', 'up'] as const) {
+    hostTest('mkfs.btrfs', 'chattr', 'lsattr')(`is finished by ${how}: the loop device goes with the unmount`, () => {
+      const host = makeHostFixture('hoststore-oppool-');
+      fixtures.push(host);
+      const { root, device } = killedAfterMount(host);
+      expect(autoclear(device)).toBe('0');
+      const result = how === 'up' ? hoststore(['up', '--root', root]) : hoststore(['pool', 'create', '--root', root, '--size-gb', '2']);
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      expect(autoclear(device)).toBe('1');
+      if (how === 'pool create') expect(execFileSync('lsattr', ['-d', root], { encoding: 'utf8' })).toMatch(/^\S*C\S*\s/);
+      execFileSync('umount', [root]);
+      expect(hostLoopsUnder(host.root)).toEqual([]);
+    });
+  }
+});
