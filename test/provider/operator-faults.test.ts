@@ -4,10 +4,11 @@
  * is left half made.
  */
 import * as fs from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { hostLoopsUnder, hostMountsUnder, hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
 import { mountWire, storageWire } from '../helpers/specs.js';
-import { hoststore } from '../helpers/cli.js';
+import { hoststore, hoststoreAsync } from '../helpers/cli.js';
 
 const fixtures: HostFixture[] = [];
 const cleanups: Array<() => void> = [];
@@ -127,4 +128,35 @@ describe('a pool create killed after its mount', () => {
       expect(hostLoopsUnder(host.root)).toEqual([]);
     });
   }
+});
+
+describe('a snapshot killed while the filesystem is frozen', () => {
+  // GIVEN a mounted disk holding data enough for a sparse copy of a second or more, WHEN `hoststore snapshot
+  // create` is killed with SIGKILL while the filesystem is frozen (no finally runs), THEN the filesystem is
+  // thawed anyway: writers of the application do not hang until someone runs fsfreeze --unfreeze by hand.
+  hostTest('fsfreeze')('leaves the filesystem thawed', async () => {
+    const host = makeHostFixture('hoststore-opfreeze-');
+    fixtures.push(host);
+    expect(hoststore(['handle', 'storage', 'converge'], storageWire(host.root)).status).toBe(0);
+    const wire = mountWire(host.root);
+    expect(hoststore(['handle', 'mount', 'converge'], wire).status).toBe(0);
+    cleanups.push(() => void spawnSync('fsfreeze', ['--unfreeze', wire.host_path]));
+    for (let i = 0; i < 4; i += 1) fs.writeFileSync(`${wire.host_path}/payload-${i}`, randomBytes(48 << 20));
+    execFileSync('sync');
+    const { child, done } = hoststoreAsync(['snapshot', 'create', 'data', '--root', host.root]);
+    let stderr = '';
+    child.stdout.on('data', (d) => (stderr += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    for (let waited = 0; !stderr.includes('freezing') && waited < 20_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    expect(stderr).toContain('freezing');
+    await new Promise((r) => setTimeout(r, 150));
+    child.kill('SIGKILL');
+    await done;
+    await new Promise((r) => setTimeout(r, 600));
+    // Frozen or not, without blocking on it: a second freeze fails with EBUSY only on a frozen filesystem.
+    const probe = spawnSync('fsfreeze', ['--freeze', wire.host_path], { encoding: 'utf8' });
+    if (probe.status === 0) spawnSync('fsfreeze', ['--unfreeze', wire.host_path]);
+    expect(probe.stderr).not.toMatch(/busy/i);
+    expect(probe.status).toBe(0);
+  }, 60_000);
 });
