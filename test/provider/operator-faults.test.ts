@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { hostLoopsUnder, hostMountsUnder, hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
 import { mountWire, storageWire } from '../helpers/specs.js';
-import { hoststore, hoststoreAsync } from '../helpers/cli.js';
+import { CLI, hoststore, hoststoreAsync } from '../helpers/cli.js';
 
 const fixtures: HostFixture[] = [];
 const cleanups: Array<() => void> = [];
@@ -159,4 +159,32 @@ describe('a snapshot killed while the filesystem is frozen', () => {
     expect(probe.stderr).not.toMatch(/busy/i);
     expect(probe.status).toBe(0);
   }, 60_000);
+});
+
+describe('a pool root after a reboot, before hoststore up', () => {
+  // GIVEN a root on a pool holding a mounted disk, WHEN the host reboots (every mount and loop device gone,
+  // the pool too), THEN plan, list, status, lease-list and snapshot list say to run hoststore up first,
+  // rather than showing the bare directory under the pool (no storage; a plan creating everything anew).
+  hostTest('mkfs.btrfs')('reads refuse the bare directory and name hoststore up', () => {
+    const host = makeHostFixture('hoststore-oppoolboot-');
+    fixtures.push(host);
+    const root = host.path('pool');
+    expect(hoststore(['pool', 'create', '--root', root, '--size-gb', '2']).status).toBe(0);
+    expect(hoststore(['handle', 'storage', 'converge'], storageWire(root)).status).toBe(0);
+    expect(hoststore(['handle', 'mount', 'converge'], mountWire(root)).status).toBe(0);
+    const app = host.path('app');
+    fs.mkdirSync(app);
+    execFileSync(process.execPath, [`${CLI.replace(/provider\/cli\.js$/, '')}examples/main.js`], { cwd: app, env: { ...process.env, HOSTSTORE_ROOT: root }, stdio: 'ignore' });
+    // The reboot: everything under the root, then the pool itself (its loop device frees itself).
+    execFileSync('umount', [host.path('pool', 'projects', 'app', 'services', 'web', '1', 'data')]);
+    for (const device of hostLoopsUnder(root)) execFileSync('losetup', ['--detach', device]);
+    execFileSync('umount', [root]);
+    const runs = [['list'], ['status', 'data'], ['lease-list'], ['snapshot', 'list'], ['plan', '--app', `${app}/cdktf.out`]];
+    for (const args of runs) {
+      const result = hoststore([...args, '--root', root]);
+      expect({ args, status: result.status }).toEqual({ args, status: 3 });
+      oneLine(result.stderr);
+      expect(result.stderr).toContain(`run hoststore up --root ${root} first`);
+    }
+  });
 });
