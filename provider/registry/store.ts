@@ -257,7 +257,11 @@ function readTextOrUndefined(file: string): string | undefined {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'EISDIR') {
+      throw new HoststoreError(`the registry file ${file} is a directory, not a file hoststore wrote; move it away and restore the file from a backup`, 1);
+    }
     throw error;
   }
 }

@@ -54,6 +54,19 @@ describe('a registry record changed by hand', () => {
       if (before) fs.writeFileSync(file, before);
       else fs.rmSync(file);
     }
+    // A registry file replaced by a directory.
+    const file = host.path('registry', 'storage.json');
+    const before = fs.readFileSync(file);
+    fs.rmSync(file);
+    fs.mkdirSync(file);
+    for (const args of [['list'], ['up']]) {
+      const result = hoststore([...args, '--root', host.root]);
+      expect({ args, status: result.status }).toEqual({ args, status: 1 });
+      oneLine(result.stderr);
+      expect(result.stderr).toContain(`${file} is a directory`);
+    }
+    fs.rmdirSync(file);
+    fs.writeFileSync(file, before, { mode: 0o600 });
   });
 });
 
