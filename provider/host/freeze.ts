@@ -1,5 +1,6 @@
 /** Freezing a mounted filesystem for the instant of a snapshot; always thawed, even when the work fails. */
-import { run } from '../exec.js';
+import { CommandError, run } from '../exec.js';
+import { HoststoreError } from '../errors.js';
 import { startThawGuard } from './thaw-guard-start.js';
 
 /**
@@ -14,6 +15,10 @@ export async function withFrozen<T>(mountpoint: string, fn: () => Promise<T>): P
     try {
       await run('fsfreeze', ['--freeze', mountpoint], { timeoutMs: 60_000 });
     } catch (error) {
+      // Already frozen by someone else (their backup, an LVM snapshot): their freeze is theirs to end.
+      if (error instanceof CommandError && /resource busy/i.test(error.stderr)) {
+        throw new HoststoreError(`${mountpoint} is already frozen by another process (fsfreeze --freeze); no snapshot was taken and hoststore left that freeze alone; wait for its owner to thaw it, or thaw it yourself (fsfreeze --unfreeze ${mountpoint}) and run again`, 1);
+      }
       // The command may have failed (or been killed by its timeout) after the kernel froze the
       // filesystem: thaw anyway; thawing a filesystem that is not frozen only fails, harmlessly.
       await run('fsfreeze', ['--unfreeze', mountpoint], { timeoutMs: 30_000 }).catch(() => undefined);

@@ -201,3 +201,26 @@ describe('a pool root after a reboot, before hoststore up', () => {
     }
   });
 });
+
+describe('a snapshot of a filesystem someone else froze', () => {
+  // GIVEN a mounted disk frozen by another tool (fsfreeze --freeze, as a backup script does), WHEN a
+  // snapshot of it is asked for, THEN it fails in one line saying so and leaves the other tool's freeze
+  // alone (it ran fsfreeze --unfreeze after its own freeze failed, ending a freeze that was not its own).
+  hostTest('fsfreeze')('fails in one line and does not thaw it', () => {
+    const host = makeHostFixture('hoststore-opfrozen-');
+    fixtures.push(host);
+    expect(hoststore(['handle', 'storage', 'converge'], storageWire(host.root)).status).toBe(0);
+    const wire = mountWire(host.root);
+    expect(hoststore(['handle', 'mount', 'converge'], wire).status).toBe(0);
+    cleanups.push(() => void spawnSync('fsfreeze', ['--unfreeze', wire.host_path]));
+    execFileSync('fsfreeze', ['--freeze', wire.host_path]);
+    const result = hoststore(['snapshot', 'create', 'data', '--root', host.root]);
+    expect(result.status).toBe(1);
+    oneLine(result.stderr);
+    expect(result.stderr).toContain('already frozen');
+    // Still frozen: a second freeze fails with EBUSY only on a frozen filesystem.
+    const probe = spawnSync('fsfreeze', ['--freeze', wire.host_path], { encoding: 'utf8' });
+    if (probe.status === 0) spawnSync('fsfreeze', ['--unfreeze', wire.host_path]);
+    expect(probe.stderr).toMatch(/busy/i);
+  });
+});
