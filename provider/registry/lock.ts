@@ -47,7 +47,9 @@ function processAlive(pid: number): boolean {
 
 export function readLockHolder(root: string): LockHolder | undefined {
   try {
-    return JSON.parse(fs.readFileSync(lockPath(root), 'utf8')) as LockHolder;
+    const holder: unknown = JSON.parse(fs.readFileSync(lockPath(root), 'utf8'));
+    // A lock file changed by hand into null or a bare value names no holder.
+    return typeof holder === 'object' && holder !== null && !Array.isArray(holder) ? (holder as LockHolder) : undefined;
   } catch {
     return undefined;
   }
@@ -96,6 +98,8 @@ function breakIfStale(file: string): void {
     // A lock is written before it is linked, so unparsable content is not a live holder's.
     holder = { pid: -1, holder: 'unknown', since: '' };
   }
+  // Nor is content that is not a holder at all (null, a number: a lock file changed by hand).
+  if (typeof holder !== 'object' || holder === null || !Number.isSafeInteger(holder.pid)) holder = { pid: -1, holder: 'unknown', since: '' };
   if (holder.pid > 0 && processAlive(holder.pid)) return;
   const aside = `${file}.stale.${process.pid}`;
   try {

@@ -224,3 +224,20 @@ describe('a snapshot of a filesystem someone else froze', () => {
     expect(probe.stderr).toMatch(/busy/i);
   });
 });
+
+describe('a lock file changed by hand', () => {
+  // GIVEN a root whose lock file holds JSON that is no holder (null, a number, an array, a string), WHEN a
+  // change runs, THEN the lock is judged stale like unreadable content and broken: the change goes through
+  // (it printed an internal error with a stack for null).
+  hostTest()('that names no holder is broken as stale', () => {
+    const host = makeHostFixture('hoststore-oplock-');
+    fixtures.push(host);
+    expect(hoststore(['handle', 'storage', 'converge'], storageWire(host.root, { kind: 'directory', size_gb: '', filesystem: '' } as never)).status).toBe(0);
+    for (const content of ['null', '5', '[1]', '"x"']) {
+      fs.writeFileSync(host.path('registry', 'lock'), content, { mode: 0o600 });
+      const result = hoststore(['handle', 'storage', 'converge'], storageWire(host.root, { kind: 'directory', size_gb: '', filesystem: '' } as never), { HOSTSTORE_LOCK_TIMEOUT_MS: '2000' });
+      expect({ content, stderr: result.stderr, status: result.status }).toEqual({ content, stderr: '', status: 0 });
+      expect(fs.existsSync(host.path('registry', 'lock'))).toBe(false);
+    }
+  });
+});
