@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { hostLoopsUnder, hostMountsUnder, hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
+import { hostLoopsUnder, hostMountsUnder, hostTest, simulateReboot, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
 import { mountWire, storageWire } from '../helpers/specs.js';
 import { CLI, hoststore, hoststoreAsync } from '../helpers/cli.js';
 
@@ -239,5 +239,24 @@ describe('a lock file changed by hand', () => {
       expect({ content, stderr: result.stderr, status: result.status }).toEqual({ content, stderr: '', status: 0 });
       expect(fs.existsSync(host.path('registry', 'lock'))).toBe(false);
     }
+  });
+});
+
+describe('hoststore up after a reboot with an image deleted by hand', () => {
+  // GIVEN a mounted disk, WHEN the host reboots and its image is deleted before `hoststore up`, THEN up
+  // says which image is missing and what to do (it printed losetup's "No such file or directory").
+  hostTest()('names the missing image and the way out', () => {
+    const host = makeHostFixture('hoststore-opupgone-');
+    fixtures.push(host);
+    expect(hoststore(['handle', 'storage', 'converge'], storageWire(host.root)).status).toBe(0);
+    expect(hoststore(['handle', 'mount', 'converge'], mountWire(host.root)).status).toBe(0);
+    simulateReboot(host.root);
+    fs.rmSync(host.path('disks', 'data.img'));
+    const result = hoststore(['up', '--root', host.root]);
+    expect(result.status).toBe(1);
+    oneLine(result.stderr);
+    expect(result.stderr).toContain(`${host.path('disks', 'data.img')} is missing`);
+    expect(result.stderr).toContain('hoststore delete data --yes');
+    expect(hostLoopsUnder(host.root)).toEqual([]);
   });
 });
