@@ -98,6 +98,10 @@ async function main(argv: string[]): Promise<number> {
     detailedExitcode: values['detailed-exitcode'] ?? false, out: values.out, autoApprove: values['auto-approve'] ?? false,
     allowDataLoss: values['allow-data-loss'] ?? [], base: values.base,
   };
+  // Reads of a root whose pool is not mounted would show a bare directory (no storage, no snapshots).
+  if (['list', 'status', 'lease-list'].includes(command) || (command === 'snapshot' && args[0] === 'list')) {
+    (await import('./host/pool-guard.js')).assertPoolMounted(options.root);
+  }
   switch (command) {
     case 'plan':
       return (await import('./commands/plan.js')).plan(engine);

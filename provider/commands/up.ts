@@ -2,7 +2,10 @@
  * `hoststore up`: after a reboot loop devices and mounts are gone; re-attach and re-mount everything the
  * registry says is mounted. Idempotent: a converged host is left as it is.
  */
+import * as fs from 'node:fs';
 import { Registry } from '../registry/store.js';
+import { imagePath } from '../../src/schema.js';
+import { deletedImageHolds } from '../handlers/deleted-image.js';
 import { converge, makeContext } from '../handlers/handler.js';
 import { mountHandler, mountSpecFromRecord } from '../handlers/mount.js';
 import type { GlobalOptions } from '../cli.js';
@@ -17,6 +20,14 @@ export async function up(options: GlobalOptions): Promise<number> {
   let failed = 0;
   for (const m of records) {
     const spec = mountSpecFromRecord(options.root, m);
+    const image = m.storageKind === 'directory' ? undefined : imagePath(options.root, m.storageKind, m.project, m.storage);
+    if (image && !fs.existsSync(image) && deletedImageHolds(image).length === 0) {
+      // Said as the plan says it, not as losetup's "No such file or directory" (an image deleted while
+      // still mounted is the handler's to report, with the way to save its data).
+      failed += 1;
+      process.stderr.write(`hoststore up: ${m.storage} for ${m.project}/${m.service} replica ${m.replica}: ${m.storageKind} ${m.storage}: ${image} is missing (deleted behind hoststore's back), so it was not mounted. Restore the file and run hoststore up again, or delete the record with \`hoststore delete ${m.storage} --yes\` to start empty\n`);
+      continue;
+    }
     try {
       const diff = await converge(mountHandler, ctx, spec, 'hoststore up');
       if (diff.action === 'none') ctx.log(`${m.storage}: already mounted for ${m.project}/${m.service} replica ${m.replica}`);

@@ -1,5 +1,7 @@
 /** Freezing a mounted filesystem for the instant of a snapshot; always thawed, even when the work fails. */
-import { run } from '../exec.js';
+import { CommandError, run } from '../exec.js';
+import { HoststoreError } from '../errors.js';
+import { startThawGuard } from './thaw-guard-start.js';
 
 /**
  * Runs `fn` with the filesystem at `mountpoint` frozen (writers block, the on-disk state is consistent).
@@ -7,24 +9,34 @@ import { run } from '../exec.js';
  * failed its error wins over a thaw error.
  */
 export async function withFrozen<T>(mountpoint: string, fn: () => Promise<T>): Promise<T> {
+  // A process killed while the filesystem is frozen runs no `finally`: a detached guard thaws it then.
+  const guard = await startThawGuard(mountpoint);
   try {
-    await run('fsfreeze', ['--freeze', mountpoint], { timeoutMs: 60_000 });
-  } catch (error) {
-    // The command may have failed (or been killed by its timeout) after the kernel froze the
-    // filesystem: thaw anyway; thawing a filesystem that is not frozen only fails, harmlessly.
-    await run('fsfreeze', ['--unfreeze', mountpoint], { timeoutMs: 30_000 }).catch(() => undefined);
-    throw error;
-  }
-  let failed = false;
-  try {
-    return await fn();
-  } catch (error) {
-    failed = true;
-    throw error;
+    try {
+      await run('fsfreeze', ['--freeze', mountpoint], { timeoutMs: 60_000 });
+    } catch (error) {
+      // Already frozen by someone else (their backup, an LVM snapshot): their freeze is theirs to end.
+      if (error instanceof CommandError && /resource busy/i.test(error.stderr)) {
+        throw new HoststoreError(`${mountpoint} is already frozen by another process (fsfreeze --freeze); no snapshot was taken and hoststore left that freeze alone; wait for its owner to thaw it, or thaw it yourself (fsfreeze --unfreeze ${mountpoint}) and run again`, 1);
+      }
+      // The command may have failed (or been killed by its timeout) after the kernel froze the
+      // filesystem: thaw anyway; thawing a filesystem that is not frozen only fails, harmlessly.
+      await run('fsfreeze', ['--unfreeze', mountpoint], { timeoutMs: 30_000 }).catch(() => undefined);
+      throw error;
+    }
+    let failed = false;
+    try {
+      return await fn();
+    } catch (error) {
+      failed = true;
+      throw error;
+    } finally {
+      await thaw(mountpoint).catch((error: unknown) => {
+        if (!failed) throw error;
+      });
+    }
   } finally {
-    await thaw(mountpoint).catch((error: unknown) => {
-      if (!failed) throw error;
-    });
+    guard.stop();
   }
 }
 

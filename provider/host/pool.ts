@@ -100,6 +100,17 @@ async function attachAndMount(root: string, file: string): Promise<{ device: str
   return attached;
 }
 
+/** Marks a busy loop device to free itself on its last unmount (`losetup --detach` does that), unless it already does. */
+async function markAutoclear(device: string): Promise<void> {
+  let autoclear = '';
+  try {
+    autoclear = fs.readFileSync(`/sys/block/${path.basename(device)}/loop/autoclear`, 'utf8').trim();
+  } catch {
+    /* unknown: mark it */
+  }
+  if (autoclear !== '1') await run('losetup', ['--detach', device]).catch(() => undefined);
+}
+
 /** Whether `cp --reflink=always` shares extents at `dir` (a 64 KiB probe, too big to be stored inline). */
 export async function reflinkWorks(dir: string): Promise<boolean> {
   const probe = path.join(dir, `.hoststore-reflink-probe.${process.pid}`);
@@ -153,8 +164,12 @@ export async function createPool(root: string, sizeGb: number, log: PoolLog, opt
     if (status.sizeBytes !== sizeGb * GiB) {
       throw new RefusedError(`${dir} is already a pool of ${status.sizeBytes / GiB} GiB (${file}); hoststore does not resize pools (the README says how by hand)`);
     }
+    // A create killed after its mount left the device without autoclear (it would outlive an unmount)
+    // and the top without nodatacow: finish both, as the create would have.
+    if (status.device) await markAutoclear(status.device);
+    if (options.nodatacow !== false && !status.nodatacow && isEmptyDirectory(dir)) await run('chattr', ['+C', dir]);
     log(`${dir}: already a pool of ${sizeGb} GiB (${file}), mounted`);
-    return status;
+    return await poolStatus(dir);
   }
   const dirStat = lstatOrUndefined(dir);
   if (dirStat && (dirStat.isSymbolicLink() || !dirStat.isDirectory())) {
@@ -230,7 +245,12 @@ export async function mountPoolIfAny(root: string, log: PoolLog): Promise<'none'
   const stat = lstatOrUndefined(file);
   if (!stat) return 'none';
   checkPoolFile(file, stat);
-  if (poolMount(dir, file)) return 'already';
+  const mounted = poolMount(dir, file);
+  if (mounted) {
+    // Mounted by a create that was killed before it set autoclear: set it now.
+    if (mounted.source.startsWith('/dev/loop')) await markAutoclear(mounted.source);
+    return 'already';
+  }
   const other = mountAt(dir);
   if (other) throw new RefusedError(`pool ${file} is not mounted at ${dir}: ${other.fstype} from ${other.source} is mounted there; unmount it, then run hoststore up again`);
   const dirStat = lstatOrUndefined(dir);

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import { registryDir } from '../registry/store.js';
 import { withRootLock, type LockHolder } from '../registry/lock.js';
+import { assertPoolMounted } from '../host/pool-guard.js';
 
 /**
  * Runs `read` holding the lock of every root in `roots` (in a fixed order, as apply takes them). A root
@@ -12,6 +13,9 @@ import { withRootLock, type LockHolder } from '../registry/lock.js';
  * reported through `report`, naming the holder.
  */
 export async function withReadLocks<T>(roots: readonly string[], read: () => T, report: (line: string) => void): Promise<T> {
+  // A root whose pool is not mounted (after a reboot, before `hoststore up`) is a bare directory: planned
+  // as it is, everything would show as new.
+  for (const root of new Set(roots)) assertPoolMounted(root);
   const existing = [...new Set(roots)].sort().filter((root) => fs.existsSync(registryDir(root)));
   const locked = existing.reduceRight<() => Promise<T>>(
     (inner, root) => async () => {

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { noSpaceError } from './no-space.js';
 import { HoststoreError, LockTimeoutError } from '../errors.js';
 import { checkRootTrust, makeRootDirectory } from '../host/root-trust.js';
 import { assertPoolMounted } from '../host/pool-guard.js';
@@ -46,7 +47,9 @@ function processAlive(pid: number): boolean {
 
 export function readLockHolder(root: string): LockHolder | undefined {
   try {
-    return JSON.parse(fs.readFileSync(lockPath(root), 'utf8')) as LockHolder;
+    const holder: unknown = JSON.parse(fs.readFileSync(lockPath(root), 'utf8'));
+    // A lock file changed by hand into null or a bare value names no holder.
+    return typeof holder === 'object' && holder !== null && !Array.isArray(holder) ? (holder as LockHolder) : undefined;
   } catch {
     return undefined;
   }
@@ -57,11 +60,17 @@ function tryAcquire(file: string, me: LockHolder): boolean {
   // reader never sees a half-written holder.
   // Created exclusively under an unpredictable name, never through a symlink.
   const tmp = `${file}.${me.pid}.${randomBytes(8).toString('hex')}`;
-  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
   try {
-    fs.writeSync(fd, JSON.stringify(me));
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    try {
+      fs.writeSync(fd, JSON.stringify(me));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (error) {
+    // A full root fails the write after the open made the file: leave no temporary behind.
+    fs.rmSync(tmp, { force: true });
+    throw noSpaceError(error, file, 'the lock was not taken and nothing was changed') ?? error;
   }
   try {
     fs.linkSync(tmp, file);
@@ -89,6 +98,8 @@ function breakIfStale(file: string): void {
     // A lock is written before it is linked, so unparsable content is not a live holder's.
     holder = { pid: -1, holder: 'unknown', since: '' };
   }
+  // Nor is content that is not a holder at all (null, a number: a lock file changed by hand).
+  if (typeof holder !== 'object' || holder === null || !Number.isSafeInteger(holder.pid)) holder = { pid: -1, holder: 'unknown', since: '' };
   if (holder.pid > 0 && processAlive(holder.pid)) return;
   const aside = `${file}.stale.${process.pid}`;
   try {

@@ -12,6 +12,8 @@ import type { Filesystem, RemovalPolicy, StorageKind } from '../../src/schema.js
 import { HoststoreError } from '../errors.js';
 import { replaceFileAtomically, syncDirectory } from '../host/files.js';
 import { rekeyCollection, storageKey } from './keys.js';
+import { recordShapeProblem } from './record-shape.js';
+import { noSpaceError } from './no-space.js';
 
 export { mountKey, storageKey } from './keys.js';
 
@@ -110,13 +112,13 @@ export class Registry {
     if (previous && this.snapshot) return previous.records;
     const text = readTextOrUndefined(this.file(collection));
     if (text === undefined) {
-      const legacy = previous?.text === '' ? previous : { text: '', records: rekeyCollection(collection, readLegacyCollection(this.dir, collection)) };
+      const legacy = previous?.text === '' ? previous : { text: '', records: rekeyCollection(collection, checkRecords(collection, readLegacyCollection(this.dir, collection), path.join(this.dir, collection))) };
       this.loaded.set(collection, legacy);
       return legacy.records;
     }
     if (previous && previous.text === text) return previous.records;
     // Records keyed the way earlier builds did are read under their keys of today; the next write keeps that.
-    const records = rekeyCollection(collection, parseCollection(text, this.file(collection)));
+    const records = rekeyCollection(collection, checkRecords(collection, parseCollection(text, this.file(collection)), this.file(collection)));
     this.loaded.set(collection, { text, records });
     return records;
   }
@@ -156,7 +158,11 @@ export class Registry {
       this.dirMade = true;
     }
     const text = renderCollection(records);
-    replaceFileAtomically(file, text, 0o600);
+    try {
+      replaceFileAtomically(file, text, 0o600);
+    } catch (error) {
+      throw noSpaceError(error, file, `${file} keeps its previous content`) ?? error;
+    }
     syncDirectory(this.dir);
     this.loaded.set(collection, { text, records });
   }
@@ -207,6 +213,15 @@ function parseCollection(text: string, file: string): Record<string, unknown> {
   return (parsed as { records: Record<string, unknown> }).records;
 }
 
+/** The records, once each is known to be one hoststore can read (else one line naming the file and the record). */
+function checkRecords(collection: Collection, records: Record<string, unknown>, file: string): Record<string, unknown> {
+  for (const key of Object.keys(records)) {
+    const problem = recordShapeProblem(collection, key, records[key]);
+    if (problem) throw new HoststoreError(`the registry file ${file} ${problem}`, 1);
+  }
+  return records;
+}
+
 /** What is wrong with a parsed registry file, with the fix; undefined when it is one this build reads. */
 function registryFileProblem(parsed: unknown): string | undefined {
   const shape = `{"version": ${FORMAT_VERSION}, "records": {...}}`;
@@ -231,7 +246,11 @@ function readTextOrUndefined(file: string): string | undefined {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'EISDIR') {
+      throw new HoststoreError(`the registry file ${file} is a directory, not a file hoststore wrote; move it away and restore the file from a backup`, 1);
+    }
     throw error;
   }
 }
