@@ -1,0 +1,68 @@
+/**
+ * Attacks on the merged fixes of issue 9 (§1 root as trust boundary, §2 who owns storage, §6 keys and
+ * ids) that got through: each reproduced on a real root with real images, loop devices and mounts.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { mountAt } from '../../provider/host/mounts.js';
+import { Registry, mountKey, type MountRecord } from '../../provider/registry/store.js';
+import { replicaHostPath } from '../../src/schema.js';
+import { hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
+import { mountWire, storageWire } from '../helpers/specs.js';
+import { hoststore } from '../helpers/cli.js';
+
+let host: HostFixture;
+beforeEach(() => {
+  host = makeHostFixture();
+});
+afterEach(() => {
+  host.cleanup();
+});
+
+const handle = (kind: string, op: string, spec: unknown, stack?: string) =>
+  hoststore(['handle', kind, op], spec, stack === undefined ? {} : { HOSTSTORE_STACK: stack });
+
+describe('a second stack of the same project declaring the same mount point', () => {
+  const hostPath = () => replicaHostPath(host.root, 'app', 'db', 1, '/data');
+  const mountRecord = () => new Registry(host.root).get<MountRecord>('mounts', mountKey('app', 'db', 1, '/data'));
+
+  /** Stack web creates disk pg and mounts it for db replica 1 at /data, with a file in it. */
+  function deployWeb(): void {
+    expect(handle('storage', 'converge', storageWire(host.root, { name: 'pg', stack: 'web' }))).toMatchObject({ status: 0 });
+    expect(handle('mount', 'converge', mountWire(host.root, { storage: 'pg', service: 'db', stack: 'web' }))).toMatchObject({ status: 0 });
+    fs.writeFileSync(path.join(hostPath(), 'PG_VERSION'), '16');
+  }
+
+  hostTest()('borrows it: its converge leaves the mount web\'s, and its destroy does not unmount web\'s data', () => {
+    // GIVEN stack web's disk pg mounted for db at /data
+    deployWeb();
+    // WHEN stack jobs of the same project declares the same Disk and the same Mount (a copy of the stack)
+    expect(handle('storage', 'converge', storageWire(host.root, { name: 'pg', stack: 'jobs' }))).toMatchObject({ status: 0 });
+    expect(handle('mount', 'converge', mountWire(host.root, { storage: 'pg', service: 'db', stack: 'jobs' }))).toMatchObject({ status: 0 });
+    // THEN the mount stays web's (no flip of its owner to jobs)
+    expect(mountRecord()?.stack).toBe('web');
+    // WHEN stack jobs is destroyed (its delete provisioners run with HOSTSTORE_STACK=jobs)
+    const unmounted = handle('mount', 'delete', mountWire(host.root, { storage: 'pg', service: 'db', stack: 'jobs' }), 'jobs');
+    expect(unmounted.status).toBe(0);
+    expect(handle('storage', 'delete', storageWire(host.root, { name: 'pg', stack: 'jobs' }), 'jobs')).toMatchObject({ status: 0 });
+    // THEN web's mount, its record, its lease and its data are all still there
+    expect(mountAt(hostPath())).toBeDefined();
+    expect(fs.readFileSync(path.join(hostPath(), 'PG_VERSION'), 'utf8')).toBe('16');
+    expect(mountRecord()?.stack).toBe('web');
+    expect(new Registry(host.root).lease('pg')).toMatchObject({ project: 'app', service: 'db', replica: 1 });
+    expect(unmounted.stdout).toMatch(/stack web/);
+  });
+
+  hostTest()('mounting other storage there is refused, naming the stack that has it, and web\'s mount stays', () => {
+    deployWeb();
+    // WHEN stack jobs mounts its own disk evil at the same service, replica and path
+    expect(handle('storage', 'converge', storageWire(host.root, { name: 'evil', stack: 'jobs' }))).toMatchObject({ status: 0 });
+    const hijack = handle('mount', 'converge', mountWire(host.root, { storage: 'evil', service: 'db', stack: 'jobs' }));
+    // THEN it is refused in one line naming web, and db still sees pg's data
+    expect(hijack.status).toBe(3);
+    expect(hijack.stderr).toMatch(/stack web/);
+    expect(hijack.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(fs.readFileSync(path.join(hostPath(), 'PG_VERSION'), 'utf8')).toBe('16');
+    expect(mountRecord()).toMatchObject({ stack: 'web', storage: 'pg' });
+  });
+});
