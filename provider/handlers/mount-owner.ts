@@ -27,3 +27,22 @@ export function mountBorrowerChanges(spec: MountSpec, record: MountRecord, hostP
 export function borrowedMountNote(record: MountRecord): Change {
   return { field: 'owner', safety: 'safe', reason: `this mount is stack ${record.stack}'s (project ${record.project}); removing it here leaves it mounted` };
 }
+
+/**
+ * A mount of the same replica that `mountPath` would lie inside or over: hoststore never mounts inside
+ * another mount (what is in it belongs to the service, which could swap a directory for a symlink between
+ * the check and mount(8)) nor over one (hiding it). One StorageProject already refuses this at synth.
+ */
+export function nestedMount(records: readonly MountRecord[], spec: MountSpec): MountRecord | undefined {
+  const inside = (a: string, b: string) => a.startsWith(`${b}/`);
+  return records.find((m) => m.project === spec.project && m.service === spec.service && m.replica === spec.replica
+    && (inside(spec.mount_path, m.mountPath) || inside(m.mountPath, spec.mount_path)));
+}
+
+export function nestedMountChange(spec: MountSpec, other: MountRecord): Change {
+  const below = spec.mount_path.startsWith(`${other.mountPath}/`);
+  return {
+    field: 'mount_path', to: spec.mount_path, safety: 'refused',
+    reason: `${spec.project}/${spec.service} replica ${spec.replica}:${spec.mount_path} would lie ${below ? 'inside' : 'over'} ${other.mountPath}, where stack ${other.stack} mounts ${other.storageKind} ${other.storage}; hoststore does not mount ${below ? 'inside another mount (its content is the service\'s)' : 'over another mount (it would hide it)'}. Give this Mount a mountPath that neither contains nor lies in ${other.mountPath}`,
+  };
+}

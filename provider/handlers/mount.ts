@@ -24,7 +24,7 @@ import { loopsFor } from '../host/loop.js';
 import { storagePath } from './storage.js';
 import { checkInsideRoot } from '../host/root-trust.js';
 import { deletedImageHolds, deletedImageReason, type DeletedImageHold } from './deleted-image.js';
-import { borrowedMountNote, isMountBorrower, mountBorrowerChanges } from './mount-owner.js';
+import { borrowedMountNote, isMountBorrower, mountBorrowerChanges, nestedMount, nestedMountChange } from './mount-owner.js';
 
 export interface ActualMount {
   readonly record?: MountRecord;
@@ -136,6 +136,8 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
       const refused = mountBorrowerChanges(spec, borrowed, actual!.hostPath);
       if (refused.length) return { action: 'update', changes: [...refused, borrowedMountNote(borrowed)] };
     }
+    const nested = nestedMount(ctx.registry.mounts(), spec);
+    if (nested) changes.push(nestedMountChange(spec, nested));
     const lease = spec.storage_kind === 'disk' ? ctx.registry.lease(spec.storage) : undefined;
     if (lease && !sameHolder(lease, spec)) {
       const stale = leaseIsStale(spec.root, lease);

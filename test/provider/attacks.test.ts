@@ -66,3 +66,33 @@ describe('a second stack of the same project declaring the same mount point', ()
     expect(mountRecord()).toMatchObject({ stack: 'web', storage: 'pg' });
   });
 });
+
+describe('a mount inside another mount', () => {
+  const data = () => replicaHostPath(host.root, 'app', 'db', 1, '/data');
+
+  hostTest()('a second stack mounting below another stack\'s mount is refused, and nothing is made inside the owner\'s data', () => {
+    // GIVEN stack web's disk pg mounted for db at /data; db's own user owns what is inside (and could put
+    // a symlink to /etc where hoststore would mount next, between its check and mount(8))
+    expect(handle('storage', 'converge', storageWire(host.root, { name: 'pg', stack: 'web' }))).toMatchObject({ status: 0 });
+    expect(handle('mount', 'converge', mountWire(host.root, { storage: 'pg', service: 'db', stack: 'web' }))).toMatchObject({ status: 0 });
+    fs.chownSync(data(), 65534, 65534);
+    // WHEN stack jobs of the same project mounts its disk at /data/x of the same replica
+    expect(handle('storage', 'converge', storageWire(host.root, { name: 'evil', stack: 'jobs' }))).toMatchObject({ status: 0 });
+    const nested = handle('mount', 'converge', mountWire(host.root, { storage: 'evil', service: 'db', stack: 'jobs', mount_path: '/data/x' }));
+    // THEN it is refused in one line naming the mount it would lie in, and pg's filesystem is untouched
+    expect(nested.status).toBe(3);
+    expect(nested.stderr).toMatch(/inside .*\/data.*stack web/);
+    expect(nested.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(fs.existsSync(path.join(data(), 'x'))).toBe(false);
+  });
+
+  hostTest()('a second stack mounting above another stack\'s mount (hiding it) is refused', () => {
+    expect(handle('storage', 'converge', storageWire(host.root, { name: 'pg', stack: 'web' }))).toMatchObject({ status: 0 });
+    expect(handle('mount', 'converge', mountWire(host.root, { storage: 'pg', service: 'db', stack: 'web', mount_path: '/srv/data' }))).toMatchObject({ status: 0 });
+    expect(handle('storage', 'converge', storageWire(host.root, { name: 'evil', stack: 'jobs' }))).toMatchObject({ status: 0 });
+    const above = handle('mount', 'converge', mountWire(host.root, { storage: 'evil', service: 'db', stack: 'jobs', mount_path: '/srv' }));
+    expect(above.status).toBe(3);
+    expect(above.stderr).toMatch(/\/srv\/data.*stack web/);
+    expect(mountAt(replicaHostPath(host.root, 'app', 'db', 1, '/srv'))).toBeUndefined();
+  });
+});
