@@ -10,7 +10,7 @@ import { run } from '../exec.js';
 import { storagePath } from '../handlers/storage.js';
 import type { HandlerContext } from '../handlers/handler.js';
 import type { RestoreInProgress, StorageRecord } from '../registry/store.js';
-import type { SnapshotRecord } from './snapshots.js';
+import { snapshotLocation, type SnapshotRecord } from './snapshots.js';
 
 const GiB = 1024 ** 3;
 
@@ -43,17 +43,18 @@ function putProgress(ctx: HandlerContext, record: StorageRecord, restoring: Rest
   return next;
 }
 
-/** Copies the snapshot into the exclusive temporary and makes it durable. */
-async function copyToTemp(snapshot: SnapshotRecord, tmp: string): Promise<void> {
+/** Copies the snapshot (where the layout puts it, never its record's `path`) into the exclusive temporary and makes it durable. */
+async function copyToTemp(root: string, snapshot: SnapshotRecord, tmp: string): Promise<void> {
+  const source = snapshotLocation(root, snapshot);
   if (snapshot.kind === 'directory') {
     fs.mkdirSync(tmp, { mode: 0o700 });
-    await run('cp', ['-a', '--reflink=auto', `${snapshot.path}/.`, `${tmp}/`], { concurrent: true });
+    await run('cp', ['-a', '--reflink=auto', `${source}/.`, `${tmp}/`], { concurrent: true });
     await run('chmod', ['-R', 'u+w', tmp]);
     fs.chmodSync(tmp, 0o755);
     await run('sync', ['--file-system', tmp]);
   } else {
     fs.closeSync(fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600));
-    await run('cp', ['--reflink=auto', '--sparse=always', snapshot.path, tmp], { concurrent: true });
+    await run('cp', ['--reflink=auto', '--sparse=always', source, tmp], { concurrent: true });
     fs.chmodSync(tmp, 0o600);
     fsyncPath(tmp);
   }
@@ -114,7 +115,7 @@ export async function restoreInPlaceCrashSafe(ctx: HandlerContext, record: Stora
   fs.rmSync(tmp, { recursive: true, force: true });
   let current = putProgress(ctx, record, { snapshot: snapshot.id, safety: safety.id, phase: 'copying', startedAt: ctx.now().toISOString() });
   try {
-    await copyToTemp(snapshot, tmp);
+    await copyToTemp(ctx.root, snapshot, tmp);
   } catch (error) {
     fs.rmSync(tmp, { recursive: true, force: true });
     putProgress(ctx, current, undefined);

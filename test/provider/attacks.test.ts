@@ -3,10 +3,12 @@
  * ids) that got through: each reproduced on a real root with real images, loop devices and mounts.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { createHash } from 'node:crypto';
 import { mountAt } from '../../provider/host/mounts.js';
 import { Registry, mountKey, type MountRecord } from '../../provider/registry/store.js';
-import { replicaHostPath } from '../../src/schema.js';
+import { imagePath, replicaHostPath } from '../../src/schema.js';
 import { hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
 import { mountWire, storageWire } from '../helpers/specs.js';
 import { hoststore } from '../helpers/cli.js';
@@ -94,5 +96,35 @@ describe('a mount inside another mount', () => {
     expect(above.status).toBe(3);
     expect(above.stderr).toMatch(/\/srv\/data.*stack web/);
     expect(mountAt(replicaHostPath(host.root, 'app', 'db', 1, '/srv'))).toBeUndefined();
+  });
+});
+
+describe('a snapshot record edited by hand', () => {
+  const sha = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+  hostTest()('restore --in-place copies the snapshot the layout names, never a file its record\'s `path` points at', () => {
+    // GIVEN disk data (unmounted) with a snapshot, and a file outside the root someone wants copied in
+    expect(handle('storage', 'converge', storageWire(host.root))).toMatchObject({ status: 0 });
+    const image = imagePath(host.root, 'disk', 'app', 'data');
+    const id = JSON.parse(hoststore(['snapshot', 'create', 'data', '--json', '--root', host.root]).stdout).id as string;
+    const before = sha(image);
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-outside-'));
+    try {
+      const secret = path.join(outside, 'secret.img');
+      fs.writeFileSync(secret, Buffer.alloc(1024 * 1024, 7));
+      // WHEN a careless edit of the registry points the snapshot record's path at it
+      const file = path.join(host.root, 'registry', 'snapshots.json');
+      const registry = JSON.parse(fs.readFileSync(file, 'utf8'));
+      registry.records[id].path = secret;
+      fs.writeFileSync(file, JSON.stringify(registry));
+      const restored = hoststore(['snapshot', 'restore', id, '--in-place', '--yes', '--root', host.root]);
+      // THEN the restore reads the real snapshot: the disk holds what it held, not the outside file
+      expect(restored.stderr).toBe('');
+      expect(restored.status).toBe(0);
+      expect(sha(image)).not.toBe(sha(secret));
+      expect(sha(image)).toBe(before);
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
   });
 });
