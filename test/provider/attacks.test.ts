@@ -128,3 +128,33 @@ describe('a snapshot record edited by hand', () => {
     }
   });
 });
+
+describe('a second stack of the same project declaring the same snapshot policy', () => {
+  const policyWire = (stack: string, retentionCount: string) => ({
+    root: host.root, project: 'app', policy: 'nightly', storage: 'data', storage_kind: 'disk', stack,
+    schedule: '0 4 * * *', retention_days: '', retention_count: retentionCount,
+  });
+  const record = () => new Registry(host.root).list<{ stack: string; retentionCount?: number }>('policies').map((e) => e.record);
+  const policyHandle = (op: string, spec: unknown, stack?: string) =>
+    hoststore(['handle', 'snapshot-policy', op], spec, { HOSTSTORE_CRON_DIR: path.join(host.root, 'cron.d'), ...(stack ? { HOSTSTORE_STACK: stack } : {}) });
+
+  hostTest()('cannot shorten the owner\'s retention, and its destroy leaves the owner\'s policy and cron entry', () => {
+    // GIVEN stack web's disk data with policy nightly keeping 30 snapshots
+    expect(handle('storage', 'converge', storageWire(host.root, { stack: 'web' }))).toMatchObject({ status: 0 });
+    expect(policyHandle('converge', policyWire('web', '30'))).toMatchObject({ status: 0 });
+    // WHEN stack jobs of the same project declares policy nightly on data keeping 1
+    const shortened = policyHandle('converge', policyWire('jobs', '1'));
+    // THEN it is refused in one line naming stack web; web's policy is as it was
+    expect(shortened.status).toBe(3);
+    expect(shortened.stderr).toMatch(/stack web/);
+    expect(shortened.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(record()).toEqual([expect.objectContaining({ stack: 'web', retentionCount: 30 })]);
+    // WHEN stack jobs declares the same policy as web's, then is destroyed
+    expect(policyHandle('converge', policyWire('jobs', '30'))).toMatchObject({ status: 0 });
+    expect(record()).toEqual([expect.objectContaining({ stack: 'web' })]);
+    expect(policyHandle('delete', policyWire('jobs', '30'), 'jobs')).toMatchObject({ status: 0 });
+    // THEN web's policy and its cron entry stay: web's snapshots keep being taken
+    expect(record()).toEqual([expect.objectContaining({ stack: 'web', retentionCount: 30 })]);
+    expect(fs.readdirSync(path.join(host.root, 'cron.d')).filter((f) => !f.includes('.'))).toHaveLength(1);
+  });
+});
