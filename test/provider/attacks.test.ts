@@ -157,4 +157,17 @@ describe('a second stack of the same project declaring the same snapshot policy'
     expect(record()).toEqual([expect.objectContaining({ stack: 'web', retentionCount: 30 })]);
     expect(fs.readdirSync(path.join(host.root, 'cron.d')).filter((f) => !f.includes('.'))).toHaveLength(1);
   });
+
+  hostTest()('one policy name on a volume and a directory of one name (one key) is refused, not merged into one record', () => {
+    // GIVEN stack web's volume data with policy nightly, and stack jobs' directory data in the same project
+    expect(handle('storage', 'converge', storageWire(host.root, { kind: 'volume', stack: 'web' }))).toMatchObject({ status: 0 });
+    expect(policyHandle('converge', { ...policyWire('web', '30'), storage_kind: 'volume' })).toMatchObject({ status: 0 });
+    expect(handle('storage', 'converge', storageWire(host.root, { kind: 'directory', stack: 'jobs', size_gb: '', filesystem: '' } as never))).toMatchObject({ status: 0 });
+    // WHEN jobs declares policy nightly (same values) on its directory data
+    const same = policyHandle('converge', { ...policyWire('jobs', '30'), storage_kind: 'directory' });
+    // THEN it is refused: one record cannot stand for two policies (the directory would get no snapshots)
+    expect(same.status).toBe(3);
+    expect(same.stderr).toMatch(/volume data/);
+    expect(record()).toEqual([expect.objectContaining({ stack: 'web', storageKind: 'volume' })]);
+  });
 });
