@@ -59,3 +59,40 @@ test('a synth output that is not JSON gets one line (exit 2), not an internal er
   expect(result.stderr.split('\n').filter(Boolean)).toHaveLength(1);
   expect(result.stderr).toMatch(/manifest\.json/);
 });
+
+describe('the saved plan (plan --out, apply FILE), often in /tmp', () => {
+  const app = () => {
+    const out = tempDir();
+    fs.writeFileSync(path.join(out, 'manifest.json'), JSON.stringify({ stacks: {} }));
+    return out;
+  };
+
+  test('plan --out replaces a symlink planted at its name instead of writing through it', () => {
+    const victim = secretFile('victim content');
+    const out = path.join(tempDir(), 'plan.json');
+    fs.symlinkSync(victim, out);
+    const result = hoststore(['plan', '--app', app(), '--out', out]);
+    expect(result.status).toBe(0);
+    expect(fs.readFileSync(victim, 'utf8')).toBe('victim content');
+    expect(fs.lstatSync(out).isFile()).toBe(true);
+    expect(JSON.parse(fs.readFileSync(out, 'utf8')).hoststorePlan).toBe(1);
+  });
+
+  test('plan --out over a file another user made leaves a file only root can change, and apply refuses a plan others could have edited', () => {
+    const dir = tempDir();
+    fs.chmodSync(dir, 0o1777);
+    const out = path.join(dir, 'plan.json');
+    fs.writeFileSync(out, '');
+    fs.chownSync(out, 65534, 65534);
+    expect(hoststore(['plan', '--app', app(), '--out', out]).status).toBe(0);
+    const stat = fs.statSync(out);
+    expect(stat.uid).toBe(0);
+    expect(stat.mode & 0o022).toBe(0);
+    // WHEN the saved plan is one another user owns (they could have edited what it applies)
+    fs.chownSync(out, 65534, 65534);
+    const applied = hoststore(['apply', out, '--auto-approve']);
+    expect(applied.status).toBe(3);
+    expect(applied.stderr).toMatch(/nobody|65534/);
+    expect(applied.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+  });
+});
