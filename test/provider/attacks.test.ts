@@ -171,3 +171,16 @@ describe('a second stack of the same project declaring the same snapshot policy'
     expect(record()).toEqual([expect.objectContaining({ stack: 'web', storageKind: 'volume' })]);
   });
 });
+
+describe('names given on the command line', () => {
+  hostTest()('snapshot restore --to a name the rules refuse (a/b) is refused in one line, and the registry stays readable', () => {
+    expect(handle('storage', 'converge', storageWire(host.root))).toMatchObject({ status: 0 });
+    const id = JSON.parse(hoststore(['snapshot', 'create', 'data', '--json', '--root', host.root]).stdout).id as string;
+    const restored = hoststore(['snapshot', 'restore', id, '--to', 'a/b', '--root', host.root]);
+    expect(restored.status).toBe(2);
+    expect(restored.stderr).toMatch(/--to/);
+    expect(restored.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(fs.existsSync(path.join(host.root, 'disks', 'a'))).toBe(false);
+    expect(hoststore(['list', '--root', host.root])).toMatchObject({ status: 0 });
+  });
+});
