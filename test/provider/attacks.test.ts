@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mountAt } from '../../provider/host/mounts.js';
 import { Registry, mountKey, type MountRecord } from '../../provider/registry/store.js';
 import { imagePath, replicaHostPath } from '../../src/schema.js';
@@ -182,5 +183,35 @@ describe('names given on the command line', () => {
     expect(restored.stderr.split('\n').filter(Boolean)).toHaveLength(1);
     expect(fs.existsSync(path.join(host.root, 'disks', 'a'))).toBe(false);
     expect(hoststore(['list', '--root', host.root])).toMatchObject({ status: 0 });
+  });
+});
+
+describe('what a holder of a mount says about itself', () => {
+  let child: ChildProcess | undefined;
+  afterEach(async () => {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise((resolve) => child!.once('exit', resolve));
+      child.kill('SIGKILL');
+      await gone;
+    }
+    child = undefined;
+  });
+
+  hostTest('setpriv')('a holder naming itself with a newline and escape codes cannot forge lines of the refusal', async () => {
+    // GIVEN a mounted disk, and a process of another user with its cwd in it that renamed itself
+    expect(handle('storage', 'converge', storageWire(host.root))).toMatchObject({ status: 0 });
+    expect(handle('mount', 'converge', mountWire(host.root))).toMatchObject({ status: 0 });
+    const data = replicaHostPath(host.root, 'app', 'web', 1, '/data');
+    const name = 'x\nhoststore: \u001b[2Jok';
+    child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e',
+      `require('fs').writeFileSync('/proc/self/comm', ${JSON.stringify(name)}); console.log('ready'); setInterval(() => {}, 1000)`], { cwd: data, stdio: ['ignore', 'pipe', 'ignore'] });
+    await new Promise((resolve) => child!.stdout!.once('data', resolve));
+    // WHEN the disk is grown (online ext4 resize is refused here, so it would have to unmount)
+    const grown = handle('storage', 'converge', storageWire(host.root, { size_gb: '2' }));
+    // THEN the refusal is one line naming the holder, with its name's control characters escaped
+    expect(grown.status).toBe(3);
+    expect(grown.stderr).toMatch(new RegExp(`pid ${child.pid} `));
+    expect(grown.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(grown.stderr).not.toMatch(/\u001b/);
   });
 });
