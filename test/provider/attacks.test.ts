@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mountAt } from '../../provider/host/mounts.js';
 import { Registry, mountKey, type MountRecord } from '../../provider/registry/store.js';
 import { imagePath, replicaHostPath } from '../../src/schema.js';
@@ -213,5 +213,27 @@ describe('what a holder of a mount says about itself', () => {
     expect(grown.stderr).toMatch(new RegExp(`pid ${child.pid} `));
     expect(grown.stderr.split('\n').filter(Boolean)).toHaveLength(1);
     expect(grown.stderr).not.toMatch(/\u001b/);
+  });
+});
+
+describe('the pool file\'s name beside a root in a directory anyone can write', () => {
+  hostTest()('a file another user planted at <root>.pool.img is not a pool: it blocks neither changes nor hoststore up', () => {
+    // GIVEN a root in /tmp (sticky: others cannot touch the root, but can create names beside it)
+    const planted = `${host.root}.pool.img`;
+    try {
+      execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'touch', planted]);
+      expect(fs.statSync(planted).uid).toBe(65534);
+      // WHEN storage is converged and hoststore up runs
+      const created = handle('storage', 'converge', storageWire(host.root));
+      const up = hoststore(['up', '--root', host.root]);
+      // THEN both work as on a root without a pool, and the planted file is neither mounted nor touched
+      expect(created.stderr).toBe('');
+      expect(created.status).toBe(0);
+      expect(up.status).toBe(0);
+      expect(up.stdout).toMatch(/not a pool/);
+      expect(fs.statSync(planted).size).toBe(0);
+    } finally {
+      fs.rmSync(planted, { force: true });
+    }
   });
 });
