@@ -237,3 +237,56 @@ describe('the pool file\'s name beside a root in a directory anyone can write', 
     }
   });
 });
+
+describe('deleting a directory volume whose content a service still reaches', () => {
+  /**
+   * A process inside the tree (as a container's own bind of the directory, which unmounting on the host
+   * does not take away) swaps subdirectories for symlinks to a victim directory while hoststore deletes.
+   * A race: each round sweeps thousands of subdirectories; Node's path-walking rm lost it about one round
+   * in three here, GNU rm (by descriptor) never.
+   */
+  function race(tree: string, victim: string, seconds: number): ChildProcess {
+    const script = [
+      'import os, sys, time',
+      'tree, victim, end = sys.argv[1], sys.argv[2], time.time() + float(sys.argv[3])',
+      'i = 1',
+      'while time.time() < end:',
+      '    d = os.path.join(tree, "d%d" % i)',
+      '    try:',
+      '        os.rename(d, d + ".x"); os.symlink(victim, d)',
+      '    except OSError:',
+      '        pass',
+      '    i = i % 3000 + 1',
+    ].join('\n');
+    return spawn('python3', ['-c', script, tree, victim, String(seconds)], { stdio: 'ignore' });
+  }
+
+  hostTest('python3')('hoststore delete never follows a symlink swapped into the tree: nothing outside it is deleted', async () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-victim-'));
+    try {
+      const victim = path.join(outside, 'victim');
+      fs.mkdirSync(victim);
+      for (let i = 0; i < 200; i += 1) fs.writeFileSync(path.join(victim, `v${i}`), '');
+      for (let round = 1; round <= 4; round += 1) {
+        // GIVEN a directory volume holding 3000 subdirectories, and the swapping process running
+        const name = `files${round}`;
+        expect(handle('storage', 'converge', storageWire(host.root, { kind: 'directory', name, size_gb: '', filesystem: '' } as never))).toMatchObject({ status: 0 });
+        const tree = path.join(host.root, 'projects', 'app', 'directories', name);
+        for (let i = 1; i <= 3000; i += 1) {
+          fs.mkdirSync(path.join(tree, `d${i}`));
+          fs.writeFileSync(path.join(tree, `d${i}`, 'a'), '');
+        }
+        const attacker = race(tree, victim, 4);
+        const exited = new Promise((resolve) => attacker.once('exit', resolve));
+        await new Promise((r) => setTimeout(r, 200));
+        // WHEN it is deleted
+        hoststore(['delete', name, '--yes', '--root', host.root]);
+        await exited;
+        // THEN nothing in the victim directory went
+        expect(fs.readdirSync(victim)).toHaveLength(200);
+      }
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
