@@ -140,7 +140,7 @@ async function restoreInPlace(options: GlobalOptions, id: string): Promise<numbe
     const { finishInterruptedRestore, restoreInPlaceCrashSafe } = await import('../snapshots/restore-in-place.js');
     // A restore killed earlier is rolled back or finished first; if it was this one and it finished, done.
     const interrupted = record.restoring;
-    const outcome = finishInterruptedRestore(ctx, record);
+    const outcome = await finishInterruptedRestore(ctx, record);
     const users = ctx.registry.mountsOf(record.kind, record.project, record.name);
     if (outcome === 'finished' && interrupted?.snapshot === id) {
       process.stdout.write(`restored ${record.kind} ${record.name} from ${id} (its previous content is snapshot ${interrupted.safety})\n`);

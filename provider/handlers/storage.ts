@@ -210,7 +210,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
     if (actual.record?.restoring) {
       // Settle the restore first, then converge whatever else the spec asks of what it left.
       const { finishInterruptedRestore } = await import('../snapshots/restore-in-place.js');
-      finishInterruptedRestore(ctx, actual.record);
+      await finishInterruptedRestore(ctx, actual.record);
       const settled = storageHandler.read(ctx, spec);
       const next = settled && storageHandler.diff(ctx, spec, settled);
       if (!settled || !next || next.action === 'none') return;
