@@ -1,5 +1,4 @@
 /** `hoststore delete NAME`: the one way to delete a storage's data by hand (never automatic). */
-import * as fs from 'node:fs';
 import { RefusedError } from '../errors.js';
 import { Registry, mountKey } from '../registry/store.js';
 import { withRootLock } from '../registry/lock.js';
@@ -10,6 +9,7 @@ import type { GlobalOptions } from '../cli.js';
 import { findItem } from './list.js';
 import { confirm } from './confirm.js';
 import { recordedHostPath } from '../host/root-trust.js';
+import { removeTree } from '../host/remove-tree.js';
 
 /**
  * Why a storage cannot be deleted yet, and the way out: who really has it mounted now, which mount
@@ -47,7 +47,7 @@ export async function deleteStorage(name: string, options: GlobalOptions): Promi
     }
     if (item.lease) registry.remove('leases', name);
     if (item.kind !== 'directory') await unmountImage(item.path);
-    fs.rmSync(item.path, { recursive: true, force: true });
+    await removeTree(item.path);
     if (item.state !== 'unmanaged') registry.removeStorage(item.kind, item.project, name);
     process.stdout.write(`deleted ${item.kind} ${name} (${item.path})\n`);
     return 0;

@@ -18,7 +18,7 @@ export async function finishInterrupted(ctx: HandlerContext): Promise<void> {
     const locked = { ...ctx, rootLocked: true };
     const { finishInterruptedRestore } = await import('../snapshots/restore-in-place.js');
     for (const record of pending()) {
-      finishInterruptedRestore(locked, record);
+      await finishInterruptedRestore(locked, record);
       const now = ctx.registry.storage(record.kind, record.project, record.name);
       // A kill between writing the marker and recording the grow leaves only the marker, with the target.
       const marked = now && now.kind !== 'directory' ? markerTarget(growMarkerPath(ctx.root, now.kind, now.project, now.name)) : undefined;

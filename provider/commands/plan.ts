@@ -13,6 +13,7 @@ import { renderJson, renderMarkdown, renderText } from '../plan/render.js';
 import { applyPlan, destroyDesired } from '../plan/apply.js';
 import { withReadLocks } from '../plan/read-lock.js';
 import { confirm } from './confirm.js';
+import { checkSavedPlan, writeSavedPlan } from './saved-plan-file.js';
 
 export interface EngineOptions {
   readonly app: string;
@@ -53,7 +54,7 @@ export async function plan(options: EngineOptions): Promise<number> {
   process.stdout.write(`${render(result, options.format)}\n`);
   if (options.out) {
     const saved: SavedPlan = { hoststorePlan: 1, desired, plan: result };
-    fs.writeFileSync(options.out, `${JSON.stringify(saved, null, 2)}\n`);
+    writeSavedPlan(options.out, `${JSON.stringify(saved, null, 2)}\n`);
     process.stderr.write(`saved the plan to ${options.out}; apply exactly it with: hoststore apply ${options.out}\n`);
   }
   return exitCode(result, options.detailedExitcode);
@@ -67,6 +68,7 @@ export function diff(options: EngineOptions): number {
 }
 
 function loadSaved(file: string): SavedPlan {
+  checkSavedPlan(file);
   let saved: SavedPlan;
   try {
     saved = JSON.parse(fs.readFileSync(file, 'utf8')) as SavedPlan;

@@ -3,8 +3,8 @@
  * intact, and getting data back, into a new storage or in place (after a safety snapshot).
  */
 import * as fs from 'node:fs';
-import { maxFreezeSecondsRule } from '../../src/schema.js';
-import { HoststoreError, RefusedError } from '../errors.js';
+import { maxFreezeSecondsRule, nameRule } from '../../src/schema.js';
+import { HoststoreError, RefusedError, SpecError } from '../errors.js';
 import { converge, makeContext } from '../handlers/handler.js';
 import { mountHandler, mountSpecFromRecord } from '../handlers/mount.js';
 import { storagePath } from '../handlers/storage.js';
@@ -107,6 +107,9 @@ export async function snapshot(args: string[], options: SnapshotOptions): Promis
 }
 
 async function restoreTo(options: GlobalOptions, id: string, name: string): Promise<number> {
+  // The new storage's name becomes its path and registry key: the same rule as a spec's name.
+  const nameProblem = nameRule(name);
+  if (nameProblem) throw new SpecError(`--to ${JSON.stringify(name)} is not a storage name: it ${nameProblem}`);
   const ctx = makeContext(options.root);
   const snap = getSnapshot(ctx, id);
   const identity = { kind: snap.kind, root: options.root, project: snap.project, name };
@@ -137,7 +140,7 @@ async function restoreInPlace(options: GlobalOptions, id: string): Promise<numbe
     const { finishInterruptedRestore, restoreInPlaceCrashSafe } = await import('../snapshots/restore-in-place.js');
     // A restore killed earlier is rolled back or finished first; if it was this one and it finished, done.
     const interrupted = record.restoring;
-    const outcome = finishInterruptedRestore(ctx, record);
+    const outcome = await finishInterruptedRestore(ctx, record);
     const users = ctx.registry.mountsOf(record.kind, record.project, record.name);
     if (outcome === 'finished' && interrupted?.snapshot === id) {
       process.stdout.write(`restored ${record.kind} ${record.name} from ${id} (its previous content is snapshot ${interrupted.safety})\n`);

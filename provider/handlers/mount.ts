@@ -24,6 +24,7 @@ import { loopsFor } from '../host/loop.js';
 import { storagePath } from './storage.js';
 import { checkInsideRoot } from '../host/root-trust.js';
 import { deletedImageHolds, deletedImageReason, type DeletedImageHold } from './deleted-image.js';
+import { borrowedMountNote, isMountBorrower, mountBorrowerChanges, nestedMount, nestedMountChange } from './mount-owner.js';
 
 export interface ActualMount {
   readonly record?: MountRecord;
@@ -129,6 +130,14 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
       changes.push({ field: 'mount', from: actual.hostPath, safety: 'refused', reason: deletedImageReason(what, imageOf(spec), actual.deletedHolds) });
       return { action: 'update', changes };
     }
+    // Another stack of this project has this mount point: the same Mount borrows it, anything else is refused.
+    const borrowed = isMountBorrower(actual?.record, spec.stack) ? actual!.record! : undefined;
+    if (borrowed) {
+      const refused = mountBorrowerChanges(spec, borrowed, actual!.hostPath);
+      if (refused.length) return { action: 'update', changes: [...refused, borrowedMountNote(borrowed)] };
+    }
+    const nested = nestedMount(ctx.registry.mounts(), spec);
+    if (nested) changes.push(nestedMountChange(spec, nested));
     const lease = spec.storage_kind === 'disk' ? ctx.registry.lease(spec.storage) : undefined;
     if (lease && !sameHolder(lease, spec)) {
       const stale = leaseIsStale(spec.root, lease);
@@ -145,9 +154,8 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
     else if (actual.readOnly !== spec.read_only) {
       changes.push({ field: 'read_only', from: String(actual.readOnly), to: String(spec.read_only), safety: 'safe', reason: 'remount' });
     }
-    if (actual.record && actual.record.stack !== spec.stack) changes.push({ field: 'stack', from: actual.record.stack, to: spec.stack, safety: 'safe' });
     if (spec.storage_kind === 'disk' && !lease) changes.push({ field: 'lease', to: holderOf(spec), safety: 'safe' });
-    return { action: changes.length ? 'update' : 'none', changes };
+    return { action: changes.length ? 'update' : 'none', changes: borrowed ? [...changes, borrowedMountNote(borrowed)] : changes };
   },
 
   async create(ctx, spec) {
@@ -161,6 +169,11 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
   async delete(ctx, identity) {
     const key = mountKey(identity.project, identity.service, identity.replica, identity.mount_path);
     const hostPath = hostPathOf(identity);
+    const record = ctx.registry.get<MountRecord>('mounts', key);
+    if (isMountBorrower(record, ctx.stack)) {
+      ctx.log(`${identity.storage}: the mount at ${hostPath} is stack ${record.stack}'s (project ${record.project}); stack ${ctx.stack} only borrowed it, so it stays mounted`);
+      return;
+    }
     if (identity.storage_kind !== 'directory' && readMountTable().some((e) => e.target === hostPath)) {
       const holds = deletedImageHolds(imageOf(identity)).filter((h) => h.targets.includes(hostPath));
       if (holds.length > 0) throw new RefusedError(deletedImageReason(`${identity.storage_kind} ${identity.storage}`, imageOf(identity), holds));
@@ -215,7 +228,7 @@ async function attach(ctx: HandlerContext, spec: MountSpec, actual: ActualMount 
     throw error;
   }
   ctx.registry.put<MountRecord>('mounts', mountKey(spec.project, spec.service, spec.replica, spec.mount_path), {
-    project: spec.project, stack: spec.stack, storageKind: spec.storage_kind, storage: spec.storage,
+    project: spec.project, stack: actual?.record?.stack ?? spec.stack, storageKind: spec.storage_kind, storage: spec.storage,
     service: spec.service, replica: spec.replica, mountPath: spec.mount_path, hostPath, readOnly: spec.read_only,
     createdAt: actual?.record?.createdAt ?? now, updatedAt: now,
   });

@@ -95,7 +95,12 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Actual
         changes.push({ field: 'snapshots', from: String(scheduled.length), to: String(scheduled.length - going.length), safety: 'safe', reason: `the next prune deletes ${going.length} existing snapshot(s): ${going.map((g) => g.id).join(', ')}` });
       }
     }
-    compare('stack', actual.stack, spec.stack);
+    // Another stack of the project declared this policy first: it is that stack's; the same policy is borrowed.
+    if (actual.stack !== spec.stack || actual.storageKind !== spec.storage_kind) {
+      const refusal = policyOwnerRefusal(spec, actual, changes.filter((c) => c.field !== 'snapshots').map((c) => c.field));
+      if (refusal) return { action: 'update', changes: [refusal] };
+      changes.length = 0;
+    }
     const legacy = legacyCronEntry(spec);
     if (legacy) changes.push({ field: 'cron_file', from: path.basename(legacy), to: path.basename(cronEntryPath(spec)), safety: 'safe', reason: 'the cron file gets the name of the policy key of this build' });
     if (actual.cron !== 'ok') {
@@ -111,6 +116,10 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Actual
   },
   async delete(ctx, identity) {
     const record = ctx.registry.get<PolicyRecord>('policies', policyKey(identity));
+    if (record && ctx.stack !== undefined && record.stack !== ctx.stack) {
+      ctx.log(`snapshot policy ${identity.policy} of ${identity.storage}: it is stack ${record.stack}'s (project ${record.project}); stack ${ctx.stack} only borrowed it, so it stays`);
+      return;
+    }
     removeCronEntry(identity, record?.cronPath);
     ctx.registry.remove('policies', policyKey(identity));
     removeLegacyCronEntry(identity);
@@ -202,10 +211,30 @@ function write(ctx: Parameters<typeof snapshotPolicyHandler.create>[0], spec: Sn
   const cronPath = installCronEntry(spec);
   removeRecordedCronEntry(spec, previous?.cronPath);
   ctx.registry.put<PolicyRecord>('policies', policyKey(spec), {
-    project: spec.project, stack: spec.stack, policy: spec.policy, storage: spec.storage, storageKind: spec.storage_kind,
+    project: spec.project, stack: previous?.stack ?? spec.stack, policy: spec.policy, storage: spec.storage, storageKind: spec.storage_kind,
     schedule: spec.schedule, retentionDays: spec.retention_days, retentionCount: spec.retention_count, maxFreezeSeconds: spec.max_freeze_seconds,
     createdAt: previous?.createdAt ?? now, updatedAt: now, lastRunAt: previous?.lastRunAt, cronPath,
   });
   removeLegacyCronEntry(spec);
   ctx.log(`snapshot policy ${spec.policy} of ${spec.storage}: '${spec.schedule}' UTC, keep ${[spec.retention_days && `${spec.retention_days} days`, spec.retention_count && `${spec.retention_count} snapshots`].filter(Boolean).join(' and ')}, freeze at most ${spec.max_freeze_seconds} s`);
+}
+
+/**
+ * Why a stack may not converge a policy whose record another stack of the project wrote, or that names
+ * storage of another kind under the same key (a volume and a directory of one name); undefined when it
+ * declares the same policy (it then borrows it, and the record keeps its owner).
+ */
+function policyOwnerRefusal(spec: SnapshotPolicySpec, actual: PolicyRecord, differing: readonly string[]): Change | undefined {
+  const what = `snapshot policy ${spec.policy} of ${spec.storage_kind} ${spec.storage}`;
+  if (actual.storageKind !== spec.storage_kind) {
+    return {
+      field: 'storage_kind', from: actual.storageKind, to: spec.storage_kind, safety: 'refused',
+      reason: `${what}: project ${spec.project} already has policy ${spec.policy} on ${actual.storageKind} ${actual.storage} (stack ${actual.stack}), and one project's policy names one storage; give this policy another name`,
+    };
+  }
+  if (differing.length === 0) return undefined;
+  return {
+    field: 'stack', from: actual.stack, to: spec.stack, safety: 'refused',
+    reason: `${what} belongs to stack ${actual.stack} of project ${actual.project}, which set its ${differing.join(', ')}; stack ${spec.stack} declares it with other values and cannot change them. Declare it as stack ${actual.stack} does to borrow it, change it in stack ${actual.stack}, or give this policy another name`,
+  };
 }

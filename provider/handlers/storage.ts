@@ -26,6 +26,7 @@ import { checkInsideRoot, imageTrustProblem, makeRootDirectory } from '../host/r
 import { borrowedNote, borrowerChanges, isBorrower, releaseBorrowed } from './storage-owner.js';
 import { holdersOf } from '../host/holders.js';
 import { deletedImageHolds, deletedImageReason, type DeletedImageHold } from './deleted-image.js';
+import { removeTree } from '../host/remove-tree.js';
 
 const GiB = 1024 ** 3;
 
@@ -210,7 +211,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
     if (actual.record?.restoring) {
       // Settle the restore first, then converge whatever else the spec asks of what it left.
       const { finishInterruptedRestore } = await import('../snapshots/restore-in-place.js');
-      finishInterruptedRestore(ctx, actual.record);
+      await finishInterruptedRestore(ctx, actual.record);
       const settled = storageHandler.read(ctx, spec);
       const next = settled && storageHandler.diff(ctx, spec, settled);
       if (!settled || !next || next.action === 'none') return;
@@ -280,7 +281,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
         throw new RefusedError(`${what}: refusing to delete while mounted by ${users}; remove those Mounts first`);
       }
       await block.unmountImage(where);
-      fs.rmSync(where, { recursive: true, force: true });
+      await removeTree(where);
       ctx.registry.removeStorage(identity.kind, identity.project, identity.name);
       ctx.log(`${what}: deleted ${where} (removalPolicy 'destroy')`);
       return;
@@ -292,7 +293,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       const final = { ...(await takeSnapshot(ctx, record, 'final')), final: true };
       ctx.registry.put('snapshots', final.id, final);
       if (!(await verifySnapshot(final, ctx))) throw new HoststoreError(`${what}: the final snapshot ${final.id} does not verify; the ${identity.kind} was kept`);
-      fs.rmSync(where, { recursive: true, force: true });
+      await removeTree(where);
       ctx.registry.removeStorage(identity.kind, identity.project, identity.name);
       ctx.log(`${what}: deleted after final snapshot ${final.id} (removalPolicy 'snapshot'); get it back with \`hoststore snapshot restore ${final.id} --to ${identity.name}\``);
       return;

@@ -29,7 +29,10 @@ function majorMinor(dev: number): string {
 
 function commandOf(pid: string): string {
   try {
-    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    // A process names itself (prctl, /proc/self/comm): its control characters are escaped, so a holder
+    // cannot add lines to a refusal or send escape codes to the terminal reading it.
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').replace(/\n$/, '')
+      .replace(/[\u0000-\u001f\u007f-\u009f\\]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   } catch {
     return '?';
   }

@@ -7,11 +7,21 @@ import * as path from 'node:path';
 import { RefusedError } from '../errors.js';
 import { isMountpoint } from './mounts.js';
 
+/**
+ * Why a file at the pool's name cannot be a pool hoststore made (a symlink, or not root's): in a parent
+ * others may write (/tmp) anyone can create that name, and it must not stop the root. Undefined when it can be.
+ */
+export function foreignPoolFile(stat: fs.Stats): string | undefined {
+  if (stat.isSymbolicLink()) return 'it is a symlink';
+  return stat.uid !== 0 ? `it is owned by uid ${stat.uid}` : undefined;
+}
+
 /** Refuses when `<root>.pool.img` exists and the root is not a mount. One lstat when there is no pool. */
 export function assertPoolMounted(root: string): void {
   const dir = path.resolve(root);
   const file = `${dir}.pool.img`;
-  if (!fs.lstatSync(file, { throwIfNoEntry: false })) return;
+  const stat = fs.lstatSync(file, { throwIfNoEntry: false });
+  if (!stat || foreignPoolFile(stat)) return;
   if (isMountpoint(dir)) return;
   throw new RefusedError(`the root ${dir} lives on the pool ${file}, which is not mounted (after a reboot?); nothing was changed; run hoststore up --root ${dir} first`);
 }

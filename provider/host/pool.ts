@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkRootTrust } from './root-trust.js';
+import { foreignPoolFile } from './pool-guard.js';
 import { HoststoreError, RefusedError } from '../errors.js';
 import { CommandError, requireTool, run } from '../exec.js';
 import { createSparseImage, GiB } from './image.js';
@@ -244,6 +245,11 @@ export async function mountPoolIfAny(root: string, log: PoolLog): Promise<'none'
   const file = poolFileFor(dir);
   const stat = lstatOrUndefined(file);
   if (!stat) return 'none';
+  const foreign = foreignPoolFile(stat);
+  if (foreign) {
+    log(`${dir}: ignoring ${file}: ${foreign}, so it is not a pool hoststore made (someone else put it beside the root; move it away)`);
+    return 'none';
+  }
   checkPoolFile(file, stat);
   const mounted = poolMount(dir, file);
   if (mounted) {

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HoststoreError } from '../errors.js';
+import { readSynthJson } from './synth-file.js';
 
 export type SpecKind = 'storage' | 'mount' | 'snapshot-policy' | 'project';
 
@@ -50,12 +51,13 @@ export function readDesired(appDir: string, onlyStack?: string): DesiredSpec[] {
   if (!fs.existsSync(manifestFile)) {
     throw new HoststoreError(`${appDir} is not a synth output (no manifest.json); run \`cdktf synth\` first or pass --app`, 2);
   }
-  const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as { stacks: Record<string, { name: string; synthesizedStackPath: string }> };
+  const manifest = readSynthJson(appDir, 'manifest.json', 'the synth manifest') as { stacks: Record<string, { name: string; synthesizedStackPath: string }> };
+  if (typeof manifest?.stacks !== 'object' || manifest.stacks === null) throw new HoststoreError(`${manifestFile} has no "stacks": it is not a cdktf synth manifest; run cdktf synth again, or pass the right --app`, 2);
   const stacks = Object.values(manifest.stacks).filter((s) => !onlyStack || s.name === onlyStack);
   if (onlyStack && stacks.length === 0) throw new HoststoreError(`no stack named '${onlyStack}' in ${appDir} (stacks: ${Object.keys(manifest.stacks).join(', ')})`, 2);
   const specs: DesiredSpec[] = [];
   for (const stack of stacks) {
-    const config = JSON.parse(fs.readFileSync(path.join(appDir, stack.synthesizedStackPath), 'utf8')) as { resource?: Record<string, Record<string, Carrier>> };
+    const config = readSynthJson(appDir, stack.synthesizedStackPath, `stack ${stack.name}'s configuration`) as { resource?: Record<string, Record<string, Carrier>> };
     for (const type of ['terraform_data', 'null_resource']) {
       for (const [logicalId, carrier] of Object.entries(config.resource?.[type] ?? {})) {
         for (const p of carrier.provisioner ?? []) {

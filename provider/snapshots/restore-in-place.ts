@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { run } from '../exec.js';
+import { removeTree } from '../host/remove-tree.js';
 import { storagePath } from '../handlers/storage.js';
 import type { HandlerContext } from '../handlers/handler.js';
 import type { RestoreInProgress, StorageRecord } from '../registry/store.js';
@@ -62,7 +63,7 @@ async function copyToTemp(root: string, snapshot: SnapshotRecord, tmp: string): 
 }
 
 /** Puts the (durable) temporary in the image's place; safe to run again after a crash at any point. */
-function swapIn(kind: StorageRecord['kind'], image: string, tmp: string): void {
+async function swapIn(kind: StorageRecord['kind'], image: string, tmp: string): Promise<void> {
   if (fs.existsSync(tmp)) {
     if (kind === 'directory') {
       const aside = asidePath(image);
@@ -73,7 +74,8 @@ function swapIn(kind: StorageRecord['kind'], image: string, tmp: string): void {
     }
     fsyncPath(path.dirname(image));
   }
-  if (kind === 'directory') fs.rmSync(asidePath(image), { recursive: true, force: true });
+  // The previous content may still be reached by a service (a container's own bind of it): removed by descriptor.
+  if (kind === 'directory') await removeTree(asidePath(image));
 }
 
 function finished(ctx: HandlerContext, record: StorageRecord, image: string): StorageRecord {
@@ -86,7 +88,7 @@ function finished(ctx: HandlerContext, record: StorageRecord, image: string): St
  * storage kept its content), a copy already made is swapped in. Returns what happened, or undefined
  * when no restore was in progress. The caller holds the root lock.
  */
-export function finishInterruptedRestore(ctx: HandlerContext, record: StorageRecord): 'rolled-back' | 'finished' | undefined {
+export async function finishInterruptedRestore(ctx: HandlerContext, record: StorageRecord): Promise<'rolled-back' | 'finished' | undefined> {
   const progress = record.restoring;
   if (!progress) return undefined;
   const image = imageOf(ctx.root, record);
@@ -98,7 +100,7 @@ export function finishInterruptedRestore(ctx: HandlerContext, record: StorageRec
     ctx.log(`${what}: rolled back an interrupted restore from snapshot ${progress.snapshot}; it keeps its previous content (also in safety snapshot ${progress.safety})`);
     return 'rolled-back';
   }
-  swapIn(record.kind, image, tmp);
+  await swapIn(record.kind, image, tmp);
   finished(ctx, record, image);
   ctx.log(`${what}: finished an interrupted restore from snapshot ${progress.snapshot} (its previous content is safety snapshot ${progress.safety})`);
   return 'finished';
@@ -122,6 +124,6 @@ export async function restoreInPlaceCrashSafe(ctx: HandlerContext, record: Stora
     throw error;
   }
   current = putProgress(ctx, current, { ...(current.restoring as RestoreInProgress), phase: 'swapping' });
-  swapIn(record.kind, image, tmp);
+  await swapIn(record.kind, image, tmp);
   finished(ctx, current, image);
 }
