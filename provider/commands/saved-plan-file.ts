@@ -5,25 +5,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { RefusedError } from '../errors.js';
+import { replaceFileAtomically } from '../host/files.js';
 
 /** Writes `text` to a fresh 0600 file and renames it over `file`: a symlink or someone's file there is replaced, not written through. */
 export function writeSavedPlan(file: string, text: string): void {
-  const tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${randomBytes(8).toString('hex')}.tmp`);
-  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
-  try {
-    try {
-      fs.writeSync(fd, text);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (error) {
-    fs.rmSync(tmp, { force: true });
-    throw error;
-  }
+  replaceFileAtomically(path.resolve(file), text, 0o600);
 }
 
 /** Refuses a saved plan that is a symlink, or that another user owns or may write (they could have edited it). */
