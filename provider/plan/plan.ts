@@ -19,6 +19,7 @@ import { futureStart } from '../snapshots/clock-skew.js';
 import { snapshotChecks } from './snapshot-checks.js';
 import type { DesiredSpec, SpecKind } from './desired.js';
 import { spaceNeeded } from './space-needed.js';
+import { PlannedOwners } from './planned-owners.js';
 import { replacedDataChange, seenOnHost } from './replaced-data.js';
 
 export type PlanAction = 'create' | 'adopt' | 'update' | 'repair' | 'delete' | 'retain' | 'no-op';
@@ -93,6 +94,7 @@ export function makePlan(desired: DesiredSpec[], now = new Date()): Plan {
   // A plan only reads, so each root's registry is read once and remembered.
   const ctxFor = (root: string) => contexts.get(root) ?? contexts.set(root, makeContext(root, { log: () => undefined, cacheRegistry: true })).get(root)!;
   const plannedStorage = new Set<string>();
+  const plannedOwners = new PlannedOwners();
   // Allocation of each image the plan already inspected, so the space check does not stat it again.
   const allocated = new Map<string, number>();
   for (const d of desired) {
@@ -113,6 +115,7 @@ export function makePlan(desired: DesiredSpec[], now = new Date()): Plan {
     if (d.kind !== 'storage' && plannedStorage.has(storageKey)) {
       diff = { action: 'create', changes: diff.changes.filter((c) => c.field !== 'storage').concat(diff.changes.some((c) => c.field === 'storage') ? [{ field: subject.split(' ')[0], to: subject, safety: 'safe' }] : []) };
     }
+    if (d.kind === 'storage') diff = plannedOwners.judgeStorage(spec, diff);
     if (d.kind === 'storage' && diff.action === 'create') {
       const replaced = replacedDataChange(d.spec, desired, seenOnHost(ctx), (seen) => (stillDeclared(desired, seen) ? 'retain' : ctx.registry.storage(seen.storageKind, seen.project, seen.storage)?.removalPolicy));
       if (replaced) diff = { ...diff, changes: [...diff.changes, replaced] };
