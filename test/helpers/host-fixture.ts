@@ -35,6 +35,24 @@ export function makeHostFixture(prefix = 'hoststore-test-'): HostFixture {
   };
 }
 
+/**
+ * Registers, for each test of the file, a fresh fixture whose cron entries go to `<root>/cron.d`
+ * (HOSTSTORE_CRON_DIR is set before each test and unset after it, with the fixture cleaned up).
+ */
+export function hostWithCronDir(): { readonly host: HostFixture; readonly cronDir: string } {
+  const current = {} as { host: HostFixture; cronDir: string };
+  beforeEach(() => {
+    current.host = makeHostFixture();
+    current.cronDir = path.join(current.host.root, 'cron.d');
+    process.env.HOSTSTORE_CRON_DIR = current.cronDir;
+  });
+  afterEach(() => {
+    delete process.env.HOSTSTORE_CRON_DIR;
+    current.host.cleanup();
+  });
+  return current;
+}
+
 function backingFileOf(name: string): string | undefined {
   try {
     return fs.readFileSync(`/sys/block/${name}/loop/backing_file`, 'utf8').replace(/\n$/, '') || undefined;

@@ -2,35 +2,24 @@
  * Snapshots under a clock that jumps: retention never deletes a policy's newest snapshot, a last run in
  * the future is reported and scheduling restarts from now, and an invalid HOSTSTORE_NOW is refused.
  */
-import * as path from 'node:path';
 import { converge, makeContext } from '../../provider/handlers/handler.js';
 import { storageHandler } from '../../provider/handlers/storage.js';
 import { snapshotPolicyHandler } from '../../provider/handlers/snapshot-policy.js';
 import { listSnapshots } from '../../provider/snapshots/snapshots.js';
 import { toPrune } from '../../provider/snapshots/schedule.js';
 import { hostChecks } from '../../provider/plan/plan.js';
-import { hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
+import { hostTest, hostWithCronDir } from '../helpers/host-fixture.js';
 import { storageWire } from '../helpers/specs.js';
 import { hoststore } from '../helpers/cli.js';
 
-let host: HostFixture;
-let cronDir: string;
-beforeEach(() => {
-  host = makeHostFixture();
-  cronDir = path.join(host.root, 'cron.d');
-  process.env.HOSTSTORE_CRON_DIR = cronDir;
-});
-afterEach(() => {
-  delete process.env.HOSTSTORE_CRON_DIR;
-  host.cleanup();
-});
+const fx = hostWithCronDir();
 
-const ctxAt = (iso: string) => makeContext(host.root, { log: () => undefined, now: () => new Date(iso) });
+const ctxAt = (iso: string) => makeContext(fx.host.root, { log: () => undefined, now: () => new Date(iso) });
 const policy = (o: Record<string, string> = {}) => snapshotPolicyHandler.validate({
-  root: host.root, project: 'app', policy: 'nightly', storage: 'data', storage_kind: 'disk', stack: 'test',
+  root: fx.host.root, project: 'app', policy: 'nightly', storage: 'data', storage_kind: 'disk', stack: 'test',
   schedule: '0 4 * * *', retention_days: '7', retention_count: '', ...o,
 });
-const cliAt = (iso: string, ...args: string[]) => hoststore([...args, '--root', host.root], undefined, { HOSTSTORE_NOW: iso, HOSTSTORE_CRON_DIR: cronDir });
+const cliAt = (iso: string, ...args: string[]) => hoststore([...args, '--root', fx.host.root], undefined, { HOSTSTORE_NOW: iso, HOSTSTORE_CRON_DIR: fx.cronDir });
 const runDueAt = (iso: string) => {
   const result = cliAt(iso, 'snapshot', 'run-due', '--json');
   expect(result.status).toBe(0);
@@ -46,7 +35,7 @@ test('retention never lets go of the newest snapshot, however far the clock move
 
 hostTest()('a year-long forward jump prunes all but the newest; back in time, the future last run is reported and scheduling restarts', async () => {
   // GIVEN a disk with a nightly policy keeping 7 days, and two nights of snapshots
-  await converge(storageHandler, ctxAt('2026-11-20T12:00:00Z'), storageHandler.validate(storageWire(host.root)));
+  await converge(storageHandler, ctxAt('2026-11-20T12:00:00Z'), storageHandler.validate(storageWire(fx.host.root)));
   await converge(snapshotPolicyHandler, ctxAt('2026-11-20T12:00:00Z'), policy());
   expect(runDueAt('2026-11-21T04:00:30Z').taken).toHaveLength(1);
   expect(runDueAt('2026-11-22T04:00:30Z').taken).toHaveLength(1);
@@ -68,7 +57,7 @@ hostTest()('a year-long forward jump prunes all but the newest; back in time, th
 });
 
 hostTest()('run-due prints a future last run as a warning line; the plan\'s host checks report it', async () => {
-  await converge(storageHandler, ctxAt('2026-11-20T12:00:00Z'), storageHandler.validate(storageWire(host.root)));
+  await converge(storageHandler, ctxAt('2026-11-20T12:00:00Z'), storageHandler.validate(storageWire(fx.host.root)));
   await converge(snapshotPolicyHandler, ctxAt('2027-11-20T12:00:00Z'), policy());
   expect(hostChecks(ctxAt('2026-11-20T13:00:00Z'), [])).toContainEqual({
     level: 'warning',
@@ -80,7 +69,7 @@ hostTest()('run-due prints a future last run as a warning line; the plan\'s host
 });
 
 hostTest()('an invalid HOSTSTORE_NOW is one line and exit 2 wherever it is read', async () => {
-  await converge(storageHandler, ctxAt('2026-11-20T12:00:00Z'), storageHandler.validate(storageWire(host.root)));
+  await converge(storageHandler, ctxAt('2026-11-20T12:00:00Z'), storageHandler.validate(storageWire(fx.host.root)));
   for (const args of [['snapshot', 'run-due'], ['snapshot', 'create', 'data'], ['snapshot', 'prune']]) {
     const result = cliAt('next tuesday', ...args);
     expect({ args, status: result.status, stderr: result.stderr }).toEqual({
@@ -89,8 +78,8 @@ hostTest()('an invalid HOSTSTORE_NOW is one line and exit 2 wherever it is read'
     });
   }
   const handled = hoststore(['handle', 'snapshot-policy', 'converge'], {
-    root: host.root, project: 'app', policy: 'nightly', storage: 'data', storage_kind: 'disk', stack: 'test', schedule: '0 4 * * *', retention_days: '7', retention_count: '',
-  }, { HOSTSTORE_NOW: '2026-13-45T00:00:00Z', HOSTSTORE_CRON_DIR: cronDir });
+    root: fx.host.root, project: 'app', policy: 'nightly', storage: 'data', storage_kind: 'disk', stack: 'test', schedule: '0 4 * * *', retention_days: '7', retention_count: '',
+  }, { HOSTSTORE_NOW: '2026-13-45T00:00:00Z', HOSTSTORE_CRON_DIR: fx.cronDir });
   expect(handled).toMatchObject({ status: 2, stderr: expect.stringMatching(/^hoststore: HOSTSTORE_NOW must be an ISO 8601 time .*\(got "2026-13-45T00:00:00Z"\)/) });
   expect(listSnapshots(ctxAt('2026-11-20T12:00:00Z'))).toEqual([]);
 });

@@ -13,28 +13,18 @@ import { snapshotPolicyHandler } from '../../provider/handlers/snapshot-policy.j
 import { listSnapshots } from '../../provider/snapshots/snapshots.js';
 import { hostChecks } from '../../provider/plan/plan.js';
 import type { DesiredSpec } from '../../provider/plan/desired.js';
-import { hostTest, makeHostFixture, simulateReboot, type HostFixture } from '../helpers/host-fixture.js';
+import { hostTest, hostWithCronDir, simulateReboot } from '../helpers/host-fixture.js';
 import { mountWire, storageWire } from '../helpers/specs.js';
 import { hoststore } from '../helpers/cli.js';
 
-let host: HostFixture;
-let cronDir: string;
-beforeEach(() => {
-  host = makeHostFixture();
-  cronDir = path.join(host.root, 'cron.d');
-  process.env.HOSTSTORE_CRON_DIR = cronDir;
-});
-afterEach(() => {
-  delete process.env.HOSTSTORE_CRON_DIR;
-  host.cleanup();
-});
+const fx = hostWithCronDir();
 
 /** Runs `fn` with a hoststore root on its own fresh filesystem (ext4, or xfs with reflink); unmounts everything after. */
 async function onOwnRoot(fsType: 'ext4' | 'xfs', fn: (root: string) => Promise<void>): Promise<void> {
-  const backing = host.path(`${fsType}-root.img`);
+  const backing = fx.host.path(`${fsType}-root.img`);
   execFileSync('truncate', ['-s', '4G', backing]);
   execFileSync(`mkfs.${fsType}`, fsType === 'xfs' ? ['-q', '-m', 'reflink=1', backing] : ['-q', backing]);
-  const root = host.path(fsType);
+  const root = fx.host.path(fsType);
   fs.mkdirSync(root);
   execFileSync('mount', ['-o', 'loop', backing, root]);
   try {
@@ -93,7 +83,7 @@ hostTest('mkfs.ext4', 'fsfreeze')('on an ext4 root a sparse copy over the limit 
     // AND a policy's limit holds for run-due, and the plan warns about it, naming the method of this root
     const ctx = makeContext(root, { log: () => undefined, now: () => new Date('2026-11-20T12:00:00Z') });
     await converge(snapshotPolicyHandler, ctx, snapshotPolicyHandler.validate(policyWire(root, { max_freeze_seconds: '0.5' })));
-    const due = hoststore(['snapshot', 'run-due', '--root', root], undefined, { HOSTSTORE_NOW: '2026-11-21T04:00:30Z', HOSTSTORE_CRON_DIR: cronDir });
+    const due = hoststore(['snapshot', 'run-due', '--root', root], undefined, { HOSTSTORE_NOW: '2026-11-21T04:00:30Z', HOSTSTORE_CRON_DIR: fx.cronDir });
     expect(due).toMatchObject({ status: 1, stderr: expect.stringMatching(/^hoststore: snapshot failed: nightly of data: snapshot of disk data refused: it would freeze .* over the limit of 0\.5 s;/m) });
     const desired: DesiredSpec[] = [{ kind: 'snapshot-policy', stack: 'test', address: 'nightly', spec: policyWire(root, { max_freeze_seconds: '0.5' }) } as DesiredSpec];
     const checks = hostChecks(ctx, desired);
@@ -103,21 +93,21 @@ hostTest('mkfs.ext4', 'fsfreeze')('on an ext4 root a sparse copy over the limit 
 });
 
 hostTest('mkfs.ext4', 'fsfreeze')('a copy still running at the limit is stopped, the filesystem thawed, nothing left behind', async () => {
-  const dir = await mountedDiskWith(host.root, 1);
+  const dir = await mountedDiskWith(fx.host.root, 1);
   // GIVEN a cp that hangs (every other tool is the real one)
-  const tools = fs.mkdtempSync(path.join(host.root, 'tools-'));
+  const tools = fs.mkdtempSync(path.join(fx.host.root, 'tools-'));
   for (const t of ['fsfreeze', 'mount', 'umount', 'losetup', 'sync']) fs.symlinkSync(execFileSync('bash', ['-c', `command -v ${t}`], { encoding: 'utf8' }).trim(), path.join(tools, t));
   fs.writeFileSync(path.join(tools, 'cp'), '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
   // WHEN a snapshot may freeze 1 s
   const started = Date.now();
-  const stopped = hoststore(['snapshot', 'create', 'data', '--max-freeze-seconds', '1', '--root', host.root], undefined, { HOSTSTORE_TOOL_PATH: tools });
+  const stopped = hoststore(['snapshot', 'create', 'data', '--max-freeze-seconds', '1', '--root', fx.host.root], undefined, { HOSTSTORE_TOOL_PATH: tools });
   // THEN it stops at the limit, thawed, with one line saying so
   expect(Date.now() - started).toBeLessThan(15_000);
   expect(stopped.status).toBe(3);
   expect(stopped.stderr).toMatch(/^hoststore: snapshot of disk data stopped: its sparse-copy had not finished after 1 s frozen \(the limit\); the filesystem was thawed and nothing was left behind; raise maxFreezeSeconds/);
   fs.writeFileSync(`${dir}/still-writable`, 'yes');
-  expect(listSnapshots(makeContext(host.root, { log: () => undefined }))).toEqual([]);
-  expect(fs.readdirSync(path.join(host.root, 'snapshots', 'disks', 'data'))).toEqual([]);
+  expect(listSnapshots(makeContext(fx.host.root, { log: () => undefined }))).toEqual([]);
+  expect(fs.readdirSync(path.join(fx.host.root, 'snapshots', 'disks', 'data'))).toEqual([]);
 });
 
 hostTest('mkfs.xfs', 'fsfreeze')('on an xfs reflink root the method is probed, dirty data is flushed before the freeze, and the window is reported', async () => {
