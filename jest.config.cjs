@@ -8,8 +8,9 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   extensionsToTreatAsEsm: ['.ts'],
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
+  moduleFileExtensions: ['ts', 'cts', 'js', 'cjs', 'json'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.c?js$': '$1' },
+  transform: { '^.+\\.c?ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
   setupFilesAfterEnv: ['<rootDir>/test/setup-jest.ts'],
   testTimeout: 120000,
 };

@@ -5,7 +5,7 @@
 import { Construct, type IConstruct } from 'constructs';
 import { Aspects, TerraformStack } from 'cdktf';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from './module-context.cjs';
 import {
   ABSOLUTE_MAX_SIZE_GB,
   CARRIERS,
@@ -60,9 +60,7 @@ const STORAGE_LIMITS_PROPS: PropNames<StorageLimits> = { maxVolumes: true, maxVo
  * location (dist/src when installed, src under ts-jest) without touching the host.
  */
 function defaultCli(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const packageRoot = path.basename(path.dirname(here)) === 'dist' ? path.resolve(here, '../..') : path.resolve(here, '..');
-  return path.join(packageRoot, 'dist', 'provider', 'cli.js');
+  return path.join(packageRoot(), 'dist', 'provider', 'cli.js');
 }
 
 export class StorageProject extends Construct {
