@@ -121,9 +121,11 @@ function carrierClass(framework: Framework): CarrierClass {
  * have changed them). An invalid construct throws its one line; except while cdktf prepares the stack
  * (`app.synth()` resolves everything once before it runs Aspects and validations, which then list every problem).
  */
-function lazyTriggers(framework: Framework, read: () => Record<string, string>): IResolvable {
-  return framework.Lazy.anyValue({
-    produce: (context: IResolveContext) => {
+function lazyTriggers(read: () => Record<string, string>): IResolvable {
+  // Not Lazy.anyValue: the framework appends a token's creation stack to its error; this error is one line.
+  return {
+    creationStack: [],
+    resolve: (context: IResolveContext) => {
       try {
         return escapeAll(read());
       } catch (error) {
@@ -131,7 +133,8 @@ function lazyTriggers(framework: Framework, read: () => Record<string, string>):
         throw error;
       }
     },
-  });
+    toString: () => '<hoststore triggers>',
+  };
 }
 
 const nullProviderStacks = new WeakSet<IConstruct>();
@@ -160,10 +163,10 @@ export function renderCarrierPair(scope: IConstruct, suffix: string, props: Carr
   if (props.carrier === 'null_resource') requireNullProvider(scope);
   const stack = stackOf(scope).node.id;
   const identity = new Carrier(scope, `identity${suffix}`, {
-    type: props.carrier, triggers: lazyTriggers(framework, props.identity), provisioners: [provisioner(props, 'delete', stack)], dependsOn: props.dependsOn,
+    type: props.carrier, triggers: lazyTriggers(props.identity), provisioners: [provisioner(props, 'delete', stack)], dependsOn: props.dependsOn,
   });
   const config = new Carrier(scope, `config${suffix}`, {
-    type: props.carrier, triggers: lazyTriggers(framework, props.spec), provisioners: [provisioner(props, 'converge')],
+    type: props.carrier, triggers: lazyTriggers(props.spec), provisioners: [provisioner(props, 'converge')],
     dependsOn: [identity, ...(props.dependsOn ?? [])], lifecycle: failPlanIfExists(props, `${props.carrier}.${identity.friendlyUniqueId}`),
   });
   return { identity, config };
@@ -177,7 +180,7 @@ export function renderManifestCarrier(
   const framework = frameworkOf(scope);
   if (props.carrier === 'null_resource') requireNullProvider(scope);
   return new (carrierClass(framework))(scope, 'manifest', {
-    type: props.carrier, triggers: lazyTriggers(framework, props.spec),
+    type: props.carrier, triggers: lazyTriggers(props.spec),
     provisioners: [provisioner({ ...props, kind: 'project' }, 'converge')], dependsOnLater: props.dependsOn,
   });
 }
@@ -192,7 +195,7 @@ export interface TerraformDataConfig {
 export function makeTerraformData(scope: IConstruct, id: string, config: TerraformDataConfig): CarrierResource {
   const framework = frameworkOf(scope);
   return new (carrierClass(framework))(scope, id, {
-    type: 'terraform_data', triggers: framework.Lazy.anyValue({ produce: () => ({ ...config.triggersReplace }) }),
+    type: 'terraform_data', triggers: lazyTriggers(() => config.triggersReplace),
     provisioners: config.provisioners ?? [], dependsOn: config.dependsOn,
   });
 }

@@ -3,6 +3,7 @@
  * container runtime, `cdktf output` or another stack can read host paths without a hash in the name.
  */
 import type { IConstruct } from 'constructs';
+import type { IResolveContext } from 'cdktf';
 import { frameworkOf, stackOf } from './framework.js';
 
 /** A Terraform output as the constructs expose it: its name in the synthesized stack. */
@@ -35,12 +36,15 @@ export function renderOutput(scope: IConstruct, id: string, name: string, value:
     : `Terraform output '${name}' is also made by ${other}: output names are <project>_<construct path>_<what>, so give one of the two another id (or its project another name)`;
   if (other === undefined) names.set(name, `${scope.node.path}/${id}`);
   const output = new framework.TerraformOutput(scope as never, id, {
-    value: framework.Lazy.anyValue({
-      produce: (context) => {
+    // Read at synth; a plain resolvable (not Lazy) so an error stays one line, without a creation stack.
+    value: {
+      creationStack: [],
+      resolve: (context: IResolveContext) => {
         if (clash && !context.preparing) throw new Error(`[${scope.node.path}] ${clash}`);
         return value();
       },
-    }),
+      toString: () => `<hoststore output ${name}>`,
+    },
     description,
   });
   output.overrideLogicalId(name);

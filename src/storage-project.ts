@@ -154,7 +154,7 @@ export class StorageProject extends Construct {
   private crossConstructProblems(): string[] {
     const problems: string[] = [];
     const volumes = this.storages.filter((s) => s.kind !== 'disk').flatMap((s) => s.instances());
-    if (volumes.length > this.maxVolumes) {
+    if (positiveWholeNumberRule(this.maxVolumes) === undefined && volumes.length > this.maxVolumes) {
       problems.push(
         `\`limits.maxVolumes\` allows at most ${this.maxVolumes} volumes in project '${this.name}' (got ${volumes.length}: ${volumes.map((v) => v.name).join(', ')}); a volume with shared: false counts once per replica. Remove volumes, share one, or raise limits.maxVolumes`,
       );
