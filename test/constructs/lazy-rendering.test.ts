@@ -29,6 +29,17 @@ test('carriers exist without any Aspect run (stack.toTerraform(), no app.synth)'
   expect(carriers['stack/proj/manifest'].depends_on).toHaveLength(6);
 });
 
+test('Testing.synthScope and Testing.fullSynth render the carriers too', () => {
+  const scoped = JSON.parse(Testing.synthScope((scope) => {
+    new Disk(new StorageProject(scope, 'proj', { cli: 'hoststore' }), 'pg', { name: 'pg', sizeGb: 1 });
+  }));
+  expect(Object.keys(scoped.resource.terraform_data)).toHaveLength(3);
+  const stack = makeStack((p) => new Disk(p, 'pg', { name: 'pg', sizeGb: 1 }));
+  const outdir = Testing.fullSynth(stack);
+  const json = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', 'stack', 'cdk.tf.json'), 'utf8'));
+  expect(Object.keys(json.resource.terraform_data)).toHaveLength(3);
+});
+
 test('a SnapshotPolicy made before the Mount sees every replica of a non-shared volume', () => {
   const carriers = byPath(resolved(makeStack((p) => {
     const v = new Volume(p, 'cache', { sizeGb: 1 });
