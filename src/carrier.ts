@@ -8,6 +8,7 @@ import { TerraformDataCarrier } from './terraform-data-carrier.js';
 import { resource as nullResource, provider as nullProvider } from '@cdktf/provider-null';
 import type { Carrier } from './schema.js';
 import { escapeAll, escapeTemplate } from './validation.js';
+import { handlerCommand, type HandlerOp } from './kinds.js';
 
 export type HandlerKind = 'storage' | 'mount' | 'snapshot-policy' | 'project';
 
@@ -32,7 +33,7 @@ export interface CarrierPair {
   readonly config: TerraformResource;
 }
 
-const COMMAND = (kind: HandlerKind, op: 'converge' | 'delete') => `"$HOSTSTORE_CLI" handle ${kind} ${op}`;
+const COMMAND = (kind: HandlerKind, op: HandlerOp) => handlerCommand(kind, op);
 
 function provisioner(props: CarrierPairProps, op: 'converge' | 'delete', stack?: string) {
   const self = props.carrier === 'terraform_data' ? 'self.triggers_replace' : 'self.triggers';

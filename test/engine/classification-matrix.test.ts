@@ -4,7 +4,8 @@
  * states that decide its class (mounted or not; ext4, xfs, btrfs or a directory), run through both.
  */
 import * as fs from 'node:fs';
-import { hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
+import { hostLoopsUnder, hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
+import { Registry } from '../../provider/registry/store.js';
 import { hoststore } from '../helpers/cli.js';
 import { synthModel } from '../helpers/synth-model.js';
 import type { AppModel, StorageModel } from '../helpers/cdktf-app.js';
@@ -120,4 +121,23 @@ hostTest('mkfs.xfs', 'mkfs.btrfs')('diff and plan classify every change of every
       expect({ address: c.address, kinds }).toEqual({ address: c.address, kinds: [...c.expected.kinds].sort() });
     }
   }
+});
+
+hostTest()('a Mount pointed at other storage is replaced as Terraform does: the old is unmounted and its lease released', () => {
+  // GIVEN disk swa mounted at sw:/d and disk swb unmounted
+  const base = synth([disk('swa', {}, mountAt('sw-mount', 'sw')), disk('swb')]);
+  expect(hoststore(['apply', '--app', base, '--auto-approve']).status).toBe(0);
+  const next = synth([disk('swa'), disk('swb', {}, mountAt('sw-mount', 'sw'))]);
+
+  // WHEN the Mount is pointed at swb and applied
+  const applied = hoststore(['apply', '--app', next, '--auto-approve']);
+  expect(applied.stderr).toBe('');
+  expect(applied.stdout).toMatch(/-\+ replace mount swb -> sw\[1\]:\/d/);
+
+  // THEN swb is mounted there and holds the lease; swa's lease is gone and nothing keeps its image attached
+  const registry = new Registry(host.root);
+  expect(registry.lease('swb')).toMatchObject({ project: 'app', service: 'sw', replica: 1 });
+  expect(registry.lease('swa')).toBeUndefined();
+  expect(hostLoopsUnder(host.root).length).toBe(1);
+  expect(hoststore(['plan', '--app', next, '--detailed-exitcode'])).toMatchObject({ status: 0 });
 });
