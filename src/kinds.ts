@@ -66,10 +66,12 @@ export interface ObservedStorage {
 export type Classify<W> = (from: string, to: string, context: { readonly before: W; readonly spec: W; readonly storage?: ObservedStorage }) => FieldChange | undefined;
 
 /**
- * How a change to a field is made: `identity` (a different thing: Terraform replaces its identity carrier),
- * `ignored` (says whose it is or is derived; ownership is judged on the host), or a classifier.
+ * How a change to a field is made: `identity` (says where the thing is: another value is another thing),
+ * `{ replaces }` (in the identity, but another value at the same place replaces the thing there: Terraform
+ * replaces its identity carrier, and the classifier says what that does), `ignored` (says whose it is, or
+ * is derived; ownership is judged on the host), or a classifier (changed in place).
  */
-export type FieldRule<W> = 'identity' | 'ignored' | Classify<W>;
+export type FieldRule<W> = 'identity' | { readonly replaces: Classify<W> } | 'ignored' | Classify<W>;
 
 export interface KindContract<W> {
   readonly name: KindName;
@@ -80,12 +82,11 @@ export interface KindContract<W> {
   /** Each wire field and how a change to it is made: the compiler makes every field say. */
   readonly fields: { readonly [F in keyof Required<W>]: FieldRule<W> };
   /**
-   * The identity fields that say *where* the thing is; other identity fields changed at the same place
-   * (a Mount's storage) replace it there. Without it, every identity field is a place.
+   * Its registry record: the collection (`<root>/registry/<collection>.json`) and the fields every record
+   * of it has as strings, in every build that wrote one (its key is derived from them; see
+   * provider/registry/keys.ts). The project's manifest has no record of its own.
    */
-  readonly place?: ReadonlyArray<keyof W & string>;
-  /** The registry collection holding its record (the project's manifest has none of its own). */
-  readonly collection?: 'storage' | 'mounts' | 'policies';
+  readonly record?: { readonly collection: 'storage' | 'mounts' | 'policies'; readonly identifying: readonly string[] };
 }
 
 const setting = <W>(field: string): Classify<W> => (from, to) => ({ field, from, to, kind: 'setting', safety: 'safe' });
@@ -146,7 +147,7 @@ export const storageKind: KindContract<StorageSpecWire> = {
   name: 'storage',
   spec: storageSpecSchema,
   identity: storageIdentitySchema,
-  collection: 'storage',
+  record: { collection: 'storage', identifying: ['kind', 'name', 'project'] },
   fields: {
     kind: 'identity', root: 'identity', project: 'identity', name: 'identity',
     stack: 'ignored',
@@ -163,13 +164,14 @@ export const mountKind: KindContract<MountSpecWire> = {
   name: 'mount',
   spec: mountSpecSchema,
   identity: mountIdentitySchema,
-  collection: 'mounts',
-  place: ['root', 'project', 'service', 'replica', 'mount_path'],
+  record: { collection: 'mounts', identifying: ['project', 'storage', 'service'] },
   fields: {
     root: 'identity', project: 'identity', service: 'identity', replica: 'identity', mount_path: 'identity',
     // The storage a place shows, kind and name, is one change (shown once, under `storage`).
-    storage: (_from, _to, { before, spec }) => classifyMountedStorage(`${before.storage_kind} ${before.storage}`, `${spec.storage_kind} ${spec.storage}`),
-    storage_kind: (_from, _to, { before, spec }) => (before.storage === spec.storage ? classifyMountedStorage(`${before.storage_kind} ${before.storage}`, `${spec.storage_kind} ${spec.storage}`) : undefined),
+    storage: { replaces: (_from, _to, { before, spec }) => classifyMountedStorage(`${before.storage_kind} ${before.storage}`, `${spec.storage_kind} ${spec.storage}`) },
+    storage_kind: {
+      replaces: (_from, _to, { before, spec }) => (before.storage === spec.storage ? classifyMountedStorage(`${before.storage_kind} ${before.storage}`, `${spec.storage_kind} ${spec.storage}`) : undefined),
+    },
     stack: 'ignored',
     host_path: 'ignored',
     read_only: (from, to) => classifyReadOnly(from, to),
@@ -180,7 +182,7 @@ export const snapshotPolicyKind: KindContract<SnapshotPolicySpecWire> = {
   name: 'snapshot-policy',
   spec: snapshotPolicySpecSchema,
   identity: snapshotPolicyIdentitySchema,
-  collection: 'policies',
+  record: { collection: 'policies', identifying: ['project', 'policy', 'storage', 'schedule'] },
   fields: {
     root: 'identity', project: 'identity', policy: 'identity', storage: 'identity', storage_kind: 'identity',
     stack: 'ignored',
@@ -209,14 +211,18 @@ export const KINDS: { readonly [K in KindName]: KindContract<any> } = {
   project: projectKind,
 };
 
-/** The identity fields of a kind, in the table's order. */
-export function identityFields(kind: KindName): string[] {
-  return Object.entries(KINDS[kind].fields as Record<string, unknown>).filter(([, rule]) => rule === 'identity').map(([field]) => field);
+function rulesOf(kind: KindName): Array<[string, FieldRule<Record<string, string>>]> {
+  return Object.entries(KINDS[kind].fields as Record<string, FieldRule<Record<string, string>>>);
 }
 
-/** The fields that say where a thing of this kind is (its identity, unless the table names a place). */
+/** The identity fields of a kind (its identity carrier's triggers), in the table's order. */
+export function identityFields(kind: KindName): string[] {
+  return rulesOf(kind).filter(([, rule]) => rule === 'identity' || typeof rule === 'object').map(([field]) => field);
+}
+
+/** The fields that say where a thing of this kind is: the same place with another value of the rest is replaced. */
 export function placeFields(kind: KindName): string[] {
-  return [...(KINDS[kind].place ?? identityFields(kind))];
+  return rulesOf(kind).filter(([, rule]) => rule === 'identity').map(([field]) => field);
 }
 
 /**
@@ -225,7 +231,7 @@ export function placeFields(kind: KindName): string[] {
  */
 export function classifyChanges(kind: KindName, before: Record<string, string>, after: Record<string, string>, storage?: ObservedStorage): FieldChange[] {
   const changes: FieldChange[] = [];
-  const rules = KINDS[kind].fields as Record<string, FieldRule<Record<string, string>>>;
+  const rules = Object.fromEntries(rulesOf(kind));
   for (const field of Object.keys({ ...before, ...after })) {
     const [from, to] = [before[field] ?? '', after[field] ?? ''];
     if (from === to) continue;
@@ -235,7 +241,8 @@ export function classifyChanges(kind: KindName, before: Record<string, string>, 
       continue;
     }
     if (rule === 'ignored' || rule === 'identity') continue;
-    const change = rule(from, to, { before, spec: after, storage });
+    const classify = typeof rule === 'object' ? rule.replaces : rule;
+    const change = classify(from, to, { before, spec: after, storage });
     if (change) changes.push(change);
   }
   // A replace mounts the new thing as the new spec says: nothing else changes in place.
