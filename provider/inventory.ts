@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { Filesystem, StorageKind } from '../src/schema.js';
 import { Registry, type LeaseRecord, type MountRecord, type StorageRecord } from './registry/store.js';
 import { readMountTable } from './host/mounts.js';
+import { imageStat } from './host/image.js';
 import { readFilesystemSignature } from './host/fs-signature.js';
 import { checkInsideRoot, checkRootTrust, recordedHostPath, recordedStoragePath } from './host/root-trust.js';
 import { imagePath, nameRule } from '../src/schema.js';
@@ -42,14 +43,6 @@ export interface InventoryItem {
   readonly retainedAt?: string;
 }
 
-function allocated(file: string): number | undefined {
-  try {
-    return fs.statSync(file).blocks * 512;
-  } catch {
-    return undefined;
-  }
-}
-
 export function inventory(root: string): InventoryItem[] {
   // Read commands open the registry and images too: the same check as before a change.
   checkRootTrust(root);
@@ -69,7 +62,7 @@ export function inventory(root: string): InventoryItem[] {
       continue;
     }
     items.push({
-      name, kind: 'disk', project: '', sizeGb, filesystem: safeSignature(image), allocatedBytes: allocated(image),
+      name, kind: 'disk', project: '', sizeGb, filesystem: safeSignature(image), allocatedBytes: imageStat(image)?.allocatedBytes,
       state: 'unmanaged', path: image, mounts: [],
     });
   }
@@ -92,7 +85,7 @@ function item(root: string, registry: Registry, record: StorageRecord, all: Moun
           : mounts.some((m) => m.mounted) ? 'mounted' : 'available';
   return {
     name: record.name, kind: record.kind, project: record.project, stack: record.stack, sizeGb: record.sizeGb,
-    filesystem: record.filesystem, allocatedBytes: record.kind === 'directory' ? undefined : allocated(where),
+    filesystem: record.filesystem, allocatedBytes: record.kind === 'directory' ? undefined : imageStat(where)?.allocatedBytes,
     state, path: where, removalPolicy: record.removalPolicy, mounts,
     lease: record.kind === 'disk' ? registry.lease(record.name) : undefined,
     createdAt: record.createdAt, retainedAt: record.retainedAt,

@@ -7,6 +7,7 @@ import type { IResolvable, IResolveContext, TerraformResource } from 'cdktf';
 import { frameworkOf, stackOf, type Framework } from './framework.js';
 import type { Carrier } from './schema.js';
 import { escapeAll, escapeTemplate } from './validation.js';
+import { handlerCommand, type HandlerOp } from './kinds.js';
 
 export type HandlerKind = 'storage' | 'mount' | 'snapshot-policy' | 'project';
 
@@ -39,7 +40,7 @@ export interface CarrierPair {
   readonly config: CarrierResource;
 }
 
-const COMMAND = (kind: HandlerKind, op: 'converge' | 'delete') => `"$HOSTSTORE_CLI" handle ${kind} ${op}`;
+const COMMAND = (kind: HandlerKind, op: HandlerOp) => handlerCommand(kind, op);
 
 function provisioner(props: Pick<CarrierPairProps, 'carrier' | 'kind' | 'cli'>, op: 'converge' | 'delete', stack?: string) {
   const self = props.carrier === 'terraform_data' ? 'self.triggers_replace' : 'self.triggers';

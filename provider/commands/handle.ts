@@ -3,22 +3,12 @@
  * in HOSTSTORE_SPEC (never through a shell), is parsed with the shared schema, then converged or deleted.
  */
 import { HoststoreError, SpecError } from '../errors.js';
-import { converge, makeContext, remove, type Handler } from '../handlers/handler.js';
+import { converge, makeContext, remove } from '../handlers/handler.js';
+import { loadHandler } from '../handlers/by-kind.js';
+import { KIND_NAMES, type KindName } from '../../src/kinds.js';
 
-const KINDS = ['storage', 'mount', 'snapshot-policy', 'project'] as const;
-type Kind = (typeof KINDS)[number];
-
-async function handlerFor(kind: Kind): Promise<Handler<any, any, any>> {
-  switch (kind) {
-    case 'storage':
-      return (await import('../handlers/storage.js')).storageHandler;
-    case 'mount':
-      return (await import('../handlers/mount.js')).mountHandler;
-    case 'snapshot-policy':
-      return (await import('../handlers/snapshot-policy.js')).snapshotPolicyHandler;
-    case 'project':
-      return (await import('../handlers/project.js')).projectHandler;
-  }
+function isKind(kind: string | undefined): kind is KindName {
+  return (KIND_NAMES as readonly (string | undefined)[]).includes(kind);
 }
 
 /** A spec is one flat object of strings; anything nested deeper is not one, and is refused before anything walks it. */
@@ -57,10 +47,10 @@ function nestingDepth(value: unknown, limit: number): number {
 
 export async function handle(args: string[], rawSpec: string | undefined): Promise<number> {
   const [kind, op] = args;
-  if (!KINDS.includes(kind as Kind) || (op !== 'converge' && op !== 'delete') || args.length !== 2) {
-    throw new HoststoreError(`usage: hoststore handle <${KINDS.join('|')}> <converge|delete>`, 2);
+  if (!isKind(kind) || (op !== 'converge' && op !== 'delete') || args.length !== 2) {
+    throw new HoststoreError(`usage: hoststore handle <${KIND_NAMES.join('|')}> <converge|delete>`, 2);
   }
-  const handler = await handlerFor(kind as Kind);
+  const handler = await loadHandler(kind);
   const input = parseSpecJson(rawSpec);
   if (op === 'delete') {
     const identity = handler.validateIdentity(input);

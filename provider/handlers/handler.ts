@@ -9,19 +9,11 @@ import { withRootLock } from '../registry/lock.js';
 import { RefusedError } from '../errors.js';
 import { environmentClock } from '../clock.js';
 
-export type Safety = 'safe' | 'downtime' | 'data-loss' | 'refused';
+import type { FieldChange } from '../../src/kinds.js';
 
-export interface Change {
-  /** The field or aspect that differs (`size_gb`, `image`, `read_only`, ...). */
-  readonly field: string;
-  readonly from?: string;
-  readonly to?: string;
-  readonly safety: Safety;
-  /** Why, in words a reviewer understands; required for anything not `safe`. */
-  readonly reason?: string;
-  /** A data-loss the code asks for itself (removalPolicy 'destroy'); shown as data-loss, not blocked. */
-  readonly declared?: boolean;
-}
+export type { Safety } from '../../src/kinds.js';
+/** One change a diff found: its field, values, structured kind, safety class and reason (src/kinds.ts). */
+export type Change = FieldChange;
 
 export interface Diff {
   /** `create`: nothing there yet; `adopt`: there, not ours yet; `update`: ours, differs; `none`: converged. */

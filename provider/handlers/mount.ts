@@ -22,6 +22,7 @@ import type { Change, Handler, HandlerContext } from './handler.js';
 import { ensureMounted, mountsOfImage, unmountImage } from './block-device.js';
 import { loopsFor } from '../host/loop.js';
 import { storagePath } from './storage.js';
+import { classifyMountedStorage, classifyReadOnly } from '../../src/kinds.js';
 import { checkInsideRoot } from '../host/root-trust.js';
 import { deletedImageHolds, deletedImageReason, type DeletedImageHold } from './deleted-image.js';
 import { borrowedMountNote, isMountBorrower, mountBorrowerChanges, nestedMount, nestedMountChange } from './mount-owner.js';
@@ -123,11 +124,11 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
     const what = `${spec.storage_kind} ${spec.storage}`;
     const changes: Change[] = [];
     if (!storage || storage.state === 'creating') {
-      changes.push({ field: 'storage', safety: 'refused', reason: `${what} does not exist on this host; declare it (or deploy its stack) before mounting it` });
+      changes.push({ field: 'storage', kind: 'refused', safety: 'refused', reason: `${what} does not exist on this host; declare it (or deploy its stack) before mounting it` });
       return { action: actual ? 'update' : 'create', changes };
     }
     if (actual?.deletedHolds) {
-      changes.push({ field: 'mount', from: actual.hostPath, safety: 'refused', reason: deletedImageReason(what, imageOf(spec), actual.deletedHolds) });
+      changes.push({ field: 'mount', from: actual.hostPath, kind: 'drift', safety: 'refused', reason: deletedImageReason(what, imageOf(spec), actual.deletedHolds) });
       return { action: 'update', changes };
     }
     // Another stack of this project has this mount point: the same Mount borrows it, anything else is refused.
@@ -142,19 +143,23 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
     if (lease && !sameHolder(lease, spec)) {
       const stale = leaseIsStale(spec.root, lease);
       changes.push({
-        field: 'lease', from: holderOf(lease), to: holderOf(spec), safety: 'refused',
+        field: 'lease', from: holderOf(lease), to: holderOf(spec), kind: 'refused', safety: 'refused',
         reason: `disk ${spec.storage} is leased by ${holderOf(lease)} since ${lease.since}${stale ? ` (stale: its mount at ${lease.hostPath} is gone; break it with \`hoststore lease break ${spec.storage}\`)` : ''}; a disk is mounted by one instance at a time: use one disk per instance`,
       });
     }
     if (!actual) {
-      changes.push({ field: 'mount', to: `${hostPathOf(spec)}${spec.read_only ? ' (read-only)' : ''}`, safety: 'safe' });
+      changes.push({ field: 'mount', to: `${hostPathOf(spec)}${spec.read_only ? ' (read-only)' : ''}`, kind: 'create', safety: 'safe' });
       return { action: 'create', changes };
     }
-    if (!actual.mounted) changes.push({ field: 'mount', to: actual.hostPath, safety: 'safe', reason: actual.record ? 'mount missing: remount' : undefined });
-    else if (actual.readOnly !== spec.read_only) {
-      changes.push({ field: 'read_only', from: String(actual.readOnly), to: String(spec.read_only), safety: 'safe', reason: 'remount' });
+    // The place is recorded with other storage: as under Terraform, the old mount goes, then this one.
+    const replaced = actual.record && classifyMountedStorage(`${actual.record.storageKind} ${actual.record.storage}`, `${spec.storage_kind} ${spec.storage}`);
+    if (replaced) return { action: 'update', changes: [...changes, replaced] };
+    if (!actual.mounted) changes.push({ field: 'mount', to: actual.hostPath, kind: actual.record ? 'repair' : 'create', safety: 'safe', reason: actual.record ? 'mount missing: remount' : undefined });
+    else {
+      const remount = classifyReadOnly(String(actual.readOnly), String(spec.read_only));
+      if (remount) changes.push(remount);
     }
-    if (spec.storage_kind === 'disk' && !lease) changes.push({ field: 'lease', to: holderOf(spec), safety: 'safe' });
+    if (spec.storage_kind === 'disk' && !lease) changes.push({ field: 'lease', to: holderOf(spec), kind: 'setting', safety: 'safe' });
     return { action: changes.length ? 'update' : 'none', changes: borrowed ? [...changes, borrowedMountNote(borrowed)] : changes };
   },
 
@@ -162,7 +167,14 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
     await attach(ctx, spec, undefined);
   },
 
-  async update(ctx, spec, actual) {
+  async update(ctx, spec, actual, diff) {
+    const replaced = actual.record && diff.changes.some((c) => c.kind === 'replace') ? actual.record : undefined;
+    if (replaced) {
+      // Unmount the storage recorded here (releasing its lease, detaching it when unused) before mounting the new.
+      await mountHandler.delete({ ...ctx, stack: undefined }, identityOfRecord(spec.root, replaced));
+      await attach(ctx, spec, undefined);
+      return;
+    }
     await attach(ctx, spec, actual);
   },
 
@@ -240,6 +252,10 @@ async function unmountIfUnused(ctx: HandlerContext, identity: MountIdentity): Pr
   if (identity.storage_kind === 'directory') return;
   if (ctx.registry.mountsOf(identity.storage_kind, identity.project, identity.storage).length > 0) return;
   await unmountImage(imageOf(identity));
+}
+
+function identityOfRecord(root: string, m: MountRecord): MountIdentity {
+  return { root, project: m.project, storage: m.storage, storage_kind: m.storageKind, service: m.service, replica: m.replica, mount_path: m.mountPath };
 }
 
 /** The spec that converges a recorded mount again (after a reboot, or a restore that unmounted it). */

@@ -49,7 +49,7 @@ function stillMounted(ctx: HandlerContext, s: StorageRecord, leaving: readonly M
   const staying = ctx.registry.mountsOf(s.kind, s.project, s.name).filter((m) => !gone.has(mountEntry(m) + m.project));
   if (staying.length === 0) return undefined;
   return {
-    field: 'storage', from: `${s.kind} ${s.name}`, safety: 'refused',
+    field: 'storage', from: `${s.kind} ${s.name}`, kind: 'refused', safety: 'refused',
     reason: `${s.kind} ${s.name} (removalPolicy '${s.removalPolicy}') is still mounted by ${staying.map((m) => `${m.project}/${m.service} replica ${m.replica} (stack ${m.stack})`).join(', ')}; remove those Mounts first, or set removalPolicy 'retain' before removing it`,
   };
 }
@@ -70,16 +70,16 @@ export const projectHandler: Handler<ProjectManifest, Identity, Orphans> = {
   diff(ctx, _spec, orphans) {
     if (!orphans) return { action: 'none', changes: [] };
     const changes: Change[] = [
-      ...orphans.mounts.map((m) => ({ field: 'mount', from: `${m.storage} -> ${m.service}[${m.replica}]:${m.mountPath}`, safety: 'safe' as const, reason: 'no longer declared: unmount' })),
+      ...orphans.mounts.map((m) => ({ field: 'mount', from: `${m.storage} -> ${m.service}[${m.replica}]:${m.mountPath}`, kind: 'delete' as const, safety: 'safe' as const, reason: 'no longer declared: unmount' })),
       // Deleting storage that others still mount would fail half-way (after this stack's mounts are gone).
       ...orphans.storage.map((s) => stillMounted(ctx, s, orphans.mounts)).filter((c): c is Change => c !== undefined),
       ...orphans.storage.map((s) => ({
-        field: 'storage', from: `${s.kind} ${s.name}`,
+        field: 'storage', from: `${s.kind} ${s.name}`, kind: s.removalPolicy === 'retain' ? ('retain' as const) : ('delete' as const),
         safety: s.removalPolicy === 'destroy' ? ('data-loss' as const) : ('safe' as const),
         declared: s.removalPolicy === 'destroy',
         reason: s.removalPolicy === 'destroy' ? "no longer declared, removalPolicy 'destroy': its data is deleted" : `no longer declared: ${s.removalPolicy === 'retain' ? 'retained, data kept' : 'snapshot, then delete'}`,
       })),
-      ...orphans.policies.map((p) => ({ field: 'policy', from: `${p.policy} of ${p.storage}`, safety: 'safe' as const, reason: 'no longer declared: removed' })),
+      ...orphans.policies.map((p) => ({ field: 'policy', from: `${p.policy} of ${p.storage}`, kind: 'delete' as const, safety: 'safe' as const, reason: 'no longer declared: removed' })),
     ];
     return { action: changes.length ? 'update' : 'none', changes };
   },

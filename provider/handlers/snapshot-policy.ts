@@ -75,12 +75,12 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Actual
   diff(ctx, spec, actual) {
     const storage = ctx.registry.storage(spec.storage_kind, spec.project, spec.storage);
     if (!storage) {
-      return { action: 'create', changes: [{ field: 'storage', safety: 'refused', reason: `${spec.storage_kind} ${spec.storage} does not exist on this host; a snapshot policy needs its storage first` }] };
+      return { action: 'create', changes: [{ field: 'storage', kind: 'refused', safety: 'refused', reason: `${spec.storage_kind} ${spec.storage} does not exist on this host; a snapshot policy needs its storage first` }] };
     }
-    if (!actual) return { action: 'create', changes: [{ field: 'policy', to: spec.schedule, safety: 'safe' }] };
+    if (!actual) return { action: 'create', changes: [{ field: 'policy', to: spec.schedule, kind: 'create', safety: 'safe' }] };
     const changes: Change[] = [];
     const compare = (field: string, from: unknown, to: unknown) => {
-      if (from !== to) changes.push({ field, from: from === undefined ? '' : String(from), to: to === undefined ? '' : String(to), safety: 'safe' });
+      if (from !== to) changes.push({ field, from: from === undefined ? '' : String(from), to: to === undefined ? '' : String(to), kind: 'setting', safety: 'safe' });
     };
     compare('schedule', actual.schedule, spec.schedule);
     compare('retention_days', actual.retentionDays, spec.retention_days);
@@ -92,7 +92,7 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Actual
       const scheduled = listSnapshots(ctx, spec.storage).filter((s) => s.policy === key && s.trigger === 'schedule');
       const going = toPrune(scheduled, { retentionDays: spec.retention_days, retentionCount: spec.retention_count }, ctx.now());
       if (going.length > 0) {
-        changes.push({ field: 'snapshots', from: String(scheduled.length), to: String(scheduled.length - going.length), safety: 'safe', reason: `the next prune deletes ${going.length} existing snapshot(s): ${going.map((g) => g.id).join(', ')}` });
+        changes.push({ field: 'snapshots', from: String(scheduled.length), to: String(scheduled.length - going.length), kind: 'note', safety: 'safe', reason: `the next prune deletes ${going.length} existing snapshot(s): ${going.map((g) => g.id).join(', ')}` });
       }
     }
     // Another stack of the project declared this policy first: it is that stack's; the same policy is borrowed.
@@ -102,9 +102,9 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Actual
       changes.length = 0;
     }
     const legacy = legacyCronEntry(spec);
-    if (legacy) changes.push({ field: 'cron_file', from: path.basename(legacy), to: path.basename(cronEntryPath(spec)), safety: 'safe', reason: 'the cron file gets the name of the policy key of this build' });
+    if (legacy) changes.push({ field: 'cron_file', from: path.basename(legacy), to: path.basename(cronEntryPath(spec)), kind: 'repair', safety: 'safe', reason: 'the cron file gets the name of the policy key of this build' });
     if (actual.cron !== 'ok') {
-      changes.push({ field: 'cron', to: cronEntryPath(spec), safety: 'safe', reason: actual.cron === 'missing' ? 'cron entry missing: rewrite it' : 'cron entry changed behind hoststore\'s back: rewrite it' });
+      changes.push({ field: 'cron', to: cronEntryPath(spec), kind: actual.cron === 'missing' ? 'repair' : 'drift', safety: 'safe', reason: actual.cron === 'missing' ? 'cron entry missing: rewrite it' : 'cron entry changed behind hoststore\'s back: rewrite it' });
     }
     return { action: changes.length ? 'update' : 'none', changes };
   },
@@ -228,13 +228,13 @@ function policyOwnerRefusal(spec: SnapshotPolicySpec, actual: PolicyRecord, diff
   const what = `snapshot policy ${spec.policy} of ${spec.storage_kind} ${spec.storage}`;
   if (actual.storageKind !== spec.storage_kind) {
     return {
-      field: 'storage_kind', from: actual.storageKind, to: spec.storage_kind, safety: 'refused',
+      field: 'storage_kind', from: actual.storageKind, to: spec.storage_kind, kind: 'refused', safety: 'refused',
       reason: `${what}: project ${spec.project} already has policy ${spec.policy} on ${actual.storageKind} ${actual.storage} (stack ${actual.stack}), and one project's policy names one storage; give this policy another name`,
     };
   }
   if (differing.length === 0) return undefined;
   return {
-    field: 'stack', from: actual.stack, to: spec.stack, safety: 'refused',
+    field: 'stack', from: actual.stack, to: spec.stack, kind: 'refused', safety: 'refused',
     reason: `${what} belongs to stack ${actual.stack} of project ${actual.project}, which set its ${differing.join(', ')}; stack ${spec.stack} declares it with other values and cannot change them. Declare it as stack ${actual.stack} does to borrow it, change it in stack ${actual.stack}, or give this policy another name`,
   };
 }

@@ -30,19 +30,19 @@ export function borrowerChanges(spec: StorageSpec, record: StorageRecord, curren
   const changes: Change[] = [];
   if (spec.removal_policy !== record.removalPolicy) {
     changes.push({
-      field: 'removal_policy', from: record.removalPolicy, to: spec.removal_policy, safety: 'refused',
+      field: 'removal_policy', from: record.removalPolicy, to: spec.removal_policy, kind: 'refused', safety: 'refused',
       reason: `${what} belongs to ${owner}, which set its removalPolicy; project ${spec.project} (stack ${spec.stack}) reuses it by name and cannot change that. Set removalPolicy: '${record.removalPolicy}' here to borrow it as it is, change the policy in stack ${record.stack}, or give this ${spec.kind} another name`,
     });
   }
   if (spec.size_gb !== undefined && spec.size_gb > currentGb) {
     changes.push({
-      field: 'size_gb', from: String(currentGb), to: String(spec.size_gb), safety: 'refused',
+      field: 'size_gb', from: String(currentGb), to: String(spec.size_gb), kind: 'refused', safety: 'refused',
       reason: `${what} belongs to ${owner}; only its owner grows it. Raise sizeGb in stack ${record.stack}, or set sizeGb to ${currentGb} or less (or leave it out) here`,
     });
   }
   if (spec.shared !== record.shared) {
     changes.push({
-      field: 'shared', from: String(record.shared), to: String(spec.shared), safety: 'refused',
+      field: 'shared', from: String(record.shared), to: String(spec.shared), kind: 'refused', safety: 'refused',
       reason: `${what} belongs to ${owner} with shared: ${record.shared}; set shared: ${record.shared} here to borrow it, or give this ${spec.kind} another name`,
     });
   }
@@ -51,7 +51,7 @@ export function borrowerChanges(spec: StorageSpec, record: StorageRecord, curren
 
 /** Said in the plan of a borrower (no change): whose it is and what removing it here does. */
 export function borrowedNote(record: StorageRecord): Change {
-  return { field: 'owner', safety: 'safe', reason: `borrowed from ${ownerName(record)}, which owns it and its policy; removing it here releases only this stack's mounts of it` };
+  return { field: 'owner', kind: 'note', safety: 'safe', reason: `borrowed from ${ownerName(record)}, which owns it and its policy; removing it here releases only this stack's mounts of it` };
 }
 
 /**

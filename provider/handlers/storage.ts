@@ -17,6 +17,7 @@ import {
 } from '../../src/schema.js';
 import { HoststoreError, RefusedError, SpecError } from '../errors.js';
 import { growMarkerPath } from '../../src/interrupted-grow.js';
+import { classifyFilesystem, classifyRemovalPolicy, classifySize } from '../../src/kinds.js';
 import type { StorageRecord } from '../registry/store.js';
 import { inspectImage, readFilesystemSignature } from '../host/fs-signature.js';
 import { assertAllowed, type Change, type Diff, type Handler, type HandlerContext } from './handler.js';
@@ -104,7 +105,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       if (spec.kind === 'disk' && wanted === undefined && !spec.from_snapshot) {
         return refusedDiff('create', 'image', `${what} does not exist on this host and has no sizeGb: give sizeGb to create it, or create the disk first`);
       }
-      return { action: 'create', changes: [{ field: 'image', to: spec.from_snapshot ? `copy of snapshot ${spec.from_snapshot}` : describe(spec), safety: 'safe' }] };
+      return { action: 'create', changes: [{ field: 'image', to: spec.from_snapshot ? `copy of snapshot ${spec.from_snapshot}` : describe(spec), kind: 'create', safety: 'safe' }] };
     }
     const record = actual.record;
     if (actual.untrusted) {
@@ -112,13 +113,13 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
     }
     if (record?.restoring) {
       const { snapshot, phase } = record.restoring;
-      return { action: 'update', changes: [{ field: 'image', safety: 'safe', reason: `finish an interrupted in-place restore from snapshot ${snapshot} (${phase === 'copying' ? 'discard its partial copy; the content stays as it was' : 'swap in its finished copy'})` }] };
+      return { action: 'update', changes: [{ field: 'image', kind: 'repair', safety: 'safe', reason: `finish an interrupted in-place restore from snapshot ${snapshot} (${phase === 'copying' ? 'discard its partial copy; the content stays as it was' : 'swap in its finished copy'})` }] };
     }
     if (!actual.present && actual.deletedHolds) {
-      return refusedDiff('update', 'image', deletedImageReason(what, actual.path, actual.deletedHolds));
+      return refusedDiff('update', 'image', deletedImageReason(what, actual.path, actual.deletedHolds), 'refused', 'drift');
     }
     if (!actual.present) {
-      return refusedDiff('update', 'image', `${what}: ${actual.path} is missing (deleted behind hoststore's back); recreating it would make an empty ${spec.kind}. Restore the file, or delete the record with \`hoststore delete ${spec.name} --yes\` to start empty`, 'data-loss');
+      return refusedDiff('update', 'image', `${what}: ${actual.path} is missing (deleted behind hoststore's back); recreating it would make an empty ${spec.kind}. Restore the file, or delete the record with \`hoststore delete ${spec.name} --yes\` to start empty`, 'data-loss', 'drift');
     }
     if (spec.kind === 'directory') {
       if (isBorrower(record, spec.project, spec.stack)) {
@@ -133,16 +134,12 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
     if (actual.filesystem === undefined) {
       return refusedDiff('update', 'filesystem', `${what}: ${actual.path} holds no ext4, xfs or btrfs filesystem; hoststore will not format a file it did not make`);
     }
-    if (actual.filesystem !== spec.filesystem) {
-      changes.push({
-        field: 'filesystem', from: actual.filesystem, to: spec.filesystem, safety: 'refused',
-        reason: `${what} is ${actual.filesystem}; changing it to ${spec.filesystem} means reformatting, which erases its data. Keep filesystem '${actual.filesystem}', or create a new ${spec.kind} and copy the data`,
-      });
-    }
+    const reformat = classifyFilesystem(actual.filesystem, spec.filesystem, spec);
+    if (reformat) changes.push(reformat);
     const currentGb = record?.growingToGb ?? record?.sizeGb ?? Math.floor((actual.sizeBytes ?? 0) / GiB);
     if (record && record.sizeGb !== undefined && (actual.sizeBytes ?? 0) < record.sizeGb * GiB) {
       changes.push({
-        field: 'image', from: `${record.sizeGb} GB`, to: `${actual.sizeBytes} bytes`, safety: 'refused',
+        field: 'image', from: `${record.sizeGb} GB`, to: `${actual.sizeBytes} bytes`, kind: 'drift', safety: 'refused',
         reason: `${what}: ${actual.path} is smaller (${actual.sizeBytes} bytes) than its ${record.sizeGb} GB filesystem: it was truncated behind hoststore's back and its data is damaged. Restore it from a snapshot or backup`,
       });
     }
@@ -151,27 +148,23 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       changes.push(...borrowerChanges(spec, record!, currentGb));
       return { action: changes.length ? 'update' : 'none', changes: [...changes, borrowedNote(record!)] };
     }
-    if (wanted !== undefined && wanted > currentGb) {
-      const mounted = spec.filesystem === 'ext4' ? block.mountsOfImage(actual.path) : [];
-      const holders = mounted.length > 0 ? holdersOf(mounted[0].target) : [];
-      changes.push(holders.length > 0
-        ? { field: 'size_gb', from: String(currentGb), to: String(wanted), safety: 'refused', reason: block.busyReason(what, mounted.map((m) => m.target), holders) }
-        : mounted.length > 0
-          ? { field: 'size_gb', from: String(currentGb), to: String(wanted), safety: 'downtime', reason: 'grow in place; online first, and where ext4 cannot grow online it is unmounted for a moment (tens of ms)' }
-          : { field: 'size_gb', from: String(currentGb), to: String(wanted), safety: 'safe', reason: 'grow in place' });
+    // The table classifies the size change; the host says whether the filesystem is mounted meanwhile.
+    const mounted = wanted !== undefined && wanted > currentGb ? block.mountsOfImage(actual.path) : [];
+    const sized = wanted === undefined || record?.growingToGb !== undefined && wanted <= currentGb
+      ? undefined
+      : classifySize(String(currentGb), String(wanted), spec, { mounted: mounted.length > 0, filesystem: actual.filesystem }, adopting);
+    // A downtime grow unmounts ext4 for a moment: refused while something holds the mount.
+    const holders = sized?.safety === 'downtime' ? holdersOf(mounted[0].target) : [];
+    if (sized && holders.length > 0) {
+      changes.push({ ...sized, kind: 'refused', safety: 'refused', reason: block.busyReason(what, mounted.map((m) => m.target), holders) });
+    } else if (sized && sized.kind !== 'kept') {
+      changes.push(sized);
     } else if (record?.growingToGb !== undefined) {
-      changes.push({ field: 'size_gb', from: String(record.sizeGb), to: String(record.growingToGb), safety: 'safe', reason: 'finish an interrupted grow' });
-    } else if (wanted !== undefined && wanted < currentGb && !adopting && spec.kind !== 'disk') {
-      changes.push({
-        field: 'size_gb', from: String(currentGb), to: String(wanted), safety: 'refused',
-        reason: `${what} is ${currentGb} GB; shrinking it to ${wanted} GB could cut off data. Keep sizeGb at ${currentGb} or more, or create a smaller ${spec.kind} and copy the data`,
-      });
+      changes.push({ field: 'size_gb', from: String(record.sizeGb), to: String(record.growingToGb), kind: 'repair', safety: 'safe', reason: 'finish an interrupted grow' });
     }
     changes.push(...recordChanges(spec, record));
     // A disk's given size only creates it: a smaller one on an existing disk is ignored (said, not done).
-    const notes: Change[] = wanted !== undefined && wanted < currentGb && (adopting || spec.kind === 'disk')
-      ? [{ field: 'size_gb_kept', safety: 'safe', reason: `kept at ${currentGb} GB; sizeGb ${wanted} ignored (an existing ${spec.kind} is never shrunk)` }]
-      : [];
+    const notes: Change[] = sized?.kind === 'kept' ? [sized] : [];
     return { action: adopting ? 'adopt' : changes.length ? 'update' : 'none', changes: [...changes, ...notes] };
   },
 
@@ -356,8 +349,8 @@ export function removeGrowMarker(spec: Pick<StorageSpec, 'root' | 'kind' | 'proj
   fs.rmSync(growMarkerPath(spec.root, spec.kind, spec.project, spec.name), { force: true });
 }
 
-function refusedDiff(action: Diff['action'], field: string, reason: string, safety: Change['safety'] = 'refused'): Diff {
-  return { action, changes: [{ field, safety, reason }] };
+function refusedDiff(action: Diff['action'], field: string, reason: string, safety: Change['safety'] = 'refused', kind: Change['kind'] = 'refused'): Diff {
+  return { action, changes: [{ field, kind, safety, reason }] };
 }
 
 function describe(spec: StorageSpec): string {
@@ -368,11 +361,11 @@ function recordChanges(spec: StorageSpec, record: StorageRecord | undefined): Ch
   if (!record) return [];
   const changes: Change[] = [];
   if (record.removalPolicy !== spec.removal_policy) {
-    changes.push({ field: 'removal_policy', from: record.removalPolicy, to: spec.removal_policy, safety: 'safe' });
+    changes.push(classifyRemovalPolicy(record.removalPolicy, spec.removal_policy));
   }
-  if (record.project !== spec.project) changes.push({ field: 'project', from: record.project, to: spec.project, safety: 'safe' });
-  if (record.stack !== spec.stack) changes.push({ field: 'stack', from: record.stack, to: spec.stack, safety: 'safe' });
-  if (record.shared !== spec.shared) changes.push({ field: 'shared', from: String(record.shared), to: String(spec.shared), safety: 'safe' });
+  if (record.project !== spec.project) changes.push({ field: 'project', from: record.project, to: spec.project, kind: 'setting', safety: 'safe' });
+  if (record.stack !== spec.stack) changes.push({ field: 'stack', from: record.stack, to: spec.stack, kind: 'setting', safety: 'safe' });
+  if (record.shared !== spec.shared) changes.push({ field: 'shared', from: String(record.shared), to: String(spec.shared), kind: 'setting', safety: 'safe' });
   return changes;
 }
 

@@ -1,6 +1,5 @@
 /** Making and growing filesystems: mkfs straight onto the image file, online grow, ext4's offline fallback. */
-import * as fs from 'node:fs';
-import { FILESYSTEMS, type Filesystem } from '../../src/schema.js';
+import type { Filesystem } from '../../src/schema.js';
 import { HoststoreError } from '../errors.js';
 import { CommandError, findTool, requireTool, run } from '../exec.js';
 
@@ -68,19 +67,6 @@ export async function punchUnwrittenExtents(file: string): Promise<void> {
   }
 }
 
-/**
- * The filesystem on an image file or block device, probed with `blkid -p` (the superblock itself, not
- * blkid's cache); undefined when there is none or it is not one of ours. ext2/ext3 are reported as
- * undefined: hoststore only makes ext4.
- */
-export async function detectFilesystem(pathOrDevice: string): Promise<Filesystem | undefined> {
-  // Exit 2: nothing recognised.
-  const { stdout, exitCode } = await run('blkid', ['-p', '-o', 'value', '-s', 'TYPE', pathOrDevice], { allowExitCodes: [2] });
-  if (exitCode === 2) return undefined;
-  const type = stdout.trim();
-  return (FILESYSTEMS as readonly string[]).includes(type) ? (type as Filesystem) : undefined;
-}
-
 /** The kernel would not grow this filesystem while mounted (ext4's resize2fs gets EPERM here). */
 export class OnlineGrowUnsupported extends Error {
   constructor(readonly cause: CommandError) {
@@ -125,10 +111,4 @@ export async function growFilesystemOffline(filesystem: Filesystem, deviceOrImag
   // resize2fs insists on a freshly checked filesystem; e2fsck exit 1 means "errors corrected".
   await run('e2fsck', ['-f', '-p', deviceOrImage], { allowExitCodes: [1] });
   await run('resize2fs', [deviceOrImage]);
-}
-
-/** Size of a mounted filesystem in bytes, as the kernel reports it (statfs). */
-export function filesystemSizeBytes(mountpoint: string): number {
-  const stat = fs.statfsSync(mountpoint);
-  return stat.blocks * stat.bsize;
 }

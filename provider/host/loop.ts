@@ -129,12 +129,3 @@ export async function detachLoop(device: string): Promise<void> {
 export async function refreshLoopCapacity(device: string): Promise<void> {
   await run('losetup', ['--set-capacity', device]);
 }
-
-/** The size of a block device in bytes, from /sys (no spawn); undefined if it does not exist. */
-export function blockDeviceSizeBytes(device: string): number | undefined {
-  try {
-    return Number(fs.readFileSync(`/sys/block/${sysName(device)}/size`, 'utf8').trim()) * 512;
-  } catch {
-    return undefined;
-  }
-}

@@ -6,12 +6,9 @@
 import { HoststoreError, RefusedError } from '../errors.js';
 import { converge, makeContext, remove, type HandlerContext } from '../handlers/handler.js';
 import { withRootLock } from '../registry/lock.js';
-import { storageHandler } from '../handlers/storage.js';
-import { mountHandler } from '../handlers/mount.js';
-import { snapshotPolicyHandler } from '../handlers/snapshot-policy.js';
 import { projectHandler } from '../handlers/project.js';
 import type { DesiredSpec } from './desired.js';
-import type { Plan } from './plan.js';
+import { HANDLERS, type Plan } from './plan.js';
 
 export interface ApplyOptions {
   readonly allowDataLoss: ReadonlySet<string>;
@@ -50,10 +47,11 @@ async function applyLocked(plan: Plan, options: ApplyOptions): Promise<void> {
     if (item.action === 'no-op' || !item.spec) continue;
     const started = Date.now();
     options.log(`${item.action} ${item.subject} ...`);
-    const handler = item.kind === 'storage' ? storageHandler : item.kind === 'mount' ? mountHandler : item.kind === 'snapshot-policy' ? snapshotPolicyHandler : undefined;
-    if (!handler) continue;
+    // Orphans and manifests have no spec of their own to converge: the manifests retire them below.
+    if (item.kind === 'orphan' || item.kind === 'project') continue;
+    const handler = HANDLERS[item.kind];
     const spec = handler.validate(item.spec);
-    await converge(handler as never, ctxFor(spec.root), spec as never, 'hoststore apply');
+    await converge(handler, ctxFor(spec.root), spec, 'hoststore apply');
     options.log(`${item.action} ${item.subject}: done in ${Date.now() - started} ms`);
   }
   for (const manifest of manifests.values()) {
@@ -85,16 +83,16 @@ async function destroyLocked(desired: DesiredSpec[], options: ApplyOptions, lock
   const retained: string[] = [];
   for (const d of [...desired].reverse()) {
     if (d.kind === 'project') continue;
-    const handler = d.kind === 'storage' ? storageHandler : d.kind === 'mount' ? mountHandler : snapshotPolicyHandler;
-    const identity = handler.validate(d.spec as never);
+    const handler = HANDLERS[d.kind];
+    const identity = handler.validate(d.spec);
     const ctx = makeContext(identity.root, {
       log: (l) => options.log(`    ${l}`), allowDataLoss: options.allowDataLoss, stack: d.spec.stack, rootLocked: lockedRoots.has(identity.root),
     });
     const started = Date.now();
-    await remove(handler as never, ctx, identity as never);
+    await remove(handler, ctx, identity);
     options.log(`delete ${d.kind} ${d.address}: done in ${Date.now() - started} ms`);
     if (d.kind === 'storage') {
-      const record = ctx.registry.storage(d.spec.kind as never, d.spec.project, d.spec.name);
+      const record = ctx.registry.storage(identity.kind, identity.project, identity.name);
       if (record?.state === 'retained') retained.push(`${record.kind} ${record.name}: ${record.path}`);
     }
   }

@@ -6,8 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HoststoreError } from '../errors.js';
 import { readSynthJson } from './synth-file.js';
+import { handlerCommand, KIND_NAMES, type KindName } from '../../src/kinds.js';
 
-export type SpecKind = 'storage' | 'mount' | 'snapshot-policy' | 'project';
+export type SpecKind = KindName;
 
 export interface DesiredSpec {
   readonly stack: string;
@@ -18,8 +19,9 @@ export interface DesiredSpec {
   readonly spec: Record<string, string>;
 }
 
-const COMMAND = /^"\$HOSTSTORE_CLI" handle (storage|mount|snapshot-policy|project) converge$/;
-const ORDER: Record<SpecKind, number> = { storage: 0, mount: 1, 'snapshot-policy': 2, project: 3 };
+/** Each kind's converge command, as the renderer writes it (the config carrier's create-time provisioner). */
+const CONVERGE = new Map<string, SpecKind>(KIND_NAMES.map((kind) => [handlerCommand(kind, 'converge'), kind]));
+const ORDER = new Map<SpecKind, number>(KIND_NAMES.map((kind, i) => [kind, i]));
 
 interface Carrier {
   readonly triggers_replace?: Record<string, string>;
@@ -61,17 +63,17 @@ export function readDesired(appDir: string, onlyStack?: string): DesiredSpec[] {
     for (const type of ['terraform_data', 'null_resource']) {
       for (const [logicalId, carrier] of Object.entries(config.resource?.[type] ?? {})) {
         for (const p of carrier.provisioner ?? []) {
-          const match = COMMAND.exec(p['local-exec']?.command ?? '');
-          if (!match || p['local-exec']?.when === 'destroy') continue;
+          const kind = CONVERGE.get(p['local-exec']?.command ?? '');
+          if (!kind || p['local-exec']?.when === 'destroy') continue;
           const triggers = carrier.triggers_replace ?? carrier.triggers ?? {};
           const ownerPath = (carrier['//']?.metadata?.path ?? logicalId).replace(/\/(config|manifest)(-\d+)?$/, '');
           specs.push({
-            stack: stack.name, address: ownerPath, kind: match[1] as SpecKind,
+            stack: stack.name, address: ownerPath, kind,
             spec: unescapeAll(triggers),
           });
         }
       }
     }
   }
-  return specs.sort((a, b) => ORDER[a.kind] - ORDER[b.kind] || byAddress(a, b));
+  return specs.sort((a, b) => ORDER.get(a.kind)! - ORDER.get(b.kind)! || byAddress(a, b));
 }

@@ -4,6 +4,7 @@
  */
 import { makeContext } from '../handlers/handler.js';
 import { isBorrower, ownerName } from '../handlers/storage-owner.js';
+import { storageHandler } from '../handlers/storage.js';
 import type { DesiredSpec } from './desired.js';
 
 /** One line per reason the destroy of `desired` must not start; empty when it may. */
@@ -15,9 +16,9 @@ export function refusedDestroy(desired: readonly DesiredSpec[], allowDataLoss: R
   const leaving = new Set(desired.filter((d) => d.kind === 'mount').map((d) => `${d.spec.root}|${d.spec.project}|${d.spec.service}|${d.spec.replica}|${d.spec.mount_path}`));
   for (const d of desired) {
     if (d.kind !== 'storage') continue;
-    const s = d.spec;
+    const s = storageHandler.validate(d.spec);
     const ctx = ctxFor(s.root);
-    const record = ctx.registry.storage(s.kind as never, s.project, s.name);
+    const record = ctx.registry.storage(s.kind, s.project, s.name);
     if (!record || record.state === 'retained' || isBorrower(record, s.project, s.stack)) continue;
     if (record.removalPolicy === 'retain') continue;
     const what = `${s.kind} ${s.name}`;

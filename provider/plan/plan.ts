@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { FILESYSTEMS, type Filesystem } from '../../src/schema.js';
 import { findTool } from '../exec.js';
 import { HoststoreError } from '../errors.js';
-import { makeContext, type Change, type Diff, type Handler, type HandlerContext, type Safety } from '../handlers/handler.js';
+import { makeContext, type Change, type Diff, type HandlerContext, type Safety } from '../handlers/handler.js';
+import type { AnyHandler } from '../handlers/by-kind.js';
 import { storageHandler } from '../handlers/storage.js';
 import { mountHandler } from '../handlers/mount.js';
 import { snapshotPolicyHandler } from '../handlers/snapshot-policy.js';
@@ -22,7 +23,7 @@ import { spaceNeeded } from './space-needed.js';
 import { PlannedOwners } from './planned-owners.js';
 import { replacedDataChange, seenOnHost } from './replaced-data.js';
 
-export type PlanAction = 'create' | 'adopt' | 'update' | 'repair' | 'delete' | 'retain' | 'no-op';
+export type PlanAction = 'create' | 'adopt' | 'update' | 'replace' | 'repair' | 'delete' | 'retain' | 'no-op';
 
 export interface PlanItem {
   readonly stack: string;
@@ -57,7 +58,8 @@ export interface Plan {
   readonly fingerprint: string;
 }
 
-const HANDLERS: Record<SpecKind, Handler<any, any, any>> = {
+/** Every kind's handler: a plan and an apply use them all (the table in src/kinds.ts names the kinds). */
+export const HANDLERS: { readonly [K in SpecKind]: AnyHandler } = {
   storage: storageHandler, mount: mountHandler, 'snapshot-policy': snapshotPolicyHandler, project: projectHandler,
 };
 const SAFETY_ORDER: Safety[] = ['safe', 'downtime', 'data-loss', 'refused'];
@@ -66,12 +68,16 @@ export function worst(changes: readonly Change[]): Safety {
   return changes.reduce<Safety>((w, c) => (SAFETY_ORDER.indexOf(c.safety) > SAFETY_ORDER.indexOf(w) ? c.safety : w), 'safe');
 }
 
-function actionOf(diff: Diff): PlanAction {
-  if (diff.action === 'create') return 'create';
-  if (diff.action === 'adopt') return 'adopt';
-  if (diff.action === 'none') return 'no-op';
-  const drift = diff.changes.some((c) => /missing|truncated|interrupted|behind hoststore's back/.test(c.reason ?? ''));
-  return drift ? 'repair' : 'update';
+/**
+ * An item's action from its handler's and the kinds of its changes: other storage at a mount's place is a
+ * replace; drift, or work the record says is unfinished, is a repair.
+ */
+export function itemAction(action: Diff['action'], changes: readonly Change[]): PlanAction {
+  if (action === 'create') return 'create';
+  if (action === 'adopt') return 'adopt';
+  if (action === 'none') return 'no-op';
+  if (changes.some((c) => c.kind === 'replace')) return 'replace';
+  return changes.some((c) => c.kind === 'drift' || c.kind === 'repair') ? 'repair' : 'update';
 }
 
 function subjectOf(kind: SpecKind, spec: Record<string, string>): { subject: string; name: string } {
@@ -113,14 +119,14 @@ export function makePlan(desired: DesiredSpec[], now = new Date()): Plan {
     const storageKey = d.kind === 'storage' ? `${d.spec.kind}:${d.spec.name}` : `${d.spec.storage_kind}:${d.spec.storage}`;
     if (d.kind === 'storage' && (diff.action === 'create' || diff.action === 'adopt')) plannedStorage.add(storageKey);
     if (d.kind !== 'storage' && plannedStorage.has(storageKey)) {
-      diff = { action: 'create', changes: diff.changes.filter((c) => c.field !== 'storage').concat(diff.changes.some((c) => c.field === 'storage') ? [{ field: subject.split(' ')[0], to: subject, safety: 'safe' }] : []) };
+      diff = { action: 'create', changes: diff.changes.filter((c) => c.field !== 'storage').concat(diff.changes.some((c) => c.field === 'storage') ? [{ field: subject.split(' ')[0], to: subject, kind: 'create' as const, safety: 'safe' as const }] : []) };
     }
     if (d.kind === 'storage') diff = plannedOwners.judgeStorage(spec, diff);
     if (d.kind === 'storage' && diff.action === 'create') {
       const replaced = replacedDataChange(d.spec, desired, seenOnHost(ctx), (seen) => (stillDeclared(desired, seen) ? 'retain' : ctx.registry.storage(seen.storageKind, seen.project, seen.storage)?.removalPolicy));
       if (replaced) diff = { ...diff, changes: [...diff.changes, replaced] };
     }
-    items.push({ stack: d.stack, address: d.address, kind: d.kind, subject, name, action: actionOf(diff), safety: worst(diff.changes), changes: diff.changes, spec: d.spec });
+    items.push({ stack: d.stack, address: d.address, kind: d.kind, subject, name, action: itemAction(diff.action, diff.changes), safety: worst(diff.changes), changes: diff.changes, spec: d.spec });
   }
   const roots = [...contexts.keys()];
   const checks = roots.flatMap((root) => hostChecks(ctxFor(root), desired, allocated, items));
@@ -137,7 +143,7 @@ function orphanItems(ctx: HandlerContext, d: DesiredSpec, manifest: ReturnType<t
   const diff = projectHandler.diff(ctx, manifest, orphans);
   return diff.changes.map((change) => {
     const storage = change.field === 'storage' ? orphans.storage.find((s) => `${s.kind} ${s.name}` === change.from) : undefined;
-    const action: PlanAction = change.field === 'storage' && storage?.removalPolicy === 'retain' ? 'retain' : 'delete';
+    const action: PlanAction = change.kind === 'retain' ? 'retain' : 'delete';
     return {
       stack: d.stack, address: `${d.address} (removed from code)`, kind: 'orphan' as const,
       subject: `${change.field === 'storage' ? '' : `${change.field} `}${change.from ?? ''}`, name: storage?.name ?? (change.from ?? '').split(' ')[0],
@@ -197,7 +203,7 @@ function gib(bytes: number): string {
 
 /** Adds the summary counts and the fingerprint of the items. */
 export function finish(plan: Omit<Plan, 'summary' | 'fingerprint'>): Plan {
-  const summary = { create: 0, adopt: 0, update: 0, repair: 0, delete: 0, retain: 0, 'no-op': 0, refused: 0, 'data-loss': 0, downtime: 0 };
+  const summary = { create: 0, adopt: 0, update: 0, replace: 0, repair: 0, delete: 0, retain: 0, 'no-op': 0, refused: 0, 'data-loss': 0, downtime: 0 };
   for (const item of plan.items) {
     summary[item.action] += 1;
     if (item.safety !== 'safe') summary[item.safety] += 1;

@@ -5,7 +5,7 @@
 import type { Plan, PlanAction, PlanItem } from './plan.js';
 
 const SYMBOL: Record<PlanAction, string> = {
-  create: '+', adopt: '<=', update: '~', repair: '!', delete: '-', retain: '-/', 'no-op': ' ',
+  create: '+', adopt: '<=', update: '~', replace: '-+', repair: '!', delete: '-', retain: '-/', 'no-op': ' ',
 };
 const RISK_ORDER = ['refused', 'data-loss', 'downtime', 'safe'];
 
@@ -21,7 +21,7 @@ function details(item: PlanItem): string {
 
 export function summaryLine(plan: Plan): string {
   const s = plan.summary;
-  const parts = [`${s.create} to create`, `${s.adopt} to adopt`, `${s.update} to update`, `${s.repair} to repair`, `${s.retain} to retain`, `${s.delete} to delete`, `${s['no-op']} unchanged`];
+  const parts = [`${s.create} to create`, `${s.adopt} to adopt`, `${s.update} to update`, ...(s.replace ? [`${s.replace} to replace`] : []), `${s.repair} to repair`, `${s.retain} to retain`, `${s.delete} to delete`, `${s['no-op']} unchanged`];
   const risk = [s.refused && `${s.refused} refused`, s['data-loss'] && `${s['data-loss']} with data loss`, s.downtime && `${s.downtime} with downtime`].filter(Boolean);
   return `Plan: ${parts.join(', ')}.${risk.length ? ` ${risk.join(', ')}.` : ''}`;
 }

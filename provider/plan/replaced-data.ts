@@ -39,7 +39,7 @@ export function replacedDataChange(storage: Record<string, string>, desired: rea
       : policy === 'snapshot' ? `the old data at ${where} is deleted after a final snapshot (removalPolicy 'snapshot')`
         : `the old data at ${where} is deleted (removalPolicy 'destroy')`;
     return {
-      field: 'data', from: `${seen.storageKind} ${seen.storage} (project ${seen.project})`, to: `new empty ${storage.kind} ${storage.name}`, safety: 'data-loss',
+      field: 'data', from: `${seen.storageKind} ${seen.storage} (project ${seen.project})`, to: `new empty ${storage.kind} ${storage.name}`, kind: 'replace', safety: 'data-loss',
       reason: `service ${m.service} sees ${seen.storageKind} ${seen.storage} of project ${seen.project} at ${m.mount_path}; this gives it a new, empty ${storage.kind} ${storage.name} there instead, and ${fate}. To keep the data: rename it back to '${seen.storage}' (with project '${seen.project}' and shared as before), or copy from ${where} (\`hoststore snapshot create ${seen.storage}\`, then fromSnapshot)`,
     };
   }

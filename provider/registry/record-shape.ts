@@ -3,12 +3,15 @@
  * strings. A record changed by hand into `null` or a bare value is reported in one line, not as a crash.
  */
 
-/** Fields every record of a collection has, in every build that wrote one (keys are re-derived from them). */
+import { KINDS } from '../../src/kinds.js';
+
+/**
+ * Fields every record of a collection has, in every build that wrote one (keys are re-derived from them):
+ * each resource kind's from the contract table, plus leases and snapshots, which no carrier declares.
+ */
 const IDENTIFYING_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  storage: ['kind', 'name', 'project'],
-  mounts: ['project', 'storage', 'service'],
+  ...Object.fromEntries(Object.values(KINDS).flatMap((kind) => (kind.record ? [[kind.record.collection, kind.record.identifying]] : []))),
   leases: ['disk', 'project', 'service'],
-  policies: ['project', 'policy', 'storage', 'schedule'],
   snapshots: ['id', 'storage'],
 };
 

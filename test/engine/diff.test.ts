@@ -42,7 +42,7 @@ test('classifies every change of a pull request by what it does to data', () => 
   // THEN each change has the right action and safety class, with a reason
   expect(item(/^disk pg/)).toMatchObject({ action: 'update', safety: 'downtime', changes: [expect.objectContaining({ field: 'size_gb', from: '20', to: '40' })] });
   expect(item(/^disk media/)).toMatchObject({ action: 'update', safety: 'refused' });
-  expect(item(/^disk media/).changes.map((c: { reason: string }) => c.reason).join(' ')).toMatch(/shrinking from 50 GB to 10 GB.*|changing xfs to btrfs means reformatting/);
+  expect(item(/^disk media/).changes.map((c: { reason: string }) => c.reason).join(' ')).toMatch(/disk media is xfs; changing it to btrfs means reformatting.* kept at 50 GB; sizeGb 10 ignored/);
   expect(item(/^volume scratch/)).toMatchObject({ action: 'delete', safety: 'data-loss' });
   expect(item(/^volume old/)).toMatchObject({ action: 'retain', safety: 'safe' });
   expect(item(/^mount pg -> db\[1\]:\/data \(ro\)/)).toMatchObject({ action: 'update', safety: 'safe', changes: [expect.objectContaining({ field: 'read_only', reason: 'remount in place' })] });

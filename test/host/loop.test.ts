@@ -1,10 +1,15 @@
 import * as fs from 'node:fs';
 import { GiB, createSparseImage, growImage } from '../../provider/host/image.js';
-import { attachLoop, blockDeviceSizeBytes, detachLoop, loopBackingFile, loopDirectIo, loopsFor, orphanLoopsFor, refreshLoopCapacity } from '../../provider/host/loop.js';
+import { attachLoop, detachLoop, loopBackingFile, loopDirectIo, loopsFor, orphanLoopsFor, refreshLoopCapacity } from '../../provider/host/loop.js';
 import { formatImage } from '../../provider/host/filesystem.js';
 import { mountDevice, safeMountTarget, unmount } from '../../provider/host/mounts.js';
 import { run } from '../../provider/exec.js';
 import { hostLoopsUnder, hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
+
+/** A block device's size from /sys, read by the test itself. */
+function blockDeviceSizeBytes(device: string): number {
+  return Number(fs.readFileSync(`/sys/block/${device.replace(/^\/dev\//, '')}/size`, 'utf8').trim()) * 512;
+}
 
 let host: HostFixture;
 beforeEach(() => {

@@ -1,8 +1,13 @@
 /**
  * The wire specs as the handlers parse them: every field's rule reported with the field and the value,
  * several problems at once, unknown keys refused in a spec and ignored in an identity, and the values
- * converted (numbers, booleans) only once the whole spec is valid.
+ * converted (numbers, booleans) only once the whole spec is valid; and the contract table agreeing with
+ * the schemas and with the carriers the constructs render.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { handlerCommand, identityFields, KIND_NAMES, KINDS, type KindName } from '../../src/kinds.js';
+import { synthModel } from '../helpers/synth-model.js';
 import { storageHandler } from '../../provider/handlers/storage.js';
 import { mountHandler } from '../../provider/handlers/mount.js';
 import { snapshotPolicyHandler } from '../../provider/handlers/snapshot-policy.js';
@@ -55,4 +60,42 @@ test('a field of the wrong type is refused before any rule runs, naming the fiel
   expect(rejection(() => snapshotPolicyHandler.validate({
     root, project: 'app', stack: 's', policy: 'nightly', storage: 'data', storage_kind: 'disk', schedule: 'every day', retention_days: '7', retention_count: '',
   }))).toMatch(/schedule: must be a 5-field cron expression/);
+});
+
+describe('the contract table (src/kinds.ts) agrees with the schemas and with what the constructs render', () => {
+  const policyWire = {
+    root, project: 'app', stack: 's', policy: 'nightly', storage: 'data', storage_kind: 'disk', schedule: '0 4 * * *', retention_days: '7', retention_count: '', max_freeze_seconds: '5',
+  };
+  const wires: Record<string, Record<string, string>> = { storage: storageWire(root), mount: mountWire(root), 'snapshot-policy': policyWire };
+
+  test.each(Object.keys(wires))('%s: the identity fields are the identity schema, every spec field has a rule', (name) => {
+    const kind = KINDS[name as KindName];
+    const identity = kind.identity.parse(wires[name]) as Record<string, unknown>;
+    expect(Object.keys(identity).sort()).toEqual(identityFields(name as KindName).sort());
+    expect(Object.keys(kind.fields).sort()).toEqual(Object.keys(wires[name]).sort());
+    expect(() => kind.spec.parse(wires[name])).not.toThrow();
+  });
+
+  test('every carrier runs a command of the table, with the table\'s identity or all its fields as triggers', () => {
+    const out = synthModel({
+      stack: 'wire', root,
+      storage: [{ id: 'data', type: 'Disk', props: { name: 'data', sizeGb: 1 }, mounts: [{ id: 'data-mount', service: 'web', mountPath: '/data' }], policy: { id: 'nightly', schedule: '0 4 * * *' } }],
+    });
+    try {
+      const synthesized = JSON.parse(fs.readFileSync(path.join(out, 'stacks', 'wire', 'cdk.tf.json'), 'utf8'));
+      const commands = new Map(KIND_NAMES.flatMap((k) => (['converge', 'delete'] as const).map((op) => [handlerCommand(k, op), { kind: k, op }] as const)));
+      const seen = new Set<string>();
+      for (const carrier of Object.values(synthesized.resource.terraform_data) as Array<{ triggers_replace: Record<string, string>; provisioner: Array<{ 'local-exec': { command: string } }> }>) {
+        const found = commands.get(carrier.provisioner[0]['local-exec'].command);
+        expect(found).toBeDefined();
+        const { kind, op } = found!;
+        seen.add(`${kind} ${op}`);
+        const expected = op === 'delete' ? identityFields(kind) : Object.keys(KINDS[kind].fields);
+        expect({ kind, op, triggers: Object.keys(carrier.triggers_replace).sort() }).toEqual({ kind, op, triggers: [...expected].sort() });
+      }
+      expect([...seen].sort()).toEqual(['mount converge', 'mount delete', 'project converge', 'snapshot-policy converge', 'snapshot-policy delete', 'storage converge', 'storage delete']);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
 });
