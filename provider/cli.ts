@@ -18,7 +18,9 @@ commands:
   snapshot create NAME [--max-freeze-seconds N]
                                        a point-in-time, read-only snapshot; a mounted filesystem is frozen for
                                        the copy, at most N seconds (default 5), else the snapshot is refused
-  snapshot list [NAME] [--json]        snapshots, each checked against its checksum
+  snapshot list [NAME] [--verify] [--json]
+                                       snapshots and their last verification; --verify hashes each again
+                                       (one whose file changed since it was verified is hashed anyway)
   snapshot restore ID --to NEW_NAME    a new storage from a snapshot
   snapshot restore ID --in-place --yes replace a storage's content (unmounted, after a safety snapshot, remounted)
   snapshot delete ID [--force]         delete a snapshot (--force for the last copy of a storage deleted by policy)
@@ -79,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
       'dry-run': { type: 'boolean', default: false },
       'size-gb': { type: 'string' },
       'max-freeze-seconds': { type: 'string' },
+      verify: { type: 'boolean', default: false },
     },
   });
   const [command, ...args] = positionals;
@@ -130,7 +133,7 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/pool.js')).pool(args, { ...options, sizeGb: values['size-gb'] });
     case 'snapshot':
       return (await import('./commands/snapshot.js')).snapshot(args, {
-        ...options, to: values.to, inPlace: values['in-place'] ?? false, dryRun: values['dry-run'] ?? false, maxFreezeSeconds: values['max-freeze-seconds'],
+        ...options, to: values.to, inPlace: values['in-place'] ?? false, verify: values.verify, dryRun: values['dry-run'] ?? false, maxFreezeSeconds: values['max-freeze-seconds'],
       });
     default:
       throw new HoststoreError(`unknown command '${command}'; run hoststore --help`, 2);
