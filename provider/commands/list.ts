@@ -3,6 +3,7 @@ import { HoststoreError } from '../errors.js';
 import { inventory, type InventoryItem } from '../inventory.js';
 import type { GlobalOptions } from '../cli.js';
 import { formatBytes, printJson, table } from './format.js';
+import { commandHint } from '../command-hint.js';
 
 export function list(options: GlobalOptions): number {
   const items = inventory(options.root);
@@ -27,7 +28,7 @@ export function list(options: GlobalOptions): number {
 /** The one item called `name`; a name used by several projects needs --project. */
 export function findItem(items: InventoryItem[], name: string, options: GlobalOptions): InventoryItem {
   const matches = items.filter((i) => i.name === name && (!options.project || i.project === options.project || i.kind === 'disk'));
-  if (matches.length === 0) throw new HoststoreError(`no storage named '${name}' under ${options.root} (see hoststore list)`, 1);
+  if (matches.length === 0) throw new HoststoreError(`no storage named '${name}' under ${options.root} (see ${commandHint(options.root, 'list')})`, 1);
   if (matches.length > 1) {
     throw new HoststoreError(`'${name}' names ${matches.length} storages (${matches.map((m) => `${m.kind} in project ${m.project}`).join(', ')}); pick one with --project`, 2);
   }

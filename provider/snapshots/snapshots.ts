@@ -17,6 +17,7 @@ import type { HandlerContext } from '../handlers/handler.js';
 import { newSnapshotId } from './snapshot-id.js';
 import { allocatedBytes, formatSize, freeBytes, isNoSpace, rootFullError } from './snapshot-space.js';
 import { SPARSE_COPY_BYTES_PER_SECOND, expectedFreezeMs, probeSnapshotMethod, seconds, type SnapshotMethod } from './snapshot-method.js';
+import { commandHint } from '../command-hint.js';
 
 export type SnapshotTrigger = 'manual' | 'schedule' | 'final' | 'safety';
 
@@ -309,7 +310,7 @@ function freezeRefusal(subject: string, root: string, method: SnapshotMethod, by
     : `a sparse copy of ${formatSize(bytes)} at about ${formatSize(SPARSE_COPY_BYTES_PER_SECOND)}/s, since ${root} cannot reflink`;
   return new RefusedError(
     `snapshot of ${subject} refused: it would freeze its filesystem for about ${seconds(expectedMs)} (${how}), over the limit of ${maxFreezeSeconds} s; ` +
-      'raise maxFreezeSeconds (hoststore snapshot create --max-freeze-seconds N), put the root on a reflink-capable filesystem (xfs with reflink, btrfs, or a btrfs pool: hoststore pool create), or unmount it first (an unmounted image is copied without freezing)',
+      `raise maxFreezeSeconds (${commandHint(root, `snapshot create ${subject.slice(subject.indexOf(' ') + 1)} --max-freeze-seconds N`)}), put the root on a reflink-capable filesystem (xfs with reflink, btrfs, or a btrfs pool: ${commandHint(root, 'pool create --size-gb N')}), or unmount it first (an unmounted image is copied without freezing)`,
   );
 }
 
@@ -323,7 +324,7 @@ export function listSnapshots(ctx: HandlerContext, storage?: string): SnapshotRe
 
 export function getSnapshot(ctx: HandlerContext, id: string): SnapshotRecord {
   const record = ctx.registry.get<SnapshotRecord>('snapshots', id);
-  if (!record) throw new HoststoreError(`no snapshot '${id}' under ${ctx.root} (see hoststore snapshot list)`, 1);
+  if (!record) throw new HoststoreError(`no snapshot '${id}' under ${ctx.root} (see ${commandHint(ctx.root, 'snapshot list')})`, 1);
   return record;
 }
 
