@@ -42,7 +42,8 @@ commands:
 
 options:
   --root DIR       the hoststore root (default: $HOSTSTORE_ROOT or ${DEFAULT_ROOT}): absolute, normalized, a
-                   directory of its own (not /, a system directory, nor /tmp, /var, /home, /srv themselves)
+                   directory of its own (not /, a system directory, nor /tmp, /var, /home, /srv themselves);
+                   read commands run in a cdktf app (cdktf.json) read the roots its synth output declares
   --project NAME   pick a project when a volume name exists in several
   --json           machine-readable output for read commands
   -h, --help       this text
@@ -55,6 +56,8 @@ export interface GlobalOptions {
   readonly yes: boolean;
   readonly force: boolean;
   readonly project?: string;
+  /** For read commands inside a cdktf app without --root: every root its synth output declares (`root` is the first). */
+  readonly roots?: readonly string[];
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -89,8 +92,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
+  const reads = ['list', 'status', 'lease-list'].includes(command) || (command === 'snapshot' && args[0] === 'list');
+  // Inside a cdktf app, with no root given, a read looks at the roots the app's synth output declares.
+  const roots = reads && values.root === undefined && process.env.HOSTSTORE_ROOT === undefined
+    ? (await import('./commands/app-roots.js')).appRoots(process.cwd(), values.app) : undefined;
   const options: GlobalOptions = {
-    root: checkedRoot(values.root),
+    root: roots?.[0] ?? checkedRoot(values.root), roots,
     json: values.json ?? false,
     yes: values.yes ?? false,
     force: values.force ?? false,
@@ -102,8 +109,8 @@ async function main(argv: string[]): Promise<number> {
     allowDataLoss: values['allow-data-loss'] ?? [], base: values.base,
   };
   // Reads of a root whose pool is not mounted would show a bare directory (no storage, no snapshots).
-  if (['list', 'status', 'lease-list'].includes(command) || (command === 'snapshot' && args[0] === 'list')) {
-    (await import('./host/pool-guard.js')).assertPoolMounted(options.root);
+  if (reads) {
+    for (const root of roots ?? [options.root]) (await import('./host/pool-guard.js')).assertPoolMounted(root);
   }
   switch (command) {
     case 'plan':

@@ -16,7 +16,8 @@ import type { StorageRecord } from '../registry/store.js';
 import { inventory } from '../inventory.js';
 import { pruneAll, runDue } from '../snapshots/run-due.js';
 import { deleteSnapshot, getSnapshot, listSnapshots, recordedState, restoreCopy, snapshotLocation, takeSnapshot, verifySnapshot, type SnapshotRecord, type SnapshotState } from '../snapshots/snapshots.js';
-import { recordedHostPath, recordedStoragePath } from '../host/root-trust.js';
+import { checkRootTrust, recordedHostPath, recordedStoragePath } from '../host/root-trust.js';
+import { printPerRoot, rootsOf } from './app-roots.js';
 import type { GlobalOptions } from '../cli.js';
 import { findItem } from './list.js';
 import { formatBytes, printJson, table } from './format.js';
@@ -62,17 +63,20 @@ export async function snapshot(args: string[], options: SnapshotOptions): Promis
       return 0;
     }
     case 'list': {
-      const snapshots = await listWithState(ctx, target, options.verify, locked);
-      const code = snapshots.every((s) => s.intact) ? 0 : 1;
+      const perRoot: Array<{ root: string; snapshots: Awaited<ReturnType<typeof listWithState>> }> = [];
+      for (const root of rootsOf(options)) {
+        const rootCtx = root === options.root ? ctx : makeContext(root, options.json ? { log: (line) => process.stderr.write(`${line}\n`) } : {});
+        const lockedHere = <T>(what: string, fn: () => Promise<T>) => withRootLock(root, { holder: `hoststore snapshot ${what}` }, fn);
+        // It reads the registry and hashes files of the root: the same check as before a change.
+        checkRootTrust(root);
+        perRoot.push({ root, snapshots: await listWithState(rootCtx, target, options.verify, lockedHere) });
+      }
+      const code = perRoot.every(({ snapshots }) => snapshots.every((s) => s.intact)) ? 0 : 1;
       if (options.json) {
-        printJson(snapshots);
+        printJson(perRoot.flatMap(({ root, snapshots }) => snapshots.map((s) => ({ root, ...s }))));
         return code;
       }
-      const rows = snapshots.map((s) => [
-        s.id, `${s.kind} ${s.storage}`, s.createdAt, s.trigger, s.method, s.frozenMs ? `${s.frozenMs} ms` : '-',
-        formatBytes(snapshotBytes(options.root, s)), s.state === 'ok' ? 'ok' : s.state.toUpperCase(), s.verified?.at ?? '-',
-      ]);
-      process.stdout.write(rows.length ? `${table(['ID', 'STORAGE', 'TAKEN', 'TRIGGER', 'METHOD', 'FROZEN', 'ALLOCATED', 'CONTENT', 'VERIFIED'], rows)}\n` : 'no snapshots\n');
+      printPerRoot(perRoot.map(({ root, snapshots }) => ({ root, text: snapshots.length ? snapshotTable(root, snapshots) : 'no snapshots' })));
       return code;
     }
     case 'delete': {
@@ -186,6 +190,14 @@ async function listWithState(
   };
   const mustHash = listSnapshots(ctx, storage).some((s) => recordedState(s, ctx.root, verify ?? false) === undefined);
   return mustHash ? locked('list', judge) : judge();
+}
+
+function snapshotTable(root: string, snapshots: Awaited<ReturnType<typeof listWithState>>): string {
+  const rows = snapshots.map((s) => [
+    s.id, `${s.kind} ${s.storage}`, s.createdAt, s.trigger, s.method, s.frozenMs ? `${s.frozenMs} ms` : '-',
+    formatBytes(snapshotBytes(root, s)), s.state === 'ok' ? 'ok' : s.state.toUpperCase(), s.verified?.at ?? '-',
+  ]);
+  return table(['ID', 'STORAGE', 'TAKEN', 'TRIGGER', 'METHOD', 'FROZEN', 'ALLOCATED', 'CONTENT', 'VERIFIED'], rows);
 }
 
 /** A snapshot's allocated bytes, found where the layout puts it. */
