@@ -26,6 +26,9 @@ commands:
   snapshot delete ID [--force]         delete a snapshot (--force for the last copy of a storage deleted by policy)
   snapshot run-due                     take the snapshots whose schedule fired (cron runs it every minute), then prune
   snapshot prune [--dry-run]           delete what each policy's retention lets go
+  import PATH --name N [--project P] [--kind disk|volume|directory] [--copy]
+                                       bring an existing image or directory under management (moved into the
+                                       root, or copied with --copy), retained until a stack declares N
   up                                   finish interrupted restores and grows, then re-attach and re-mount everything (after a reboot)
   pool create --size-gb N              make the root a btrfs pool in a sparse file beside it (<root>.pool.img): reflink snapshots
   pool status [--json]                 a pool's size, allocation, free space and whether snapshots are reflinks
@@ -85,6 +88,9 @@ async function main(argv: string[]): Promise<number> {
       'size-gb': { type: 'string' },
       'max-freeze-seconds': { type: 'string' },
       verify: { type: 'boolean', default: false },
+      name: { type: 'string' },
+      kind: { type: 'string' },
+      copy: { type: 'boolean', default: false },
     },
   });
   const [command, ...args] = positionals;
@@ -136,6 +142,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/delete.js')).deleteStorage(one(args, 'delete NAME'), options);
     case 'up':
       return (await import('./commands/up.js')).up(options);
+    case 'import':
+      return (await import('./commands/import.js')).importStorage(args, { ...options, name: values.name, kind: values.kind, copy: values.copy ?? false });
     case 'pool':
       return (await import('./commands/pool.js')).pool(args, { ...options, sizeGb: values['size-gb'] });
     case 'snapshot':
