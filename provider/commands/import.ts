@@ -62,8 +62,15 @@ export async function importStorage(args: string[], options: ImportOptions): Pro
       throw new RefusedError(`refusing to move ${source} into ${options.root}: they are on different filesystems, so it cannot be moved in one rename; pass --copy to copy it (the original is left as it is), or move it onto the root's filesystem first`);
     }
     makeRootDirectory(options.root, path.dirname(target));
-    if (crossing) await copyIn(source, target, found.directory);
-    else fs.renameSync(source, target);
+    if (crossing) await copyIn(source, target, found.directory, () => sameFile(found.stat, fs.lstatSync(source, { throwIfNoEntry: false })));
+    else {
+      fs.renameSync(source, target);
+      // In a directory others may write, the path could name another file by now: what moved must be what was checked.
+      if (!sameFile(found.stat, fs.lstatSync(target), { renamed: true })) {
+        fs.renameSync(target, source);
+        throw changedWhileImporting(source);
+      }
+    }
     syncDirectory(path.dirname(target));
     const now = new Date().toISOString();
     const stat = fs.statSync(target);
@@ -79,7 +86,7 @@ export async function importStorage(args: string[], options: ImportOptions): Pro
 }
 
 /** The checks an adopt makes of what it will mount as root, and that nothing else has it: refused otherwise. */
-function checkSource(source: string, root: string): { directory: boolean } {
+function checkSource(source: string, root: string): { directory: boolean; stat: fs.Stats } {
   const refuse = (why: string) => new RefusedError(`refusing to import ${source}: it ${why}`);
   const stat = fs.lstatSync(source, { throwIfNoEntry: false });
   if (!stat) throw new HoststoreError(`nothing to import at ${source}: no such file or directory`, 1);
@@ -101,7 +108,19 @@ function checkSource(source: string, root: string): { directory: boolean } {
   }
   const users = processesUsing(source, { tree: directory });
   if (users.length) throw refuse(`is in use by ${users.slice(0, 3).join(', ')}${users.length > 3 ? ` and ${users.length - 3} more` : ''}; stop them first`);
-  return { directory };
+  return { directory, stat };
+}
+
+/**
+ * The same file as when it was checked: device and inode, and (unless it was just renamed, which moves
+ * it) its change time, so it was not written or chmodded since.
+ */
+function sameFile(checked: fs.Stats, now: fs.Stats | undefined, options: { renamed?: boolean } = {}): boolean {
+  return now !== undefined && now.dev === checked.dev && now.ino === checked.ino && (options.renamed === true || now.ctimeMs === checked.ctimeMs);
+}
+
+function changedWhileImporting(source: string): RefusedError {
+  return new RefusedError(`refusing to import ${source}: it was replaced or changed while being imported; nothing was imported; check what is there, then run the import again`);
 }
 
 function directoryTrustProblem(stat: fs.Stats): string | undefined {
@@ -129,11 +148,13 @@ function nearestExisting(dir: string): string {
 }
 
 /** Copies across filesystems to a temporary beside the target, then renames it in: never a half copy at the target. */
-async function copyIn(source: string, target: string, directory: boolean): Promise<void> {
+async function copyIn(source: string, target: string, directory: boolean, unchanged: () => boolean): Promise<void> {
   const temporary = `${target}.importing`;
   fs.rmSync(temporary, { recursive: true, force: true });
   try {
     await run('cp', directory ? ['-a', '--reflink=auto', source, temporary] : ['--reflink=auto', '--sparse=always', '--preserve=mode,ownership,timestamps', source, temporary], { concurrent: true });
+    // cp reads by path: a source swapped or written during the copy gave a copy of something else.
+    if (!unchanged()) throw changedWhileImporting(source);
     await run('sync', ['--file-system', temporary]);
     fs.renameSync(temporary, target);
   } catch (error) {

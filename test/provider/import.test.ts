@@ -181,3 +181,24 @@ hostTest('mkfs.ext4')('across filesystems it is refused unless --copy, which cop
     execFileSync('umount', [other]);
   }
 });
+
+hostTest('mkfs.ext4')('a source written to while it is copied in is refused and nothing is imported', () => {
+  const other = outside.path('tmpfs');
+  fs.mkdirSync(other);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1200m', 'tmpfs', other]);
+  try {
+    const image = ext4Image(path.join(other, 'racy.img'));
+    // GIVEN a cp that copies, then someone writes to the source before the import looks again
+    const tools = fs.mkdtempSync(outside.path('tools-'));
+    fs.symlinkSync(execFileSync('bash', ['-c', 'command -v sync'], { encoding: 'utf8' }).trim(), path.join(tools, 'sync'));
+    const realCp = execFileSync('bash', ['-c', 'command -v cp'], { encoding: 'utf8' }).trim();
+    fs.writeFileSync(path.join(tools, 'cp'), `#!/bin/sh\n${realCp} "$@" && printf x | dd of="${image}" bs=1 seek=4096 conv=notrunc status=none\n`, { mode: 0o755 });
+    const result = hoststore(['import', image, '--name', 'racy', '--copy', '--root', host.root], undefined, { HOSTSTORE_TOOL_PATH: tools });
+    // THEN it is refused and neither the image nor its temporary is left in the root
+    expect(result).toMatchObject({ status: 3, stderr: expect.stringMatching(/was replaced or changed while being imported; nothing was imported/) });
+    expect(fs.readdirSync(host.path('disks'))).toEqual([]);
+    expect(JSON.parse(cli('list', '--json').stdout)).toEqual([]);
+  } finally {
+    execFileSync('umount', [other]);
+  }
+});
