@@ -18,12 +18,17 @@ commands:
   snapshot create NAME [--max-freeze-seconds N]
                                        a point-in-time, read-only snapshot; a mounted filesystem is frozen for
                                        the copy, at most N seconds (default 5), else the snapshot is refused
-  snapshot list [NAME] [--json]        snapshots, each checked against its checksum
+  snapshot list [NAME] [--verify] [--json]
+                                       snapshots and their last verification; --verify hashes each again
+                                       (one whose file changed since it was verified is hashed anyway)
   snapshot restore ID --to NEW_NAME    a new storage from a snapshot
   snapshot restore ID --in-place --yes replace a storage's content (unmounted, after a safety snapshot, remounted)
   snapshot delete ID [--force]         delete a snapshot (--force for the last copy of a storage deleted by policy)
   snapshot run-due                     take the snapshots whose schedule fired (cron runs it every minute), then prune
   snapshot prune [--dry-run]           delete what each policy's retention lets go
+  import PATH --name N [--project P] [--kind disk|volume|directory] [--copy]
+                                       bring an existing image or directory under management (moved into the
+                                       root, or copied with --copy), retained until a stack declares N
   up                                   finish interrupted restores and grows, then re-attach and re-mount everything (after a reboot)
   pool create --size-gb N              make the root a btrfs pool in a sparse file beside it (<root>.pool.img): reflink snapshots
   pool status [--json]                 a pool's size, allocation, free space and whether snapshots are reflinks
@@ -40,7 +45,8 @@ commands:
 
 options:
   --root DIR       the hoststore root (default: $HOSTSTORE_ROOT or ${DEFAULT_ROOT}): absolute, normalized, a
-                   directory of its own (not /, a system directory, nor /tmp, /var, /home, /srv themselves)
+                   directory of its own (not /, a system directory, nor /tmp, /var, /home, /srv themselves);
+                   read commands run in a cdktf app (cdktf.json) read the roots its synth output declares
   --project NAME   pick a project when a volume name exists in several
   --json           machine-readable output for read commands
   -h, --help       this text
@@ -53,6 +59,8 @@ export interface GlobalOptions {
   readonly yes: boolean;
   readonly force: boolean;
   readonly project?: string;
+  /** For read commands inside a cdktf app without --root: every root its synth output declares (`root` is the first). */
+  readonly roots?: readonly string[];
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -79,6 +87,10 @@ async function main(argv: string[]): Promise<number> {
       'dry-run': { type: 'boolean', default: false },
       'size-gb': { type: 'string' },
       'max-freeze-seconds': { type: 'string' },
+      verify: { type: 'boolean', default: false },
+      name: { type: 'string' },
+      kind: { type: 'string' },
+      copy: { type: 'boolean', default: false },
     },
   });
   const [command, ...args] = positionals;
@@ -86,8 +98,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
+  const reads = ['list', 'status', 'lease-list'].includes(command) || (command === 'snapshot' && args[0] === 'list');
+  // Inside a cdktf app, with no root given, a read looks at the roots the app's synth output declares.
+  const roots = reads && values.root === undefined && process.env.HOSTSTORE_ROOT === undefined
+    ? (await import('./commands/app-roots.js')).appRoots(process.cwd(), values.app) : undefined;
   const options: GlobalOptions = {
-    root: checkedRoot(values.root),
+    root: roots?.[0] ?? checkedRoot(values.root), roots,
     json: values.json ?? false,
     yes: values.yes ?? false,
     force: values.force ?? false,
@@ -99,8 +115,8 @@ async function main(argv: string[]): Promise<number> {
     allowDataLoss: values['allow-data-loss'] ?? [], base: values.base,
   };
   // Reads of a root whose pool is not mounted would show a bare directory (no storage, no snapshots).
-  if (['list', 'status', 'lease-list'].includes(command) || (command === 'snapshot' && args[0] === 'list')) {
-    (await import('./host/pool-guard.js')).assertPoolMounted(options.root);
+  if (reads) {
+    for (const root of roots ?? [options.root]) (await import('./host/pool-guard.js')).assertPoolMounted(root);
   }
   switch (command) {
     case 'plan':
@@ -126,11 +142,13 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/delete.js')).deleteStorage(one(args, 'delete NAME'), options);
     case 'up':
       return (await import('./commands/up.js')).up(options);
+    case 'import':
+      return (await import('./commands/import.js')).importStorage(args, { ...options, name: values.name, kind: values.kind, copy: values.copy ?? false });
     case 'pool':
       return (await import('./commands/pool.js')).pool(args, { ...options, sizeGb: values['size-gb'] });
     case 'snapshot':
       return (await import('./commands/snapshot.js')).snapshot(args, {
-        ...options, to: values.to, inPlace: values['in-place'] ?? false, dryRun: values['dry-run'] ?? false, maxFreezeSeconds: values['max-freeze-seconds'],
+        ...options, to: values.to, inPlace: values['in-place'] ?? false, verify: values.verify, dryRun: values['dry-run'] ?? false, maxFreezeSeconds: values['max-freeze-seconds'],
       });
     default:
       throw new HoststoreError(`unknown command '${command}'; run hoststore --help`, 2);

@@ -10,13 +10,14 @@ import { findItem } from './list.js';
 import { confirm } from './confirm.js';
 import { recordedHostPath } from '../host/root-trust.js';
 import { removeTree } from '../host/remove-tree.js';
+import { commandHint } from '../command-hint.js';
 
 /**
  * Why a storage cannot be deleted yet, and the way out: who really has it mounted now, which mount
  * records remain whose mount is gone (the Mount is still declared somewhere, or was never removed), and
  * who holds its lease.
  */
-function usersOf(item: InventoryItem): string {
+function usersOf(item: InventoryItem, root: string): string {
   const who = (m: InventoryItem['mounts'][number]) => `${m.project}/${m.service} replica ${m.replica} at ${m.hostPath}`;
   const mounted = item.mounts.filter((m) => m.mounted);
   const recorded = item.mounts.filter((m) => !m.mounted);
@@ -29,14 +30,14 @@ function usersOf(item: InventoryItem): string {
     ? 'remove its Mounts first, or pass --force to unmount and delete'
     : recorded.length
       ? 'remove those Mounts from the code and apply first, or pass --force to forget the records and delete'
-      : `break the lease (hoststore lease break ${item.name}) first, or pass --force to delete`;
+      : `break the lease (${commandHint(root, `lease break ${item.name}`)}) first, or pass --force to delete`;
   return `${reasons.join(' and ')}; ${way}`;
 }
 
 export async function deleteStorage(name: string, options: GlobalOptions): Promise<number> {
   return withRootLock(options.root, { holder: `hoststore delete ${name}` }, async () => {
     const item = findItem(inventory(options.root), name, options);
-    if ((item.mounts.length > 0 || item.lease) && !options.force) throw new RefusedError(`${item.kind} ${name} ${usersOf(item)}`);
+    if ((item.mounts.length > 0 || item.lease) && !options.force) throw new RefusedError(`${item.kind} ${name} ${usersOf(item, options.root)}`);
     if (!options.yes) await confirm(`delete ${item.kind} ${name} and all its data at ${item.path}?`);
     const registry = new Registry(options.root);
     for (const m of item.mounts) {

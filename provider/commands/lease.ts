@@ -6,21 +6,24 @@ import { leaseIsStale } from '../handlers/mount.js';
 import type { GlobalOptions } from '../cli.js';
 import { printJson, table } from './format.js';
 import { confirm } from './confirm.js';
+import { printPerRoot, rootsOf } from './app-roots.js';
+import { checkRootTrust } from '../host/root-trust.js';
 
 export function leaseList(options: GlobalOptions): number {
-  const leases = new Registry(options.root)
-    .list<LeaseRecord>('leases')
-    .map(({ record }) => ({ ...record, stale: leaseIsStale(options.root, record) }));
+  const perRoot = rootsOf(options).map((root) => {
+    // A read opens the registry: the same check as before a change.
+    checkRootTrust(root);
+    return { root, leases: new Registry(root).list<LeaseRecord>('leases').map(({ record }) => ({ ...record, stale: leaseIsStale(root, record) })) };
+  });
   if (options.json) {
-    printJson(leases);
+    printJson(perRoot.flatMap(({ root, leases }) => leases.map((l) => ({ root, ...l }))));
     return 0;
   }
-  if (leases.length === 0) {
-    process.stdout.write('no disk leases\n');
-    return 0;
-  }
-  const rows = leases.map((l) => [l.disk, `${l.project}/${l.service}`, String(l.replica), l.since, l.stale ? 'stale' : 'held', l.hostPath]);
-  process.stdout.write(`${table(['DISK', 'HOLDER', 'REPLICA', 'SINCE', 'STATE', 'HOST PATH'], rows)}\n`);
+  printPerRoot(perRoot.map(({ root, leases }) => ({
+    root,
+    text: leases.length === 0 ? 'no disk leases'
+      : table(['DISK', 'HOLDER', 'REPLICA', 'SINCE', 'STATE', 'HOST PATH'], leases.map((l) => [l.disk, `${l.project}/${l.service}`, String(l.replica), l.since, l.stale ? 'stale' : 'held', l.hostPath])),
+  })));
   return 0;
 }
 

@@ -3,31 +3,33 @@ import { HoststoreError } from '../errors.js';
 import { inventory, type InventoryItem } from '../inventory.js';
 import type { GlobalOptions } from '../cli.js';
 import { formatBytes, printJson, table } from './format.js';
+import { printPerRoot, rootsOf } from './app-roots.js';
+import { commandHint } from '../command-hint.js';
 
 export function list(options: GlobalOptions): number {
-  const items = inventory(options.root);
+  const perRoot = rootsOf(options).map((root) => ({ root, items: inventory(root) }));
   if (options.json) {
-    printJson(items);
+    printJson(perRoot.flatMap(({ root, items }) => items.map((i) => ({ root, ...i }))));
     return 0;
   }
-  if (items.length === 0) {
-    process.stdout.write(`no storage under ${options.root}\n`);
-    return 0;
-  }
+  printPerRoot(perRoot.map(({ root, items }) => ({ root, text: items.length === 0 ? `no storage under ${root}` : listTable(items) })));
+  return 0;
+}
+
+function listTable(items: InventoryItem[]): string {
   const rows = items.map((i) => [
     i.name, i.kind, i.project || '-', i.sizeGb === undefined ? '-' : `${i.sizeGb} GB`, i.filesystem ?? '-',
     formatBytes(i.allocatedBytes), i.state,
     i.mounts.map((m) => `${m.service}[${m.replica}]${m.readOnly ? ' ro' : ''}`).join(', ') || '-',
     i.lease ? `${i.lease.service}[${i.lease.replica}]` : '-',
   ]);
-  process.stdout.write(`${table(['NAME', 'KIND', 'PROJECT', 'SIZE', 'FS', 'ALLOCATED', 'STATE', 'MOUNTS', 'LEASE'], rows)}\n`);
-  return 0;
+  return table(['NAME', 'KIND', 'PROJECT', 'SIZE', 'FS', 'ALLOCATED', 'STATE', 'MOUNTS', 'LEASE'], rows);
 }
 
 /** The one item called `name`; a name used by several projects needs --project. */
 export function findItem(items: InventoryItem[], name: string, options: GlobalOptions): InventoryItem {
   const matches = items.filter((i) => i.name === name && (!options.project || i.project === options.project || i.kind === 'disk'));
-  if (matches.length === 0) throw new HoststoreError(`no storage named '${name}' under ${options.root} (see hoststore list)`, 1);
+  if (matches.length === 0) throw new HoststoreError(`no storage named '${name}' under ${options.root} (see ${commandHint(options.root, 'list')})`, 1);
   if (matches.length > 1) {
     throw new HoststoreError(`'${name}' names ${matches.length} storages (${matches.map((m) => `${m.kind} in project ${m.project}`).join(', ')}); pick one with --project`, 2);
   }
@@ -35,13 +37,15 @@ export function findItem(items: InventoryItem[], name: string, options: GlobalOp
 }
 
 export function status(name: string, options: GlobalOptions): number {
-  const item = findItem(inventory(options.root), name, options);
+  const root = rootOfName(name, options);
+  const item = findItem(inventory(root), name, { ...options, root });
   if (options.json) {
-    printJson(item);
+    printJson({ root, ...item });
     return 0;
   }
   const lines = [
     `name:           ${item.name}`,
+    `root:           ${root}`,
     `kind:           ${item.kind}${item.project ? ` (project ${item.project}${item.stack ? `, stack ${item.stack}` : ''})` : ''}`,
     `state:          ${item.state}`,
     `path:           ${item.path}`,
@@ -54,4 +58,14 @@ export function status(name: string, options: GlobalOptions): number {
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/** The one root, of several a cdktf app declares, that has storage called `name`; more than one needs --root. */
+function rootOfName(name: string, options: GlobalOptions): string {
+  const roots = rootsOf(options);
+  if (roots.length === 1) return roots[0];
+  const holding = roots.filter((root) => inventory(root).some((i) => i.name === name));
+  if (holding.length > 1) throw new HoststoreError(`'${name}' names storage under ${holding.length} roots of this app (${holding.join(', ')}); pick one with --root`, 2);
+  if (holding.length === 0) throw new HoststoreError(`no storage named '${name}' under this app's roots (${roots.join(', ')}) (see ${commandHint(undefined, 'list')})`, 1);
+  return holding[0];
 }

@@ -39,7 +39,16 @@ function render(plan: Plan, format: string): string {
   throw new HoststoreError(`unknown --format '${format}': use text, markdown or json`, 2);
 }
 
+/**
+ * 3 (a refusal's code) when any change is refused, with or without --detailed-exitcode: a script or CI
+ * step must not pass over a plan that cannot be applied. Otherwise 0, or 2 for changes when detailed.
+ */
 function exitCode(plan: Plan, detailed: boolean): number {
+  const refused = plan.items.filter((i) => i.safety === 'refused').length;
+  if (refused > 0) {
+    process.stderr.write(`hoststore: ${refused} change${refused === 1 ? ' is' : 's are'} refused (see the plan above); apply would change nothing until the code no longer asks for ${refused === 1 ? 'it' : 'them'}\n`);
+    return new RefusedError('').exitCode;
+  }
   return detailed && hasChanges(plan) ? 2 : 0;
 }
 

@@ -6,6 +6,7 @@ import { HoststoreError } from '../errors.js';
 import { createPool, poolStatus, POOL_MAX_GB, POOL_MIN_GB, type PoolStatus } from '../host/pool.js';
 import type { GlobalOptions } from '../cli.js';
 import { formatBytes, printJson } from './format.js';
+import { commandHint } from '../command-hint.js';
 
 export async function pool(args: string[], options: GlobalOptions & { sizeGb?: string }): Promise<number> {
   const [verb, ...rest] = args;
@@ -37,7 +38,7 @@ function describe(s: PoolStatus): string {
     `pool:       ${s.root}`,
     `file:       ${s.file} (${formatBytes(s.sizeBytes)}, ${formatBytes(s.allocatedBytes)} allocated on the host)`,
   ];
-  if (!s.mounted) return [...lines, 'mounted:    no (run hoststore up to mount it)'].join('\n');
+  if (!s.mounted) return [...lines, `mounted:    no (run ${commandHint(s.root, 'up')} to mount it)`].join('\n');
   return [
     ...lines,
     `mounted:    from ${s.device} (${s.directIo ? 'direct I/O' : 'buffered I/O'})`,

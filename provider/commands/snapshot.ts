@@ -15,8 +15,9 @@ import { withRootLock } from '../registry/lock.js';
 import type { StorageRecord } from '../registry/store.js';
 import { inventory } from '../inventory.js';
 import { pruneAll, runDue } from '../snapshots/run-due.js';
-import { deleteSnapshot, getSnapshot, listSnapshots, restoreCopy, snapshotLocation, takeSnapshot, verifySnapshot, type SnapshotRecord } from '../snapshots/snapshots.js';
-import { recordedHostPath, recordedStoragePath } from '../host/root-trust.js';
+import { deleteSnapshot, getSnapshot, listSnapshots, recordedState, restoreCopy, snapshotLocation, takeSnapshot, verifySnapshot, type SnapshotRecord, type SnapshotState } from '../snapshots/snapshots.js';
+import { checkRootTrust, recordedHostPath, recordedStoragePath } from '../host/root-trust.js';
+import { printPerRoot, rootsOf } from './app-roots.js';
 import type { GlobalOptions } from '../cli.js';
 import { findItem } from './list.js';
 import { formatBytes, printJson, table } from './format.js';
@@ -25,6 +26,8 @@ export interface SnapshotOptions extends GlobalOptions {
   readonly to?: string;
   readonly inPlace: boolean;
   readonly dryRun: boolean;
+  /** `snapshot list --verify`: hash every snapshot again, not only those whose file changed since verified. */
+  readonly verify?: boolean;
   /** `--max-freeze-seconds`, as typed (checked here, for `snapshot create` only). */
   readonly maxFreezeSeconds?: string;
 }
@@ -60,19 +63,21 @@ export async function snapshot(args: string[], options: SnapshotOptions): Promis
       return 0;
     }
     case 'list': {
-      const verifyAll = () => Promise.all(listSnapshots(ctx, target).map(async (s) => ({ ...s, intact: await verifySnapshot(s, ctx) })));
-      // A first verification records the checksum of a reflink snapshot: a registry write, so under the lock.
-      const snapshots = listSnapshots(ctx, target).some((s) => s.checksumPending) ? await locked('list', verifyAll) : await verifyAll();
-      if (options.json) {
-        printJson(snapshots);
-        return 0;
+      const perRoot: Array<{ root: string; snapshots: Awaited<ReturnType<typeof listWithState>> }> = [];
+      for (const root of rootsOf(options)) {
+        const rootCtx = root === options.root ? ctx : makeContext(root, options.json ? { log: (line) => process.stderr.write(`${line}\n`) } : {});
+        const lockedHere = <T>(what: string, fn: () => Promise<T>) => withRootLock(root, { holder: `hoststore snapshot ${what}` }, fn);
+        // It reads the registry and hashes files of the root: the same check as before a change.
+        checkRootTrust(root);
+        perRoot.push({ root, snapshots: await listWithState(rootCtx, target, options.verify, lockedHere) });
       }
-      const rows = snapshots.map((s) => [
-        s.id, `${s.kind} ${s.storage}`, s.createdAt, s.trigger, s.method, s.frozenMs ? `${s.frozenMs} ms` : '-',
-        formatBytes(snapshotBytes(options.root, s)), s.intact ? 'ok' : 'CHANGED OR MISSING',
-      ]);
-      process.stdout.write(rows.length ? `${table(['ID', 'STORAGE', 'TAKEN', 'TRIGGER', 'METHOD', 'FROZEN', 'ALLOCATED', 'CONTENT'], rows)}\n` : 'no snapshots\n');
-      return snapshots.every((s) => s.intact) ? 0 : 1;
+      const code = perRoot.every(({ snapshots }) => snapshots.every((s) => s.intact)) ? 0 : 1;
+      if (options.json) {
+        printJson(perRoot.flatMap(({ root, snapshots }) => snapshots.map((s) => ({ root, ...s }))));
+        return code;
+      }
+      printPerRoot(perRoot.map(({ root, snapshots }) => ({ root, text: snapshots.length ? snapshotTable(root, snapshots) : 'no snapshots' })));
+      return code;
     }
     case 'delete': {
       if (!target) throw new HoststoreError('usage: hoststore snapshot delete ID', 2);
@@ -162,6 +167,37 @@ async function restoreInPlace(options: GlobalOptions, id: string): Promise<numbe
   });
   for (const m of mounts) await converge(mountHandler, ctx, mountSpecFromRecord(options.root, m));
   return 0;
+}
+
+/**
+ * Each snapshot with its state: from its last recorded verification while its file is unchanged, else
+ * (and for all with --verify) hashed now, under the root lock since the outcome is recorded.
+ */
+async function listWithState(
+  ctx: ReturnType<typeof makeContext>, storage: string | undefined, verify: boolean | undefined,
+  locked: <T>(what: string, fn: () => Promise<T>) => Promise<T>,
+): Promise<Array<SnapshotRecord & { state: SnapshotState; intact: boolean }>> {
+  const judge = async () => {
+    const out: Array<SnapshotRecord & { state: SnapshotState; intact: boolean }> = [];
+    for (const s of listSnapshots(ctx, storage)) {
+      const known = recordedState(s, ctx.root, verify ?? false);
+      const state: SnapshotState = known ?? ((await verifySnapshot(s, ctx)) ? 'ok' : 'changed');
+      // What verifySnapshot recorded (its verdict, a pending checksum filled in) is what is shown.
+      const record = known === undefined ? (ctx.registry.get<SnapshotRecord>('snapshots', s.id) ?? s) : s;
+      out.push({ ...record, state, intact: state === 'ok' });
+    }
+    return out;
+  };
+  const mustHash = listSnapshots(ctx, storage).some((s) => recordedState(s, ctx.root, verify ?? false) === undefined);
+  return mustHash ? locked('list', judge) : judge();
+}
+
+function snapshotTable(root: string, snapshots: Awaited<ReturnType<typeof listWithState>>): string {
+  const rows = snapshots.map((s) => [
+    s.id, `${s.kind} ${s.storage}`, s.createdAt, s.trigger, s.method, s.frozenMs ? `${s.frozenMs} ms` : '-',
+    formatBytes(snapshotBytes(root, s)), s.state === 'ok' ? 'ok' : s.state.toUpperCase(), s.verified?.at ?? '-',
+  ]);
+  return table(['ID', 'STORAGE', 'TAKEN', 'TRIGGER', 'METHOD', 'FROZEN', 'ALLOCATED', 'CONTENT', 'VERIFIED'], rows);
 }
 
 /** A snapshot's allocated bytes, found where the layout puts it. */

@@ -10,6 +10,7 @@ import { converge, makeContext } from '../handlers/handler.js';
 import { mountHandler, mountSpecFromRecord } from '../handlers/mount.js';
 import type { GlobalOptions } from '../cli.js';
 import { finishInterrupted } from './finish-interrupted.js';
+import { commandHint } from '../command-hint.js';
 
 export async function up(options: GlobalOptions): Promise<number> {
   // A root on a pool is an empty directory until the pool is back: mount it first, or stop.
@@ -25,7 +26,7 @@ export async function up(options: GlobalOptions): Promise<number> {
       // Said as the plan says it, not as losetup's "No such file or directory" (an image deleted while
       // still mounted is the handler's to report, with the way to save its data).
       failed += 1;
-      process.stderr.write(`hoststore up: ${m.storage} for ${m.project}/${m.service} replica ${m.replica}: ${m.storageKind} ${m.storage}: ${image} is missing (deleted behind hoststore's back), so it was not mounted. Restore the file and run hoststore up again, or delete the record with \`hoststore delete ${m.storage} --yes\` to start empty\n`);
+      process.stderr.write(`hoststore up: ${m.storage} for ${m.project}/${m.service} replica ${m.replica}: ${m.storageKind} ${m.storage}: ${image} is missing (deleted behind hoststore's back), so it was not mounted. Restore the file and run ${commandHint(options.root, 'up')} again, or delete the record with \`${commandHint(options.root, `delete ${m.storage} --yes`)}\` to start empty\n`);
       continue;
     }
     try {

@@ -26,6 +26,7 @@ import { classifyMountedStorage, classifyReadOnly } from '../../src/kinds.js';
 import { checkInsideRoot } from '../host/root-trust.js';
 import { deletedImageHolds, deletedImageReason, type DeletedImageHold } from './deleted-image.js';
 import { borrowedMountNote, isMountBorrower, mountBorrowerChanges, nestedMount, nestedMountChange } from './mount-owner.js';
+import { commandHint } from '../command-hint.js';
 
 export interface ActualMount {
   readonly record?: MountRecord;
@@ -128,7 +129,7 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
       return { action: actual ? 'update' : 'create', changes };
     }
     if (actual?.deletedHolds) {
-      changes.push({ field: 'mount', from: actual.hostPath, kind: 'drift', safety: 'refused', reason: deletedImageReason(what, imageOf(spec), actual.deletedHolds) });
+      changes.push({ field: 'mount', from: actual.hostPath, kind: 'drift', safety: 'refused', reason: deletedImageReason(what, imageOf(spec), actual.deletedHolds, spec.root) });
       return { action: 'update', changes };
     }
     // Another stack of this project has this mount point: the same Mount borrows it, anything else is refused.
@@ -144,7 +145,7 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
       const stale = leaseIsStale(spec.root, lease);
       changes.push({
         field: 'lease', from: holderOf(lease), to: holderOf(spec), kind: 'refused', safety: 'refused',
-        reason: `disk ${spec.storage} is leased by ${holderOf(lease)} since ${lease.since}${stale ? ` (stale: its mount at ${lease.hostPath} is gone; break it with \`hoststore lease break ${spec.storage}\`)` : ''}; a disk is mounted by one instance at a time: use one disk per instance`,
+        reason: `disk ${spec.storage} is leased by ${holderOf(lease)} since ${lease.since}${stale ? ` (stale: its mount at ${lease.hostPath} is gone; break it with \`${commandHint(spec.root, `lease break ${spec.storage}`)}\`)` : ''}; a disk is mounted by one instance at a time: use one disk per instance`,
       });
     }
     if (!actual) {
@@ -188,7 +189,7 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
     }
     if (identity.storage_kind !== 'directory' && readMountTable().some((e) => e.target === hostPath)) {
       const holds = deletedImageHolds(imageOf(identity)).filter((h) => h.targets.includes(hostPath));
-      if (holds.length > 0) throw new RefusedError(deletedImageReason(`${identity.storage_kind} ${identity.storage}`, imageOf(identity), holds));
+      if (holds.length > 0) throw new RefusedError(deletedImageReason(`${identity.storage_kind} ${identity.storage}`, imageOf(identity), holds, identity.root));
     }
     while (readMountTable().some((e) => e.target === hostPath)) await unmount(hostPath);
     ctx.registry.remove('mounts', key);

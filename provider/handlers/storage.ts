@@ -28,6 +28,7 @@ import { borrowedNote, borrowerChanges, isBorrower, releaseBorrowed } from './st
 import { holdersOf } from '../host/holders.js';
 import { deletedImageHolds, deletedImageReason, type DeletedImageHold } from './deleted-image.js';
 import { removeTree } from '../host/remove-tree.js';
+import { commandHint } from '../command-hint.js';
 
 const GiB = 1024 ** 3;
 
@@ -116,10 +117,10 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       return { action: 'update', changes: [{ field: 'image', kind: 'repair', safety: 'safe', reason: `finish an interrupted in-place restore from snapshot ${snapshot} (${phase === 'copying' ? 'discard its partial copy; the content stays as it was' : 'swap in its finished copy'})` }] };
     }
     if (!actual.present && actual.deletedHolds) {
-      return refusedDiff('update', 'image', deletedImageReason(what, actual.path, actual.deletedHolds), 'refused', 'drift');
+      return refusedDiff('update', 'image', deletedImageReason(what, actual.path, actual.deletedHolds, spec.root), 'refused', 'drift');
     }
     if (!actual.present) {
-      return refusedDiff('update', 'image', `${what}: ${actual.path} is missing (deleted behind hoststore's back); recreating it would make an empty ${spec.kind}. Restore the file, or delete the record with \`hoststore delete ${spec.name} --yes\` to start empty`, 'data-loss', 'drift');
+      return refusedDiff('update', 'image', `${what}: ${actual.path} is missing (deleted behind hoststore's back); recreating it would make an empty ${spec.kind}. Restore the file, or delete the record with \`${commandHint(spec.root, `delete ${spec.name} --yes`)}\` to start empty`, 'data-loss', 'drift');
     }
     if (spec.kind === 'directory') {
       if (isBorrower(record, spec.project, spec.stack)) {
@@ -288,7 +289,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       if (!(await verifySnapshot(final, ctx))) throw new HoststoreError(`${what}: the final snapshot ${final.id} does not verify; the ${identity.kind} was kept`);
       await removeTree(where);
       ctx.registry.removeStorage(identity.kind, identity.project, identity.name);
-      ctx.log(`${what}: deleted after final snapshot ${final.id} (removalPolicy 'snapshot'); get it back with \`hoststore snapshot restore ${final.id} --to ${identity.name}\``);
+      ctx.log(`${what}: deleted after final snapshot ${final.id} (removalPolicy 'snapshot'); get it back with \`${commandHint(ctx.root, `snapshot restore ${final.id} --to ${identity.name}`)}\``);
       return;
     }
     if (mounts.length === 0) await block.unmountImage(where);
@@ -301,7 +302,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
     }
     const now = ctx.now().toISOString();
     ctx.registry.putStorage({ ...record, state: 'retained', retainedAt: now, updatedAt: now });
-    ctx.log(`${what}: retained at ${where} (removalPolicy 'retain'); delete it with \`hoststore delete ${identity.name}\``);
+    ctx.log(`${what}: retained at ${where} (removalPolicy 'retain'); delete it with \`${commandHint(ctx.root, `delete ${identity.name}`)}\``);
   },
 };
 

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RefusedError } from '../errors.js';
 import { isMountpoint } from './mounts.js';
+import { commandHint } from '../command-hint.js';
 
 /**
  * Why a file at the pool's name cannot be a pool hoststore made (a symlink, or not root's): in a parent
@@ -23,5 +24,5 @@ export function assertPoolMounted(root: string): void {
   const stat = fs.lstatSync(file, { throwIfNoEntry: false });
   if (!stat || foreignPoolFile(stat)) return;
   if (isMountpoint(dir)) return;
-  throw new RefusedError(`the root ${dir} lives on the pool ${file}, which is not mounted (after a reboot?); nothing was changed; run hoststore up --root ${dir} first`);
+  throw new RefusedError(`the root ${dir} lives on the pool ${file}, which is not mounted (after a reboot?); nothing was changed; run ${commandHint(dir, 'up')} first`);
 }

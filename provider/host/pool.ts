@@ -13,6 +13,7 @@ import { createSparseImage, GiB } from './image.js';
 import { attachLoop, loopBackingFile, loopDirectIo, loopsFor } from './loop.js';
 import { mountAt, readMountTable, unmount, type MountEntry } from './mounts.js';
 import { lstatOrUndefined } from './files.js';
+import { commandHint } from '../command-hint.js';
 
 export const POOL_LABEL = 'hoststore-pool';
 /** Whole GiB; a btrfs filesystem needs a few hundred MiB for itself. */
@@ -184,7 +185,7 @@ export async function createPool(root: string, sizeGb: number, log: PoolLog, opt
     throw new RefusedError(`refusing to make a pool at ${dir}: the directory is not empty (a pool mounted over it would hide what is there); give a new or empty directory`);
   }
   if (fileStat && fileStat.size !== sizeGb * GiB) {
-    throw new RefusedError(`refusing to make a pool at ${dir}: ${file} already exists with ${fileStat.size / GiB} GiB, not ${sizeGb}; mount it with hoststore up --root ${dir}, or move it away`);
+    throw new RefusedError(`refusing to make a pool at ${dir}: ${file} already exists with ${fileStat.size / GiB} GiB, not ${sizeGb}; mount it with ${commandHint(dir, 'up')}, or move it away`);
   }
   if (!fileStat) {
     const free = fs.statfsSync(path.dirname(file));
@@ -258,12 +259,12 @@ export async function mountPoolIfAny(root: string, log: PoolLog): Promise<'none'
     return 'already';
   }
   const other = mountAt(dir);
-  if (other) throw new RefusedError(`pool ${file} is not mounted at ${dir}: ${other.fstype} from ${other.source} is mounted there; unmount it, then run hoststore up again`);
+  if (other) throw new RefusedError(`pool ${file} is not mounted at ${dir}: ${other.fstype} from ${other.source} is mounted there; unmount it, then run ${commandHint(dir, 'up')} again`);
   const dirStat = lstatOrUndefined(dir);
   if (!dirStat) fs.mkdirSync(dir, { mode: 0o755 });
   else if (dirStat.isSymbolicLink() || !dirStat.isDirectory()) throw new RefusedError(`pool ${file} cannot be mounted at ${dir}: it is not a directory; move it away`);
   else if (!isEmptyDirectory(dir)) {
-    throw new RefusedError(`pool ${file} cannot be mounted at ${dir}: the directory is not empty (written while the pool was away?); move its content away, then run hoststore up again`);
+    throw new RefusedError(`pool ${file} cannot be mounted at ${dir}: the directory is not empty (written while the pool was away?); move its content away, then run ${commandHint(dir, 'up')} again`);
   }
   if (!(await hasPoolFilesystem(file))) throw new RefusedError(`refusing pool file ${file}: it holds no btrfs filesystem; move it away`);
   const { device, directIo } = await attachAndMount(dir, file);
@@ -276,7 +277,7 @@ export async function poolStatus(root: string): Promise<PoolStatus> {
   const dir = path.resolve(root);
   const file = poolFileFor(dir);
   const stat = lstatOrUndefined(file);
-  if (!stat) throw new HoststoreError(`${dir} has no pool (no ${file}); make one with hoststore pool create --root ${dir} --size-gb N`, 1);
+  if (!stat) throw new HoststoreError(`${dir} has no pool (no ${file}); make one with ${commandHint(dir, 'pool create --size-gb N')}`, 1);
   checkPoolFile(file, stat);
   const base = { root: dir, file, sizeBytes: stat.size, allocatedBytes: stat.blocks * 512 };
   const entry = poolMount(dir, file);

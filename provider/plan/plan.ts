@@ -22,6 +22,7 @@ import type { DesiredSpec, SpecKind } from './desired.js';
 import { spaceNeeded } from './space-needed.js';
 import { PlannedOwners } from './planned-owners.js';
 import { replacedDataChange, seenOnHost } from './replaced-data.js';
+import { commandHint } from '../command-hint.js';
 
 export type PlanAction = 'create' | 'adopt' | 'update' | 'replace' | 'repair' | 'delete' | 'retain' | 'no-op';
 
@@ -187,7 +188,7 @@ export function hostChecks(ctx: HandlerContext, desired: DesiredSpec[], _allocat
   }
   for (const { record } of ctx.registry.list<PolicyRecord>('policies')) {
     const skew = futureStart(record, ctx.now());
-    if (skew) checks.push({ level: 'warning', message: `${skew}; run \`hoststore snapshot run-due\` to restart its schedule from now` });
+    if (skew) checks.push({ level: 'warning', message: `${skew}; run \`${commandHint(root, 'snapshot run-due')}\` to restart its schedule from now` });
   }
   checks.push(...snapshotChecks(ctx, desired));
   return checks;

@@ -7,6 +7,7 @@ import type { Change, HandlerContext } from '../handlers/handler.js';
 import { storagePath } from '../handlers/storage.js';
 import type { StorageKind } from '../../src/schema.js';
 import type { DesiredSpec } from './desired.js';
+import { commandHint } from '../command-hint.js';
 
 interface Seen {
   readonly project: string;
@@ -40,7 +41,7 @@ export function replacedDataChange(storage: Record<string, string>, desired: rea
         : `the old data at ${where} is deleted (removalPolicy 'destroy')`;
     return {
       field: 'data', from: `${seen.storageKind} ${seen.storage} (project ${seen.project})`, to: `new empty ${storage.kind} ${storage.name}`, kind: 'replace', safety: 'data-loss',
-      reason: `service ${m.service} sees ${seen.storageKind} ${seen.storage} of project ${seen.project} at ${m.mount_path}; this gives it a new, empty ${storage.kind} ${storage.name} there instead, and ${fate}. To keep the data: rename it back to '${seen.storage}' (with project '${seen.project}' and shared as before), or copy from ${where} (\`hoststore snapshot create ${seen.storage}\`, then fromSnapshot)`,
+      reason: `service ${m.service} sees ${seen.storageKind} ${seen.storage} of project ${seen.project} at ${m.mount_path}; this gives it a new, empty ${storage.kind} ${storage.name} there instead, and ${fate}. To keep the data: rename it back to '${seen.storage}' (with project '${seen.project}' and shared as before), or copy from ${where} (\`${commandHint(storage.root, `snapshot create ${seen.storage}`)}\`, then fromSnapshot)`,
     };
   }
   return undefined;

@@ -14,6 +14,7 @@ import {
   REFLINK_FREEZE_MS, SPARSE_COPY_BYTES_PER_SECOND, expectedFreezeMs, filesystemType, probeSnapshotMethod, seconds, type SnapshotMethod,
 } from '../snapshots/snapshot-method.js';
 import type { DesiredSpec } from './desired.js';
+import { commandHint } from '../command-hint.js';
 
 export interface SnapshotCheck {
   readonly level: 'info' | 'warning';
@@ -57,7 +58,7 @@ export function snapshotChecks(ctx: HandlerContext, desired: readonly DesiredSpe
     if (expected <= limit * 1000) continue;
     checks.push({
       level: 'warning',
-      message: `snapshot policy ${spec.policy} of ${record.kind} ${record.name}: a snapshot while it is mounted would freeze it about ${seconds(expected)} (${method} of ${formatSize(bytes * 512)}), over its maxFreezeSeconds of ${limit}: such snapshots will be refused; raise maxFreezeSeconds, put the root on a reflink-capable filesystem (hoststore pool create makes one), or snapshot it unmounted`,
+      message: `snapshot policy ${spec.policy} of ${record.kind} ${record.name}: a snapshot while it is mounted would freeze it about ${seconds(expected)} (${method} of ${formatSize(bytes * 512)}), over its maxFreezeSeconds of ${limit}: such snapshots will be refused; raise maxFreezeSeconds, put the root on a reflink-capable filesystem (${commandHint(spec.root, 'pool create --size-gb N')} makes one), or snapshot it unmounted`,
     });
   }
   return checks;

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HoststoreError } from '../errors.js';
 import { CommandError } from '../exec.js';
+import { commandHint } from '../command-hint.js';
 
 /** Bytes a sparse copy of `source` writes: its allocated blocks (a tree: every file's and directory's). */
 export function allocatedBytes(source: string): number {
@@ -42,7 +43,7 @@ export function formatSize(bytes: number): string {
 export function rootFullError(subject: string, root: string, free: number, needed: number): HoststoreError {
   return new HoststoreError(
     `snapshot of ${subject} failed: ${root} is full (${formatSize(free)} free, ${formatSize(needed)} needed); nothing was left behind; ` +
-      'free space on that filesystem, delete snapshots you no longer need (hoststore snapshot prune, hoststore snapshot delete ID) or keep fewer (a lower retentionCount or retentionDays)',
+      `free space on that filesystem, delete snapshots you no longer need (${commandHint(root, 'snapshot prune')}, ${commandHint(root, 'snapshot delete ID')}) or keep fewer (a lower retentionCount or retentionDays)`,
     1,
   );
 }

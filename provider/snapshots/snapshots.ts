@@ -17,6 +17,7 @@ import type { HandlerContext } from '../handlers/handler.js';
 import { newSnapshotId } from './snapshot-id.js';
 import { allocatedBytes, formatSize, freeBytes, isNoSpace, rootFullError } from './snapshot-space.js';
 import { SPARSE_COPY_BYTES_PER_SECOND, expectedFreezeMs, probeSnapshotMethod, seconds, type SnapshotMethod } from './snapshot-method.js';
+import { commandHint } from '../command-hint.js';
 
 export type SnapshotTrigger = 'manual' | 'schedule' | 'final' | 'safety';
 
@@ -48,6 +49,15 @@ export interface SnapshotRecord {
   readonly checksumPending?: boolean;
   /** The storage was deleted with removalPolicy 'snapshot': this snapshot is its last copy. */
   readonly final?: boolean;
+  /** The last time its content was hashed and compared with `sha256` (at the capture, then by a verification). */
+  readonly verified?: Verification;
+}
+
+export interface Verification {
+  readonly at: string;
+  readonly intact: boolean;
+  /** The file's (or tree's) identity when it was hashed: while it is unchanged, so is the verdict. */
+  readonly identity: FileIdentity;
 }
 
 export function snapshotDir(root: string): string {
@@ -262,11 +272,13 @@ export async function takeSnapshot(
       [method, sum] = await Promise.all([copying, checksum(storage.path, { copiedUpTo })]);
     }
     makeReadOnly(target);
+    const verified: Verification | undefined = sum.sha256 === '' ? undefined : { at: ctx.now().toISOString(), intact: true, identity: fileIdentity(target) };
     record = {
       id, kind: storage.kind, project: storage.project, storage: storage.name, path: target, createdAt: at.toISOString(),
       trigger, policy, method, frozenMs, sha256: sum.sha256, checksumMethod: sum.method,
       ...(sum.sha256 === '' ? { checksumPending: true } : {}),
       ...(mounted ? { expectedFreezeMs: expectedMs, maxFreezeSeconds } : {}),
+      ...(verified ? { verified } : {}),
     };
     // Inside the try: a record that cannot be written (a full root) takes its file with it.
     ctx.registry.put('snapshots', id, record);
@@ -298,7 +310,7 @@ function freezeRefusal(subject: string, root: string, method: SnapshotMethod, by
     : `a sparse copy of ${formatSize(bytes)} at about ${formatSize(SPARSE_COPY_BYTES_PER_SECOND)}/s, since ${root} cannot reflink`;
   return new RefusedError(
     `snapshot of ${subject} refused: it would freeze its filesystem for about ${seconds(expectedMs)} (${how}), over the limit of ${maxFreezeSeconds} s; ` +
-      'raise maxFreezeSeconds (hoststore snapshot create --max-freeze-seconds N), put the root on a reflink-capable filesystem (xfs with reflink, btrfs, or a btrfs pool: hoststore pool create), or unmount it first (an unmounted image is copied without freezing)',
+      `raise maxFreezeSeconds (${commandHint(root, `snapshot create ${subject.slice(subject.indexOf(' ') + 1)} --max-freeze-seconds N`)}), put the root on a reflink-capable filesystem (xfs with reflink, btrfs, or a btrfs pool: ${commandHint(root, 'pool create --size-gb N')}), or unmount it first (an unmounted image is copied without freezing)`,
   );
 }
 
@@ -312,21 +324,74 @@ export function listSnapshots(ctx: HandlerContext, storage?: string): SnapshotRe
 
 export function getSnapshot(ctx: HandlerContext, id: string): SnapshotRecord {
   const record = ctx.registry.get<SnapshotRecord>('snapshots', id);
-  if (!record) throw new HoststoreError(`no snapshot '${id}' under ${ctx.root} (see hoststore snapshot list)`, 1);
+  if (!record) throw new HoststoreError(`no snapshot '${id}' under ${ctx.root} (see ${commandHint(ctx.root, 'snapshot list')})`, 1);
   return record;
 }
 
-/** Whether a snapshot's content still matches its recorded checksum. */
+/**
+ * Whether a snapshot's content still matches its recorded checksum: hashes it and records the outcome
+ * (`verified`) in its registry record, so callers hold the root lock.
+ */
 export async function verifySnapshot(record: SnapshotRecord, ctx: HandlerContext): Promise<boolean> {
   const location = snapshotLocation(ctx.root, record);
   if (!fs.existsSync(location)) return false;
+  const identity = fileIdentity(location);
   const sum = await checksum(location);
-  if (record.checksumPending) {
-    // First verification of a reflink snapshot: its (read-only) content becomes the reference.
-    ctx.registry.put<SnapshotRecord>('snapshots', record.id, { ...record, sha256: sum.sha256, checksumMethod: sum.method, checksumPending: undefined });
-    return true;
+  // A first verification of a reflink snapshot: its (read-only) content becomes the reference.
+  const reference = record.checksumPending ? { sha256: sum.sha256, checksumMethod: sum.method, checksumPending: undefined } : {};
+  const intact = record.checksumPending ? true : sum.sha256 === record.sha256;
+  const verified: Verification = { at: ctx.now().toISOString(), intact, identity };
+  ctx.registry.put<SnapshotRecord>('snapshots', record.id, { ...record, ...reference, verified });
+  return intact;
+}
+
+/**
+ * What identifies a snapshot on the host, from stat alone: device, inode, size and the modification and
+ * change times in nanoseconds (ctime moves on every write or chmod and cannot be set back by hand). For a
+ * directory snapshot, a digest of the same fields of every entry of its tree.
+ */
+export interface FileIdentity {
+  readonly dev: string;
+  readonly ino: string;
+  readonly size: string;
+  readonly mtimeNs: string;
+  readonly ctimeNs: string;
+  readonly tree?: string;
+}
+
+export function fileIdentity(location: string): FileIdentity {
+  const stat = fs.lstatSync(location, { bigint: true });
+  const fields = (st: fs.BigIntStats) => [st.dev, st.ino, st.size, st.mtimeNs, st.ctimeNs, st.mode].join(':');
+  let tree: string | undefined;
+  if (stat.isDirectory()) {
+    const hash = createHash('sha256');
+    for (const entry of (fs.readdirSync(location, { recursive: true }) as string[]).sort()) {
+      hash.update(`${entry}\0${fields(fs.lstatSync(path.join(location, entry), { bigint: true }))}\0`);
+    }
+    tree = hash.digest('hex');
   }
-  return sum.sha256 === record.sha256;
+  return {
+    dev: String(stat.dev), ino: String(stat.ino), size: String(stat.size), mtimeNs: String(stat.mtimeNs), ctimeNs: String(stat.ctimeNs),
+    ...(tree ? { tree } : {}),
+  };
+}
+
+export type SnapshotState = 'ok' | 'changed' | 'missing';
+
+/**
+ * How `snapshot list` judges a snapshot without hashing it: from its last recorded verification while the
+ * file's identity is the same as then; `undefined` when it has to be hashed (`--verify`, never verified,
+ * a reflink checksum still pending, or the identity changed since: the content may have changed).
+ */
+export function recordedState(record: SnapshotRecord, root: string, verify: boolean): SnapshotState | undefined {
+  const location = snapshotLocation(root, record);
+  if (!fs.existsSync(location)) return 'missing';
+  if (verify || record.checksumPending || !record.verified) return undefined;
+  const now = fileIdentity(location);
+  const then = record.verified.identity;
+  const same = (Object.keys(now) as Array<keyof FileIdentity>).every((k) => now[k] === then?.[k]) && Object.keys(then ?? {}).length === Object.keys(now).length;
+  if (!same) return undefined;
+  return record.verified.intact ? 'ok' : 'changed';
 }
 
 /** Computes the checksums that reflink captures left pending (run-due does this every minute). */

@@ -36,7 +36,8 @@ test('classifies every change of a pull request by what it does to data', () => 
     { id: 'fresh', type: 'Disk', props: { name: 'fresh', sizeGb: 1 } },
   ];
   const result = hoststore(['diff', '--base', synth(base), '--app', synth(next), '--format', 'json', '--detailed-exitcode']);
-  expect(result.status).toBe(2);
+  // (a refused change makes it exit 3, not 2: the change cannot be applied as it is)
+  expect(result.status).toBe(3);
   const plan = JSON.parse(result.stdout);
   const item = (subject: RegExp) => plan.items.find((i: { subject: string }) => subject.test(i.subject));
   // THEN each change has the right action and safety class, with a reason

@@ -105,7 +105,7 @@ hostTest('mkfs.btrfs')('after a reboot, up mounts the pool first, then the disks
   // WHEN the host reboots: every mount and loop device is gone, the pool root is an empty directory
   releasePool();
   expect([mountOf(poolRoot), loopsOfPool(), fs.readdirSync(poolRoot)]).toEqual([undefined, [], []]);
-  expect(pool('status')).toMatchObject({ status: 1, stdout: expect.stringMatching(/mounted:\s+no \(run hoststore up to mount it\)/) });
+  expect(pool('status')).toMatchObject({ status: 1, stdout: expect.stringMatching(/mounted:\s+no \(run hoststore up --root \S+ to mount it\)/) });
   // THEN a change before up (Terraform run first) is refused and writes nothing into the bare directory
   expect(hoststore(['handle', 'storage', 'converge'], storageWire(poolRoot, { name: 'other' })))
     .toMatchObject({ status: 3, stderr: expect.stringMatching(/^hoststore: the root .* lives on the pool .*, which is not mounted .*run hoststore up --root .* first\n$/) });
@@ -169,7 +169,7 @@ hostTest('mkfs.btrfs')('refusals change nothing: a non-empty directory, a direct
   expect(pool('create', '--size-gb', '1000000')).toMatchObject({ status: 3, stderr: expect.stringMatching(/GiB free; pick --size-gb of at most \d+\n$/) });
   expect([fs.existsSync(poolFile), mountOf(poolRoot), loopsOfPool()]).toEqual([false, undefined, []]);
   // And a pool status where there is none says how to make one
-  expect(pool('status')).toMatchObject({ status: 1, stderr: expect.stringMatching(/has no pool .*hoststore pool create --root .* --size-gb N\n$/) });
+  expect(pool('status')).toMatchObject({ status: 1, stderr: expect.stringMatching(/has no pool .*hoststore pool create --size-gb N --root \S+\n$/) });
 });
 
 hostTest('mkfs.btrfs')('a create that fails after mounting unmounts, detaches and removes everything it made', () => {

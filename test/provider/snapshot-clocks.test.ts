@@ -61,7 +61,7 @@ hostTest()('run-due prints a future last run as a warning line; the plan\'s host
   await converge(snapshotPolicyHandler, ctxAt('2027-11-20T12:00:00Z'), policy());
   expect(hostChecks(ctxAt('2026-11-20T13:00:00Z'), [])).toContainEqual({
     level: 'warning',
-    message: expect.stringMatching(/^snapshot policy nightly of disk data: its last run 2027-11-20T12:00:00\.000Z lies in the future .*run `hoststore snapshot run-due` to restart its schedule from now$/),
+    message: expect.stringMatching(/^snapshot policy nightly of disk data: its last run 2027-11-20T12:00:00\.000Z lies in the future .*run `hoststore snapshot run-due --root [^`]+` to restart its schedule from now$/),
   });
   const text = cliAt('2026-11-20T13:00:00Z', 'snapshot', 'run-due');
   expect(text).toMatchObject({ status: 0, stderr: expect.stringMatching(/^hoststore: warning: snapshot policy nightly of disk data: its last run .* lies in the future/m) });

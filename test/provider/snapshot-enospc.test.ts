@@ -36,7 +36,7 @@ async function onSmallRoot(mib: number, fn: (root: string) => Promise<void>): Pr
 
 const ONE_LINE_FULL = (what: string, root: string) => new RegExp(
   `^hoststore: snapshot of ${what} failed: ${root} is full \\([0-9.]+ [KMG]iB free, [0-9.]+ [KMG]iB needed\\); nothing was left behind; ` +
-  'free space on that filesystem, delete snapshots you no longer need \\(hoststore snapshot prune, hoststore snapshot delete ID\\) or keep fewer \\(a lower retentionCount or retentionDays\\)\\n$',
+  `free space on that filesystem, delete snapshots you no longer need \\(hoststore snapshot prune --root ${root}, hoststore snapshot delete ID --root ${root}\\) or keep fewer \\(a lower retentionCount or retentionDays\\)\\n$`,
 );
 
 hostTest('mkfs.ext4')('a disk whose data does not fit beside it on the root: one line, nothing left behind', async () => {

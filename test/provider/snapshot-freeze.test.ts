@@ -59,8 +59,8 @@ hostTest('mkfs.ext4', 'fsfreeze')('on an ext4 root a sparse copy over the limit 
     expect(refused.status).toBe(3);
     expect(refused.stderr).toMatch(new RegExp(
       '^hoststore: snapshot of disk data refused: it would freeze its filesystem for about [0-9.]+ s \\(a sparse copy of 1[0-9]{2}\\.[0-9] MiB at about 100\\.0 MiB/s, ' +
-      `since ${root} cannot reflink\\), over the limit of 0\\.5 s; raise maxFreezeSeconds \\(hoststore snapshot create --max-freeze-seconds N\\), ` +
-      'put the root on a reflink-capable filesystem \\(xfs with reflink, btrfs, or a btrfs pool: hoststore pool create\\), or unmount it first \\(an unmounted image is copied without freezing\\)\\n$',
+      `since ${root} cannot reflink\\), over the limit of 0\\.5 s; raise maxFreezeSeconds \\(hoststore snapshot create data --max-freeze-seconds N --root ${root}\\), ` +
+      `put the root on a reflink-capable filesystem \\(xfs with reflink, btrfs, or a btrfs pool: hoststore pool create --size-gb N --root ${root}\\), or unmount it first \\(an unmounted image is copied without freezing\\)\\n$`,
     ));
     fs.writeFileSync(`${dir}/still-writable`, 'yes');
     expect(listSnapshots(makeContext(root, { log: () => undefined }))).toEqual([]);

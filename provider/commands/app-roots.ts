@@ -1,0 +1,53 @@
+/**
+ * The roots a read command looks at when run inside a cdktf app (a directory with cdktf.json) without
+ * --root or HOSTSTORE_ROOT: those its synth output declares, read as `hoststore plan` reads it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { rootRule } from '../../src/schema.js';
+import { SpecError } from '../errors.js';
+import { readDesired } from '../plan/desired.js';
+
+/** The app's declared roots, sorted; undefined when `cwd` is not a cdktf app. */
+export function appRoots(cwd: string, app?: string): string[] | undefined {
+  const config = path.join(cwd, 'cdktf.json');
+  if (!fs.existsSync(config)) return undefined;
+  const out = path.resolve(cwd, app ?? synthOutputOf(config));
+  if (!fs.existsSync(path.join(out, 'manifest.json'))) {
+    throw new SpecError(`${cwd} is a cdktf app (cdktf.json) but ${out} holds no synth output, so its roots are unknown; run cdktf synth first, or pass --root DIR`);
+  }
+  const roots = [...new Set(readDesired(out).map((d) => d.spec.root).filter((r): r is string => typeof r === 'string'))].sort();
+  if (roots.length === 0) throw new SpecError(`the synth output ${out} declares no hoststore storage, so there is no root to read; pass --root DIR`);
+  for (const root of roots) {
+    // A synth output may have been written by anyone: its roots obey the rule a --root does.
+    const problem = rootRule(root);
+    if (problem) throw new SpecError(`the synth output ${out} declares the root ${JSON.stringify(root)}, which is not a usable hoststore root: it ${problem}; synth again, or pass --root DIR`);
+  }
+  return roots;
+}
+
+/** cdktf.json's `output` (where `cdktf synth` writes), `cdktf.out` by default. */
+function synthOutputOf(config: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(config, 'utf8'));
+  } catch {
+    throw new SpecError(`${config} is not valid JSON, so the app's synth output cannot be found; fix it, or pass --root DIR`);
+  }
+  const output = (parsed as { output?: unknown } | null)?.output;
+  return typeof output === 'string' && output !== '' ? output : 'cdktf.out';
+}
+
+/** The roots a read command covers: the app's, else the one root of --root, HOSTSTORE_ROOT or the default. */
+export function rootsOf(options: { readonly root: string; readonly roots?: readonly string[] }): readonly string[] {
+  return options.roots && options.roots.length > 0 ? options.roots : [options.root];
+}
+
+/** Text output of several roots: each root's part under a `root DIR:` heading; one root's as it is. */
+export function printPerRoot(parts: ReadonlyArray<{ readonly root: string; readonly text: string }>): void {
+  if (parts.length === 1) {
+    process.stdout.write(`${parts[0].text}\n`);
+    return;
+  }
+  process.stdout.write(`${parts.map((p) => `root ${p.root}:\n${p.text}`).join('\n\n')}\n`);
+}
