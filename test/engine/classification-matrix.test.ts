@@ -48,6 +48,7 @@ const cases: Case[] = [
   { address: 'm/app/btm', before: [disk('btm', { filesystem: 'btrfs' }, mountAt('btm-mount', 'btm'))], after: [disk('btm', { filesystem: 'btrfs', sizeGb: 2 }, mountAt('btm-mount', 'btm'))], expected: { action: 'update', safety: 'safe', kinds: ['grow'] } },
   { address: 'm/app/btu', before: [disk('btu', { filesystem: 'btrfs' })], after: [disk('btu', { filesystem: 'btrfs', sizeGb: 2 })], expected: { action: 'update', safety: 'safe', kinds: ['grow'] } },
   { address: 'm/app/vm', before: [{ id: 'vm', type: 'Volume', props: { sizeGb: 1, shared: true }, mounts: mountAt('vm-mount', 'vm') }], after: [{ id: 'vm', type: 'Volume', props: { sizeGb: 2, shared: true }, mounts: mountAt('vm-mount', 'vm') }], expected: { action: 'update', safety: 'downtime', kinds: ['grow'] } },
+  { address: 'm/app/vu', before: [{ id: 'vu', type: 'Volume', props: { sizeGb: 1, shared: true } }], after: [{ id: 'vu', type: 'Volume', props: { sizeGb: 2, shared: true } }], expected: { action: 'update', safety: 'safe', kinds: ['grow'] } },
   // A volume is never shrunk (refused); a disk's smaller size is ignored and said so.
   { address: 'm/app/vs', before: [{ id: 'vs', type: 'Volume', props: { sizeGb: 2, shared: true } }], after: [{ id: 'vs', type: 'Volume', props: { sizeGb: 1, shared: true } }], expected: { action: 'update', safety: 'refused', kinds: ['shrink'] } },
   { address: 'm/app/ds', before: [disk('ds', { sizeGb: 2 })], after: [disk('ds', { sizeGb: 1 })], expected: { action: 'no-op', safety: 'safe', kinds: ['kept'] } },
@@ -64,6 +65,8 @@ const cases: Case[] = [
     after: [disk('swa'), disk('swb', {}, mountAt('sw-mount', 'sw'))],
     expected: { action: 'replace', safety: 'downtime', kinds: ['replace'] },
   },
+  // Another place is another Mount: created there (the old one is removed, below).
+  { address: 'm/app/mv-mount', before: [disk('mv', {}, mountAt('mv-mount', 'mv'))], after: [disk('mv', {}, [{ id: 'mv-mount', service: 'mv', mountPath: '/e' }])], expected: { action: 'create', safety: 'safe', kinds: ['create'] } },
   // A snapshot policy's schedule changes in place.
   {
     address: 'm/app/nightly',
@@ -113,6 +116,9 @@ hostTest('mkfs.xfs', 'mkfs.btrfs')('diff and plan classify every change of every
     return { address: c.address, fromDiff, fromPlan, same: JSON.stringify(fromDiff) === JSON.stringify(fromPlan) };
   });
   expect(judged.filter((j) => !j.same)).toEqual([]);
+  // AND both remove the Mount from its old place (diff by its address, plan through the project's manifest)
+  expect(diffItems.filter((i) => i.action === 'delete').map((i) => i.address)).toEqual(['m/app/mv-mount (removed from code)']);
+  expect(planItems.filter((i) => i.action === 'delete').map((i) => `${i.address} ${(i as Item & { subject: string }).subject}`)).toEqual([expect.stringMatching(/^m\/app \(removed from code\) mount mv -> mv\[1\]:\/d$/)]);
   for (const c of cases) {
     const got = classOf(planItems.find((i) => i.address === c.address));
     expect({ address: c.address, action: got?.action, safety: got?.safety }).toEqual({ address: c.address, action: c.expected.action, safety: c.expected.safety });

@@ -67,7 +67,7 @@ describe('images someone else planted', () => {
     expect(diff).toEqual({
       action: 'adopt',
       changes: [{
-        field: 'image', safety: 'refused',
+        field: 'image', kind: 'refused', safety: 'refused',
         reason: `disk planted: refusing to adopt ${image}: it is owned by nobody (uid ${NOBODY}), not root (mode 0600); hoststore mounts what it adopts as root, so it adopts only an image that is root's alone. Check its content, then: chown root:root ${image} && chmod 600 ${image} (a copy if it has other links)`,
       }],
     });
