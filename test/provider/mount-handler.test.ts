@@ -81,7 +81,7 @@ hostTest()('a leased disk refuses a second holder, naming the holder; a stale le
   expect(entryAt(second.host_path)).toBeUndefined();
   // the holder's mount disappears behind our back: the lease is stale and says how to break it
   await unmount(mount({ service: 'web' }).host_path);
-  await expect(converge(mountHandler, ctx(), second)).rejects.toThrow(/stale: its mount at .* is gone; break it with `hoststore lease break data`/);
+  await expect(converge(mountHandler, ctx(), second)).rejects.toThrow(/stale: its mount at .* is gone; break it with `hoststore lease break data --root \S+`/);
 });
 
 hostTest()('a replica host path that is a symlink out of the root is refused', async () => {
