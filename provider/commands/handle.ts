@@ -2,7 +2,7 @@
  * `hoststore handle <kind> <op>`: what Terraform's local-exec provisioners run. The spec arrives as JSON
  * in HOSTSTORE_SPEC (never through a shell), is parsed with the shared schema, then converged or deleted.
  */
-import { HoststoreError, SpecError } from '../errors.js';
+import { SpecError, UsageError } from '../errors.js';
 import { converge, makeContext, remove, type Handler } from '../handlers/handler.js';
 
 const KINDS = ['storage', 'mount', 'snapshot-policy', 'project'] as const;
@@ -58,7 +58,7 @@ function nestingDepth(value: unknown, limit: number): number {
 export async function handle(args: string[], rawSpec: string | undefined): Promise<number> {
   const [kind, op] = args;
   if (!KINDS.includes(kind as Kind) || (op !== 'converge' && op !== 'delete') || args.length !== 2) {
-    throw new HoststoreError(`usage: hoststore handle <${KINDS.join('|')}> <converge|delete>`, 2);
+    throw new UsageError(`usage: hoststore handle <${KINDS.join('|')}> <converge|delete>`);
   }
   const handler = await handlerFor(kind as Kind);
   const input = parseSpecJson(rawSpec);
