@@ -32,7 +32,8 @@ export function bashScript(program: Command): string {
   const nodes = walk(program);
   const values = valueOptions(program);
   const cases = nodes.map(({ path, command }) => {
-    const subcommands = command.commands.map((c) => c.name());
+    // Subcommands, or the values a command's first argument may take (`completion bash`).
+    const subcommands = command.commands.length ? command.commands.map((c) => c.name()) : (command.registeredArguments[0]?.argChoices ?? []);
     const words = subcommands.length ? subcommands.join(' ') : '';
     return `    '${path}') commands='${words}' options='${optionsOf(command).join(' ')}' ;;`;
   });
@@ -117,6 +118,8 @@ export function fishScript(program: Command): string {
   for (const { path, command } of nodes) {
     const at = `-n 'test (__hoststore_path) = hoststore${path}'`;
     for (const sub of command.commands) lines.push(`complete -c hoststore ${at} -a ${sub.name()} -d ${quote(sub.description())}`);
+    const choices = command.registeredArguments[0]?.argChoices;
+    if (choices) lines.push(`complete -c hoststore ${at} -a ${quote(choices.join(' '))}`);
     for (const o of command.options.filter((o) => !o.hidden && o.long)) {
       const takes = o.required || o.optional;
       const value = !takes ? '' : o.argChoices ? ` -x -a ${quote(o.argChoices.join(' '))}` : DIRECTORY_VALUES.has(o.long as string) ? " -x -a '(__fish_complete_directories)'" : FILE_VALUES.has(o.long as string) ? ' -r -F' : ' -x';

@@ -7,13 +7,13 @@ import Table from 'cli-table3';
 import { colours } from './colour.js';
 
 const GAP = 2;
-/** A column is never squeezed below this (or its header, or its widest cell if narrower). */
-const MIN_COLUMN = 8;
+/** A column is never squeezed below this (or its widest cell if narrower); a header may wrap. */
+const MIN_COLUMN = 5;
 
 export function table(header: string[], rows: string[][], stream: NodeJS.WriteStream = process.stdout): string {
-  if (!stream.isTTY) return plain(header, rows);
+  if (!stream.isTTY) return plain(header, rows, colours(stream).bold);
   const natural = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const widths = fit(natural, header, (stream.columns || 80) - GAP * (header.length - 1));
+  const widths = fit(natural, (stream.columns || 80) - GAP * (header.length - 1));
   const blank = Object.fromEntries(['top', 'top-mid', 'top-left', 'top-right', 'bottom', 'bottom-mid', 'bottom-left', 'bottom-right', 'left', 'left-mid', 'mid', 'mid-mid', 'right', 'right-mid', 'middle'].map((c) => [c, '']));
   const c = colours(stream);
   const out = new Table({
@@ -29,17 +29,17 @@ export function table(header: string[], rows: string[][], stream: NodeJS.WriteSt
   return out.toString().split('\n').map((line) => line.trimEnd()).join('\n');
 }
 
-/** Left-aligned columns, two spaces apart: what scripts and tests read. */
-export function plain(header: string[], rows: string[][]): string {
+/** Left-aligned columns, two spaces apart: what scripts and tests read (a bold header only with FORCE_COLOR). */
+export function plain(header: string[], rows: string[][], bold: (s: string) => string = (s) => s): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i])).join(' '.repeat(GAP)).trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
+  return [bold(line(header)), ...rows.map(line)].join('\n');
 }
 
 /** Column widths that fit `budget`: the widest column gives up one character at a time, down to its floor. */
-export function fit(natural: number[], header: string[], budget: number): number[] {
+export function fit(natural: number[], budget: number): number[] {
   const widths = [...natural];
-  const floor = natural.map((w, i) => Math.min(w, Math.max(MIN_COLUMN, header[i].length)));
+  const floor = natural.map((w) => Math.min(w, MIN_COLUMN));
   let total = widths.reduce((a, b) => a + b, 0);
   while (total > budget) {
     let widest = -1;
