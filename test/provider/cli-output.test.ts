@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
 import { CLI, hoststore } from '../helpers/cli.js';
 import { synthModel } from '../helpers/synth-model.js';
+import { storageWire } from '../helpers/specs.js';
 
 let host: HostFixture;
 const outs: string[] = [];
@@ -75,4 +76,22 @@ hostTest('script')('on a terminal: colour unless NO_COLOR or --no-color; the tab
   expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(60);
   // Every row is still there, in order, wrapped rather than cut off.
   expect(lines.filter((l) => /^d\d+\s/.test(l)).map((l) => l.split(/\s+/)[0])).toEqual(['d1', 'd2', 'd10']);
+});
+
+hostTest('script')('snapshot create shows its copy as it goes: a start line in a pipe, live bytes on a terminal', () => {
+  expect(hoststore(['handle', 'storage', 'converge'], storageWire(host.root, { size_gb: '1' })).status).toBe(0);
+  // A pipe (as CI): plain lines, the copy's start before the snapshot's end.
+  const piped = hoststore(['snapshot', 'create', 'data', '--root', host.root]);
+  expect(piped.status).toBe(0);
+  expect(piped.stdout).toMatch(/^snapshot of data: copying \.\.\.\n(.*\n)*disk data: snapshot \S+ taken/m);
+  expect(piped.stdout).not.toContain(ESC);
+  // A terminal: one line rewritten in place, with bytes copied of the total.
+  const live = onTerminal(['snapshot', 'create', 'data', '--root', host.root], 120, { NO_COLOR: '1' });
+  expect(live.status).toBe(0);
+  expect(live.output).toMatch(/\x1b\[Ksnapshot of data: copying \d+\.\d\d GiB of \d+\.\d\d GiB \(\d+%\)/);
+  expect(live.output).toMatch(/disk data: snapshot \S+ taken/);
+  // With --json, stdout is the JSON alone; progress goes to stderr.
+  const json = hoststore(['snapshot', 'create', 'data', '--json', '--root', host.root]);
+  expect(JSON.parse(json.stdout)).toMatchObject({ storage: 'data', trigger: 'manual' });
+  expect(json.stderr).toMatch(/^snapshot of data: copying \.\.\./);
 });
