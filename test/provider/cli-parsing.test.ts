@@ -81,3 +81,27 @@ test('no call site picks an exit code: HoststoreError takes no number', () => {
   walk(path.resolve('provider'));
   expect(offenders).toEqual([]);
 });
+
+test('the handler path Terraform runs per resource loads neither the parser nor the output libraries', () => {
+  // GIVEN a module loader that records every module the process resolves
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-cli-'));
+  try {
+    const record = path.join(dir, 'resolved');
+    fs.writeFileSync(path.join(dir, 'loader.mjs'), `import { appendFileSync } from 'node:fs';\nexport async function resolve(s, c, next) { const r = await next(s, c); appendFileSync(${JSON.stringify(record)}, r.url + '\\n'); return r; }\n`);
+    fs.writeFileSync(path.join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(`file://${dir}/loader.mjs`)});\n`);
+    // WHEN handle runs (a spec it refuses: the same imports as a no-op, without a host)
+    const result = hoststore(['handle', 'mount', 'converge'], { kind: 'nonsense' }, { NODE_OPTIONS: `--import ${path.join(dir, 'register.mjs')}` });
+    expect(result.status).toBe(2);
+    // THEN commander, cli-table3 and picocolors were never loaded
+    const resolved = fs.readFileSync(record, 'utf8');
+    expect(resolved).toMatch(/provider\/commands\/handle\.js/);
+    expect(resolved).not.toMatch(/node_modules\/(commander|cli-table3|picocolors)\//);
+    expect(resolved).not.toMatch(/provider\/cli\/program\.js/);
+    // AND the same check sees them when a command goes through the parser
+    fs.writeFileSync(record, '');
+    hoststore(['list', '--root', dir], undefined, { NODE_OPTIONS: `--import ${path.join(dir, 'register.mjs')}` });
+    expect(fs.readFileSync(record, 'utf8')).toMatch(/node_modules\/commander\//);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
