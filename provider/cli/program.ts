@@ -70,8 +70,12 @@ function usageError(command: Command, error: CommanderError): Error {
   const where = commandPath(command);
   const name = where.replace(/^hoststore ?/, '');
   // Help printed because a command group was called without its subcommand (`hoststore snapshot`).
-  if (error.code === 'commander.help') return new UsageError(`${name} needs a command: ${command.commands.map((c) => c.name()).join(', ')} (see ${where} --help)`);
+  if (error.code === 'commander.help') return new UsageError(`${name ? `${name} needs a command` : 'no such command'}: ${command.commands.map((c) => c.name()).join(', ')} (see ${where} --help)`);
   const [first, ...rest] = error.message.replace(/^error: /, '').replace(/\.$/, '').split('\n');
+  // `hoststore --root DIR list`: the option belongs to a command, so it goes after it.
+  const flag = /^error: unknown option '([^']+)'/.exec(error.message)?.[1];
+  const takers = flag && !name ? command.commands.filter((c) => c.options.some((o) => o.long === flag || o.short === flag)).map((c) => c.name()) : [];
+  if (takers.length > 0) return new UsageError(`${flag} goes after the command it is for (hoststore ${takers[0]} ${flag} ...); it is an option of ${takers.join(', ')}`);
   const suggestion = rest.join(' ').replace(/^\((Did you mean .*)\)$/, (_, s: string) => s.replace('Did', 'did'));
   const saysFor = ['commander.unknownOption', 'commander.unknownCommand', 'commander.missingArgument', 'commander.missingMandatoryOptionValue'].includes(error.code);
   const what = !name || first.includes(`'${command.name()}'`) ? first : saysFor ? `${first} for ${name}` : `${name}: ${first}`;

@@ -19,6 +19,9 @@ test('an option a command does not take is refused, naming the command and the o
   expect(hoststore(['list', 'extra'])).toMatchObject(usageLine(/too many arguments for 'list'.*; usage: hoststore list \[options\]/));
   expect(hoststore(['status'])).toMatchObject(usageLine(/missing required argument 'name' for status; usage: hoststore status \[options\] <name>/));
   expect(hoststore(['plan', '--format', 'yaml'])).toMatchObject(usageLine(/plan: option '--format <format>' argument 'yaml' is invalid\. Allowed choices are text, markdown, json; usage: hoststore plan \[options\]/));
+  // A command's option before the command says where it goes.
+  expect(hoststore(['--root', '/srv/x', 'list'])).toMatchObject(usageLine(/--root goes after the command it is for \(hoststore list --root \.\.\.\); it is an option of list, status/));
+  expect(hoststore(['help', 'lst'])).toMatchObject(usageLine(/no such command: list, status, /));
   expect(hoststore(['snapshot'])).toMatchObject(usageLine(/snapshot needs a command: create, list, restore, delete, run-due, prune \(see hoststore snapshot --help\)/));
 });
 
