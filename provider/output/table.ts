@@ -15,18 +15,23 @@ export function table(header: string[], rows: string[][], stream: NodeJS.WriteSt
   const natural = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const widths = fit(natural, (stream.columns || 80) - GAP * (header.length - 1));
   const blank = Object.fromEntries(['top', 'top-mid', 'top-left', 'top-right', 'bottom', 'bottom-mid', 'bottom-left', 'bottom-right', 'left', 'left-mid', 'mid', 'mid-mid', 'right', 'right-mid', 'middle'].map((c) => [c, '']));
-  const c = colours(stream);
-  const out = new Table({
-    head: header.map((h) => c.bold(h)),
-    chars: blank,
-    style: { head: [], border: [], 'padding-left': 0, 'padding-right': GAP },
-    // cli-table3's widths include the padding.
-    colWidths: widths.map((w) => w + GAP),
-    wordWrap: true,
-    wrapOnWordBoundary: false,
-  });
-  out.push(...rows);
-  return out.toString().split('\n').map((line) => line.trimEnd()).join('\n');
+  const render = (body: string[][]) => {
+    const out = new Table({
+      head: header,
+      chars: blank,
+      style: { head: [], border: [], 'padding-left': 0, 'padding-right': GAP },
+      // cli-table3's widths include the padding.
+      colWidths: widths.map((w) => w + GAP),
+      wordWrap: true,
+      wrapOnWordBoundary: false,
+    });
+    out.push(...body);
+    return out.toString().split('\n').map((line) => line.trimEnd());
+  };
+  // Bold is added to the header's lines once laid out: cli-table3 counts colour codes as text when it wraps.
+  const headerLines = render([]).length;
+  const bold = colours(stream).bold;
+  return render(rows).map((line, i) => (i < headerLines ? bold(line) : line)).join('\n');
 }
 
 /** Left-aligned columns, two spaces apart: what scripts and tests read (a bold header only with FORCE_COLOR). */

@@ -65,7 +65,9 @@ hostTest('script')('on a terminal: colour unless NO_COLOR or --no-color; the tab
 
   const wide = onTerminal(['list', '--root', host.root], 200);
   expect(wide.status).toBe(0);
-  expect(wide.output).toContain(`${ESC}1mNAME`);
+  // The header whole and bold, each row on one line.
+  expect(wide.output).toMatch(/^\x1b\[1mNAME {2}KIND {7}PROJECT {2}SIZE .*LEASE\x1b\[22m$/m);
+  expect(wide.output.split('\n').filter((l) => /^d\d+ /.test(l))).toHaveLength(3);
   expect(onTerminal(['list', '--root', host.root], 200, { NO_COLOR: '1' }).output).not.toContain(ESC);
   expect(onTerminal(['--no-color', 'list', '--root', host.root], 200).output).not.toContain(ESC);
   expect(onTerminal(['list', '--no-color', '--root', host.root], 200).output).not.toContain(ESC);
