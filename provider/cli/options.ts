@@ -30,7 +30,8 @@ export const allowDataLossOption = () =>
 
 /** The options of `command` as the library functions take them. */
 export function globalsOf(command: Command): GlobalOptions {
-  const o = command.opts<{ root?: string; json?: boolean; yes?: boolean; force?: boolean; project?: string }>();
+  // With the program's: --root, --project and --json may stand before the command.
+  const o = command.optsWithGlobals<{ root?: string; json?: boolean; yes?: boolean; force?: boolean; project?: string }>();
   return { root: checkedRoot(o.root), json: o.json ?? false, yes: o.yes ?? false, force: o.force ?? false, project: o.project };
 }
 

@@ -37,6 +37,10 @@ export function makeProgram(): Command {
     .usage('<command> [options]')
     .version(packageVersion(), '-v, --version', 'the version of hoststore')
     .addOption(new Option('--no-color', 'no colours (also NO_COLOR=1; colours are only ever used on a terminal)'))
+    // Also before the command (`hoststore --root DIR list`), as kubectl and docker take theirs; only for a command that takes it (checked below).
+    .addOption(new Option('--root <dir>', 'the hoststore root, for the commands that take one'))
+    .addOption(new Option('--project <name>', 'pick a project, for the commands that take it'))
+    .addOption(new Option('--json', 'machine-readable output, for the commands that give it'))
     .addHelpText('after', EXIT_CODES);
   for (const command of [
     listCommand(), statusCommand(), leaseListCommand(), leaseCommand(), deleteCommand(), snapshotCommand(), upCommand(), poolCommand(),
@@ -56,6 +60,12 @@ export function makeProgram(): Command {
   }
   program.hook('preAction', (_program, actionCommand) => {
     if (actionCommand.optsWithGlobals<{ color?: boolean }>().color === false) disableColour();
+    // The program takes --root, --project and --json wherever they stand; a command that has no use for one refuses it.
+    for (const key of ['root', 'project', 'json']) {
+      if (program.getOptionValueSource(key) !== 'cli' || actionCommand.options.some((o) => o.attributeName() === key)) continue;
+      const flag = `--${key}`;
+      throw new UsageError(`unknown option '${flag}' for ${commandPath(actionCommand).replace(/^hoststore /, '')}; ${commandPath(actionCommand).replace(/^hoststore /, '')} takes ${[...actionCommand.options.map((o) => o.flags), '-h, --help'].join(', ')}`);
+    }
   });
   return program;
 }

@@ -19,8 +19,9 @@ test('an option a command does not take is refused, naming the command and the o
   expect(hoststore(['list', 'extra'])).toMatchObject(usageLine(/too many arguments for 'list'.*; usage: hoststore list \[options\]/));
   expect(hoststore(['status'])).toMatchObject(usageLine(/missing required argument 'name' for status; usage: hoststore status \[options\] <name>/));
   expect(hoststore(['plan', '--format', 'yaml'])).toMatchObject(usageLine(/plan: option '--format <format>' argument 'yaml' is invalid\. Allowed choices are text, markdown, json; usage: hoststore plan \[options\]/));
-  // A command's option before the command says where it goes.
-  expect(hoststore(['--root', '/srv/x', 'list'])).toMatchObject(usageLine(/--root goes after the command it is for \(hoststore list --root \.\.\.\); it is an option of list, status/));
+  // --root, --project and --json may stand before the command, for a command that takes them; another option there says where it goes.
+  expect(hoststore(['--json', 'up'])).toMatchObject(usageLine(/unknown option '--json' for up; up takes --root <dir>, -h, --help/));
+  expect(hoststore(['--app', 'cdktf.out', 'plan'])).toMatchObject(usageLine(/--app goes after the command it is for \(hoststore plan --app \.\.\.\); it is an option of plan, apply, diff, destroy/));
   expect(hoststore(['help', 'lst'])).toMatchObject(usageLine(/no such command: list, status, /));
   expect(hoststore(['snapshot'])).toMatchObject(usageLine(/snapshot needs a command: create, list, restore, delete, run-due, prune \(see hoststore snapshot --help\)/));
 });
@@ -53,6 +54,8 @@ test('exit status by error class: usage and spec 2, failed 1, refused 3', () => 
   try {
     // SpecError: a root that breaks the root rule.
     expect(hoststore(['list', '--root', '/etc'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/^hoststore: --root "\/etc" is not a usable hoststore root: it must not be a system directory/) });
+    // Global options before the command work as after it.
+    expect(hoststore(['--root', dir, '--json', 'list'])).toEqual({ status: 0, stdout: '[]\n', stderr: '' });
     // HoststoreError: nothing by that name on an (empty) root.
     expect(hoststore(['status', 'nothing', '--root', dir])).toMatchObject({ status: 1, stderr: expect.stringMatching(/^hoststore: no storage named 'nothing' under /) });
     // RefusedError: a saved plan that is a symlink could have been changed by someone else.
