@@ -46,3 +46,26 @@ test('zsh and fish scripts are made from the same commands', () => {
   expect(fish.stdout).toMatch(/complete -c hoststore -n 'test \(__hoststore_path\) = hoststore\/plan' -l format -x -a 'text markdown json'/);
   expect(hoststore(['completion', 'tcsh'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/Allowed choices are bash, zsh, fish/) });
 });
+
+const hasShell = (shell: string) => spawnSync('sh', ['-c', `command -v ${shell}`]).status === 0;
+
+(hasShell('fish') ? test : test.skip)('fish completes commands, subcommands and options of the command typed', () => {
+  const script = hoststore(['completion', 'fish']).stdout;
+  const complete = (line: string) => {
+    const result = spawnSync('fish', ['--no-config', '-c', `${script}\ncomplete -C ${JSON.stringify(line)}`], { encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    return result.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]);
+  };
+  expect(complete('hoststore sn')).toEqual(['snapshot']);
+  expect(complete('hoststore snapshot cr')).toEqual(['create']);
+  expect(complete('hoststore list --').sort()).toEqual(['--help', '--json', '--root']);
+  expect(complete('hoststore plan --format ').sort()).toEqual(['json', 'markdown', 'text']);
+});
+
+(hasShell('zsh') ? test : test.skip)('zsh runs the bash function through bashcompinit', () => {
+  const script = hoststore(['completion', 'zsh']).stdout;
+  // zsh's completion system filters by what was typed; the function offers what fits the command line.
+  const program = `${script}\nsetopt ksharrays\nCOMP_WORDS=(hoststore snapshot '')\nCOMP_CWORD=2\n_hoststore\nprint -l -- "\${COMPREPLY[@]}"\nprint -- "\${_comps[hoststore]}"`;
+  const result = spawnSync('zsh', ['-f', '-c', program], { encoding: 'utf8', env: { ...process.env, HOME: '/nonexistent' } });
+  expect(result.stdout.split('\n').filter(Boolean)).toEqual(['create', 'list', 'restore', 'delete', 'run-due', 'prune', '_bash_complete -o default -F _hoststore']);
+});
