@@ -33,7 +33,7 @@ export class CommandError extends HoststoreError {
     readonly stderr: string,
     readonly signal?: string,
   ) {
-    super(summary, 1, [
+    super(summary, [
       `  command:   ${command.map(quoteForDisplay).join(' ')}`,
       `  exit code: ${commandExitCode ?? `none (${signal ? `killed by ${signal}` : 'killed or not started'})`}`,
       `  stderr:    ${stderr.trim().split('\n').join('\n             ') || '(empty)'}`,

@@ -2,7 +2,7 @@
  * `hoststore handle <kind> <op>`: what Terraform's local-exec provisioners run. The spec arrives as JSON
  * in HOSTSTORE_SPEC (never through a shell), is parsed with the shared schema, then converged or deleted.
  */
-import { HoststoreError, SpecError } from '../errors.js';
+import { SpecError, UsageError } from '../errors.js';
 import { converge, makeContext, remove } from '../handlers/handler.js';
 import { loadHandler } from '../handlers/by-kind.js';
 import { KIND_NAMES, type KindName } from '../../src/kinds.js';
@@ -48,7 +48,7 @@ function nestingDepth(value: unknown, limit: number): number {
 export async function handle(args: string[], rawSpec: string | undefined): Promise<number> {
   const [kind, op] = args;
   if (!isKind(kind) || (op !== 'converge' && op !== 'delete') || args.length !== 2) {
-    throw new HoststoreError(`usage: hoststore handle <${KIND_NAMES.join('|')}> <converge|delete>`, 2);
+    throw new UsageError(`usage: hoststore handle <${KIND_NAMES.join('|')}> <converge|delete>`);
   }
   const handler = await loadHandler(kind);
   const input = parseSpecJson(rawSpec);

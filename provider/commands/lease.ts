@@ -31,7 +31,7 @@ export async function leaseBreak(disk: string, options: GlobalOptions): Promise<
   return withRootLock(options.root, { holder: `hoststore lease break ${disk}` }, async () => {
     const registry = new Registry(options.root);
     const lease = registry.lease(disk);
-    if (!lease) throw new HoststoreError(`disk ${disk} has no lease`, 1);
+    if (!lease) throw new HoststoreError(`disk ${disk} has no lease`);
     const holder = `${lease.project}/${lease.service} replica ${lease.replica}`;
     if (!leaseIsStale(options.root, lease) && !options.force) {
       throw new RefusedError(`disk ${disk} is leased by ${holder}, whose mount at ${lease.hostPath} is still there; unmount it first (or pass --force to break a live lease)`);

@@ -1,5 +1,5 @@
 /** `hoststore list` and `hoststore status NAME`: what exists on the root and how it is used. */
-import { HoststoreError } from '../errors.js';
+import { HoststoreError, UsageError } from '../errors.js';
 import { inventory, type InventoryItem } from '../inventory.js';
 import type { GlobalOptions } from '../cli.js';
 import { formatBytes, printJson, table } from './format.js';
@@ -29,9 +29,9 @@ function listTable(items: InventoryItem[]): string {
 /** The one item called `name`; a name used by several projects needs --project. */
 export function findItem(items: InventoryItem[], name: string, options: GlobalOptions): InventoryItem {
   const matches = items.filter((i) => i.name === name && (!options.project || i.project === options.project || i.kind === 'disk'));
-  if (matches.length === 0) throw new HoststoreError(`no storage named '${name}' under ${options.root} (see ${commandHint(options.root, 'list')})`, 1);
+  if (matches.length === 0) throw new HoststoreError(`no storage named '${name}' under ${options.root} (see ${commandHint(options.root, 'list')})`);
   if (matches.length > 1) {
-    throw new HoststoreError(`'${name}' names ${matches.length} storages (${matches.map((m) => `${m.kind} in project ${m.project}`).join(', ')}); pick one with --project`, 2);
+    throw new UsageError(`'${name}' names ${matches.length} storages (${matches.map((m) => `${m.kind} in project ${m.project}`).join(', ')}); pick one with --project`);
   }
   return matches[0];
 }

@@ -4,13 +4,13 @@
  * outputs without a host; destroy applies each resource's removal policy.
  */
 import * as fs from 'node:fs';
-import { HoststoreError, RefusedError } from '../errors.js';
+import { RefusedError, UsageError } from '../errors.js';
 import { refusedDestroy } from '../plan/destroy-check.js';
 import { readDesired, type DesiredSpec } from '../plan/desired.js';
 import { assertNoErrors, hasChanges, makePlan, type Plan } from '../plan/plan.js';
 import { compareDesired } from '../plan/compare.js';
 import { renderJson, renderMarkdown, renderText } from '../plan/render.js';
-import { applyPlan, destroyDesired } from '../plan/apply.js';
+import { applyPlan, destroyDesired, type ApplyOptions } from '../plan/apply.js';
 import { withReadLocks } from '../plan/read-lock.js';
 import { confirm } from './confirm.js';
 import { checkSavedPlan, writeSavedPlan } from './saved-plan-file.js';
@@ -24,6 +24,10 @@ export interface EngineOptions {
   readonly autoApprove: boolean;
   readonly allowDataLoss: string[];
   readonly base?: string;
+  /** Where apply's lines go (the CLI's progress display); default stdout. */
+  readonly log?: (line: string) => void;
+  /** Told as each change of an apply starts and ends. */
+  readonly onStep?: ApplyOptions['onStep'];
 }
 
 interface SavedPlan {
@@ -36,7 +40,7 @@ function render(plan: Plan, format: string): string {
   if (format === 'json') return renderJson(plan);
   if (format === 'markdown') return renderMarkdown(plan);
   if (format === 'text') return renderText(plan);
-  throw new HoststoreError(`unknown --format '${format}': use text, markdown or json`, 2);
+  throw new UsageError(`unknown --format '${format}': use text, markdown or json`);
 }
 
 /**
@@ -70,7 +74,7 @@ export async function plan(options: EngineOptions): Promise<number> {
 }
 
 export function diff(options: EngineOptions): number {
-  if (!options.base) throw new HoststoreError('usage: hoststore diff --base OLD_CDKTF_OUT [--app NEW_CDKTF_OUT]', 2);
+  if (!options.base) throw new UsageError('usage: hoststore diff --base OLD_CDKTF_OUT [--app NEW_CDKTF_OUT]');
   const result = compareDesired(readDesired(options.base, options.stack), readDesired(options.app, options.stack));
   process.stdout.write(`${render(result, options.format)}\n`);
   return exitCode(result, options.detailedExitcode);
@@ -82,9 +86,9 @@ function loadSaved(file: string): SavedPlan {
   try {
     saved = JSON.parse(fs.readFileSync(file, 'utf8')) as SavedPlan;
   } catch (error) {
-    throw new HoststoreError(`cannot read the saved plan ${file}: ${(error as Error).message}`, 2);
+    throw new UsageError(`cannot read the saved plan ${file}: ${(error as Error).message}`);
   }
-  if (saved.hoststorePlan !== 1 || !Array.isArray(saved.desired)) throw new HoststoreError(`${file} is not a plan saved by hoststore plan --out`, 2);
+  if (saved.hoststorePlan !== 1 || !Array.isArray(saved.desired)) throw new UsageError(`${file} is not a plan saved by hoststore plan --out`);
   return saved;
 }
 
@@ -94,7 +98,7 @@ export async function apply(file: string | undefined, options: EngineOptions): P
     const saved = loadSaved(file);
     current = await planConsistently(saved.desired);
     if (current.fingerprint !== saved.plan.fingerprint) {
-      throw new HoststoreError(`the host or the registry changed since ${file} was planned (${saved.plan.createdAt}); nothing was applied. Run hoststore plan again and review it`, 3);
+      throw new RefusedError(`the host or the registry changed since ${file} was planned (${saved.plan.createdAt}); nothing was applied. Run hoststore plan again and review it`);
     }
   } else {
     current = await planConsistently(readDesired(options.app, options.stack));
@@ -104,7 +108,7 @@ export async function apply(file: string | undefined, options: EngineOptions): P
   if (!hasChanges(current)) return 0;
   if (!options.autoApprove && !file) await confirm('apply these changes to the host?', '--auto-approve');
   const started = Date.now();
-  await applyPlan(current, { allowDataLoss: new Set(options.allowDataLoss), log: (line) => process.stdout.write(`${line}\n`) });
+  await applyPlan(current, { allowDataLoss: new Set(options.allowDataLoss), log: options.log ?? ((line) => process.stdout.write(`${line}\n`)), onStep: options.onStep });
   process.stdout.write(`Apply complete in ${Date.now() - started} ms.\n`);
   return 0;
 }

@@ -2,7 +2,7 @@
  * `hoststore pool create | status`: a root on a loop-backed btrfs pool, so that snapshots are reflinks
  * (instant, a freeze of milliseconds) on a host whose own filesystem cannot share extents.
  */
-import { HoststoreError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { createPool, poolStatus, POOL_MAX_GB, POOL_MIN_GB, type PoolStatus } from '../host/pool.js';
 import type { GlobalOptions } from '../cli.js';
 import { formatBytes, printJson } from './format.js';
@@ -10,13 +10,13 @@ import { commandHint } from '../command-hint.js';
 
 export async function pool(args: string[], options: GlobalOptions & { sizeGb?: string }): Promise<number> {
   const [verb, ...rest] = args;
-  if (rest.length > 0) throw new HoststoreError(`unexpected argument '${rest[0]}'; usage: hoststore pool create|status --root DIR`, 2);
+  if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'; usage: hoststore pool create|status --root DIR`);
   const log = (line: string) => (options.json ? process.stderr : process.stdout).write(`${line}\n`);
   switch (verb) {
     case 'create': {
-      if (options.sizeGb === undefined) throw new HoststoreError('usage: hoststore pool create --root DIR --size-gb N (the pool file is sparse: it takes host space only as data is written)', 2);
+      if (options.sizeGb === undefined) throw new UsageError('usage: hoststore pool create --root DIR --size-gb N (the pool file is sparse: it takes host space only as data is written)');
       if (!/^\d{1,8}$/.test(options.sizeGb)) {
-        throw new HoststoreError(`--size-gb must be a whole number of GiB from ${POOL_MIN_GB} to ${POOL_MAX_GB} (got ${options.sizeGb})`, 2);
+        throw new UsageError(`--size-gb must be a whole number of GiB from ${POOL_MIN_GB} to ${POOL_MAX_GB} (got ${options.sizeGb})`);
       }
       const status = await createPool(options.root, Number(options.sizeGb), log);
       if (options.json) printJson(status);
@@ -29,7 +29,7 @@ export async function pool(args: string[], options: GlobalOptions & { sizeGb?: s
       return status.mounted ? 0 : 1;
     }
     default:
-      throw new HoststoreError(`unknown pool command '${verb ?? ''}'; use: hoststore pool create --root DIR --size-gb N, or hoststore pool status --root DIR`, 2);
+      throw new UsageError(`unknown pool command '${verb ?? ''}'; use: hoststore pool create --root DIR --size-gb N, or hoststore pool status --root DIR`);
   }
 }
 

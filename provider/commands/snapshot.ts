@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import { maxFreezeSecondsRule, nameRule } from '../../src/schema.js';
-import { HoststoreError, RefusedError, SpecError } from '../errors.js';
+import { HoststoreError, RefusedError, SpecError, UsageError } from '../errors.js';
 import { converge, makeContext } from '../handlers/handler.js';
 import { mountHandler, mountSpecFromRecord } from '../handlers/mount.js';
 import { storagePath } from '../handlers/storage.js';
@@ -15,7 +15,7 @@ import { withRootLock } from '../registry/lock.js';
 import type { StorageRecord } from '../registry/store.js';
 import { inventory } from '../inventory.js';
 import { pruneAll, runDue } from '../snapshots/run-due.js';
-import { deleteSnapshot, getSnapshot, listSnapshots, recordedState, restoreCopy, snapshotLocation, takeSnapshot, verifySnapshot, type SnapshotRecord, type SnapshotState } from '../snapshots/snapshots.js';
+import { deleteSnapshot, getSnapshot, listSnapshots, recordedState, restoreCopy, snapshotLocation, takeSnapshot, verifySnapshot, type SnapshotOptions as TakeSnapshotOptions, type SnapshotRecord, type SnapshotState } from '../snapshots/snapshots.js';
 import { checkRootTrust, recordedHostPath, recordedStoragePath } from '../host/root-trust.js';
 import { printPerRoot, rootsOf } from './app-roots.js';
 import type { GlobalOptions } from '../cli.js';
@@ -30,22 +30,26 @@ export interface SnapshotOptions extends GlobalOptions {
   readonly verify?: boolean;
   /** `--max-freeze-seconds`, as typed (checked here, for `snapshot create` only). */
   readonly maxFreezeSeconds?: string;
+  /** Where progress lines go (the CLI's progress display); default stdout, or stderr with --json. */
+  readonly log?: (line: string) => void;
+  /** How far a long snapshot is, for `snapshot create`. */
+  readonly onProgress?: TakeSnapshotOptions['onProgress'];
 }
 
 /** The freeze bound of `snapshot create`: the option's value checked by the construct's rule, else the default. */
 function maxFreezeSeconds(options: SnapshotOptions, verb: string | undefined): number | undefined {
   if (options.maxFreezeSeconds === undefined) return undefined;
-  if (verb !== 'create') throw new HoststoreError(`--max-freeze-seconds applies to hoststore snapshot create only (got snapshot ${verb ?? ''})`, 2);
+  if (verb !== 'create') throw new UsageError(`--max-freeze-seconds applies to hoststore snapshot create only (got snapshot ${verb ?? ''})`);
   const value = /^[0-9]+(\.[0-9]+)?$/.test(options.maxFreezeSeconds) ? Number(options.maxFreezeSeconds) : Number.NaN;
   const problem = maxFreezeSecondsRule(value);
-  if (problem) throw new HoststoreError(`--max-freeze-seconds ${problem} (got ${JSON.stringify(options.maxFreezeSeconds)}); for example --max-freeze-seconds 30`, 2);
+  if (problem) throw new UsageError(`--max-freeze-seconds ${problem} (got ${JSON.stringify(options.maxFreezeSeconds)}); for example --max-freeze-seconds 30`);
   return value;
 }
 
 function storageRecord(options: GlobalOptions, name: string): StorageRecord {
   const item = findItem(inventory(options.root), name, options);
   const record = makeContext(options.root).registry.storage(item.kind, item.project, item.name);
-  if (!record) throw new HoststoreError(`${item.kind} ${name} is not managed by hoststore (state ${item.state})`, 1);
+  if (!record) throw new HoststoreError(`${item.kind} ${name} is not managed by hoststore (state ${item.state})`);
   return record;
 }
 
@@ -53,12 +57,12 @@ export async function snapshot(args: string[], options: SnapshotOptions): Promis
   const [verb, target] = args;
   const freezeLimit = maxFreezeSeconds(options, verb);
   // With --json, stdout carries only the JSON; progress lines go to stderr.
-  const ctx = makeContext(options.root, options.json ? { log: (line) => process.stderr.write(`${line}\n`) } : {});
+  const ctx = makeContext(options.root, options.log ? { log: options.log } : options.json ? { log: (line) => process.stderr.write(`${line}\n`) } : {});
   const locked = <T>(what: string, fn: () => Promise<T>) => withRootLock(options.root, { holder: `hoststore snapshot ${what}` }, fn);
   switch (verb) {
     case 'create': {
-      if (!target) throw new HoststoreError('usage: hoststore snapshot create NAME', 2);
-      const record = await locked(`create ${target}`, () => takeSnapshot(ctx, storageRecord(options, target), 'manual', undefined, { maxFreezeSeconds: freezeLimit }));
+      if (!target) throw new UsageError('usage: hoststore snapshot create NAME');
+      const record = await locked(`create ${target}`, () => takeSnapshot(ctx, storageRecord(options, target), 'manual', undefined, { maxFreezeSeconds: freezeLimit, onProgress: options.onProgress }));
       if (options.json) printJson(record);
       return 0;
     }
@@ -80,7 +84,7 @@ export async function snapshot(args: string[], options: SnapshotOptions): Promis
       return code;
     }
     case 'delete': {
-      if (!target) throw new HoststoreError('usage: hoststore snapshot delete ID', 2);
+      if (!target) throw new UsageError('usage: hoststore snapshot delete ID');
       await locked(`delete ${target}`, async () => {
         if (options.force) ctx.registry.put('snapshots', target, { ...getSnapshot(ctx, target), final: false });
         await deleteSnapshot(ctx, target);
@@ -89,10 +93,10 @@ export async function snapshot(args: string[], options: SnapshotOptions): Promis
       return 0;
     }
     case 'restore':
-      if (!target) throw new HoststoreError('usage: hoststore snapshot restore ID (--to NEW_NAME | --in-place)', 2);
+      if (!target) throw new UsageError('usage: hoststore snapshot restore ID (--to NEW_NAME | --in-place)');
       if (options.to && !options.inPlace) return locked(`restore ${target}`, () => restoreTo(options, target, options.to as string));
       if (options.inPlace && !options.to) return restoreInPlace(options, target);
-      throw new HoststoreError('hoststore snapshot restore ID needs exactly one of --to NEW_NAME or --in-place', 2);
+      throw new UsageError('hoststore snapshot restore ID needs exactly one of --to NEW_NAME or --in-place');
     case 'run-due': {
       const report = await runDue(ctx);
       if (options.json) printJson(report);
@@ -107,7 +111,7 @@ export async function snapshot(args: string[], options: SnapshotOptions): Promis
       return 0;
     }
     default:
-      throw new HoststoreError(`unknown snapshot command '${verb ?? ''}'; use create, list, restore, delete, prune or run-due`, 2);
+      throw new UsageError(`unknown snapshot command '${verb ?? ''}'; use create, list, restore, delete, prune or run-due`);
   }
 }
 
@@ -141,7 +145,7 @@ async function restoreInPlace(options: GlobalOptions, id: string): Promise<numbe
   const mounts = await withRootLock(options.root, { holder: `hoststore snapshot restore ${id} --in-place` }, async () => {
     const snap = getSnapshot(ctx, id);
     let record = ctx.registry.storage(snap.kind, snap.project, snap.storage);
-    if (!record) throw new HoststoreError(`${snap.kind} ${snap.storage} no longer exists; restore with --to ${snap.storage}`, 1);
+    if (!record) throw new HoststoreError(`${snap.kind} ${snap.storage} no longer exists; restore with --to ${snap.storage}`);
     const { finishInterruptedRestore, restoreInPlaceCrashSafe } = await import('../snapshots/restore-in-place.js');
     // A restore killed earlier is rolled back or finished first; if it was this one and it finished, done.
     const interrupted = record.restoring;
@@ -153,7 +157,7 @@ async function restoreInPlace(options: GlobalOptions, id: string): Promise<numbe
     }
     record = ctx.registry.storage(snap.kind, snap.project, snap.storage) as StorageRecord;
     if (!(await verifySnapshot(snap, ctx))) throw new RefusedError(`snapshot ${id} no longer matches its checksum; refusing to restore from it`);
-    if (!options.yes) throw new HoststoreError(`restoring ${snap.storage} in place replaces its current content (a safety snapshot is taken first); pass --yes`, 2);
+    if (!options.yes) throw new UsageError(`restoring ${snap.storage} in place replaces its current content (a safety snapshot is taken first); pass --yes`);
     // Paths by the layout from what the records name, never the paths they carry.
     for (const m of users) {
       const hostPath = recordedHostPath(options.root, m);

@@ -106,7 +106,7 @@ export async function growFilesystemOnline(filesystem: Filesystem, device: strin
  */
 export async function growFilesystemOffline(filesystem: Filesystem, deviceOrImage: string): Promise<void> {
   if (filesystem !== 'ext4') {
-    throw new HoststoreError(`${filesystem} can only grow while mounted; mount it and use the online grow`, 1);
+    throw new HoststoreError(`${filesystem} can only grow while mounted; mount it and use the online grow`);
   }
   // resize2fs insists on a freshly checked filesystem; e2fsck exit 1 means "errors corrected".
   await run('e2fsck', ['-f', '-p', deviceOrImage], { allowExitCodes: [1] });

@@ -1,12 +1,12 @@
 /** Sparse image files: thin by construction (ftruncate), so allocation grows only with data. */
 import * as fs from 'node:fs';
-import { HoststoreError, RefusedError } from '../errors.js';
+import { RefusedError, SpecError } from '../errors.js';
 
 export const GiB = 1024 ** 3;
 
 function checkSize(sizeBytes: number): void {
   if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0) {
-    throw new HoststoreError(`image size must be a positive whole number of bytes (got ${sizeBytes})`, 2);
+    throw new SpecError(`image size must be a positive whole number of bytes (got ${sizeBytes})`);
   }
 }
 

@@ -121,7 +121,7 @@ export async function detachLoop(device: string): Promise<void> {
     throw error;
   }
   if (loopBackingFile(device) !== undefined) {
-    throw new HoststoreError(`${device} is still in use (mounted?), so it stays attached to ${loopBackingFile(device)} until released; the kernel will detach it then`, 1);
+    throw new HoststoreError(`${device} is still in use (mounted?), so it stays attached to ${loopBackingFile(device)} until released; the kernel will detach it then`);
   }
 }
 

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Filesystem } from '../../src/schema.js';
-import { HoststoreError } from '../errors.js';
+import { RefusedError } from '../errors.js';
 import { CommandError, run } from '../exec.js';
 import { lstatOrUndefined } from './files.js';
 
@@ -129,7 +129,7 @@ export async function safeMountTarget(within: string, target: string): Promise<s
   const wanted = path.resolve(base, target);
   const relative = path.relative(base, wanted);
   if (relative === '' || relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
-    throw new HoststoreError(`refusing to mount at ${target}: it is not inside the root ${base}`, 3);
+    throw new RefusedError(`refusing to mount at ${target}: it is not inside the root ${base}`);
   }
   fs.mkdirSync(base, { recursive: true });
   let current = base;
@@ -146,9 +146,9 @@ export async function safeMountTarget(within: string, target: string): Promise<s
       stat = lstatOrUndefined(current);
     }
     if (stat?.isSymbolicLink()) {
-      throw new HoststoreError(`refusing to mount at ${target}: ${current} is a symlink (to ${readlinkOr(current)}); hoststore only mounts on real directories inside its root`, 3);
+      throw new RefusedError(`refusing to mount at ${target}: ${current} is a symlink (to ${readlinkOr(current)}); hoststore only mounts on real directories inside its root`);
     }
-    if (!stat?.isDirectory()) throw new HoststoreError(`refusing to mount at ${target}: ${current} is not a directory`, 3);
+    if (!stat?.isDirectory()) throw new RefusedError(`refusing to mount at ${target}: ${current} is not a directory`);
   }
   return wanted;
 }

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkRootTrust } from './root-trust.js';
 import { foreignPoolFile } from './pool-guard.js';
-import { HoststoreError, RefusedError } from '../errors.js';
+import { HoststoreError, RefusedError, UsageError } from '../errors.js';
 import { CommandError, requireTool, run } from '../exec.js';
 import { createSparseImage, GiB } from './image.js';
 import { attachLoop, loopBackingFile, loopDirectIo, loopsFor } from './loop.js';
@@ -152,7 +152,7 @@ export interface CreatePoolOptions {
  */
 export async function createPool(root: string, sizeGb: number, log: PoolLog, options: CreatePoolOptions = {}): Promise<PoolStatus> {
   if (!Number.isSafeInteger(sizeGb) || sizeGb < POOL_MIN_GB || sizeGb > POOL_MAX_GB) {
-    throw new HoststoreError(`--size-gb must be a whole number of GiB from ${POOL_MIN_GB} to ${POOL_MAX_GB} (got ${sizeGb})`, 2);
+    throw new UsageError(`--size-gb must be a whole number of GiB from ${POOL_MIN_GB} to ${POOL_MAX_GB} (got ${sizeGb})`);
   }
   const dir = path.resolve(root);
   const file = poolFileFor(dir);
@@ -217,7 +217,7 @@ export async function createPool(root: string, sizeGb: number, log: PoolLog, opt
     if (options.nodatacow !== false && isEmptyDirectory(dir)) await run('chattr', ['+C', dir]);
     if (made.file) fs.chmodSync(dir, 0o755);
     const status = await poolStatus(dir);
-    if (!status.reflink) throw new HoststoreError(`the pool at ${dir} was made but cp --reflink=always does not work on it; snapshots would be full copies`, 1);
+    if (!status.reflink) throw new HoststoreError(`the pool at ${dir} was made but cp --reflink=always does not work on it; snapshots would be full copies`);
     log(`${dir}: pool of ${sizeGb} GiB in ${file} (btrfs, ${status.directIo ? 'direct I/O' : 'buffered I/O'}${status.nodatacow ? ', nodatacow' : ''}); snapshots here are reflinks`);
     return status;
   } catch (error) {
@@ -277,7 +277,7 @@ export async function poolStatus(root: string): Promise<PoolStatus> {
   const dir = path.resolve(root);
   const file = poolFileFor(dir);
   const stat = lstatOrUndefined(file);
-  if (!stat) throw new HoststoreError(`${dir} has no pool (no ${file}); make one with ${commandHint(dir, 'pool create --size-gb N')}`, 1);
+  if (!stat) throw new HoststoreError(`${dir} has no pool (no ${file}); make one with ${commandHint(dir, 'pool create --size-gb N')}`);
   checkPoolFile(file, stat);
   const base = { root: dir, file, sizeBytes: stat.size, allocatedBytes: stat.blocks * 512 };
   const entry = poolMount(dir, file);

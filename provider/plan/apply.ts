@@ -13,6 +13,16 @@ import { HANDLERS, type Plan } from './plan.js';
 export interface ApplyOptions {
   readonly allowDataLoss: ReadonlySet<string>;
   readonly log: (line: string) => void;
+  /** Told as each change starts and ends; without it, both are log lines starting `[n/m]`. */
+  readonly onStep?: (step: ApplyStep) => void;
+}
+
+/** Change `index` of `total` (from 1), `what` it does; `ms` once it is done. */
+export interface ApplyStep {
+  readonly index: number;
+  readonly total: number;
+  readonly what: string;
+  readonly ms?: number;
 }
 
 export function assertApplicable(plan: Plan, allowDataLoss: ReadonlySet<string>): void {
@@ -42,30 +52,36 @@ async function applyLocked(plan: Plan, options: ApplyOptions): Promise<void> {
   const ctxFor = (root: string) =>
     contexts.get(root) ?? contexts.set(root, makeContext(root, { log: (l) => options.log(`    ${l}`), allowDataLoss: options.allowDataLoss, rootLocked: plan.roots.includes(root) })).get(root)!;
   const manifests = new Map<string, Record<string, string>>();
-  for (const item of plan.items) {
-    if (item.manifest) manifests.set(JSON.stringify(item.manifest), item.manifest);
-    if (item.action === 'no-op' || !item.spec) continue;
+  for (const item of plan.items) if (item.manifest) manifests.set(JSON.stringify(item.manifest), item.manifest);
+  // Orphans and manifests have no spec of their own to converge: the manifests retire them below.
+  const acting = plan.items.filter((item) => item.action !== 'no-op' && item.spec && item.kind !== 'orphan' && item.kind !== 'project');
+  // Counted before the first change, so each says where it stands: [n/m].
+  const total = acting.length + manifests.size;
+  let index = 0;
+  const step = async (what: string, run: () => Promise<unknown>) => {
+    index += 1;
     const started = Date.now();
-    options.log(`${item.action} ${item.subject} ...`);
-    // Orphans and manifests have no spec of their own to converge: the manifests retire them below.
+    if (options.onStep) options.onStep({ index, total, what });
+    else options.log(`[${index}/${total}] ${what} ...`);
+    await run();
+    if (options.onStep) options.onStep({ index, total, what, ms: Date.now() - started });
+    else options.log(`[${index}/${total}] ${what}: done in ${Date.now() - started} ms`);
+  };
+  for (const item of acting) {
     if (item.kind === 'orphan' || item.kind === 'project') continue;
     const handler = HANDLERS[item.kind];
     const spec = handler.validate(item.spec);
-    await converge(handler, ctxFor(spec.root), spec, 'hoststore apply');
-    options.log(`${item.action} ${item.subject}: done in ${Date.now() - started} ms`);
+    await step(`${item.action} ${item.subject}`, () => converge(handler, ctxFor(spec.root), spec, 'hoststore apply'));
   }
   for (const manifest of manifests.values()) {
     const spec = projectHandler.validate(manifest);
-    const started = Date.now();
-    options.log(`retire what project ${spec.project} (stack ${spec.stack}) no longer declares ...`);
-    await converge(projectHandler, ctxFor(spec.root), spec, 'hoststore apply');
-    options.log(`retire: done in ${Date.now() - started} ms`);
+    await step(`retire what project ${spec.project} (stack ${spec.stack}) no longer declares`, () => converge(projectHandler, ctxFor(spec.root), spec, 'hoststore apply'));
   }
 }
 
 /** Removes what a synth output declares, each by its removal policy; returns what was retained. */
 export async function destroyDesired(desired: DesiredSpec[], options: ApplyOptions): Promise<string[]> {
-  if (desired.length === 0) throw new HoststoreError('nothing to destroy: the synth output declares no hoststore resources', 1);
+  if (desired.length === 0) throw new HoststoreError('nothing to destroy: the synth output declares no hoststore resources');
   // Like apply: one lock per root for the whole destroy, so the check below still holds when it acts.
   const roots = [...new Set(desired.map((d) => d.spec.root).filter(Boolean))].sort();
   const locked = roots.reduceRight<() => Promise<string[]>>(

@@ -4,7 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { HoststoreError } from '../errors.js';
+import { UsageError } from '../errors.js';
+import { naturalCompare } from '../natural-order.js';
 import { readSynthJson } from './synth-file.js';
 import { handlerCommand, KIND_NAMES, type KindName } from '../../src/kinds.js';
 
@@ -44,19 +45,19 @@ function unescapeAll(triggers: Record<string, unknown>): Record<string, string> 
 
 /** Code-point order (not locale order): stable across machines and much cheaper for thousands of addresses. */
 function byAddress(a: DesiredSpec, b: DesiredSpec): number {
-  return a.address < b.address ? -1 : a.address > b.address ? 1 : 0;
+  return naturalCompare(a.address, b.address);
 }
 
 /** Every hoststore spec in the synth output, storage first, then mounts, policies and manifests. */
 export function readDesired(appDir: string, onlyStack?: string): DesiredSpec[] {
   const manifestFile = path.join(appDir, 'manifest.json');
   if (!fs.existsSync(manifestFile)) {
-    throw new HoststoreError(`${appDir} is not a synth output (no manifest.json); run \`cdktf synth\` first or pass --app`, 2);
+    throw new UsageError(`${appDir} is not a synth output (no manifest.json); run \`cdktf synth\` first or pass --app`);
   }
   const manifest = readSynthJson(appDir, 'manifest.json', 'the synth manifest') as { stacks: Record<string, { name: string; synthesizedStackPath: string }> };
-  if (typeof manifest?.stacks !== 'object' || manifest.stacks === null) throw new HoststoreError(`${manifestFile} has no "stacks": it is not a cdktf synth manifest; run cdktf synth again, or pass the right --app`, 2);
+  if (typeof manifest?.stacks !== 'object' || manifest.stacks === null) throw new UsageError(`${manifestFile} has no "stacks": it is not a cdktf synth manifest; run cdktf synth again, or pass the right --app`);
   const stacks = Object.values(manifest.stacks).filter((s) => !onlyStack || s.name === onlyStack);
-  if (onlyStack && stacks.length === 0) throw new HoststoreError(`no stack named '${onlyStack}' in ${appDir} (stacks: ${Object.keys(manifest.stacks).join(', ')})`, 2);
+  if (onlyStack && stacks.length === 0) throw new UsageError(`no stack named '${onlyStack}' in ${appDir} (stacks: ${Object.keys(manifest.stacks).join(', ')})`);
   const specs: DesiredSpec[] = [];
   for (const stack of stacks) {
     const config = readSynthJson(appDir, stack.synthesizedStackPath, `stack ${stack.name}'s configuration`) as { resource?: Record<string, Record<string, Carrier>> };

@@ -221,5 +221,5 @@ export function hasChanges(plan: Plan): boolean {
 
 export function assertNoErrors(plan: Plan): void {
   const errors = plan.checks.filter((c) => c.level === 'error');
-  if (errors.length > 0) throw new HoststoreError(`host checks failed: ${errors.map((e) => e.message).join('; ')}`, 1);
+  if (errors.length > 0) throw new HoststoreError(`host checks failed: ${errors.map((e) => e.message).join('; ')}`);
 }

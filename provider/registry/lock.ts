@@ -135,7 +135,7 @@ function assertLockIsAFile(file: string): void {
   if (stat.isFile()) return;
   const what = stat.isDirectory() ? 'a directory' : stat.isSymbolicLink() ? 'a symbolic link' : 'not a regular file';
   const remove = stat.isDirectory() ? `rmdir ${file}` : `rm ${file}`;
-  throw new HoststoreError(`the lock ${file} is ${what}, not a lock file hoststore made, so no holder will ever release it; nothing was changed. Remove it (${remove}) if nothing else uses it, then run again`, 1);
+  throw new HoststoreError(`the lock ${file} is ${what}, not a lock file hoststore made, so no holder will ever release it; nothing was changed. Remove it (${remove}) if nothing else uses it, then run again`);
 }
 
 /** What process `pid` runs now (its command line), to tell a hoststore holder from a reused pid. */

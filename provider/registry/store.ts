@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Filesystem, RemovalPolicy, StorageKind } from '../../src/schema.js';
 import { HoststoreError } from '../errors.js';
+import { naturalCompare } from '../natural-order.js';
 import { replaceFileAtomically, syncDirectory } from '../host/files.js';
 import { rekeyCollection, storageKey } from './keys.js';
 import { recordShapeProblem } from './record-shape.js';
@@ -142,7 +143,7 @@ export class Registry {
 
   list<T>(collection: Collection): Array<{ key: string; record: T }> {
     const records = this.records(collection);
-    return Object.keys(records).sort().map((key) => ({ key, record: records[key] as T }));
+    return Object.keys(records).sort(naturalCompare).map((key) => ({ key, record: records[key] as T }));
   }
 
   /** The records as they are on disk now, whatever this object read before (writes build on these). */
@@ -206,10 +207,10 @@ function parseCollection(text: string, file: string): Record<string, unknown> {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new HoststoreError(`the registry file ${file} is not valid JSON (${(error as Error).message}); restore it from a backup or fix it by hand`, 1);
+    throw new HoststoreError(`the registry file ${file} is not valid JSON (${(error as Error).message}); restore it from a backup or fix it by hand`);
   }
   const problem = registryFileProblem(parsed);
-  if (problem) throw new HoststoreError(`the registry file ${file} ${problem}`, 1);
+  if (problem) throw new HoststoreError(`the registry file ${file} ${problem}`);
   return (parsed as { records: Record<string, unknown> }).records;
 }
 
@@ -217,7 +218,7 @@ function parseCollection(text: string, file: string): Record<string, unknown> {
 function checkRecords(collection: Collection, records: Record<string, unknown>, file: string): Record<string, unknown> {
   for (const key of Object.keys(records)) {
     const problem = recordShapeProblem(collection, key, records[key]);
-    if (problem) throw new HoststoreError(`the registry file ${file} ${problem}`, 1);
+    if (problem) throw new HoststoreError(`the registry file ${file} ${problem}`);
   }
   return records;
 }
@@ -249,7 +250,7 @@ function readTextOrUndefined(file: string): string | undefined {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
     if (code === 'EISDIR') {
-      throw new HoststoreError(`the registry file ${file} is a directory, not a file hoststore wrote; move it away and restore the file from a backup`, 1);
+      throw new HoststoreError(`the registry file ${file} is a directory, not a file hoststore wrote; move it away and restore the file from a backup`);
     }
     throw error;
   }
@@ -273,7 +274,7 @@ function readLegacyCollection(dir: string, collection: Collection): Record<strin
     try {
       records[name.slice(0, -'.json'.length)] = JSON.parse(fs.readFileSync(file, 'utf8'));
     } catch (error) {
-      throw new HoststoreError(`the registry record ${file} is not valid JSON (${(error as Error).message}); restore it from a backup or fix it by hand`, 1);
+      throw new HoststoreError(`the registry record ${file} is not valid JSON (${(error as Error).message}); restore it from a backup or fix it by hand`);
     }
   }
   return records;

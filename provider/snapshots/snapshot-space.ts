@@ -44,6 +44,5 @@ export function rootFullError(subject: string, root: string, free: number, neede
   return new HoststoreError(
     `snapshot of ${subject} failed: ${root} is full (${formatSize(free)} free, ${formatSize(needed)} needed); nothing was left behind; ` +
       `free space on that filesystem, delete snapshots you no longer need (${commandHint(root, 'snapshot prune')}, ${commandHint(root, 'snapshot delete ID')}) or keep fewer (a lower retentionCount or retentionDays)`,
-    1,
   );
 }

@@ -121,6 +121,8 @@ export async function checksum(
      * competing with it for the disk. @default everything at once
      */
     readonly copiedUpTo?: () => number;
+    /** Called as windows are hashed: data bytes hashed so far and in all. */
+    readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
   } = {},
 ): Promise<{ sha256: string; method: ChecksumMethod }> {
   const hash = createHash('sha256');
@@ -152,7 +154,9 @@ export async function checksum(
     const buffer = Buffer.alloc(WINDOW);
     const offset = Buffer.alloc(8);
     let sinceYield = 0;
+    let hashed = 0;
     for (const w of [...windows].sort((a, b) => a - b)) {
+      options.onProgress?.(hashed++ * WINDOW, windows.size * WINDOW);
       const needed = Math.min((w + 1) * WINDOW, size);
       while (options.copiedUpTo && options.copiedUpTo() < needed) await sleep(COPY_POLL_MS);
       // Let the event loop turn now and then: a copy running alongside may need to start its fallback cp.
@@ -198,6 +202,30 @@ function makeReadOnly(target: string): void {
 export interface SnapshotOptions {
   /** The longest a mounted filesystem may stay frozen for the capture. @default DEFAULT_MAX_FREEZE_SECONDS */
   readonly maxFreezeSeconds?: number;
+  /** Told how far a long copy or checksum is (never while a filesystem is frozen). */
+  readonly onProgress?: (progress: SnapshotProgress) => void;
+}
+
+/** How far a snapshot is: bytes copied (allocated in the copy) or hashed; `totalBytes` unknown for a directory's copy. */
+export interface SnapshotProgress {
+  readonly step: 'copy' | 'checksum';
+  readonly doneBytes: number;
+  readonly totalBytes?: number;
+}
+
+const PROGRESS_EVERY_MS = 1000;
+
+/** Reports the copy's allocated bytes now and every second until the returned function is called. */
+function watchCopy(target: string, totalBytes: number | undefined, onProgress: SnapshotOptions['onProgress']): () => void {
+  if (!onProgress) return () => undefined;
+  const report = () => {
+    const stat = fs.statSync(target, { throwIfNoEntry: false });
+    onProgress({ step: 'copy', doneBytes: stat?.isFile() ? stat.blocks * 512 : 0, totalBytes });
+  };
+  report();
+  const timer = setInterval(report, PROGRESS_EVERY_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /**
@@ -211,7 +239,7 @@ export async function takeSnapshot(
 ): Promise<SnapshotRecord> {
   // The source is where the layout puts this storage, whatever path its record carries.
   const storage = { ...storageRecord, path: recordedStoragePath(ctx.root, storageRecord) };
-  if (!fs.existsSync(storage.path)) throw new HoststoreError(`${storage.kind} ${storage.name}: ${storage.path} is missing; nothing to snapshot`, 1);
+  if (!fs.existsSync(storage.path)) throw new HoststoreError(`${storage.kind} ${storage.name}: ${storage.path} is missing; nothing to snapshot`);
   const subject = `${storage.kind} ${storage.name}`;
   const maxFreezeSeconds = options.maxFreezeSeconds ?? DEFAULT_MAX_FREEZE_SECONDS;
   const at = ctx.now();
@@ -234,6 +262,7 @@ export async function takeSnapshot(
   let sum: Awaited<ReturnType<typeof checksum>>;
   let frozenMs = 0;
   let record: SnapshotRecord;
+  const hashProgress = options.onProgress && ((doneBytes: number, totalBytes: number) => options.onProgress?.({ step: 'checksum', doneBytes, totalBytes }));
   try {
     if (mounted) {
       ctx.log(`${subject}: freezing ${mounted} for about ${seconds(expectedMs)} (${planned}${planned === 'reflink' ? '' : ` of ${formatSize(needed ?? 0)}`}; limit ${maxFreezeSeconds} s)`);
@@ -256,17 +285,22 @@ export async function takeSnapshot(
       } finally {
         frozenMs = Date.now() - started;
       }
-      sum = method === 'reflink' ? { sha256: '', method: 'extents' } : await checksum(target);
+      // Progress only from here: a report written into the frozen filesystem (stdout redirected there) would hang until the thaw that waits for it.
+      sum = method === 'reflink' ? { sha256: '', method: 'extents' } : await checksum(target, { onProgress: hashProgress });
     } else if (storage.kind === 'directory') {
-      method = await copy(storage.path, target, true);
+      const stopWatch = watchCopy(target, undefined, options.onProgress);
+      method = await copy(storage.path, target, true).finally(stopWatch);
+      options.onProgress?.({ step: 'checksum', doneBytes: 0 });
       sum = await checksum(target);
     } else {
       // Unmounted and under the root lock, the source holds still: hash it while cp copies it (the hash
       // is layout-independent, so the copy hashes the same), a step behind cp so that cp does the disk
       // reads and the hash finds the data in the page cache.
       let copyDone = false;
+      const stopWatch = watchCopy(target, needed, options.onProgress);
       const copying = copy(storage.path, target, false).finally(() => {
         copyDone = true;
+        stopWatch();
       });
       const copiedUpTo = () => (copyDone ? Number.POSITIVE_INFINITY : (fs.statSync(target, { throwIfNoEntry: false })?.size ?? 0));
       [method, sum] = await Promise.all([copying, checksum(storage.path, { copiedUpTo })]);
@@ -324,7 +358,7 @@ export function listSnapshots(ctx: HandlerContext, storage?: string): SnapshotRe
 
 export function getSnapshot(ctx: HandlerContext, id: string): SnapshotRecord {
   const record = ctx.registry.get<SnapshotRecord>('snapshots', id);
-  if (!record) throw new HoststoreError(`no snapshot '${id}' under ${ctx.root} (see ${commandHint(ctx.root, 'snapshot list')})`, 1);
+  if (!record) throw new HoststoreError(`no snapshot '${id}' under ${ctx.root} (see ${commandHint(ctx.root, 'snapshot list')})`);
   return record;
 }
 

@@ -163,7 +163,7 @@ hostTest('mkfs.btrfs')('refusals change nothing: a non-empty directory, a direct
   expect([mountOf(poolRoot), loopsOfPool(), fs.statSync(poolFile).blocks]).toEqual([undefined, [], 0]);
   fs.rmSync(poolFile);
   // Sizes: missing, not a whole number, out of range, more than the host has
-  expect(pool('create')).toMatchObject({ status: 2, stderr: expect.stringMatching(/usage: hoststore pool create --root DIR --size-gb N/) });
+  expect(pool('create')).toMatchObject({ status: 2, stderr: expect.stringMatching(/^hoststore: required option '--size-gb <n>' not specified for pool create; usage: hoststore pool create \[options\]\n$/) });
   expect(pool('create', '--size-gb', '1.5')).toMatchObject({ status: 2, stderr: "hoststore: --size-gb must be a whole number of GiB from 1 to 1048576 (got 1.5)\n" });
   expect(pool('create', '--size-gb', '0')).toMatchObject({ status: 2, stderr: 'hoststore: --size-gb must be a whole number of GiB from 1 to 1048576 (got 0)\n' });
   expect(pool('create', '--size-gb', '1000000')).toMatchObject({ status: 3, stderr: expect.stringMatching(/GiB free; pick --size-gb of at most \d+\n$/) });

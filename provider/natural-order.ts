@@ -1,0 +1,12 @@
+/** The order names are listed in everywhere: numbers inside names by value, so d1, d2, d10 (not d1, d10, d2). */
+const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' });
+
+/** Natural order of two names; names the collator holds equal ('d01', 'd1') fall back to code-unit order, so the order is total. */
+export function naturalCompare(a: string, b: string): number {
+  return collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** `items` sorted naturally by the name `key` gives each (a new array). */
+export function sortNaturally<T>(items: readonly T[], key: (item: T) => string): T[] {
+  return [...items].sort((a, b) => naturalCompare(key(a), key(b)));
+}
