@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { directoryPath, imagePath, nameRule, projectNameRule, type Filesystem, type StorageKind } from '../../src/schema.js';
-import { HoststoreError, RefusedError } from '../errors.js';
+import { HoststoreError, RefusedError, UsageError } from '../errors.js';
 import { run } from '../exec.js';
 import { withRootLock } from '../registry/lock.js';
 import { Registry } from '../registry/store.js';
@@ -31,16 +31,16 @@ const KINDS: readonly StorageKind[] = ['disk', 'volume', 'directory'];
 const GiB = 1024 ** 3;
 
 export async function importStorage(args: string[], options: ImportOptions): Promise<number> {
-  if (args.length !== 1 || options.name === undefined) throw new HoststoreError('usage: hoststore import PATH --name NAME [--project P] [--kind disk|volume|directory] [--copy]', 2);
+  if (args.length !== 1 || options.name === undefined) throw new UsageError('usage: hoststore import PATH --name NAME [--project P] [--kind disk|volume|directory] [--copy]');
   const source = path.resolve(args[0]);
   const name = options.name;
   const nameProblem = nameRule(name);
-  if (nameProblem) throw new HoststoreError(`--name ${JSON.stringify(name)} is not a storage name: it ${nameProblem}; for example --name pg-data`, 2);
+  if (nameProblem) throw new UsageError(`--name ${JSON.stringify(name)} is not a storage name: it ${nameProblem}; for example --name pg-data`);
   if (options.project !== undefined && projectNameRule(options.project)) {
-    throw new HoststoreError(`--project ${JSON.stringify(options.project)} is not a project name: it ${projectNameRule(options.project)}`, 2);
+    throw new UsageError(`--project ${JSON.stringify(options.project)} is not a project name: it ${projectNameRule(options.project)}`);
   }
   if (options.kind !== undefined && !KINDS.includes(options.kind as StorageKind)) {
-    throw new HoststoreError(`--kind must be disk, volume or directory (got ${JSON.stringify(options.kind)})`, 2);
+    throw new UsageError(`--kind must be disk, volume or directory (got ${JSON.stringify(options.kind)})`);
   }
   return withRootLock(options.root, { holder: `hoststore import ${name}` }, async () => {
     const found = checkSource(source, options.root);
@@ -49,7 +49,7 @@ export async function importStorage(args: string[], options: ImportOptions): Pro
       throw new RefusedError(`refusing to import ${source} as a ${kind}: it is a ${found.directory ? 'directory (import it as --kind directory)' : 'file (a directory volume is a directory)'}`);
     }
     const project = options.project ?? '';
-    if (kind !== 'disk' && project === '') throw new HoststoreError(`a ${kind} belongs to a project: pass --project P (the StorageProject that will declare it)`, 2);
+    if (kind !== 'disk' && project === '') throw new UsageError(`a ${kind} belongs to a project: pass --project P (the StorageProject that will declare it)`);
     const filesystem = found.directory ? undefined : filesystemOf(source, kind);
     const registry = new Registry(options.root);
     const target = checkInsideRoot(options.root, kind === 'directory' ? directoryPath(options.root, project, name) : imagePath(options.root, kind, project, name));
@@ -89,7 +89,7 @@ export async function importStorage(args: string[], options: ImportOptions): Pro
 function checkSource(source: string, root: string): { directory: boolean; stat: fs.Stats } {
   const refuse = (why: string) => new RefusedError(`refusing to import ${source}: it ${why}`);
   const stat = fs.lstatSync(source, { throwIfNoEntry: false });
-  if (!stat) throw new HoststoreError(`nothing to import at ${source}: no such file or directory`, 1);
+  if (!stat) throw new HoststoreError(`nothing to import at ${source}: no such file or directory`);
   if (stat.isSymbolicLink()) throw refuse(`is a symlink (to ${fs.readlinkSync(source)}); import the real path, after checking it is what you mean`);
   const real = fs.realpathSync(source);
   if (real !== source) throw refuse(`lies under a symlink (its real path is ${real}); import the real path`);

@@ -65,7 +65,7 @@ function rootOfName(name: string, options: GlobalOptions): string {
   const roots = rootsOf(options);
   if (roots.length === 1) return roots[0];
   const holding = roots.filter((root) => inventory(root).some((i) => i.name === name));
-  if (holding.length > 1) throw new HoststoreError(`'${name}' names storage under ${holding.length} roots of this app (${holding.join(', ')}); pick one with --root`, 2);
-  if (holding.length === 0) throw new HoststoreError(`no storage named '${name}' under this app's roots (${roots.join(', ')}) (see ${commandHint(undefined, 'list')})`, 1);
+  if (holding.length > 1) throw new UsageError(`'${name}' names storage under ${holding.length} roots of this app (${holding.join(', ')}); pick one with --root`);
+  if (holding.length === 0) throw new HoststoreError(`no storage named '${name}' under this app's roots (${roots.join(', ')}) (see ${commandHint(undefined, 'list')})`);
   return holding[0];
 }
