@@ -48,7 +48,7 @@ export function snapshotCommand(): Command {
   snapshot.addCommand(
     new Command('restore')
       .description('a new storage from a snapshot (--to), or its content replaced in place (--in-place, after a safety snapshot)')
-      .argument('<id>', 'the snapshot id (hoststore snapshot list)')
+      .argument('<id>', 'the snapshot id, as snapshot list shows it')
       .addOption(rootOption())
       .addOption(new Option('--to <new-name>', 'restore into a new storage of this name').conflicts('inPlace'))
       .addOption(new Option('--in-place', "replace the storage's content (it is unmounted, a safety snapshot is taken, then remounted)"))

@@ -12,7 +12,7 @@ const version = (JSON.parse(fs.readFileSync(path.resolve('package.json'), 'utf8'
 const usageLine = (pattern: RegExp) => ({ status: 2, stdout: '', stderr: expect.stringMatching(new RegExp(`^hoststore: ${pattern.source}.*\\n$`)) });
 
 test('an option a command does not take is refused, naming the command and the options it takes', () => {
-  expect(hoststore(['list', '--format', 'json'])).toMatchObject(usageLine(/unknown option '--format' for list; list takes --root <dir>, --json, -h, --help/));
+  expect(hoststore(['list', '--format', 'json'])).toMatchObject(usageLine(/unknown option '--format' for list; list takes --root <dir>, --app <dir>, --json, -h, --help/));
   expect(hoststore(['list', '--auto-approve'])).toMatchObject(usageLine(/unknown option '--auto-approve' for list; list takes .*--json/));
   expect(hoststore(['up', '--json'])).toMatchObject(usageLine(/unknown option '--json' for up; up takes --root <dir>, -h, --help/));
   expect(hoststore(['snapshot', 'list', '--to', 'x'])).toMatchObject(usageLine(/unknown option '--to' for snapshot list; snapshot list takes/));
