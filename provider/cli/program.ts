@@ -86,7 +86,9 @@ function usageError(command: Command, error: CommanderError): Error {
   // `hoststore --root DIR list`: the option belongs to a command, so it goes after it.
   const flag = /^error: unknown option '([^']+)'/.exec(error.message)?.[1];
   const takers = flag && !name ? command.commands.filter((c) => c.options.some((o) => o.long === flag || o.short === flag)).map((c) => c.name()) : [];
-  if (takers.length > 0) return new UsageError(`${flag} goes after the command it is for (hoststore ${takers[0]} ${flag} ...); it is an option of ${takers.join(', ')}`);
+  // The example names the command typed after it when that one takes the option.
+  const typed = takers.find((t) => process.argv.slice(2).includes(t)) ?? takers[0];
+  if (takers.length > 0) return new UsageError(`${flag} goes after the command it is for (hoststore ${typed} ${flag} ...); it is an option of ${takers.join(', ')}`);
   const suggestion = rest.join(' ').replace(/^\((Did you mean .*)\)$/, (_, s: string) => s.replace('Did', 'did'));
   const saysFor = ['commander.unknownOption', 'commander.unknownCommand', 'commander.missingArgument', 'commander.missingMandatoryOptionValue'].includes(error.code);
   const what = !name || first.includes(`'${command.name()}'`) ? first : saysFor ? `${first} for ${name}` : `${name}: ${first}`;

@@ -21,7 +21,7 @@ test('an option a command does not take is refused, naming the command and the o
   expect(hoststore(['plan', '--format', 'yaml'])).toMatchObject(usageLine(/plan: option '--format <format>' argument 'yaml' is invalid\. Allowed choices are text, markdown, json; usage: hoststore plan \[options\]/));
   // --root, --project and --json may stand before the command, for a command that takes them; another option there says where it goes.
   expect(hoststore(['--json', 'up'])).toMatchObject(usageLine(/unknown option '--json' for up; up takes --root <dir>, -h, --help/));
-  expect(hoststore(['--app', 'cdktf.out', 'plan'])).toMatchObject(usageLine(/--app goes after the command it is for \(hoststore plan --app \.\.\.\); it is an option of plan, apply, diff, destroy/));
+  expect(hoststore(['--app', 'cdktf.out', 'plan'])).toMatchObject(usageLine(/--app goes after the command it is for \(hoststore plan --app \.\.\.\); it is an option of list, status, lease-list, plan, apply, diff, destroy/));
   expect(hoststore(['help', 'lst'])).toMatchObject(usageLine(/no such command: list, status, /));
   expect(hoststore(['snapshot'])).toMatchObject(usageLine(/snapshot needs a command: create, list, restore, delete, run-due, prune \(see hoststore snapshot --help\)/));
 });
