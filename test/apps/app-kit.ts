@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { imagePath, replicaHostPath } from '../../src/schema.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -98,4 +99,70 @@ export function writeTemplateApp(templateDir: string, appDir: string, name: stri
 export function carriersOf(stackJson: string): Record<string, { triggers_replace?: Record<string, string> }> {
   const synthesized = JSON.parse(fs.readFileSync(stackJson, 'utf8')) as { resource?: { terraform_data?: Record<string, never> } };
   return synthesized.resource?.terraform_data ?? {};
+}
+
+export type Framework = 'cdktf' | 'cdktn';
+
+/** The storage every app test declares: one disk for the db service, deleted by destroy (nothing left behind). */
+export const SHOP = { project: 'shop', disk: 'shop-db', service: 'db', mountPath: '/var/lib/db' } as const;
+
+/**
+ * A "shop" app as a user of `framework` writes it: the template's main.ts with our constructs in its
+ * stack (root from SHOP_STORAGE_ROOT) and the template's test file with tests that use the user's jest
+ * matchers (Testing.synth + toHaveResourceWithProperties) on our constructs.
+ */
+export function writeShopApp(templateDir: string, appDir: string, framework: Framework): void {
+  writeTemplateApp(templateDir, appDir, 'shop');
+  const main = fs.readFileSync(path.join(appDir, 'main.ts'), 'utf8');
+  const withImport = main.replace(`from "${framework}";\n`, `from "${framework}";\nimport { StorageProject, Disk, Mount } from "cdktf-hoststore";\n`);
+  const withStorage = withImport.replace('    // define resources here\n', [
+    '    // define resources here',
+    '    const project = new StorageProject(this, "shop", { root: process.env.SHOP_STORAGE_ROOT });',
+    '    const db = new Disk(project, "db", { name: "shop-db", sizeGb: 1, removalPolicy: "destroy" });',
+    '    new Mount(project, "db-mount", { storage: db, service: "db", mountPath: "/var/lib/db" });',
+    '',
+  ].join('\n'));
+  if (withStorage === main || withImport === main) throw new Error(`${framework}'s template main.ts changed shape: update writeShopApp`);
+  fs.writeFileSync(path.join(appDir, 'main.ts'), withStorage);
+
+  const templateTest = fs.readFileSync(path.join(appDir, '__tests__/main-test.ts'), 'utf8');
+  const header = templateTest.slice(0, templateTest.indexOf('\n', templateTest.indexOf('/testing/adapters/jest')) + 1);
+  fs.writeFileSync(path.join(appDir, '__tests__/main-test.ts'), `${header}import { Testing, TerraformStack } from "${framework}";
+import { StorageProject, Disk, Mount } from "cdktf-hoststore";
+
+describe("shop storage", () => {
+  it("renders the disk and its mount for the db service", () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, "test");
+    const project = new StorageProject(stack, "shop", { root: "/srv/shop" });
+    const db = new Disk(project, "db", { name: "shop-db", sizeGb: 1 });
+    new Mount(project, "db-mount", { storage: db, service: "db", mountPath: "/var/lib/db" });
+
+    const synthesized = Testing.synth(stack);
+    expect(synthesized).toHaveResourceWithProperties({ tfResourceType: "terraform_data" }, {
+      triggers_replace: { kind: "disk", name: "shop-db", project: "shop", root: "/srv/shop" },
+    });
+    expect(synthesized).toHaveResourceWithProperties({ tfResourceType: "terraform_data" }, {
+      triggers_replace: expect.objectContaining({ service: "db", mount_path: "/var/lib/db", storage: "shop-db" }),
+    });
+  });
+
+  it("refuses a disk larger than the project allows, naming the prop", () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, "test");
+    const project = new StorageProject(stack, "shop", { root: "/srv/shop" });
+    new Disk(project, "db", { name: "shop-db", sizeGb: 501 });
+    expect(() => Testing.synth(stack, true)).toThrow(/sizeGb/);
+  });
+});
+`);
+}
+
+/** What the shop app made on the host under `root`: its disk image and whether the db service's path is a mount. */
+export function shopOnHost(root: string): { image: boolean; mounted: boolean } {
+  const image = imagePath(root, 'disk', SHOP.project, SHOP.disk);
+  const hostPath = replicaHostPath(root, SHOP.project, SHOP.service, 1, SHOP.mountPath);
+  const unescape = (field: string) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+  const mounted = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => unescape(line.split(' ')[4] ?? '') === hostPath);
+  return { image: fs.existsSync(image), mounted };
 }
