@@ -4,13 +4,14 @@
  * runtime to bind in.
  */
 import { Construct } from 'constructs';
-import { TerraformOutput, type TerraformResource } from 'cdktf';
 import { MAX_REPLICAS, mountPathRule, mountSpecSchema, nameRule, replicaHostPath, wholeNumberRule, type MountSpecWire } from './schema.js';
-import { renderCarrierPair } from './carrier.js';
+import { renderCarrierPair, type CarrierResource } from './carrier.js';
+import { frameworkOf } from './framework.js';
 import { StorageBase } from './storage-base.js';
 import { StorageProject } from './storage-project.js';
-import { Problems } from './validation.js';
+import { Problems, assertValid, specProblem } from './validation.js';
 import { unknownPropProblems, type PropNames } from './known-props.js';
+import { outputName, renderOutput, type OutputRef } from './outputs.js';
 
 export interface MountProps {
   /** The Volume or Disk to mount (from the same StorageProject). */
@@ -28,26 +29,34 @@ export interface MountProps {
 /** Every prop Mount accepts; any other is refused at synth (the compiler keeps this in step with MountProps). */
 const MOUNT_PROPS: PropNames<MountProps> = { storage: true, service: true, mountPath: true, replicas: true, readOnly: true };
 
+/**
+ * `readOnly` may be changed until synth (by a user's Aspect, for example): the carriers read it when the
+ * stack is synthesized. `storage`, `service`, `mountPath` and `replicas` are read-only: they decide the
+ * mount's identity and how many carriers it has, made when it is constructed.
+ */
 export class Mount extends Construct {
   readonly storage: StorageBase;
   readonly service: string;
   readonly mountPath: string;
   readonly replicas: number;
-  readonly readOnly: boolean;
-  /** The Terraform output listing `hostPaths`, for `cdktf output` or a cross-stack reference. */
-  readonly hostPathsOutput: TerraformOutput;
+  /** Mount read-only; read at synth, so an Aspect may change it. */
+  readOnly: boolean;
+  /** Terraform output `<project>_<mount id>_host_paths` listing `hostPaths`, for `cdktf output` or a cross-stack reference. */
+  readonly hostPathsOutput: OutputRef;
   private readonly project: StorageProject;
-  private readonly problems = new Problems();
+  private readonly problems: Problems;
+  private readonly configs: CarrierResource[] = [];
 
   constructor(scope: Construct, id: string, props: MountProps) {
     super(scope, id);
     this.project = StorageProject.of(this);
+    const framework = frameworkOf(this);
     this.storage = props.storage;
     this.service = props.service;
     this.mountPath = props.mountPath;
     this.replicas = props.replicas ?? 1;
     this.readOnly = props.readOnly ?? false;
-    const p = this.problems;
+    const p = this.problems = new Problems((v) => framework.Token.isUnresolved(v));
     for (const problem of unknownPropProblems(props, MOUNT_PROPS, 'Mount')) p.add(problem);
     if (!(props.storage instanceof StorageBase)) {
       p.add(`\`storage\` must be a Volume or Disk (got ${typeof props.storage})`);
@@ -56,17 +65,18 @@ export class Mount extends Construct {
         p.add(`\`storage\` must belong to the same StorageProject: ${props.storage.node.path} is in project '${props.storage.project.name}', this Mount is in '${this.project.name}'`);
       }
       props.storage.mounts.push(this);
+      // A non-shared volume has one storage per replica of its (first) Mount: those are made now.
+      props.storage.renderInstances();
     }
     p.check('service', this.service, nameRule);
     p.check('mountPath', this.mountPath, mountPathRule);
     p.check('replicas', this.replicas, (v) => wholeNumberRule(v, 1, MAX_REPLICAS));
-    if (typeof this.readOnly !== 'boolean') p.add(`\`readOnly\` must be true or false (got ${JSON.stringify(this.readOnly)})`);
+    p.watch('readOnly', () => this.readOnly, (v) => (typeof v !== 'boolean' ? 'must be true or false' : undefined));
     this.project.mounts.push(this);
-    this.node.addValidation({ validate: () => [...p.list, ...this.relationProblems()] });
-    this.hostPathsOutput = new TerraformOutput(this, 'host-paths', {
-      value: this.hostPaths,
-      description: `Host paths of ${this.service}'s replicas for ${this.mountPath}, in replica order`,
-    });
+    this.node.addValidation({ validate: () => this.mountProblems() });
+    this.renderReplicas();
+    this.hostPathsOutput = renderOutput(this, 'host-paths', outputName(this.project, this, 'host_paths'), () => this.hostPaths,
+      `Host paths of ${this.service}'s replicas for ${this.mountPath}, in replica order`);
   }
 
   /** The host path each replica binds in at `mountPath`, replica 1 first. */
@@ -94,28 +104,47 @@ export class Mount extends Construct {
     return problems;
   }
 
-  /** @internal the config carriers it renders; undefined when it is invalid (synth then fails on its errors) */
-  render(): TerraformResource[] | undefined {
-    // Rendered after the storage: a Mount of an invalid storage says nothing more than the storage's own errors.
-    if (this.node.validate().length > 0 || !(this.storage instanceof StorageBase) || this.storage.node.validate().length > 0) return undefined;
-    const configs: TerraformResource[] = [];
-    this.hostPaths.forEach((hostPath, i) => {
+  private mountProblems(): string[] {
+    const problems = [...this.problems.list, ...this.relationProblems()];
+    if (problems.length > 0 || !(this.storage instanceof StorageBase) || this.storage.node.validate().length > 0) return problems;
+    // A Mount of an invalid storage says nothing more than the storage's own errors.
+    const refused = this.hostPaths.map((_, i) => specProblem(mountSpecSchema, this.wireSpec(i + 1))).find((m) => m !== undefined);
+    return refused ? [refused] : [];
+  }
+
+  private wireSpec(replica: number): MountSpecWire {
+    return {
+      root: this.project.root, project: this.project.name, storage: this.storage.instanceFor(replica), storage_kind: this.storage.kind,
+      service: this.service, replica: String(replica), mount_path: this.mountPath, stack: this.project.stackName,
+      host_path: replicaHostPath(this.project.root, this.project.name, this.service, replica, this.mountPath), read_only: String(this.readOnly) as 'true' | 'false',
+    };
+  }
+
+  /** One carrier pair per replica, each waiting for the storage (replica) it mounts. */
+  private renderReplicas(): void {
+    if (!(this.storage instanceof StorageBase)) return;
+    const storage = this.storage;
+    this.hostPaths.forEach((_, i) => {
       const replica = i + 1;
-      const storageName = this.storage.instanceFor(replica);
-      const spec: MountSpecWire = {
-        root: this.project.root, project: this.project.name, storage: storageName, storage_kind: this.storage.kind,
-        service: this.service, replica: String(replica), mount_path: this.mountPath, stack: this.project.stackName,
-        host_path: hostPath, read_only: String(this.readOnly) as 'true' | 'false',
+      const spec = () => {
+        assertValid(this, storage);
+        return this.wireSpec(replica);
       };
-      if (!this.problems.checkSpec(mountSpecSchema, spec)) return;
-      const storageConfig = this.storage.configCarrier(storageName);
-      const { stack: _stack, host_path: _hostPath, read_only: _readOnly, ...identity } = spec;
-      configs.push(renderCarrierPair(this, `-${replica}`, {
-        carrier: this.project.carrier, kind: 'mount', cli: this.project.cli, identity,
-        spec: spec as unknown as Record<string, string>, dependsOn: storageConfig ? [storageConfig] : [],
+      const storageConfig = storage.configCarrier(storage.instanceFor(replica));
+      this.configs.push(renderCarrierPair(this, `-${replica}`, {
+        carrier: this.project.renderedCarrier, kind: 'mount', cli: this.project.cli,
+        identity: () => {
+          const { stack: _stack, host_path: _hostPath, read_only: _readOnly, ...identity } = spec();
+          return identity;
+        },
+        spec: () => spec() as unknown as Record<string, string>, dependsOn: storageConfig ? [storageConfig] : [],
       }).config);
     });
-    return this.problems.ok ? configs : undefined;
+  }
+
+  /** @internal its config carriers, replica by replica */
+  configCarriers(): CarrierResource[] {
+    return [...this.configs];
   }
 
   /** @internal manifest entries (`service/replica:/path`) */

@@ -3,15 +3,15 @@
  * by count, or both (a snapshot goes only when every set rule lets it).
  */
 import { Construct } from 'constructs';
-import type { TerraformResource } from 'cdktf';
 import {
   DEFAULT_MAX_FREEZE_SECONDS, DEFAULT_RETENTION_DAYS, cronRule, maxFreezeSecondsRule, nameRule, positiveWholeNumberRule, snapshotPolicySpecSchema,
   type SnapshotPolicySpecWire,
 } from './schema.js';
-import { renderCarrierPair } from './carrier.js';
-import { StorageBase } from './storage-base.js';
+import { renderCarrierPair, type CarrierResource } from './carrier.js';
+import { frameworkOf } from './framework.js';
+import { StorageBase, type StorageInstance } from './storage-base.js';
 import { StorageProject } from './storage-project.js';
-import { Problems } from './validation.js';
+import { Problems, assertValid, specProblem } from './validation.js';
 import { unknownPropProblems, type PropNames } from './known-props.js';
 
 export interface SnapshotPolicyProps {
@@ -56,6 +56,10 @@ const SNAPSHOT_POLICY_PROPS: PropNames<SnapshotPolicyProps> = { storage: true, s
 const DAILY_SNAPSHOT_PROPS: PropNames<DailySnapshotProps> = { storage: true, hourUtc: true, retentionDays: true, maxFreezeSeconds: true };
 const HOURLY_SNAPSHOT_PROPS: PropNames<HourlySnapshotProps> = { storage: true, retentionCount: true, maxFreezeSeconds: true };
 
+/**
+ * `schedule`, `retentionDays`, `retentionCount` and `maxFreezeSeconds` may be changed until synth (by a
+ * user's Aspect, for example): the carriers read them when the stack is synthesized. `storage` is read-only.
+ */
 export class SnapshotPolicy extends Construct {
   /** A snapshot every day at `hourUtc`:00 UTC, kept `retentionDays` days. */
   static daily(scope: Construct, id: string, props: DailySnapshotProps): SnapshotPolicy {
@@ -77,57 +81,77 @@ export class SnapshotPolicy extends Construct {
   }
 
   readonly storage: StorageBase;
-  readonly schedule: string;
-  readonly retentionDays?: number;
-  readonly retentionCount?: number;
-  readonly maxFreezeSeconds: number;
+  /** Read at synth, so an Aspect may change it (as the retention and freeze bound below). */
+  schedule: string;
+  retentionDays?: number;
+  retentionCount?: number;
+  maxFreezeSeconds: number;
   private readonly project: StorageProject;
-  private readonly problems = new Problems();
+  private readonly problems: Problems;
+  private readonly configs: CarrierResource[] = [];
 
   constructor(scope: Construct, id: string, props: SnapshotPolicyProps) {
     super(scope, id);
     this.project = StorageProject.of(this);
+    const framework = frameworkOf(this);
     this.storage = props.storage;
     this.schedule = props.schedule;
     this.retentionCount = props.retentionCount;
     this.retentionDays = props.retentionDays ?? (props.retentionCount === undefined ? DEFAULT_RETENTION_DAYS : undefined);
     this.maxFreezeSeconds = props.maxFreezeSeconds ?? DEFAULT_MAX_FREEZE_SECONDS;
-    const p = this.problems;
+    const p = this.problems = new Problems((v) => framework.Token.isUnresolved(v));
     for (const problem of unknownPropProblems(props, SNAPSHOT_POLICY_PROPS, 'SnapshotPolicy')) p.add(problem);
     if (!(props.storage instanceof StorageBase)) p.add(`\`storage\` must be a Volume or Disk (got ${typeof props.storage})`);
     else if (props.storage.project !== this.project) {
       p.add(`\`storage\` must belong to the same StorageProject: ${props.storage.node.path} is in project '${props.storage.project.name}', this policy is in '${this.project.name}'`);
     }
     p.check('id', id, nameRule);
-    p.check('schedule', this.schedule, cronRule);
-    if (this.retentionDays !== undefined) p.check('retentionDays', this.retentionDays, positiveWholeNumberRule);
-    if (this.retentionCount !== undefined) p.check('retentionCount', this.retentionCount, positiveWholeNumberRule);
-    p.check('maxFreezeSeconds', this.maxFreezeSeconds, maxFreezeSecondsRule);
+    p.watch('schedule', () => this.schedule, cronRule);
+    p.watch('retentionDays', () => this.retentionDays, (v) => (v === undefined ? undefined : positiveWholeNumberRule(v)));
+    p.watch('retentionCount', () => this.retentionCount, (v) => (v === undefined ? undefined : positiveWholeNumberRule(v)));
+    p.watch('maxFreezeSeconds', () => this.maxFreezeSeconds, maxFreezeSecondsRule);
     this.project.policies.push(this);
-    this.node.addValidation({ validate: () => p.list });
+    this.node.addValidation({ validate: () => this.policyProblems() });
+    // One carrier pair per storage instance, including those a Mount made later adds.
+    if (props.storage instanceof StorageBase) props.storage.onInstance((instance) => this.renderInstance(instance));
   }
 
-  /** @internal the config carriers it renders; undefined when it is invalid (synth then fails on its errors) */
-  render(): TerraformResource[] | undefined {
-    if (this.node.validate().length > 0 || this.storage.node.validate().length > 0) return undefined;
-    const configs: TerraformResource[] = [];
-    for (const instance of this.storage.instances()) {
-      const spec: SnapshotPolicySpecWire = {
-        root: this.project.root, project: this.project.name, policy: this.node.id, storage: instance.name,
-        storage_kind: this.storage.kind, stack: this.project.stackName, schedule: this.schedule,
-        retention_days: this.retentionDays === undefined ? '' : String(this.retentionDays),
-        retention_count: this.retentionCount === undefined ? '' : String(this.retentionCount),
-        max_freeze_seconds: String(this.maxFreezeSeconds),
-      };
-      if (!this.problems.checkSpec(snapshotPolicySpecSchema, spec)) continue;
-      const { stack: _s, schedule: _c, retention_days: _d, retention_count: _n, max_freeze_seconds: _f, ...identity } = spec;
-      const storageConfig = this.storage.configCarrier(instance.name);
-      configs.push(renderCarrierPair(this, instance.replica === undefined ? '' : `-${instance.replica}`, {
-        carrier: this.project.carrier, kind: 'snapshot-policy', cli: this.project.cli, identity,
-        spec: spec as unknown as Record<string, string>, dependsOn: storageConfig ? [storageConfig] : [],
-      }).config);
-    }
-    return this.problems.ok ? configs : undefined;
+  private policyProblems(): string[] {
+    const problems = this.problems.list;
+    if (problems.length > 0 || !(this.storage instanceof StorageBase) || this.storage.node.validate().length > 0) return problems;
+    const refused = this.storage.instances().map((i) => specProblem(snapshotPolicySpecSchema, this.wireSpec(i.name))).find((m) => m !== undefined);
+    return refused ? [refused] : [];
+  }
+
+  private wireSpec(storage: string): SnapshotPolicySpecWire {
+    return {
+      root: this.project.root, project: this.project.name, policy: this.node.id, storage,
+      storage_kind: this.storage.kind, stack: this.project.stackName, schedule: this.schedule,
+      retention_days: this.retentionDays === undefined ? '' : String(this.retentionDays),
+      retention_count: this.retentionCount === undefined ? '' : String(this.retentionCount),
+      max_freeze_seconds: String(this.maxFreezeSeconds),
+    };
+  }
+
+  private renderInstance(instance: StorageInstance): void {
+    const spec = () => {
+      assertValid(this, this.storage);
+      return this.wireSpec(instance.name);
+    };
+    const storageConfig = this.storage.configCarrier(instance.name);
+    this.configs.push(renderCarrierPair(this, instance.replica === undefined ? '' : `-${instance.replica}`, {
+      carrier: this.project.renderedCarrier, kind: 'snapshot-policy', cli: this.project.cli,
+      identity: () => {
+        const { stack: _s, schedule: _c, retention_days: _d, retention_count: _n, max_freeze_seconds: _f, ...identity } = spec();
+        return identity;
+      },
+      spec: () => spec() as unknown as Record<string, string>, dependsOn: storageConfig ? [storageConfig] : [],
+    }).config);
+  }
+
+  /** @internal its config carriers, storage instance by instance */
+  configCarriers(): CarrierResource[] {
+    return [...this.configs];
   }
 
   /** @internal manifest entries (`policy:storage`) */

@@ -3,9 +3,10 @@
  * (a non-shared volume is one per replica), and the carriers that converge each instance.
  */
 import { Construct } from 'constructs';
-import type { TerraformResource } from 'cdktf';
 import {
+  MAX_REPLICAS,
   REMOVAL_POLICIES,
+  imagePath,
   nameRule,
   oneOfRule,
   replicaVolumeName,
@@ -17,10 +18,12 @@ import {
   type StorageKind,
   type StorageSpecWire,
 } from './schema.js';
-import { renderCarrierPair } from './carrier.js';
+import { renderCarrierPair, type CarrierResource } from './carrier.js';
+import { frameworkOf } from './framework.js';
 import { StorageProject } from './storage-project.js';
-import { Problems } from './validation.js';
+import { Problems, assertValid, specProblem } from './validation.js';
 import { interruptedGrowCheck } from './interrupted-grow.js';
+import { renderOutput, outputName, type OutputRef } from './outputs.js';
 import type { Mount } from './mount.js';
 
 export interface StorageInstance {
@@ -40,23 +43,38 @@ export interface StorageBaseOptions {
   readonly fromSnapshot?: string;
 }
 
+/**
+ * `sizeGb`, `removalPolicy` and `fromSnapshot` may be changed until synth (by a user's Aspect, for example):
+ * the carriers read them when the stack is synthesized. `name`, `kind`, `filesystem` and `shared` are
+ * read-only: they decide the storage's identity and how many carriers it has, made when it is constructed.
+ */
 export abstract class StorageBase extends Construct {
   readonly project: StorageProject;
   readonly kind: StorageKind;
   readonly name: string;
-  readonly sizeGb?: number;
+  /** Size in GB; read at synth, so an Aspect may change it. */
+  sizeGb?: number;
   readonly filesystem?: Filesystem;
   readonly shared: boolean;
-  readonly removalPolicy: RemovalPolicy;
-  /** Snapshot id the storage is created from (only when it does not exist yet). */
-  readonly fromSnapshot?: string;
+  /** What deleting the construct does to the data; read at synth, so an Aspect may change it. */
+  removalPolicy: RemovalPolicy;
+  /** Snapshot id the storage is created from (only when it does not exist yet); read at synth. */
+  fromSnapshot?: string;
+  /** Terraform output `<project>_<id>_host_paths`: `hostPaths`. */
+  readonly hostPathsOutput: OutputRef;
+  /** Terraform output `<project>_<id>_size_gb` (block storage only): `sizeGb` (null when not given). */
+  readonly sizeGbOutput?: OutputRef;
+  /** Terraform output `<project>_<id>_image_paths` (block storage only): `imagePaths`. */
+  readonly imagePathsOutput?: OutputRef;
   /** @internal */ readonly mounts: Mount[] = [];
-  protected readonly problems = new Problems();
-  private readonly configCarriers = new Map<string, TerraformResource>();
+  protected readonly problems: Problems;
+  private readonly configs = new Map<string, CarrierResource>();
+  private readonly instanceListeners: Array<(instance: StorageInstance) => void> = [];
 
   protected constructor(scope: Construct, id: string, options: StorageBaseOptions) {
     super(scope, id);
     this.project = StorageProject.of(this);
+    const framework = frameworkOf(this);
     this.kind = options.kind;
     this.name = options.name;
     this.sizeGb = options.sizeGb;
@@ -64,18 +82,26 @@ export abstract class StorageBase extends Construct {
     this.shared = options.shared;
     this.removalPolicy = options.removalPolicy;
     this.fromSnapshot = options.fromSnapshot;
+    this.problems = new Problems((v) => framework.Token.isUnresolved(v));
     this.problems.check('name', this.name, nameRule);
-    if (this.fromSnapshot !== undefined) this.problems.check('fromSnapshot', this.fromSnapshot, snapshotIdRule);
-    this.problems.check('removalPolicy', this.removalPolicy, (v) => oneOfRule(v, REMOVAL_POLICIES));
+    this.problems.watch('fromSnapshot', () => this.fromSnapshot, (v) => (v === undefined ? undefined : snapshotIdRule(v)));
+    this.problems.watch('removalPolicy', () => this.removalPolicy, (v) => oneOfRule(v, REMOVAL_POLICIES));
     this.project.storages.push(this);
-    this.node.addValidation({ validate: () => [...this.problems.list, ...this.instanceProblems()] });
+    this.node.addValidation({ validate: () => this.storageProblems() });
+    this.renderInstances();
+    const name = (what: string) => outputName(this.project, this, what);
+    this.hostPathsOutput = renderOutput(this, 'host-paths', name('host_paths'), () => this.hostPaths, `Host paths where the Mounts of ${this.kind} '${this.name}' bind it, in Mount and replica order`);
+    if (this.kind !== 'directory') {
+      this.sizeGbOutput = renderOutput(this, 'size-gb', name('size_gb'), () => this.sizeGb ?? null, `Size of ${this.kind} '${this.name}' in GB`);
+      this.imagePathsOutput = renderOutput(this, 'image-paths', name('image_paths'), () => this.imagePaths, `Disk image of ${this.kind} '${this.name}', one per replica for a volume with shared: false`);
+    }
   }
 
   protected checkSize(required: boolean): void {
-    if (this.sizeGb === undefined && !required) return;
     // The limit is named, so the line also says which knob raises it.
     const limit = this.project.maxVolumeSizeGb;
-    this.problems.check('sizeGb', this.sizeGb, (v) => {
+    this.problems.watch('sizeGb', () => this.sizeGb, (v) => {
+      if (v === undefined && !required) return undefined;
       const problem = wholeNumberRule(v, 1, limit);
       return problem && `${problem} (limits.maxVolumeSizeGb)`;
     });
@@ -85,7 +111,7 @@ export abstract class StorageBase extends Construct {
   instances(): StorageInstance[] {
     if (this.kind !== 'volume' || this.shared) return [{ name: this.name }];
     const replicas = this.mounts[0]?.replicas ?? 1;
-    const count = Number.isInteger(replicas) && replicas >= 1 ? replicas : 1;
+    const count = Number.isInteger(replicas) && replicas >= 1 && replicas <= MAX_REPLICAS ? replicas : 1;
     return Array.from({ length: count }, (_, i) => ({ name: replicaVolumeName(this.name, i + 1), replica: i + 1 }));
   }
 
@@ -94,9 +120,57 @@ export abstract class StorageBase extends Construct {
     return this.kind === 'volume' && !this.shared ? replicaVolumeName(this.name, replica) : this.name;
   }
 
+  /** Every host path its Mounts bind it at, Mount by Mount, replica 1 first. */
+  get hostPaths(): string[] {
+    return this.mounts.flatMap((m) => m.hostPaths);
+  }
+
+  /** Its disk images on the host, one per instance (none for a directory volume). */
+  get imagePaths(): string[] {
+    if (this.kind === 'directory') return [];
+    return this.instances().map((i) => imagePath(this.project.root, this.kind, this.project.name, i.name));
+  }
+
   /** @internal the config carrier a Mount or policy of `instance` waits for */
-  configCarrier(instance: string): TerraformResource | undefined {
-    return this.configCarriers.get(instance);
+  configCarrier(instance: string): CarrierResource | undefined {
+    return this.configs.get(instance);
+  }
+
+  /** @internal its config carriers, instance by instance */
+  configCarriers(): CarrierResource[] {
+    return [...this.configs.values()];
+  }
+
+  /**
+   * @internal calls `listener` for every instance, now and when one is added (a Mount decides how many a
+   * non-shared volume has, and a SnapshotPolicy may be made before that Mount)
+   */
+  onInstance(listener: (instance: StorageInstance) => void): void {
+    this.instanceListeners.push(listener);
+    for (const instance of this.instances()) if (this.configs.has(instance.name)) listener(instance);
+  }
+
+  /** @internal makes the carriers of instances that have none yet (a Mount calls it when it adds replicas) */
+  renderInstances(): void {
+    for (const instance of this.instances()) {
+      if (this.configs.has(instance.name)) continue;
+      const spec = () => {
+        assertValid(this);
+        return this.wireSpec(instance.name);
+      };
+      const pair = renderCarrierPair(this, instance.replica === undefined ? '' : `-${instance.replica}`, {
+        carrier: this.project.renderedCarrier, kind: 'storage', cli: this.project.cli,
+        identity: () => {
+          const { kind, root, project, name } = spec();
+          return { kind, root, project, name };
+        },
+        spec: () => spec() as unknown as Record<string, string>,
+        // Block storage grows in place; a grow a killed deploy left unfinished must fail the next plan.
+        ...(this.kind === 'directory' ? {} : { failPlanIfExists: interruptedGrowCheck({ root: this.project.root, kind: this.kind, project: this.project.name, name: instance.name }) }),
+      });
+      this.configs.set(instance.name, pair.config);
+      for (const listener of this.instanceListeners) listener(instance);
+    }
   }
 
   /** @internal */
@@ -108,28 +182,17 @@ export abstract class StorageBase extends Construct {
     };
   }
 
+  private storageProblems(): string[] {
+    const problems = [...this.problems.list, ...this.instanceProblems()];
+    if (problems.length > 0) return problems;
+    // Checked once, not once per replica: the replicas' specs differ only in their names.
+    const refused = this.instances().map((i) => specProblem(storageSpecSchema, this.wireSpec(i.name))).find((p) => p !== undefined);
+    return refused ? [refused] : [];
+  }
+
   private instanceProblems(): string[] {
     return this.instances()
       .filter((i) => nameRule(i.name) !== undefined && nameRule(this.name) === undefined)
       .map((i) => `\`name\` with shared: false becomes '${i.name}' for replica ${i.replica}, which ${nameRule(i.name)}; use a shorter name`);
-  }
-
-  /** @internal the config carriers it renders; undefined when it is invalid (synth then fails on its errors) */
-  render(): TerraformResource[] | undefined {
-    if (this.node.validate().length > 0) return undefined;
-    for (const instance of this.instances()) {
-      const spec = this.wireSpec(instance.name);
-      if (!this.problems.checkSpec(storageSpecSchema, spec)) continue;
-      const suffix = instance.replica === undefined ? '' : `-${instance.replica}`;
-      const pair = renderCarrierPair(this, suffix, {
-        carrier: this.project.carrier, kind: 'storage', cli: this.project.cli,
-        identity: { kind: spec.kind, root: spec.root, project: spec.project, name: spec.name },
-        spec: spec as unknown as Record<string, string>,
-        // Block storage grows in place; a grow a killed deploy left unfinished must fail the next plan.
-        ...(spec.kind === 'directory' ? {} : { failPlanIfExists: interruptedGrowCheck(spec) }),
-      });
-      this.configCarriers.set(instance.name, pair.config);
-    }
-    return this.problems.ok ? [...this.configCarriers.values()] : undefined;
   }
 }

@@ -3,7 +3,6 @@
  * rules that span several constructs (counts, unique names, one holder per disk) at synth.
  */
 import { Construct, type IConstruct } from 'constructs';
-import { Aspects, TerraformStack } from 'cdktf';
 import * as path from 'node:path';
 import { packageRoot } from './module-context.cjs';
 import {
@@ -21,8 +20,9 @@ import {
   type Carrier,
   type ProjectManifestWire,
 } from './schema.js';
-import { renderManifestCarrier } from './carrier.js';
-import { Problems } from './validation.js';
+import { renderManifestCarrier, type CarrierResource } from './carrier.js';
+import { frameworkOf, stackOf } from './framework.js';
+import { Problems, assertValid, specProblem } from './validation.js';
 import { unknownPropProblems, type PropNames } from './known-props.js';
 import type { StorageBase } from './storage-base.js';
 import type { Mount } from './mount.js';
@@ -63,6 +63,10 @@ function defaultCli(): string {
   return path.join(packageRoot(), 'dist', 'provider', 'cli.js');
 }
 
+/**
+ * Every prop is read-only: the root, name and carrier type are part of every carrier's identity, and a
+ * change after the constructs are made (from an Aspect) would not reach the carriers already made.
+ */
 export class StorageProject extends Construct {
   /** The project enclosing `scope`; throws naming the construct when there is none. */
   static of(scope: IConstruct): StorageProject {
@@ -83,20 +87,21 @@ export class StorageProject extends Construct {
   /** @internal */ readonly storages: StorageBase[] = [];
   /** @internal */ readonly mounts: Mount[] = [];
   /** @internal */ readonly policies: SnapshotPolicy[] = [];
-  private readonly problems = new Problems();
-  private rendered = false;
+  private readonly problems: Problems;
 
   constructor(scope: Construct, id: string, props: StorageProjectProps = {}) {
     super(scope, id);
+    // First: a stack made by another framework copy fails here, at once, naming both copies.
+    const framework = frameworkOf(this);
     this.name = props.name ?? id;
     this.root = props.root ?? DEFAULT_ROOT;
     this.maxVolumes = props.limits?.maxVolumes ?? DEFAULT_MAX_VOLUMES;
     this.maxVolumeSizeGb = props.limits?.maxVolumeSizeGb ?? DEFAULT_MAX_VOLUME_SIZE_GB;
     this.carrier = props.carrier ?? 'terraform_data';
     this.cli = props.cli ?? defaultCli();
-    this.stackName = TerraformStack.of(this).node.id;
+    this.stackName = stackOf(this).node.id;
 
-    const problems = this.problems;
+    const problems = this.problems = new Problems((v) => framework.Token.isUnresolved(v));
     for (const problem of unknownPropProblems(props, STORAGE_PROJECT_PROPS, 'StorageProject')) problems.add(problem);
     if (props.limits !== undefined && (typeof props.limits !== 'object' || props.limits === null || Array.isArray(props.limits))) {
       problems.add(`\`limits\` must be an object such as { maxVolumes: 10, maxVolumeSizeGb: 500 } (got ${JSON.stringify(props.limits)})`);
@@ -107,37 +112,49 @@ export class StorageProject extends Construct {
     problems.check('limits.maxVolumes', this.maxVolumes, positiveWholeNumberRule);
     problems.check('limits.maxVolumeSizeGb', this.maxVolumeSizeGb, (v) => wholeNumberRule(v, 1, ABSOLUTE_MAX_SIZE_GB));
     problems.check('carrier', this.carrier, (v) => oneOfRule(v, CARRIERS));
-    if (typeof this.cli !== 'string' || this.cli.length === 0) problems.add(`\`cli\` must be a command name or path (got ${JSON.stringify(this.cli)})`);
-    this.node.addValidation({ validate: () => [...problems.list, ...this.crossConstructProblems()] });
+    problems.check('cli', this.cli, (v) => (typeof v !== 'string' || v.length === 0 ? 'must be a command name or path' : undefined));
+    this.node.addValidation({ validate: () => this.projectProblems() });
 
-    // Carriers are rendered at synth, once every Mount is known: a non-shared volume has one image per replica.
-    Aspects.of(this).add({ visit: (node) => node === this && this.render() });
+    // Made now, so every synth path renders it; what it lists is read at synth, once every construct exists.
+    renderManifestCarrier(this, {
+      carrier: this.renderedCarrier, cli: this.cli, spec: () => this.manifest(true) as unknown as Record<string, string>, dependsOn: () => this.configCarriers(),
+    });
   }
 
-  private render(): void {
-    if (this.rendered) return;
-    this.rendered = true;
-    // An invalid project renders nothing: synth fails on its validation errors anyway. Checked once here
-    // (the cross-construct rules walk every storage) rather than once per construct.
-    if (this.node.validate().length > 0) return;
-    const rendered = [...this.storages, ...this.mounts, ...this.policies].map((part) => part.render());
-    // A manifest of an invalid project would list what has no carrier; synth fails on the parts' errors anyway.
-    if (rendered.some((configs) => configs === undefined)) return;
-    const configs = rendered.flatMap((c) => c ?? []);
-    const manifest: ProjectManifestWire = {
+  /** @internal the carrier type carriers are made with (an invalid one fails validation, and its lazy values, anyway) */
+  get renderedCarrier(): Carrier {
+    return (CARRIERS as readonly unknown[]).includes(this.carrier) ? this.carrier : 'terraform_data';
+  }
+
+  private projectProblems(): string[] {
+    const problems = [...this.problems.list, ...this.crossConstructProblems()];
+    // The manifest of a project with an invalid part would list what cannot be made: that part's errors say enough.
+    if (problems.length > 0 || [...this.storages, ...this.mounts, ...this.policies].some((part) => part.node.validate().length > 0)) return problems;
+    const problem = specProblem(projectManifestSchema, this.manifest(false));
+    return problem ? [problem] : [];
+  }
+
+  /** What the project declares, as its manifest carrier's triggers. */
+  private manifest(check: boolean): ProjectManifestWire {
+    // An invalid part would be missing from the stack or the manifest: the manifest refuses to render then.
+    if (check) assertValid(this, ...this.storages, ...this.mounts, ...this.policies);
+    return {
       root: this.root, project: this.name, stack: this.stackName,
       storage: this.storages.flatMap((s) => s.instances().map((i) => `${s.kind}:${i.name}`)).sort().join(','),
       mounts: this.mounts.flatMap((m) => m.manifestEntries()).sort().join(','),
       policies: this.policies.flatMap((p) => p.manifestEntries()).sort().join(','),
     };
-    if (!this.problems.checkSpec(projectManifestSchema, manifest)) return;
-    renderManifestCarrier(this, { carrier: this.carrier, cli: this.cli, spec: manifest as unknown as Record<string, string>, dependsOn: configs });
+  }
+
+  /** Every config carrier of the project, storage first, then mounts, then policies (the manifest waits for all). */
+  private configCarriers(): CarrierResource[] {
+    return [...this.storages, ...this.mounts, ...this.policies].flatMap((part) => part.configCarriers());
   }
 
   private crossConstructProblems(): string[] {
     const problems: string[] = [];
     const volumes = this.storages.filter((s) => s.kind !== 'disk').flatMap((s) => s.instances());
-    if (volumes.length > this.maxVolumes) {
+    if (positiveWholeNumberRule(this.maxVolumes) === undefined && volumes.length > this.maxVolumes) {
       problems.push(
         `\`limits.maxVolumes\` allows at most ${this.maxVolumes} volumes in project '${this.name}' (got ${volumes.length}: ${volumes.map((v) => v.name).join(', ')}); a volume with shared: false counts once per replica. Remove volumes, share one, or raise limits.maxVolumes`,
       );

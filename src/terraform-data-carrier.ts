@@ -1,35 +1,19 @@
 /**
- * A `terraform_data` resource without cdktf's per-resource Terraform version check: cdktf's own
- * DataResource runs `terraform version` once per resource at every validation (~60 ms each), which
- * made a 1,000-volume synth take minutes. The resource type has been built into Terraform since 1.4.
+ * A plain `terraform_data` resource of the stack's framework copy, for code that makes carriers directly
+ * (the synth bench) and for jest matchers that take a resource type (`tfResourceType`).
  */
-import { Construct } from 'constructs';
-import { TerraformResource, type TerraformMetaArguments } from 'cdktf';
+import type { IConstruct } from 'constructs';
+import { makeTerraformData, type CarrierResource, type TerraformDataConfig } from './carrier.js';
 
-export interface TerraformDataCarrierConfig extends TerraformMetaArguments {
-  readonly triggersReplace: Record<string, string>;
-}
+export type { TerraformDataConfig as TerraformDataCarrierConfig } from './carrier.js';
 
-export class TerraformDataCarrier extends TerraformResource {
+export class TerraformDataCarrier {
   static readonly tfResourceType = 'terraform_data';
-  private readonly triggers: Record<string, string>;
 
-  constructor(scope: Construct, id: string, config: TerraformDataCarrierConfig) {
-    super(scope, id, {
-      terraformResourceType: 'terraform_data',
-      terraformGeneratorMetadata: { providerName: 'terraform' },
-      dependsOn: config.dependsOn,
-      provisioners: config.provisioners,
-      lifecycle: config.lifecycle,
-    });
-    this.triggers = config.triggersReplace;
-  }
-
-  protected synthesizeAttributes(): Record<string, unknown> {
-    return { triggers_replace: { ...this.triggers } };
-  }
-
-  protected synthesizeHclAttributes(): Record<string, unknown> {
-    return { triggers_replace: { value: { ...this.triggers }, isBlock: false, type: 'map', storageClassType: 'stringMap' } };
+  /** Returns the framework's resource itself (a class of the stack's own copy, which this module cannot extend statically). */
+  constructor(scope: IConstruct, id: string, config: TerraformDataConfig) {
+    return makeTerraformData(scope, id, config) as unknown as TerraformDataCarrier;
   }
 }
+
+export interface TerraformDataCarrier extends CarrierResource {}

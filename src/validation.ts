@@ -15,38 +15,65 @@ export function show(value: unknown): string {
   return String(value);
 }
 
+/** True for a value that is a token (a Terraform expression resolved only at deploy): the framework's `Token.isUnresolved`. */
+export type IsToken = (value: unknown) => boolean;
+
+type Entry = string | (() => string | undefined);
+
 export class Problems {
-  private readonly messages: string[] = [];
+  private readonly entries: Entry[] = [];
+
+  constructor(private readonly isToken: IsToken = () => false) {}
 
   /** Records `` `prop` <rule> (got <value>) `` when `rule` finds a problem. */
   check(prop: string, value: unknown, rule: Rule): boolean {
-    const problem = rule(value);
-    if (problem) this.messages.push(`\`${prop}\` ${problem} (got ${show(value)})`);
+    const problem = this.problem(prop, value, rule);
+    if (problem) this.entries.push(problem);
     return problem === undefined;
   }
 
-  add(message: string): void {
-    this.messages.push(message);
+  /**
+   * Like `check`, for a prop that may change until synth (a user's Aspect may set it): `read` is called
+   * each time the problems are listed, so the rule judges the value synth renders.
+   */
+  watch(prop: string, read: () => unknown, rule: Rule): void {
+    this.entries.push(() => this.problem(prop, read(), rule));
   }
 
-  /**
-   * Defence in depth: parses a rendered spec with the schema the handler will apply, so a spec it would
-   * refuse stops synth here instead of leaving a resource out or failing at apply on the host.
-   */
-  checkSpec(schema: ZodTypeAny, spec: object): boolean {
-    const result = schema.safeParse(spec);
-    if (result.success) return true;
-    const message = `renders a spec the handler would refuse: ${describeZodError(result.error, spec)}`;
-    if (!this.messages.includes(message)) this.messages.push(message); // once, not once per replica
-    return false;
+  add(message: string): void {
+    this.entries.push(message);
+  }
+
+  private problem(prop: string, value: unknown, rule: Rule): string | undefined {
+    // Limits are enforced at synth: a value known only at deploy cannot be checked, so it is refused.
+    if (this.isToken(value)) return `\`${prop}\` must be a literal ${typeof value === 'string' ? 'string' : typeof value === 'number' ? 'number' : 'value'} at synth (got a token)`;
+    const problem = rule(value);
+    return problem && `\`${prop}\` ${problem} (got ${show(value)})`;
   }
 
   get list(): string[] {
-    return [...this.messages];
+    return this.entries.map((e) => (typeof e === 'string' ? e : e())).filter((m): m is string => m !== undefined);
   }
 
   get ok(): boolean {
-    return this.messages.length === 0;
+    return this.list.length === 0;
+  }
+}
+
+/**
+ * Defence in depth: parses a rendered spec with the schema the handler will apply, so a spec it would
+ * refuse stops synth here instead of failing at apply on the host.
+ */
+export function specProblem(schema: ZodTypeAny, spec: object): string | undefined {
+  const result = schema.safeParse(spec);
+  return result.success ? undefined : `renders a spec the handler would refuse: ${describeZodError(result.error, spec)}`;
+}
+
+/** Throws the construct's problems as one line (what a carrier's lazy value does for an invalid construct). */
+export function assertValid(construct: { node: { path: string; validate(): string[] } }, ...others: Array<{ node: { path: string; validate(): string[] } }>): void {
+  for (const c of [construct, ...others]) {
+    const problems = c.node.validate();
+    if (problems.length > 0) throw new Error(`[${c.node.path}] cannot be rendered: ${problems.join('; ')}`);
   }
 }
 

@@ -79,8 +79,10 @@ test('Mount host paths are an attribute and a Terraform output', () => {
   const mount = new Mount(project, 'm', { storage: v, service: 'web', mountPath: '/app/uploads', replicas: 2 });
   expect(mount.hostPaths).toEqual(['/srv/hs/projects/proj/services/web/1/app/uploads', '/srv/hs/projects/proj/services/web/2/app/uploads']);
   const json = JSON.parse(Testing.synth(stack, true));
-  expect(Object.values(json.output)).toEqual([expect.objectContaining({ value: mount.hostPaths })]);
-  expect(json.output[mount.hostPathsOutput.friendlyUniqueId].value).toEqual(mount.hostPaths);
+  // Stable names (<project>_<construct path>_<what>), not cdktf's hashed ids: users' scripts read them.
+  expect(mount.hostPathsOutput.friendlyUniqueId).toBe('proj_m_host_paths');
+  expect(json.output.proj_m_host_paths.value).toEqual(mount.hostPaths);
+  expect(json.output.proj_uploads_host_paths.value).toEqual(mount.hostPaths);
 });
 
 test('the manifest lists everything the project declares and runs last', () => {
@@ -99,7 +101,7 @@ test('the manifest lists everything the project declares and runs last', () => {
 test("carrier: 'null_resource' renders null_resource with triggers and the null provider", () => {
   const json = synth((p) => new Disk(p, 'pg', { name: 'pg', sizeGb: 1 }), { carrier: 'null_resource' });
   expect(json.resource.terraform_data).toBeUndefined();
-  expect(json.terraform.required_providers.null).toMatchObject({ source: 'null' });
+  expect(json.terraform.required_providers.null).toMatchObject({ source: 'hashicorp/null' });
   const resources = Object.values(json.resource.null_resource) as any[];
   expect(resources).toHaveLength(3);
   for (const r of resources) {
