@@ -6,7 +6,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { imagePath, replicaHostPath } from '../../src/schema.js';
 
@@ -25,7 +25,8 @@ export interface RunOptions {
 export function run(command: string, args: readonly string[], options: RunOptions): string {
   const result = spawnSync(command, args, {
     cwd: options.cwd, encoding: 'utf8', timeout: options.timeout ?? 600_000, maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, CHECKPOINT_DISABLE: '1', CI: '1', FORCE_COLOR: '0', NO_COLOR: '1', ...options.env },
+    // The apps run as their users run them: not with the node options or worker id of this jest.
+    env: { ...process.env, NODE_OPTIONS: undefined, JEST_WORKER_ID: undefined, CHECKPOINT_DISABLE: '1', CI: '1', FORCE_COLOR: '0', NO_COLOR: '1', ...options.env },
   });
   const output = `${result.stdout ?? ''}\n${result.stderr ?? ''}`;
   if (result.status !== 0) {
@@ -48,8 +49,7 @@ export function npmInstall(cwd: string, specs: readonly string[], options: { dev
  */
 export function packFreshClone(work: string): string {
   const clone = path.join(work, 'clone');
-  const listed = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO, encoding: 'utf8' });
-  for (const file of listed.split('\0').filter(Boolean)) {
+  for (const file of sourceFiles()) {
     const from = path.join(REPO, file);
     if (!fs.existsSync(from) || fs.lstatSync(from).isDirectory()) continue; // deleted in the tree, or a submodule
     fs.mkdirSync(path.dirname(path.join(clone, file)), { recursive: true });
@@ -61,6 +61,20 @@ export function packFreshClone(work: string): string {
   const tarballs = fs.readdirSync(work).filter((name) => name.endsWith('.tgz'));
   if (tarballs.length !== 1) throw new Error(`npm pack made ${tarballs.length} tarballs in ${work}`);
   return path.join(work, tarballs[0] as string);
+}
+
+/** The files a clone has: what git tracks or would track, or (no git checkout, e.g. a source archive) all but build output. */
+function sourceFiles(): string[] {
+  const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO, encoding: 'utf8' });
+  if (listed.status === 0) return listed.stdout.split('\0').filter(Boolean);
+  const skip = new Set(['.git', 'node_modules', 'dist', 'cdktf.out', 'coverage']);
+  const walk = (dir: string): string[] =>
+    fs.readdirSync(path.join(REPO, dir), { withFileTypes: true }).flatMap((entry) => {
+      const relative = path.join(dir, entry.name);
+      if (skip.has(entry.name) || entry.name.endsWith('.tgz') || /\.tfstate/.test(entry.name)) return [];
+      return entry.isDirectory() ? walk(relative) : [relative];
+    });
+  return walk('');
 }
 
 /** The files of a tarball, without the leading `package/`. */
