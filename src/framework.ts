@@ -5,7 +5,7 @@
 import type { IConstruct } from 'constructs';
 import type * as cdktf from 'cdktf';
 import * as path from 'node:path';
-import { moduleRequire } from './module-context.cjs';
+import { moduleRequire, packageRoot } from './module-context.cjs';
 
 /** The classes this library makes elements with, all from the copy that made the stack (cdktn has the same API). */
 export interface Framework {
@@ -91,12 +91,12 @@ function findFramework(stack: IConstruct): Framework {
       file = moduleRequire.resolve(name);
       module = moduleRequire(name);
     } catch {
-      ours.push(`no ${name} it can load`);
+      ours.push(`finds no ${name} where it is installed (${packageRoot()})`);
       continue;
     }
     const version = isFrameworkModule(module) ? (module.TerraformStack as unknown as Record<symbol, Rtti | undefined>)[RTTI]?.version : undefined;
     if (isFrameworkModule(module) && stack instanceof module.TerraformStack) return checked(stack, { name, version: version ?? 'unknown', path: packageDirectory(file, name), ...pick(module) });
-    ours.push(describe(name, version, packageDirectory(file, name)));
+    ours.push(`loads ${describe(name, version, packageDirectory(file, name))}, another copy whose resources that stack would never synthesize`);
   }
   // Not the copy this package resolves (an npm link, a nested install): the copy that made the stack, if
   // it was loaded through require, is the one whose elements the stack synthesizes.
@@ -104,8 +104,8 @@ function findFramework(stack: IConstruct): Framework {
   if (loaded) return checked(stack, loaded);
   const theirs = rtti ? describe(rtti.fqn.split('.')[0], rtti.version, undefined) : 'a framework copy without type information';
   throw new Error(
-    `[${stack.node.path}] cdktf-hoststore cannot add its resources to this stack: the stack was made by ${theirs}, but cdktf-hoststore loads ${ours.join(' and ')}, `
-    + `another copy whose resources that stack would never synthesize. Make them one copy: run \`npm ls ${names.join(' ')} constructs\`, then \`npm dedupe\`, `
+    `[${stack.node.path}] cdktf-hoststore cannot add its resources to this stack: the stack was made by ${theirs}, but cdktf-hoststore ${ours.join(' and ')}. `
+    + `Make them one copy: run \`npm ls ${names.join(' ')} constructs\`, then \`npm dedupe\`, `
     + `or install ${names[0]} in the app itself (cdktf-hoststore takes it as a peer dependency: ${names.map((n) => `${n} ${SUPPORTED[n].range}`).join(', ')})`,
   );
 }

@@ -53,8 +53,8 @@ describe('an app on another copy of cdktf (0.20.12, the library resolving 0.21)'
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
+import { App, TerraformStack } from 'cdktf';
 const require = createRequire(import.meta.url);
-const { App, TerraformStack } = require('cdktf');
 const { StorageProject, Volume, Disk, Mount, SnapshotPolicy } = await import(${JSON.stringify(path.join(REPO, 'dist/src/index.js'))});
 // 'bundled': the app's cdktf is not in require.cache (a bundler's, say), so the library cannot find it.
 if (process.argv[2] === 'bundled') {

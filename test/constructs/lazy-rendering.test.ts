@@ -13,6 +13,26 @@ import { byPath, errors, makeStack } from './synth-helpers.js';
 /** The stack as Terraform JSON, resolved without running any Aspect or validation. */
 const resolved = (stack: TerraformStack): any => JSON.parse(JSON.stringify(stack.toTerraform()));
 
+describe('a stack of a framework copy the library cannot use fails at the StorageProject, in one line', () => {
+  /** A stack as another copy makes it: the brand and the type information, not this copy's class. */
+  const foreignStack = (fqn: string, version: string) => {
+    class ForeignStack extends Construct {
+      constructor(scope: Construct, id: string) {
+        super(scope, id);
+        Object.defineProperty(this, Symbol.for('cdktf/TerraformStack'), { value: true });
+      }
+    }
+    Object.defineProperty(ForeignStack, Symbol.for('jsii.rtti'), { value: { fqn, version } });
+    return new ForeignStack(new Construct(undefined as never, ''), 'stack');
+  };
+  test.each([
+    ['cdktf.TerraformStack', '0.20.12', /^\[stack\] cdktf-hoststore cannot add its resources to this stack: the stack was made by cdktf 0\.20\.12 \(path unknown\), but cdktf-hoststore loads cdktf 0\.21\.\d+ \(\/.*\/node_modules\/cdktf\), another copy whose resources that stack would never synthesize\. Make them one copy: run `npm ls cdktf constructs`, then `npm dedupe`, or install cdktf in the app itself \(cdktf-hoststore takes it as a peer dependency: cdktf >=0\.20\.0 <0\.22\.0\)$/],
+    ['cdktn.TerraformStack', '0.24.0', /^\[stack\] cdktf-hoststore cannot add its resources to this stack: the stack was made by cdktn 0\.24\.0 \(path unknown\), but cdktf-hoststore finds no cdktn where it is installed \(\/.*\)\. Make them one copy: run `npm ls cdktn constructs`, then `npm dedupe`, or install cdktn in the app itself \(cdktf-hoststore takes it as a peer dependency: cdktn >=0\.24\.0 <0\.25\.0\)$/],
+  ])('%s %s', (fqn, version, line) => {
+    expect(() => new StorageProject(foreignStack(fqn, version), 'proj')).toThrow(line);
+  });
+});
+
 test('carriers exist without any Aspect run (stack.toTerraform(), no app.synth)', () => {
   const stack = makeStack((p) => {
     const v = new Volume(p, 'cache', { sizeGb: 1 });
