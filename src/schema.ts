@@ -3,9 +3,9 @@
  * follow and the zod schemas of the specs that travel through Terraform triggers. Pure: no host I/O,
  * no cdktf, so the handler can load it cheaply on every invocation.
  */
-import { createRequire } from 'node:module';
 import { z } from 'zod';
 import type { Cron as CronType } from 'croner';
+import { moduleRequire } from './module-context.cjs';
 
 /**
  * croner, loaded on the first cron rule: every handler start loads this module, and only snapshot
@@ -13,7 +13,7 @@ import type { Cron as CronType } from 'croner';
  */
 let cronClass: typeof CronType | undefined;
 function Cron(...args: ConstructorParameters<typeof CronType>): CronType {
-  cronClass ??= (createRequire(import.meta.url)('croner') as { Cron: typeof CronType }).Cron;
+  cronClass ??= (moduleRequire('croner') as { Cron: typeof CronType }).Cron;
   return new cronClass(...args);
 }
 

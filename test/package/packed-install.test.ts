@@ -1,24 +1,31 @@
 /**
- * The package as users get it: `npm pack`, installed into a fresh project. Constructs import (ESM and
- * CommonJS), `hoststore` is on that project's PATH, and the synthesized provisioners point at the
- * installed CLI.
+ * The package as users get it: `npm pack` on a fresh clone (prepack builds dist/), installed next to cdktf
+ * into a new project. It ships the ESM and CommonJS builds and the CLI but no tests, benches or examples;
+ * `hoststore` is on the project's PATH; CommonJS and ESM code load it in node and type-check against it
+ * (moduleResolution node16 and nodenext); the synthesized provisioners point at the installed CLI.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { REPO, carriersOf, npmInstall, packFreshClone, run, tarballFiles } from '../apps/app-kit.js';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const TSC = path.join(REPO, 'node_modules', '.bin', 'tsc');
 let work: string;
+let tarball: string;
+let project: string;
 beforeAll(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-pack-'));
-});
+  tarball = packFreshClone(work);
+  project = path.join(work, 'consumer');
+  fs.mkdirSync(project);
+  fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
+  // As a cdktf app has them (cdktf init installs cdktf and constructs@10), then the library.
+  npmInstall(project, ['cdktf@^0.21.0', 'constructs@^10']);
+  npmInstall(project, [tarball]);
+}, 1_200_000);
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-const APP = `
-const { App, TerraformStack } = require('cdktf');
-const { StorageProject, Disk, Mount } = require('cdktf-hoststore');
+const STACK = `
 const app = new App({ outdir: 'out' });
 const stack = new TerraformStack(app, 's');
 const project = new StorageProject(stack, 'p', { root: '/srv/hoststore' });
@@ -27,33 +34,59 @@ new Mount(project, 'm', { storage: disk, service: 'db', mountPath: '/data' });
 app.synth();
 `;
 
-test('npm pack installs into a fresh project and works there', () => {
-  // GIVEN the packed tarball installed into a new project
-  const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: REPO, encoding: 'utf8' }).trim().split('\n').pop() as string;
-  const project = path.join(work, 'consumer');
-  fs.mkdirSync(project);
-  fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
-  execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', path.join(work, tarball)], { cwd: project, stdio: 'ignore' });
-  const files = execFileSync('tar', ['tzf', path.join(work, tarball)], { encoding: 'utf8' });
-  expect(files).toMatch(/package\/dist\/provider\/cli\.js/);
-  expect(files).not.toMatch(/package\/dist\/test\//);
+/** A directory of the consumer project with its own package.json type and tsconfig, holding main.ts. */
+function subApp(name: string, type: 'module' | 'commonjs', module: 'nodenext' | 'node16', source: string): string {
+  const dir = path.join(project, name);
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, private: true, type }));
+  const compilerOptions = { module, moduleResolution: module, target: 'es2022', strict: true, skipLibCheck: false, outDir: 'build', types: [] };
+  fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['main.ts'] }));
+  fs.writeFileSync(path.join(dir, 'main.ts'), source);
+  return dir;
+}
 
-  // THEN `hoststore` is on the project's PATH
-  const help = spawnSync('npx', ['--no-install', 'hoststore', '--help'], { cwd: project, encoding: 'utf8' });
-  expect(help.status).toBe(0);
-  expect(help.stdout).toMatch(/^Usage: hoststore <command> \[options\]/);
+test('the tarball holds the ESM and CommonJS builds and the CLI, and no tests, benches, examples or sources', () => {
+  const files = tarballFiles(tarball);
+  expect(files).toEqual(expect.arrayContaining([
+    'package.json', 'README.md', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/provider/cli.js',
+    'dist/cjs/package.json', 'dist/cjs/src/index.js', 'dist/cjs/src/index.d.ts', 'dist/cjs/src/module-context.cjs',
+  ]));
+  expect(files.filter((f) => /^dist\/(test|examples|cjs\/(test|provider|examples))\//.test(f) || /bench/.test(f))).toEqual([]);
+  expect(files.filter((f) => /\.(c|m)?ts$/.test(f) && !/\.d\.(c|m)?ts$/.test(f))).toEqual([]);
+  const cjsType = JSON.parse(fs.readFileSync(path.join(project, 'node_modules/cdktf-hoststore/dist/cjs/package.json'), 'utf8'));
+  expect(cjsType).toEqual({ type: 'commonjs' });
+});
 
-  // AND the constructs load from CommonJS (cdktf's default app template) and ESM
-  fs.writeFileSync(path.join(project, 'app.cjs'), APP);
-  execFileSync(process.execPath, ['app.cjs'], { cwd: project, stdio: 'pipe' });
-  const esm = spawnSync(process.execPath, ['--input-type=module', '-e', "import { Volume, StorageProject } from 'cdktf-hoststore'; console.log(typeof Volume, typeof StorageProject)"], { cwd: project, encoding: 'utf8' });
-  expect(esm.stdout.trim()).toBe('function function');
+test('hoststore is on the project PATH', () => {
+  expect(run('npx', ['--no-install', 'hoststore', '--help'], { cwd: project })).toMatch(/^Usage: hoststore <command> \[options\]/);
+});
 
-  // AND the synthesized provisioners run the installed CLI, which exists and is executable
-  const synthesized = JSON.parse(fs.readFileSync(path.join(project, 'out/stacks/s/cdk.tf.json'), 'utf8'));
-  const clis = new Set(
-    Object.values(synthesized.resource.terraform_data as Record<string, any>).flatMap((r) => r.provisioner.map((p: any) => p['local-exec'].environment.HOSTSTORE_CLI)),
-  );
+test('a CommonJS app requires it in node, and its provisioners run the installed CLI', () => {
+  // GIVEN a plain CommonJS app (what cdktf's TypeScript template compiles to)
+  fs.writeFileSync(path.join(project, 'app.cjs'), `const { App, TerraformStack } = require('cdktf');\nconst { StorageProject, Disk, Mount } = require('cdktf-hoststore');\n${STACK}`);
+  // WHEN it runs
+  run(process.execPath, ['app.cjs'], { cwd: project });
+  // THEN it rendered carriers, each running the installed, executable CLI
+  const carriers = carriersOf(path.join(project, 'out/stacks/s/cdk.tf.json')) as Record<string, any>;
+  expect(Object.keys(carriers).length).toBeGreaterThan(0);
+  const clis = new Set(Object.values(carriers).flatMap((r) => r.provisioner.map((p: any) => p['local-exec'].environment.HOSTSTORE_CLI)));
   expect([...clis]).toEqual([path.join(fs.realpathSync(project), 'node_modules/cdktf-hoststore/dist/provider/cli.js')]);
   fs.accessSync([...clis][0] as string, fs.constants.X_OK);
+});
+
+test('an ESM app (type: module, nodenext) type-checks against it and runs', () => {
+  // GIVEN an ESM TypeScript app importing the library
+  const dir = subApp('esm', 'module', 'nodenext', `import { App, TerraformStack } from 'cdktf';\nimport { StorageProject, Disk, Mount } from 'cdktf-hoststore';\n${STACK}`);
+  // WHEN it is compiled (type-checked) and run
+  run(TSC, ['-p', dir], { cwd: dir });
+  run(process.execPath, [path.join(dir, 'build/main.js')], { cwd: dir });
+  // THEN its synth rendered carriers
+  expect(Object.keys(carriersOf(path.join(dir, 'out/stacks/s/cdk.tf.json'))).length).toBeGreaterThan(0);
+});
+
+test('a CommonJS TypeScript app on moduleResolution node16 type-checks against it and runs', () => {
+  const dir = subApp('cjs16', 'commonjs', 'node16', `import { App, TerraformStack } from 'cdktf';\nimport { StorageProject, Disk, Mount } from 'cdktf-hoststore';\n${STACK}`);
+  run(TSC, ['-p', dir], { cwd: dir });
+  run(process.execPath, [path.join(dir, 'build/main.js')], { cwd: dir });
+  expect(Object.keys(carriersOf(path.join(dir, 'out/stacks/s/cdk.tf.json'))).length).toBeGreaterThan(0);
 });
