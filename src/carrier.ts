@@ -119,21 +119,15 @@ function carrierClass(framework: Framework): CarrierClass {
 
 /**
  * Triggers read when the stack is resolved, from the construct's props as they are then (a user's Aspect may
- * have changed them). An invalid construct throws its one line; except while cdktf prepares the stack
- * (`app.synth()` resolves everything once before it runs Aspects and validations, which then list every problem).
+ * have changed them). An invalid construct throws its one line. Not while the framework prepares the stack:
+ * `app.synth()` resolves everything once before it runs Aspects and validations (which then list every
+ * problem), to find references across stacks, and triggers hold none, so that pass gets a placeholder.
  */
 function lazyTriggers(read: () => Record<string, string>): IResolvable {
   // Not Lazy.anyValue: the framework appends a token's creation stack to its error; this error is one line.
   return {
     creationStack: [],
-    resolve: (context: IResolveContext) => {
-      try {
-        return escapeAll(read());
-      } catch (error) {
-        if (context.preparing) return {};
-        throw error;
-      }
-    },
+    resolve: (context: IResolveContext) => (context.preparing ? {} : escapeAll(read())),
     toString: () => '<hoststore triggers>',
   };
 }

@@ -16,7 +16,6 @@ export interface Framework {
   readonly TerraformStack: typeof cdktf.TerraformStack;
   readonly TerraformResource: typeof cdktf.TerraformResource;
   readonly TerraformOutput: typeof cdktf.TerraformOutput;
-  readonly Lazy: typeof cdktf.Lazy;
   readonly Token: typeof cdktf.Token;
 }
 
@@ -31,7 +30,7 @@ const SUPPORTED: Record<FrameworkName, { range: string; minors: number[] }> = {
 // Brands both frameworks set (Symbol.for, so they hold across copies) and jsii's run-time type information.
 const STACK_BRAND = Symbol.for('cdktf/TerraformStack');
 const RTTI = Symbol.for('jsii.rtti');
-const EXPORTS = ['TerraformStack', 'TerraformResource', 'TerraformOutput', 'Lazy', 'Token'] as const;
+const EXPORTS = ['TerraformStack', 'TerraformResource', 'TerraformOutput', 'Token'] as const;
 
 const byStack = new WeakMap<object, Framework>();
 
@@ -111,8 +110,8 @@ function findFramework(stack: IConstruct): Framework {
 }
 
 function pick(module: Omit<Framework, 'name' | 'version' | 'path'>): Omit<Framework, 'name' | 'version' | 'path'> {
-  const { TerraformStack, TerraformResource, TerraformOutput, Lazy, Token } = module;
-  return { TerraformStack, TerraformResource, TerraformOutput, Lazy, Token };
+  const { TerraformStack, TerraformResource, TerraformOutput, Token } = module;
+  return { TerraformStack, TerraformResource, TerraformOutput, Token };
 }
 
 /** The loaded module (`require.cache`) whose TerraformStack made `stack`. */

@@ -40,7 +40,8 @@ export function renderOutput(scope: IConstruct, id: string, name: string, value:
     value: {
       creationStack: [],
       resolve: (context: IResolveContext) => {
-        if (clash && !context.preparing) throw new Error(`[${scope.node.path}] ${clash}`);
+        if (context.preparing) return null; // holds no reference to another stack (see carrier.ts)
+        if (clash) throw new Error(`[${scope.node.path}] ${clash}`);
         return value();
       },
       toString: () => `<hoststore output ${name}>`,

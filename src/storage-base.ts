@@ -21,7 +21,7 @@ import {
 import { renderCarrierPair, type CarrierResource } from './carrier.js';
 import { frameworkOf } from './framework.js';
 import { StorageProject } from './storage-project.js';
-import { Problems, assertValid, specProblem } from './validation.js';
+import { Problems, assertValid, remembered, specProblem } from './validation.js';
 import { interruptedGrowCheck } from './interrupted-grow.js';
 import { renderOutput, outputName, type OutputRef } from './outputs.js';
 import type { Mount } from './mount.js';
@@ -60,12 +60,12 @@ export abstract class StorageBase extends Construct {
   removalPolicy: RemovalPolicy;
   /** Snapshot id the storage is created from (only when it does not exist yet); read at synth. */
   fromSnapshot?: string;
-  /** Terraform output `<project>_<id>_host_paths`: `hostPaths`. */
-  readonly hostPathsOutput: OutputRef;
-  /** Terraform output `<project>_<id>_size_gb` (block storage only): `sizeGb` (null when not given). */
-  readonly sizeGbOutput?: OutputRef;
-  /** Terraform output `<project>_<id>_image_paths` (block storage only): `imagePaths`. */
-  readonly imagePathsOutput?: OutputRef;
+  /**
+   * Terraform output `<project>_<id>_storage`, for a container runtime: `{ host_paths, image_paths, size_gb }`
+   * (`hostPaths`, `imagePaths`, `sizeGb`; `[]` and null where they do not apply). One output, not three: a
+   * stack with many volumes pays for every output at synth.
+   */
+  readonly storageOutput: OutputRef;
   /** @internal */ readonly mounts: Mount[] = [];
   protected readonly problems: Problems;
   private readonly configs = new Map<string, CarrierResource>();
@@ -87,14 +87,13 @@ export abstract class StorageBase extends Construct {
     this.problems.watch('fromSnapshot', () => this.fromSnapshot, (v) => (v === undefined ? undefined : snapshotIdRule(v)));
     this.problems.watch('removalPolicy', () => this.removalPolicy, (v) => oneOfRule(v, REMOVAL_POLICIES));
     this.project.storages.push(this);
-    this.node.addValidation({ validate: () => this.storageProblems() });
+    // Everything else its problems depend on is read-only, fixed by now or by the first Mount.
+    const problems = remembered(() => [this.sizeGb, this.removalPolicy, this.fromSnapshot, this.mounts[0]], () => this.storageProblems());
+    this.node.addValidation({ validate: problems });
     this.renderInstances();
-    const name = (what: string) => outputName(this.project, this, what);
-    this.hostPathsOutput = renderOutput(this, 'host-paths', name('host_paths'), () => this.hostPaths, `Host paths where the Mounts of ${this.kind} '${this.name}' bind it, in Mount and replica order`);
-    if (this.kind !== 'directory') {
-      this.sizeGbOutput = renderOutput(this, 'size-gb', name('size_gb'), () => this.sizeGb ?? null, `Size of ${this.kind} '${this.name}' in GB`);
-      this.imagePathsOutput = renderOutput(this, 'image-paths', name('image_paths'), () => this.imagePaths, `Disk image of ${this.kind} '${this.name}', one per replica for a volume with shared: false`);
-    }
+    this.storageOutput = renderOutput(this, 'storage', outputName(this.project, this, 'storage'),
+      () => ({ host_paths: this.hostPaths, image_paths: this.imagePaths, size_gb: this.sizeGb ?? null }),
+      `${this.kind} '${this.name}': host paths its Mounts bind it at, its disk images, its size in GB`);
   }
 
   protected checkSize(required: boolean): void {

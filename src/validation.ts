@@ -69,6 +69,20 @@ export function specProblem(schema: ZodTypeAny, spec: object): string | undefine
   return result.success ? undefined : `renders a spec the handler would refuse: ${describeZodError(result.error, spec)}`;
 }
 
+/**
+ * `compute`, remembered while every value `inputs` lists is the same (Object.is): each carrier's lazy value
+ * checks its construct again, which is thousands of checks in a large project.
+ */
+export function remembered(inputs: () => readonly unknown[], compute: () => string[]): () => string[] {
+  let last: { inputs: readonly unknown[]; problems: string[] } | undefined;
+  return () => {
+    const now = inputs();
+    if (last && now.length === last.inputs.length && now.every((v, i) => Object.is(v, last?.inputs[i]))) return [...last.problems];
+    last = { inputs: now, problems: compute() };
+    return [...last.problems];
+  };
+}
+
 /** Throws the construct's problems as one line (what a carrier's lazy value does for an invalid construct). */
 export function assertValid(construct: { node: { path: string; validate(): string[] } }, ...others: Array<{ node: { path: string; validate(): string[] } }>): void {
   for (const c of [construct, ...others]) {

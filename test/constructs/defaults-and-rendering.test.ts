@@ -82,7 +82,7 @@ test('Mount host paths are an attribute and a Terraform output', () => {
   // Stable names (<project>_<construct path>_<what>), not cdktf's hashed ids: users' scripts read them.
   expect(mount.hostPathsOutput.friendlyUniqueId).toBe('proj_m_host_paths');
   expect(json.output.proj_m_host_paths.value).toEqual(mount.hostPaths);
-  expect(json.output.proj_uploads_host_paths.value).toEqual(mount.hostPaths);
+  expect(json.output.proj_uploads_storage.value).toEqual({ host_paths: mount.hostPaths, image_paths: [], size_gb: null });
 });
 
 test('the manifest lists everything the project declares and runs last', () => {

@@ -132,7 +132,7 @@ ${SYNTH}
     expect(result.stderr).toBe('');
     expect(JSON.parse(result.stdout)).toEqual({
       carriers: CARRIERS,
-      outputs: ['proj_cache_host_paths', 'proj_cache_image_paths', 'proj_cache_size_gb', 'proj_m_host_paths', 'proj_pg_host_paths', 'proj_pg_image_paths', 'proj_pg_size_gb', 'proj_pgm_host_paths'],
+      outputs: ['proj_cache_storage', 'proj_m_host_paths', 'proj_pg_storage', 'proj_pgm_host_paths'],
     });
   });
 });

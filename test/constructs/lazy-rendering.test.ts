@@ -142,7 +142,7 @@ describe('props synth must know are refused as tokens (TerraformVariable)', () =
 });
 
 describe('outputs: stable names and what a container runtime needs', () => {
-  test('Volume, Disk and Mount outputs are <project>_<construct path>_<what>, also as properties', () => {
+  test('Volume, Disk and Mount outputs are <project>_<construct path>_<what>, their values also properties', () => {
     const stack = new TerraformStack(Testing.app() as App, 'stack');
     const p = new StorageProject(stack, 'shop', { root: '/srv/hs', cli: 'hoststore' });
     const models = new Volume(p, 'models', { sizeGb: 5 });
@@ -160,28 +160,24 @@ describe('outputs: stable names and what a container runtime needs', () => {
     const values = Object.fromEntries(Object.entries(json.output as Record<string, { value: unknown }>).map(([k, o]) => [k, o.value]));
     expect(values).toEqual({
       'shop_models-mount_host_paths': web,
-      shop_models_host_paths: web,
-      shop_models_image_paths: models.imagePaths,
-      shop_models_size_gb: 5,
-      shop_pg_host_paths: ['/srv/hs/projects/shop/services/db/1/var/lib/pg'],
-      shop_pg_image_paths: ['/srv/hs/disks/shop-pg.img'],
-      shop_pg_size_gb: 20,
+      shop_models_storage: { host_paths: web, image_paths: models.imagePaths, size_gb: 5 },
+      shop_pg_storage: { host_paths: ['/srv/hs/projects/shop/services/db/1/var/lib/pg'], image_paths: ['/srv/hs/disks/shop-pg.img'], size_gb: 20 },
       shop_db_data_host_paths: ['/srv/hs/projects/shop/services/db/1/var/lib/pg'],
-      shop_files_host_paths: [],
+      shop_files_storage: { host_paths: [], image_paths: [], size_gb: null },
     });
     expect(mount.hostPathsOutput.friendlyUniqueId).toBe('shop_models-mount_host_paths');
-    expect(models.imagePathsOutput?.friendlyUniqueId).toBe('shop_models_image_paths');
+    expect(models.storageOutput.friendlyUniqueId).toBe('shop_models_storage');
   });
   test('a Disk without sizeGb outputs null for its size', () => {
     const stack = makeStack((p) => new Disk(p, 'old', { name: 'old' }));
-    expect(JSON.parse(Testing.synth(stack, true)).output.proj_old_size_gb.value).toBeNull();
+    expect(JSON.parse(Testing.synth(stack, true)).output.proj_old_storage.value).toMatchObject({ size_gb: null });
   });
   test('two outputs of one name fail synth naming both constructs', () => {
     expect(errors((p) => {
       new Volume(p, 'a_b', { sizeGb: 1, shared: true });
       new Volume(new Construct(p, 'a'), 'b', { sizeGb: 1, shared: true });
     })).toEqual(expect.arrayContaining([
-      "[stack/proj/a/b] Terraform output 'proj_a_b_host_paths' is also made by stack/proj/a_b/host-paths: output names are <project>_<construct path>_<what>, so give one of the two another id (or its project another name)",
+      "[stack/proj/a/b] Terraform output 'proj_a_b_storage' is also made by stack/proj/a_b/storage: output names are <project>_<construct path>_<what>, so give one of the two another id (or its project another name)",
     ]));
   });
 });
