@@ -33,7 +33,8 @@ test('npm pack installs into a fresh project and works there', () => {
   const project = path.join(work, 'consumer');
   fs.mkdirSync(project);
   fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
-  execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', path.join(work, tarball)], { cwd: project, stdio: 'ignore' });
+  // cdktf and constructs are peer dependencies: the app installs them, as a cdktf app has them already.
+  execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', 'cdktf@0.21.0', 'constructs@10.7.2', path.join(work, tarball)], { cwd: project, stdio: 'ignore' });
   const files = execFileSync('tar', ['tzf', path.join(work, tarball)], { encoding: 'utf8' });
   expect(files).toMatch(/package\/dist\/provider\/cli\.js/);
   expect(files).not.toMatch(/package\/dist\/test\//);
