@@ -41,7 +41,7 @@ export class Mount extends Construct {
   readonly replicas: number;
   /** Mount read-only; read at synth, so an Aspect may change it. */
   readOnly: boolean;
-  /** Terraform output `<project>_<mount id>_host_paths` listing `hostPaths`, for `cdktf output` or a cross-stack reference. */
+  /** Terraform output `<project>_<construct path under the project>_host_paths` listing `hostPaths`, for `cdktf output` or a cross-stack reference. */
   readonly hostPathsOutput: OutputRef;
   private readonly project: StorageProject;
   private readonly problems: Problems;
