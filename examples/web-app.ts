@@ -15,7 +15,13 @@ export function webAppStack(scope: Construct, id: string, root?: string): Terraf
   new SnapshotPolicy(project, 'nightly', { storage: db, schedule: '0 4 * * *', retentionDays: 7 });
 
   const models = new Volume(project, 'models', { sizeGb: 20, shared: true });
-  new Mount(project, 'models-mount', { storage: models, service: 'inference', mountPath: '/var/models', replicas: 3, readOnly: true });
+  new Mount(project, 'models-mount', {
+    storage: models,
+    service: 'inference',
+    mountPath: '/var/models',
+    replicas: 3,
+    readOnly: true,
+  });
 
   const uploads = new Volume(project, 'uploads', { type: 'directory' });
   new Mount(project, 'uploads-mount', { storage: uploads, service: 'web', mountPath: '/app/uploads' });

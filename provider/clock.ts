@@ -15,7 +15,8 @@ export function parseIsoTime(text: string): Date | undefined {
   const [year, month, day, hour, minute, second] = match.slice(1).map((v) => Number(v ?? 0));
   // Date rolls 2026-02-30 over to March; a day that does not exist is a typo, not a time.
   const calendar = new Date(Date.UTC(year, month - 1, day));
-  if (calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) return undefined;
+  if (calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59)
+    return undefined;
   return at;
 }
 
@@ -25,7 +26,9 @@ export function environmentClock(env: NodeJS.ProcessEnv = process.env): () => Da
   if (pinned === undefined || pinned === '') return () => new Date();
   const at = parseIsoTime(pinned);
   if (!at) {
-    throw new SpecError(`HOSTSTORE_NOW must be an ISO 8601 time such as 2026-11-20T04:00:00Z (got ${JSON.stringify(pinned)}); fix it or unset it to use the system clock`);
+    throw new SpecError(
+      `HOSTSTORE_NOW must be an ISO 8601 time such as 2026-11-20T04:00:00Z (got ${JSON.stringify(pinned)}); fix it or unset it to use the system clock`,
+    );
   }
   return () => new Date(at.getTime());
 }

@@ -7,7 +7,10 @@ export class HoststoreError extends Error {
   readonly exitCode: number = 1;
 
   /** `detail`: more lines under the message (a failed command's arguments and stderr). */
-  constructor(message: string, readonly detail?: string) {
+  constructor(
+    message: string,
+    readonly detail?: string,
+  ) {
     super(message);
     this.name = 'HoststoreError';
   }

@@ -9,12 +9,24 @@ import { HoststoreError } from './errors.js';
 
 /** The Debian package that provides each tool we run, for "install X" messages. */
 export const PACKAGE_OF: Readonly<Record<string, string>> = {
-  'mkfs.ext4': 'e2fsprogs', e2fsck: 'e2fsprogs', resize2fs: 'e2fsprogs', filefrag: 'e2fsprogs', chattr: 'e2fsprogs', lsattr: 'e2fsprogs',
-  'mkfs.xfs': 'xfsprogs', xfs_growfs: 'xfsprogs',
-  'mkfs.btrfs': 'btrfs-progs', btrfs: 'btrfs-progs',
+  'mkfs.ext4': 'e2fsprogs',
+  e2fsck: 'e2fsprogs',
+  resize2fs: 'e2fsprogs',
+  filefrag: 'e2fsprogs',
+  chattr: 'e2fsprogs',
+  lsattr: 'e2fsprogs',
+  'mkfs.xfs': 'xfsprogs',
+  xfs_growfs: 'xfsprogs',
+  'mkfs.btrfs': 'btrfs-progs',
+  btrfs: 'btrfs-progs',
   // On Debian, losetup/mount/umount ship in 'mount'; blkid, findmnt, fsfreeze and fallocate in 'util-linux'.
-  losetup: 'mount', mount: 'mount', umount: 'mount',
-  blkid: 'util-linux', findmnt: 'util-linux', fsfreeze: 'util-linux', fallocate: 'util-linux',
+  losetup: 'mount',
+  mount: 'mount',
+  umount: 'mount',
+  blkid: 'util-linux',
+  findmnt: 'util-linux',
+  fsfreeze: 'util-linux',
+  fallocate: 'util-linux',
   cp: 'coreutils',
 };
 
@@ -33,11 +45,14 @@ export class CommandError extends HoststoreError {
     readonly stderr: string,
     readonly signal?: string,
   ) {
-    super(summary, [
-      `  command:   ${command.map(quoteForDisplay).join(' ')}`,
-      `  exit code: ${commandExitCode ?? `none (${signal ? `killed by ${signal}` : 'killed or not started'})`}`,
-      `  stderr:    ${stderr.trim().split('\n').join('\n             ') || '(empty)'}`,
-    ].join('\n'));
+    super(
+      summary,
+      [
+        `  command:   ${command.map(quoteForDisplay).join(' ')}`,
+        `  exit code: ${commandExitCode ?? `none (${signal ? `killed by ${signal}` : 'killed or not started'})`}`,
+        `  stderr:    ${stderr.trim().split('\n').join('\n             ') || '(empty)'}`,
+      ].join('\n'),
+    );
     this.name = 'CommandError';
   }
 
@@ -55,9 +70,14 @@ export class CommandError extends HoststoreError {
 export class MissingToolError extends HoststoreError {
   readonly debianPackage: string;
 
-  constructor(readonly tool: string, readonly purpose: string) {
+  constructor(
+    readonly tool: string,
+    readonly purpose: string,
+  ) {
     const pkg = PACKAGE_OF[tool] ?? tool;
-    super(`${tool} is not installed, so hoststore cannot ${purpose}; install the Debian package '${pkg}' (apt-get install ${pkg})`);
+    super(
+      `${tool} is not installed, so hoststore cannot ${purpose}; install the Debian package '${pkg}' (apt-get install ${pkg})`,
+    );
     this.debianPackage = pkg;
     this.name = 'MissingToolError';
   }
@@ -147,14 +167,21 @@ export async function run(tool: string, args: readonly string[], options: RunOpt
   // argv0 is the bare name, so messages read "mount: ..." rather than "/usr/bin/mount: ...".
   // A minimal environment (C locale for parseable messages) also keeps execa's per-spawn cost down.
   const common = {
-    argv0: path.basename(file), reject: false, timeout: options.timeoutMs ?? 300_000, stdin: 'ignore', extendEnv: false, shell: false,
+    argv0: path.basename(file),
+    reject: false,
+    timeout: options.timeoutMs ?? 300_000,
+    stdin: 'ignore',
+    extendEnv: false,
+    shell: false,
     stdout: options.stdout === 'discard' ? 'ignore' : 'pipe',
     env: { LC_ALL: 'C', PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
   } as const;
   // On the async path, cleanup: false skips execa's per-call exit-signal hooks (about 0.7 ms a spawn
   // here), which nothing relies on: a SIGKILLed process gets no cleanup either, and the one concurrent
   // command (a snapshot's cp) leaves only a partial copy that the failed snapshot removes.
-  const result = options.concurrent ? await execa(file, [...args], { ...common, cleanup: false }) : execaSync(file, [...args], common);
+  const result = options.concurrent
+    ? await execa(file, [...args], { ...common, cleanup: false })
+    : execaSync(file, [...args], common);
   const exitCode = typeof result.exitCode === 'number' ? result.exitCode : undefined;
   const stdout = String(result.stdout ?? '');
   const stderr = String(result.stderr ?? '');
@@ -174,7 +201,10 @@ export async function run(tool: string, args: readonly string[], options: RunOpt
  * while banners ("resize2fs 1.47.0") and hints ("dmesg(1) may have more information") do not.
  */
 function headline(name: string, stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const named = lines.find((l) => l.startsWith(`${name}:`));
   return (named ?? lines[lines.length - 1] ?? '').slice(0, 300);
 }

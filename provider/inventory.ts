@@ -49,7 +49,9 @@ export function inventory(root: string): InventoryItem[] {
   const registry = new Registry(root);
   const targets = new Set(readMountTable().map((entry) => entry.target));
   const mounts = registry.mounts();
-  const items: InventoryItem[] = registry.list<StorageRecord>('storage').map(({ record }) => item(root, registry, record, mounts, targets));
+  const items: InventoryItem[] = registry
+    .list<StorageRecord>('storage')
+    .map(({ record }) => item(root, registry, record, mounts, targets));
   const known = new Set(items.filter((i) => i.kind === 'disk').map((i) => i.name));
   for (const file of safeReaddir(path.join(root, 'disks'))) {
     const name = file.replace(/\.img$/, '');
@@ -62,33 +64,73 @@ export function inventory(root: string): InventoryItem[] {
       continue;
     }
     items.push({
-      name, kind: 'disk', project: '', sizeGb, filesystem: safeSignature(image), allocatedBytes: imageStat(image)?.allocatedBytes,
-      state: 'unmanaged', path: image, mounts: [],
+      name,
+      kind: 'disk',
+      project: '',
+      sizeGb,
+      filesystem: safeSignature(image),
+      allocatedBytes: imageStat(image)?.allocatedBytes,
+      state: 'unmanaged',
+      path: image,
+      mounts: [],
     });
   }
   return items;
 }
 
-function item(root: string, registry: Registry, record: StorageRecord, all: MountRecord[], targets: Set<string>): InventoryItem {
+function item(
+  root: string,
+  registry: Registry,
+  record: StorageRecord,
+  all: MountRecord[],
+  targets: Set<string>,
+): InventoryItem {
   const mounts = all
-    .filter((m) => m.storageKind === record.kind && m.storage === record.name && (record.kind === 'disk' || m.project === record.project))
+    .filter(
+      (m) =>
+        m.storageKind === record.kind &&
+        m.storage === record.name &&
+        (record.kind === 'disk' || m.project === record.project),
+    )
     .map((m) => {
       const hostPath = recordedHostPath(root, m);
-      return { project: m.project, service: m.service, replica: m.replica, mountPath: m.mountPath, hostPath, readOnly: m.readOnly, mounted: targets.has(hostPath) };
+      return {
+        project: m.project,
+        service: m.service,
+        replica: m.replica,
+        mountPath: m.mountPath,
+        hostPath,
+        readOnly: m.readOnly,
+        mounted: targets.has(hostPath),
+      };
     });
   const where = recordedStoragePath(root, record);
   const present = fs.existsSync(where);
   const state: ItemState =
-    record.state === 'creating' ? 'creating'
-      : !present ? 'missing'
-        : record.state === 'retained' ? 'retained'
-          : mounts.some((m) => m.mounted) ? 'mounted' : 'available';
+    record.state === 'creating'
+      ? 'creating'
+      : !present
+        ? 'missing'
+        : record.state === 'retained'
+          ? 'retained'
+          : mounts.some((m) => m.mounted)
+            ? 'mounted'
+            : 'available';
   return {
-    name: record.name, kind: record.kind, project: record.project, stack: record.stack, sizeGb: record.sizeGb,
-    filesystem: record.filesystem, allocatedBytes: record.kind === 'directory' ? undefined : imageStat(where)?.allocatedBytes,
-    state, path: where, removalPolicy: record.removalPolicy, mounts,
+    name: record.name,
+    kind: record.kind,
+    project: record.project,
+    stack: record.stack,
+    sizeGb: record.sizeGb,
+    filesystem: record.filesystem,
+    allocatedBytes: record.kind === 'directory' ? undefined : imageStat(where)?.allocatedBytes,
+    state,
+    path: where,
+    removalPolicy: record.removalPolicy,
+    mounts,
     lease: record.kind === 'disk' ? registry.lease(record.name) : undefined,
-    createdAt: record.createdAt, retainedAt: record.retainedAt,
+    createdAt: record.createdAt,
+    retainedAt: record.retainedAt,
   };
 }
 

@@ -42,15 +42,24 @@ export interface CarrierPair {
 
 const COMMAND = (kind: HandlerKind, op: HandlerOp) => handlerCommand(kind, op);
 
-function provisioner(props: Pick<CarrierPairProps, 'carrier' | 'kind' | 'cli'>, op: 'converge' | 'delete', stack?: string) {
+function provisioner(
+  props: Pick<CarrierPairProps, 'carrier' | 'kind' | 'cli'>,
+  op: 'converge' | 'delete',
+  stack?: string,
+) {
   const self = props.carrier === 'terraform_data' ? 'self.triggers_replace' : 'self.triggers';
   // A delete says which stack it runs for (outside the triggers, so adding it replaces nothing): storage
   // another stack owns is only borrowed, and its delete releases the borrower's mounts, nothing more.
-  const who: Record<string, string> = op === 'delete' && stack !== undefined ? { HOSTSTORE_STACK: escapeTemplate(stack) } : {};
+  const who: Record<string, string> =
+    op === 'delete' && stack !== undefined ? { HOSTSTORE_STACK: escapeTemplate(stack) } : {};
   return {
     type: 'local-exec' as const,
     command: COMMAND(props.kind, op),
-    environment: { HOSTSTORE_CLI: escapeTemplate(String(props.cli)), HOSTSTORE_SPEC: `\${jsonencode(${self})}`, ...who },
+    environment: {
+      HOSTSTORE_CLI: escapeTemplate(String(props.cli)),
+      HOSTSTORE_SPEC: `\${jsonencode(${self})}`,
+      ...who,
+    },
     ...(op === 'delete' ? { when: 'destroy' as const } : {}),
   };
 }
@@ -149,7 +158,14 @@ function requireNullProvider(scope: IConstruct): void {
 function failPlanIfExists(props: CarrierPairProps, identityAddress: string) {
   if (!props.failPlanIfExists) return undefined;
   const file = escapeTemplate(JSON.stringify(props.failPlanIfExists.file));
-  return { precondition: [{ condition: `\${!fileexists(${file}) || ${identityAddress} == null}`, errorMessage: escapeTemplate(props.failPlanIfExists.message) }] };
+  return {
+    precondition: [
+      {
+        condition: `\${!fileexists(${file}) || ${identityAddress} == null}`,
+        errorMessage: escapeTemplate(props.failPlanIfExists.message),
+      },
+    ],
+  };
 }
 
 export function renderCarrierPair(scope: IConstruct, suffix: string, props: CarrierPairProps): CarrierPair {
@@ -158,11 +174,17 @@ export function renderCarrierPair(scope: IConstruct, suffix: string, props: Carr
   if (props.carrier === 'null_resource') requireNullProvider(scope);
   const stack = stackOf(scope).node.id;
   const identity = new Carrier(scope, `identity${suffix}`, {
-    type: props.carrier, triggers: lazyTriggers(props.identity), provisioners: [provisioner(props, 'delete', stack)], dependsOn: props.dependsOn,
+    type: props.carrier,
+    triggers: lazyTriggers(props.identity),
+    provisioners: [provisioner(props, 'delete', stack)],
+    dependsOn: props.dependsOn,
   });
   const config = new Carrier(scope, `config${suffix}`, {
-    type: props.carrier, triggers: lazyTriggers(props.spec), provisioners: [provisioner(props, 'converge')],
-    dependsOn: [identity, ...(props.dependsOn ?? [])], lifecycle: failPlanIfExists(props, `${props.carrier}.${identity.friendlyUniqueId}`),
+    type: props.carrier,
+    triggers: lazyTriggers(props.spec),
+    provisioners: [provisioner(props, 'converge')],
+    dependsOn: [identity, ...(props.dependsOn ?? [])],
+    lifecycle: failPlanIfExists(props, `${props.carrier}.${identity.friendlyUniqueId}`),
   });
   return { identity, config };
 }
@@ -175,8 +197,10 @@ export function renderManifestCarrier(
   const framework = frameworkOf(scope);
   if (props.carrier === 'null_resource') requireNullProvider(scope);
   return new (carrierClass(framework))(scope, 'manifest', {
-    type: props.carrier, triggers: lazyTriggers(props.spec),
-    provisioners: [provisioner({ ...props, kind: 'project' }, 'converge')], dependsOnLater: props.dependsOn,
+    type: props.carrier,
+    triggers: lazyTriggers(props.spec),
+    provisioners: [provisioner({ ...props, kind: 'project' }, 'converge')],
+    dependsOnLater: props.dependsOn,
   });
 }
 
@@ -190,7 +214,9 @@ export interface TerraformDataConfig {
 export function makeTerraformData(scope: IConstruct, id: string, config: TerraformDataConfig): CarrierResource {
   const framework = frameworkOf(scope);
   return new (carrierClass(framework))(scope, id, {
-    type: 'terraform_data', triggers: lazyTriggers(() => config.triggersReplace),
-    provisioners: config.provisioners ?? [], dependsOn: config.dependsOn,
+    type: 'terraform_data',
+    triggers: lazyTriggers(() => config.triggersReplace),
+    provisioners: config.provisioners ?? [],
+    dependsOn: config.dependsOn,
   });
 }

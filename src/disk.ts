@@ -21,7 +21,13 @@ export interface DiskProps {
 }
 
 /** Every prop Disk accepts; any other is refused at synth (the compiler keeps this in step with DiskProps). */
-const DISK_PROPS: PropNames<DiskProps> = { name: true, sizeGb: true, filesystem: true, removalPolicy: true, fromSnapshot: true };
+const DISK_PROPS: PropNames<DiskProps> = {
+  name: true,
+  sizeGb: true,
+  filesystem: true,
+  removalPolicy: true,
+  fromSnapshot: true,
+};
 
 export class Disk extends StorageBase {
   constructor(scope: Construct, id: string, props: DiskProps) {

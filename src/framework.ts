@@ -52,7 +52,10 @@ export function frameworkOf(scope: IConstruct): Framework {
   return framework;
 }
 
-interface Rtti { readonly fqn: string; readonly version: string }
+interface Rtti {
+  readonly fqn: string;
+  readonly version: string;
+}
 
 /** The stack class's jsii type information (`cdktf.TerraformStack` or `cdktn.TerraformStack`), up its class chain. */
 function stackRtti(stack: object): Rtti | undefined {
@@ -64,7 +67,11 @@ function stackRtti(stack: object): Rtti | undefined {
 }
 
 function isFrameworkModule(value: unknown): value is Omit<Framework, 'name' | 'version' | 'path'> {
-  return typeof value === 'object' && value !== null && EXPORTS.every((name) => (value as Record<string, unknown>)[name] !== undefined);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    EXPORTS.every((name) => (value as Record<string, unknown>)[name] !== undefined)
+  );
 }
 
 /** `<dir>/node_modules/<name>` from a file inside the package (its last node_modules segment). */
@@ -93,19 +100,31 @@ function findFramework(stack: IConstruct): Framework {
       ours.push(`finds no ${name} where it is installed (${packageRoot()})`);
       continue;
     }
-    const version = isFrameworkModule(module) ? (module.TerraformStack as unknown as Record<symbol, Rtti | undefined>)[RTTI]?.version : undefined;
-    if (isFrameworkModule(module) && stack instanceof module.TerraformStack) return checked(stack, { name, version: version ?? 'unknown', path: packageDirectory(file, name), ...pick(module) });
-    ours.push(`loads ${describe(name, version, packageDirectory(file, name))}, another copy whose resources that stack would never synthesize`);
+    const version = isFrameworkModule(module)
+      ? (module.TerraformStack as unknown as Record<symbol, Rtti | undefined>)[RTTI]?.version
+      : undefined;
+    if (isFrameworkModule(module) && stack instanceof module.TerraformStack)
+      return checked(stack, {
+        name,
+        version: version ?? 'unknown',
+        path: packageDirectory(file, name),
+        ...pick(module),
+      });
+    ours.push(
+      `loads ${describe(name, version, packageDirectory(file, name))}, another copy whose resources that stack would never synthesize`,
+    );
   }
   // Not the copy this package resolves (an npm link, a nested install): the copy that made the stack, if
   // it was loaded through require, is the one whose elements the stack synthesizes.
   const loaded = loadedCopyOf(stack);
   if (loaded) return checked(stack, loaded);
-  const theirs = rtti ? describe(rtti.fqn.split('.')[0], rtti.version, undefined) : 'a framework copy without type information';
+  const theirs = rtti
+    ? describe(rtti.fqn.split('.')[0], rtti.version, undefined)
+    : 'a framework copy without type information';
   throw new Error(
-    `[${stack.node.path}] cdktf-hoststore cannot add its resources to this stack: the stack was made by ${theirs}, but cdktf-hoststore ${ours.join(' and ')}. `
-    + `Make them one copy: run \`npm ls ${names.join(' ')} constructs\`, then \`npm dedupe\`, `
-    + `or install ${names[0]} in the app itself (cdktf-hoststore takes it as a peer dependency: ${names.map((n) => `${n} ${SUPPORTED[n].range}`).join(', ')})`,
+    `[${stack.node.path}] cdktf-hoststore cannot add its resources to this stack: the stack was made by ${theirs}, but cdktf-hoststore ${ours.join(' and ')}. ` +
+      `Make them one copy: run \`npm ls ${names.join(' ')} constructs\`, then \`npm dedupe\`, ` +
+      `or install ${names[0]} in the app itself (cdktf-hoststore takes it as a peer dependency: ${names.map((n) => `${n} ${SUPPORTED[n].range}`).join(', ')})`,
   );
 }
 
@@ -125,7 +144,12 @@ function loadedCopyOf(stack: object): Framework | undefined {
       if (!isFrameworkModule(exported) || !(stack instanceof exported.TerraformStack)) continue;
       const rtti = (exported.TerraformStack as unknown as Record<symbol, Rtti | undefined>)[RTTI];
       const name = (rtti?.fqn.split('.')[0] ?? 'cdktf') as FrameworkName;
-      return { name, version: rtti?.version ?? 'unknown', path: packageDirectory(module?.filename ?? key, name), ...pick(exported) };
+      return {
+        name,
+        version: rtti?.version ?? 'unknown',
+        path: packageDirectory(module?.filename ?? key, name),
+        ...pick(exported),
+      };
     }
   } catch {
     // A module registry that cannot be listed (a bundler, a test runner's): fall through to the error.
@@ -139,8 +163,10 @@ function checked(stack: IConstruct, framework: Framework): Framework {
   const [major, minor] = framework.version.split('.').map(Number);
   if (!supported || major !== 0 || !supported.minors.includes(minor)) {
     throw new Error(
-      `[${stack.node.path}] cdktf-hoststore does not support ${describe(framework.name, framework.version, framework.path)}: it needs `
-      + `${Object.entries(SUPPORTED).map(([n, s]) => `${n} ${s.range}`).join(' or ')}. Install a supported version in the app`,
+      `[${stack.node.path}] cdktf-hoststore does not support ${describe(framework.name, framework.version, framework.path)}: it needs ` +
+        `${Object.entries(SUPPORTED)
+          .map(([n, s]) => `${n} ${s.range}`)
+          .join(' or ')}. Install a supported version in the app`,
     );
   }
   return framework;

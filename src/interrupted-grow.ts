@@ -10,11 +10,15 @@ export function growMarkerPath(root: string, kind: StorageKind, project: string,
 }
 
 /** What the config carrier of a block storage fails the plan with while its grow marker exists. */
-export function interruptedGrowCheck(spec: { root: string; kind: StorageKind; project: string; name: string }): { file: string; message: string } {
+export function interruptedGrowCheck(spec: { root: string; kind: StorageKind; project: string; name: string }): {
+  file: string;
+  message: string;
+} {
   const file = growMarkerPath(spec.root, spec.kind, spec.project, spec.name);
   return {
     file,
-    message: `${spec.kind} ${spec.name}: a grow was interrupted (a deploy was killed mid-grow; ${file} marks it) and its filesystem may not be grown yet. `
-      + `Run \`hoststore up --root ${spec.root}\` to finish it, then apply again.`,
+    message:
+      `${spec.kind} ${spec.name}: a grow was interrupted (a deploy was killed mid-grow; ${file} marks it) and its filesystem may not be grown yet. ` +
+      `Run \`hoststore up --root ${spec.root}\` to finish it, then apply again.`,
   };
 }

@@ -39,8 +39,21 @@ export type Safety = 'safe' | 'downtime' | 'data-loss' | 'refused';
  * or unsafe whatever the field); `note` (said, nothing done).
  */
 export type ChangeKind =
-  | 'create' | 'adopt' | 'delete' | 'retain' | 'grow' | 'shrink' | 'kept' | 'reformat' | 'remount'
-  | 'replace' | 'setting' | 'drift' | 'repair' | 'refused' | 'note';
+  | 'create'
+  | 'adopt'
+  | 'delete'
+  | 'retain'
+  | 'grow'
+  | 'shrink'
+  | 'kept'
+  | 'reformat'
+  | 'remount'
+  | 'replace'
+  | 'setting'
+  | 'drift'
+  | 'repair'
+  | 'refused'
+  | 'note';
 
 export interface FieldChange {
   /** The field or aspect that differs (`size_gb`, `image`, `read_only`, ...). */
@@ -63,7 +76,11 @@ export interface ObservedStorage {
 }
 
 /** Classifies one field's change from `from` to `to` (wire strings); undefined: nothing to do. */
-export type Classify<W> = (from: string, to: string, context: { readonly before: W; readonly spec: W; readonly storage?: ObservedStorage }) => FieldChange | undefined;
+export type Classify<W> = (
+  from: string,
+  to: string,
+  context: { readonly before: W; readonly spec: W; readonly storage?: ObservedStorage },
+) => FieldChange | undefined;
 
 /**
  * How a change to a field is made: `identity` (says where the thing is: another value is another thing),
@@ -89,7 +106,9 @@ export interface KindContract<W> {
   readonly record?: { readonly collection: 'storage' | 'mounts' | 'policies'; readonly identifying: readonly string[] };
 }
 
-const setting = <W>(field: string): Classify<W> => (from, to) => ({ field, from, to, kind: 'setting', safety: 'safe' });
+const setting =
+  <W>(field: string): Classify<W> =>
+  (from, to) => ({ field, from, to, kind: 'setting', safety: 'safe' });
 
 const storageWhat = (spec: StorageSpecWire) => `${spec.kind} ${spec.name}`;
 
@@ -98,35 +117,75 @@ const storageWhat = (spec: StorageSpecWire) => `${spec.kind} ${spec.name}`;
  * grow it online, and it is unmounted for a moment); a volume is never shrunk; a disk's smaller size only
  * ever created it, so it is ignored and said so. A size left out is simply not applied.
  */
-export function classifySize(from: string, to: string, spec: Pick<StorageSpecWire, 'kind' | 'name'>, storage: ObservedStorage | undefined, adopting = false): FieldChange | undefined {
+export function classifySize(
+  from: string,
+  to: string,
+  spec: Pick<StorageSpecWire, 'kind' | 'name'>,
+  storage: ObservedStorage | undefined,
+  adopting = false,
+): FieldChange | undefined {
   if (to === '' || from === '' || from === to) return undefined;
   const [current, wanted] = [Number(from), Number(to)];
   const what = storageWhat(spec as StorageSpecWire);
   if (wanted > current) {
     return storage?.mounted && storage.filesystem === 'ext4'
-      ? { field: 'size_gb', from, to, kind: 'grow', safety: 'downtime', reason: 'grow in place; online first, and where ext4 cannot grow online it is unmounted for a moment (tens of ms)' }
+      ? {
+          field: 'size_gb',
+          from,
+          to,
+          kind: 'grow',
+          safety: 'downtime',
+          reason:
+            'grow in place; online first, and where ext4 cannot grow online it is unmounted for a moment (tens of ms)',
+        }
       : { field: 'size_gb', from, to, kind: 'grow', safety: 'safe', reason: 'grow in place' };
   }
   if (spec.kind === 'disk' || adopting) {
-    return { field: 'size_gb', from, to, kind: 'kept', safety: 'safe', reason: `kept at ${current} GB; sizeGb ${wanted} ignored (an existing ${spec.kind} is never shrunk)` };
+    return {
+      field: 'size_gb',
+      from,
+      to,
+      kind: 'kept',
+      safety: 'safe',
+      reason: `kept at ${current} GB; sizeGb ${wanted} ignored (an existing ${spec.kind} is never shrunk)`,
+    };
   }
   return {
-    field: 'size_gb', from, to, kind: 'shrink', safety: 'refused',
+    field: 'size_gb',
+    from,
+    to,
+    kind: 'shrink',
+    safety: 'refused',
     reason: `${what} is ${current} GB; shrinking it to ${wanted} GB could cut off data. Keep sizeGb at ${current} or more, or create a smaller ${spec.kind} and copy the data`,
   };
 }
 
-export function classifyFilesystem(from: string, to: string, spec: Pick<StorageSpecWire, 'kind' | 'name'>): FieldChange | undefined {
+export function classifyFilesystem(
+  from: string,
+  to: string,
+  spec: Pick<StorageSpecWire, 'kind' | 'name'>,
+): FieldChange | undefined {
   if (from === to) return undefined;
   return {
-    field: 'filesystem', from, to, kind: 'reformat', safety: 'refused',
+    field: 'filesystem',
+    from,
+    to,
+    kind: 'reformat',
+    safety: 'refused',
     reason: `${storageWhat(spec as StorageSpecWire)} is ${from}; changing it to ${to} means reformatting, which erases its data. Keep filesystem '${from}', or create a new ${spec.kind} and copy the data`,
   };
 }
 
 export function classifyRemovalPolicy(from: string, to: string): FieldChange {
   return to === 'destroy'
-    ? { field: 'removal_policy', from, to, kind: 'setting', safety: 'safe', reason: 'removing this storage from the code will then delete its data' }
+    ? {
+        field: 'removal_policy',
+        from,
+        to,
+        kind: 'setting',
+        safety: 'safe',
+        reason: 'removing this storage from the code will then delete its data',
+      }
     : { field: 'removal_policy', from, to, kind: 'setting', safety: 'safe' };
 }
 
@@ -134,13 +193,19 @@ export function classifyRemovalPolicy(from: string, to: string): FieldChange {
 export function classifyMountedStorage(from: string, to: string): FieldChange | undefined {
   if (from === to) return undefined;
   return {
-    field: 'storage', from, to, kind: 'replace', safety: 'downtime',
+    field: 'storage',
+    from,
+    to,
+    kind: 'replace',
+    safety: 'downtime',
     reason: `replaced: ${from} is unmounted from this place, then ${to} mounted (the service sees neither in between)`,
   };
 }
 
 export function classifyReadOnly(from: string, to: string): FieldChange | undefined {
-  return from === to ? undefined : { field: 'read_only', from, to, kind: 'remount', safety: 'safe', reason: 'remount in place' };
+  return from === to
+    ? undefined
+    : { field: 'read_only', from, to, kind: 'remount', safety: 'safe', reason: 'remount in place' };
 }
 
 export const storageKind: KindContract<StorageSpecWire> = {
@@ -149,7 +214,10 @@ export const storageKind: KindContract<StorageSpecWire> = {
   identity: storageIdentitySchema,
   record: { collection: 'storage', identifying: ['kind', 'name', 'project'] },
   fields: {
-    kind: 'identity', root: 'identity', project: 'identity', name: 'identity',
+    kind: 'identity',
+    root: 'identity',
+    project: 'identity',
+    name: 'identity',
     stack: 'ignored',
     size_gb: (from, to, { spec, storage }) => classifySize(from, to, spec, storage),
     filesystem: (from, to, { spec }) => classifyFilesystem(from, to, spec),
@@ -166,11 +234,21 @@ export const mountKind: KindContract<MountSpecWire> = {
   identity: mountIdentitySchema,
   record: { collection: 'mounts', identifying: ['project', 'storage', 'service'] },
   fields: {
-    root: 'identity', project: 'identity', service: 'identity', replica: 'identity', mount_path: 'identity',
+    root: 'identity',
+    project: 'identity',
+    service: 'identity',
+    replica: 'identity',
+    mount_path: 'identity',
     // The storage a place shows, kind and name, is one change (shown once, under `storage`).
-    storage: { replaces: (_from, _to, { before, spec }) => classifyMountedStorage(`${before.storage_kind} ${before.storage}`, `${spec.storage_kind} ${spec.storage}`) },
+    storage: {
+      replaces: (_from, _to, { before, spec }) =>
+        classifyMountedStorage(`${before.storage_kind} ${before.storage}`, `${spec.storage_kind} ${spec.storage}`),
+    },
     storage_kind: {
-      replaces: (_from, _to, { before, spec }) => (before.storage === spec.storage ? classifyMountedStorage(`${before.storage_kind} ${before.storage}`, `${spec.storage_kind} ${spec.storage}`) : undefined),
+      replaces: (_from, _to, { before, spec }) =>
+        before.storage === spec.storage
+          ? classifyMountedStorage(`${before.storage_kind} ${before.storage}`, `${spec.storage_kind} ${spec.storage}`)
+          : undefined,
     },
     stack: 'ignored',
     host_path: 'ignored',
@@ -184,7 +262,11 @@ export const snapshotPolicyKind: KindContract<SnapshotPolicySpecWire> = {
   identity: snapshotPolicyIdentitySchema,
   record: { collection: 'policies', identifying: ['project', 'policy', 'storage', 'schedule'] },
   fields: {
-    root: 'identity', project: 'identity', policy: 'identity', storage: 'identity', storage_kind: 'identity',
+    root: 'identity',
+    project: 'identity',
+    policy: 'identity',
+    storage: 'identity',
+    storage_kind: 'identity',
     stack: 'ignored',
     schedule: setting('schedule'),
     retention_days: setting('retention_days'),
@@ -198,12 +280,17 @@ export const projectKind: KindContract<ProjectManifestWire> = {
   spec: projectManifestSchema,
   identity: projectManifestSchema,
   fields: {
-    root: 'identity', project: 'identity', stack: 'identity',
+    root: 'identity',
+    project: 'identity',
+    stack: 'identity',
     // What it lists is retired by the project handler, item by item, not changed as a field.
-    storage: 'ignored', mounts: 'ignored', policies: 'ignored',
+    storage: 'ignored',
+    mounts: 'ignored',
+    policies: 'ignored',
   },
 };
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- existential: each kind's contract has its own spec type
 export const KINDS: { readonly [K in KindName]: KindContract<any> } = {
   storage: storageKind,
   mount: mountKind,
@@ -217,19 +304,28 @@ function rulesOf(kind: KindName): Array<[string, FieldRule<Record<string, string
 
 /** The identity fields of a kind (its identity carrier's triggers), in the table's order. */
 export function identityFields(kind: KindName): string[] {
-  return rulesOf(kind).filter(([, rule]) => rule === 'identity' || typeof rule === 'object').map(([field]) => field);
+  return rulesOf(kind)
+    .filter(([, rule]) => rule === 'identity' || typeof rule === 'object')
+    .map(([field]) => field);
 }
 
 /** The fields that say where a thing of this kind is: the same place with another value of the rest is replaced. */
 export function placeFields(kind: KindName): string[] {
-  return rulesOf(kind).filter(([, rule]) => rule === 'identity').map(([field]) => field);
+  return rulesOf(kind)
+    .filter(([, rule]) => rule === 'identity')
+    .map(([field]) => field);
 }
 
 /**
  * The changes between two wire specs of one thing at one place, each classified by the table (a field
  * the table does not know is a setting).
  */
-export function classifyChanges(kind: KindName, before: Record<string, string>, after: Record<string, string>, storage?: ObservedStorage): FieldChange[] {
+export function classifyChanges(
+  kind: KindName,
+  before: Record<string, string>,
+  after: Record<string, string>,
+  storage?: ObservedStorage,
+): FieldChange[] {
   const changes: FieldChange[] = [];
   const rules = Object.fromEntries(rulesOf(kind));
   for (const field of Object.keys({ ...before, ...after })) {

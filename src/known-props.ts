@@ -29,7 +29,8 @@ function closestName(key: string, names: readonly string[]): string | undefined 
   let best: { name: string; distance: number } | undefined;
   for (const name of names) {
     const distance = editDistance(lower, name.toLowerCase());
-    if (distance <= Math.max(1, Math.floor(name.length / 3)) && (!best || distance < best.distance)) best = { name, distance };
+    if (distance <= Math.max(1, Math.floor(name.length / 3)) && (!best || distance < best.distance))
+      best = { name, distance };
   }
   return best?.name;
 }

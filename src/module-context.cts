@@ -11,6 +11,7 @@ export const moduleRequire: NodeJS.Require = require;
 
 /** This package's directory: `__dirname` is <package>/src under ts-jest, <package>/dist/src or <package>/dist/cjs/src when built. */
 export function packageRoot(): string {
-  const up = path.basename(path.dirname(__dirname)) === 'cjs' ? 3 : path.basename(path.dirname(__dirname)) === 'dist' ? 2 : 1;
+  const up =
+    path.basename(path.dirname(__dirname)) === 'cjs' ? 3 : path.basename(path.dirname(__dirname)) === 'dist' ? 2 : 1;
   return path.resolve(__dirname, ...Array<string>(up).fill('..'));
 }

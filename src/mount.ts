@@ -4,7 +4,15 @@
  * runtime to bind in.
  */
 import { Construct } from 'constructs';
-import { MAX_REPLICAS, mountPathRule, mountSpecSchema, nameRule, replicaHostPath, wholeNumberRule, type MountSpecWire } from './schema.js';
+import {
+  MAX_REPLICAS,
+  mountPathRule,
+  mountSpecSchema,
+  nameRule,
+  replicaHostPath,
+  wholeNumberRule,
+  type MountSpecWire,
+} from './schema.js';
 import { renderCarrierPair, type CarrierResource } from './carrier.js';
 import { frameworkOf } from './framework.js';
 import { StorageBase } from './storage-base.js';
@@ -27,7 +35,13 @@ export interface MountProps {
 }
 
 /** Every prop Mount accepts; any other is refused at synth (the compiler keeps this in step with MountProps). */
-const MOUNT_PROPS: PropNames<MountProps> = { storage: true, service: true, mountPath: true, replicas: true, readOnly: true };
+const MOUNT_PROPS: PropNames<MountProps> = {
+  storage: true,
+  service: true,
+  mountPath: true,
+  replicas: true,
+  readOnly: true,
+};
 
 /**
  * `readOnly` may be changed until synth (by a user's Aspect, for example): the carriers read it when the
@@ -56,13 +70,15 @@ export class Mount extends Construct {
     this.mountPath = props.mountPath;
     this.replicas = props.replicas ?? 1;
     this.readOnly = props.readOnly ?? false;
-    const p = this.problems = new Problems((v) => framework.Token.isUnresolved(v));
+    const p = (this.problems = new Problems((v) => framework.Token.isUnresolved(v)));
     for (const problem of unknownPropProblems(props, MOUNT_PROPS, 'Mount')) p.add(problem);
     if (!(props.storage instanceof StorageBase)) {
       p.add(`\`storage\` must be a Volume or Disk (got ${typeof props.storage})`);
     } else {
       if (props.storage.project !== this.project) {
-        p.add(`\`storage\` must belong to the same StorageProject: ${props.storage.node.path} is in project '${props.storage.project.name}', this Mount is in '${this.project.name}'`);
+        p.add(
+          `\`storage\` must belong to the same StorageProject: ${props.storage.node.path} is in project '${props.storage.project.name}', this Mount is in '${this.project.name}'`,
+        );
       }
       props.storage.mounts.push(this);
       // A non-shared volume has one storage per replica of its (first) Mount: those are made now.
@@ -71,19 +87,30 @@ export class Mount extends Construct {
     p.check('service', this.service, nameRule);
     p.check('mountPath', this.mountPath, mountPathRule);
     p.check('replicas', this.replicas, (v) => wholeNumberRule(v, 1, MAX_REPLICAS));
-    p.watch('readOnly', () => this.readOnly, (v) => (typeof v !== 'boolean' ? 'must be true or false' : undefined));
+    p.watch(
+      'readOnly',
+      () => this.readOnly,
+      (v) => (typeof v !== 'boolean' ? 'must be true or false' : undefined),
+    );
     this.project.mounts.push(this);
     this.node.addValidation({ validate: () => this.mountProblems() });
     this.renderReplicas();
-    this.hostPathsOutput = renderOutput(this, 'host-paths', outputName(this.project, this, 'host_paths'), () => this.hostPaths,
-      `Host paths of ${this.service}'s replicas for ${this.mountPath}, in replica order`);
+    this.hostPathsOutput = renderOutput(
+      this,
+      'host-paths',
+      outputName(this.project, this, 'host_paths'),
+      () => this.hostPaths,
+      `Host paths of ${this.service}'s replicas for ${this.mountPath}, in replica order`,
+    );
   }
 
   /** The host path each replica binds in at `mountPath`, replica 1 first. */
   get hostPaths(): string[] {
-    const count = Number.isInteger(this.replicas) && this.replicas >= 1 && this.replicas <= MAX_REPLICAS ? this.replicas : 0;
+    const count =
+      Number.isInteger(this.replicas) && this.replicas >= 1 && this.replicas <= MAX_REPLICAS ? this.replicas : 0;
     return Array.from({ length: count }, (_, i) =>
-      replicaHostPath(this.project.root, this.project.name, this.service, i + 1, this.mountPath));
+      replicaHostPath(this.project.root, this.project.name, this.service, i + 1, this.mountPath),
+    );
   }
 
   private relationProblems(): string[] {
@@ -92,31 +119,47 @@ export class Mount extends Construct {
     const problems: string[] = [];
     if (storage.kind === 'disk') {
       if (this.replicas > 1) {
-        problems.push(`\`replicas\` must be 1 for a Disk (got ${this.replicas}): disk '${storage.name}' is exclusive, one instance holds its lease; use one disk per instance, or a shared Volume`);
+        problems.push(
+          `\`replicas\` must be 1 for a Disk (got ${this.replicas}): disk '${storage.name}' is exclusive, one instance holds its lease; use one disk per instance, or a shared Volume`,
+        );
       }
       if (storage.mounts.length > 1 && storage.mounts[0] !== this) {
-        problems.push(`Cannot mount disk '${storage.name}' here since it is already mounted by ${storage.mounts[0].node.path}: a disk is exclusive; use one disk per instance`);
+        problems.push(
+          `Cannot mount disk '${storage.name}' here since it is already mounted by ${storage.mounts[0].node.path}: a disk is exclusive; use one disk per instance`,
+        );
       }
     }
     if (storage.kind === 'volume' && !storage.shared && storage.mounts.length > 1 && storage.mounts[0] !== this) {
-      problems.push(`Cannot mount volume '${storage.name}' here since it is already mounted by ${storage.mounts[0].node.path}: a volume with shared: false gives each replica of one service its own volume; set shared: true to share it`);
+      problems.push(
+        `Cannot mount volume '${storage.name}' here since it is already mounted by ${storage.mounts[0].node.path}: a volume with shared: false gives each replica of one service its own volume; set shared: true to share it`,
+      );
     }
     return problems;
   }
 
   private mountProblems(): string[] {
     const problems = [...this.problems.list, ...this.relationProblems()];
-    if (problems.length > 0 || !(this.storage instanceof StorageBase) || this.storage.node.validate().length > 0) return problems;
+    if (problems.length > 0 || !(this.storage instanceof StorageBase) || this.storage.node.validate().length > 0)
+      return problems;
     // A Mount of an invalid storage says nothing more than the storage's own errors.
-    const refused = this.hostPaths.map((_, i) => specProblem(mountSpecSchema, this.wireSpec(i + 1))).find((m) => m !== undefined);
+    const refused = this.hostPaths
+      .map((_, i) => specProblem(mountSpecSchema, this.wireSpec(i + 1)))
+      .find((m) => m !== undefined);
     return refused ? [refused] : [];
   }
 
   private wireSpec(replica: number): MountSpecWire {
     return {
-      root: this.project.root, project: this.project.name, storage: this.storage.instanceFor(replica), storage_kind: this.storage.kind,
-      service: this.service, replica: String(replica), mount_path: this.mountPath, stack: this.project.stackName,
-      host_path: replicaHostPath(this.project.root, this.project.name, this.service, replica, this.mountPath), read_only: String(this.readOnly) as 'true' | 'false',
+      root: this.project.root,
+      project: this.project.name,
+      storage: this.storage.instanceFor(replica),
+      storage_kind: this.storage.kind,
+      service: this.service,
+      replica: String(replica),
+      mount_path: this.mountPath,
+      stack: this.project.stackName,
+      host_path: replicaHostPath(this.project.root, this.project.name, this.service, replica, this.mountPath),
+      read_only: String(this.readOnly) as 'true' | 'false',
     };
   }
 
@@ -131,14 +174,19 @@ export class Mount extends Construct {
         return this.wireSpec(replica);
       };
       const storageConfig = storage.configCarrier(storage.instanceFor(replica));
-      this.configs.push(renderCarrierPair(this, `-${replica}`, {
-        carrier: this.project.renderedCarrier, kind: 'mount', cli: this.project.cli,
-        identity: () => {
-          const { stack: _stack, host_path: _hostPath, read_only: _readOnly, ...identity } = spec();
-          return identity;
-        },
-        spec: () => spec() as unknown as Record<string, string>, dependsOn: storageConfig ? [storageConfig] : [],
-      }).config);
+      this.configs.push(
+        renderCarrierPair(this, `-${replica}`, {
+          carrier: this.project.renderedCarrier,
+          kind: 'mount',
+          cli: this.project.cli,
+          identity: () => {
+            const { stack: _stack, host_path: _hostPath, read_only: _readOnly, ...identity } = spec();
+            return identity;
+          },
+          spec: () => spec() as unknown as Record<string, string>,
+          dependsOn: storageConfig ? [storageConfig] : [],
+        }).config,
+      );
     });
   }
 

@@ -43,7 +43,19 @@ export type Carrier = (typeof CARRIERS)[number];
 
 /** Directories a storage root must never be, nor sit inside (the host's own system trees). */
 export const SYSTEM_DIRECTORIES = [
-  '/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/proc', '/run', '/sbin', '/sys', '/usr',
+  '/',
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/proc',
+  '/run',
+  '/sbin',
+  '/sys',
+  '/usr',
 ];
 
 /**
@@ -51,7 +63,16 @@ export const SYSTEM_DIRECTORIES = [
  * software's data); a dedicated directory inside one is fine (`/var/lib/hoststore`, `/srv/storage`).
  */
 export const SHARED_DIRECTORIES = [
-  '/tmp', '/var', '/var/lib', '/var/tmp', '/home', '/srv', '/opt', '/mnt', '/media', '/root',
+  '/tmp',
+  '/var',
+  '/var/lib',
+  '/var/tmp',
+  '/home',
+  '/srv',
+  '/opt',
+  '/mnt',
+  '/media',
+  '/root',
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -138,7 +159,8 @@ function checkRoot(value: unknown): string | undefined {
  * a fraction, out of range) gets the same rule, so the line says what to write, not only what was wrong.
  */
 export function wholeNumberRule(value: unknown, min: number, max: number): string | undefined {
-  const ok = typeof value === 'number' && Number.isInteger(value) && !Object.is(value, -0) && value >= min && value <= max;
+  const ok =
+    typeof value === 'number' && Number.isInteger(value) && !Object.is(value, -0) && value >= min && value <= max;
   return ok ? undefined : `must be a whole number from ${min} to ${max}`;
 }
 
@@ -157,7 +179,9 @@ export function maxFreezeSecondsRule(value: unknown): string | undefined {
 /** `max_freeze_seconds` on the wire: digits with an optional fraction; '' or absent (older carriers) means the default. */
 function maxFreezeSecondsWireRule(text: string | undefined): string | undefined {
   if (text === undefined || text === '') return undefined;
-  return /^[0-9]+(\.[0-9]+)?$/.test(text) ? maxFreezeSecondsRule(Number(text)) : 'must be a number of seconds written in digits (like 5 or 0.5)';
+  return /^[0-9]+(\.[0-9]+)?$/.test(text)
+    ? maxFreezeSecondsRule(Number(text))
+    : 'must be a number of seconds written in digits (like 5 or 0.5)';
 }
 
 /** A 5-field cron expression (minute hour day-of-month month day-of-week), evaluated in UTC, that fires at least once. */
@@ -173,7 +197,8 @@ export function cronRule(value: unknown): string | undefined {
   } catch (error) {
     return `must be a valid cron expression: ${(error as Error).message.replace(/^CronPattern: /, '')}`;
   }
-  if (cron.nextRun(new Date(Date.UTC(2000, 0, 1))) === null) return 'must fire at least once (this schedule never does)';
+  if (cron.nextRun(new Date(Date.UTC(2000, 0, 1))) === null)
+    return 'must fire at least once (this schedule never does)';
   return undefined;
 }
 
@@ -225,7 +250,8 @@ function wireObject<S extends z.ZodRawShape>(
       const problem = (rules[field] as Rule)(spec[field] as string);
       if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [field], message: problem });
     }
-    for (const [field, message] of options.across?.(spec) ?? []) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [field], message });
+    for (const [field, message] of options.across?.(spec) ?? [])
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: [field], message });
   });
 }
 
@@ -260,7 +286,10 @@ export const storageSpecSchema = wireObject(
   {
     ...storageIdentityRules,
     size_gb: wholeStringRule(1, ABSOLUTE_MAX_SIZE_GB, true),
-    from_snapshot: (v) => (v === '' || snapshotIdRule(v) === undefined ? undefined : 'must be empty or a snapshot id (<name>.<YYYYMMDDTHHMMSSZ>.<kind>[.<project>][.<n>])'),
+    from_snapshot: (v) =>
+      v === '' || snapshotIdRule(v) === undefined
+        ? undefined
+        : 'must be empty or a snapshot id (<name>.<YYYYMMDDTHHMMSSZ>.<kind>[.<project>][.<n>])',
   },
   {
     unknownKeys: 'strict',
@@ -281,15 +310,25 @@ export const storageSpecSchema = wireObject(
 
 /** Fields that say *which* attachment this is: one replica of one service seeing one storage at one path. */
 const mountIdentityShape = {
-  root: z.string(), project: z.string(), storage: z.string(), storage_kind: z.enum(STORAGE_KINDS),
-  service: z.string(), replica: z.string(), mount_path: z.string(),
+  root: z.string(),
+  project: z.string(),
+  storage: z.string(),
+  storage_kind: z.enum(STORAGE_KINDS),
+  service: z.string(),
+  replica: z.string(),
+  mount_path: z.string(),
 };
 const mountIdentityRules = {
-  root: rootRule, project: projectNameRule, storage: nameRule, service: nameRule,
-  replica: wholeStringRule(1, MAX_REPLICAS), mount_path: mountPathRule,
+  root: rootRule,
+  project: projectNameRule,
+  storage: nameRule,
+  service: nameRule,
+  replica: wholeStringRule(1, MAX_REPLICAS),
+  mount_path: mountPathRule,
 };
-export const mountIdentitySchema = wireObject(mountIdentityShape, mountIdentityRules, { unknownKeys: 'strip' })
-  .transform((identity) => ({ ...identity, replica: Number(identity.replica) }));
+export const mountIdentitySchema = wireObject(mountIdentityShape, mountIdentityRules, {
+  unknownKeys: 'strip',
+}).transform((identity) => ({ ...identity, replica: Number(identity.replica) }));
 
 export const mountSpecSchema = wireObject(
   { ...mountIdentityShape, stack: stackName, host_path: z.string(), read_only: boolString },
@@ -299,27 +338,46 @@ export const mountSpecSchema = wireObject(
     across: (spec) => {
       if (mountIdentityRules.replica(spec.replica) !== undefined) return [];
       const expected = replicaHostPath(spec.root, spec.project, spec.service, Number(spec.replica), spec.mount_path);
-      return spec.host_path === expected ? [] : [['host_path', `must be ${expected} (derived from root, project, service, replica and mount_path)`]];
+      return spec.host_path === expected
+        ? []
+        : [['host_path', `must be ${expected} (derived from root, project, service, replica and mount_path)`]];
     },
   },
 ).transform((spec) => ({ ...spec, replica: Number(spec.replica), read_only: spec.read_only === 'true' }));
 
-const policyIdentityShape = { root: z.string(), project: z.string(), policy: z.string(), storage: z.string(), storage_kind: z.enum(STORAGE_KINDS) };
+const policyIdentityShape = {
+  root: z.string(),
+  project: z.string(),
+  policy: z.string(),
+  storage: z.string(),
+  storage_kind: z.enum(STORAGE_KINDS),
+};
 const policyIdentityRules = { root: rootRule, project: projectNameRule, policy: nameRule, storage: nameRule };
-export const snapshotPolicyIdentitySchema = wireObject(policyIdentityShape, policyIdentityRules, { unknownKeys: 'strip' });
+export const snapshotPolicyIdentitySchema = wireObject(policyIdentityShape, policyIdentityRules, {
+  unknownKeys: 'strip',
+});
 
 export const snapshotPolicySpecSchema = wireObject(
   {
-    ...policyIdentityShape, stack: stackName, schedule: z.string(), retention_days: z.string(), retention_count: z.string(),
+    ...policyIdentityShape,
+    stack: stackName,
+    schedule: z.string(),
+    retention_days: z.string(),
+    retention_count: z.string(),
     max_freeze_seconds: z.string().optional(),
   },
   {
-    ...policyIdentityRules, schedule: cronRule, retention_days: wholeStringRule(1, 36500, true), retention_count: wholeStringRule(1, 100000, true),
+    ...policyIdentityRules,
+    schedule: cronRule,
+    retention_days: wholeStringRule(1, 36500, true),
+    retention_count: wholeStringRule(1, 100000, true),
     max_freeze_seconds: maxFreezeSecondsWireRule as Rule,
   },
   { unknownKeys: 'strict' },
 ).transform((spec) => ({
-  ...spec, retention_days: optionalNumber(spec.retention_days), retention_count: optionalNumber(spec.retention_count),
+  ...spec,
+  retention_days: optionalNumber(spec.retention_days),
+  retention_count: optionalNumber(spec.retention_count),
   max_freeze_seconds: optionalNumber(spec.max_freeze_seconds ?? '') ?? DEFAULT_MAX_FREEZE_SECONDS,
 }));
 
@@ -328,21 +386,37 @@ export const snapshotPolicySpecSchema = wireObject(
  * Terraform drops a removed resource's destroy-time provisioners with its block, so removal from code is
  * reconciled here instead. Lists are sorted, comma-separated, one readable entry per item.
  */
-const listRule = (item: RegExp, what: string): Rule => (v) =>
-  v === '' || v.split(',').every((entry) => item.test(entry)) ? undefined : `must be a comma-separated list of ${what}`;
+const listRule =
+  (item: RegExp, what: string): Rule =>
+  (v) =>
+    v === '' || v.split(',').every((entry) => item.test(entry))
+      ? undefined
+      : `must be a comma-separated list of ${what}`;
 const listOf = (v: string): string[] => (v === '' ? [] : v.split(','));
 
 export const projectManifestSchema = wireObject(
-  { root: z.string(), project: z.string(), stack: z.string().min(1).max(255), storage: z.string(), mounts: z.string(), policies: z.string() },
+  {
+    root: z.string(),
+    project: z.string(),
+    stack: z.string().min(1).max(255),
+    storage: z.string(),
+    mounts: z.string(),
+    policies: z.string(),
+  },
   {
     root: rootRule,
     project: projectNameRule,
     storage: listRule(/^(volume|directory|disk):[A-Za-z0-9-]{1,63}$/, 'kind:name entries'),
-    mounts: listRule(/^[A-Za-z0-9-]{1,63}\/[0-9]{1,3}:\/[A-Za-z0-9._@+=\/-]*$/, 'service/replica:/mount/path entries'),
+    mounts: listRule(/^[A-Za-z0-9-]{1,63}\/[0-9]{1,3}:\/[A-Za-z0-9._@+=/-]*$/, 'service/replica:/mount/path entries'),
     policies: listRule(/^[A-Za-z0-9-]{1,63}:[A-Za-z0-9-]{1,63}$/, 'policy:storage entries'),
   },
   { unknownKeys: 'strict' },
-).transform((manifest) => ({ ...manifest, storage: listOf(manifest.storage), mounts: listOf(manifest.mounts), policies: listOf(manifest.policies) }));
+).transform((manifest) => ({
+  ...manifest,
+  storage: listOf(manifest.storage),
+  mounts: listOf(manifest.mounts),
+  policies: listOf(manifest.policies),
+}));
 
 export type ProjectManifestWire = z.input<typeof projectManifestSchema>;
 export type ProjectManifest = z.output<typeof projectManifestSchema>;
@@ -364,7 +438,10 @@ export function describeZodError(error: z.ZodError, input: unknown): string {
   return error.issues
     .map((issue) => {
       const field = issue.path.join('.') || '(spec)';
-      const got = issue.path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k as string] : undefined), input);
+      const got = issue.path.reduce<unknown>(
+        (v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k as string] : undefined),
+        input,
+      );
       return `${field}: ${issue.message}${got === undefined ? '' : ` (got ${showGot(got)})`}`;
     })
     .join('; ');
@@ -394,7 +471,9 @@ export function replicaVolumeName(name: string, replica: number): string {
 
 /** Disks are host-wide (reuse by name across projects); volumes and directories belong to a project. */
 export function storageDirectory(root: string, kind: StorageKind, project: string): string {
-  return kind === 'disk' ? `${root}/disks` : `${root}/projects/${project}/${kind === 'directory' ? 'directories' : 'volumes'}`;
+  return kind === 'disk'
+    ? `${root}/disks`
+    : `${root}/projects/${project}/${kind === 'directory' ? 'directories' : 'volumes'}`;
 }
 
 export function imagePath(root: string, kind: StorageKind, project: string, name: string): string {
@@ -411,7 +490,13 @@ export function stagingPath(root: string, kind: StorageKind, project: string, na
 }
 
 /** The host path one replica of a service binds in at `mountPath`. */
-export function replicaHostPath(root: string, project: string, service: string, replica: number, mountPath: string): string {
+export function replicaHostPath(
+  root: string,
+  project: string,
+  service: string,
+  replica: number,
+  mountPath: string,
+): string {
   return `${root}/projects/${project}/services/${service}/${replica}${mountPath}`;
 }
 
@@ -421,7 +506,10 @@ export function replicaHostPath(root: string, project: string, service: string, 
  * a directory volume's snapshot is a directory `<id>`).
  */
 export function snapshotPath(root: string, kind: StorageKind, project: string, name: string, id: string): string {
-  const dir = kind === 'disk' ? `${root}/snapshots/disks/${name}` : `${root}/snapshots/projects/${project}/${kind === 'directory' ? 'directories' : 'volumes'}/${name}`;
+  const dir =
+    kind === 'disk'
+      ? `${root}/snapshots/disks/${name}`
+      : `${root}/snapshots/projects/${project}/${kind === 'directory' ? 'directories' : 'volumes'}/${name}`;
   return `${dir}/${id}${kind === 'directory' ? '' : '.img'}`;
 }
 

@@ -4,7 +4,13 @@
  */
 import { Construct } from 'constructs';
 import {
-  DEFAULT_MAX_FREEZE_SECONDS, DEFAULT_RETENTION_DAYS, cronRule, maxFreezeSecondsRule, nameRule, positiveWholeNumberRule, snapshotPolicySpecSchema,
+  DEFAULT_MAX_FREEZE_SECONDS,
+  DEFAULT_RETENTION_DAYS,
+  cronRule,
+  maxFreezeSecondsRule,
+  nameRule,
+  positiveWholeNumberRule,
+  snapshotPolicySpecSchema,
   type SnapshotPolicySpecWire,
 } from './schema.js';
 import { renderCarrierPair, type CarrierResource } from './carrier.js';
@@ -52,9 +58,24 @@ export interface HourlySnapshotProps {
 }
 
 /** Every prop SnapshotPolicy and its presets accept; any other is refused at synth (the compiler keeps these in step with the interfaces). */
-const SNAPSHOT_POLICY_PROPS: PropNames<SnapshotPolicyProps> = { storage: true, schedule: true, retentionDays: true, retentionCount: true, maxFreezeSeconds: true };
-const DAILY_SNAPSHOT_PROPS: PropNames<DailySnapshotProps> = { storage: true, hourUtc: true, retentionDays: true, maxFreezeSeconds: true };
-const HOURLY_SNAPSHOT_PROPS: PropNames<HourlySnapshotProps> = { storage: true, retentionCount: true, maxFreezeSeconds: true };
+const SNAPSHOT_POLICY_PROPS: PropNames<SnapshotPolicyProps> = {
+  storage: true,
+  schedule: true,
+  retentionDays: true,
+  retentionCount: true,
+  maxFreezeSeconds: true,
+};
+const DAILY_SNAPSHOT_PROPS: PropNames<DailySnapshotProps> = {
+  storage: true,
+  hourUtc: true,
+  retentionDays: true,
+  maxFreezeSeconds: true,
+};
+const HOURLY_SNAPSHOT_PROPS: PropNames<HourlySnapshotProps> = {
+  storage: true,
+  retentionCount: true,
+  maxFreezeSeconds: true,
+};
 
 /**
  * `schedule`, `retentionDays`, `retentionCount` and `maxFreezeSeconds` may be changed until synth (by a
@@ -64,19 +85,26 @@ export class SnapshotPolicy extends Construct {
   /** A snapshot every day at `hourUtc`:00 UTC, kept `retentionDays` days. */
   static daily(scope: Construct, id: string, props: DailySnapshotProps): SnapshotPolicy {
     const policy = new SnapshotPolicy(scope, id, {
-      storage: props.storage, schedule: `0 ${props.hourUtc ?? 4} * * *`, retentionDays: props.retentionDays ?? DEFAULT_RETENTION_DAYS,
+      storage: props.storage,
+      schedule: `0 ${props.hourUtc ?? 4} * * *`,
+      retentionDays: props.retentionDays ?? DEFAULT_RETENTION_DAYS,
       maxFreezeSeconds: props.maxFreezeSeconds,
     });
-    for (const problem of unknownPropProblems(props, DAILY_SNAPSHOT_PROPS, 'SnapshotPolicy.daily')) policy.problems.add(problem);
+    for (const problem of unknownPropProblems(props, DAILY_SNAPSHOT_PROPS, 'SnapshotPolicy.daily'))
+      policy.problems.add(problem);
     return policy;
   }
 
   /** A snapshot every hour on the hour, keeping the last `retentionCount`. */
   static hourly(scope: Construct, id: string, props: HourlySnapshotProps): SnapshotPolicy {
     const policy = new SnapshotPolicy(scope, id, {
-      storage: props.storage, schedule: '0 * * * *', retentionCount: props.retentionCount ?? 24, maxFreezeSeconds: props.maxFreezeSeconds,
+      storage: props.storage,
+      schedule: '0 * * * *',
+      retentionCount: props.retentionCount ?? 24,
+      maxFreezeSeconds: props.maxFreezeSeconds,
     });
-    for (const problem of unknownPropProblems(props, HOURLY_SNAPSHOT_PROPS, 'SnapshotPolicy.hourly')) policy.problems.add(problem);
+    for (const problem of unknownPropProblems(props, HOURLY_SNAPSHOT_PROPS, 'SnapshotPolicy.hourly'))
+      policy.problems.add(problem);
     return policy;
   }
 
@@ -97,18 +125,30 @@ export class SnapshotPolicy extends Construct {
     this.storage = props.storage;
     this.schedule = props.schedule;
     this.retentionCount = props.retentionCount;
-    this.retentionDays = props.retentionDays ?? (props.retentionCount === undefined ? DEFAULT_RETENTION_DAYS : undefined);
+    this.retentionDays =
+      props.retentionDays ?? (props.retentionCount === undefined ? DEFAULT_RETENTION_DAYS : undefined);
     this.maxFreezeSeconds = props.maxFreezeSeconds ?? DEFAULT_MAX_FREEZE_SECONDS;
-    const p = this.problems = new Problems((v) => framework.Token.isUnresolved(v));
+    const p = (this.problems = new Problems((v) => framework.Token.isUnresolved(v)));
     for (const problem of unknownPropProblems(props, SNAPSHOT_POLICY_PROPS, 'SnapshotPolicy')) p.add(problem);
-    if (!(props.storage instanceof StorageBase)) p.add(`\`storage\` must be a Volume or Disk (got ${typeof props.storage})`);
+    if (!(props.storage instanceof StorageBase))
+      p.add(`\`storage\` must be a Volume or Disk (got ${typeof props.storage})`);
     else if (props.storage.project !== this.project) {
-      p.add(`\`storage\` must belong to the same StorageProject: ${props.storage.node.path} is in project '${props.storage.project.name}', this policy is in '${this.project.name}'`);
+      p.add(
+        `\`storage\` must belong to the same StorageProject: ${props.storage.node.path} is in project '${props.storage.project.name}', this policy is in '${this.project.name}'`,
+      );
     }
     p.check('id', id, nameRule);
     p.watch('schedule', () => this.schedule, cronRule);
-    p.watch('retentionDays', () => this.retentionDays, (v) => (v === undefined ? undefined : positiveWholeNumberRule(v)));
-    p.watch('retentionCount', () => this.retentionCount, (v) => (v === undefined ? undefined : positiveWholeNumberRule(v)));
+    p.watch(
+      'retentionDays',
+      () => this.retentionDays,
+      (v) => (v === undefined ? undefined : positiveWholeNumberRule(v)),
+    );
+    p.watch(
+      'retentionCount',
+      () => this.retentionCount,
+      (v) => (v === undefined ? undefined : positiveWholeNumberRule(v)),
+    );
     p.watch('maxFreezeSeconds', () => this.maxFreezeSeconds, maxFreezeSecondsRule);
     this.project.policies.push(this);
     this.node.addValidation({ validate: () => this.policyProblems() });
@@ -118,15 +158,24 @@ export class SnapshotPolicy extends Construct {
 
   private policyProblems(): string[] {
     const problems = this.problems.list;
-    if (problems.length > 0 || !(this.storage instanceof StorageBase) || this.storage.node.validate().length > 0) return problems;
-    const refused = this.storage.instances().map((i) => specProblem(snapshotPolicySpecSchema, this.wireSpec(i.name))).find((m) => m !== undefined);
+    if (problems.length > 0 || !(this.storage instanceof StorageBase) || this.storage.node.validate().length > 0)
+      return problems;
+    const refused = this.storage
+      .instances()
+      .map((i) => specProblem(snapshotPolicySpecSchema, this.wireSpec(i.name)))
+      .find((m) => m !== undefined);
     return refused ? [refused] : [];
   }
 
   private wireSpec(storage: string): SnapshotPolicySpecWire {
     return {
-      root: this.project.root, project: this.project.name, policy: this.node.id, storage,
-      storage_kind: this.storage.kind, stack: this.project.stackName, schedule: this.schedule,
+      root: this.project.root,
+      project: this.project.name,
+      policy: this.node.id,
+      storage,
+      storage_kind: this.storage.kind,
+      stack: this.project.stackName,
+      schedule: this.schedule,
       retention_days: this.retentionDays === undefined ? '' : String(this.retentionDays),
       retention_count: this.retentionCount === undefined ? '' : String(this.retentionCount),
       max_freeze_seconds: String(this.maxFreezeSeconds),
@@ -139,14 +188,26 @@ export class SnapshotPolicy extends Construct {
       return this.wireSpec(instance.name);
     };
     const storageConfig = this.storage.configCarrier(instance.name);
-    this.configs.push(renderCarrierPair(this, instance.replica === undefined ? '' : `-${instance.replica}`, {
-      carrier: this.project.renderedCarrier, kind: 'snapshot-policy', cli: this.project.cli,
-      identity: () => {
-        const { stack: _s, schedule: _c, retention_days: _d, retention_count: _n, max_freeze_seconds: _f, ...identity } = spec();
-        return identity;
-      },
-      spec: () => spec() as unknown as Record<string, string>, dependsOn: storageConfig ? [storageConfig] : [],
-    }).config);
+    this.configs.push(
+      renderCarrierPair(this, instance.replica === undefined ? '' : `-${instance.replica}`, {
+        carrier: this.project.renderedCarrier,
+        kind: 'snapshot-policy',
+        cli: this.project.cli,
+        identity: () => {
+          const {
+            stack: _s,
+            schedule: _c,
+            retention_days: _d,
+            retention_count: _n,
+            max_freeze_seconds: _f,
+            ...identity
+          } = spec();
+          return identity;
+        },
+        spec: () => spec() as unknown as Record<string, string>,
+        dependsOn: storageConfig ? [storageConfig] : [],
+      }).config,
+    );
   }
 
   /** @internal its config carriers, storage instance by instance */

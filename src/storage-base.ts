@@ -84,26 +84,45 @@ export abstract class StorageBase extends Construct {
     this.fromSnapshot = options.fromSnapshot;
     this.problems = new Problems((v) => framework.Token.isUnresolved(v));
     this.problems.check('name', this.name, nameRule);
-    this.problems.watch('fromSnapshot', () => this.fromSnapshot, (v) => (v === undefined ? undefined : snapshotIdRule(v)));
-    this.problems.watch('removalPolicy', () => this.removalPolicy, (v) => oneOfRule(v, REMOVAL_POLICIES));
+    this.problems.watch(
+      'fromSnapshot',
+      () => this.fromSnapshot,
+      (v) => (v === undefined ? undefined : snapshotIdRule(v)),
+    );
+    this.problems.watch(
+      'removalPolicy',
+      () => this.removalPolicy,
+      (v) => oneOfRule(v, REMOVAL_POLICIES),
+    );
     this.project.storages.push(this);
     // Everything else its problems depend on is read-only, fixed by now or by the first Mount.
-    const problems = remembered(() => [this.sizeGb, this.removalPolicy, this.fromSnapshot, this.mounts[0]], () => this.storageProblems());
+    const problems = remembered(
+      () => [this.sizeGb, this.removalPolicy, this.fromSnapshot, this.mounts[0]],
+      () => this.storageProblems(),
+    );
     this.node.addValidation({ validate: problems });
     this.renderInstances();
-    this.storageOutput = renderOutput(this, 'storage', outputName(this.project, this, 'storage'),
+    this.storageOutput = renderOutput(
+      this,
+      'storage',
+      outputName(this.project, this, 'storage'),
       () => ({ host_paths: this.hostPaths, image_paths: this.imagePaths, size_gb: this.sizeGb ?? null }),
-      `${this.kind} '${this.name}': host paths its Mounts bind it at, its disk images, its size in GB`);
+      `${this.kind} '${this.name}': host paths its Mounts bind it at, its disk images, its size in GB`,
+    );
   }
 
   protected checkSize(required: boolean): void {
     // The limit is named, so the line also says which knob raises it.
     const limit = this.project.maxVolumeSizeGb;
-    this.problems.watch('sizeGb', () => this.sizeGb, (v) => {
-      if (v === undefined && !required) return undefined;
-      const problem = wholeNumberRule(v, 1, limit);
-      return problem && `${problem} (limits.maxVolumeSizeGb)`;
-    });
+    this.problems.watch(
+      'sizeGb',
+      () => this.sizeGb,
+      (v) => {
+        if (v === undefined && !required) return undefined;
+        const problem = wholeNumberRule(v, 1, limit);
+        return problem && `${problem} (limits.maxVolumeSizeGb)`;
+      },
+    );
   }
 
   /** The storages this construct stands for on the host. */
@@ -158,14 +177,25 @@ export abstract class StorageBase extends Construct {
         return this.wireSpec(instance.name);
       };
       const pair = renderCarrierPair(this, instance.replica === undefined ? '' : `-${instance.replica}`, {
-        carrier: this.project.renderedCarrier, kind: 'storage', cli: this.project.cli,
+        carrier: this.project.renderedCarrier,
+        kind: 'storage',
+        cli: this.project.cli,
         identity: () => {
           const { kind, root, project, name } = spec();
           return { kind, root, project, name };
         },
         spec: () => spec() as unknown as Record<string, string>,
         // Block storage grows in place; a grow a killed deploy left unfinished must fail the next plan.
-        ...(this.kind === 'directory' ? {} : { failPlanIfExists: interruptedGrowCheck({ root: this.project.root, kind: this.kind, project: this.project.name, name: instance.name }) }),
+        ...(this.kind === 'directory'
+          ? {}
+          : {
+              failPlanIfExists: interruptedGrowCheck({
+                root: this.project.root,
+                kind: this.kind,
+                project: this.project.name,
+                name: instance.name,
+              }),
+            }),
       });
       this.configs.set(instance.name, pair.config);
       for (const listener of this.instanceListeners) listener(instance);
@@ -175,9 +205,16 @@ export abstract class StorageBase extends Construct {
   /** @internal */
   wireSpec(instance: string): StorageSpecWire {
     return {
-      kind: this.kind, root: this.project.root, project: this.project.name, name: instance, stack: this.project.stackName,
-      size_gb: this.sizeGb === undefined ? '' : String(this.sizeGb), filesystem: this.filesystem ?? '',
-      shared: String(this.shared) as 'true' | 'false', removal_policy: this.removalPolicy, from_snapshot: this.fromSnapshot ?? '',
+      kind: this.kind,
+      root: this.project.root,
+      project: this.project.name,
+      name: instance,
+      stack: this.project.stackName,
+      size_gb: this.sizeGb === undefined ? '' : String(this.sizeGb),
+      filesystem: this.filesystem ?? '',
+      shared: String(this.shared) as 'true' | 'false',
+      removal_policy: this.removalPolicy,
+      from_snapshot: this.fromSnapshot ?? '',
     };
   }
 
@@ -185,13 +222,18 @@ export abstract class StorageBase extends Construct {
     const problems = [...this.problems.list, ...this.instanceProblems()];
     if (problems.length > 0) return problems;
     // Checked once, not once per replica: the replicas' specs differ only in their names.
-    const refused = this.instances().map((i) => specProblem(storageSpecSchema, this.wireSpec(i.name))).find((p) => p !== undefined);
+    const refused = this.instances()
+      .map((i) => specProblem(storageSpecSchema, this.wireSpec(i.name)))
+      .find((p) => p !== undefined);
     return refused ? [refused] : [];
   }
 
   private instanceProblems(): string[] {
     return this.instances()
       .filter((i) => nameRule(i.name) !== undefined && nameRule(this.name) === undefined)
-      .map((i) => `\`name\` with shared: false becomes '${i.name}' for replica ${i.replica}, which ${nameRule(i.name)}; use a shorter name`);
+      .map(
+        (i) =>
+          `\`name\` with shared: false becomes '${i.name}' for replica ${i.replica}, which ${nameRule(i.name)}; use a shorter name`,
+      );
   }
 }

@@ -52,7 +52,13 @@ export interface StorageProjectProps {
 }
 
 /** Every prop StorageProject (and its `limits`) accepts; any other is refused at synth (the compiler keeps these in step). */
-const STORAGE_PROJECT_PROPS: PropNames<StorageProjectProps> = { name: true, root: true, limits: true, carrier: true, cli: true };
+const STORAGE_PROJECT_PROPS: PropNames<StorageProjectProps> = {
+  name: true,
+  root: true,
+  limits: true,
+  carrier: true,
+  cli: true,
+};
 const STORAGE_LIMITS_PROPS: PropNames<StorageLimits> = { maxVolumes: true, maxVolumeSizeGb: true };
 
 /**
@@ -71,7 +77,8 @@ export class StorageProject extends Construct {
   /** The project enclosing `scope`; throws naming the construct when there is none. */
   static of(scope: IConstruct): StorageProject {
     const found = scope.node.scopes.reverse().find((s): s is StorageProject => s instanceof StorageProject);
-    if (!found) throw new Error(`[${scope.node.path}] must be created inside a StorageProject (new Volume(project, ...))`);
+    if (!found)
+      throw new Error(`[${scope.node.path}] must be created inside a StorageProject (new Volume(project, ...))`);
     return found;
   }
 
@@ -101,23 +108,39 @@ export class StorageProject extends Construct {
     this.cli = props.cli ?? defaultCli();
     this.stackName = stackOf(this).node.id;
 
-    const problems = this.problems = new Problems((v) => framework.Token.isUnresolved(v));
+    const problems = (this.problems = new Problems((v) => framework.Token.isUnresolved(v)));
     for (const problem of unknownPropProblems(props, STORAGE_PROJECT_PROPS, 'StorageProject')) problems.add(problem);
-    if (props.limits !== undefined && (typeof props.limits !== 'object' || props.limits === null || Array.isArray(props.limits))) {
-      problems.add(`\`limits\` must be an object such as { maxVolumes: 10, maxVolumeSizeGb: 500 } (got ${JSON.stringify(props.limits)})`);
+    if (
+      props.limits !== undefined &&
+      (typeof props.limits !== 'object' || props.limits === null || Array.isArray(props.limits))
+    ) {
+      problems.add(
+        `\`limits\` must be an object such as { maxVolumes: 10, maxVolumeSizeGb: 500 } (got ${JSON.stringify(props.limits)})`,
+      );
     }
-    for (const problem of unknownPropProblems(Array.isArray(props.limits) ? undefined : props.limits, STORAGE_LIMITS_PROPS, 'StorageProject `limits`', 'limits.')) problems.add(problem);
+    for (const problem of unknownPropProblems(
+      Array.isArray(props.limits) ? undefined : props.limits,
+      STORAGE_LIMITS_PROPS,
+      'StorageProject `limits`',
+      'limits.',
+    ))
+      problems.add(problem);
     problems.check('name', this.name, projectNameRule);
     problems.check('root', this.root, rootRule);
     problems.check('limits.maxVolumes', this.maxVolumes, positiveWholeNumberRule);
     problems.check('limits.maxVolumeSizeGb', this.maxVolumeSizeGb, (v) => wholeNumberRule(v, 1, ABSOLUTE_MAX_SIZE_GB));
     problems.check('carrier', this.carrier, (v) => oneOfRule(v, CARRIERS));
-    problems.check('cli', this.cli, (v) => (typeof v !== 'string' || v.length === 0 ? 'must be a command name or path' : undefined));
+    problems.check('cli', this.cli, (v) =>
+      typeof v !== 'string' || v.length === 0 ? 'must be a command name or path' : undefined,
+    );
     this.node.addValidation({ validate: () => this.projectProblems() });
 
     // Made now, so every synth path renders it; what it lists is read at synth, once every construct exists.
     renderManifestCarrier(this, {
-      carrier: this.renderedCarrier, cli: this.cli, spec: () => this.manifest(true) as unknown as Record<string, string>, dependsOn: () => this.configCarriers(),
+      carrier: this.renderedCarrier,
+      cli: this.cli,
+      spec: () => this.manifest(true) as unknown as Record<string, string>,
+      dependsOn: () => this.configCarriers(),
     });
   }
 
@@ -129,7 +152,11 @@ export class StorageProject extends Construct {
   private projectProblems(): string[] {
     const problems = [...this.problems.list, ...this.crossConstructProblems()];
     // The manifest of a project with an invalid part would list what cannot be made: that part's errors say enough.
-    if (problems.length > 0 || [...this.storages, ...this.mounts, ...this.policies].some((part) => part.node.validate().length > 0)) return problems;
+    if (
+      problems.length > 0 ||
+      [...this.storages, ...this.mounts, ...this.policies].some((part) => part.node.validate().length > 0)
+    )
+      return problems;
     const problem = specProblem(projectManifestSchema, this.manifest(false));
     return problem ? [problem] : [];
   }
@@ -139,10 +166,21 @@ export class StorageProject extends Construct {
     // An invalid part would be missing from the stack or the manifest: the manifest refuses to render then.
     if (check) assertValid(this, ...this.storages, ...this.mounts, ...this.policies);
     return {
-      root: this.root, project: this.name, stack: this.stackName,
-      storage: this.storages.flatMap((s) => s.instances().map((i) => `${s.kind}:${i.name}`)).sort().join(','),
-      mounts: this.mounts.flatMap((m) => m.manifestEntries()).sort().join(','),
-      policies: this.policies.flatMap((p) => p.manifestEntries()).sort().join(','),
+      root: this.root,
+      project: this.name,
+      stack: this.stackName,
+      storage: this.storages
+        .flatMap((s) => s.instances().map((i) => `${s.kind}:${i.name}`))
+        .sort()
+        .join(','),
+      mounts: this.mounts
+        .flatMap((m) => m.manifestEntries())
+        .sort()
+        .join(','),
+      policies: this.policies
+        .flatMap((p) => p.manifestEntries())
+        .sort()
+        .join(','),
     };
   }
 
@@ -164,20 +202,32 @@ export class StorageProject extends Construct {
       for (const instance of storage.instances()) {
         const key = instance.name.toLowerCase();
         const other = seen.get(key);
-        if (other) problems.push(`storage names must be unique in project '${this.name}': '${instance.name}' is used by ${other} and ${storage.node.path}`);
+        if (other)
+          problems.push(
+            `storage names must be unique in project '${this.name}': '${instance.name}' is used by ${other} and ${storage.node.path}`,
+          );
         else seen.set(key, storage.node.path);
       }
     }
     const policyNames = new Map<string, string>();
     for (const policy of this.policies) {
       const other = policyNames.get(policy.node.id);
-      if (other) problems.push(`snapshot policy ids must be unique in project '${this.name}' (the id names the policy on the host): '${policy.node.id}' is used by ${other} and ${policy.node.path}`);
+      if (other)
+        problems.push(
+          `snapshot policy ids must be unique in project '${this.name}' (the id names the policy on the host): '${policy.node.id}' is used by ${other} and ${policy.node.path}`,
+        );
       else policyNames.set(policy.node.id, policy.node.path);
     }
-    const twin = this.node.root.node.findAll().find((c): c is StorageProject =>
-      c instanceof StorageProject && c !== this && c.name === this.name && c.root === this.root);
+    const twin = this.node.root.node
+      .findAll()
+      .find(
+        (c): c is StorageProject =>
+          c instanceof StorageProject && c !== this && c.name === this.name && c.root === this.root,
+      );
     if (twin) {
-      problems.push(`\`name\` must be unique per root in an app: project '${this.name}' under '${this.root}' is also declared by ${twin.node.path}; the two would share one host directory. Give one a different name`);
+      problems.push(
+        `\`name\` must be unique per root in an app: project '${this.name}' under '${this.root}' is also declared by ${twin.node.path}; the two would share one host directory. Give one a different name`,
+      );
     }
     const byService = new Map<string, Mount[]>();
     for (const mount of this.mounts) byService.set(mount.service, [...(byService.get(mount.service) ?? []), mount]);
@@ -186,7 +236,9 @@ export class StorageProject extends Construct {
         for (let j = i + 1; j < mounts.length; j += 1) {
           const [a, b] = [mounts[i].mountPath, mounts[j].mountPath];
           if (a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`)) {
-            problems.push(`\`mountPath\` of service '${service}' must not repeat or nest: ${mounts[i].node.path} mounts '${a}' and ${mounts[j].node.path} mounts '${b}'`);
+            problems.push(
+              `\`mountPath\` of service '${service}' must not repeat or nest: ${mounts[i].node.path} mounts '${a}' and ${mounts[j].node.path} mounts '${b}'`,
+            );
           }
         }
       }

@@ -46,7 +46,8 @@ export class Problems {
 
   private problem(prop: string, value: unknown, rule: Rule): string | undefined {
     // Limits are enforced at synth: a value known only at deploy cannot be checked, so it is refused.
-    if (this.isToken(value)) return `\`${prop}\` must be a literal ${typeof value === 'string' ? 'string' : typeof value === 'number' ? 'number' : 'value'} at synth (got a token)`;
+    if (this.isToken(value))
+      return `\`${prop}\` must be a literal ${typeof value === 'string' ? 'string' : typeof value === 'number' ? 'number' : 'value'} at synth (got a token)`;
     const problem = rule(value);
     return problem && `\`${prop}\` ${problem} (got ${show(value)})`;
   }
@@ -66,7 +67,9 @@ export class Problems {
  */
 export function specProblem(schema: ZodTypeAny, spec: object): string | undefined {
   const result = schema.safeParse(spec);
-  return result.success ? undefined : `renders a spec the handler would refuse: ${describeZodError(result.error, spec)}`;
+  return result.success
+    ? undefined
+    : `renders a spec the handler would refuse: ${describeZodError(result.error, spec)}`;
 }
 
 /**
@@ -77,14 +80,18 @@ export function remembered(inputs: () => readonly unknown[], compute: () => stri
   let last: { inputs: readonly unknown[]; problems: string[] } | undefined;
   return () => {
     const now = inputs();
-    if (last && now.length === last.inputs.length && now.every((v, i) => Object.is(v, last?.inputs[i]))) return [...last.problems];
+    if (last && now.length === last.inputs.length && now.every((v, i) => Object.is(v, last?.inputs[i])))
+      return [...last.problems];
     last = { inputs: now, problems: compute() };
     return [...last.problems];
   };
 }
 
 /** Throws the construct's problems as one line (what a carrier's lazy value does for an invalid construct). */
-export function assertValid(construct: { node: { path: string; validate(): string[] } }, ...others: Array<{ node: { path: string; validate(): string[] } }>): void {
+export function assertValid(
+  construct: { node: { path: string; validate(): string[] } },
+  ...others: Array<{ node: { path: string; validate(): string[] } }>
+): void {
   for (const c of [construct, ...others]) {
     const problems = c.node.validate();
     if (problems.length > 0) throw new Error(`[${c.node.path}] cannot be rendered: ${problems.join('; ')}`);

@@ -40,7 +40,13 @@ export type VolumeProps = BlockVolumeProps | DirectoryVolumeProps;
  * message); any other is refused at synth. The compiler keeps this in step with both props interfaces.
  */
 const VOLUME_PROPS: PropNames<BlockVolumeProps & DirectoryVolumeProps> = {
-  name: true, sizeGb: true, shared: true, removalPolicy: true, filesystem: true, fromSnapshot: true, type: true,
+  name: true,
+  sizeGb: true,
+  shared: true,
+  removalPolicy: true,
+  filesystem: true,
+  fromSnapshot: true,
+  type: true,
 };
 
 function isDirectory(props: VolumeProps): props is DirectoryVolumeProps {
@@ -62,16 +68,25 @@ export class Volume extends StorageBase {
     });
     for (const problem of unknownPropProblems(props, VOLUME_PROPS, 'Volume')) this.problems.add(problem);
     const type = (props as { type?: unknown }).type;
-    if (type !== undefined && type !== 'directory') this.problems.add(`\`type\` must be 'directory' or left out for a block volume (got ${JSON.stringify(type)})`);
+    if (type !== undefined && type !== 'directory')
+      this.problems.add(`\`type\` must be 'directory' or left out for a block volume (got ${JSON.stringify(type)})`);
     if (directory) {
-      const extra = (['sizeGb', 'shared', 'filesystem'] as const).filter((k) => (props as unknown as Record<string, unknown>)[k] !== undefined);
-      for (const key of extra) this.problems.add(`\`${key}\` does not apply to a directory volume (type: 'directory' has no size or filesystem) (got ${JSON.stringify((props as unknown as Record<string, unknown>)[key])})`);
+      const extra = (['sizeGb', 'shared', 'filesystem'] as const).filter(
+        (k) => (props as unknown as Record<string, unknown>)[k] !== undefined,
+      );
+      for (const key of extra)
+        this.problems.add(
+          `\`${key}\` does not apply to a directory volume (type: 'directory' has no size or filesystem) (got ${JSON.stringify((props as unknown as Record<string, unknown>)[key])})`,
+        );
     } else {
       this.checkSize(true);
       if (block.filesystem !== undefined && block.filesystem !== 'ext4') {
-        this.problems.add(`\`filesystem\` of a Volume must be 'ext4' (volumes are ext4 only; use a Disk for xfs or btrfs) (got ${JSON.stringify(block.filesystem)})`);
+        this.problems.add(
+          `\`filesystem\` of a Volume must be 'ext4' (volumes are ext4 only; use a Disk for xfs or btrfs) (got ${JSON.stringify(block.filesystem)})`,
+        );
       }
-      if (block.shared !== undefined && typeof block.shared !== 'boolean') this.problems.add(`\`shared\` must be true or false (got ${JSON.stringify(block.shared)})`);
+      if (block.shared !== undefined && typeof block.shared !== 'boolean')
+        this.problems.add(`\`shared\` must be true or false (got ${JSON.stringify(block.shared)})`);
     }
   }
 }

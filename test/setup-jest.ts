@@ -15,5 +15,6 @@ beforeAll(() => {
   before = outdirs();
 });
 afterAll(() => {
-  for (const name of outdirs()) if (!before.has(name)) fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
+  for (const name of outdirs())
+    if (!before.has(name)) fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
 });

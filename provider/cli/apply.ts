@@ -15,19 +15,30 @@ export function applyCommand(): Command {
     .addOption(stackOption())
     .addOption(autoApproveOption())
     .addOption(allowDataLossOption())
-    .addHelpText('after', examples('hoststore apply', 'hoststore apply --auto-approve --allow-data-loss old-db', 'hoststore apply tfplan.hoststore'))
-    .action(action(async (file: string | undefined, flags: EngineFlags) => {
-      const shown = progress(process.stdout);
-      const c = colours(process.stdout);
-      const onStep = (step: ApplyStep) => {
-        const at = `[${step.index}/${step.total}]`;
-        if (step.ms === undefined) shown.start(`${at} ${step.what}`);
-        else shown.done(`${c.green(at)} ${step.what}: done in ${step.ms} ms`);
-      };
-      try {
-        return await (await import('../commands/plan.js')).apply(file, { ...engineOptions(flags), log: (line) => shown.log(line), onStep });
-      } finally {
-        shown.finish();
-      }
-    }));
+    .addHelpText(
+      'after',
+      examples(
+        'hoststore apply',
+        'hoststore apply --auto-approve --allow-data-loss old-db',
+        'hoststore apply tfplan.hoststore',
+      ),
+    )
+    .action(
+      action(async (file: string | undefined, flags: EngineFlags) => {
+        const shown = progress(process.stdout);
+        const c = colours(process.stdout);
+        const onStep = (step: ApplyStep) => {
+          const at = `[${step.index}/${step.total}]`;
+          if (step.ms === undefined) shown.start(`${at} ${step.what}`);
+          else shown.done(`${c.green(at)} ${step.what}: done in ${step.ms} ms`);
+        };
+        try {
+          return await (
+            await import('../commands/plan.js')
+          ).apply(file, { ...engineOptions(flags), log: (line) => shown.log(line), onStep });
+        } finally {
+          shown.finish();
+        }
+      }),
+    );
 }

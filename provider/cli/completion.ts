@@ -24,7 +24,9 @@ const DIRECTORY_VALUES = new Set(['--root', '--app', '--base']);
 const FILE_VALUES = new Set(['--out']);
 
 function valueOptions(program: Command): Option[] {
-  const all = walk(program).flatMap((n) => n.command.options).filter((o) => o.long && (o.required || o.optional));
+  const all = walk(program)
+    .flatMap((n) => n.command.options)
+    .filter((o) => o.long && (o.required || o.optional));
   return [...new Map(all.map((o) => [o.long as string, o])).values()];
 }
 
@@ -33,14 +35,27 @@ export function bashScript(program: Command): string {
   const values = valueOptions(program);
   const cases = nodes.map(({ path, command }) => {
     // Subcommands, or the values a command's first argument may take (`completion bash`).
-    const subcommands = command.commands.length ? command.commands.map((c) => c.name()) : (command.registeredArguments[0]?.argChoices ?? []);
+    const subcommands = command.commands.length
+      ? command.commands.map((c) => c.name())
+      : (command.registeredArguments[0]?.argChoices ?? []);
     const words = subcommands.length ? subcommands.join(' ') : '';
     return `    '${path}') commands='${words}' options='${optionsOf(command).join(' ')}' ;;`;
   });
-  const choiceCases = values.filter((o) => o.argChoices).map((o) => `    ${o.long}) COMPREPLY=($(compgen -W '${o.argChoices!.join(' ')}' -- "$cur")); return ;;`);
-  const dirs = values.filter((o) => DIRECTORY_VALUES.has(o.long as string)).map((o) => o.long).join('|');
-  const files = values.filter((o) => FILE_VALUES.has(o.long as string)).map((o) => o.long).join('|');
-  const others = values.filter((o) => !o.argChoices && !DIRECTORY_VALUES.has(o.long as string) && !FILE_VALUES.has(o.long as string)).map((o) => o.long).join('|');
+  const choiceCases = values
+    .filter((o) => o.argChoices)
+    .map((o) => `    ${o.long}) COMPREPLY=($(compgen -W '${o.argChoices!.join(' ')}' -- "$cur")); return ;;`);
+  const dirs = values
+    .filter((o) => DIRECTORY_VALUES.has(o.long as string))
+    .map((o) => o.long)
+    .join('|');
+  const files = values
+    .filter((o) => FILE_VALUES.has(o.long as string))
+    .map((o) => o.long)
+    .join('|');
+  const others = values
+    .filter((o) => !o.argChoices && !DIRECTORY_VALUES.has(o.long as string) && !FILE_VALUES.has(o.long as string))
+    .map((o) => o.long)
+    .join('|');
   return `# hoststore completion for bash (and zsh through bashcompinit).
 # Load it now:    source <(hoststore completion bash)
 # Or for good:    hoststore completion bash > /etc/bash_completion.d/hoststore
@@ -54,7 +69,10 @@ _hoststore() {
       -*) continue ;;
     esac
     case "$path/$word" in
-      ${nodes.filter((n) => n.path).map((n) => `'${n.path}'`).join('|')}) path=$path/$word ;;
+      ${nodes
+        .filter((n) => n.path)
+        .map((n) => `'${n.path}'`)
+        .join('|')}) path=$path/$word ;;
     esac
   done
   case "$prev" in
@@ -107,7 +125,10 @@ export function fishScript(program: Command): string {
     "            case '-*'",
     '                continue',
     '        end',
-    `        if contains -- $path/$word ${nodes.filter((n) => n.path).map((n) => `hoststore${n.path}`).join(' ')}`,
+    `        if contains -- $path/$word ${nodes
+      .filter((n) => n.path)
+      .map((n) => `hoststore${n.path}`)
+      .join(' ')}`,
     '            set path $path/$word',
     '        end',
     '    end',
@@ -117,13 +138,24 @@ export function fishScript(program: Command): string {
   ];
   for (const { path, command } of nodes) {
     const at = `-n 'test (__hoststore_path) = hoststore${path}'`;
-    for (const sub of command.commands) lines.push(`complete -c hoststore ${at} -a ${sub.name()} -d ${quote(sub.description())}`);
+    for (const sub of command.commands)
+      lines.push(`complete -c hoststore ${at} -a ${sub.name()} -d ${quote(sub.description())}`);
     const choices = command.registeredArguments[0]?.argChoices;
     if (choices) lines.push(`complete -c hoststore ${at} -a ${quote(choices.join(' '))}`);
     for (const o of command.options.filter((o) => !o.hidden && o.long)) {
       const takes = o.required || o.optional;
-      const value = !takes ? '' : o.argChoices ? ` -x -a ${quote(o.argChoices.join(' '))}` : DIRECTORY_VALUES.has(o.long as string) ? " -x -a '(__fish_complete_directories)'" : FILE_VALUES.has(o.long as string) ? ' -r -F' : ' -x';
-      lines.push(`complete -c hoststore ${at} -l ${(o.long as string).slice(2)}${o.short ? ` -s ${o.short.slice(1)}` : ''}${value} -d ${quote(o.description)}`);
+      const value = !takes
+        ? ''
+        : o.argChoices
+          ? ` -x -a ${quote(o.argChoices.join(' '))}`
+          : DIRECTORY_VALUES.has(o.long as string)
+            ? " -x -a '(__fish_complete_directories)'"
+            : FILE_VALUES.has(o.long as string)
+              ? ' -r -F'
+              : ' -x';
+      lines.push(
+        `complete -c hoststore ${at} -l ${(o.long as string).slice(2)}${o.short ? ` -s ${o.short.slice(1)}` : ''}${value} -d ${quote(o.description)}`,
+      );
     }
     lines.push(`complete -c hoststore ${at} -s h -l help -d 'show help'`);
   }
@@ -134,9 +166,20 @@ export function completionCommand(program: Command): Command {
   return new Command('completion')
     .description('print a shell completion script for bash, zsh or fish')
     .addArgument(new Command().createArgument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
-    .addHelpText('after', examples('source <(hoststore completion bash)', 'hoststore completion bash > /etc/bash_completion.d/hoststore', 'hoststore completion fish > ~/.config/fish/completions/hoststore.fish'))
-    .action(action((shell: string) => {
-      process.stdout.write(shell === 'zsh' ? zshScript(program) : shell === 'fish' ? fishScript(program) : bashScript(program));
-      return 0;
-    }));
+    .addHelpText(
+      'after',
+      examples(
+        'source <(hoststore completion bash)',
+        'hoststore completion bash > /etc/bash_completion.d/hoststore',
+        'hoststore completion fish > ~/.config/fish/completions/hoststore.fish',
+      ),
+    )
+    .action(
+      action((shell: string) => {
+        process.stdout.write(
+          shell === 'zsh' ? zshScript(program) : shell === 'fish' ? fishScript(program) : bashScript(program),
+        );
+        return 0;
+      }),
+    );
 }

@@ -11,6 +11,13 @@ export function deleteCommand(): Command {
     .addOption(projectOption())
     .addOption(forceOption('unmount it and break its lease first'))
     .addOption(yesOption('deleting its data'))
-    .addHelpText('after', examples('hoststore delete old-db --yes', 'hoststore delete files --project shop --force --yes'))
-    .action(action(async (name: string, _options: unknown, command: Command) => (await import('../commands/delete.js')).deleteStorage(name, globalsOf(command))));
+    .addHelpText(
+      'after',
+      examples('hoststore delete old-db --yes', 'hoststore delete files --project shop --force --yes'),
+    )
+    .action(
+      action(async (name: string, _options: unknown, command: Command) =>
+        (await import('../commands/delete.js')).deleteStorage(name, globalsOf(command)),
+      ),
+    );
 }

@@ -12,6 +12,12 @@ export function diffCommand(): Command {
     .addOption(stackOption())
     .addOption(formatOption())
     .addOption(detailedExitcodeOption())
-    .addHelpText('after', examples('hoststore diff --base main.out --app cdktf.out', 'hoststore diff --base main.out --format markdown --detailed-exitcode'))
+    .addHelpText(
+      'after',
+      examples(
+        'hoststore diff --base main.out --app cdktf.out',
+        'hoststore diff --base main.out --format markdown --detailed-exitcode',
+      ),
+    )
     .action(action(async (flags: EngineFlags) => (await import('../commands/plan.js')).diff(engineOptions(flags))));
 }

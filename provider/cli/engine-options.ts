@@ -14,7 +14,13 @@ export interface EngineFlags {
 
 export function engineOptions(flags: EngineFlags): EngineOptions {
   return {
-    app: flags.app, stack: flags.stack, format: flags.format ?? 'text', detailedExitcode: flags.detailedExitcode ?? false,
-    out: flags.out, autoApprove: flags.autoApprove ?? false, allowDataLoss: flags.allowDataLoss ?? [], base: flags.base,
+    app: flags.app,
+    stack: flags.stack,
+    format: flags.format ?? 'text',
+    detailedExitcode: flags.detailedExitcode ?? false,
+    out: flags.out,
+    autoApprove: flags.autoApprove ?? false,
+    allowDataLoss: flags.allowDataLoss ?? [],
+    base: flags.base,
   };
 }

@@ -7,5 +7,9 @@ export function handleCommand(): Command {
     .description("the handler Terraform's provisioners run; spec in HOSTSTORE_SPEC (JSON)")
     .argument('<kind>', 'storage, mount, snapshot-policy or project')
     .argument('<op>', 'converge or delete')
-    .action(action(async (kind: string, op: string) => (await import('../commands/handle.js')).handle([kind, op], process.env.HOSTSTORE_SPEC)));
+    .action(
+      action(async (kind: string, op: string) =>
+        (await import('../commands/handle.js')).handle([kind, op], process.env.HOSTSTORE_SPEC),
+      ),
+    );
 }

@@ -1,7 +1,16 @@
 /** `hoststore lease-list` and `hoststore lease break NAME`: who holds each disk, and freeing a stale hold. */
 import { Command } from 'commander';
 import { action } from './action.js';
-import { appRootsOption, examples, forceOption, globalsOf, jsonOption, readGlobalsOf, rootOption, yesOption } from './options.js';
+import {
+  appRootsOption,
+  examples,
+  forceOption,
+  globalsOf,
+  jsonOption,
+  readGlobalsOf,
+  rootOption,
+  yesOption,
+} from './options.js';
 
 export function leaseListCommand(): Command {
   return new Command('lease-list')
@@ -10,10 +19,12 @@ export function leaseListCommand(): Command {
     .addOption(appRootsOption())
     .addOption(jsonOption())
     .addHelpText('after', examples('hoststore lease-list', 'hoststore lease-list --json'))
-    .action(action(async (_options: unknown, command: Command) => {
-      const options = await readGlobalsOf(command);
-      return (await import('../commands/lease.js')).leaseList(options);
-    }));
+    .action(
+      action(async (_options: unknown, command: Command) => {
+        const options = await readGlobalsOf(command);
+        return (await import('../commands/lease.js')).leaseList(options);
+      }),
+    );
 }
 
 export function leaseCommand(): Command {
@@ -26,7 +37,11 @@ export function leaseCommand(): Command {
       .addOption(yesOption('breaking the lease'))
       .addOption(forceOption('break a lease whose holder still has it mounted'))
       .addHelpText('after', examples('hoststore lease break pg --yes'))
-      .action(action(async (name: string, _options: unknown, command: Command) => (await import('../commands/lease.js')).leaseBreak(name, globalsOf(command)))),
+      .action(
+        action(async (name: string, _options: unknown, command: Command) =>
+          (await import('../commands/lease.js')).leaseBreak(name, globalsOf(command)),
+        ),
+      ),
   );
   return lease;
 }

@@ -9,9 +9,11 @@ export function listCommand(): Command {
     .addOption(rootOption())
     .addOption(appRootsOption())
     .addOption(jsonOption())
-    .addHelpText('after', examples('hoststore list --root /srv/hoststore', 'hoststore list --json | jq -r \'.[].name\''))
-    .action(action(async (_options: unknown, command: Command) => {
-      const options = await readGlobalsOf(command);
-      return (await import('../commands/list.js')).list(options);
-    }));
+    .addHelpText('after', examples('hoststore list --root /srv/hoststore', "hoststore list --json | jq -r '.[].name'"))
+    .action(
+      action(async (_options: unknown, command: Command) => {
+        const options = await readGlobalsOf(command);
+        return (await import('../commands/list.js')).list(options);
+      }),
+    );
 }

@@ -16,37 +16,64 @@ export interface GlobalOptions {
   readonly roots?: readonly string[];
 }
 
-export const rootOption = () => new Option('--root <dir>', `the hoststore root (default: $HOSTSTORE_ROOT or ${DEFAULT_ROOT})`);
-export const projectOption = () => new Option('--project <name>', 'pick a project when a storage name exists in several');
+export const rootOption = () =>
+  new Option('--root <dir>', `the hoststore root (default: $HOSTSTORE_ROOT or ${DEFAULT_ROOT})`);
+export const projectOption = () =>
+  new Option('--project <name>', 'pick a project when a storage name exists in several');
 export const jsonOption = () => new Option('--json', 'machine-readable output on stdout');
 export const yesOption = (what: string) => new Option('-y, --yes', `do not ask before ${what}`);
 export const forceOption = (what: string) => new Option('--force', what);
 export const appOption = () => new Option('--app <dir>', 'the synth output to read').default('cdktf.out');
 export const stackOption = () => new Option('--stack <name>', 'only this stack of the synth output');
-export const formatOption = () => new Option('--format <format>', 'how to print the plan').choices(['text', 'markdown', 'json']).default('text');
-export const detailedExitcodeOption = () => new Option('--detailed-exitcode', 'exit 2 when there are changes (errors exit 1), like terraform plan');
+export const formatOption = () =>
+  new Option('--format <format>', 'how to print the plan').choices(['text', 'markdown', 'json']).default('text');
+export const detailedExitcodeOption = () =>
+  new Option('--detailed-exitcode', 'exit 2 when there are changes (errors exit 1), like terraform plan');
 export const autoApproveOption = () => new Option('--auto-approve', 'do not ask before changing the host');
 export const allowDataLossOption = () =>
-  new Option('--allow-data-loss <name>', 'go ahead with a change that loses the data of NAME (repeat for each)')
-    .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+  new Option(
+    '--allow-data-loss <name>',
+    'go ahead with a change that loses the data of NAME (repeat for each)',
+  ).argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
 
 /** The options of `command` as the library functions take them. */
 export function globalsOf(command: Command): GlobalOptions {
   // With the program's: --root, --project and --json may stand before the command.
-  const o = command.optsWithGlobals<{ root?: string; json?: boolean; yes?: boolean; force?: boolean; project?: string }>();
-  return { root: checkedRoot(o.root), json: o.json ?? false, yes: o.yes ?? false, force: o.force ?? false, project: o.project };
+  const o = command.optsWithGlobals<{
+    root?: string;
+    json?: boolean;
+    yes?: boolean;
+    force?: boolean;
+    project?: string;
+  }>();
+  return {
+    root: checkedRoot(o.root),
+    json: o.json ?? false,
+    yes: o.yes ?? false,
+    force: o.force ?? false,
+    project: o.project,
+  };
 }
 
 /** The root from --root, $HOSTSTORE_ROOT or the default, held to the rule a spec's `root` obeys. */
 export function checkedRoot(flag: string | undefined): string {
-  const [root, from] = flag !== undefined ? [flag, '--root'] : process.env.HOSTSTORE_ROOT !== undefined ? [process.env.HOSTSTORE_ROOT, 'HOSTSTORE_ROOT'] : [DEFAULT_ROOT, 'the default root'];
+  const [root, from] =
+    flag !== undefined
+      ? [flag, '--root']
+      : process.env.HOSTSTORE_ROOT !== undefined
+        ? [process.env.HOSTSTORE_ROOT, 'HOSTSTORE_ROOT']
+        : [DEFAULT_ROOT, 'the default root'];
   const problem = rootRule(root);
   if (problem) throw new SpecError(`${from} ${JSON.stringify(root)} is not a usable hoststore root: it ${problem}`);
   return root;
 }
 
 /** Where a read command run inside a cdktf app finds its roots when no --root is given. */
-export const appRootsOption = () => new Option('--app <dir>', "in a cdktf app without --root: the synth output whose roots to read (default: cdktf.json's output)");
+export const appRootsOption = () =>
+  new Option(
+    '--app <dir>',
+    "in a cdktf app without --root: the synth output whose roots to read (default: cdktf.json's output)",
+  );
 
 /**
  * A read command's options: inside a cdktf app (cdktf.json) with neither --root nor HOSTSTORE_ROOT, every
@@ -54,8 +81,10 @@ export const appRootsOption = () => new Option('--app <dir>', "in a cdktf app wi
  */
 export async function readGlobalsOf(command: Command): Promise<GlobalOptions> {
   const o = command.optsWithGlobals<{ root?: string; app?: string }>();
-  const roots = o.root === undefined && process.env.HOSTSTORE_ROOT === undefined
-    ? (await import('../commands/app-roots.js')).appRoots(process.cwd(), o.app) : undefined;
+  const roots =
+    o.root === undefined && process.env.HOSTSTORE_ROOT === undefined
+      ? (await import('../commands/app-roots.js')).appRoots(process.cwd(), o.app)
+      : undefined;
   const globals: GlobalOptions = { ...globalsOf(command), ...(roots ? { root: roots[0], roots } : {}) };
   for (const root of roots ?? [globals.root]) await assertReadable(root);
   return globals;

@@ -12,6 +12,13 @@ export function planCommand(): Command {
     .addOption(formatOption())
     .addOption(detailedExitcodeOption())
     .addOption(new Option('--out <file>', 'save the plan, to apply exactly it later (hoststore apply FILE)'))
-    .addHelpText('after', examples('cdktf synth && hoststore plan', 'hoststore plan --format markdown > plan.md', 'hoststore plan --out tfplan.hoststore && hoststore apply tfplan.hoststore'))
+    .addHelpText(
+      'after',
+      examples(
+        'cdktf synth && hoststore plan',
+        'hoststore plan --format markdown > plan.md',
+        'hoststore plan --out tfplan.hoststore && hoststore apply tfplan.hoststore',
+      ),
+    )
     .action(action(async (flags: EngineFlags) => (await import('../commands/plan.js')).plan(engineOptions(flags))));
 }

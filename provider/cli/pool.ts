@@ -4,15 +4,26 @@ import { action } from './action.js';
 import { examples, globalsOf, jsonOption, rootOption } from './options.js';
 
 export function poolCommand(): Command {
-  const pool = new Command('pool').description('a root on a btrfs pool in a sparse file beside it, so snapshots are reflinks');
+  const pool = new Command('pool').description(
+    'a root on a btrfs pool in a sparse file beside it, so snapshots are reflinks',
+  );
   pool.addCommand(
     new Command('create')
       .description('make the root a btrfs pool in a sparse file beside it (<root>.pool.img)')
       .addOption(rootOption())
-      .addOption(new Option('--size-gb <n>', 'the pool size in GiB (the file is sparse: it takes host space only as data is written)').makeOptionMandatory())
+      .addOption(
+        new Option(
+          '--size-gb <n>',
+          'the pool size in GiB (the file is sparse: it takes host space only as data is written)',
+        ).makeOptionMandatory(),
+      )
       .addOption(jsonOption())
       .addHelpText('after', examples('hoststore pool create --root /srv/hoststore --size-gb 200'))
-      .action(action(async (options: { sizeGb: string }, command: Command) => (await import('../commands/pool.js')).pool(['create'], { ...globalsOf(command), sizeGb: options.sizeGb }))),
+      .action(
+        action(async (options: { sizeGb: string }, command: Command) =>
+          (await import('../commands/pool.js')).pool(['create'], { ...globalsOf(command), sizeGb: options.sizeGb }),
+        ),
+      ),
   );
   pool.addCommand(
     new Command('status')
@@ -20,7 +31,11 @@ export function poolCommand(): Command {
       .addOption(rootOption())
       .addOption(jsonOption())
       .addHelpText('after', examples('hoststore pool status --root /srv/hoststore --json'))
-      .action(action(async (_options: unknown, command: Command) => (await import('../commands/pool.js')).pool(['status'], globalsOf(command)))),
+      .action(
+        action(async (_options: unknown, command: Command) =>
+          (await import('../commands/pool.js')).pool(['status'], globalsOf(command)),
+        ),
+      ),
   );
   return pool;
 }

@@ -34,7 +34,9 @@ class HelpShown extends Error {}
 
 export function makeProgram(): Command {
   const program = new Command('hoststore')
-    .description('host storage as code for CDK for Terraform: volumes, disks, mounts, leases and snapshots on this host')
+    .description(
+      'host storage as code for CDK for Terraform: volumes, disks, mounts, leases and snapshots on this host',
+    )
     .usage('<command> [options]')
     .version(packageVersion(), '-v, --version', 'the version of hoststore')
     .addOption(new Option('--no-color', 'no colours (also NO_COLOR=1; colours are only ever used on a terminal)'))
@@ -44,9 +46,23 @@ export function makeProgram(): Command {
     .addOption(new Option('--json', 'machine-readable output, for the commands that give it'))
     .addHelpText('after', EXIT_CODES);
   for (const command of [
-    listCommand(), statusCommand(), leaseListCommand(), leaseCommand(), deleteCommand(), snapshotCommand(), importCommand(), upCommand(), poolCommand(),
-    planCommand(), applyCommand(), diffCommand(), destroyCommand(), handleCommand(), completionCommand(program),
-  ]) program.addCommand(command);
+    listCommand(),
+    statusCommand(),
+    leaseListCommand(),
+    leaseCommand(),
+    deleteCommand(),
+    snapshotCommand(),
+    importCommand(),
+    upCommand(),
+    poolCommand(),
+    planCommand(),
+    applyCommand(),
+    diffCommand(),
+    destroyCommand(),
+    handleCommand(),
+    completionCommand(program),
+  ])
+    program.addCommand(command);
   for (const command of everyCommand(program)) {
     command
       .showSuggestionAfterError(true)
@@ -63,9 +79,12 @@ export function makeProgram(): Command {
     if (actionCommand.optsWithGlobals<{ color?: boolean }>().color === false) disableColour();
     // The program takes --root, --project and --json wherever they stand; a command that has no use for one refuses it.
     for (const key of ['root', 'project', 'json']) {
-      if (program.getOptionValueSource(key) !== 'cli' || actionCommand.options.some((o) => o.attributeName() === key)) continue;
+      if (program.getOptionValueSource(key) !== 'cli' || actionCommand.options.some((o) => o.attributeName() === key))
+        continue;
       const flag = `--${key}`;
-      throw new UsageError(`unknown option '${flag}' for ${commandPath(actionCommand).replace(/^hoststore /, '')}; ${commandPath(actionCommand).replace(/^hoststore /, '')} takes ${[...actionCommand.options.map((o) => o.flags), '-h, --help'].join(', ')}`);
+      throw new UsageError(
+        `unknown option '${flag}' for ${commandPath(actionCommand).replace(/^hoststore /, '')}; ${commandPath(actionCommand).replace(/^hoststore /, '')} takes ${[...actionCommand.options.map((o) => o.flags), '-h, --help'].join(', ')}`,
+      );
     }
   });
   return program;
@@ -81,22 +100,43 @@ function usageError(command: Command, error: CommanderError): Error {
   const where = commandPath(command);
   const name = where.replace(/^hoststore ?/, '');
   // Help printed because a command group was called without its subcommand (`hoststore snapshot`).
-  if (error.code === 'commander.help') return new UsageError(`${name ? `${name} needs a command` : 'no such command'}: ${command.commands.map((c) => c.name()).join(', ')} (see ${where} --help)`);
-  const [first, ...rest] = error.message.replace(/^error: /, '').replace(/\.$/, '').split('\n');
+  if (error.code === 'commander.help')
+    return new UsageError(
+      `${name ? `${name} needs a command` : 'no such command'}: ${command.commands.map((c) => c.name()).join(', ')} (see ${where} --help)`,
+    );
+  const [first, ...rest] = error.message
+    .replace(/^error: /, '')
+    .replace(/\.$/, '')
+    .split('\n');
   // `hoststore --root DIR list`: the option belongs to a command, so it goes after it.
   const flag = /^error: unknown option '([^']+)'/.exec(error.message)?.[1];
-  const takers = flag && !name ? command.commands.filter((c) => c.options.some((o) => o.long === flag || o.short === flag)).map((c) => c.name()) : [];
+  const takers =
+    flag && !name
+      ? command.commands.filter((c) => c.options.some((o) => o.long === flag || o.short === flag)).map((c) => c.name())
+      : [];
   // The example names the command typed after it when that one takes the option.
   const typed = takers.find((t) => process.argv.slice(2).includes(t)) ?? takers[0];
-  if (takers.length > 0) return new UsageError(`${flag} goes after the command it is for (hoststore ${typed} ${flag} ...); it is an option of ${takers.join(', ')}`);
+  if (takers.length > 0)
+    return new UsageError(
+      `${flag} goes after the command it is for (hoststore ${typed} ${flag} ...); it is an option of ${takers.join(', ')}`,
+    );
   const suggestion = rest.join(' ').replace(/^\((Did you mean .*)\)$/, (_, s: string) => s.replace('Did', 'did'));
-  const saysFor = ['commander.unknownOption', 'commander.unknownCommand', 'commander.missingArgument', 'commander.missingMandatoryOptionValue'].includes(error.code);
-  const what = !name || first.includes(`'${command.name()}'`) ? first : saysFor ? `${first} for ${name}` : `${name}: ${first}`;
-  const takes = error.code === 'commander.unknownCommand'
-    ? name ? `${name} commands: ${command.commands.map((c) => c.name()).join(', ')}` : `run ${where} --help`
-    : error.code === 'commander.unknownOption'
-      ? `${name || where} takes ${[...command.options.map((o) => o.flags), '-h, --help'].join(', ')}`
-      : `usage: ${where} ${command.usage()}`;
+  const saysFor = [
+    'commander.unknownOption',
+    'commander.unknownCommand',
+    'commander.missingArgument',
+    'commander.missingMandatoryOptionValue',
+  ].includes(error.code);
+  const what =
+    !name || first.includes(`'${command.name()}'`) ? first : saysFor ? `${first} for ${name}` : `${name}: ${first}`;
+  const takes =
+    error.code === 'commander.unknownCommand'
+      ? name
+        ? `${name} commands: ${command.commands.map((c) => c.name()).join(', ')}`
+        : `run ${where} --help`
+      : error.code === 'commander.unknownOption'
+        ? `${name || where} takes ${[...command.options.map((o) => o.flags), '-h, --help'].join(', ')}`
+        : `usage: ${where} ${command.usage()}`;
   return new UsageError(`${what}${suggestion ? ` (${suggestion})` : ''}; ${takes}`);
 }
 

@@ -12,8 +12,10 @@ export function statusCommand(): Command {
     .addOption(projectOption())
     .addOption(jsonOption())
     .addHelpText('after', examples('hoststore status db', 'hoststore status db --project shop --json'))
-    .action(action(async (name: string, _options: unknown, command: Command) => {
-      const options = await readGlobalsOf(command);
-      return (await import('../commands/list.js')).status(name, options);
-    }));
+    .action(
+      action(async (name: string, _options: unknown, command: Command) => {
+        const options = await readGlobalsOf(command);
+        return (await import('../commands/list.js')).status(name, options);
+      }),
+    );
 }

@@ -8,5 +8,7 @@ export function upCommand(): Command {
     .description('finish interrupted restores and grows, then re-attach and re-mount everything (after a reboot)')
     .addOption(rootOption())
     .addHelpText('after', examples('hoststore up --root /srv/hoststore'))
-    .action(action(async (_options: unknown, command: Command) => (await import('../commands/up.js')).up(globalsOf(command))));
+    .action(
+      action(async (_options: unknown, command: Command) => (await import('../commands/up.js')).up(globalsOf(command))),
+    );
 }

@@ -14,14 +14,28 @@ export function appRoots(cwd: string, app?: string): string[] | undefined {
   if (!fs.existsSync(config)) return undefined;
   const out = path.resolve(cwd, app ?? synthOutputOf(config));
   if (!fs.existsSync(path.join(out, 'manifest.json'))) {
-    throw new SpecError(`${cwd} is a cdktf app (cdktf.json) but ${out} holds no synth output, so its roots are unknown; run cdktf synth first, or pass --root DIR`);
+    throw new SpecError(
+      `${cwd} is a cdktf app (cdktf.json) but ${out} holds no synth output, so its roots are unknown; run cdktf synth first, or pass --root DIR`,
+    );
   }
-  const roots = [...new Set(readDesired(out).map((d) => d.spec.root).filter((r): r is string => typeof r === 'string'))].sort();
-  if (roots.length === 0) throw new SpecError(`the synth output ${out} declares no hoststore storage, so there is no root to read; pass --root DIR`);
+  const roots = [
+    ...new Set(
+      readDesired(out)
+        .map((d) => d.spec.root)
+        .filter((r): r is string => typeof r === 'string'),
+    ),
+  ].sort();
+  if (roots.length === 0)
+    throw new SpecError(
+      `the synth output ${out} declares no hoststore storage, so there is no root to read; pass --root DIR`,
+    );
   for (const root of roots) {
     // A synth output may have been written by anyone: its roots obey the rule a --root does.
     const problem = rootRule(root);
-    if (problem) throw new SpecError(`the synth output ${out} declares the root ${JSON.stringify(root)}, which is not a usable hoststore root: it ${problem}; synth again, or pass --root DIR`);
+    if (problem)
+      throw new SpecError(
+        `the synth output ${out} declares the root ${JSON.stringify(root)}, which is not a usable hoststore root: it ${problem}; synth again, or pass --root DIR`,
+      );
   }
   return roots;
 }
@@ -32,7 +46,9 @@ function synthOutputOf(config: string): string {
   try {
     parsed = JSON.parse(fs.readFileSync(config, 'utf8'));
   } catch {
-    throw new SpecError(`${config} is not valid JSON, so the app's synth output cannot be found; fix it, or pass --root DIR`);
+    throw new SpecError(
+      `${config} is not valid JSON, so the app's synth output cannot be found; fix it, or pass --root DIR`,
+    );
   }
   const output = (parsed as { output?: unknown } | null)?.output;
   return typeof output === 'string' && output !== '' ? output : 'cdktf.out';

@@ -37,7 +37,8 @@ function usersOf(item: InventoryItem, root: string): string {
 export async function deleteStorage(name: string, options: GlobalOptions): Promise<number> {
   return withRootLock(options.root, { holder: `hoststore delete ${name}` }, async () => {
     const item = findItem(inventory(options.root), name, options);
-    if ((item.mounts.length > 0 || item.lease) && !options.force) throw new RefusedError(`${item.kind} ${name} ${usersOf(item, options.root)}`);
+    if ((item.mounts.length > 0 || item.lease) && !options.force)
+      throw new RefusedError(`${item.kind} ${name} ${usersOf(item, options.root)}`);
     if (!options.yes) await confirm(`delete ${item.kind} ${name} and all its data at ${item.path}?`);
     const registry = new Registry(options.root);
     for (const m of item.mounts) {

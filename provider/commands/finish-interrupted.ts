@@ -11,8 +11,13 @@ import { withRootLock } from '../registry/lock.js';
 import type { StorageRecord } from '../registry/store.js';
 
 export async function finishInterrupted(ctx: HandlerContext): Promise<void> {
-  const marked = (r: StorageRecord) => r.kind !== 'directory' && fs.existsSync(growMarkerPath(ctx.root, r.kind, r.project, r.name));
-  const pending = () => ctx.registry.list<StorageRecord>('storage').map((e) => e.record).filter((r) => r.restoring || r.growingToGb !== undefined || marked(r));
+  const marked = (r: StorageRecord) =>
+    r.kind !== 'directory' && fs.existsSync(growMarkerPath(ctx.root, r.kind, r.project, r.name));
+  const pending = () =>
+    ctx.registry
+      .list<StorageRecord>('storage')
+      .map((e) => e.record)
+      .filter((r) => r.restoring || r.growingToGb !== undefined || marked(r));
   if (pending().length === 0) return;
   await withRootLock(ctx.root, { holder: 'hoststore up (finishing interrupted work)' }, async () => {
     const locked = { ...ctx, rootLocked: true };
@@ -21,7 +26,10 @@ export async function finishInterrupted(ctx: HandlerContext): Promise<void> {
       await finishInterruptedRestore(locked, record);
       const now = ctx.registry.storage(record.kind, record.project, record.name);
       // A kill between writing the marker and recording the grow leaves only the marker, with the target.
-      const marked = now && now.kind !== 'directory' ? markerTarget(growMarkerPath(ctx.root, now.kind, now.project, now.name)) : undefined;
+      const marked =
+        now && now.kind !== 'directory'
+          ? markerTarget(growMarkerPath(ctx.root, now.kind, now.project, now.name))
+          : undefined;
       const target = now?.growingToGb ?? (marked !== undefined && marked > (now?.sizeGb ?? 0) ? marked : undefined);
       if (!now || target === undefined) {
         removeGrowMarker({ ...record, root: ctx.root });
@@ -29,9 +37,16 @@ export async function finishInterrupted(ctx: HandlerContext): Promise<void> {
       }
       // The grow's own spec, from the record: the storage converge finishes it (and removes the marker).
       const spec = storageHandler.validate({
-        kind: now.kind, root: ctx.root, project: now.project, name: now.name, stack: now.stack,
-        size_gb: String(target), filesystem: now.filesystem ?? '', shared: String(now.shared),
-        removal_policy: now.removalPolicy, from_snapshot: '',
+        kind: now.kind,
+        root: ctx.root,
+        project: now.project,
+        name: now.name,
+        stack: now.stack,
+        size_gb: String(target),
+        filesystem: now.filesystem ?? '',
+        shared: String(now.shared),
+        removal_policy: now.removalPolicy,
+        from_snapshot: '',
       });
       await converge(storageHandler, locked, spec, 'hoststore up');
     }

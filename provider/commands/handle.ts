@@ -15,18 +15,23 @@ function isKind(kind: string | undefined): kind is KindName {
 const MAX_SPEC_DEPTH = 2;
 
 export function parseSpecJson(raw: string | undefined): unknown {
-  if (raw === undefined || raw === '') throw new SpecError('no spec: HOSTSTORE_SPEC is empty (this command is run by the synthesized provisioners)');
+  if (raw === undefined || raw === '')
+    throw new SpecError('no spec: HOSTSTORE_SPEC is empty (this command is run by the synthesized provisioners)');
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch (error) {
     // V8's parser recurses: deep enough nesting overflows its stack (a RangeError) rather than failing to parse.
     const why = error instanceof RangeError ? 'it nests too deep to read' : (error as Error).message;
-    throw new SpecError(`HOSTSTORE_SPEC is not JSON (${why}): a spec is one JSON object of strings, as the synthesized provisioners write it (got ${JSON.stringify(raw.slice(0, 60))}${raw.length > 60 ? '...' : ''})`);
+    throw new SpecError(
+      `HOSTSTORE_SPEC is not JSON (${why}): a spec is one JSON object of strings, as the synthesized provisioners write it (got ${JSON.stringify(raw.slice(0, 60))}${raw.length > 60 ? '...' : ''})`,
+    );
   }
   const depth = nestingDepth(parsed, MAX_SPEC_DEPTH);
   if (depth > MAX_SPEC_DEPTH) {
-    throw new SpecError(`HOSTSTORE_SPEC nests more than ${MAX_SPEC_DEPTH} levels deep: a spec is one JSON object of strings, as the synthesized provisioners write it (got ${JSON.stringify(raw.slice(0, 60))}${raw.length > 60 ? '...' : ''})`);
+    throw new SpecError(
+      `HOSTSTORE_SPEC nests more than ${MAX_SPEC_DEPTH} levels deep: a spec is one JSON object of strings, as the synthesized provisioners write it (got ${JSON.stringify(raw.slice(0, 60))}${raw.length > 60 ? '...' : ''})`,
+    );
   }
   return parsed;
 }
@@ -37,7 +42,8 @@ function nestingDepth(value: unknown, limit: number): number {
   let depth = 0;
   while (level.length > 0 && depth <= limit) {
     const next: unknown[] = [];
-    for (const v of level) if (typeof v === 'object' && v !== null) for (const child of Object.values(v)) next.push(child);
+    for (const v of level)
+      if (typeof v === 'object' && v !== null) for (const child of Object.values(v)) next.push(child);
     if (next.length === 0 && !level.some((v) => typeof v === 'object' && v !== null)) break;
     depth += 1;
     level = next;
@@ -55,7 +61,11 @@ export async function handle(args: string[], rawSpec: string | undefined): Promi
   if (op === 'delete') {
     const identity = handler.validateIdentity(input);
     // The identity carrier's delete says which stack it runs for, so a borrower never deletes the owner's.
-    await remove(handler, makeContext(handler.rootOf(identity), { stack: process.env.HOSTSTORE_STACK || undefined }), identity);
+    await remove(
+      handler,
+      makeContext(handler.rootOf(identity), { stack: process.env.HOSTSTORE_STACK || undefined }),
+      identity,
+    );
     return 0;
   }
   const spec = handler.validate(input);

@@ -6,7 +6,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { directoryPath, imagePath, nameRule, projectNameRule, type Filesystem, type StorageKind } from '../../src/schema.js';
+import {
+  directoryPath,
+  imagePath,
+  nameRule,
+  projectNameRule,
+  type Filesystem,
+  type StorageKind,
+} from '../../src/schema.js';
 import { HoststoreError, RefusedError, UsageError } from '../errors.js';
 import { run } from '../exec.js';
 import { withRootLock } from '../registry/lock.js';
@@ -31,13 +38,21 @@ const KINDS: readonly StorageKind[] = ['disk', 'volume', 'directory'];
 const GiB = 1024 ** 3;
 
 export async function importStorage(args: string[], options: ImportOptions): Promise<number> {
-  if (args.length !== 1 || options.name === undefined) throw new UsageError('usage: hoststore import PATH --name NAME [--project P] [--kind disk|volume|directory] [--copy]');
+  if (args.length !== 1 || options.name === undefined)
+    throw new UsageError(
+      'usage: hoststore import PATH --name NAME [--project P] [--kind disk|volume|directory] [--copy]',
+    );
   const source = path.resolve(args[0]);
   const name = options.name;
   const nameProblem = nameRule(name);
-  if (nameProblem) throw new UsageError(`--name ${JSON.stringify(name)} is not a storage name: it ${nameProblem}; for example --name pg-data`);
+  if (nameProblem)
+    throw new UsageError(
+      `--name ${JSON.stringify(name)} is not a storage name: it ${nameProblem}; for example --name pg-data`,
+    );
   if (options.project !== undefined && projectNameRule(options.project)) {
-    throw new UsageError(`--project ${JSON.stringify(options.project)} is not a project name: it ${projectNameRule(options.project)}`);
+    throw new UsageError(
+      `--project ${JSON.stringify(options.project)} is not a project name: it ${projectNameRule(options.project)}`,
+    );
   }
   if (options.kind !== undefined && !KINDS.includes(options.kind as StorageKind)) {
     throw new UsageError(`--kind must be disk, volume or directory (got ${JSON.stringify(options.kind)})`);
@@ -46,23 +61,38 @@ export async function importStorage(args: string[], options: ImportOptions): Pro
     const found = checkSource(source, options.root);
     const kind = (options.kind as StorageKind | undefined) ?? (found.directory ? 'directory' : 'disk');
     if (found.directory !== (kind === 'directory')) {
-      throw new RefusedError(`refusing to import ${source} as a ${kind}: it is a ${found.directory ? 'directory (import it as --kind directory)' : 'file (a directory volume is a directory)'}`);
+      throw new RefusedError(
+        `refusing to import ${source} as a ${kind}: it is a ${found.directory ? 'directory (import it as --kind directory)' : 'file (a directory volume is a directory)'}`,
+      );
     }
     const project = options.project ?? '';
-    if (kind !== 'disk' && project === '') throw new UsageError(`a ${kind} belongs to a project: pass --project P (the StorageProject that will declare it)`);
+    if (kind !== 'disk' && project === '')
+      throw new UsageError(
+        `a ${kind} belongs to a project: pass --project P (the StorageProject that will declare it)`,
+      );
     const filesystem = found.directory ? undefined : filesystemOf(source, kind);
     const registry = new Registry(options.root);
-    const target = checkInsideRoot(options.root, kind === 'directory' ? directoryPath(options.root, project, name) : imagePath(options.root, kind, project, name));
+    const target = checkInsideRoot(
+      options.root,
+      kind === 'directory' ? directoryPath(options.root, project, name) : imagePath(options.root, kind, project, name),
+    );
     const taken = registry.storage(kind, project, name);
     if (taken || fs.lstatSync(target, { throwIfNoEntry: false })) {
-      throw new RefusedError(`refusing to import ${source} as ${kind} ${name}: ${kind} ${name}${kind === 'disk' ? '' : ` of project ${project}`} already exists (${target}); import it under another name (see ${commandHint(options.root, 'list')})`);
+      throw new RefusedError(
+        `refusing to import ${source} as ${kind} ${name}: ${kind} ${name}${kind === 'disk' ? '' : ` of project ${project}`} already exists (${target}); import it under another name (see ${commandHint(options.root, 'list')})`,
+      );
     }
     const crossing = deviceOf(source) !== deviceOf(nearestExisting(path.dirname(target)));
     if (crossing && !options.copy) {
-      throw new RefusedError(`refusing to move ${source} into ${options.root}: they are on different filesystems, so it cannot be moved in one rename; pass --copy to copy it (the original is left as it is), or move it onto the root's filesystem first`);
+      throw new RefusedError(
+        `refusing to move ${source} into ${options.root}: they are on different filesystems, so it cannot be moved in one rename; pass --copy to copy it (the original is left as it is), or move it onto the root's filesystem first`,
+      );
     }
     makeRootDirectory(options.root, path.dirname(target));
-    if (crossing) await copyIn(source, target, found.directory, () => sameFile(found.stat, fs.lstatSync(source, { throwIfNoEntry: false })));
+    if (crossing)
+      await copyIn(source, target, found.directory, () =>
+        sameFile(found.stat, fs.lstatSync(source, { throwIfNoEntry: false })),
+      );
     else {
       fs.renameSync(source, target);
       // In a directory others may write, the path could name another file by now: what moved must be what was checked.
@@ -76,11 +106,23 @@ export async function importStorage(args: string[], options: ImportOptions): Pro
     const stat = fs.statSync(target);
     // Retained with no owner: the first stack that declares this name adopts it (and its data).
     registry.putStorage({
-      kind, name, project, stack: '', state: 'retained', shared: false, removalPolicy: 'retain', path: target,
-      sizeGb: found.directory ? undefined : Math.floor(stat.size / GiB), filesystem,
-      createdAt: now, updatedAt: now, retainedAt: now,
+      kind,
+      name,
+      project,
+      stack: '',
+      state: 'retained',
+      shared: false,
+      removalPolicy: 'retain',
+      path: target,
+      sizeGb: found.directory ? undefined : Math.floor(stat.size / GiB),
+      filesystem,
+      createdAt: now,
+      updatedAt: now,
+      retainedAt: now,
     });
-    process.stdout.write(`imported ${source} as ${kind} ${name}${project ? ` (project ${project})` : ''}: ${crossing ? 'copied' : 'moved'} to ${target}; declare ${kind === 'disk' ? `a Disk named '${name}'` : kind === 'directory' ? `a Volume named '${name}' with type 'directory'` : `a Volume named '${name}'`} to adopt it\n`);
+    process.stdout.write(
+      `imported ${source} as ${kind} ${name}${project ? ` (project ${project})` : ''}: ${crossing ? 'copied' : 'moved'} to ${target}; declare ${kind === 'disk' ? `a Disk named '${name}'` : kind === 'directory' ? `a Volume named '${name}' with type 'directory'` : `a Volume named '${name}'`} to adopt it\n`,
+    );
     return 0;
   });
 }
@@ -90,24 +132,49 @@ function checkSource(source: string, root: string): { directory: boolean; stat: 
   const refuse = (why: string) => new RefusedError(`refusing to import ${source}: it ${why}`);
   const stat = fs.lstatSync(source, { throwIfNoEntry: false });
   if (!stat) throw new HoststoreError(`nothing to import at ${source}: no such file or directory`);
-  if (stat.isSymbolicLink()) throw refuse(`is a symlink (to ${fs.readlinkSync(source)}); import the real path, after checking it is what you mean`);
+  if (stat.isSymbolicLink())
+    throw refuse(
+      `is a symlink (to ${fs.readlinkSync(source)}); import the real path, after checking it is what you mean`,
+    );
   const real = fs.realpathSync(source);
   if (real !== source) throw refuse(`lies under a symlink (its real path is ${real}); import the real path`);
-  if (source === root || source.startsWith(`${root}/`)) throw refuse(`is inside the root ${root} already; storage there is imported by declaring its name (see ${commandHint(root, 'list')})`);
+  if (source === root || source.startsWith(`${root}/`))
+    throw refuse(
+      `is inside the root ${root} already; storage there is imported by declaring its name (see ${commandHint(root, 'list')})`,
+    );
   if (root.startsWith(`${source}/`)) throw refuse(`contains the root ${root}`);
   const directory = stat.isDirectory();
   const problem = directory ? directoryTrustProblem(stat) : imageTrustProblem(stat);
-  if (problem) throw refuse(`${problem}; hoststore mounts what it imports as root, so it imports only what is root's alone. Check its content, then: chown root:root ${source} && chmod go-w ${source}`);
+  if (problem)
+    throw refuse(
+      `${problem}; hoststore mounts what it imports as root, so it imports only what is root's alone. Check its content, then: chown root:root ${source} && chmod go-w ${source}`,
+    );
   const table = readMountTable();
   if (directory) {
     const mounted = table.filter((e) => e.target === source || e.target.startsWith(`${source}/`)).map((e) => e.target);
-    if (mounted.length) throw refuse(`has a filesystem mounted ${mounted[0] === source ? 'on it' : `inside it (${mounted.join(', ')})`}; unmount it first`);
+    if (mounted.length)
+      throw refuse(
+        `has a filesystem mounted ${mounted[0] === source ? 'on it' : `inside it (${mounted.join(', ')})`}; unmount it first`,
+      );
   } else {
     const loops = loopsFor(source);
-    if (loops.length) throw refuse(`is attached to ${loops.join(', ')}${table.some((e) => loops.includes(e.source)) ? ` and mounted at ${table.filter((e) => loops.includes(e.source)).map((e) => e.target).join(', ')}` : ''}; unmount and detach it first (umount, losetup -d)`);
+    if (loops.length)
+      throw refuse(
+        `is attached to ${loops.join(', ')}${
+          table.some((e) => loops.includes(e.source))
+            ? ` and mounted at ${table
+                .filter((e) => loops.includes(e.source))
+                .map((e) => e.target)
+                .join(', ')}`
+            : ''
+        }; unmount and detach it first (umount, losetup -d)`,
+      );
   }
   const users = processesUsing(source, { tree: directory });
-  if (users.length) throw refuse(`is in use by ${users.slice(0, 3).join(', ')}${users.length > 3 ? ` and ${users.length - 3} more` : ''}; stop them first`);
+  if (users.length)
+    throw refuse(
+      `is in use by ${users.slice(0, 3).join(', ')}${users.length > 3 ? ` and ${users.length - 3} more` : ''}; stop them first`,
+    );
   return { directory, stat };
 }
 
@@ -116,24 +183,39 @@ function checkSource(source: string, root: string): { directory: boolean; stat: 
  * it) its change time, so it was not written or chmodded since.
  */
 function sameFile(checked: fs.Stats, now: fs.Stats | undefined, options: { renamed?: boolean } = {}): boolean {
-  return now !== undefined && now.dev === checked.dev && now.ino === checked.ino && (options.renamed === true || now.ctimeMs === checked.ctimeMs);
+  return (
+    now !== undefined &&
+    now.dev === checked.dev &&
+    now.ino === checked.ino &&
+    (options.renamed === true || now.ctimeMs === checked.ctimeMs)
+  );
 }
 
 function changedWhileImporting(source: string): RefusedError {
-  return new RefusedError(`refusing to import ${source}: it was replaced or changed while being imported; nothing was imported; check what is there, then run the import again`);
+  return new RefusedError(
+    `refusing to import ${source}: it was replaced or changed while being imported; nothing was imported; check what is there, then run the import again`,
+  );
 }
 
 function directoryTrustProblem(stat: fs.Stats): string | undefined {
-  if (stat.uid !== 0) return `is owned by uid ${stat.uid}, not root (mode ${(stat.mode & 0o7777).toString(8).padStart(4, '0')})`;
-  if ((stat.mode & 0o022) !== 0) return `is writable by group or others (mode ${(stat.mode & 0o7777).toString(8).padStart(4, '0')})`;
+  if (stat.uid !== 0)
+    return `is owned by uid ${stat.uid}, not root (mode ${(stat.mode & 0o7777).toString(8).padStart(4, '0')})`;
+  if ((stat.mode & 0o022) !== 0)
+    return `is writable by group or others (mode ${(stat.mode & 0o7777).toString(8).padStart(4, '0')})`;
   return undefined;
 }
 
 /** The image's filesystem, read from its signature: one hoststore can mount, and ext4 for a volume. */
 function filesystemOf(source: string, kind: StorageKind): Filesystem {
   const filesystem = readFilesystemSignature(source);
-  if (!filesystem) throw new RefusedError(`refusing to import ${source}: it holds no ext4, xfs or btrfs filesystem, and hoststore will not format a file it did not make`);
-  if (kind === 'volume' && filesystem !== 'ext4') throw new RefusedError(`refusing to import ${source} as a volume: it holds ${filesystem}, and volumes are ext4; import it as a disk (--kind disk)`);
+  if (!filesystem)
+    throw new RefusedError(
+      `refusing to import ${source}: it holds no ext4, xfs or btrfs filesystem, and hoststore will not format a file it did not make`,
+    );
+  if (kind === 'volume' && filesystem !== 'ext4')
+    throw new RefusedError(
+      `refusing to import ${source} as a volume: it holds ${filesystem}, and volumes are ext4; import it as a disk (--kind disk)`,
+    );
   return filesystem;
 }
 
@@ -152,7 +234,13 @@ async function copyIn(source: string, target: string, directory: boolean, unchan
   const temporary = `${target}.importing`;
   fs.rmSync(temporary, { recursive: true, force: true });
   try {
-    await run('cp', directory ? ['-a', '--reflink=auto', source, temporary] : ['--reflink=auto', '--sparse=always', '--preserve=mode,ownership,timestamps', source, temporary], { concurrent: true });
+    await run(
+      'cp',
+      directory
+        ? ['-a', '--reflink=auto', source, temporary]
+        : ['--reflink=auto', '--sparse=always', '--preserve=mode,ownership,timestamps', source, temporary],
+      { concurrent: true },
+    );
     // cp reads by path: a source swapped or written during the copy gave a copy of something else.
     if (!unchanged()) throw changedWhileImporting(source);
     await run('sync', ['--file-system', temporary]);

@@ -12,14 +12,24 @@ export function list(options: GlobalOptions): number {
     printJson(perRoot.flatMap(({ root, items }) => items.map((i) => ({ root, ...i }))));
     return 0;
   }
-  printPerRoot(perRoot.map(({ root, items }) => ({ root, text: items.length === 0 ? `no storage under ${root}` : listTable(items) })));
+  printPerRoot(
+    perRoot.map(({ root, items }) => ({
+      root,
+      text: items.length === 0 ? `no storage under ${root}` : listTable(items),
+    })),
+  );
   return 0;
 }
 
 function listTable(items: InventoryItem[]): string {
   const rows = items.map((i) => [
-    i.name, i.kind, i.project || '-', i.sizeGb === undefined ? '-' : `${i.sizeGb} GB`, i.filesystem ?? '-',
-    formatBytes(i.allocatedBytes), i.state,
+    i.name,
+    i.kind,
+    i.project || '-',
+    i.sizeGb === undefined ? '-' : `${i.sizeGb} GB`,
+    i.filesystem ?? '-',
+    formatBytes(i.allocatedBytes),
+    i.state,
     i.mounts.map((m) => `${m.service}[${m.replica}]${m.readOnly ? ' ro' : ''}`).join(', ') || '-',
     i.lease ? `${i.lease.service}[${i.lease.replica}]` : '-',
   ]);
@@ -28,10 +38,17 @@ function listTable(items: InventoryItem[]): string {
 
 /** The one item called `name`; a name used by several projects needs --project. */
 export function findItem(items: InventoryItem[], name: string, options: GlobalOptions): InventoryItem {
-  const matches = items.filter((i) => i.name === name && (!options.project || i.project === options.project || i.kind === 'disk'));
-  if (matches.length === 0) throw new HoststoreError(`no storage named '${name}' under ${options.root} (see ${commandHint(options.root, 'list')})`);
+  const matches = items.filter(
+    (i) => i.name === name && (!options.project || i.project === options.project || i.kind === 'disk'),
+  );
+  if (matches.length === 0)
+    throw new HoststoreError(
+      `no storage named '${name}' under ${options.root} (see ${commandHint(options.root, 'list')})`,
+    );
   if (matches.length > 1) {
-    throw new UsageError(`'${name}' names ${matches.length} storages (${matches.map((m) => `${m.kind} in project ${m.project}`).join(', ')}); pick one with --project`);
+    throw new UsageError(
+      `'${name}' names ${matches.length} storages (${matches.map((m) => `${m.kind} in project ${m.project}`).join(', ')}); pick one with --project`,
+    );
   }
   return matches[0];
 }
@@ -54,7 +71,10 @@ export function status(name: string, options: GlobalOptions): number {
     `removal policy: ${item.removalPolicy ?? '-'}`,
     `lease:          ${item.lease ? `${item.lease.project}/${item.lease.service} replica ${item.lease.replica} since ${item.lease.since}` : '-'}`,
     `mounts:${item.mounts.length === 0 ? '         -' : ''}`,
-    ...item.mounts.map((m) => `  ${m.project}/${m.service} replica ${m.replica}: ${m.mountPath} -> ${m.hostPath}${m.readOnly ? ' (read-only)' : ''}${m.mounted ? '' : ' [NOT MOUNTED]'}`),
+    ...item.mounts.map(
+      (m) =>
+        `  ${m.project}/${m.service} replica ${m.replica}: ${m.mountPath} -> ${m.hostPath}${m.readOnly ? ' (read-only)' : ''}${m.mounted ? '' : ' [NOT MOUNTED]'}`,
+    ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
@@ -65,7 +85,13 @@ function rootOfName(name: string, options: GlobalOptions): string {
   const roots = rootsOf(options);
   if (roots.length === 1) return roots[0];
   const holding = roots.filter((root) => inventory(root).some((i) => i.name === name));
-  if (holding.length > 1) throw new UsageError(`'${name}' names storage under ${holding.length} roots of this app (${holding.join(', ')}); pick one with --root`);
-  if (holding.length === 0) throw new HoststoreError(`no storage named '${name}' under this app's roots (${roots.join(', ')}) (see ${commandHint(undefined, 'list')})`);
+  if (holding.length > 1)
+    throw new UsageError(
+      `'${name}' names storage under ${holding.length} roots of this app (${holding.join(', ')}); pick one with --root`,
+    );
+  if (holding.length === 0)
+    throw new HoststoreError(
+      `no storage named '${name}' under this app's roots (${roots.join(', ')}) (see ${commandHint(undefined, 'list')})`,
+    );
   return holding[0];
 }

@@ -50,7 +50,9 @@ function render(plan: Plan, format: string): string {
 function exitCode(plan: Plan, detailed: boolean): number {
   const refused = plan.items.filter((i) => i.safety === 'refused').length;
   if (refused > 0) {
-    process.stderr.write(`hoststore: ${refused} change${refused === 1 ? ' is' : 's are'} refused (see the plan above); apply would change nothing until the code no longer asks for ${refused === 1 ? 'it' : 'them'}\n`);
+    process.stderr.write(
+      `hoststore: ${refused} change${refused === 1 ? ' is' : 's are'} refused (see the plan above); apply would change nothing until the code no longer asks for ${refused === 1 ? 'it' : 'them'}\n`,
+    );
     return new RefusedError('').exitCode;
   }
   return detailed && hasChanges(plan) ? 2 : 0;
@@ -58,7 +60,11 @@ function exitCode(plan: Plan, detailed: boolean): number {
 
 /** The plan of `desired`, read while no other process changes its roots (see plan/read-lock.ts). */
 function planConsistently(desired: DesiredSpec[]): Promise<Plan> {
-  return withReadLocks(desired.map((d) => d.spec.root).filter((root) => typeof root === 'string' && root.startsWith('/')), () => makePlan(desired), (line) => process.stderr.write(`hoststore: ${line}\n`));
+  return withReadLocks(
+    desired.map((d) => d.spec.root).filter((root) => typeof root === 'string' && root.startsWith('/')),
+    () => makePlan(desired),
+    (line) => process.stderr.write(`hoststore: ${line}\n`),
+  );
 }
 
 export async function plan(options: EngineOptions): Promise<number> {
@@ -88,7 +94,8 @@ function loadSaved(file: string): SavedPlan {
   } catch (error) {
     throw new UsageError(`cannot read the saved plan ${file}: ${(error as Error).message}`);
   }
-  if (saved.hoststorePlan !== 1 || !Array.isArray(saved.desired)) throw new UsageError(`${file} is not a plan saved by hoststore plan --out`);
+  if (saved.hoststorePlan !== 1 || !Array.isArray(saved.desired))
+    throw new UsageError(`${file} is not a plan saved by hoststore plan --out`);
   return saved;
 }
 
@@ -98,7 +105,9 @@ export async function apply(file: string | undefined, options: EngineOptions): P
     const saved = loadSaved(file);
     current = await planConsistently(saved.desired);
     if (current.fingerprint !== saved.plan.fingerprint) {
-      throw new RefusedError(`the host or the registry changed since ${file} was planned (${saved.plan.createdAt}); nothing was applied. Run hoststore plan again and review it`);
+      throw new RefusedError(
+        `the host or the registry changed since ${file} was planned (${saved.plan.createdAt}); nothing was applied. Run hoststore plan again and review it`,
+      );
     }
   } else {
     current = await planConsistently(readDesired(options.app, options.stack));
@@ -108,7 +117,11 @@ export async function apply(file: string | undefined, options: EngineOptions): P
   if (!hasChanges(current)) return 0;
   if (!options.autoApprove && !file) await confirm('apply these changes to the host?', '--auto-approve');
   const started = Date.now();
-  await applyPlan(current, { allowDataLoss: new Set(options.allowDataLoss), log: options.log ?? ((line) => process.stdout.write(`${line}\n`)), onStep: options.onStep });
+  await applyPlan(current, {
+    allowDataLoss: new Set(options.allowDataLoss),
+    log: options.log ?? ((line) => process.stdout.write(`${line}\n`)),
+    onStep: options.onStep,
+  });
   process.stdout.write(`Apply complete in ${Date.now() - started} ms.\n`);
   return 0;
 }
@@ -117,9 +130,23 @@ export async function destroy(options: EngineOptions): Promise<number> {
   const desired = readDesired(options.app, options.stack);
   // Refuse before asking: the same check runs again under the lock before anything is removed.
   const refusals = refusedDestroy(desired, new Set(options.allowDataLoss));
-  if (refusals.length > 0) throw new RefusedError(`the destroy is refused, so nothing was changed:\n${refusals.map((r) => `  ${r}`).join('\n')}`);
-  if (!options.autoApprove) await confirm(`destroy what ${options.app}${options.stack ? ` (stack ${options.stack})` : ''} declares, by each removal policy?`, '--auto-approve');
-  const retained = await destroyDesired(desired, { allowDataLoss: new Set(options.allowDataLoss), log: (line) => process.stdout.write(`${line}\n`) });
-  process.stdout.write(retained.length ? `Destroy complete. Retained (data kept):\n${retained.map((r) => `  ${r}`).join('\n')}\n` : 'Destroy complete. Nothing was retained.\n');
+  if (refusals.length > 0)
+    throw new RefusedError(
+      `the destroy is refused, so nothing was changed:\n${refusals.map((r) => `  ${r}`).join('\n')}`,
+    );
+  if (!options.autoApprove)
+    await confirm(
+      `destroy what ${options.app}${options.stack ? ` (stack ${options.stack})` : ''} declares, by each removal policy?`,
+      '--auto-approve',
+    );
+  const retained = await destroyDesired(desired, {
+    allowDataLoss: new Set(options.allowDataLoss),
+    log: (line) => process.stdout.write(`${line}\n`),
+  });
+  process.stdout.write(
+    retained.length
+      ? `Destroy complete. Retained (data kept):\n${retained.map((r) => `  ${r}`).join('\n')}\n`
+      : 'Destroy complete. Nothing was retained.\n',
+  );
   return 0;
 }

@@ -10,13 +10,19 @@ import { commandHint } from '../command-hint.js';
 
 export async function pool(args: string[], options: GlobalOptions & { sizeGb?: string }): Promise<number> {
   const [verb, ...rest] = args;
-  if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'; usage: hoststore pool create|status --root DIR`);
+  if (rest.length > 0)
+    throw new UsageError(`unexpected argument '${rest[0]}'; usage: hoststore pool create|status --root DIR`);
   const log = (line: string) => (options.json ? process.stderr : process.stdout).write(`${line}\n`);
   switch (verb) {
     case 'create': {
-      if (options.sizeGb === undefined) throw new UsageError('usage: hoststore pool create --root DIR --size-gb N (the pool file is sparse: it takes host space only as data is written)');
+      if (options.sizeGb === undefined)
+        throw new UsageError(
+          'usage: hoststore pool create --root DIR --size-gb N (the pool file is sparse: it takes host space only as data is written)',
+        );
       if (!/^\d{1,8}$/.test(options.sizeGb)) {
-        throw new UsageError(`--size-gb must be a whole number of GiB from ${POOL_MIN_GB} to ${POOL_MAX_GB} (got ${options.sizeGb})`);
+        throw new UsageError(
+          `--size-gb must be a whole number of GiB from ${POOL_MIN_GB} to ${POOL_MAX_GB} (got ${options.sizeGb})`,
+        );
       }
       const status = await createPool(options.root, Number(options.sizeGb), log);
       if (options.json) printJson(status);
@@ -29,7 +35,9 @@ export async function pool(args: string[], options: GlobalOptions & { sizeGb?: s
       return status.mounted ? 0 : 1;
     }
     default:
-      throw new UsageError(`unknown pool command '${verb ?? ''}'; use: hoststore pool create --root DIR --size-gb N, or hoststore pool status --root DIR`);
+      throw new UsageError(
+        `unknown pool command '${verb ?? ''}'; use: hoststore pool create --root DIR --size-gb N, or hoststore pool status --root DIR`,
+      );
   }
 }
 

@@ -23,8 +23,15 @@ export function checkSavedPlan(file: string): void {
   }
   const uid = process.getuid?.() ?? 0;
   const mode = (stat.mode & 0o7777).toString(8).padStart(4, '0');
-  const why = stat.isSymbolicLink() ? 'is a symlink'
-    : stat.uid !== uid ? `is owned by uid ${stat.uid}${stat.uid === 65534 ? ' (nobody)' : ''}, not by you (uid ${uid})`
-      : (stat.mode & 0o022) !== 0 ? `is writable by group or others (mode ${mode})` : undefined;
-  if (why) throw new RefusedError(`refusing to apply the saved plan ${file}: it ${why}, so someone else could have changed what it applies; run hoststore plan --out again and apply that`);
+  const why = stat.isSymbolicLink()
+    ? 'is a symlink'
+    : stat.uid !== uid
+      ? `is owned by uid ${stat.uid}${stat.uid === 65534 ? ' (nobody)' : ''}, not by you (uid ${uid})`
+      : (stat.mode & 0o022) !== 0
+        ? `is writable by group or others (mode ${mode})`
+        : undefined;
+  if (why)
+    throw new RefusedError(
+      `refusing to apply the saved plan ${file}: it ${why}, so someone else could have changed what it applies; run hoststore plan --out again and apply that`,
+    );
 }

@@ -15,7 +15,19 @@ import { withRootLock } from '../registry/lock.js';
 import type { StorageRecord } from '../registry/store.js';
 import { inventory } from '../inventory.js';
 import { pruneAll, runDue } from '../snapshots/run-due.js';
-import { deleteSnapshot, getSnapshot, listSnapshots, recordedState, restoreCopy, snapshotLocation, takeSnapshot, verifySnapshot, type SnapshotOptions as TakeSnapshotOptions, type SnapshotRecord, type SnapshotState } from '../snapshots/snapshots.js';
+import {
+  deleteSnapshot,
+  getSnapshot,
+  listSnapshots,
+  recordedState,
+  restoreCopy,
+  snapshotLocation,
+  takeSnapshot,
+  verifySnapshot,
+  type SnapshotOptions as TakeSnapshotOptions,
+  type SnapshotRecord,
+  type SnapshotState,
+} from '../snapshots/snapshots.js';
 import { checkRootTrust, recordedHostPath, recordedStoragePath } from '../host/root-trust.js';
 import { printPerRoot, rootsOf } from './app-roots.js';
 import type { GlobalOptions } from '../cli.js';
@@ -39,10 +51,14 @@ export interface SnapshotOptions extends GlobalOptions {
 /** The freeze bound of `snapshot create`: the option's value checked by the construct's rule, else the default. */
 function maxFreezeSeconds(options: SnapshotOptions, verb: string | undefined): number | undefined {
   if (options.maxFreezeSeconds === undefined) return undefined;
-  if (verb !== 'create') throw new UsageError(`--max-freeze-seconds applies to hoststore snapshot create only (got snapshot ${verb ?? ''})`);
+  if (verb !== 'create')
+    throw new UsageError(`--max-freeze-seconds applies to hoststore snapshot create only (got snapshot ${verb ?? ''})`);
   const value = /^[0-9]+(\.[0-9]+)?$/.test(options.maxFreezeSeconds) ? Number(options.maxFreezeSeconds) : Number.NaN;
   const problem = maxFreezeSecondsRule(value);
-  if (problem) throw new UsageError(`--max-freeze-seconds ${problem} (got ${JSON.stringify(options.maxFreezeSeconds)}); for example --max-freeze-seconds 30`);
+  if (problem)
+    throw new UsageError(
+      `--max-freeze-seconds ${problem} (got ${JSON.stringify(options.maxFreezeSeconds)}); for example --max-freeze-seconds 30`,
+    );
   return value;
 }
 
@@ -57,20 +73,33 @@ export async function snapshot(args: string[], options: SnapshotOptions): Promis
   const [verb, target] = args;
   const freezeLimit = maxFreezeSeconds(options, verb);
   // With --json, stdout carries only the JSON; progress lines go to stderr.
-  const ctx = makeContext(options.root, options.log ? { log: options.log } : options.json ? { log: (line) => process.stderr.write(`${line}\n`) } : {});
-  const locked = <T>(what: string, fn: () => Promise<T>) => withRootLock(options.root, { holder: `hoststore snapshot ${what}` }, fn);
+  const ctx = makeContext(
+    options.root,
+    options.log ? { log: options.log } : options.json ? { log: (line) => process.stderr.write(`${line}\n`) } : {},
+  );
+  const locked = <T>(what: string, fn: () => Promise<T>) =>
+    withRootLock(options.root, { holder: `hoststore snapshot ${what}` }, fn);
   switch (verb) {
     case 'create': {
       if (!target) throw new UsageError('usage: hoststore snapshot create NAME');
-      const record = await locked(`create ${target}`, () => takeSnapshot(ctx, storageRecord(options, target), 'manual', undefined, { maxFreezeSeconds: freezeLimit, onProgress: options.onProgress }));
+      const record = await locked(`create ${target}`, () =>
+        takeSnapshot(ctx, storageRecord(options, target), 'manual', undefined, {
+          maxFreezeSeconds: freezeLimit,
+          onProgress: options.onProgress,
+        }),
+      );
       if (options.json) printJson(record);
       return 0;
     }
     case 'list': {
       const perRoot: Array<{ root: string; snapshots: Awaited<ReturnType<typeof listWithState>> }> = [];
       for (const root of rootsOf(options)) {
-        const rootCtx = root === options.root ? ctx : makeContext(root, options.json ? { log: (line) => process.stderr.write(`${line}\n`) } : {});
-        const lockedHere = <T>(what: string, fn: () => Promise<T>) => withRootLock(root, { holder: `hoststore snapshot ${what}` }, fn);
+        const rootCtx =
+          root === options.root
+            ? ctx
+            : makeContext(root, options.json ? { log: (line) => process.stderr.write(`${line}\n`) } : {});
+        const lockedHere = <T>(what: string, fn: () => Promise<T>) =>
+          withRootLock(root, { holder: `hoststore snapshot ${what}` }, fn);
         // It reads the registry and hashes files of the root: the same check as before a change.
         checkRootTrust(root);
         perRoot.push({ root, snapshots: await listWithState(rootCtx, target, options.verify, lockedHere) });
@@ -80,7 +109,12 @@ export async function snapshot(args: string[], options: SnapshotOptions): Promis
         printJson(perRoot.flatMap(({ root, snapshots }) => snapshots.map((s) => ({ root, ...s }))));
         return code;
       }
-      printPerRoot(perRoot.map(({ root, snapshots }) => ({ root, text: snapshots.length ? snapshotTable(root, snapshots) : 'no snapshots' })));
+      printPerRoot(
+        perRoot.map(({ root, snapshots }) => ({
+          root,
+          text: snapshots.length ? snapshotTable(root, snapshots) : 'no snapshots',
+        })),
+      );
       return code;
     }
     case 'delete': {
@@ -94,24 +128,34 @@ export async function snapshot(args: string[], options: SnapshotOptions): Promis
     }
     case 'restore':
       if (!target) throw new UsageError('usage: hoststore snapshot restore ID (--to NEW_NAME | --in-place)');
-      if (options.to && !options.inPlace) return locked(`restore ${target}`, () => restoreTo(options, target, options.to as string));
+      if (options.to && !options.inPlace)
+        return locked(`restore ${target}`, () => restoreTo(options, target, options.to as string));
       if (options.inPlace && !options.to) return restoreInPlace(options, target);
       throw new UsageError('hoststore snapshot restore ID needs exactly one of --to NEW_NAME or --in-place');
     case 'run-due': {
       const report = await runDue(ctx);
       if (options.json) printJson(report);
-      else process.stdout.write(`run-due: ${report.taken.length} taken${report.taken.map((s) => ` ${s.id}`).join('')}, ${report.pruned.length} pruned${report.pruned.map((id) => ` ${id}`).join('')}\n`);
+      else
+        process.stdout.write(
+          `run-due: ${report.taken.length} taken${report.taken.map((s) => ` ${s.id}`).join('')}, ${report.pruned.length} pruned${report.pruned.map((id) => ` ${id}`).join('')}\n`,
+        );
       for (const warning of report.warnings) process.stderr.write(`hoststore: warning: ${warning}\n`);
       for (const failure of report.failed) process.stderr.write(`hoststore: snapshot failed: ${failure}\n`);
       return report.failed.length ? 1 : 0;
     }
     case 'prune': {
       const pruned = await pruneAll(ctx, options.dryRun);
-      process.stdout.write(pruned.length ? `${options.dryRun ? 'would prune' : 'pruned'}:\n${pruned.map((id) => `  ${id}`).join('\n')}\n` : 'nothing to prune\n');
+      process.stdout.write(
+        pruned.length
+          ? `${options.dryRun ? 'would prune' : 'pruned'}:\n${pruned.map((id) => `  ${id}`).join('\n')}\n`
+          : 'nothing to prune\n',
+      );
       return 0;
     }
     default:
-      throw new UsageError(`unknown snapshot command '${verb ?? ''}'; use create, list, restore, delete, prune or run-due`);
+      throw new UsageError(
+        `unknown snapshot command '${verb ?? ''}'; use create, list, restore, delete, prune or run-due`,
+      );
   }
 }
 
@@ -126,49 +170,75 @@ async function restoreTo(options: GlobalOptions, id: string, name: string): Prom
   if (ctx.registry.storage(snap.kind, snap.project, name) || fs.existsSync(target)) {
     throw new RefusedError(`${snap.kind} ${name} already exists; restore to a new name, or use --in-place`);
   }
-  if (!(await verifySnapshot(snap, ctx))) throw new RefusedError(`snapshot ${id} no longer matches its checksum; refusing to restore from it`);
+  if (!(await verifySnapshot(snap, ctx)))
+    throw new RefusedError(`snapshot ${id} no longer matches its checksum; refusing to restore from it`);
   await restoreCopy(snap, target, options.root);
   const source = ctx.registry.storage(snap.kind, snap.project, snap.storage);
   const now = ctx.now().toISOString();
   ctx.registry.putStorage({
-    kind: snap.kind, name, project: snap.project, stack: '', state: 'retained', shared: source?.shared ?? false,
+    kind: snap.kind,
+    name,
+    project: snap.project,
+    stack: '',
+    state: 'retained',
+    shared: source?.shared ?? false,
     sizeGb: snap.kind === 'directory' ? undefined : Math.floor(fs.statSync(target).size / 1024 ** 3),
     filesystem: snap.kind === 'directory' ? undefined : readFilesystemSignature(target),
-    removalPolicy: 'retain', path: target, createdAt: now, updatedAt: now, retainedAt: now, fromSnapshot: id,
+    removalPolicy: 'retain',
+    path: target,
+    createdAt: now,
+    updatedAt: now,
+    retainedAt: now,
+    fromSnapshot: id,
   });
-  process.stdout.write(`restored snapshot ${id} as ${snap.kind} ${name} at ${target}; declare ${snap.kind === 'disk' ? `a Disk named '${name}'` : `a Volume named '${name}'`} to mount it\n`);
+  process.stdout.write(
+    `restored snapshot ${id} as ${snap.kind} ${name} at ${target}; declare ${snap.kind === 'disk' ? `a Disk named '${name}'` : `a Volume named '${name}'`} to mount it\n`,
+  );
   return 0;
 }
 
 async function restoreInPlace(options: GlobalOptions, id: string): Promise<number> {
   const ctx = makeContext(options.root);
-  const mounts = await withRootLock(options.root, { holder: `hoststore snapshot restore ${id} --in-place` }, async () => {
-    const snap = getSnapshot(ctx, id);
-    let record = ctx.registry.storage(snap.kind, snap.project, snap.storage);
-    if (!record) throw new HoststoreError(`${snap.kind} ${snap.storage} no longer exists; restore with --to ${snap.storage}`);
-    const { finishInterruptedRestore, restoreInPlaceCrashSafe } = await import('../snapshots/restore-in-place.js');
-    // A restore killed earlier is rolled back or finished first; if it was this one and it finished, done.
-    const interrupted = record.restoring;
-    const outcome = await finishInterruptedRestore(ctx, record);
-    const users = ctx.registry.mountsOf(record.kind, record.project, record.name);
-    if (outcome === 'finished' && interrupted?.snapshot === id) {
-      process.stdout.write(`restored ${record.kind} ${record.name} from ${id} (its previous content is snapshot ${interrupted.safety})\n`);
+  const mounts = await withRootLock(
+    options.root,
+    { holder: `hoststore snapshot restore ${id} --in-place` },
+    async () => {
+      const snap = getSnapshot(ctx, id);
+      let record = ctx.registry.storage(snap.kind, snap.project, snap.storage);
+      if (!record)
+        throw new HoststoreError(`${snap.kind} ${snap.storage} no longer exists; restore with --to ${snap.storage}`);
+      const { finishInterruptedRestore, restoreInPlaceCrashSafe } = await import('../snapshots/restore-in-place.js');
+      // A restore killed earlier is rolled back or finished first; if it was this one and it finished, done.
+      const interrupted = record.restoring;
+      const outcome = await finishInterruptedRestore(ctx, record);
+      const users = ctx.registry.mountsOf(record.kind, record.project, record.name);
+      if (outcome === 'finished' && interrupted?.snapshot === id) {
+        process.stdout.write(
+          `restored ${record.kind} ${record.name} from ${id} (its previous content is snapshot ${interrupted.safety})\n`,
+        );
+        return users;
+      }
+      record = ctx.registry.storage(snap.kind, snap.project, snap.storage) as StorageRecord;
+      if (!(await verifySnapshot(snap, ctx)))
+        throw new RefusedError(`snapshot ${id} no longer matches its checksum; refusing to restore from it`);
+      if (!options.yes)
+        throw new UsageError(
+          `restoring ${snap.storage} in place replaces its current content (a safety snapshot is taken first); pass --yes`,
+        );
+      // Paths by the layout from what the records name, never the paths they carry.
+      for (const m of users) {
+        const hostPath = recordedHostPath(options.root, m);
+        while (readMountTable().some((e) => e.target === hostPath)) await unmount(hostPath);
+      }
+      if (record.kind !== 'directory') await unmountImage(recordedStoragePath(options.root, record));
+      const safety = await takeSnapshot(ctx, record, 'safety');
+      await restoreInPlaceCrashSafe(ctx, record, snap, safety);
+      process.stdout.write(
+        `restored ${record.kind} ${record.name} from ${id} (its previous content is snapshot ${safety.id})\n`,
+      );
       return users;
-    }
-    record = ctx.registry.storage(snap.kind, snap.project, snap.storage) as StorageRecord;
-    if (!(await verifySnapshot(snap, ctx))) throw new RefusedError(`snapshot ${id} no longer matches its checksum; refusing to restore from it`);
-    if (!options.yes) throw new UsageError(`restoring ${snap.storage} in place replaces its current content (a safety snapshot is taken first); pass --yes`);
-    // Paths by the layout from what the records name, never the paths they carry.
-    for (const m of users) {
-      const hostPath = recordedHostPath(options.root, m);
-      while (readMountTable().some((e) => e.target === hostPath)) await unmount(hostPath);
-    }
-    if (record.kind !== 'directory') await unmountImage(recordedStoragePath(options.root, record));
-    const safety = await takeSnapshot(ctx, record, 'safety');
-    await restoreInPlaceCrashSafe(ctx, record, snap, safety);
-    process.stdout.write(`restored ${record.kind} ${record.name} from ${id} (its previous content is snapshot ${safety.id})\n`);
-    return users;
-  });
+    },
+  );
   for (const m of mounts) await converge(mountHandler, ctx, mountSpecFromRecord(options.root, m));
   return 0;
 }
@@ -178,7 +248,9 @@ async function restoreInPlace(options: GlobalOptions, id: string): Promise<numbe
  * (and for all with --verify) hashed now, under the root lock since the outcome is recorded.
  */
 async function listWithState(
-  ctx: ReturnType<typeof makeContext>, storage: string | undefined, verify: boolean | undefined,
+  ctx: ReturnType<typeof makeContext>,
+  storage: string | undefined,
+  verify: boolean | undefined,
   locked: <T>(what: string, fn: () => Promise<T>) => Promise<T>,
 ): Promise<Array<SnapshotRecord & { state: SnapshotState; intact: boolean }>> {
   const judge = async () => {
@@ -198,8 +270,15 @@ async function listWithState(
 
 function snapshotTable(root: string, snapshots: Awaited<ReturnType<typeof listWithState>>): string {
   const rows = snapshots.map((s) => [
-    s.id, `${s.kind} ${s.storage}`, s.createdAt, s.trigger, s.method, s.frozenMs ? `${s.frozenMs} ms` : '-',
-    formatBytes(snapshotBytes(root, s)), s.state === 'ok' ? 'ok' : s.state.toUpperCase(), s.verified?.at ?? '-',
+    s.id,
+    `${s.kind} ${s.storage}`,
+    s.createdAt,
+    s.trigger,
+    s.method,
+    s.frozenMs ? `${s.frozenMs} ms` : '-',
+    formatBytes(snapshotBytes(root, s)),
+    s.state === 'ok' ? 'ok' : s.state.toUpperCase(),
+    s.verified?.at ?? '-',
   ]);
   return table(['ID', 'STORAGE', 'TAKEN', 'TRIGGER', 'METHOD', 'FROZEN', 'ALLOCATED', 'CONTENT', 'VERIFIED'], rows);
 }

@@ -21,20 +21,26 @@ export async function up(options: GlobalOptions): Promise<number> {
   let failed = 0;
   for (const m of records) {
     const spec = mountSpecFromRecord(options.root, m);
-    const image = m.storageKind === 'directory' ? undefined : imagePath(options.root, m.storageKind, m.project, m.storage);
+    const image =
+      m.storageKind === 'directory' ? undefined : imagePath(options.root, m.storageKind, m.project, m.storage);
     if (image && !fs.existsSync(image) && deletedImageHolds(image).length === 0) {
       // Said as the plan says it, not as losetup's "No such file or directory" (an image deleted while
       // still mounted is the handler's to report, with the way to save its data).
       failed += 1;
-      process.stderr.write(`hoststore up: ${m.storage} for ${m.project}/${m.service} replica ${m.replica}: ${m.storageKind} ${m.storage}: ${image} is missing (deleted behind hoststore's back), so it was not mounted. Restore the file and run ${commandHint(options.root, 'up')} again, or delete the record with \`${commandHint(options.root, `delete ${m.storage} --yes`)}\` to start empty\n`);
+      process.stderr.write(
+        `hoststore up: ${m.storage} for ${m.project}/${m.service} replica ${m.replica}: ${m.storageKind} ${m.storage}: ${image} is missing (deleted behind hoststore's back), so it was not mounted. Restore the file and run ${commandHint(options.root, 'up')} again, or delete the record with \`${commandHint(options.root, `delete ${m.storage} --yes`)}\` to start empty\n`,
+      );
       continue;
     }
     try {
       const diff = await converge(mountHandler, ctx, spec, 'hoststore up');
-      if (diff.action === 'none') ctx.log(`${m.storage}: already mounted for ${m.project}/${m.service} replica ${m.replica}`);
+      if (diff.action === 'none')
+        ctx.log(`${m.storage}: already mounted for ${m.project}/${m.service} replica ${m.replica}`);
     } catch (error) {
       failed += 1;
-      process.stderr.write(`hoststore up: ${m.storage} for ${m.project}/${m.service} replica ${m.replica}: ${(error as Error).message}\n`);
+      process.stderr.write(
+        `hoststore up: ${m.storage} for ${m.project}/${m.service} replica ${m.replica}: ${(error as Error).message}\n`,
+      );
     }
   }
   process.stdout.write(`up: ${records.length - failed} of ${records.length} mounts in place\n`);

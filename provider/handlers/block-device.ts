@@ -8,7 +8,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Filesystem, StorageSpec } from '../../src/schema.js';
 import { createSparseImage, growImage } from '../host/image.js';
-import { formatImage, growFilesystemOffline, growFilesystemOnline, OnlineGrowUnsupported, requireMkfs } from '../host/filesystem.js';
+import {
+  formatImage,
+  growFilesystemOffline,
+  growFilesystemOnline,
+  OnlineGrowUnsupported,
+  requireMkfs,
+} from '../host/filesystem.js';
 import { attachLoop, detachLoop, loopsFor, refreshLoopCapacity } from '../host/loop.js';
 import { bindMount, mountDevice, readMountTable, safeMountTarget, unmount, type MountEntry } from '../host/mounts.js';
 import { stagingPath } from '../../src/schema.js';
@@ -26,7 +32,12 @@ export async function requireFormatter(filesystem: Filesystem): Promise<void> {
   requireMkfs(filesystem);
 }
 
-export async function createFormattedImage(image: string, sizeBytes: number, filesystem: Filesystem, label: string): Promise<void> {
+export async function createFormattedImage(
+  image: string,
+  sizeBytes: number,
+  filesystem: Filesystem,
+  label: string,
+): Promise<void> {
   await createSparseImage(image, sizeBytes);
   await formatImage(image, filesystem, label);
 }
@@ -51,7 +62,11 @@ function entryAt(table: readonly MountEntry[], target: string): MountEntry | und
 }
 
 /** Every mount of the image's filesystem (its loop device), oldest first: the first mount and any binds of it. */
-export function mountsOfImage(image: string, table: readonly MountEntry[] = readMountTable(), loops: readonly string[] = loopsFor(image)): MountEntry[] {
+export function mountsOfImage(
+  image: string,
+  table: readonly MountEntry[] = readMountTable(),
+  loops: readonly string[] = loopsFor(image),
+): MountEntry[] {
   const devices = new Set(loops);
   return table.filter((entry) => devices.has(entry.source)).sort((a, b) => a.id - b.id);
 }
@@ -62,7 +77,12 @@ export function mountsOfImage(image: string, table: readonly MountEntry[] = read
  * which replicas then bind.
  */
 export async function ensureMounted(
-  root: string, target: string, image: string, filesystem: Filesystem, readOnly: boolean, loops?: readonly string[],
+  root: string,
+  target: string,
+  image: string,
+  filesystem: Filesystem,
+  readOnly: boolean,
+  loops?: readonly string[],
 ): Promise<string> {
   const attachedHere = (loops ?? loopsFor(image)).length === 0;
   const device = await ensureLoop(image, loops);
@@ -90,7 +110,12 @@ export async function unmountImage(image: string): Promise<void> {
 }
 
 /** Grows the image and its filesystem to `sizeBytes`; returns a note on how (online, offline, unmounted). */
-export async function growStorage(_ctx: HandlerContext, spec: StorageSpec, image: string, sizeBytes: number): Promise<string> {
+export async function growStorage(
+  _ctx: HandlerContext,
+  spec: StorageSpec,
+  image: string,
+  sizeBytes: number,
+): Promise<string> {
   const filesystem = spec.filesystem as Filesystem;
   const previousBytes = fs.statSync(image).size;
   await growImage(image, sizeBytes);
@@ -110,7 +135,13 @@ export async function growStorage(_ctx: HandlerContext, spec: StorageSpec, image
     if (holders.length > 0) {
       fs.truncateSync(image, previousBytes);
       await refreshLoopCapacity(device);
-      throw new RefusedError(busyReason(`${spec.kind} ${spec.name}`, mounted.map((m) => m.target), holders));
+      throw new RefusedError(
+        busyReason(
+          `${spec.kind} ${spec.name}`,
+          mounted.map((m) => m.target),
+          holders,
+        ),
+      );
     }
     // ext4 here: take every mount down (binds first), resize, and put each back as it was.
     const started = Date.now();

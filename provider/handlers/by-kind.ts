@@ -6,6 +6,7 @@ import type { KindName } from '../../src/kinds.js';
 import type { Handler } from './handler.js';
 
 /** A handler of some kind: each parses its own spec, so callers hand it wire input, not typed specs. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- existential: the kind, not the caller, knows the types
 export type AnyHandler = Handler<any, any, any>;
 
 const LOADERS: { readonly [K in KindName]: () => Promise<AnyHandler> } = {

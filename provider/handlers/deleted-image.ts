@@ -21,11 +21,18 @@ export function deletedImageHolds(image: string, table: readonly MountEntry[] = 
 }
 
 /** One line: what happened, where the data is, and how to save it. */
-export function deletedImageReason(what: string, image: string, holds: readonly DeletedImageHold[], root?: string): string {
+export function deletedImageReason(
+  what: string,
+  image: string,
+  holds: readonly DeletedImageHold[],
+  root?: string,
+): string {
   const where = holds.map((h) => `${h.device} (mounted at ${h.targets.join(', ')})`).join(', ');
   const device = holds[0]?.device ?? '/dev/loopN';
   const target = holds[0]?.targets[0] ?? '<mount>';
-  return `${what}: its image ${image} was deleted while mounted; its data lives only in ${where}, so hoststore will not unmount it. `
-    + `Save the data first: stop the services using it, run \`fsfreeze --freeze ${target}; cp --sparse=always ${device} ${image}; fsfreeze --unfreeze ${target}\`, `
-    + `then unmount ${target} and run \`${commandHint(root, 'up')}\``;
+  return (
+    `${what}: its image ${image} was deleted while mounted; its data lives only in ${where}, so hoststore will not unmount it. ` +
+    `Save the data first: stop the services using it, run \`fsfreeze --freeze ${target}; cp --sparse=always ${device} ${image}; fsfreeze --unfreeze ${target}\`, ` +
+    `then unmount ${target} and run \`${commandHint(root, 'up')}\``
+  );
 }

@@ -96,7 +96,11 @@ export async function converge<S, I, A>(
     assertAllowed(ctx, handler.describe(spec), nameOf(spec), diff);
     if (diff.action === 'create' || actual === undefined) await handler.create(ctx, spec, diff);
     else if (diff.action !== 'none') await handler.update(ctx, spec, actual, diff);
-    if (diff.action !== 'none') appendJournal(ctx, `${handler.kind} ${diff.action} ${handler.describe(spec)}: ${diff.changes.map((c) => c.field).join(', ')}`);
+    if (diff.action !== 'none')
+      appendJournal(
+        ctx,
+        `${handler.kind} ${diff.action} ${handler.describe(spec)}: ${diff.changes.map((c) => c.field).join(', ')}`,
+      );
     return diff;
   });
 }

@@ -25,7 +25,13 @@ import { storagePath } from './storage.js';
 import { classifyMountedStorage, classifyReadOnly } from '../../src/kinds.js';
 import { checkInsideRoot } from '../host/root-trust.js';
 import { deletedImageHolds, deletedImageReason, type DeletedImageHold } from './deleted-image.js';
-import { borrowedMountNote, isMountBorrower, mountBorrowerChanges, nestedMount, nestedMountChange } from './mount-owner.js';
+import {
+  borrowedMountNote,
+  isMountBorrower,
+  mountBorrowerChanges,
+  nestedMount,
+  nestedMountChange,
+} from './mount-owner.js';
 import { commandHint } from '../command-hint.js';
 
 export interface ActualMount {
@@ -52,7 +58,12 @@ function hostPathOf(identity: MountIdentity): string {
 }
 
 function imageOf(identity: MountIdentity): string {
-  return storagePath({ kind: identity.storage_kind, root: identity.root, project: identity.project, name: identity.storage });
+  return storagePath({
+    kind: identity.storage_kind,
+    root: identity.root,
+    project: identity.project,
+    name: identity.storage,
+  });
 }
 
 /** One instance holds a disk or a non-shared volume, so its filesystem is mounted straight at the host path. */
@@ -64,9 +75,12 @@ function isExclusive(ctx: HandlerContext, identity: MountIdentity): boolean {
 
 /** Where shared storage is seen on the host before binding: its staging mount or its directory. */
 function sharedSource(identity: MountIdentity): string {
-  return checkInsideRoot(identity.root, identity.storage_kind === 'directory'
-    ? directoryPath(identity.root, identity.project, identity.storage)
-    : stagingPath(identity.root, identity.storage_kind, identity.project, identity.storage));
+  return checkInsideRoot(
+    identity.root,
+    identity.storage_kind === 'directory'
+      ? directoryPath(identity.root, identity.project, identity.storage)
+      : stagingPath(identity.root, identity.storage_kind, identity.project, identity.storage),
+  );
 }
 
 /** True when `target` is a mount point showing the same directory as `source` (same device and inode). */
@@ -109,15 +123,26 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
   describe: (identity) => `${identity.storage} -> ${identity.service}[${identity.replica}]:${identity.mount_path}`,
 
   read(ctx, identity) {
-    const record = ctx.registry.get<MountRecord>('mounts', mountKey(identity.project, identity.service, identity.replica, identity.mount_path));
+    const record = ctx.registry.get<MountRecord>(
+      'mounts',
+      mountKey(identity.project, identity.service, identity.replica, identity.mount_path),
+    );
     const hostPath = hostPathOf(identity);
     const entry = [...readMountTable()].reverse().find((e) => e.target === hostPath);
     const mounted = entry !== undefined && showsStorage(identity, hostPath);
     const lease = identity.storage_kind === 'disk' ? ctx.registry.lease(identity.storage) : undefined;
     if (!record && !entry) return undefined;
     // Only a mount that shows something else can be a deleted image's: look for one then (a /sys scan).
-    const holds = entry && !mounted && identity.storage_kind !== 'directory' ? deletedImageHolds(imageOf(identity)) : [];
-    return { record, hostPath, mounted, readOnly: entry?.readOnly, lease, ...(holds.length ? { deletedHolds: holds } : {}) };
+    const holds =
+      entry && !mounted && identity.storage_kind !== 'directory' ? deletedImageHolds(imageOf(identity)) : [];
+    return {
+      record,
+      hostPath,
+      mounted,
+      readOnly: entry?.readOnly,
+      lease,
+      ...(holds.length ? { deletedHolds: holds } : {}),
+    };
   },
 
   diff(ctx, spec, actual) {
@@ -125,11 +150,22 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
     const what = `${spec.storage_kind} ${spec.storage}`;
     const changes: Change[] = [];
     if (!storage || storage.state === 'creating') {
-      changes.push({ field: 'storage', kind: 'refused', safety: 'refused', reason: `${what} does not exist on this host; declare it (or deploy its stack) before mounting it` });
+      changes.push({
+        field: 'storage',
+        kind: 'refused',
+        safety: 'refused',
+        reason: `${what} does not exist on this host; declare it (or deploy its stack) before mounting it`,
+      });
       return { action: actual ? 'update' : 'create', changes };
     }
     if (actual?.deletedHolds) {
-      changes.push({ field: 'mount', from: actual.hostPath, kind: 'drift', safety: 'refused', reason: deletedImageReason(what, imageOf(spec), actual.deletedHolds, spec.root) });
+      changes.push({
+        field: 'mount',
+        from: actual.hostPath,
+        kind: 'drift',
+        safety: 'refused',
+        reason: deletedImageReason(what, imageOf(spec), actual.deletedHolds, spec.root),
+      });
       return { action: 'update', changes };
     }
     // Another stack of this project has this mount point: the same Mount borrows it, anything else is refused.
@@ -144,24 +180,49 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
     if (lease && !sameHolder(lease, spec)) {
       const stale = leaseIsStale(spec.root, lease);
       changes.push({
-        field: 'lease', from: holderOf(lease), to: holderOf(spec), kind: 'refused', safety: 'refused',
+        field: 'lease',
+        from: holderOf(lease),
+        to: holderOf(spec),
+        kind: 'refused',
+        safety: 'refused',
         reason: `disk ${spec.storage} is leased by ${holderOf(lease)} since ${lease.since}${stale ? ` (stale: its mount at ${lease.hostPath} is gone; break it with \`${commandHint(spec.root, `lease break ${spec.storage}`)}\`)` : ''}; a disk is mounted by one instance at a time: use one disk per instance`,
       });
     }
     if (!actual) {
-      changes.push({ field: 'mount', to: `${hostPathOf(spec)}${spec.read_only ? ' (read-only)' : ''}`, kind: 'create', safety: 'safe' });
+      changes.push({
+        field: 'mount',
+        to: `${hostPathOf(spec)}${spec.read_only ? ' (read-only)' : ''}`,
+        kind: 'create',
+        safety: 'safe',
+      });
       return { action: 'create', changes };
     }
     // The place is recorded with other storage: as under Terraform, the old mount goes, then this one.
-    const replaced = actual.record && classifyMountedStorage(`${actual.record.storageKind} ${actual.record.storage}`, `${spec.storage_kind} ${spec.storage}`);
+    const replaced =
+      actual.record &&
+      classifyMountedStorage(
+        `${actual.record.storageKind} ${actual.record.storage}`,
+        `${spec.storage_kind} ${spec.storage}`,
+      );
     if (replaced) return { action: 'update', changes: [...changes, replaced] };
-    if (!actual.mounted) changes.push({ field: 'mount', to: actual.hostPath, kind: actual.record ? 'repair' : 'create', safety: 'safe', reason: actual.record ? 'mount missing: remount' : undefined });
+    if (!actual.mounted)
+      changes.push({
+        field: 'mount',
+        to: actual.hostPath,
+        kind: actual.record ? 'repair' : 'create',
+        safety: 'safe',
+        reason: actual.record ? 'mount missing: remount' : undefined,
+      });
     else {
       const remount = classifyReadOnly(String(actual.readOnly), String(spec.read_only));
       if (remount) changes.push(remount);
     }
-    if (spec.storage_kind === 'disk' && !lease) changes.push({ field: 'lease', to: holderOf(spec), kind: 'setting', safety: 'safe' });
-    return { action: changes.length ? 'update' : 'none', changes: borrowed ? [...changes, borrowedMountNote(borrowed)] : changes };
+    if (spec.storage_kind === 'disk' && !lease)
+      changes.push({ field: 'lease', to: holderOf(spec), kind: 'setting', safety: 'safe' });
+    return {
+      action: changes.length ? 'update' : 'none',
+      changes: borrowed ? [...changes, borrowedMountNote(borrowed)] : changes,
+    };
   },
 
   async create(ctx, spec) {
@@ -184,12 +245,17 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
     const hostPath = hostPathOf(identity);
     const record = ctx.registry.get<MountRecord>('mounts', key);
     if (isMountBorrower(record, ctx.stack)) {
-      ctx.log(`${identity.storage}: the mount at ${hostPath} is stack ${record.stack}'s (project ${record.project}); stack ${ctx.stack} only borrowed it, so it stays mounted`);
+      ctx.log(
+        `${identity.storage}: the mount at ${hostPath} is stack ${record.stack}'s (project ${record.project}); stack ${ctx.stack} only borrowed it, so it stays mounted`,
+      );
       return;
     }
     if (identity.storage_kind !== 'directory' && readMountTable().some((e) => e.target === hostPath)) {
       const holds = deletedImageHolds(imageOf(identity)).filter((h) => h.targets.includes(hostPath));
-      if (holds.length > 0) throw new RefusedError(deletedImageReason(`${identity.storage_kind} ${identity.storage}`, imageOf(identity), holds, identity.root));
+      if (holds.length > 0)
+        throw new RefusedError(
+          deletedImageReason(`${identity.storage_kind} ${identity.storage}`, imageOf(identity), holds, identity.root),
+        );
     }
     while (readMountTable().some((e) => e.target === hostPath)) await unmount(hostPath);
     ctx.registry.remove('mounts', key);
@@ -214,7 +280,12 @@ async function attach(ctx: HandlerContext, spec: MountSpec, actual: ActualMount 
   try {
     if (spec.storage_kind === 'disk' && !ctx.registry.lease(spec.storage)) {
       ctx.registry.put<LeaseRecord>('leases', spec.storage, {
-        disk: spec.storage, project: spec.project, service: spec.service, replica: spec.replica, hostPath, since: now,
+        disk: spec.storage,
+        project: spec.project,
+        service: spec.service,
+        replica: spec.replica,
+        hostPath,
+        since: now,
       });
     }
     if (actual?.mounted) {
@@ -225,7 +296,8 @@ async function attach(ctx: HandlerContext, spec: MountSpec, actual: ActualMount 
       if (exclusive) {
         await ensureMounted(spec.root, hostPath, image, storage.filesystem as Filesystem, spec.read_only, loops);
       } else {
-        if (spec.storage_kind !== 'directory') await ensureMounted(spec.root, sharedSource(spec), image, storage.filesystem as Filesystem, false, loops);
+        if (spec.storage_kind !== 'directory')
+          await ensureMounted(spec.root, sharedSource(spec), image, storage.filesystem as Filesystem, false, loops);
         await safeMountTarget(spec.root, hostPath);
         await bindMount(sharedSource(spec), hostPath, { readOnly: spec.read_only });
       }
@@ -241,9 +313,17 @@ async function attach(ctx: HandlerContext, spec: MountSpec, actual: ActualMount 
     throw error;
   }
   ctx.registry.put<MountRecord>('mounts', mountKey(spec.project, spec.service, spec.replica, spec.mount_path), {
-    project: spec.project, stack: actual?.record?.stack ?? spec.stack, storageKind: spec.storage_kind, storage: spec.storage,
-    service: spec.service, replica: spec.replica, mountPath: spec.mount_path, hostPath, readOnly: spec.read_only,
-    createdAt: actual?.record?.createdAt ?? now, updatedAt: now,
+    project: spec.project,
+    stack: actual?.record?.stack ?? spec.stack,
+    storageKind: spec.storage_kind,
+    storage: spec.storage,
+    service: spec.service,
+    replica: spec.replica,
+    mountPath: spec.mount_path,
+    hostPath,
+    readOnly: spec.read_only,
+    createdAt: actual?.record?.createdAt ?? now,
+    updatedAt: now,
   });
   ctx.log(`${spec.storage}: mounted for ${holderOf(spec)} at ${hostPath}${spec.read_only ? ' (read-only)' : ''}`);
 }
@@ -256,14 +336,29 @@ async function unmountIfUnused(ctx: HandlerContext, identity: MountIdentity): Pr
 }
 
 function identityOfRecord(root: string, m: MountRecord): MountIdentity {
-  return { root, project: m.project, storage: m.storage, storage_kind: m.storageKind, service: m.service, replica: m.replica, mount_path: m.mountPath };
+  return {
+    root,
+    project: m.project,
+    storage: m.storage,
+    storage_kind: m.storageKind,
+    service: m.service,
+    replica: m.replica,
+    mount_path: m.mountPath,
+  };
 }
 
 /** The spec that converges a recorded mount again (after a reboot, or a restore that unmounted it). */
 export function mountSpecFromRecord(root: string, m: MountRecord): MountSpec {
   return mountHandler.validate({
-    root, project: m.project, stack: m.stack, storage: m.storage, storage_kind: m.storageKind, service: m.service,
-    replica: String(m.replica), mount_path: m.mountPath, read_only: String(m.readOnly),
+    root,
+    project: m.project,
+    stack: m.stack,
+    storage: m.storage,
+    storage_kind: m.storageKind,
+    service: m.service,
+    replica: String(m.replica),
+    mount_path: m.mountPath,
+    read_only: String(m.readOnly),
     host_path: replicaHostPath(root, m.project, m.service, m.replica, m.mountPath),
   });
 }

@@ -21,11 +21,13 @@ export interface Orphans {
 
 type Identity = Pick<ProjectManifest, 'root' | 'project' | 'stack'>;
 
-const mountEntry = (m: { service: string; replica: number; mountPath: string }) => `${m.service}/${m.replica}:${m.mountPath}`;
+const mountEntry = (m: { service: string; replica: number; mountPath: string }) =>
+  `${m.service}/${m.replica}:${m.mountPath}`;
 
 /** What this stack's project made on the host and no longer declares. */
 export function findOrphans(ctx: HandlerContext, manifest: ProjectManifest): Orphans {
-  const mine = <T extends { project: string; stack: string }>(r: T) => r.project === manifest.project && r.stack === manifest.stack;
+  const mine = <T extends { project: string; stack: string }>(r: T) =>
+    r.project === manifest.project && r.stack === manifest.stack;
   const storage = new Set(manifest.storage);
   const mounts = new Set(manifest.mounts);
   const policies = new Set(manifest.policies);
@@ -49,7 +51,10 @@ function stillMounted(ctx: HandlerContext, s: StorageRecord, leaving: readonly M
   const staying = ctx.registry.mountsOf(s.kind, s.project, s.name).filter((m) => !gone.has(mountEntry(m) + m.project));
   if (staying.length === 0) return undefined;
   return {
-    field: 'storage', from: `${s.kind} ${s.name}`, kind: 'refused', safety: 'refused',
+    field: 'storage',
+    from: `${s.kind} ${s.name}`,
+    kind: 'refused',
+    safety: 'refused',
     reason: `${s.kind} ${s.name} (removalPolicy '${s.removalPolicy}') is still mounted by ${staying.map((m) => `${m.project}/${m.service} replica ${m.replica} (stack ${m.stack})`).join(', ')}; remove those Mounts first, or set removalPolicy 'retain' before removing it`,
   };
 }
@@ -70,16 +75,33 @@ export const projectHandler: Handler<ProjectManifest, Identity, Orphans> = {
   diff(ctx, _spec, orphans) {
     if (!orphans) return { action: 'none', changes: [] };
     const changes: Change[] = [
-      ...orphans.mounts.map((m) => ({ field: 'mount', from: `${m.storage} -> ${m.service}[${m.replica}]:${m.mountPath}`, kind: 'delete' as const, safety: 'safe' as const, reason: 'no longer declared: unmount' })),
+      ...orphans.mounts.map((m) => ({
+        field: 'mount',
+        from: `${m.storage} -> ${m.service}[${m.replica}]:${m.mountPath}`,
+        kind: 'delete' as const,
+        safety: 'safe' as const,
+        reason: 'no longer declared: unmount',
+      })),
       // Deleting storage that others still mount would fail half-way (after this stack's mounts are gone).
       ...orphans.storage.map((s) => stillMounted(ctx, s, orphans.mounts)).filter((c): c is Change => c !== undefined),
       ...orphans.storage.map((s) => ({
-        field: 'storage', from: `${s.kind} ${s.name}`, kind: s.removalPolicy === 'retain' ? ('retain' as const) : ('delete' as const),
+        field: 'storage',
+        from: `${s.kind} ${s.name}`,
+        kind: s.removalPolicy === 'retain' ? ('retain' as const) : ('delete' as const),
         safety: s.removalPolicy === 'destroy' ? ('data-loss' as const) : ('safe' as const),
         declared: s.removalPolicy === 'destroy',
-        reason: s.removalPolicy === 'destroy' ? "no longer declared, removalPolicy 'destroy': its data is deleted" : `no longer declared: ${s.removalPolicy === 'retain' ? 'retained, data kept' : 'snapshot, then delete'}`,
+        reason:
+          s.removalPolicy === 'destroy'
+            ? "no longer declared, removalPolicy 'destroy': its data is deleted"
+            : `no longer declared: ${s.removalPolicy === 'retain' ? 'retained, data kept' : 'snapshot, then delete'}`,
       })),
-      ...orphans.policies.map((p) => ({ field: 'policy', from: `${p.policy} of ${p.storage}`, kind: 'delete' as const, safety: 'safe' as const, reason: 'no longer declared: removed' })),
+      ...orphans.policies.map((p) => ({
+        field: 'policy',
+        from: `${p.policy} of ${p.storage}`,
+        kind: 'delete' as const,
+        safety: 'safe' as const,
+        reason: 'no longer declared: removed',
+      })),
     ];
     return { action: changes.length ? 'update' : 'none', changes };
   },
@@ -89,11 +111,23 @@ export const projectHandler: Handler<ProjectManifest, Identity, Orphans> = {
   async update(ctx, spec, orphans) {
     for (const m of orphans.mounts) {
       await mountHandler.delete(ctx, {
-        root: spec.root, project: m.project, storage: m.storage, storage_kind: m.storageKind, service: m.service, replica: m.replica, mount_path: m.mountPath,
+        root: spec.root,
+        project: m.project,
+        storage: m.storage,
+        storage_kind: m.storageKind,
+        service: m.service,
+        replica: m.replica,
+        mount_path: m.mountPath,
       });
     }
     for (const p of orphans.policies) {
-      await snapshotPolicyHandler.delete(ctx, { root: spec.root, project: p.project, policy: p.policy, storage: p.storage, storage_kind: p.storageKind });
+      await snapshotPolicyHandler.delete(ctx, {
+        root: spec.root,
+        project: p.project,
+        policy: p.policy,
+        storage: p.storage,
+        storage_kind: p.storageKind,
+      });
     }
     for (const s of orphans.storage) {
       await storageHandler.delete(ctx, { kind: s.kind, root: spec.root, project: s.project, name: s.name });
@@ -103,4 +137,3 @@ export const projectHandler: Handler<ProjectManifest, Identity, Orphans> = {
     /* each carrier's own destroy provisioner retires it when the stack is destroyed */
   },
 };
-

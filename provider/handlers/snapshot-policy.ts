@@ -69,18 +69,37 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Actual
     } catch {
       text = undefined;
     }
-    const cron = text === undefined ? 'missing' : text === cronBody({ ...record, root: identity.root }) ? 'ok' : 'changed';
+    const cron =
+      text === undefined ? 'missing' : text === cronBody({ ...record, root: identity.root }) ? 'ok' : 'changed';
     return { ...record, cron };
   },
   diff(ctx, spec, actual) {
     const storage = ctx.registry.storage(spec.storage_kind, spec.project, spec.storage);
     if (!storage) {
-      return { action: 'create', changes: [{ field: 'storage', kind: 'refused', safety: 'refused', reason: `${spec.storage_kind} ${spec.storage} does not exist on this host; a snapshot policy needs its storage first` }] };
+      return {
+        action: 'create',
+        changes: [
+          {
+            field: 'storage',
+            kind: 'refused',
+            safety: 'refused',
+            reason: `${spec.storage_kind} ${spec.storage} does not exist on this host; a snapshot policy needs its storage first`,
+          },
+        ],
+      };
     }
-    if (!actual) return { action: 'create', changes: [{ field: 'policy', to: spec.schedule, kind: 'create', safety: 'safe' }] };
+    if (!actual)
+      return { action: 'create', changes: [{ field: 'policy', to: spec.schedule, kind: 'create', safety: 'safe' }] };
     const changes: Change[] = [];
     const compare = (field: string, from: unknown, to: unknown) => {
-      if (from !== to) changes.push({ field, from: from === undefined ? '' : String(from), to: to === undefined ? '' : String(to), kind: 'setting', safety: 'safe' });
+      if (from !== to)
+        changes.push({
+          field,
+          from: from === undefined ? '' : String(from),
+          to: to === undefined ? '' : String(to),
+          kind: 'setting',
+          safety: 'safe',
+        });
     };
     compare('schedule', actual.schedule, spec.schedule);
     compare('retention_days', actual.retentionDays, spec.retention_days);
@@ -90,21 +109,53 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Actual
       // A retention change applies to existing snapshots at the next prune: say which ones go.
       const key = policyKey(spec);
       const scheduled = listSnapshots(ctx, spec.storage).filter((s) => s.policy === key && s.trigger === 'schedule');
-      const going = toPrune(scheduled, { retentionDays: spec.retention_days, retentionCount: spec.retention_count }, ctx.now());
+      const going = toPrune(
+        scheduled,
+        { retentionDays: spec.retention_days, retentionCount: spec.retention_count },
+        ctx.now(),
+      );
       if (going.length > 0) {
-        changes.push({ field: 'snapshots', from: String(scheduled.length), to: String(scheduled.length - going.length), kind: 'note', safety: 'safe', reason: `the next prune deletes ${going.length} existing snapshot(s): ${going.map((g) => g.id).join(', ')}` });
+        changes.push({
+          field: 'snapshots',
+          from: String(scheduled.length),
+          to: String(scheduled.length - going.length),
+          kind: 'note',
+          safety: 'safe',
+          reason: `the next prune deletes ${going.length} existing snapshot(s): ${going.map((g) => g.id).join(', ')}`,
+        });
       }
     }
     // Another stack of the project declared this policy first: it is that stack's; the same policy is borrowed.
     if (actual.stack !== spec.stack || actual.storageKind !== spec.storage_kind) {
-      const refusal = policyOwnerRefusal(spec, actual, changes.filter((c) => c.field !== 'snapshots').map((c) => c.field));
+      const refusal = policyOwnerRefusal(
+        spec,
+        actual,
+        changes.filter((c) => c.field !== 'snapshots').map((c) => c.field),
+      );
       if (refusal) return { action: 'update', changes: [refusal] };
       changes.length = 0;
     }
     const legacy = legacyCronEntry(spec);
-    if (legacy) changes.push({ field: 'cron_file', from: path.basename(legacy), to: path.basename(cronEntryPath(spec)), kind: 'repair', safety: 'safe', reason: 'the cron file gets the name of the policy key of this build' });
+    if (legacy)
+      changes.push({
+        field: 'cron_file',
+        from: path.basename(legacy),
+        to: path.basename(cronEntryPath(spec)),
+        kind: 'repair',
+        safety: 'safe',
+        reason: 'the cron file gets the name of the policy key of this build',
+      });
     if (actual.cron !== 'ok') {
-      changes.push({ field: 'cron', to: cronEntryPath(spec), kind: actual.cron === 'missing' ? 'repair' : 'drift', safety: 'safe', reason: actual.cron === 'missing' ? 'cron entry missing: rewrite it' : 'cron entry changed behind hoststore\'s back: rewrite it' });
+      changes.push({
+        field: 'cron',
+        to: cronEntryPath(spec),
+        kind: actual.cron === 'missing' ? 'repair' : 'drift',
+        safety: 'safe',
+        reason:
+          actual.cron === 'missing'
+            ? 'cron entry missing: rewrite it'
+            : "cron entry changed behind hoststore's back: rewrite it",
+      });
     }
     return { action: changes.length ? 'update' : 'none', changes };
   },
@@ -117,7 +168,9 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Actual
   async delete(ctx, identity) {
     const record = ctx.registry.get<PolicyRecord>('policies', policyKey(identity));
     if (record && ctx.stack !== undefined && record.stack !== ctx.stack) {
-      ctx.log(`snapshot policy ${identity.policy} of ${identity.storage}: it is stack ${record.stack}'s (project ${record.project}); stack ${ctx.stack} only borrowed it, so it stays`);
+      ctx.log(
+        `snapshot policy ${identity.policy} of ${identity.storage}: it is stack ${record.stack}'s (project ${record.project}); stack ${ctx.stack} only borrowed it, so it stays`,
+      );
       return;
     }
     removeCronEntry(identity, record?.cronPath);
@@ -144,7 +197,9 @@ function installedCli(): string {
 }
 
 /** One entry per policy: run-due every minute; the schedule itself (UTC) is evaluated by run-due. */
-function cronBody(p: Pick<PolicyRecord, 'policy' | 'storageKind' | 'storage' | 'project' | 'schedule'> & { readonly root: string }): string {
+function cronBody(
+  p: Pick<PolicyRecord, 'policy' | 'storageKind' | 'storage' | 'project' | 'schedule'> & { readonly root: string },
+): string {
   return [
     `# hoststore: snapshot policy '${p.policy}' of ${p.storageKind} ${p.storage} (project ${p.project}), schedule '${p.schedule}' UTC.`,
     '# run-due is checked every minute and takes the snapshot when the schedule has fired. Managed by hoststore; removed with the policy.',
@@ -193,12 +248,16 @@ function removeCronEntry(identity: Pick<Identity, 'project' | 'policy' | 'storag
   removeRecordedCronEntry(identity, recorded);
 }
 
-function removeRecordedCronEntry(identity: Pick<Identity, 'project' | 'policy' | 'storage'>, recorded: string | undefined): void {
+function removeRecordedCronEntry(
+  identity: Pick<Identity, 'project' | 'policy' | 'storage'>,
+  recorded: string | undefined,
+): void {
   const current = cronEntryPath(identity);
   if (!recorded || recorded === current || path.basename(recorded) !== path.basename(current)) return;
   try {
     const stat = fs.lstatSync(recorded);
-    if (stat.isFile() && fs.readFileSync(recorded, 'utf8').startsWith('# hoststore: snapshot policy ')) fs.rmSync(recorded);
+    if (stat.isFile() && fs.readFileSync(recorded, 'utf8').startsWith('# hoststore: snapshot policy '))
+      fs.rmSync(recorded);
   } catch {
     /* already gone */
   }
@@ -211,12 +270,24 @@ function write(ctx: Parameters<typeof snapshotPolicyHandler.create>[0], spec: Sn
   const cronPath = installCronEntry(spec);
   removeRecordedCronEntry(spec, previous?.cronPath);
   ctx.registry.put<PolicyRecord>('policies', policyKey(spec), {
-    project: spec.project, stack: previous?.stack ?? spec.stack, policy: spec.policy, storage: spec.storage, storageKind: spec.storage_kind,
-    schedule: spec.schedule, retentionDays: spec.retention_days, retentionCount: spec.retention_count, maxFreezeSeconds: spec.max_freeze_seconds,
-    createdAt: previous?.createdAt ?? now, updatedAt: now, lastRunAt: previous?.lastRunAt, cronPath,
+    project: spec.project,
+    stack: previous?.stack ?? spec.stack,
+    policy: spec.policy,
+    storage: spec.storage,
+    storageKind: spec.storage_kind,
+    schedule: spec.schedule,
+    retentionDays: spec.retention_days,
+    retentionCount: spec.retention_count,
+    maxFreezeSeconds: spec.max_freeze_seconds,
+    createdAt: previous?.createdAt ?? now,
+    updatedAt: now,
+    lastRunAt: previous?.lastRunAt,
+    cronPath,
   });
   removeLegacyCronEntry(spec);
-  ctx.log(`snapshot policy ${spec.policy} of ${spec.storage}: '${spec.schedule}' UTC, keep ${[spec.retention_days && `${spec.retention_days} days`, spec.retention_count && `${spec.retention_count} snapshots`].filter(Boolean).join(' and ')}, freeze at most ${spec.max_freeze_seconds} s`);
+  ctx.log(
+    `snapshot policy ${spec.policy} of ${spec.storage}: '${spec.schedule}' UTC, keep ${[spec.retention_days && `${spec.retention_days} days`, spec.retention_count && `${spec.retention_count} snapshots`].filter(Boolean).join(' and ')}, freeze at most ${spec.max_freeze_seconds} s`,
+  );
 }
 
 /**
@@ -224,17 +295,29 @@ function write(ctx: Parameters<typeof snapshotPolicyHandler.create>[0], spec: Sn
  * storage of another kind under the same key (a volume and a directory of one name); undefined when it
  * declares the same policy (it then borrows it, and the record keeps its owner).
  */
-function policyOwnerRefusal(spec: SnapshotPolicySpec, actual: PolicyRecord, differing: readonly string[]): Change | undefined {
+function policyOwnerRefusal(
+  spec: SnapshotPolicySpec,
+  actual: PolicyRecord,
+  differing: readonly string[],
+): Change | undefined {
   const what = `snapshot policy ${spec.policy} of ${spec.storage_kind} ${spec.storage}`;
   if (actual.storageKind !== spec.storage_kind) {
     return {
-      field: 'storage_kind', from: actual.storageKind, to: spec.storage_kind, kind: 'refused', safety: 'refused',
+      field: 'storage_kind',
+      from: actual.storageKind,
+      to: spec.storage_kind,
+      kind: 'refused',
+      safety: 'refused',
       reason: `${what}: project ${spec.project} already has policy ${spec.policy} on ${actual.storageKind} ${actual.storage} (stack ${actual.stack}), and one project's policy names one storage; give this policy another name`,
     };
   }
   if (differing.length === 0) return undefined;
   return {
-    field: 'stack', from: actual.stack, to: spec.stack, kind: 'refused', safety: 'refused',
+    field: 'stack',
+    from: actual.stack,
+    to: spec.stack,
+    kind: 'refused',
+    safety: 'refused',
     reason: `${what} belongs to stack ${actual.stack} of project ${actual.project}, which set its ${differing.join(', ')}; stack ${spec.stack} declares it with other values and cannot change them. Declare it as stack ${actual.stack} does to borrow it, change it in stack ${actual.stack}, or give this policy another name`,
   };
 }

@@ -30,19 +30,31 @@ export function borrowerChanges(spec: StorageSpec, record: StorageRecord, curren
   const changes: Change[] = [];
   if (spec.removal_policy !== record.removalPolicy) {
     changes.push({
-      field: 'removal_policy', from: record.removalPolicy, to: spec.removal_policy, kind: 'refused', safety: 'refused',
+      field: 'removal_policy',
+      from: record.removalPolicy,
+      to: spec.removal_policy,
+      kind: 'refused',
+      safety: 'refused',
       reason: `${what} belongs to ${owner}, which set its removalPolicy; project ${spec.project} (stack ${spec.stack}) reuses it by name and cannot change that. Set removalPolicy: '${record.removalPolicy}' here to borrow it as it is, change the policy in stack ${record.stack}, or give this ${spec.kind} another name`,
     });
   }
   if (spec.size_gb !== undefined && spec.size_gb > currentGb) {
     changes.push({
-      field: 'size_gb', from: String(currentGb), to: String(spec.size_gb), kind: 'refused', safety: 'refused',
+      field: 'size_gb',
+      from: String(currentGb),
+      to: String(spec.size_gb),
+      kind: 'refused',
+      safety: 'refused',
       reason: `${what} belongs to ${owner}; only its owner grows it. Raise sizeGb in stack ${record.stack}, or set sizeGb to ${currentGb} or less (or leave it out) here`,
     });
   }
   if (spec.shared !== record.shared) {
     changes.push({
-      field: 'shared', from: String(record.shared), to: String(spec.shared), kind: 'refused', safety: 'refused',
+      field: 'shared',
+      from: String(record.shared),
+      to: String(spec.shared),
+      kind: 'refused',
+      safety: 'refused',
       reason: `${what} belongs to ${owner} with shared: ${record.shared}; set shared: ${record.shared} here to borrow it, or give this ${spec.kind} another name`,
     });
   }
@@ -51,22 +63,41 @@ export function borrowerChanges(spec: StorageSpec, record: StorageRecord, curren
 
 /** Said in the plan of a borrower (no change): whose it is and what removing it here does. */
 export function borrowedNote(record: StorageRecord): Change {
-  return { field: 'owner', kind: 'note', safety: 'safe', reason: `borrowed from ${ownerName(record)}, which owns it and its policy; removing it here releases only this stack's mounts of it` };
+  return {
+    field: 'owner',
+    kind: 'note',
+    safety: 'safe',
+    reason: `borrowed from ${ownerName(record)}, which owns it and its policy; removing it here releases only this stack's mounts of it`,
+  };
 }
 
 /**
  * A borrower removes storage from its code (or destroys its stack): its own mounts of it are released
  * (and with them a disk's lease it held), nothing more; the owner's data and record stay.
  */
-export async function releaseBorrowed(ctx: HandlerContext, identity: { kind: StorageRecord['kind']; root: string; project: string; name: string }, record: StorageRecord, stack: string | undefined): Promise<void> {
+export async function releaseBorrowed(
+  ctx: HandlerContext,
+  identity: { kind: StorageRecord['kind']; root: string; project: string; name: string },
+  record: StorageRecord,
+  stack: string | undefined,
+): Promise<void> {
   const what = `${identity.kind} ${identity.name}`;
   const { mountHandler } = await import('./mount.js');
-  const mine = ctx.registry.mountsOf(identity.kind, identity.project, identity.name)
+  const mine = ctx.registry
+    .mountsOf(identity.kind, identity.project, identity.name)
     .filter((m) => m.project === identity.project && (stack === undefined || m.stack === stack));
   for (const m of mine) {
     await mountHandler.delete(ctx, {
-      root: identity.root, project: m.project, storage: m.storage, storage_kind: m.storageKind, service: m.service, replica: m.replica, mount_path: m.mountPath,
+      root: identity.root,
+      project: m.project,
+      storage: m.storage,
+      storage_kind: m.storageKind,
+      service: m.service,
+      replica: m.replica,
+      mount_path: m.mountPath,
     });
   }
-  ctx.log(`${what}: borrowed from ${ownerName(record)}; ${mine.length ? `released ${mine.length} mount(s) of project ${identity.project}` : 'nothing of its own to release'}, the data and record stay with the owner`);
+  ctx.log(
+    `${what}: borrowed from ${ownerName(record)}; ${mine.length ? `released ${mine.length} mount(s) of project ${identity.project}` : 'nothing of its own to release'}, the data and record stay with the owner`,
+  );
 }

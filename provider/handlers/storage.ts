@@ -48,12 +48,19 @@ export interface ActualStorage {
 
 /** The storage's path by the layout, checked to stay under the root with no symlink on the way. */
 export function storagePath(identity: Pick<StorageIdentity, 'kind' | 'root' | 'project' | 'name'>): string {
-  return checkInsideRoot(identity.root, identity.kind === 'directory'
-    ? directoryPath(identity.root, identity.project, identity.name)
-    : imagePath(identity.root, identity.kind, identity.project, identity.name));
+  return checkInsideRoot(
+    identity.root,
+    identity.kind === 'directory'
+      ? directoryPath(identity.root, identity.project, identity.name)
+      : imagePath(identity.root, identity.kind, identity.project, identity.name),
+  );
 }
 
-function parse<T>(schema: { safeParse(input: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } }, input: unknown, what: string): T {
+function parse<T>(
+  schema: { safeParse(input: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } },
+  input: unknown,
+  what: string,
+): T {
   const result = schema.safeParse(input);
   if (!result.success) throw new SpecError(`${what} spec rejected: ${describeZodError(result.error, input)}`);
   return result.data;
@@ -102,25 +109,65 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
   diff(_ctx, spec, actual) {
     const what = `${spec.kind} ${spec.name}`;
     const wanted = spec.size_gb;
-    if (!actual || (actual.record?.state === 'creating')) {
+    if (!actual || actual.record?.state === 'creating') {
       if (spec.kind === 'disk' && wanted === undefined && !spec.from_snapshot) {
-        return refusedDiff('create', 'image', `${what} does not exist on this host and has no sizeGb: give sizeGb to create it, or create the disk first`);
+        return refusedDiff(
+          'create',
+          'image',
+          `${what} does not exist on this host and has no sizeGb: give sizeGb to create it, or create the disk first`,
+        );
       }
-      return { action: 'create', changes: [{ field: 'image', to: spec.from_snapshot ? `copy of snapshot ${spec.from_snapshot}` : describe(spec), kind: 'create', safety: 'safe' }] };
+      return {
+        action: 'create',
+        changes: [
+          {
+            field: 'image',
+            to: spec.from_snapshot ? `copy of snapshot ${spec.from_snapshot}` : describe(spec),
+            kind: 'create',
+            safety: 'safe',
+          },
+        ],
+      };
     }
     const record = actual.record;
     if (actual.untrusted) {
-      return refusedDiff('adopt', 'image', `${what}: refusing to adopt ${actual.path}: it ${actual.untrusted}; hoststore mounts what it adopts as root, so it adopts only an image that is root's alone. Check its content, then: chown root:root ${actual.path} && chmod 600 ${actual.path} (a copy if it has other links)`);
+      return refusedDiff(
+        'adopt',
+        'image',
+        `${what}: refusing to adopt ${actual.path}: it ${actual.untrusted}; hoststore mounts what it adopts as root, so it adopts only an image that is root's alone. Check its content, then: chown root:root ${actual.path} && chmod 600 ${actual.path} (a copy if it has other links)`,
+      );
     }
     if (record?.restoring) {
       const { snapshot, phase } = record.restoring;
-      return { action: 'update', changes: [{ field: 'image', kind: 'repair', safety: 'safe', reason: `finish an interrupted in-place restore from snapshot ${snapshot} (${phase === 'copying' ? 'discard its partial copy; the content stays as it was' : 'swap in its finished copy'})` }] };
+      return {
+        action: 'update',
+        changes: [
+          {
+            field: 'image',
+            kind: 'repair',
+            safety: 'safe',
+            reason: `finish an interrupted in-place restore from snapshot ${snapshot} (${phase === 'copying' ? 'discard its partial copy; the content stays as it was' : 'swap in its finished copy'})`,
+          },
+        ],
+      };
     }
     if (!actual.present && actual.deletedHolds) {
-      return refusedDiff('update', 'image', deletedImageReason(what, actual.path, actual.deletedHolds, spec.root), 'refused', 'drift');
+      return refusedDiff(
+        'update',
+        'image',
+        deletedImageReason(what, actual.path, actual.deletedHolds, spec.root),
+        'refused',
+        'drift',
+      );
     }
     if (!actual.present) {
-      return refusedDiff('update', 'image', `${what}: ${actual.path} is missing (deleted behind hoststore's back); recreating it would make an empty ${spec.kind}. Restore the file, or delete the record with \`${commandHint(spec.root, `delete ${spec.name} --yes`)}\` to start empty`, 'data-loss', 'drift');
+      return refusedDiff(
+        'update',
+        'image',
+        `${what}: ${actual.path} is missing (deleted behind hoststore's back); recreating it would make an empty ${spec.kind}. Restore the file, or delete the record with \`${commandHint(spec.root, `delete ${spec.name} --yes`)}\` to start empty`,
+        'data-loss',
+        'drift',
+      );
     }
     if (spec.kind === 'directory') {
       if (isBorrower(record, spec.project, spec.stack)) {
@@ -128,19 +175,30 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
         return { action: refused.length ? 'update' : 'none', changes: [...refused, borrowedNote(record!)] };
       }
       const changes = recordChanges(spec, record);
-      return { action: record && record.state !== 'retained' ? (changes.length ? 'update' : 'none') : 'adopt', changes };
+      return {
+        action: record && record.state !== 'retained' ? (changes.length ? 'update' : 'none') : 'adopt',
+        changes,
+      };
     }
     const changes: Change[] = [];
     const adopting = !record || record.state === 'retained';
     if (actual.filesystem === undefined) {
-      return refusedDiff('update', 'filesystem', `${what}: ${actual.path} holds no ext4, xfs or btrfs filesystem; hoststore will not format a file it did not make`);
+      return refusedDiff(
+        'update',
+        'filesystem',
+        `${what}: ${actual.path} holds no ext4, xfs or btrfs filesystem; hoststore will not format a file it did not make`,
+      );
     }
     const reformat = classifyFilesystem(actual.filesystem, spec.filesystem, spec);
     if (reformat) changes.push(reformat);
     const currentGb = record?.growingToGb ?? record?.sizeGb ?? Math.floor((actual.sizeBytes ?? 0) / GiB);
     if (record && record.sizeGb !== undefined && (actual.sizeBytes ?? 0) < record.sizeGb * GiB) {
       changes.push({
-        field: 'image', from: `${record.sizeGb} GB`, to: `${actual.sizeBytes} bytes`, kind: 'drift', safety: 'refused',
+        field: 'image',
+        from: `${record.sizeGb} GB`,
+        to: `${actual.sizeBytes} bytes`,
+        kind: 'drift',
+        safety: 'refused',
         reason: `${what}: ${actual.path} is smaller (${actual.sizeBytes} bytes) than its ${record.sizeGb} GB filesystem: it was truncated behind hoststore's back and its data is damaged. Restore it from a snapshot or backup`,
       });
     }
@@ -151,17 +209,40 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
     }
     // The table classifies the size change; the host says whether the filesystem is mounted meanwhile.
     const mounted = wanted !== undefined && wanted > currentGb ? block.mountsOfImage(actual.path) : [];
-    const sized = wanted === undefined || record?.growingToGb !== undefined && wanted <= currentGb
-      ? undefined
-      : classifySize(String(currentGb), String(wanted), spec, { mounted: mounted.length > 0, filesystem: actual.filesystem }, adopting);
+    const sized =
+      wanted === undefined || (record?.growingToGb !== undefined && wanted <= currentGb)
+        ? undefined
+        : classifySize(
+            String(currentGb),
+            String(wanted),
+            spec,
+            { mounted: mounted.length > 0, filesystem: actual.filesystem },
+            adopting,
+          );
     // A downtime grow unmounts ext4 for a moment: refused while something holds the mount.
     const holders = sized?.safety === 'downtime' ? holdersOf(mounted[0].target) : [];
     if (sized && holders.length > 0) {
-      changes.push({ ...sized, kind: 'refused', safety: 'refused', reason: block.busyReason(what, mounted.map((m) => m.target), holders) });
+      changes.push({
+        ...sized,
+        kind: 'refused',
+        safety: 'refused',
+        reason: block.busyReason(
+          what,
+          mounted.map((m) => m.target),
+          holders,
+        ),
+      });
     } else if (sized && sized.kind !== 'kept') {
       changes.push(sized);
     } else if (record?.growingToGb !== undefined) {
-      changes.push({ field: 'size_gb', from: String(record.sizeGb), to: String(record.growingToGb), kind: 'repair', safety: 'safe', reason: 'finish an interrupted grow' });
+      changes.push({
+        field: 'size_gb',
+        from: String(record.sizeGb),
+        to: String(record.growingToGb),
+        kind: 'repair',
+        safety: 'safe',
+        reason: 'finish an interrupted grow',
+      });
     }
     changes.push(...recordChanges(spec, record));
     // A disk's given size only creates it: a smaller one on an existing disk is ignored (said, not done).
@@ -190,7 +271,12 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       if (spec.kind === 'directory') {
         fs.mkdirSync(where, { mode: 0o755 });
       } else {
-        await block.createFormattedImage(where, (spec.size_gb as number) * GiB, spec.filesystem as Filesystem, spec.name);
+        await block.createFormattedImage(
+          where,
+          (spec.size_gb as number) * GiB,
+          spec.filesystem as Filesystem,
+          spec.name,
+        );
       }
     } catch (error) {
       fs.rmSync(where, { recursive: true, force: true });
@@ -216,14 +302,24 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
     const now = ctx.now().toISOString();
     let record: StorageRecord = actual.record
       ? { ...actual.record, state: 'ready', retainedAt: undefined, updatedAt: now }
-      : { ...newRecord(spec, actual.path, 'ready', now), sizeGb: actual.sizeBytes !== undefined ? Math.floor(actual.sizeBytes / GiB) : undefined, filesystem: actual.filesystem };
+      : {
+          ...newRecord(spec, actual.path, 'ready', now),
+          sizeGb: actual.sizeBytes !== undefined ? Math.floor(actual.sizeBytes / GiB) : undefined,
+          filesystem: actual.filesystem,
+        };
     if (diff.action === 'adopt') {
-      ctx.log(`${spec.kind} ${spec.name}: adopted the existing ${spec.kind} at ${actual.path}${actual.record ? ' (was retained)' : ''}`);
+      ctx.log(
+        `${spec.kind} ${spec.name}: adopted the existing ${spec.kind} at ${actual.path}${actual.record ? ' (was retained)' : ''}`,
+      );
       if (spec.size_gb !== undefined && record.sizeGb !== undefined && spec.size_gb < record.sizeGb) {
-        ctx.log(`${spec.kind} ${spec.name}: keeps its ${record.sizeGb} GB; sizeGb ${spec.size_gb} is ignored for an existing ${spec.kind} (never shrunk)`);
+        ctx.log(
+          `${spec.kind} ${spec.name}: keeps its ${record.sizeGb} GB; sizeGb ${spec.size_gb} is ignored for an existing ${spec.kind} (never shrunk)`,
+        );
       }
     }
-    const grow = diff.changes.find((c) => c.field === 'size_gb' && (c.safety === 'safe' || c.safety === 'downtime') && Number(c.to) > Number(c.from));
+    const grow = diff.changes.find(
+      (c) => c.field === 'size_gb' && (c.safety === 'safe' || c.safety === 'downtime') && Number(c.to) > Number(c.from),
+    );
     if (grow) {
       const targetGb = Number(grow.to);
       const unfinished = record.growingToGb;
@@ -281,28 +377,41 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       return;
     }
     if (record.removalPolicy === 'snapshot') {
-      if (mounts.length > 0) throw new RefusedError(`${what}: refusing to snapshot and delete while mounted by ${mounts.map((m) => `${m.project}/${m.service} replica ${m.replica}`).join(', ')}; remove those Mounts first`);
+      if (mounts.length > 0)
+        throw new RefusedError(
+          `${what}: refusing to snapshot and delete while mounted by ${mounts.map((m) => `${m.project}/${m.service} replica ${m.replica}`).join(', ')}; remove those Mounts first`,
+        );
       await block.unmountImage(where);
       const { takeSnapshot, verifySnapshot } = await import('../snapshots/snapshots.js');
       const final = { ...(await takeSnapshot(ctx, record, 'final')), final: true };
       ctx.registry.put('snapshots', final.id, final);
-      if (!(await verifySnapshot(final, ctx))) throw new HoststoreError(`${what}: the final snapshot ${final.id} does not verify; the ${identity.kind} was kept`);
+      if (!(await verifySnapshot(final, ctx)))
+        throw new HoststoreError(
+          `${what}: the final snapshot ${final.id} does not verify; the ${identity.kind} was kept`,
+        );
       await removeTree(where);
       ctx.registry.removeStorage(identity.kind, identity.project, identity.name);
-      ctx.log(`${what}: deleted after final snapshot ${final.id} (removalPolicy 'snapshot'); get it back with \`${commandHint(ctx.root, `snapshot restore ${final.id} --to ${identity.name}`)}\``);
+      ctx.log(
+        `${what}: deleted after final snapshot ${final.id} (removalPolicy 'snapshot'); get it back with \`${commandHint(ctx.root, `snapshot restore ${final.id} --to ${identity.name}`)}\``,
+      );
       return;
     }
     if (mounts.length === 0) await block.unmountImage(where);
     // A lease is held by a mount; one whose holder has no mount record (a crash between taking the lease
     // and recording the mount) would keep the retained disk from its next user.
     const lease = identity.kind === 'disk' ? ctx.registry.lease(identity.name) : undefined;
-    if (lease && !mounts.some((m) => m.project === lease.project && m.service === lease.service && m.replica === lease.replica)) {
+    if (
+      lease &&
+      !mounts.some((m) => m.project === lease.project && m.service === lease.service && m.replica === lease.replica)
+    ) {
       ctx.registry.remove('leases', identity.name);
       ctx.log(`${what}: released the lease of ${lease.project}/${lease.service} replica ${lease.replica}`);
     }
     const now = ctx.now().toISOString();
     ctx.registry.putStorage({ ...record, state: 'retained', retainedAt: now, updatedAt: now });
-    ctx.log(`${what}: retained at ${where} (removalPolicy 'retain'); delete it with \`${commandHint(ctx.root, `delete ${identity.name}`)}\``);
+    ctx.log(
+      `${what}: retained at ${where} (removalPolicy 'retain'); delete it with \`${commandHint(ctx.root, `delete ${identity.name}`)}\``,
+    );
   },
 };
 
@@ -312,9 +421,14 @@ async function createFromSnapshot(ctx: HandlerContext, spec: StorageSpec, where:
   const what = `${spec.kind} ${spec.name}`;
   const snapshot = getSnapshot(ctx, spec.from_snapshot);
   if ((snapshot.kind === 'directory') !== (spec.kind === 'directory')) {
-    throw new RefusedError(`${what}: fromSnapshot '${snapshot.id}' is a snapshot of a ${snapshot.kind}, which cannot become a ${spec.kind}`);
+    throw new RefusedError(
+      `${what}: fromSnapshot '${snapshot.id}' is a snapshot of a ${snapshot.kind}, which cannot become a ${spec.kind}`,
+    );
   }
-  if (!(await verifySnapshot(snapshot, ctx))) throw new RefusedError(`${what}: snapshot '${snapshot.id}' no longer matches its checksum; refusing to restore from it`);
+  if (!(await verifySnapshot(snapshot, ctx)))
+    throw new RefusedError(
+      `${what}: snapshot '${snapshot.id}' no longer matches its checksum; refusing to restore from it`,
+    );
   const now = ctx.now().toISOString();
   ctx.registry.putStorage(newRecord(spec, where, 'creating', now));
   try {
@@ -322,7 +436,9 @@ async function createFromSnapshot(ctx: HandlerContext, spec: StorageSpec, where:
     await restoreCopy(snapshot, where, spec.root);
     const found = spec.kind === 'directory' ? undefined : readFilesystemSignature(where);
     if (spec.kind !== 'directory' && found !== spec.filesystem) {
-      throw new RefusedError(`${what}: snapshot '${snapshot.id}' holds ${found ?? 'no known filesystem'}, not ${spec.filesystem}`);
+      throw new RefusedError(
+        `${what}: snapshot '${snapshot.id}' holds ${found ?? 'no known filesystem'}, not ${spec.filesystem}`,
+      );
     }
     const imageGb = spec.kind === 'directory' ? undefined : Math.floor(fs.statSync(where).size / GiB);
     ctx.registry.putStorage({ ...newRecord(spec, where, 'ready', now), sizeGb: imageGb });
@@ -350,7 +466,13 @@ export function removeGrowMarker(spec: Pick<StorageSpec, 'root' | 'kind' | 'proj
   fs.rmSync(growMarkerPath(spec.root, spec.kind, spec.project, spec.name), { force: true });
 }
 
-function refusedDiff(action: Diff['action'], field: string, reason: string, safety: Change['safety'] = 'refused', kind: Change['kind'] = 'refused'): Diff {
+function refusedDiff(
+  action: Diff['action'],
+  field: string,
+  reason: string,
+  safety: Change['safety'] = 'refused',
+  kind: Change['kind'] = 'refused',
+): Diff {
   return { action, changes: [{ field, kind, safety, reason }] };
 }
 
@@ -364,9 +486,18 @@ function recordChanges(spec: StorageSpec, record: StorageRecord | undefined): Ch
   if (record.removalPolicy !== spec.removal_policy) {
     changes.push(classifyRemovalPolicy(record.removalPolicy, spec.removal_policy));
   }
-  if (record.project !== spec.project) changes.push({ field: 'project', from: record.project, to: spec.project, kind: 'setting', safety: 'safe' });
-  if (record.stack !== spec.stack) changes.push({ field: 'stack', from: record.stack, to: spec.stack, kind: 'setting', safety: 'safe' });
-  if (record.shared !== spec.shared) changes.push({ field: 'shared', from: String(record.shared), to: String(spec.shared), kind: 'setting', safety: 'safe' });
+  if (record.project !== spec.project)
+    changes.push({ field: 'project', from: record.project, to: spec.project, kind: 'setting', safety: 'safe' });
+  if (record.stack !== spec.stack)
+    changes.push({ field: 'stack', from: record.stack, to: spec.stack, kind: 'setting', safety: 'safe' });
+  if (record.shared !== spec.shared)
+    changes.push({
+      field: 'shared',
+      from: String(record.shared),
+      to: String(spec.shared),
+      kind: 'setting',
+      safety: 'safe',
+    });
   return changes;
 }
 
@@ -387,4 +518,3 @@ function newRecord(spec: StorageSpec, where: string, state: StorageRecord['state
     fromSnapshot: spec.from_snapshot || undefined,
   };
 }
-

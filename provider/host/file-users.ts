@@ -24,7 +24,10 @@ export function processesUsing(target: string, options: { tree: boolean }): stri
     if (!how) continue;
     let command = '?';
     try {
-      command = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim().replace(/[^\x20-\x7e]/g, '?');
+      command = fs
+        .readFileSync(`/proc/${pid}/comm`, 'utf8')
+        .trim()
+        .replace(/[^\x20-\x7e]/g, '?');
     } catch {
       /* gone */
     }
@@ -39,7 +42,7 @@ function usedVia(pid: string, target: string, tree: boolean): string | undefined
     // Every process has root `/`: only a root inside the target counts, not one that contains it.
     if (where !== undefined && where !== '/' && inside(target, where, tree)) return link;
   }
-  let fds: string[] = [];
+  let fds: string[];
   try {
     fds = fs.readdirSync(`/proc/${pid}/fd`);
   } catch {
@@ -51,7 +54,13 @@ function usedVia(pid: string, target: string, tree: boolean): string | undefined
   }
   try {
     const maps = fs.readFileSync(`/proc/${pid}/maps`, 'utf8');
-    if (maps.split('\n').some((line) => { const file = line.split(/\s+/).slice(5).join(' '); return file !== '' && inside(target, file, tree); })) return 'maps';
+    if (
+      maps.split('\n').some((line) => {
+        const file = line.split(/\s+/).slice(5).join(' ');
+        return file !== '' && inside(target, file, tree);
+      })
+    )
+      return 'maps';
   } catch {
     /* gone */
   }

@@ -33,7 +33,11 @@ export function syncDirectory(dir: string): void {
  */
 export function replaceFileAtomically(file: string, text: string, mode: number): void {
   const tmp = `${file}.${randomBytes(8).toString('hex')}.tmp`;
-  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, mode);
+  const fd = fs.openSync(
+    tmp,
+    fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
+    mode,
+  );
   try {
     try {
       fs.writeSync(fd, text);

@@ -31,11 +31,20 @@ export interface FormatOptions {
  * filesystem's limit. No discard (a sparse file has nothing to discard) and lazy ext4 initialisation,
  * so the cost does not grow with the nominal size.
  */
-export async function formatImage(image: string, filesystem: Filesystem, label: string, options: FormatOptions = {}): Promise<void> {
+export async function formatImage(
+  image: string,
+  filesystem: Filesystem,
+  label: string,
+  options: FormatOptions = {},
+): Promise<void> {
   const name = labelFor(filesystem, label);
   switch (filesystem) {
     case 'ext4':
-      await run('mkfs.ext4', ['-q', '-F', '-L', name, '-E', 'lazy_itable_init=1,lazy_journal_init=1,nodiscard', image], { stdout: 'discard' });
+      await run(
+        'mkfs.ext4',
+        ['-q', '-F', '-L', name, '-E', 'lazy_itable_init=1,lazy_journal_init=1,nodiscard', image],
+        { stdout: 'discard' },
+      );
       return;
     case 'xfs':
       await run('mkfs.xfs', ['-q', '-f', '-K', '-L', name, image], { stdout: 'discard' });
@@ -63,7 +72,15 @@ export async function punchUnwrittenExtents(file: string): Promise<void> {
     else ranges.push([start, end]);
   }
   for (const [start, end] of ranges) {
-    await run('fallocate', ['--punch-hole', '--keep-size', '--offset', String(start * 4096), '--length', String((end - start) * 4096), file]);
+    await run('fallocate', [
+      '--punch-hole',
+      '--keep-size',
+      '--offset',
+      String(start * 4096),
+      '--length',
+      String((end - start) * 4096),
+      file,
+    ]);
   }
 }
 

@@ -17,7 +17,9 @@ export async function withFrozen<T>(mountpoint: string, fn: () => Promise<T>): P
     } catch (error) {
       // Already frozen by someone else (their backup, an LVM snapshot): their freeze is theirs to end.
       if (error instanceof CommandError && /resource busy/i.test(error.stderr)) {
-        throw new HoststoreError(`${mountpoint} is already frozen by another process (fsfreeze --freeze); no snapshot was taken and hoststore left that freeze alone; wait for its owner to thaw it, or thaw it yourself (fsfreeze --unfreeze ${mountpoint}) and run again`);
+        throw new HoststoreError(
+          `${mountpoint} is already frozen by another process (fsfreeze --freeze); no snapshot was taken and hoststore left that freeze alone; wait for its owner to thaw it, or thaw it yourself (fsfreeze --unfreeze ${mountpoint}) and run again`,
+        );
       }
       // The command may have failed (or been killed by its timeout) after the kernel froze the
       // filesystem: thaw anyway; thawing a filesystem that is not frozen only fails, harmlessly.

@@ -14,7 +14,9 @@ const SIGNATURES: ReadonlyArray<{ fs: Filesystem; offset: number; magic: Buffer 
 const magicBuffer = Buffer.alloc(Math.max(...SIGNATURES.map((s) => s.magic.length)));
 
 function signatureOf(fd: number, expected?: Filesystem): Filesystem | undefined {
-  const ordered = expected ? [...SIGNATURES.filter((s) => s.fs === expected), ...SIGNATURES.filter((s) => s.fs !== expected)] : SIGNATURES;
+  const ordered = expected
+    ? [...SIGNATURES.filter((s) => s.fs === expected), ...SIGNATURES.filter((s) => s.fs !== expected)]
+    : SIGNATURES;
   for (const signature of ordered) {
     const length = signature.magic.length;
     const read = fs.readSync(fd, magicBuffer, 0, length, signature.offset);

@@ -22,7 +22,7 @@ function deviceOf(file: string): number | undefined {
 
 /** Linux dev_t as /proc/PID/maps writes it: `major:minor` in hex. */
 function majorMinor(dev: number): string {
-  const major = ((dev >> 8) & 0xfff) | Math.floor(dev / 2 ** 32) & ~0xfff;
+  const major = ((dev >> 8) & 0xfff) | (Math.floor(dev / 2 ** 32) & ~0xfff);
   const minor = (dev & 0xff) | ((dev >> 12) & ~0xff);
   return `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}`;
 }
@@ -31,7 +31,9 @@ function commandOf(pid: string): string {
   try {
     // A process names itself (prctl, /proc/self/comm): its control characters are escaped, so a holder
     // cannot add lines to a refusal or send escape codes to the terminal reading it.
-    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').replace(/\n$/, '')
+    return fs
+      .readFileSync(`/proc/${pid}/comm`, 'utf8')
+      .replace(/\n$/, '')
       .replace(/[\u0000-\u001f\u007f-\u009f\\]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   } catch {
     return '?';
@@ -54,7 +56,7 @@ export function holdersOf(mountpoint: string): Holder[] {
 
 function holdsVia(pid: string, dev: number, mapsDev: string): string | undefined {
   for (const link of ['cwd', 'root']) if (deviceOf(`/proc/${pid}/${link}`) === dev) return link;
-  let fds: string[] = [];
+  let fds: string[];
   try {
     fds = fs.readdirSync(`/proc/${pid}/fd`);
   } catch {
@@ -64,7 +66,8 @@ function holdsVia(pid: string, dev: number, mapsDev: string): string | undefined
   try {
     // "7f..-7f.. r-xp 00000000 fd:01 1234  /path": the fourth field is the file's device.
     const maps = fs.readFileSync(`/proc/${pid}/maps`, 'utf8');
-    if (maps.split('\n').some((line) => line.split(/\s+/)[3] === mapsDev && line.split(/\s+/)[4] !== '0')) return 'maps';
+    if (maps.split('\n').some((line) => line.split(/\s+/)[3] === mapsDev && line.split(/\s+/)[4] !== '0'))
+      return 'maps';
   } catch {
     /* gone */
   }

@@ -16,7 +16,11 @@ function checkSize(sizeBytes: number): void {
  */
 export async function createSparseImage(path: string, sizeBytes: number): Promise<void> {
   checkSize(sizeBytes);
-  const fd = fs.openSync(path, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW, 0o600);
+  const fd = fs.openSync(
+    path,
+    fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW,
+    0o600,
+  );
   try {
     fs.ftruncateSync(fd, sizeBytes);
   } catch (error) {
@@ -31,7 +35,8 @@ export async function createSparseImage(path: string, sizeBytes: number): Promis
 export async function growImage(path: string, sizeBytes: number): Promise<void> {
   checkSize(sizeBytes);
   const current = fs.statSync(path).size;
-  if (sizeBytes < current) throw new RefusedError(`refusing to shrink ${path} from ${current} to ${sizeBytes} bytes: that would cut off data`);
+  if (sizeBytes < current)
+    throw new RefusedError(`refusing to shrink ${path} from ${current} to ${sizeBytes} bytes: that would cut off data`);
   if (sizeBytes > current) fs.truncateSync(path, sizeBytes);
 }
 

@@ -66,7 +66,9 @@ function realpathOr(file: string): string {
  */
 export function loopsFor(image: string): string[] {
   const real = realpathOr(image);
-  return attachedLoops().filter((l) => l.backing === real).map((l) => l.device);
+  return attachedLoops()
+    .filter((l) => l.backing === real)
+    .map((l) => l.device);
 }
 
 /**
@@ -75,7 +77,9 @@ export function loopsFor(image: string): string[] {
  */
 export function orphanLoopsFor(image: string): string[] {
   const real = realpathOr(image);
-  return attachedLoops().filter((l) => l.backing === real + DELETED).map((l) => l.device);
+  return attachedLoops()
+    .filter((l) => l.backing === real + DELETED)
+    .map((l) => l.device);
 }
 
 export interface AttachedLoop {
@@ -99,9 +103,11 @@ export async function attachLoop(image: string, options: { readOnly?: boolean } 
     // losetup cleans up after a failed setup, but never leave a second device on the image.
     const leftover = loopsFor(image);
     if (leftover.length > 0) return { device: leftover[0], directIo: loopDirectIo(leftover[0]) };
-    device = (await run('losetup', [...base, image]).catch(() => {
-      throw error;
-    })).stdout.trim();
+    device = (
+      await run('losetup', [...base, image]).catch(() => {
+        throw error;
+      })
+    ).stdout.trim();
   }
   return { device, directIo: loopDirectIo(device) };
 }
@@ -121,7 +127,9 @@ export async function detachLoop(device: string): Promise<void> {
     throw error;
   }
   if (loopBackingFile(device) !== undefined) {
-    throw new HoststoreError(`${device} is still in use (mounted?), so it stays attached to ${loopBackingFile(device)} until released; the kernel will detach it then`);
+    throw new HoststoreError(
+      `${device} is still in use (mounted?), so it stays attached to ${loopBackingFile(device)} until released; the kernel will detach it then`,
+    );
   }
 }
 

@@ -43,10 +43,16 @@ export function parseMountInfo(text: string): MountEntry[] {
     if (separator < 0 || fields.length < separator + 3) continue;
     const [fstype, source, superOptions] = fields.slice(separator + 1);
     entries.push({
-      id: Number(fields[0]), parentId: Number(fields[1]), majorMinor: fields[2],
-      root: unescape(fields[3]), target: unescape(fields[4]),
-      options: fields[5], readOnly: fields[5].split(',').includes('ro'),
-      fstype: unescape(fstype), source: unescape(source), superOptions: superOptions ?? '',
+      id: Number(fields[0]),
+      parentId: Number(fields[1]),
+      majorMinor: fields[2],
+      root: unescape(fields[3]),
+      target: unescape(fields[4]),
+      options: fields[5],
+      readOnly: fields[5].split(',').includes('ro'),
+      fstype: unescape(fstype),
+      source: unescape(source),
+      superOptions: superOptions ?? '',
     });
   }
   return entries;
@@ -74,7 +80,12 @@ export function isMountpoint(target: string, table?: readonly MountEntry[]): boo
 export const SAFE_FLAGS = ['nosuid', 'nodev'] as const;
 
 /** Mounts a block device (a loop device) at an existing directory. */
-export async function mountDevice(device: string, target: string, filesystem: Filesystem, options: { readOnly: boolean }): Promise<void> {
+export async function mountDevice(
+  device: string,
+  target: string,
+  filesystem: Filesystem,
+  options: { readOnly: boolean },
+): Promise<void> {
   // A storage restored from a snapshot is a clone with its source's UUID; xfs refuses a second mount
   // of one UUID unless told not to check.
   const flags = [options.readOnly ? 'ro' : 'rw', ...SAFE_FLAGS, ...(filesystem === 'xfs' ? ['nouuid'] : [])].join(',');
@@ -91,7 +102,11 @@ export async function bindMount(source: string, target: string, options: { readO
   // that fails half way, the bind it made is undone rather than left without them.
   const before = mountAt(target)?.id;
   try {
-    await run('mount', ['--no-canonicalize', '--bind', '-o', [options.readOnly ? 'ro' : 'rw', ...SAFE_FLAGS].join(','), source, target], { stdout: 'discard' });
+    await run(
+      'mount',
+      ['--no-canonicalize', '--bind', '-o', [options.readOnly ? 'ro' : 'rw', ...SAFE_FLAGS].join(','), source, target],
+      { stdout: 'discard' },
+    );
   } catch (error) {
     if (mountAt(target)?.id !== before) await run('umount', ['--no-canonicalize', target]).catch(() => undefined);
     throw error;
@@ -104,7 +119,16 @@ export async function bindMount(source: string, target: string, options: { readO
  */
 export async function remount(target: string, options: { readOnly: boolean; bind: boolean }): Promise<void> {
   // The flags are given again: a remount sets the mount's flags to exactly those it is given.
-  await run('mount', ['--no-canonicalize', '-o', `remount,${options.bind ? 'bind,' : ''}${options.readOnly ? 'ro' : 'rw'},${SAFE_FLAGS.join(',')}`, target], { stdout: 'discard' });
+  await run(
+    'mount',
+    [
+      '--no-canonicalize',
+      '-o',
+      `remount,${options.bind ? 'bind,' : ''}${options.readOnly ? 'ro' : 'rw'},${SAFE_FLAGS.join(',')}`,
+      target,
+    ],
+    { stdout: 'discard' },
+  );
 }
 
 /** Unmounts the top mount at `target`; succeeds when nothing is mounted there (also after a lost race). */
@@ -146,7 +170,9 @@ export async function safeMountTarget(within: string, target: string): Promise<s
       stat = lstatOrUndefined(current);
     }
     if (stat?.isSymbolicLink()) {
-      throw new RefusedError(`refusing to mount at ${target}: ${current} is a symlink (to ${readlinkOr(current)}); hoststore only mounts on real directories inside its root`);
+      throw new RefusedError(
+        `refusing to mount at ${target}: ${current} is a symlink (to ${readlinkOr(current)}); hoststore only mounts on real directories inside its root`,
+      );
     }
     if (!stat?.isDirectory()) throw new RefusedError(`refusing to mount at ${target}: ${current} is not a directory`);
   }

@@ -24,5 +24,7 @@ export function assertPoolMounted(root: string): void {
   const stat = fs.lstatSync(file, { throwIfNoEntry: false });
   if (!stat || foreignPoolFile(stat)) return;
   if (isMountpoint(dir)) return;
-  throw new RefusedError(`the root ${dir} lives on the pool ${file}, which is not mounted (after a reboot?); nothing was changed; run ${commandHint(dir, 'up')} first`);
+  throw new RefusedError(
+    `the root ${dir} lives on the pool ${file}, which is not mounted (after a reboot?); nothing was changed; run ${commandHint(dir, 'up')} first`,
+  );
 }

@@ -61,15 +61,22 @@ export interface PoolLog {
 function checkPoolFile(file: string, stat: fs.Stats): void {
   const mode = (stat.mode & 0o7777).toString(8).padStart(4, '0');
   const fix = `hoststore makes it root-owned, mode 0600; move it away if it is not yours`;
-  if (stat.isSymbolicLink()) throw new RefusedError(`refusing pool file ${file}: it is a symlink (to ${fs.readlinkSync(file)}); ${fix}`);
+  if (stat.isSymbolicLink())
+    throw new RefusedError(`refusing pool file ${file}: it is a symlink (to ${fs.readlinkSync(file)}); ${fix}`);
   if (!stat.isFile()) throw new RefusedError(`refusing pool file ${file}: it is not a regular file; ${fix}`);
   if (stat.uid !== 0 || (stat.mode & 0o022) !== 0 || stat.nlink !== 1) {
-    throw new RefusedError(`refusing pool file ${file}: owner uid ${stat.uid}, mode ${mode}, ${stat.nlink} link(s); the rule is owner root, not writable by group or others, one link; ${fix}`);
+    throw new RefusedError(
+      `refusing pool file ${file}: owner uid ${stat.uid}, mode ${mode}, ${stat.nlink} link(s); the rule is owner root, not writable by group or others, one link; ${fix}`,
+    );
   }
 }
 
 /** The mount of the pool at `root`, if the root is mounted from a loop device backed by its pool file. */
-function poolMount(root: string, file: string, table: readonly MountEntry[] = readMountTable()): MountEntry | undefined {
+function poolMount(
+  root: string,
+  file: string,
+  table: readonly MountEntry[] = readMountTable(),
+): MountEntry | undefined {
   const entry = mountAt(root, table);
   if (!entry || entry.fstype !== 'btrfs') return undefined;
   return loopBackingFile(entry.source) === file ? entry : undefined;
@@ -93,7 +100,9 @@ async function attachAndMount(root: string, file: string): Promise<{ device: str
   const existing = loopsFor(file)[0];
   const attached = existing ? { device: existing, directIo: loopDirectIo(existing) } : await attachLoop(file);
   try {
-    await run('mount', ['--no-canonicalize', '-t', 'btrfs', '-o', POOL_MOUNT_OPTIONS, attached.device, root], { stdout: 'discard' });
+    await run('mount', ['--no-canonicalize', '-t', 'btrfs', '-o', POOL_MOUNT_OPTIONS, attached.device, root], {
+      stdout: 'discard',
+    });
   } catch (error) {
     if (!existing) await run('losetup', ['--detach', attached.device]).catch(() => undefined);
     throw error;
@@ -131,7 +140,10 @@ export async function reflinkWorks(dir: string): Promise<boolean> {
 }
 
 function isNodatacow(dir: string): Promise<boolean> {
-  return run('lsattr', ['-d', dir]).then((r) => /^\S*C\S*\s/.test(r.stdout), () => false);
+  return run('lsattr', ['-d', dir]).then(
+    (r) => /^\S*C\S*\s/.test(r.stdout),
+    () => false,
+  );
 }
 
 export interface CreatePoolOptions {
@@ -150,21 +162,31 @@ export interface CreatePoolOptions {
  * mount, and a pool file hoststore could not have made. All-or-nothing: a failed create unmounts,
  * detaches and removes what it made.
  */
-export async function createPool(root: string, sizeGb: number, log: PoolLog, options: CreatePoolOptions = {}): Promise<PoolStatus> {
+export async function createPool(
+  root: string,
+  sizeGb: number,
+  log: PoolLog,
+  options: CreatePoolOptions = {},
+): Promise<PoolStatus> {
   if (!Number.isSafeInteger(sizeGb) || sizeGb < POOL_MIN_GB || sizeGb > POOL_MAX_GB) {
-    throw new UsageError(`--size-gb must be a whole number of GiB from ${POOL_MIN_GB} to ${POOL_MAX_GB} (got ${sizeGb})`);
+    throw new UsageError(
+      `--size-gb must be a whole number of GiB from ${POOL_MIN_GB} to ${POOL_MAX_GB} (got ${sizeGb})`,
+    );
   }
   const dir = path.resolve(root);
   const file = poolFileFor(dir);
   // The pool file lives in the root's parent: the same ancestors the root's own trust rests on.
   checkRootTrust(dir);
-  for (const tool of ['mkfs.btrfs', 'losetup', 'mount', 'umount', 'blkid', 'cp', 'chattr', 'lsattr']) requireTool(tool, 'make a btrfs pool');
+  for (const tool of ['mkfs.btrfs', 'losetup', 'mount', 'umount', 'blkid', 'cp', 'chattr', 'lsattr'])
+    requireTool(tool, 'make a btrfs pool');
   const fileStat = lstatOrUndefined(file);
   if (fileStat) checkPoolFile(file, fileStat);
   if (poolMount(dir, file)) {
     const status = await poolStatus(dir);
     if (status.sizeBytes !== sizeGb * GiB) {
-      throw new RefusedError(`${dir} is already a pool of ${status.sizeBytes / GiB} GiB (${file}); hoststore does not resize pools (the README says how by hand)`);
+      throw new RefusedError(
+        `${dir} is already a pool of ${status.sizeBytes / GiB} GiB (${file}); hoststore does not resize pools (the README says how by hand)`,
+      );
     }
     // A create killed after its mount left the device without autoclear (it would outlive an unmount)
     // and the top without nodatacow: finish both, as the create would have.
@@ -175,17 +197,25 @@ export async function createPool(root: string, sizeGb: number, log: PoolLog, opt
   }
   const dirStat = lstatOrUndefined(dir);
   if (dirStat && (dirStat.isSymbolicLink() || !dirStat.isDirectory())) {
-    throw new RefusedError(`refusing to make a pool at ${dir}: it is ${dirStat.isSymbolicLink() ? 'a symlink' : 'not a directory'}; give a new or empty directory`);
+    throw new RefusedError(
+      `refusing to make a pool at ${dir}: it is ${dirStat.isSymbolicLink() ? 'a symlink' : 'not a directory'}; give a new or empty directory`,
+    );
   }
   const other = mountAt(dir);
   if (other) {
-    throw new RefusedError(`refusing to make a pool at ${dir}: it is already a mount (${other.fstype} from ${other.source}); give a directory that is not a mount`);
+    throw new RefusedError(
+      `refusing to make a pool at ${dir}: it is already a mount (${other.fstype} from ${other.source}); give a directory that is not a mount`,
+    );
   }
   if (dirStat && !isEmptyDirectory(dir)) {
-    throw new RefusedError(`refusing to make a pool at ${dir}: the directory is not empty (a pool mounted over it would hide what is there); give a new or empty directory`);
+    throw new RefusedError(
+      `refusing to make a pool at ${dir}: the directory is not empty (a pool mounted over it would hide what is there); give a new or empty directory`,
+    );
   }
   if (fileStat && fileStat.size !== sizeGb * GiB) {
-    throw new RefusedError(`refusing to make a pool at ${dir}: ${file} already exists with ${fileStat.size / GiB} GiB, not ${sizeGb}; mount it with ${commandHint(dir, 'up')}, or move it away`);
+    throw new RefusedError(
+      `refusing to make a pool at ${dir}: ${file} already exists with ${fileStat.size / GiB} GiB, not ${sizeGb}; mount it with ${commandHint(dir, 'up')}, or move it away`,
+    );
   }
   if (!fileStat) {
     const free = fs.statfsSync(path.dirname(file));
@@ -193,7 +223,9 @@ export async function createPool(root: string, sizeGb: number, log: PoolLog, opt
     // A full host filesystem fails the loop device's writes and btrfs turns read-only: never promise
     // more than the host has now (the file stays sparse; what others write later is the host's to watch).
     if (sizeGb * GiB > freeBytes) {
-      throw new RefusedError(`refusing a pool of ${sizeGb} GiB at ${file}: the host filesystem has ${(freeBytes / GiB).toFixed(1)} GiB free; pick --size-gb of at most ${Math.floor(freeBytes / GiB)}`);
+      throw new RefusedError(
+        `refusing a pool of ${sizeGb} GiB at ${file}: the host filesystem has ${(freeBytes / GiB).toFixed(1)} GiB free; pick --size-gb of at most ${Math.floor(freeBytes / GiB)}`,
+      );
     }
   }
 
@@ -203,7 +235,9 @@ export async function createPool(root: string, sizeGb: number, log: PoolLog, opt
     if (!dirStat) made.dir = fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
     if (fileStat) {
       if (!(await hasPoolFilesystem(file))) {
-        throw new RefusedError(`refusing pool file ${file}: it holds no btrfs filesystem (another pool create still running, or not a pool); move it away`);
+        throw new RefusedError(
+          `refusing pool file ${file}: it holds no btrfs filesystem (another pool create still running, or not a pool); move it away`,
+        );
       }
       log(`${dir}: mounting the existing pool file ${file}`);
     } else {
@@ -217,8 +251,13 @@ export async function createPool(root: string, sizeGb: number, log: PoolLog, opt
     if (options.nodatacow !== false && isEmptyDirectory(dir)) await run('chattr', ['+C', dir]);
     if (made.file) fs.chmodSync(dir, 0o755);
     const status = await poolStatus(dir);
-    if (!status.reflink) throw new HoststoreError(`the pool at ${dir} was made but cp --reflink=always does not work on it; snapshots would be full copies`);
-    log(`${dir}: pool of ${sizeGb} GiB in ${file} (btrfs, ${status.directIo ? 'direct I/O' : 'buffered I/O'}${status.nodatacow ? ', nodatacow' : ''}); snapshots here are reflinks`);
+    if (!status.reflink)
+      throw new HoststoreError(
+        `the pool at ${dir} was made but cp --reflink=always does not work on it; snapshots would be full copies`,
+      );
+    log(
+      `${dir}: pool of ${sizeGb} GiB in ${file} (btrfs, ${status.directIo ? 'direct I/O' : 'buffered I/O'}${status.nodatacow ? ', nodatacow' : ''}); snapshots here are reflinks`,
+    );
     return status;
   } catch (error) {
     await undoCreate(dir, file, made);
@@ -226,7 +265,11 @@ export async function createPool(root: string, sizeGb: number, log: PoolLog, opt
   }
 }
 
-async function undoCreate(dir: string, file: string, made: { dir?: string; file?: boolean; mounted?: boolean }): Promise<void> {
+async function undoCreate(
+  dir: string,
+  file: string,
+  made: { dir?: string; file?: boolean; mounted?: boolean },
+): Promise<void> {
   if (made.mounted) {
     await unmount(dir).catch(() => undefined);
     // Autoclear frees the device on unmount; detach it in case it was not marked yet.
@@ -248,7 +291,9 @@ export async function mountPoolIfAny(root: string, log: PoolLog): Promise<'none'
   if (!stat) return 'none';
   const foreign = foreignPoolFile(stat);
   if (foreign) {
-    log(`${dir}: ignoring ${file}: ${foreign}, so it is not a pool hoststore made (someone else put it beside the root; move it away)`);
+    log(
+      `${dir}: ignoring ${file}: ${foreign}, so it is not a pool hoststore made (someone else put it beside the root; move it away)`,
+    );
     return 'none';
   }
   checkPoolFile(file, stat);
@@ -259,16 +304,25 @@ export async function mountPoolIfAny(root: string, log: PoolLog): Promise<'none'
     return 'already';
   }
   const other = mountAt(dir);
-  if (other) throw new RefusedError(`pool ${file} is not mounted at ${dir}: ${other.fstype} from ${other.source} is mounted there; unmount it, then run ${commandHint(dir, 'up')} again`);
+  if (other)
+    throw new RefusedError(
+      `pool ${file} is not mounted at ${dir}: ${other.fstype} from ${other.source} is mounted there; unmount it, then run ${commandHint(dir, 'up')} again`,
+    );
   const dirStat = lstatOrUndefined(dir);
   if (!dirStat) fs.mkdirSync(dir, { mode: 0o755 });
-  else if (dirStat.isSymbolicLink() || !dirStat.isDirectory()) throw new RefusedError(`pool ${file} cannot be mounted at ${dir}: it is not a directory; move it away`);
+  else if (dirStat.isSymbolicLink() || !dirStat.isDirectory())
+    throw new RefusedError(`pool ${file} cannot be mounted at ${dir}: it is not a directory; move it away`);
   else if (!isEmptyDirectory(dir)) {
-    throw new RefusedError(`pool ${file} cannot be mounted at ${dir}: the directory is not empty (written while the pool was away?); move its content away, then run ${commandHint(dir, 'up')} again`);
+    throw new RefusedError(
+      `pool ${file} cannot be mounted at ${dir}: the directory is not empty (written while the pool was away?); move its content away, then run ${commandHint(dir, 'up')} again`,
+    );
   }
-  if (!(await hasPoolFilesystem(file))) throw new RefusedError(`refusing pool file ${file}: it holds no btrfs filesystem; move it away`);
+  if (!(await hasPoolFilesystem(file)))
+    throw new RefusedError(`refusing pool file ${file}: it holds no btrfs filesystem; move it away`);
   const { device, directIo } = await attachAndMount(dir, file);
-  log(`${dir}: pool ${file} mounted from ${device}${directIo ? '' : ' (buffered: the host filesystem refused direct I/O)'}`);
+  log(
+    `${dir}: pool ${file} mounted from ${device}${directIo ? '' : ' (buffered: the host filesystem refused direct I/O)'}`,
+  );
   return 'mounted';
 }
 
@@ -277,15 +331,24 @@ export async function poolStatus(root: string): Promise<PoolStatus> {
   const dir = path.resolve(root);
   const file = poolFileFor(dir);
   const stat = lstatOrUndefined(file);
-  if (!stat) throw new HoststoreError(`${dir} has no pool (no ${file}); make one with ${commandHint(dir, 'pool create --size-gb N')}`);
+  if (!stat)
+    throw new HoststoreError(
+      `${dir} has no pool (no ${file}); make one with ${commandHint(dir, 'pool create --size-gb N')}`,
+    );
   checkPoolFile(file, stat);
   const base = { root: dir, file, sizeBytes: stat.size, allocatedBytes: stat.blocks * 512 };
   const entry = poolMount(dir, file);
   if (!entry) return { ...base, mounted: false };
   const fsStat = fs.statfsSync(dir);
   return {
-    ...base, mounted: true, device: entry.source, directIo: loopDirectIo(entry.source),
-    filesystemBytes: fsStat.blocks * fsStat.bsize, usedBytes: (fsStat.blocks - fsStat.bfree) * fsStat.bsize, freeBytes: fsStat.bavail * fsStat.bsize,
-    nodatacow: await isNodatacow(dir), reflink: await reflinkWorks(dir),
+    ...base,
+    mounted: true,
+    device: entry.source,
+    directIo: loopDirectIo(entry.source),
+    filesystemBytes: fsStat.blocks * fsStat.bsize,
+    usedBytes: (fsStat.blocks - fsStat.bfree) * fsStat.bsize,
+    freeBytes: fsStat.bavail * fsStat.bsize,
+    nodatacow: await isNodatacow(dir),
+    reflink: await reflinkWorks(dir),
   };
 }

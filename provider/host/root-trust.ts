@@ -5,7 +5,16 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { nameRule, projectNameRule, STORAGE_KINDS, directoryPath, imagePath, mountPathRule, replicaHostPath, type StorageKind } from '../../src/schema.js';
+import {
+  nameRule,
+  projectNameRule,
+  STORAGE_KINDS,
+  directoryPath,
+  imagePath,
+  mountPathRule,
+  replicaHostPath,
+  type StorageKind,
+} from '../../src/schema.js';
 import { RefusedError } from '../errors.js';
 import { lstatOrUndefined } from './files.js';
 
@@ -19,7 +28,10 @@ const TRAVERSABLE_MODE = 0o755;
 /** `65534 (nobody)`: the uid and, when /etc/passwd names it, its user (read only on the refusal path). */
 function ownerName(uid: number): string {
   try {
-    const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.split(':')[2] === String(uid));
+    const line = fs
+      .readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.split(':')[2] === String(uid));
     return line ? `${line.split(':')[0]} (uid ${uid})` : `uid ${uid}`;
   } catch {
     return `uid ${uid}`;
@@ -37,7 +49,9 @@ function refuseSymlink(file: string, what: string): never {
   } catch {
     /* shown as ? */
   }
-  throw new RefusedError(`refusing to use ${what} ${file}: it is a symlink (to ${target}), and hoststore follows no symlink under or above its root; replace it with a real directory owned by root (or use the real path as the root)`);
+  throw new RefusedError(
+    `refusing to use ${what} ${file}: it is a symlink (to ${target}), and hoststore follows no symlink under or above its root; replace it with a real directory owned by root (or use the real path as the root)`,
+  );
 }
 
 /**
@@ -65,14 +79,15 @@ function requireRootOwned(file: string, stat: fs.Stats, what: string, options: {
 export function checkRootTrust(root: string): void {
   const parts = root.split('/').filter(Boolean);
   let current = '/';
-  requireRootOwned(current, fs.lstatSync(current), 'the root\'s ancestor', { stickyOk: true });
+  requireRootOwned(current, fs.lstatSync(current), "the root's ancestor", { stickyOk: true });
   for (const part of parts.slice(0, -1)) {
     current = path.join(current, part);
     const stat = lstatOrUndefined(current);
     // A missing ancestor is made by hoststore itself (root-owned, 0755), like the root.
     if (!stat) return;
-    requireRootOwned(current, stat, 'the root\'s ancestor', { stickyOk: true });
-    if (!stat.isDirectory()) throw new RefusedError(`refusing to use the root ${root}: its ancestor ${current} is not a directory`);
+    requireRootOwned(current, stat, "the root's ancestor", { stickyOk: true });
+    if (!stat.isDirectory())
+      throw new RefusedError(`refusing to use the root ${root}: its ancestor ${current} is not a directory`);
   }
   const rootStat = lstatOrUndefined(root);
   if (!rootStat) return;
@@ -97,7 +112,10 @@ function checkDirectory(root: string, dir: string): boolean {
   const stat = lstatOrUndefined(dir);
   if (!stat) return false;
   requireRootOwned(dir, stat, 'the hoststore directory');
-  if (!stat.isDirectory()) throw new RefusedError(`refusing to use ${dir}: it is not a directory, and hoststore keeps its ${path.basename(dir)} there; move it out of the root ${root}`);
+  if (!stat.isDirectory())
+    throw new RefusedError(
+      `refusing to use ${dir}: it is not a directory, and hoststore keeps its ${path.basename(dir)} there; move it out of the root ${root}`,
+    );
   return true;
 }
 
@@ -120,7 +138,8 @@ function lexicallyInside(root: string, file: string): boolean {
  * component that does not exist yet ends the check: hoststore makes it. Throws a RefusedError otherwise.
  */
 export function checkInsideRoot(root: string, file: string): string {
-  if (!lexicallyInside(root, file)) throw new RefusedError(`refusing to use ${file}: it is not a normalized path inside the root ${root}`);
+  if (!lexicallyInside(root, file))
+    throw new RefusedError(`refusing to use ${file}: it is not a normalized path inside the root ${root}`);
   const parts = file.slice(root.length + 1).split('/');
   let current = root;
   for (let i = 0; i < parts.length; i += 1) {
@@ -177,7 +196,8 @@ export function imageTrustProblem(stat: fs.Stats): string | undefined {
   if (stat.isSymbolicLink()) return 'is a symlink';
   if (!stat.isFile()) return 'is not a regular file';
   if (stat.uid !== 0) return `is owned by ${ownerName(stat.uid)}, not root (mode ${modeOf(stat)})`;
-  if ((stat.mode & 0o022) !== 0) return `is writable by group or others (owner ${ownerName(stat.uid)}, mode ${modeOf(stat)})`;
+  if ((stat.mode & 0o022) !== 0)
+    return `is writable by group or others (owner ${ownerName(stat.uid)}, mode ${modeOf(stat)})`;
   if (stat.nlink > 1) return `has ${stat.nlink} hard links, so another name could change it`;
   return undefined;
 }
@@ -194,26 +214,41 @@ export function recordedStoragePath(root: string, record: { kind: unknown; proje
   const name = record.name as string;
   if (kind !== 'disk' && projectNameRule(record.project)) throw forged('project', record.project);
   const project = record.project as string;
-  return checkInsideRoot(root, kind === 'directory' ? directoryPath(root, project, name) : imagePath(root, kind, project, name));
+  return checkInsideRoot(
+    root,
+    kind === 'directory' ? directoryPath(root, project, name) : imagePath(root, kind, project, name),
+  );
 }
 
 /** The host path a mount record stands for, computed from its project, service, replica and mount path. */
-export function recordedHostPath(root: string, record: { project: unknown; service: unknown; replica: unknown; mountPath: unknown }): string {
+export function recordedHostPath(
+  root: string,
+  record: { project: unknown; service: unknown; replica: unknown; mountPath: unknown },
+): string {
   if (projectNameRule(record.project)) throw forged('project', record.project);
   if (nameRule(record.service)) throw forged('service', record.service);
   if (!Number.isInteger(record.replica) || (record.replica as number) < 0) throw forged('replica', record.replica);
   if (mountPathRule(record.mountPath)) throw forged('mountPath', record.mountPath);
-  const hostPath = replicaHostPath(root, record.project as string, record.service as string, record.replica as number, record.mountPath as string);
+  const hostPath = replicaHostPath(
+    root,
+    record.project as string,
+    record.service as string,
+    record.replica as number,
+    record.mountPath as string,
+  );
   if (!lexicallyInside(root, hostPath)) throw forged('mountPath', record.mountPath);
   return hostPath;
 }
 
 /** A snapshot id is one plain path segment. */
 export function snapshotIdProblem(id: unknown): string | undefined {
-  if (typeof id !== 'string' || !/^[A-Za-z0-9._@+=-]+$/.test(id) || id === '.' || id === '..') return 'must be one path segment of letters, digits and . _ @ + = -';
+  if (typeof id !== 'string' || !/^[A-Za-z0-9._@+=-]+$/.test(id) || id === '.' || id === '..')
+    return 'must be one path segment of letters, digits and . _ @ + = -';
   return undefined;
 }
 
 function forged(field: string, value: unknown): RefusedError {
-  return new RefusedError(`refusing a registry record whose ${field} is ${JSON.stringify(value)}: not a valid ${field} (the registry was changed by hand or forged); fix or remove that record`);
+  return new RefusedError(
+    `refusing a registry record whose ${field} is ${JSON.stringify(value)}: not a valid ${field} (the registry was changed by hand or forged); fix or remove that record`,
+  );
 }

@@ -16,7 +16,10 @@ export async function startThawGuard(mountpoint: string): Promise<ThawGuard> {
   const fsfreeze = findTool('fsfreeze');
   if (!fsfreeze || !fs.existsSync(script)) return { stop: () => undefined };
   // Its own session: a Ctrl-C or a kill of hoststore's process group does not reach it.
-  const child = spawn(process.execPath, [script, fsfreeze, mountpoint, String(process.pid)], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [script, fsfreeze, mountpoint, String(process.pid)], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const started = await new Promise<boolean>((resolve) => {
     child.once('error', () => resolve(false));
     child.once('exit', () => resolve(false));

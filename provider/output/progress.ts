@@ -37,7 +37,9 @@ function live(stream: NodeJS.WriteStream, now: () => number): Progress {
     drawn = now();
     const line = `${label} ${c.dim(`${text ? `${text}, ` : ''}${Math.round((now() - started) / 1000)} s`)}`;
     // Never wider than the terminal: a wrapped live line could not be rewritten in place.
-    stream.write(`${clear}${line.length > (stream.columns || 80) - 1 ? `${label.slice(0, (stream.columns || 80) - 2)}…` : line}`);
+    stream.write(
+      `${clear}${line.length > (stream.columns || 80) - 1 ? `${label.slice(0, (stream.columns || 80) - 2)}…` : line}`,
+    );
   };
   const stop = () => {
     if (timer) clearInterval(timer);

@@ -14,7 +14,25 @@ export function table(header: string[], rows: string[][], stream: NodeJS.WriteSt
   if (!stream.isTTY) return plain(header, rows, colours(stream).bold);
   const natural = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const widths = fit(natural, (stream.columns || 80) - GAP * (header.length - 1));
-  const blank = Object.fromEntries(['top', 'top-mid', 'top-left', 'top-right', 'bottom', 'bottom-mid', 'bottom-left', 'bottom-right', 'left', 'left-mid', 'mid', 'mid-mid', 'right', 'right-mid', 'middle'].map((c) => [c, '']));
+  const blank = Object.fromEntries(
+    [
+      'top',
+      'top-mid',
+      'top-left',
+      'top-right',
+      'bottom',
+      'bottom-mid',
+      'bottom-left',
+      'bottom-right',
+      'left',
+      'left-mid',
+      'mid',
+      'mid-mid',
+      'right',
+      'right-mid',
+      'middle',
+    ].map((c) => [c, '']),
+  );
   const render = (body: string[][]) => {
     const out = new Table({
       head: header,
@@ -26,18 +44,27 @@ export function table(header: string[], rows: string[][], stream: NodeJS.WriteSt
       wrapOnWordBoundary: false,
     });
     out.push(...body);
-    return out.toString().split('\n').map((line) => line.trimEnd());
+    return out
+      .toString()
+      .split('\n')
+      .map((line) => line.trimEnd());
   };
   // Bold is added to the header's lines once laid out: cli-table3 counts colour codes as text when it wraps.
   const headerLines = render([]).length;
   const bold = colours(stream).bold;
-  return render(rows).map((line, i) => (i < headerLines ? bold(line) : line)).join('\n');
+  return render(rows)
+    .map((line, i) => (i < headerLines ? bold(line) : line))
+    .join('\n');
 }
 
 /** Left-aligned columns, two spaces apart: what scripts and tests read (a bold header only with FORCE_COLOR). */
 export function plain(header: string[], rows: string[][], bold: (s: string) => string = (s) => s): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i])).join(' '.repeat(GAP)).trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join(' '.repeat(GAP))
+      .trimEnd();
   return [bold(line(header)), ...rows.map(line)].join('\n');
 }
 
@@ -48,7 +75,8 @@ export function fit(natural: number[], budget: number): number[] {
   let total = widths.reduce((a, b) => a + b, 0);
   while (total > budget) {
     let widest = -1;
-    for (let i = 0; i < widths.length; i += 1) if (widths[i] > floor[i] && (widest < 0 || widths[i] > widths[widest])) widest = i;
+    for (let i = 0; i < widths.length; i += 1)
+      if (widths[i] > floor[i] && (widest < 0 || widths[i] > widths[widest])) widest = i;
     if (widest < 0) break; // every column at its floor: the terminal wraps the rest
     widths[widest] -= 1;
     total -= 1;

@@ -28,11 +28,23 @@ export interface ApplyStep {
 export function assertApplicable(plan: Plan, allowDataLoss: ReadonlySet<string>): void {
   const refused = plan.items.filter((i) => i.safety === 'refused');
   if (refused.length > 0) {
-    throw new RefusedError(`the plan has refused changes, so nothing was applied:\n${refused.map((i) => `  ${i.subject}: ${i.changes.filter((c) => c.safety === 'refused').map((c) => c.reason).join('; ')}`).join('\n')}`);
+    throw new RefusedError(
+      `the plan has refused changes, so nothing was applied:\n${refused
+        .map(
+          (i) =>
+            `  ${i.subject}: ${i.changes
+              .filter((c) => c.safety === 'refused')
+              .map((c) => c.reason)
+              .join('; ')}`,
+        )
+        .join('\n')}`,
+    );
   }
   const unallowed = plan.items.filter((i) => i.safety === 'data-loss' && !allowDataLoss.has(i.name));
   if (unallowed.length > 0) {
-    throw new RefusedError(`the plan loses data, so nothing was applied; to go ahead, name each one with --allow-data-loss:\n${unallowed.map((i) => `  ${i.subject} (--allow-data-loss ${i.name}): ${i.changes.map((c) => c.reason).join('; ')}`).join('\n')}`);
+    throw new RefusedError(
+      `the plan loses data, so nothing was applied; to go ahead, name each one with --allow-data-loss:\n${unallowed.map((i) => `  ${i.subject} (--allow-data-loss ${i.name}): ${i.changes.map((c) => c.reason).join('; ')}`).join('\n')}`,
+    );
   }
 }
 
@@ -50,11 +62,23 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<void
 async function applyLocked(plan: Plan, options: ApplyOptions): Promise<void> {
   const contexts = new Map<string, HandlerContext>();
   const ctxFor = (root: string) =>
-    contexts.get(root) ?? contexts.set(root, makeContext(root, { log: (l) => options.log(`    ${l}`), allowDataLoss: options.allowDataLoss, rootLocked: plan.roots.includes(root) })).get(root)!;
+    contexts.get(root) ??
+    contexts
+      .set(
+        root,
+        makeContext(root, {
+          log: (l) => options.log(`    ${l}`),
+          allowDataLoss: options.allowDataLoss,
+          rootLocked: plan.roots.includes(root),
+        }),
+      )
+      .get(root)!;
   const manifests = new Map<string, Record<string, string>>();
   for (const item of plan.items) if (item.manifest) manifests.set(JSON.stringify(item.manifest), item.manifest);
   // Orphans and manifests have no spec of their own to converge: the manifests retire them below.
-  const acting = plan.items.filter((item) => item.action !== 'no-op' && item.spec && item.kind !== 'orphan' && item.kind !== 'project');
+  const acting = plan.items.filter(
+    (item) => item.action !== 'no-op' && item.spec && item.kind !== 'orphan' && item.kind !== 'project',
+  );
   // Counted before the first change, so each says where it stands: [n/m].
   const total = acting.length + manifests.size;
   let index = 0;
@@ -75,13 +99,16 @@ async function applyLocked(plan: Plan, options: ApplyOptions): Promise<void> {
   }
   for (const manifest of manifests.values()) {
     const spec = projectHandler.validate(manifest);
-    await step(`retire what project ${spec.project} (stack ${spec.stack}) no longer declares`, () => converge(projectHandler, ctxFor(spec.root), spec, 'hoststore apply'));
+    await step(`retire what project ${spec.project} (stack ${spec.stack}) no longer declares`, () =>
+      converge(projectHandler, ctxFor(spec.root), spec, 'hoststore apply'),
+    );
   }
 }
 
 /** Removes what a synth output declares, each by its removal policy; returns what was retained. */
 export async function destroyDesired(desired: DesiredSpec[], options: ApplyOptions): Promise<string[]> {
-  if (desired.length === 0) throw new HoststoreError('nothing to destroy: the synth output declares no hoststore resources');
+  if (desired.length === 0)
+    throw new HoststoreError('nothing to destroy: the synth output declares no hoststore resources');
   // Like apply: one lock per root for the whole destroy, so the check below still holds when it acts.
   const roots = [...new Set(desired.map((d) => d.spec.root).filter(Boolean))].sort();
   const locked = roots.reduceRight<() => Promise<string[]>>(
@@ -91,18 +118,28 @@ export async function destroyDesired(desired: DesiredSpec[], options: ApplyOptio
   return locked();
 }
 
-async function destroyLocked(desired: DesiredSpec[], options: ApplyOptions, lockedRoots: ReadonlySet<string>): Promise<string[]> {
+async function destroyLocked(
+  desired: DesiredSpec[],
+  options: ApplyOptions,
+  lockedRoots: ReadonlySet<string>,
+): Promise<string[]> {
   // The whole destroy is checked before anything is touched: a refusal changes nothing.
   const { refusedDestroy } = await import('./destroy-check.js');
   const refusals = refusedDestroy(desired, options.allowDataLoss);
-  if (refusals.length > 0) throw new RefusedError(`the destroy is refused, so nothing was changed:\n${refusals.map((r) => `  ${r}`).join('\n')}`);
+  if (refusals.length > 0)
+    throw new RefusedError(
+      `the destroy is refused, so nothing was changed:\n${refusals.map((r) => `  ${r}`).join('\n')}`,
+    );
   const retained: string[] = [];
   for (const d of [...desired].reverse()) {
     if (d.kind === 'project') continue;
     const handler = HANDLERS[d.kind];
     const identity = handler.validate(d.spec);
     const ctx = makeContext(identity.root, {
-      log: (l) => options.log(`    ${l}`), allowDataLoss: options.allowDataLoss, stack: d.spec.stack, rootLocked: lockedRoots.has(identity.root),
+      log: (l) => options.log(`    ${l}`),
+      allowDataLoss: options.allowDataLoss,
+      stack: d.spec.stack,
+      rootLocked: lockedRoots.has(identity.root),
     });
     const started = Date.now();
     await remove(handler, ctx, identity);

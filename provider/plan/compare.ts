@@ -10,36 +10,100 @@ import { finish, itemAction, worst, type Plan, type PlanAction, type PlanItem } 
 import { replacedDataChange, seenInSynth } from './replaced-data.js';
 
 function key(d: DesiredSpec): string {
-  return `${d.kind}|${placeFields(d.kind).map((f) => d.spec[f]).join('|')}`;
+  return `${d.kind}|${placeFields(d.kind)
+    .map((f) => d.spec[f])
+    .join('|')}`;
 }
 
 function subject(d: DesiredSpec): { subject: string; name: string } {
   const s = d.spec;
-  if (d.kind === 'storage') return { subject: `${s.kind} ${s.name}${s.size_gb ? ` ${s.size_gb} GB` : ''}${s.filesystem ? ` ${s.filesystem}` : ''}`, name: s.name };
-  if (d.kind === 'mount') return { subject: `mount ${s.storage} -> ${s.service}[${s.replica}]:${s.mount_path}${s.read_only === 'true' ? ' (ro)' : ''}`, name: s.storage };
+  if (d.kind === 'storage')
+    return {
+      subject: `${s.kind} ${s.name}${s.size_gb ? ` ${s.size_gb} GB` : ''}${s.filesystem ? ` ${s.filesystem}` : ''}`,
+      name: s.name,
+    };
+  if (d.kind === 'mount')
+    return {
+      subject: `mount ${s.storage} -> ${s.service}[${s.replica}]:${s.mount_path}${s.read_only === 'true' ? ' (ro)' : ''}`,
+      name: s.storage,
+    };
   return { subject: `snapshot policy ${s.policy} of ${s.storage} '${s.schedule}'`, name: s.storage };
 }
 
 /** The storage as the base output leaves it: mounted when a Mount there shows it (a disk from any project). */
 function observedIn(base: readonly DesiredSpec[], storage: Record<string, string>): ObservedStorage {
-  const mounted = base.some((d) => d.kind === 'mount' && d.spec.root === storage.root && d.spec.storage === storage.name
-    && d.spec.storage_kind === storage.kind && (storage.kind === 'disk' || d.spec.project === storage.project));
+  const mounted = base.some(
+    (d) =>
+      d.kind === 'mount' &&
+      d.spec.root === storage.root &&
+      d.spec.storage === storage.name &&
+      d.spec.storage_kind === storage.kind &&
+      (storage.kind === 'disk' || d.spec.project === storage.project),
+  );
   return { mounted, filesystem: storage.filesystem };
 }
 
 function removal(d: DesiredSpec): { action: PlanAction; change: Change } {
   if (d.kind === 'storage') {
     const policy = d.spec.removal_policy;
-    if (policy === 'destroy') return { action: 'delete', change: { field: 'storage', from: d.spec.name, kind: 'delete', safety: 'data-loss', reason: "removed from the code with removalPolicy 'destroy': its data is deleted" } };
-    if (policy === 'snapshot') return { action: 'delete', change: { field: 'storage', from: d.spec.name, kind: 'delete', safety: 'safe', reason: "removed from the code with removalPolicy 'snapshot': a final snapshot is taken and verified, then the storage is deleted" } };
-    return { action: 'retain', change: { field: 'storage', from: d.spec.name, kind: 'retain', safety: 'safe', reason: 'removed from the code: retained, data kept' } };
+    if (policy === 'destroy')
+      return {
+        action: 'delete',
+        change: {
+          field: 'storage',
+          from: d.spec.name,
+          kind: 'delete',
+          safety: 'data-loss',
+          reason: "removed from the code with removalPolicy 'destroy': its data is deleted",
+        },
+      };
+    if (policy === 'snapshot')
+      return {
+        action: 'delete',
+        change: {
+          field: 'storage',
+          from: d.spec.name,
+          kind: 'delete',
+          safety: 'safe',
+          reason:
+            "removed from the code with removalPolicy 'snapshot': a final snapshot is taken and verified, then the storage is deleted",
+        },
+      };
+    return {
+      action: 'retain',
+      change: {
+        field: 'storage',
+        from: d.spec.name,
+        kind: 'retain',
+        safety: 'safe',
+        reason: 'removed from the code: retained, data kept',
+      },
+    };
   }
-  return { action: 'delete', change: { field: d.kind, from: subject(d).subject, kind: 'delete', safety: 'safe', reason: d.kind === 'mount' ? 'unmount (data stays on the storage)' : 'policy removed (snapshots stay)' } };
+  return {
+    action: 'delete',
+    change: {
+      field: d.kind,
+      from: subject(d).subject,
+      kind: 'delete',
+      safety: 'safe',
+      reason: d.kind === 'mount' ? 'unmount (data stays on the storage)' : 'policy removed (snapshots stay)',
+    },
+  };
 }
 
 /** The removal policy `desired` gives the storage a service saw, if it declares it. */
-function policyIn(desired: readonly DesiredSpec[], seen: { project: string; storage: string; storageKind: string }): string | undefined {
-  const found = desired.find((d) => d.kind === 'storage' && d.spec.project === seen.project && d.spec.name === seen.storage && d.spec.kind === seen.storageKind);
+function policyIn(
+  desired: readonly DesiredSpec[],
+  seen: { project: string; storage: string; storageKind: string },
+): string | undefined {
+  const found = desired.find(
+    (d) =>
+      d.kind === 'storage' &&
+      d.spec.project === seen.project &&
+      d.spec.name === seen.storage &&
+      d.spec.kind === seen.storageKind,
+  );
   return found?.spec.removal_policy;
 }
 
@@ -51,24 +115,74 @@ export function compareDesired(base: DesiredSpec[], next: DesiredSpec[], now = n
     const old = before.get(k);
     const { subject: what, name } = subject(d);
     if (!old) {
-      const change: Change = { field: d.kind, to: what, kind: 'create', safety: 'safe', reason: d.kind === 'storage' && d.spec.kind === 'disk' ? 'created, or reused by name if the disk exists' : undefined };
-      const replaced = d.kind === 'storage' ? replacedDataChange(d.spec, next, seenInSynth(base), (seen) => (policyIn(next, seen) ? 'retain' : policyIn(base, seen))) : undefined;
+      const change: Change = {
+        field: d.kind,
+        to: what,
+        kind: 'create',
+        safety: 'safe',
+        reason:
+          d.kind === 'storage' && d.spec.kind === 'disk' ? 'created, or reused by name if the disk exists' : undefined,
+      };
+      const replaced =
+        d.kind === 'storage'
+          ? replacedDataChange(d.spec, next, seenInSynth(base), (seen) =>
+              policyIn(next, seen) ? 'retain' : policyIn(base, seen),
+            )
+          : undefined;
       const changes = replaced ? [change, replaced] : [change];
-      items.push({ stack: d.stack, address: d.address, kind: d.kind, subject: what, name, action: 'create', safety: worst(changes), changes, spec: d.spec });
+      items.push({
+        stack: d.stack,
+        address: d.address,
+        kind: d.kind,
+        subject: what,
+        name,
+        action: 'create',
+        safety: worst(changes),
+        changes,
+        spec: d.spec,
+      });
       continue;
     }
     const observed = d.kind === 'storage' ? observedIn(base, old.spec) : undefined;
     const all = classifyChanges(d.kind, old.spec, d.spec, observed);
     // Notes (a disk's smaller size, kept) are said, and change nothing.
-    const changes = [...all.filter((c) => c.kind !== 'kept' && c.kind !== 'note'), ...all.filter((c) => c.kind === 'kept' || c.kind === 'note')];
+    const changes = [
+      ...all.filter((c) => c.kind !== 'kept' && c.kind !== 'note'),
+      ...all.filter((c) => c.kind === 'kept' || c.kind === 'note'),
+    ];
     const acting = changes.filter((c) => c.kind !== 'kept' && c.kind !== 'note');
-    items.push({ stack: d.stack, address: d.address, kind: d.kind, subject: what, name, action: acting.length ? itemAction('update', acting) : 'no-op', safety: worst(changes), changes, spec: d.spec });
+    items.push({
+      stack: d.stack,
+      address: d.address,
+      kind: d.kind,
+      subject: what,
+      name,
+      action: acting.length ? itemAction('update', acting) : 'no-op',
+      safety: worst(changes),
+      changes,
+      spec: d.spec,
+    });
   }
   for (const [k, d] of before) {
     if (after.has(k)) continue;
     const { action, change } = removal(d);
     const { subject: what, name } = subject(d);
-    items.push({ stack: d.stack, address: `${d.address} (removed from code)`, kind: d.kind, subject: what, name, action, safety: change.safety, changes: [change] });
+    items.push({
+      stack: d.stack,
+      address: `${d.address} (removed from code)`,
+      kind: d.kind,
+      subject: what,
+      name,
+      action,
+      safety: change.safety,
+      changes: [change],
+    });
   }
-  return finish({ version: 1, createdAt: now.toISOString(), roots: [...new Set(next.map((d) => d.spec.root).filter(Boolean))], items, checks: [] });
+  return finish({
+    version: 1,
+    createdAt: now.toISOString(),
+    roots: [...new Set(next.map((d) => d.spec.root).filter(Boolean))],
+    items,
+    checks: [],
+  });
 }

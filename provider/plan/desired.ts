@@ -54,13 +54,23 @@ export function readDesired(appDir: string, onlyStack?: string): DesiredSpec[] {
   if (!fs.existsSync(manifestFile)) {
     throw new UsageError(`${appDir} is not a synth output (no manifest.json); run \`cdktf synth\` first or pass --app`);
   }
-  const manifest = readSynthJson(appDir, 'manifest.json', 'the synth manifest') as { stacks: Record<string, { name: string; synthesizedStackPath: string }> };
-  if (typeof manifest?.stacks !== 'object' || manifest.stacks === null) throw new UsageError(`${manifestFile} has no "stacks": it is not a cdktf synth manifest; run cdktf synth again, or pass the right --app`);
+  const manifest = readSynthJson(appDir, 'manifest.json', 'the synth manifest') as {
+    stacks: Record<string, { name: string; synthesizedStackPath: string }>;
+  };
+  if (typeof manifest?.stacks !== 'object' || manifest.stacks === null)
+    throw new UsageError(
+      `${manifestFile} has no "stacks": it is not a cdktf synth manifest; run cdktf synth again, or pass the right --app`,
+    );
   const stacks = Object.values(manifest.stacks).filter((s) => !onlyStack || s.name === onlyStack);
-  if (onlyStack && stacks.length === 0) throw new UsageError(`no stack named '${onlyStack}' in ${appDir} (stacks: ${Object.keys(manifest.stacks).join(', ')})`);
+  if (onlyStack && stacks.length === 0)
+    throw new UsageError(
+      `no stack named '${onlyStack}' in ${appDir} (stacks: ${Object.keys(manifest.stacks).join(', ')})`,
+    );
   const specs: DesiredSpec[] = [];
   for (const stack of stacks) {
-    const config = readSynthJson(appDir, stack.synthesizedStackPath, `stack ${stack.name}'s configuration`) as { resource?: Record<string, Record<string, Carrier>> };
+    const config = readSynthJson(appDir, stack.synthesizedStackPath, `stack ${stack.name}'s configuration`) as {
+      resource?: Record<string, Record<string, Carrier>>;
+    };
     for (const type of ['terraform_data', 'null_resource']) {
       for (const [logicalId, carrier] of Object.entries(config.resource?.[type] ?? {})) {
         for (const p of carrier.provisioner ?? []) {
@@ -69,7 +79,9 @@ export function readDesired(appDir: string, onlyStack?: string): DesiredSpec[] {
           const triggers = carrier.triggers_replace ?? carrier.triggers ?? {};
           const ownerPath = (carrier['//']?.metadata?.path ?? logicalId).replace(/\/(config|manifest)(-\d+)?$/, '');
           specs.push({
-            stack: stack.name, address: ownerPath, kind,
+            stack: stack.name,
+            address: ownerPath,
+            kind,
             spec: unescapeAll(triggers),
           });
         }

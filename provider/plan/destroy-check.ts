@@ -11,9 +11,15 @@ import type { DesiredSpec } from './desired.js';
 export function refusedDestroy(desired: readonly DesiredSpec[], allowDataLoss: ReadonlySet<string>): string[] {
   const refusals: string[] = [];
   const contexts = new Map<string, ReturnType<typeof makeContext>>();
-  const ctxFor = (root: string) => contexts.get(root) ?? contexts.set(root, makeContext(root, { log: () => undefined, cacheRegistry: true })).get(root)!;
+  const ctxFor = (root: string) =>
+    contexts.get(root) ??
+    contexts.set(root, makeContext(root, { log: () => undefined, cacheRegistry: true })).get(root)!;
   // Mounts this destroy itself removes: project, service, replica and path identify one.
-  const leaving = new Set(desired.filter((d) => d.kind === 'mount').map((d) => `${d.spec.root}|${d.spec.project}|${d.spec.service}|${d.spec.replica}|${d.spec.mount_path}`));
+  const leaving = new Set(
+    desired
+      .filter((d) => d.kind === 'mount')
+      .map((d) => `${d.spec.root}|${d.spec.project}|${d.spec.service}|${d.spec.replica}|${d.spec.mount_path}`),
+  );
   for (const d of desired) {
     if (d.kind !== 'storage') continue;
     const s = storageHandler.validate(d.spec);
@@ -23,12 +29,17 @@ export function refusedDestroy(desired: readonly DesiredSpec[], allowDataLoss: R
     if (record.removalPolicy === 'retain') continue;
     const what = `${s.kind} ${s.name}`;
     if (record.removalPolicy === 'destroy' && !allowDataLoss.has(s.name)) {
-      refusals.push(`${what} has removalPolicy 'destroy': destroying deletes its data; name it with --allow-data-loss ${s.name}`);
+      refusals.push(
+        `${what} has removalPolicy 'destroy': destroying deletes its data; name it with --allow-data-loss ${s.name}`,
+      );
     }
-    const staying = ctx.registry.mountsOf(record.kind, s.project, s.name)
+    const staying = ctx.registry
+      .mountsOf(record.kind, s.project, s.name)
       .filter((m) => !leaving.has(`${s.root}|${m.project}|${m.service}|${m.replica}|${m.mountPath}`));
     if (staying.length > 0) {
-      refusals.push(`${what} (${ownerName(record)}, removalPolicy '${record.removalPolicy}') is still mounted by ${staying.map((m) => `${m.project}/${m.service} replica ${m.replica} at ${m.hostPath}`).join(', ')}, which this destroy does not remove; remove those Mounts first`);
+      refusals.push(
+        `${what} (${ownerName(record)}, removalPolicy '${record.removalPolicy}') is still mounted by ${staying.map((m) => `${m.project}/${m.service} replica ${m.replica} at ${m.hostPath}`).join(', ')}, which this destroy does not remove; remove those Mounts first`,
+      );
     }
   }
   return refusals;

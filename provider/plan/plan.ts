@@ -61,12 +61,18 @@ export interface Plan {
 
 /** Every kind's handler: a plan and an apply use them all (the table in src/kinds.ts names the kinds). */
 export const HANDLERS: { readonly [K in SpecKind]: AnyHandler } = {
-  storage: storageHandler, mount: mountHandler, 'snapshot-policy': snapshotPolicyHandler, project: projectHandler,
+  storage: storageHandler,
+  mount: mountHandler,
+  'snapshot-policy': snapshotPolicyHandler,
+  project: projectHandler,
 };
 const SAFETY_ORDER: Safety[] = ['safe', 'downtime', 'data-loss', 'refused'];
 
 export function worst(changes: readonly Change[]): Safety {
-  return changes.reduce<Safety>((w, c) => (SAFETY_ORDER.indexOf(c.safety) > SAFETY_ORDER.indexOf(w) ? c.safety : w), 'safe');
+  return changes.reduce<Safety>(
+    (w, c) => (SAFETY_ORDER.indexOf(c.safety) > SAFETY_ORDER.indexOf(w) ? c.safety : w),
+    'safe',
+  );
 }
 
 /**
@@ -86,7 +92,10 @@ function subjectOf(kind: SpecKind, spec: Record<string, string>): { subject: str
     case 'storage':
       return { subject: `${spec.kind} ${spec.name}`, name: spec.name };
     case 'mount':
-      return { subject: `mount ${spec.storage} -> ${spec.service}[${spec.replica}]:${spec.mount_path}${spec.read_only === 'true' ? ' (ro)' : ''}`, name: spec.storage };
+      return {
+        subject: `mount ${spec.storage} -> ${spec.service}[${spec.replica}]:${spec.mount_path}${spec.read_only === 'true' ? ' (ro)' : ''}`,
+        name: spec.storage,
+      };
     case 'snapshot-policy':
       return { subject: `snapshot policy ${spec.policy} of ${spec.storage} '${spec.schedule}'`, name: spec.storage };
     case 'project':
@@ -99,7 +108,9 @@ export function makePlan(desired: DesiredSpec[], now = new Date()): Plan {
   const items: PlanItem[] = [];
   const contexts = new Map<string, HandlerContext>();
   // A plan only reads, so each root's registry is read once and remembered.
-  const ctxFor = (root: string) => contexts.get(root) ?? contexts.set(root, makeContext(root, { log: () => undefined, cacheRegistry: true })).get(root)!;
+  const ctxFor = (root: string) =>
+    contexts.get(root) ??
+    contexts.set(root, makeContext(root, { log: () => undefined, cacheRegistry: true })).get(root)!;
   const plannedStorage = new Set<string>();
   const plannedOwners = new PlannedOwners();
   // Allocation of each image the plan already inspected, so the space check does not stat it again.
@@ -117,47 +128,97 @@ export function makePlan(desired: DesiredSpec[], now = new Date()): Plan {
     if (d.kind === 'storage' && actual?.allocatedBytes !== undefined) allocated.set(actual.path, actual.allocatedBytes);
     let diff = handler.diff(ctx, spec, actual);
     // A mount or policy of storage this same plan creates is fine, not "storage does not exist".
-    const storageKey = d.kind === 'storage' ? `${d.spec.kind}:${d.spec.name}` : `${d.spec.storage_kind}:${d.spec.storage}`;
+    const storageKey =
+      d.kind === 'storage' ? `${d.spec.kind}:${d.spec.name}` : `${d.spec.storage_kind}:${d.spec.storage}`;
     if (d.kind === 'storage' && (diff.action === 'create' || diff.action === 'adopt')) plannedStorage.add(storageKey);
     if (d.kind !== 'storage' && plannedStorage.has(storageKey)) {
-      diff = { action: 'create', changes: diff.changes.filter((c) => c.field !== 'storage').concat(diff.changes.some((c) => c.field === 'storage') ? [{ field: subject.split(' ')[0], to: subject, kind: 'create' as const, safety: 'safe' as const }] : []) };
+      diff = {
+        action: 'create',
+        changes: diff.changes
+          .filter((c) => c.field !== 'storage')
+          .concat(
+            diff.changes.some((c) => c.field === 'storage')
+              ? [{ field: subject.split(' ')[0], to: subject, kind: 'create' as const, safety: 'safe' as const }]
+              : [],
+          ),
+      };
     }
     if (d.kind === 'storage') diff = plannedOwners.judgeStorage(spec, diff);
     if (d.kind === 'storage' && diff.action === 'create') {
-      const replaced = replacedDataChange(d.spec, desired, seenOnHost(ctx), (seen) => (stillDeclared(desired, seen) ? 'retain' : ctx.registry.storage(seen.storageKind, seen.project, seen.storage)?.removalPolicy));
+      const replaced = replacedDataChange(d.spec, desired, seenOnHost(ctx), (seen) =>
+        stillDeclared(desired, seen)
+          ? 'retain'
+          : ctx.registry.storage(seen.storageKind, seen.project, seen.storage)?.removalPolicy,
+      );
       if (replaced) diff = { ...diff, changes: [...diff.changes, replaced] };
     }
-    items.push({ stack: d.stack, address: d.address, kind: d.kind, subject, name, action: itemAction(diff.action, diff.changes), safety: worst(diff.changes), changes: diff.changes, spec: d.spec });
+    items.push({
+      stack: d.stack,
+      address: d.address,
+      kind: d.kind,
+      subject,
+      name,
+      action: itemAction(diff.action, diff.changes),
+      safety: worst(diff.changes),
+      changes: diff.changes,
+      spec: d.spec,
+    });
   }
   const roots = [...contexts.keys()];
   const checks = roots.flatMap((root) => hostChecks(ctxFor(root), desired, allocated, items));
   return finish({ version: 1, createdAt: now.toISOString(), roots, items, checks });
 }
 
-function stillDeclared(desired: readonly DesiredSpec[], seen: { project: string; storage: string; storageKind: string }): boolean {
-  return desired.some((d) => d.kind === 'storage' && d.spec.project === seen.project && d.spec.name === seen.storage && d.spec.kind === seen.storageKind);
+function stillDeclared(
+  desired: readonly DesiredSpec[],
+  seen: { project: string; storage: string; storageKind: string },
+): boolean {
+  return desired.some(
+    (d) =>
+      d.kind === 'storage' &&
+      d.spec.project === seen.project &&
+      d.spec.name === seen.storage &&
+      d.spec.kind === seen.storageKind,
+  );
 }
 
-function orphanItems(ctx: HandlerContext, d: DesiredSpec, manifest: ReturnType<typeof projectHandler.validate>): PlanItem[] {
+function orphanItems(
+  ctx: HandlerContext,
+  d: DesiredSpec,
+  manifest: ReturnType<typeof projectHandler.validate>,
+): PlanItem[] {
   const orphans = projectHandler.read(ctx, manifest);
   if (!orphans) return [];
   const diff = projectHandler.diff(ctx, manifest, orphans);
   return diff.changes.map((change) => {
-    const storage = change.field === 'storage' ? orphans.storage.find((s) => `${s.kind} ${s.name}` === change.from) : undefined;
+    const storage =
+      change.field === 'storage' ? orphans.storage.find((s) => `${s.kind} ${s.name}` === change.from) : undefined;
     const action: PlanAction = change.kind === 'retain' ? 'retain' : 'delete';
     return {
-      stack: d.stack, address: `${d.address} (removed from code)`, kind: 'orphan' as const,
-      subject: `${change.field === 'storage' ? '' : `${change.field} `}${change.from ?? ''}`, name: storage?.name ?? (change.from ?? '').split(' ')[0],
-      action, safety: change.safety, changes: [change], manifest: d.spec,
+      stack: d.stack,
+      address: `${d.address} (removed from code)`,
+      kind: 'orphan' as const,
+      subject: `${change.field === 'storage' ? '' : `${change.field} `}${change.from ?? ''}`,
+      name: storage?.name ?? (change.from ?? '').split(' ')[0],
+      action,
+      safety: change.safety,
+      changes: [change],
+      manifest: d.spec,
     };
   });
 }
 
 /** Thin-provisioning overcommit, space, mkfs tools, privileges. */
-export function hostChecks(ctx: HandlerContext, desired: DesiredSpec[], _allocatedByPath: ReadonlyMap<string, number> = new Map(), items: readonly PlanItem[] = []): HostCheck[] {
+export function hostChecks(
+  ctx: HandlerContext,
+  desired: DesiredSpec[],
+  _allocatedByPath: ReadonlyMap<string, number> = new Map(),
+  items: readonly PlanItem[] = [],
+): HostCheck[] {
   const root = ctx.root;
   const checks: HostCheck[] = [];
-  if (process.getuid?.() !== 0) checks.push({ level: 'error', message: 'not running as root: loop devices and mounts need root' });
+  if (process.getuid?.() !== 0)
+    checks.push({ level: 'error', message: 'not running as root: loop devices and mounts need root' });
   const existing = ctx.registry.list<StorageRecord>('storage').map((e) => e.record);
   const nominal = new Map<string, number>();
   for (const r of existing) if (r.sizeGb) nominal.set(`${r.kind}:${r.name}`, r.sizeGb);
@@ -168,10 +229,15 @@ export function hostChecks(ctx: HandlerContext, desired: DesiredSpec[], _allocat
     const size = Number(d.spec.size_gb || 0);
     const key = `${d.spec.kind}:${d.spec.name}`;
     nominal.set(key, Math.max(nominal.get(key) ?? 0, size));
-    if ((FILESYSTEMS as readonly string[]).includes(d.spec.filesystem) && !existingKeys.has(key)) fsNeeded.add(d.spec.filesystem as Filesystem);
+    if ((FILESYSTEMS as readonly string[]).includes(d.spec.filesystem) && !existingKeys.has(key))
+      fsNeeded.add(d.spec.filesystem as Filesystem);
   }
   for (const fsType of fsNeeded) {
-    if (!findTool(`mkfs.${fsType}`)) checks.push({ level: 'error', message: `mkfs.${fsType} is missing: install ${fsType === 'ext4' ? 'e2fsprogs' : fsType === 'xfs' ? 'xfsprogs' : 'btrfs-progs'} before applying` });
+    if (!findTool(`mkfs.${fsType}`))
+      checks.push({
+        level: 'error',
+        message: `mkfs.${fsType} is missing: install ${fsType === 'ext4' ? 'e2fsprogs' : fsType === 'xfs' ? 'xfsprogs' : 'btrfs-progs'} before applying`,
+      });
   }
   let probe = root;
   while (!fs.existsSync(probe) && probe !== '/') probe = probe.replace(/\/[^/]*$/, '') || '/';
@@ -179,16 +245,26 @@ export function hostChecks(ctx: HandlerContext, desired: DesiredSpec[], _allocat
   const free = stat.bavail * stat.bsize;
   const nominalBytes = [...nominal.values()].reduce((a, b) => a + b, 0) * 1024 ** 3;
   if (nominalBytes > free) {
-    checks.push({ level: 'warning', message: `thin-provisioning overcommit on ${root}: ${gib(nominalBytes)} nominal vs ${gib(free)} free (${(nominalBytes / Math.max(free, 1)).toFixed(1)}x); disks fail with ENOSPC if they fill up` });
+    checks.push({
+      level: 'warning',
+      message: `thin-provisioning overcommit on ${root}: ${gib(nominalBytes)} nominal vs ${gib(free)} free (${(nominalBytes / Math.max(free, 1)).toFixed(1)}x); disks fail with ENOSPC if they fill up`,
+    });
   }
   // Data that already exists needs no new space: only what this apply writes must fit.
   const needed = spaceNeeded(ctx, items);
   if (needed.bytes > free) {
-    checks.push({ level: 'error', message: `the apply writes about ${mib(needed.bytes)} new on ${root} (${needed.parts.join(', ')}) but only ${mib(free)} is free; free some space or create less at once` });
+    checks.push({
+      level: 'error',
+      message: `the apply writes about ${mib(needed.bytes)} new on ${root} (${needed.parts.join(', ')}) but only ${mib(free)} is free; free some space or create less at once`,
+    });
   }
   for (const { record } of ctx.registry.list<PolicyRecord>('policies')) {
     const skew = futureStart(record, ctx.now());
-    if (skew) checks.push({ level: 'warning', message: `${skew}; run \`${commandHint(root, 'snapshot run-due')}\` to restart its schedule from now` });
+    if (skew)
+      checks.push({
+        level: 'warning',
+        message: `${skew}; run \`${commandHint(root, 'snapshot run-due')}\` to restart its schedule from now`,
+      });
   }
   checks.push(...snapshotChecks(ctx, desired));
   return checks;
@@ -204,7 +280,19 @@ function gib(bytes: number): string {
 
 /** Adds the summary counts and the fingerprint of the items. */
 export function finish(plan: Omit<Plan, 'summary' | 'fingerprint'>): Plan {
-  const summary = { create: 0, adopt: 0, update: 0, replace: 0, repair: 0, delete: 0, retain: 0, 'no-op': 0, refused: 0, 'data-loss': 0, downtime: 0 };
+  const summary = {
+    create: 0,
+    adopt: 0,
+    update: 0,
+    replace: 0,
+    repair: 0,
+    delete: 0,
+    retain: 0,
+    'no-op': 0,
+    refused: 0,
+    'data-loss': 0,
+    downtime: 0,
+  };
   for (const item of plan.items) {
     summary[item.action] += 1;
     if (item.safety !== 'safe') summary[item.safety] += 1;

@@ -30,8 +30,17 @@ export class PlannedOwners {
 /** The record the owner's create will write, as far as ownership is judged. */
 function recordToBe(spec: StorageSpec): StorageRecord {
   return {
-    kind: spec.kind, name: spec.name, project: spec.project, stack: spec.stack, state: 'ready', sizeGb: spec.size_gb,
-    filesystem: spec.kind === 'directory' ? undefined : (spec.filesystem as StorageRecord['filesystem']), shared: spec.shared,
-    removalPolicy: spec.removal_policy, path: '', createdAt: '', updatedAt: '',
+    kind: spec.kind,
+    name: spec.name,
+    project: spec.project,
+    stack: spec.stack,
+    state: 'ready',
+    sizeGb: spec.size_gb,
+    filesystem: spec.kind === 'directory' ? undefined : (spec.filesystem as StorageRecord['filesystem']),
+    shared: spec.shared,
+    removalPolicy: spec.removal_policy,
+    path: '',
+    createdAt: '',
+    updatedAt: '',
   };
 }

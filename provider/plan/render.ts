@@ -5,7 +5,14 @@
 import type { Plan, PlanAction, PlanItem } from './plan.js';
 
 const SYMBOL: Record<PlanAction, string> = {
-  create: '+', adopt: '<=', update: '~', replace: '-+', repair: '!', delete: '-', retain: '-/', 'no-op': ' ',
+  create: '+',
+  adopt: '<=',
+  update: '~',
+  replace: '-+',
+  repair: '!',
+  delete: '-',
+  retain: '-/',
+  'no-op': ' ',
 };
 const RISK_ORDER = ['refused', 'data-loss', 'downtime', 'safe'];
 
@@ -13,7 +20,8 @@ function details(item: PlanItem): string {
   return item.changes
     .filter((c) => c.from !== undefined || c.to !== undefined || c.reason)
     .map((c) => {
-      const fromTo = c.from !== undefined || c.to !== undefined ? `${c.field}: ${c.from ?? '∅'} -> ${c.to ?? '∅'}` : c.field;
+      const fromTo =
+        c.from !== undefined || c.to !== undefined ? `${c.field}: ${c.from ?? '∅'} -> ${c.to ?? '∅'}` : c.field;
       return c.reason ? `${fromTo} (${c.reason})` : fromTo;
     })
     .join('; ');
@@ -21,8 +29,21 @@ function details(item: PlanItem): string {
 
 export function summaryLine(plan: Plan): string {
   const s = plan.summary;
-  const parts = [`${s.create} to create`, `${s.adopt} to adopt`, `${s.update} to update`, ...(s.replace ? [`${s.replace} to replace`] : []), `${s.repair} to repair`, `${s.retain} to retain`, `${s.delete} to delete`, `${s['no-op']} unchanged`];
-  const risk = [s.refused && `${s.refused} refused`, s['data-loss'] && `${s['data-loss']} with data loss`, s.downtime && `${s.downtime} with downtime`].filter(Boolean);
+  const parts = [
+    `${s.create} to create`,
+    `${s.adopt} to adopt`,
+    `${s.update} to update`,
+    ...(s.replace ? [`${s.replace} to replace`] : []),
+    `${s.repair} to repair`,
+    `${s.retain} to retain`,
+    `${s.delete} to delete`,
+    `${s['no-op']} unchanged`,
+  ];
+  const risk = [
+    s.refused && `${s.refused} refused`,
+    s['data-loss'] && `${s['data-loss']} with data loss`,
+    s.downtime && `${s.downtime} with downtime`,
+  ].filter(Boolean);
   return `Plan: ${parts.join(', ')}.${risk.length ? ` ${risk.join(', ')}.` : ''}`;
 }
 
@@ -36,7 +57,13 @@ export function renderText(plan: Plan): string {
     });
   const checks = plan.checks.map((c) => `${c.level}: ${c.message}`);
   const changed = plan.items.some((i) => i.action !== 'no-op');
-  return [...lines, ...(lines.length ? [''] : []), ...(changed ? [] : ['No changes. The host matches the stack.']), ...checks, summaryLine(plan)].join('\n');
+  return [
+    ...lines,
+    ...(lines.length ? [''] : []),
+    ...(changed ? [] : ['No changes. The host matches the stack.']),
+    ...checks,
+    summaryLine(plan),
+  ].join('\n');
 }
 
 function cell(text: string): string {
@@ -58,7 +85,8 @@ export function renderMarkdown(plan: Plan): string {
   }
   if (changed.length > 0) {
     out.push('| safety | action | resource | what | construct |', '| --- | --- | --- | --- | --- |');
-    for (const i of changed) out.push(`| ${i.safety} | ${i.action} | ${cell(i.subject)} | ${cell(details(i))} | \`${cell(i.address)}\` |`);
+    for (const i of changed)
+      out.push(`| ${i.safety} | ${i.action} | ${cell(i.subject)} | ${cell(details(i))} | \`${cell(i.address)}\` |`);
     out.push('');
   }
   for (const c of plan.checks) out.push(`- ${c.level === 'error' ? '**error**' : c.level}: ${c.message}`);

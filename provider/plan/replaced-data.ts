@@ -21,7 +21,14 @@ interface Seen {
 /** The mounts of `storage` (a storage spec) declared in `desired`. */
 function mountsOf(storage: Record<string, string>, desired: readonly DesiredSpec[]): Record<string, string>[] {
   return desired
-    .filter((d) => d.kind === 'mount' && d.spec.root === storage.root && d.spec.project === storage.project && d.spec.storage === storage.name && d.spec.storage_kind === storage.kind)
+    .filter(
+      (d) =>
+        d.kind === 'mount' &&
+        d.spec.root === storage.root &&
+        d.spec.project === storage.project &&
+        d.spec.storage === storage.name &&
+        d.spec.storage_kind === storage.kind,
+    )
     .map((d) => d.spec);
 }
 
@@ -29,18 +36,40 @@ function mountsOf(storage: Record<string, string>, desired: readonly DesiredSpec
  * A data-loss change for the creation of `storage` when one of its mounts is where a service used to see
  * other storage (`before`: what the host's mount records or the base synth output say it saw).
  */
-export function replacedDataChange(storage: Record<string, string>, desired: readonly DesiredSpec[], before: readonly Seen[], policyOf: (seen: Seen) => string | undefined): Change | undefined {
+export function replacedDataChange(
+  storage: Record<string, string>,
+  desired: readonly DesiredSpec[],
+  before: readonly Seen[],
+  policyOf: (seen: Seen) => string | undefined,
+): Change | undefined {
   for (const m of mountsOf(storage, desired)) {
-    const seen = before.find((s) => s.service === m.service && s.mountPath === m.mount_path && (s.project === m.project || s.stack === m.stack)
-      && !(s.storage === storage.name && s.storageKind === storage.kind && s.project === storage.project));
+    const seen = before.find(
+      (s) =>
+        s.service === m.service &&
+        s.mountPath === m.mount_path &&
+        (s.project === m.project || s.stack === m.stack) &&
+        !(s.storage === storage.name && s.storageKind === storage.kind && s.project === storage.project),
+    );
     if (!seen) continue;
-    const where = storagePath({ kind: seen.storageKind, root: storage.root, project: seen.project, name: seen.storage });
+    const where = storagePath({
+      kind: seen.storageKind,
+      root: storage.root,
+      project: seen.project,
+      name: seen.storage,
+    });
     const policy = policyOf(seen);
-    const fate = policy === undefined || policy === 'retain' ? `the old data stays at ${where} (retained, not deleted)`
-      : policy === 'snapshot' ? `the old data at ${where} is deleted after a final snapshot (removalPolicy 'snapshot')`
-        : `the old data at ${where} is deleted (removalPolicy 'destroy')`;
+    const fate =
+      policy === undefined || policy === 'retain'
+        ? `the old data stays at ${where} (retained, not deleted)`
+        : policy === 'snapshot'
+          ? `the old data at ${where} is deleted after a final snapshot (removalPolicy 'snapshot')`
+          : `the old data at ${where} is deleted (removalPolicy 'destroy')`;
     return {
-      field: 'data', from: `${seen.storageKind} ${seen.storage} (project ${seen.project})`, to: `new empty ${storage.kind} ${storage.name}`, kind: 'replace', safety: 'data-loss',
+      field: 'data',
+      from: `${seen.storageKind} ${seen.storage} (project ${seen.project})`,
+      to: `new empty ${storage.kind} ${storage.name}`,
+      kind: 'replace',
+      safety: 'data-loss',
       reason: `service ${m.service} sees ${seen.storageKind} ${seen.storage} of project ${seen.project} at ${m.mount_path}; this gives it a new, empty ${storage.kind} ${storage.name} there instead, and ${fate}. To keep the data: rename it back to '${seen.storage}' (with project '${seen.project}' and shared as before), or copy from ${where} (\`${commandHint(storage.root, `snapshot create ${seen.storage}`)}\`, then fromSnapshot)`,
     };
   }
@@ -49,12 +78,26 @@ export function replacedDataChange(storage: Record<string, string>, desired: rea
 
 /** What the host's mount records say each service sees now. */
 export function seenOnHost(ctx: HandlerContext): Seen[] {
-  return ctx.registry.mounts().map((m) => ({ project: m.project, stack: m.stack, service: m.service, mountPath: m.mountPath, storage: m.storage, storageKind: m.storageKind }));
+  return ctx.registry.mounts().map((m) => ({
+    project: m.project,
+    stack: m.stack,
+    service: m.service,
+    mountPath: m.mountPath,
+    storage: m.storage,
+    storageKind: m.storageKind,
+  }));
 }
 
 /** What a base synth output says each service sees. */
 export function seenInSynth(base: readonly DesiredSpec[]): Seen[] {
-  return base.filter((d) => d.kind === 'mount').map((d) => ({
-    project: d.spec.project, stack: d.spec.stack, service: d.spec.service, mountPath: d.spec.mount_path, storage: d.spec.storage, storageKind: d.spec.storage_kind as StorageKind,
-  }));
+  return base
+    .filter((d) => d.kind === 'mount')
+    .map((d) => ({
+      project: d.spec.project,
+      stack: d.spec.stack,
+      service: d.spec.service,
+      mountPath: d.spec.mount_path,
+      storage: d.spec.storage,
+      storageKind: d.spec.storage_kind as StorageKind,
+    }));
 }

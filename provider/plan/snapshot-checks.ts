@@ -11,7 +11,13 @@ import { registryDir } from '../registry/store.js';
 import { snapshotDir } from '../snapshots/snapshots.js';
 import { formatSize } from '../snapshots/snapshot-space.js';
 import {
-  REFLINK_FREEZE_MS, SPARSE_COPY_BYTES_PER_SECOND, expectedFreezeMs, filesystemType, probeSnapshotMethod, seconds, type SnapshotMethod,
+  REFLINK_FREEZE_MS,
+  SPARSE_COPY_BYTES_PER_SECOND,
+  expectedFreezeMs,
+  filesystemType,
+  probeSnapshotMethod,
+  seconds,
+  type SnapshotMethod,
 } from '../snapshots/snapshot-method.js';
 import type { DesiredSpec } from './desired.js';
 import { commandHint } from '../command-hint.js';
@@ -34,7 +40,8 @@ function rootMethod(root: string): { method?: SnapshotMethod; how: string } {
   while (!fs.existsSync(existing) && existing !== '/') existing = path.dirname(existing);
   const type = filesystemType(existing);
   if (type === 'btrfs') return { method: 'reflink', how: 'btrfs' };
-  if (type === 'xfs') return { how: 'xfs: a reflink if it was made with reflink=1, else a sparse copy; probed at the first snapshot' };
+  if (type === 'xfs')
+    return { how: 'xfs: a reflink if it was made with reflink=1, else a sparse copy; probed at the first snapshot' };
   return { method: 'sparse-copy', how: `${type} cannot reflink` };
 }
 
@@ -44,15 +51,24 @@ export function snapshotChecks(ctx: HandlerContext, desired: readonly DesiredSpe
   if (policies.length === 0 && ctx.registry.list<PolicyRecord>('policies').length === 0) return [];
   const { method, how } = rootMethod(root);
   const checks: SnapshotCheck[] = [];
-  const freeze = method === 'reflink'
-    ? `a mounted disk or volume freezes about ${seconds(REFLINK_FREEZE_MS)} per snapshot`
-    : `a mounted disk or volume freezes about 1 s per ${formatSize(SPARSE_COPY_BYTES_PER_SECOND)} of data it holds`;
-  checks.push({ level: 'info', message: `snapshots on ${root}: ${method ?? 'reflink or sparse copy'} (${how}); ${freeze}` });
+  const freeze =
+    method === 'reflink'
+      ? `a mounted disk or volume freezes about ${seconds(REFLINK_FREEZE_MS)} per snapshot`
+      : `a mounted disk or volume freezes about 1 s per ${formatSize(SPARSE_COPY_BYTES_PER_SECOND)} of data it holds`;
+  checks.push({
+    level: 'info',
+    message: `snapshots on ${root}: ${method ?? 'reflink or sparse copy'} (${how}); ${freeze}`,
+  });
   if (!method) return checks;
   for (const spec of policies) {
-    const record = ctx.registry.storage(spec.storage_kind as 'disk' | 'volume' | 'directory', spec.project, spec.storage);
+    const record = ctx.registry.storage(
+      spec.storage_kind as 'disk' | 'volume' | 'directory',
+      spec.project,
+      spec.storage,
+    );
     if (!record || record.kind === 'directory') continue;
-    const bytes = fs.statSync(imagePath(root, record.kind, record.project, record.name), { throwIfNoEntry: false })?.blocks ?? 0;
+    const bytes =
+      fs.statSync(imagePath(root, record.kind, record.project, record.name), { throwIfNoEntry: false })?.blocks ?? 0;
     const expected = expectedFreezeMs(method, bytes * 512);
     const limit = spec.max_freeze_seconds ? Number(spec.max_freeze_seconds) : DEFAULT_MAX_FREEZE_SECONDS;
     if (expected <= limit * 1000) continue;

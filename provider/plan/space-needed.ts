@@ -60,13 +60,18 @@ export function spaceNeeded(ctx: HandlerContext, items: readonly PlanItem[]): Sp
       if (spec.from_snapshot) {
         // Where the layout puts it, never the path the record holds (the registry may be forged).
         const snapshot = ctx.registry.get<SnapshotRecord>('snapshots', spec.from_snapshot);
-        add(`copy of snapshot ${spec.from_snapshot} for ${spec.kind} ${spec.name}`, snapshot ? allocatedBytes(snapshotLocation(ctx.root, snapshot)) : 0);
+        add(
+          `copy of snapshot ${spec.from_snapshot} for ${spec.kind} ${spec.name}`,
+          snapshot ? allocatedBytes(snapshotLocation(ctx.root, snapshot)) : 0,
+        );
       } else {
         add(`new ${spec.kind} ${spec.name}`, mkfsBytes(spec.filesystem, Number(spec.size_gb || 0)));
       }
       continue;
     }
-    const grow = item.changes.find((c) => c.field === 'size_gb' && c.safety !== 'refused' && Number(c.to) > Number(c.from));
+    const grow = item.changes.find(
+      (c) => c.field === 'size_gb' && c.safety !== 'refused' && Number(c.to) > Number(c.from),
+    );
     // A grow writes the new block groups' (allocation groups') headers, not a new log: about 0.5 MiB a GiB.
     if (grow) add(`grow of ${spec.kind} ${spec.name}`, (Number(grow.to) - Number(grow.from)) * 0.5 * MiB);
   }

@@ -14,11 +14,14 @@ export function readSynthJson(appDir: string, relative: string, what: string): u
   try {
     real = fs.realpathSync(wanted);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new SpecError(`${wanted} (${what}) does not exist; run cdktf synth again, or pass the right --app`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new SpecError(`${wanted} (${what}) does not exist; run cdktf synth again, or pass the right --app`);
     throw error;
   }
   if (!real.startsWith(`${base}${path.sep}`)) {
-    throw new SpecError(`refusing ${wanted} (${what}): it leads outside the synth output ${base} (to ${real}); a synth output's files lie in it. Run cdktf synth again, or pass the right --app`);
+    throw new SpecError(
+      `refusing ${wanted} (${what}): it leads outside the synth output ${base} (to ${real}); a synth output's files lie in it. Run cdktf synth again, or pass the right --app`,
+    );
   }
   const text = fs.readFileSync(real, 'utf8');
   try {

@@ -24,12 +24,20 @@ export function mountKey(project: string, service: string, replica: number, moun
 }
 
 /** `<project>_<policy>_<storage>` (storage names are unique within a project, whatever their kind). */
-export function policyKey(identity: { readonly project: string; readonly policy: string; readonly storage: string }): string {
+export function policyKey(identity: {
+  readonly project: string;
+  readonly policy: string;
+  readonly storage: string;
+}): string {
   return [identity.project, identity.policy, identity.storage].join(SEPARATOR);
 }
 
 /** The key earlier builds gave a policy, which also named its cron file `hoststore-<key>`. */
-export function legacyPolicyKey(identity: { readonly project: string; readonly policy: string; readonly storage: string }): string {
+export function legacyPolicyKey(identity: {
+  readonly project: string;
+  readonly policy: string;
+  readonly storage: string;
+}): string {
   return `${identity.project}--${identity.policy}--${identity.storage}`;
 }
 
@@ -57,7 +65,9 @@ export function keyFromRecord(collection: string, record: unknown): string | und
         ? mountKey(r.project, r.service, r.replica as number, r.mountPath)
         : undefined;
     case 'policies':
-      return isText(r.project) && isText(r.policy) && isText(r.storage) ? policyKey({ project: r.project, policy: r.policy, storage: r.storage }) : undefined;
+      return isText(r.project) && isText(r.policy) && isText(r.storage)
+        ? policyKey({ project: r.project, policy: r.policy, storage: r.storage })
+        : undefined;
     default:
       return undefined;
   }
@@ -74,7 +84,8 @@ export function policyReferenceFromSnapshot(record: unknown): string | undefined
   if (!isText(r.policy) || r.policy.includes(SEPARATOR) || !isText(r.project) || !isText(r.storage)) return undefined;
   const prefix = `${r.project}--`;
   const suffix = `--${r.storage}`;
-  if (!r.policy.startsWith(prefix) || !r.policy.endsWith(suffix) || r.policy.length <= prefix.length + suffix.length) return undefined;
+  if (!r.policy.startsWith(prefix) || !r.policy.endsWith(suffix) || r.policy.length <= prefix.length + suffix.length)
+    return undefined;
   return policyKey({ project: r.project, policy: r.policy.slice(prefix.length, -suffix.length), storage: r.storage });
 }
 
@@ -84,7 +95,8 @@ export function policyReferenceFromSnapshot(record: unknown): string | undefined
  * its old key, so nothing is dropped.
  */
 export function rekeyCollection(collection: string, records: Readonly<Fields>): Readonly<Fields> {
-  if (collection !== 'storage' && collection !== 'mounts' && collection !== 'policies' && collection !== 'snapshots') return records;
+  if (collection !== 'storage' && collection !== 'mounts' && collection !== 'policies' && collection !== 'snapshots')
+    return records;
   if (collection === 'snapshots') {
     const out: Fields = {};
     for (const [key, record] of Object.entries(records)) {

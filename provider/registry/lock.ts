@@ -61,7 +61,11 @@ function tryAcquire(file: string, me: LockHolder): boolean {
   // Created exclusively under an unpredictable name, never through a symlink.
   const tmp = `${file}.${me.pid}.${randomBytes(8).toString('hex')}`;
   try {
-    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    const fd = fs.openSync(
+      tmp,
+      fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
+      0o600,
+    );
     try {
       fs.writeSync(fd, JSON.stringify(me));
     } finally {
@@ -99,7 +103,8 @@ function breakIfStale(file: string): void {
     holder = { pid: -1, holder: 'unknown', since: '' };
   }
   // Nor is content that is not a holder at all (null, a number: a lock file changed by hand).
-  if (typeof holder !== 'object' || holder === null || !Number.isSafeInteger(holder.pid)) holder = { pid: -1, holder: 'unknown', since: '' };
+  if (typeof holder !== 'object' || holder === null || !Number.isSafeInteger(holder.pid))
+    holder = { pid: -1, holder: 'unknown', since: '' };
   if (holder.pid > 0 && processAlive(holder.pid)) return;
   const aside = `${file}.stale.${process.pid}`;
   try {
@@ -135,7 +140,9 @@ function assertLockIsAFile(file: string): void {
   if (stat.isFile()) return;
   const what = stat.isDirectory() ? 'a directory' : stat.isSymbolicLink() ? 'a symbolic link' : 'not a regular file';
   const remove = stat.isDirectory() ? `rmdir ${file}` : `rm ${file}`;
-  throw new HoststoreError(`the lock ${file} is ${what}, not a lock file hoststore made, so no holder will ever release it; nothing was changed. Remove it (${remove}) if nothing else uses it, then run again`);
+  throw new HoststoreError(
+    `the lock ${file} is ${what}, not a lock file hoststore made, so no holder will ever release it; nothing was changed. Remove it (${remove}) if nothing else uses it, then run again`,
+  );
 }
 
 /** What process `pid` runs now (its command line), to tell a hoststore holder from a reused pid. */
@@ -176,7 +183,10 @@ export async function withRootLock<T>(root: string, options: LockOptions, fn: ()
       options.onWait?.(readLockHolder(root));
     }
     breakIfStale(file);
-    if (Date.now() >= deadline) throw new LockTimeoutError(lockedMessage(root, file, readLockHolder(root), options.timeoutMs ?? defaultTimeout()));
+    if (Date.now() >= deadline)
+      throw new LockTimeoutError(
+        lockedMessage(root, file, readLockHolder(root), options.timeoutMs ?? defaultTimeout()),
+      );
     await sleep(POLL_MS);
   }
   try {

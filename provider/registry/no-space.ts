@@ -11,7 +11,9 @@ export function noSpaceError(error: unknown, file: string, done: string): Hostst
   const why = code === 'ENOSPC' ? 'no space left on device' : 'disk quota exceeded';
   // Keeps the code, so a caller that explains a full root better (a snapshot's space line) still knows it.
   return Object.assign(
-    new HoststoreError(`cannot write ${file}: the filesystem holding it is full (${code}: ${why}); ${done}. Free space on it (df ${path.dirname(file)}), then run the command again`),
+    new HoststoreError(
+      `cannot write ${file}: the filesystem holding it is full (${code}: ${why}); ${done}. Free space on it (df ${path.dirname(file)}), then run the command again`,
+    ),
     { code },
   );
 }

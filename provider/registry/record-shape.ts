@@ -10,7 +10,9 @@ import { KINDS } from '../../src/kinds.js';
  * each resource kind's from the contract table, plus leases and snapshots, which no carrier declares.
  */
 const IDENTIFYING_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  ...Object.fromEntries(Object.values(KINDS).flatMap((kind) => (kind.record ? [[kind.record.collection, kind.record.identifying]] : []))),
+  ...Object.fromEntries(
+    Object.values(KINDS).flatMap((kind) => (kind.record ? [[kind.record.collection, kind.record.identifying]] : [])),
+  ),
   leases: ['disk', 'project', 'service'],
   snapshots: ['id', 'storage'],
 };
@@ -19,7 +21,12 @@ const IDENTIFYING_FIELDS: Readonly<Record<string, readonly string[]>> = {
 export function recordShapeProblem(collection: string, key: string, record: unknown): string | undefined {
   const fix = 'restore the file from a backup, or fix or remove that record by hand';
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-    const held = record === null ? 'null' : Array.isArray(record) ? 'an array' : JSON.stringify(record)?.slice(0, 40) ?? String(record);
+    const held =
+      record === null
+        ? 'null'
+        : Array.isArray(record)
+          ? 'an array'
+          : (JSON.stringify(record)?.slice(0, 40) ?? String(record));
     return `has record ${JSON.stringify(key)} holding ${held}, which is not a ${collection} record (an object); ${fix}`;
   }
   for (const field of IDENTIFYING_FIELDS[collection] ?? []) {

@@ -95,7 +95,10 @@ export class Registry {
   private readonly dir: string;
   private dirMade = false;
 
-  constructor(readonly root: string, options: { cache?: boolean } = {}) {
+  constructor(
+    readonly root: string,
+    options: { cache?: boolean } = {},
+  ) {
     this.snapshot = options.cache ?? false;
     this.dir = registryDir(root);
   }
@@ -113,13 +116,25 @@ export class Registry {
     if (previous && this.snapshot) return previous.records;
     const text = readTextOrUndefined(this.file(collection));
     if (text === undefined) {
-      const legacy = previous?.text === '' ? previous : { text: '', records: rekeyCollection(collection, checkRecords(collection, readLegacyCollection(this.dir, collection), path.join(this.dir, collection))) };
+      const legacy =
+        previous?.text === ''
+          ? previous
+          : {
+              text: '',
+              records: rekeyCollection(
+                collection,
+                checkRecords(collection, readLegacyCollection(this.dir, collection), path.join(this.dir, collection)),
+              ),
+            };
       this.loaded.set(collection, legacy);
       return legacy.records;
     }
     if (previous && previous.text === text) return previous.records;
     // Records keyed the way earlier builds did are read under their keys of today; the next write keeps that.
-    const records = rekeyCollection(collection, checkRecords(collection, parseCollection(text, this.file(collection)), this.file(collection)));
+    const records = rekeyCollection(
+      collection,
+      checkRecords(collection, parseCollection(text, this.file(collection)), this.file(collection)),
+    );
     this.loaded.set(collection, { text, records });
     return records;
   }
@@ -143,7 +158,9 @@ export class Registry {
 
   list<T>(collection: Collection): Array<{ key: string; record: T }> {
     const records = this.records(collection);
-    return Object.keys(records).sort(naturalCompare).map((key) => ({ key, record: records[key] as T }));
+    return Object.keys(records)
+      .sort(naturalCompare)
+      .map((key) => ({ key, record: records[key] as T }));
   }
 
   /** The records as they are on disk now, whatever this object read before (writes build on these). */
@@ -186,7 +203,9 @@ export class Registry {
 
   /** Mount records of one storage (a disk is host-wide, so any project's mount of it counts). */
   mountsOf(kind: StorageKind, project: string, name: string): MountRecord[] {
-    return this.mounts().filter((m) => m.storageKind === kind && m.storage === name && (kind === 'disk' || m.project === project));
+    return this.mounts().filter(
+      (m) => m.storageKind === kind && m.storage === name && (kind === 'disk' || m.project === project),
+    );
   }
 
   lease(disk: string): LeaseRecord | undefined {
@@ -198,7 +217,9 @@ const FORMAT_VERSION = 1;
 
 /** `{"version":1,"records":{...}}` with one record per line, keys sorted: readable and diffable. */
 function renderCollection(records: Record<string, unknown>): string {
-  const lines = Object.keys(records).sort().map((key) => `    ${JSON.stringify(key)}: ${JSON.stringify(records[key])}`);
+  const lines = Object.keys(records)
+    .sort()
+    .map((key) => `    ${JSON.stringify(key)}: ${JSON.stringify(records[key])}`);
   return `{\n  "version": ${FORMAT_VERSION},\n  "records": {\n${lines.join(',\n')}${lines.length ? '\n' : ''}  }\n}\n`;
 }
 
@@ -207,7 +228,9 @@ function parseCollection(text: string, file: string): Record<string, unknown> {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new HoststoreError(`the registry file ${file} is not valid JSON (${(error as Error).message}); restore it from a backup or fix it by hand`);
+    throw new HoststoreError(
+      `the registry file ${file} is not valid JSON (${(error as Error).message}); restore it from a backup or fix it by hand`,
+    );
   }
   const problem = registryFileProblem(parsed);
   if (problem) throw new HoststoreError(`the registry file ${file} ${problem}`);
@@ -230,7 +253,8 @@ function registryFileProblem(parsed: unknown): string | undefined {
     return `is not a registry collection (it holds ${describeJson(parsed)}, expected ${shape}); restore it from a backup or fix it by hand`;
   }
   const { version, records } = parsed as { version?: unknown; records?: unknown };
-  if (version !== FORMAT_VERSION) return `has version ${JSON.stringify(version)}; this hoststore reads version ${FORMAT_VERSION} (expected ${shape})`;
+  if (version !== FORMAT_VERSION)
+    return `has version ${JSON.stringify(version)}; this hoststore reads version ${FORMAT_VERSION} (expected ${shape})`;
   if (typeof records !== 'object' || records === null || Array.isArray(records)) {
     return `has "records": ${describeJson(records)}, which is not an object of records by key; restore it from a backup, or if the collection really is empty, write "records": {}`;
   }
@@ -250,7 +274,9 @@ function readTextOrUndefined(file: string): string | undefined {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
     if (code === 'EISDIR') {
-      throw new HoststoreError(`the registry file ${file} is a directory, not a file hoststore wrote; move it away and restore the file from a backup`);
+      throw new HoststoreError(
+        `the registry file ${file} is a directory, not a file hoststore wrote; move it away and restore the file from a backup`,
+      );
     }
     throw error;
   }
@@ -274,7 +300,9 @@ function readLegacyCollection(dir: string, collection: Collection): Record<strin
     try {
       records[name.slice(0, -'.json'.length)] = JSON.parse(fs.readFileSync(file, 'utf8'));
     } catch (error) {
-      throw new HoststoreError(`the registry record ${file} is not valid JSON (${(error as Error).message}); restore it from a backup or fix it by hand`);
+      throw new HoststoreError(
+        `the registry record ${file} is not valid JSON (${(error as Error).message}); restore it from a backup or fix it by hand`,
+      );
     }
   }
   return records;

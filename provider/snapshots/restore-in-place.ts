@@ -38,7 +38,11 @@ function fsyncPath(target: string): void {
   }
 }
 
-function putProgress(ctx: HandlerContext, record: StorageRecord, restoring: RestoreInProgress | undefined): StorageRecord {
+function putProgress(
+  ctx: HandlerContext,
+  record: StorageRecord,
+  restoring: RestoreInProgress | undefined,
+): StorageRecord {
   const next: StorageRecord = { ...record, restoring, updatedAt: ctx.now().toISOString() };
   ctx.registry.putStorage(next);
   return next;
@@ -54,7 +58,13 @@ async function copyToTemp(root: string, snapshot: SnapshotRecord, tmp: string): 
     fs.chmodSync(tmp, 0o755);
     await run('sync', ['--file-system', tmp]);
   } else {
-    fs.closeSync(fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600));
+    fs.closeSync(
+      fs.openSync(
+        tmp,
+        fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
+        0o600,
+      ),
+    );
     await run('cp', ['--reflink=auto', '--sparse=always', source, tmp], { concurrent: true });
     fs.chmodSync(tmp, 0o600);
     fsyncPath(tmp);
@@ -88,7 +98,10 @@ function finished(ctx: HandlerContext, record: StorageRecord, image: string): St
  * storage kept its content), a copy already made is swapped in. Returns what happened, or undefined
  * when no restore was in progress. The caller holds the root lock.
  */
-export async function finishInterruptedRestore(ctx: HandlerContext, record: StorageRecord): Promise<'rolled-back' | 'finished' | undefined> {
+export async function finishInterruptedRestore(
+  ctx: HandlerContext,
+  record: StorageRecord,
+): Promise<'rolled-back' | 'finished' | undefined> {
   const progress = record.restoring;
   if (!progress) return undefined;
   const image = imageOf(ctx.root, record);
@@ -97,12 +110,16 @@ export async function finishInterruptedRestore(ctx: HandlerContext, record: Stor
   if (progress.phase === 'copying') {
     fs.rmSync(tmp, { recursive: true, force: true });
     putProgress(ctx, record, undefined);
-    ctx.log(`${what}: rolled back an interrupted restore from snapshot ${progress.snapshot}; it keeps its previous content (also in safety snapshot ${progress.safety})`);
+    ctx.log(
+      `${what}: rolled back an interrupted restore from snapshot ${progress.snapshot}; it keeps its previous content (also in safety snapshot ${progress.safety})`,
+    );
     return 'rolled-back';
   }
   await swapIn(record.kind, image, tmp);
   finished(ctx, record, image);
-  ctx.log(`${what}: finished an interrupted restore from snapshot ${progress.snapshot} (its previous content is safety snapshot ${progress.safety})`);
+  ctx.log(
+    `${what}: finished an interrupted restore from snapshot ${progress.snapshot} (its previous content is safety snapshot ${progress.safety})`,
+  );
   return 'finished';
 }
 
@@ -110,12 +127,22 @@ export async function finishInterruptedRestore(ctx: HandlerContext, record: Stor
  * Replaces the (unmounted) storage's content with the snapshot's, after the caller took `safety`. The
  * caller holds the root lock and has verified the snapshot.
  */
-export async function restoreInPlaceCrashSafe(ctx: HandlerContext, record: StorageRecord, snapshot: SnapshotRecord, safety: SnapshotRecord): Promise<void> {
+export async function restoreInPlaceCrashSafe(
+  ctx: HandlerContext,
+  record: StorageRecord,
+  snapshot: SnapshotRecord,
+  safety: SnapshotRecord,
+): Promise<void> {
   const image = imageOf(ctx.root, record);
   const tmp = restoreTempPath(image);
   // Anything at the temporary's name is a leftover or planted: never written through, removed first.
   fs.rmSync(tmp, { recursive: true, force: true });
-  let current = putProgress(ctx, record, { snapshot: snapshot.id, safety: safety.id, phase: 'copying', startedAt: ctx.now().toISOString() });
+  let current = putProgress(ctx, record, {
+    snapshot: snapshot.id,
+    safety: safety.id,
+    phase: 'copying',
+    startedAt: ctx.now().toISOString(),
+  });
   try {
     await copyToTemp(ctx.root, snapshot, tmp);
   } catch (error) {

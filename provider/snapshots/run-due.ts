@@ -6,7 +6,13 @@
 import type { HandlerContext } from '../handlers/handler.js';
 import { policyKey, type PolicyRecord } from '../handlers/snapshot-policy.js';
 import { withRootLock } from '../registry/lock.js';
-import { completePendingChecksums, deleteSnapshot, listSnapshots, takeSnapshot, type SnapshotRecord } from './snapshots.js';
+import {
+  completePendingChecksums,
+  deleteSnapshot,
+  listSnapshots,
+  takeSnapshot,
+  type SnapshotRecord,
+} from './snapshots.js';
 import { isDue, toPrune } from './schedule.js';
 import { futureStart, scheduleStart } from './clock-skew.js';
 
@@ -58,8 +64,11 @@ export async function runDue(ctx: HandlerContext): Promise<RunReport> {
       if (!isDue(policy.schedule, scheduleStart(policy), now)) continue;
       const storage = ctx.registry.storage(policy.storageKind, policy.project, policy.storage);
       try {
-        if (!storage || storage.state !== 'ready') throw new Error(`${policy.storageKind} ${policy.storage} is ${storage ? storage.state : 'gone'}`);
-        const snapshot = await takeSnapshot(ctx, storage, 'schedule', key, { maxFreezeSeconds: policy.maxFreezeSeconds });
+        if (!storage || storage.state !== 'ready')
+          throw new Error(`${policy.storageKind} ${policy.storage} is ${storage ? storage.state : 'gone'}`);
+        const snapshot = await takeSnapshot(ctx, storage, 'schedule', key, {
+          maxFreezeSeconds: policy.maxFreezeSeconds,
+        });
         taken.push(snapshot);
         ctx.registry.put<PolicyRecord>('policies', key, { ...policy, lastRunAt: now.toISOString() });
       } catch (error) {
@@ -74,5 +83,10 @@ export async function runDue(ctx: HandlerContext): Promise<RunReport> {
 
 export async function pruneAll(ctx: HandlerContext, dryRun: boolean): Promise<string[]> {
   return withRootLock(ctx.root, { holder: 'hoststore snapshot prune' }, async () =>
-    prune(ctx, ctx.registry.list<PolicyRecord>('policies').map((e) => e.record), dryRun));
+    prune(
+      ctx,
+      ctx.registry.list<PolicyRecord>('policies').map((e) => e.record),
+      dryRun,
+    ),
+  );
 }

@@ -35,7 +35,8 @@ export interface Prunable {
 export function toPrune<T extends Prunable>(snapshots: readonly T[], retention: Retention, now: Date): T[] {
   if (retention.retentionDays === undefined && retention.retentionCount === undefined) return [];
   const newestFirst = [...snapshots].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-  const cutoff = retention.retentionDays === undefined ? undefined : now.getTime() - retention.retentionDays * 86_400_000;
+  const cutoff =
+    retention.retentionDays === undefined ? undefined : now.getTime() - retention.retentionDays * 86_400_000;
   return newestFirst.filter((s, index) => {
     if (s.final || index === 0) return false;
     const oldEnough = cutoff === undefined || Date.parse(s.createdAt) < cutoff;

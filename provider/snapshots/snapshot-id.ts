@@ -6,11 +6,18 @@
 import type { StorageKind } from '../../src/schema.js';
 
 export function snapshotTime(at: Date): string {
-  return at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /** The first id for this storage and second that `taken` does not already hold (callers hold the root lock). */
-export function newSnapshotId(storage: { kind: StorageKind; project: string; name: string }, at: Date, taken: (id: string) => boolean): string {
+export function newSnapshotId(
+  storage: { kind: StorageKind; project: string; name: string },
+  at: Date,
+  taken: (id: string) => boolean,
+): string {
   const base = `${storage.name}.${snapshotTime(at)}.${storage.kind}${storage.kind === 'disk' ? '' : `.${storage.project}`}`;
   for (let n = 1; ; n += 1) {
     const id = n === 1 ? base : `${base}.${n}`;

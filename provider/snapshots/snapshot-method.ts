@@ -24,7 +24,7 @@ export const REFLINK_FREEZE_MS = 250;
  */
 export function probeSnapshotMethod(dir: string): SnapshotMethod {
   const stem = path.join(dir, `.reflink-probe-${process.pid}-${randomBytes(4).toString('hex')}`);
-  let method: SnapshotMethod = 'sparse-copy';
+  let method: SnapshotMethod;
   try {
     fs.writeFileSync(stem, Buffer.alloc(4096, 1), { flag: 'wx', mode: 0o600 });
     fs.copyFileSync(stem, `${stem}.clone`, fs.constants.COPYFILE_EXCL | fs.constants.COPYFILE_FICLONE_FORCE);
@@ -38,7 +38,12 @@ export function probeSnapshotMethod(dir: string): SnapshotMethod {
   return method;
 }
 
-const FS_TYPES: Record<number, string> = { 0xef53: 'ext4', 0x58465342: 'xfs', 0x9123683e: 'btrfs', 0x01021994: 'tmpfs' };
+const FS_TYPES: Record<number, string> = {
+  0xef53: 'ext4',
+  0x58465342: 'xfs',
+  0x9123683e: 'btrfs',
+  0x01021994: 'tmpfs',
+};
 
 /** The filesystem type of `dir` by its magic number (statfs), for messages and for guessing before a root exists. */
 export function filesystemType(dir: string): string {
@@ -48,7 +53,9 @@ export function filesystemType(dir: string): string {
 
 /** How long a capture of `bytes` allocated by `method` is expected to freeze the filesystem, in ms. */
 export function expectedFreezeMs(method: SnapshotMethod, bytes: number): number {
-  return method === 'reflink' ? REFLINK_FREEZE_MS : Math.max(REFLINK_FREEZE_MS, Math.ceil((bytes / SPARSE_COPY_BYTES_PER_SECOND) * 1000));
+  return method === 'reflink'
+    ? REFLINK_FREEZE_MS
+    : Math.max(REFLINK_FREEZE_MS, Math.ceil((bytes / SPARSE_COPY_BYTES_PER_SECOND) * 1000));
 }
 
 export function seconds(ms: number): string {

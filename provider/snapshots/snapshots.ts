@@ -16,7 +16,13 @@ import { checkInsideRoot, makeRootDirectory, recordedStoragePath, snapshotIdProb
 import type { HandlerContext } from '../handlers/handler.js';
 import { newSnapshotId } from './snapshot-id.js';
 import { allocatedBytes, formatSize, freeBytes, isNoSpace, rootFullError } from './snapshot-space.js';
-import { SPARSE_COPY_BYTES_PER_SECOND, expectedFreezeMs, probeSnapshotMethod, seconds, type SnapshotMethod } from './snapshot-method.js';
+import {
+  SPARSE_COPY_BYTES_PER_SECOND,
+  expectedFreezeMs,
+  probeSnapshotMethod,
+  seconds,
+  type SnapshotMethod,
+} from './snapshot-method.js';
 import { commandHint } from '../command-hint.js';
 
 export type SnapshotTrigger = 'manual' | 'schedule' | 'final' | 'safety';
@@ -69,13 +75,25 @@ export function snapshotDir(root: string): string {
  * id (never its recorded `path`): the current layout, or where earlier builds put it when it is there.
  * Checked to stay under the root with no symlink on the way.
  */
-export function snapshotLocation(root: string, snapshot: Pick<SnapshotRecord, 'id' | 'kind' | 'project' | 'storage'>): string {
-  if (snapshotIdProblem(snapshot.id)) throw new RefusedError(`refusing a snapshot record whose id is ${JSON.stringify(snapshot.id)}: ${snapshotIdProblem(snapshot.id)} (the registry was changed by hand or forged); fix or remove that record`);
+export function snapshotLocation(
+  root: string,
+  snapshot: Pick<SnapshotRecord, 'id' | 'kind' | 'project' | 'storage'>,
+): string {
+  if (snapshotIdProblem(snapshot.id))
+    throw new RefusedError(
+      `refusing a snapshot record whose id is ${JSON.stringify(snapshot.id)}: ${snapshotIdProblem(snapshot.id)} (the registry was changed by hand or forged); fix or remove that record`,
+    );
   // Validates kind, project and name as the specs do.
   recordedStoragePath(root, { kind: snapshot.kind, project: snapshot.project, name: snapshot.storage });
-  const current = checkInsideRoot(root, snapshotPath(root, snapshot.kind, snapshot.project, snapshot.storage, snapshot.id));
+  const current = checkInsideRoot(
+    root,
+    snapshotPath(root, snapshot.kind, snapshot.project, snapshot.storage, snapshot.id),
+  );
   if (fs.existsSync(current)) return current;
-  const legacy = checkInsideRoot(root, legacySnapshotPath(root, snapshot.kind, snapshot.project, snapshot.storage, snapshot.id));
+  const legacy = checkInsideRoot(
+    root,
+    legacySnapshotPath(root, snapshot.kind, snapshot.project, snapshot.storage, snapshot.id),
+  );
   return fs.existsSync(legacy) ? legacy : current;
 }
 
@@ -134,7 +152,9 @@ export async function checksum(
       for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
         const full = path.join(dir, entry.name);
         const relative = path.join(rel, entry.name);
-        hash.update(`${relative}\0${entry.isDirectory() ? 'd' : entry.isSymbolicLink() ? `l:${fs.readlinkSync(full)}` : 'f'}\0`);
+        hash.update(
+          `${relative}\0${entry.isDirectory() ? 'd' : entry.isSymbolicLink() ? `l:${fs.readlinkSync(full)}` : 'f'}\0`,
+        );
         if (entry.isDirectory()) await walk(full, relative);
         else if (entry.isFile()) await feed(full);
       }
@@ -216,7 +236,11 @@ export interface SnapshotProgress {
 const PROGRESS_EVERY_MS = 1000;
 
 /** Reports the copy's allocated bytes now and every second until the returned function is called. */
-function watchCopy(target: string, totalBytes: number | undefined, onProgress: SnapshotOptions['onProgress']): () => void {
+function watchCopy(
+  target: string,
+  totalBytes: number | undefined,
+  onProgress: SnapshotOptions['onProgress'],
+): () => void {
   if (!onProgress) return () => undefined;
   const report = () => {
     const stat = fs.statSync(target, { throwIfNoEntry: false });
@@ -235,19 +259,36 @@ function watchCopy(target: string, totalBytes: number | undefined, onProgress: S
  * longer is refused, and a copy still running at the limit is stopped and the filesystem thawed.
  */
 export async function takeSnapshot(
-  ctx: HandlerContext, storageRecord: StorageRecord, trigger: SnapshotTrigger, policy?: string, options: SnapshotOptions = {},
+  ctx: HandlerContext,
+  storageRecord: StorageRecord,
+  trigger: SnapshotTrigger,
+  policy?: string,
+  options: SnapshotOptions = {},
 ): Promise<SnapshotRecord> {
   // The source is where the layout puts this storage, whatever path its record carries.
   const storage = { ...storageRecord, path: recordedStoragePath(ctx.root, storageRecord) };
-  if (!fs.existsSync(storage.path)) throw new HoststoreError(`${storage.kind} ${storage.name}: ${storage.path} is missing; nothing to snapshot`);
+  if (!fs.existsSync(storage.path))
+    throw new HoststoreError(`${storage.kind} ${storage.name}: ${storage.path} is missing; nothing to snapshot`);
   const subject = `${storage.kind} ${storage.name}`;
   const maxFreezeSeconds = options.maxFreezeSeconds ?? DEFAULT_MAX_FREEZE_SECONDS;
   const at = ctx.now();
-  const fileOf = (id: string) => checkInsideRoot(ctx.root, snapshotPath(ctx.root, storage.kind, storage.project, storage.name, id));
+  const fileOf = (id: string) =>
+    checkInsideRoot(ctx.root, snapshotPath(ctx.root, storage.kind, storage.project, storage.name, id));
   // Unique against the registry and the files (this layout's and the earlier one's), under the root lock the callers hold.
-  const id = newSnapshotId(storage, at, (candidate) =>
-    ctx.registry.get('snapshots', candidate) !== undefined
-    || fs.existsSync(snapshotLocation(ctx.root, { id: candidate, kind: storage.kind, project: storage.project, storage: storage.name })));
+  const id = newSnapshotId(
+    storage,
+    at,
+    (candidate) =>
+      ctx.registry.get('snapshots', candidate) !== undefined ||
+      fs.existsSync(
+        snapshotLocation(ctx.root, {
+          id: candidate,
+          kind: storage.kind,
+          project: storage.project,
+          storage: storage.name,
+        }),
+      ),
+  );
   const target = fileOf(id);
   const dir = makeRootDirectory(ctx.root, path.dirname(target));
   const planned = probeSnapshotMethod(dir);
@@ -257,15 +298,20 @@ export async function takeSnapshot(
   // Freeze through the filesystem's first mount (a replica's host path, or the staging path if shared).
   const mounted = storage.kind === 'directory' ? undefined : mountsOfImage(storage.path)[0]?.target;
   const expectedMs = mounted ? expectedFreezeMs(planned, needed ?? 0) : 0;
-  if (mounted && expectedMs > maxFreezeSeconds * 1000) throw freezeRefusal(subject, ctx.root, planned, needed ?? 0, expectedMs, maxFreezeSeconds);
+  if (mounted && expectedMs > maxFreezeSeconds * 1000)
+    throw freezeRefusal(subject, ctx.root, planned, needed ?? 0, expectedMs, maxFreezeSeconds);
   let method: SnapshotRecord['method'];
   let sum: Awaited<ReturnType<typeof checksum>>;
   let frozenMs = 0;
   let record: SnapshotRecord;
-  const hashProgress = options.onProgress && ((doneBytes: number, totalBytes: number) => options.onProgress?.({ step: 'checksum', doneBytes, totalBytes }));
+  const hashProgress =
+    options.onProgress &&
+    ((doneBytes: number, totalBytes: number) => options.onProgress?.({ step: 'checksum', doneBytes, totalBytes }));
   try {
     if (mounted) {
-      ctx.log(`${subject}: freezing ${mounted} for about ${seconds(expectedMs)} (${planned}${planned === 'reflink' ? '' : ` of ${formatSize(needed ?? 0)}`}; limit ${maxFreezeSeconds} s)`);
+      ctx.log(
+        `${subject}: freezing ${mounted} for about ${seconds(expectedMs)} (${planned}${planned === 'reflink' ? '' : ` of ${formatSize(needed ?? 0)}`}; limit ${maxFreezeSeconds} s)`,
+      );
       // What the freeze would flush while writers wait is flushed first, while they still write.
       await run('sync', ['-f', mounted]).catch(() => undefined);
       const started = Date.now();
@@ -279,14 +325,17 @@ export async function takeSnapshot(
         });
       } catch (error) {
         if (error instanceof FreezeLimitReached || (error instanceof CommandError && Date.now() - started >= limitMs)) {
-          throw new RefusedError(`snapshot of ${subject} stopped: its ${planned} had not finished after ${maxFreezeSeconds} s frozen (the limit); the filesystem was thawed and nothing was left behind; raise maxFreezeSeconds (--max-freeze-seconds), put the root on a reflink-capable filesystem (xfs with reflink, btrfs), or unmount it first`);
+          throw new RefusedError(
+            `snapshot of ${subject} stopped: its ${planned} had not finished after ${maxFreezeSeconds} s frozen (the limit); the filesystem was thawed and nothing was left behind; raise maxFreezeSeconds (--max-freeze-seconds), put the root on a reflink-capable filesystem (xfs with reflink, btrfs), or unmount it first`,
+          );
         }
         throw error;
       } finally {
         frozenMs = Date.now() - started;
       }
       // Progress only from here: a report written into the frozen filesystem (stdout redirected there) would hang until the thaw that waits for it.
-      sum = method === 'reflink' ? { sha256: '', method: 'extents' } : await checksum(target, { onProgress: hashProgress });
+      sum =
+        method === 'reflink' ? { sha256: '', method: 'extents' } : await checksum(target, { onProgress: hashProgress });
     } else if (storage.kind === 'directory') {
       const stopWatch = watchCopy(target, undefined, options.onProgress);
       method = await copy(storage.path, target, true).finally(stopWatch);
@@ -302,14 +351,26 @@ export async function takeSnapshot(
         copyDone = true;
         stopWatch();
       });
-      const copiedUpTo = () => (copyDone ? Number.POSITIVE_INFINITY : (fs.statSync(target, { throwIfNoEntry: false })?.size ?? 0));
+      const copiedUpTo = () =>
+        copyDone ? Number.POSITIVE_INFINITY : (fs.statSync(target, { throwIfNoEntry: false })?.size ?? 0);
       [method, sum] = await Promise.all([copying, checksum(storage.path, { copiedUpTo })]);
     }
     makeReadOnly(target);
-    const verified: Verification | undefined = sum.sha256 === '' ? undefined : { at: ctx.now().toISOString(), intact: true, identity: fileIdentity(target) };
+    const verified: Verification | undefined =
+      sum.sha256 === '' ? undefined : { at: ctx.now().toISOString(), intact: true, identity: fileIdentity(target) };
     record = {
-      id, kind: storage.kind, project: storage.project, storage: storage.name, path: target, createdAt: at.toISOString(),
-      trigger, policy, method, frozenMs, sha256: sum.sha256, checksumMethod: sum.method,
+      id,
+      kind: storage.kind,
+      project: storage.project,
+      storage: storage.name,
+      path: target,
+      createdAt: at.toISOString(),
+      trigger,
+      policy,
+      method,
+      frozenMs,
+      sha256: sum.sha256,
+      checksumMethod: sum.method,
       ...(sum.sha256 === '' ? { checksumPending: true } : {}),
       ...(mounted ? { expectedFreezeMs: expectedMs, maxFreezeSeconds } : {}),
       ...(verified ? { verified } : {}),
@@ -318,10 +379,13 @@ export async function takeSnapshot(
     ctx.registry.put('snapshots', id, record);
   } catch (error) {
     fs.rmSync(target, { recursive: true, force: true });
-    if (isNoSpace(error)) throw rootFullError(subject, ctx.root, freeBytes(dir), needed || allocatedBytes(storage.path));
+    if (isNoSpace(error))
+      throw rootFullError(subject, ctx.root, freeBytes(dir), needed || allocatedBytes(storage.path));
     throw error;
   }
-  ctx.log(`${subject}: snapshot ${id} taken (${method}${mounted ? `, frozen ${frozenMs} ms, expected ${expectedMs} ms, limit ${maxFreezeSeconds} s` : ', not mounted'})`);
+  ctx.log(
+    `${subject}: snapshot ${id} taken (${method}${mounted ? `, frozen ${frozenMs} ms, expected ${expectedMs} ms, limit ${maxFreezeSeconds} s` : ', not mounted'})`,
+  );
   return record;
 }
 
@@ -334,14 +398,25 @@ async function copyImage(method: SnapshotMethod, source: string, target: string,
     await fs.promises.copyFile(source, target, fs.constants.COPYFILE_EXCL | fs.constants.COPYFILE_FICLONE_FORCE);
     return;
   }
-  await run('cp', ['--reflink=never', '--sparse=always', source, target], { concurrent: true, timeoutMs: Math.max(1, Math.floor(timeoutMs)) });
+  await run('cp', ['--reflink=never', '--sparse=always', source, target], {
+    concurrent: true,
+    timeoutMs: Math.max(1, Math.floor(timeoutMs)),
+  });
 }
 
 /** The refusal of a capture expected to freeze longer than allowed: expected time, limit, ways out. */
-function freezeRefusal(subject: string, root: string, method: SnapshotMethod, bytes: number, expectedMs: number, maxFreezeSeconds: number): RefusedError {
-  const how = method === 'reflink'
-    ? 'a reflink capture'
-    : `a sparse copy of ${formatSize(bytes)} at about ${formatSize(SPARSE_COPY_BYTES_PER_SECOND)}/s, since ${root} cannot reflink`;
+function freezeRefusal(
+  subject: string,
+  root: string,
+  method: SnapshotMethod,
+  bytes: number,
+  expectedMs: number,
+  maxFreezeSeconds: number,
+): RefusedError {
+  const how =
+    method === 'reflink'
+      ? 'a reflink capture'
+      : `a sparse copy of ${formatSize(bytes)} at about ${formatSize(SPARSE_COPY_BYTES_PER_SECOND)}/s, since ${root} cannot reflink`;
   return new RefusedError(
     `snapshot of ${subject} refused: it would freeze its filesystem for about ${seconds(expectedMs)} (${how}), over the limit of ${maxFreezeSeconds} s; ` +
       `raise maxFreezeSeconds (${commandHint(root, `snapshot create ${subject.slice(subject.indexOf(' ') + 1)} --max-freeze-seconds N`)}), put the root on a reflink-capable filesystem (xfs with reflink, btrfs, or a btrfs pool: ${commandHint(root, 'pool create --size-gb N')}), or unmount it first (an unmounted image is copied without freezing)`,
@@ -358,7 +433,8 @@ export function listSnapshots(ctx: HandlerContext, storage?: string): SnapshotRe
 
 export function getSnapshot(ctx: HandlerContext, id: string): SnapshotRecord {
   const record = ctx.registry.get<SnapshotRecord>('snapshots', id);
-  if (!record) throw new HoststoreError(`no snapshot '${id}' under ${ctx.root} (see ${commandHint(ctx.root, 'snapshot list')})`);
+  if (!record)
+    throw new HoststoreError(`no snapshot '${id}' under ${ctx.root} (see ${commandHint(ctx.root, 'snapshot list')})`);
   return record;
 }
 
@@ -372,7 +448,9 @@ export async function verifySnapshot(record: SnapshotRecord, ctx: HandlerContext
   const identity = fileIdentity(location);
   const sum = await checksum(location);
   // A first verification of a reflink snapshot: its (read-only) content becomes the reference.
-  const reference = record.checksumPending ? { sha256: sum.sha256, checksumMethod: sum.method, checksumPending: undefined } : {};
+  const reference = record.checksumPending
+    ? { sha256: sum.sha256, checksumMethod: sum.method, checksumPending: undefined }
+    : {};
   const intact = record.checksumPending ? true : sum.sha256 === record.sha256;
   const verified: Verification = { at: ctx.now().toISOString(), intact, identity };
   ctx.registry.put<SnapshotRecord>('snapshots', record.id, { ...record, ...reference, verified });
@@ -405,7 +483,11 @@ export function fileIdentity(location: string): FileIdentity {
     tree = hash.digest('hex');
   }
   return {
-    dev: String(stat.dev), ino: String(stat.ino), size: String(stat.size), mtimeNs: String(stat.mtimeNs), ctimeNs: String(stat.ctimeNs),
+    dev: String(stat.dev),
+    ino: String(stat.ino),
+    size: String(stat.size),
+    mtimeNs: String(stat.mtimeNs),
+    ctimeNs: String(stat.ctimeNs),
     ...(tree ? { tree } : {}),
   };
 }
@@ -423,7 +505,9 @@ export function recordedState(record: SnapshotRecord, root: string, verify: bool
   if (verify || record.checksumPending || !record.verified) return undefined;
   const now = fileIdentity(location);
   const then = record.verified.identity;
-  const same = (Object.keys(now) as Array<keyof FileIdentity>).every((k) => now[k] === then?.[k]) && Object.keys(then ?? {}).length === Object.keys(now).length;
+  const same =
+    (Object.keys(now) as Array<keyof FileIdentity>).every((k) => now[k] === then?.[k]) &&
+    Object.keys(then ?? {}).length === Object.keys(now).length;
   if (!same) return undefined;
   return record.verified.intact ? 'ok' : 'changed';
 }
@@ -437,8 +521,14 @@ export async function completePendingChecksums(ctx: HandlerContext): Promise<str
 
 export async function deleteSnapshot(ctx: HandlerContext, id: string): Promise<void> {
   const record = getSnapshot(ctx, id);
-  if (record.final && listSnapshots(ctx, record.storage).filter((s) => s.kind === record.kind && s.project === record.project).length === 1) {
-    throw new RefusedError(`snapshot ${id} is the last copy of ${record.kind} ${record.storage}, deleted with removalPolicy 'snapshot'; restore it first, or delete it with --force`);
+  if (
+    record.final &&
+    listSnapshots(ctx, record.storage).filter((s) => s.kind === record.kind && s.project === record.project).length ===
+      1
+  ) {
+    throw new RefusedError(
+      `snapshot ${id} is the last copy of ${record.kind} ${record.storage}, deleted with removalPolicy 'snapshot'; restore it first, or delete it with --force`,
+    );
   }
   const location = snapshotLocation(ctx.root, record);
   if (fs.existsSync(path.dirname(location))) fs.chmodSync(path.dirname(location), 0o700);

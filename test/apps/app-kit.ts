@@ -24,9 +24,21 @@ export interface RunOptions {
 /** Runs a command (never through a shell); returns stdout and stderr together, throws with them on failure. */
 export function run(command: string, args: readonly string[], options: RunOptions): string {
   const result = spawnSync(command, args, {
-    cwd: options.cwd, encoding: 'utf8', timeout: options.timeout ?? 600_000, maxBuffer: 64 * 1024 * 1024,
+    cwd: options.cwd,
+    encoding: 'utf8',
+    timeout: options.timeout ?? 600_000,
+    maxBuffer: 64 * 1024 * 1024,
     // The apps run as their users run them: not with the node options or worker id of this jest.
-    env: { ...process.env, NODE_OPTIONS: undefined, JEST_WORKER_ID: undefined, CHECKPOINT_DISABLE: '1', CI: '1', FORCE_COLOR: '0', NO_COLOR: '1', ...options.env },
+    env: {
+      ...process.env,
+      NODE_OPTIONS: undefined,
+      JEST_WORKER_ID: undefined,
+      CHECKPOINT_DISABLE: '1',
+      CI: '1',
+      FORCE_COLOR: '0',
+      NO_COLOR: '1',
+      ...options.env,
+    },
   });
   const output = `${result.stdout ?? ''}\n${result.stderr ?? ''}`;
   if (result.status !== 0) {
@@ -37,8 +49,19 @@ export function run(command: string, args: readonly string[], options: RunOption
 }
 
 /** `npm install` that tolerates a slow registry and prefers what npm already has in its cache. */
-export function npmInstall(cwd: string, specs: readonly string[], options: { dev?: boolean; env?: NodeJS.ProcessEnv } = {}): string {
-  const args = ['install', '--no-audit', '--no-fund', '--prefer-offline', ...(options.dev ? ['--save-dev'] : []), ...specs];
+export function npmInstall(
+  cwd: string,
+  specs: readonly string[],
+  options: { dev?: boolean; env?: NodeJS.ProcessEnv } = {},
+): string {
+  const args = [
+    'install',
+    '--no-audit',
+    '--no-fund',
+    '--prefer-offline',
+    ...(options.dev ? ['--save-dev'] : []),
+    ...specs,
+  ];
   return run('npm', args, { cwd, env: options.env, timeout: INSTALL_TIMEOUT_MS });
 }
 
@@ -65,7 +88,10 @@ export function packFreshClone(work: string): string {
 
 /** The files a clone has: what git tracks or would track, or (no git checkout, e.g. a source archive) all but build output. */
 function sourceFiles(): string[] {
-  const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO, encoding: 'utf8' });
+  const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: REPO,
+    encoding: 'utf8',
+  });
   if (listed.status === 0) return listed.stdout.split('\0').filter(Boolean);
   const skip = new Set(['.git', 'node_modules', 'dist', 'cdktf.out', 'coverage']);
   const walk = (dir: string): string[] =>
@@ -79,7 +105,11 @@ function sourceFiles(): string[] {
 
 /** The files of a tarball, without the leading `package/`. */
 export function tarballFiles(tarball: string): string[] {
-  return run('tar', ['tzf', tarball], { cwd: path.dirname(tarball) }).split('\n').map((l) => l.trim()).filter(Boolean).map((l) => l.replace(/^package\//, ''));
+  return run('tar', ['tzf', tarball], { cwd: path.dirname(tarball) })
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((l) => l.replace(/^package\//, ''));
 }
 
 /**
@@ -111,7 +141,9 @@ export function writeTemplateApp(templateDir: string, appDir: string, name: stri
 
 /** The terraform_data carriers of a synthesized stack (cdk.tf.json). */
 export function carriersOf(stackJson: string): Record<string, { triggers_replace?: Record<string, string> }> {
-  const synthesized = JSON.parse(fs.readFileSync(stackJson, 'utf8')) as { resource?: { terraform_data?: Record<string, never> } };
+  const synthesized = JSON.parse(fs.readFileSync(stackJson, 'utf8')) as {
+    resource?: { terraform_data?: Record<string, never> };
+  };
   return synthesized.resource?.terraform_data ?? {};
 }
 
@@ -128,20 +160,29 @@ export const SHOP = { project: 'shop', disk: 'shop-db', service: 'db', mountPath
 export function writeShopApp(templateDir: string, appDir: string, framework: Framework): void {
   writeTemplateApp(templateDir, appDir, 'shop');
   const main = fs.readFileSync(path.join(appDir, 'main.ts'), 'utf8');
-  const withImport = main.replace(`from "${framework}";\n`, `from "${framework}";\nimport { StorageProject, Disk, Mount } from "cdktf-hoststore";\n`);
-  const withStorage = withImport.replace('    // define resources here\n', [
-    '    // define resources here',
-    '    const project = new StorageProject(this, "shop", { root: process.env.SHOP_STORAGE_ROOT });',
-    '    const db = new Disk(project, "db", { name: "shop-db", sizeGb: 1, removalPolicy: "destroy" });',
-    '    new Mount(project, "db-mount", { storage: db, service: "db", mountPath: "/var/lib/db" });',
-    '',
-  ].join('\n'));
-  if (withStorage === main || withImport === main) throw new Error(`${framework}'s template main.ts changed shape: update writeShopApp`);
+  const withImport = main.replace(
+    `from "${framework}";\n`,
+    `from "${framework}";\nimport { StorageProject, Disk, Mount } from "cdktf-hoststore";\n`,
+  );
+  const withStorage = withImport.replace(
+    '    // define resources here\n',
+    [
+      '    // define resources here',
+      '    const project = new StorageProject(this, "shop", { root: process.env.SHOP_STORAGE_ROOT });',
+      '    const db = new Disk(project, "db", { name: "shop-db", sizeGb: 1, removalPolicy: "destroy" });',
+      '    new Mount(project, "db-mount", { storage: db, service: "db", mountPath: "/var/lib/db" });',
+      '',
+    ].join('\n'),
+  );
+  if (withStorage === main || withImport === main)
+    throw new Error(`${framework}'s template main.ts changed shape: update writeShopApp`);
   fs.writeFileSync(path.join(appDir, 'main.ts'), withStorage);
 
   const templateTest = fs.readFileSync(path.join(appDir, '__tests__/main-test.ts'), 'utf8');
   const header = templateTest.slice(0, templateTest.indexOf('\n', templateTest.indexOf('/testing/adapters/jest')) + 1);
-  fs.writeFileSync(path.join(appDir, '__tests__/main-test.ts'), `${header}import { Testing, TerraformStack } from "${framework}";
+  fs.writeFileSync(
+    path.join(appDir, '__tests__/main-test.ts'),
+    `${header}import { Testing, TerraformStack } from "${framework}";
 import { StorageProject, Disk, Mount } from "cdktf-hoststore";
 
 describe("shop storage", () => {
@@ -169,14 +210,19 @@ describe("shop storage", () => {
     expect(() => Testing.synth(stack, true)).toThrow(/sizeGb/);
   });
 });
-`);
+`,
+  );
 }
 
 /** What the shop app made on the host under `root`: its disk image and whether the db service's path is a mount. */
 export function shopOnHost(root: string): { image: boolean; mounted: boolean } {
   const image = imagePath(root, 'disk', SHOP.project, SHOP.disk);
   const hostPath = replicaHostPath(root, SHOP.project, SHOP.service, 1, SHOP.mountPath);
-  const unescape = (field: string) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
-  const mounted = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => unescape(line.split(' ')[4] ?? '') === hostPath);
+  const unescape = (field: string) =>
+    field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+  const mounted = fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((line) => unescape(line.split(' ')[4] ?? '') === hostPath);
   return { image: fs.existsSync(image), mounted };
 }

@@ -47,15 +47,19 @@ describe('deploy', () => {
   afterEach(() => host.cleanup());
 
   const deployTest = terraformAvailable() ? hostTest() : test.skip;
-  deployTest('cdktf deploy makes the disk and mounts it; cdktf destroy removes both', () => {
-    const env = { SHOP_STORAGE_ROOT: host.root };
-    // WHEN the app is deployed with the cdktf CLI (the app runs under ts-node, as cdktf.json says)
-    run(CDKTF, ['deploy', '--auto-approve'], { cwd: app, env, timeout: 900_000 });
-    // THEN the disk image exists and the db service's path is a mount
-    expect(shopOnHost(host.root)).toEqual({ image: true, mounted: true });
-    // WHEN it is destroyed (removalPolicy: 'destroy')
-    run(CDKTF, ['destroy', '--auto-approve'], { cwd: app, env, timeout: 900_000 });
-    // THEN the mount and the image are gone
-    expect(shopOnHost(host.root)).toEqual({ image: false, mounted: false });
-  }, 1_200_000);
+  deployTest(
+    'cdktf deploy makes the disk and mounts it; cdktf destroy removes both',
+    () => {
+      const env = { SHOP_STORAGE_ROOT: host.root };
+      // WHEN the app is deployed with the cdktf CLI (the app runs under ts-node, as cdktf.json says)
+      run(CDKTF, ['deploy', '--auto-approve'], { cwd: app, env, timeout: 900_000 });
+      // THEN the disk image exists and the db service's path is a mount
+      expect(shopOnHost(host.root)).toEqual({ image: true, mounted: true });
+      // WHEN it is destroyed (removalPolicy: 'destroy')
+      run(CDKTF, ['destroy', '--auto-approve'], { cwd: app, env, timeout: 900_000 });
+      // THEN the mount and the image are gone
+      expect(shopOnHost(host.root)).toEqual({ image: false, mounted: false });
+    },
+    1_200_000,
+  );
 });

@@ -49,7 +49,10 @@ test('the app runs on node >= 22.19 from the registry', () => {
 });
 
 test('one copy of constructs is installed, and the app type-checks (tsc --noEmit)', () => {
-  const copies = run('npm', ['ls', 'constructs', '--all', '--parseable'], { cwd: app, env }).split('\n').map((l) => l.trim()).filter(Boolean);
+  const copies = run('npm', ['ls', 'constructs', '--all', '--parseable'], { cwd: app, env })
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   expect(copies).toEqual([path.join(fs.realpathSync(app), 'node_modules', 'constructs')]);
   run('npx', ['tsc', '--noEmit'], { cwd: app, env });
 }, 300_000);
@@ -66,15 +69,19 @@ describe('deploy', () => {
   afterEach(() => host.cleanup());
 
   const deployTest = terraformAvailable() ? hostTest() : test.skip;
-  deployTest('cdktn deploy makes the disk and mounts it; cdktn destroy removes both', () => {
-    const deployEnv = { ...env, SHOP_STORAGE_ROOT: host.root };
-    // WHEN the app is deployed with the cdktn CLI
-    run(cdktn, ['deploy', '--auto-approve'], { cwd: app, env: deployEnv, timeout: 900_000 });
-    // THEN the disk image exists and the db service's path is a mount
-    expect(shopOnHost(host.root)).toEqual({ image: true, mounted: true });
-    // WHEN it is destroyed (removalPolicy: 'destroy')
-    run(cdktn, ['destroy', '--auto-approve'], { cwd: app, env: deployEnv, timeout: 900_000 });
-    // THEN the mount and the image are gone
-    expect(shopOnHost(host.root)).toEqual({ image: false, mounted: false });
-  }, 1_200_000);
+  deployTest(
+    'cdktn deploy makes the disk and mounts it; cdktn destroy removes both',
+    () => {
+      const deployEnv = { ...env, SHOP_STORAGE_ROOT: host.root };
+      // WHEN the app is deployed with the cdktn CLI
+      run(cdktn, ['deploy', '--auto-approve'], { cwd: app, env: deployEnv, timeout: 900_000 });
+      // THEN the disk image exists and the db service's path is a mount
+      expect(shopOnHost(host.root)).toEqual({ image: true, mounted: true });
+      // WHEN it is destroyed (removalPolicy: 'destroy')
+      run(cdktn, ['destroy', '--auto-approve'], { cwd: app, env: deployEnv, timeout: 900_000 });
+      // THEN the mount and the image are gone
+      expect(shopOnHost(host.root)).toEqual({ image: false, mounted: false });
+    },
+    1_200_000,
+  );
 });

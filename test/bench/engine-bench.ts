@@ -14,7 +14,9 @@ import { median, paired, result, timeIt, type BenchResult } from './measure.js';
 
 function disks(n: number, withMounts: boolean): StorageModel[] {
   return Array.from({ length: n }, (_, i) => ({
-    id: `d${i}`, type: 'Disk' as const, props: { name: `d${i}`, sizeGb: withMounts ? 500 : 1 },
+    id: `d${i}`,
+    type: 'Disk' as const,
+    props: { name: `d${i}`, sizeGb: withMounts ? 500 : 1 },
     mounts: withMounts ? [{ id: `m${i}`, service: `s${i}`, mountPath: '/data' }] : [],
   }));
 }
@@ -33,7 +35,8 @@ async function planBench(): Promise<BenchResult[]> {
         const plan = () => makePlan(readDesired(out));
         const baseline = () => {
           const manifest = JSON.parse(fs.readFileSync(`${out}/manifest.json`, 'utf8'));
-          for (const s of Object.values(manifest.stacks) as Array<{ synthesizedStackPath: string }>) JSON.parse(fs.readFileSync(`${out}/${s.synthesizedStackPath}`, 'utf8'));
+          for (const s of Object.values(manifest.stacks) as Array<{ synthesizedStackPath: string }>)
+            JSON.parse(fs.readFileSync(`${out}/${s.synthesizedStackPath}`, 'utf8'));
           for (const image of images) fs.statSync(image);
         };
         // Steady state for both: three warm-up runs each (JIT, page cache), then the median of nine.
@@ -42,7 +45,16 @@ async function planBench(): Promise<BenchResult[]> {
         const tPlan = await median(9, plan);
         const tBaseline = await median(9, baseline);
         perResource.push(`${n}: ${((tPlan / n) * 1000).toFixed(0)} us/resource`);
-        if (n === 1000) results.push(result(`plan, no changes, 1,000 disks vs parse synth JSON + stat each image (per resource: ${perResource.join(', ')})`, tPlan, tBaseline, 'ms', { max: 3 }));
+        if (n === 1000)
+          results.push(
+            result(
+              `plan, no changes, 1,000 disks vs parse synth JSON + stat each image (per resource: ${perResource.join(', ')})`,
+              tPlan,
+              tBaseline,
+              'ms',
+              { max: 3 },
+            ),
+          );
       } finally {
         fs.rmSync(out, { recursive: true, force: true });
       }
@@ -53,16 +65,23 @@ async function planBench(): Promise<BenchResult[]> {
 
 async function applyBench(): Promise<BenchResult> {
   const raw = () => rawLoopMs(20);
-  const engine = () => withRoot(async (root) => {
-    const out = synthModel({ stack: 'bench', root, storage: disks(20, true) });
-    try {
-      return await timeIt(async () => applyPlan(makePlan(readDesired(out)), quiet));
-    } finally {
-      fs.rmSync(out, { recursive: true, force: true });
-    }
-  });
+  const engine = () =>
+    withRoot(async (root) => {
+      const out = synthModel({ stack: 'bench', root, storage: disks(20, true) });
+      try {
+        return await timeIt(async () => applyPlan(makePlan(readDesired(out)), quiet));
+      } finally {
+        fs.rmSync(out, { recursive: true, force: true });
+      }
+    });
   const times = await paired(7, engine, raw);
-  return result(`apply 20 disks of 500 GB through the engine (plan + apply) vs raw shell loop (rounds, ms: ${times.rounds})`, times.measured, times.baseline, 'ms', { max: 1.3 });
+  return result(
+    `apply 20 disks of 500 GB through the engine (plan + apply) vs raw shell loop (rounds, ms: ${times.rounds})`,
+    times.measured,
+    times.baseline,
+    'ms',
+    { max: 1.3 },
+  );
 }
 
 export async function engineBench(): Promise<BenchResult[]> {

@@ -46,17 +46,32 @@ export function withRoot<T>(fn: (root: string) => Promise<T>): Promise<T> {
 
 async function provisionBench(): Promise<BenchResult> {
   const raw = () => rawLoopMs(DISKS);
-  const handlers = () => withRoot(async (root) => {
-    const ctx = makeContext(root, { log: () => undefined });
-    return timeIt(async () => {
-      for (let i = 1; i <= DISKS; i += 1) {
-        await converge(storageHandler, ctx, storageHandler.validate(storageWire(root, { name: `d${i}`, size_gb: '500' })));
-        await converge(mountHandler, ctx, mountHandler.validate(mountWire(root, { storage: `d${i}`, service: `s${i}` })));
-      }
+  const handlers = () =>
+    withRoot(async (root) => {
+      const ctx = makeContext(root, { log: () => undefined });
+      return timeIt(async () => {
+        for (let i = 1; i <= DISKS; i += 1) {
+          await converge(
+            storageHandler,
+            ctx,
+            storageHandler.validate(storageWire(root, { name: `d${i}`, size_gb: '500' })),
+          );
+          await converge(
+            mountHandler,
+            ctx,
+            mountHandler.validate(mountWire(root, { storage: `d${i}`, service: `s${i}` })),
+          );
+        }
+      });
     });
-  });
   const times = await paired(7, handlers, raw);
-  return result(`provision ${DISKS} disks of 500 GB (create, format, attach, mount): handlers vs raw shell loop (rounds, ms: ${times.rounds})`, times.measured, times.baseline, 'ms', { max: 1.3 });
+  return result(
+    `provision ${DISKS} disks of 500 GB (create, format, attach, mount): handlers vs raw shell loop (rounds, ms: ${times.rounds})`,
+    times.measured,
+    times.baseline,
+    'ms',
+    { max: 1.3 },
+  );
 }
 
 async function noopBench(): Promise<BenchResult> {
@@ -99,7 +114,9 @@ async function bandwidthBench(): Promise<BenchResult> {
       disk.push(mib / ddSeconds(path.join(mounted, 'disk-file')));
     }
     const med = (xs: number[]) => xs.sort((a, b) => a - b)[2];
-    return result('write bandwidth: mounted disk vs host filesystem (MiB/s)', med(disk), med(host), 'MiB/s', { min: 0.8 });
+    return result('write bandwidth: mounted disk vs host filesystem (MiB/s)', med(disk), med(host), 'MiB/s', {
+      min: 0.8,
+    });
   });
 }
 

@@ -24,12 +24,22 @@ export interface BenchResult {
   readonly pass: boolean;
 }
 
-export function result(name: string, measured: number, baseline: number, unit: string, target: { max?: number; min?: number }): BenchResult {
+export function result(
+  name: string,
+  measured: number,
+  baseline: number,
+  unit: string,
+  target: { max?: number; min?: number },
+): BenchResult {
   const ratio = measured / baseline;
   const pass = (target.max === undefined || ratio <= target.max) && (target.min === undefined || ratio >= target.min);
   return {
-    name, measured: `${measured.toFixed(1)} ${unit}`, baseline: `${baseline.toFixed(1)} ${unit}`, ratio: Number(ratio.toFixed(2)),
-    target: target.max !== undefined ? `<= ${target.max}x` : `>= ${target.min}x`, pass,
+    name,
+    measured: `${measured.toFixed(1)} ${unit}`,
+    baseline: `${baseline.toFixed(1)} ${unit}`,
+    ratio: Number(ratio.toFixed(2)),
+    target: target.max !== undefined ? `<= ${target.max}x` : `>= ${target.min}x`,
+    pass,
   };
 }
 
@@ -45,7 +55,11 @@ export interface PairedTimes {
  * neither always runs first, on a cold cache or right after the other's cleanup. Before each run the
  * page cache is written back (`sync`), so one run's deleted images are not flushed on the next's time.
  */
-export async function paired(rounds: number, measured: () => Promise<number>, baseline: () => Promise<number>): Promise<PairedTimes> {
+export async function paired(
+  rounds: number,
+  measured: () => Promise<number>,
+  baseline: () => Promise<number>,
+): Promise<PairedTimes> {
   const m: number[] = [];
   const b: number[] = [];
   for (let round = 0; round < rounds; round += 1) {
@@ -55,5 +69,9 @@ export async function paired(rounds: number, measured: () => Promise<number>, ba
     m.push(await measured());
   }
   const mid = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-  return { measured: mid(m), baseline: mid(b), rounds: m.map((t, i) => `${t.toFixed(0)}/${b[i].toFixed(0)}`).join(' ') };
+  return {
+    measured: mid(m),
+    baseline: mid(b),
+    rounds: m.map((t, i) => `${t.toFixed(0)}/${b[i].toFixed(0)}`).join(' '),
+  };
 }

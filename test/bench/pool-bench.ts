@@ -67,15 +67,33 @@ function seqWrite(s: Setup): number {
   const file = path.join(s.mounted, 'seq');
   fs.rmSync(file, { force: true });
   execFileSync('sync');
-  return 1024 / seconds(() => execFileSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', 'count=1024', 'oflag=direct', 'conv=fsync'], { stdio: 'ignore' }));
+  return (
+    1024 /
+    seconds(() =>
+      execFileSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', 'count=1024', 'oflag=direct', 'conv=fsync'], {
+        stdio: 'ignore',
+      }),
+    )
+  );
 }
 
 function seqRead(s: Setup): number {
-  return 1024 / seconds(() => execFileSync('dd', [`if=${path.join(s.mounted, 'seq')}`, 'of=/dev/null', 'bs=1M', 'iflag=direct'], { stdio: 'ignore' }));
+  return (
+    1024 /
+    seconds(() =>
+      execFileSync('dd', [`if=${path.join(s.mounted, 'seq')}`, 'of=/dev/null', 'bs=1M', 'iflag=direct'], {
+        stdio: 'ignore',
+      }),
+    )
+  );
 }
 
 function randomWrite(s: Setup, file = 'seq'): number {
-  return Number(execFileSync('python3', ['-c', RANDOM_WRITE, path.join(s.mounted, file), String(RANDOM_WRITES)], { encoding: 'utf8' }).trim());
+  return Number(
+    execFileSync('python3', ['-c', RANDOM_WRITE, path.join(s.mounted, file), String(RANDOM_WRITES)], {
+      encoding: 'utf8',
+    }).trim(),
+  );
 }
 
 /**
@@ -83,7 +101,10 @@ function randomWrite(s: Setup, file = 'seq'): number {
  * random writes into that data while the snapshot exists (on a pool each first write to an extent the
  * snapshot shares is copied, nodatacow or not).
  */
-async function snapshotOnce(s: Setup, second: number): Promise<{ ms: number; frozenMs: number; method: string; iopsAfter: number }> {
+async function snapshotOnce(
+  s: Setup,
+  second: number,
+): Promise<{ ms: number; frozenMs: number; method: string; iopsAfter: number }> {
   const ctx = makeContext(s.root, { log: () => undefined, now: () => new Date(Date.UTC(2026, 0, 1, 0, 0, second)) });
   const record = ctx.registry.storage('disk', 'app', 'data')!;
   execFileSync('sync');
@@ -112,13 +133,18 @@ export async function poolBench(): Promise<BenchResult[]> {
       const hostRoot = path.join(outer, 'host');
       fs.mkdirSync(hostRoot);
       const setups = [await diskOn('host', hostRoot)];
-      for (const [label, nodatacow] of [['pool', true], ['pool-cow', false]] as const) {
+      for (const [label, nodatacow] of [
+        ['pool', true],
+        ['pool-cow', false],
+      ] as const) {
         const poolRoot = path.join(outer, label);
         await createPool(poolRoot, 40, () => undefined, { nodatacow });
         pools.push(poolRoot);
         setups.push(await diskOn(label, poolRoot));
       }
-      const dio = setups.map((s) => `${s.label} ${loopsFor(s.image).map(loopDirectIo).join('') === 'true' ? 'dio' : 'buffered'}`).join(', ');
+      const dio = setups
+        .map((s) => `${s.label} ${loopsFor(s.image).map(loopDirectIo).join('') === 'true' ? 'dio' : 'buffered'}`)
+        .join(', ');
       const write: Record<string, number[]> = {};
       const read: Record<string, number[]> = {};
       const random: Record<string, number[]> = {};
@@ -134,7 +160,11 @@ export async function poolBench(): Promise<BenchResult[]> {
       }
       for (const s of setups) {
         fs.rmSync(path.join(s.mounted, 'seq'), { force: true });
-        execFileSync('dd', ['if=/dev/urandom', `of=${path.join(s.mounted, 'data')}`, 'bs=1M', 'count=1024', 'conv=fsync'], { stdio: 'ignore' });
+        execFileSync(
+          'dd',
+          ['if=/dev/urandom', `of=${path.join(s.mounted, 'data')}`, 'bs=1M', 'count=1024', 'conv=fsync'],
+          { stdio: 'ignore' },
+        );
       }
       const snapshot: Record<string, Array<{ ms: number; frozenMs: number; method: string; iopsAfter: number }>> = {};
       for (const s of setups) snapshot[s.label] = [];
@@ -146,30 +176,56 @@ export async function poolBench(): Promise<BenchResult[]> {
         }
       }
       const results: BenchResult[] = [];
-      const line = (what: string, label: string, unit: string, xs: Record<string, number[]>, target: { min?: number; max?: number }) =>
-        result(`${what}: ${label} vs host image (rounds, ${unit}: ${show(xs[label])} vs ${show(xs.host)})`, mid(xs[label]), mid(xs.host), unit, target);
+      const line = (
+        what: string,
+        label: string,
+        unit: string,
+        xs: Record<string, number[]>,
+        target: { min?: number; max?: number },
+      ) =>
+        result(
+          `${what}: ${label} vs host image (rounds, ${unit}: ${show(xs[label])} vs ${show(xs.host)})`,
+          mid(xs[label]),
+          mid(xs.host),
+          unit,
+          target,
+        );
       for (const label of ['pool', 'pool-cow']) {
         // The shipped pool is held to a floor; CoW data is measured to show why it is not the default.
         const floor = label === 'pool' ? 0.5 : 0;
-        results.push(line(`1 GiB O_DIRECT write through a mounted disk (${dio})`, label, 'MiB/s', write, { min: floor }));
+        results.push(
+          line(`1 GiB O_DIRECT write through a mounted disk (${dio})`, label, 'MiB/s', write, { min: floor }),
+        );
         results.push(line('1 GiB O_DIRECT read through a mounted disk', label, 'MiB/s', read, { min: floor }));
-        results.push(line(`${RANDOM_WRITES} random 4 KiB O_DIRECT writes + fsync`, label, 'IOPS', random, { min: floor }));
+        results.push(
+          line(`${RANDOM_WRITES} random 4 KiB O_DIRECT writes + fsync`, label, 'IOPS', random, { min: floor }),
+        );
       }
       for (const label of ['pool', 'pool-cow']) {
         const ms = (l: string) => snapshot[l].map((x) => x.ms);
         const frozen = (l: string) => snapshot[l].map((x) => x.frozenMs);
-        results.push(result(
-          `snapshot of a mounted 10 GB disk holding 1 GB: ${label} (${snapshot[label][0].method}, frozen ${show(frozen(label))} ms) vs host image `
-            + `(${snapshot.host[0].method}, frozen ${show(frozen('host'))} ms) (rounds, ms: ${show(ms(label))} vs ${show(ms('host'))})`,
-          mid(ms(label)), mid(ms('host')), 'ms', { max: 0.1 },
-        ));
+        results.push(
+          result(
+            `snapshot of a mounted 10 GB disk holding 1 GB: ${label} (${snapshot[label][0].method}, frozen ${show(frozen(label))} ms) vs host image ` +
+              `(${snapshot.host[0].method}, frozen ${show(frozen('host'))} ms) (rounds, ms: ${show(ms(label))} vs ${show(ms('host'))})`,
+            mid(ms(label)),
+            mid(ms('host')),
+            'ms',
+            { max: 0.1 },
+          ),
+        );
       }
       for (const label of ['pool', 'pool-cow']) {
         const iops = (l: string) => snapshot[l].map((x) => x.iopsAfter);
-        results.push(result(
-          `${RANDOM_WRITES} random 4 KiB O_DIRECT writes + fsync into the 1 GB just snapshotted: ${label} vs host image (rounds, IOPS: ${show(iops(label))} vs ${show(iops('host'))})`,
-          mid(iops(label)), mid(iops('host')), 'IOPS', { min: label === 'pool' ? 0.3 : 0 },
-        ));
+        results.push(
+          result(
+            `${RANDOM_WRITES} random 4 KiB O_DIRECT writes + fsync into the 1 GB just snapshotted: ${label} vs host image (rounds, IOPS: ${show(iops(label))} vs ${show(iops('host'))})`,
+            mid(iops(label)),
+            mid(iops('host')),
+            'IOPS',
+            { min: label === 'pool' ? 0.3 : 0 },
+          ),
+        );
       }
       return results;
     } finally {

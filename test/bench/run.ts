@@ -27,7 +27,9 @@ async function main(): Promise<void> {
     else results.push(...(await engineBench()));
   }
   for (const r of results) {
-    process.stdout.write(`${r.pass ? 'PASS' : 'MISS'}  ${r.ratio.toFixed(2)}x (target ${r.target})  ${r.name}: ${r.measured} vs ${r.baseline}\n`);
+    process.stdout.write(
+      `${r.pass ? 'PASS' : 'MISS'}  ${r.ratio.toFixed(2)}x (target ${r.target})  ${r.name}: ${r.measured} vs ${r.baseline}\n`,
+    );
   }
   process.stdout.write(`${JSON.stringify(results)}\n`);
 }

@@ -18,8 +18,15 @@ async function diskWithData(root: string, dataGiB: number, mounted: boolean) {
   const ctx = makeContext(root, { log: () => undefined });
   await converge(storageHandler, ctx, storageHandler.validate(storageWire(root, { size_gb: '10' })));
   await converge(mountHandler, ctx, mountHandler.validate(mountWire(root)));
-  execFileSync('dd', ['if=/dev/urandom', `of=${mountWire(root).host_path}/data`, 'bs=1M', `count=${dataGiB * 1024}`, 'conv=fsync'], { stdio: 'ignore' });
-  if (!mounted) await (await import('../../provider/handlers/handler.js')).remove(mountHandler, ctx, mountHandler.validate(mountWire(root)));
+  execFileSync(
+    'dd',
+    ['if=/dev/urandom', `of=${mountWire(root).host_path}/data`, 'bs=1M', `count=${dataGiB * 1024}`, 'conv=fsync'],
+    { stdio: 'ignore' },
+  );
+  if (!mounted)
+    await (
+      await import('../../provider/handlers/handler.js')
+    ).remove(mountHandler, ctx, mountHandler.validate(mountWire(root)));
   return { ctx, record: ctx.registry.storage('disk', 'app', 'data')! };
 }
 
@@ -43,11 +50,15 @@ async function copyVsSnapshot(): Promise<BenchResult> {
     const times = await paired(
       5,
       async () => {
-        const ctx = makeContext(root, { log: () => undefined, now: () => new Date(Date.UTC(2026, 0, 1, 0, 0, second)) });
+        const ctx = makeContext(root, {
+          log: () => undefined,
+          now: () => new Date(Date.UTC(2026, 0, 1, 0, 0, second)),
+        });
         second += 1;
         dropCache();
         const t = await timeIt(() => takeSnapshot(ctx, record, 'manual'));
-        for (const snap of ctx.registry.list<{ path: string }>('snapshots')) fs.rmSync(snap.record.path, { force: true });
+        for (const snap of ctx.registry.list<{ path: string }>('snapshots'))
+          fs.rmSync(snap.record.path, { force: true });
         return t;
       },
       async () => {
@@ -57,7 +68,13 @@ async function copyVsSnapshot(): Promise<BenchResult> {
         return t;
       },
     );
-    return result(`snapshot of a 10 GB image with 1 GB of data vs cp --sparse=always (rounds, ms: ${times.rounds})`, times.measured, times.baseline, 'ms', { max: 1.1 });
+    return result(
+      `snapshot of a 10 GB image with 1 GB of data vs cp --sparse=always (rounds, ms: ${times.rounds})`,
+      times.measured,
+      times.baseline,
+      'ms',
+      { max: 1.1 },
+    );
   });
 }
 
@@ -79,7 +96,10 @@ async function onXfs<T>(fn: (root: string) => Promise<T>): Promise<T> {
       }
       // unmount what the snapshot run mounted inside, then the xfs itself
       cleanupRoot(path.join(root, 'projects'));
-      execFileSync('bash', ['-c', `findmnt -rn -o TARGET | grep '^${root}/' | sort -r | xargs -r umount; umount ${root}`]);
+      execFileSync('bash', [
+        '-c',
+        `findmnt -rn -o TARGET | grep '^${root}/' | sort -r | xargs -r umount; umount ${root}`,
+      ]);
     }
   });
 }
@@ -101,7 +121,13 @@ async function reflinkScaling(): Promise<BenchResult[]> {
     });
   }
   return [
-    result(`snapshot on an xfs root (${method}), 4 GB vs 1 GB of data; freeze window up to ${frozen} ms`, times[4], times[1], 'ms', { max: 2 }),
+    result(
+      `snapshot on an xfs root (${method}), 4 GB vs 1 GB of data; freeze window up to ${frozen} ms`,
+      times[4],
+      times[1],
+      'ms',
+      { max: 2 },
+    ),
   ];
 }
 

@@ -13,17 +13,48 @@ test('defaults are what the README says', () => {
   const disk = new Disk(project, 'pg', { name: 'pg', sizeGb: 1 });
   const mount = new Mount(project, 'm', { storage: disk, service: 'db', mountPath: '/data' });
   const policy = new SnapshotPolicy(project, 'nightly', { storage: volume, schedule: '0 4 * * *' });
-  expect(project).toMatchObject({ name: 'proj', root: '/var/lib/hoststore', maxVolumes: 10, maxVolumeSizeGb: 500, carrier: 'terraform_data', stackName: 'stack' });
+  expect(project).toMatchObject({
+    name: 'proj',
+    root: '/var/lib/hoststore',
+    maxVolumes: 10,
+    maxVolumeSizeGb: 500,
+    carrier: 'terraform_data',
+    stackName: 'stack',
+  });
   expect(project.cli).toBe(path.resolve('dist/provider/cli.js')); // this package's CLI (jest runs from the package root)
-  expect(volume).toMatchObject({ name: 'db', kind: 'volume', shared: false, removalPolicy: 'retain', filesystem: 'ext4' });
+  expect(volume).toMatchObject({
+    name: 'db',
+    kind: 'volume',
+    shared: false,
+    removalPolicy: 'retain',
+    filesystem: 'ext4',
+  });
   expect(disk).toMatchObject({ name: 'pg', kind: 'disk', filesystem: 'ext4', removalPolicy: 'retain' });
   expect(mount).toMatchObject({ replicas: 1, readOnly: false });
   expect(policy).toMatchObject({ retentionDays: 7, retentionCount: undefined });
-  expect(new SnapshotPolicy(project, 'count', { storage: volume, schedule: '0 * * * *', retentionCount: 24 }).retentionDays).toBeUndefined();
-  expect(SnapshotPolicy.daily(project, 'daily', { storage: volume })).toMatchObject({ schedule: '0 4 * * *', retentionDays: 7 });
-  expect(SnapshotPolicy.daily(project, 'daily2', { storage: volume, hourUtc: 23, retentionDays: 30 })).toMatchObject({ schedule: '0 23 * * *', retentionDays: 30 });
-  expect(SnapshotPolicy.hourly(project, 'hourly', { storage: volume })).toMatchObject({ schedule: '0 * * * *', retentionCount: 24, retentionDays: undefined });
-  expect(new Volume(project, 'files', { type: 'directory' })).toMatchObject({ kind: 'directory', shared: true, sizeGb: undefined, filesystem: undefined, removalPolicy: 'retain' });
+  expect(
+    new SnapshotPolicy(project, 'count', { storage: volume, schedule: '0 * * * *', retentionCount: 24 }).retentionDays,
+  ).toBeUndefined();
+  expect(SnapshotPolicy.daily(project, 'daily', { storage: volume })).toMatchObject({
+    schedule: '0 4 * * *',
+    retentionDays: 7,
+  });
+  expect(SnapshotPolicy.daily(project, 'daily2', { storage: volume, hourUtc: 23, retentionDays: 30 })).toMatchObject({
+    schedule: '0 23 * * *',
+    retentionDays: 30,
+  });
+  expect(SnapshotPolicy.hourly(project, 'hourly', { storage: volume })).toMatchObject({
+    schedule: '0 * * * *',
+    retentionCount: 24,
+    retentionDays: undefined,
+  });
+  expect(new Volume(project, 'files', { type: 'directory' })).toMatchObject({
+    kind: 'directory',
+    shared: true,
+    sizeGb: undefined,
+    filesystem: undefined,
+    removalPolicy: 'retain',
+  });
   expect(new Disk(project, 'existing', { name: 'existing' }).sizeGb).toBeUndefined();
 });
 
@@ -35,15 +66,38 @@ test('a storage renders an identity and a config carrier with readable string tr
   const carriers = byPath(json);
   const identity = carriers['stack/proj/pg/identity'];
   const config = carriers['stack/proj/pg/config'];
-  expect(identity.provisioner).toEqual([{
-    'local-exec': { command: '"$HOSTSTORE_CLI" handle storage delete', when: 'destroy', environment: { HOSTSTORE_CLI: '/opt/hoststore/cli.js', HOSTSTORE_SPEC: '${jsonencode(self.triggers_replace)}', HOSTSTORE_STACK: 'stack' } },
-  }]);
-  expect(config.provisioner).toEqual([{
-    'local-exec': { command: '"$HOSTSTORE_CLI" handle storage converge', environment: { HOSTSTORE_CLI: '/opt/hoststore/cli.js', HOSTSTORE_SPEC: '${jsonencode(self.triggers_replace)}' } },
-  }]);
+  expect(identity.provisioner).toEqual([
+    {
+      'local-exec': {
+        command: '"$HOSTSTORE_CLI" handle storage delete',
+        when: 'destroy',
+        environment: {
+          HOSTSTORE_CLI: '/opt/hoststore/cli.js',
+          HOSTSTORE_SPEC: '${jsonencode(self.triggers_replace)}',
+          HOSTSTORE_STACK: 'stack',
+        },
+      },
+    },
+  ]);
+  expect(config.provisioner).toEqual([
+    {
+      'local-exec': {
+        command: '"$HOSTSTORE_CLI" handle storage converge',
+        environment: { HOSTSTORE_CLI: '/opt/hoststore/cli.js', HOSTSTORE_SPEC: '${jsonencode(self.triggers_replace)}' },
+      },
+    },
+  ]);
   expect(config.triggers_replace).toEqual({
-    kind: 'disk', root: '/var/lib/hoststore', project: 'proj', name: 'pg', stack: 'stack', size_gb: '20', filesystem: 'xfs',
-    shared: 'false', removal_policy: 'retain', from_snapshot: '',
+    kind: 'disk',
+    root: '/var/lib/hoststore',
+    project: 'proj',
+    name: 'pg',
+    stack: 'stack',
+    size_gb: '20',
+    filesystem: 'xfs',
+    shared: 'false',
+    removal_policy: 'retain',
+    from_snapshot: '',
   });
   expect(config.depends_on).toEqual([expect.stringMatching(/^terraform_data\.proj_pg_identity_/)]);
 });
@@ -57,19 +111,38 @@ test('raising sizeGb changes only the config carrier; identity stays byte for by
 });
 
 test('a non-shared volume renders one storage per replica; a shared one, one storage bound to all', () => {
-  const json = byPath(synth((p) => {
-    const own = new Volume(p, 'cache', { sizeGb: 1 });
-    new Mount(p, 'cache-mount', { storage: own, service: 'web', mountPath: '/cache', replicas: 3 });
-    const shared = new Volume(p, 'models', { sizeGb: 1, shared: true });
-    new Mount(p, 'models-mount', { storage: shared, service: 'web', mountPath: '/models', replicas: 3, readOnly: true });
-    new Volume(p, 'lonely', { sizeGb: 1 });
-  }));
-  expect(['1', '2', '3'].map((r) => json[`stack/proj/cache/config-${r}`].triggers_replace.name)).toEqual(['cache-1', 'cache-2', 'cache-3']);
+  const json = byPath(
+    synth((p) => {
+      const own = new Volume(p, 'cache', { sizeGb: 1 });
+      new Mount(p, 'cache-mount', { storage: own, service: 'web', mountPath: '/cache', replicas: 3 });
+      const shared = new Volume(p, 'models', { sizeGb: 1, shared: true });
+      new Mount(p, 'models-mount', {
+        storage: shared,
+        service: 'web',
+        mountPath: '/models',
+        replicas: 3,
+        readOnly: true,
+      });
+      new Volume(p, 'lonely', { sizeGb: 1 });
+    }),
+  );
+  expect(['1', '2', '3'].map((r) => json[`stack/proj/cache/config-${r}`].triggers_replace.name)).toEqual([
+    'cache-1',
+    'cache-2',
+    'cache-3',
+  ]);
   expect(json['stack/proj/lonely/config-1'].triggers_replace.name).toBe('lonely-1');
   expect(json['stack/proj/models/config'].triggers_replace.name).toBe('models');
-  expect(json['stack/proj/models-mount/config-3'].triggers_replace).toMatchObject({ storage: 'models', replica: '3', read_only: 'true', host_path: '/var/lib/hoststore/projects/proj/services/web/3/models' });
+  expect(json['stack/proj/models-mount/config-3'].triggers_replace).toMatchObject({
+    storage: 'models',
+    replica: '3',
+    read_only: 'true',
+    host_path: '/var/lib/hoststore/projects/proj/services/web/3/models',
+  });
   expect(json['stack/proj/cache-mount/config-2'].triggers_replace).toMatchObject({ storage: 'cache-2', replica: '2' });
-  expect(json['stack/proj/cache-mount/config-2'].depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/proj_cache_config-2_/)]));
+  expect(json['stack/proj/cache-mount/config-2'].depends_on).toEqual(
+    expect.arrayContaining([expect.stringMatching(/proj_cache_config-2_/)]),
+  );
 });
 
 test('Mount host paths are an attribute and a Terraform output', () => {
@@ -77,23 +150,39 @@ test('Mount host paths are an attribute and a Terraform output', () => {
   const project = new StorageProject(stack, 'proj', { root: '/srv/hs' });
   const v = new Volume(project, 'uploads', { type: 'directory' });
   const mount = new Mount(project, 'm', { storage: v, service: 'web', mountPath: '/app/uploads', replicas: 2 });
-  expect(mount.hostPaths).toEqual(['/srv/hs/projects/proj/services/web/1/app/uploads', '/srv/hs/projects/proj/services/web/2/app/uploads']);
+  expect(mount.hostPaths).toEqual([
+    '/srv/hs/projects/proj/services/web/1/app/uploads',
+    '/srv/hs/projects/proj/services/web/2/app/uploads',
+  ]);
   const json = JSON.parse(Testing.synth(stack, true));
   // Stable names (<project>_<construct path>_<what>), not cdktf's hashed ids: users' scripts read them.
   expect(mount.hostPathsOutput.friendlyUniqueId).toBe('proj_m_host_paths');
   expect(json.output.proj_m_host_paths.value).toEqual(mount.hostPaths);
-  expect(json.output.proj_uploads_storage.value).toEqual({ host_paths: mount.hostPaths, image_paths: [], size_gb: null });
+  expect(json.output.proj_uploads_storage.value).toEqual({
+    host_paths: mount.hostPaths,
+    image_paths: [],
+    size_gb: null,
+  });
 });
 
 test('the manifest lists everything the project declares and runs last', () => {
-  const json = byPath(synth((p) => {
-    const d = new Disk(p, 'pg', { name: 'pg', sizeGb: 1 });
-    new Mount(p, 'm', { storage: d, service: 'db', mountPath: '/data' });
-    const v = new Volume(p, 'db', { sizeGb: 1, shared: true });
-    new SnapshotPolicy(p, 'nightly', { storage: v, schedule: '0 4 * * *' });
-  }));
+  const json = byPath(
+    synth((p) => {
+      const d = new Disk(p, 'pg', { name: 'pg', sizeGb: 1 });
+      new Mount(p, 'm', { storage: d, service: 'db', mountPath: '/data' });
+      const v = new Volume(p, 'db', { sizeGb: 1, shared: true });
+      new SnapshotPolicy(p, 'nightly', { storage: v, schedule: '0 4 * * *' });
+    }),
+  );
   const manifest = json['stack/proj/manifest'];
-  expect(manifest.triggers_replace).toEqual({ root: '/var/lib/hoststore', project: 'proj', stack: 'stack', storage: 'disk:pg,volume:db', mounts: 'db/1:/data', policies: 'nightly:db' });
+  expect(manifest.triggers_replace).toEqual({
+    root: '/var/lib/hoststore',
+    project: 'proj',
+    stack: 'stack',
+    storage: 'disk:pg,volume:db',
+    mounts: 'db/1:/data',
+    policies: 'nightly:db',
+  });
   expect(manifest.provisioner[0]['local-exec'].command).toBe('"$HOSTSTORE_CLI" handle project converge');
   expect(manifest.depends_on).toHaveLength(4);
 });

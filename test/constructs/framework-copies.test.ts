@@ -14,7 +14,12 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const TSC = path.join(REPO, 'node_modules', '.bin', 'tsc');
 
 function run(command: string, args: string[], cwd: string): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: 240_000, env: { ...process.env, CI: '1', npm_config_fund: 'false', npm_config_audit: 'false' } });
+  const result = spawnSync(command, args, {
+    cwd,
+    encoding: 'utf8',
+    timeout: 240_000,
+    env: { ...process.env, CI: '1', npm_config_fund: 'false', npm_config_audit: 'false' },
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -49,7 +54,9 @@ describe('an app on another copy of cdktf (0.20.12, the library resolving 0.21)'
   let dir: string;
   beforeAll(() => {
     dir = makeApp(['cdktf@0.20.12', 'constructs@10.7.2']);
-    fs.writeFileSync(path.join(dir, 'app.mjs'), `
+    fs.writeFileSync(
+      path.join(dir, 'app.mjs'),
+      `
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
@@ -65,7 +72,8 @@ const app = new App({ outdir });
 const stack = new TerraformStack(app, 'stack');
 ${BUILD}
 ${SYNTH}
-`);
+`,
+    );
   }, 300_000);
   afterAll(() => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
@@ -80,9 +88,13 @@ ${SYNTH}
   test('a copy it cannot find fails synth with one line naming both copies and the fix', () => {
     const result = run('node', ['app.mjs', 'bundled'], dir);
     expect(result.status).not.toBe(0);
-    const line = result.stderr.split('\n').find((l) => l.startsWith('Error: [stack] cdktf-hoststore cannot add its resources'));
+    const line = result.stderr
+      .split('\n')
+      .find((l) => l.startsWith('Error: [stack] cdktf-hoststore cannot add its resources'));
     expect(line).toBeDefined();
-    expect(line).toContain('[stack] cdktf-hoststore cannot add its resources to this stack: the stack was made by cdktf 0.20.12 (path unknown)');
+    expect(line).toContain(
+      '[stack] cdktf-hoststore cannot add its resources to this stack: the stack was made by cdktf 0.20.12 (path unknown)',
+    );
     expect(line).toContain(`cdktf-hoststore loads cdktf 0.21.0 (${path.join(REPO, 'node_modules', 'cdktf')})`);
     expect(line).toContain('run `npm ls cdktf constructs`, then `npm dedupe`, or install cdktf in the app itself');
   });
@@ -98,8 +110,11 @@ describe('a CDK Terrain app (cdktn 0.24) with the library installed beside it', 
     fs.mkdirSync(path.join(lib, 'dist'), { recursive: true });
     fs.cpSync(path.join(REPO, 'dist', 'src'), path.join(lib, 'dist', 'src'), { recursive: true });
     fs.copyFileSync(path.join(REPO, 'package.json'), path.join(lib, 'package.json'));
-    for (const dependency of ['zod', 'croner']) fs.symlinkSync(path.join(REPO, 'node_modules', dependency), path.join(dir, 'node_modules', dependency));
-    fs.writeFileSync(path.join(dir, 'app.ts'), `
+    for (const dependency of ['zod', 'croner'])
+      fs.symlinkSync(path.join(REPO, 'node_modules', dependency), path.join(dir, 'node_modules', dependency));
+    fs.writeFileSync(
+      path.join(dir, 'app.ts'),
+      `
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App, TerraformStack } from 'cdktn';
@@ -111,14 +126,23 @@ ${BUILD}
 const hostPaths: string[] = cache.hostPaths;
 void hostPaths;
 ${SYNTH}
-`);
-    fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: {
-        target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false,
-        typeRoots: [path.join(REPO, 'node_modules', '@types')], types: ['node'],
-      },
-      files: ['app.ts'],
-    }));
+`,
+    );
+    fs.writeFileSync(
+      path.join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          skipLibCheck: false,
+          typeRoots: [path.join(REPO, 'node_modules', '@types')],
+          types: ['node'],
+        },
+        files: ['app.ts'],
+      }),
+    );
   }, 300_000);
   afterAll(() => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });

@@ -3,14 +3,24 @@ import { rootRule } from '../../src/schema.js';
 import { errors } from './synth-helpers.js';
 
 describe('StorageProject root', () => {
-  test.each(['/tmp', '/var', '/home', '/srv', '/var/lib', '/var/tmp', '/opt', '/mnt', '/media', '/root'])('root %p (a shared directory itself) fails synth naming `root`', (root) => {
-    expect(errors(() => undefined, { root })).toEqual([
-      `[stack/proj] \`root\` must be a dedicated directory, not the shared ${root} itself (/tmp, /var, /var/lib, /var/tmp, /home, /srv, /opt, /mnt, /media, /root); use a directory of its own such as /var/lib/hoststore (got "${root}")`,
-    ]);
-  });
+  test.each(['/tmp', '/var', '/home', '/srv', '/var/lib', '/var/tmp', '/opt', '/mnt', '/media', '/root'])(
+    'root %p (a shared directory itself) fails synth naming `root`',
+    (root) => {
+      expect(errors(() => undefined, { root })).toEqual([
+        `[stack/proj] \`root\` must be a dedicated directory, not the shared ${root} itself (/tmp, /var, /var/lib, /var/tmp, /home, /srv, /opt, /mnt, /media, /root); use a directory of its own such as /var/lib/hoststore (got "${root}")`,
+      ]);
+    },
+  );
 
   test.each([
-    '/tmp/hoststore', '/var/hoststore', '/var/lib/hoststore', '/home/app/storage', '/srv/hoststore', '/opt/hoststore', '/mnt/data', '/data',
+    '/tmp/hoststore',
+    '/var/hoststore',
+    '/var/lib/hoststore',
+    '/home/app/storage',
+    '/srv/hoststore',
+    '/opt/hoststore',
+    '/mnt/data',
+    '/data',
   ])('a directory of its own inside one, %p, is fine', (root) => {
     expect(errors(() => undefined, { root })).toEqual([]);
   });

@@ -23,7 +23,11 @@ export function errors(build: Build, props?: StorageProjectProps): string[] {
   } catch (error) {
     const message = (error as Error).message;
     if (!message.startsWith('Validation failed with the following errors:')) throw error;
-    return message.split('\n').slice(1).map((l) => l.trim()).filter((l) => l && !l.startsWith('If you wish to ignore'));
+    return message
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('If you wish to ignore'));
   }
 }
 
@@ -33,5 +37,7 @@ export function carriers(json: any): Record<string, any> {
 
 /** Carriers by construct path (`stack/proj/db/config`), rebuilt from logical ids (`proj_db_config_1A2B3C4D`). */
 export function byPath(json: any): Record<string, any> {
-  return Object.fromEntries(Object.entries(carriers(json)).map(([id, r]) => [`stack/${id.replace(/_[0-9A-F]{8}$/, '').replace(/_/g, '/')}`, r]));
+  return Object.fromEntries(
+    Object.entries(carriers(json)).map(([id, r]) => [`stack/${id.replace(/_[0-9A-F]{8}$/, '').replace(/_/g, '/')}`, r]),
+  );
 }

@@ -19,18 +19,48 @@ test('Mount `readonly` (for readOnly) fails synth naming the known props and the
 });
 
 test.each([
-  ['Volume', (p: any) => new Volume(p, 'db', js({ sizeGb: 1, sizeGB: 2 })), 'stack/proj/db',
-    '`sizeGB` is not a prop of Volume; known props: name, sizeGb, shared, removalPolicy, filesystem, fromSnapshot, type (did you mean `sizeGb`?)'],
-  ['directory Volume', (p: any) => new Volume(p, 'files', js({ type: 'directory', removalpolicy: 'destroy' })), 'stack/proj/files',
-    '`removalpolicy` is not a prop of Volume; known props: name, sizeGb, shared, removalPolicy, filesystem, fromSnapshot, type (did you mean `removalPolicy`?)'],
-  ['Disk', (p: any) => new Disk(p, 'd', js({ name: 'd', fileSystem: 'xfs' })), 'stack/proj/d',
-    '`fileSystem` is not a prop of Disk; known props: name, sizeGb, filesystem, removalPolicy, fromSnapshot (did you mean `filesystem`?)'],
-  ['SnapshotPolicy', (p: any) => new SnapshotPolicy(p, 'nightly', js({ storage: new Volume(p, 'db', { sizeGb: 1 }), schedule: '0 4 * * *', retentionDay: 3 })), 'stack/proj/nightly',
-    '`retentionDay` is not a prop of SnapshotPolicy; known props: storage, schedule, retentionDays, retentionCount, maxFreezeSeconds (did you mean `retentionDays`?)'],
-  ['SnapshotPolicy.daily', (p: any) => SnapshotPolicy.daily(p, 'daily', js({ storage: new Volume(p, 'db', { sizeGb: 1 }), hour: 3 })), 'stack/proj/daily',
-    '`hour` is not a prop of SnapshotPolicy.daily; known props: storage, hourUtc, retentionDays, maxFreezeSeconds'],
-  ['SnapshotPolicy.hourly', (p: any) => SnapshotPolicy.hourly(p, 'hourly', js({ storage: new Volume(p, 'db', { sizeGb: 1 }), retentionDays: 3 })), 'stack/proj/hourly',
-    '`retentionDays` is not a prop of SnapshotPolicy.hourly; known props: storage, retentionCount, maxFreezeSeconds'],
+  [
+    'Volume',
+    (p: any) => new Volume(p, 'db', js({ sizeGb: 1, sizeGB: 2 })),
+    'stack/proj/db',
+    '`sizeGB` is not a prop of Volume; known props: name, sizeGb, shared, removalPolicy, filesystem, fromSnapshot, type (did you mean `sizeGb`?)',
+  ],
+  [
+    'directory Volume',
+    (p: any) => new Volume(p, 'files', js({ type: 'directory', removalpolicy: 'destroy' })),
+    'stack/proj/files',
+    '`removalpolicy` is not a prop of Volume; known props: name, sizeGb, shared, removalPolicy, filesystem, fromSnapshot, type (did you mean `removalPolicy`?)',
+  ],
+  [
+    'Disk',
+    (p: any) => new Disk(p, 'd', js({ name: 'd', fileSystem: 'xfs' })),
+    'stack/proj/d',
+    '`fileSystem` is not a prop of Disk; known props: name, sizeGb, filesystem, removalPolicy, fromSnapshot (did you mean `filesystem`?)',
+  ],
+  [
+    'SnapshotPolicy',
+    (p: any) =>
+      new SnapshotPolicy(
+        p,
+        'nightly',
+        js({ storage: new Volume(p, 'db', { sizeGb: 1 }), schedule: '0 4 * * *', retentionDay: 3 }),
+      ),
+    'stack/proj/nightly',
+    '`retentionDay` is not a prop of SnapshotPolicy; known props: storage, schedule, retentionDays, retentionCount, maxFreezeSeconds (did you mean `retentionDays`?)',
+  ],
+  [
+    'SnapshotPolicy.daily',
+    (p: any) => SnapshotPolicy.daily(p, 'daily', js({ storage: new Volume(p, 'db', { sizeGb: 1 }), hour: 3 })),
+    'stack/proj/daily',
+    '`hour` is not a prop of SnapshotPolicy.daily; known props: storage, hourUtc, retentionDays, maxFreezeSeconds',
+  ],
+  [
+    'SnapshotPolicy.hourly',
+    (p: any) =>
+      SnapshotPolicy.hourly(p, 'hourly', js({ storage: new Volume(p, 'db', { sizeGb: 1 }), retentionDays: 3 })),
+    'stack/proj/hourly',
+    '`retentionDays` is not a prop of SnapshotPolicy.hourly; known props: storage, retentionCount, maxFreezeSeconds',
+  ],
 ])('%s: an unknown prop fails synth', (_name, build, path, message) => {
   expect(errors(build)).toEqual([`[${path}] ${message}`]);
 });
@@ -42,20 +72,39 @@ test('StorageProject and its nested limits refuse unknown props', () => {
   expect(errors(() => undefined, js({ limits: { maxVolume: 2, maxVolumeSizeGb: 10 } }))).toEqual([
     '[stack/proj] `limits.maxVolume` is not a prop of StorageProject `limits`; known props: maxVolumes, maxVolumeSizeGb (did you mean `limits.maxVolumes`?)',
   ]);
-  expect(errors(() => undefined, js({ limits: 5 }))).toEqual(['[stack/proj] `limits` must be an object such as { maxVolumes: 10, maxVolumeSizeGb: 500 } (got 5)']);
+  expect(errors(() => undefined, js({ limits: 5 }))).toEqual([
+    '[stack/proj] `limits` must be an object such as { maxVolumes: 10, maxVolumeSizeGb: 500 } (got 5)',
+  ]);
 });
 
 test('every known prop is accepted, and a far-off name gets no suggestion', () => {
-  expect(() => synth((p) => {
-    const db = new Volume(p, 'db', { name: 'db', sizeGb: 1, shared: true, removalPolicy: 'retain', filesystem: 'ext4' });
-    new Volume(p, 'files', { name: 'files', type: 'directory', removalPolicy: 'retain' });
-    const disk = new Disk(p, 'd', { name: 'd', sizeGb: 1, filesystem: 'xfs', removalPolicy: 'retain' });
-    new Mount(p, 'm', { storage: db, service: 'web', mountPath: '/data', replicas: 2, readOnly: true });
-    new Mount(p, 'n', { storage: disk, service: 'db', mountPath: '/var/lib/db', replicas: 1, readOnly: false });
-    new SnapshotPolicy(p, 'nightly', { storage: db, schedule: '0 4 * * *', retentionDays: 3, retentionCount: 2 });
-    SnapshotPolicy.daily(p, 'daily', { storage: disk, hourUtc: 3, retentionDays: 5 });
-    SnapshotPolicy.hourly(p, 'hourly', { storage: disk, retentionCount: 5 });
-  }, { name: 'app', root: '/srv/hoststore-test', limits: { maxVolumes: 5, maxVolumeSizeGb: 20 }, carrier: 'terraform_data', cli: '/opt/h/cli.js' })).not.toThrow();
+  expect(() =>
+    synth(
+      (p) => {
+        const db = new Volume(p, 'db', {
+          name: 'db',
+          sizeGb: 1,
+          shared: true,
+          removalPolicy: 'retain',
+          filesystem: 'ext4',
+        });
+        new Volume(p, 'files', { name: 'files', type: 'directory', removalPolicy: 'retain' });
+        const disk = new Disk(p, 'd', { name: 'd', sizeGb: 1, filesystem: 'xfs', removalPolicy: 'retain' });
+        new Mount(p, 'm', { storage: db, service: 'web', mountPath: '/data', replicas: 2, readOnly: true });
+        new Mount(p, 'n', { storage: disk, service: 'db', mountPath: '/var/lib/db', replicas: 1, readOnly: false });
+        new SnapshotPolicy(p, 'nightly', { storage: db, schedule: '0 4 * * *', retentionDays: 3, retentionCount: 2 });
+        SnapshotPolicy.daily(p, 'daily', { storage: disk, hourUtc: 3, retentionDays: 5 });
+        SnapshotPolicy.hourly(p, 'hourly', { storage: disk, retentionCount: 5 });
+      },
+      {
+        name: 'app',
+        root: '/srv/hoststore-test',
+        limits: { maxVolumes: 5, maxVolumeSizeGb: 20 },
+        carrier: 'terraform_data',
+        cli: '/opt/h/cli.js',
+      },
+    ),
+  ).not.toThrow();
   expect(errors((p) => new Disk(p, 'd', js({ name: 'd', colour: 'blue' })))).toEqual([
     '[stack/proj/d] `colour` is not a prop of Disk; known props: name, sizeGb, filesystem, removalPolicy, fromSnapshot',
   ]);

@@ -33,7 +33,10 @@ const plan = (app: string) => hoststore(['plan', '--app', app]);
 test('a stack path leading out of the synth output is refused in one line, and the file is neither parsed nor echoed', () => {
   const secret = secretFile('s3cret-token and more');
   const app = tempDir();
-  fs.writeFileSync(path.join(app, 'manifest.json'), JSON.stringify({ stacks: { a: { name: 'a', synthesizedStackPath: path.relative(app, secret) } } }));
+  fs.writeFileSync(
+    path.join(app, 'manifest.json'),
+    JSON.stringify({ stacks: { a: { name: 'a', synthesizedStackPath: path.relative(app, secret) } } }),
+  );
   const result = plan(app);
   expect(result.status).toBe(2);
   expect(result.stderr).not.toMatch(/s3cret/);

@@ -27,9 +27,14 @@ function synth(storage: StorageModel[]): string {
   return out;
 }
 
-const disk = (name: string, props: Record<string, unknown> = {}, mounts: StorageModel['mounts'] = []): StorageModel =>
-  ({ id: name, type: 'Disk', props: { name, sizeGb: 1, ...props }, mounts });
-const mountAt = (id: string, service: string, extra: Record<string, unknown> = {}) => [{ id, service, mountPath: '/d', ...extra }];
+const disk = (
+  name: string,
+  props: Record<string, unknown> = {},
+  mounts: StorageModel['mounts'] = [],
+): StorageModel => ({ id: name, type: 'Disk', props: { name, sizeGb: 1, ...props }, mounts });
+const mountAt = (id: string, service: string, extra: Record<string, unknown> = {}) => [
+  { id, service, mountPath: '/d', ...extra },
+];
 
 /** One case a line: [address, its model before, its model after, the class both must give]. */
 interface Case {
@@ -41,24 +46,106 @@ interface Case {
 
 const cases: Case[] = [
   // A grow needs downtime only where ext4 is mounted (the kernel may refuse to grow it online).
-  { address: 'm/app/e4m', before: [disk('e4m', {}, mountAt('e4m-mount', 'e4m'))], after: [disk('e4m', { sizeGb: 2 }, mountAt('e4m-mount', 'e4m'))], expected: { action: 'update', safety: 'downtime', kinds: ['grow'] } },
-  { address: 'm/app/e4u', before: [disk('e4u')], after: [disk('e4u', { sizeGb: 2 })], expected: { action: 'update', safety: 'safe', kinds: ['grow'] } },
-  { address: 'm/app/xfm', before: [disk('xfm', { filesystem: 'xfs' }, mountAt('xfm-mount', 'xfm'))], after: [disk('xfm', { filesystem: 'xfs', sizeGb: 2 }, mountAt('xfm-mount', 'xfm'))], expected: { action: 'update', safety: 'safe', kinds: ['grow'] } },
-  { address: 'm/app/xfu', before: [disk('xfu', { filesystem: 'xfs' })], after: [disk('xfu', { filesystem: 'xfs', sizeGb: 2 })], expected: { action: 'update', safety: 'safe', kinds: ['grow'] } },
-  { address: 'm/app/btm', before: [disk('btm', { filesystem: 'btrfs' }, mountAt('btm-mount', 'btm'))], after: [disk('btm', { filesystem: 'btrfs', sizeGb: 2 }, mountAt('btm-mount', 'btm'))], expected: { action: 'update', safety: 'safe', kinds: ['grow'] } },
-  { address: 'm/app/btu', before: [disk('btu', { filesystem: 'btrfs' })], after: [disk('btu', { filesystem: 'btrfs', sizeGb: 2 })], expected: { action: 'update', safety: 'safe', kinds: ['grow'] } },
-  { address: 'm/app/vm', before: [{ id: 'vm', type: 'Volume', props: { sizeGb: 1, shared: true }, mounts: mountAt('vm-mount', 'vm') }], after: [{ id: 'vm', type: 'Volume', props: { sizeGb: 2, shared: true }, mounts: mountAt('vm-mount', 'vm') }], expected: { action: 'update', safety: 'downtime', kinds: ['grow'] } },
-  { address: 'm/app/vu', before: [{ id: 'vu', type: 'Volume', props: { sizeGb: 1, shared: true } }], after: [{ id: 'vu', type: 'Volume', props: { sizeGb: 2, shared: true } }], expected: { action: 'update', safety: 'safe', kinds: ['grow'] } },
+  {
+    address: 'm/app/e4m',
+    before: [disk('e4m', {}, mountAt('e4m-mount', 'e4m'))],
+    after: [disk('e4m', { sizeGb: 2 }, mountAt('e4m-mount', 'e4m'))],
+    expected: { action: 'update', safety: 'downtime', kinds: ['grow'] },
+  },
+  {
+    address: 'm/app/e4u',
+    before: [disk('e4u')],
+    after: [disk('e4u', { sizeGb: 2 })],
+    expected: { action: 'update', safety: 'safe', kinds: ['grow'] },
+  },
+  {
+    address: 'm/app/xfm',
+    before: [disk('xfm', { filesystem: 'xfs' }, mountAt('xfm-mount', 'xfm'))],
+    after: [disk('xfm', { filesystem: 'xfs', sizeGb: 2 }, mountAt('xfm-mount', 'xfm'))],
+    expected: { action: 'update', safety: 'safe', kinds: ['grow'] },
+  },
+  {
+    address: 'm/app/xfu',
+    before: [disk('xfu', { filesystem: 'xfs' })],
+    after: [disk('xfu', { filesystem: 'xfs', sizeGb: 2 })],
+    expected: { action: 'update', safety: 'safe', kinds: ['grow'] },
+  },
+  {
+    address: 'm/app/btm',
+    before: [disk('btm', { filesystem: 'btrfs' }, mountAt('btm-mount', 'btm'))],
+    after: [disk('btm', { filesystem: 'btrfs', sizeGb: 2 }, mountAt('btm-mount', 'btm'))],
+    expected: { action: 'update', safety: 'safe', kinds: ['grow'] },
+  },
+  {
+    address: 'm/app/btu',
+    before: [disk('btu', { filesystem: 'btrfs' })],
+    after: [disk('btu', { filesystem: 'btrfs', sizeGb: 2 })],
+    expected: { action: 'update', safety: 'safe', kinds: ['grow'] },
+  },
+  {
+    address: 'm/app/vm',
+    before: [{ id: 'vm', type: 'Volume', props: { sizeGb: 1, shared: true }, mounts: mountAt('vm-mount', 'vm') }],
+    after: [{ id: 'vm', type: 'Volume', props: { sizeGb: 2, shared: true }, mounts: mountAt('vm-mount', 'vm') }],
+    expected: { action: 'update', safety: 'downtime', kinds: ['grow'] },
+  },
+  {
+    address: 'm/app/vu',
+    before: [{ id: 'vu', type: 'Volume', props: { sizeGb: 1, shared: true } }],
+    after: [{ id: 'vu', type: 'Volume', props: { sizeGb: 2, shared: true } }],
+    expected: { action: 'update', safety: 'safe', kinds: ['grow'] },
+  },
   // A volume is never shrunk (refused); a disk's smaller size is ignored and said so.
-  { address: 'm/app/vs', before: [{ id: 'vs', type: 'Volume', props: { sizeGb: 2, shared: true } }], after: [{ id: 'vs', type: 'Volume', props: { sizeGb: 1, shared: true } }], expected: { action: 'update', safety: 'refused', kinds: ['shrink'] } },
-  { address: 'm/app/ds', before: [disk('ds', { sizeGb: 2 })], after: [disk('ds', { sizeGb: 1 })], expected: { action: 'no-op', safety: 'safe', kinds: ['kept'] } },
-  { address: 'm/app/dn', before: [disk('dn', { sizeGb: 2 })], after: [disk('dn', { sizeGb: undefined })], expected: { action: 'no-op', safety: 'safe' } },
-  { address: 'm/app/fs', before: [disk('fs')], after: [disk('fs', { filesystem: 'xfs' })], expected: { action: 'update', safety: 'refused', kinds: ['reformat'] } },
-  { address: 'm/app/rp', before: [disk('rp')], after: [disk('rp', { removalPolicy: 'destroy' })], expected: { action: 'update', safety: 'safe', kinds: ['setting'] } },
+  {
+    address: 'm/app/vs',
+    before: [{ id: 'vs', type: 'Volume', props: { sizeGb: 2, shared: true } }],
+    after: [{ id: 'vs', type: 'Volume', props: { sizeGb: 1, shared: true } }],
+    expected: { action: 'update', safety: 'refused', kinds: ['shrink'] },
+  },
+  {
+    address: 'm/app/ds',
+    before: [disk('ds', { sizeGb: 2 })],
+    after: [disk('ds', { sizeGb: 1 })],
+    expected: { action: 'no-op', safety: 'safe', kinds: ['kept'] },
+  },
+  {
+    address: 'm/app/dn',
+    before: [disk('dn', { sizeGb: 2 })],
+    after: [disk('dn', { sizeGb: undefined })],
+    expected: { action: 'no-op', safety: 'safe' },
+  },
+  {
+    address: 'm/app/fs',
+    before: [disk('fs')],
+    after: [disk('fs', { filesystem: 'xfs' })],
+    expected: { action: 'update', safety: 'refused', kinds: ['reformat'] },
+  },
+  {
+    address: 'm/app/rp',
+    before: [disk('rp')],
+    after: [disk('rp', { removalPolicy: 'destroy' })],
+    expected: { action: 'update', safety: 'safe', kinds: ['setting'] },
+  },
   // A Mount: read-only remounts in place; other storage at the same place replaces it (Terraform
   // replaces its identity carrier: the old storage is unmounted, then the new one mounted).
-  { address: 'm/app/ro-mount', before: [disk('ro', {}, mountAt('ro-mount', 'ro'))], after: [disk('ro', {}, mountAt('ro-mount', 'ro', { readOnly: true }))], expected: { action: 'update', safety: 'safe', kinds: ['remount'] } },
-  { address: 'm/app/dir-mount', before: [{ id: 'dir', type: 'Volume', props: { type: 'directory' }, mounts: mountAt('dir-mount', 'dir') }], after: [{ id: 'dir', type: 'Volume', props: { type: 'directory' }, mounts: mountAt('dir-mount', 'dir', { readOnly: true }) }], expected: { action: 'update', safety: 'safe', kinds: ['remount'] } },
+  {
+    address: 'm/app/ro-mount',
+    before: [disk('ro', {}, mountAt('ro-mount', 'ro'))],
+    after: [disk('ro', {}, mountAt('ro-mount', 'ro', { readOnly: true }))],
+    expected: { action: 'update', safety: 'safe', kinds: ['remount'] },
+  },
+  {
+    address: 'm/app/dir-mount',
+    before: [{ id: 'dir', type: 'Volume', props: { type: 'directory' }, mounts: mountAt('dir-mount', 'dir') }],
+    after: [
+      {
+        id: 'dir',
+        type: 'Volume',
+        props: { type: 'directory' },
+        mounts: mountAt('dir-mount', 'dir', { readOnly: true }),
+      },
+    ],
+    expected: { action: 'update', safety: 'safe', kinds: ['remount'] },
+  },
   {
     address: 'm/app/sw-mount',
     before: [disk('swa', {}, mountAt('sw-mount', 'sw')), disk('swb')],
@@ -66,12 +153,31 @@ const cases: Case[] = [
     expected: { action: 'replace', safety: 'downtime', kinds: ['replace'] },
   },
   // Another place is another Mount: created there (the old one is removed, below).
-  { address: 'm/app/mv-mount', before: [disk('mv', {}, mountAt('mv-mount', 'mv'))], after: [disk('mv', {}, [{ id: 'mv-mount', service: 'mv', mountPath: '/e' }])], expected: { action: 'create', safety: 'safe', kinds: ['create'] } },
+  {
+    address: 'm/app/mv-mount',
+    before: [disk('mv', {}, mountAt('mv-mount', 'mv'))],
+    after: [disk('mv', {}, [{ id: 'mv-mount', service: 'mv', mountPath: '/e' }])],
+    expected: { action: 'create', safety: 'safe', kinds: ['create'] },
+  },
   // A snapshot policy's schedule changes in place.
   {
     address: 'm/app/nightly',
-    before: [{ id: 'pv', type: 'Volume', props: { sizeGb: 1, shared: true }, policy: { id: 'nightly', schedule: '0 4 * * *', retentionDays: 7 } }],
-    after: [{ id: 'pv', type: 'Volume', props: { sizeGb: 1, shared: true }, policy: { id: 'nightly', schedule: '0 3 * * *', retentionDays: 14 } }],
+    before: [
+      {
+        id: 'pv',
+        type: 'Volume',
+        props: { sizeGb: 1, shared: true },
+        policy: { id: 'nightly', schedule: '0 4 * * *', retentionDays: 7 },
+      },
+    ],
+    after: [
+      {
+        id: 'pv',
+        type: 'Volume',
+        props: { sizeGb: 1, shared: true },
+        policy: { id: 'nightly', schedule: '0 3 * * *', retentionDays: 14 },
+      },
+    ],
     expected: { action: 'update', safety: 'safe', kinds: ['setting', 'setting'] },
   },
 ];
@@ -93,59 +199,79 @@ function classOf(item: Item | undefined) {
   return { action: item.action, safety: item.safety, changes };
 }
 
-hostTest('mkfs.xfs', 'mkfs.btrfs')('diff and plan classify every change of every kind the same, in each host state', () => {
-  // GIVEN the host converged to the old synth
-  const base = synth(cases.flatMap((c) => c.before));
-  const next = synth(cases.flatMap((c) => c.after));
-  const applied = hoststore(['apply', '--app', base, '--auto-approve']);
-  expect(applied.stderr).toBe('');
-  expect(applied.status).toBe(0);
+hostTest('mkfs.xfs', 'mkfs.btrfs')(
+  'diff and plan classify every change of every kind the same, in each host state',
+  () => {
+    // GIVEN the host converged to the old synth
+    const base = synth(cases.flatMap((c) => c.before));
+    const next = synth(cases.flatMap((c) => c.after));
+    const applied = hoststore(['apply', '--app', base, '--auto-approve']);
+    expect(applied.stderr).toBe('');
+    expect(applied.status).toBe(0);
 
-  // WHEN the change is judged from the two synth outputs, and from the host
-  const diff = hoststore(['diff', '--base', base, '--app', next, '--format', 'json']);
-  const plan = hoststore(['plan', '--app', next, '--format', 'json']);
-  // A refused change is named on stderr in one line (and exits 3); anything else there is a failure.
-  const refusedLine = /^(|hoststore: \d+ changes? (is|are) refused [^\n]*\n)$/;
-  expect(diff.stderr).toMatch(refusedLine);
-  expect(plan.stderr).toMatch(refusedLine);
-  const diffItems = JSON.parse(diff.stdout).items as Item[];
-  const planItems = JSON.parse(plan.stdout).items as Item[];
+    // WHEN the change is judged from the two synth outputs, and from the host
+    const diff = hoststore(['diff', '--base', base, '--app', next, '--format', 'json']);
+    const plan = hoststore(['plan', '--app', next, '--format', 'json']);
+    // A refused change is named on stderr in one line (and exits 3); anything else there is a failure.
+    const refusedLine = /^(|hoststore: \d+ changes? (is|are) refused [^\n]*\n)$/;
+    expect(diff.stderr).toMatch(refusedLine);
+    expect(plan.stderr).toMatch(refusedLine);
+    const diffItems = JSON.parse(diff.stdout).items as Item[];
+    const planItems = JSON.parse(plan.stdout).items as Item[];
 
-  // THEN both give each case the same class, and the one it should have
-  const judged = cases.map((c) => {
-    const fromDiff = classOf(diffItems.find((i) => i.address === c.address));
-    const fromPlan = classOf(planItems.find((i) => i.address === c.address));
-    return { address: c.address, fromDiff, fromPlan, same: JSON.stringify(fromDiff) === JSON.stringify(fromPlan) };
-  });
-  expect(judged.filter((j) => !j.same)).toEqual([]);
-  // AND both remove the Mount from its old place (diff by its address, plan through the project's manifest)
-  expect(diffItems.filter((i) => i.action === 'delete').map((i) => i.address)).toEqual(['m/app/mv-mount (removed from code)']);
-  expect(planItems.filter((i) => i.action === 'delete').map((i) => `${i.address} ${(i as Item & { subject: string }).subject}`)).toEqual([expect.stringMatching(/^m\/app \(removed from code\) mount mv -> mv\[1\]:\/d$/)]);
-  for (const c of cases) {
-    const got = classOf(planItems.find((i) => i.address === c.address));
-    expect({ address: c.address, action: got?.action, safety: got?.safety }).toEqual({ address: c.address, action: c.expected.action, safety: c.expected.safety });
-    if (c.expected.kinds) {
-      const kinds = planItems.find((i) => i.address === c.address)!.changes.filter((ch) => ch.field !== 'owner').map((ch) => ch.kind).sort();
-      expect({ address: c.address, kinds }).toEqual({ address: c.address, kinds: [...c.expected.kinds].sort() });
+    // THEN both give each case the same class, and the one it should have
+    const judged = cases.map((c) => {
+      const fromDiff = classOf(diffItems.find((i) => i.address === c.address));
+      const fromPlan = classOf(planItems.find((i) => i.address === c.address));
+      return { address: c.address, fromDiff, fromPlan, same: JSON.stringify(fromDiff) === JSON.stringify(fromPlan) };
+    });
+    expect(judged.filter((j) => !j.same)).toEqual([]);
+    // AND both remove the Mount from its old place (diff by its address, plan through the project's manifest)
+    expect(diffItems.filter((i) => i.action === 'delete').map((i) => i.address)).toEqual([
+      'm/app/mv-mount (removed from code)',
+    ]);
+    expect(
+      planItems
+        .filter((i) => i.action === 'delete')
+        .map((i) => `${i.address} ${(i as Item & { subject: string }).subject}`),
+    ).toEqual([expect.stringMatching(/^m\/app \(removed from code\) mount mv -> mv\[1\]:\/d$/)]);
+    for (const c of cases) {
+      const got = classOf(planItems.find((i) => i.address === c.address));
+      expect({ address: c.address, action: got?.action, safety: got?.safety }).toEqual({
+        address: c.address,
+        action: c.expected.action,
+        safety: c.expected.safety,
+      });
+      if (c.expected.kinds) {
+        const kinds = planItems
+          .find((i) => i.address === c.address)!
+          .changes.filter((ch) => ch.field !== 'owner')
+          .map((ch) => ch.kind)
+          .sort();
+        expect({ address: c.address, kinds }).toEqual({ address: c.address, kinds: [...c.expected.kinds].sort() });
+      }
     }
-  }
-});
+  },
+);
 
-hostTest()('a Mount pointed at other storage is replaced as Terraform does: the old is unmounted and its lease released', () => {
-  // GIVEN disk swa mounted at sw:/d and disk swb unmounted
-  const base = synth([disk('swa', {}, mountAt('sw-mount', 'sw')), disk('swb')]);
-  expect(hoststore(['apply', '--app', base, '--auto-approve']).status).toBe(0);
-  const next = synth([disk('swa'), disk('swb', {}, mountAt('sw-mount', 'sw'))]);
+hostTest()(
+  'a Mount pointed at other storage is replaced as Terraform does: the old is unmounted and its lease released',
+  () => {
+    // GIVEN disk swa mounted at sw:/d and disk swb unmounted
+    const base = synth([disk('swa', {}, mountAt('sw-mount', 'sw')), disk('swb')]);
+    expect(hoststore(['apply', '--app', base, '--auto-approve']).status).toBe(0);
+    const next = synth([disk('swa'), disk('swb', {}, mountAt('sw-mount', 'sw'))]);
 
-  // WHEN the Mount is pointed at swb and applied
-  const applied = hoststore(['apply', '--app', next, '--auto-approve']);
-  expect(applied.stderr).toBe('');
-  expect(applied.stdout).toMatch(/-\+ replace mount swb -> sw\[1\]:\/d/);
+    // WHEN the Mount is pointed at swb and applied
+    const applied = hoststore(['apply', '--app', next, '--auto-approve']);
+    expect(applied.stderr).toBe('');
+    expect(applied.stdout).toMatch(/-\+ replace mount swb -> sw\[1\]:\/d/);
 
-  // THEN swb is mounted there and holds the lease; swa's lease is gone and nothing keeps its image attached
-  const registry = new Registry(host.root);
-  expect(registry.lease('swb')).toMatchObject({ project: 'app', service: 'sw', replica: 1 });
-  expect(registry.lease('swa')).toBeUndefined();
-  expect(hostLoopsUnder(host.root).length).toBe(1);
-  expect(hoststore(['plan', '--app', next, '--detailed-exitcode'])).toMatchObject({ status: 0 });
-});
+    // THEN swb is mounted there and holds the lease; swa's lease is gone and nothing keeps its image attached
+    const registry = new Registry(host.root);
+    expect(registry.lease('swb')).toMatchObject({ project: 'app', service: 'sw', replica: 1 });
+    expect(registry.lease('swa')).toBeUndefined();
+    expect(hostLoopsUnder(host.root).length).toBe(1);
+    expect(hoststore(['plan', '--app', next, '--detailed-exitcode'])).toMatchObject({ status: 0 });
+  },
+);

@@ -55,57 +55,71 @@ function deployOwner(): string {
   return out;
 }
 
-const ownerData = () => fs.readFileSync(path.join(replicaHostPath(host.root, 'alpha', 'db', 1, '/data'), 'PG_VERSION'), 'utf8');
+const ownerData = () =>
+  fs.readFileSync(path.join(replicaHostPath(host.root, 'alpha', 'db', 1, '/data'), 'PG_VERSION'), 'utf8');
 
-hostTest()('a borrower in another project (same stack name) cannot take over the policy, and its destroy keeps the data', () => {
-  // GIVEN project alpha (stack web) created Disk pg with the default policy, retain
-  const ownerOut = deployOwner();
-  const before = record();
-  // WHEN project beta, also stack web, declares Disk pg with removalPolicy 'destroy'
-  const borrower = synth('beta', 'web', { props: { sizeGb: 1, removalPolicy: 'destroy' } });
-  const planned = hoststore(['plan', '--app', borrower]);
-  // THEN the plan refuses the policy change, naming the owner and the way out
-  expect(planned.stdout).toMatch(/disk pg {2}\[refused\]/);
-  expect(planned.stdout).toMatch(/belongs to project alpha \(stack web\)/);
-  expect(planned.stdout).toMatch(/removalPolicy: 'retain'/);
-  const applied = apply(borrower, '--allow-data-loss', 'pg');
-  expect(applied.status).toBe(3);
-  expect(record()).toEqual(before);
-  // WHEN beta's stack is destroyed (even naming pg for data loss)
-  const destroyed = hoststore(['destroy', '--app', borrower, '--auto-approve', '--allow-data-loss', 'pg']);
-  expect(destroyed.stderr).toBe('');
-  expect(destroyed.status).toBe(0);
-  // THEN alpha's image, record and mount are untouched
-  expect(fs.existsSync(image())).toBe(true);
-  expect(record()).toEqual(before);
-  expect(ownerData()).toBe('16');
-  // AND the owner's plan has nothing to do (no flip-flop)
-  expect(hoststore(['plan', '--app', ownerOut, '--detailed-exitcode'])).toMatchObject({ status: 0 });
-});
+hostTest()(
+  'a borrower in another project (same stack name) cannot take over the policy, and its destroy keeps the data',
+  () => {
+    // GIVEN project alpha (stack web) created Disk pg with the default policy, retain
+    const ownerOut = deployOwner();
+    const before = record();
+    // WHEN project beta, also stack web, declares Disk pg with removalPolicy 'destroy'
+    const borrower = synth('beta', 'web', { props: { sizeGb: 1, removalPolicy: 'destroy' } });
+    const planned = hoststore(['plan', '--app', borrower]);
+    // THEN the plan refuses the policy change, naming the owner and the way out
+    expect(planned.stdout).toMatch(/disk pg {2}\[refused\]/);
+    expect(planned.stdout).toMatch(/belongs to project alpha \(stack web\)/);
+    expect(planned.stdout).toMatch(/removalPolicy: 'retain'/);
+    const applied = apply(borrower, '--allow-data-loss', 'pg');
+    expect(applied.status).toBe(3);
+    expect(record()).toEqual(before);
+    // WHEN beta's stack is destroyed (even naming pg for data loss)
+    const destroyed = hoststore(['destroy', '--app', borrower, '--auto-approve', '--allow-data-loss', 'pg']);
+    expect(destroyed.stderr).toBe('');
+    expect(destroyed.status).toBe(0);
+    // THEN alpha's image, record and mount are untouched
+    expect(fs.existsSync(image())).toBe(true);
+    expect(record()).toEqual(before);
+    expect(ownerData()).toBe('16');
+    // AND the owner's plan has nothing to do (no flip-flop)
+    expect(hoststore(['plan', '--app', ownerOut, '--detailed-exitcode'])).toMatchObject({ status: 0 });
+  },
+);
 
-hostTest()('two stacks of one project: the second stack borrows, its plan is stable, its destroy releases only its own', () => {
-  // GIVEN stack web of project alpha owns Disk pg
-  const ownerOut = deployOwner();
-  const before = record();
-  // WHEN stack jobs of the same project declares Disk pg with the same policy (no mount: the lease is web's)
-  const sameName = synth('alpha', 'jobs', { props: { sizeGb: 1 } });
-  expect(apply(sameName)).toMatchObject({ status: 0 });
-  // THEN the record still names its owner, and neither stack's plan flips it back and forth
-  expect(record()).toEqual(before);
-  expect(hoststore(['plan', '--app', sameName, '--detailed-exitcode'])).toMatchObject({ status: 0, stdout: expect.stringMatching(/borrowed from project alpha \(stack web\)/) });
-  expect(hoststore(['plan', '--app', ownerOut, '--detailed-exitcode'])).toMatchObject({ status: 0 });
-  // WHEN jobs declares removalPolicy 'destroy' or a larger size
-  const destroyPolicy = hoststore(['plan', '--app', synth('alpha', 'jobs', { props: { sizeGb: 1, removalPolicy: 'destroy' } })]);
-  expect(destroyPolicy.stdout).toMatch(/\[refused\][\s\S]*belongs to project alpha \(stack web\)/);
-  const larger = hoststore(['plan', '--app', synth('alpha', 'jobs', { props: { sizeGb: 3 } })]);
-  expect(larger.stdout).toMatch(/\[refused\][\s\S]*belongs to project alpha \(stack web\)[\s\S]*sizeGb/);
-  // WHEN jobs is removed from its code, then destroyed
-  expect(apply(synth('alpha', 'jobs', undefined))).toMatchObject({ status: 0 });
-  expect(hoststore(['destroy', '--app', sameName, '--auto-approve']).status).toBe(0);
-  // THEN web's disk is as it was: ready, its owner, its data
-  expect(record()).toEqual(before);
-  expect(ownerData()).toBe('16');
-});
+hostTest()(
+  'two stacks of one project: the second stack borrows, its plan is stable, its destroy releases only its own',
+  () => {
+    // GIVEN stack web of project alpha owns Disk pg
+    const ownerOut = deployOwner();
+    const before = record();
+    // WHEN stack jobs of the same project declares Disk pg with the same policy (no mount: the lease is web's)
+    const sameName = synth('alpha', 'jobs', { props: { sizeGb: 1 } });
+    expect(apply(sameName)).toMatchObject({ status: 0 });
+    // THEN the record still names its owner, and neither stack's plan flips it back and forth
+    expect(record()).toEqual(before);
+    expect(hoststore(['plan', '--app', sameName, '--detailed-exitcode'])).toMatchObject({
+      status: 0,
+      stdout: expect.stringMatching(/borrowed from project alpha \(stack web\)/),
+    });
+    expect(hoststore(['plan', '--app', ownerOut, '--detailed-exitcode'])).toMatchObject({ status: 0 });
+    // WHEN jobs declares removalPolicy 'destroy' or a larger size
+    const destroyPolicy = hoststore([
+      'plan',
+      '--app',
+      synth('alpha', 'jobs', { props: { sizeGb: 1, removalPolicy: 'destroy' } }),
+    ]);
+    expect(destroyPolicy.stdout).toMatch(/\[refused\][\s\S]*belongs to project alpha \(stack web\)/);
+    const larger = hoststore(['plan', '--app', synth('alpha', 'jobs', { props: { sizeGb: 3 } })]);
+    expect(larger.stdout).toMatch(/\[refused\][\s\S]*belongs to project alpha \(stack web\)[\s\S]*sizeGb/);
+    // WHEN jobs is removed from its code, then destroyed
+    expect(apply(synth('alpha', 'jobs', undefined))).toMatchObject({ status: 0 });
+    expect(hoststore(['destroy', '--app', sameName, '--auto-approve']).status).toBe(0);
+    // THEN web's disk is as it was: ready, its owner, its data
+    expect(record()).toEqual(before);
+    expect(ownerData()).toBe('16');
+  },
+);
 
 hostTest()('retained storage has no owner: the next project that declares it adopts it and its policy', () => {
   // GIVEN alpha's disk was retained (alpha destroyed, policy retain)

@@ -31,7 +31,11 @@ hostTest()('a refused change makes plan and diff exit 3, with and without --deta
   const small = synth(1);
   const plain = hoststore(['plan', '--app', small]);
   // THEN plan says so and exits 3 (refused), not 0
-  expect(plain).toMatchObject({ status: 3, stdout: expect.stringMatching(/refused/), stderr: expect.stringMatching(/1 change is refused/) });
+  expect(plain).toMatchObject({
+    status: 3,
+    stdout: expect.stringMatching(/refused/),
+    stderr: expect.stringMatching(/1 change is refused/),
+  });
   expect(hoststore(['plan', '--app', small, '--detailed-exitcode'])).toMatchObject({ status: 3 });
   expect(hoststore(['diff', '--base', big, '--app', small])).toMatchObject({ status: 3 });
   expect(hoststore(['diff', '--base', big, '--app', small, '--detailed-exitcode'])).toMatchObject({ status: 3 });

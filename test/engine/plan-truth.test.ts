@@ -81,11 +81,19 @@ function smallRoot(): string {
 hostTest('mkfs.xfs')('the space check counts what the apply newly writes, not data that already exists', () => {
   // GIVEN a root on a small filesystem holding a 1 GB disk that already uses most of it
   const root = smallRoot();
-  const pg: StorageModel = { type: 'Disk', id: 'pg', props: { name: 'pg', sizeGb: 1, filesystem: 'ext4' }, mounts: [{ service: 'db', mountPath: '/data' }] };
+  const pg: StorageModel = {
+    type: 'Disk',
+    id: 'pg',
+    props: { name: 'pg', sizeGb: 1, filesystem: 'ext4' },
+    mounts: [{ service: 'db', mountPath: '/data' }],
+  };
   const out = synth(root, [pg]);
   expect(apply(out)).toMatchObject({ status: 0 });
   const data = replicaHostPath(root, 'app', 'db', 1, '/data');
-  const free = () => { const s = fs.statfsSync(root); return s.bavail * s.bsize; };
+  const free = () => {
+    const s = fs.statfsSync(root);
+    return s.bavail * s.bsize;
+  };
   fs.writeFileSync(path.join(data, 'fill'), Buffer.alloc(free() - 30 * MiB, 7));
   execFileSync('sync');
   expect(free()).toBeLessThan(40 * MiB);
@@ -96,23 +104,46 @@ hostTest('mkfs.xfs')('the space check counts what the apply newly writes, not da
   expect(noOp.stdout).toMatch(/warning: thin-provisioning overcommit .*\(\d+\.\dx\)/);
   expect(noOp.status).toBe(0);
   // WHEN an xfs disk is added (mkfs.xfs writes a zeroed log of about 64 MiB first)
-  const withXfs = plan(synth(root, [pg, { type: 'Disk', id: 'logs', props: { name: 'logs', sizeGb: 1, filesystem: 'xfs' } }]));
+  const withXfs = plan(
+    synth(root, [pg, { type: 'Disk', id: 'logs', props: { name: 'logs', sizeGb: 1, filesystem: 'xfs' } }]),
+  );
   // THEN the check names what the apply would write and the free space
   expect(withXfs.stdout).toMatch(/^error: the apply writes about .* new on .* \(new disk logs/m);
   // AND a small ext4 disk still fits
-  const withExt4 = plan(synth(root, [pg, { type: 'Disk', id: 'small', props: { name: 'small', sizeGb: 1, filesystem: 'ext4' } }]));
+  const withExt4 = plan(
+    synth(root, [pg, { type: 'Disk', id: 'small', props: { name: 'small', sizeGb: 1, filesystem: 'ext4' } }]),
+  );
   expect(withExt4.stdout).not.toMatch(/^error:/m);
 });
 
 hostTest()('a refused destroy changes nothing: every mount stays, every record stays', () => {
   // GIVEN five mounts, one of a disk whose policy is 'destroy'
   const out = synth(host.root, [
-    { type: 'Disk', id: 'pg', props: { name: 'pg', sizeGb: 1, removalPolicy: 'destroy' }, mounts: [{ service: 'db', mountPath: '/data' }] },
-    { type: 'Volume', id: 'models', props: { sizeGb: 1, shared: true }, mounts: [{ service: 'web', mountPath: '/models', replicas: 2 }] },
-    { type: 'Volume', id: 'cache', props: { type: 'directory' }, mounts: [{ service: 'web', mountPath: '/cache', replicas: 2 }] },
+    {
+      type: 'Disk',
+      id: 'pg',
+      props: { name: 'pg', sizeGb: 1, removalPolicy: 'destroy' },
+      mounts: [{ service: 'db', mountPath: '/data' }],
+    },
+    {
+      type: 'Volume',
+      id: 'models',
+      props: { sizeGb: 1, shared: true },
+      mounts: [{ service: 'web', mountPath: '/models', replicas: 2 }],
+    },
+    {
+      type: 'Volume',
+      id: 'cache',
+      props: { type: 'directory' },
+      mounts: [{ service: 'web', mountPath: '/cache', replicas: 2 }],
+    },
   ]);
   expect(apply(out)).toMatchObject({ status: 0 });
-  const mountsUnder = () => readMountTable().filter((e) => e.target.startsWith(`${host.root}/projects/`)).map((e) => e.target).sort();
+  const mountsUnder = () =>
+    readMountTable()
+      .filter((e) => e.target.startsWith(`${host.root}/projects/`))
+      .map((e) => e.target)
+      .sort();
   const before = mountsUnder();
   expect(before).toHaveLength(5);
   const records = fs.readFileSync(path.join(host.root, 'registry', 'mounts.json'), 'utf8');
@@ -129,9 +160,13 @@ describe('a service that gets a new empty volume in place of its data', () => {
   const mounted = { mounts: [{ service: 'web', mountPath: '/srv/data' }] };
 
   hostTest()('renaming a storage: plan and diff say data-loss and where the old data is', () => {
-    const before = synth(host.root, [{ type: 'Volume', id: 'data', props: { name: 'data', sizeGb: 1, shared: true }, ...mounted }]);
+    const before = synth(host.root, [
+      { type: 'Volume', id: 'data', props: { name: 'data', sizeGb: 1, shared: true }, ...mounted },
+    ]);
     expect(apply(before)).toMatchObject({ status: 0 });
-    const after = synth(host.root, [{ type: 'Volume', id: 'data', props: { name: 'data2', sizeGb: 1, shared: true }, ...mounted }]);
+    const after = synth(host.root, [
+      { type: 'Volume', id: 'data', props: { name: 'data2', sizeGb: 1, shared: true }, ...mounted },
+    ]);
     const planned = JSON.parse(plan(after, '--format', 'json').stdout);
     const created = planned.items.find((i: { subject: string }) => i.subject === 'volume data2');
     const oldPath = imagePath(host.root, 'volume', 'app', 'data');
@@ -149,35 +184,54 @@ describe('a service that gets a new empty volume in place of its data', () => {
   });
 
   hostTest()('switching shared and renaming the project are data-loss too', () => {
-    const before = synth(host.root, [{ type: 'Volume', id: 'data', props: { name: 'data', sizeGb: 1, shared: true }, ...mounted }]);
+    const before = synth(host.root, [
+      { type: 'Volume', id: 'data', props: { name: 'data', sizeGb: 1, shared: true }, ...mounted },
+    ]);
     expect(apply(before)).toMatchObject({ status: 0 });
-    const unshared = synth(host.root, [{ type: 'Volume', id: 'data', props: { name: 'data', sizeGb: 1, shared: false }, ...mounted }]);
+    const unshared = synth(host.root, [
+      { type: 'Volume', id: 'data', props: { name: 'data', sizeGb: 1, shared: false }, ...mounted },
+    ]);
     expect(plan(unshared).stdout).toMatch(/\+ create +volume data-1 {2}\[data-loss\]/);
     const diffShared = hoststore(['diff', '--base', before, '--app', unshared]);
     expect(diffShared.stdout).toMatch(/\+ create +volume data-1.*\[data-loss\]/);
-    const renamed = synth(host.root, [{ type: 'Volume', id: 'data', props: { name: 'data', sizeGb: 1, shared: true }, ...mounted }], 'app2');
+    const renamed = synth(
+      host.root,
+      [{ type: 'Volume', id: 'data', props: { name: 'data', sizeGb: 1, shared: true }, ...mounted }],
+      'app2',
+    );
     const planned = plan(renamed);
     expect(planned.stdout).toMatch(/\+ create +volume data {2}\[data-loss\]/);
     expect(planned.stdout).toContain(imagePath(host.root, 'volume', 'app', 'data'));
-    expect(hoststore(['diff', '--base', before, '--app', renamed]).stdout).toMatch(/\+ create +volume data.*\[data-loss\]/);
+    expect(hoststore(['diff', '--base', before, '--app', renamed]).stdout).toMatch(
+      /\+ create +volume data.*\[data-loss\]/,
+    );
   });
 });
 
-hostTest()('a smaller sizeGb on an existing disk is ignored and the plan says so; a volume shrink stays refused', () => {
-  const out = synth(host.root, [
-    { type: 'Disk', id: 'pg', props: { name: 'pg', sizeGb: 2 } },
-    { type: 'Volume', id: 'db', props: { name: 'db', sizeGb: 2 } },
-  ]);
-  expect(apply(out)).toMatchObject({ status: 0 });
-  const smallerDisk = synth(host.root, [{ type: 'Disk', id: 'pg', props: { name: 'pg', sizeGb: 1 } }, { type: 'Volume', id: 'db', props: { name: 'db', sizeGb: 2 } }]);
-  const planned = plan(smallerDisk, '--detailed-exitcode');
-  expect(planned.stdout).toMatch(/kept at 2 GB; sizeGb 1 ignored/);
-  expect(planned.status).toBe(0);
-  expect(apply(smallerDisk)).toMatchObject({ status: 0 });
-  expect(fs.statSync(imagePath(host.root, 'disk', 'app', 'pg')).size).toBe(2 * 1024 ** 3);
-  const diffed = hoststore(['diff', '--base', out, '--app', smallerDisk]);
-  expect(diffed.stdout).toMatch(/sizeGb 1 ignored/);
-  expect(diffed.stdout).not.toMatch(/refused/);
-  const smallerVolume = synth(host.root, [{ type: 'Disk', id: 'pg', props: { name: 'pg', sizeGb: 2 } }, { type: 'Volume', id: 'db', props: { name: 'db', sizeGb: 1 } }]);
-  expect(plan(smallerVolume).stdout).toMatch(/volume db-1 {2}\[refused\]/);
-});
+hostTest()(
+  'a smaller sizeGb on an existing disk is ignored and the plan says so; a volume shrink stays refused',
+  () => {
+    const out = synth(host.root, [
+      { type: 'Disk', id: 'pg', props: { name: 'pg', sizeGb: 2 } },
+      { type: 'Volume', id: 'db', props: { name: 'db', sizeGb: 2 } },
+    ]);
+    expect(apply(out)).toMatchObject({ status: 0 });
+    const smallerDisk = synth(host.root, [
+      { type: 'Disk', id: 'pg', props: { name: 'pg', sizeGb: 1 } },
+      { type: 'Volume', id: 'db', props: { name: 'db', sizeGb: 2 } },
+    ]);
+    const planned = plan(smallerDisk, '--detailed-exitcode');
+    expect(planned.stdout).toMatch(/kept at 2 GB; sizeGb 1 ignored/);
+    expect(planned.status).toBe(0);
+    expect(apply(smallerDisk)).toMatchObject({ status: 0 });
+    expect(fs.statSync(imagePath(host.root, 'disk', 'app', 'pg')).size).toBe(2 * 1024 ** 3);
+    const diffed = hoststore(['diff', '--base', out, '--app', smallerDisk]);
+    expect(diffed.stdout).toMatch(/sizeGb 1 ignored/);
+    expect(diffed.stdout).not.toMatch(/refused/);
+    const smallerVolume = synth(host.root, [
+      { type: 'Disk', id: 'pg', props: { name: 'pg', sizeGb: 2 } },
+      { type: 'Volume', id: 'db', props: { name: 'db', sizeGb: 1 } },
+    ]);
+    expect(plan(smallerVolume).stdout).toMatch(/volume db-1 {2}\[refused\]/);
+  },
+);

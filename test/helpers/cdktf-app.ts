@@ -54,7 +54,15 @@ export class CdktfApp {
     // The app resolves 'cdktf' from the repository's node_modules, like a project that installed us.
     fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(this.dir, 'node_modules'));
     fs.writeFileSync(path.join(this.dir, 'app.mjs'), APP_SOURCE);
-    fs.writeFileSync(path.join(this.dir, 'cdktf.json'), JSON.stringify({ language: 'typescript', app: 'node app.mjs', terraformProviders: [], sendCrashReports: 'false' }));
+    fs.writeFileSync(
+      path.join(this.dir, 'cdktf.json'),
+      JSON.stringify({
+        language: 'typescript',
+        app: 'node app.mjs',
+        terraformProviders: [],
+        sendCrashReports: 'false',
+      }),
+    );
   }
 
   write(model: AppModel): void {
@@ -64,11 +72,14 @@ export class CdktfApp {
   /** Runs `cdktf <command> --auto-approve` and returns its output; throws with the output on failure. */
   cdktf(...args: string[]): string {
     const result = spawnSync(CDKTF, args, {
-      cwd: this.dir, encoding: 'utf8', timeout: 300_000,
+      cwd: this.dir,
+      encoding: 'utf8',
+      timeout: 300_000,
       env: { ...process.env, CHECKPOINT_DISABLE: '1', CI: '1', FORCE_COLOR: '0', NO_COLOR: '1' },
     });
     const output = `${result.stdout}\n${result.stderr}`;
-    if (result.status !== 0) throw new Error(`cdktf ${args.join(' ')} failed (${result.status}):\n${output.slice(-4000)}`);
+    if (result.status !== 0)
+      throw new Error(`cdktf ${args.join(' ')} failed (${result.status}):\n${output.slice(-4000)}`);
     return output;
   }
 

@@ -66,11 +66,17 @@ function backingFileOf(name: string): string | undefined {
  * Throws, leaving the directory in place, if a mount could not be removed: deleting through a live
  * mount would delete the mounted data.
  */
-export function cleanupRoot(root: string, extra: { loops?: readonly string[]; mounts?: readonly string[]; keepFiles?: boolean } = {}): void {
+export function cleanupRoot(
+  root: string,
+  extra: { loops?: readonly string[]; mounts?: readonly string[]; keepFiles?: boolean } = {},
+): void {
   const inside = (p: string) => p === root || p.startsWith(root + '/');
   const tracked = new Set(extra.mounts ?? []);
   // Strictly below the root: a root that is itself a mount point (a test's own filesystem) is the caller's.
-  const ours = () => readMountTable().filter((e) => e.target.startsWith(root + '/') || tracked.has(e.target)).map((e) => e.target);
+  const ours = () =>
+    readMountTable()
+      .filter((e) => e.target.startsWith(root + '/') || tracked.has(e.target))
+      .map((e) => e.target);
   for (let pass = 0; pass < 6; pass += 1) {
     // Deepest first; a target mounted twice is listed twice and unmounted twice.
     const targets = ours().sort((a, b) => b.split('/').length - a.split('/').length || b.length - a.length);
@@ -86,7 +92,9 @@ export function cleanupRoot(root: string, extra: { loops?: readonly string[]; mo
   const left = ours();
   const explicit = new Set(extra.loops ?? []);
   const problems: string[] = [];
-  for (const name of fs.existsSync('/sys/block') ? fs.readdirSync('/sys/block').filter((n) => /^loop\d+$/.test(n)) : []) {
+  for (const name of fs.existsSync('/sys/block')
+    ? fs.readdirSync('/sys/block').filter((n) => /^loop\d+$/.test(n))
+    : []) {
     const backing = backingFileOf(name);
     if (backing === undefined) continue;
     if (!inside(backing.replace(/ \(deleted\)$/, '')) && !explicit.has(`/dev/${name}`)) continue;
@@ -97,7 +105,9 @@ export function cleanupRoot(root: string, extra: { loops?: readonly string[]; mo
     }
   }
   if (left.length > 0) {
-    throw new Error(`test cleanup could not unmount ${left.join(', ')}; left ${root} in place (${problems.join('; ')})`);
+    throw new Error(
+      `test cleanup could not unmount ${left.join(', ')}; left ${root} in place (${problems.join('; ')})`,
+    );
   }
   if (!extra.keepFiles) fs.rmSync(root, { recursive: true, force: true });
   if (problems.length > 0) throw new Error(`test cleanup could not detach: ${problems.join('; ')}`);

@@ -12,7 +12,8 @@ export function synthModel(model: AppModel): string {
   const stack = new TerraformStack(app, model.stack);
   const project = new StorageProject(stack, 'app', { root: model.root, carrier: model.carrier });
   for (const s of model.storage) {
-    const storage = s.type === 'Disk' ? new Disk(project, s.id, s.props as never) : new Volume(project, s.id, s.props as never);
+    const storage =
+      s.type === 'Disk' ? new Disk(project, s.id, s.props as never) : new Volume(project, s.id, s.props as never);
     for (const { id, ...m } of s.mounts ?? []) new Mount(project, id, { storage, ...m });
     if (s.policy) {
       const { id, ...policy } = s.policy;

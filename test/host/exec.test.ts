@@ -64,19 +64,31 @@ test('a concurrent command lets other work proceed while it runs, and reports li
   let fired = false;
   const timer = setTimeout(() => (fired = true), 50);
   // WHEN a command runs concurrently THEN it returns its output, and the timer fired meanwhile
-  await expect(run('sh', ['-c', 'sleep 0.3; echo done'], { concurrent: true })).resolves.toEqual({ stdout: 'done', stderr: '', exitCode: 0 });
+  await expect(run('sh', ['-c', 'sleep 0.3; echo done'], { concurrent: true })).resolves.toEqual({
+    stdout: 'done',
+    stderr: '',
+    exitCode: 0,
+  });
   clearTimeout(timer);
   expect(fired).toBe(true);
   // AND a failure is the same CommandError, timeouts included
-  const failed = (await run('sh', ['-c', 'echo bad >&2; exit 5'], { concurrent: true }).catch((e: unknown) => e)) as CommandError;
+  const failed = (await run('sh', ['-c', 'echo bad >&2; exit 5'], { concurrent: true }).catch(
+    (e: unknown) => e,
+  )) as CommandError;
   expect(failed).toBeInstanceOf(CommandError);
   expect(failed).toMatchObject({ commandExitCode: 5, stderr: 'bad' });
-  const slow = (await run('sleep', ['10'], { concurrent: true, timeoutMs: 200 }).catch((e: unknown) => e)) as CommandError;
+  const slow = (await run('sleep', ['10'], { concurrent: true, timeoutMs: 200 }).catch(
+    (e: unknown) => e,
+  )) as CommandError;
   expect(slow.message).toMatch(/^sleep failed: timed out after 200 ms/);
 });
 
 test('stdout: discard drops the output and keeps stderr for the error', async () => {
-  await expect(run('sh', ['-c', 'echo out; echo err >&2'], { stdout: 'discard' })).resolves.toEqual({ stdout: '', stderr: 'err', exitCode: 0 });
+  await expect(run('sh', ['-c', 'echo out; echo err >&2'], { stdout: 'discard' })).resolves.toEqual({
+    stdout: '',
+    stderr: 'err',
+    exitCode: 0,
+  });
 });
 
 test('findTool scans PATH and the sbin directories without spawning; HOSTSTORE_TOOL_PATH replaces the search', () => {
@@ -112,12 +124,21 @@ test.each([
   expect(error).toBeInstanceOf(MissingToolError);
   expect(error.tool).toBe(tool);
   expect(error.debianPackage).toBe(pkg);
-  expect(error.message).toBe(`${tool} is not installed, so hoststore cannot format ${filesystem}; install the Debian package '${pkg}' (apt-get install ${pkg})`);
+  expect(error.message).toBe(
+    `${tool} is not installed, so hoststore cannot format ${filesystem}; install the Debian package '${pkg}' (apt-get install ${pkg})`,
+  );
 });
 
 test.each([
-  ['losetup', 'mount'], ['mount', 'mount'], ['umount', 'mount'], ['blkid', 'util-linux'], ['findmnt', 'util-linux'],
-  ['fsfreeze', 'util-linux'], ['resize2fs', 'e2fsprogs'], ['xfs_growfs', 'xfsprogs'], ['btrfs', 'btrfs-progs'],
+  ['losetup', 'mount'],
+  ['mount', 'mount'],
+  ['umount', 'mount'],
+  ['blkid', 'util-linux'],
+  ['findmnt', 'util-linux'],
+  ['fsfreeze', 'util-linux'],
+  ['resize2fs', 'e2fsprogs'],
+  ['xfs_growfs', 'xfsprogs'],
+  ['btrfs', 'btrfs-progs'],
 ])('run of a missing %s fails before spawning, naming package %s', async (tool, pkg) => {
   process.env.HOSTSTORE_TOOL_PATH = '';
   const error = (await run(tool, ['--version']).catch((e: unknown) => e)) as MissingToolError;

@@ -6,7 +6,13 @@ import { formatImage } from '../../provider/host/filesystem.js';
 import { attachLoop } from '../../provider/host/loop.js';
 import { mountDevice, safeMountTarget } from '../../provider/host/mounts.js';
 import { withFrozen } from '../../provider/host/freeze.js';
-import { hostLoopsUnder, hostMountsUnder, hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
+import {
+  hostLoopsUnder,
+  hostMountsUnder,
+  hostTest,
+  makeHostFixture,
+  type HostFixture,
+} from '../helpers/host-fixture.js';
 
 let host: HostFixture;
 beforeEach(() => {
@@ -33,10 +39,12 @@ async function mounted(): Promise<string> {
 function writer(file: string): { done: Promise<void>; finished: () => boolean } {
   let finished = false;
   const child = spawn('sh', ['-c', 'echo x > "$1" && sync "$1"', 'sh', file], { stdio: 'ignore' });
-  const done = new Promise<void>((resolve) => child.on('exit', () => {
-    finished = true;
-    resolve();
-  }));
+  const done = new Promise<void>((resolve) =>
+    child.on('exit', () => {
+      finished = true;
+      resolve();
+    }),
+  );
   return { done, finished: () => finished };
 }
 
@@ -54,11 +62,13 @@ hostTest('fsfreeze', 'mkfs.ext4')('writers block while frozen and go on after th
   expect(fs.readFileSync(path.join(target, 'during'), 'utf8')).toBe('x\n');
 });
 
-hostTest('fsfreeze', 'mkfs.ext4')('the thaw happens even when the work fails, and the work\'s error wins', async () => {
+hostTest('fsfreeze', 'mkfs.ext4')("the thaw happens even when the work fails, and the work's error wins", async () => {
   const target = await mounted();
-  await expect(withFrozen(target, async () => {
-    throw new Error('snapshot failed');
-  })).rejects.toThrow('snapshot failed');
+  await expect(
+    withFrozen(target, async () => {
+      throw new Error('snapshot failed');
+    }),
+  ).rejects.toThrow('snapshot failed');
   const write = writer(path.join(target, 'after'));
   await write.done;
   expect(fs.readFileSync(path.join(target, 'after'), 'utf8')).toBe('x\n');

@@ -1,6 +1,14 @@
 import * as fs from 'node:fs';
 import { GiB, createSparseImage, growImage } from '../../provider/host/image.js';
-import { attachLoop, detachLoop, loopBackingFile, loopDirectIo, loopsFor, orphanLoopsFor, refreshLoopCapacity } from '../../provider/host/loop.js';
+import {
+  attachLoop,
+  detachLoop,
+  loopBackingFile,
+  loopDirectIo,
+  loopsFor,
+  orphanLoopsFor,
+  refreshLoopCapacity,
+} from '../../provider/host/loop.js';
 import { formatImage } from '../../provider/host/filesystem.js';
 import { mountDevice, safeMountTarget, unmount } from '../../provider/host/mounts.js';
 import { run } from '../../provider/exec.js';
@@ -79,35 +87,42 @@ hostTest('losetup')('a device still holding a deleted image is an orphan, not th
   expect(orphanLoopsFor(image)).toEqual([]);
 });
 
-hostTest('losetup', 'mkfs.ext4')('refreshLoopCapacity shows a grown image; detaching a mounted device is reported, not silently deferred', async () => {
-  const image = host.path('c.img');
-  await createSparseImage(image, GiB);
-  await formatImage(image, 'ext4', 'c');
-  const { device } = await attachLoop(image);
-  await growImage(image, 2 * GiB);
-  expect(blockDeviceSizeBytes(device)).toBe(GiB);
-  await refreshLoopCapacity(device);
-  expect(blockDeviceSizeBytes(device)).toBe(2 * GiB);
-  const target = await safeMountTarget(host.root, host.path('m'));
-  await mountDevice(device, target, 'ext4', { readOnly: false });
-  await expect(detachLoop(device)).rejects.toThrow(/still in use \(mounted\?\)/);
-  await unmount(target);
-  // The kernel frees an auto-clear device on release.
-  for (let i = 0; i < 50 && loopBackingFile(device) !== undefined; i += 1) await new Promise((r) => setTimeout(r, 20));
-  expect(loopBackingFile(device)).toBeUndefined();
-});
+hostTest('losetup', 'mkfs.ext4')(
+  'refreshLoopCapacity shows a grown image; detaching a mounted device is reported, not silently deferred',
+  async () => {
+    const image = host.path('c.img');
+    await createSparseImage(image, GiB);
+    await formatImage(image, 'ext4', 'c');
+    const { device } = await attachLoop(image);
+    await growImage(image, 2 * GiB);
+    expect(blockDeviceSizeBytes(device)).toBe(GiB);
+    await refreshLoopCapacity(device);
+    expect(blockDeviceSizeBytes(device)).toBe(2 * GiB);
+    const target = await safeMountTarget(host.root, host.path('m'));
+    await mountDevice(device, target, 'ext4', { readOnly: false });
+    await expect(detachLoop(device)).rejects.toThrow(/still in use \(mounted\?\)/);
+    await unmount(target);
+    // The kernel frees an auto-clear device on release.
+    for (let i = 0; i < 50 && loopBackingFile(device) !== undefined; i += 1)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(loopBackingFile(device)).toBeUndefined();
+  },
+);
 
-hostTest('losetup')('on a backing filesystem that refuses O_DIRECT (ramfs) it attaches buffered and says so', async () => {
-  // GIVEN an image on ramfs, which has no O_DIRECT
-  const dir = await safeMountTarget(host.root, host.path('ramfs'));
-  await run('mount', ['-t', 'ramfs', 'hoststore-test', dir]);
-  const image = `${dir}/r.img`;
-  await createSparseImage(image, 64 * 1024 * 1024);
-  // WHEN attached
-  const { device, directIo } = await attachLoop(image);
-  // THEN it is attached once, without direct I/O
-  expect(directIo).toBe(false);
-  expect(loopDirectIo(device)).toBe(false);
-  expect(loopsFor(image)).toEqual([device]);
-  await detachLoop(device);
-});
+hostTest('losetup')(
+  'on a backing filesystem that refuses O_DIRECT (ramfs) it attaches buffered and says so',
+  async () => {
+    // GIVEN an image on ramfs, which has no O_DIRECT
+    const dir = await safeMountTarget(host.root, host.path('ramfs'));
+    await run('mount', ['-t', 'ramfs', 'hoststore-test', dir]);
+    const image = `${dir}/r.img`;
+    await createSparseImage(image, 64 * 1024 * 1024);
+    // WHEN attached
+    const { device, directIo } = await attachLoop(image);
+    // THEN it is attached once, without direct I/O
+    expect(directIo).toBe(false);
+    expect(loopDirectIo(device)).toBe(false);
+    expect(loopsFor(image)).toEqual([device]);
+    await detachLoop(device);
+  },
+);

@@ -1,6 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { bindMount, isMountpoint, mountAt, parseMountInfo, readMountTable, remount, safeMountTarget, unmount } from '../../provider/host/mounts.js';
+import {
+  bindMount,
+  isMountpoint,
+  mountAt,
+  parseMountInfo,
+  readMountTable,
+  remount,
+  safeMountTarget,
+  unmount,
+} from '../../provider/host/mounts.js';
 import { CommandError, run } from '../../provider/exec.js';
 import { hostMountsUnder, hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
 
@@ -27,12 +36,28 @@ test('parseMountInfo reads every field, optional fields and octal escapes', () =
   ].join('\n');
   const [root, spaced, xfs] = parseMountInfo(text);
   expect(root).toEqual({
-    id: 22, parentId: 1, majorMinor: '254:0', root: '/', target: '/', options: 'rw,relatime', readOnly: false,
-    fstype: 'ext4', source: '/dev/vda', superOptions: 'rw',
+    id: 22,
+    parentId: 1,
+    majorMinor: '254:0',
+    root: '/',
+    target: '/',
+    options: 'rw,relatime',
+    readOnly: false,
+    fstype: 'ext4',
+    source: '/dev/vda',
+    superOptions: 'rw',
   });
   expect(spaced).toMatchObject({
-    id: 101, parentId: 22, majorMinor: '0:55', root: '/sub dir', target: '/mnt/with space\ttab\\back',
-    options: 'ro,nosuid', readOnly: true, fstype: 'tmpfs', source: 'my src', superOptions: 'rw,size=8192k',
+    id: 101,
+    parentId: 22,
+    majorMinor: '0:55',
+    root: '/sub dir',
+    target: '/mnt/with space\ttab\\back',
+    options: 'ro,nosuid',
+    readOnly: true,
+    fstype: 'tmpfs',
+    source: 'my src',
+    superOptions: 'rw,size=8192k',
   });
   expect(xfs).toMatchObject({ target: '/x', source: '/dev/loop3', fstype: 'xfs', readOnly: false });
 });
@@ -76,8 +101,10 @@ hostTest()('a read-only bind is read-only at once, the source stays writable, an
   expect(fs.readFileSync(path.join(source, 'h'), 'utf8')).toBe('via bind');
 });
 
-hostTest()('mounting over a missing directory fails with a CommandError carrying mount(8)\'s message', async () => {
-  const error = (await bindMount(host.root, host.path('missing'), { readOnly: false }).catch((e: unknown) => e)) as CommandError;
+hostTest()("mounting over a missing directory fails with a CommandError carrying mount(8)'s message", async () => {
+  const error = (await bindMount(host.root, host.path('missing'), { readOnly: false }).catch(
+    (e: unknown) => e,
+  )) as CommandError;
   expect(error).toBeInstanceOf(CommandError);
   expect(error.message).toMatch(/^mount failed: mount: .*missing/);
   expect(error.commandExitCode).toBe(32);
@@ -110,7 +137,10 @@ describe('safeMountTarget', () => {
   test('refuses a target that is itself a symlink, even to a directory inside the root', async () => {
     fs.mkdirSync(host.path('real'));
     fs.symlinkSync(host.path('real'), host.path('link'));
-    await expect(safeMountTarget(host.root, host.path('link'))).rejects.toMatchObject({ exitCode: 3, message: expect.stringMatching(/link is a symlink/) });
+    await expect(safeMountTarget(host.root, host.path('link'))).rejects.toMatchObject({
+      exitCode: 3,
+      message: expect.stringMatching(/link is a symlink/),
+    });
   });
 
   test('refuses a dangling symlink and a file in the way', async () => {

@@ -16,11 +16,16 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 test('the example stacks write their state next to their root, outside the repository', () => {
   // WHEN the example app (built by `npm run build`) synthesizes with a root of its own
-  run(process.execPath, [path.join(REPO, 'dist/examples/main.js')], { cwd: work, env: { HOSTSTORE_ROOT: '/srv/hoststore-example' } });
+  run(process.execPath, [path.join(REPO, 'dist/examples/main.js')], {
+    cwd: work,
+    env: { HOSTSTORE_ROOT: '/srv/hoststore-example' },
+  });
   // THEN each stack's local backend points beside that root
   for (const stack of ['web-app', 'postgres']) {
     const synthesized = JSON.parse(fs.readFileSync(path.join(work, 'cdktf.out/stacks', stack, 'cdk.tf.json'), 'utf8'));
-    expect(synthesized.terraform.backend).toEqual({ local: { path: `/srv/hoststore-example-terraform-state/terraform.${stack}.tfstate` } });
+    expect(synthesized.terraform.backend).toEqual({
+      local: { path: `/srv/hoststore-example-terraform-state/terraform.${stack}.tfstate` },
+    });
   }
 });
 

@@ -18,7 +18,10 @@ beforeAll(() => {
   tarball = packFreshClone(work);
   project = path.join(work, 'consumer');
   fs.mkdirSync(project);
-  fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
+  fs.writeFileSync(
+    path.join(project, 'package.json'),
+    JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }),
+  );
   // As a cdktf app has them (cdktf init installs cdktf and constructs@10), then the library.
   npmInstall(project, ['cdktf@^0.21.0', 'constructs@^10']);
   npmInstall(project, [tarball]);
@@ -39,7 +42,15 @@ function subApp(name: string, type: 'module' | 'commonjs', module: 'nodenext' | 
   const dir = path.join(project, name);
   fs.mkdirSync(dir);
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, private: true, type }));
-  const compilerOptions = { module, moduleResolution: module, target: 'es2022', strict: true, skipLibCheck: false, outDir: 'build', types: [] };
+  const compilerOptions = {
+    module,
+    moduleResolution: module,
+    target: 'es2022',
+    strict: true,
+    skipLibCheck: false,
+    outDir: 'build',
+    types: [],
+  };
   fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['main.ts'] }));
   fs.writeFileSync(path.join(dir, 'main.ts'), source);
   return dir;
@@ -47,36 +58,61 @@ function subApp(name: string, type: 'module' | 'commonjs', module: 'nodenext' | 
 
 test('the tarball holds the ESM and CommonJS builds and the CLI, and no tests, benches, examples or sources', () => {
   const files = tarballFiles(tarball);
-  expect(files).toEqual(expect.arrayContaining([
-    'package.json', 'README.md', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/provider/cli.js',
-    'dist/cjs/package.json', 'dist/cjs/src/index.js', 'dist/cjs/src/index.d.ts', 'dist/cjs/src/module-context.cjs',
-  ]));
-  expect(files.filter((f) => /^dist\/(test|examples|cjs\/(test|provider|examples))\//.test(f) || /bench/.test(f))).toEqual([]);
+  expect(files).toEqual(
+    expect.arrayContaining([
+      'package.json',
+      'README.md',
+      'dist/src/index.js',
+      'dist/src/index.d.ts',
+      'dist/provider/cli.js',
+      'dist/cjs/package.json',
+      'dist/cjs/src/index.js',
+      'dist/cjs/src/index.d.ts',
+      'dist/cjs/src/module-context.cjs',
+    ]),
+  );
+  expect(
+    files.filter((f) => /^dist\/(test|examples|cjs\/(test|provider|examples))\//.test(f) || /bench/.test(f)),
+  ).toEqual([]);
   expect(files.filter((f) => /\.(c|m)?ts$/.test(f) && !/\.d\.(c|m)?ts$/.test(f))).toEqual([]);
-  const cjsType = JSON.parse(fs.readFileSync(path.join(project, 'node_modules/cdktf-hoststore/dist/cjs/package.json'), 'utf8'));
+  const cjsType = JSON.parse(
+    fs.readFileSync(path.join(project, 'node_modules/cdktf-hoststore/dist/cjs/package.json'), 'utf8'),
+  );
   expect(cjsType).toEqual({ type: 'commonjs' });
 });
 
 test('hoststore is on the project PATH', () => {
-  expect(run('npx', ['--no-install', 'hoststore', '--help'], { cwd: project })).toMatch(/^Usage: hoststore <command> \[options\]/);
+  expect(run('npx', ['--no-install', 'hoststore', '--help'], { cwd: project })).toMatch(
+    /^Usage: hoststore <command> \[options\]/,
+  );
 });
 
 test('a CommonJS app requires it in node, and its provisioners run the installed CLI', () => {
   // GIVEN a plain CommonJS app (what cdktf's TypeScript template compiles to)
-  fs.writeFileSync(path.join(project, 'app.cjs'), `const { App, TerraformStack } = require('cdktf');\nconst { StorageProject, Disk, Mount } = require('cdktf-hoststore');\n${STACK}`);
+  fs.writeFileSync(
+    path.join(project, 'app.cjs'),
+    `const { App, TerraformStack } = require('cdktf');\nconst { StorageProject, Disk, Mount } = require('cdktf-hoststore');\n${STACK}`,
+  );
   // WHEN it runs
   run(process.execPath, ['app.cjs'], { cwd: project });
   // THEN it rendered carriers, each running the installed, executable CLI
   const carriers = carriersOf(path.join(project, 'out/stacks/s/cdk.tf.json')) as Record<string, any>;
   expect(Object.keys(carriers).length).toBeGreaterThan(0);
-  const clis = new Set(Object.values(carriers).flatMap((r) => r.provisioner.map((p: any) => p['local-exec'].environment.HOSTSTORE_CLI)));
+  const clis = new Set(
+    Object.values(carriers).flatMap((r) => r.provisioner.map((p: any) => p['local-exec'].environment.HOSTSTORE_CLI)),
+  );
   expect([...clis]).toEqual([path.join(fs.realpathSync(project), 'node_modules/cdktf-hoststore/dist/provider/cli.js')]);
   fs.accessSync([...clis][0] as string, fs.constants.X_OK);
 });
 
 test('an ESM app (type: module, nodenext) type-checks against it and runs', () => {
   // GIVEN an ESM TypeScript app importing the library
-  const dir = subApp('esm', 'module', 'nodenext', `import { App, TerraformStack } from 'cdktf';\nimport { StorageProject, Disk, Mount } from 'cdktf-hoststore';\n${STACK}`);
+  const dir = subApp(
+    'esm',
+    'module',
+    'nodenext',
+    `import { App, TerraformStack } from 'cdktf';\nimport { StorageProject, Disk, Mount } from 'cdktf-hoststore';\n${STACK}`,
+  );
   // WHEN it is compiled (type-checked) and run
   run(TSC, ['-p', dir], { cwd: dir });
   run(process.execPath, [path.join(dir, 'build/main.js')], { cwd: dir });
@@ -85,7 +121,12 @@ test('an ESM app (type: module, nodenext) type-checks against it and runs', () =
 });
 
 test('a CommonJS TypeScript app on moduleResolution node16 type-checks against it and runs', () => {
-  const dir = subApp('cjs16', 'commonjs', 'node16', `import { App, TerraformStack } from 'cdktf';\nimport { StorageProject, Disk, Mount } from 'cdktf-hoststore';\n${STACK}`);
+  const dir = subApp(
+    'cjs16',
+    'commonjs',
+    'node16',
+    `import { App, TerraformStack } from 'cdktf';\nimport { StorageProject, Disk, Mount } from 'cdktf-hoststore';\n${STACK}`,
+  );
   run(TSC, ['-p', dir], { cwd: dir });
   run(process.execPath, [path.join(dir, 'build/main.js')], { cwd: dir });
   expect(Object.keys(carriersOf(path.join(dir, 'out/stacks/s/cdk.tf.json'))).length).toBeGreaterThan(0);

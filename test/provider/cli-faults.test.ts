@@ -2,7 +2,13 @@ import * as fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { imagePath } from '../../src/schema.js';
 import { Registry } from '../../provider/registry/store.js';
-import { hostLoopsUnder, hostTest, makeHostFixture, simulateReboot, type HostFixture } from '../helpers/host-fixture.js';
+import {
+  hostLoopsUnder,
+  hostTest,
+  makeHostFixture,
+  simulateReboot,
+  type HostFixture,
+} from '../helpers/host-fixture.js';
 import { mountWire, storageWire } from '../helpers/specs.js';
 import { hoststore, hoststoreAsync } from '../helpers/cli.js';
 
@@ -13,16 +19,32 @@ beforeEach(() => {
 afterEach(() => host.cleanup());
 
 const loopsOf = (image: string) =>
-  execFileSync('losetup', ['--list', '--raw', '--noheadings', '-O', 'NAME,BACK-FILE'], { encoding: 'utf8' }).split('\n').filter((l) => l.endsWith(` ${image}`));
+  execFileSync('losetup', ['--list', '--raw', '--noheadings', '-O', 'NAME,BACK-FILE'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.endsWith(` ${image}`));
 
 hostTest()('handle converge/delete through the CLI; list --json shows what was made', () => {
-  expect(hoststore(['handle', 'storage', 'converge'], storageWire(host.root, { size_gb: '3' }))).toMatchObject({ status: 0 });
+  expect(hoststore(['handle', 'storage', 'converge'], storageWire(host.root, { size_gb: '3' }))).toMatchObject({
+    status: 0,
+  });
   expect(hoststore(['handle', 'mount', 'converge'], mountWire(host.root))).toMatchObject({ status: 0 });
   const listed = JSON.parse(hoststore(['list', '--json', '--root', host.root]).stdout);
   expect(listed).toEqual([
     expect.objectContaining({
-      name: 'data', kind: 'disk', sizeGb: 3, filesystem: 'ext4', state: 'mounted', allocatedBytes: expect.any(Number),
-      mounts: [expect.objectContaining({ service: 'web', replica: 1, hostPath: mountWire(host.root).host_path, readOnly: false })],
+      name: 'data',
+      kind: 'disk',
+      sizeGb: 3,
+      filesystem: 'ext4',
+      state: 'mounted',
+      allocatedBytes: expect.any(Number),
+      mounts: [
+        expect.objectContaining({
+          service: 'web',
+          replica: 1,
+          hostPath: mountWire(host.root).host_path,
+          readOnly: false,
+        }),
+      ],
       lease: expect.objectContaining({ service: 'web', replica: 1 }),
     }),
   ]);
@@ -30,8 +52,16 @@ hostTest()('handle converge/delete through the CLI; list --json shows what was m
   expect(hoststore(['status', 'data', '--root', host.root]).stdout).toMatch(/state:\s+mounted/);
   // delete refuses while mounted, and refuses without a terminal to confirm on
   const refused = hoststore(['delete', 'data', '--root', host.root]);
-  expect(refused).toMatchObject({ status: 3, stderr: expect.stringMatching(/disk data is mounted by app\/web replica 1 .*; remove its Mounts first, or pass --force/) });
-  expect(hoststore(['delete', 'data', '--force', '--root', host.root])).toMatchObject({ status: 2, stderr: expect.stringMatching(/no terminal to confirm on; pass --yes/) });
+  expect(refused).toMatchObject({
+    status: 3,
+    stderr: expect.stringMatching(
+      /disk data is mounted by app\/web replica 1 .*; remove its Mounts first, or pass --force/,
+    ),
+  });
+  expect(hoststore(['delete', 'data', '--force', '--root', host.root])).toMatchObject({
+    status: 2,
+    stderr: expect.stringMatching(/no terminal to confirm on; pass --yes/),
+  });
   expect(hoststore(['delete', 'data', '--force', '--yes', '--root', host.root])).toMatchObject({ status: 0 });
   expect(fs.existsSync(imagePath(host.root, 'disk', 'app', 'data'))).toBe(false);
   expect(hostLoopsUnder(host.root)).toEqual([]);
@@ -55,9 +85,15 @@ hostTest()('a tampered spec is refused naming field, rule and value, before anyt
     expect(result.stderr).not.toMatch(/at .*\.js:\d+/); // no stack trace
   }
   const extra = hoststore(['handle', 'storage', 'converge'], { ...storageWire(host.root), command: 'rm -rf /' });
-  expect(extra).toMatchObject({ status: 2, stderr: expect.stringMatching(/Unrecognized key\(s\) in object: 'command'/) });
+  expect(extra).toMatchObject({
+    status: 2,
+    stderr: expect.stringMatching(/Unrecognized key\(s\) in object: 'command'/),
+  });
   const wrongHostPath = hoststore(['handle', 'mount', 'converge'], mountWire(host.root, { host_path: '/etc' }));
-  expect(wrongHostPath).toMatchObject({ status: 2, stderr: expect.stringMatching(/host_path: must be .*derived from root/) });
+  expect(wrongHostPath).toMatchObject({
+    status: 2,
+    stderr: expect.stringMatching(/host_path: must be .*derived from root/),
+  });
   expect(fs.readdirSync(host.root)).toEqual([]);
 });
 
@@ -92,9 +128,19 @@ hostTest()('two deploys at once serialize on the root lock; a waiter that gives 
   expect(results.map((r) => r.status)).toEqual([0, 0, 0, 0]);
   // a holder that never lets go: the waiter fails after its bound, naming it
   fs.mkdirSync(`${host.root}/registry`, { recursive: true });
-  fs.writeFileSync(`${host.root}/registry/lock`, JSON.stringify({ pid: process.pid, holder: 'cdktf deploy of stack web', since: '2026-01-01T00:00:00Z' }));
-  const blocked = hoststore(['handle', 'storage', 'converge'], storageWire(host.root, { name: 'e' }), { HOSTSTORE_LOCK_TIMEOUT_MS: '300' });
-  expect(blocked).toMatchObject({ status: 4, stderr: expect.stringMatching(/is locked by cdktf deploy of stack web \(pid \d+, since 2026-01-01T00:00:00Z\); gave up after 300 ms/) });
+  fs.writeFileSync(
+    `${host.root}/registry/lock`,
+    JSON.stringify({ pid: process.pid, holder: 'cdktf deploy of stack web', since: '2026-01-01T00:00:00Z' }),
+  );
+  const blocked = hoststore(['handle', 'storage', 'converge'], storageWire(host.root, { name: 'e' }), {
+    HOSTSTORE_LOCK_TIMEOUT_MS: '300',
+  });
+  expect(blocked).toMatchObject({
+    status: 4,
+    stderr: expect.stringMatching(
+      /is locked by cdktf deploy of stack web \(pid \d+, since 2026-01-01T00:00:00Z\); gave up after 300 ms/,
+    ),
+  });
   fs.rmSync(`${host.root}/registry/lock`);
 });
 
@@ -110,7 +156,11 @@ hostTest()('kill -9 during create, then a rerun: converged, nothing leaked', asy
     const rerun = hoststore(['handle', 'storage', 'converge'], spec);
     expect(rerun).toMatchObject({ status: 0 });
     expect(hoststore(['handle', 'mount', 'converge'], mountSpec)).toMatchObject({ status: 0 });
-    expect(execFileSync('blkid', ['-p', '-o', 'value', '-s', 'TYPE', imagePath(host.root, 'disk', 'app', name)], { encoding: 'utf8' }).trim()).toBe('ext4');
+    expect(
+      execFileSync('blkid', ['-p', '-o', 'value', '-s', 'TYPE', imagePath(host.root, 'disk', 'app', name)], {
+        encoding: 'utf8',
+      }).trim(),
+    ).toBe('ext4');
     expect(hoststore(['handle', 'mount', 'delete'], mountSpec)).toMatchObject({ status: 0 });
     expect(loopsOf(imagePath(host.root, 'disk', 'app', name))).toEqual([]);
   }
@@ -122,13 +172,25 @@ hostTest()('up re-mounts what the registry says after a reboot, and is idempoten
   fs.writeFileSync(`${mountWire(host.root).host_path}/f`, 'x');
   simulateReboot(host.root);
   expect(hostLoopsUnder(host.root)).toEqual([]);
-  expect(hoststore(['up', '--root', host.root])).toMatchObject({ status: 0, stdout: expect.stringMatching(/up: 1 of 1 mounts in place/) });
+  expect(hoststore(['up', '--root', host.root])).toMatchObject({
+    status: 0,
+    stdout: expect.stringMatching(/up: 1 of 1 mounts in place/),
+  });
   expect(fs.readFileSync(`${mountWire(host.root).host_path}/f`, 'utf8')).toBe('x');
-  expect(hoststore(['up', '--root', host.root])).toMatchObject({ status: 0, stdout: expect.stringMatching(/already mounted/) });
+  expect(hoststore(['up', '--root', host.root])).toMatchObject({
+    status: 0,
+    stdout: expect.stringMatching(/already mounted/),
+  });
 });
 
 test('usage errors exit 2 with one line', () => {
-  expect(hoststore(['frobnicate'])).toMatchObject({ status: 2, stderr: "hoststore: unknown command 'frobnicate'; run hoststore --help\n" });
+  expect(hoststore(['frobnicate'])).toMatchObject({
+    status: 2,
+    stderr: "hoststore: unknown command 'frobnicate'; run hoststore --help\n",
+  });
   expect(hoststore(['handle', 'storage', 'converge'], undefined, { HOSTSTORE_SPEC: '' })).toMatchObject({ status: 2 });
-  expect(hoststore(['handle', 'storage', 'converge'], undefined, { HOSTSTORE_SPEC: '{not json' })).toMatchObject({ status: 2, stderr: expect.stringMatching(/HOSTSTORE_SPEC is not JSON/) });
+  expect(hoststore(['handle', 'storage', 'converge'], undefined, { HOSTSTORE_SPEC: '{not json' })).toMatchObject({
+    status: 2,
+    stderr: expect.stringMatching(/HOSTSTORE_SPEC is not JSON/),
+  });
 });

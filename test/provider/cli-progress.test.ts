@@ -3,7 +3,12 @@ import { progress } from '../../provider/output/progress.js';
 
 function fakeStream(isTTY: boolean): NodeJS.WriteStream & { written: string[] } {
   const written: string[] = [];
-  return { isTTY, columns: 80, written, write: (chunk: string) => written.push(chunk) > 0 } as unknown as NodeJS.WriteStream & { written: string[] };
+  return {
+    isTTY,
+    columns: 80,
+    written,
+    write: (chunk: string) => written.push(chunk) > 0,
+  } as unknown as NodeJS.WriteStream & { written: string[] };
 }
 
 test('in a pipe: the start, an update at most every 10 s, and the end, each a line', () => {
@@ -19,7 +24,9 @@ test('in a pipe: the start, an update at most every 10 s, and the end, each a li
   shown.log('    formatted');
   shown.done('[1/2] create disk d1: done in 10000 ms');
   shown.finish();
-  expect(stream.written.join('')).toBe('[1/2] create disk d1 ...\n[1/2] create disk d1: 90%\n    formatted\n[1/2] create disk d1: done in 10000 ms\n');
+  expect(stream.written.join('')).toBe(
+    '[1/2] create disk d1 ...\n[1/2] create disk d1: 90%\n    formatted\n[1/2] create disk d1: done in 10000 ms\n',
+  );
 });
 
 test('on a terminal: one line rewritten in place, other lines above it, cleared at the end', () => {
@@ -34,7 +41,10 @@ test('on a terminal: one line rewritten in place, other lines above it, cleared 
   shown.finish();
   const out = stream.written.join('').replace(/\x1b\[[0-9;]*m/g, '');
   expect(out).toBe(
-    '\r\x1b[K[1/2] create disk d1 0 s' + '\r\x1b[K[1/2] create disk d1 50%, 2 s' + '\r\x1b[K    formatted\n' + '\r\x1b[K[1/2] create disk d1 50%, 2 s'
-      + '\r\x1b[K[1/2] create disk d1: done in 2000 ms\n',
+    '\r\x1b[K[1/2] create disk d1 0 s' +
+      '\r\x1b[K[1/2] create disk d1 50%, 2 s' +
+      '\r\x1b[K    formatted\n' +
+      '\r\x1b[K[1/2] create disk d1 50%, 2 s' +
+      '\r\x1b[K[1/2] create disk d1: done in 2000 ms\n',
   );
 });

@@ -25,14 +25,23 @@ test('a hint names --root unless the root is the default, quoted when the shell 
 });
 
 test('no message in provider/ names a command to run except through commandHint', () => {
-  const sources = (fs.readdirSync(PROVIDER, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && f !== 'command-hint.ts' && f !== 'cli.ts');
+  const sources = (fs.readdirSync(PROVIDER, { recursive: true }) as string[]).filter(
+    (f) => f.endsWith('.ts') && f !== 'command-hint.ts' && f !== 'cli.ts',
+  );
   // A command to run, as hints word it: "run hoststore up", "(see hoststore list)", "`hoststore delete ...".
   const hint = /(run |see |with |[(`:] ?)hoststore (up|delete|lease|snapshot|pool|list|status|import)\b(?!:)/;
-  const offenders = sources.flatMap((file) => fs.readFileSync(path.join(PROVIDER, file), 'utf8').split('\n')
-    .map((line, i) => ({ line: line.trim(), where: `${file}:${i + 1}` }))
-    // Lock holder labels and usage lines name a command, but are no hint to run one.
-    .filter(({ line }) => !/^(\*|\/\/|\/\*)/.test(line) && !/(usage|use): hoststore|holder: `hoststore/.test(line) && hint.test(line))
-    .map(({ where, line }) => `${where}: ${line.slice(0, 160)}`));
+  const offenders = sources.flatMap((file) =>
+    fs
+      .readFileSync(path.join(PROVIDER, file), 'utf8')
+      .split('\n')
+      .map((line, i) => ({ line: line.trim(), where: `${file}:${i + 1}` }))
+      // Lock holder labels and usage lines name a command, but are no hint to run one.
+      .filter(
+        ({ line }) =>
+          !/^(\*|\/\/|\/\*)/.test(line) && !/(usage|use): hoststore|holder: `hoststore/.test(line) && hint.test(line),
+      )
+      .map(({ where, line }) => `${where}: ${line.slice(0, 160)}`),
+  );
   expect(offenders).toEqual([]);
 });
 
@@ -44,12 +53,17 @@ afterEach(() => host.cleanup());
 
 const cli = (...args: string[]) => hoststore([...args, '--root', host.root]);
 
-hostTest()('the CLI\'s hints name the root they were run on', () => {
-  expect(cli('status', 'nope')).toMatchObject({ status: 1, stderr: expect.stringContaining(`(see hoststore list --root ${host.root})`) });
-  expect(cli('snapshot', 'restore', 'nope.20260101T000000Z.disk', '--to', 'x')).toMatchObject({ stderr: expect.stringContaining(`hoststore snapshot list --root ${host.root}`) });
+hostTest()("the CLI's hints name the root they were run on", () => {
+  expect(cli('status', 'nope')).toMatchObject({
+    status: 1,
+    stderr: expect.stringContaining(`(see hoststore list --root ${host.root})`),
+  });
+  expect(cli('snapshot', 'restore', 'nope.20260101T000000Z.disk', '--to', 'x')).toMatchObject({
+    stderr: expect.stringContaining(`hoststore snapshot list --root ${host.root}`),
+  });
 });
 
-hostTest()('a handler\'s hint names its spec\'s root', async () => {
+hostTest()("a handler's hint names its spec's root", async () => {
   const lines: string[] = [];
   const ctx = makeContext(host.root, { log: (line) => lines.push(line) });
   const spec = storageHandler.validate(storageWire(host.root));

@@ -64,36 +64,76 @@ function apply(storage: StorageModel[]): string {
   return applied.stdout;
 }
 
-hostTest('mkfs.ext4')('an ext4 image is moved in, recorded retained, and a Disk of that name adopts it with its data', () => {
-  // GIVEN an image holding data, outside the root, on the root's filesystem
-  const image = ext4Image(outside.path('legacy.img'));
-  const inode = fs.statSync(image).ino;
-  // WHEN it is imported
-  const imported = cli('import', image, '--name', 'legacy');
-  // THEN it was moved (same inode, gone from where it was) and recorded as retained
-  expect(imported).toMatchObject({ status: 0, stdout: expect.stringMatching(/imported .*legacy\.img as disk legacy: moved to .*\/disks\/legacy\.img; declare a Disk named 'legacy' to adopt it/) });
-  expect(fs.existsSync(image)).toBe(false);
-  expect(fs.statSync(host.path('disks', 'legacy.img')).ino).toBe(inode);
-  expect(JSON.parse(cli('list', '--json').stdout)).toMatchObject([{ name: 'legacy', kind: 'disk', state: 'retained', filesystem: 'ext4', sizeGb: 1 }]);
-  // WHEN a stack declares a Disk named 'legacy' with a Mount
-  const out = synthModel({ stack: 'eng', root: host.root, storage: [{ id: 'legacy', type: 'Disk', props: { name: 'legacy', sizeGb: 1 }, mounts: [{ id: 'm', service: 'db', mountPath: '/data' }] }] });
-  outs.push(out);
-  expect(hoststore(['plan', '--app', out]).stdout).toMatch(/<= adopt +disk legacy/);
-  expect(hoststore(['apply', '--app', out, '--auto-approve'])).toMatchObject({ status: 0 });
-  // THEN it was adopted, not reformatted: the data is there
-  expect(fs.readFileSync(path.join(replicaHostPath(host.root, 'app', 'db', 1, '/data'), 'data.txt'), 'utf8')).toBe('precious rows\n');
-  expect(fs.statSync(host.path('disks', 'legacy.img')).ino).toBe(inode);
-});
+hostTest('mkfs.ext4')(
+  'an ext4 image is moved in, recorded retained, and a Disk of that name adopts it with its data',
+  () => {
+    // GIVEN an image holding data, outside the root, on the root's filesystem
+    const image = ext4Image(outside.path('legacy.img'));
+    const inode = fs.statSync(image).ino;
+    // WHEN it is imported
+    const imported = cli('import', image, '--name', 'legacy');
+    // THEN it was moved (same inode, gone from where it was) and recorded as retained
+    expect(imported).toMatchObject({
+      status: 0,
+      stdout: expect.stringMatching(
+        /imported .*legacy\.img as disk legacy: moved to .*\/disks\/legacy\.img; declare a Disk named 'legacy' to adopt it/,
+      ),
+    });
+    expect(fs.existsSync(image)).toBe(false);
+    expect(fs.statSync(host.path('disks', 'legacy.img')).ino).toBe(inode);
+    expect(JSON.parse(cli('list', '--json').stdout)).toMatchObject([
+      { name: 'legacy', kind: 'disk', state: 'retained', filesystem: 'ext4', sizeGb: 1 },
+    ]);
+    // WHEN a stack declares a Disk named 'legacy' with a Mount
+    const out = synthModel({
+      stack: 'eng',
+      root: host.root,
+      storage: [
+        {
+          id: 'legacy',
+          type: 'Disk',
+          props: { name: 'legacy', sizeGb: 1 },
+          mounts: [{ id: 'm', service: 'db', mountPath: '/data' }],
+        },
+      ],
+    });
+    outs.push(out);
+    expect(hoststore(['plan', '--app', out]).stdout).toMatch(/<= adopt +disk legacy/);
+    expect(hoststore(['apply', '--app', out, '--auto-approve'])).toMatchObject({ status: 0 });
+    // THEN it was adopted, not reformatted: the data is there
+    expect(fs.readFileSync(path.join(replicaHostPath(host.root, 'app', 'db', 1, '/data'), 'data.txt'), 'utf8')).toBe(
+      'precious rows\n',
+    );
+    expect(fs.statSync(host.path('disks', 'legacy.img')).ino).toBe(inode);
+  },
+);
 
 hostTest()('a directory is moved in as a directory volume of its project and adopted with its files', () => {
   const dir = outside.path('shared');
   fs.mkdirSync(path.join(dir, 'sub'), { recursive: true, mode: 0o755 });
   fs.writeFileSync(path.join(dir, 'sub', 'file'), 'kept');
-  expect(cli('import', dir, '--name', 'shared')).toMatchObject({ status: 2, stderr: expect.stringMatching(/a directory belongs to a project: pass --project P/) });
-  expect(cli('import', dir, '--name', 'shared', '--project', 'app')).toMatchObject({ status: 0, stdout: expect.stringMatching(/as directory shared \(project app\): moved to .*\/projects\/app\/directories\/shared/) });
+  expect(cli('import', dir, '--name', 'shared')).toMatchObject({
+    status: 2,
+    stderr: expect.stringMatching(/a directory belongs to a project: pass --project P/),
+  });
+  expect(cli('import', dir, '--name', 'shared', '--project', 'app')).toMatchObject({
+    status: 0,
+    stdout: expect.stringMatching(
+      /as directory shared \(project app\): moved to .*\/projects\/app\/directories\/shared/,
+    ),
+  });
   expect(fs.existsSync(dir)).toBe(false);
-  apply([{ id: 'shared', type: 'Volume', props: { type: 'directory' }, mounts: [{ id: 'm', service: 'web', mountPath: '/files' }] }]);
-  expect(fs.readFileSync(path.join(replicaHostPath(host.root, 'app', 'web', 1, '/files'), 'sub', 'file'), 'utf8')).toBe('kept');
+  apply([
+    {
+      id: 'shared',
+      type: 'Volume',
+      props: { type: 'directory' },
+      mounts: [{ id: 'm', service: 'web', mountPath: '/files' }],
+    },
+  ]);
+  expect(fs.readFileSync(path.join(replicaHostPath(host.root, 'app', 'web', 1, '/files'), 'sub', 'file'), 'utf8')).toBe(
+    'kept',
+  );
 });
 
 hostTest('mkfs.ext4')('each refusal leaves the source as it was', () => {
@@ -135,33 +175,50 @@ hostTest('mkfs.ext4')('each refusal leaves the source as it was', () => {
   // a name already taken
   const second = ext4Image(outside.path('b.img'));
   refused([second, '--name', 'taken'], /disk taken already exists/, second);
-  expect(cli('import', second, '--name', 'bad name')).toMatchObject({ status: 2, stderr: expect.stringMatching(/--name "bad name" is not a storage name/) });
+  expect(cli('import', second, '--name', 'bad name')).toMatchObject({
+    status: 2,
+    stderr: expect.stringMatching(/--name "bad name" is not a storage name/),
+  });
 });
 
-hostTest('mkfs.ext4')('an image mounted elsewhere or open, or a directory with a mount inside, is refused', async () => {
-  const image = ext4Image(outside.path('busy.img'));
-  const target = outside.path('mnt');
-  fs.mkdirSync(target);
-  execFileSync('mount', ['-o', 'loop', image, target]);
-  try {
-    expect(cli('import', image, '--name', 'busy')).toMatchObject({ status: 3, stderr: expect.stringMatching(/is attached to \/dev\/loop\d+ and mounted at .*mnt; unmount and detach it first/) });
-    // a directory with a filesystem mounted inside it
-    expect(cli('import', outside.root, '--name', 'tree', '--project', 'app')).toMatchObject({ status: 3, stderr: expect.stringMatching(/has a filesystem mounted inside it/) });
-  } finally {
-    execFileSync('umount', [target]);
-  }
-  // (the test's own mount wrote to it; from here on nothing may)
-  const before = fingerprint(image);
-  // a process holding it open
-  const holder = spawn('bash', ['-c', `exec 3<"${image}"; echo ready; sleep 60`]);
-  try {
-    await new Promise((resolve) => holder.stdout.once('data', resolve));
-    expect(cli('import', image, '--name', 'busy')).toMatchObject({ status: 3, stderr: expect.stringMatching(/is in use by \d+ \((bash|sleep)\) fd 3; stop them first/) });
-  } finally {
-    holder.kill('SIGKILL');
-  }
-  expect(fingerprint(image)).toBe(before);
-});
+hostTest('mkfs.ext4')(
+  'an image mounted elsewhere or open, or a directory with a mount inside, is refused',
+  async () => {
+    const image = ext4Image(outside.path('busy.img'));
+    const target = outside.path('mnt');
+    fs.mkdirSync(target);
+    execFileSync('mount', ['-o', 'loop', image, target]);
+    try {
+      expect(cli('import', image, '--name', 'busy')).toMatchObject({
+        status: 3,
+        stderr: expect.stringMatching(
+          /is attached to \/dev\/loop\d+ and mounted at .*mnt; unmount and detach it first/,
+        ),
+      });
+      // a directory with a filesystem mounted inside it
+      expect(cli('import', outside.root, '--name', 'tree', '--project', 'app')).toMatchObject({
+        status: 3,
+        stderr: expect.stringMatching(/has a filesystem mounted inside it/),
+      });
+    } finally {
+      execFileSync('umount', [target]);
+    }
+    // (the test's own mount wrote to it; from here on nothing may)
+    const before = fingerprint(image);
+    // a process holding it open
+    const holder = spawn('bash', ['-c', `exec 3<"${image}"; echo ready; sleep 60`]);
+    try {
+      await new Promise((resolve) => holder.stdout.once('data', resolve));
+      expect(cli('import', image, '--name', 'busy')).toMatchObject({
+        status: 3,
+        stderr: expect.stringMatching(/is in use by \d+ \((bash|sleep)\) fd 3; stop them first/),
+      });
+    } finally {
+      holder.kill('SIGKILL');
+    }
+    expect(fingerprint(image)).toBe(before);
+  },
+);
 
 hostTest('mkfs.ext4')('across filesystems it is refused unless --copy, which copies and leaves the original', () => {
   // GIVEN an image on another filesystem (a tmpfs)
@@ -171,9 +228,15 @@ hostTest('mkfs.ext4')('across filesystems it is refused unless --copy, which cop
   try {
     const image = ext4Image(path.join(other, 'far.img'));
     const before = fingerprint(image);
-    expect(cli('import', image, '--name', 'far')).toMatchObject({ status: 3, stderr: expect.stringMatching(/they are on different filesystems.*pass --copy/) });
+    expect(cli('import', image, '--name', 'far')).toMatchObject({
+      status: 3,
+      stderr: expect.stringMatching(/they are on different filesystems.*pass --copy/),
+    });
     expect(fingerprint(image)).toBe(before);
-    expect(cli('import', image, '--name', 'far', '--copy')).toMatchObject({ status: 0, stdout: expect.stringMatching(/copied to .*\/disks\/far\.img/) });
+    expect(cli('import', image, '--name', 'far', '--copy')).toMatchObject({
+      status: 0,
+      stdout: expect.stringMatching(/copied to .*\/disks\/far\.img/),
+    });
     expect(fingerprint(image)).toBe(before);
     expect(execFileSync('cmp', [image, host.path('disks', 'far.img')]).length).toBe(0);
     expect(fs.readdirSync(host.path('disks'))).toEqual(['far.img']);
@@ -190,12 +253,24 @@ hostTest('mkfs.ext4')('a source written to while it is copied in is refused and 
     const image = ext4Image(path.join(other, 'racy.img'));
     // GIVEN a cp that copies, then someone writes to the source before the import looks again
     const tools = fs.mkdtempSync(outside.path('tools-'));
-    fs.symlinkSync(execFileSync('bash', ['-c', 'command -v sync'], { encoding: 'utf8' }).trim(), path.join(tools, 'sync'));
+    fs.symlinkSync(
+      execFileSync('bash', ['-c', 'command -v sync'], { encoding: 'utf8' }).trim(),
+      path.join(tools, 'sync'),
+    );
     const realCp = execFileSync('bash', ['-c', 'command -v cp'], { encoding: 'utf8' }).trim();
-    fs.writeFileSync(path.join(tools, 'cp'), `#!/bin/sh\n${realCp} "$@" && printf x | dd of="${image}" bs=1 seek=4096 conv=notrunc status=none\n`, { mode: 0o755 });
-    const result = hoststore(['import', image, '--name', 'racy', '--copy', '--root', host.root], undefined, { HOSTSTORE_TOOL_PATH: tools });
+    fs.writeFileSync(
+      path.join(tools, 'cp'),
+      `#!/bin/sh\n${realCp} "$@" && printf x | dd of="${image}" bs=1 seek=4096 conv=notrunc status=none\n`,
+      { mode: 0o755 },
+    );
+    const result = hoststore(['import', image, '--name', 'racy', '--copy', '--root', host.root], undefined, {
+      HOSTSTORE_TOOL_PATH: tools,
+    });
     // THEN it is refused and neither the image nor its temporary is left in the root
-    expect(result).toMatchObject({ status: 3, stderr: expect.stringMatching(/was replaced or changed while being imported; nothing was imported/) });
+    expect(result).toMatchObject({
+      status: 3,
+      stderr: expect.stringMatching(/was replaced or changed while being imported; nothing was imported/),
+    });
     expect(fs.readdirSync(host.path('disks'))).toEqual([]);
     expect(JSON.parse(cli('list', '--json').stdout)).toEqual([]);
   } finally {

@@ -44,7 +44,9 @@ test('a lock left by a killed process is broken, a live one is not', async () =>
   fs.mkdirSync(path.dirname(lockPath(root)), { recursive: true });
   fs.writeFileSync(lockPath(root), JSON.stringify({ pid: child.pid, holder: 'dead deploy', since: 'then' }));
   // WHEN another process wants the lock THEN it gets it
-  await expect(withRootLock(root, { holder: 'next', timeoutMs: 1000 }, async () => readLockHolder(root)?.holder)).resolves.toBe('next');
+  await expect(
+    withRootLock(root, { holder: 'next', timeoutMs: 1000 }, async () => readLockHolder(root)?.holder),
+  ).resolves.toBe('next');
   // AND a live holder's lock is respected
   fs.writeFileSync(lockPath(root), JSON.stringify({ pid: process.pid, holder: 'me', since: 'now' }));
   await expect(withRootLock(root, { holder: 'other', timeoutMs: 60 }, async () => 1)).rejects.toThrow(/locked by me/);

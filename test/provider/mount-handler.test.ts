@@ -5,7 +5,13 @@ import { mountHandler } from '../../provider/handlers/mount.js';
 import { readMountTable, unmount } from '../../provider/host/mounts.js';
 import { loopsFor } from '../../provider/host/loop.js';
 import { imagePath, stagingPath } from '../../src/schema.js';
-import { hostLoopsUnder, hostTest, makeHostFixture, simulateReboot, type HostFixture } from '../helpers/host-fixture.js';
+import {
+  hostLoopsUnder,
+  hostTest,
+  makeHostFixture,
+  simulateReboot,
+  type HostFixture,
+} from '../helpers/host-fixture.js';
 import { mountWire, storageWire } from '../helpers/specs.js';
 
 let host: HostFixture;
@@ -28,12 +34,18 @@ hostTest()('lifecycle: create → read → diff (no change) → delete → read 
   expect(mountHandler.diff(ctx(), spec, actual)).toEqual({ action: 'none', changes: [] });
   // an exclusive disk is mounted once, straight at the replica's host path (no staging, no bind)
   const device = loopsFor(imagePath(host.root, 'disk', 'app', 'data'))[0];
-  expect(readMountTable().filter((e) => e.source === device).map((e) => e.target)).toEqual([spec.host_path]);
+  expect(
+    readMountTable()
+      .filter((e) => e.source === device)
+      .map((e) => e.target),
+  ).toEqual([spec.host_path]);
   // damage: unmount behind our back
   await unmount(spec.host_path);
   const damaged = mountHandler.read(ctx(), spec);
   expect(damaged).toMatchObject({ mounted: false });
-  expect(mountHandler.diff(ctx(), spec, damaged).changes).toEqual([expect.objectContaining({ field: 'mount', reason: 'mount missing: remount' })]);
+  expect(mountHandler.diff(ctx(), spec, damaged).changes).toEqual([
+    expect.objectContaining({ field: 'mount', reason: 'mount missing: remount' }),
+  ]);
   await converge(mountHandler, ctx(), spec);
   expect(mountHandler.read(ctx(), spec)).toMatchObject({ mounted: true });
   await remove(mountHandler, ctx(), spec);
@@ -44,12 +56,17 @@ hostTest()('lifecycle: create → read → diff (no change) → delete → read 
 
 hostTest()('a shared volume is one loop device and one staging mount, bound into every replica', async () => {
   await converge(storageHandler, ctx(), storage({ kind: 'volume', name: 'models', shared: 'true' }));
-  const replicas = ['1', '2', '3'].map((replica) => mount({ storage: 'models', storage_kind: 'volume', replica, read_only: 'true' }));
+  const replicas = ['1', '2', '3'].map((replica) =>
+    mount({ storage: 'models', storage_kind: 'volume', replica, read_only: 'true' }),
+  );
   for (const spec of replicas) await converge(mountHandler, ctx(), spec);
   const image = imagePath(host.root, 'volume', 'app', 'models');
   expect(loopsFor(image)).toHaveLength(1);
-  expect(readMountTable().filter((e) => e.target === stagingPath(host.root, 'volume', 'app', 'models'))).toHaveLength(1);
-  for (const spec of replicas) expect(entryAt(spec.host_path)).toMatchObject({ readOnly: true, source: loopsFor(image)[0] });
+  expect(readMountTable().filter((e) => e.target === stagingPath(host.root, 'volume', 'app', 'models'))).toHaveLength(
+    1,
+  );
+  for (const spec of replicas)
+    expect(entryAt(spec.host_path)).toMatchObject({ readOnly: true, source: loopsFor(image)[0] });
   expect(() => fs.writeFileSync(`${replicas[0].host_path}/x`, 'x')).toThrow(/EROFS/);
   // the storage stays staged until its last replica lets go
   await remove(mountHandler, ctx(), replicas[0]);
@@ -81,7 +98,9 @@ hostTest()('a leased disk refuses a second holder, naming the holder; a stale le
   expect(entryAt(second.host_path)).toBeUndefined();
   // the holder's mount disappears behind our back: the lease is stale and says how to break it
   await unmount(mount({ service: 'web' }).host_path);
-  await expect(converge(mountHandler, ctx(), second)).rejects.toThrow(/stale: its mount at .* is gone; break it with `hoststore lease break data --root \S+`/);
+  await expect(converge(mountHandler, ctx(), second)).rejects.toThrow(
+    /stale: its mount at .* is gone; break it with `hoststore lease break data --root \S+`/,
+  );
 });
 
 hostTest()('a replica host path that is a symlink out of the root is refused', async () => {
@@ -91,7 +110,9 @@ hostTest()('a replica host path that is a symlink out of the root is refused', a
   try {
     fs.mkdirSync(spec.host_path.replace(/\/1\/data$/, ''), { recursive: true });
     fs.symlinkSync(outside, spec.host_path.replace(/\/data$/, ''));
-    await expect(converge(mountHandler, ctx(), spec)).rejects.toThrow(/refusing to mount at .*: .* is a symlink \(to \/tmp\/hoststore-outside-/);
+    await expect(converge(mountHandler, ctx(), spec)).rejects.toThrow(
+      /refusing to mount at .*: .* is a symlink \(to \/tmp\/hoststore-outside-/,
+    );
     expect(readMountTable().some((e) => e.target.startsWith(outside))).toBe(false);
     // nothing half-made stays behind: no staging mount, no loop device
     expect(hostLoopsUnder(host.root)).toEqual([]);

@@ -6,7 +6,14 @@
 import * as fs from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { hostLoopsUnder, hostMountsUnder, hostTest, simulateReboot, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
+import {
+  hostLoopsUnder,
+  hostMountsUnder,
+  hostTest,
+  simulateReboot,
+  makeHostFixture,
+  type HostFixture,
+} from '../helpers/host-fixture.js';
 import { mountWire, storageWire } from '../helpers/specs.js';
 import { CLI, hoststore, hoststoreAsync } from '../helpers/cli.js';
 
@@ -124,19 +131,28 @@ describe('a pool create killed after its mount', () => {
     execFileSync('mount', ['-t', 'btrfs', '-o', 'nosuid,nodev,noatime,discard=async', device, root]);
     return { root, device };
   };
-  const autoclear = (device: string) => fs.readFileSync(`/sys/block/${device.slice('/dev/'.length)}/loop/autoclear`, 'utf8').trim();
+  const autoclear = (device: string) =>
+    fs.readFileSync(`/sys/block/${device.slice('/dev/'.length)}/loop/autoclear`, 'utf8').trim();
 
   for (const how of ['pool create', 'up'] as const) {
-    hostTest('mkfs.btrfs', 'chattr', 'lsattr')(`is finished by ${how}: the loop device goes with the unmount`, () => {
+    hostTest(
+      'mkfs.btrfs',
+      'chattr',
+      'lsattr',
+    )(`is finished by ${how}: the loop device goes with the unmount`, () => {
       const host = makeHostFixture('hoststore-oppool-');
       fixtures.push(host);
       const { root, device } = killedAfterMount(host);
       expect(autoclear(device)).toBe('0');
-      const result = how === 'up' ? hoststore(['up', '--root', root]) : hoststore(['pool', 'create', '--root', root, '--size-gb', '2']);
+      const result =
+        how === 'up'
+          ? hoststore(['up', '--root', root])
+          : hoststore(['pool', 'create', '--root', root, '--size-gb', '2']);
       expect(result.stderr).toBe('');
       expect(result.status).toBe(0);
       expect(autoclear(device)).toBe('1');
-      if (how === 'pool create') expect(execFileSync('lsattr', ['-d', root], { encoding: 'utf8' })).toMatch(/^\S*C\S*\s/);
+      if (how === 'pool create')
+        expect(execFileSync('lsattr', ['-d', root], { encoding: 'utf8' })).toMatch(/^\S*C\S*\s/);
       execFileSync('umount', [root]);
       expect(hostLoopsUnder(host.root)).toEqual([]);
     });
@@ -147,31 +163,36 @@ describe('a snapshot killed while the filesystem is frozen', () => {
   // GIVEN a mounted disk holding data enough for a sparse copy of a second or more, WHEN `hoststore snapshot
   // create` is killed with SIGKILL while the filesystem is frozen (no finally runs), THEN the filesystem is
   // thawed anyway: writers of the application do not hang until someone runs fsfreeze --unfreeze by hand.
-  hostTest('fsfreeze')('leaves the filesystem thawed', async () => {
-    const host = makeHostFixture('hoststore-opfreeze-');
-    fixtures.push(host);
-    expect(hoststore(['handle', 'storage', 'converge'], storageWire(host.root)).status).toBe(0);
-    const wire = mountWire(host.root);
-    expect(hoststore(['handle', 'mount', 'converge'], wire).status).toBe(0);
-    cleanups.push(() => void spawnSync('fsfreeze', ['--unfreeze', wire.host_path]));
-    for (let i = 0; i < 4; i += 1) fs.writeFileSync(`${wire.host_path}/payload-${i}`, randomBytes(48 << 20));
-    execFileSync('sync');
-    const { child, done } = hoststoreAsync(['snapshot', 'create', 'data', '--root', host.root]);
-    let stderr = '';
-    child.stdout.on('data', (d) => (stderr += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    for (let waited = 0; !stderr.includes('freezing') && waited < 20_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
-    expect(stderr).toContain('freezing');
-    await new Promise((r) => setTimeout(r, 150));
-    child.kill('SIGKILL');
-    await done;
-    await new Promise((r) => setTimeout(r, 600));
-    // Frozen or not, without blocking on it: a second freeze fails with EBUSY only on a frozen filesystem.
-    const probe = spawnSync('fsfreeze', ['--freeze', wire.host_path], { encoding: 'utf8' });
-    if (probe.status === 0) spawnSync('fsfreeze', ['--unfreeze', wire.host_path]);
-    expect(probe.stderr).not.toMatch(/busy/i);
-    expect(probe.status).toBe(0);
-  }, 60_000);
+  hostTest('fsfreeze')(
+    'leaves the filesystem thawed',
+    async () => {
+      const host = makeHostFixture('hoststore-opfreeze-');
+      fixtures.push(host);
+      expect(hoststore(['handle', 'storage', 'converge'], storageWire(host.root)).status).toBe(0);
+      const wire = mountWire(host.root);
+      expect(hoststore(['handle', 'mount', 'converge'], wire).status).toBe(0);
+      cleanups.push(() => void spawnSync('fsfreeze', ['--unfreeze', wire.host_path]));
+      for (let i = 0; i < 4; i += 1) fs.writeFileSync(`${wire.host_path}/payload-${i}`, randomBytes(48 << 20));
+      execFileSync('sync');
+      const { child, done } = hoststoreAsync(['snapshot', 'create', 'data', '--root', host.root]);
+      let stderr = '';
+      child.stdout.on('data', (d) => (stderr += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      for (let waited = 0; !stderr.includes('freezing') && waited < 20_000; waited += 20)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(stderr).toContain('freezing');
+      await new Promise((r) => setTimeout(r, 150));
+      child.kill('SIGKILL');
+      await done;
+      await new Promise((r) => setTimeout(r, 600));
+      // Frozen or not, without blocking on it: a second freeze fails with EBUSY only on a frozen filesystem.
+      const probe = spawnSync('fsfreeze', ['--freeze', wire.host_path], { encoding: 'utf8' });
+      if (probe.status === 0) spawnSync('fsfreeze', ['--unfreeze', wire.host_path]);
+      expect(probe.stderr).not.toMatch(/busy/i);
+      expect(probe.status).toBe(0);
+    },
+    60_000,
+  );
 });
 
 describe('a pool root after a reboot, before hoststore up', () => {
@@ -187,13 +208,23 @@ describe('a pool root after a reboot, before hoststore up', () => {
     expect(hoststore(['handle', 'mount', 'converge'], mountWire(root)).status).toBe(0);
     const app = host.path('app');
     fs.mkdirSync(app);
-    execFileSync(process.execPath, [`${CLI.replace(/provider\/cli\.js$/, '')}examples/main.js`], { cwd: app, env: { ...process.env, HOSTSTORE_ROOT: root }, stdio: 'ignore' });
+    execFileSync(process.execPath, [`${CLI.replace(/provider\/cli\.js$/, '')}examples/main.js`], {
+      cwd: app,
+      env: { ...process.env, HOSTSTORE_ROOT: root },
+      stdio: 'ignore',
+    });
     // The reboot: everything under the root, then the pool itself (its loop device frees itself).
     execFileSync('umount', [host.path('pool', 'projects', 'app', 'services', 'web', '1', 'data')]);
     for (const device of hostLoopsUnder(root)) execFileSync('losetup', ['--detach', device]);
     execFileSync('umount', [root]);
     // plan takes its roots from the synth output (and no --root: an option a command does not take is refused).
-    const runs = [['list', '--root', root], ['status', 'data', '--root', root], ['lease-list', '--root', root], ['snapshot', 'list', '--root', root], ['plan', '--app', `${app}/cdktf.out`]];
+    const runs = [
+      ['list', '--root', root],
+      ['status', 'data', '--root', root],
+      ['lease-list', '--root', root],
+      ['snapshot', 'list', '--root', root],
+      ['plan', '--app', `${app}/cdktf.out`],
+    ];
     for (const args of runs) {
       const result = hoststore(args);
       expect({ args, status: result.status }).toEqual({ args, status: 3 });
@@ -233,10 +264,19 @@ describe('a lock file changed by hand', () => {
   hostTest()('that names no holder is broken as stale', () => {
     const host = makeHostFixture('hoststore-oplock-');
     fixtures.push(host);
-    expect(hoststore(['handle', 'storage', 'converge'], storageWire(host.root, { kind: 'directory', size_gb: '', filesystem: '' } as never)).status).toBe(0);
+    expect(
+      hoststore(
+        ['handle', 'storage', 'converge'],
+        storageWire(host.root, { kind: 'directory', size_gb: '', filesystem: '' } as never),
+      ).status,
+    ).toBe(0);
     for (const content of ['null', '5', '[1]', '"x"']) {
       fs.writeFileSync(host.path('registry', 'lock'), content, { mode: 0o600 });
-      const result = hoststore(['handle', 'storage', 'converge'], storageWire(host.root, { kind: 'directory', size_gb: '', filesystem: '' } as never), { HOSTSTORE_LOCK_TIMEOUT_MS: '2000' });
+      const result = hoststore(
+        ['handle', 'storage', 'converge'],
+        storageWire(host.root, { kind: 'directory', size_gb: '', filesystem: '' } as never),
+        { HOSTSTORE_LOCK_TIMEOUT_MS: '2000' },
+      );
       expect({ content, stderr: result.stderr, status: result.status }).toEqual({ content, stderr: '', status: 0 });
       expect(fs.existsSync(host.path('registry', 'lock'))).toBe(false);
     }

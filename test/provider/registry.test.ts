@@ -10,8 +10,18 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
 const record: StorageRecord = {
-  kind: 'disk', name: 'pg', project: 'app', stack: 's', state: 'ready', sizeGb: 20, filesystem: 'ext4', shared: false,
-  removalPolicy: 'retain', path: '/x/disks/pg.img', createdAt: 't', updatedAt: 't',
+  kind: 'disk',
+  name: 'pg',
+  project: 'app',
+  stack: 's',
+  state: 'ready',
+  sizeGb: 20,
+  filesystem: 'ext4',
+  shared: false,
+  removalPolicy: 'retain',
+  path: '/x/disks/pg.img',
+  createdAt: 't',
+  updatedAt: 't',
 };
 
 test('records round-trip, list sorted, remove is idempotent', () => {
@@ -32,7 +42,12 @@ test('a write leaves one file per collection and no temporary; a torn temporary 
   const dir = path.join(root, 'registry');
   expect(fs.readdirSync(dir)).toEqual(['storage.json']);
   // one record per line, keys sorted, so a diff of the file reads like a diff of the records
-  expect(fs.readFileSync(path.join(dir, 'storage.json'), 'utf8').split('\n').filter((l) => l.startsWith('    "'))).toEqual([
+  expect(
+    fs
+      .readFileSync(path.join(dir, 'storage.json'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('    "')),
+  ).toEqual([
     expect.stringMatching(/^ {4}"disk_cache": \{"kind":"disk","name":"cache"/),
     expect.stringMatching(/^ {4}"disk_pg": \{"kind":"disk","name":"pg"/),
   ]);

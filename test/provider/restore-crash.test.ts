@@ -53,15 +53,31 @@ async function prepare(): Promise<Prepared> {
   simulateReboot(host.root);
   const image = imagePath(host.root, 'disk', 'app', 'data');
   return {
-    host, image, snapshotId: snapshot.id, content, hostPath: rw.host_path,
-    hashSnapshot: (await checksum(snapshot.path)).sha256, hashBefore: (await checksum(image)).sha256,
+    host,
+    image,
+    snapshotId: snapshot.id,
+    content,
+    hostPath: rw.host_path,
+    hashSnapshot: (await checksum(snapshot.path)).sha256,
+    hashBefore: (await checksum(image)).sha256,
   };
 }
 
-const restoreArgs = (p: Prepared) => ['snapshot', 'restore', p.snapshotId, '--in-place', '--yes', '--root', p.host.root];
+const restoreArgs = (p: Prepared) => [
+  'snapshot',
+  'restore',
+  p.snapshotId,
+  '--in-place',
+  '--yes',
+  '--root',
+  p.host.root,
+];
 
 /** Runs the restore in its own process group and SIGKILLs the whole group when `when` says so. */
-async function runAndKill(p: Prepared, when: (elapsedMs: number) => boolean): Promise<{ killed: boolean; elapsedMs: number }> {
+async function runAndKill(
+  p: Prepared,
+  when: (elapsedMs: number) => boolean,
+): Promise<{ killed: boolean; elapsedMs: number }> {
   await nextSecond();
   const child = spawn(process.execPath, [CLI, ...restoreArgs(p)], { detached: true, stdio: 'ignore' });
   const started = Date.now();
@@ -93,7 +109,10 @@ async function assertWholeAndRerun(p: Prepared, label: string): Promise<void> {
     expect(fs.readFileSync(path.join(p.hostPath, 'payload')).equals(p.content)).toBe(true);
   } else {
     const now = (await checksum(p.image)).sha256;
-    expect({ label, state: now === p.hashSnapshot ? 'snapshot' : now === p.hashBefore ? 'before' : 'torn' }).toEqual({ label, state: expect.stringMatching(/^(snapshot|before)$/) });
+    expect({ label, state: now === p.hashSnapshot ? 'snapshot' : now === p.hashBefore ? 'before' : 'torn' }).toEqual({
+      label,
+      state: expect.stringMatching(/^(snapshot|before)$/),
+    });
   }
   // WHEN the same command runs again THEN it converges to the snapshot, mounted again
   await nextSecond();
@@ -113,57 +132,88 @@ async function assertWholeAndRerun(p: Prepared, label: string): Promise<void> {
 
 const exists = (file: string) => fs.existsSync(file);
 
-hostTest('mkfs.ext4')('restore --in-place killed with SIGKILL at many points never leaves the storage missing or torn; a rerun converges', async () => {
-  // An unkilled run first: it must work, and its duration spreads the kills below over the whole run.
-  const baseline = await prepare();
-  const { elapsedMs: total } = await runAndKill(baseline, () => false);
-  await assertWholeAndRerun(baseline, 'no kill');
-  const points: Array<[string, (p: Prepared) => (ms: number) => boolean]> = [
-    // the copy has started (a temporary beside the image, or the image renamed away as earlier builds did)
-    ['copy started', (p) => () => exists(`${p.image}.restoring`) || exists(`${p.image}.before-restore`)],
-    ['copy under way', (p) => () => (fs.statSync(`${p.image}.restoring`, { throwIfNoEntry: false })?.size ?? 0) > 0 || exists(`${p.image}.before-restore`)],
-    ['swap recorded', (p) => () => (fs.readFileSync(path.join(p.host.root, 'registry', 'storage.json'), 'utf8').includes('"phase":"swapping"'))],
-    ...[0.2, 0.45, 0.7, 0.9].map((f): [string, (p: Prepared) => (ms: number) => boolean] => [`${Math.round(f * 100)}% of ${total} ms`, () => (ms) => ms >= f * total]),
-  ];
-  let killedCount = 0;
-  for (const [label, when] of points) {
-    const p = await prepare();
-    const { killed } = await runAndKill(p, when(p));
-    if (killed) killedCount += 1;
-    await assertWholeAndRerun(p, label);
-    fixtures.splice(fixtures.indexOf(p.host), 1);
-    p.host.cleanup();
-  }
-  expect(killedCount).toBeGreaterThanOrEqual(points.length - 2);
-}, 600_000);
+hostTest('mkfs.ext4')(
+  'restore --in-place killed with SIGKILL at many points never leaves the storage missing or torn; a rerun converges',
+  async () => {
+    // An unkilled run first: it must work, and its duration spreads the kills below over the whole run.
+    const baseline = await prepare();
+    const { elapsedMs: total } = await runAndKill(baseline, () => false);
+    await assertWholeAndRerun(baseline, 'no kill');
+    const points: Array<[string, (p: Prepared) => (ms: number) => boolean]> = [
+      // the copy has started (a temporary beside the image, or the image renamed away as earlier builds did)
+      ['copy started', (p) => () => exists(`${p.image}.restoring`) || exists(`${p.image}.before-restore`)],
+      [
+        'copy under way',
+        (p) => () =>
+          (fs.statSync(`${p.image}.restoring`, { throwIfNoEntry: false })?.size ?? 0) > 0 ||
+          exists(`${p.image}.before-restore`),
+      ],
+      [
+        'swap recorded',
+        (p) => () =>
+          fs.readFileSync(path.join(p.host.root, 'registry', 'storage.json'), 'utf8').includes('"phase":"swapping"'),
+      ],
+      ...[0.2, 0.45, 0.7, 0.9].map((f): [string, (p: Prepared) => (ms: number) => boolean] => [
+        `${Math.round(f * 100)}% of ${total} ms`,
+        () => (ms) => ms >= f * total,
+      ]),
+    ];
+    let killedCount = 0;
+    for (const [label, when] of points) {
+      const p = await prepare();
+      const { killed } = await runAndKill(p, when(p));
+      if (killed) killedCount += 1;
+      await assertWholeAndRerun(p, label);
+      fixtures.splice(fixtures.indexOf(p.host), 1);
+      p.host.cleanup();
+    }
+    expect(killedCount).toBeGreaterThanOrEqual(points.length - 2);
+  },
+  600_000,
+);
 
-hostTest('mkfs.ext4')('an interrupted restore is settled by `hoststore up` (copy rolled back) and by a storage converge (swap finished)', async () => {
-  // GIVEN a restore killed while copying
-  const copying = await prepare();
-  await runAndKill(copying, () => (fs.statSync(`${copying.image}.restoring`, { throwIfNoEntry: false })?.size ?? 0) > 0);
-  const ctx = makeContext(copying.host.root, { log: () => undefined });
-  const spec = storageHandler.validate(storageWire(copying.host.root));
-  expect(storageHandler.diff(ctx, spec, storageHandler.read(ctx, spec)).changes).toEqual([expect.objectContaining({ field: 'image', reason: expect.stringMatching(/interrupted in-place restore/) })]);
-  // WHEN hoststore up runs THEN the partial copy is gone, the disk keeps its content and is mounted again
-  const up = hoststore(['up', '--root', copying.host.root]);
-  expect(up).toMatchObject({ status: 0, stdout: expect.stringMatching(/rolled back an interrupted restore/) });
-  expect(fs.readdirSync(path.dirname(copying.image))).toEqual(['data.img']);
-  expect(fs.readFileSync(path.join(copying.hostPath, 'after-snapshot'), 'utf8')).toBe('later');
-  expect(ctx.registry.storage('disk', 'app', 'data')?.restoring).toBeUndefined();
-  // GIVEN a restore killed once its copy was made WHEN the storage converges THEN the swap is finished
-  const swapping = await prepare();
-  await runAndKill(swapping, () => fs.readFileSync(path.join(swapping.host.root, 'registry', 'storage.json'), 'utf8').includes('"phase":"swapping"'));
-  const converged = hoststore(['handle', 'storage', 'converge'], storageWire(swapping.host.root));
-  expect(converged).toMatchObject({ status: 0 });
-  expect(makeContext(swapping.host.root).registry.storage('disk', 'app', 'data')?.restoring).toBeUndefined();
-  expect((await checksum(swapping.image)).sha256).toBe(swapping.hashSnapshot);
-}, 120_000);
+hostTest('mkfs.ext4')(
+  'an interrupted restore is settled by `hoststore up` (copy rolled back) and by a storage converge (swap finished)',
+  async () => {
+    // GIVEN a restore killed while copying
+    const copying = await prepare();
+    await runAndKill(
+      copying,
+      () => (fs.statSync(`${copying.image}.restoring`, { throwIfNoEntry: false })?.size ?? 0) > 0,
+    );
+    const ctx = makeContext(copying.host.root, { log: () => undefined });
+    const spec = storageHandler.validate(storageWire(copying.host.root));
+    expect(storageHandler.diff(ctx, spec, storageHandler.read(ctx, spec)).changes).toEqual([
+      expect.objectContaining({ field: 'image', reason: expect.stringMatching(/interrupted in-place restore/) }),
+    ]);
+    // WHEN hoststore up runs THEN the partial copy is gone, the disk keeps its content and is mounted again
+    const up = hoststore(['up', '--root', copying.host.root]);
+    expect(up).toMatchObject({ status: 0, stdout: expect.stringMatching(/rolled back an interrupted restore/) });
+    expect(fs.readdirSync(path.dirname(copying.image))).toEqual(['data.img']);
+    expect(fs.readFileSync(path.join(copying.hostPath, 'after-snapshot'), 'utf8')).toBe('later');
+    expect(ctx.registry.storage('disk', 'app', 'data')?.restoring).toBeUndefined();
+    // GIVEN a restore killed once its copy was made WHEN the storage converges THEN the swap is finished
+    const swapping = await prepare();
+    await runAndKill(swapping, () =>
+      fs.readFileSync(path.join(swapping.host.root, 'registry', 'storage.json'), 'utf8').includes('"phase":"swapping"'),
+    );
+    const converged = hoststore(['handle', 'storage', 'converge'], storageWire(swapping.host.root));
+    expect(converged).toMatchObject({ status: 0 });
+    expect(makeContext(swapping.host.root).registry.storage('disk', 'app', 'data')?.restoring).toBeUndefined();
+    expect((await checksum(swapping.image)).sha256).toBe(swapping.hashSnapshot);
+  },
+  120_000,
+);
 
 hostTest()('a directory volume restores in place through the same temporary and swap', async () => {
   const host = makeHostFixture('hoststore-restore-crash-');
   fixtures.push(host);
   const ctx = makeContext(host.root, { log: () => undefined });
-  await converge(storageHandler, ctx, storageHandler.validate(storageWire(host.root, { kind: 'directory', name: 'cache', size_gb: '', filesystem: '' })));
+  await converge(
+    storageHandler,
+    ctx,
+    storageHandler.validate(storageWire(host.root, { kind: 'directory', name: 'cache', size_gb: '', filesystem: '' })),
+  );
   const dir = ctx.registry.storage('directory', 'app', 'cache')!.path;
   fs.mkdirSync(path.join(dir, 'sub'));
   fs.writeFileSync(path.join(dir, 'sub', 'kept'), 'v1');

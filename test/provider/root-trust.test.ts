@@ -56,28 +56,41 @@ function plantImage(image: string, owner: number, mode = 0o600): void {
 }
 
 describe('images someone else planted', () => {
-  hostTest('mkfs.ext4', 'setpriv')('an image owned by another user, holding a setuid-root binary, is refused at adopt', async () => {
-    // GIVEN an image under disks/ owned by nobody, with a setuid-root binary inside
-    const image = imagePath(host.root, 'disk', 'app', 'planted');
-    plantImage(image, NOBODY);
-    // WHEN a Disk of that name is declared (plan and provisioner share this diff)
-    const spec = storage({ name: 'planted', size_gb: '' });
-    const diff = storageHandler.diff(ctx(), spec, storageHandler.read(ctx(), spec));
-    // THEN it is refused, with the reason and the fix
-    expect(diff).toEqual({
-      action: 'adopt',
-      changes: [{
-        field: 'image', kind: 'refused', safety: 'refused',
-        reason: `disk planted: refusing to adopt ${image}: it is owned by nobody (uid ${NOBODY}), not root (mode 0600); hoststore mounts what it adopts as root, so it adopts only an image that is root's alone. Check its content, then: chown root:root ${image} && chmod 600 ${image} (a copy if it has other links)`,
-      }],
-    });
-    // AND the provisioner's path refuses it too, with one line and exit 3, recording and attaching nothing
-    const result = hoststore(['handle', 'storage', 'converge'], storageWire(host.root, { name: 'planted', size_gb: '' }));
-    expect(result).toMatchObject({ status: 3, stderr: expect.stringContaining(`refusing to adopt ${image}: it is owned by nobody`) });
-    oneLine(result.stderr);
-    expect(ctx().registry.storage('disk', 'app', 'planted')).toBeUndefined();
-    expect(hostLoopsUnder(host.root)).toEqual([]);
-  });
+  hostTest('mkfs.ext4', 'setpriv')(
+    'an image owned by another user, holding a setuid-root binary, is refused at adopt',
+    async () => {
+      // GIVEN an image under disks/ owned by nobody, with a setuid-root binary inside
+      const image = imagePath(host.root, 'disk', 'app', 'planted');
+      plantImage(image, NOBODY);
+      // WHEN a Disk of that name is declared (plan and provisioner share this diff)
+      const spec = storage({ name: 'planted', size_gb: '' });
+      const diff = storageHandler.diff(ctx(), spec, storageHandler.read(ctx(), spec));
+      // THEN it is refused, with the reason and the fix
+      expect(diff).toEqual({
+        action: 'adopt',
+        changes: [
+          {
+            field: 'image',
+            kind: 'refused',
+            safety: 'refused',
+            reason: `disk planted: refusing to adopt ${image}: it is owned by nobody (uid ${NOBODY}), not root (mode 0600); hoststore mounts what it adopts as root, so it adopts only an image that is root's alone. Check its content, then: chown root:root ${image} && chmod 600 ${image} (a copy if it has other links)`,
+          },
+        ],
+      });
+      // AND the provisioner's path refuses it too, with one line and exit 3, recording and attaching nothing
+      const result = hoststore(
+        ['handle', 'storage', 'converge'],
+        storageWire(host.root, { name: 'planted', size_gb: '' }),
+      );
+      expect(result).toMatchObject({
+        status: 3,
+        stderr: expect.stringContaining(`refusing to adopt ${image}: it is owned by nobody`),
+      });
+      oneLine(result.stderr);
+      expect(ctx().registry.storage('disk', 'app', 'planted')).toBeUndefined();
+      expect(hostLoopsUnder(host.root)).toEqual([]);
+    },
+  );
 
   test.each([
     ['writable by others', 0o666, false, /is writable by group or others \(owner root \(uid 0\), mode 0666\)/],
@@ -96,36 +109,52 @@ describe('images someone else planted', () => {
     ]);
   });
 
-  hostTest('mkfs.ext4', 'setpriv')('a root-owned planted image is mounted nosuid,nodev: its setuid binary gives no root', async () => {
-    // GIVEN a root-owned image with a setuid-root `id`, adopted and mounted through hoststore
-    plantImage(imagePath(host.root, 'disk', 'app', 'planted'), 0);
-    await converge(storageHandler, ctx(), storage({ name: 'planted', size_gb: '' }));
-    const spec = mount({ storage: 'planted' });
-    await converge(mountHandler, ctx(), spec);
-    // THEN the mount is nosuid,nodev
-    expect(mountAt(spec.host_path)?.options.split(',')).toEqual(expect.arrayContaining(['nosuid', 'nodev']));
-    // AND another user running the setuid binary stays who they are
-    const binary = path.join(spec.host_path, 'id');
-    expect(fs.statSync(binary).mode & 0o4000).toBe(0o4000);
-    fs.chmodSync(host.root, 0o755); // let uid 65534 reach the mount point
-    const euid = execFileSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', binary, '-u'], { encoding: 'utf8' }).trim();
-    expect(euid).toBe(String(NOBODY));
-  });
+  hostTest('mkfs.ext4', 'setpriv')(
+    'a root-owned planted image is mounted nosuid,nodev: its setuid binary gives no root',
+    async () => {
+      // GIVEN a root-owned image with a setuid-root `id`, adopted and mounted through hoststore
+      plantImage(imagePath(host.root, 'disk', 'app', 'planted'), 0);
+      await converge(storageHandler, ctx(), storage({ name: 'planted', size_gb: '' }));
+      const spec = mount({ storage: 'planted' });
+      await converge(mountHandler, ctx(), spec);
+      // THEN the mount is nosuid,nodev
+      expect(mountAt(spec.host_path)?.options.split(',')).toEqual(expect.arrayContaining(['nosuid', 'nodev']));
+      // AND another user running the setuid binary stays who they are
+      const binary = path.join(spec.host_path, 'id');
+      expect(fs.statSync(binary).mode & 0o4000).toBe(0o4000);
+      fs.chmodSync(host.root, 0o755); // let uid 65534 reach the mount point
+      const euid = execFileSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', binary, '-u'], {
+        encoding: 'utf8',
+      }).trim();
+      expect(euid).toBe(String(NOBODY));
+    },
+  );
 
-  hostTest('mkfs.ext4')('binds of shared volumes and directory volumes are nosuid,nodev, also after a remount', async () => {
-    await converge(storageHandler, ctx(), storage({ kind: 'volume', name: 'shared', shared: 'true' }));
-    await converge(storageHandler, ctx(), storage({ kind: 'directory', name: 'files', size_gb: '', filesystem: '' }));
-    for (const [storageName, kind] of [['shared', 'volume'], ['files', 'directory']] as const) {
-      for (const readOnly of ['false', 'true', 'false'] as const) {
-        const spec = mount({ storage: storageName, storage_kind: kind, mount_path: `/${storageName}`, read_only: readOnly });
-        await converge(mountHandler, ctx(), spec);
-        const options = mountAt(spec.host_path)?.options.split(',');
-        expect(options).toEqual(expect.arrayContaining(['nosuid', 'nodev', readOnly === 'true' ? 'ro' : 'rw']));
+  hostTest('mkfs.ext4')(
+    'binds of shared volumes and directory volumes are nosuid,nodev, also after a remount',
+    async () => {
+      await converge(storageHandler, ctx(), storage({ kind: 'volume', name: 'shared', shared: 'true' }));
+      await converge(storageHandler, ctx(), storage({ kind: 'directory', name: 'files', size_gb: '', filesystem: '' }));
+      for (const [storageName, kind] of [
+        ['shared', 'volume'],
+        ['files', 'directory'],
+      ] as const) {
+        for (const readOnly of ['false', 'true', 'false'] as const) {
+          const spec = mount({
+            storage: storageName,
+            storage_kind: kind,
+            mount_path: `/${storageName}`,
+            read_only: readOnly,
+          });
+          await converge(mountHandler, ctx(), spec);
+          const options = mountAt(spec.host_path)?.options.split(',');
+          expect(options).toEqual(expect.arrayContaining(['nosuid', 'nodev', readOnly === 'true' ? 'ro' : 'rw']));
+        }
       }
-    }
-    const staging = readMountTable().filter((e) => e.target.startsWith(`${host.root}/staging/`));
-    expect(staging.map((e) => e.options.split(','))).toEqual([expect.arrayContaining(['nosuid', 'nodev'])]);
-  });
+      const staging = readMountTable().filter((e) => e.target.startsWith(`${host.root}/staging/`));
+      expect(staging.map((e) => e.options.split(','))).toEqual([expect.arrayContaining(['nosuid', 'nodev'])]);
+    },
+  );
 });
 
 describe('files and records someone else planted', () => {
@@ -143,13 +172,20 @@ describe('files and records someone else planted', () => {
     expect(ctx().registry.storage('directory', 'app', 'files')).toMatchObject({ state: 'ready' });
   });
 
-  hostTest('mkfs.ext4')('a symlink planted at the cron entry\'s temporary name is not followed', async () => {
+  hostTest('mkfs.ext4')("a symlink planted at the cron entry's temporary name is not followed", async () => {
     await converge(storageHandler, ctx(), storage());
     const cronDir = host.path('cron.d');
     process.env.HOSTSTORE_CRON_DIR = cronDir;
     const spec = snapshotPolicyHandler.validate({
-      root: host.root, project: 'app', policy: 'nightly', storage: 'data', storage_kind: 'disk', stack: 'test',
-      schedule: '0 4 * * *', retention_days: '', retention_count: '2',
+      root: host.root,
+      project: 'app',
+      policy: 'nightly',
+      storage: 'data',
+      storage_kind: 'disk',
+      stack: 'test',
+      schedule: '0 4 * * *',
+      retention_days: '',
+      retention_count: '2',
     });
     const victim = path.join(outside(), 'victim');
     fs.writeFileSync(victim, 'not yours');
@@ -167,13 +203,24 @@ describe('files and records someone else planted', () => {
     fs.writeFileSync(path.join(precious, 'data'), 'precious');
     const now = new Date().toISOString();
     new Registry(host.root).putStorage({
-      kind: 'directory', name: 'victim', project: 'app', stack: 'x', state: 'ready', shared: false, removalPolicy: 'retain',
-      path: precious, createdAt: now, updatedAt: now,
+      kind: 'directory',
+      name: 'victim',
+      project: 'app',
+      stack: 'x',
+      state: 'ready',
+      shared: false,
+      removalPolicy: 'retain',
+      path: precious,
+      createdAt: now,
+      updatedAt: now,
     } satisfies StorageRecord);
     // WHEN it is deleted by name
     const result = cli('delete', 'victim', '--yes');
     // THEN only what the layout names was deleted (nothing there) and the record; the directory is intact
-    expect(result).toMatchObject({ status: 0, stdout: `deleted directory victim (${host.path('projects/app/directories/victim')})\n` });
+    expect(result).toMatchObject({
+      status: 0,
+      stdout: `deleted directory victim (${host.path('projects/app/directories/victim')})\n`,
+    });
     expect(fs.readFileSync(path.join(precious, 'data'), 'utf8')).toBe('precious');
     expect(ctx().registry.storage('directory', 'app', 'victim')).toBeUndefined();
   });
@@ -181,66 +228,109 @@ describe('files and records someone else planted', () => {
   hostTest()('a record whose name walks out of the root is refused in one line', () => {
     const now = new Date().toISOString();
     new Registry(host.root).put('storage', 'directory--app--evil', {
-      kind: 'directory', name: '../../../../tmp', project: 'app', stack: 'x', state: 'ready', shared: false, removalPolicy: 'retain',
-      path: '/tmp', createdAt: now, updatedAt: now,
+      kind: 'directory',
+      name: '../../../../tmp',
+      project: 'app',
+      stack: 'x',
+      state: 'ready',
+      shared: false,
+      removalPolicy: 'retain',
+      path: '/tmp',
+      createdAt: now,
+      updatedAt: now,
     });
     const result = cli('list');
-    expect(result).toMatchObject({ status: 3, stderr: expect.stringMatching(/^hoststore: refusing a registry record whose name is "\.\.\/\.\.\/\.\.\/\.\.\/tmp": not a valid name/) });
+    expect(result).toMatchObject({
+      status: 3,
+      stderr: expect.stringMatching(
+        /^hoststore: refusing a registry record whose name is "\.\.\/\.\.\/\.\.\/\.\.\/tmp": not a valid name/,
+      ),
+    });
     oneLine(result.stderr);
   });
 
-  hostTest('mkfs.ext4')('snapshot delete leaves alone a file outside the root that a forged snapshot record points at', async () => {
-    await converge(storageHandler, ctx(), storage());
-    const precious = path.join(outside(), 'precious.img');
-    fs.writeFileSync(precious, 'precious');
-    new Registry(host.root).put('snapshots', 'data.20260101T000000Z', {
-      id: 'data.20260101T000000Z', kind: 'disk', project: 'app', storage: 'data', path: precious, createdAt: '2026-01-01T00:00:00.000Z',
-      trigger: 'manual', method: 'sparse-copy', frozenMs: 0, sha256: 'x',
-    });
-    expect(cli('snapshot', 'delete', 'data.20260101T000000Z')).toMatchObject({ status: 0 });
-    expect(fs.readFileSync(precious, 'utf8')).toBe('precious');
-  });
+  hostTest('mkfs.ext4')(
+    'snapshot delete leaves alone a file outside the root that a forged snapshot record points at',
+    async () => {
+      await converge(storageHandler, ctx(), storage());
+      const precious = path.join(outside(), 'precious.img');
+      fs.writeFileSync(precious, 'precious');
+      new Registry(host.root).put('snapshots', 'data.20260101T000000Z', {
+        id: 'data.20260101T000000Z',
+        kind: 'disk',
+        project: 'app',
+        storage: 'data',
+        path: precious,
+        createdAt: '2026-01-01T00:00:00.000Z',
+        trigger: 'manual',
+        method: 'sparse-copy',
+        frozenMs: 0,
+        sha256: 'x',
+      });
+      expect(cli('snapshot', 'delete', 'data.20260101T000000Z')).toMatchObject({ status: 0 });
+      expect(fs.readFileSync(precious, 'utf8')).toBe('precious');
+    },
+  );
 
-  hostTest('mkfs.ext4')('restore --in-place copies the snapshot the layout names, never a file outside the root its record points at', () => {
-    // GIVEN a directory volume with a real snapshot, whose record is then edited to point at a file outside the root
-    const files = { kind: 'directory' as const, name: 'files', size_gb: '', filesystem: '' as const };
-    expect(hoststore(['handle', 'storage', 'converge'], storageWire(host.root, files)).status).toBe(0);
-    fs.writeFileSync(host.path('projects', 'app', 'directories', 'files', 'data.txt'), 'snapshotted');
-    const taken = JSON.parse(cli('snapshot', 'create', 'files', '--json').stdout) as { id: string };
-    const secret = outside();
-    fs.writeFileSync(path.join(secret, 'data.txt'), 'secret outside the root');
-    const registry = new Registry(host.root);
-    registry.put('snapshots', taken.id, { ...registry.get<Record<string, unknown>>('snapshots', taken.id), path: secret });
-    fs.writeFileSync(host.path('projects', 'app', 'directories', 'files', 'data.txt'), 'changed since');
-    // WHEN it is restored in place
-    expect(cli('snapshot', 'restore', taken.id, '--in-place', '--yes')).toMatchObject({ status: 0 });
-    // THEN the volume holds what the snapshot holds, not what the record pointed at
-    expect(fs.readFileSync(host.path('projects', 'app', 'directories', 'files', 'data.txt'), 'utf8')).toBe('snapshotted');
-  });
+  hostTest('mkfs.ext4')(
+    'restore --in-place copies the snapshot the layout names, never a file outside the root its record points at',
+    () => {
+      // GIVEN a directory volume with a real snapshot, whose record is then edited to point at a file outside the root
+      const files = { kind: 'directory' as const, name: 'files', size_gb: '', filesystem: '' as const };
+      expect(hoststore(['handle', 'storage', 'converge'], storageWire(host.root, files)).status).toBe(0);
+      fs.writeFileSync(host.path('projects', 'app', 'directories', 'files', 'data.txt'), 'snapshotted');
+      const taken = JSON.parse(cli('snapshot', 'create', 'files', '--json').stdout) as { id: string };
+      const secret = outside();
+      fs.writeFileSync(path.join(secret, 'data.txt'), 'secret outside the root');
+      const registry = new Registry(host.root);
+      registry.put('snapshots', taken.id, {
+        ...registry.get<Record<string, unknown>>('snapshots', taken.id),
+        path: secret,
+      });
+      fs.writeFileSync(host.path('projects', 'app', 'directories', 'files', 'data.txt'), 'changed since');
+      // WHEN it is restored in place
+      expect(cli('snapshot', 'restore', taken.id, '--in-place', '--yes')).toMatchObject({ status: 0 });
+      // THEN the volume holds what the snapshot holds, not what the record pointed at
+      expect(fs.readFileSync(host.path('projects', 'app', 'directories', 'files', 'data.txt'), 'utf8')).toBe(
+        'snapshotted',
+      );
+    },
+  );
 });
 
 describe('symlinks on the way', () => {
-  hostTest('mkfs.ext4')('disks/ made a symlink to a directory outside the root: refused in one line, nothing made there', () => {
-    const elsewhere = outside();
-    fs.symlinkSync(elsewhere, host.path('disks'));
-    const result = hoststore(['handle', 'storage', 'converge'], storageWire(host.root));
-    expect(result).toMatchObject({
-      status: 3,
-      stderr: `hoststore: refusing to use the hoststore directory ${host.path('disks')}: it is a symlink (to ${elsewhere}), and hoststore follows no symlink under or above its root; replace it with a real directory owned by root (or use the real path as the root)\n`,
-    });
-    expect(fs.readdirSync(elsewhere)).toEqual([]);
-    expect(hostLoopsUnder(elsewhere)).toEqual([]);
-  });
+  hostTest('mkfs.ext4')(
+    'disks/ made a symlink to a directory outside the root: refused in one line, nothing made there',
+    () => {
+      const elsewhere = outside();
+      fs.symlinkSync(elsewhere, host.path('disks'));
+      const result = hoststore(['handle', 'storage', 'converge'], storageWire(host.root));
+      expect(result).toMatchObject({
+        status: 3,
+        stderr: `hoststore: refusing to use the hoststore directory ${host.path('disks')}: it is a symlink (to ${elsewhere}), and hoststore follows no symlink under or above its root; replace it with a real directory owned by root (or use the real path as the root)\n`,
+      });
+      expect(fs.readdirSync(elsewhere)).toEqual([]);
+      expect(hostLoopsUnder(elsewhere)).toEqual([]);
+    },
+  );
 
-  hostTest('mkfs.ext4')('snapshots/ made a symlink to a directory outside the root: refused in one line, nothing made there', async () => {
-    await converge(storageHandler, ctx(), storage());
-    const elsewhere = outside();
-    fs.symlinkSync(elsewhere, host.path('snapshots'));
-    const result = cli('snapshot', 'create', 'data');
-    expect(result).toMatchObject({ status: 3, stderr: expect.stringContaining(`refusing to use the hoststore directory ${host.path('snapshots')}: it is a symlink (to ${elsewhere})`) });
-    oneLine(result.stderr);
-    expect(fs.readdirSync(elsewhere)).toEqual([]);
-  });
+  hostTest('mkfs.ext4')(
+    'snapshots/ made a symlink to a directory outside the root: refused in one line, nothing made there',
+    async () => {
+      await converge(storageHandler, ctx(), storage());
+      const elsewhere = outside();
+      fs.symlinkSync(elsewhere, host.path('snapshots'));
+      const result = cli('snapshot', 'create', 'data');
+      expect(result).toMatchObject({
+        status: 3,
+        stderr: expect.stringContaining(
+          `refusing to use the hoststore directory ${host.path('snapshots')}: it is a symlink (to ${elsewhere})`,
+        ),
+      });
+      oneLine(result.stderr);
+      expect(fs.readdirSync(elsewhere)).toEqual([]);
+    },
+  );
 
   hostTest('mkfs.ext4')('a symlink deeper on the way (snapshots/disks) is refused by the path check too', async () => {
     await converge(storageHandler, ctx(), storage());
@@ -248,7 +338,10 @@ describe('symlinks on the way', () => {
     fs.mkdirSync(host.path('snapshots'), { mode: 0o700 });
     fs.symlinkSync(elsewhere, host.path('snapshots', 'disks'));
     const result = cli('snapshot', 'create', 'data');
-    expect(result).toMatchObject({ status: 3, stderr: expect.stringContaining(`${host.path('snapshots', 'disks')}: it is a symlink (to ${elsewhere})`) });
+    expect(result).toMatchObject({
+      status: 3,
+      stderr: expect.stringContaining(`${host.path('snapshots', 'disks')}: it is a symlink (to ${elsewhere})`),
+    });
     expect(fs.readdirSync(elsewhere)).toEqual([]);
   });
 });
@@ -268,7 +361,10 @@ describe('who may change the root', () => {
     fs.chmodSync(target, mode);
     fs.chownSync(target, owner, owner);
     // WHEN a change is attempted
-    const result = hoststore(['handle', 'storage', 'converge'], storageWire(host.root, { kind: 'directory', name: 'files', size_gb: '', filesystem: '' }));
+    const result = hoststore(
+      ['handle', 'storage', 'converge'],
+      storageWire(host.root, { kind: 'directory', name: 'files', size_gb: '', filesystem: '' }),
+    );
     // THEN it is refused in one line, and nothing was made
     const ownerText = owner === 0 ? 'root (uid 0)' : `nobody (uid ${NOBODY})`;
     const why = owner === 0 ? 'is writable by group or others' : 'is not owned by root';
@@ -279,7 +375,10 @@ describe('who may change the root', () => {
     expect(fs.existsSync(host.path('registry', 'storage.json'))).toBe(false);
     expect(fs.existsSync(host.path('projects'))).toBe(false);
     // AND read commands, which open the registry, refuse it too
-    expect(cli('list')).toMatchObject({ status: 3, stderr: expect.stringContaining(`chown root:root ${target} && chmod go-w ${target}`) });
+    expect(cli('list')).toMatchObject({
+      status: 3,
+      stderr: expect.stringContaining(`chown root:root ${target} && chmod go-w ${target}`),
+    });
   });
 
   test('an ancestor of the root owned by another user is refused; a root-owned sticky one (/tmp) is fine', () => {
@@ -288,30 +387,61 @@ describe('who may change the root', () => {
     fs.chmodSync(theirs, 0o755);
     fs.chownSync(theirs, NOBODY, NOBODY);
     const root = path.join(theirs, 'root');
-    const result = hoststore(['handle', 'storage', 'converge'], storageWire(root, { kind: 'directory', name: 'files', size_gb: '', filesystem: '' }));
-    expect(result).toMatchObject({ status: 3, stderr: expect.stringContaining(`refusing to use the root's ancestor ${theirs}: it is not owned by root (owner nobody (uid ${NOBODY}), mode 0755)`) });
+    const result = hoststore(
+      ['handle', 'storage', 'converge'],
+      storageWire(root, { kind: 'directory', name: 'files', size_gb: '', filesystem: '' }),
+    );
+    expect(result).toMatchObject({
+      status: 3,
+      stderr: expect.stringContaining(
+        `refusing to use the root's ancestor ${theirs}: it is not owned by root (owner nobody (uid ${NOBODY}), mode 0755)`,
+      ),
+    });
     oneLine(result.stderr);
     expect(fs.existsSync(root)).toBe(false);
     // The fixture's own root lives in /tmp (root-owned, sticky, 1777) and works.
     expect(fs.statSync(os.tmpdir()).mode & 0o1777).toBe(0o1777);
-    expect(hoststore(['handle', 'storage', 'converge'], storageWire(host.root, { kind: 'directory', name: 'files', size_gb: '', filesystem: '' })).status).toBe(0);
+    expect(
+      hoststore(
+        ['handle', 'storage', 'converge'],
+        storageWire(host.root, { kind: 'directory', name: 'files', size_gb: '', filesystem: '' }),
+      ).status,
+    ).toBe(0);
   });
 
-  hostTest('mkfs.ext4')('what hoststore makes has tight modes; only the way to the services is readable by others', async () => {
-    await converge(storageHandler, ctx(), storage());
-    await converge(mountHandler, ctx(), mount());
-    await converge(storageHandler, ctx(), storage({ kind: 'volume', name: 'shared', shared: 'true' }));
-    await converge(mountHandler, ctx(), mount({ storage: 'shared', storage_kind: 'volume', mount_path: '/shared' }));
-    const mode = (p: string) => (fs.statSync(host.path(p)).mode & 0o7777).toString(8);
-    expect({
-      registry: mode('registry'), storageJson: mode('registry/storage.json'), disks: mode('disks'), image: mode('disks/data.img'),
-      projects: mode('projects'), project: mode('projects/app'), volumes: mode('projects/app/volumes'), services: mode('projects/app/services'),
-      staging: mode('staging'), stagingProject: mode('staging/projects/app'),
-    }).toEqual({
-      registry: '700', storageJson: '600', disks: '700', image: '600', projects: '755', project: '755', volumes: '700', services: '755',
-      staging: '700', stagingProject: '700',
-    });
-  });
+  hostTest('mkfs.ext4')(
+    'what hoststore makes has tight modes; only the way to the services is readable by others',
+    async () => {
+      await converge(storageHandler, ctx(), storage());
+      await converge(mountHandler, ctx(), mount());
+      await converge(storageHandler, ctx(), storage({ kind: 'volume', name: 'shared', shared: 'true' }));
+      await converge(mountHandler, ctx(), mount({ storage: 'shared', storage_kind: 'volume', mount_path: '/shared' }));
+      const mode = (p: string) => (fs.statSync(host.path(p)).mode & 0o7777).toString(8);
+      expect({
+        registry: mode('registry'),
+        storageJson: mode('registry/storage.json'),
+        disks: mode('disks'),
+        image: mode('disks/data.img'),
+        projects: mode('projects'),
+        project: mode('projects/app'),
+        volumes: mode('projects/app/volumes'),
+        services: mode('projects/app/services'),
+        staging: mode('staging'),
+        stagingProject: mode('staging/projects/app'),
+      }).toEqual({
+        registry: '700',
+        storageJson: '600',
+        disks: '700',
+        image: '600',
+        projects: '755',
+        project: '755',
+        volumes: '700',
+        services: '755',
+        staging: '700',
+        stagingProject: '700',
+      });
+    },
+  );
 });
 
 describe('--root obeys the root rule', () => {
@@ -324,7 +454,12 @@ describe('--root obeys the root rule', () => {
     const made = ['/registry', '/tmp/registry', '/var/registry'].filter((p) => !fs.existsSync(p));
     try {
       const result = hoststore(['lease', 'break', 'x', '--yes', ...args], undefined, env);
-      expect(result).toMatchObject({ status: 2, stderr: expect.stringMatching(new RegExp(`^hoststore: ${named.replace(/[/"]/g, '\\$&')} is not a usable hoststore root: it must `)) });
+      expect(result).toMatchObject({
+        status: 2,
+        stderr: expect.stringMatching(
+          new RegExp(`^hoststore: ${named.replace(/[/"]/g, '\\$&')} is not a usable hoststore root: it must `),
+        ),
+      });
       oneLine(result.stderr);
       expect(made.filter((p) => fs.existsSync(p))).toEqual([]);
     } finally {
@@ -335,22 +470,28 @@ describe('--root obeys the root rule', () => {
 });
 
 describe('snapshot layout', () => {
-  hostTest('mkfs.ext4')('new snapshots go to the layout path; one under the earlier layout is still found, verified, restored and deleted', async () => {
-    await converge(storageHandler, ctx(), storage());
-    const taken = JSON.parse(cli('snapshot', 'create', 'data', '--json').stdout);
-    const current = snapshotPath(host.root, 'disk', 'app', 'data', taken.id);
-    expect(taken.path).toBe(current);
-    expect(fs.existsSync(current)).toBe(true);
-    // GIVEN it is moved where earlier builds put snapshots
-    const legacy = legacySnapshotPath(host.root, 'disk', 'app', 'data', taken.id);
-    expect(legacy).toBe(host.path('snapshots', 'disk--data', `${taken.id}.img`));
-    fs.mkdirSync(path.dirname(legacy), { mode: 0o700 });
-    fs.renameSync(current, legacy);
-    // THEN it is found there
-    expect(cli('snapshot', 'list')).toMatchObject({ status: 0, stdout: expect.stringMatching(new RegExp(`${taken.id}.*ok`)) });
-    expect(cli('snapshot', 'restore', taken.id, '--to', 'copy')).toMatchObject({ status: 0 });
-    expect(fs.existsSync(imagePath(host.root, 'disk', 'app', 'copy'))).toBe(true);
-    expect(cli('snapshot', 'delete', taken.id)).toMatchObject({ status: 0 });
-    expect(fs.existsSync(legacy)).toBe(false);
-  });
+  hostTest('mkfs.ext4')(
+    'new snapshots go to the layout path; one under the earlier layout is still found, verified, restored and deleted',
+    async () => {
+      await converge(storageHandler, ctx(), storage());
+      const taken = JSON.parse(cli('snapshot', 'create', 'data', '--json').stdout);
+      const current = snapshotPath(host.root, 'disk', 'app', 'data', taken.id);
+      expect(taken.path).toBe(current);
+      expect(fs.existsSync(current)).toBe(true);
+      // GIVEN it is moved where earlier builds put snapshots
+      const legacy = legacySnapshotPath(host.root, 'disk', 'app', 'data', taken.id);
+      expect(legacy).toBe(host.path('snapshots', 'disk--data', `${taken.id}.img`));
+      fs.mkdirSync(path.dirname(legacy), { mode: 0o700 });
+      fs.renameSync(current, legacy);
+      // THEN it is found there
+      expect(cli('snapshot', 'list')).toMatchObject({
+        status: 0,
+        stdout: expect.stringMatching(new RegExp(`${taken.id}.*ok`)),
+      });
+      expect(cli('snapshot', 'restore', taken.id, '--to', 'copy')).toMatchObject({ status: 0 });
+      expect(fs.existsSync(imagePath(host.root, 'disk', 'app', 'copy'))).toBe(true);
+      expect(cli('snapshot', 'delete', taken.id)).toMatchObject({ status: 0 });
+      expect(fs.existsSync(legacy)).toBe(false);
+    },
+  );
 });

@@ -34,36 +34,51 @@ async function onSmallRoot(mib: number, fn: (root: string) => Promise<void>): Pr
   }
 }
 
-const ONE_LINE_FULL = (what: string, root: string) => new RegExp(
-  `^hoststore: snapshot of ${what} failed: ${root} is full \\([0-9.]+ [KMG]iB free, [0-9.]+ [KMG]iB needed\\); nothing was left behind; ` +
-  `free space on that filesystem, delete snapshots you no longer need \\(hoststore snapshot prune --root ${root}, hoststore snapshot delete ID --root ${root}\\) or keep fewer \\(a lower retentionCount or retentionDays\\)\\n$`,
-);
+const ONE_LINE_FULL = (what: string, root: string) =>
+  new RegExp(
+    `^hoststore: snapshot of ${what} failed: ${root} is full \\([0-9.]+ [KMG]iB free, [0-9.]+ [KMG]iB needed\\); nothing was left behind; ` +
+      `free space on that filesystem, delete snapshots you no longer need \\(hoststore snapshot prune --root ${root}, hoststore snapshot delete ID --root ${root}\\) or keep fewer \\(a lower retentionCount or retentionDays\\)\\n$`,
+  );
 
-hostTest('mkfs.ext4')('a disk whose data does not fit beside it on the root: one line, nothing left behind', async () => {
-  await onSmallRoot(96, async (root) => {
-    // GIVEN a thin 1 GiB disk holding 48 MiB of data on a 96 MiB root
-    const ctx = makeContext(root, { log: () => undefined });
-    await converge(storageHandler, ctx, storageHandler.validate(storageWire(root)));
-    await converge(mountHandler, ctx, mountHandler.validate(mountWire(root)));
-    execFileSync('dd', ['if=/dev/urandom', `of=${mountWire(root).host_path}/blob`, 'bs=1M', 'count=48', 'conv=fsync'], { stdio: 'ignore' });
-    await remove(mountHandler, ctx, mountHandler.validate(mountWire(root)));
-    // WHEN it is snapshotted
-    const result = hoststore(['snapshot', 'create', 'data', '--root', root]);
-    // THEN one line says why and what to do, and nothing was recorded or left
-    expect(result.stderr).toMatch(ONE_LINE_FULL('disk data', root));
-    expect(result.status).toBe(1);
-    expect(listSnapshots(ctx)).toEqual([]);
-    expect(fs.readdirSync(path.join(root, 'snapshots', 'disks', 'data'))).toEqual([]);
-  });
-});
+hostTest('mkfs.ext4')(
+  'a disk whose data does not fit beside it on the root: one line, nothing left behind',
+  async () => {
+    await onSmallRoot(96, async (root) => {
+      // GIVEN a thin 1 GiB disk holding 48 MiB of data on a 96 MiB root
+      const ctx = makeContext(root, { log: () => undefined });
+      await converge(storageHandler, ctx, storageHandler.validate(storageWire(root)));
+      await converge(mountHandler, ctx, mountHandler.validate(mountWire(root)));
+      execFileSync(
+        'dd',
+        ['if=/dev/urandom', `of=${mountWire(root).host_path}/blob`, 'bs=1M', 'count=48', 'conv=fsync'],
+        { stdio: 'ignore' },
+      );
+      await remove(mountHandler, ctx, mountHandler.validate(mountWire(root)));
+      // WHEN it is snapshotted
+      const result = hoststore(['snapshot', 'create', 'data', '--root', root]);
+      // THEN one line says why and what to do, and nothing was recorded or left
+      expect(result.stderr).toMatch(ONE_LINE_FULL('disk data', root));
+      expect(result.status).toBe(1);
+      expect(listSnapshots(ctx)).toEqual([]);
+      expect(fs.readdirSync(path.join(root, 'snapshots', 'disks', 'data'))).toEqual([]);
+    });
+  },
+);
 
 hostTest('mkfs.ext4')('a directory volume that fills the root mid-copy: one line, nothing left behind', async () => {
   await onSmallRoot(64, async (root) => {
     // GIVEN a directory volume holding 36 MiB on a 64 MiB root
     const ctx = makeContext(root, { log: () => undefined });
-    await converge(storageHandler, ctx, storageHandler.validate(storageWire(root, { kind: 'directory', name: 'uploads', size_gb: '', filesystem: '' })));
+    await converge(
+      storageHandler,
+      ctx,
+      storageHandler.validate(storageWire(root, { kind: 'directory', name: 'uploads', size_gb: '', filesystem: '' })),
+    );
     const dir = path.join(root, 'projects/app/directories/uploads');
-    for (const n of [1, 2, 3]) execFileSync('dd', ['if=/dev/urandom', `of=${dir}/part${n}`, 'bs=1M', 'count=12', 'conv=fsync'], { stdio: 'ignore' });
+    for (const n of [1, 2, 3])
+      execFileSync('dd', ['if=/dev/urandom', `of=${dir}/part${n}`, 'bs=1M', 'count=12', 'conv=fsync'], {
+        stdio: 'ignore',
+      });
     // WHEN it is snapshotted
     const result = hoststore(['snapshot', 'create', 'uploads', '--root', root]);
     // THEN

@@ -39,95 +39,169 @@ async function mountedDiskWith(root: string, mib: number, flush = true): Promise
   await converge(storageHandler, ctx, storageHandler.validate(storageWire(root)));
   await converge(mountHandler, ctx, mountHandler.validate(mountWire(root)));
   const dir = mountWire(root).host_path;
-  execFileSync('dd', ['if=/dev/urandom', `of=${dir}/blob`, 'bs=1M', `count=${mib}`, ...(flush ? ['conv=fsync'] : [])], { stdio: 'ignore' });
+  execFileSync('dd', ['if=/dev/urandom', `of=${dir}/blob`, 'bs=1M', `count=${mib}`, ...(flush ? ['conv=fsync'] : [])], {
+    stdio: 'ignore',
+  });
   return dir;
 }
 
 const policyWire = (root: string, o: Record<string, string> = {}) => ({
-  root, project: 'app', policy: 'nightly', storage: 'data', storage_kind: 'disk' as const, stack: 'test',
-  schedule: '0 4 * * *', retention_days: '7', retention_count: '', ...o,
+  root,
+  project: 'app',
+  policy: 'nightly',
+  storage: 'data',
+  storage_kind: 'disk' as const,
+  stack: 'test',
+  schedule: '0 4 * * *',
+  retention_days: '7',
+  retention_count: '',
+  ...o,
 });
 
-hostTest('mkfs.ext4', 'fsfreeze')('on an ext4 root a sparse copy over the limit is refused before freezing; within it, the freeze is reported', async () => {
-  await onOwnRoot('ext4', async (root) => {
-    // GIVEN a mounted disk holding 160 MiB on a root that cannot reflink
-    const dir = await mountedDiskWith(root, 160);
-    const cli = (...args: string[]) => hoststore([...args, '--root', root]);
-    // WHEN a snapshot may freeze at most 0.5 s
-    const refused = cli('snapshot', 'create', 'data', '--max-freeze-seconds', '0.5');
-    // THEN it is refused in one line with the expected time, the limit and the ways out; nothing frozen or left
-    expect(refused.status).toBe(3);
-    expect(refused.stderr).toMatch(new RegExp(
-      '^hoststore: snapshot of disk data refused: it would freeze its filesystem for about [0-9.]+ s \\(a sparse copy of 1[0-9]{2}\\.[0-9] MiB at about 100\\.0 MiB/s, ' +
-      `since ${root} cannot reflink\\), over the limit of 0\\.5 s; raise maxFreezeSeconds \\(hoststore snapshot create data --max-freeze-seconds N --root ${root}\\), ` +
-      `put the root on a reflink-capable filesystem \\(xfs with reflink, btrfs, or a btrfs pool: hoststore pool create --size-gb N --root ${root}\\), or unmount it first \\(an unmounted image is copied without freezing\\)\\n$`,
-    ));
-    fs.writeFileSync(`${dir}/still-writable`, 'yes');
-    expect(listSnapshots(makeContext(root, { log: () => undefined }))).toEqual([]);
-    expect(fs.readdirSync(path.join(root, 'snapshots', 'disks', 'data'))).toEqual([]);
-    // WHEN the default limit (5 s) allows it THEN it is taken, saying beforehand how long it will freeze, and records its window
-    const taken = cli('snapshot', 'create', 'data', '--json');
-    expect(taken.status).toBe(0);
-    expect(taken.stderr).toMatch(/^disk data: freezing \S+ for about [0-9.]+ s \(sparse-copy of 1[0-9]{2}\.[0-9] MiB; limit 5 s\)$/m);
-    const record = JSON.parse(taken.stdout);
-    expect(record).toMatchObject({ method: 'sparse-copy', maxFreezeSeconds: 5, expectedFreezeMs: expect.any(Number) });
-    expect(record.frozenMs).toBeGreaterThan(0);
-    expect(record.expectedFreezeMs).toBeGreaterThanOrEqual(1500);
-    expect(cli('snapshot', 'list')).toMatchObject({ status: 0, stdout: expect.stringMatching(/sparse-copy +\d+ ms/) });
-    // AND a bad limit is one line, exit 2
-    for (const bad of ['0', 'abc', '0.05', '3601', '-1']) {
-      expect(cli('snapshot', 'create', 'data', `--max-freeze-seconds=${bad}`)).toMatchObject({
-        status: 2, stderr: expect.stringMatching(new RegExp(`^hoststore: --max-freeze-seconds must be (from 0\\.1 to 3600 seconds|a number of seconds) \\(got "${bad.replace('.', '\\.')}"\\); for example --max-freeze-seconds 30\\n$`)),
+hostTest('mkfs.ext4', 'fsfreeze')(
+  'on an ext4 root a sparse copy over the limit is refused before freezing; within it, the freeze is reported',
+  async () => {
+    await onOwnRoot('ext4', async (root) => {
+      // GIVEN a mounted disk holding 160 MiB on a root that cannot reflink
+      const dir = await mountedDiskWith(root, 160);
+      const cli = (...args: string[]) => hoststore([...args, '--root', root]);
+      // WHEN a snapshot may freeze at most 0.5 s
+      const refused = cli('snapshot', 'create', 'data', '--max-freeze-seconds', '0.5');
+      // THEN it is refused in one line with the expected time, the limit and the ways out; nothing frozen or left
+      expect(refused.status).toBe(3);
+      expect(refused.stderr).toMatch(
+        new RegExp(
+          '^hoststore: snapshot of disk data refused: it would freeze its filesystem for about [0-9.]+ s \\(a sparse copy of 1[0-9]{2}\\.[0-9] MiB at about 100\\.0 MiB/s, ' +
+            `since ${root} cannot reflink\\), over the limit of 0\\.5 s; raise maxFreezeSeconds \\(hoststore snapshot create data --max-freeze-seconds N --root ${root}\\), ` +
+            `put the root on a reflink-capable filesystem \\(xfs with reflink, btrfs, or a btrfs pool: hoststore pool create --size-gb N --root ${root}\\), or unmount it first \\(an unmounted image is copied without freezing\\)\\n$`,
+        ),
+      );
+      fs.writeFileSync(`${dir}/still-writable`, 'yes');
+      expect(listSnapshots(makeContext(root, { log: () => undefined }))).toEqual([]);
+      expect(fs.readdirSync(path.join(root, 'snapshots', 'disks', 'data'))).toEqual([]);
+      // WHEN the default limit (5 s) allows it THEN it is taken, saying beforehand how long it will freeze, and records its window
+      const taken = cli('snapshot', 'create', 'data', '--json');
+      expect(taken.status).toBe(0);
+      expect(taken.stderr).toMatch(
+        /^disk data: freezing \S+ for about [0-9.]+ s \(sparse-copy of 1[0-9]{2}\.[0-9] MiB; limit 5 s\)$/m,
+      );
+      const record = JSON.parse(taken.stdout);
+      expect(record).toMatchObject({
+        method: 'sparse-copy',
+        maxFreezeSeconds: 5,
+        expectedFreezeMs: expect.any(Number),
       });
-    }
-    // AND a policy's limit holds for run-due, and the plan warns about it, naming the method of this root
-    const ctx = makeContext(root, { log: () => undefined, now: () => new Date('2026-11-20T12:00:00Z') });
-    await converge(snapshotPolicyHandler, ctx, snapshotPolicyHandler.validate(policyWire(root, { max_freeze_seconds: '0.5' })));
-    const due = hoststore(['snapshot', 'run-due', '--root', root], undefined, { HOSTSTORE_NOW: '2026-11-21T04:00:30Z', HOSTSTORE_CRON_DIR: fx.cronDir });
-    expect(due).toMatchObject({ status: 1, stderr: expect.stringMatching(/^hoststore: snapshot failed: nightly of data: snapshot of disk data refused: it would freeze .* over the limit of 0\.5 s;/m) });
-    const desired: DesiredSpec[] = [{ kind: 'snapshot-policy', stack: 'test', address: 'nightly', spec: policyWire(root, { max_freeze_seconds: '0.5' }) } as DesiredSpec];
-    const checks = hostChecks(ctx, desired);
-    expect(checks).toContainEqual({ level: 'info', message: `snapshots on ${root}: sparse-copy (ext4, probed); a mounted disk or volume freezes about 1 s per 100.0 MiB of data it holds` });
-    expect(checks).toContainEqual({ level: 'warning', message: expect.stringMatching(/^snapshot policy nightly of disk data: a snapshot while it is mounted would freeze it about [0-9.]+ s \(sparse-copy of 1[0-9]{2}\.[0-9] MiB\), over its maxFreezeSeconds of 0\.5: such snapshots will be refused;/) });
-  });
-});
-
-hostTest('mkfs.ext4', 'fsfreeze')('a copy still running at the limit is stopped, the filesystem thawed, nothing left behind', async () => {
-  const dir = await mountedDiskWith(fx.host.root, 1);
-  // GIVEN a cp that hangs (every other tool is the real one)
-  const tools = fs.mkdtempSync(path.join(fx.host.root, 'tools-'));
-  for (const t of ['fsfreeze', 'mount', 'umount', 'losetup', 'sync']) fs.symlinkSync(execFileSync('bash', ['-c', `command -v ${t}`], { encoding: 'utf8' }).trim(), path.join(tools, t));
-  fs.writeFileSync(path.join(tools, 'cp'), '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
-  // WHEN a snapshot may freeze 1 s
-  const started = Date.now();
-  const stopped = hoststore(['snapshot', 'create', 'data', '--max-freeze-seconds', '1', '--root', fx.host.root], undefined, { HOSTSTORE_TOOL_PATH: tools });
-  // THEN it stops at the limit, thawed, with one line saying so
-  expect(Date.now() - started).toBeLessThan(15_000);
-  expect(stopped.status).toBe(3);
-  expect(stopped.stderr).toMatch(/^hoststore: snapshot of disk data stopped: its sparse-copy had not finished after 1 s frozen \(the limit\); the filesystem was thawed and nothing was left behind; raise maxFreezeSeconds/);
-  fs.writeFileSync(`${dir}/still-writable`, 'yes');
-  expect(listSnapshots(makeContext(fx.host.root, { log: () => undefined }))).toEqual([]);
-  expect(fs.readdirSync(path.join(fx.host.root, 'snapshots', 'disks', 'data'))).toEqual([]);
-});
-
-hostTest('mkfs.xfs', 'fsfreeze')('on an xfs reflink root the method is probed, dirty data is flushed before the freeze, and the window is reported', async () => {
-  await onOwnRoot('xfs', async (root) => {
-    // GIVEN a mounted disk with 200 MiB not yet written back
-    await mountedDiskWith(root, 200, false);
-    // WHEN it is snapshotted
-    const taken = hoststore(['snapshot', 'create', 'data', '--json', '--root', root]);
-    expect(taken.status).toBe(0);
-    const record = JSON.parse(taken.stdout);
-    // THEN by reflink, with its window and the expectation it was held to
-    expect(record).toMatchObject({ method: 'reflink', expectedFreezeMs: 250, maxFreezeSeconds: 5 });
-    expect(record.frozenMs).toBeGreaterThan(0);
-    expect(record.frozenMs).toBeLessThan(5000);
-    // AND the plan names the method of this root
-    const ctx = makeContext(root, { log: () => undefined });
-    expect(hostChecks(ctx, [{ kind: 'snapshot-policy', stack: 'test', address: 'nightly', spec: policyWire(root) } as DesiredSpec])).toContainEqual({
-      level: 'info', message: `snapshots on ${root}: reflink (xfs, probed); a mounted disk or volume freezes about 0.3 s per snapshot`,
+      expect(record.frozenMs).toBeGreaterThan(0);
+      expect(record.expectedFreezeMs).toBeGreaterThanOrEqual(1500);
+      expect(cli('snapshot', 'list')).toMatchObject({
+        status: 0,
+        stdout: expect.stringMatching(/sparse-copy +\d+ ms/),
+      });
+      // AND a bad limit is one line, exit 2
+      for (const bad of ['0', 'abc', '0.05', '3601', '-1']) {
+        expect(cli('snapshot', 'create', 'data', `--max-freeze-seconds=${bad}`)).toMatchObject({
+          status: 2,
+          stderr: expect.stringMatching(
+            new RegExp(
+              `^hoststore: --max-freeze-seconds must be (from 0\\.1 to 3600 seconds|a number of seconds) \\(got "${bad.replace('.', '\\.')}"\\); for example --max-freeze-seconds 30\\n$`,
+            ),
+          ),
+        });
+      }
+      // AND a policy's limit holds for run-due, and the plan warns about it, naming the method of this root
+      const ctx = makeContext(root, { log: () => undefined, now: () => new Date('2026-11-20T12:00:00Z') });
+      await converge(
+        snapshotPolicyHandler,
+        ctx,
+        snapshotPolicyHandler.validate(policyWire(root, { max_freeze_seconds: '0.5' })),
+      );
+      const due = hoststore(['snapshot', 'run-due', '--root', root], undefined, {
+        HOSTSTORE_NOW: '2026-11-21T04:00:30Z',
+        HOSTSTORE_CRON_DIR: fx.cronDir,
+      });
+      expect(due).toMatchObject({
+        status: 1,
+        stderr: expect.stringMatching(
+          /^hoststore: snapshot failed: nightly of data: snapshot of disk data refused: it would freeze .* over the limit of 0\.5 s;/m,
+        ),
+      });
+      const desired: DesiredSpec[] = [
+        {
+          kind: 'snapshot-policy',
+          stack: 'test',
+          address: 'nightly',
+          spec: policyWire(root, { max_freeze_seconds: '0.5' }),
+        } as DesiredSpec,
+      ];
+      const checks = hostChecks(ctx, desired);
+      expect(checks).toContainEqual({
+        level: 'info',
+        message: `snapshots on ${root}: sparse-copy (ext4, probed); a mounted disk or volume freezes about 1 s per 100.0 MiB of data it holds`,
+      });
+      expect(checks).toContainEqual({
+        level: 'warning',
+        message: expect.stringMatching(
+          /^snapshot policy nightly of disk data: a snapshot while it is mounted would freeze it about [0-9.]+ s \(sparse-copy of 1[0-9]{2}\.[0-9] MiB\), over its maxFreezeSeconds of 0\.5: such snapshots will be refused;/,
+        ),
+      });
     });
-    // AND the probe left nothing behind
-    expect(fs.readdirSync(path.join(root, 'snapshots')).filter((f) => f.startsWith('.reflink-probe'))).toEqual([]);
-  });
-});
+  },
+);
+
+hostTest('mkfs.ext4', 'fsfreeze')(
+  'a copy still running at the limit is stopped, the filesystem thawed, nothing left behind',
+  async () => {
+    const dir = await mountedDiskWith(fx.host.root, 1);
+    // GIVEN a cp that hangs (every other tool is the real one)
+    const tools = fs.mkdtempSync(path.join(fx.host.root, 'tools-'));
+    for (const t of ['fsfreeze', 'mount', 'umount', 'losetup', 'sync'])
+      fs.symlinkSync(execFileSync('bash', ['-c', `command -v ${t}`], { encoding: 'utf8' }).trim(), path.join(tools, t));
+    fs.writeFileSync(path.join(tools, 'cp'), '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
+    // WHEN a snapshot may freeze 1 s
+    const started = Date.now();
+    const stopped = hoststore(
+      ['snapshot', 'create', 'data', '--max-freeze-seconds', '1', '--root', fx.host.root],
+      undefined,
+      { HOSTSTORE_TOOL_PATH: tools },
+    );
+    // THEN it stops at the limit, thawed, with one line saying so
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(stopped.status).toBe(3);
+    expect(stopped.stderr).toMatch(
+      /^hoststore: snapshot of disk data stopped: its sparse-copy had not finished after 1 s frozen \(the limit\); the filesystem was thawed and nothing was left behind; raise maxFreezeSeconds/,
+    );
+    fs.writeFileSync(`${dir}/still-writable`, 'yes');
+    expect(listSnapshots(makeContext(fx.host.root, { log: () => undefined }))).toEqual([]);
+    expect(fs.readdirSync(path.join(fx.host.root, 'snapshots', 'disks', 'data'))).toEqual([]);
+  },
+);
+
+hostTest('mkfs.xfs', 'fsfreeze')(
+  'on an xfs reflink root the method is probed, dirty data is flushed before the freeze, and the window is reported',
+  async () => {
+    await onOwnRoot('xfs', async (root) => {
+      // GIVEN a mounted disk with 200 MiB not yet written back
+      await mountedDiskWith(root, 200, false);
+      // WHEN it is snapshotted
+      const taken = hoststore(['snapshot', 'create', 'data', '--json', '--root', root]);
+      expect(taken.status).toBe(0);
+      const record = JSON.parse(taken.stdout);
+      // THEN by reflink, with its window and the expectation it was held to
+      expect(record).toMatchObject({ method: 'reflink', expectedFreezeMs: 250, maxFreezeSeconds: 5 });
+      expect(record.frozenMs).toBeGreaterThan(0);
+      expect(record.frozenMs).toBeLessThan(5000);
+      // AND the plan names the method of this root
+      const ctx = makeContext(root, { log: () => undefined });
+      expect(
+        hostChecks(ctx, [
+          { kind: 'snapshot-policy', stack: 'test', address: 'nightly', spec: policyWire(root) } as DesiredSpec,
+        ]),
+      ).toContainEqual({
+        level: 'info',
+        message: `snapshots on ${root}: reflink (xfs, probed); a mounted disk or volume freezes about 0.3 s per snapshot`,
+      });
+      // AND the probe left nothing behind
+      expect(fs.readdirSync(path.join(root, 'snapshots')).filter((f) => f.startsWith('.reflink-probe'))).toEqual([]);
+    });
+  },
+);

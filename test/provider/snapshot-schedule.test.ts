@@ -18,8 +18,11 @@ test('after downtime across several windows it is due (once: the caller takes on
 test('retention by age, by count, and both (every set rule must let a snapshot go)', () => {
   const now = at('2026-11-22T12:00:00Z');
   const snaps = [
-    snap('d0', '2026-11-22T04:00:00Z'), snap('d1', '2026-11-21T04:00:00Z'), snap('d2', '2026-11-20T04:00:00Z'),
-    snap('d8', '2026-11-14T04:00:00Z'), snap('d9', '2026-11-13T04:00:00Z'),
+    snap('d0', '2026-11-22T04:00:00Z'),
+    snap('d1', '2026-11-21T04:00:00Z'),
+    snap('d2', '2026-11-20T04:00:00Z'),
+    snap('d8', '2026-11-14T04:00:00Z'),
+    snap('d9', '2026-11-13T04:00:00Z'),
   ];
   const ids = (xs: Array<{ id: string }>) => xs.map((x) => x.id).sort();
   expect(ids(toPrune(snaps, { retentionDays: 7 }, now))).toEqual(['d8', 'd9']);
@@ -27,5 +30,8 @@ test('retention by age, by count, and both (every set rule must let a snapshot g
   expect(ids(toPrune(snaps, { retentionDays: 7, retentionCount: 4 }, now))).toEqual(['d9']);
   expect(ids(toPrune(snaps, { retentionDays: 1, retentionCount: 1 }, now))).toEqual(['d1', 'd2', 'd8', 'd9']);
   expect(toPrune(snaps, {}, now)).toEqual([]);
-  expect(ids(toPrune([...snaps, snap('last', '2020-01-01T00:00:00Z', true)], { retentionDays: 7 }, now))).toEqual(['d8', 'd9']);
+  expect(ids(toPrune([...snaps, snap('last', '2020-01-01T00:00:00Z', true)], { retentionDays: 7 }, now))).toEqual([
+    'd8',
+    'd9',
+  ]);
 });

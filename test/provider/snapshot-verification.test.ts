@@ -19,7 +19,11 @@ afterEach(() => host.cleanup());
 
 const ctx = () => makeContext(host.root, { log: () => undefined });
 const cli = (...args: string[]) => hoststore([...args, '--root', host.root]);
-interface Listed { id: string; intact: boolean; verified?: { at: string; intact: boolean } }
+interface Listed {
+  id: string;
+  intact: boolean;
+  verified?: { at: string; intact: boolean };
+}
 const listed = (...extra: string[]): { status: number | null; rows: Listed[] } => {
   const result = cli('snapshot', 'list', '--json', ...extra);
   return { status: result.status, rows: JSON.parse(result.stdout) as Listed[] };
@@ -36,7 +40,10 @@ hostTest()('snapshot list shows the recorded verification and re-hashes only wit
   const first = listed();
   const second = listed();
   // THEN both show the verification of the capture: nothing was re-hashed
-  expect(first).toMatchObject({ status: 0, rows: [{ id: taken.id, intact: true, verified: { at: taken.verified.at, intact: true } }] });
+  expect(first).toMatchObject({
+    status: 0,
+    rows: [{ id: taken.id, intact: true, verified: { at: taken.verified.at, intact: true } }],
+  });
   expect(second.rows[0].verified?.at).toBe(taken.verified.at);
   expect(cli('snapshot', 'list').stdout).toMatch(new RegExp(`${taken.id}.* ok +${taken.verified.at.slice(0, 19)}`));
   // WHEN it is listed with --verify, THEN it is hashed again and the new verification is recorded
@@ -64,13 +71,22 @@ hostTest()('a snapshot whose file changed is re-hashed without --verify and repo
   const after = listed();
   expect(after).toMatchObject({ status: 1, rows: [{ id: taken.id, intact: false, verified: { intact: false } }] });
   expect(after.rows[0].verified!.at > taken.verified.at).toBe(true);
-  expect(cli('snapshot', 'list')).toMatchObject({ status: 1, stdout: expect.stringMatching(new RegExp(`${taken.id}.* CHANGED`)) });
+  expect(cli('snapshot', 'list')).toMatchObject({
+    status: 1,
+    stdout: expect.stringMatching(new RegExp(`${taken.id}.* CHANGED`)),
+  });
   // AND the recorded failure stands on the next list, without hashing again
   expect(listed().rows[0].verified!.at).toBe(after.rows[0].verified!.at);
 });
 
 hostTest()('a file changed deep inside a directory snapshot is noticed without --verify', async () => {
-  await converge(storageHandler, ctx(), storageHandler.validate(storageWire(host.root, { kind: 'directory', name: 'files', size_gb: '', filesystem: '' } as never)));
+  await converge(
+    storageHandler,
+    ctx(),
+    storageHandler.validate(
+      storageWire(host.root, { kind: 'directory', name: 'files', size_gb: '', filesystem: '' } as never),
+    ),
+  );
   const dir = path.join(host.root, 'projects', 'app', 'directories', 'files');
   fs.mkdirSync(path.join(dir, 'a', 'b'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'a', 'b', 'c'), 'original');

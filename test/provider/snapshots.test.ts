@@ -38,14 +38,22 @@ hostTest()('a snapshot taken while a writer appends is consistent and holds a pr
     const taken = cli('snapshot', 'create', 'data', '--json');
     expect(taken.status).toBe(0);
     const record = JSON.parse(taken.stdout);
-    expect(record).toMatchObject({ storage: 'data', trigger: 'manual', method: expect.stringMatching(/^(reflink|sparse-copy)$/), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(record).toMatchObject({
+      storage: 'data',
+      trigger: 'manual',
+      method: expect.stringMatching(/^(reflink|sparse-copy)$/),
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(record.frozenMs).toBeGreaterThanOrEqual(0);
     expect(fs.statSync(record.path).mode & 0o777).toBe(0o444);
     // THEN the filesystem in the snapshot checks clean and its log is 1..k with no gap
     execFileSync('e2fsck', ['-fn', record.path], { stdio: 'pipe' });
     expect(cli('snapshot', 'restore', record.id, '--to', 'copy').status).toBe(0);
     await converge(mountHandler, ctx(), mount({ storage: 'copy', service: 'check', mount_path: '/copy' }));
-    const lines = fs.readFileSync(`${mount({ service: 'check', mount_path: '/copy' }).host_path}/log`, 'utf8').split('\n').filter(Boolean);
+    const lines = fs
+      .readFileSync(`${mount({ service: 'check', mount_path: '/copy' }).host_path}/log`, 'utf8')
+      .split('\n')
+      .filter(Boolean);
     expect(lines.length).toBeGreaterThan(10);
     lines.forEach((line, i) => expect(line).toBe(String(i + 1)));
   } finally {
@@ -62,9 +70,15 @@ hostTest()('restore in place reproduces the content byte for byte, after a safet
   const id = JSON.parse(cli('snapshot', 'create', 'data', '--json').stdout).id;
   fs.writeFileSync(`${dir}/blob`, 'overwritten by mistake');
   await new Promise((r) => setTimeout(r, 1100)); // ids are per second
-  expect(cli('snapshot', 'restore', id, '--in-place')).toMatchObject({ status: 2, stderr: expect.stringMatching(/pass --yes/) });
+  expect(cli('snapshot', 'restore', id, '--in-place')).toMatchObject({
+    status: 2,
+    stderr: expect.stringMatching(/pass --yes/),
+  });
   const restored = cli('snapshot', 'restore', id, '--in-place', '--yes');
-  expect(restored).toMatchObject({ status: 0, stdout: expect.stringMatching(/previous content is snapshot data\.\d{8}T\d{6}Z/) });
+  expect(restored).toMatchObject({
+    status: 0,
+    stdout: expect.stringMatching(/previous content is snapshot data\.\d{8}T\d{6}Z/),
+  });
   expect(fs.readFileSync(`${dir}/blob`).equals(original)).toBe(true);
   expect(listSnapshots(ctx(), 'data').map((s) => s.trigger)).toEqual(['manual', 'safety']);
 });
@@ -72,21 +86,33 @@ hostTest()('restore in place reproduces the content byte for byte, after a safet
 hostTest()('snapshot list flags a snapshot whose content changed', async () => {
   await converge(storageHandler, ctx(), storage());
   const id = JSON.parse(cli('snapshot', 'create', 'data', '--json').stdout).id;
-  expect(cli('snapshot', 'list')).toMatchObject({ status: 0, stdout: expect.stringMatching(new RegExp(`${id}.*manual.*ok`)) });
+  expect(cli('snapshot', 'list')).toMatchObject({
+    status: 0,
+    stdout: expect.stringMatching(new RegExp(`${id}.*manual.*ok`)),
+  });
   const file = listSnapshots(ctx())[0].path;
   fs.chmodSync(file, 0o644);
   fs.appendFileSync(file, 'tamper');
-  expect(cli('snapshot', 'list')).toMatchObject({ status: 1, stdout: expect.stringMatching(new RegExp(`${id}.* CHANGED`)) });
-  expect(cli('snapshot', 'restore', id, '--to', 'x')).toMatchObject({ status: 3, stderr: expect.stringMatching(/no longer matches its checksum/) });
+  expect(cli('snapshot', 'list')).toMatchObject({
+    status: 1,
+    stdout: expect.stringMatching(new RegExp(`${id}.* CHANGED`)),
+  });
+  expect(cli('snapshot', 'restore', id, '--to', 'x')).toMatchObject({
+    status: 3,
+    stderr: expect.stringMatching(/no longer matches its checksum/),
+  });
 });
 
 hostTest()('a failed capture leaves the filesystem thawed and no partial snapshot', async () => {
   const dir = await mountedDisk();
   // GIVEN a cp that fails (every other tool is the real one)
   const tools = fs.mkdtempSync(path.join(host.root, 'tools-'));
-  for (const t of ['fsfreeze', 'mount', 'umount', 'losetup']) fs.symlinkSync(execFileSync('bash', ['-c', `command -v ${t}`], { encoding: 'utf8' }).trim(), path.join(tools, t));
+  for (const t of ['fsfreeze', 'mount', 'umount', 'losetup'])
+    fs.symlinkSync(execFileSync('bash', ['-c', `command -v ${t}`], { encoding: 'utf8' }).trim(), path.join(tools, t));
   fs.writeFileSync(path.join(tools, 'cp'), '#!/bin/sh\necho "cp: simulated failure" >&2\nexit 1\n', { mode: 0o755 });
-  const failed = hoststore(['snapshot', 'create', 'data', '--root', host.root], undefined, { HOSTSTORE_TOOL_PATH: tools });
+  const failed = hoststore(['snapshot', 'create', 'data', '--root', host.root], undefined, {
+    HOSTSTORE_TOOL_PATH: tools,
+  });
   expect(failed).toMatchObject({ status: 1, stderr: expect.stringMatching(/cp failed: cp: simulated failure/) });
   // THEN writes go through (thawed) and nothing was recorded or left behind
   fs.writeFileSync(`${dir}/still-writable`, 'yes');
@@ -94,20 +120,26 @@ hostTest()('a failed capture leaves the filesystem thawed and no partial snapsho
   expect(fs.readdirSync(path.join(host.root, 'snapshots', 'disks', 'data'))).toEqual([]);
 });
 
-hostTest()("removalPolicy 'snapshot' takes a verified final snapshot, then deletes; the snapshot brings it back", async () => {
-  const dir = await mountedDisk({ removal_policy: 'snapshot' });
-  fs.writeFileSync(`${dir}/db.sqlite`, 'rows');
-  await remove(mountHandler, ctx(), mount());
-  await remove(storageHandler, ctx(), storage());
-  expect(fs.existsSync(imagePath(host.root, 'disk', 'app', 'data'))).toBe(false);
-  const [final] = listSnapshots(ctx(), 'data');
-  expect(final).toMatchObject({ trigger: 'final', final: true });
-  expect(cli('snapshot', 'delete', final.id)).toMatchObject({ status: 3, stderr: expect.stringMatching(/is the last copy of disk data/) });
-  expect(cli('snapshot', 'restore', final.id, '--to', 'data').status).toBe(0);
-  await converge(storageHandler, ctx(), storage());
-  await converge(mountHandler, ctx(), mount());
-  expect(fs.readFileSync(`${dir}/db.sqlite`, 'utf8')).toBe('rows');
-});
+hostTest()(
+  "removalPolicy 'snapshot' takes a verified final snapshot, then deletes; the snapshot brings it back",
+  async () => {
+    const dir = await mountedDisk({ removal_policy: 'snapshot' });
+    fs.writeFileSync(`${dir}/db.sqlite`, 'rows');
+    await remove(mountHandler, ctx(), mount());
+    await remove(storageHandler, ctx(), storage());
+    expect(fs.existsSync(imagePath(host.root, 'disk', 'app', 'data'))).toBe(false);
+    const [final] = listSnapshots(ctx(), 'data');
+    expect(final).toMatchObject({ trigger: 'final', final: true });
+    expect(cli('snapshot', 'delete', final.id)).toMatchObject({
+      status: 3,
+      stderr: expect.stringMatching(/is the last copy of disk data/),
+    });
+    expect(cli('snapshot', 'restore', final.id, '--to', 'data').status).toBe(0);
+    await converge(storageHandler, ctx(), storage());
+    await converge(mountHandler, ctx(), mount());
+    expect(fs.readFileSync(`${dir}/db.sqlite`, 'utf8')).toBe('rows');
+  },
+);
 
 hostTest()('directory volumes are snapshotted as a tree and restored', async () => {
   await converge(storageHandler, ctx(), storage({ kind: 'directory', name: 'uploads', size_gb: '', filesystem: '' }));
@@ -131,7 +163,9 @@ hostTest()('fromSnapshot creates new storage as a verified copy, grown to sizeGb
   const clone = mount({ service: 'clone', mount_path: '/clone' }).host_path;
   expect(fs.readFileSync(`${clone}/weights.bin`, 'utf8')).toBe('model');
   expect(fs.statfsSync(clone).blocks * fs.statfsSync(clone).bsize).toBeGreaterThan(1.5 * 1024 ** 3);
-  await expect(converge(storageHandler, ctx(), storage({ name: 'bad', from_snapshot: 'nope.20260101T000000Z' }))).rejects.toThrow(/no snapshot 'nope.20260101T000000Z'/);
+  await expect(
+    converge(storageHandler, ctx(), storage({ name: 'bad', from_snapshot: 'nope.20260101T000000Z' })),
+  ).rejects.toThrow(/no snapshot 'nope.20260101T000000Z'/);
   expect(fs.existsSync(imagePath(host.root, 'disk', 'app', 'bad'))).toBe(false);
 });
 
@@ -145,20 +179,23 @@ hostTest('mkfs.xfs')('an xfs disk and its restored clone (same UUID) are mounted
   expect(fs.readFileSync(`${mount({ service: 'twin', mount_path: '/twin' }).host_path}/f`, 'utf8')).toBe('xfs data');
 });
 
-hostTest('mkfs.xfs')('on an xfs root a mounted disk is snapshotted by reflink; its checksum is taken by the first verification', async () => {
-  // GIVEN a hoststore root on a reflink-capable xfs filesystem
-  const backing = path.join(host.root, 'xfs-root.img');
-  execFileSync('truncate', ['-s', '4G', backing]);
-  execFileSync('mkfs.xfs', ['-q', '-m', 'reflink=1', backing]);
-  const root = path.join(host.root, 'xfs');
-  fs.mkdirSync(root);
-  execFileSync('mount', ['-o', 'loop', backing, root]);
-  try {
-    await reflinkSnapshotOn(root);
-  } finally {
-    simulateReboot(root); // the disk's mount and loop device, before the xfs root itself goes
-  }
-});
+hostTest('mkfs.xfs')(
+  'on an xfs root a mounted disk is snapshotted by reflink; its checksum is taken by the first verification',
+  async () => {
+    // GIVEN a hoststore root on a reflink-capable xfs filesystem
+    const backing = path.join(host.root, 'xfs-root.img');
+    execFileSync('truncate', ['-s', '4G', backing]);
+    execFileSync('mkfs.xfs', ['-q', '-m', 'reflink=1', backing]);
+    const root = path.join(host.root, 'xfs');
+    fs.mkdirSync(root);
+    execFileSync('mount', ['-o', 'loop', backing, root]);
+    try {
+      await reflinkSnapshotOn(root);
+    } finally {
+      simulateReboot(root); // the disk's mount and loop device, before the xfs root itself goes
+    }
+  },
+);
 
 async function reflinkSnapshotOn(root: string): Promise<void> {
   const xctx = () => makeContext(root, { log: () => undefined });
@@ -169,10 +206,16 @@ async function reflinkSnapshotOn(root: string): Promise<void> {
   const taken = JSON.parse(hoststore(['snapshot', 'create', 'data', '--json', '--root', root]).stdout);
   // THEN it is a reflink with its checksum pending, established by the first list, and tampering shows
   expect(taken).toMatchObject({ method: 'reflink', checksumPending: true, sha256: '' });
-  expect(hoststore(['snapshot', 'list', '--root', root])).toMatchObject({ status: 0, stdout: expect.stringMatching(/reflink.*ok/) });
+  expect(hoststore(['snapshot', 'list', '--root', root])).toMatchObject({
+    status: 0,
+    stdout: expect.stringMatching(/reflink.*ok/),
+  });
   expect(listSnapshots(xctx())[0]).toMatchObject({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
   expect(listSnapshots(xctx())[0].checksumPending).toBeUndefined();
   fs.chmodSync(taken.path, 0o644);
   fs.appendFileSync(taken.path, 'x');
-  expect(hoststore(['snapshot', 'list', '--root', root])).toMatchObject({ status: 1, stdout: expect.stringMatching(new RegExp(`${taken.id}.* CHANGED`)) });
+  expect(hoststore(['snapshot', 'list', '--root', root])).toMatchObject({
+    status: 1,
+    stdout: expect.stringMatching(new RegExp(`${taken.id}.* CHANGED`)),
+  });
 }

@@ -19,7 +19,8 @@ afterEach(() => host.cleanup());
 const ctx = () => makeContext(host.root, { log: (l) => lines.push(l) });
 const storage = (o: Parameters<typeof storageWire>[1] = {}) => storageHandler.validate(storageWire(host.root, o));
 const mount = (o: Parameters<typeof mountWire>[1] = {}) => mountHandler.validate(mountWire(host.root, o));
-const blkid = (file: string) => execFileSync('blkid', ['-p', '-o', 'value', '-s', 'TYPE', file], { encoding: 'utf8' }).trim();
+const blkid = (file: string) =>
+  execFileSync('blkid', ['-p', '-o', 'value', '-s', 'TYPE', file], { encoding: 'utf8' }).trim();
 
 describe.each(['ext4', 'xfs', 'btrfs'] as const)('%s disk lifecycle', (filesystem) => {
   const tool = filesystem === 'ext4' ? 'mkfs.ext4' : `mkfs.${filesystem}`;
@@ -69,7 +70,8 @@ hostTest('mkfs.xfs')('a smaller disk size is ignored, a filesystem change refuse
   const image = imagePath(host.root, 'disk', 'app', 'data');
   const before = fs.statSync(image).mtimeMs;
   await expect(converge(storageHandler, ctx(), storage({ size_gb: '1' }))).resolves.toMatchObject({
-    action: 'none', changes: [{ reason: expect.stringMatching(/kept at 2 GB; sizeGb 1 ignored/) }],
+    action: 'none',
+    changes: [{ reason: expect.stringMatching(/kept at 2 GB; sizeGb 1 ignored/) }],
   });
   await expect(converge(storageHandler, ctx(), storage({ size_gb: '2', filesystem: 'xfs' }))).rejects.toThrow(
     /disk data is ext4; changing it to xfs means reformatting, which erases its data/,
@@ -95,7 +97,9 @@ hostTest()('an existing disk is reused by name from another project; its size is
 hostTest()('removalPolicy destroy deletes the image, but never while mounted', async () => {
   await converge(storageHandler, ctx(), storage({ removal_policy: 'destroy' }));
   await converge(mountHandler, ctx(), mount());
-  await expect(remove(storageHandler, ctx(), storage())).rejects.toThrow(/refusing to delete while mounted by app\/web replica 1/);
+  await expect(remove(storageHandler, ctx(), storage())).rejects.toThrow(
+    /refusing to delete while mounted by app\/web replica 1/,
+  );
   await remove(mountHandler, ctx(), mount());
   await remove(storageHandler, ctx(), storage());
   expect(fs.existsSync(imagePath(host.root, 'disk', 'app', 'data'))).toBe(false);
@@ -108,10 +112,14 @@ hostTest()('drift: a deleted or truncated image is seen by read and refused, not
   await converge(storageHandler, ctx(), storage({ size_gb: '2' }));
   const image = imagePath(host.root, 'disk', 'app', 'data');
   fs.truncateSync(image, GiB);
-  await expect(converge(storageHandler, ctx(), storage({ size_gb: '2' }))).rejects.toThrow(/was truncated behind hoststore's back/);
+  await expect(converge(storageHandler, ctx(), storage({ size_gb: '2' }))).rejects.toThrow(
+    /was truncated behind hoststore's back/,
+  );
   fs.rmSync(image);
   expect(storageHandler.read(ctx(), storage())).toMatchObject({ present: false });
-  await expect(converge(storageHandler, ctx(), storage({ size_gb: '2' }))).rejects.toThrow(/is missing \(deleted behind hoststore's back\)/);
+  await expect(converge(storageHandler, ctx(), storage({ size_gb: '2' }))).rejects.toThrow(
+    /is missing \(deleted behind hoststore's back\)/,
+  );
 });
 
 hostTest()('an interrupted create (killed after the image was made) is finished by a rerun', async () => {

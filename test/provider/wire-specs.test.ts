@@ -27,13 +27,24 @@ function rejection(fn: () => unknown): string {
 }
 
 test('a valid spec is converted: sizes and replicas become numbers, flags booleans', () => {
-  expect(storageHandler.validate(storageWire(root, { size_gb: '20', shared: 'true' }))).toMatchObject({ size_gb: 20, shared: true, kind: 'disk' });
-  expect(storageHandler.validate(storageWire(root, { kind: 'directory', size_gb: '', filesystem: '' }))).toMatchObject({ size_gb: undefined });
-  expect(mountHandler.validate(mountWire(root, { replica: '2', read_only: 'true' }))).toMatchObject({ replica: 2, read_only: true });
+  expect(storageHandler.validate(storageWire(root, { size_gb: '20', shared: 'true' }))).toMatchObject({
+    size_gb: 20,
+    shared: true,
+    kind: 'disk',
+  });
+  expect(storageHandler.validate(storageWire(root, { kind: 'directory', size_gb: '', filesystem: '' }))).toMatchObject({
+    size_gb: undefined,
+  });
+  expect(mountHandler.validate(mountWire(root, { replica: '2', read_only: 'true' }))).toMatchObject({
+    replica: 2,
+    read_only: true,
+  });
 });
 
 test('every broken field is named with its rule and the value it got, all at once', () => {
-  const message = rejection(() => storageHandler.validate(storageWire(root, { name: 'bad name', size_gb: '0', root: '/etc/x' })));
+  const message = rejection(() =>
+    storageHandler.validate(storageWire(root, { name: 'bad name', size_gb: '0', root: '/etc/x' })),
+  );
   expect(message).toMatch(/^storage spec rejected: /);
   expect(message).toMatch(/root: must not be a system directory or lie inside one .* \(got "\/etc\/x"\)/);
   expect(message).toMatch(/name: must contain only letters, digits and hyphens.* \(got "bad name"\)/);
@@ -41,59 +52,138 @@ test('every broken field is named with its rule and the value it got, all at onc
 });
 
 test('rules across fields: a volume is ext4 with a size, a directory has neither, a host path is derived', () => {
-  expect(rejection(() => storageHandler.validate(storageWire(root, { kind: 'volume', filesystem: 'xfs' })))).toMatch(/filesystem: volumes are ext4 only \(got "xfs"\)/);
-  expect(rejection(() => storageHandler.validate(storageWire(root, { kind: 'directory', filesystem: '' })))).toMatch(/size_gb: a directory volume has no size \(got "1"\)/);
-  expect(rejection(() => mountHandler.validate({ ...mountWire(root), host_path: '/srv/hoststore/elsewhere' }))).toMatch(/host_path: must be \/srv\/hoststore\/projects\/app\/services\/web\/1\/data/);
+  expect(rejection(() => storageHandler.validate(storageWire(root, { kind: 'volume', filesystem: 'xfs' })))).toMatch(
+    /filesystem: volumes are ext4 only \(got "xfs"\)/,
+  );
+  expect(rejection(() => storageHandler.validate(storageWire(root, { kind: 'directory', filesystem: '' })))).toMatch(
+    /size_gb: a directory volume has no size \(got "1"\)/,
+  );
+  expect(rejection(() => mountHandler.validate({ ...mountWire(root), host_path: '/srv/hoststore/elsewhere' }))).toMatch(
+    /host_path: must be \/srv\/hoststore\/projects\/app\/services\/web\/1\/data/,
+  );
 });
 
 test('a spec refuses keys it does not know; an identity ignores keys beyond the identity', () => {
-  expect(rejection(() => storageHandler.validate({ ...storageWire(root), command: 'rm -rf /' }))).toMatch(/Unrecognized key\(s\) in object: 'command'/);
-  expect(storageHandler.validateIdentity(storageWire(root))).toEqual({ kind: 'disk', root, project: 'app', name: 'data' });
-  expect(mountHandler.validateIdentity(mountWire(root))).toEqual({
-    root, project: 'app', storage: 'data', storage_kind: 'disk', service: 'web', replica: 1, mount_path: '/data',
+  expect(rejection(() => storageHandler.validate({ ...storageWire(root), command: 'rm -rf /' }))).toMatch(
+    /Unrecognized key\(s\) in object: 'command'/,
+  );
+  expect(storageHandler.validateIdentity(storageWire(root))).toEqual({
+    kind: 'disk',
+    root,
+    project: 'app',
+    name: 'data',
   });
-  expect(rejection(() => mountHandler.validateIdentity({ ...mountWire(root), replica: 'one' }))).toMatch(/replica: must be a whole number written in digits \(got "one"\)/);
+  expect(mountHandler.validateIdentity(mountWire(root))).toEqual({
+    root,
+    project: 'app',
+    storage: 'data',
+    storage_kind: 'disk',
+    service: 'web',
+    replica: 1,
+    mount_path: '/data',
+  });
+  expect(rejection(() => mountHandler.validateIdentity({ ...mountWire(root), replica: 'one' }))).toMatch(
+    /replica: must be a whole number written in digits \(got "one"\)/,
+  );
 });
 
 test('a field of the wrong type is refused before any rule runs, naming the field', () => {
-  expect(rejection(() => storageHandler.validate({ ...storageWire(root), size_gb: 5 }))).toMatch(/size_gb: Expected string, received number/);
-  expect(rejection(() => snapshotPolicyHandler.validate({
-    root, project: 'app', stack: 's', policy: 'nightly', storage: 'data', storage_kind: 'disk', schedule: 'every day', retention_days: '7', retention_count: '',
-  }))).toMatch(/schedule: must be a 5-field cron expression/);
+  expect(rejection(() => storageHandler.validate({ ...storageWire(root), size_gb: 5 }))).toMatch(
+    /size_gb: Expected string, received number/,
+  );
+  expect(
+    rejection(() =>
+      snapshotPolicyHandler.validate({
+        root,
+        project: 'app',
+        stack: 's',
+        policy: 'nightly',
+        storage: 'data',
+        storage_kind: 'disk',
+        schedule: 'every day',
+        retention_days: '7',
+        retention_count: '',
+      }),
+    ),
+  ).toMatch(/schedule: must be a 5-field cron expression/);
 });
 
 describe('the contract table (src/kinds.ts) agrees with the schemas and with what the constructs render', () => {
   const policyWire = {
-    root, project: 'app', stack: 's', policy: 'nightly', storage: 'data', storage_kind: 'disk', schedule: '0 4 * * *', retention_days: '7', retention_count: '', max_freeze_seconds: '5',
+    root,
+    project: 'app',
+    stack: 's',
+    policy: 'nightly',
+    storage: 'data',
+    storage_kind: 'disk',
+    schedule: '0 4 * * *',
+    retention_days: '7',
+    retention_count: '',
+    max_freeze_seconds: '5',
   };
-  const wires: Record<string, Record<string, string>> = { storage: storageWire(root), mount: mountWire(root), 'snapshot-policy': policyWire };
+  const wires: Record<string, Record<string, string>> = {
+    storage: storageWire(root),
+    mount: mountWire(root),
+    'snapshot-policy': policyWire,
+  };
 
-  test.each(Object.keys(wires))('%s: the identity fields are the identity schema, every spec field has a rule', (name) => {
-    const kind = KINDS[name as KindName];
-    const identity = kind.identity.parse(wires[name]) as Record<string, unknown>;
-    expect(Object.keys(identity).sort()).toEqual(identityFields(name as KindName).sort());
-    expect(Object.keys(kind.fields).sort()).toEqual(Object.keys(wires[name]).sort());
-    expect(() => kind.spec.parse(wires[name])).not.toThrow();
-  });
+  test.each(Object.keys(wires))(
+    '%s: the identity fields are the identity schema, every spec field has a rule',
+    (name) => {
+      const kind = KINDS[name as KindName];
+      const identity = kind.identity.parse(wires[name]) as Record<string, unknown>;
+      expect(Object.keys(identity).sort()).toEqual(identityFields(name as KindName).sort());
+      expect(Object.keys(kind.fields).sort()).toEqual(Object.keys(wires[name]).sort());
+      expect(() => kind.spec.parse(wires[name])).not.toThrow();
+    },
+  );
 
-  test('every carrier runs a command of the table, with the table\'s identity or all its fields as triggers', () => {
+  test("every carrier runs a command of the table, with the table's identity or all its fields as triggers", () => {
     const out = synthModel({
-      stack: 'wire', root,
-      storage: [{ id: 'data', type: 'Disk', props: { name: 'data', sizeGb: 1 }, mounts: [{ id: 'data-mount', service: 'web', mountPath: '/data' }], policy: { id: 'nightly', schedule: '0 4 * * *' } }],
+      stack: 'wire',
+      root,
+      storage: [
+        {
+          id: 'data',
+          type: 'Disk',
+          props: { name: 'data', sizeGb: 1 },
+          mounts: [{ id: 'data-mount', service: 'web', mountPath: '/data' }],
+          policy: { id: 'nightly', schedule: '0 4 * * *' },
+        },
+      ],
     });
     try {
       const synthesized = JSON.parse(fs.readFileSync(path.join(out, 'stacks', 'wire', 'cdk.tf.json'), 'utf8'));
-      const commands = new Map(KIND_NAMES.flatMap((k) => (['converge', 'delete'] as const).map((op) => [handlerCommand(k, op), { kind: k, op }] as const)));
+      const commands = new Map(
+        KIND_NAMES.flatMap((k) =>
+          (['converge', 'delete'] as const).map((op) => [handlerCommand(k, op), { kind: k, op }] as const),
+        ),
+      );
       const seen = new Set<string>();
-      for (const carrier of Object.values(synthesized.resource.terraform_data) as Array<{ triggers_replace: Record<string, string>; provisioner: Array<{ 'local-exec': { command: string } }> }>) {
+      for (const carrier of Object.values(synthesized.resource.terraform_data) as Array<{
+        triggers_replace: Record<string, string>;
+        provisioner: Array<{ 'local-exec': { command: string } }>;
+      }>) {
         const found = commands.get(carrier.provisioner[0]['local-exec'].command);
         expect(found).toBeDefined();
         const { kind, op } = found!;
         seen.add(`${kind} ${op}`);
         const expected = op === 'delete' ? identityFields(kind) : Object.keys(KINDS[kind].fields);
-        expect({ kind, op, triggers: Object.keys(carrier.triggers_replace).sort() }).toEqual({ kind, op, triggers: [...expected].sort() });
+        expect({ kind, op, triggers: Object.keys(carrier.triggers_replace).sort() }).toEqual({
+          kind,
+          op,
+          triggers: [...expected].sort(),
+        });
       }
-      expect([...seen].sort()).toEqual(['mount converge', 'mount delete', 'project converge', 'snapshot-policy converge', 'snapshot-policy delete', 'storage converge', 'storage delete']);
+      expect([...seen].sort()).toEqual([
+        'mount converge',
+        'mount delete',
+        'project converge',
+        'snapshot-policy converge',
+        'snapshot-policy delete',
+        'storage converge',
+        'storage delete',
+      ]);
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
     }

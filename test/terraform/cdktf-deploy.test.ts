@@ -27,26 +27,50 @@ afterEach(() => {
   host.cleanup();
 });
 
-const blkid = (file: string) => execFileSync('blkid', ['-p', '-o', 'value', '-s', 'TYPE', file], { encoding: 'utf8' }).trim();
+const blkid = (file: string) =>
+  execFileSync('blkid', ['-p', '-o', 'value', '-s', 'TYPE', file], { encoding: 'utf8' }).trim();
 const entryAt = (target: string) => [...readMountTable()].reverse().find((e) => e.target === target);
-const hostPath = (service: string, mountPath: string, replica = 1) => replicaHostPath(host.root, 'app', service, replica, mountPath);
+const hostPath = (service: string, mountPath: string, replica = 1) =>
+  replicaHostPath(host.root, 'app', service, replica, mountPath);
 const journal = () => (fs.existsSync(journalPath(host.root)) ? fs.readFileSync(journalPath(host.root), 'utf8') : '');
 
 function model(options: { pgSize?: number; readOnly?: boolean; withUploads?: boolean } = {}): AppModel {
   const storage: StorageModel[] = [
     {
-      id: 'pg', type: 'Disk', props: { name: 'pg', sizeGb: options.pgSize ?? 1, filesystem: 'ext4' },
+      id: 'pg',
+      type: 'Disk',
+      props: { name: 'pg', sizeGb: options.pgSize ?? 1, filesystem: 'ext4' },
       mounts: [{ id: 'pg-mount', service: 'db', mountPath: '/var/lib/postgresql/data' }],
     },
     {
-      id: 'models', type: 'Volume', props: { sizeGb: 1, shared: true },
-      mounts: [{ id: 'models-mount', service: 'inference', mountPath: '/models', replicas: 2, readOnly: options.readOnly ?? false }],
+      id: 'models',
+      type: 'Volume',
+      props: { sizeGb: 1, shared: true },
+      mounts: [
+        {
+          id: 'models-mount',
+          service: 'inference',
+          mountPath: '/models',
+          replicas: 2,
+          readOnly: options.readOnly ?? false,
+        },
+      ],
       policy: { id: 'nightly', schedule: '0 4 * * *', retentionDays: 7 },
     },
-    { id: 'cache', type: 'Volume', props: { type: 'directory' }, mounts: [{ id: 'cache-mount', service: 'inference', mountPath: '/cache', replicas: 2 }] },
+    {
+      id: 'cache',
+      type: 'Volume',
+      props: { type: 'directory' },
+      mounts: [{ id: 'cache-mount', service: 'inference', mountPath: '/cache', replicas: 2 }],
+    },
   ];
   if (options.withUploads ?? true) {
-    storage.push({ id: 'uploads', type: 'Disk', props: { name: 'uploads', sizeGb: 1, filesystem: 'xfs' }, mounts: [{ id: 'up-mount', service: 'web', mountPath: '/uploads' }] });
+    storage.push({
+      id: 'uploads',
+      type: 'Disk',
+      props: { name: 'uploads', sizeGb: 1, filesystem: 'xfs' },
+      mounts: [{ id: 'up-mount', service: 'web', mountPath: '/uploads' }],
+    });
   }
   return { stack: 'e2e', root: host.root, storage };
 }
@@ -97,7 +121,11 @@ deployTest('deploy, grow, toggle read-only, remove a disk, destroy: the host fol
   app.cdktf('destroy', '--auto-approve');
   expect(readMountTable().filter((e) => e.target.startsWith(`${host.root}/`))).toEqual([]);
   expect(hostLoopsUnder(host.root)).toEqual([]);
-  for (const [kind, name] of [['disk', 'pg'], ['disk', 'uploads'], ['volume', 'models']] as const) {
+  for (const [kind, name] of [
+    ['disk', 'pg'],
+    ['disk', 'uploads'],
+    ['volume', 'models'],
+  ] as const) {
     expect(fs.existsSync(imagePath(host.root, kind, 'app', name))).toBe(true);
   }
   // AND a redeploy adopts the retained data
@@ -122,7 +150,8 @@ deployTest('the embedded engine and cdktf deploy reach the same host state from 
     // THEN `hoststore list --json` of both roots agrees once the root and timestamps are set aside
     const normalize = (root: string) =>
       JSON.parse(hoststore(['list', '--json', '--root', root]).stdout.split(root).join('<root>'), (k, v) =>
-        ['createdAt', 'since', 'allocatedBytes', 'retainedAt'].includes(k) ? undefined : v);
+        ['createdAt', 'since', 'allocatedBytes', 'retainedAt'].includes(k) ? undefined : v,
+      );
     expect(normalize(other.root)).toEqual(normalize(host.root));
     expect(normalize(host.root)).toHaveLength(4);
     // AND each plan sees nothing to do

@@ -39,8 +39,16 @@ afterEach(() => {
 
 function model(root: string, sizeGb: number): AppModel {
   return {
-    stack: 'grow', root,
-    storage: [{ id: 'pg', type: 'Disk', props: { name: 'pg', sizeGb, filesystem: 'xfs' }, mounts: [{ id: 'pg-mount', service: 'db', mountPath: '/data' }] }],
+    stack: 'grow',
+    root,
+    storage: [
+      {
+        id: 'pg',
+        type: 'Disk',
+        props: { name: 'pg', sizeGb, filesystem: 'xfs' },
+        mounts: [{ id: 'pg-mount', service: 'db', mountPath: '/data' }],
+      },
+    ],
   };
 }
 
@@ -53,15 +61,30 @@ function terraform(d: Deployment, ...args: string[]): { status: number | null; o
 function deploy(): Deployment {
   const host = makeHostFixture();
   const app = new CdktfApp();
-  cleanups.push(() => host.cleanup(), () => app.cleanup());
+  cleanups.push(
+    () => host.cleanup(),
+    () => app.cleanup(),
+  );
   const cliConfig = path.join(app.dir, 'empty.tfrc');
   fs.writeFileSync(cliConfig, '');
-  const env = { ...process.env, TF_CLI_CONFIG_FILE: cliConfig, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1', NO_COLOR: '1' };
-  const d: Deployment = { host, app, stackDir: path.join(app.dir, 'cdktf.out', 'stacks', 'grow'), dataPath: replicaHostPath(host.root, 'app', 'db', 1, '/data'), env };
+  const env = {
+    ...process.env,
+    TF_CLI_CONFIG_FILE: cliConfig,
+    TF_IN_AUTOMATION: '1',
+    CHECKPOINT_DISABLE: '1',
+    NO_COLOR: '1',
+  };
+  const d: Deployment = {
+    host,
+    app,
+    stackDir: path.join(app.dir, 'cdktf.out', 'stacks', 'grow'),
+    dataPath: replicaHostPath(host.root, 'app', 'db', 1, '/data'),
+    env,
+  };
   app.write(model(host.root, 1));
   app.cdktf('synth');
-  const init = terraform(d, "init", "-input=false");
-  expect({ status: init.status, output: init.status === 0 ? "" : init.output }).toEqual({ status: 0, output: "" });
+  const init = terraform(d, 'init', '-input=false');
+  expect({ status: init.status, output: init.status === 0 ? '' : init.output }).toEqual({ status: 0, output: '' });
   expect(terraform(d, 'apply', '-auto-approve', '-input=false')).toMatchObject({ status: 0 });
   fs.writeFileSync(path.join(d.dataPath, 'PG_VERSION'), '16');
   return d;
@@ -82,7 +105,10 @@ async function applyGrowAndKill(d: Deployment, target: 'terraform' | 'group'): P
   d.app.cdktf('synth');
   const file = path.join(d.stackDir, 'cdk.tf.json');
   const json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  json.resource.terraform_data.test_tick = { triggers_replace: '${timestamp()}', provisioner: [{ 'local-exec': { command: 'sleep 21' } }] };
+  json.resource.terraform_data.test_tick = {
+    triggers_replace: '${timestamp()}',
+    provisioner: [{ 'local-exec': { command: 'sleep 21' } }],
+  };
   fs.writeFileSync(file, JSON.stringify(json));
   const statePath: string = json.terraform?.backend?.local?.path ?? path.join(d.stackDir, 'terraform.tfstate');
   const newConfigSaved = () => {
@@ -92,17 +118,30 @@ async function applyGrowAndKill(d: Deployment, target: 'terraform' | 'group'): P
     } catch {
       return false; // not written yet, or caught mid-write
     }
-    return state.resources.some((r: any) => r.type === 'terraform_data' && r.name.includes('pg_config') && r.instances.some((i: any) => i.attributes?.triggers_replace?.value?.size_gb === '2'));
+    return state.resources.some(
+      (r: any) =>
+        r.type === 'terraform_data' &&
+        r.name.includes('pg_config') &&
+        r.instances.some((i: any) => i.attributes?.triggers_replace?.value?.size_gb === '2'),
+    );
   };
   execFileSync('fsfreeze', ['--freeze', d.dataPath]);
   frozen.add(d.dataPath);
-  const child = spawn('terraform', ['apply', '-auto-approve', '-input=false'], { cwd: d.stackDir, env: d.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('terraform', ['apply', '-auto-approve', '-input=false'], {
+    cwd: d.stackDir,
+    env: d.env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (c) => (output += c));
   child.stderr.on('data', (c) => (output += c));
   const done = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   const deadline = Date.now() + 120_000;
-  while (!(fs.existsSync(growMarkerPath(d.host.root, 'disk', 'app', 'pg')) || registryGrowing(d)) || !newConfigSaved()) {
+  while (
+    !(fs.existsSync(growMarkerPath(d.host.root, 'disk', 'app', 'pg')) || registryGrowing(d)) ||
+    !newConfigSaved()
+  ) {
     if (Date.now() > deadline) throw new Error(`the grow never started with the new config saved:\n${output}`);
     await sleep(50);
   }
@@ -114,7 +153,8 @@ async function applyGrowAndKill(d: Deployment, target: 'terraform' | 'group'): P
   d.app.cdktf('synth');
 }
 
-const registryGrowing = (d: Deployment) => fs.readFileSync(path.join(d.host.root, 'registry', 'storage.json'), 'utf8').includes('"growingToGb"');
+const registryGrowing = (d: Deployment) =>
+  fs.readFileSync(path.join(d.host.root, 'registry', 'storage.json'), 'utf8').includes('"growingToGb"');
 
 /** Waits until no process holds the root's lock (a handler outliving terraform finishes its work). */
 async function lockReleased(root: string): Promise<void> {
@@ -127,34 +167,43 @@ function grown(d: Deployment): boolean {
   return record?.growingToGb === undefined && record?.sizeGb === 2 && statfs.blocks * statfs.bsize > 1.5 * GiB;
 }
 
-deployTest('terraform killed during the grow provisioner: the handler finishes the grow, the next apply reports the truth', async () => {
-  const d = deploy();
-  // WHEN terraform alone is killed while its provisioner grows the disk
-  await applyGrowAndKill(d, 'terraform');
-  await lockReleased(d.host.root);
-  // THEN the next apply either finds the grow finished, or fails saying what to do; never success over a half-grown disk
-  const next = terraform(d, 'apply', '-auto-approve', '-input=false');
-  if (next.status === 0) expect({ grown: grown(d), output: next.output }).toEqual({ grown: true, output: next.output });
-  else expect(next.output).toMatch(/grow was interrupted.*hoststore up/s);
-  expect(fs.readFileSync(path.join(d.dataPath, 'PG_VERSION'), 'utf8')).toBe('16');
-}, 600_000);
+deployTest(
+  'terraform killed during the grow provisioner: the handler finishes the grow, the next apply reports the truth',
+  async () => {
+    const d = deploy();
+    // WHEN terraform alone is killed while its provisioner grows the disk
+    await applyGrowAndKill(d, 'terraform');
+    await lockReleased(d.host.root);
+    // THEN the next apply either finds the grow finished, or fails saying what to do; never success over a half-grown disk
+    const next = terraform(d, 'apply', '-auto-approve', '-input=false');
+    if (next.status === 0)
+      expect({ grown: grown(d), output: next.output }).toEqual({ grown: true, output: next.output });
+    else expect(next.output).toMatch(/grow was interrupted.*hoststore up/s);
+    expect(fs.readFileSync(path.join(d.dataPath, 'PG_VERSION'), 'utf8')).toBe('16');
+  },
+  600_000,
+);
 
-deployTest('terraform and the handler killed mid-grow: the next plan fails loudly, hoststore up finishes the grow, then apply says no changes', async () => {
-  const d = deploy();
-  await applyGrowAndKill(d, 'group');
-  const marker = growMarkerPath(d.host.root, 'disk', 'app', 'pg');
-  // THEN the next plan and apply fail, saying that a grow was interrupted and how to finish it
-  const plan = terraform(d, 'plan', '-input=false');
-  expect({ status: plan.status, grown: grown(d) }).toEqual({ status: 1, grown: false });
-  expect(plan.output).toMatch(/disk pg: a grow was interrupted/);
-  expect(plan.output).toMatch(/hoststore up --root/);
-  expect(terraform(d, 'apply', '-auto-approve', '-input=false').status).not.toBe(0);
-  // WHEN hoststore up runs THEN the grow is finished, the marker gone, and apply has nothing left to do
-  expect(hoststore(['up', '--root', d.host.root])).toMatchObject({ status: 0 });
-  expect(fs.existsSync(marker)).toBe(false);
-  expect(grown(d)).toBe(true);
-  const apply = terraform(d, 'apply', '-auto-approve', '-input=false');
-  expect(apply.status).toBe(0);
-  expect(grown(d)).toBe(true);
-  expect(fs.readFileSync(path.join(d.dataPath, 'PG_VERSION'), 'utf8')).toBe('16');
-}, 600_000);
+deployTest(
+  'terraform and the handler killed mid-grow: the next plan fails loudly, hoststore up finishes the grow, then apply says no changes',
+  async () => {
+    const d = deploy();
+    await applyGrowAndKill(d, 'group');
+    const marker = growMarkerPath(d.host.root, 'disk', 'app', 'pg');
+    // THEN the next plan and apply fail, saying that a grow was interrupted and how to finish it
+    const plan = terraform(d, 'plan', '-input=false');
+    expect({ status: plan.status, grown: grown(d) }).toEqual({ status: 1, grown: false });
+    expect(plan.output).toMatch(/disk pg: a grow was interrupted/);
+    expect(plan.output).toMatch(/hoststore up --root/);
+    expect(terraform(d, 'apply', '-auto-approve', '-input=false').status).not.toBe(0);
+    // WHEN hoststore up runs THEN the grow is finished, the marker gone, and apply has nothing left to do
+    expect(hoststore(['up', '--root', d.host.root])).toMatchObject({ status: 0 });
+    expect(fs.existsSync(marker)).toBe(false);
+    expect(grown(d)).toBe(true);
+    const apply = terraform(d, 'apply', '-auto-approve', '-input=false');
+    expect(apply.status).toBe(0);
+    expect(grown(d)).toBe(true);
+    expect(fs.readFileSync(path.join(d.dataPath, 'PG_VERSION'), 'utf8')).toBe('16');
+  },
+  600_000,
+);

@@ -33,7 +33,13 @@ function synthNull(root: string): Record<string, NullResource> {
   const disk = new Disk(project, 'pg', { name: 'pg', sizeGb: 1, filesystem: 'xfs' });
   new Mount(project, 'pg-mount', { storage: disk, service: 'db', mountPath: '/data' });
   const shared = new Volume(project, 'models', { sizeGb: 1, shared: true });
-  new Mount(project, 'models-mount', { storage: shared, service: 'web', mountPath: '/models', replicas: 2, readOnly: true });
+  new Mount(project, 'models-mount', {
+    storage: shared,
+    service: 'web',
+    mountPath: '/models',
+    replicas: 2,
+    readOnly: true,
+  });
   const json = JSON.parse(Testing.synth(stack, true));
   expect(json.terraform.required_providers.null).toBeDefined();
   return json.resource.null_resource;
@@ -41,7 +47,11 @@ function synthNull(root: string): Record<string, NullResource> {
 
 /** Terraform's jsonencode of a map of strings: keys sorted, no whitespace; `$${` already unescaped. */
 function jsonencode(map: Record<string, string>): string {
-  const sorted = Object.fromEntries(Object.keys(map).sort().map((k) => [k, map[k].replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{')]));
+  const sorted = Object.fromEntries(
+    Object.keys(map)
+      .sort()
+      .map((k) => [k, map[k].replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{')]),
+  );
   return JSON.stringify(sorted);
 }
 
@@ -62,9 +72,15 @@ function runProvisioners(resources: Record<string, NullResource>, names: string[
       const exec = p['local-exec'];
       if ((exec.when === 'destroy') !== (when === 'destroy')) continue;
       const environment = Object.fromEntries(
-        Object.entries(exec.environment).map(([k, v]) => [k, v === '${jsonencode(self.triggers)}' ? jsonencode(resources[name].triggers) : v]),
+        Object.entries(exec.environment).map(([k, v]) => [
+          k,
+          v === '${jsonencode(self.triggers)}' ? jsonencode(resources[name].triggers) : v,
+        ]),
       );
-      const result = spawnSync('/bin/sh', ['-c', exec.command], { env: { ...process.env, ...environment }, encoding: 'utf8' });
+      const result = spawnSync('/bin/sh', ['-c', exec.command], {
+        env: { ...process.env, ...environment },
+        encoding: 'utf8',
+      });
       if (result.status !== 0) throw new Error(`${name}: ${exec.command} failed: ${result.stderr}`);
     }
   }
@@ -74,14 +90,20 @@ hostTest('mkfs.xfs')('null_resource provisioners converge the host like terrafor
   // GIVEN the synthesized null_resource carriers
   const resources = synthNull(host.root);
   for (const r of Object.values(resources)) {
-    for (const p of r.provisioner) expect(p['local-exec'].environment.HOSTSTORE_SPEC).toBe('${jsonencode(self.triggers)}');
+    for (const p of r.provisioner)
+      expect(p['local-exec'].environment.HOSTSTORE_SPEC).toBe('${jsonencode(self.triggers)}');
   }
   const sequence = order(resources);
   // WHEN their create-time provisioners run in dependency order
   runProvisioners(resources, sequence, 'create');
   // THEN the host has the disk and the shared volume mounted as declared
-  expect(execFileSync('blkid', ['-p', '-o', 'value', '-s', 'TYPE', imagePath(host.root, 'disk', 'app', 'pg')], { encoding: 'utf8' }).trim()).toBe('xfs');
-  const target = (service: string, replica: number, path: string) => readMountTable().find((e) => e.target === replicaHostPath(host.root, 'app', service, replica, path));
+  expect(
+    execFileSync('blkid', ['-p', '-o', 'value', '-s', 'TYPE', imagePath(host.root, 'disk', 'app', 'pg')], {
+      encoding: 'utf8',
+    }).trim(),
+  ).toBe('xfs');
+  const target = (service: string, replica: number, path: string) =>
+    readMountTable().find((e) => e.target === replicaHostPath(host.root, 'app', service, replica, path));
   expect(target('db', 1, '/data')).toMatchObject({ fstype: 'xfs', readOnly: false });
   expect(target('web', 2, '/models')).toMatchObject({ fstype: 'ext4', readOnly: true });
   // WHEN the destroy-time provisioners run in reverse order THEN nothing stays mounted and data is retained

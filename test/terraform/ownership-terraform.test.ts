@@ -16,7 +16,7 @@ if (!haveTerraform) process.stderr.write('skipping terraform ownership tests: te
 const tfTest = haveTerraform ? hostTest() : test.skip;
 
 let host: HostFixture;
-let apps: CdktfApp[] = [];
+const apps: CdktfApp[] = [];
 let cliConfig: string;
 beforeEach(() => {
   host = makeHostFixture();
@@ -39,8 +39,16 @@ function stackOf(model: AppModel) {
   const dir = path.join(app.dir, 'cdktf.out', 'stacks', model.stack);
   const terraform = (...args: string[]) => {
     const result = spawnSync('terraform', args, {
-      cwd: dir, encoding: 'utf8', timeout: 300_000,
-      env: { ...process.env, TF_CLI_CONFIG_FILE: cliConfig, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1', NO_COLOR: '1' },
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 300_000,
+      env: {
+        ...process.env,
+        TF_CLI_CONFIG_FILE: cliConfig,
+        TF_IN_AUTOMATION: '1',
+        CHECKPOINT_DISABLE: '1',
+        NO_COLOR: '1',
+      },
     });
     return { status: result.status, output: `${result.stdout}\n${result.stderr}` };
   };
@@ -48,27 +56,40 @@ function stackOf(model: AppModel) {
   return terraform;
 }
 
-tfTest('a stack that reuses a disk by name cannot take over its policy, and its terraform destroy keeps the owner\'s disk', () => {
-  // GIVEN stack a of project app created Disk pg (removalPolicy retain)
-  const owner = stackOf({ stack: 'a', root: host.root, storage: [{ id: 'pg', type: 'Disk', props: { name: 'pg', sizeGb: 1, filesystem: 'ext4' } }] });
-  expect(owner('apply', '-auto-approve', '-input=false', '-no-color')).toMatchObject({ status: 0 });
-  const image = imagePath(host.root, 'disk', 'app', 'pg');
-  const before = new Registry(host.root).storage('disk', 'app', 'pg');
-  expect(before).toMatchObject({ project: 'app', stack: 'a', removalPolicy: 'retain' });
-  // WHEN stack b of the same project declares Disk pg with removalPolicy 'destroy'
-  const borrower = stackOf({ stack: 'b', root: host.root, storage: [{ id: 'pg', type: 'Disk', props: { name: 'pg', sizeGb: 1, filesystem: 'ext4', removalPolicy: 'destroy' } }] });
-  const applied = borrower('apply', '-auto-approve', '-input=false', '-no-color');
-  // THEN its converge is refused, naming the owner, and the record keeps its owner and policy
-  expect(applied.status).not.toBe(0);
-  expect(applied.output).toMatch(/belongs to project app \(stack a\)/);
-  expect(new Registry(host.root).storage('disk', 'app', 'pg')).toEqual(before);
-  // WHEN stack b is destroyed
-  const destroyed = borrower('destroy', '-auto-approve', '-input=false', '-no-color');
-  expect(destroyed.output).toMatch(/borrowed from project app \(stack a\)/);
-  expect(destroyed.status).toBe(0);
-  // THEN stack a's disk and record are untouched, and stack a has nothing to do
-  expect(fs.existsSync(image)).toBe(true);
-  expect(new Registry(host.root).storage('disk', 'app', 'pg')).toEqual(before);
-  const again = owner('plan', '-detailed-exitcode', '-input=false', '-no-color');
-  expect(again.status).toBe(0);
-});
+tfTest(
+  "a stack that reuses a disk by name cannot take over its policy, and its terraform destroy keeps the owner's disk",
+  () => {
+    // GIVEN stack a of project app created Disk pg (removalPolicy retain)
+    const owner = stackOf({
+      stack: 'a',
+      root: host.root,
+      storage: [{ id: 'pg', type: 'Disk', props: { name: 'pg', sizeGb: 1, filesystem: 'ext4' } }],
+    });
+    expect(owner('apply', '-auto-approve', '-input=false', '-no-color')).toMatchObject({ status: 0 });
+    const image = imagePath(host.root, 'disk', 'app', 'pg');
+    const before = new Registry(host.root).storage('disk', 'app', 'pg');
+    expect(before).toMatchObject({ project: 'app', stack: 'a', removalPolicy: 'retain' });
+    // WHEN stack b of the same project declares Disk pg with removalPolicy 'destroy'
+    const borrower = stackOf({
+      stack: 'b',
+      root: host.root,
+      storage: [
+        { id: 'pg', type: 'Disk', props: { name: 'pg', sizeGb: 1, filesystem: 'ext4', removalPolicy: 'destroy' } },
+      ],
+    });
+    const applied = borrower('apply', '-auto-approve', '-input=false', '-no-color');
+    // THEN its converge is refused, naming the owner, and the record keeps its owner and policy
+    expect(applied.status).not.toBe(0);
+    expect(applied.output).toMatch(/belongs to project app \(stack a\)/);
+    expect(new Registry(host.root).storage('disk', 'app', 'pg')).toEqual(before);
+    // WHEN stack b is destroyed
+    const destroyed = borrower('destroy', '-auto-approve', '-input=false', '-no-color');
+    expect(destroyed.output).toMatch(/borrowed from project app \(stack a\)/);
+    expect(destroyed.status).toBe(0);
+    // THEN stack a's disk and record are untouched, and stack a has nothing to do
+    expect(fs.existsSync(image)).toBe(true);
+    expect(new Registry(host.root).storage('disk', 'app', 'pg')).toEqual(before);
+    const again = owner('plan', '-detailed-exitcode', '-input=false', '-no-color');
+    expect(again.status).toBe(0);
+  },
+);
