@@ -206,6 +206,31 @@ describe('a service that gets a new empty volume in place of its data', () => {
       /\+ create +volume data.*\[data-loss\]/,
     );
   });
+
+  hostTest()('a new replica of a non-shared volume gets its own new volume: safe, not data-loss', () => {
+    const replicas = (n: number) => [
+      {
+        type: 'Volume' as const,
+        id: 'data',
+        props: { name: 'data', sizeGb: 1, shared: false },
+        mounts: [{ service: 'web', mountPath: '/srv/data', replicas: n }],
+      },
+    ];
+    const before = synth(host.root, replicas(1));
+    expect(apply(before)).toMatchObject({ status: 0 });
+    const after = synth(host.root, replicas(2));
+    const planned = JSON.parse(plan(after, '--format', 'json').stdout);
+    expect(planned.items.find((i: { subject: string }) => i.subject === 'volume data-2')).toMatchObject({
+      action: 'create',
+      safety: 'safe',
+    });
+    const diffed = JSON.parse(hoststore(['diff', '--base', before, '--app', after, '--format', 'json']).stdout);
+    expect(diffed.items.find((i: { subject: string }) => i.subject.startsWith('volume data-2'))).toMatchObject({
+      action: 'create',
+      safety: 'safe',
+    });
+    expect(apply(after)).toMatchObject({ status: 0 });
+  });
 });
 
 hostTest()(
