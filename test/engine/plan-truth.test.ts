@@ -173,7 +173,10 @@ describe('a service that gets a new empty volume in place of its data', () => {
     expect(created).toMatchObject({ action: 'create', safety: 'data-loss' });
     expect(JSON.stringify(created.changes)).toContain(oldPath);
     expect(JSON.stringify(created.changes)).toMatch(/rename it back to 'data'/);
-    expect(apply(after)).toMatchObject({ status: 3 });
+    const refused = apply(after);
+    expect(refused).toMatchObject({ status: 3 });
+    // The refusal gives the reasons only, not an empty one for the create: `data2): service web sees ...`
+    expect(refused.stderr).toMatch(/\(--allow-data-loss data2\): service web sees volume data/);
     expect(apply(after, '--allow-data-loss', 'data2')).toMatchObject({ status: 0 });
     expect(new Registry(host.root).storage('volume', 'app', 'data')).toMatchObject({ state: 'retained' });
     // hoststore diff, without a host, says the same
