@@ -14,8 +14,11 @@ let host: HostFixture;
 const outs: string[] = [];
 beforeEach(() => {
   host = makeHostFixture();
+  // The matrix's snapshot policy installs a cron entry: under the root, never in the host's /etc/cron.d.
+  process.env.HOSTSTORE_CRON_DIR = host.path('cron.d');
 });
 afterEach(() => {
+  delete process.env.HOSTSTORE_CRON_DIR;
   host.cleanup();
   for (const out of outs.splice(0)) fs.rmSync(out, { recursive: true, force: true });
 });
