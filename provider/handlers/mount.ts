@@ -149,6 +149,13 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
     const storage = ctx.registry.storage(spec.storage_kind, spec.project, spec.storage);
     const what = `${spec.storage_kind} ${spec.storage}`;
     const changes: Change[] = [];
+    // The place recorded with other storage: as under Terraform, the old mount goes, then this one.
+    const replaced =
+      actual?.record &&
+      classifyMountedStorage(
+        `${actual.record.storageKind} ${actual.record.storage}`,
+        `${spec.storage_kind} ${spec.storage}`,
+      );
     if (!storage || storage.state === 'creating') {
       changes.push({
         field: 'storage',
@@ -156,7 +163,8 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
         safety: 'refused',
         reason: `${what} does not exist on this host; declare it (or deploy its stack) before mounting it`,
       });
-      return { action: actual ? 'update' : 'create', changes };
+      // A plan that creates the storage first drops the refusal above and keeps the replace.
+      return { action: actual ? 'update' : 'create', changes: replaced ? [...changes, replaced] : changes };
     }
     if (actual?.deletedHolds) {
       changes.push({
@@ -197,13 +205,6 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
       });
       return { action: 'create', changes };
     }
-    // The place is recorded with other storage: as under Terraform, the old mount goes, then this one.
-    const replaced =
-      actual.record &&
-      classifyMountedStorage(
-        `${actual.record.storageKind} ${actual.record.storage}`,
-        `${spec.storage_kind} ${spec.storage}`,
-      );
     if (replaced) return { action: 'update', changes: [...changes, replaced] };
     if (!actual.mounted)
       changes.push({

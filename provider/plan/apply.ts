@@ -43,7 +43,15 @@ export function assertApplicable(plan: Plan, allowDataLoss: ReadonlySet<string>)
   const unallowed = plan.items.filter((i) => i.safety === 'data-loss' && !allowDataLoss.has(i.name));
   if (unallowed.length > 0) {
     throw new RefusedError(
-      `the plan loses data, so nothing was applied; to go ahead, name each one with --allow-data-loss:\n${unallowed.map((i) => `  ${i.subject} (--allow-data-loss ${i.name}): ${i.changes.map((c) => c.reason).join('; ')}`).join('\n')}`,
+      `the plan loses data, so nothing was applied; to go ahead, name each one with --allow-data-loss:\n${unallowed
+        .map(
+          (i) =>
+            `  ${i.subject} (--allow-data-loss ${i.name}): ${i.changes
+              .filter((c) => c.safety === 'data-loss')
+              .map((c) => c.reason)
+              .join('; ')}`,
+        )
+        .join('\n')}`,
     );
   }
 }

@@ -132,16 +132,19 @@ export function makePlan(desired: DesiredSpec[], now = new Date()): Plan {
       d.kind === 'storage' ? `${d.spec.kind}:${d.spec.name}` : `${d.spec.storage_kind}:${d.spec.storage}`;
     if (d.kind === 'storage' && (diff.action === 'create' || diff.action === 'adopt')) plannedStorage.add(storageKey);
     if (d.kind !== 'storage' && plannedStorage.has(storageKey)) {
-      diff = {
-        action: 'create',
-        changes: diff.changes
-          .filter((c) => c.field !== 'storage')
-          .concat(
-            diff.changes.some((c) => c.field === 'storage')
-              ? [{ field: subject.split(' ')[0], to: subject, kind: 'create' as const, safety: 'safe' as const }]
-              : [],
-          ),
-      };
+      const missing = (c: Change) => c.field === 'storage' && c.kind === 'refused';
+      const rest = diff.changes.filter((c) => !missing(c));
+      // Other storage at a mount's place is replaced (unmounted first), whether or not this plan creates the new one.
+      diff = rest.some((c) => c.kind === 'replace')
+        ? { action: 'update', changes: rest }
+        : {
+            action: 'create',
+            changes: rest.concat(
+              diff.changes.some(missing)
+                ? [{ field: subject.split(' ')[0], to: subject, kind: 'create' as const, safety: 'safe' as const }]
+                : [],
+            ),
+          };
     }
     if (d.kind === 'storage') diff = plannedOwners.judgeStorage(spec, diff);
     if (d.kind === 'storage' && diff.action === 'create') {

@@ -13,6 +13,8 @@ interface Seen {
   readonly project: string;
   readonly stack: string;
   readonly service: string;
+  /** Which instance of the service: a replica added later sees nothing yet, so it loses nothing. */
+  readonly replica: string;
   readonly mountPath: string;
   readonly storage: string;
   readonly storageKind: StorageKind;
@@ -46,6 +48,7 @@ export function replacedDataChange(
     const seen = before.find(
       (s) =>
         s.service === m.service &&
+        s.replica === m.replica &&
         s.mountPath === m.mount_path &&
         (s.project === m.project || s.stack === m.stack) &&
         !(s.storage === storage.name && s.storageKind === storage.kind && s.project === storage.project),
@@ -82,6 +85,7 @@ export function seenOnHost(ctx: HandlerContext): Seen[] {
     project: m.project,
     stack: m.stack,
     service: m.service,
+    replica: String(m.replica),
     mountPath: m.mountPath,
     storage: m.storage,
     storageKind: m.storageKind,
@@ -96,6 +100,7 @@ export function seenInSynth(base: readonly DesiredSpec[]): Seen[] {
       project: d.spec.project,
       stack: d.spec.stack,
       service: d.spec.service,
+      replica: d.spec.replica,
       mountPath: d.spec.mount_path,
       storage: d.spec.storage,
       storageKind: d.spec.storage_kind as StorageKind,

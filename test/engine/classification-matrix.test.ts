@@ -14,8 +14,11 @@ let host: HostFixture;
 const outs: string[] = [];
 beforeEach(() => {
   host = makeHostFixture();
+  // The matrix's snapshot policy installs a cron entry: under the root, never in the host's /etc/cron.d.
+  process.env.HOSTSTORE_CRON_DIR = host.path('cron.d');
 });
 afterEach(() => {
+  delete process.env.HOSTSTORE_CRON_DIR;
   host.cleanup();
   for (const out of outs.splice(0)) fs.rmSync(out, { recursive: true, force: true });
 });
@@ -275,3 +278,23 @@ hostTest()(
     expect(hoststore(['plan', '--app', next, '--detailed-exitcode'])).toMatchObject({ status: 0 });
   },
 );
+
+hostTest()('a Mount pointed at storage the same change creates is a replace in plan as in diff', () => {
+  // GIVEN disk swa mounted at sw:/d
+  const base = synth([disk('swa', {}, mountAt('sw-mount', 'sw'))]);
+  expect(hoststore(['apply', '--app', base, '--auto-approve']).status).toBe(0);
+  // WHEN the Mount is pointed at a disk swn that the same change declares
+  const next = synth([disk('swa'), disk('swn', {}, mountAt('sw-mount', 'sw'))]);
+  const diff = JSON.parse(hoststore(['diff', '--base', base, '--app', next, '--format', 'json']).stdout);
+  const plan = JSON.parse(hoststore(['plan', '--app', next, '--format', 'json']).stdout);
+
+  // THEN both call it a replace with downtime (swa is unmounted there, then swn mounted)
+  const mountItem = (p: { items: Item[] }) => classOf(p.items.find((i) => i.address === 'm/app/sw-mount'));
+  expect(mountItem(plan)).toEqual(mountItem(diff));
+  expect(mountItem(plan)).toMatchObject({ action: 'replace', safety: 'downtime' });
+  // (swn is new and empty where sw saw swa's data: that is data-loss, named to go ahead)
+  const applied = hoststore(['apply', '--app', next, '--auto-approve', '--allow-data-loss', 'swn']);
+  expect(applied.stdout).toMatch(/-\+ replace +mount swn -> sw\[1\]:\/d/);
+  expect(applied.stdout).toMatch(/swa: unmounted from app\/sw replica 1/);
+  expect(new Registry(host.root).lease('swn')).toMatchObject({ service: 'sw' });
+});

@@ -173,7 +173,10 @@ describe('a service that gets a new empty volume in place of its data', () => {
     expect(created).toMatchObject({ action: 'create', safety: 'data-loss' });
     expect(JSON.stringify(created.changes)).toContain(oldPath);
     expect(JSON.stringify(created.changes)).toMatch(/rename it back to 'data'/);
-    expect(apply(after)).toMatchObject({ status: 3 });
+    const refused = apply(after);
+    expect(refused).toMatchObject({ status: 3 });
+    // The refusal gives the reasons only, not an empty one for the create: `data2): service web sees ...`
+    expect(refused.stderr).toMatch(/\(--allow-data-loss data2\): service web sees volume data/);
     expect(apply(after, '--allow-data-loss', 'data2')).toMatchObject({ status: 0 });
     expect(new Registry(host.root).storage('volume', 'app', 'data')).toMatchObject({ state: 'retained' });
     // hoststore diff, without a host, says the same
@@ -205,6 +208,31 @@ describe('a service that gets a new empty volume in place of its data', () => {
     expect(hoststore(['diff', '--base', before, '--app', renamed]).stdout).toMatch(
       /\+ create +volume data.*\[data-loss\]/,
     );
+  });
+
+  hostTest()('a new replica of a non-shared volume gets its own new volume: safe, not data-loss', () => {
+    const replicas = (n: number) => [
+      {
+        type: 'Volume' as const,
+        id: 'data',
+        props: { name: 'data', sizeGb: 1, shared: false },
+        mounts: [{ service: 'web', mountPath: '/srv/data', replicas: n }],
+      },
+    ];
+    const before = synth(host.root, replicas(1));
+    expect(apply(before)).toMatchObject({ status: 0 });
+    const after = synth(host.root, replicas(2));
+    const planned = JSON.parse(plan(after, '--format', 'json').stdout);
+    expect(planned.items.find((i: { subject: string }) => i.subject === 'volume data-2')).toMatchObject({
+      action: 'create',
+      safety: 'safe',
+    });
+    const diffed = JSON.parse(hoststore(['diff', '--base', before, '--app', after, '--format', 'json']).stdout);
+    expect(diffed.items.find((i: { subject: string }) => i.subject.startsWith('volume data-2'))).toMatchObject({
+      action: 'create',
+      safety: 'safe',
+    });
+    expect(apply(after)).toMatchObject({ status: 0 });
   });
 });
 
