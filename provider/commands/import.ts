@@ -90,7 +90,7 @@ export async function importStorage(args: string[], options: ImportOptions): Pro
     }
     makeRootDirectory(options.root, path.dirname(target));
     if (crossing)
-      await copyIn(source, target, found.directory, () =>
+      await copyIn(source, target, found.directory, found.stat, () =>
         sameFile(found.stat, fs.lstatSync(source, { throwIfNoEntry: false })),
       );
     else {
@@ -229,24 +229,51 @@ function nearestExisting(dir: string): string {
   return current;
 }
 
-/** Copies across filesystems to a temporary beside the target, then renames it in: never a half copy at the target. */
-async function copyIn(source: string, target: string, directory: boolean, unchanged: () => boolean): Promise<void> {
+/**
+ * Copies across filesystems to a temporary beside the target, then renames it in: never a half copy at the
+ * target. cp reads the source through a descriptor opened here (/proc/PID/fd/N), never by its path: a
+ * directory on that path that others may rename could otherwise be swapped, while cp opens it, for one
+ * holding a symlink to any file root can read, and swapped back before the source is looked at again.
+ */
+async function copyIn(
+  source: string,
+  target: string,
+  directory: boolean,
+  checked: fs.Stats,
+  unchanged: () => boolean,
+): Promise<void> {
   const temporary = `${target}.importing`;
   fs.rmSync(temporary, { recursive: true, force: true });
+  let fd: number;
   try {
+    fd = fs.openSync(
+      source,
+      fs.constants.O_RDONLY |
+        fs.constants.O_NOFOLLOW |
+        fs.constants.O_NONBLOCK |
+        (directory ? fs.constants.O_DIRECTORY : 0),
+    );
+  } catch {
+    throw changedWhileImporting(source);
+  }
+  try {
+    if (!sameFile(checked, fs.fstatSync(fd))) throw changedWhileImporting(source);
+    const opened = `/proc/${process.pid}/fd/${fd}`;
     await run(
       'cp',
       directory
-        ? ['-a', '--reflink=auto', source, temporary]
-        : ['--reflink=auto', '--sparse=always', '--preserve=mode,ownership,timestamps', source, temporary],
+        ? ['-a', '--reflink=auto', `${opened}/.`, temporary]
+        : ['--reflink=auto', '--sparse=always', '--preserve=mode,ownership,timestamps', opened, temporary],
       { concurrent: true },
     );
-    // cp reads by path: a source swapped or written during the copy gave a copy of something else.
-    if (!unchanged()) throw changedWhileImporting(source);
+    // What was copied must not have been written during the copy, and the path must still name it.
+    if (!sameFile(checked, fs.fstatSync(fd)) || !unchanged()) throw changedWhileImporting(source);
     await run('sync', ['--file-system', temporary]);
     fs.renameSync(temporary, target);
   } catch (error) {
     fs.rmSync(temporary, { recursive: true, force: true });
     throw error;
+  } finally {
+    fs.closeSync(fd);
   }
 }

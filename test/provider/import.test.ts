@@ -277,3 +277,46 @@ hostTest('mkfs.ext4')('a source written to while it is copied in is refused and 
     execFileSync('umount', [other]);
   }
 });
+
+hostTest('mkfs.ext4')(
+  "--copy copies the file that was checked even when a directory on the source's path is swapped meanwhile",
+  () => {
+    const other = outside.path('tmpfs');
+    fs.mkdirSync(other);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2400m', 'tmpfs', other]);
+    try {
+      // GIVEN an image in a directory its user owns (chowned to root as the refusal says), and another
+      // root-owned image (another tenant's) the user cannot read
+      const vm = path.join(other, 'vm');
+      fs.mkdirSync(vm);
+      const image = ext4Image(path.join(vm, 'mine.img'), 'my rows\n');
+      const secret = ext4Image(path.join(other, 'secret.img'), 'another tenant rows\n');
+      fs.chownSync(vm, 65534, 65534);
+      // AND a user who swaps the directory for one whose mine.img is a symlink to the secret while cp runs
+      const tools = fs.mkdtempSync(outside.path('tools-'));
+      fs.symlinkSync(
+        execFileSync('bash', ['-c', 'command -v sync'], { encoding: 'utf8' }).trim(),
+        path.join(tools, 'sync'),
+      );
+      const realCp = execFileSync('bash', ['-c', 'command -v cp'], { encoding: 'utf8' }).trim();
+      fs.writeFileSync(
+        path.join(tools, 'cp'),
+        `#!/bin/sh\nmv ${vm} ${vm}-real && mkdir ${vm} && ln -s ${secret} ${vm}/mine.img\n` +
+          `${realCp} "$@"; rc=$?\nrm -r ${vm} && mv ${vm}-real ${vm}\nexit $rc\n`,
+        { mode: 0o755 },
+      );
+      const result = hoststore(['import', image, '--name', 'mine', '--copy', '--root', host.root], undefined, {
+        HOSTSTORE_TOOL_PATH: tools,
+      });
+      // THEN what is in the root is the checked image, never the file the symlink named
+      if (result.status === 0) {
+        expect(execFileSync('cmp', [image, host.path('disks', 'mine.img')]).length).toBe(0);
+      } else {
+        expect(result).toMatchObject({ status: 3, stderr: expect.stringMatching(/nothing was imported/) });
+        expect(fs.readdirSync(host.path('disks'))).toEqual([]);
+      }
+    } finally {
+      execFileSync('umount', [other]);
+    }
+  },
+);
