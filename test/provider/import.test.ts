@@ -320,3 +320,47 @@ hostTest('mkfs.ext4')(
     }
   },
 );
+
+hostTest('mkfs.ext4')(
+  'an image open or mapped through another path (a bind mount, as a container sees it) is refused',
+  async () => {
+    const dir = outside.path('src');
+    fs.mkdirSync(dir);
+    const image = ext4Image(path.join(dir, 'busy.img'));
+    const alias = outside.path('alias');
+    fs.mkdirSync(alias);
+    execFileSync('mount', ['--bind', dir, alias]);
+    try {
+      // GIVEN a process writing the image through the bind mount's path
+      const holder = spawn('bash', ['-c', `exec 3<>"${alias}/busy.img"; echo ready; sleep 60`]);
+      try {
+        await new Promise((resolve) => holder.stdout.once('data', resolve));
+        const before = fingerprint(image);
+        // THEN the import refuses it, naming the process, and leaves it where it is
+        expect(cli('import', image, '--name', 'busy')).toMatchObject({
+          status: 3,
+          stderr: expect.stringMatching(/is in use by \d+ \((bash|sleep)\) fd 3; stop them first/),
+        });
+        expect(fingerprint(image)).toBe(before);
+      } finally {
+        holder.kill('SIGKILL');
+      }
+      // AND so is one that maps it through that path (python's mmap keeps a descriptor of its own as well)
+      const mapper = spawn('python3', [
+        '-c',
+        `import mmap,sys,time\nf=open("${alias}/busy.img","r+b")\nm=mmap.mmap(f.fileno(),4096)\nf.close()\nprint("ready",flush=True)\ntime.sleep(60)`,
+      ]);
+      try {
+        await new Promise((resolve) => mapper.stdout.once('data', resolve));
+        expect(cli('import', image, '--name', 'busy')).toMatchObject({
+          status: 3,
+          stderr: expect.stringMatching(/is in use by \d+ \(python3\) (fd \d+|maps); stop them first/),
+        });
+      } finally {
+        mapper.kill('SIGKILL');
+      }
+    } finally {
+      execFileSync('umount', [alias]);
+    }
+  },
+);
