@@ -20,7 +20,7 @@ import { withRootLock } from '../registry/lock.js';
 import { Registry } from '../registry/store.js';
 import { checkInsideRoot, imageTrustProblem, makeRootDirectory } from '../host/root-trust.js';
 import { readFilesystemSignature } from '../host/fs-signature.js';
-import { loopsFor } from '../host/loop.js';
+import { loopsFor, loopsHolding } from '../host/loop.js';
 import { readMountTable } from '../host/mounts.js';
 import { syncDirectory } from '../host/files.js';
 import { processesUsing } from '../host/file-users.js';
@@ -58,7 +58,7 @@ export async function importStorage(args: string[], options: ImportOptions): Pro
     throw new UsageError(`--kind must be disk, volume or directory (got ${JSON.stringify(options.kind)})`);
   }
   return withRootLock(options.root, { holder: `hoststore import ${name}` }, async () => {
-    const found = checkSource(source, options.root);
+    const found = await checkSource(source, options.root);
     const kind = (options.kind as StorageKind | undefined) ?? (found.directory ? 'directory' : 'disk');
     if (found.directory !== (kind === 'directory')) {
       throw new RefusedError(
@@ -128,7 +128,7 @@ export async function importStorage(args: string[], options: ImportOptions): Pro
 }
 
 /** The checks an adopt makes of what it will mount as root, and that nothing else has it: refused otherwise. */
-function checkSource(source: string, root: string): { directory: boolean; stat: fs.Stats } {
+async function checkSource(source: string, root: string): Promise<{ directory: boolean; stat: fs.Stats }> {
   const refuse = (why: string) => new RefusedError(`refusing to import ${source}: it ${why}`);
   const stat = fs.lstatSync(source, { throwIfNoEntry: false });
   if (!stat) throw new HoststoreError(`nothing to import at ${source}: no such file or directory`);
@@ -157,7 +157,8 @@ function checkSource(source: string, root: string): { directory: boolean; stat: 
         `has a filesystem mounted ${mounted[0] === source ? 'on it' : `inside it (${mounted.join(', ')})`}; unmount it first`,
       );
   } else {
-    const loops = loopsFor(source);
+    // By path (cheap) and by inode: attached through another path (a bind mount), sysfs names that path.
+    const loops = [...new Set([...loopsFor(source), ...(await loopsHolding(stat))])].sort();
     if (loops.length)
       throw refuse(
         `is attached to ${loops.join(', ')}${

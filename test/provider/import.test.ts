@@ -253,10 +253,11 @@ hostTest('mkfs.ext4')('a source written to while it is copied in is refused and 
     const image = ext4Image(path.join(other, 'racy.img'));
     // GIVEN a cp that copies, then someone writes to the source before the import looks again
     const tools = fs.mkdtempSync(outside.path('tools-'));
-    fs.symlinkSync(
-      execFileSync('bash', ['-c', 'command -v sync'], { encoding: 'utf8' }).trim(),
-      path.join(tools, 'sync'),
-    );
+    for (const tool of ['sync', 'losetup'])
+      fs.symlinkSync(
+        execFileSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(),
+        path.join(tools, tool),
+      );
     const realCp = execFileSync('bash', ['-c', 'command -v cp'], { encoding: 'utf8' }).trim();
     fs.writeFileSync(
       path.join(tools, 'cp'),
@@ -294,10 +295,11 @@ hostTest('mkfs.ext4')(
       fs.chownSync(vm, 65534, 65534);
       // AND a user who swaps the directory for one whose mine.img is a symlink to the secret while cp runs
       const tools = fs.mkdtempSync(outside.path('tools-'));
-      fs.symlinkSync(
-        execFileSync('bash', ['-c', 'command -v sync'], { encoding: 'utf8' }).trim(),
-        path.join(tools, 'sync'),
-      );
+      for (const tool of ['sync', 'losetup'])
+        fs.symlinkSync(
+          execFileSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(),
+          path.join(tools, tool),
+        );
       const realCp = execFileSync('bash', ['-c', 'command -v cp'], { encoding: 'utf8' }).trim();
       fs.writeFileSync(
         path.join(tools, 'cp'),
@@ -358,6 +360,38 @@ hostTest('mkfs.ext4')(
         });
       } finally {
         mapper.kill('SIGKILL');
+      }
+    } finally {
+      execFileSync('umount', [alias]);
+    }
+  },
+);
+
+hostTest('mkfs.ext4', 'losetup')(
+  'an image attached and mounted through another path (a bind mount) is refused, not moved in',
+  () => {
+    const dir = outside.path('src');
+    fs.mkdirSync(dir);
+    const image = ext4Image(path.join(dir, 'busy.img'));
+    const alias = outside.path('alias');
+    fs.mkdirSync(alias);
+    const target = outside.path('mnt');
+    fs.mkdirSync(target);
+    execFileSync('mount', ['--bind', dir, alias]);
+    try {
+      // GIVEN the image mounted through the bind mount's path (the loop device's backing file names that path)
+      execFileSync('mount', ['-o', 'loop', path.join(alias, 'busy.img'), target]);
+      try {
+        // THEN the import refuses it: moved in and adopted, it would be mounted twice
+        expect(cli('import', image, '--name', 'busy')).toMatchObject({
+          status: 3,
+          stderr: expect.stringMatching(
+            /is attached to \/dev\/loop\d+ and mounted at .*mnt; unmount and detach it first/,
+          ),
+        });
+        expect(fs.existsSync(image)).toBe(true);
+      } finally {
+        execFileSync('umount', [target]);
       }
     } finally {
       execFileSync('umount', [alias]);
