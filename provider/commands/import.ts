@@ -24,7 +24,7 @@ import { loopsFor, loopsHolding } from '../host/loop.js';
 import { readMountTable } from '../host/mounts.js';
 import { syncDirectory } from '../host/files.js';
 import { processesUsing } from '../host/file-users.js';
-import { commandHint } from '../command-hint.js';
+import { commandHint, shellWord } from '../command-hint.js';
 import type { GlobalOptions } from '../cli.js';
 
 export interface ImportOptions extends GlobalOptions {
@@ -62,7 +62,7 @@ export async function importStorage(args: string[], options: ImportOptions): Pro
     const kind = (options.kind as StorageKind | undefined) ?? (found.directory ? 'directory' : 'disk');
     if (found.directory !== (kind === 'directory')) {
       throw new RefusedError(
-        `refusing to import ${source} as a ${kind}: it is a ${found.directory ? 'directory (import it as --kind directory)' : 'file (a directory volume is a directory)'}`,
+        `refusing to import ${shown(source)} as a ${kind}: it is a ${found.directory ? 'directory (import it as --kind directory)' : 'file (a directory volume is a directory)'}`,
       );
     }
     const project = options.project ?? '';
@@ -79,13 +79,13 @@ export async function importStorage(args: string[], options: ImportOptions): Pro
     const taken = registry.storage(kind, project, name);
     if (taken || fs.lstatSync(target, { throwIfNoEntry: false })) {
       throw new RefusedError(
-        `refusing to import ${source} as ${kind} ${name}: ${kind} ${name}${kind === 'disk' ? '' : ` of project ${project}`} already exists (${target}); import it under another name (see ${commandHint(options.root, 'list')})`,
+        `refusing to import ${shown(source)} as ${kind} ${name}: ${kind} ${name}${kind === 'disk' ? '' : ` of project ${project}`} already exists (${target}); import it under another name (see ${commandHint(options.root, 'list')})`,
       );
     }
     const crossing = deviceOf(source) !== deviceOf(nearestExisting(path.dirname(target)));
     if (crossing && !options.copy) {
       throw new RefusedError(
-        `refusing to move ${source} into ${options.root}: they are on different filesystems, so it cannot be moved in one rename; pass --copy to copy it (the original is left as it is), or move it onto the root's filesystem first`,
+        `refusing to move ${shown(source)} into ${options.root}: they are on different filesystems, so it cannot be moved in one rename; pass --copy to copy it (the original is left as it is), or move it onto the root's filesystem first`,
       );
     }
     makeRootDirectory(options.root, path.dirname(target));
@@ -121,7 +121,7 @@ export async function importStorage(args: string[], options: ImportOptions): Pro
       retainedAt: now,
     });
     process.stdout.write(
-      `imported ${source} as ${kind} ${name}${project ? ` (project ${project})` : ''}: ${crossing ? 'copied' : 'moved'} to ${target}; declare ${kind === 'disk' ? `a Disk named '${name}'` : kind === 'directory' ? `a Volume named '${name}' with type 'directory'` : `a Volume named '${name}'`} to adopt it\n`,
+      `imported ${shown(source)} as ${kind} ${name}${project ? ` (project ${project})` : ''}: ${crossing ? 'copied' : 'moved'} to ${target}; declare ${kind === 'disk' ? `a Disk named '${name}'` : kind === 'directory' ? `a Volume named '${name}' with type 'directory'` : `a Volume named '${name}'`} to adopt it\n`,
     );
     return 0;
   });
@@ -129,15 +129,15 @@ export async function importStorage(args: string[], options: ImportOptions): Pro
 
 /** The checks an adopt makes of what it will mount as root, and that nothing else has it: refused otherwise. */
 async function checkSource(source: string, root: string): Promise<{ directory: boolean; stat: fs.Stats }> {
-  const refuse = (why: string) => new RefusedError(`refusing to import ${source}: it ${why}`);
+  const refuse = (why: string) => new RefusedError(`refusing to import ${shown(source)}: it ${why}`);
   const stat = fs.lstatSync(source, { throwIfNoEntry: false });
-  if (!stat) throw new HoststoreError(`nothing to import at ${source}: no such file or directory`);
+  if (!stat) throw new HoststoreError(`nothing to import at ${shown(source)}: no such file or directory`);
   if (stat.isSymbolicLink())
     throw refuse(
-      `is a symlink (to ${fs.readlinkSync(source)}); import the real path, after checking it is what you mean`,
+      `is a symlink (to ${shown(fs.readlinkSync(source))}); import the real path, after checking it is what you mean`,
     );
   const real = fs.realpathSync(source);
-  if (real !== source) throw refuse(`lies under a symlink (its real path is ${real}); import the real path`);
+  if (real !== source) throw refuse(`lies under a symlink (its real path is ${shown(real)}); import the real path`);
   if (source === root || source.startsWith(`${root}/`))
     throw refuse(
       `is inside the root ${root} already; storage there is imported by declaring its name (see ${commandHint(root, 'list')})`,
@@ -147,14 +147,14 @@ async function checkSource(source: string, root: string): Promise<{ directory: b
   const problem = directory ? directoryTrustProblem(stat) : imageTrustProblem(stat);
   if (problem)
     throw refuse(
-      `${problem}; hoststore mounts what it imports as root, so it imports only what is root's alone. Check its content, then: chown root:root ${source} && chmod go-w ${source}`,
+      `${problem}; hoststore mounts what it imports as root, so it imports only what is root's alone. Check its content, then: chown root:root ${shellWord(source)} && chmod go-w ${shellWord(source)}`,
     );
   const table = readMountTable();
   if (directory) {
     const mounted = table.filter((e) => e.target === source || e.target.startsWith(`${source}/`)).map((e) => e.target);
     if (mounted.length)
       throw refuse(
-        `has a filesystem mounted ${mounted[0] === source ? 'on it' : `inside it (${mounted.join(', ')})`}; unmount it first`,
+        `has a filesystem mounted ${mounted[0] === source ? 'on it' : `inside it (${mounted.map(shown).join(', ')})`}; unmount it first`,
       );
   } else {
     // By path (cheap) and by inode: attached through another path (a bind mount), sysfs names that path.
@@ -165,7 +165,7 @@ async function checkSource(source: string, root: string): Promise<{ directory: b
           table.some((e) => loops.includes(e.source))
             ? ` and mounted at ${table
                 .filter((e) => loops.includes(e.source))
-                .map((e) => e.target)
+                .map((e) => shown(e.target))
                 .join(', ')}`
             : ''
         }; unmount and detach it first (umount, losetup -d)`,
@@ -192,9 +192,14 @@ function sameFile(checked: fs.Stats, now: fs.Stats | undefined, options: { renam
   );
 }
 
+/** A path as messages show it: its control characters (a file name may hold any) escaped, never sent raw to a terminal. */
+function shown(file: string): string {
+  return file.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 function changedWhileImporting(source: string): RefusedError {
   return new RefusedError(
-    `refusing to import ${source}: it was replaced or changed while being imported; nothing was imported; check what is there, then run the import again`,
+    `refusing to import ${shown(source)}: it was replaced or changed while being imported; nothing was imported; check what is there, then run the import again`,
   );
 }
 
@@ -211,11 +216,11 @@ function filesystemOf(source: string, kind: StorageKind): Filesystem {
   const filesystem = readFilesystemSignature(source);
   if (!filesystem)
     throw new RefusedError(
-      `refusing to import ${source}: it holds no ext4, xfs or btrfs filesystem, and hoststore will not format a file it did not make`,
+      `refusing to import ${shown(source)}: it holds no ext4, xfs or btrfs filesystem, and hoststore will not format a file it did not make`,
     );
   if (kind === 'volume' && filesystem !== 'ext4')
     throw new RefusedError(
-      `refusing to import ${source} as a volume: it holds ${filesystem}, and volumes are ext4; import it as a disk (--kind disk)`,
+      `refusing to import ${shown(source)} as a volume: it holds ${filesystem}, and volumes are ext4; import it as a disk (--kind disk)`,
     );
   return filesystem;
 }

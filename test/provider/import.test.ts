@@ -398,3 +398,18 @@ hostTest('mkfs.ext4', 'losetup')(
     }
   },
 );
+
+test('a source named with control characters or shell syntax is shown escaped, and the hint quotes it', () => {
+  // GIVEN a file in a user's directory whose name clears the screen, forges a line and ends a shell command
+  const source = outside.path(`vm; touch PWNED #\x1b[2J\x1b]0;title\x07\nhoststore: imported OK.img`);
+  fs.writeFileSync(source, '');
+  fs.chownSync(source, 65534, 65534);
+  const result = cli('import', source, '--name', 'x');
+  // THEN the refusal is one line with no control character in it
+  expect(result.status).toBe(3);
+  expect(result.stderr.trimEnd()).not.toMatch(/[\x00-\x1f\x7f]/);
+  // AND the command it suggests names exactly that file as one shell word
+  const word = /then: chown root:root (.*) && chmod go-w /.exec(result.stderr)?.[1] ?? '';
+  expect(execFileSync('bash', ['-c', `printf %s ${word}`], { encoding: 'utf8', cwd: outside.root })).toBe(source);
+  expect(fs.existsSync(outside.path('PWNED'))).toBe(false);
+});
