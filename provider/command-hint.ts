@@ -10,7 +10,16 @@ export function commandHint(root: string | undefined, command: string): string {
   return `hoststore ${command}${withRoot}`;
 }
 
-/** A root as a shell word: as it is when it needs no quoting, else single-quoted. */
-function shellWord(value: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+/**
+ * A value as one shell word: as it is when it needs no quoting, single-quoted when it holds no control
+ * character, else ANSI-C quoted ($'...', bash and zsh) with those characters escaped, so nothing reaches
+ * the terminal raw.
+ */
+export function shellWord(value: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
+  const control = /[\x00-\x1f\x7f-\x9f]/g;
+  if (!control.test(value)) return `'${value.replace(/'/g, `'\\''`)}'`;
+  return `$'${value
+    .replace(/[\\']/g, (c) => `\\${c}`)
+    .replace(control, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}'`;
 }

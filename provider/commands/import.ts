@@ -20,11 +20,11 @@ import { withRootLock } from '../registry/lock.js';
 import { Registry } from '../registry/store.js';
 import { checkInsideRoot, imageTrustProblem, makeRootDirectory } from '../host/root-trust.js';
 import { readFilesystemSignature } from '../host/fs-signature.js';
-import { loopsFor } from '../host/loop.js';
+import { loopsFor, loopsHolding } from '../host/loop.js';
 import { readMountTable } from '../host/mounts.js';
 import { syncDirectory } from '../host/files.js';
 import { processesUsing } from '../host/file-users.js';
-import { commandHint } from '../command-hint.js';
+import { commandHint, shellWord } from '../command-hint.js';
 import type { GlobalOptions } from '../cli.js';
 
 export interface ImportOptions extends GlobalOptions {
@@ -58,11 +58,11 @@ export async function importStorage(args: string[], options: ImportOptions): Pro
     throw new UsageError(`--kind must be disk, volume or directory (got ${JSON.stringify(options.kind)})`);
   }
   return withRootLock(options.root, { holder: `hoststore import ${name}` }, async () => {
-    const found = checkSource(source, options.root);
+    const found = await checkSource(source, options.root);
     const kind = (options.kind as StorageKind | undefined) ?? (found.directory ? 'directory' : 'disk');
     if (found.directory !== (kind === 'directory')) {
       throw new RefusedError(
-        `refusing to import ${source} as a ${kind}: it is a ${found.directory ? 'directory (import it as --kind directory)' : 'file (a directory volume is a directory)'}`,
+        `refusing to import ${shown(source)} as a ${kind}: it is a ${found.directory ? 'directory (import it as --kind directory)' : 'file (a directory volume is a directory)'}`,
       );
     }
     const project = options.project ?? '';
@@ -79,18 +79,18 @@ export async function importStorage(args: string[], options: ImportOptions): Pro
     const taken = registry.storage(kind, project, name);
     if (taken || fs.lstatSync(target, { throwIfNoEntry: false })) {
       throw new RefusedError(
-        `refusing to import ${source} as ${kind} ${name}: ${kind} ${name}${kind === 'disk' ? '' : ` of project ${project}`} already exists (${target}); import it under another name (see ${commandHint(options.root, 'list')})`,
+        `refusing to import ${shown(source)} as ${kind} ${name}: ${kind} ${name}${kind === 'disk' ? '' : ` of project ${project}`} already exists (${target}); import it under another name (see ${commandHint(options.root, 'list')})`,
       );
     }
     const crossing = deviceOf(source) !== deviceOf(nearestExisting(path.dirname(target)));
     if (crossing && !options.copy) {
       throw new RefusedError(
-        `refusing to move ${source} into ${options.root}: they are on different filesystems, so it cannot be moved in one rename; pass --copy to copy it (the original is left as it is), or move it onto the root's filesystem first`,
+        `refusing to move ${shown(source)} into ${options.root}: they are on different filesystems, so it cannot be moved in one rename; pass --copy to copy it (the original is left as it is), or move it onto the root's filesystem first`,
       );
     }
     makeRootDirectory(options.root, path.dirname(target));
     if (crossing)
-      await copyIn(source, target, found.directory, () =>
+      await copyIn(source, target, found.directory, found.stat, () =>
         sameFile(found.stat, fs.lstatSync(source, { throwIfNoEntry: false })),
       );
     else {
@@ -121,23 +121,23 @@ export async function importStorage(args: string[], options: ImportOptions): Pro
       retainedAt: now,
     });
     process.stdout.write(
-      `imported ${source} as ${kind} ${name}${project ? ` (project ${project})` : ''}: ${crossing ? 'copied' : 'moved'} to ${target}; declare ${kind === 'disk' ? `a Disk named '${name}'` : kind === 'directory' ? `a Volume named '${name}' with type 'directory'` : `a Volume named '${name}'`} to adopt it\n`,
+      `imported ${shown(source)} as ${kind} ${name}${project ? ` (project ${project})` : ''}: ${crossing ? 'copied' : 'moved'} to ${target}; declare ${kind === 'disk' ? `a Disk named '${name}'` : kind === 'directory' ? `a Volume named '${name}' with type 'directory'` : `a Volume named '${name}'`} to adopt it\n`,
     );
     return 0;
   });
 }
 
 /** The checks an adopt makes of what it will mount as root, and that nothing else has it: refused otherwise. */
-function checkSource(source: string, root: string): { directory: boolean; stat: fs.Stats } {
-  const refuse = (why: string) => new RefusedError(`refusing to import ${source}: it ${why}`);
+async function checkSource(source: string, root: string): Promise<{ directory: boolean; stat: fs.Stats }> {
+  const refuse = (why: string) => new RefusedError(`refusing to import ${shown(source)}: it ${why}`);
   const stat = fs.lstatSync(source, { throwIfNoEntry: false });
-  if (!stat) throw new HoststoreError(`nothing to import at ${source}: no such file or directory`);
+  if (!stat) throw new HoststoreError(`nothing to import at ${shown(source)}: no such file or directory`);
   if (stat.isSymbolicLink())
     throw refuse(
-      `is a symlink (to ${fs.readlinkSync(source)}); import the real path, after checking it is what you mean`,
+      `is a symlink (to ${shown(fs.readlinkSync(source))}); import the real path, after checking it is what you mean`,
     );
   const real = fs.realpathSync(source);
-  if (real !== source) throw refuse(`lies under a symlink (its real path is ${real}); import the real path`);
+  if (real !== source) throw refuse(`lies under a symlink (its real path is ${shown(real)}); import the real path`);
   if (source === root || source.startsWith(`${root}/`))
     throw refuse(
       `is inside the root ${root} already; storage there is imported by declaring its name (see ${commandHint(root, 'list')})`,
@@ -147,24 +147,25 @@ function checkSource(source: string, root: string): { directory: boolean; stat: 
   const problem = directory ? directoryTrustProblem(stat) : imageTrustProblem(stat);
   if (problem)
     throw refuse(
-      `${problem}; hoststore mounts what it imports as root, so it imports only what is root's alone. Check its content, then: chown root:root ${source} && chmod go-w ${source}`,
+      `${problem}; hoststore mounts what it imports as root, so it imports only what is root's alone. Check its content, then: chown root:root ${shellWord(source)} && chmod go-w ${shellWord(source)}`,
     );
   const table = readMountTable();
   if (directory) {
     const mounted = table.filter((e) => e.target === source || e.target.startsWith(`${source}/`)).map((e) => e.target);
     if (mounted.length)
       throw refuse(
-        `has a filesystem mounted ${mounted[0] === source ? 'on it' : `inside it (${mounted.join(', ')})`}; unmount it first`,
+        `has a filesystem mounted ${mounted[0] === source ? 'on it' : `inside it (${mounted.map(shown).join(', ')})`}; unmount it first`,
       );
   } else {
-    const loops = loopsFor(source);
+    // By path (cheap) and by inode: attached through another path (a bind mount), sysfs names that path.
+    const loops = [...new Set([...loopsFor(source), ...(await loopsHolding(stat))])].sort();
     if (loops.length)
       throw refuse(
         `is attached to ${loops.join(', ')}${
           table.some((e) => loops.includes(e.source))
             ? ` and mounted at ${table
                 .filter((e) => loops.includes(e.source))
-                .map((e) => e.target)
+                .map((e) => shown(e.target))
                 .join(', ')}`
             : ''
         }; unmount and detach it first (umount, losetup -d)`,
@@ -191,9 +192,14 @@ function sameFile(checked: fs.Stats, now: fs.Stats | undefined, options: { renam
   );
 }
 
+/** A path as messages show it: its control characters (a file name may hold any) escaped, never sent raw to a terminal. */
+function shown(file: string): string {
+  return file.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 function changedWhileImporting(source: string): RefusedError {
   return new RefusedError(
-    `refusing to import ${source}: it was replaced or changed while being imported; nothing was imported; check what is there, then run the import again`,
+    `refusing to import ${shown(source)}: it was replaced or changed while being imported; nothing was imported; check what is there, then run the import again`,
   );
 }
 
@@ -210,11 +216,11 @@ function filesystemOf(source: string, kind: StorageKind): Filesystem {
   const filesystem = readFilesystemSignature(source);
   if (!filesystem)
     throw new RefusedError(
-      `refusing to import ${source}: it holds no ext4, xfs or btrfs filesystem, and hoststore will not format a file it did not make`,
+      `refusing to import ${shown(source)}: it holds no ext4, xfs or btrfs filesystem, and hoststore will not format a file it did not make`,
     );
   if (kind === 'volume' && filesystem !== 'ext4')
     throw new RefusedError(
-      `refusing to import ${source} as a volume: it holds ${filesystem}, and volumes are ext4; import it as a disk (--kind disk)`,
+      `refusing to import ${shown(source)} as a volume: it holds ${filesystem}, and volumes are ext4; import it as a disk (--kind disk)`,
     );
   return filesystem;
 }
@@ -229,24 +235,51 @@ function nearestExisting(dir: string): string {
   return current;
 }
 
-/** Copies across filesystems to a temporary beside the target, then renames it in: never a half copy at the target. */
-async function copyIn(source: string, target: string, directory: boolean, unchanged: () => boolean): Promise<void> {
+/**
+ * Copies across filesystems to a temporary beside the target, then renames it in: never a half copy at the
+ * target. cp reads the source through a descriptor opened here (/proc/PID/fd/N), never by its path: a
+ * directory on that path that others may rename could otherwise be swapped, while cp opens it, for one
+ * holding a symlink to any file root can read, and swapped back before the source is looked at again.
+ */
+async function copyIn(
+  source: string,
+  target: string,
+  directory: boolean,
+  checked: fs.Stats,
+  unchanged: () => boolean,
+): Promise<void> {
   const temporary = `${target}.importing`;
   fs.rmSync(temporary, { recursive: true, force: true });
+  let fd: number;
   try {
+    fd = fs.openSync(
+      source,
+      fs.constants.O_RDONLY |
+        fs.constants.O_NOFOLLOW |
+        fs.constants.O_NONBLOCK |
+        (directory ? fs.constants.O_DIRECTORY : 0),
+    );
+  } catch {
+    throw changedWhileImporting(source);
+  }
+  try {
+    if (!sameFile(checked, fs.fstatSync(fd))) throw changedWhileImporting(source);
+    const opened = `/proc/${process.pid}/fd/${fd}`;
     await run(
       'cp',
       directory
-        ? ['-a', '--reflink=auto', source, temporary]
-        : ['--reflink=auto', '--sparse=always', '--preserve=mode,ownership,timestamps', source, temporary],
+        ? ['-a', '--reflink=auto', `${opened}/.`, temporary]
+        : ['--reflink=auto', '--sparse=always', '--preserve=mode,ownership,timestamps', opened, temporary],
       { concurrent: true },
     );
-    // cp reads by path: a source swapped or written during the copy gave a copy of something else.
-    if (!unchanged()) throw changedWhileImporting(source);
+    // What was copied must not have been written during the copy, and the path must still name it.
+    if (!sameFile(checked, fs.fstatSync(fd)) || !unchanged()) throw changedWhileImporting(source);
     await run('sync', ['--file-system', temporary]);
     fs.renameSync(temporary, target);
   } catch (error) {
     fs.rmSync(temporary, { recursive: true, force: true });
     throw error;
+  } finally {
+    fs.closeSync(fd);
   }
 }

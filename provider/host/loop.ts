@@ -72,6 +72,33 @@ export function loopsFor(image: string): string[] {
 }
 
 /**
+ * Loop devices whose backing file is this inode, whatever path it was attached by (a bind mount, a
+ * container's view, a name it had before a rename): sysfs gives only that path, losetup the inode
+ * (LOOP_GET_STATUS64). Slower than loopsFor (it spawns losetup); for checks that must not miss one.
+ */
+export async function loopsHolding(stat: fs.Stats): Promise<string[]> {
+  let listed: { loopdevices?: Array<{ name?: string; 'back-ino'?: number | string; 'back-maj:min'?: string }> };
+  try {
+    listed = JSON.parse(
+      (await run('losetup', ['--list', '--json', '--output', 'NAME,BACK-INO,BACK-MAJ:MIN'])).stdout || '{}',
+    );
+  } catch (error) {
+    // No loop device at all: losetup prints nothing.
+    if (error instanceof SyntaxError) return [];
+    throw error;
+  }
+  // glibc's gnu_dev_major / gnu_dev_minor of st_dev.
+  const dev = BigInt(stat.dev);
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+  return (listed.loopdevices ?? [])
+    .filter(
+      (l) => String(l['back-ino']) === String(stat.ino) && (l['back-maj:min'] ?? '').trim() === `${major}:${minor}`,
+    )
+    .map((l) => String(l.name));
+}
+
+/**
  * Loop devices still holding a deleted file that was at `image`'s path: orphans to detach. Matched by
  * path only, since sysfs gives no inode; a file literally named "x (deleted)" would confuse it.
  */

@@ -253,10 +253,11 @@ hostTest('mkfs.ext4')('a source written to while it is copied in is refused and 
     const image = ext4Image(path.join(other, 'racy.img'));
     // GIVEN a cp that copies, then someone writes to the source before the import looks again
     const tools = fs.mkdtempSync(outside.path('tools-'));
-    fs.symlinkSync(
-      execFileSync('bash', ['-c', 'command -v sync'], { encoding: 'utf8' }).trim(),
-      path.join(tools, 'sync'),
-    );
+    for (const tool of ['sync', 'losetup'])
+      fs.symlinkSync(
+        execFileSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(),
+        path.join(tools, tool),
+      );
     const realCp = execFileSync('bash', ['-c', 'command -v cp'], { encoding: 'utf8' }).trim();
     fs.writeFileSync(
       path.join(tools, 'cp'),
@@ -276,4 +277,139 @@ hostTest('mkfs.ext4')('a source written to while it is copied in is refused and 
   } finally {
     execFileSync('umount', [other]);
   }
+});
+
+hostTest('mkfs.ext4')(
+  "--copy copies the file that was checked even when a directory on the source's path is swapped meanwhile",
+  () => {
+    const other = outside.path('tmpfs');
+    fs.mkdirSync(other);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2400m', 'tmpfs', other]);
+    try {
+      // GIVEN an image in a directory its user owns (chowned to root as the refusal says), and another
+      // root-owned image (another tenant's) the user cannot read
+      const vm = path.join(other, 'vm');
+      fs.mkdirSync(vm);
+      const image = ext4Image(path.join(vm, 'mine.img'), 'my rows\n');
+      const secret = ext4Image(path.join(other, 'secret.img'), 'another tenant rows\n');
+      fs.chownSync(vm, 65534, 65534);
+      // AND a user who swaps the directory for one whose mine.img is a symlink to the secret while cp runs
+      const tools = fs.mkdtempSync(outside.path('tools-'));
+      for (const tool of ['sync', 'losetup'])
+        fs.symlinkSync(
+          execFileSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(),
+          path.join(tools, tool),
+        );
+      const realCp = execFileSync('bash', ['-c', 'command -v cp'], { encoding: 'utf8' }).trim();
+      fs.writeFileSync(
+        path.join(tools, 'cp'),
+        `#!/bin/sh\nmv ${vm} ${vm}-real && mkdir ${vm} && ln -s ${secret} ${vm}/mine.img\n` +
+          `${realCp} "$@"; rc=$?\nrm -r ${vm} && mv ${vm}-real ${vm}\nexit $rc\n`,
+        { mode: 0o755 },
+      );
+      const result = hoststore(['import', image, '--name', 'mine', '--copy', '--root', host.root], undefined, {
+        HOSTSTORE_TOOL_PATH: tools,
+      });
+      // THEN what is in the root is the checked image, never the file the symlink named
+      if (result.status === 0) {
+        expect(execFileSync('cmp', [image, host.path('disks', 'mine.img')]).length).toBe(0);
+      } else {
+        expect(result).toMatchObject({ status: 3, stderr: expect.stringMatching(/nothing was imported/) });
+        expect(fs.readdirSync(host.path('disks'))).toEqual([]);
+      }
+    } finally {
+      execFileSync('umount', [other]);
+    }
+  },
+);
+
+hostTest('mkfs.ext4')(
+  'an image open or mapped through another path (a bind mount, as a container sees it) is refused',
+  async () => {
+    const dir = outside.path('src');
+    fs.mkdirSync(dir);
+    const image = ext4Image(path.join(dir, 'busy.img'));
+    const alias = outside.path('alias');
+    fs.mkdirSync(alias);
+    execFileSync('mount', ['--bind', dir, alias]);
+    try {
+      // GIVEN a process writing the image through the bind mount's path
+      const holder = spawn('bash', ['-c', `exec 3<>"${alias}/busy.img"; echo ready; sleep 60`]);
+      try {
+        await new Promise((resolve) => holder.stdout.once('data', resolve));
+        const before = fingerprint(image);
+        // THEN the import refuses it, naming the process, and leaves it where it is
+        expect(cli('import', image, '--name', 'busy')).toMatchObject({
+          status: 3,
+          stderr: expect.stringMatching(/is in use by \d+ \((bash|sleep)\) fd 3; stop them first/),
+        });
+        expect(fingerprint(image)).toBe(before);
+      } finally {
+        holder.kill('SIGKILL');
+      }
+      // AND so is one that maps it through that path (python's mmap keeps a descriptor of its own as well)
+      const mapper = spawn('python3', [
+        '-c',
+        `import mmap,sys,time\nf=open("${alias}/busy.img","r+b")\nm=mmap.mmap(f.fileno(),4096)\nf.close()\nprint("ready",flush=True)\ntime.sleep(60)`,
+      ]);
+      try {
+        await new Promise((resolve) => mapper.stdout.once('data', resolve));
+        expect(cli('import', image, '--name', 'busy')).toMatchObject({
+          status: 3,
+          stderr: expect.stringMatching(/is in use by \d+ \(python3\) (fd \d+|maps); stop them first/),
+        });
+      } finally {
+        mapper.kill('SIGKILL');
+      }
+    } finally {
+      execFileSync('umount', [alias]);
+    }
+  },
+);
+
+hostTest('mkfs.ext4', 'losetup')(
+  'an image attached and mounted through another path (a bind mount) is refused, not moved in',
+  () => {
+    const dir = outside.path('src');
+    fs.mkdirSync(dir);
+    const image = ext4Image(path.join(dir, 'busy.img'));
+    const alias = outside.path('alias');
+    fs.mkdirSync(alias);
+    const target = outside.path('mnt');
+    fs.mkdirSync(target);
+    execFileSync('mount', ['--bind', dir, alias]);
+    try {
+      // GIVEN the image mounted through the bind mount's path (the loop device's backing file names that path)
+      execFileSync('mount', ['-o', 'loop', path.join(alias, 'busy.img'), target]);
+      try {
+        // THEN the import refuses it: moved in and adopted, it would be mounted twice
+        expect(cli('import', image, '--name', 'busy')).toMatchObject({
+          status: 3,
+          stderr: expect.stringMatching(
+            /is attached to \/dev\/loop\d+ and mounted at .*mnt; unmount and detach it first/,
+          ),
+        });
+        expect(fs.existsSync(image)).toBe(true);
+      } finally {
+        execFileSync('umount', [target]);
+      }
+    } finally {
+      execFileSync('umount', [alias]);
+    }
+  },
+);
+
+test('a source named with control characters or shell syntax is shown escaped, and the hint quotes it', () => {
+  // GIVEN a file in a user's directory whose name clears the screen, forges a line and ends a shell command
+  const source = outside.path(`vm; touch PWNED #\x1b[2J\x1b]0;title\x07\nhoststore: imported OK.img`);
+  fs.writeFileSync(source, '');
+  fs.chownSync(source, 65534, 65534);
+  const result = cli('import', source, '--name', 'x');
+  // THEN the refusal is one line with no control character in it
+  expect(result.status).toBe(3);
+  expect(result.stderr.trimEnd()).not.toMatch(/[\x00-\x1f\x7f]/);
+  // AND the command it suggests names exactly that file as one shell word
+  const word = /then: chown root:root (.*) && chmod go-w /.exec(result.stderr)?.[1] ?? '';
+  expect(execFileSync('bash', ['-c', `printf %s ${word}`], { encoding: 'utf8', cwd: outside.root })).toBe(source);
+  expect(fs.existsSync(outside.path('PWNED'))).toBe(false);
 });
