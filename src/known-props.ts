@@ -22,7 +22,7 @@ export function unknownPropProblems(props: unknown, known: PropNames<object>, ow
 }
 
 /** The known name a typo most likely meant: same letters in another case, or within a few edits. */
-function closestName(key: string, names: readonly string[]): string | undefined {
+export function closestName(key: string, names: readonly string[]): string | undefined {
   const lower = key.toLowerCase();
   const sameCase = names.find((n) => n.toLowerCase() === lower);
   if (sameCase) return sameCase;

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
+import { closestName } from '../../src/known-props.js';
 import { UsageError } from '../errors.js';
 import { disableColour } from '../output/colour.js';
 import { exitStatus } from './action.js';
@@ -99,11 +100,23 @@ function usageError(command: Command, error: CommanderError): Error {
   if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return new HelpShown();
   const where = commandPath(command);
   const name = where.replace(/^hoststore ?/, '');
-  // Help printed because a command group was called without its subcommand (`hoststore snapshot`).
-  if (error.code === 'commander.help')
+  // `hoststore help [COMMAND]` asked for help (commander exits 0 for it): shown, as with --help.
+  if (error.code === 'commander.help' && error.exitCode === 0) return new HelpShown();
+  // Help printed because a command group was called without its subcommand (`hoststore snapshot`, `hoststore
+  // --no-color`), or `hoststore help` was given a command that does not exist (`hoststore help lst`).
+  if (error.code === 'commander.help') {
+    const commands = command.commands.map((c) => c.name());
+    const [first, asked] = command.args;
+    if (!name && first === 'help' && asked !== undefined) {
+      const close = closestName(asked, commands);
+      return new UsageError(
+        `unknown command '${asked}'${close ? ` (did you mean ${close}?)` : ''}; hoststore commands: ${commands.join(', ')}`,
+      );
+    }
     return new UsageError(
-      `${name ? `${name} needs a command` : 'no such command'}: ${command.commands.map((c) => c.name()).join(', ')} (see ${where} --help)`,
+      `${name ? `${name} needs a command` : 'a command is needed'}: ${commands.join(', ')} (see ${where} --help)`,
     );
+  }
   const [first, ...rest] = error.message
     .replace(/^error: /, '')
     .replace(/\.$/, '')

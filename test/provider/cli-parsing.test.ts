@@ -48,7 +48,11 @@ test('an option a command does not take is refused, naming the command and the o
       /--app goes after the command it is for \(hoststore plan --app \.\.\.\); it is an option of list, status, lease-list, plan, apply, diff, destroy/,
     ),
   );
-  expect(hoststore(['help', 'lst'])).toMatchObject(usageLine(/no such command: list, status, /));
+  expect(hoststore(['help', 'lst'])).toMatchObject(
+    usageLine(/unknown command 'lst' \(did you mean list\?\); hoststore commands: list, status, /),
+  );
+  // Options but no command: the commands it needs, not "no such command".
+  expect(hoststore(['--no-color'])).toMatchObject(usageLine(/a command is needed: list, status, /));
   expect(hoststore(['snapshot'])).toMatchObject(
     usageLine(
       /snapshot needs a command: create, list, restore, delete, run-due, prune \(see hoststore snapshot --help\)/,
@@ -83,6 +87,12 @@ test('each command has its own help, with examples; --version prints the package
   expect(hoststore(['help', 'apply']).stdout).toMatch(
     /--allow-data-loss <name>[\s\S]*Examples:\n {2}\$ hoststore apply/,
   );
+  // `help COMMAND` is asked-for help, as `COMMAND --help` is: exit 0 and nothing on stderr, for a group too.
+  for (const args of [['help', 'apply'], ['help', 'snapshot'], ['help']]) {
+    const asked = hoststore(args);
+    expect({ args, status: asked.status, stderr: asked.stderr }).toEqual({ args, status: 0, stderr: '' });
+    expect(asked.stdout).toMatch(/^Usage: hoststore /);
+  }
   const top = hoststore(['--help']);
   expect(top).toMatchObject({
     status: 0,
