@@ -72,7 +72,7 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Actual
       text = undefined;
     }
     const cron =
-      text === undefined ? 'missing' : text === cronBody({ ...record, root: identity.root }) ? 'ok' : 'changed';
+      text === undefined ? 'missing' : text === cronBody({ ...record, root: identity.root }, cronProgram()) ? 'ok' : 'changed';
     return { ...record, cron };
   },
   diff(ctx, spec, actual) {
@@ -202,6 +202,11 @@ function installedCli(): string {
   return fs.existsSync(sibling) ? sibling : path.resolve(path.dirname(sibling), '../dist/provider/cli.js');
 }
 
+interface CronProgram {
+  readonly node: string;
+  readonly cli: string;
+}
+
 /** The real path of a program, or the path itself when it cannot be resolved (read compares; install checks). */
 function realOrSame(file: string): string {
   try {
@@ -226,16 +231,19 @@ function cronPathProblem(word: string): string | undefined {
  * The programs the entry runs as root, real paths checked to be root's alone: whoever can change them, or a
  * directory above them, would run code as root within a minute.
  */
-function trustedCronProgram(root: string): { readonly node: string; readonly cli: string } {
+function trustedCronProgram(root: string): CronProgram {
   const node = checkRootOnlyProgram(
     process.execPath,
     'node',
     (p) => `chown root:root ${p} && chmod go-w ${p}, or run hoststore with a node installed by root`,
   );
+  const global = "install hoststore globally as root (npm install -g cdktf-hoststore) and set the StorageProject's cli: 'hoststore'";
   const cli = checkRootOnlyProgram(installedCli(), 'the hoststore CLI', (p) => {
+    // Inside node_modules the tree is npm's to hand to root; above it lies the user's own directory.
     const modules = p.lastIndexOf('/node_modules');
-    const dir = modules >= 0 ? p.slice(0, modules + '/node_modules'.length) : p;
-    return `chown -R root:root ${dir} && chmod -R go-w ${dir}, or install hoststore globally as root (npm install -g cdktf-hoststore)`;
+    if (modules < 0) return global;
+    const dir = p.slice(0, modules + '/node_modules'.length);
+    return `chown -R root:root ${dir} && chmod -R go-w ${dir}, or ${global}`;
   });
   for (const [what, word] of [
     ['node', node],
@@ -251,14 +259,20 @@ function trustedCronProgram(root: string): { readonly node: string; readonly cli
   return { node, cli };
 }
 
+/** The programs an entry runs, as read (real paths, unchecked: read only compares). */
+function cronProgram(): CronProgram {
+  return { node: realOrSame(process.execPath), cli: realOrSame(installedCli()) };
+}
+
 /** One entry per policy: run-due every minute; the schedule itself (UTC) is evaluated by run-due. */
 function cronBody(
   p: Pick<PolicyRecord, 'policy' | 'storageKind' | 'storage' | 'project' | 'schedule'> & { readonly root: string },
+  program: CronProgram,
 ): string {
   return [
     `# hoststore: snapshot policy '${p.policy}' of ${p.storageKind} ${p.storage} (project ${p.project}), schedule '${p.schedule}' UTC.`,
     '# run-due is checked every minute and takes the snapshot when the schedule has fired. Managed by hoststore; removed with the policy.',
-    `* * * * * root ${shQuote(realOrSame(process.execPath))} ${shQuote(realOrSame(installedCli()))} snapshot run-due --root ${shQuote(p.root)} >/dev/null`,
+    `* * * * * root ${shQuote(program.node)} ${shQuote(program.cli)} snapshot run-due --root ${shQuote(p.root)} >/dev/null`,
     '',
   ].join('\n');
 }
@@ -303,8 +317,7 @@ function removeFormerCronEntries(identity: Pick<Identity, 'root' | 'project' | '
 
 /** Writes the entry (exclusive temporary, fsync, rename) and returns where. */
 function installCronEntry(spec: SnapshotPolicySpec): string {
-  trustedCronProgram(spec.root);
-  const body = cronBody({ ...spec, storageKind: spec.storage_kind });
+  const body = cronBody({ ...spec, storageKind: spec.storage_kind }, trustedCronProgram(spec.root));
   fs.mkdirSync(cronDir(), { recursive: true });
   const file = cronEntryPath(spec);
   // The cron directory is not hoststore's: nothing planted in it is followed or overwritten.

@@ -47,8 +47,8 @@ function installPackage(app: string): string {
 }
 
 /** `hoststore handle snapshot-policy converge` run from that installed copy, as Terraform runs it. */
-function convergeWith(cli: string) {
-  const r = spawnSync(process.execPath, [cli, 'handle', 'snapshot-policy', 'converge'], {
+function convergeWith(cli: string, node = process.execPath) {
+  const r = spawnSync(node, [cli, 'handle', 'snapshot-policy', 'converge'], {
     encoding: 'utf8',
     env: { ...process.env, HOSTSTORE_SPEC: JSON.stringify(policyWire()), HOSTSTORE_CRON_DIR: fx.cronDir },
   });
@@ -97,6 +97,13 @@ hostTest()('an entry that would run a CLI a non-root user can change is refused 
       },
       new RegExp(`${pkgDir}\\.real.*not owned by root`),
     ],
+    // the app's own directory, above node_modules, owned by a user: the fix is a global install, not a chown of it
+    [
+      'an app directory owned by a user',
+      () => fs.chownSync(appDir, NOBODY, NOBODY),
+      () => fs.chownSync(appDir, 0, 0),
+      new RegExp(`: ${appDir} is not owned by root.*fix: install hoststore globally as root \\(npm install -g cdktf-hoststore\\) and set the StorageProject's cli: 'hoststore'$`),
+    ],
   ];
   for (const [what, damage, repair, message] of cases) {
     // GIVEN the installed CLI, damaged; WHEN the policy is converged THEN it is refused and no entry is written
@@ -105,9 +112,19 @@ hostTest()('an entry that would run a CLI a non-root user can change is refused 
     repair();
     expect({ what, status: r.status }).toEqual({ what, status: 3 });
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim()).toMatch(message);
     expect(fs.existsSync(entry())).toBe(false);
   }
+  // GIVEN node itself in a directory a user owns THEN it is refused too
+  const userBin = path.join(appDir, 'bin');
+  fs.mkdirSync(userBin);
+  fs.copyFileSync(process.execPath, path.join(userBin, 'node'));
+  fs.chmodSync(path.join(userBin, 'node'), 0o755);
+  fs.chownSync(userBin, NOBODY, NOBODY);
+  const byUserNode = convergeWith(cli, path.join(userBin, 'node'));
+  expect(byUserNode.status).toBe(3);
+  expect(byUserNode.stderr).toMatch(new RegExp(`refusing to run node ${userBin}/node as root from cron: ${userBin} is not owned by root`));
+  expect(fs.existsSync(entry())).toBe(false);
   // WHEN everything is root's again THEN the entry is written
   expect(convergeWith(cli)).toMatchObject({ status: 0 });
   expect(fs.existsSync(entry())).toBe(true);
