@@ -9,11 +9,13 @@ import {
   snapshotPolicySpecSchema,
   type SnapshotPolicySpec,
 } from '../../src/schema.js';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SpecError } from '../errors.js';
+import { RefusedError, SpecError } from '../errors.js';
 import { replaceFileAtomically } from '../host/files.js';
+import { checkRootOnlyProgram } from '../host/root-trust.js';
 import type { Change, Handler } from './handler.js';
 import { listSnapshots } from '../snapshots/snapshots.js';
 import { toPrune } from '../snapshots/schedule.js';
@@ -70,7 +72,7 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Actual
       text = undefined;
     }
     const cron =
-      text === undefined ? 'missing' : text === cronBody({ ...record, root: identity.root }) ? 'ok' : 'changed';
+      text === undefined ? 'missing' : text === cronBody({ ...record, root: identity.root }, cronProgram()) ? 'ok' : 'changed';
     return { ...record, cron };
   },
   diff(ctx, spec, actual) {
@@ -135,15 +137,14 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Actual
       if (refusal) return { action: 'update', changes: [refusal] };
       changes.length = 0;
     }
-    const legacy = legacyCronEntry(spec);
-    if (legacy)
+    for (const former of formerCronEntries(spec))
       changes.push({
         field: 'cron_file',
-        from: path.basename(legacy),
+        from: path.basename(former),
         to: path.basename(cronEntryPath(spec)),
         kind: 'repair',
         safety: 'safe',
-        reason: 'the cron file gets the name of the policy key of this build',
+        reason: "the cron file gets this build's name, which holds a digest of the root so that roots never share it",
       });
     if (actual.cron !== 'ok') {
       changes.push({
@@ -175,7 +176,7 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Actual
     }
     removeCronEntry(identity, record?.cronPath);
     ctx.registry.remove('policies', policyKey(identity));
-    removeLegacyCronEntry(identity);
+    removeFormerCronEntries(identity);
     ctx.log(`snapshot policy ${identity.policy} of ${identity.storage}: removed (existing snapshots are kept)`);
   },
 };
@@ -185,9 +186,14 @@ export function cronDir(): string {
   return process.env.HOSTSTORE_CRON_DIR || '/etc/cron.d';
 }
 
-export function cronEntryPath(identity: Pick<Identity, 'project' | 'policy' | 'storage'>): string {
-  // cron.d ignores file names with dots; keys are letters, digits, hyphens and underscores.
-  return path.join(cronDir(), `hoststore-${policyKey(identity)}`);
+/**
+ * `hoststore-<policy key>_<first 12 hex of sha256(root)>`: two roots on one host (staging and prod) may
+ * declare the same project, policy and storage, and each needs its own entry. cron.d ignores file names
+ * with dots; keys and digests are letters, digits, hyphens and underscores.
+ */
+export function cronEntryPath(identity: Pick<Identity, 'root' | 'project' | 'policy' | 'storage'>): string {
+  const digest = createHash('sha256').update(identity.root).digest('hex').slice(0, 12);
+  return path.join(cronDir(), `hoststore-${policyKey(identity)}_${digest}`);
 }
 
 /** This package's CLI (dist/provider/cli.js), also when this module runs from the TypeScript sources. */
@@ -196,42 +202,122 @@ function installedCli(): string {
   return fs.existsSync(sibling) ? sibling : path.resolve(path.dirname(sibling), '../dist/provider/cli.js');
 }
 
+interface CronProgram {
+  readonly node: string;
+  readonly cli: string;
+}
+
+/** The real path of a program, or the path itself when it cannot be resolved (read compares; install checks). */
+function realOrSame(file: string): string {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    return file;
+  }
+}
+
+/** One word for /bin/sh, single-quoted (install refuses paths holding a quote, newline or %, see cronPathProblem). */
+function shQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Why a path cannot go in a cron line: cron turns % into a newline, and quotes and newlines end the word. */
+function cronPathProblem(word: string): string | undefined {
+  if (/['\n%]/.test(word)) return 'holds a single quote, a newline or %, which a cron line cannot carry safely';
+  return undefined;
+}
+
+/**
+ * The programs the entry runs as root, real paths checked to be root's alone: whoever can change them, or a
+ * directory above them, would run code as root within a minute.
+ */
+function trustedCronProgram(root: string): CronProgram {
+  const node = checkRootOnlyProgram(
+    process.execPath,
+    'node',
+    (p) => `chown root:root ${p} && chmod go-w ${p}, or run hoststore with a node installed by root`,
+  );
+  const global = "install hoststore globally as root (npm install -g cdktf-hoststore) and set the StorageProject's cli: 'hoststore'";
+  const cli = checkRootOnlyProgram(installedCli(), 'the hoststore CLI', (p) => {
+    // Inside node_modules the tree is npm's to hand to root; above it lies the user's own directory.
+    const modules = p.lastIndexOf('/node_modules');
+    if (modules < 0) return global;
+    const dir = p.slice(0, modules + '/node_modules'.length);
+    return `chown -R root:root ${dir} && chmod -R go-w ${dir}, or ${global}`;
+  });
+  for (const [what, word] of [
+    ['node', node],
+    ['the hoststore CLI', cli],
+    ['the root', root],
+  ] as const) {
+    const problem = cronPathProblem(word);
+    if (problem)
+      throw new RefusedError(
+        `refusing to write the cron entry for ${what} ${JSON.stringify(word)}: the path ${problem}; fix: install it (or use a root) under a path without them`,
+      );
+  }
+  return { node, cli };
+}
+
+/** The programs an entry runs, as read (real paths, unchecked: read only compares). */
+function cronProgram(): CronProgram {
+  return { node: realOrSame(process.execPath), cli: realOrSame(installedCli()) };
+}
+
 /** One entry per policy: run-due every minute; the schedule itself (UTC) is evaluated by run-due. */
 function cronBody(
   p: Pick<PolicyRecord, 'policy' | 'storageKind' | 'storage' | 'project' | 'schedule'> & { readonly root: string },
+  program: CronProgram,
 ): string {
   return [
     `# hoststore: snapshot policy '${p.policy}' of ${p.storageKind} ${p.storage} (project ${p.project}), schedule '${p.schedule}' UTC.`,
     '# run-due is checked every minute and takes the snapshot when the schedule has fired. Managed by hoststore; removed with the policy.',
-    `* * * * * root ${process.execPath} ${installedCli()} snapshot run-due --root ${p.root} >/dev/null`,
+    `* * * * * root ${shQuote(program.node)} ${shQuote(program.cli)} snapshot run-due --root ${shQuote(p.root)} >/dev/null`,
     '',
   ].join('\n');
 }
 
 /**
- * The cron file an earlier build wrote for this policy (`hoststore-<project>--<policy>--<storage>`), when it
- * is there and runs this root. Its name may also be another policy's old name (the old keys were
- * ambiguous), but the entry only ever ran `run-due` for the whole root, which the new file does.
+ * The root a hoststore cron line runs `run-due` for, read back exactly (quoted by this build, bare by
+ * earlier ones), so that a root is never mistaken for another whose path starts like it.
  */
-function legacyCronEntry(identity: Pick<Identity, 'root' | 'project' | 'policy' | 'storage'>): string | undefined {
-  const file = path.join(cronDir(), `hoststore-${legacyPolicyKey(identity)}`);
-  let body: string;
-  try {
-    body = fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  return body.includes(` snapshot run-due --root ${identity.root} `) ? file : undefined;
+function cronLineRoot(body: string): string | undefined {
+  const match = /^\* \* \* \* \* root .* snapshot run-due --root (.*) >\/dev\/null$/m.exec(body);
+  if (!match) return undefined;
+  const word = match[1];
+  if (!word.startsWith("'")) return word;
+  return /^'(?:[^']|'\\'')*'$/.test(word) ? word.slice(1, -1).replace(/'\\''/g, "'") : undefined;
 }
 
-function removeLegacyCronEntry(identity: Pick<Identity, 'root' | 'project' | 'policy' | 'storage'>): void {
-  const legacy = legacyCronEntry(identity);
-  if (legacy) fs.rmSync(legacy, { force: true });
+/** Whether `file` (named like a hoststore entry) is a regular file whose run-due line runs `root`. */
+function isEntryOfRoot(file: string, root: string): boolean {
+  try {
+    if (!fs.lstatSync(file).isFile()) return false;
+    return cronLineRoot(fs.readFileSync(file, 'utf8')) === root;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Cron files earlier builds wrote for this policy and root: `hoststore-<key>` (before the root digest, so
+ * possibly another root's: only an entry whose line runs this root is this policy's) and
+ * `hoststore-<project>--<policy>--<storage>` (before `_` keys; also possibly another policy's old name,
+ * but its entry only ever ran `run-due` for the whole root, which the new file does).
+ */
+function formerCronEntries(identity: Pick<Identity, 'root' | 'project' | 'policy' | 'storage'>): string[] {
+  return [policyKey(identity), legacyPolicyKey(identity)]
+    .map((key) => path.join(cronDir(), `hoststore-${key}`))
+    .filter((file) => isEntryOfRoot(file, identity.root));
+}
+
+function removeFormerCronEntries(identity: Pick<Identity, 'root' | 'project' | 'policy' | 'storage'>): void {
+  for (const file of formerCronEntries(identity)) fs.rmSync(file, { force: true });
 }
 
 /** Writes the entry (exclusive temporary, fsync, rename) and returns where. */
 function installCronEntry(spec: SnapshotPolicySpec): string {
-  const body = cronBody({ ...spec, storageKind: spec.storage_kind });
+  const body = cronBody({ ...spec, storageKind: spec.storage_kind }, trustedCronProgram(spec.root));
   fs.mkdirSync(cronDir(), { recursive: true });
   const file = cronEntryPath(spec);
   // The cron directory is not hoststore's: nothing planted in it is followed or overwritten.
@@ -241,26 +327,24 @@ function installCronEntry(spec: SnapshotPolicySpec): string {
 
 /**
  * Removes the entry where it is now expected and where it was recorded as written. A recorded path is
- * removed only when it has this policy's entry name and is a regular file holding a hoststore entry.
+ * removed only when it has this policy's entry name (of this build or an earlier one) and is a regular
+ * file holding a hoststore entry that runs this root.
  */
-function removeCronEntry(identity: Pick<Identity, 'project' | 'policy' | 'storage'>, recorded?: string): void {
+function removeCronEntry(identity: Pick<Identity, 'root' | 'project' | 'policy' | 'storage'>, recorded?: string): void {
   fs.rmSync(cronEntryPath(identity), { force: true });
   removeRecordedCronEntry(identity, recorded);
 }
 
 function removeRecordedCronEntry(
-  identity: Pick<Identity, 'project' | 'policy' | 'storage'>,
+  identity: Pick<Identity, 'root' | 'project' | 'policy' | 'storage'>,
   recorded: string | undefined,
 ): void {
   const current = cronEntryPath(identity);
-  if (!recorded || recorded === current || path.basename(recorded) !== path.basename(current)) return;
-  try {
-    const stat = fs.lstatSync(recorded);
-    if (stat.isFile() && fs.readFileSync(recorded, 'utf8').startsWith('# hoststore: snapshot policy '))
-      fs.rmSync(recorded);
-  } catch {
-    /* already gone */
-  }
+  const names = [current, ...[policyKey(identity), legacyPolicyKey(identity)].map((k) => `hoststore-${k}`)].map(
+    (f) => path.basename(f),
+  );
+  if (!recorded || recorded === current || !names.includes(path.basename(recorded))) return;
+  if (isEntryOfRoot(recorded, identity.root)) fs.rmSync(recorded, { force: true });
 }
 
 function write(ctx: Parameters<typeof snapshotPolicyHandler.create>[0], spec: SnapshotPolicySpec): void {
@@ -284,7 +368,8 @@ function write(ctx: Parameters<typeof snapshotPolicyHandler.create>[0], spec: Sn
     lastRunAt: previous?.lastRunAt,
     cronPath,
   });
-  removeLegacyCronEntry(spec);
+  // Moved, not copied: the entry under a former name is removed only now that the new one is in place.
+  removeFormerCronEntries(spec);
   ctx.log(
     `snapshot policy ${spec.policy} of ${spec.storage}: '${spec.schedule}' UTC, keep ${[spec.retention_days && `${spec.retention_days} days`, spec.retention_count && `${spec.retention_count} snapshots`].filter(Boolean).join(' and ')}, freeze at most ${spec.max_freeze_seconds} s`,
   );

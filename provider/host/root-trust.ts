@@ -252,3 +252,40 @@ function forged(field: string, value: unknown): RefusedError {
     `refusing a registry record whose ${field} is ${JSON.stringify(value)}: not a valid ${field} (the registry was changed by hand or forged); fix or remove that record`,
   );
 }
+
+/**
+ * Returns the real path of `file` (a program a root cron entry runs) after checking that only root can
+ * change it: the resolved file and every directory above it are owned by root and not writable by group
+ * or others (a root-owned sticky directory such as /tmp may be an ancestor: what lies in it is checked
+ * next, and others cannot rename or remove root's entries there). Throws a RefusedError naming the path,
+ * its owner and mode and `fix` (a function of the offending path) otherwise.
+ */
+export function checkRootOnlyProgram(file: string, what: string, fix: (offending: string) => string): string {
+  let real: string;
+  try {
+    real = fs.realpathSync(file);
+  } catch (error) {
+    throw new RefusedError(`refusing to run ${what} ${file} as root: ${(error as NodeJS.ErrnoException).code ?? 'it cannot be resolved'}`);
+  }
+  const parts = real.split('/').filter(Boolean);
+  let current = '/';
+  for (let i = 0; i <= parts.length; i += 1) {
+    if (i > 0) current = path.join(current, parts[i - 1]);
+    const stat = fs.lstatSync(current);
+    const isFile = i === parts.length;
+    const sticky = !isFile && stat.isDirectory() && (stat.mode & 0o1000) !== 0;
+    const why =
+      stat.uid !== 0
+        ? 'is not owned by root'
+        : (stat.mode & 0o022) !== 0 && !sticky
+          ? 'is writable by group or others'
+          : isFile && !stat.isFile()
+            ? 'is not a regular file'
+            : undefined;
+    if (why)
+      throw new RefusedError(
+        `refusing to run ${what} ${real} as root from cron: ${current} ${why} (owner ${ownerName(stat.uid)}, mode ${modeOf(stat)}), so someone other than root could run code as root; fix: ${fix(current)}`,
+      );
+  }
+  return real;
+}

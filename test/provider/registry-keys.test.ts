@@ -9,6 +9,7 @@ import { Registry, type MountRecord, type StorageRecord } from '../../provider/r
 import { hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
 import { mountWire, storageWire } from '../helpers/specs.js';
 import { hoststore } from '../helpers/cli.js';
+import { cronEntryPath } from '../../provider/handlers/snapshot-policy.js';
 
 let host: HostFixture;
 let cronDir: string;
@@ -19,6 +20,9 @@ beforeEach(() => {
 afterEach(() => host.cleanup());
 
 const env = () => ({ HOSTSTORE_CRON_DIR: cronDir });
+/** The cron file name of policy `policy` of storage `storage` in project p on this root. */
+const cronName = (policy: string, storage: string) =>
+  path.basename(cronEntryPath({ root: host.root, project: 'p', policy, storage }));
 function handle(kind: string, op: string, spec: unknown): void {
   const result = hoststore(['handle', kind, op], spec, env());
   expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
@@ -88,11 +92,11 @@ hostTest()('policy b--c on storage d and policy b on storage c--d are two record
     'b of c--d: 0 5 * * *',
     'b--c of d: 0 4 * * *',
   ]);
-  expect(fs.readdirSync(cronDir).sort()).toEqual(['hoststore-p_b--c_d', 'hoststore-p_b_c--d']);
+  expect(fs.readdirSync(cronDir).sort()).toEqual([cronName('b--c', 'd'), cronName('b', 'c--d')].sort());
   // WHEN one is deleted THEN the other keeps its record and its cron file
   handle('snapshot-policy', 'delete', policyWire({ policy: 'b', storage: 'c--d' }));
   expect(Object.values(collection('policies')).map((p) => p.policy)).toEqual(['b--c']);
-  expect(fs.readdirSync(cronDir)).toEqual(['hoststore-p_b--c_d']);
+  expect(fs.readdirSync(cronDir)).toEqual([cronName('b--c', 'd')]);
 });
 
 hostTest()('a root written with the old keys is read under the new ones and carried over on the next write', () => {
@@ -182,7 +186,7 @@ hostTest()('a root written with the old keys is read under the new ones and carr
   expect(mountRun.status).toBe(0);
   expect(mountRun.stdout).not.toMatch(/mounted|creat/i);
   handle('snapshot-policy', 'converge', policyWire({ policy: 'night--ly', storage: 'data' }));
-  expect(fs.readdirSync(cronDir).sort()).toEqual(['hoststore-p--night--ly--logs', 'hoststore-p_night--ly_data']);
+  expect(fs.readdirSync(cronDir).sort()).toEqual(['hoststore-p--night--ly--logs', cronName('night--ly', 'data')]);
   expect(fs.readFileSync(otherRootCron, 'utf8')).toMatch(/--root \/srv\/other /);
   // THEN the written collections hold the new keys, and the policy kept its history
   expect(Object.keys(collection('policies'))).toEqual(['p_night--ly_data']);

@@ -4,24 +4,24 @@ import * as path from 'node:path';
 import { converge, makeContext, remove } from '../../provider/handlers/handler.js';
 import { storageHandler } from '../../provider/handlers/storage.js';
 import { cronEntryPath, snapshotPolicyHandler } from '../../provider/handlers/snapshot-policy.js';
-import { hostTest, hostWithCronDir } from '../helpers/host-fixture.js';
+import { hostTest, hostWithCronDir, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
 import { storageWire } from '../helpers/specs.js';
 
 const fx = hostWithCronDir();
 
 const ctx = () => makeContext(fx.host.root, { log: () => undefined });
-const policy = () =>
-  snapshotPolicyHandler.validate({
-    root: fx.host.root,
-    project: 'app',
-    policy: 'nightly',
-    storage: 'data',
-    storage_kind: 'disk',
-    stack: 'test',
-    schedule: '0 4 * * *',
-    retention_days: '',
-    retention_count: '2',
-  });
+const policyWire = (root: string) => ({
+  root,
+  project: 'app',
+  policy: 'nightly',
+  storage: 'data',
+  storage_kind: 'disk',
+  stack: 'test',
+  schedule: '0 4 * * *',
+  retention_days: '',
+  retention_count: '2',
+});
+const policy = () => snapshotPolicyHandler.validate(policyWire(fx.host.root));
 
 hostTest('mkfs.ext4')(
   'a failed cron write is not recorded as converged; the next converge writes the entry',
@@ -74,3 +74,77 @@ hostTest('mkfs.ext4')(
     expect(ctx().registry.list('policies')).toEqual([]);
   },
 );
+
+describe('two roots on one host with the same project, policy and storage names', () => {
+  let other: HostFixture;
+  beforeEach(() => {
+    other = makeHostFixture();
+  });
+  afterEach(() => other.cleanup());
+
+  const dirWire = (root: string) => storageWire(root, { kind: 'directory', size_gb: '', filesystem: '' });
+  const policyOn = (root: string) => snapshotPolicyHandler.validate({ ...policyWire(root), storage_kind: 'directory' });
+  const ctxOf = (root: string) => makeContext(root, { log: () => undefined });
+  const applyOn = async (root: string) => {
+    await converge(storageHandler, ctxOf(root), storageHandler.validate(dirWire(root)));
+    await converge(snapshotPolicyHandler, ctxOf(root), policyOn(root));
+  };
+  const diffOn = (root: string) =>
+    snapshotPolicyHandler.diff(ctxOf(root), policyOn(root), snapshotPolicyHandler.read(ctxOf(root), policyOn(root)));
+  /** A cron file as the build before root digests wrote it (no root in its name, an unquoted line). */
+  const oldNameEntry = (root: string) =>
+    [
+      "# hoststore: snapshot policy 'nightly' of directory data (project app), schedule '0 4 * * *' UTC.",
+      '# run-due is checked every minute and takes the snapshot when the schedule has fired. Managed by hoststore; removed with the policy.',
+      `* * * * * root /usr/bin/node /opt/hoststore/dist/provider/cli.js snapshot run-due --root ${root} >/dev/null`,
+      '',
+    ].join('\n');
+
+  hostTest()('each root gets its own cron file; applying or destroying one leaves the other alone', async () => {
+    // GIVEN staging and prod roots declaring the same policy, both applied
+    await applyOn(fx.host.root);
+    await applyOn(other.root);
+    const first = cronEntryPath(policyOn(fx.host.root));
+    const second = cronEntryPath(policyOn(other.root));
+    expect(first).not.toBe(second);
+    expect(path.basename(first)).toMatch(/^hoststore-app_nightly_data_[0-9a-f]{12}$/);
+    // THEN each entry runs its own root and neither plan sees drift
+    expect(fs.readFileSync(first, 'utf8')).toContain(`--root '${fx.host.root}'`);
+    expect(fs.readFileSync(second, 'utf8')).toContain(`--root '${other.root}'`);
+    expect(diffOn(fx.host.root)).toEqual({ action: 'none', changes: [] });
+    expect(diffOn(other.root)).toEqual({ action: 'none', changes: [] });
+    // WHEN the second root's policy is destroyed THEN the first root's entry stays
+    await remove(snapshotPolicyHandler, ctxOf(other.root), policyOn(other.root));
+    expect(fs.existsSync(second)).toBe(false);
+    expect(fs.existsSync(first)).toBe(true);
+    expect(diffOn(fx.host.root)).toEqual({ action: 'none', changes: [] });
+  });
+
+  hostTest()(
+    "an entry under the old name is moved to the new one when it runs this root, and another root's is never touched",
+    async () => {
+      // GIVEN an old-name entry of this root: plan shows the rename, converge writes the new file and removes the old
+      await converge(storageHandler, ctxOf(fx.host.root), storageHandler.validate(dirWire(fx.host.root)));
+      await converge(snapshotPolicyHandler, ctxOf(fx.host.root), policyOn(fx.host.root));
+      const oldName = path.join(fx.cronDir, 'hoststore-app_nightly_data');
+      fs.writeFileSync(oldName, oldNameEntry(fx.host.root));
+      expect(diffOn(fx.host.root).changes).toEqual([
+        expect.objectContaining({ field: 'cron_file', from: 'hoststore-app_nightly_data', kind: 'repair' }),
+      ]);
+      await converge(snapshotPolicyHandler, ctxOf(fx.host.root), policyOn(fx.host.root));
+      expect(fs.existsSync(oldName)).toBe(false);
+      expect(fs.existsSync(cronEntryPath(policyOn(fx.host.root)))).toBe(true);
+      // GIVEN an old-name entry of ANOTHER root (a root whose path only starts like this one's, too)
+      for (const foreign of [other.root, `${fx.host.root} b`]) {
+        fs.writeFileSync(oldName, oldNameEntry(foreign));
+        // WHEN this root plans, applies and destroys its policy THEN that entry is left as it is
+        expect(diffOn(fx.host.root)).toEqual({ action: 'none', changes: [] });
+        await converge(snapshotPolicyHandler, ctxOf(fx.host.root), policyOn(fx.host.root));
+        expect(fs.readFileSync(oldName, 'utf8')).toBe(oldNameEntry(foreign));
+        await remove(snapshotPolicyHandler, ctxOf(fx.host.root), policyOn(fx.host.root));
+        expect(fs.readFileSync(oldName, 'utf8')).toBe(oldNameEntry(foreign));
+        await converge(snapshotPolicyHandler, ctxOf(fx.host.root), policyOn(fx.host.root));
+      }
+    },
+  );
+});

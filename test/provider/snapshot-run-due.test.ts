@@ -1,9 +1,8 @@
 /** Scheduled snapshots on a real host with an injected clock: cron entries, run-due, catch-up, retention. */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { converge, makeContext, remove } from '../../provider/handlers/handler.js';
 import { storageHandler } from '../../provider/handlers/storage.js';
-import { snapshotPolicyHandler } from '../../provider/handlers/snapshot-policy.js';
+import { cronEntryPath, snapshotPolicyHandler } from '../../provider/handlers/snapshot-policy.js';
 import { listSnapshots } from '../../provider/snapshots/snapshots.js';
 import { hostTest, hostWithCronDir } from '../helpers/host-fixture.js';
 import { storageWire } from '../helpers/specs.js';
@@ -37,10 +36,10 @@ hostTest()(
     // GIVEN a disk and a nightly policy keeping 2 snapshots, applied on the 20th at noon
     await converge(storageHandler, ctxAt('2026-11-20T12:00:00Z'), storageHandler.validate(storageWire(fx.host.root)));
     await converge(snapshotPolicyHandler, ctxAt('2026-11-20T12:00:00Z'), policy());
-    const entry = fs.readFileSync(path.join(fx.cronDir, 'hoststore-app_nightly_data'), 'utf8');
+    const entry = fs.readFileSync(cronEntryPath(policy()), 'utf8');
     expect(entry).toMatch(
       new RegExp(
-        `^\\* \\* \\* \\* \\* root \\S+node \\S+/dist/provider/cli\\.js snapshot run-due --root ${fx.host.root} >/dev/null$`,
+        `^\\* \\* \\* \\* \\* root '/\\S+node' '/\\S+/dist/provider/cli\\.js' snapshot run-due --root '${fx.host.root}' >/dev/null$`,
         'm',
       ),
     );
