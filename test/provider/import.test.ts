@@ -544,3 +544,18 @@ hostTest('mkfs.ext4')('a --copy killed with SIGKILL leaves a temporary that the 
     execFileSync('umount', [other]);
   }
 });
+
+hostTest('mkfs.ext4')("an import removes temporaries killed imports left (under the lock every one is stale); up keeps a live importer's", () => {
+  // GIVEN a root with temporaries: one an older hoststore named without a pid, one of a live process
+  expect(cli('import', ext4Image(outside.path('first.img')), '--name', 'first')).toMatchObject({ status: 0 });
+  const legacy = host.path('disks', 'old.img.importing');
+  fs.writeFileSync(legacy, 'partial', { mode: 0o600 });
+  const live = host.path('disks', `busy.img.${process.pid}.importing`);
+  fs.writeFileSync(live, 'partial', { mode: 0o600 });
+  // THEN up removes neither (the one's importer is running, the other's cannot be told)
+  expect(cli('up')).toMatchObject({ status: 0 });
+  expect(fs.existsSync(legacy) && fs.existsSync(live)).toBe(true);
+  // AND an import, which holds the lock every import holds, removes both
+  expect(cli('import', ext4Image(outside.path('second.img')), '--name', 'second')).toMatchObject({ status: 0 });
+  expect(fs.readdirSync(host.path('disks')).sort()).toEqual(['first.img', 'second.img']);
+});
