@@ -25,6 +25,9 @@ import { readMountTable } from '../host/mounts.js';
 import { syncDirectory } from '../host/files.js';
 import { processesUsing } from '../host/file-users.js';
 import { commandHint, shellWord } from '../command-hint.js';
+import { hoststoreRootAround } from '../host/hoststore-root-around.js';
+import { bindMountsOf } from '../host/bind-sources.js';
+import { importTemporary, sweepImportLeftovers } from './import-leftovers.js';
 import type { GlobalOptions } from '../cli.js';
 
 export interface ImportOptions extends GlobalOptions {
@@ -58,6 +61,8 @@ export async function importStorage(args: string[], options: ImportOptions): Pro
     throw new UsageError(`--kind must be disk, volume or directory (got ${JSON.stringify(options.kind)})`);
   }
   return withRootLock(options.root, { holder: `hoststore import ${name}` }, async () => {
+    // Under the lock no other import runs: a temporary left beside a target is a killed import's.
+    await sweepImportLeftovers(options.root, { locked: true });
     const found = await checkSource(source, options.root);
     const kind = (options.kind as StorageKind | undefined) ?? (found.directory ? 'directory' : 'disk');
     if (found.directory !== (kind === 'directory')) {
@@ -88,6 +93,8 @@ export async function importStorage(args: string[], options: ImportOptions): Pro
         `refusing to move ${shown(source)} into ${options.root}: they are on different filesystems, so it cannot be moved in one rename; pass --copy to copy it (the original is left as it is), or move it onto the root's filesystem first`,
       );
     }
+    // Moved in, a path bound elsewhere would go on writing into the root; a copy leaves the original where it was.
+    if (!crossing) checkNotBound(source);
     makeRootDirectory(options.root, path.dirname(target));
     if (crossing)
       await copyIn(source, target, found.directory, found.stat, () =>
@@ -143,6 +150,11 @@ async function checkSource(source: string, root: string): Promise<{ directory: b
       `is inside the root ${root} already; storage there is imported by declaring its name (see ${commandHint(root, 'list')})`,
     );
   if (root.startsWith(`${source}/`)) throw refuse(`contains the root ${root}`);
+  const otherRoot = hoststoreRootAround(source);
+  if (otherRoot !== undefined)
+    throw refuse(
+      `${otherRoot === source ? 'is' : 'lies inside'} the hoststore root ${shown(otherRoot)}, whose registry and lock own what is there; use that root's own commands: ${commandHint(otherRoot, 'snapshot restore ID --to NEW_NAME')} to copy storage out, or ${commandHint(otherRoot, 'delete NAME')}`,
+    );
   const directory = stat.isDirectory();
   const problem = directory ? directoryTrustProblem(stat) : imageTrustProblem(stat);
   if (problem)
@@ -177,6 +189,16 @@ async function checkSource(source: string, root: string): Promise<{ directory: b
       `is in use by ${users.slice(0, 3).join(', ')}${users.length > 3 ? ` and ${users.length - 3} more` : ''}; stop them first`,
     );
   return { directory, stat };
+}
+
+/** Refuses a source bind-mounted (it, or a directory inside it) at another path. */
+function checkNotBound(source: string): void {
+  const bound = bindMountsOf(source, readMountTable()) ?? [];
+  if (bound.length === 0) return;
+  const [first] = bound;
+  throw new RefusedError(
+    `refusing to import ${shown(source)}: ${first.inside === '' ? 'it' : `its ${shown(first.inside)}`} is bind-mounted at ${shown(first.target)}${bound.length > 1 ? ` (and ${bound.length - 1} more)` : ''}, so writes there would land in the root once it is moved in; unmount that first (umount ${shellWord(first.target)}), or pass --copy to import a copy`,
+  );
 }
 
 /**
@@ -248,7 +270,7 @@ async function copyIn(
   checked: fs.Stats,
   unchanged: () => boolean,
 ): Promise<void> {
-  const temporary = `${target}.importing`;
+  const temporary = importTemporary(target);
   fs.rmSync(temporary, { recursive: true, force: true });
   let fd: number;
   try {

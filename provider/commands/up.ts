@@ -17,6 +17,10 @@ export async function up(options: GlobalOptions): Promise<number> {
   await (await import('../host/pool.js')).mountPoolIfAny(options.root, (line) => process.stdout.write(`${line}\n`));
   const ctx = makeContext(options.root);
   await finishInterrupted(ctx);
+  // An import killed mid-copy leaves its temporary, which no command lists; its pid says it is gone.
+  const { sweepImportLeftovers } = await import('./import-leftovers.js');
+  for (const left of await sweepImportLeftovers(options.root, { locked: false }))
+    ctx.log(`removed ${left}: the partial copy of an import that was killed`);
   const records = new Registry(options.root).mounts();
   let failed = 0;
   for (const m of records) {

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
 import { replicaHostPath } from '../../src/schema.js';
 import { hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
-import { hoststore } from '../helpers/cli.js';
+import { hoststore, hoststoreAsync } from '../helpers/cli.js';
 import { synthModel } from '../helpers/synth-model.js';
 import type { StorageModel } from '../helpers/cdktf-app.js';
 
@@ -412,4 +412,150 @@ test('a source named with control characters or shell syntax is shown escaped, a
   const word = /then: chown root:root (.*) && chmod go-w /.exec(result.stderr)?.[1] ?? '';
   expect(execFileSync('bash', ['-c', `printf %s ${word}`], { encoding: 'utf8', cwd: outside.root })).toBe(source);
   expect(fs.existsSync(outside.path('PWNED'))).toBe(false);
+});
+
+hostTest('mkfs.ext4')(
+  "storage inside another hoststore root is refused, naming that root: it is that root's to move",
+  () => {
+    // GIVEN another root holding a disk and a directory volume (made by that root's own import)
+    const rootA = makeHostFixture('hoststore-import-other-root-');
+    try {
+      const image = ext4Image(outside.path('data.img'));
+      expect(hoststore(['import', image, '--name', 'data', '--root', rootA.root])).toMatchObject({ status: 0 });
+      const dir = outside.path('files');
+      fs.mkdirSync(dir, { mode: 0o755 });
+      expect(
+        hoststore(['import', dir, '--name', 'files', '--project', 'app', '--root', rootA.root]),
+      ).toMatchObject({ status: 0 });
+      const managed = rootA.path('disks', 'data.img');
+      const managedDir = rootA.path('projects', 'app', 'directories', 'files');
+      // WHEN this root is asked to import them (or that whole root)
+      for (const [source, extra] of [
+        [managed, []],
+        [managedDir, ['--project', 'app']],
+        [rootA.root, ['--project', 'app']],
+      ] as const) {
+        const before = fingerprint(source);
+        // THEN it is refused, naming that root and its own commands, and left where it is
+        expect(cli('import', source, '--name', 'stolen', ...extra)).toMatchObject({
+          status: 3,
+          stderr: expect.stringMatching(
+            new RegExp(
+              `refusing to import .*: it (lies inside|is) the hoststore root ${rootA.root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*snapshot restore .*--to.*delete`,
+            ),
+          ),
+        });
+        expect(fingerprint(source)).toBe(before);
+      }
+      expect(hoststore(['list', '--root', rootA.root]).stdout).not.toMatch(/missing/);
+      expect(JSON.parse(cli('list', '--json').stdout)).toEqual([]);
+    } finally {
+      rootA.cleanup();
+    }
+  },
+);
+
+hostTest()('a directory that is (or holds) the source of a bind mount elsewhere is refused, not moved in', () => {
+  // GIVEN a directory bind-mounted at another path, and one whose subdirectory is
+  const dir = outside.path('shared');
+  fs.mkdirSync(path.join(dir, 'sub'), { recursive: true, mode: 0o755 });
+  const view = outside.path('view');
+  fs.mkdirSync(view);
+  for (const [source, bound] of [
+    [dir, dir],
+    [dir, path.join(dir, 'sub')],
+  ]) {
+    execFileSync('mount', ['--bind', bound, view]);
+    try {
+      const before = fingerprint(source);
+      // THEN the import refuses it (writes through the view would land inside the root), naming the view
+      expect(cli('import', source, '--name', 'shared', '--project', 'app')).toMatchObject({
+        status: 3,
+        stderr: expect.stringMatching(
+          /refusing to import .*shared: (it|its sub) is bind-mounted at .*view, so writes there would land in the root once it is moved in; unmount that first/,
+        ),
+      });
+      expect(fingerprint(source)).toBe(before);
+    } finally {
+      execFileSync('umount', [view]);
+    }
+  }
+  // AND with the bind mount gone it is imported
+  expect(cli('import', dir, '--name', 'shared', '--project', 'app')).toMatchObject({ status: 0 });
+});
+
+hostTest('mkfs.ext4')('an image bind-mounted onto another file is refused, not moved in', () => {
+  const image = ext4Image(outside.path('bound.img'));
+  const view = outside.path('view.img');
+  fs.writeFileSync(view, '');
+  execFileSync('mount', ['--bind', image, view]);
+  try {
+    expect(cli('import', image, '--name', 'bound')).toMatchObject({
+      status: 3,
+      stderr: expect.stringMatching(/refusing to import .*bound\.img: it is bind-mounted at .*view\.img, .*; unmount that first/),
+    });
+    expect(fs.existsSync(image)).toBe(true);
+  } finally {
+    execFileSync('umount', [view]);
+  }
+});
+
+hostTest('mkfs.ext4')('a --copy killed with SIGKILL leaves a temporary that the next up removes', async () => {
+  const other = outside.path('tmpfs');
+  fs.mkdirSync(other);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1200m', 'tmpfs', other]);
+  try {
+    const image = ext4Image(path.join(other, 'killed.img'));
+    // GIVEN a cp that copies, says so, then hangs, so the import can be killed mid-copy
+    const tools = fs.mkdtempSync(outside.path('tools-'));
+    for (const tool of ['sync', 'losetup'])
+      fs.symlinkSync(
+        execFileSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(),
+        path.join(tools, tool),
+      );
+    const realCp = execFileSync('bash', ['-c', 'command -v cp'], { encoding: 'utf8' }).trim();
+    const copied = outside.path('copied');
+    fs.writeFileSync(
+      path.join(tools, 'cp'),
+      `#!/bin/sh\n${realCp} "$@" && echo $$ > "${copied}" && exec sleep 60\n`,
+      { mode: 0o755 },
+    );
+    const { child, done } = hoststoreAsync(['import', image, '--name', 'killed', '--copy', '--root', host.root], undefined, {
+      HOSTSTORE_TOOL_PATH: tools,
+    });
+    try {
+      while ((!fs.existsSync(copied) || fs.readFileSync(copied, 'utf8') === '') && child.exitCode === null)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(child.exitCode).toBeNull();
+    } finally {
+      child.kill('SIGKILL');
+      await done;
+      const cp = fs.existsSync(copied) ? Number(fs.readFileSync(copied, 'utf8')) : 0;
+      if (cp > 0) process.kill(cp, 'SIGKILL');
+    }
+    // WHEN the importer was killed, its temporary is left behind
+    expect(fs.readdirSync(host.path('disks')).filter((f) => f.endsWith('.importing'))).toHaveLength(1);
+    // THEN the next up removes it (its importer is gone), and an import of that name works
+    expect(cli('up')).toMatchObject({ status: 0 });
+    expect(fs.readdirSync(host.path('disks'))).toEqual([]);
+    expect(cli('import', image, '--name', 'killed', '--copy')).toMatchObject({ status: 0 });
+    expect(fs.readdirSync(host.path('disks'))).toEqual(['killed.img']);
+  } finally {
+    execFileSync('umount', [other]);
+  }
+});
+
+hostTest('mkfs.ext4')("an import removes temporaries killed imports left (under the lock every one is stale); up keeps a live importer's", () => {
+  // GIVEN a root with temporaries: one an older hoststore named without a pid, one of a live process
+  expect(cli('import', ext4Image(outside.path('first.img')), '--name', 'first')).toMatchObject({ status: 0 });
+  const legacy = host.path('disks', 'old.img.importing');
+  fs.writeFileSync(legacy, 'partial', { mode: 0o600 });
+  const live = host.path('disks', `busy.img.${process.pid}.importing`);
+  fs.writeFileSync(live, 'partial', { mode: 0o600 });
+  // THEN up removes neither (the one's importer is running, the other's cannot be told)
+  expect(cli('up')).toMatchObject({ status: 0 });
+  expect(fs.existsSync(legacy) && fs.existsSync(live)).toBe(true);
+  // AND an import, which holds the lock every import holds, removes both
+  expect(cli('import', ext4Image(outside.path('second.img')), '--name', 'second')).toMatchObject({ status: 0 });
+  expect(fs.readdirSync(host.path('disks')).sort()).toEqual(['first.img', 'second.img']);
 });
