@@ -72,7 +72,11 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Actual
       text = undefined;
     }
     const cron =
-      text === undefined ? 'missing' : text === cronBody({ ...record, root: identity.root }, cronProgram()) ? 'ok' : 'changed';
+      text === undefined
+        ? 'missing'
+        : text === cronBody({ ...record, root: identity.root }, cronProgram())
+          ? 'ok'
+          : 'changed';
     return { ...record, cron };
   },
   diff(ctx, spec, actual) {
@@ -237,7 +241,8 @@ function trustedCronProgram(root: string): CronProgram {
     'node',
     (p) => `chown root:root ${p} && chmod go-w ${p}, or run hoststore with a node installed by root`,
   );
-  const global = "install hoststore globally as root (npm install -g cdktf-hoststore) and set the StorageProject's cli: 'hoststore'";
+  const global =
+    "install hoststore globally as root (npm install -g cdktf-hoststore) and set the StorageProject's cli: 'hoststore'";
   const cli = checkRootOnlyProgram(installedCli(), 'the hoststore CLI', (p) => {
     // Inside node_modules the tree is npm's to hand to root; above it lies the user's own directory.
     const modules = p.lastIndexOf('/node_modules');
@@ -340,8 +345,8 @@ function removeRecordedCronEntry(
   recorded: string | undefined,
 ): void {
   const current = cronEntryPath(identity);
-  const names = [current, ...[policyKey(identity), legacyPolicyKey(identity)].map((k) => `hoststore-${k}`)].map(
-    (f) => path.basename(f),
+  const names = [current, ...[policyKey(identity), legacyPolicyKey(identity)].map((k) => `hoststore-${k}`)].map((f) =>
+    path.basename(f),
   );
   if (!recorded || recorded === current || !names.includes(path.basename(recorded))) return;
   if (isEntryOfRoot(recorded, identity.root)) fs.rmSync(recorded, { force: true });

@@ -30,7 +30,11 @@ export function bindMountsOf(file: string, table: readonly MountEntry[]): BindMo
   // The mount `file` is seen through: the deepest one on its path (the last, if stacked), of its device.
   let through: MountEntry | undefined;
   for (const entry of table)
-    if (entry.majorMinor === device && covers(entry.target) && (!through || entry.target.length >= through.target.length))
+    if (
+      entry.majorMinor === device &&
+      covers(entry.target) &&
+      (!through || entry.target.length >= through.target.length)
+    )
       through = entry;
   if (!through) return undefined;
   const inFilesystem = path.posix.join(through.root, path.relative(through.target, file));

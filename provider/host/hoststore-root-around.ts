@@ -15,7 +15,11 @@ function isHoststoreRoot(dir: string): boolean {
     }
   };
   if (!isDir('registry')) return false;
-  return isDir('disks') || isDir('projects') || fs.lstatSync(path.join(dir, 'registry', 'lock'), { throwIfNoEntry: false }) !== undefined;
+  return (
+    isDir('disks') ||
+    isDir('projects') ||
+    fs.lstatSync(path.join(dir, 'registry', 'lock'), { throwIfNoEntry: false }) !== undefined
+  );
 }
 
 /** The nearest hoststore root that is `file` or an ancestor of it (an absolute, real path), or undefined. */

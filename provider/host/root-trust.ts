@@ -265,7 +265,9 @@ export function checkRootOnlyProgram(file: string, what: string, fix: (offending
   try {
     real = fs.realpathSync(file);
   } catch (error) {
-    throw new RefusedError(`refusing to run ${what} ${file} as root: ${(error as NodeJS.ErrnoException).code ?? 'it cannot be resolved'}`);
+    throw new RefusedError(
+      `refusing to run ${what} ${file} as root: ${(error as NodeJS.ErrnoException).code ?? 'it cannot be resolved'}`,
+    );
   }
   const parts = real.split('/').filter(Boolean);
   let current = '/';

@@ -40,7 +40,8 @@ const policyWire = () => ({
 function installPackage(app: string): string {
   const pkg = path.join(app, 'node_modules', 'cdktf-hoststore');
   fs.mkdirSync(path.join(pkg, 'dist'), { recursive: true });
-  for (const dir of ['provider', 'src']) fs.cpSync(path.join(REPO, 'dist', dir), path.join(pkg, 'dist', dir), { recursive: true });
+  for (const dir of ['provider', 'src'])
+    fs.cpSync(path.join(REPO, 'dist', dir), path.join(pkg, 'dist', dir), { recursive: true });
   fs.copyFileSync(path.join(REPO, 'package.json'), path.join(pkg, 'package.json'));
   fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(pkg, 'node_modules'));
   return path.join(pkg, 'dist', 'provider', 'cli.js');
@@ -102,7 +103,9 @@ hostTest()('an entry that would run a CLI a non-root user can change is refused 
       'an app directory owned by a user',
       () => fs.chownSync(appDir, NOBODY, NOBODY),
       () => fs.chownSync(appDir, 0, 0),
-      new RegExp(`: ${appDir} is not owned by root.*fix: install hoststore globally as root \\(npm install -g cdktf-hoststore\\) and set the StorageProject's cli: 'hoststore'$`),
+      new RegExp(
+        `: ${appDir} is not owned by root.*fix: install hoststore globally as root \\(npm install -g cdktf-hoststore\\) and set the StorageProject's cli: 'hoststore'$`,
+      ),
     ],
   ];
   for (const [what, damage, repair, message] of cases) {
@@ -123,7 +126,9 @@ hostTest()('an entry that would run a CLI a non-root user can change is refused 
   fs.chownSync(userBin, NOBODY, NOBODY);
   const byUserNode = convergeWith(cli, path.join(userBin, 'node'));
   expect(byUserNode.status).toBe(3);
-  expect(byUserNode.stderr).toMatch(new RegExp(`refusing to run node ${userBin}/node as root from cron: ${userBin} is not owned by root`));
+  expect(byUserNode.stderr).toMatch(
+    new RegExp(`refusing to run node ${userBin}/node as root from cron: ${userBin} is not owned by root`),
+  );
   expect(fs.existsSync(entry())).toBe(false);
   // WHEN everything is root's again THEN the entry is written
   expect(convergeWith(cli)).toMatchObject({ status: 0 });

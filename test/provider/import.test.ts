@@ -424,9 +424,9 @@ hostTest('mkfs.ext4')(
       expect(hoststore(['import', image, '--name', 'data', '--root', rootA.root])).toMatchObject({ status: 0 });
       const dir = outside.path('files');
       fs.mkdirSync(dir, { mode: 0o755 });
-      expect(
-        hoststore(['import', dir, '--name', 'files', '--project', 'app', '--root', rootA.root]),
-      ).toMatchObject({ status: 0 });
+      expect(hoststore(['import', dir, '--name', 'files', '--project', 'app', '--root', rootA.root])).toMatchObject({
+        status: 0,
+      });
       const managed = rootA.path('disks', 'data.img');
       const managedDir = rootA.path('projects', 'app', 'directories', 'files');
       // WHEN this root is asked to import them (or that whole root)
@@ -492,7 +492,9 @@ hostTest('mkfs.ext4')('an image bind-mounted onto another file is refused, not m
   try {
     expect(cli('import', image, '--name', 'bound')).toMatchObject({
       status: 3,
-      stderr: expect.stringMatching(/refusing to import .*bound\.img: it is bind-mounted at .*view\.img, .*; unmount that first/),
+      stderr: expect.stringMatching(
+        /refusing to import .*bound\.img: it is bind-mounted at .*view\.img, .*; unmount that first/,
+      ),
     });
     expect(fs.existsSync(image)).toBe(true);
   } finally {
@@ -515,14 +517,16 @@ hostTest('mkfs.ext4')('a --copy killed with SIGKILL leaves a temporary that the 
       );
     const realCp = execFileSync('bash', ['-c', 'command -v cp'], { encoding: 'utf8' }).trim();
     const copied = outside.path('copied');
-    fs.writeFileSync(
-      path.join(tools, 'cp'),
-      `#!/bin/sh\n${realCp} "$@" && echo $$ > "${copied}" && exec sleep 60\n`,
-      { mode: 0o755 },
-    );
-    const { child, done } = hoststoreAsync(['import', image, '--name', 'killed', '--copy', '--root', host.root], undefined, {
-      HOSTSTORE_TOOL_PATH: tools,
+    fs.writeFileSync(path.join(tools, 'cp'), `#!/bin/sh\n${realCp} "$@" && echo $$ > "${copied}" && exec sleep 60\n`, {
+      mode: 0o755,
     });
+    const { child, done } = hoststoreAsync(
+      ['import', image, '--name', 'killed', '--copy', '--root', host.root],
+      undefined,
+      {
+        HOSTSTORE_TOOL_PATH: tools,
+      },
+    );
     try {
       while ((!fs.existsSync(copied) || fs.readFileSync(copied, 'utf8') === '') && child.exitCode === null)
         await new Promise((resolve) => setTimeout(resolve, 50));
@@ -545,17 +549,20 @@ hostTest('mkfs.ext4')('a --copy killed with SIGKILL leaves a temporary that the 
   }
 });
 
-hostTest('mkfs.ext4')("an import removes temporaries killed imports left (under the lock every one is stale); up keeps a live importer's", () => {
-  // GIVEN a root with temporaries: one an older hoststore named without a pid, one of a live process
-  expect(cli('import', ext4Image(outside.path('first.img')), '--name', 'first')).toMatchObject({ status: 0 });
-  const legacy = host.path('disks', 'old.img.importing');
-  fs.writeFileSync(legacy, 'partial', { mode: 0o600 });
-  const live = host.path('disks', `busy.img.${process.pid}.importing`);
-  fs.writeFileSync(live, 'partial', { mode: 0o600 });
-  // THEN up removes neither (the one's importer is running, the other's cannot be told)
-  expect(cli('up')).toMatchObject({ status: 0 });
-  expect(fs.existsSync(legacy) && fs.existsSync(live)).toBe(true);
-  // AND an import, which holds the lock every import holds, removes both
-  expect(cli('import', ext4Image(outside.path('second.img')), '--name', 'second')).toMatchObject({ status: 0 });
-  expect(fs.readdirSync(host.path('disks')).sort()).toEqual(['first.img', 'second.img']);
-});
+hostTest('mkfs.ext4')(
+  "an import removes temporaries killed imports left (under the lock every one is stale); up keeps a live importer's",
+  () => {
+    // GIVEN a root with temporaries: one an older hoststore named without a pid, one of a live process
+    expect(cli('import', ext4Image(outside.path('first.img')), '--name', 'first')).toMatchObject({ status: 0 });
+    const legacy = host.path('disks', 'old.img.importing');
+    fs.writeFileSync(legacy, 'partial', { mode: 0o600 });
+    const live = host.path('disks', `busy.img.${process.pid}.importing`);
+    fs.writeFileSync(live, 'partial', { mode: 0o600 });
+    // THEN up removes neither (the one's importer is running, the other's cannot be told)
+    expect(cli('up')).toMatchObject({ status: 0 });
+    expect(fs.existsSync(legacy) && fs.existsSync(live)).toBe(true);
+    // AND an import, which holds the lock every import holds, removes both
+    expect(cli('import', ext4Image(outside.path('second.img')), '--name', 'second')).toMatchObject({ status: 0 });
+    expect(fs.readdirSync(host.path('disks')).sort()).toEqual(['first.img', 'second.img']);
+  },
+);
