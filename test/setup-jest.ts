@@ -18,3 +18,18 @@ afterAll(() => {
   for (const name of outdirs())
     if (!before.has(name)) fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
 });
+
+// No test may leave a cron entry in the host's /etc/cron.d (tests give policies their own HOSTSTORE_CRON_DIR):
+// an entry left there would run `snapshot run-due` as root every minute against a deleted root.
+const HOST_CRON = '/etc/cron.d';
+const cronEntries = () =>
+  new Set(fs.existsSync(HOST_CRON) ? fs.readdirSync(HOST_CRON).filter((name) => name.startsWith('hoststore-')) : []);
+let cronBefore = new Set<string>();
+beforeAll(() => {
+  cronBefore = cronEntries();
+});
+afterAll(() => {
+  const leaked = [...cronEntries()].filter((name) => !cronBefore.has(name));
+  for (const name of leaked) fs.rmSync(path.join(HOST_CRON, name), { force: true });
+  expect(leaked).toEqual([]);
+});

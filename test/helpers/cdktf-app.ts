@@ -75,7 +75,15 @@ export class CdktfApp {
       cwd: this.dir,
       encoding: 'utf8',
       timeout: 300_000,
-      env: { ...process.env, CHECKPOINT_DISABLE: '1', CI: '1', FORCE_COLOR: '0', NO_COLOR: '1' },
+      // Cron entries of the app's policies go to its own directory, never the host's /etc/cron.d.
+      env: {
+        ...process.env,
+        HOSTSTORE_CRON_DIR: path.join(this.dir, 'cron.d'),
+        CHECKPOINT_DISABLE: '1',
+        CI: '1',
+        FORCE_COLOR: '0',
+        NO_COLOR: '1',
+      },
     });
     const output = `${result.stdout}\n${result.stderr}`;
     if (result.status !== 0)

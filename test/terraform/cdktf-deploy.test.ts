@@ -3,6 +3,7 @@
  * root, then changes deployed again, then `cdktf destroy`, checking the real host after each step.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { imagePath, replicaHostPath } from '../../src/schema.js';
 import { journalPath } from '../../provider/registry/journal.js';
@@ -21,8 +22,11 @@ let app: CdktfApp;
 beforeEach(() => {
   host = makeHostFixture();
   app = new CdktfApp();
+  // `hoststore apply` run here writes the policy's cron entry where `cdktf deploy` of the app does.
+  process.env.HOSTSTORE_CRON_DIR = path.join(app.dir, 'cron.d');
 });
 afterEach(() => {
+  delete process.env.HOSTSTORE_CRON_DIR;
   app.cleanup();
   host.cleanup();
 });
@@ -87,6 +91,10 @@ deployTest('deploy, grow, toggle read-only, remove a disk, destroy: the host fol
   expect(entryAt(pgPath)).toMatchObject({ fstype: 'ext4', readOnly: false });
   expect(entryAt(hostPath('inference', '/models', 2))).toMatchObject({ fstype: 'ext4' });
   expect(new Registry(host.root).lease('pg')).toBeDefined();
+  // AND the policy's cron entry is in the app's own cron directory, not the host's /etc/cron.d
+  expect(fs.readdirSync(path.join(app.dir, 'cron.d'))).toEqual([
+    expect.stringMatching(/^hoststore-app_nightly_models_/),
+  ]);
   fs.writeFileSync(`${pgPath}/PG_VERSION`, '16');
   fs.writeFileSync(`${hostPath('inference', '/models')}/weights.bin`, 'w');
 
