@@ -309,6 +309,16 @@ export function identityFields(kind: KindName): string[] {
     .map(([field]) => field);
 }
 
+const identityFieldsByKind = new Map<KindName, readonly string[]>();
+
+/** A wire spec's identity (its identity carrier's triggers): the table's identity fields of it, nothing else. */
+export function identityOf(kind: KindName, spec: object): Record<string, string> {
+  let fields = identityFieldsByKind.get(kind);
+  if (!fields) identityFieldsByKind.set(kind, (fields = identityFields(kind)));
+  const values = spec as Record<string, string>;
+  return Object.fromEntries(fields.map((field) => [field, values[field]]));
+}
+
 /** The fields that say where a thing of this kind is: the same place with another value of the rest is replaced. */
 export function placeFields(kind: KindName): string[] {
   return rulesOf(kind)

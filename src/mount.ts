@@ -20,6 +20,7 @@ import { StorageProject } from './storage-project.js';
 import { Problems, assertValid, specProblem } from './validation.js';
 import { unknownPropProblems, type PropNames } from './known-props.js';
 import { outputName, renderOutput, type OutputRef } from './outputs.js';
+import { identityOf } from './kinds.js';
 
 export interface MountProps {
   /** The Volume or Disk to mount (from the same StorageProject). */
@@ -179,10 +180,7 @@ export class Mount extends Construct {
           carrier: this.project.renderedCarrier,
           kind: 'mount',
           cli: this.project.cli,
-          identity: () => {
-            const { stack: _stack, host_path: _hostPath, read_only: _readOnly, ...identity } = spec();
-            return identity;
-          },
+          identity: () => identityOf('mount', spec()),
           spec: () => spec() as unknown as Record<string, string>,
           dependsOn: storageConfig ? [storageConfig] : [],
         }).config,

@@ -19,6 +19,7 @@ import { StorageBase, type StorageInstance } from './storage-base.js';
 import { StorageProject } from './storage-project.js';
 import { Problems, assertValid, specProblem } from './validation.js';
 import { unknownPropProblems, type PropNames } from './known-props.js';
+import { identityOf } from './kinds.js';
 
 export interface SnapshotPolicyProps {
   /** The Volume or Disk to snapshot (same StorageProject). */
@@ -193,17 +194,7 @@ export class SnapshotPolicy extends Construct {
         carrier: this.project.renderedCarrier,
         kind: 'snapshot-policy',
         cli: this.project.cli,
-        identity: () => {
-          const {
-            stack: _s,
-            schedule: _c,
-            retention_days: _d,
-            retention_count: _n,
-            max_freeze_seconds: _f,
-            ...identity
-          } = spec();
-          return identity;
-        },
+        identity: () => identityOf('snapshot-policy', spec()),
         spec: () => spec() as unknown as Record<string, string>,
         dependsOn: storageConfig ? [storageConfig] : [],
       }).config,

@@ -25,6 +25,7 @@ import { Problems, assertValid, remembered, specProblem } from './validation.js'
 import { interruptedGrowCheck } from './interrupted-grow.js';
 import { renderOutput, outputName, type OutputRef } from './outputs.js';
 import type { Mount } from './mount.js';
+import { identityOf } from './kinds.js';
 
 export interface StorageInstance {
   /** Name on the host (`<name>-<replica>` for a non-shared volume's replica). */
@@ -180,10 +181,7 @@ export abstract class StorageBase extends Construct {
         carrier: this.project.renderedCarrier,
         kind: 'storage',
         cli: this.project.cli,
-        identity: () => {
-          const { kind, root, project, name } = spec();
-          return { kind, root, project, name };
-        },
+        identity: () => identityOf('storage', spec()),
         spec: () => spec() as unknown as Record<string, string>,
         // Block storage grows in place; a grow a killed deploy left unfinished must fail the next plan.
         ...(this.kind === 'directory'

@@ -5,18 +5,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { removeTree } from '../host/remove-tree.js';
+import { processAlive } from '../host/process-alive.js';
 
 export function importTemporary(target: string): string {
   return `${target}.${process.pid}.importing`;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Where imports put their temporaries: beside the disks, and each project's volumes and directories. */

@@ -234,7 +234,7 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
     const replaced = actual.record && diff.changes.some((c) => c.kind === 'replace') ? actual.record : undefined;
     if (replaced) {
       // Unmount the storage recorded here (releasing its lease, detaching it when unused) before mounting the new.
-      await mountHandler.delete({ ...ctx, stack: undefined }, identityOfRecord(spec.root, replaced));
+      await mountHandler.delete({ ...ctx, stack: undefined }, mountIdentityOfRecord(spec.root, replaced));
       await attach(ctx, spec, undefined);
       return;
     }
@@ -336,7 +336,8 @@ async function unmountIfUnused(ctx: HandlerContext, identity: MountIdentity): Pr
   await unmountImage(imageOf(identity));
 }
 
-function identityOfRecord(root: string, m: MountRecord): MountIdentity {
+/** The identity of a mount the registry records (what a delete of it takes). */
+export function mountIdentityOfRecord(root: string, m: MountRecord): MountIdentity {
   return {
     root,
     project: m.project,

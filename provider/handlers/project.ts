@@ -9,7 +9,7 @@ import { SpecError } from '../errors.js';
 import type { MountRecord, StorageRecord } from '../registry/store.js';
 import type { PolicyRecord } from './snapshot-policy.js';
 import { snapshotPolicyHandler } from './snapshot-policy.js';
-import { mountHandler } from './mount.js';
+import { mountHandler, mountIdentityOfRecord } from './mount.js';
 import { storageHandler } from './storage.js';
 import type { Change, Handler, HandlerContext } from './handler.js';
 
@@ -110,15 +110,7 @@ export const projectHandler: Handler<ProjectManifest, Identity, Orphans> = {
   },
   async update(ctx, spec, orphans) {
     for (const m of orphans.mounts) {
-      await mountHandler.delete(ctx, {
-        root: spec.root,
-        project: m.project,
-        storage: m.storage,
-        storage_kind: m.storageKind,
-        service: m.service,
-        replica: m.replica,
-        mount_path: m.mountPath,
-      });
+      await mountHandler.delete(ctx, mountIdentityOfRecord(spec.root, m));
     }
     for (const p of orphans.policies) {
       await snapshotPolicyHandler.delete(ctx, {

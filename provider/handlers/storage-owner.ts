@@ -82,20 +82,12 @@ export async function releaseBorrowed(
   stack: string | undefined,
 ): Promise<void> {
   const what = `${identity.kind} ${identity.name}`;
-  const { mountHandler } = await import('./mount.js');
+  const { mountHandler, mountIdentityOfRecord } = await import('./mount.js');
   const mine = ctx.registry
     .mountsOf(identity.kind, identity.project, identity.name)
     .filter((m) => m.project === identity.project && (stack === undefined || m.stack === stack));
   for (const m of mine) {
-    await mountHandler.delete(ctx, {
-      root: identity.root,
-      project: m.project,
-      storage: m.storage,
-      storage_kind: m.storageKind,
-      service: m.service,
-      replica: m.replica,
-      mount_path: m.mountPath,
-    });
+    await mountHandler.delete(ctx, mountIdentityOfRecord(identity.root, m));
   }
   ctx.log(
     `${what}: borrowed from ${ownerName(record)}; ${mine.length ? `released ${mine.length} mount(s) of project ${identity.project}` : 'nothing of its own to release'}, the data and record stay with the owner`,

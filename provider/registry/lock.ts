@@ -9,6 +9,7 @@ import { noSpaceError } from './no-space.js';
 import { HoststoreError, LockTimeoutError } from '../errors.js';
 import { checkRootTrust, makeRootDirectory } from '../host/root-trust.js';
 import { assertPoolMounted } from '../host/pool-guard.js';
+import { processAlive } from '../host/process-alive.js';
 
 export interface LockHolder {
   readonly pid: number;
@@ -34,15 +35,6 @@ export function lockPath(root: string): string {
 function defaultTimeout(): number {
   const fromEnv = Number(process.env.HOSTSTORE_LOCK_TIMEOUT_MS);
   return Number.isFinite(fromEnv) && fromEnv >= 0 ? fromEnv : 120_000;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export function readLockHolder(root: string): LockHolder | undefined {
