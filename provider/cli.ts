@@ -27,6 +27,8 @@ main(argv).then(
   (error: unknown) => {
     const code = reportError(error);
     // With --detailed-exitcode, 2 means "changes", so every error is 1 (as with terraform plan).
-    process.exitCode = argv.includes('--detailed-exitcode') ? 1 : code;
+    // Only for the commands that take it: elsewhere the option is a usage error, and that is 2.
+    const detailed = argv.includes('--detailed-exitcode') && (argv.includes('plan') || argv.includes('diff'));
+    process.exitCode = detailed ? 1 : code;
   },
 );

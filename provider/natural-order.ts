@@ -5,8 +5,3 @@ const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'variant'
 export function naturalCompare(a: string, b: string): number {
   return collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
 }
-
-/** `items` sorted naturally by the name `key` gives each (a new array). */
-export function sortNaturally<T>(items: readonly T[], key: (item: T) => string): T[] {
-  return [...items].sort((a, b) => naturalCompare(key(a), key(b)));
-}

@@ -7,9 +7,10 @@ import type { IResolvable, IResolveContext, TerraformResource } from 'cdktf';
 import { frameworkOf, stackOf, type Framework } from './framework.js';
 import type { Carrier } from './schema.js';
 import { escapeAll, escapeTemplate } from './validation.js';
-import { handlerCommand, type HandlerOp } from './kinds.js';
+import { handlerCommand, type HandlerOp, type KindName } from './kinds.js';
 
-export type HandlerKind = 'storage' | 'mount' | 'snapshot-policy' | 'project';
+/** The kinds the table (src/kinds.ts) names; each carrier runs its kind's handler. */
+export type HandlerKind = KindName;
 
 /** A carrier resource as the constructs refer to it (the framework's own TerraformResource). */
 export interface CarrierResource extends IConstruct {

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, TerraformStack } from 'cdktf';
-import { TerraformDataCarrier } from '../../src/terraform-data-carrier.js';
+import { TerraformDataCarrier } from '../helpers/terraform-data-carrier.js';
 import { StorageProject, Volume } from '../../src/index.js';
 import { median, result, type BenchResult } from './measure.js';
 

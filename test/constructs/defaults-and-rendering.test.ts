@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { App, TerraformStack, Testing } from 'cdktf';
 import { Disk, Mount, SnapshotPolicy, StorageProject, Volume } from '../../src/index.js';
 import { escapeTemplate } from '../../src/validation.js';
-import { TerraformDataCarrier } from '../../src/terraform-data-carrier.js';
+import { TerraformDataCarrier } from '../helpers/terraform-data-carrier.js';
 import { byPath, synth } from './synth-helpers.js';
 
 test('defaults are what the README says', () => {

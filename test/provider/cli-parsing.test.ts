@@ -143,6 +143,10 @@ test('exit status by error class: usage and spec 2, failed 1, refused 3', () => 
       stderr: expect.stringMatching(/is not a synth output/),
     });
     expect(hoststore(['plan', '--app', path.join(dir, 'none')])).toMatchObject({ status: 2 });
+    // A command that does not take --detailed-exitcode: a usage error, 2, like any other unknown option.
+    expect(hoststore(['list', '--detailed-exitcode'])).toMatchObject(
+      usageLine(/unknown option '--detailed-exitcode' for list/),
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -1,11 +1,11 @@
 /**
  * A plain `terraform_data` resource of the stack's framework copy, for code that makes carriers directly
- * (the synth bench) and for jest matchers that take a resource type (`tfResourceType`).
+ * (the synth bench), and for jest matchers that take a resource type (`tfResourceType`).
  */
 import type { IConstruct } from 'constructs';
-import { makeTerraformData, type CarrierResource, type TerraformDataConfig } from './carrier.js';
+import { makeTerraformData, type CarrierResource, type TerraformDataConfig } from '../../src/carrier.js';
 
-export type { TerraformDataConfig as TerraformDataCarrierConfig } from './carrier.js';
+export type { TerraformDataConfig as TerraformDataCarrierConfig } from '../../src/carrier.js';
 
 // The class only names the framework's own resource for `new` and the jest matchers; the interface gives it its type.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
