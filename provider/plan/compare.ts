@@ -43,42 +43,26 @@ function observedIn(base: readonly DesiredSpec[], storage: Record<string, string
   return { mounted, filesystem: storage.filesystem };
 }
 
+/** What removing storage from the code does, by its removal policy (the project handler's retire does the same). */
+const STORAGE_REMOVAL: Record<string, { action: 'delete' | 'retain'; safety: Change['safety']; reason: string }> = {
+  destroy: {
+    action: 'delete',
+    safety: 'data-loss',
+    reason: "removed from the code with removalPolicy 'destroy': its data is deleted",
+  },
+  snapshot: {
+    action: 'delete',
+    safety: 'safe',
+    reason:
+      "removed from the code with removalPolicy 'snapshot': a final snapshot is taken and verified, then the storage is deleted",
+  },
+  retain: { action: 'retain', safety: 'safe', reason: 'removed from the code: retained, data kept' },
+};
+
 function removal(d: DesiredSpec): { action: PlanAction; change: Change } {
   if (d.kind === 'storage') {
-    const policy = d.spec.removal_policy;
-    if (policy === 'destroy')
-      return {
-        action: 'delete',
-        change: {
-          field: 'storage',
-          from: d.spec.name,
-          kind: 'delete',
-          safety: 'data-loss',
-          reason: "removed from the code with removalPolicy 'destroy': its data is deleted",
-        },
-      };
-    if (policy === 'snapshot')
-      return {
-        action: 'delete',
-        change: {
-          field: 'storage',
-          from: d.spec.name,
-          kind: 'delete',
-          safety: 'safe',
-          reason:
-            "removed from the code with removalPolicy 'snapshot': a final snapshot is taken and verified, then the storage is deleted",
-        },
-      };
-    return {
-      action: 'retain',
-      change: {
-        field: 'storage',
-        from: d.spec.name,
-        kind: 'retain',
-        safety: 'safe',
-        reason: 'removed from the code: retained, data kept',
-      },
-    };
+    const { action, safety, reason } = STORAGE_REMOVAL[d.spec.removal_policy] ?? STORAGE_REMOVAL.retain;
+    return { action, change: { field: 'storage', from: d.spec.name, kind: action, safety, reason } };
   }
   return {
     action: 'delete',
