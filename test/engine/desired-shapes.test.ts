@@ -13,7 +13,10 @@ import { readDesired } from '../../provider/plan/desired.js';
 import { SpecError } from '../../provider/errors.js';
 import { hoststore } from '../helpers/cli.js';
 
-const FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), '../terraform/fixtures/upgrade-from-v0.1.tf.json');
+const FIXTURE = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../terraform/fixtures/upgrade-from-v0.1.tf.json',
+);
 const ROOT = '/srv/hoststore-fixture-root';
 
 let dir: string;
@@ -58,7 +61,10 @@ test('the manifest entries give every thing with its construct path; the 0.1 sha
     ['snapshot-policy', 'upgrade/app/nightly', 'models'],
     ['project', 'upgrade/app', 'disk:pg,volume:models'],
   ]);
-  expect(now.find((d) => d.kind === 'storage' && d.spec.name === 'pg')?.spec).toMatchObject({ size_gb: '1', kind: 'disk' });
+  expect(now.find((d) => d.kind === 'storage' && d.spec.name === 'pg')?.spec).toMatchObject({
+    size_gb: '1',
+    kind: 'disk',
+  });
   // The digest is Terraform's to compute; the manifest's spec is its lists
   expect(now.find((d) => d.kind === 'project')?.spec).not.toHaveProperty('specs');
   expect(readDesired(synthOld(path.join(dir, 'old')))).toEqual(now);
@@ -81,7 +87,9 @@ test('an entry that refers to a resource the stack does not hold is refused, nam
   const out = synthNow(path.join(dir, 'now'));
   const file = path.join(out, 'stacks', 'upgrade', 'cdk.tf.json');
   const json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  const manifest = Object.entries(json.resource.terraform_data).find(([id]) => id.startsWith('app_manifest_'))![1] as any;
+  const manifest = Object.entries(json.resource.terraform_data).find(([id]) =>
+    id.startsWith('app_manifest_'),
+  )![1] as any;
   manifest.provisioner[0]['local-exec'].environment.HOSTSTORE_SPEC_2 =
     '{"address":"upgrade/app/pg","kind":"storage","spec":${jsonencode(terraform_data.app_gone_identity_00000000.input)}}';
   fs.writeFileSync(file, JSON.stringify(json));

@@ -186,10 +186,16 @@ describe('the contract table (src/kinds.ts) agrees with the schemas and with wha
             triggers: fields('project'),
           });
           for (const [name, value] of Object.entries(carrier.provisioner[0]['local-exec'].environment))
-            if (name.startsWith('HOSTSTORE_SPEC_')) converged.push(JSON.parse(value.replace(/\$\{.*\}\}$/, 'null}')).kind);
+            if (name.startsWith('HOSTSTORE_SPEC_'))
+              converged.push(JSON.parse(value.replace(/\$\{.*\}\}$/, 'null}')).kind);
         }
       }
-      expect([...seen].sort()).toEqual(['mount delete', 'project converge', 'snapshot-policy delete', 'storage delete']);
+      expect([...seen].sort()).toEqual([
+        'mount delete',
+        'project converge',
+        'snapshot-policy delete',
+        'storage delete',
+      ]);
       expect(converged).toEqual(['storage', 'mount', 'snapshot-policy']);
     } finally {
       fs.rmSync(out, { recursive: true, force: true });

@@ -63,7 +63,12 @@ function evaluate(value: string, resources: Record<string, NullResource>, self: 
     ref === 'self.triggers' ? self.triggers : resources[/^null_resource\.(.+)\.triggers$/.exec(ref)![1]].triggers;
   const digest = (refs: string) =>
     createHash('sha256')
-      .update(`[${refs.split(', ').map((ref) => jsonencode(triggersOf(ref))).join(',')}]`)
+      .update(
+        `[${refs
+          .split(', ')
+          .map((ref) => jsonencode(triggersOf(ref)))
+          .join(',')}]`,
+      )
       .digest('hex');
   const evaluated = (map: Record<string, string>) =>
     Object.fromEntries(
