@@ -64,8 +64,10 @@ async function attachAndMount(image: string, filesystem: Filesystem): Promise<{ 
   const target = `${image}.mnt`;
   fs.mkdirSync(target);
   await mountDevice(device, await safeMountTarget(host.root, target), filesystem, { readOnly: false });
+  undo.push(() => execFileSync('umount', [target]));
   fs.writeFileSync(`${target}/probe`, 'data');
   await unmount(target);
+  undo.pop();
   await detachLoop(device);
   undo.pop();
   return { sector, directIo };
