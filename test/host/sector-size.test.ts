@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import type { Filesystem } from '../../src/schema.js';
 import { GiB, createSparseImage } from '../../provider/host/image.js';
 import { formatImage } from '../../provider/host/filesystem.js';
+import { filesystemSectorSize } from '../../provider/host/fs-sector-size.js';
 import { attachLoop, detachLoop } from '../../provider/host/loop.js';
 import { mountDevice, safeMountTarget, unmount } from '../../provider/host/mounts.js';
 import { hostLoopsUnder, hostMountsUnder, hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
@@ -128,3 +129,29 @@ hostTest('mkfs.xfs', 'losetup')(
     }
   },
 );
+
+hostTest('mkfs.xfs', 'mkfs.btrfs')('the sector size is read from the superblock of each filesystem', async () => {
+  const made: Record<string, number | undefined> = {};
+  for (const filesystem of ['ext4', 'xfs', 'btrfs'] as const) {
+    const image = host.path(`${filesystem}.img`);
+    await createSparseImage(image, GiB);
+    await formatImage(image, filesystem, filesystem);
+    made[filesystem] = filesystemSectorSize(image);
+  }
+  const old = host.path('old-xfs.img');
+  await createSparseImage(old, GiB);
+  execFileSync('mkfs.xfs', ['-q', '-f', '-K', old]);
+  made['xfs made before'] = filesystemSectorSize(old);
+  const empty = host.path('empty.img');
+  await createSparseImage(empty, GiB);
+  made.empty = filesystemSectorSize(empty);
+  made.missing = filesystemSectorSize(host.path('missing.img'));
+  expect(made).toEqual({
+    ext4: 4096,
+    xfs: 4096,
+    btrfs: 4096,
+    'xfs made before': 512,
+    empty: undefined,
+    missing: undefined,
+  });
+});
