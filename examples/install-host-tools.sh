@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs the mkfs tools hoststore needs that a fresh Debian machine lacks (xfsprogs, btrfs-progs).
+# Installs the mkfs tools hoststore needs that a fresh Debian machine lacks (xfsprogs, btrfs-progs), and fio,
+# which `npm run bench` uses for its bandwidth rows (it falls back to dd without it).
 set -euo pipefail
 need=()
 command -v mkfs.ext4 >/dev/null 2>&1 || need+=(e2fsprogs)
 command -v mkfs.xfs >/dev/null 2>&1 || need+=(xfsprogs)
 command -v mkfs.btrfs >/dev/null 2>&1 || need+=(btrfs-progs)
+command -v fio >/dev/null 2>&1 || need+=(fio)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]}"
   apt-get update -qq

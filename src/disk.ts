@@ -31,6 +31,8 @@ const DISK_PROPS: PropNames<DiskProps> = {
 
 export class Disk extends StorageBase {
   constructor(scope: Construct, id: string, props: DiskProps) {
+    // From JavaScript the props may be left out: then each required one is reported, not a TypeError.
+    props = props ?? ({} as DiskProps);
     super(scope, id, {
       kind: 'disk',
       name: props.name,

@@ -64,6 +64,7 @@ export class Mount extends Construct {
 
   constructor(scope: Construct, id: string, props: MountProps) {
     super(scope, id);
+    props = props ?? ({} as MountProps);
     this.project = StorageProject.of(this);
     const framework = frameworkOf(this);
     this.storage = props.storage;

@@ -98,6 +98,7 @@ export class SnapshotPolicy extends Construct {
 
   /** A snapshot every hour on the hour, keeping the last `retentionCount`. */
   static hourly(scope: Construct, id: string, props: HourlySnapshotProps): SnapshotPolicy {
+    props = props ?? ({} as HourlySnapshotProps);
     const policy = new SnapshotPolicy(scope, id, {
       storage: props.storage,
       schedule: '0 * * * *',
@@ -121,6 +122,7 @@ export class SnapshotPolicy extends Construct {
 
   constructor(scope: Construct, id: string, props: SnapshotPolicyProps) {
     super(scope, id);
+    props = props ?? ({} as SnapshotPolicyProps);
     this.project = StorageProject.of(this);
     const framework = frameworkOf(this);
     this.storage = props.storage;

@@ -84,7 +84,11 @@ export abstract class StorageBase extends Construct {
     this.removalPolicy = options.removalPolicy;
     this.fromSnapshot = options.fromSnapshot;
     this.problems = new Problems((v) => framework.Token.isUnresolved(v));
-    this.problems.check('name', this.name, nameRule);
+    this.problems.check('name', this.name, (v) =>
+      v === undefined && this.kind === 'disk'
+        ? "is required for a Disk (disks are host-wide and found by name, so there is no default): set one, such as name: 'myapp-db'"
+        : nameRule(v),
+    );
     this.problems.watch(
       'fromSnapshot',
       () => this.fromSnapshot,

@@ -198,7 +198,8 @@ export class StorageProject extends Construct {
       );
     }
     const seen = new Map<string, string>();
-    for (const storage of this.storages) {
+    // A storage or mount whose own prop is missing or mistyped reports it itself; these rules skip it.
+    for (const storage of this.storages.filter((s) => typeof s.name === 'string')) {
       for (const instance of storage.instances()) {
         const key = instance.name.toLowerCase();
         const other = seen.get(key);
@@ -230,7 +231,8 @@ export class StorageProject extends Construct {
       );
     }
     const byService = new Map<string, Mount[]>();
-    for (const mount of this.mounts) byService.set(mount.service, [...(byService.get(mount.service) ?? []), mount]);
+    for (const mount of this.mounts.filter((m) => typeof m.mountPath === 'string'))
+      byService.set(mount.service, [...(byService.get(mount.service) ?? []), mount]);
     for (const [service, mounts] of byService) {
       for (let i = 0; i < mounts.length; i += 1) {
         for (let j = i + 1; j < mounts.length; j += 1) {

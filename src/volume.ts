@@ -55,6 +55,7 @@ function isDirectory(props: VolumeProps): props is DirectoryVolumeProps {
 
 export class Volume extends StorageBase {
   constructor(scope: Construct, id: string, props: VolumeProps) {
+    props = props ?? ({} as VolumeProps);
     const directory = isDirectory(props);
     const block = props as BlockVolumeProps;
     super(scope, id, {

@@ -47,7 +47,8 @@ export async function formatImage(
       );
       return;
     case 'xfs':
-      await run('mkfs.xfs', ['-q', '-f', '-K', '-L', name, image], { stdout: 'discard' });
+      // 4 KiB sectors: mountable on any disk under the image, 4Kn ones included (mkfs.xfs picks 512 for a file).
+      await run('mkfs.xfs', ['-q', '-f', '-K', '-s', 'size=4096', '-L', name, image], { stdout: 'discard' });
       if (options.thin !== false) await punchUnwrittenExtents(image);
       return;
     case 'btrfs':

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import { HoststoreError } from '../errors.js';
 import { CommandError, run } from '../exec.js';
+import { filesystemSectorSize } from './fs-sector-size.js';
 
 const DELETED = ' (deleted)';
 
@@ -119,9 +120,20 @@ export interface AttachedLoop {
  * Attaches `image` to a free loop device with direct I/O. A backing filesystem that refuses O_DIRECT
  * (ramfs, some FUSE and network filesystems) fails the setup with EINVAL; then it attaches buffered.
  * `directIo` reports what the kernel actually did. The caller makes sure the image is not attached yet.
+ *
+ * For direct I/O the kernel gives the device the logical sector size of the disk under the image (4 KiB
+ * on a 4Kn disk), and a filesystem made with smaller sectors (xfs made before hoststore asked mkfs for
+ * 4 KiB ones: 512) would not mount there. Such an image is attached with its own sector size, which the
+ * kernel serves buffered on a 4 KiB disk; on a 512-byte disk that is the size it picks anyway.
  */
 export async function attachLoop(image: string, options: { readOnly?: boolean } = {}): Promise<AttachedLoop> {
-  const base = ['--find', '--show', ...(options.readOnly ? ['--read-only'] : [])];
+  const sector = filesystemSectorSize(image);
+  const base = [
+    '--find',
+    '--show',
+    ...(options.readOnly ? ['--read-only'] : []),
+    ...(sector !== undefined && sector < 4096 ? ['--sector-size', String(sector)] : []),
+  ];
   let device: string;
   try {
     device = (await run('losetup', [...base, '--direct-io=on', image])).stdout.trim();

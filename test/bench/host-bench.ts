@@ -3,7 +3,8 @@
  *  - 20 disks of 500 GB provisioned (create, format, attach, mount) through the handlers vs the same
  *    raw commands in one shell loop;
  *  - one handler invocation that finds nothing to do vs a bare `node -e 0`;
- *  - write bandwidth through a mounted disk vs the host filesystem under the same directory.
+ *  - read and write bandwidth through a mounted disk vs the host filesystem under the same directory
+ *    (bandwidth-bench.ts).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -16,6 +17,7 @@ import { mountHandler } from '../../provider/handlers/mount.js';
 import { cleanupRoot } from '../helpers/host-fixture.js';
 import { mountWire, storageWire } from '../helpers/specs.js';
 import { median, paired, result, timeIt, type BenchResult } from './measure.js';
+import { bandwidthBench } from './bandwidth-bench.js';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../provider/cli.js');
 const DISKS = 20;
@@ -92,34 +94,6 @@ async function noopBench(): Promise<BenchResult> {
   });
 }
 
-function ddSeconds(file: string): number {
-  const start = process.hrtime.bigint();
-  execFileSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', 'count=1024', 'conv=fsync'], { stdio: 'ignore' });
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  fs.rmSync(file);
-  return seconds;
-}
-
-async function bandwidthBench(): Promise<BenchResult> {
-  return withRoot(async (root) => {
-    const ctx = makeContext(root, { log: () => undefined });
-    await converge(storageHandler, ctx, storageHandler.validate(storageWire(root, { size_gb: '4' })));
-    await converge(mountHandler, ctx, mountHandler.validate(mountWire(root)));
-    const mounted = mountWire(root).host_path;
-    const mib = 1024;
-    const host: number[] = [];
-    const disk: number[] = [];
-    for (let i = 0; i < 5; i += 1) {
-      host.push(mib / ddSeconds(path.join(root, 'host-file')));
-      disk.push(mib / ddSeconds(path.join(mounted, 'disk-file')));
-    }
-    const med = (xs: number[]) => xs.sort((a, b) => a - b)[2];
-    return result('write bandwidth: mounted disk vs host filesystem (MiB/s)', med(disk), med(host), 'MiB/s', {
-      min: 0.8,
-    });
-  });
-}
-
 export async function hostBench(): Promise<BenchResult[]> {
-  return [await provisionBench(), await noopBench(), await bandwidthBench()];
+  return [await provisionBench(), await noopBench(), ...(await bandwidthBench())];
 }
