@@ -243,15 +243,35 @@ function wireObject<S extends z.ZodRawShape>(
   rules: { readonly [K in keyof S]?: Rule },
   options: { readonly unknownKeys: 'strict' | 'strip'; readonly across?: (spec: z.output<z.ZodObject<S>>) => Issue[] },
 ) {
-  const object = (options.unknownKeys === 'strict' ? z.object(shape).strict() : z.object(shape)) as z.ZodObject<S>;
-  const fields = Object.keys(rules) as Array<keyof S & string>;
-  return object.superRefine((spec, ctx) => {
-    for (const field of fields) {
-      const problem = (rules[field] as Rule)(spec[field] as string);
-      if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [field], message: problem });
-    }
-    for (const [field, message] of options.across?.(spec) ?? [])
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: [field], message });
+  return lazy(() => {
+    const object = (options.unknownKeys === 'strict' ? z.object(shape).strict() : z.object(shape)) as z.ZodObject<S>;
+    const fields = Object.keys(rules) as Array<keyof S & string>;
+    return object.superRefine((spec, ctx) => {
+      for (const field of fields) {
+        const problem = (rules[field] as Rule)(spec[field] as string);
+        if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [field], message: problem });
+      }
+      for (const [field, message] of options.across?.(spec) ?? [])
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: [field], message });
+    });
+  });
+}
+
+/**
+ * A schema made on its first use, and so is the `.transform()` chained onto it: a handler process
+ * validates one kind's spec, and making every kind's zod schemas when this module loads cost each one ~2 ms.
+ */
+function lazy<T extends z.ZodTypeAny>(make: () => T): T {
+  let made: T | undefined;
+  const schema = (): T => (made ??= make());
+  return new Proxy({} as T, {
+    get(_, key) {
+      if (key === 'transform')
+        return (fn: Parameters<T['transform']>[0]) => lazy(() => schema().transform(fn) as z.ZodTypeAny);
+      const value: unknown = Reflect.get(schema(), key);
+      return typeof value === 'function' ? value.bind(schema()) : value;
+    },
+    getPrototypeOf: () => Object.getPrototypeOf(schema()),
   });
 }
 

@@ -15,3 +15,16 @@ export function reportError(error: unknown): number {
   process.stderr.write(`hoststore: internal error (please report): ${e?.stack ?? String(error)}\n`);
   return 1;
 }
+
+/** Runs a command line and resolves to its exit status; a failure is reported as one line (see reportError). */
+export async function exitCodeOf(argv: readonly string[], run: () => Promise<number>): Promise<number> {
+  try {
+    return await run();
+  } catch (error) {
+    const code = reportError(error);
+    // With --detailed-exitcode, 2 means "changes", so every error is 1 (as with terraform plan).
+    // Only for the commands that take it: elsewhere the option is a usage error, and that is 2.
+    const detailed = argv.includes('--detailed-exitcode') && (argv.includes('plan') || argv.includes('diff'));
+    return detailed ? 1 : code;
+  }
+}

@@ -47,6 +47,9 @@ function attachedLoops(): Array<{ device: string; backing: string }> {
   }
   const found: Array<{ device: string; backing: string }> = [];
   for (const name of names.sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)))) {
+    // A node with nothing attached has no loop/ directory: skipped without the thrown ENOENT reading it costs
+    // (hosts keep dozens of free nodes, and every handler process scans them).
+    if (!fs.existsSync(`/sys/block/${name}/loop`)) continue;
     const backing = loopBackingFile(name);
     if (backing !== undefined) found.push({ device: `/dev/${name}`, backing });
   }

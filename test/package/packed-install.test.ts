@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { REPO, carriersOf, npmInstall, packFreshClone, run, tarballFiles } from '../apps/app-kit.js';
 
 const TSC = path.join(REPO, 'node_modules', '.bin', 'tsc');
@@ -65,6 +66,9 @@ test('the tarball holds the ESM and CommonJS builds and the CLI, and no tests, b
       'dist/src/index.js',
       'dist/src/index.d.ts',
       'dist/provider/cli.js',
+      'dist/provider/chunks/handle-main.js',
+      'dist/provider/chunks/program-main.js',
+      'dist/provider/chunks/thaw-guard.js',
       'dist/cjs/package.json',
       'dist/cjs/src/index.js',
       'dist/cjs/src/index.d.ts',
@@ -75,6 +79,10 @@ test('the tarball holds the ESM and CommonJS builds and the CLI, and no tests, b
     files.filter((f) => /^dist\/(test|examples|cjs\/(test|provider|examples))\//.test(f) || /bench/.test(f)),
   ).toEqual([]);
   expect(files.filter((f) => /\.(c|m)?ts$/.test(f) && !/\.d\.(c|m)?ts$/.test(f))).toEqual([]);
+  // The CLI ships as its bundle only: the entry and its chunks, not tsc's module-by-module build beside them.
+  expect(
+    files.filter((f) => f.startsWith('dist/provider/') && !/^dist\/provider\/(cli|chunks\/[\w-]+)\.js$/.test(f)),
+  ).toEqual([]);
   const cjsType = JSON.parse(
     fs.readFileSync(path.join(project, 'node_modules/cdktf-hoststore/dist/cjs/package.json'), 'utf8'),
   );
@@ -85,6 +93,17 @@ test('hoststore is on the project PATH', () => {
   expect(run('npx', ['--no-install', 'hoststore', '--help'], { cwd: project })).toMatch(
     /^Usage: hoststore <command> \[options\]/,
   );
+});
+
+test('the installed CLI runs a handler from its bundle: a bad spec is refused in one line', () => {
+  const cli = path.join(project, 'node_modules/cdktf-hoststore/dist/provider/cli.js');
+  const result = spawnSync(cli, ['handle', 'mount', 'converge'], {
+    cwd: project,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: undefined, HOSTSTORE_SPEC: '{}' },
+  });
+  expect(result.status).toBe(2);
+  expect(result.stderr).toMatch(/^hoststore: mount spec rejected: root: Required; [^\n]*\n$/);
 });
 
 test('a CommonJS app requires it in node, and its provisioners run the installed CLI', () => {

@@ -1,0 +1,75 @@
+/**
+ * Bundles the `hoststore` CLI with esbuild (run by `npm run build` and `build:dist`, after tsc). Terraform
+ * starts one handler process per resource, and loading a few files instead of ~30 ES modules and their
+ * packages is most of what such a process costs, so the CLI is three bundles under dist/provider/:
+ *  - cli.js, the entry (provider/cli.ts), which loads one of the two below and nothing else;
+ *  - chunks/handle-main.js, `hoststore handle KIND OP`, with each kind's handler in chunks loaded on demand;
+ *  - chunks/program-main.js, the command line parser, with each command in chunks loaded when it runs;
+ * plus chunks/thaw-guard.js, the script a freeze starts beside itself (provider/host/thaw-guard-start.ts).
+ * The handler and the parser are built apart so that neither's chunks are cut up by the other's imports.
+ */
+import * as fs from 'node:fs';
+import { builtinModules } from 'node:module';
+import * as esbuild from 'esbuild';
+
+const OUT = 'dist/provider';
+
+/**
+ * Node's built-ins through require() rather than `import`: an ES import of a built-in builds its ES facade,
+ * which reads every export (node:fs's ReadStream getter alone loads the streams), in every process.
+ */
+const builtinsByRequire = {
+  name: 'builtins-by-require',
+  setup(build) {
+    const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+    build.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) =>
+      builtins.has(args.path) && args.kind === 'import-statement'
+        ? { path: args.path, namespace: 'builtin' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+};
+
+/** The entry's two imports, pointed at the bundles they become. */
+const entryImports = {
+  name: 'entry-imports',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/cli\/(handle|program)-main\.js$/ }, (args) => ({
+      path: args.path.replace('./cli/', './chunks/'),
+      external: true,
+    }));
+  },
+};
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  outdir: OUT,
+  chunkNames: 'chunks/[name]-[hash]',
+  plugins: [builtinsByRequire],
+  // A require() for the CommonJS packages in the bundle (commander, cross-spawn, cli-table3) and for the
+  // built-ins, made on its first call: an ES module has none.
+  banner: {
+    js: "import { createRequire as __hoststoreCreateRequire } from 'node:module'; var __hoststoreRequire; function require(id) { return (__hoststoreRequire ??= __hoststoreCreateRequire(import.meta.url))(id); }",
+  },
+  metafile: true,
+  logLevel: 'warning',
+};
+
+fs.rmSync(`${OUT}/chunks`, { recursive: true, force: true });
+// tsc's map of the unbundled cli.js would describe a file that is no longer there.
+fs.rmSync(`${OUT}/cli.js.map`, { force: true });
+const results = await Promise.all([
+  esbuild.build({ ...common, entryPoints: { cli: 'provider/cli.ts' }, plugins: [entryImports], banner: undefined }),
+  esbuild.build({ ...common, entryPoints: { 'chunks/handle-main': 'provider/cli/handle-main.ts' }, splitting: true }),
+  esbuild.build({ ...common, entryPoints: { 'chunks/program-main': 'provider/cli/program-main.ts' }, splitting: true }),
+  esbuild.build({ ...common, entryPoints: { 'chunks/thaw-guard': 'provider/host/thaw-guard.ts' } }),
+]);
+fs.chmodSync(`${OUT}/cli.js`, 0o755);
+if (process.env.BUNDLE_ANALYZE) for (const r of results) console.log(await esbuild.analyzeMetafile(r.metafile));
