@@ -1,7 +1,7 @@
 /**
- * A snapshot's copy of an image in one pass: each data window is read once, hashed exactly as
- * `checksum()` hashes it, and written to the new file (all-zero windows and holes stay holes), with the
- * reads and writes (libuv's pool) and the hashing (openssl's process, see stream-digest.ts) overlapping.
+ * A snapshot's copy of an image in one pass over the source: each data window is read once, written to
+ * the new file (all-zero windows and holes stay holes) and hashed exactly as `checksum()` hashes it. The
+ * reads and writes run on libuv's pool, the hash in openssl's process (stream-digest.ts), all at once.
  */
 import * as fs from 'node:fs';
 import { WINDOW, dataExtents, dataWindows } from './data-windows.js';
@@ -9,9 +9,10 @@ import { streamDigest, type StreamDigest } from './stream-digest.js';
 
 /** Windows read at once (where they are contiguous): large reads keep the disk streaming. */
 const CHUNK_WINDOWS = 4;
-/** Chunks read ahead of the hash, and chunks being written behind it; each holds one buffer. */
-const READS_AHEAD = 4;
-const WRITES_BEHIND = 4;
+/** Chunks read ahead of the writes, chunks being written, and written chunks waiting for the hash; one buffer each. */
+const READS_AHEAD = 3;
+const WRITES_BEHIND = 3;
+const HASH_HOLD = 4;
 const PROGRESS_EVERY_MS = 1000;
 const ZERO_WINDOW = Buffer.alloc(WINDOW);
 
@@ -24,24 +25,34 @@ export class CopyTimedOut extends Error {
 }
 
 export interface CopyAndHashOptions {
-  /** Stop (CopyTimedOut) when the copy is not done after this long; in-flight I/O is left to finish in the background. */
+  /** Stop the copy (CopyTimedOut) when it is not done after this long; in-flight I/O finishes in the background. */
   readonly timeoutMs?: number;
   /** Called about every second: data bytes copied so far and in all. */
   readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
 
+export interface ImageChecksum {
+  readonly sha256: string;
+  readonly method: 'extents' | 'full';
+}
+
+export interface SinglePass {
+  /** Settles when the target holds all the data (the freeze may end then). */
+  readonly copied: Promise<void>;
+  /** Settles with the checksum once the hash has caught up with the copy. */
+  readonly hashed: Promise<ImageChecksum>;
+}
+
 type Extent = readonly [number, number];
 
 /**
- * Copies the image `source` to `target` (created exclusively, 0600, same size, sparse) and returns the
- * SHA-256 that `checksum(source)` would. The source is read once. On failure or timeout `target` is
- * removed (once nothing writes to it any more) and the error thrown.
+ * Starts copying the image `source` to `target` (created exclusively, 0600, same size, sparse), hashing
+ * it as `checksum(source)` does. The hash uses each window while the copy still holds it in memory; when
+ * the hash falls behind (a slow CPU), the copy goes on at disk speed and the hash catches up later from
+ * the target's pages just written, so a frozen filesystem waits for the copy only. On failure or
+ * timeout both promises reject and `target` is removed once nothing writes to it any more.
  */
-export async function copyAndHash(
-  source: string,
-  target: string,
-  options: CopyAndHashOptions = {},
-): Promise<{ sha256: string; method: 'extents' | 'full' }> {
+export function startCopyAndHash(source: string, target: string, options: CopyAndHashOptions = {}): SinglePass {
   let timer: NodeJS.Timeout | undefined;
   const expired =
     options.timeoutMs === undefined
@@ -53,32 +64,58 @@ export async function copyAndHash(
   expired?.catch(() => undefined);
   const within = <T>(step: Promise<T>): Promise<T> => (expired ? Promise.race([step, expired]) : step);
 
-  const opening = { source: fs.promises.open(source, 'r'), target: undefined as Promise<fs.promises.FileHandle> | undefined };
+  const opening = {
+    source: fs.promises.open(source, 'r'),
+    target: undefined as Promise<fs.promises.FileHandle> | undefined,
+  };
   opening.source.catch(() => undefined);
-  let ok = false;
   let digest: StreamDigest | undefined;
-  try {
+  let hashing: Promise<string> | undefined;
+  let method: ImageChecksum['method'] = 'full';
+
+  const copied = (async () => {
     const src = await within(opening.source);
     const { size } = await within(src.stat());
     // Inside the caller's freeze (or under the root lock) the extents hold still until the copy ends.
     const extents = await within(dataExtents(source));
-    opening.target = fs.promises.open(target, 'wx', 0o600);
+    method = extents ? 'extents' : 'full';
+    // Read and write: the hash may read back what the copy wrote.
+    opening.target = fs.promises.open(target, 'wx+', 0o600);
     opening.target.catch(() => undefined);
     const dst = await within(opening.target);
     await within(dst.truncate(size));
     digest = await within(streamDigest());
-    const sha256 = await within(pump(src, dst, digest, size, extents, options.onProgress, within));
-    ok = true;
-    return { sha256, method: extents ? 'extents' : 'full' };
-  } finally {
-    clearTimeout(timer);
-    if (!ok) digest?.abort();
-    // FileHandle.close waits for the handle's pending reads and writes; after a timeout that runs in the
-    // background, so that the caller can thaw at once, and the partial target goes only after it.
-    const cleanup = closeAll(opening, ok ? undefined : target);
-    if (ok) await cleanup;
-    else cleanup.catch(() => undefined);
-  }
+    const pass = new Pass(src, dst, digest, size, extents, options.onProgress);
+    hashing = pass.hash();
+    hashing.catch(() => undefined);
+    await within(pass.copy(within));
+  })().finally(() => clearTimeout(timer));
+
+  const hashed = copied.then(async () => {
+    const sha256 = await hashing!;
+    await closeAll(opening, undefined);
+    return { sha256, method };
+  });
+  // Both are handled here; callers still get each rejection when they await.
+  copied.catch(() => undefined);
+  hashed.catch(() => {
+    digest?.abort();
+    // FileHandle.close waits for the handle's pending reads and writes: after a timeout that runs in
+    // the background, so that the caller can thaw at once; the partial target goes only after it.
+    closeAll(opening, target).catch(() => undefined);
+  });
+  return { copied, hashed };
+}
+
+/** The single pass, start to end: `await copied` then `hashed`. */
+export async function copyAndHash(
+  source: string,
+  target: string,
+  options: CopyAndHashOptions = {},
+): Promise<ImageChecksum> {
+  const pass = startCopyAndHash(source, target, options);
+  await pass.copied;
+  return pass.hashed;
 }
 
 async function closeAll(
@@ -96,84 +133,138 @@ async function closeAll(
   }
 }
 
-/** Reads, hashes and writes every data window in order; resolves to the hex digest. */
-async function pump(
-  src: fs.promises.FileHandle,
-  dst: fs.promises.FileHandle,
-  digest: StreamDigest,
-  size: number,
-  extents: Extent[] | undefined,
-  onProgress: CopyAndHashOptions['onProgress'],
-  within: <T>(step: Promise<T>) => Promise<T>,
-): Promise<string> {
-  // Its failure (openssl gone) shows in the windows' updates and in the digest.
-  digest.update(Buffer.from(`size:${size}\0`)).catch(() => undefined);
-  const windows = dataWindows(size, extents);
-  const chunks = chunksOf(windows);
-  const ranges = dataRanges(extents, size);
-  const free: Buffer[] = Array.from({ length: READS_AHEAD + WRITES_BEHIND }, () => Buffer.allocUnsafe(CHUNK_WINDOWS * WINDOW));
-  type Read = { chunk: Chunk; buffer: Buffer; bytes: number } | { error: unknown };
-  const reads: Array<Promise<Read>> = [];
-  const writes = new Set<Promise<void>>();
-  let failure: { error: unknown } | undefined;
-  let nextRead = 0;
-  let done = 0;
-  let reported = Date.now();
-
-  for (let c = 0; c < chunks.length; c += 1) {
-    // Settled, never rejected: a read or write that fails while nothing awaits it is kept, not unhandled.
-    while (reads.length < READS_AHEAD && nextRead < chunks.length && free.length > 0) {
-      const chunk = chunks[nextRead++];
-      const buffer = free.pop()!;
-      reads.push(
-        readFully(src, buffer, chunk.count * WINDOW, chunk.first * WINDOW).then(
-          (bytes) => ({ chunk, buffer, bytes }),
-          (error: unknown) => ({ error }),
-        ),
-      );
-    }
-    const read = await within(reads.shift()!);
-    if ('error' in read) throw read.error;
-    const { chunk, buffer, bytes } = read;
-    const base = chunk.first * WINDOW;
-    const toWrite: Array<[number, number]> = [];
-    const hashed: Array<Promise<void>> = [];
-    for (let i = 0; i < chunk.count && i * WINDOW < bytes; i += 1) {
-      const data = buffer.subarray(i * WINDOW, Math.min((i + 1) * WINDOW, bytes));
-      if (data.equals(ZERO_WINDOW.subarray(0, data.length))) continue;
-      const offset = Buffer.alloc(8);
-      offset.writeBigUInt64BE(BigInt(base + i * WINDOW));
-      hashed.push(digest.update(offset), digest.update(data));
-      ranges.take(base + i * WINDOW, base + i * WINDOW + data.length, toWrite);
-    }
-    // The buffer is reused once both the file and the digest are done with it.
-    const write: Promise<void> = Promise.all([writeRanges(dst, buffer, base, toWrite), ...hashed]).then(
-      () => {
-        writes.delete(write);
-        free.push(buffer);
-      },
-      (error: unknown) => {
-        writes.delete(write);
-        failure ??= { error };
-      },
-    );
-    writes.add(write);
-    while (writes.size >= WRITES_BEHIND && !failure) await within(Promise.race(writes));
-    if (failure) throw failure.error;
-    done += chunk.count * WINDOW;
-    if (onProgress && Date.now() - reported >= PROGRESS_EVERY_MS) {
-      reported = Date.now();
-      onProgress(done, windows.length * WINDOW);
-    }
-  }
-  await within(Promise.all(writes));
-  if (failure) throw (failure as { error: unknown }).error;
-  return digest.digest();
-}
-
 interface Chunk {
   readonly first: number;
   readonly count: number;
+}
+
+/** A written chunk for the hash: its non-zero windows ([offset in chunk, length]), and its buffer if still held. */
+interface Written {
+  readonly chunk: Chunk;
+  readonly windows: ReadonlyArray<readonly [number, number]>;
+  readonly buffer?: Buffer;
+}
+
+class Pass {
+  private readonly chunks: Chunk[];
+  private readonly free: Buffer[];
+  private readonly written = new Map<number, Written>();
+  private wake: (() => void) | undefined;
+  private held = 0;
+
+  constructor(
+    private readonly src: fs.promises.FileHandle,
+    private readonly dst: fs.promises.FileHandle,
+    private readonly digest: StreamDigest,
+    private readonly size: number,
+    private readonly extents: Extent[] | undefined,
+    private readonly onProgress: CopyAndHashOptions['onProgress'],
+  ) {
+    this.chunks = chunksOf(dataWindows(size, extents));
+    this.free = Array.from({ length: READS_AHEAD + WRITES_BEHIND + HASH_HOLD }, () =>
+      Buffer.allocUnsafe(CHUNK_WINDOWS * WINDOW),
+    );
+  }
+
+  /** Reads, writes and hands on every chunk in order; settles when all are written. */
+  async copy(within: <T>(step: Promise<T>) => Promise<T>): Promise<void> {
+    const ranges = dataRanges(this.extents, this.size);
+    type Read = { chunk: Chunk; buffer: Buffer; bytes: number } | { error: unknown };
+    const reads: Array<Promise<Read>> = [];
+    const writes = new Set<Promise<void>>();
+    let failure: { error: unknown } | undefined;
+    let nextRead = 0;
+    let done = 0;
+    let reported = Date.now();
+    for (let c = 0; c < this.chunks.length; c += 1) {
+      // Settled, never rejected: a read or write that fails while nothing awaits it is kept, not unhandled.
+      while (reads.length < READS_AHEAD && nextRead < this.chunks.length && this.free.length > 0) {
+        const chunk = this.chunks[nextRead++];
+        const buffer = this.free.pop()!;
+        reads.push(
+          readFully(this.src, buffer, chunk.count * WINDOW, chunk.first * WINDOW).then(
+            (bytes) => ({ chunk, buffer, bytes }),
+            (error: unknown) => ({ error }),
+          ),
+        );
+      }
+      const read = await within(reads.shift()!);
+      if ('error' in read) throw read.error;
+      const { chunk, buffer, bytes } = read;
+      const base = chunk.first * WINDOW;
+      const toWrite: Array<[number, number]> = [];
+      const windows: Array<[number, number]> = [];
+      for (let i = 0; i < chunk.count && i * WINDOW < bytes; i += 1) {
+        const length = Math.min(WINDOW, bytes - i * WINDOW);
+        if (buffer.subarray(i * WINDOW, i * WINDOW + length).equals(ZERO_WINDOW.subarray(0, length))) continue;
+        windows.push([i * WINDOW, length]);
+        ranges.take(base + i * WINDOW, base + i * WINDOW + length, toWrite);
+      }
+      const write: Promise<void> = writeRanges(this.dst, buffer, base, toWrite).then(
+        () => {
+          writes.delete(write);
+          this.handOn(c, { chunk, windows, buffer });
+        },
+        (error: unknown) => {
+          writes.delete(write);
+          failure ??= { error };
+        },
+      );
+      writes.add(write);
+      while (writes.size >= WRITES_BEHIND && !failure) await within(Promise.race(writes));
+      if (failure) throw failure.error;
+      done += chunk.count * WINDOW;
+      if (this.onProgress && Date.now() - reported >= PROGRESS_EVERY_MS) {
+        reported = Date.now();
+        this.onProgress(done, this.chunks.reduce((sum, k) => sum + k.count, 0) * WINDOW);
+      }
+    }
+    await within(Promise.all(writes));
+    if (failure) throw (failure as { error: unknown }).error;
+  }
+
+  /** A written chunk goes to the hash with its buffer while the hash holds few, else without (read back later). */
+  private handOn(index: number, written: Written & { buffer: Buffer }): void {
+    if (this.held < HASH_HOLD) {
+      this.held += 1;
+      this.written.set(index, written);
+    } else {
+      this.free.push(written.buffer);
+      this.written.set(index, { chunk: written.chunk, windows: written.windows });
+    }
+    this.wake?.();
+  }
+
+  /** Hashes the written chunks in order; resolves to the hex digest. */
+  async hash(): Promise<string> {
+    void this.digest.update(Buffer.from(`size:${this.size}\0`)).catch(() => undefined);
+    const own = Buffer.allocUnsafe(CHUNK_WINDOWS * WINDOW);
+    for (let c = 0; c < this.chunks.length; c += 1) {
+      let written = this.written.get(c);
+      while (!written) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        written = this.written.get(c);
+      }
+      this.written.delete(c);
+      const base = written.chunk.first * WINDOW;
+      // Read back from the target only when the copy ran ahead: its pages were just written, in memory.
+      const data = written.buffer ?? own;
+      if (!written.buffer && written.windows.length > 0)
+        await readFully(this.dst, own, written.chunk.count * WINDOW, base);
+      const updates: Array<Promise<void>> = [];
+      for (const [at, length] of written.windows) {
+        const offset = Buffer.alloc(8);
+        offset.writeBigUInt64BE(BigInt(base + at));
+        updates.push(this.digest.update(offset), this.digest.update(data.subarray(at, at + length)));
+      }
+      await Promise.all(updates);
+      if (written.buffer) {
+        this.held -= 1;
+        this.free.push(written.buffer);
+      }
+    }
+    return this.digest.digest();
+  }
 }
 
 /** Runs of consecutive windows, at most CHUNK_WINDOWS long. */
@@ -181,7 +272,8 @@ function chunksOf(windows: readonly number[]): Chunk[] {
   const chunks: Chunk[] = [];
   for (const w of windows) {
     const last = chunks[chunks.length - 1];
-    if (last && last.first + last.count === w && last.count < CHUNK_WINDOWS) chunks[chunks.length - 1] = { ...last, count: last.count + 1 };
+    if (last && last.first + last.count === w && last.count < CHUNK_WINDOWS)
+      chunks[chunks.length - 1] = { ...last, count: last.count + 1 };
     else chunks.push({ first: w, count: 1 });
   }
   return chunks;
@@ -211,7 +303,12 @@ function dataRanges(extents: Extent[] | undefined, size: number) {
   };
 }
 
-async function readFully(fh: fs.promises.FileHandle, buffer: Buffer, length: number, position: number): Promise<number> {
+async function readFully(
+  fh: fs.promises.FileHandle,
+  buffer: Buffer,
+  length: number,
+  position: number,
+): Promise<number> {
   let got = 0;
   while (got < length) {
     const { bytesRead } = await fh.read(buffer, got, length - got, position + got);

@@ -16,7 +16,7 @@ import { checkInsideRoot, makeRootDirectory, recordedStoragePath, snapshotIdProb
 import type { HandlerContext } from '../handlers/handler.js';
 import { newSnapshotId } from './snapshot-id.js';
 import { WINDOW, dataExtents, dataWindows } from './data-windows.js';
-import { CopyTimedOut, copyAndHash } from './copy-and-hash.js';
+import { CopyTimedOut, copyAndHash, startCopyAndHash, type SinglePass } from './copy-and-hash.js';
 import { streamDigest } from './stream-digest.js';
 import { allocatedBytes, formatSize, freeBytes, isNoSpace, rootFullError } from './snapshot-space.js';
 import {
@@ -293,19 +293,24 @@ export async function takeSnapshot(
       try {
         // No progress while frozen: a report written into the frozen filesystem (stdout redirected
         // there) would hang until the thaw that waits for it.
-        [method, sum] = await withFrozen(
+        let pass: SinglePass | undefined;
+        method = await withFrozen(
           mounted,
           async (frozenAt) => {
             const left = limitMs - (Date.now() - frozenAt);
             if (left <= 0) throw new CopyTimedOut(limitMs);
             if (planned === 'reflink') {
               await cloneImage(storage.path, target);
-              return ['reflink', { sha256: '', method: 'extents' }] as const;
+              return 'reflink';
             }
-            return ['sparse-copy', await copyAndHash(storage.path, target, { timeoutMs: left })] as const;
+            // The thaw waits for the copy only: a hash still behind catches up from the copy's pages.
+            pass = startCopyAndHash(storage.path, target, { timeoutMs: left });
+            await pass.copied;
+            return 'sparse-copy';
           },
           (window) => (frozenMs = window),
         );
+        sum = pass ? await pass.hashed : { sha256: '', method: 'extents' };
       } catch (error) {
         if (error instanceof CopyTimedOut) {
           throw new RefusedError(

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { copyAndHash } from '../../provider/snapshots/copy-and-hash.js';
+import { copyAndHash, startCopyAndHash } from '../../provider/snapshots/copy-and-hash.js';
 import { checksum } from '../../provider/snapshots/snapshots.js';
 import { hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
 
@@ -21,6 +21,14 @@ afterEach(() => {
 });
 
 const MiB = 1 << 20;
+
+/** A directory of symlinks to the real `tools`, for HOSTSTORE_TOOL_PATH. */
+function toolsDir(tools: string[]): string {
+  const dir = fs.mkdtempSync(path.join(host.root, 'tools-'));
+  for (const tool of tools)
+    fs.symlinkSync(execFileSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), path.join(dir, tool));
+  return dir;
+}
 
 /**
  * The checksum's definition, written out independently: the size, then every non-zero 1 MiB window
@@ -85,15 +93,35 @@ hostTest('filefrag')("without openssl, Node's hash gives the same checksum", asy
   const source = host.path('source.img');
   awkwardImage(source);
   // GIVEN a search path with filefrag and no openssl
-  const tools = fs.mkdtempSync(path.join(host.root, 'tools-'));
-  const filefrag = execFileSync('bash', ['-c', 'command -v filefrag'], { encoding: 'utf8' }).trim();
-  fs.symlinkSync(filefrag, path.join(tools, 'filefrag'));
-  process.env.HOSTSTORE_TOOL_PATH = tools;
+  process.env.HOSTSTORE_TOOL_PATH = toolsDir(['filefrag']);
   // WHEN copied and hashed, and hashed again
   const sum = await copyAndHash(source, host.path('copy.img'));
   // THEN the same as the definition
   expect(sum.sha256).toBe(referenceChecksum(source));
   expect((await checksum(host.path('copy.img'))).sha256).toBe(sum.sha256);
+});
+
+hostTest('filefrag', 'openssl')('a hash slower than the copy lets the copy go on and catches up: same checksum', async () => {
+  // GIVEN an image with 96 MiB of data after the awkward part, and an openssl that starts reading a second late
+  const source = host.path('source.img');
+  awkwardImage(source);
+  const fd = fs.openSync(source, 'r+');
+  for (let i = 0; i < 96; i += 1) fs.writeSync(fd, Buffer.alloc(MiB, (i % 250) + 1), 0, MiB, (50 + i) * MiB);
+  fs.closeSync(fd);
+  const tools = toolsDir(['filefrag']);
+  const openssl = execFileSync('bash', ['-c', 'command -v openssl'], { encoding: 'utf8' }).trim();
+  fs.writeFileSync(path.join(tools, 'openssl'), `#!/bin/sh\nsleep 1\nexec ${openssl} "$@"\n`, { mode: 0o755 });
+  process.env.HOSTSTORE_TOOL_PATH = tools;
+  // WHEN copied
+  const pass = startCopyAndHash(source, host.path('copy.img'));
+  const started = Date.now();
+  await pass.copied;
+  // THEN the copy finished before the hash could start (it read windows back from the copy afterwards)
+  const copiedAfter = Date.now() - started;
+  expect(copiedAfter).toBeLessThan(1000);
+  // AND the checksum is the definition's
+  expect((await pass.hashed).sha256).toBe(referenceChecksum(source));
+  expect(fs.readFileSync(host.path('copy.img')).equals(fs.readFileSync(source))).toBe(true);
 });
 
 hostTest('filefrag')('a copy past its time limit stops, throws, and leaves no file behind', async () => {
