@@ -43,9 +43,11 @@ export async function withFrozen<T>(
       failed = true;
       throw error;
     } finally {
-      await thaw(mountpoint).catch((error: unknown) => {
-        if (!failed) throw error;
-      });
+      // Through the guard, else (it failed or is missing) by fsfreeze from here, retried.
+      if (!(await guard.thaw()))
+        await thaw(mountpoint).catch((error: unknown) => {
+          if (!failed) throw error;
+        });
     }
   } finally {
     if (frozenAt !== undefined) onWindow?.(Date.now() - frozenAt);

@@ -7,7 +7,15 @@
 import { spawn } from 'node:child_process';
 import { findTool } from '../exec.js';
 
+const THAW_TIMEOUT_MS = 30_000;
+
 export interface ThawGuard {
+  /**
+   * Thaws now, through the guard (it is ready, so no process is spawned from this one inside the
+   * window); true when its fsfreeze --unfreeze succeeded. The guard is used up either way.
+   */
+  thaw(): Promise<boolean>;
+  /** Stops the guard without thawing. */
   stop(): void;
 }
 
@@ -19,12 +27,13 @@ export interface ThawGuard {
 export async function startThawGuard(mountpoint: string): Promise<ThawGuard> {
   const xargs = findTool('xargs');
   const fsfreeze = findTool('fsfreeze');
-  if (!xargs || !fsfreeze) return { stop: () => undefined };
+  if (!xargs || !fsfreeze) return { thaw: () => Promise.resolve(false), stop: () => undefined };
   // Its own session: a Ctrl-C or a kill of hoststore's process group does not reach it.
   const child = spawn(xargs, [fsfreeze, '--unfreeze', mountpoint], {
     detached: true,
     stdio: ['pipe', 'ignore', 'ignore'],
   });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const started = await new Promise<boolean>((resolve) => {
     child.once('error', () => resolve(false));
     child.once('spawn', () => resolve(true));
@@ -32,6 +41,18 @@ export async function startThawGuard(mountpoint: string): Promise<ThawGuard> {
   child.stdin?.on('error', () => undefined);
   child.unref();
   return {
+    thaw: async () => {
+      if (!started || child.exitCode !== null || child.signalCode !== null) return false;
+      // Held by the event loop until it exits: the caller goes on only after the thaw.
+      child.ref();
+      child.stdin?.end();
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), THAW_TIMEOUT_MS)));
+      const code = await Promise.race([exited, late]).finally(() => clearTimeout(timer));
+      if (code === 'late') child.kill('SIGKILL');
+      // xargs exits 0 when its command did, 123 when it failed.
+      return code === 0;
+    },
     stop: () => {
       // Killed before its pipe closes, so it never runs the thaw: by then the filesystem may be frozen
       // again, by someone else.
