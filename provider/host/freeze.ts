@@ -4,7 +4,8 @@ import { HoststoreError } from '../errors.js';
 import { startThawGuard } from './thaw-guard-start.js';
 
 /**
- * Runs `fn` with the filesystem at `mountpoint` frozen (writers block, the on-disk state is consistent);
+ * Runs `fn` with the filesystem at `mountpoint` frozen (writers block, the on-disk state is consistent),
+ * its dirty data flushed first;
  * `fn` gets the time (Date.now()) the freeze began. The thaw runs in `finally` and is retried, since a
  * filesystem left frozen hangs every writer; if `fn` failed its error wins over a thaw error.
  * `onWindow` is told how long writers could have been blocked: from just before the freeze command to
@@ -16,8 +17,12 @@ export async function withFrozen<T>(
   onWindow?: (frozenMs: number) => void,
 ): Promise<T> {
   // A process killed while the filesystem is frozen runs no `finally`: a detached guard thaws it then.
-  // It is started before the window opens: writers do not wait for it.
-  const guard = await startThawGuard(mountpoint);
+  // It is started before the window opens, while what the freeze would flush as writers wait is
+  // flushed (sync -f) as they still write.
+  const [guard] = await Promise.all([
+    startThawGuard(mountpoint),
+    run('sync', ['-f', mountpoint], { concurrent: true }).catch(() => undefined),
+  ]);
   let frozenAt: number | undefined;
   try {
     try {

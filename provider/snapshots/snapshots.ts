@@ -287,8 +287,6 @@ export async function takeSnapshot(
       ctx.log(
         `${subject}: freezing ${mounted} for about ${seconds(expectedMs)} (${planned}${planned === 'reflink' ? '' : ` of ${formatSize(needed ?? 0)}`}; limit ${maxFreezeSeconds} s)`,
       );
-      // What the freeze would flush while writers wait is flushed first, while they still write.
-      await run('sync', ['-f', mounted]).catch(() => undefined);
       const limitMs = maxFreezeSeconds * 1000;
       try {
         // No progress while frozen: a report written into the frozen filesystem (stdout redirected
