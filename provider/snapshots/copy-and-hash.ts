@@ -27,7 +27,7 @@ export class CopyTimedOut extends Error {
 export interface CopyAndHashOptions {
   /** Stop the copy (CopyTimedOut) when it is not done after this long; in-flight I/O finishes in the background. */
   readonly timeoutMs?: number;
-  /** Called about every second: data bytes copied so far and in all. */
+  /** Called at the start and about every second: data bytes copied so far and in all. */
   readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
 
@@ -175,6 +175,9 @@ class Pass {
     let failure: { error: unknown } | undefined;
     let nextRead = 0;
     let done = 0;
+    const total = this.chunks.reduce((sum, k) => sum + k.count, 0) * WINDOW;
+    // Told at once, then every second: a copy shorter than a second still shows it started.
+    this.onProgress?.(0, total);
     let reported = Date.now();
     for (let c = 0; c < this.chunks.length; c += 1) {
       // Settled, never rejected: a read or write that fails while nothing awaits it is kept, not unhandled.
@@ -216,7 +219,7 @@ class Pass {
       done += chunk.count * WINDOW;
       if (this.onProgress && Date.now() - reported >= PROGRESS_EVERY_MS) {
         reported = Date.now();
-        this.onProgress(done, this.chunks.reduce((sum, k) => sum + k.count, 0) * WINDOW);
+        this.onProgress(done, total);
       }
     }
     await within(Promise.all(writes));
