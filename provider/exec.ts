@@ -208,3 +208,41 @@ function headline(name: string, stderr: string): string {
   const named = lines.find((l) => l.startsWith(`${name}:`));
   return (named ?? lines[lines.length - 1] ?? '').slice(0, 300);
 }
+
+/**
+ * Starts `tool args...` as `run` does (no shell, C locale, `concurrent`), but with its stdin a pipe the
+ * caller writes and ends: for a command fed data as it streams by (a snapshot's digest). `result`
+ * settles as `run` would once the command exits; it never rejects unhandled.
+ */
+export async function runFed(
+  tool: string,
+  args: readonly string[],
+  options: Pick<RunOptions, 'timeoutMs'> = {},
+): Promise<{ stdin: NodeJS.WritableStream & { destroy(): void }; result: Promise<RunResult> }> {
+  const file = requireTool(tool, `run ${tool}`);
+  const { execa } = await import('execa');
+  const timeout = options.timeoutMs ?? 300_000;
+  const child = execa(file, [...args], {
+    argv0: path.basename(file),
+    reject: false,
+    timeout,
+    stdin: 'pipe',
+    extendEnv: false,
+    shell: false,
+    cleanup: false,
+    env: { LC_ALL: 'C', PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+  });
+  const result = child.then((done) => {
+    const exitCode = typeof done.exitCode === 'number' ? done.exitCode : undefined;
+    const stdout = String(done.stdout ?? '');
+    const stderr = String(done.stderr ?? '');
+    if (exitCode === 0) return { stdout, stderr, exitCode };
+    let reason = headline(path.basename(file), stderr);
+    if (done.timedOut) reason = `timed out after ${timeout} ms${reason ? ` (${reason})` : ''}`;
+    else if (exitCode === undefined) reason = `killed by ${done.signal ?? 'a signal'}${reason ? ` (${reason})` : ''}`;
+    else if (!reason) reason = `exit code ${exitCode}`;
+    throw new CommandError(`${tool} failed: ${reason}`, [file, ...args], exitCode, stderr, done.signal ?? undefined);
+  });
+  result.catch(() => undefined);
+  return { stdin: child.stdin, result };
+}

@@ -8,13 +8,16 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { DEFAULT_MAX_FREEZE_SECONDS, legacySnapshotPath, snapshotPath, type StorageKind } from '../../src/schema.js';
 import { HoststoreError, RefusedError } from '../errors.js';
-import { CommandError, run } from '../exec.js';
+import { run } from '../exec.js';
 import { withFrozen } from '../host/freeze.js';
 import { mountsOfImage } from '../handlers/block-device.js';
 import type { StorageRecord } from '../registry/store.js';
 import { checkInsideRoot, makeRootDirectory, recordedStoragePath, snapshotIdProblem } from '../host/root-trust.js';
 import type { HandlerContext } from '../handlers/handler.js';
 import { newSnapshotId } from './snapshot-id.js';
+import { WINDOW, dataExtents, dataWindows } from './data-windows.js';
+import { CopyTimedOut, copyAndHash, startCopyAndHash, type SinglePass } from './copy-and-hash.js';
+import { streamDigest } from './stream-digest.js';
 import { allocatedBytes, formatSize, freeBytes, isNoSpace, rootFullError } from './snapshot-space.js';
 import {
   SPARSE_COPY_BYTES_PER_SECOND,
@@ -99,27 +102,6 @@ export function snapshotLocation(
 
 export type ChecksumMethod = 'extents' | 'full';
 
-/** The data extents of a file as [offset, length] in bytes, from FIEMAP via filefrag; undefined if unsupported. */
-async function dataExtents(file: string): Promise<Array<[number, number]> | undefined> {
-  try {
-    const { stdout } = await run('filefrag', ['-e', file], { concurrent: true });
-    const blockSize = Number(/blocks of (\d+) bytes/.exec(stdout)?.[1]);
-    if (!blockSize) return undefined;
-    const extents: Array<[number, number]> = [];
-    for (const match of stdout.matchAll(/^\s*\d+:\s+(\d+)\.\.\s*(\d+):\s+\d+\.\.\s*\d+:\s+\d+:.*$/gm)) {
-      const [first, last] = [Number(match[1]), Number(match[2])];
-      extents.push([first * blockSize, (last - first + 1) * blockSize]);
-    }
-    return extents;
-  } catch {
-    return undefined;
-  }
-}
-
-const WINDOW = 1 << 20;
-const YIELD_EVERY_WINDOWS = 4;
-const COPY_POLL_MS = 2;
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const ZERO_WINDOW = Buffer.alloc(WINDOW);
 
 /**
@@ -133,12 +115,6 @@ const ZERO_WINDOW = Buffer.alloc(WINDOW);
 export async function checksum(
   target: string,
   options: {
-    /**
-     * How far a copy of `target` running alongside has read it (bytes). Each window is hashed only once
-     * the copy is past it, so the hash reads what the copy just brought into the page cache instead of
-     * competing with it for the disk. @default everything at once
-     */
-    readonly copiedUpTo?: () => number;
     /** Called as windows are hashed: data bytes hashed so far and in all. */
     readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
   } = {},
@@ -164,37 +140,36 @@ export async function checksum(
   }
   const size = fs.statSync(target).size;
   const extents = await dataExtents(target);
-  hash.update(`size:${size}\0`);
-  const windows = new Set<number>();
-  for (const [start, length] of extents ?? [[0, size] as [number, number]]) {
-    for (let w = Math.floor(start / WINDOW); w * WINDOW < Math.min(start + length, size); w += 1) windows.add(w);
-  }
+  const windows = dataWindows(size, extents);
+  const digest = await streamDigest();
   const fd = fs.openSync(target, 'r');
   try {
-    const buffer = Buffer.alloc(WINDOW);
-    const offset = Buffer.alloc(8);
-    let sinceYield = 0;
+    void digest.update(Buffer.from(`size:${size}\0`)).catch(() => undefined);
+    // Two buffers: one is read while the digest still hashes the other.
+    const buffers = [Buffer.alloc(WINDOW), Buffer.alloc(WINDOW)];
+    const busy: Array<Promise<unknown>> = [Promise.resolve(), Promise.resolve()];
     let hashed = 0;
-    for (const w of [...windows].sort((a, b) => a - b)) {
-      options.onProgress?.(hashed++ * WINDOW, windows.size * WINDOW);
-      const needed = Math.min((w + 1) * WINDOW, size);
-      while (options.copiedUpTo && options.copiedUpTo() < needed) await sleep(COPY_POLL_MS);
-      // Let the event loop turn now and then: a copy running alongside may need to start its fallback cp.
-      if (++sinceYield === YIELD_EVERY_WINDOWS) {
-        sinceYield = 0;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-      const read = fs.readSync(fd, buffer, 0, WINDOW, w * WINDOW);
-      const data = buffer.subarray(0, read);
+    for (const w of windows) {
+      options.onProgress?.(hashed * WINDOW, windows.length * WINDOW);
+      const slot = hashed++ % 2;
+      await busy[slot];
+      const read = fs.readSync(fd, buffers[slot], 0, WINDOW, w * WINDOW);
+      const data = buffers[slot].subarray(0, read);
       if (data.equals(ZERO_WINDOW.subarray(0, read))) continue;
+      const offset = Buffer.alloc(8);
       offset.writeBigUInt64BE(BigInt(w * WINDOW));
-      hash.update(offset);
-      hash.update(data);
+      busy[slot] = Promise.all([digest.update(offset), digest.update(data)]);
+      // Handled here and awaited again before the slot is reused or the digest taken.
+      busy[slot].catch(() => undefined);
     }
+    await Promise.all(busy);
+    return { sha256: await digest.digest(), method: extents ? 'extents' : 'full' };
+  } catch (error) {
+    digest.abort();
+    throw error;
   } finally {
     fs.closeSync(fd);
   }
-  return { sha256: hash.digest('hex'), method: extents ? 'extents' : 'full' };
 }
 
 async function copy(source: string, target: string, directory: boolean): Promise<'reflink' | 'sparse-copy'> {
@@ -304,56 +279,60 @@ export async function takeSnapshot(
   let sum: Awaited<ReturnType<typeof checksum>>;
   let frozenMs = 0;
   let record: SnapshotRecord;
-  const hashProgress =
+  const copyProgress =
     options.onProgress &&
-    ((doneBytes: number, totalBytes: number) => options.onProgress?.({ step: 'checksum', doneBytes, totalBytes }));
+    ((doneBytes: number, totalBytes: number) => options.onProgress?.({ step: 'copy', doneBytes, totalBytes }));
   try {
     if (mounted) {
       ctx.log(
         `${subject}: freezing ${mounted} for about ${seconds(expectedMs)} (${planned}${planned === 'reflink' ? '' : ` of ${formatSize(needed ?? 0)}`}; limit ${maxFreezeSeconds} s)`,
       );
-      // What the freeze would flush while writers wait is flushed first, while they still write.
-      await run('sync', ['-f', mounted]).catch(() => undefined);
-      const started = Date.now();
       const limitMs = maxFreezeSeconds * 1000;
       try {
-        method = await withFrozen(mounted, async () => {
-          const left = limitMs - (Date.now() - started);
-          if (left <= 0) throw new FreezeLimitReached();
-          await copyImage(planned, storage.path, target, left);
-          return planned;
-        });
+        // No progress while frozen: a report written into the frozen filesystem (stdout redirected
+        // there) would hang until the thaw that waits for it.
+        let pass: SinglePass | undefined;
+        method = await withFrozen(
+          mounted,
+          async (frozenAt) => {
+            const left = limitMs - (Date.now() - frozenAt);
+            if (left <= 0) throw new CopyTimedOut(limitMs);
+            if (planned === 'reflink') {
+              await cloneImage(storage.path, target);
+              return 'reflink';
+            }
+            // The thaw waits for the copy only: a hash still behind catches up from the copy's pages.
+            pass = startCopyAndHash(storage.path, target, { timeoutMs: left });
+            await pass.copied;
+            return 'sparse-copy';
+          },
+          (window) => (frozenMs = window),
+        );
+        sum = pass ? await pass.hashed : { sha256: '', method: 'extents' };
       } catch (error) {
-        if (error instanceof FreezeLimitReached || (error instanceof CommandError && Date.now() - started >= limitMs)) {
+        if (error instanceof CopyTimedOut) {
           throw new RefusedError(
             `snapshot of ${subject} stopped: its ${planned} had not finished after ${maxFreezeSeconds} s frozen (the limit); the filesystem was thawed and nothing was left behind; raise maxFreezeSeconds (--max-freeze-seconds), put the root on a reflink-capable filesystem (xfs with reflink, btrfs), or unmount it first`,
           );
         }
         throw error;
-      } finally {
-        frozenMs = Date.now() - started;
       }
-      // Progress only from here: a report written into the frozen filesystem (stdout redirected there) would hang until the thaw that waits for it.
-      sum =
-        method === 'reflink' ? { sha256: '', method: 'extents' } : await checksum(target, { onProgress: hashProgress });
     } else if (storage.kind === 'directory') {
       const stopWatch = watchCopy(target, undefined, options.onProgress);
       method = await copy(storage.path, target, true).finally(stopWatch);
       options.onProgress?.({ step: 'checksum', doneBytes: 0 });
       sum = await checksum(target);
-    } else {
-      // Unmounted and under the root lock, the source holds still: hash it while cp copies it (the hash
-      // is layout-independent, so the copy hashes the same), a step behind cp so that cp does the disk
-      // reads and the hash finds the data in the page cache.
-      let copyDone = false;
-      const stopWatch = watchCopy(target, needed, options.onProgress);
-      const copying = copy(storage.path, target, false).finally(() => {
-        copyDone = true;
-        stopWatch();
+    } else if (planned === 'reflink') {
+      // Unmounted and under the root lock, the source holds still: a clone, hashed at once.
+      await cloneImage(storage.path, target);
+      method = 'reflink';
+      sum = await checksum(target, {
+        onProgress: (doneBytes, totalBytes) => options.onProgress?.({ step: 'checksum', doneBytes, totalBytes }),
       });
-      const copiedUpTo = () =>
-        copyDone ? Number.POSITIVE_INFINITY : (fs.statSync(target, { throwIfNoEntry: false })?.size ?? 0);
-      [method, sum] = await Promise.all([copying, checksum(storage.path, { copiedUpTo })]);
+    } else {
+      // Unmounted and under the root lock, the source holds still: copied and hashed in one pass.
+      method = 'sparse-copy';
+      sum = await copyAndHash(storage.path, target, { onProgress: copyProgress });
     }
     makeReadOnly(target);
     const verified: Verification | undefined =
@@ -389,19 +368,9 @@ export async function takeSnapshot(
   return record;
 }
 
-class FreezeLimitReached extends Error {}
-
-/** Copies an image by `method` while its filesystem is frozen: a clone in-process, or cp stopped at `timeoutMs`. */
-async function copyImage(method: SnapshotMethod, source: string, target: string, timeoutMs: number): Promise<void> {
-  if (method === 'reflink') {
-    // FICLONE through libuv: no process to spawn inside the freeze window.
-    await fs.promises.copyFile(source, target, fs.constants.COPYFILE_EXCL | fs.constants.COPYFILE_FICLONE_FORCE);
-    return;
-  }
-  await run('cp', ['--reflink=never', '--sparse=always', source, target], {
-    concurrent: true,
-    timeoutMs: Math.max(1, Math.floor(timeoutMs)),
-  });
+/** A reflink of an image: FICLONE through libuv, no process to spawn (inside a freeze window, too). */
+async function cloneImage(source: string, target: string): Promise<void> {
+  await fs.promises.copyFile(source, target, fs.constants.COPYFILE_EXCL | fs.constants.COPYFILE_FICLONE_FORCE);
 }
 
 /** The refusal of a capture expected to freeze longer than allowed: expected time, limit, ways out. */

@@ -73,3 +73,45 @@ hostTest('fsfreeze', 'mkfs.ext4')("the thaw happens even when the work fails, an
   await write.done;
   expect(fs.readFileSync(path.join(target, 'after'), 'utf8')).toBe('x\n');
 });
+
+hostTest('fsfreeze', 'mkfs.ext4')(
+  'the window reported runs from the freeze to the thaw: the work is in it, the guard start is not',
+  async () => {
+    const target = await mounted();
+    // GIVEN work that keeps the filesystem frozen 300 ms
+    const windows: number[] = [];
+    let frozenAt = 0;
+    const before = Date.now();
+    await withFrozen(
+      target,
+      async (at) => {
+        frozenAt = at;
+        await new Promise((r) => setTimeout(r, 300));
+      },
+      (ms) => windows.push(ms),
+    );
+    const after = Date.now();
+    // THEN the window is reported once, holds the work, and is no longer than the whole call
+    expect(windows).toHaveLength(1);
+    expect(windows[0]).toBeGreaterThanOrEqual(300);
+    expect(windows[0]).toBeLessThanOrEqual(after - before);
+    // AND it began when the freeze did: whatever ran before (the thaw guard's start) is outside it
+    expect(frozenAt).toBeGreaterThanOrEqual(before);
+    expect(after - frozenAt).toBeGreaterThanOrEqual(windows[0]);
+  },
+);
+
+hostTest('fsfreeze', 'mkfs.ext4')('a failed work still reports its window', async () => {
+  const target = await mounted();
+  const windows: number[] = [];
+  await expect(
+    withFrozen(
+      target,
+      async () => {
+        throw new Error('copy failed');
+      },
+      (ms) => windows.push(ms),
+    ),
+  ).rejects.toThrow('copy failed');
+  expect(windows).toHaveLength(1);
+});

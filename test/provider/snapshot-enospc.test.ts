@@ -8,10 +8,11 @@ import { execFileSync } from 'node:child_process';
 import { converge, makeContext, remove } from '../../provider/handlers/handler.js';
 import { storageHandler } from '../../provider/handlers/storage.js';
 import { mountHandler } from '../../provider/handlers/mount.js';
-import { listSnapshots } from '../../provider/snapshots/snapshots.js';
+import { listSnapshots, takeSnapshot } from '../../provider/snapshots/snapshots.js';
 import { hostTest, makeHostFixture, simulateReboot, type HostFixture } from '../helpers/host-fixture.js';
 import { mountWire, storageWire } from '../helpers/specs.js';
 import { hoststore } from '../helpers/cli.js';
+import { deviceOf, dropCachedPages, readThrottleSkipReason, untilClosed, withSlowReads } from '../helpers/read-throttle.js';
 
 let host: HostFixture;
 beforeEach(() => {
@@ -88,3 +89,57 @@ hostTest('mkfs.ext4')('a directory volume that fills the root mid-copy: one line
     expect(fs.readdirSync(path.join(root, 'snapshots', 'projects', 'app', 'directories', 'uploads'))).toEqual([]);
   });
 });
+
+(readThrottleSkipReason() ? test.skip : hostTest('mkfs.ext4', 'fsfreeze', 'fallocate'))(
+  'a root that fills up while a mounted disk is copied frozen: thawed, one line, nothing left behind',
+  async () => {
+    await onSmallRoot(192, async (root) => {
+      // GIVEN a mounted disk holding 32 MiB, copied at 4 MiB/s (its root's disk is slowed), on a root with room for it
+      const logs: string[] = [];
+      const ctx = makeContext(root, { log: (line) => logs.push(line) });
+      await converge(storageHandler, ctx, storageHandler.validate(storageWire(root)));
+      await converge(mountHandler, ctx, mountHandler.validate(mountWire(root)));
+      const dir = mountWire(root).host_path;
+      execFileSync('dd', ['if=/dev/urandom', `of=${dir}/blob`, 'bs=1M', 'count=32', 'conv=fsync'], { stdio: 'ignore' });
+      const record = ctx.registry.storage('disk', 'app', 'data')!;
+      dropCachedPages(record.path);
+      const filler = path.join(root, 'filler');
+      let filled = false;
+      // WHEN the root fills up a second into the frozen copy (another program's write)
+      const fill = setInterval(() => {
+        if (filled || !logs.some((l) => l.includes('freezing'))) return;
+        filled = true;
+        setTimeout(() => {
+          // All but a little (ext4 keeps some for metadata): the copy still has 20 MiB and more to go.
+          const st = fs.statfsSync(root);
+          for (const margin of [2, 4, 8, 12, 16]) {
+            try {
+              execFileSync('fallocate', ['-l', String(st.bfree * st.bsize - (margin << 20)), filler], { stdio: 'ignore' });
+              break;
+            } catch {
+              fs.rmSync(filler, { force: true });
+            }
+          }
+        }, 1000);
+      }, 20);
+      try {
+        await withSlowReads(deviceOf(root), 4 << 20, async () => {
+          // THEN the snapshot fails in one line naming the root, free and needed bytes and what to do
+          await expect(takeSnapshot(ctx, record, 'manual', undefined, { maxFreezeSeconds: 60 })).rejects.toThrow(
+            new RegExp(ONE_LINE_FULL('disk data', root).source.replace('^hoststore: ', '^').replace('\\n$', '$')),
+          );
+          await untilClosed(record.path);
+        });
+      } finally {
+        clearInterval(fill);
+      }
+      expect(filled).toBe(true);
+      // AND the filesystem is thawed, nothing was recorded or left behind
+      fs.writeFileSync(`${dir}/still-writable`, 'yes');
+      expect(listSnapshots(ctx)).toEqual([]);
+      expect(fs.readdirSync(path.join(root, 'snapshots', 'disks', 'data'))).toEqual([]);
+      fs.rmSync(filler);
+    });
+  },
+  60_000,
+);
