@@ -5,7 +5,6 @@
  *  - cli.js, the entry (provider/cli.ts), which loads one of the two below and nothing else;
  *  - chunks/handle-main.js, `hoststore handle KIND OP`, with each kind's handler in chunks loaded on demand;
  *  - chunks/program-main.js, the command line parser, with each command in chunks loaded when it runs;
- * plus chunks/thaw-guard.js, the script a freeze starts beside itself (provider/host/thaw-guard-start.ts).
  * The handler and the parser are built apart so that neither's chunks are cut up by the other's imports.
  */
 import * as fs from 'node:fs';
@@ -69,7 +68,6 @@ const results = await Promise.all([
   esbuild.build({ ...common, entryPoints: { cli: 'provider/cli.ts' }, plugins: [entryImports], banner: undefined }),
   esbuild.build({ ...common, entryPoints: { 'chunks/handle-main': 'provider/cli/handle-main.ts' }, splitting: true }),
   esbuild.build({ ...common, entryPoints: { 'chunks/program-main': 'provider/cli/program-main.ts' }, splitting: true }),
-  esbuild.build({ ...common, entryPoints: { 'chunks/thaw-guard': 'provider/host/thaw-guard.ts' } }),
 ]);
 fs.chmodSync(`${OUT}/cli.js`, 0o755);
 if (process.env.BUNDLE_ANALYZE) for (const r of results) console.log(await esbuild.analyzeMetafile(r.metafile));
