@@ -68,7 +68,6 @@ test('the tarball holds the ESM and CommonJS builds and the CLI, and no tests, b
       'dist/provider/cli.js',
       'dist/provider/chunks/handle-main.js',
       'dist/provider/chunks/program-main.js',
-      'dist/provider/chunks/thaw-guard.js',
       'dist/cjs/package.json',
       'dist/cjs/src/index.js',
       'dist/cjs/src/index.d.ts',
