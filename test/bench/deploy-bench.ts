@@ -26,7 +26,7 @@ import { terraformDir, type TerraformDir } from './terraform-dir.js';
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../provider/cli.js');
 const STACK = 'bench';
 const VOLUMES = 50;
-const APPLY = ['apply', '-auto-approve', '-input=false'];
+const APPLY = ['apply', '-auto-approve', '-input=false', '-no-color'];
 
 const log = (line: string) => process.stdout.write(`  deploy: ${line}\n`);
 const ms = (t: number) => t.toFixed(0);
@@ -187,7 +187,7 @@ async function terraformScalingBench(sizes: readonly number[]): Promise<BenchRes
       run: async () => {
         tf.removeState();
         const apply = (await tf.run(...APPLY)).ms;
-        const plan = await tf.run('plan', '-input=false');
+        const plan = await tf.run('plan', '-input=false', '-no-color');
         if (!/No changes\./.test(plan.output)) throw new Error(`terraform plan after an apply of ${n} volumes found changes`);
         plans.get(n)!.push(plan.ms);
         const per = (t: number) => (t / tf.resources).toFixed(1);
