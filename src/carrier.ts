@@ -1,6 +1,7 @@
 /**
- * Renders one stateful thing as two carrier resources, identity and config (see src/contract.md), so a
- * change that can be made in place never makes Terraform run the thing's delete.
+ * Renders the carriers (see src/contract.md): one per stateful thing, whose identity is its triggers (so a
+ * change that can be made in place never makes Terraform run the thing's delete), and one manifest per
+ * project, which converges the whole project in one process.
  */
 import type { IConstruct } from 'constructs';
 import type { IResolvable, IResolveContext, TerraformResource } from 'cdktf';
@@ -8,6 +9,7 @@ import { frameworkOf, stackOf, type Framework } from './framework.js';
 import type { Carrier } from './schema.js';
 import { escapeAll, escapeTemplate } from './validation.js';
 import { handlerCommand, type HandlerOp, type KindName } from './kinds.js';
+import { SPEC_VAR_PREFIX, refExpression, specEntryTemplate, type SpecRef, type ThingKind } from './manifest-specs.js';
 
 /** The kinds the table (src/kinds.ts) names; each carrier runs its kind's handler. */
 export type HandlerKind = KindName;
@@ -19,9 +21,9 @@ export interface CarrierResource extends IConstruct {
   readonly terraformResourceType: string;
 }
 
-export interface CarrierPairProps {
+export interface ThingCarrierProps {
   readonly carrier: Carrier;
-  readonly kind: HandlerKind;
+  readonly kind: ThingKind;
   /** The command the provisioners run: an absolute path, or a name looked up on PATH. */
   readonly cli: string;
   /** Read at synth (props may change until then); throws one line when the construct is invalid. */
@@ -29,24 +31,25 @@ export interface CarrierPairProps {
   /** The full spec (identity fields included), read at synth like `identity`. */
   readonly spec: () => Record<string, string>;
   readonly dependsOn?: CarrierResource[];
-  /**
-   * A file whose presence fails Terraform's plan (and apply) with `message`: the config carrier's
-   * precondition, checked even when nothing changed (an interrupted grow's marker).
-   */
-  readonly failPlanIfExists?: { readonly file: string; readonly message: string };
 }
 
-export interface CarrierPair {
-  readonly identity: CarrierResource;
-  readonly config: CarrierResource;
+/** One stateful thing as rendered: what other things wait for, and where its full spec is. */
+export interface ThingCarrier {
+  /** `<construct>/identity[-n]`: identity triggers, the full spec, and the destroy-time delete. */
+  readonly resource: CarrierResource;
+  /** The attribute that holds its full spec, for the manifest to refer to. */
+  readonly specRef: SpecRef;
+  /** Every carrier of it (a null_resource thing also has its config carrier), for the manifest to wait for. */
+  readonly carriers: CarrierResource[];
 }
 
 const COMMAND = (kind: HandlerKind, op: HandlerOp) => handlerCommand(kind, op);
 
 function provisioner(
-  props: Pick<CarrierPairProps, 'carrier' | 'kind' | 'cli'>,
+  props: { readonly carrier: Carrier; readonly kind: HandlerKind; readonly cli: string },
   op: 'converge' | 'delete',
   stack?: string,
+  more: Record<string, string> = {},
 ) {
   const self = props.carrier === 'terraform_data' ? 'self.triggers_replace' : 'self.triggers';
   // A delete says which stack it runs for (outside the triggers, so adding it replaces nothing): storage
@@ -60,19 +63,28 @@ function provisioner(
       HOSTSTORE_CLI: escapeTemplate(String(props.cli)),
       HOSTSTORE_SPEC: `\${jsonencode(${self})}`,
       ...who,
+      ...more,
     },
     ...(op === 'delete' ? { when: 'destroy' as const } : {}),
   };
 }
 
+type Provisioner = ReturnType<typeof provisioner>;
+
 interface CarrierConfig {
   readonly type: Carrier;
   readonly triggers: IResolvable;
-  readonly provisioners: ReturnType<typeof provisioner>[];
+  /** `terraform_data`'s `input`: a change there is an update in place (no destroy, no provisioner). */
+  readonly input?: IResolvable;
+  readonly provisioners: Provisioner[];
+  /** Provisioners listed at synth (the manifest's names every thing its project declares). */
+  readonly provisionersLater?: () => Provisioner[];
   readonly dependsOn?: CarrierResource[];
   /** More resources to wait for, listed at synth (the manifest waits for everything its project declares). */
   readonly dependsOnLater?: () => CarrierResource[];
   readonly lifecycle?: TerraformResource['lifecycle'];
+  /** A lifecycle decided at synth (the manifest's preconditions, one per block storage). */
+  readonly lifecycleLater?: () => TerraformResource['lifecycle'];
 }
 
 type CarrierClass = new (scope: IConstruct, id: string, config: CarrierConfig) => TerraformResource;
@@ -91,6 +103,7 @@ function carrierClass(framework: Framework): CarrierClass {
   if (found) return found;
   found = class extends framework.TerraformResource {
     private readonly triggers: IResolvable;
+    private readonly input?: IResolvable;
     private readonly attribute: string;
     private readonly dependsOnLater?: () => CarrierResource[];
 
@@ -99,32 +112,44 @@ function carrierClass(framework: Framework): CarrierClass {
         terraformResourceType: config.type,
         ...(config.type === 'terraform_data' ? { terraformGeneratorMetadata: { providerName: 'terraform' } } : {}),
         dependsOn: config.dependsOn as never,
-        provisioners: config.provisioners,
+        provisioners: config.provisioners.length ? config.provisioners : undefined,
         lifecycle: config.lifecycle,
       });
       this.triggers = config.triggers;
+      this.input = config.input;
       this.attribute = config.type === 'terraform_data' ? 'triggers_replace' : 'triggers';
       this.dependsOnLater = config.dependsOnLater;
+      // Both synth paths (JSON and HCL) read these fields when they render: a getter lists them then.
+      const { provisionersLater, lifecycleLater } = config;
+      if (provisionersLater)
+        Object.defineProperty(this, 'provisioners', { get: provisionersLater, set: () => undefined });
+      if (lifecycleLater) Object.defineProperty(this, 'lifecycle', { get: lifecycleLater, set: () => undefined });
     }
 
     get terraformMetaArguments(): Record<string, unknown> {
       const meta = super.terraformMetaArguments;
       if (!this.dependsOnLater) return meta;
       // The address as Terraform reads it in depends_on (what the framework renders an fqn as there).
-      const later = this.dependsOnLater().map((r) => `${r.terraformResourceType}.${r.friendlyUniqueId}`);
+      const later = this.dependsOnLater().map(addressOf);
       return { ...meta, dependsOn: [...((meta.dependsOn as string[] | undefined) ?? []), ...later] };
     }
 
     protected synthesizeAttributes(): Record<string, unknown> {
-      return { [this.attribute]: this.triggers };
+      return { [this.attribute]: this.triggers, ...(this.input ? { input: this.input } : {}) };
     }
 
     protected synthesizeHclAttributes(): Record<string, unknown> {
-      return { [this.attribute]: { value: this.triggers, isBlock: false, type: 'map', storageClassType: 'stringMap' } };
+      const map = (value: IResolvable) => ({ value, isBlock: false, type: 'map', storageClassType: 'stringMap' });
+      return { [this.attribute]: map(this.triggers), ...(this.input ? { input: map(this.input) } : {}) };
     }
   };
   classes.set(framework, found);
   return found;
+}
+
+/** A carrier's address as Terraform reads it in expressions and `depends_on`. */
+function addressOf(resource: CarrierResource): string {
+  return `${resource.terraformResourceType}.${resource.friendlyUniqueId}`;
 }
 
 /**
@@ -132,12 +157,14 @@ function carrierClass(framework: Framework): CarrierClass {
  * have changed them). An invalid construct throws its one line. Not while the framework prepares the stack:
  * `app.synth()` resolves everything once before it runs Aspects and validations (which then list every
  * problem), to find references across stacks, and triggers hold none, so that pass gets a placeholder.
+ * `expressions` are added unescaped: Terraform expressions the renderer wrote, no user value in them.
  */
-function lazyTriggers(read: () => Record<string, string>): IResolvable {
+function lazyTriggers(read: () => Record<string, string>, expressions?: () => Record<string, string>): IResolvable {
   // Not Lazy.anyValue: the framework appends a token's creation stack to its error; this error is one line.
   return {
     creationStack: [],
-    resolve: (context: IResolveContext) => (context.preparing ? {} : escapeAll(read())),
+    resolve: (context: IResolveContext) =>
+      context.preparing ? {} : { ...escapeAll(read()), ...(expressions ? expressions() : {}) },
     toString: () => '<hoststore triggers>',
   };
 }
@@ -153,61 +180,115 @@ function requireNullProvider(scope: IConstruct): void {
 }
 
 /**
- * The config carrier's precondition for `failPlanIfExists`. Terraform requires a condition to refer to
- * some object: "or the identity does not exist" is also true (nothing to have been interrupted).
+ * One thing: a carrier at `<construct>/identity[-n]` whose triggers are the identity (a change replaces it,
+ * and its destroy-time provisioner deletes the old thing) and, for `terraform_data`, whose `input` is the full
+ * spec (a change there is an update in place: nothing runs). The project's manifest converges it.
+ * `null_resource` has no `input`, so it keeps a config carrier beside it, with no provisioner, whose
+ * triggers are the full spec.
  */
-function failPlanIfExists(props: CarrierPairProps, identityAddress: string) {
-  if (!props.failPlanIfExists) return undefined;
-  const file = escapeTemplate(JSON.stringify(props.failPlanIfExists.file));
-  return {
-    precondition: [
-      {
-        condition: `\${!fileexists(${file}) || ${identityAddress} == null}`,
-        errorMessage: escapeTemplate(props.failPlanIfExists.message),
-      },
-    ],
-  };
-}
-
-export function renderCarrierPair(scope: IConstruct, suffix: string, props: CarrierPairProps): CarrierPair {
+export function renderThing(scope: IConstruct, suffix: string, props: ThingCarrierProps): ThingCarrier {
   const framework = frameworkOf(scope);
   const Carrier = carrierClass(framework);
   if (props.carrier === 'null_resource') requireNullProvider(scope);
   const stack = stackOf(scope).node.id;
+  const full = props.carrier === 'terraform_data';
   const identity = new Carrier(scope, `identity${suffix}`, {
     type: props.carrier,
     triggers: lazyTriggers(props.identity),
+    ...(full ? { input: lazyTriggers(props.spec) } : {}),
     provisioners: [provisioner(props, 'delete', stack)],
     dependsOn: props.dependsOn,
   });
+  if (full)
+    return {
+      resource: identity,
+      specRef: { type: 'terraform_data', id: identity.friendlyUniqueId, attribute: 'input' },
+      carriers: [identity],
+    };
   const config = new Carrier(scope, `config${suffix}`, {
     type: props.carrier,
     triggers: lazyTriggers(props.spec),
-    provisioners: [provisioner(props, 'converge')],
+    provisioners: [],
     dependsOn: [identity, ...(props.dependsOn ?? [])],
-    lifecycle: failPlanIfExists(props, `${props.carrier}.${identity.friendlyUniqueId}`),
   });
-  return { identity, config };
+  return {
+    resource: identity,
+    specRef: { type: 'null_resource', id: config.friendlyUniqueId, attribute: 'triggers' },
+    carriers: [identity, config],
+  };
 }
 
-/** The project's manifest: one config-only carrier, converged after every config carrier `dependsOn` lists at synth. */
-export function renderManifestCarrier(
-  scope: IConstruct,
-  props: Pick<CarrierPairProps, 'carrier' | 'cli' | 'spec'> & { readonly dependsOn: () => CarrierResource[] },
-): CarrierResource {
+/** What a project's manifest converges: one thing, where its spec is, and what fails the plan while it is unfinished. */
+export interface ManifestThing {
+  /** Construct path of the thing's construct (a non-shared volume's replicas share it). */
+  readonly address: string;
+  readonly kind: ThingKind;
+  readonly thing: ThingCarrier;
+  /**
+   * A file whose presence fails Terraform's plan (and apply) with `message`, checked even when nothing
+   * changed (an interrupted grow's marker).
+   */
+  readonly failPlanIfExists?: { readonly file: string; readonly message: string };
+}
+
+export interface ManifestCarrierProps {
+  readonly carrier: Carrier;
+  readonly cli: string;
+  /** The manifest's own fields (what the project declares), read at synth. */
+  readonly spec: () => Record<string, string>;
+  /** Everything the project declares, listed at synth, storage first, then mounts, then policies. */
+  readonly things: () => ManifestThing[];
+}
+
+/**
+ * A grow marker's precondition. Terraform requires a condition to refer to some object: "or the thing's
+ * carrier does not exist" is also true (nothing to have been interrupted).
+ */
+function growPreconditions(things: readonly ManifestThing[]) {
+  const conditions = things.flatMap(({ failPlanIfExists: check, thing }) =>
+    check
+      ? [
+          {
+            condition: `\${!fileexists(${escapeTemplate(JSON.stringify(check.file))}) || ${addressOf(thing.resource)} == null}`,
+            errorMessage: escapeTemplate(check.message),
+          },
+        ]
+      : [],
+  );
+  return conditions.length ? { precondition: conditions } : undefined;
+}
+
+/**
+ * The project's manifest, at `<project>/manifest`: it converges the whole project in one process. Its
+ * triggers are what the project declares plus `specs`, a digest of every thing's full spec, so any change
+ * anywhere replaces it and its create-time provisioner (`handle project converge`) runs the engine once;
+ * each thing's spec reaches it in its own variable, `HOSTSTORE_SPEC_<n>` (Linux caps one environment
+ * string at 128 KiB).
+ */
+export function renderManifestCarrier(scope: IConstruct, props: ManifestCarrierProps): CarrierResource {
   const framework = frameworkOf(scope);
   if (props.carrier === 'null_resource') requireNullProvider(scope);
+  const refs = () => props.things().map((t) => refExpression(t.thing.specRef));
+  const specEntries = () =>
+    Object.fromEntries(
+      props
+        .things()
+        .map((t, i) => [`${SPEC_VAR_PREFIX}${i + 1}`, specEntryTemplate(t.address, t.kind, t.thing.specRef)]),
+    );
   return new (carrierClass(framework))(scope, 'manifest', {
     type: props.carrier,
-    triggers: lazyTriggers(props.spec),
-    provisioners: [provisioner({ ...props, kind: 'project' }, 'converge')],
-    dependsOnLater: props.dependsOn,
+    triggers: lazyTriggers(props.spec, () => ({ specs: `\${sha256(jsonencode([${refs().join(', ')}]))}` })),
+    provisioners: [],
+    provisionersLater: () => [provisioner({ ...props, kind: 'project' }, 'converge', undefined, specEntries())],
+    dependsOnLater: () => props.things().flatMap((t) => t.thing.carriers),
+    lifecycleLater: () => growPreconditions(props.things()),
   });
 }
 
 export interface TerraformDataConfig {
   readonly triggersReplace: Record<string, string>;
-  readonly provisioners?: ReturnType<typeof provisioner>[];
+  readonly input?: Record<string, string>;
+  readonly provisioners?: Provisioner[];
   readonly dependsOn?: CarrierResource[];
 }
 
@@ -217,6 +298,7 @@ export function makeTerraformData(scope: IConstruct, id: string, config: Terrafo
   return new (carrierClass(framework))(scope, id, {
     type: 'terraform_data',
     triggers: lazyTriggers(() => config.triggersReplace),
+    ...(config.input ? { input: lazyTriggers(() => config.input!) } : {}),
     provisioners: config.provisioners ?? [],
     dependsOn: config.dependsOn,
   });

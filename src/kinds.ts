@@ -287,6 +287,7 @@ export const projectKind: KindContract<ProjectManifestWire> = {
     storage: 'ignored',
     mounts: 'ignored',
     policies: 'ignored',
+    specs: 'ignored',
   },
 };
 

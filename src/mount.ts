@@ -13,7 +13,7 @@ import {
   wholeNumberRule,
   type MountSpecWire,
 } from './schema.js';
-import { renderCarrierPair, type CarrierResource } from './carrier.js';
+import { renderThing, type ManifestThing } from './carrier.js';
 import { frameworkOf } from './framework.js';
 import { StorageBase } from './storage-base.js';
 import { StorageProject } from './storage-project.js';
@@ -60,7 +60,7 @@ export class Mount extends Construct {
   readonly hostPathsOutput: OutputRef;
   private readonly project: StorageProject;
   private readonly problems: Problems;
-  private readonly configs: CarrierResource[] = [];
+  private readonly things: ManifestThing[] = [];
 
   constructor(scope: Construct, id: string, props: MountProps) {
     super(scope, id);
@@ -164,7 +164,7 @@ export class Mount extends Construct {
     };
   }
 
-  /** One carrier pair per replica, each waiting for the storage (replica) it mounts. */
+  /** One carrier per replica, each waiting for the storage (replica) it mounts. */
   private renderReplicas(): void {
     if (!(this.storage instanceof StorageBase)) return;
     const storage = this.storage;
@@ -174,23 +174,22 @@ export class Mount extends Construct {
         assertValid(this, storage);
         return this.wireSpec(replica);
       };
-      const storageConfig = storage.configCarrier(storage.instanceFor(replica));
-      this.configs.push(
-        renderCarrierPair(this, `-${replica}`, {
-          carrier: this.project.renderedCarrier,
-          kind: 'mount',
-          cli: this.project.cli,
-          identity: () => identityOf('mount', spec()),
-          spec: () => spec() as unknown as Record<string, string>,
-          dependsOn: storageConfig ? [storageConfig] : [],
-        }).config,
-      );
+      const storageCarrier = storage.carrierOf(storage.instanceFor(replica));
+      const thing = renderThing(this, `-${replica}`, {
+        carrier: this.project.renderedCarrier,
+        kind: 'mount',
+        cli: this.project.cli,
+        identity: () => identityOf('mount', spec()),
+        spec: () => spec() as unknown as Record<string, string>,
+        dependsOn: storageCarrier ? [storageCarrier] : [],
+      });
+      this.things.push({ address: this.node.path, kind: 'mount', thing });
     });
   }
 
-  /** @internal its config carriers, replica by replica */
-  configCarriers(): CarrierResource[] {
-    return [...this.configs];
+  /** @internal what the project's manifest converges for it, replica by replica */
+  manifestThings(): ManifestThing[] {
+    return [...this.things];
   }
 
   /** @internal manifest entries (`service/replica:/path`) */

@@ -402,6 +402,9 @@ export const projectManifestSchema = wireObject(
     storage: z.string(),
     mounts: z.string(),
     policies: z.string(),
+    // A digest of every thing's full spec (absent in manifests of earlier builds): a change anywhere
+    // replaces the manifest, so it converges; the specs themselves arrive in HOSTSTORE_SPEC_<n>.
+    specs: z.string().optional(),
   },
   {
     root: rootRule,
@@ -409,6 +412,8 @@ export const projectManifestSchema = wireObject(
     storage: listRule(/^(volume|directory|disk):[A-Za-z0-9-]{1,63}$/, 'kind:name entries'),
     mounts: listRule(/^[A-Za-z0-9-]{1,63}\/[0-9]{1,3}:\/[A-Za-z0-9._@+=/-]*$/, 'service/replica:/mount/path entries'),
     policies: listRule(/^[A-Za-z0-9-]{1,63}:[A-Za-z0-9-]{1,63}$/, 'policy:storage entries'),
+    specs: ((v: string | undefined) =>
+      v === undefined || /^[0-9a-f]{64}$/.test(v) ? undefined : 'must be a SHA-256 digest in hex') as Rule,
   },
   { unknownKeys: 'strict' },
 ).transform((manifest) => ({

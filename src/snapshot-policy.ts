@@ -13,7 +13,7 @@ import {
   snapshotPolicySpecSchema,
   type SnapshotPolicySpecWire,
 } from './schema.js';
-import { renderCarrierPair, type CarrierResource } from './carrier.js';
+import { renderThing, type ManifestThing } from './carrier.js';
 import { frameworkOf } from './framework.js';
 import { StorageBase, type StorageInstance } from './storage-base.js';
 import { StorageProject } from './storage-project.js';
@@ -117,7 +117,7 @@ export class SnapshotPolicy extends Construct {
   maxFreezeSeconds: number;
   private readonly project: StorageProject;
   private readonly problems: Problems;
-  private readonly configs: CarrierResource[] = [];
+  private readonly things: ManifestThing[] = [];
 
   constructor(scope: Construct, id: string, props: SnapshotPolicyProps) {
     super(scope, id);
@@ -153,7 +153,7 @@ export class SnapshotPolicy extends Construct {
     p.watch('maxFreezeSeconds', () => this.maxFreezeSeconds, maxFreezeSecondsRule);
     this.project.policies.push(this);
     this.node.addValidation({ validate: () => this.policyProblems() });
-    // One carrier pair per storage instance, including those a Mount made later adds.
+    // One carrier per storage instance, including those a Mount made later adds.
     if (props.storage instanceof StorageBase) props.storage.onInstance((instance) => this.renderInstance(instance));
   }
 
@@ -188,22 +188,21 @@ export class SnapshotPolicy extends Construct {
       assertValid(this, this.storage);
       return this.wireSpec(instance.name);
     };
-    const storageConfig = this.storage.configCarrier(instance.name);
-    this.configs.push(
-      renderCarrierPair(this, instance.replica === undefined ? '' : `-${instance.replica}`, {
-        carrier: this.project.renderedCarrier,
-        kind: 'snapshot-policy',
-        cli: this.project.cli,
-        identity: () => identityOf('snapshot-policy', spec()),
-        spec: () => spec() as unknown as Record<string, string>,
-        dependsOn: storageConfig ? [storageConfig] : [],
-      }).config,
-    );
+    const storageCarrier = this.storage.carrierOf(instance.name);
+    const thing = renderThing(this, instance.replica === undefined ? '' : `-${instance.replica}`, {
+      carrier: this.project.renderedCarrier,
+      kind: 'snapshot-policy',
+      cli: this.project.cli,
+      identity: () => identityOf('snapshot-policy', spec()),
+      spec: () => spec() as unknown as Record<string, string>,
+      dependsOn: storageCarrier ? [storageCarrier] : [],
+    });
+    this.things.push({ address: this.node.path, kind: 'snapshot-policy', thing });
   }
 
-  /** @internal its config carriers, storage instance by instance */
-  configCarriers(): CarrierResource[] {
-    return [...this.configs];
+  /** @internal what the project's manifest converges for it, storage instance by instance */
+  manifestThings(): ManifestThing[] {
+    return [...this.things];
   }
 
   /** @internal manifest entries (`policy:storage`) */

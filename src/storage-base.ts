@@ -1,6 +1,6 @@
 /**
  * What Volume and Disk share: a name, a removal policy, the storage instances they stand for on the host
- * (a non-shared volume is one per replica), and the carriers that converge each instance.
+ * (a non-shared volume is one per replica), and the carrier of each instance.
  */
 import { Construct } from 'constructs';
 import {
@@ -18,7 +18,7 @@ import {
   type StorageKind,
   type StorageSpecWire,
 } from './schema.js';
-import { renderCarrierPair, type CarrierResource } from './carrier.js';
+import { renderThing, type CarrierResource, type ManifestThing, type ThingCarrier } from './carrier.js';
 import { frameworkOf } from './framework.js';
 import { StorageProject } from './storage-project.js';
 import { Problems, assertValid, remembered, specProblem } from './validation.js';
@@ -69,7 +69,7 @@ export abstract class StorageBase extends Construct {
   readonly storageOutput: OutputRef;
   /** @internal */ readonly mounts: Mount[] = [];
   protected readonly problems: Problems;
-  private readonly configs = new Map<string, CarrierResource>();
+  private readonly things = new Map<string, { thing: ThingCarrier; manifest: ManifestThing }>();
   private readonly instanceListeners: Array<(instance: StorageInstance) => void> = [];
 
   protected constructor(scope: Construct, id: string, options: StorageBaseOptions) {
@@ -150,14 +150,14 @@ export abstract class StorageBase extends Construct {
     return this.instances().map((i) => imagePath(this.project.root, this.kind, this.project.name, i.name));
   }
 
-  /** @internal the config carrier a Mount or policy of `instance` waits for */
-  configCarrier(instance: string): CarrierResource | undefined {
-    return this.configs.get(instance);
+  /** @internal the carrier a Mount or policy of `instance` waits for (created after it, destroyed before it) */
+  carrierOf(instance: string): CarrierResource | undefined {
+    return this.things.get(instance)?.thing.resource;
   }
 
-  /** @internal its config carriers, instance by instance */
-  configCarriers(): CarrierResource[] {
-    return [...this.configs.values()];
+  /** @internal what the project's manifest converges for it, instance by instance */
+  manifestThings(): ManifestThing[] {
+    return [...this.things.values()].map((t) => t.manifest);
   }
 
   /**
@@ -166,36 +166,43 @@ export abstract class StorageBase extends Construct {
    */
   onInstance(listener: (instance: StorageInstance) => void): void {
     this.instanceListeners.push(listener);
-    for (const instance of this.instances()) if (this.configs.has(instance.name)) listener(instance);
+    for (const instance of this.instances()) if (this.things.has(instance.name)) listener(instance);
   }
 
   /** @internal makes the carriers of instances that have none yet (a Mount calls it when it adds replicas) */
   renderInstances(): void {
     for (const instance of this.instances()) {
-      if (this.configs.has(instance.name)) continue;
+      if (this.things.has(instance.name)) continue;
       const spec = () => {
         assertValid(this);
         return this.wireSpec(instance.name);
       };
-      const pair = renderCarrierPair(this, instance.replica === undefined ? '' : `-${instance.replica}`, {
+      const thing = renderThing(this, instance.replica === undefined ? '' : `-${instance.replica}`, {
         carrier: this.project.renderedCarrier,
         kind: 'storage',
         cli: this.project.cli,
         identity: () => identityOf('storage', spec()),
         spec: () => spec() as unknown as Record<string, string>,
-        // Block storage grows in place; a grow a killed deploy left unfinished must fail the next plan.
-        ...(this.kind === 'directory'
-          ? {}
-          : {
-              failPlanIfExists: interruptedGrowCheck({
-                root: this.project.root,
-                kind: this.kind,
-                project: this.project.name,
-                name: instance.name,
-              }),
-            }),
       });
-      this.configs.set(instance.name, pair.config);
+      this.things.set(instance.name, {
+        thing,
+        manifest: {
+          address: this.node.path,
+          kind: 'storage',
+          thing,
+          // Block storage grows in place; a grow a killed deploy left unfinished must fail the next plan.
+          ...(this.kind === 'directory'
+            ? {}
+            : {
+                failPlanIfExists: interruptedGrowCheck({
+                  root: this.project.root,
+                  kind: this.kind,
+                  project: this.project.name,
+                  name: instance.name,
+                }),
+              }),
+        },
+      });
       for (const listener of this.instanceListeners) listener(instance);
     }
   }

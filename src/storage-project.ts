@@ -20,7 +20,7 @@ import {
   type Carrier,
   type ProjectManifestWire,
 } from './schema.js';
-import { renderManifestCarrier, type CarrierResource } from './carrier.js';
+import { renderManifestCarrier, type ManifestThing } from './carrier.js';
 import { frameworkOf, stackOf } from './framework.js';
 import { Problems, assertValid, specProblem } from './validation.js';
 import { unknownPropProblems, type PropNames } from './known-props.js';
@@ -140,7 +140,7 @@ export class StorageProject extends Construct {
       carrier: this.renderedCarrier,
       cli: this.cli,
       spec: () => this.manifest(true) as unknown as Record<string, string>,
-      dependsOn: () => this.configCarriers(),
+      things: () => this.manifestThings(),
     });
   }
 
@@ -184,9 +184,9 @@ export class StorageProject extends Construct {
     };
   }
 
-  /** Every config carrier of the project, storage first, then mounts, then policies (the manifest waits for all). */
-  private configCarriers(): CarrierResource[] {
-    return [...this.storages, ...this.mounts, ...this.policies].flatMap((part) => part.configCarriers());
+  /** Everything the manifest converges, storage first, then mounts, then policies (it waits for all of them). */
+  private manifestThings(): ManifestThing[] {
+    return [...this.storages, ...this.mounts, ...this.policies].flatMap((part) => part.manifestThings());
   }
 
   private crossConstructProblems(): string[] {

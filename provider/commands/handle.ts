@@ -56,6 +56,9 @@ export async function handle(args: string[], rawSpec: string | undefined): Promi
   if (!isKind(kind) || (op !== 'converge' && op !== 'delete') || args.length !== 2) {
     throw new UsageError(`usage: hoststore handle <${KIND_NAMES.join('|')}> <converge|delete>`);
   }
+  // A project's manifest converges the whole project through the engine, in this one process.
+  if (kind === 'project' && op === 'converge')
+    return (await import('./converge-project.js')).convergeProject(rawSpec, process.env);
   const handler = await loadHandler(kind);
   const input = parseSpecJson(rawSpec);
   if (op === 'delete') {

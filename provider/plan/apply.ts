@@ -67,6 +67,12 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<void
   await locked();
 }
 
+/** `applyPlan` for a caller that already holds the lock of every root of the plan (it planned under it). */
+export async function applyPlanLocked(plan: Plan, options: ApplyOptions): Promise<void> {
+  assertApplicable(plan, options.allowDataLoss);
+  await applyLocked(plan, options);
+}
+
 async function applyLocked(plan: Plan, options: ApplyOptions): Promise<void> {
   const contexts = new Map<string, HandlerContext>();
   const ctxFor = (root: string) =>

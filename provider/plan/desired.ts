@@ -1,13 +1,17 @@
 /**
- * The desired state, read from a synth output (cdktf.out): every config carrier's spec, found by the
- * handler command its create-time provisioner runs, with the construct path it came from.
+ * The desired state, read from a synth output (cdktf.out): each project's manifest (the carrier whose
+ * create-time provisioner runs `handle project converge`) and every thing it converges, from its
+ * `HOSTSTORE_SPEC_<n>` entries, each resolved against the same JSON (the one source of truth Terraform
+ * itself hands the converge). Outputs of earlier builds, whose config carriers each ran `handle <kind>
+ * converge`, are still read (`hoststore diff --base` of an old synth output).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UsageError } from '../errors.js';
+import { SpecError, UsageError } from '../errors.js';
 import { naturalCompare } from '../natural-order.js';
 import { readSynthJson } from './synth-file.js';
 import { handlerCommand, KIND_NAMES, type KindName } from '../../src/kinds.js';
+import { SPEC_VAR_PATTERN, parseSpecEntryTemplate, refExpression } from '../../src/manifest-specs.js';
 
 export type SpecKind = KindName;
 
@@ -27,7 +31,10 @@ const ORDER = new Map<SpecKind, number>(KIND_NAMES.map((kind, i) => [kind, i]));
 interface Carrier {
   readonly triggers_replace?: Record<string, string>;
   readonly triggers?: Record<string, string>;
-  readonly provisioner?: Array<{ 'local-exec'?: { command?: string; when?: string } }>;
+  readonly input?: Record<string, string>;
+  readonly provisioner?: Array<{
+    'local-exec'?: { command?: string; when?: string; environment?: Record<string, string> };
+  }>;
   readonly '//'?: { metadata?: { path?: string } };
 }
 
@@ -41,6 +48,38 @@ function unescapeAll(triggers: Record<string, unknown>): Record<string, string> 
   const spec: Record<string, string> = {};
   for (const key of Object.keys(triggers)) spec[key] = unescapeTemplate(String(triggers[key]));
   return spec;
+}
+
+/** Storage first, then mounts, policies and manifests; by address within a kind. */
+export function sortDesired(specs: DesiredSpec[]): DesiredSpec[] {
+  return specs.sort((a, b) => ORDER.get(a.kind)! - ORDER.get(b.kind)! || byAddress(a, b));
+}
+
+type Resources = Record<string, Record<string, Carrier>>;
+
+/**
+ * The things a manifest's provisioner converges, in its `HOSTSTORE_SPEC_<n>` order, each spec read from
+ * the attribute its entry names in the same stack.
+ */
+function manifestThings(stack: string, manifest: string, env: Record<string, string>, resources: Resources) {
+  const vars = Object.keys(env)
+    .map((name) => ({ name, n: SPEC_VAR_PATTERN.exec(name)?.[1] }))
+    .filter((v): v is { name: string; n: string } => v.n !== undefined)
+    .sort((a, b) => Number(a.n) - Number(b.n));
+  return vars.map(({ name }): DesiredSpec => {
+    const entry = parseSpecEntryTemplate(String(env[name]));
+    const where = `${name} of ${manifest} in stack ${stack}`;
+    if (!entry)
+      throw new SpecError(
+        `${where} is not an entry hoststore renders ({"address":...,"kind":...,"spec":\${jsonencode(<carrier>.input)}}); run cdktf synth again`,
+      );
+    const value = resources[entry.ref.type]?.[entry.ref.id]?.[entry.ref.attribute];
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      throw new SpecError(
+        `${where} refers to ${refExpression(entry.ref)}, which the stack does not hold as a spec; run cdktf synth again`,
+      );
+    return { stack, address: entry.address, kind: entry.kind, spec: unescapeAll(value) };
+  });
 }
 
 /** Code-point order (not locale order): stable across machines and much cheaper for thousands of addresses. */
@@ -69,24 +108,25 @@ export function readDesired(appDir: string, onlyStack?: string): DesiredSpec[] {
   const specs: DesiredSpec[] = [];
   for (const stack of stacks) {
     const config = readSynthJson(appDir, stack.synthesizedStackPath, `stack ${stack.name}'s configuration`) as {
-      resource?: Record<string, Record<string, Carrier>>;
+      resource?: Resources;
     };
+    const resources = config.resource ?? {};
     for (const type of ['terraform_data', 'null_resource']) {
-      for (const [logicalId, carrier] of Object.entries(config.resource?.[type] ?? {})) {
+      for (const [logicalId, carrier] of Object.entries(resources[type] ?? {})) {
         for (const p of carrier.provisioner ?? []) {
           const kind = CONVERGE.get(p['local-exec']?.command ?? '');
           if (!kind || p['local-exec']?.when === 'destroy') continue;
-          const triggers = carrier.triggers_replace ?? carrier.triggers ?? {};
+          const triggers = { ...(carrier.triggers_replace ?? carrier.triggers ?? {}) };
           const ownerPath = (carrier['//']?.metadata?.path ?? logicalId).replace(/\/(config|manifest)(-\d+)?$/, '');
-          specs.push({
-            stack: stack.name,
-            address: ownerPath,
-            kind,
-            spec: unescapeAll(triggers),
-          });
+          if (kind === 'project') {
+            // The digest is an expression Terraform evaluates; the specs it covers are read below.
+            delete triggers.specs;
+            specs.push(...manifestThings(stack.name, ownerPath, p['local-exec']?.environment ?? {}, resources));
+          }
+          specs.push({ stack: stack.name, address: ownerPath, kind, spec: unescapeAll(triggers) });
         }
       }
     }
   }
-  return specs.sort((a, b) => ORDER.get(a.kind)! - ORDER.get(b.kind)! || byAddress(a, b));
+  return sortDesired(specs);
 }

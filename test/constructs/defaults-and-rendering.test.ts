@@ -1,10 +1,15 @@
-/** Defaults, and the Terraform the constructs render: identity/config pairs, provisioners, outputs. */
+/** Defaults, and the Terraform the constructs render: one carrier per thing, the manifest, provisioners, outputs. */
 import * as path from 'node:path';
 import { App, TerraformStack, Testing } from 'cdktf';
 import { Disk, Mount, SnapshotPolicy, StorageProject, Volume } from '../../src/index.js';
 import { escapeTemplate } from '../../src/validation.js';
 import { TerraformDataCarrier } from '../helpers/terraform-data-carrier.js';
+import { Construct } from 'constructs';
 import { byPath, synth } from './synth-helpers.js';
+
+/** Resources by logical id without its hash suffix. */
+const byType = (resources: Record<string, any>): Record<string, any> =>
+  Object.fromEntries(Object.entries(resources).map(([id, r]) => [id.replace(/_[0-9A-F]{8}$/, ''), r]));
 
 test('defaults are what the README says', () => {
   const stack = new TerraformStack(Testing.app() as App, 'stack');
@@ -58,14 +63,14 @@ test('defaults are what the README says', () => {
   expect(new Disk(project, 'existing', { name: 'existing' }).sizeGb).toBeUndefined();
 });
 
-test('a storage renders an identity and a config carrier with readable string triggers', () => {
+test('a storage renders one carrier: identity triggers, the full spec as input, the delete at destroy', () => {
   const json = synth((p) => new Disk(p, 'pg', { name: 'pg', sizeGb: 20, filesystem: 'xfs' }));
   expect(JSON.stringify(json)).toHaveResourceWithProperties(TerraformDataCarrier, {
     triggers_replace: { kind: 'disk', root: '/var/lib/hoststore', project: 'proj', name: 'pg' },
   });
   const carriers = byPath(json);
+  expect(Object.keys(carriers).sort()).toEqual(['stack/proj/manifest', 'stack/proj/pg/identity']);
   const identity = carriers['stack/proj/pg/identity'];
-  const config = carriers['stack/proj/pg/config'];
   expect(identity.provisioner).toEqual([
     {
       'local-exec': {
@@ -79,15 +84,7 @@ test('a storage renders an identity and a config carrier with readable string tr
       },
     },
   ]);
-  expect(config.provisioner).toEqual([
-    {
-      'local-exec': {
-        command: '"$HOSTSTORE_CLI" handle storage converge',
-        environment: { HOSTSTORE_CLI: '/opt/hoststore/cli.js', HOSTSTORE_SPEC: '${jsonencode(self.triggers_replace)}' },
-      },
-    },
-  ]);
-  expect(config.triggers_replace).toEqual({
+  expect(identity.input).toEqual({
     kind: 'disk',
     root: '/var/lib/hoststore',
     project: 'proj',
@@ -99,15 +96,18 @@ test('a storage renders an identity and a config carrier with readable string tr
     removal_policy: 'retain',
     from_snapshot: '',
   });
-  expect(config.depends_on).toEqual([expect.stringMatching(/^terraform_data\.proj_pg_identity_/)]);
+  expect(identity.depends_on).toBeUndefined();
 });
 
-test('raising sizeGb changes only the config carrier; identity stays byte for byte', () => {
+test('raising sizeGb changes only the input; the identity triggers stay byte for byte', () => {
   const at = (sizeGb: number) => byPath(synth((p) => new Volume(p, 'db', { sizeGb, shared: true })));
   const [small, big] = [at(10), at(20)];
-  expect(big['stack/proj/db/identity']).toEqual(small['stack/proj/db/identity']);
-  expect(small['stack/proj/db/config'].triggers_replace.size_gb).toBe('10');
-  expect(big['stack/proj/db/config'].triggers_replace.size_gb).toBe('20');
+  expect(big['stack/proj/db/identity'].triggers_replace).toEqual(small['stack/proj/db/identity'].triggers_replace);
+  expect(big['stack/proj/db/identity'].provisioner).toEqual(small['stack/proj/db/identity'].provisioner);
+  expect(small['stack/proj/db/identity'].input.size_gb).toBe('10');
+  expect(big['stack/proj/db/identity'].input.size_gb).toBe('20');
+  // The manifest's digest refers to the input, so Terraform replaces the manifest, which converges
+  expect(big['stack/proj/manifest'].triggers_replace.specs).toMatch(/^\$\{sha256\(jsonencode\(\[terraform_data\.proj_db_identity_[0-9A-F]{8}\.input\]\)\)\}$/);
 });
 
 test('a non-shared volume renders one storage per replica; a shared one, one storage bound to all', () => {
@@ -126,23 +126,24 @@ test('a non-shared volume renders one storage per replica; a shared one, one sto
       new Volume(p, 'lonely', { sizeGb: 1 });
     }),
   );
-  expect(['1', '2', '3'].map((r) => json[`stack/proj/cache/config-${r}`].triggers_replace.name)).toEqual([
+  expect(['1', '2', '3'].map((r) => json[`stack/proj/cache/identity-${r}`].input.name)).toEqual([
     'cache-1',
     'cache-2',
     'cache-3',
   ]);
-  expect(json['stack/proj/lonely/config-1'].triggers_replace.name).toBe('lonely-1');
-  expect(json['stack/proj/models/config'].triggers_replace.name).toBe('models');
-  expect(json['stack/proj/models-mount/config-3'].triggers_replace).toMatchObject({
+  expect(json['stack/proj/lonely/identity-1'].input.name).toBe('lonely-1');
+  expect(json['stack/proj/models/identity'].input.name).toBe('models');
+  expect(json['stack/proj/models-mount/identity-3'].input).toMatchObject({
     storage: 'models',
     replica: '3',
     read_only: 'true',
     host_path: '/var/lib/hoststore/projects/proj/services/web/3/models',
   });
-  expect(json['stack/proj/cache-mount/config-2'].triggers_replace).toMatchObject({ storage: 'cache-2', replica: '2' });
-  expect(json['stack/proj/cache-mount/config-2'].depends_on).toEqual(
-    expect.arrayContaining([expect.stringMatching(/proj_cache_config-2_/)]),
-  );
+  expect(json['stack/proj/cache-mount/identity-2'].input).toMatchObject({ storage: 'cache-2', replica: '2' });
+  // Created after the storage it mounts, destroyed (unmounted) before it
+  expect(json['stack/proj/cache-mount/identity-2'].depends_on).toEqual([
+    expect.stringMatching(/^terraform_data\.proj_cache_identity-2_/),
+  ]);
 });
 
 test('Mount host paths are an attribute and a Terraform output', () => {
@@ -165,7 +166,7 @@ test('Mount host paths are an attribute and a Terraform output', () => {
   });
 });
 
-test('the manifest lists everything the project declares and runs last', () => {
+test('the manifest lists everything the project declares, converges every thing, and runs last', () => {
   const json = byPath(
     synth((p) => {
       const d = new Disk(p, 'pg', { name: 'pg', sizeGb: 1 });
@@ -175,6 +176,7 @@ test('the manifest lists everything the project declares and runs last', () => {
     }),
   );
   const manifest = json['stack/proj/manifest'];
+  const ref = (name: string) => expect.stringMatching(new RegExp(`^terraform_data\\.proj_${name}_[0-9A-F]{8}$`));
   expect(manifest.triggers_replace).toEqual({
     root: '/var/lib/hoststore',
     project: 'proj',
@@ -182,21 +184,63 @@ test('the manifest lists everything the project declares and runs last', () => {
     storage: 'disk:pg,volume:db',
     mounts: 'db/1:/data',
     policies: 'nightly:db',
+    specs: expect.stringMatching(/^\$\{sha256\(jsonencode\(\[terraform_data\.proj_pg_identity_\w+\.input, terraform_data\.proj_db_identity_\w+\.input, terraform_data\.proj_m_identity-1_\w+\.input, terraform_data\.proj_nightly_identity_\w+\.input\]\)\)\}$/),
   });
-  expect(manifest.provisioner[0]['local-exec'].command).toBe('"$HOSTSTORE_CLI" handle project converge');
-  expect(manifest.depends_on).toHaveLength(4);
+  const exec = manifest.provisioner[0]['local-exec'];
+  expect(exec.command).toBe('"$HOSTSTORE_CLI" handle project converge');
+  expect(exec.when).toBeUndefined();
+  expect(Object.keys(exec.environment)).toEqual([
+    'HOSTSTORE_CLI',
+    'HOSTSTORE_SPEC',
+    'HOSTSTORE_SPEC_1',
+    'HOSTSTORE_SPEC_2',
+    'HOSTSTORE_SPEC_3',
+    'HOSTSTORE_SPEC_4',
+  ]);
+  expect(exec.environment.HOSTSTORE_SPEC).toBe('${jsonencode(self.triggers_replace)}');
+  expect(exec.environment.HOSTSTORE_SPEC_3).toMatch(
+    /^\{"address":"stack\/proj\/m","kind":"mount","spec":\$\{jsonencode\(terraform_data\.proj_m_identity-1_[0-9A-F]{8}\.input\)\}\}$/,
+  );
+  expect(manifest.depends_on).toEqual([
+    ref('pg_identity'),
+    ref('db_identity'),
+    ref('m_identity-1'),
+    ref('nightly_identity'),
+  ]);
+  // One precondition per block storage: an interrupted grow fails the plan
+  expect(manifest.lifecycle.precondition).toHaveLength(2);
+  expect(manifest.lifecycle.precondition[0].condition).toMatch(
+    /^\$\{!fileexists\("\/var\/lib\/hoststore\/disks\/pg\.img\.growing"\) \|\| terraform_data\.proj_pg_identity_\w+ == null\}$/,
+  );
+});
+
+test('a construct path with template sequences or quotes stays a literal in its spec entry', () => {
+  const json = synth((p) => new Volume(new Construct(p, 'a"${b}%{c}'), 'db', { sizeGb: 1, shared: true }));
+  const entry = byPath(json)['stack/proj/manifest'].provisioner[0]['local-exec'].environment.HOSTSTORE_SPEC_1;
+  expect(entry.startsWith('{"address":"stack/proj/a\\"$${b}%%{c}/db","kind":"storage","spec":${jsonencode(')).toBe(true);
 });
 
 test("carrier: 'null_resource' renders null_resource with triggers and the null provider", () => {
   const json = synth((p) => new Disk(p, 'pg', { name: 'pg', sizeGb: 1 }), { carrier: 'null_resource' });
   expect(json.resource.terraform_data).toBeUndefined();
   expect(json.terraform.required_providers.null).toMatchObject({ source: 'hashicorp/null' });
-  const resources = Object.values(json.resource.null_resource) as any[];
-  expect(resources).toHaveLength(3);
-  for (const r of resources) {
-    expect(Object.values(r.triggers).every((v) => typeof v === 'string')).toBe(true);
-    expect(r.provisioner[0]['local-exec'].environment.HOSTSTORE_SPEC).toBe('${jsonencode(self.triggers)}');
+  const resources = byType(json.resource.null_resource);
+  expect(Object.keys(resources).sort()).toEqual(['proj_manifest', 'proj_pg_config', 'proj_pg_identity']);
+  for (const r of Object.values(resources)) {
+    const { specs, ...rest } = r.triggers;
+    expect(Object.values(rest).every((v) => typeof v === 'string')).toBe(true);
+    expect(specs === undefined || typeof specs === 'string').toBe(true);
   }
+  // No input on a null_resource: the config carrier holds the full spec, and runs nothing
+  expect(resources.proj_pg_config.triggers).toMatchObject({ name: 'pg', size_gb: '1' });
+  expect(resources.proj_pg_config.provisioner).toBeUndefined();
+  expect(resources.proj_pg_identity.provisioner[0]['local-exec'].environment.HOSTSTORE_SPEC).toBe(
+    '${jsonencode(self.triggers)}',
+  );
+  const env = resources.proj_manifest.provisioner[0]['local-exec'].environment;
+  expect(env.HOSTSTORE_SPEC).toBe('${jsonencode(self.triggers)}');
+  expect(env.HOSTSTORE_SPEC_1).toMatch(/"spec":\$\{jsonencode\(null_resource\.proj_pg_config_[0-9A-F]{8}\.triggers\)\}\}$/);
+  expect(resources.proj_manifest.triggers.specs).toMatch(/^\$\{sha256\(jsonencode\(\[null_resource\.proj_pg_config_\w+\.triggers\]\)\)\}$/);
 });
 
 test('template sequences in values are escaped; every trigger value is a string', () => {
@@ -204,6 +248,7 @@ test('template sequences in values are escaped; every trigger value is a string'
   const json = synth((p) => new Volume(p, 'db', { sizeGb: 3, shared: true }), { cli: '/opt/${weird}/cli.js' });
   for (const r of Object.values(json.resource.terraform_data) as any[]) {
     for (const v of Object.values(r.triggers_replace)) expect(typeof v).toBe('string');
+    for (const v of Object.values(r.input ?? {})) expect(typeof v).toBe('string');
     expect(r.provisioner[0]['local-exec'].environment.HOSTSTORE_CLI).toBe('/opt/$${weird}/cli.js');
   }
 });

@@ -3,8 +3,11 @@ import { App, Testing } from 'cdktf';
 import { webAppStack } from '../../examples/web-app.js';
 import { postgresStack } from '../../examples/postgres.js';
 
+/** Every thing's full spec (each carrier's input; the manifest has none). */
 const configs = (json: any) =>
-  Object.values(json.resource.terraform_data as Record<string, any>).map((r) => r.triggers_replace);
+  Object.values(json.resource.terraform_data as Record<string, any>)
+    .filter((r) => r.input)
+    .map((r) => r.input);
 
 test('web app: SQLite volume with nightly snapshots, shared read-only model weights, directory uploads', () => {
   const json = JSON.parse(Testing.synth(webAppStack(Testing.app() as App, 'web-app', '/srv/hs'), true));

@@ -49,17 +49,11 @@ test('carriers exist without any Aspect run (stack.toTerraform(), no app.synth)'
   });
   const carriers = byPath(resolved(stack));
   expect(Object.keys(carriers).sort()).toEqual([
-    'stack/proj/cache/config-1',
-    'stack/proj/cache/config-2',
     'stack/proj/cache/identity-1',
     'stack/proj/cache/identity-2',
-    'stack/proj/m/config-1',
-    'stack/proj/m/config-2',
     'stack/proj/m/identity-1',
     'stack/proj/m/identity-2',
     'stack/proj/manifest',
-    'stack/proj/nightly/config-1',
-    'stack/proj/nightly/config-2',
     'stack/proj/nightly/identity-1',
     'stack/proj/nightly/identity-2',
   ]);
@@ -72,11 +66,11 @@ test('Testing.synthScope and Testing.fullSynth render the carriers too', () => {
       new Disk(new StorageProject(scope, 'proj', { cli: 'hoststore' }), 'pg', { name: 'pg', sizeGb: 1 });
     }),
   );
-  expect(Object.keys(scoped.resource.terraform_data)).toHaveLength(3);
+  expect(Object.keys(scoped.resource.terraform_data)).toHaveLength(2);
   const stack = makeStack((p) => new Disk(p, 'pg', { name: 'pg', sizeGb: 1 }));
   const outdir = Testing.fullSynth(stack);
   const json = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', 'stack', 'cdk.tf.json'), 'utf8'));
-  expect(Object.keys(json.resource.terraform_data)).toHaveLength(3);
+  expect(Object.keys(json.resource.terraform_data)).toHaveLength(2);
 });
 
 test('a SnapshotPolicy made before the Mount sees every replica of a non-shared volume', () => {
@@ -89,14 +83,14 @@ test('a SnapshotPolicy made before the Mount sees every replica of a non-shared 
       }),
     ),
   );
-  expect(['1', '2', '3'].map((r) => carriers[`stack/proj/nightly/config-${r}`].triggers_replace.storage)).toEqual([
+  expect(['1', '2', '3'].map((r) => carriers[`stack/proj/nightly/identity-${r}`].input.storage)).toEqual([
     'cache-1',
     'cache-2',
     'cache-3',
   ]);
-  expect(carriers['stack/proj/nightly/config-3'].depends_on).toEqual(
-    expect.arrayContaining([expect.stringMatching(/proj_cache_config-3_/)]),
-  );
+  expect(carriers['stack/proj/nightly/identity-3'].depends_on).toEqual([
+    expect.stringMatching(/^terraform_data\.proj_cache_identity-3_/),
+  ]);
   expect(carriers['stack/proj/manifest'].triggers_replace.policies).toBe(
     'nightly:cache-1,nightly:cache-2,nightly:cache-3',
   );
@@ -114,8 +108,8 @@ test("a user's Aspect that sets every removalPolicy is what the triggers carry",
   });
   Aspects.of(stack).add(new DestroyAll());
   const carriers = byPath(JSON.parse(Testing.synth(stack, true)));
-  expect(carriers['stack/proj/db/config'].triggers_replace.removal_policy).toBe('destroy');
-  expect(carriers['stack/proj/pg/config'].triggers_replace.removal_policy).toBe('destroy');
+  expect(carriers['stack/proj/db/identity'].input.removal_policy).toBe('destroy');
+  expect(carriers['stack/proj/pg/identity'].input.removal_policy).toBe('destroy');
 });
 
 test("an Aspect's invalid value fails validation like a prop given so", () => {
@@ -258,7 +252,7 @@ test('app.synth() writes the carriers (the path `cdktf synth` runs)', () => {
     new Disk(new StorageProject(stack, 'proj', { cli: 'hoststore' }), 'pg', { name: 'pg', sizeGb: 1 });
     app.synth();
     const json = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', 'stack', 'cdk.tf.json'), 'utf8'));
-    expect(Object.keys(json.resource.terraform_data)).toHaveLength(3);
+    expect(Object.keys(json.resource.terraform_data)).toHaveLength(2);
   } finally {
     fs.rmSync(outdir, { recursive: true, force: true });
   }

@@ -19,13 +19,13 @@ test('maxFreezeSeconds defaults to 5, on the construct, the presets and the wire
   expect(SnapshotPolicy.hourly(project, 'hourly', { storage: volume, maxFreezeSeconds: 0.5 }).maxFreezeSeconds).toBe(
     0.5,
   );
-  expect(byPath(synth(policy()))['stack/proj/nightly/config'].triggers_replace).toMatchObject({
+  expect(byPath(synth(policy()))['stack/proj/nightly/identity'].input).toMatchObject({
     max_freeze_seconds: '5',
   });
-  expect(byPath(synth(policy(2.5)))['stack/proj/nightly/config'].triggers_replace).toMatchObject({
+  expect(byPath(synth(policy(2.5)))['stack/proj/nightly/identity'].input).toMatchObject({
     max_freeze_seconds: '2.5',
   });
-  // the identity carrier does not carry it: changing the bound never replaces the policy
+  // the identity triggers do not carry it: changing the bound never replaces the policy
   expect(byPath(synth(policy(2.5)))['stack/proj/nightly/identity'].triggers_replace).not.toHaveProperty(
     'max_freeze_seconds',
   );

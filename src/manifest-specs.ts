@@ -1,0 +1,60 @@
+/**
+ * The manifest carrier's per-thing environment entries, `HOSTSTORE_SPEC_<n>`: how the constructs write one
+ * and how a synth output's reader finds the spec it refers to. Pure, shared by src/ and provider/.
+ */
+
+/** Prefix of the manifest's per-thing variables; `<n>` counts from 1. */
+export const SPEC_VAR_PREFIX = 'HOSTSTORE_SPEC_';
+export const SPEC_VAR_PATTERN = /^HOSTSTORE_SPEC_([1-9][0-9]*)$/;
+
+/** The kinds a manifest converges (the project itself is the manifest). */
+export const THING_KINDS = ['storage', 'mount', 'snapshot-policy'] as const;
+export type ThingKind = (typeof THING_KINDS)[number];
+
+/** A Terraform reference to a carrier attribute holding a full spec: `terraform_data.<id>.input`, `null_resource.<id>.triggers`. */
+export interface SpecRef {
+  readonly type: 'terraform_data' | 'null_resource';
+  readonly id: string;
+  readonly attribute: 'input' | 'triggers';
+}
+
+export function refExpression(ref: SpecRef): string {
+  return `${ref.type}.${ref.id}.${ref.attribute}`;
+}
+
+const escapeTemplate = (value: string) => value.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
+const unescapeTemplate = (value: string) => value.replace(/\$\$\{/g, () => '${').replace(/%%\{/g, () => '%{');
+
+/**
+ * `{"address":"<construct path>","kind":"<kind>","spec":${jsonencode(<ref>)}}`: Terraform fills in the spec
+ * when it runs the provisioner; the literal parts are JSON, then template-escaped, so no value of the user's
+ * is ever read as an expression.
+ */
+export function specEntryTemplate(address: string, kind: ThingKind, ref: SpecRef): string {
+  const literal = escapeTemplate(`{"address":${JSON.stringify(address)},"kind":${JSON.stringify(kind)},"spec":`);
+  return `${literal}\${jsonencode(${refExpression(ref)})}}`;
+}
+
+const SUFFIX = /\$\{jsonencode\((terraform_data|null_resource)\.([A-Za-z0-9_-]+)\.(input|triggers)\)\}\}$/;
+
+/** The parts of an entry `specEntryTemplate` wrote, as a synth output holds it; undefined when it is not one. */
+export function parseSpecEntryTemplate(
+  text: string,
+): { readonly address: string; readonly kind: ThingKind; readonly ref: SpecRef } | undefined {
+  const match = SUFFIX.exec(text);
+  if (!match) return undefined;
+  let literal: unknown;
+  try {
+    literal = JSON.parse(`${unescapeTemplate(text.slice(0, match.index))}null}`);
+  } catch {
+    return undefined;
+  }
+  const { address, kind, spec } = (literal ?? {}) as Record<string, unknown>;
+  if (typeof address !== 'string' || !(THING_KINDS as readonly unknown[]).includes(kind) || spec !== null)
+    return undefined;
+  return {
+    address,
+    kind: kind as ThingKind,
+    ref: { type: match[1] as SpecRef['type'], id: match[2], attribute: match[3] as SpecRef['attribute'] },
+  };
+}

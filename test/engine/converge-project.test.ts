@@ -1,0 +1,117 @@
+/**
+ * `hoststore handle project converge` as the manifest's provisioner runs it: the manifest in
+ * HOSTSTORE_SPEC, each thing in HOSTSTORE_SPEC_<n>. A planted or hand-edited entry is refused before
+ * anything is touched; a valid project converges in this one process.
+ */
+import * as fs from 'node:fs';
+import { imagePath, replicaHostPath } from '../../src/schema.js';
+import { readMountTable } from '../../provider/host/mounts.js';
+import { hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
+import { hoststore } from '../helpers/cli.js';
+import { mountWire, storageWire } from '../helpers/specs.js';
+
+let host: HostFixture;
+beforeEach(() => {
+  host = makeHostFixture();
+});
+afterEach(() => host.cleanup());
+
+const DIGEST = '0'.repeat(64);
+
+function manifest(root: string, overrides: Record<string, string> = {}) {
+  return {
+    root,
+    project: 'app',
+    stack: 'test',
+    storage: 'disk:data',
+    mounts: 'web/1:/data',
+    policies: '',
+    specs: DIGEST,
+    ...overrides,
+  };
+}
+
+const entry = (address: string, kind: string, spec: unknown) => JSON.stringify({ address, kind, spec });
+
+function converge(manifestSpec: unknown, things: Record<string, string>) {
+  return hoststore(['handle', 'project', 'converge'], manifestSpec, things);
+}
+
+hostTest()('the whole project converges in one process', () => {
+  const result = converge(manifest(host.root), {
+    HOSTSTORE_SPEC_1: entry('test/app/data', 'storage', storageWire(host.root)),
+    HOSTSTORE_SPEC_2: entry('test/app/data-mount', 'mount', mountWire(host.root)),
+  });
+  expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+  expect(result.stdout).toMatch(/create disk data/);
+  expect(readMountTable().some((e) => e.target === replicaHostPath(host.root, 'app', 'web', 1, '/data'))).toBe(true);
+  // A second run finds nothing to do
+  const again = converge(manifest(host.root), {
+    HOSTSTORE_SPEC_1: entry('test/app/data', 'storage', storageWire(host.root)),
+    HOSTSTORE_SPEC_2: entry('test/app/data-mount', 'mount', mountWire(host.root)),
+  });
+  expect(again.stdout).toMatch(/nothing to change \(2 converged\)/);
+});
+
+describe('a planted or hand-edited HOSTSTORE_SPEC_<n> is refused, nothing touched', () => {
+  const cases: Array<[string, (root: string) => Record<string, string>, RegExp]> = [
+    [
+      'naming another project',
+      (root) => ({
+        HOSTSTORE_SPEC_1: entry('test/app/data', 'storage', storageWire(root)),
+        HOSTSTORE_SPEC_2: entry('test/app/data-mount', 'mount', mountWire(root, { project: 'other' })),
+      }),
+      /^hoststore: HOSTSTORE_SPEC_2 \(test\/app\/data-mount\): refused: its project is "other", but this manifest converges project "app"/,
+    ],
+    [
+      'naming another root',
+      () => ({
+        HOSTSTORE_SPEC_1: entry('test/app/data', 'storage', storageWire('/srv/elsewhere')),
+        HOSTSTORE_SPEC_2: entry('test/app/data-mount', 'mount', mountWire('/srv/elsewhere')),
+      }),
+      /^hoststore: HOSTSTORE_SPEC_1 \(test\/app\/data\): refused: its root is "\/srv\/elsewhere", but this manifest converges root/,
+    ],
+    [
+      'naming another stack',
+      (root) => ({
+        HOSTSTORE_SPEC_1: entry('test/app/data', 'storage', storageWire(root, { stack: 'prod' })),
+        HOSTSTORE_SPEC_2: entry('test/app/data-mount', 'mount', mountWire(root)),
+      }),
+      /^hoststore: HOSTSTORE_SPEC_1 \(test\/app\/data\): refused: its stack is "prod"/,
+    ],
+    [
+      'with a spec its kind rejects',
+      (root) => ({
+        HOSTSTORE_SPEC_1: entry('test/app/data', 'storage', storageWire(root, { size_gb: '-1' })),
+        HOSTSTORE_SPEC_2: entry('test/app/data-mount', 'mount', mountWire(root)),
+      }),
+      /^hoststore: HOSTSTORE_SPEC_1 \(test\/app\/data\): storage spec rejected: size_gb: must be a whole number/,
+    ],
+    [
+      'that is not JSON',
+      () => ({ HOSTSTORE_SPEC_1: '{"address":', HOSTSTORE_SPEC_2: '{}' }),
+      /^hoststore: HOSTSTORE_SPEC_1 is not JSON/,
+    ],
+    [
+      'of an unknown kind',
+      (root) => ({
+        HOSTSTORE_SPEC_1: entry('test/app/data', 'project', manifest(root)),
+        HOSTSTORE_SPEC_2: entry('test/app/data-mount', 'mount', mountWire(root)),
+      }),
+      /^hoststore: HOSTSTORE_SPEC_1 has "kind" "project", not one of storage, mount, snapshot-policy/,
+    ],
+    [
+      'left out (the manifest lists what it converges)',
+      (root) => ({ HOSTSTORE_SPEC_1: entry('test/app/data', 'storage', storageWire(root)) }),
+      /^hoststore: the manifest of project app \(stack test\) lists mounts "web\/1:\/data" but its HOSTSTORE_SPEC_<n> entries hold ""/,
+    ],
+  ];
+  test.each(cases)('%s', (_name, things, message) => {
+    const result = converge(manifest(host.root), things(host.root));
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(fs.existsSync(imagePath(host.root, 'disk', 'app', 'data'))).toBe(false);
+    expect(fs.readdirSync(host.root)).toEqual([]);
+  });
+});
