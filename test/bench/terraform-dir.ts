@@ -5,13 +5,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { timeIt } from './measure.js';
+import { performance } from 'node:perf_hooks';
 
 export interface TerraformDir {
   /** The synth output (cdktf.out) holding the stack. */
   readonly out: string;
   /** Runs `terraform ARGS...` in the stack's directory; returns its milliseconds and output, throws on failure. */
-  run(...args: string[]): Promise<{ ms: number; output: string }>;
+  run(...args: string[]): { ms: number; output: string };
   /** Forgets everything Terraform made (for an apply from nothing): the state file and its backup. */
   removeState(): void;
   /** Number of resources in the synthesized stack. */
@@ -29,19 +29,17 @@ function env(out: string): NodeJS.ProcessEnv {
  * Runs `terraform init` (untimed) in `<out>/stacks/<stack>`. The state goes next to the stack: cdktf renders
  * a local backend whose path is under the directory the synth ran in (the repository here).
  */
-export async function terraformDir(out: string, stack: string): Promise<TerraformDir> {
+export function terraformDir(out: string, stack: string): TerraformDir {
   const dir = path.join(out, 'stacks', stack);
   const state = path.join(dir, 'terraform.tfstate');
   const log = path.join(out, 'terraform.log');
   const vars = env(out);
-  const run = async (...args: string[]) => {
-    const fd = fs.openSync(log, 'w');
-    let status: number | null = null;
-    let error: Error | undefined;
+  const run = (...args: string[]) => {
     // Output to a file: an apply of thousands of resources prints more than a pipe's buffer holds.
-    const ms = await timeIt(() => {
-      ({ status, error } = spawnSync('terraform', args, { cwd: dir, env: vars, stdio: ['ignore', fd, fd] }));
-    });
+    const fd = fs.openSync(log, 'w');
+    const start = performance.now();
+    const { status, error } = spawnSync('terraform', args, { cwd: dir, env: vars, stdio: ['ignore', fd, fd] });
+    const ms = performance.now() - start;
     fs.closeSync(fd);
     const output = fs.readFileSync(log, 'utf8');
     if (status !== 0)
@@ -53,7 +51,7 @@ export async function terraformDir(out: string, stack: string): Promise<Terrafor
     (sum: number, byName) => sum + Object.keys(byName as object).length,
     0,
   );
-  await run('init', '-input=false', `-backend-config=path=${state}`);
+  run('init', '-input=false', `-backend-config=path=${state}`);
   return {
     out,
     run,
