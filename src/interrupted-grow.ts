@@ -1,6 +1,6 @@
 /**
  * The durable marker of a grow under way (`<image>.growing`, beside the image): the storage handler
- * writes it before a grow and removes it after, and the synthesized config carrier checks for it at plan
+ * writes it before a grow and removes it after, and the synthesized manifest checks for it at plan
  * time, so a grow that a killed deploy left half done fails the next plan loudly instead of "No changes".
  */
 import { imagePath, type StorageKind } from './schema.js';
@@ -9,7 +9,7 @@ export function growMarkerPath(root: string, kind: StorageKind, project: string,
   return `${imagePath(root, kind, project, name)}.growing`;
 }
 
-/** What the config carrier of a block storage fails the plan with while its grow marker exists. */
+/** What the manifest fails the plan with while its grow marker exists. */
 export function interruptedGrowCheck(spec: { root: string; kind: StorageKind; project: string; name: string }): {
   file: string;
   message: string;

@@ -92,7 +92,7 @@ export type FieldRule<W> = 'identity' | { readonly replaces: Classify<W> } | 'ig
 
 export interface KindContract<W> {
   readonly name: KindName;
-  /** Wire schema of the config carrier's triggers (the full spec). */
+  /** Wire schema of the full spec (a thing's carrier's `input`, a null_resource config carrier's triggers). */
   readonly spec: z.ZodType<unknown, z.ZodTypeDef, W>;
   /** Wire schema of the identity carrier's triggers. */
   readonly identity: z.ZodType<unknown, z.ZodTypeDef, unknown>;

@@ -80,9 +80,12 @@ function assertListsMatch(manifest: ProjectManifest, things: readonly DesiredSpe
  */
 function blocked(plan: Plan): string[] {
   const stops = (c: Change) =>
-    c.safety === 'refused' || (c.safety === 'data-loss' && !c.declared && !(c.field === 'data' && c.kind === 'replace'));
+    c.safety === 'refused' ||
+    (c.safety === 'data-loss' && !c.declared && !(c.field === 'data' && c.kind === 'replace'));
   return plan.items.flatMap((item) =>
-    item.changes.filter(stops).map((c) => `${item.subject}: ${c.reason ?? `${c.field} ${c.from ?? ''} -> ${c.to ?? ''}`}`),
+    item.changes
+      .filter(stops)
+      .map((c) => `${item.subject}: ${c.reason ?? `${c.field} ${c.from ?? ''} -> ${c.to ?? ''}`}`),
   );
 }
 

@@ -2,7 +2,9 @@
  * The project handler: retires what a stack's code no longer declares. Terraform forgets a removed
  * resource's destroy-time provisioner along with its block, so each StorageProject renders a manifest
  * of everything it declares; converging it unmounts the mounts, and applies the removal policy of the
- * storage, that this stack made and no longer lists (retain by default: the data stays).
+ * storage, that this stack made and no longer lists (retain by default: the data stays). Under Terraform
+ * the manifest's `handle project converge` (../commands/converge-project.ts) plans the whole project,
+ * retirement included, and applies it.
  */
 import { describeZodError, projectManifestSchema, type ProjectManifest } from '../../src/schema.js';
 import { SpecError } from '../errors.js';

@@ -24,7 +24,7 @@ export interface DesiredSpec {
   readonly spec: Record<string, string>;
 }
 
-/** Each kind's converge command, as the renderer writes it (the config carrier's create-time provisioner). */
+/** Each kind's converge command, as the renderer writes it (a 0.1 config carrier's create-time provisioner; the manifest's is `project`). */
 const CONVERGE = new Map<string, SpecKind>(KIND_NAMES.map((kind) => [handlerCommand(kind, 'converge'), kind]));
 const ORDER = new Map<SpecKind, number>(KIND_NAMES.map((kind, i) => [kind, i]));
 

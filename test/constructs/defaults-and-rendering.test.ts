@@ -107,7 +107,9 @@ test('raising sizeGb changes only the input; the identity triggers stay byte for
   expect(small['stack/proj/db/identity'].input.size_gb).toBe('10');
   expect(big['stack/proj/db/identity'].input.size_gb).toBe('20');
   // The manifest's digest refers to the input, so Terraform replaces the manifest, which converges
-  expect(big['stack/proj/manifest'].triggers_replace.specs).toMatch(/^\$\{sha256\(jsonencode\(\[terraform_data\.proj_db_identity_[0-9A-F]{8}\.input\]\)\)\}$/);
+  expect(big['stack/proj/manifest'].triggers_replace.specs).toMatch(
+    /^\$\{sha256\(jsonencode\(\[terraform_data\.proj_db_identity_[0-9A-F]{8}\.input\]\)\)\}$/,
+  );
 });
 
 test('a non-shared volume renders one storage per replica; a shared one, one storage bound to all', () => {
@@ -184,7 +186,9 @@ test('the manifest lists everything the project declares, converges every thing,
     storage: 'disk:pg,volume:db',
     mounts: 'db/1:/data',
     policies: 'nightly:db',
-    specs: expect.stringMatching(/^\$\{sha256\(jsonencode\(\[terraform_data\.proj_pg_identity_\w+\.input, terraform_data\.proj_db_identity_\w+\.input, terraform_data\.proj_m_identity-1_\w+\.input, terraform_data\.proj_nightly_identity_\w+\.input\]\)\)\}$/),
+    specs: expect.stringMatching(
+      /^\$\{sha256\(jsonencode\(\[terraform_data\.proj_pg_identity_\w+\.input, terraform_data\.proj_db_identity_\w+\.input, terraform_data\.proj_m_identity-1_\w+\.input, terraform_data\.proj_nightly_identity_\w+\.input\]\)\)\}$/,
+    ),
   });
   const exec = manifest.provisioner[0]['local-exec'];
   expect(exec.command).toBe('"$HOSTSTORE_CLI" handle project converge');
@@ -217,7 +221,9 @@ test('the manifest lists everything the project declares, converges every thing,
 test('a construct path with template sequences or quotes stays a literal in its spec entry', () => {
   const json = synth((p) => new Volume(new Construct(p, 'a"${b}%{c}'), 'db', { sizeGb: 1, shared: true }));
   const entry = byPath(json)['stack/proj/manifest'].provisioner[0]['local-exec'].environment.HOSTSTORE_SPEC_1;
-  expect(entry.startsWith('{"address":"stack/proj/a\\"$${b}%%{c}/db","kind":"storage","spec":${jsonencode(')).toBe(true);
+  expect(entry.startsWith('{"address":"stack/proj/a\\"$${b}%%{c}/db","kind":"storage","spec":${jsonencode(')).toBe(
+    true,
+  );
 });
 
 test("carrier: 'null_resource' renders null_resource with triggers and the null provider", () => {
@@ -239,8 +245,12 @@ test("carrier: 'null_resource' renders null_resource with triggers and the null 
   );
   const env = resources.proj_manifest.provisioner[0]['local-exec'].environment;
   expect(env.HOSTSTORE_SPEC).toBe('${jsonencode(self.triggers)}');
-  expect(env.HOSTSTORE_SPEC_1).toMatch(/"spec":\$\{jsonencode\(null_resource\.proj_pg_config_[0-9A-F]{8}\.triggers\)\}\}$/);
-  expect(resources.proj_manifest.triggers.specs).toMatch(/^\$\{sha256\(jsonencode\(\[null_resource\.proj_pg_config_\w+\.triggers\]\)\)\}$/);
+  expect(env.HOSTSTORE_SPEC_1).toMatch(
+    /"spec":\$\{jsonencode\(null_resource\.proj_pg_config_[0-9A-F]{8}\.triggers\)\}\}$/,
+  );
+  expect(resources.proj_manifest.triggers.specs).toMatch(
+    /^\$\{sha256\(jsonencode\(\[null_resource\.proj_pg_config_\w+\.triggers\]\)\)\}$/,
+  );
 });
 
 test('template sequences in values are escaped; every trigger value is a string', () => {

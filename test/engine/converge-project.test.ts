@@ -115,3 +115,39 @@ describe('a planted or hand-edited HOSTSTORE_SPEC_<n> is refused, nothing touche
     expect(fs.readdirSync(host.root)).toEqual([]);
   });
 });
+
+describe('the whole project is judged as the per-resource handlers judge each thing', () => {
+  const only = (root: string, names: string[], policy = 'retain') => ({
+    things: Object.fromEntries(
+      names.map((name, i) => [
+        `HOSTSTORE_SPEC_${i + 1}`,
+        entry(`test/app/${name}`, 'storage', storageWire(root, { name, removal_policy: policy as 'retain' })),
+      ]),
+    ),
+    manifest: manifest(root, { storage: names.map((n) => `disk:${n}`).join(','), mounts: '' }),
+  });
+
+  hostTest()('data-loss the code did not declare (an image deleted by hand) refuses, and nothing is applied', () => {
+    const first = only(host.root, ['data']);
+    expect(converge(first.manifest, first.things).status).toBe(0);
+    fs.rmSync(imagePath(host.root, 'disk', 'app', 'data'));
+    // WHEN the project converges with another disk added
+    const next = only(host.root, ['data', 'more']);
+    const result = converge(next.manifest, next.things);
+    // THEN it refuses in one line, and the new disk is not made either
+    expect(result.status).toBe(3);
+    expect(result.stderr).toMatch(/^hoststore: project app \(stack test\): refused, nothing was applied: disk data: /);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(fs.existsSync(imagePath(host.root, 'disk', 'app', 'more'))).toBe(false);
+  });
+
+  hostTest()("data-loss the code declares (removalPolicy 'destroy', removed from the code) goes ahead", () => {
+    const first = only(host.root, ['keep', 'gone'], 'destroy');
+    expect(converge(first.manifest, first.things).status).toBe(0);
+    const next = only(host.root, ['keep'], 'destroy');
+    const result = converge(next.manifest, next.things);
+    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(fs.existsSync(imagePath(host.root, 'disk', 'app', 'gone'))).toBe(false);
+    expect(fs.existsSync(imagePath(host.root, 'disk', 'app', 'keep'))).toBe(true);
+  });
+});

@@ -138,7 +138,7 @@ describe('the contract table (src/kinds.ts) agrees with the schemas and with wha
     },
   );
 
-  test("every carrier runs a command of the table, with the table's identity or all its fields as triggers", () => {
+  test("every carrier runs a command of the table, with the table's identity as triggers and all its fields as input", () => {
     const out = synthModel({
       stack: 'wire',
       root,
@@ -160,30 +160,43 @@ describe('the contract table (src/kinds.ts) agrees with the schemas and with wha
         ),
       );
       const seen = new Set<string>();
+      const converged: string[] = [];
       for (const carrier of Object.values(synthesized.resource.terraform_data) as Array<{
         triggers_replace: Record<string, string>;
-        provisioner: Array<{ 'local-exec': { command: string } }>;
+        input?: Record<string, string>;
+        provisioner: Array<{ 'local-exec': { command: string; environment: Record<string, string> } }>;
       }>) {
         const found = commands.get(carrier.provisioner[0]['local-exec'].command);
         expect(found).toBeDefined();
         const { kind, op } = found!;
         seen.add(`${kind} ${op}`);
-        const expected = op === 'delete' ? identityFields(kind) : Object.keys(KINDS[kind].fields);
-        expect({ kind, op, triggers: Object.keys(carrier.triggers_replace).sort() }).toEqual({
-          kind,
-          op,
-          triggers: [...expected].sort(),
-        });
+        // A thing's carrier: the table's identity as triggers, every field of its spec as input
+        const fields = (k: typeof kind) => Object.keys(KINDS[k].fields).sort();
+        if (op === 'delete') {
+          expect({ kind, triggers: Object.keys(carrier.triggers_replace).sort() }).toEqual({
+            kind,
+            triggers: [...identityFields(kind)].sort(),
+          });
+          expect({ kind, input: Object.keys(carrier.input ?? {}).sort() }).toEqual({ kind, input: fields(kind) });
+        } else {
+          // The manifest: the project's fields as triggers, and one entry per thing naming its kind
+          expect({ kind, op, triggers: Object.keys(carrier.triggers_replace).sort() }).toEqual({
+            kind: 'project',
+            op: 'converge',
+            triggers: fields('project'),
+          });
+          for (const [name, value] of Object.entries(carrier.provisioner[0]['local-exec'].environment))
+            if (name.startsWith('HOSTSTORE_SPEC_'))
+              converged.push(JSON.parse(value.replace(/\$\{.*\}\}$/, 'null}')).kind);
+        }
       }
       expect([...seen].sort()).toEqual([
-        'mount converge',
         'mount delete',
         'project converge',
-        'snapshot-policy converge',
         'snapshot-policy delete',
-        'storage converge',
         'storage delete',
       ]);
+      expect(converged).toEqual(['storage', 'mount', 'snapshot-policy']);
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
     }

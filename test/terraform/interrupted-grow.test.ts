@@ -1,6 +1,6 @@
 /**
- * A grow under real Terraform whose `terraform apply` is killed with SIGKILL during the config
- * provisioner: the next deploy finishes it or fails loudly, never "No changes" over half-grown storage.
+ * A grow under real Terraform whose `terraform apply` is killed with SIGKILL during the manifest's
+ * converge: the next deploy finishes it or fails loudly, never "No changes" over half-grown storage.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -92,13 +92,13 @@ function deploy(): Deployment {
 
 /**
  * Starts `terraform apply` of sizeGb 2 (in its own process group) and SIGKILLs terraform alone, or the
- * whole group (terraform, its shell and the handler), while the grow provisioner runs and after
- * Terraform has saved the new config carrier in its state file, as a long apply does.
+ * whole group (terraform, its shell and the handler), while the manifest's converge grows the disk and
+ * after Terraform has saved the disk's new input (updated in place) in its state file, as a long apply does.
  *
  * Two real things make that moment last: the disk's xfs is frozen (fsfreeze), so the grow blocks in
  * xfs_growfs until the test thaws it; and an unrelated resource whose provisioner sleeps 21 s writes the
  * state at its end, which is when Terraform's local backend persists an apply's state (an update at
- * least 20 s after the first), including the new config carrier whose provisioner is still running.
+ * least 20 s after the first), including the disk's new input while the manifest's provisioner still runs.
  */
 async function applyGrowAndKill(d: Deployment, target: 'terraform' | 'group'): Promise<void> {
   d.app.write(model(d.host.root, 2));
@@ -121,8 +121,8 @@ async function applyGrowAndKill(d: Deployment, target: 'terraform' | 'group'): P
     return state.resources.some(
       (r: any) =>
         r.type === 'terraform_data' &&
-        r.name.includes('pg_config') &&
-        r.instances.some((i: any) => i.attributes?.triggers_replace?.value?.size_gb === '2'),
+        r.name.includes('pg_identity') &&
+        r.instances.some((i: any) => i.attributes?.input?.value?.size_gb === '2'),
     );
   };
   execFileSync('fsfreeze', ['--freeze', d.dataPath]);
@@ -142,7 +142,7 @@ async function applyGrowAndKill(d: Deployment, target: 'terraform' | 'group'): P
     !(fs.existsSync(growMarkerPath(d.host.root, 'disk', 'app', 'pg')) || registryGrowing(d)) ||
     !newConfigSaved()
   ) {
-    if (Date.now() > deadline) throw new Error(`the grow never started with the new config saved:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`the grow never started with the new input saved:\n${output}`);
     await sleep(50);
   }
   process.kill(target === 'group' ? -(child.pid as number) : (child.pid as number), 'SIGKILL');

@@ -1,8 +1,10 @@
 /**
  * The null_resource carrier cannot be installed here (no registry), so its synthesized provisioners are
  * run the way Terraform's local-exec runs them: `/bin/sh -c <command>` with the environment given and
- * `self.triggers` substituted, create-time ones in dependency order, destroy-time ones in reverse.
+ * the expressions in it evaluated (`self.triggers`, another carrier's triggers, the manifest's digest),
+ * create-time ones in dependency order, destroy-time ones in reverse.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { App, TerraformStack, Testing } from 'cdktf';
@@ -17,7 +19,7 @@ interface Provisioner {
 interface NullResource {
   triggers: Record<string, string>;
   depends_on?: string[];
-  provisioner: Provisioner[];
+  provisioner?: Provisioner[];
 }
 
 let host: HostFixture;
@@ -55,6 +57,31 @@ function jsonencode(map: Record<string, string>): string {
   return JSON.stringify(sorted);
 }
 
+/** Evaluates the few expressions the renderer writes: jsonencode of a carrier's triggers, sha256 of a list of them. */
+function evaluate(value: string, resources: Record<string, NullResource>, self: NullResource): string {
+  const triggersOf = (ref: string) =>
+    ref === 'self.triggers' ? self.triggers : resources[/^null_resource\.(.+)\.triggers$/.exec(ref)![1]].triggers;
+  const digest = (refs: string) =>
+    createHash('sha256')
+      .update(
+        `[${refs
+          .split(', ')
+          .map((ref) => jsonencode(triggersOf(ref)))
+          .join(',')}]`,
+      )
+      .digest('hex');
+  const evaluated = (map: Record<string, string>) =>
+    Object.fromEntries(
+      Object.entries(map).map(([k, v]) => {
+        const sha = /^\$\{sha256\(jsonencode\(\[(.*)\]\)\)\}$/.exec(v);
+        return [k, sha ? digest(sha[1]) : v];
+      }),
+    );
+  return value.replace(/(?<!\$)\$\{jsonencode\(([^)]+)\)\}/g, (_, ref: string) =>
+    jsonencode(evaluated(triggersOf(ref))),
+  );
+}
+
 function order(resources: Record<string, NullResource>): string[] {
   const done: string[] = [];
   const visit = (name: string) => {
@@ -68,14 +95,11 @@ function order(resources: Record<string, NullResource>): string[] {
 
 function runProvisioners(resources: Record<string, NullResource>, names: string[], when: 'create' | 'destroy'): void {
   for (const name of names) {
-    for (const p of resources[name].provisioner) {
+    for (const p of resources[name].provisioner ?? []) {
       const exec = p['local-exec'];
       if ((exec.when === 'destroy') !== (when === 'destroy')) continue;
       const environment = Object.fromEntries(
-        Object.entries(exec.environment).map(([k, v]) => [
-          k,
-          v === '${jsonencode(self.triggers)}' ? jsonencode(resources[name].triggers) : v,
-        ]),
+        Object.entries(exec.environment).map(([k, v]) => [k, evaluate(v, resources, resources[name])]),
       );
       const result = spawnSync('/bin/sh', ['-c', exec.command], {
         env: { ...process.env, ...environment },
@@ -90,7 +114,7 @@ hostTest('mkfs.xfs')('null_resource provisioners converge the host like terrafor
   // GIVEN the synthesized null_resource carriers
   const resources = synthNull(host.root);
   for (const r of Object.values(resources)) {
-    for (const p of r.provisioner)
+    for (const p of r.provisioner ?? [])
       expect(p['local-exec'].environment.HOSTSTORE_SPEC).toBe('${jsonencode(self.triggers)}');
   }
   const sequence = order(resources);

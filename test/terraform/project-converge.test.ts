@@ -45,11 +45,9 @@ function deployment(stack = 'conv'): Deployment {
   );
   const log = path.join(app.dir, 'calls.log');
   const wrapper = path.join(app.dir, 'hoststore-wrapper');
-  fs.writeFileSync(
-    wrapper,
-    `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${process.execPath}' '${CLI}' "$@"\n`,
-    { mode: 0o755 },
-  );
+  fs.writeFileSync(wrapper, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${process.execPath}' '${CLI}' "$@"\n`, {
+    mode: 0o755,
+  });
   const tf = terraformIn(app.dir, path.join(app.dir, 'cdktf.out', 'stacks', stack));
   let initialized = false;
   const d: Deployment = {
@@ -144,7 +142,11 @@ deployTest(
     // WHEN c is renamed (its identity changes) THEN its resource is replaced: the old one is retained, the new mounted
     fs.writeFileSync(path.join(dataPath(d.root, 'c'), 'old.txt'), 'old');
     expect(ok(d.deploy(volumes({ a: 2, b: 1, c: 1 }, { c: 'c-new' })))).toEqual({ status: 0, output: '' });
-    expect(d.calls().slice(2).sort()).toEqual(['handle mount delete', 'handle project converge', 'handle storage delete']);
+    expect(d.calls().slice(2).sort()).toEqual([
+      'handle mount delete',
+      'handle project converge',
+      'handle storage delete',
+    ]);
     const registry = new Registry(d.root);
     expect(registry.storage('volume', 'app', 'c-1')?.state).toBe('retained');
     expect(fs.existsSync(imagePath(d.root, 'volume', 'app', 'c-1'))).toBe(true);

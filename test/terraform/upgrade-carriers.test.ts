@@ -64,9 +64,13 @@ deployTest(
     );
     const log = path.join(app.dir, 'calls.log');
     const wrapper = path.join(app.dir, 'hoststore-wrapper');
-    fs.writeFileSync(wrapper, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${process.execPath}' '${CLI}' "$@"\n`, {
-      mode: 0o755,
-    });
+    fs.writeFileSync(
+      wrapper,
+      `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${process.execPath}' '${CLI}' "$@"\n`,
+      {
+        mode: 0o755,
+      },
+    );
     // The policy's cron entry goes to the app's own directory (terraform's provisioners inherit this).
     process.env.HOSTSTORE_CRON_DIR = path.join(app.dir, 'cron.d');
     cleanups.push(() => delete process.env.HOSTSTORE_CRON_DIR);
@@ -118,14 +122,12 @@ deployTest(
     expect(applied.output).toMatch(/nothing to change/);
     expect(fs.readFileSync(journalPath(host.root), 'utf8')).toBe(journalBefore);
     expect(fs.readFileSync(path.join(data, 'PG_VERSION'), 'utf8')).toBe('16');
-    expect(readMountTable().some((e) => e.target === replicaHostPath(host.root, 'app', 'inference', 2, '/models'))).toBe(
-      true,
-    );
+    expect(
+      readMountTable().some((e) => e.target === replicaHostPath(host.root, 'app', 'inference', 2, '/models')),
+    ).toBe(true);
     // AND terraform and hoststore's own plan agree there is nothing left to do
     expect(tf.run(['plan', '-input=false', '-detailed-exitcode']).status).toBe(0);
-    expect(
-      hoststore(['plan', '--app', path.join(app.dir, 'cdktf.out'), '--detailed-exitcode']).status,
-    ).toBe(0);
+    expect(hoststore(['plan', '--app', path.join(app.dir, 'cdktf.out'), '--detailed-exitcode']).status).toBe(0);
     // (the stack is destroyed so the policy's cron entry and the mounts go with the fixture)
     expect(ok(tf.run(['destroy', '-auto-approve', '-input=false']))).toEqual({
       status: 0,
