@@ -24,11 +24,11 @@ const DISKS = 20;
 
 export const RAW_LOOP = `
 set -e
-root="$1"; n="$2"
+root="$1"; n="$2"; size="\${3:-500}"
 mkdir -p "$root/raw"
 for i in $(seq 1 "$n"); do
   img="$root/raw/d$i.img"; mnt="$root/raw/m$i"
-  truncate -s 500G "$img"
+  truncate -s "\${size}G" "$img"
   mkfs.ext4 -q -F -L "d$i" -E lazy_itable_init=1,lazy_journal_init=1,nodiscard "$img"
   dev=$(losetup --find --show --direct-io=on "$img")
   mkdir -p "$mnt"
@@ -36,9 +36,11 @@ for i in $(seq 1 "$n"); do
 done
 `;
 
-/** Milliseconds the raw shell loop takes to provision `disks` disks in a fresh root (the provisioning baseline). */
-export function rawLoopMs(disks: number): Promise<number> {
-  return withRoot(async (root) => timeIt(() => execFileSync('bash', ['-c', RAW_LOOP, 'raw', root, String(disks)])));
+/** Milliseconds the raw shell loop takes to provision `disks` disks of `sizeGb` in a fresh root (the provisioning baseline). */
+export function rawLoopMs(disks: number, sizeGb = 500): Promise<number> {
+  return withRoot(async (root) =>
+    timeIt(() => execFileSync('bash', ['-c', RAW_LOOP, 'raw', root, String(disks), String(sizeGb)])),
+  );
 }
 
 export function withRoot<T>(fn: (root: string) => Promise<T>): Promise<T> {

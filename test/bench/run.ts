@@ -4,6 +4,7 @@ import { hostBench } from './host-bench.js';
 import { engineBench } from './engine-bench.js';
 import { snapshotBench } from './snapshot-bench.js';
 import { poolBench } from './pool-bench.js';
+import { deployBench } from './deploy-bench.js';
 import type { BenchResult } from './measure.js';
 
 async function main(): Promise<void> {
@@ -26,9 +27,14 @@ async function main(): Promise<void> {
     if (process.getuid?.() !== 0) process.stdout.write('skipping engine benchmarks: they need root\n');
     else results.push(...(await engineBench()));
   }
+  // `deploy [which] [N,N,...]`: one of its benchmarks, optionally with other sizes (see deploy-bench.ts).
+  if (!only || only === 'deploy') {
+    const sizes = process.argv[4]?.split(',').map(Number);
+    results.push(...(await deployBench(process.argv[3], sizes)));
+  }
   for (const r of results) {
     process.stdout.write(
-      `${r.pass ? 'PASS' : 'MISS'}  ${r.ratio.toFixed(2)}x (target ${r.target})  ${r.name}: ${r.measured} vs ${r.baseline}\n`,
+      `${r.informational ? 'INFO' : r.pass ? 'PASS' : 'MISS'}  ${r.ratio.toFixed(2)}x (target ${r.target})  ${r.name}: ${r.measured} vs ${r.baseline}\n`,
     );
   }
   process.stdout.write(`${JSON.stringify(results)}\n`);

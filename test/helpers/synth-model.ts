@@ -3,14 +3,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, TerraformStack } from 'cdktf';
-import { Disk, Mount, SnapshotPolicy, StorageProject, Volume } from '../../src/index.js';
+import { Disk, Mount, SnapshotPolicy, StorageProject, Volume, type StorageProjectProps } from '../../src/index.js';
 import type { AppModel } from './cdktf-app.js';
 
-export function synthModel(model: AppModel): string {
+/** `more`: further StorageProject props (limits, cli), e.g. for stacks larger than the default limits. */
+export function synthModel(model: AppModel, more: Omit<StorageProjectProps, 'root' | 'carrier'> = {}): string {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-out-'));
   const app = new App({ outdir });
   const stack = new TerraformStack(app, model.stack);
-  const project = new StorageProject(stack, 'app', { root: model.root, carrier: model.carrier });
+  const project = new StorageProject(stack, 'app', { root: model.root, carrier: model.carrier, ...more });
   for (const s of model.storage) {
     const storage =
       s.type === 'Disk' ? new Disk(project, s.id, s.props as never) : new Volume(project, s.id, s.props as never);
