@@ -10,7 +10,7 @@ import { RefusedError, SpecError } from '../errors.js';
 import { projectHandler } from '../handlers/project.js';
 import type { Change } from '../handlers/handler.js';
 import { withRootLock } from '../registry/lock.js';
-import { sortDesired, type DesiredSpec } from '../plan/desired.js';
+import { manifestListMismatch, sortDesired, type DesiredSpec } from '../plan/desired.js';
 import { assertNoErrors, hasChanges, makePlan, type Plan } from '../plan/plan.js';
 import { applyPlanLocked } from '../plan/apply.js';
 import { parseSpecJson } from './handle.js';
@@ -54,23 +54,11 @@ function thingOf(name: string, raw: string, manifest: ProjectManifest): DesiredS
 
 /** The manifest lists what its things are (so a removed entry cannot pass for a thing removed from code). */
 function assertListsMatch(manifest: ProjectManifest, things: readonly DesiredSpec[]): void {
-  const listed = (kind: ThingKind, entry: (s: Record<string, string>) => string) =>
-    things
-      .filter((t) => t.kind === kind)
-      .map((t) => entry(t.spec))
-      .sort();
-  const lists: Array<[keyof ProjectManifest & string, string[]]> = [
-    ['storage', listed('storage', (s) => `${s.kind}:${s.name}`)],
-    ['mounts', listed('mount', (s) => `${s.service}/${s.replica}:${s.mount_path}`)],
-    ['policies', listed('snapshot-policy', (s) => `${s.policy}:${s.storage}`)],
-  ];
-  for (const [field, fromSpecs] of lists) {
-    const declared = [...(manifest[field] as string[])].sort();
-    if (declared.join(',') !== fromSpecs.join(','))
-      throw new SpecError(
-        `the manifest of project ${manifest.project} (stack ${manifest.stack}) lists ${field} ${JSON.stringify(declared.join(','))} but its HOSTSTORE_SPEC_<n> entries hold ${JSON.stringify(fromSpecs.join(','))}; run cdktf synth again and deploy the stack as synthesized`,
-      );
-  }
+  const mismatch = manifestListMismatch(manifest, things);
+  if (mismatch)
+    throw new SpecError(
+      `the manifest of project ${manifest.project} (stack ${manifest.stack}) lists ${mismatch.field} ${JSON.stringify(mismatch.declared)} but its HOSTSTORE_SPEC_<n> entries hold ${JSON.stringify(mismatch.fromSpecs)}; run cdktf synth again and deploy the stack as synthesized`,
+    );
 }
 
 /**

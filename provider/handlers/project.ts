@@ -19,6 +19,11 @@ export interface Orphans {
   readonly mounts: MountRecord[];
   readonly storage: StorageRecord[];
   readonly policies: PolicyRecord[];
+  /**
+   * Mounts still declared but moved to other storage by the same plan, which applies them before it
+   * retires anything: they no longer hold the storage they mount now when its removal policy runs.
+   */
+  readonly movedAway?: MountRecord[];
 }
 
 type Identity = Pick<ProjectManifest, 'root' | 'project' | 'stack'>;
@@ -85,7 +90,9 @@ export const projectHandler: Handler<ProjectManifest, Identity, Orphans> = {
         reason: 'no longer declared: unmount',
       })),
       // Deleting storage that others still mount would fail half-way (after this stack's mounts are gone).
-      ...orphans.storage.map((s) => stillMounted(ctx, s, orphans.mounts)).filter((c): c is Change => c !== undefined),
+      ...orphans.storage
+        .map((s) => stillMounted(ctx, s, [...orphans.mounts, ...(orphans.movedAway ?? [])]))
+        .filter((c): c is Change => c !== undefined),
       ...orphans.storage.map((s) => ({
         field: 'storage',
         from: `${s.kind} ${s.name}`,

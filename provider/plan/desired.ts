@@ -82,6 +82,41 @@ function manifestThings(stack: string, manifest: string, env: Record<string, str
   });
 }
 
+/** The lists a manifest declares (its triggers, split), against which its HOSTSTORE_SPEC_<n> things are checked. */
+export interface ManifestLists {
+  readonly storage: readonly string[];
+  readonly mounts: readonly string[];
+  readonly policies: readonly string[];
+}
+
+/**
+ * The first list of a manifest that its things' specs do not match (a removed entry cannot pass for a
+ * thing removed from code, nor an unlisted one for a declared thing), or undefined when all match.
+ */
+export function manifestListMismatch(
+  manifest: ManifestLists,
+  things: readonly DesiredSpec[],
+): { field: keyof ManifestLists; declared: string; fromSpecs: string } | undefined {
+  const listed = (kind: SpecKind, entry: (s: Record<string, string>) => string) =>
+    things
+      .filter((t) => t.kind === kind)
+      .map((t) => entry(t.spec))
+      .sort();
+  const lists: Array<[keyof ManifestLists, string[]]> = [
+    ['storage', listed('storage', (s) => `${s.kind}:${s.name}`)],
+    ['mounts', listed('mount', (s) => `${s.service}/${s.replica}:${s.mount_path}`)],
+    ['policies', listed('snapshot-policy', (s) => `${s.policy}:${s.storage}`)],
+  ];
+  for (const [field, fromSpecs] of lists) {
+    const declared = [...manifest[field]].sort();
+    if (declared.join(',') !== fromSpecs.join(','))
+      return { field, declared: declared.join(','), fromSpecs: fromSpecs.join(',') };
+  }
+  return undefined;
+}
+
+const splitList = (v: unknown): string[] => (typeof v === 'string' && v !== '' ? v.split(',') : []);
+
 /** Code-point order (not locale order): stable across machines and much cheaper for thousands of addresses. */
 function byAddress(a: DesiredSpec, b: DesiredSpec): number {
   return naturalCompare(a.address, b.address);
@@ -119,9 +154,28 @@ export function readDesired(appDir: string, onlyStack?: string): DesiredSpec[] {
           const triggers = { ...(carrier.triggers_replace ?? carrier.triggers ?? {}) };
           const ownerPath = (carrier['//']?.metadata?.path ?? logicalId).replace(/\/(config|manifest)(-\d+)?$/, '');
           if (kind === 'project') {
-            // The digest is an expression Terraform evaluates; the specs it covers are read below.
+            // The digest is an expression Terraform evaluates; the specs it covers are read below. Without
+            // one (an earlier build's manifest) the manifest carries no entries to check.
+            const digest = 'specs' in triggers;
             delete triggers.specs;
-            specs.push(...manifestThings(stack.name, ownerPath, p['local-exec']?.environment ?? {}, resources));
+            const things = manifestThings(stack.name, ownerPath, p['local-exec']?.environment ?? {}, resources);
+            // As the manifest's converge checks it: what it converges is what it lists.
+            const lists = unescapeAll(triggers);
+            const mismatch = digest
+              ? manifestListMismatch(
+                  {
+                    storage: splitList(lists.storage),
+                    mounts: splitList(lists.mounts),
+                    policies: splitList(lists.policies),
+                  },
+                  things,
+                )
+              : undefined;
+            if (mismatch)
+              throw new SpecError(
+                `the manifest of ${ownerPath} in stack ${stack.name} lists ${mismatch.field} ${JSON.stringify(mismatch.declared)} but its HOSTSTORE_SPEC_<n> entries hold ${JSON.stringify(mismatch.fromSpecs)}; run cdktf synth again`,
+              );
+            specs.push(...things);
           }
           specs.push({ stack: stack.name, address: ownerPath, kind, spec: unescapeAll(triggers) });
         }

@@ -121,7 +121,7 @@ export function makePlan(desired: DesiredSpec[], now = new Date()): Plan {
     const ctx = ctxFor(spec.root);
     const { subject, name } = subjectOf(d.kind, d.spec);
     if (d.kind === 'project') {
-      for (const item of orphanItems(ctx, d, spec)) items.push(item);
+      for (const item of orphanItems(ctx, d, spec, desired)) items.push(item);
       continue;
     }
     const actual = handler.read(ctx, spec);
@@ -189,9 +189,24 @@ function orphanItems(
   ctx: HandlerContext,
   d: DesiredSpec,
   manifest: ReturnType<typeof projectHandler.validate>,
+  desired: readonly DesiredSpec[],
 ): PlanItem[] {
-  const orphans = projectHandler.read(ctx, manifest);
-  if (!orphans) return [];
+  const found = projectHandler.read(ctx, manifest);
+  if (!found) return [];
+  // A mount this plan points at other storage moves (in the apply, before any retirement) off the storage it holds now.
+  const wanted = new Map(
+    desired
+      .filter((o) => o.kind === 'mount' && o.spec.root === manifest.root)
+      .map((o) => [
+        `${o.spec.project}/${o.spec.service}/${o.spec.replica}:${o.spec.mount_path}`,
+        `${o.spec.storage_kind}:${o.spec.storage}`,
+      ]),
+  );
+  const movedAway = ctx.registry.mounts().filter((m) => {
+    const to = wanted.get(`${m.project}/${m.service}/${m.replica}:${m.mountPath}`);
+    return to !== undefined && to !== `${m.storageKind}:${m.storage}`;
+  });
+  const orphans = { ...found, movedAway };
   const diff = projectHandler.diff(ctx, manifest, orphans);
   return diff.changes.map((change) => {
     const storage =

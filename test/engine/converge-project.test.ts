@@ -150,4 +150,26 @@ describe('the whole project is judged as the per-resource handlers judge each th
     expect(fs.existsSync(imagePath(host.root, 'disk', 'app', 'gone'))).toBe(false);
     expect(fs.existsSync(imagePath(host.root, 'disk', 'app', 'keep'))).toBe(true);
   });
+
+  hostTest()(
+    "a mount moved to new storage while its old storage (removalPolicy 'destroy') is removed: moved, then the old one deleted, as the per-resource carriers did",
+    () => {
+      const old = (name: string, policy: string) =>
+        entry(`test/app/${name}`, 'storage', storageWire(host.root, { name, removal_policy: policy as 'retain' }));
+      const first = converge(manifest(host.root, { storage: 'disk:old' }), {
+        HOSTSTORE_SPEC_1: old('old', 'destroy'),
+        HOSTSTORE_SPEC_2: entry('test/app/data-mount', 'mount', mountWire(host.root, { storage: 'old' })),
+      });
+      expect(first.status).toBe(0);
+      // WHEN the code points the same mount at a new disk and drops the old one
+      const result = converge(manifest(host.root, { storage: 'disk:new' }), {
+        HOSTSTORE_SPEC_1: old('new', 'retain'),
+        HOSTSTORE_SPEC_2: entry('test/app/data-mount', 'mount', mountWire(host.root, { storage: 'new' })),
+      });
+      // THEN the mount moves first, so the old disk is no longer mounted when its policy deletes it
+      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(fs.existsSync(imagePath(host.root, 'disk', 'app', 'old'))).toBe(false);
+      expect(fs.existsSync(imagePath(host.root, 'disk', 'app', 'new'))).toBe(true);
+    },
+  );
 });
