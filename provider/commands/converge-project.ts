@@ -5,7 +5,7 @@
  */
 import { describeZodError, type ProjectManifest } from '../../src/schema.js';
 import { KINDS } from '../../src/kinds.js';
-import { SPEC_VAR_PATTERN, THING_KINDS, type ThingKind } from '../../src/manifest-specs.js';
+import { SPEC_VAR_PREFIX, THING_KINDS, type ThingKind } from '../../src/manifest-specs.js';
 import { RefusedError, SpecError } from '../errors.js';
 import { projectHandler } from '../handlers/project.js';
 import type { Change } from '../handlers/handler.js';
@@ -80,11 +80,16 @@ function blocked(plan: Plan): string[] {
 export async function convergeProject(rawManifest: string | undefined, env: NodeJS.ProcessEnv): Promise<number> {
   const wireManifest = parseSpecJson(rawManifest) as Record<string, string>;
   const manifest = projectHandler.validate(wireManifest);
-  const vars = Object.keys(env)
-    .map((name) => ({ name, n: SPEC_VAR_PATTERN.exec(name)?.[1] }))
-    .filter((v): v is { name: string; n: string } => v.n !== undefined)
-    .sort((a, b) => Number(a.n) - Number(b.n));
-  const things = vars.map(({ name }) => thingOf(name, env[name] ?? '', manifest));
+  // Exactly the entries the manifest lists, 1..N: Terraform hands local-exec its own environment too, so a
+  // HOSTSTORE_SPEC_<n> left in the deploying shell must neither join nor break the converge. A manifest of an
+  // earlier build carries no specs (and no entries): it only retires what is no longer declared.
+  const count =
+    manifest.specs === undefined ? 0 : manifest.storage.length + manifest.mounts.length + manifest.policies.length;
+  const things = Array.from({ length: count }, (_, i) => `${SPEC_VAR_PREFIX}${i + 1}`).map((name) => {
+    const raw = env[name];
+    if (raw === undefined) throw entryError(name, 'is missing: the manifest lists more things than it has entries');
+    return thingOf(name, raw, manifest);
+  });
   // A manifest of an earlier build carries no specs: it only retires what is no longer declared.
   if (manifest.specs !== undefined) assertListsMatch(manifest, things);
   const desired = sortDesired([

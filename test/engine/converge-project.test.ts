@@ -103,7 +103,7 @@ describe('a planted or hand-edited HOSTSTORE_SPEC_<n> is refused, nothing touche
     [
       'left out (the manifest lists what it converges)',
       (root) => ({ HOSTSTORE_SPEC_1: entry('test/app/data', 'storage', storageWire(root)) }),
-      /^hoststore: the manifest of project app \(stack test\) lists mounts "web\/1:\/data" but its HOSTSTORE_SPEC_<n> entries hold ""/,
+      /^hoststore: HOSTSTORE_SPEC_2 is missing: the manifest lists more things than it has entries/,
     ],
   ];
   test.each(cases)('%s', (_name, things, message) => {
@@ -172,4 +172,25 @@ describe('the whole project is judged as the per-resource handlers judge each th
       expect(fs.existsSync(imagePath(host.root, 'disk', 'app', 'new'))).toBe(true);
     },
   );
+});
+
+hostTest()(
+  'a stray HOSTSTORE_SPEC_<n> in the deploying shell beyond the entries the manifest lists is not read',
+  () => {
+    // Terraform passes its own environment on to local-exec: a variable left in the shell must not break (or join) the converge.
+    const result = converge(manifest(host.root), {
+      HOSTSTORE_SPEC_1: entry('test/app/data', 'storage', storageWire(host.root)),
+      HOSTSTORE_SPEC_2: entry('test/app/data-mount', 'mount', mountWire(host.root)),
+      HOSTSTORE_SPEC_3: '{}',
+    });
+    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(result.stdout).toMatch(/create disk data/);
+  },
+);
+
+hostTest()('a manifest of an earlier build (no specs digest) reads no entries, only retires', () => {
+  const { specs: _specs, ...old } = manifest(host.root, { storage: '', mounts: '' });
+  const result = converge(old, { HOSTSTORE_SPEC_1: entry('test/app/data', 'storage', storageWire(host.root)) });
+  expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+  expect(fs.existsSync(imagePath(host.root, 'disk', 'app', 'data'))).toBe(false);
 });
