@@ -61,12 +61,45 @@ const common = {
   logLevel: 'warning',
 };
 
+/**
+ * execa (a third of the handler's code) in a file of its own, required on first use as the source's import()
+ * says: a handler that finds nothing to do runs no command, and must not compile it.
+ */
+const execaApart = {
+  name: 'execa-apart',
+  setup(build) {
+    build.onResolve({ filter: /^execa$/ }, (args) =>
+      args.kind === 'dynamic-import' ? { path: './execa.cjs', external: true } : undefined,
+    );
+  },
+};
+
+/**
+ * The handler as ONE CommonJS file: an ES module graph costs every process the ES loader's resolve of each
+ * chunk and a compile per module, where require() of one file is one read and one (lazy) compile. The kinds'
+ * handlers and the engine stay lazy: esbuild runs a bundled module's code on its dynamic import(), not before.
+ * Built-ins stay plain require() calls (no import-statement plugin), and import.meta.url (the snapshot-policy
+ * handler finds cli.js by it) becomes this file's URL, made only when asked for.
+ */
+const handlerBundle = {
+  ...common,
+  format: 'cjs',
+  entryPoints: { 'chunks/handle-main': 'provider/cli/handle-main.ts' },
+  outExtension: { '.js': '.cjs' },
+  plugins: [execaApart],
+  define: { 'import.meta.url': '__hoststoreMeta.url' },
+  banner: {
+    js: "var __hoststoreMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };",
+  },
+};
+
 fs.rmSync(`${OUT}/chunks`, { recursive: true, force: true });
 // tsc's map of the unbundled cli.js would describe a file that is no longer there.
 fs.rmSync(`${OUT}/cli.js.map`, { force: true });
 const results = await Promise.all([
   esbuild.build({ ...common, entryPoints: { cli: 'provider/cli.ts' }, plugins: [entryImports], banner: undefined }),
-  esbuild.build({ ...common, entryPoints: { 'chunks/handle-main': 'provider/cli/handle-main.ts' }, splitting: true }),
+  esbuild.build(handlerBundle),
+  esbuild.build({ ...handlerBundle, entryPoints: { 'chunks/execa': 'execa' }, plugins: [], define: {}, banner: {} }),
   esbuild.build({ ...common, entryPoints: { 'chunks/program-main': 'provider/cli/program-main.ts' }, splitting: true }),
 ]);
 fs.chmodSync(`${OUT}/cli.js`, 0o755);
