@@ -181,7 +181,7 @@ function loadedSources(record: string): string {
 }
 
 test('the handler path Terraform runs per resource loads neither the parser nor the output libraries', () => {
-  // GIVEN a module loader that records every module the process resolves
+  // GIVEN module loaders (ES and CommonJS) that record every module the process resolves
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-cli-'));
   try {
     const record = path.join(dir, 'resolved');
@@ -191,7 +191,10 @@ test('the handler path Terraform runs per resource loads neither the parser nor 
     );
     fs.writeFileSync(
       path.join(dir, 'register.mjs'),
-      `import { register } from 'node:module';\nregister(${JSON.stringify(`file://${dir}/loader.mjs`)});\n`,
+      // The handler's bundle is CommonJS, required: the ES hook does not see it, Module's load does.
+      `import { register } from 'node:module';\nimport Module from 'node:module';\nimport { appendFileSync } from 'node:fs';\nimport { pathToFileURL } from 'node:url';\n` +
+        `const load = Module.prototype.load;\nModule.prototype.load = function (file) { appendFileSync(${JSON.stringify(record)}, pathToFileURL(file).href + '\\n'); return load.call(this, file); };\n` +
+        `register(${JSON.stringify(`file://${dir}/loader.mjs`)});\n`,
     );
     // WHEN handle runs (a spec it refuses: the same imports as a no-op, without a host)
     const result = hoststore(
