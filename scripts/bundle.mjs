@@ -75,6 +75,27 @@ const execaApart = {
 };
 
 /**
+ * `import * as fs from 'node:fs'` as a plain `const fs = require('node:fs')`: esbuild turns a namespace
+ * import of a CommonJS module into a copy of every export as a getter (__toESM), one per importing module,
+ * which the handler would pay ~70 times at start-up; a built-in's exports object already is the namespace.
+ */
+const builtinNamespacesAsRequire = {
+  name: 'builtin-namespaces-as-require',
+  setup(build) {
+    const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+    build.onLoad({ filter: /\/(provider|src)\/.*\.ts$/ }, async (args) => {
+      const text = await fs.promises.readFile(args.path, 'utf8');
+      return {
+        contents: text.replace(/^import \* as (\w+) from '([^']+)';$/gm, (line, name, id) =>
+          builtins.has(id) ? `const ${name} = require('${id}');` : line,
+        ),
+        loader: 'ts',
+      };
+    });
+  },
+};
+
+/**
  * The handler as ONE CommonJS file: an ES module graph costs every process the ES loader's resolve of each
  * chunk and a compile per module, where require() of one file is one read and one (lazy) compile. The kinds'
  * handlers and the engine stay lazy: esbuild runs a bundled module's code on its dynamic import(), not before.
@@ -86,7 +107,7 @@ const handlerBundle = {
   format: 'cjs',
   entryPoints: { 'chunks/handle-main': 'provider/cli/handle-main.ts' },
   outExtension: { '.js': '.cjs' },
-  plugins: [execaApart],
+  plugins: [execaApart, builtinNamespacesAsRequire],
   define: { 'import.meta.url': '__hoststoreMeta.url' },
   banner: {
     js: "var __hoststoreMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };",
