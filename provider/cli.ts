@@ -5,7 +5,7 @@
  * (./cli/program-main.ts). Built, each of the two is a bundle of its own (scripts/bundle.mjs), and this
  * entry loads nothing but the one it needs.
  */
-import { createRequire } from 'node:module';
+import { requireCached } from './cli/code-cache.js';
 
 export type { GlobalOptions } from './cli/options.js';
 
@@ -31,9 +31,9 @@ for (const name of ['stdout', 'stderr'] as const) {
 const argv = process.argv.slice(2);
 // The provisioners' exact form only; `handle --help` and mistakes go through the parser, which explains them.
 const handlerCall = argv.length === 3 && argv[0] === 'handle' && !argv[1].startsWith('-') && !argv[2].startsWith('-');
-// The handler's bundle is one CommonJS file (scripts/bundle.mjs): require() skips the ES loader's resolve
-// and per-module compile, which a process that usually finds nothing to do would mostly spend its time on.
+// The handler's bundle is one CommonJS file (scripts/bundle.mjs), run from its code cache: no ES loader
+// resolve and per-module compile, no parse, which a process that usually finds nothing to do would mostly pay.
 const entry: { main(argv: string[]): Promise<number> } = handlerCall
-  ? createRequire(import.meta.url)('./chunks/handle-main.cjs')
+  ? (requireCached(new URL('./chunks/handle-main.cjs', import.meta.url)) as typeof import('./cli/handle-main.js'))
   : await import('./cli/program-main.js');
 process.exitCode = await entry.main(argv);

@@ -107,6 +107,8 @@ const handlerBundle = {
   format: 'cjs',
   entryPoints: { 'chunks/handle-main': 'provider/cli/handle-main.ts' },
   outExtension: { '.js': '.cjs' },
+  // import() as a require(): the file may be run as a vm.Script (below), which has no import().
+  supported: { 'dynamic-import': false },
   plugins: [execaApart, builtinNamespacesAsRequire],
   define: { 'import.meta.url': '__hoststoreMeta.url' },
   banner: {
@@ -124,4 +126,12 @@ const results = await Promise.all([
   esbuild.build({ ...common, entryPoints: { 'chunks/program-main': 'provider/cli/program-main.ts' }, splitting: true }),
 ]);
 fs.chmodSync(`${OUT}/cli.js`, 0o755);
+// The handler's code cache (provider/cli/code-cache.ts), made by this node for the same node: a handler run by
+// another refuses it and compiles the bundle as require() would.
+const { cacheFileOf, compileCommonJs } = await import('../dist/provider/cli/code-cache.js');
+const handlerFile = `${OUT}/chunks/handle-main.cjs`;
+fs.writeFileSync(
+  cacheFileOf(handlerFile),
+  compileCommonJs(handlerFile, fs.readFileSync(handlerFile, 'utf8')).createCachedData(),
+);
 if (process.env.BUNDLE_ANALYZE) for (const r of results) console.log(await esbuild.analyzeMetafile(r.metafile));

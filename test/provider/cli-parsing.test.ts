@@ -191,9 +191,12 @@ test('the handler path Terraform runs per resource loads neither the parser nor 
     );
     fs.writeFileSync(
       path.join(dir, 'register.mjs'),
-      // The handler's bundle is CommonJS, required: the ES hook does not see it, Module's load does.
-      `import { register } from 'node:module';\nimport Module from 'node:module';\nimport { appendFileSync } from 'node:fs';\nimport { pathToFileURL } from 'node:url';\n` +
-        `const load = Module.prototype.load;\nModule.prototype.load = function (file) { appendFileSync(${JSON.stringify(record)}, pathToFileURL(file).href + '\\n'); return load.call(this, file); };\n` +
+      // The handler's bundle is CommonJS, run from its code cache (read as a file) or required: the ES hook
+      // sees neither, so reads of scripts and Module's load are recorded too.
+      `import { register } from 'node:module';\nimport Module from 'node:module';\nimport fs from 'node:fs';\nimport { pathToFileURL } from 'node:url';\n` +
+        `const note = (file) => fs.appendFileSync(${JSON.stringify(record)}, pathToFileURL(file).href + '\\n');\n` +
+        `const load = Module.prototype.load;\nModule.prototype.load = function (file) { note(file); return load.call(this, file); };\n` +
+        `const read = fs.readFileSync;\nfs.readFileSync = function (file, ...rest) { if (typeof file === 'string' && /\\.c?js$/.test(file)) note(file); return read.call(this, file, ...rest); };\n` +
         `register(${JSON.stringify(`file://${dir}/loader.mjs`)});\n`,
     );
     // WHEN handle runs (a spec it refuses: the same imports as a no-op, without a host)
