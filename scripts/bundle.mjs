@@ -128,10 +128,11 @@ const results = await Promise.all([
 fs.chmodSync(`${OUT}/cli.js`, 0o755);
 // The handler's code cache (provider/cli/code-cache.ts), made by this node for the same node: a handler run by
 // another refuses it and compiles the bundle as require() would.
-const { cacheFileOf, compileCommonJs } = await import('../dist/provider/cli/code-cache.js');
+const { cacheFileContents, cacheFileOf, compileCommonJs } = await import('../dist/provider/cli/code-cache.js');
 const handlerFile = `${OUT}/chunks/handle-main.cjs`;
+const handlerSource = fs.readFileSync(handlerFile, 'utf8');
 fs.writeFileSync(
   cacheFileOf(handlerFile),
-  compileCommonJs(handlerFile, fs.readFileSync(handlerFile, 'utf8')).createCachedData(),
+  cacheFileContents(handlerSource, compileCommonJs(handlerFile, handlerSource).createCachedData()),
 );
 if (process.env.BUNDLE_ANALYZE) for (const r of results) console.log(await esbuild.analyzeMetafile(r.metafile));
