@@ -1,9 +1,11 @@
 /**
- * Bundles the `hoststore` CLI with esbuild (run by `npm run build` and `build:dist`, after tsc). Terraform
- * starts one handler process per resource, and loading a few files instead of ~30 ES modules and their
- * packages is most of what such a process costs, so the CLI is three bundles under dist/provider/:
+ * Bundles the `hoststore` CLI with esbuild (run by `npm run build` and `build:dist`, after tsc: the code
+ * cache below is made with tsc's build of provider/cli/code-cache.ts). Terraform starts one handler process
+ * per resource, and loading a few files instead of ~30 ES modules and their packages is most of what such a
+ * process costs, so the CLI is three bundles under dist/provider/:
  *  - cli.js, the entry (provider/cli.ts), which loads one of the two below and nothing else;
- *  - chunks/handle-main.js, `hoststore handle KIND OP`, with each kind's handler in chunks loaded on demand;
+ *  - chunks/handle-main.cjs, `hoststore handle KIND OP`, one CommonJS file run from its code cache
+ *    (chunks/handle-main.cjs.v8cache), with execa apart (chunks/execa.cjs);
  *  - chunks/program-main.js, the command line parser, with each command in chunks loaded when it runs;
  * The handler and the parser are built apart so that neither's chunks are cut up by the other's imports.
  */
