@@ -55,7 +55,9 @@ export function requireCached(url: URL): unknown {
   if (!digest.equals(cache.subarray(0, digest.length))) return createRequire(file)(file);
   const script = compileCommonJs(file, source, cache.subarray(digest.length));
   const module = { exports: {} as unknown };
-  (script.runInThisContext() as (...args: unknown[]) => void)(
+  // Called as node calls a module's function: `this` is its exports.
+  (script.runInThisContext() as (...args: unknown[]) => void).call(
+    module.exports,
     module.exports,
     createRequire(file),
     module,

@@ -15,7 +15,7 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const bundle = (word: string) =>
-  `module.exports = { word: ${JSON.stringify(word)}, file: __filename, dir: __dirname };`;
+  `module.exports = { word: ${JSON.stringify(word)}, file: __filename, dir: __dirname, self: this === exports };`;
 
 /** A bundle that says which text it was, and its cache as the build makes it. */
 function build(file: string, word: string): void {
@@ -27,7 +27,7 @@ function build(file: string, word: string): void {
 test('a bundle runs from its cache with the names require gives it', () => {
   const file = path.join(dir, 'a.cjs');
   build(file, 'first');
-  expect(requireCached(pathToFileURL(file))).toEqual({ word: 'first', file, dir });
+  expect(requireCached(pathToFileURL(file))).toEqual({ word: 'first', file, dir, self: true });
 });
 
 test('a bundle changed after its cache was made (same length) runs as changed, not as cached', () => {
@@ -44,5 +44,5 @@ test('a bundle without a cache is required', () => {
   const file = path.join(dir, 'c.cjs');
   build(file, 'plain');
   fs.rmSync(cacheFileOf(file));
-  expect(requireCached(pathToFileURL(file))).toEqual({ word: 'plain', file, dir });
+  expect(requireCached(pathToFileURL(file))).toEqual({ word: 'plain', file, dir, self: true });
 });
