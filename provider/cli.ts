@@ -5,6 +5,8 @@
  * (./cli/program-main.ts). Built, each of the two is a bundle of its own (scripts/bundle.mjs), and this
  * entry loads nothing but the one it needs.
  */
+import { requireCached } from './cli/code-cache.js';
+
 export type { GlobalOptions } from './cli/options.js';
 
 // Output is only ever a report: when whoever reads it is gone (Terraform killed mid-provisioner, a closed
@@ -29,5 +31,9 @@ for (const name of ['stdout', 'stderr'] as const) {
 const argv = process.argv.slice(2);
 // The provisioners' exact form only; `handle --help` and mistakes go through the parser, which explains them.
 const handlerCall = argv.length === 3 && argv[0] === 'handle' && !argv[1].startsWith('-') && !argv[2].startsWith('-');
-const entry = handlerCall ? await import('./cli/handle-main.js') : await import('./cli/program-main.js');
+// The handler's bundle is one CommonJS file (scripts/bundle.mjs), run from its code cache: no ES loader
+// resolve and per-module compile, no parse, which a process that usually finds nothing to do would mostly pay.
+const entry: { main(argv: string[]): Promise<number> } = handlerCall
+  ? (requireCached(new URL('./chunks/handle-main.cjs', import.meta.url)) as typeof import('./cli/handle-main.js'))
+  : await import('./cli/program-main.js');
 process.exitCode = await entry.main(argv);

@@ -1,9 +1,11 @@
 /**
- * Bundles the `hoststore` CLI with esbuild (run by `npm run build` and `build:dist`, after tsc). Terraform
- * starts one handler process per resource, and loading a few files instead of ~30 ES modules and their
- * packages is most of what such a process costs, so the CLI is three bundles under dist/provider/:
+ * Bundles the `hoststore` CLI with esbuild (run by `npm run build` and `build:dist`, after tsc: the code
+ * cache below is made with tsc's build of provider/cli/code-cache.ts). Terraform starts one handler process
+ * per resource, and loading a few files instead of ~30 ES modules and their packages is most of what such a
+ * process costs, so the CLI is three bundles under dist/provider/:
  *  - cli.js, the entry (provider/cli.ts), which loads one of the two below and nothing else;
- *  - chunks/handle-main.js, `hoststore handle KIND OP`, with each kind's handler in chunks loaded on demand;
+ *  - chunks/handle-main.cjs, `hoststore handle KIND OP`, one CommonJS file run from its code cache
+ *    (chunks/handle-main.cjs.v8cache), with execa apart (chunks/execa.cjs);
  *  - chunks/program-main.js, the command line parser, with each command in chunks loaded when it runs;
  * The handler and the parser are built apart so that neither's chunks are cut up by the other's imports.
  */
@@ -61,13 +63,78 @@ const common = {
   logLevel: 'warning',
 };
 
+/**
+ * execa (a third of the handler's code) in a file of its own, required on first use as the source's import()
+ * says: a handler that finds nothing to do runs no command, and must not compile it.
+ */
+const execaApart = {
+  name: 'execa-apart',
+  setup(build) {
+    build.onResolve({ filter: /^execa$/ }, (args) =>
+      args.kind === 'dynamic-import' ? { path: './execa.cjs', external: true } : undefined,
+    );
+  },
+};
+
+/**
+ * `import * as fs from 'node:fs'` as a plain `const fs = require('node:fs')`: esbuild turns a namespace
+ * import of a CommonJS module into a copy of every export as a getter (__toESM), one per importing module,
+ * which the handler would pay ~70 times at start-up; a built-in's exports object already is the namespace.
+ */
+const builtinNamespacesAsRequire = {
+  name: 'builtin-namespaces-as-require',
+  setup(build) {
+    const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+    build.onLoad({ filter: /\/(provider|src)\/.*\.ts$/ }, async (args) => {
+      const text = await fs.promises.readFile(args.path, 'utf8');
+      return {
+        contents: text.replace(/^import \* as (\w+) from '([^']+)';$/gm, (line, name, id) =>
+          builtins.has(id) ? `const ${name} = require('${id}');` : line,
+        ),
+        loader: 'ts',
+      };
+    });
+  },
+};
+
+/**
+ * The handler as ONE CommonJS file: an ES module graph costs every process the ES loader's resolve of each
+ * chunk and a compile per module, where require() of one file is one read and one (lazy) compile. The kinds'
+ * handlers and the engine stay lazy: esbuild runs a bundled module's code on its dynamic import(), not before.
+ * Built-ins stay plain require() calls (no import-statement plugin), and import.meta.url (the snapshot-policy
+ * handler finds cli.js by it) becomes this file's URL, made only when asked for.
+ */
+const handlerBundle = {
+  ...common,
+  format: 'cjs',
+  entryPoints: { 'chunks/handle-main': 'provider/cli/handle-main.ts' },
+  outExtension: { '.js': '.cjs' },
+  // import() as a require(): the file may be run as a vm.Script (below), which has no import().
+  supported: { 'dynamic-import': false },
+  plugins: [execaApart, builtinNamespacesAsRequire],
+  define: { 'import.meta.url': '__hoststoreMeta.url' },
+  banner: {
+    js: "var __hoststoreMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };",
+  },
+};
+
 fs.rmSync(`${OUT}/chunks`, { recursive: true, force: true });
 // tsc's map of the unbundled cli.js would describe a file that is no longer there.
 fs.rmSync(`${OUT}/cli.js.map`, { force: true });
 const results = await Promise.all([
   esbuild.build({ ...common, entryPoints: { cli: 'provider/cli.ts' }, plugins: [entryImports], banner: undefined }),
-  esbuild.build({ ...common, entryPoints: { 'chunks/handle-main': 'provider/cli/handle-main.ts' }, splitting: true }),
+  esbuild.build(handlerBundle),
+  esbuild.build({ ...handlerBundle, entryPoints: { 'chunks/execa': 'execa' }, plugins: [], define: {}, banner: {} }),
   esbuild.build({ ...common, entryPoints: { 'chunks/program-main': 'provider/cli/program-main.ts' }, splitting: true }),
 ]);
 fs.chmodSync(`${OUT}/cli.js`, 0o755);
+// The handler's code cache (provider/cli/code-cache.ts), made by this node for the same node: a handler run by
+// another refuses it and compiles the bundle as require() would.
+const { cacheFileContents, cacheFileOf, compileCommonJs } = await import('../dist/provider/cli/code-cache.js');
+const handlerFile = `${OUT}/chunks/handle-main.cjs`;
+const handlerSource = fs.readFileSync(handlerFile, 'utf8');
+fs.writeFileSync(
+  cacheFileOf(handlerFile),
+  cacheFileContents(handlerSource, compileCommonJs(handlerFile, handlerSource).createCachedData()),
+);
 if (process.env.BUNDLE_ANALYZE) for (const r of results) console.log(await esbuild.analyzeMetafile(r.metafile));

@@ -14,7 +14,12 @@ const LAYOUTS: ReadonlyArray<{
   // xfs: sb_sectsize, big-endian u16
   { magicAt: 0, magic: Buffer.from('XFSB', 'ascii'), sizeAt: 102, read: (b) => b.readUInt16BE(0) },
   // ext2/3/4: 1024 << s_log_block_size, little-endian u32
-  { magicAt: 1024 + 0x38, magic: Buffer.from([0x53, 0xef]), sizeAt: 1024 + 24, read: (b) => 1024 * 2 ** b.readUInt32LE(0) },
+  {
+    magicAt: 1024 + 0x38,
+    magic: Buffer.from([0x53, 0xef]),
+    sizeAt: 1024 + 24,
+    read: (b) => 1024 * 2 ** b.readUInt32LE(0),
+  },
   // btrfs: sectorsize, little-endian u32
   { magicAt: 0x10040, magic: Buffer.from('_BHRfS_M', 'ascii'), sizeAt: 0x10090, read: (b) => b.readUInt32LE(0) },
 ];

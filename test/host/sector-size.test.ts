@@ -14,7 +14,13 @@ import { formatImage } from '../../provider/host/filesystem.js';
 import { filesystemSectorSize } from '../../provider/host/fs-sector-size.js';
 import { attachLoop, detachLoop } from '../../provider/host/loop.js';
 import { mountDevice, safeMountTarget, unmount } from '../../provider/host/mounts.js';
-import { hostLoopsUnder, hostMountsUnder, hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
+import {
+  hostLoopsUnder,
+  hostMountsUnder,
+  hostTest,
+  makeHostFixture,
+  type HostFixture,
+} from '../helpers/host-fixture.js';
 
 const sysQueue = (device: string, file: string) =>
   fs.readFileSync(`/sys/block/${device.replace(/^\/dev\//, '')}/${file}`, 'utf8').trim();
@@ -100,18 +106,19 @@ hostTest('mkfs.xfs', 'losetup')(
   },
 );
 
-hostTest('mkfs.xfs', 'mkfs.btrfs', 'losetup')(
-  'ext4 and btrfs disks mount on a 4 KiB-sector host with direct I/O',
-  async () => {
-    const dir = fourKibHostDirectory();
-    for (const filesystem of ['ext4', 'btrfs'] as const) {
-      const image = `${dir}/${filesystem}.img`;
-      await createSparseImage(image, GiB);
-      await formatImage(image, filesystem, filesystem);
-      expect(await attachAndMount(image, filesystem)).toEqual({ sector: '4096', directIo: true });
-    }
-  },
-);
+hostTest(
+  'mkfs.xfs',
+  'mkfs.btrfs',
+  'losetup',
+)('ext4 and btrfs disks mount on a 4 KiB-sector host with direct I/O', async () => {
+  const dir = fourKibHostDirectory();
+  for (const filesystem of ['ext4', 'btrfs'] as const) {
+    const image = `${dir}/${filesystem}.img`;
+    await createSparseImage(image, GiB);
+    await formatImage(image, filesystem, filesystem);
+    expect(await attachAndMount(image, filesystem)).toEqual({ sector: '4096', directIo: true });
+  }
+});
 
 hostTest('mkfs.xfs', 'losetup')(
   'on this host, an xfs disk of either sector size attaches with direct I/O and mounts',

@@ -66,7 +66,8 @@ test('the tarball holds the ESM and CommonJS builds and the CLI, and no tests, b
       'dist/src/index.js',
       'dist/src/index.d.ts',
       'dist/provider/cli.js',
-      'dist/provider/chunks/handle-main.js',
+      'dist/provider/chunks/handle-main.cjs',
+      'dist/provider/chunks/handle-main.cjs.v8cache',
       'dist/provider/chunks/program-main.js',
       'dist/cjs/package.json',
       'dist/cjs/src/index.js',
@@ -78,9 +79,12 @@ test('the tarball holds the ESM and CommonJS builds and the CLI, and no tests, b
     files.filter((f) => /^dist\/(test|examples|cjs\/(test|provider|examples))\//.test(f) || /bench/.test(f)),
   ).toEqual([]);
   expect(files.filter((f) => /\.(c|m)?ts$/.test(f) && !/\.d\.(c|m)?ts$/.test(f))).toEqual([]);
-  // The CLI ships as its bundle only: the entry and its chunks, not tsc's module-by-module build beside them.
+  // The CLI ships as its bundle only: the entry and its chunks (the handler's one CommonJS file and its code
+  // cache), not tsc's module-by-module build beside them.
   expect(
-    files.filter((f) => f.startsWith('dist/provider/') && !/^dist\/provider\/(cli|chunks\/[\w-]+)\.js$/.test(f)),
+    files.filter(
+      (f) => f.startsWith('dist/provider/') && !/^dist\/provider\/(cli|chunks\/[\w-]+)\.(js|cjs|cjs\.v8cache)$/.test(f),
+    ),
   ).toEqual([]);
   const cjsType = JSON.parse(
     fs.readFileSync(path.join(project, 'node_modules/cdktf-hoststore/dist/cjs/package.json'), 'utf8'),

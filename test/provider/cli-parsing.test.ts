@@ -181,7 +181,7 @@ function loadedSources(record: string): string {
 }
 
 test('the handler path Terraform runs per resource loads neither the parser nor the output libraries', () => {
-  // GIVEN a module loader that records every module the process resolves
+  // GIVEN module loaders (ES and CommonJS) that record every module the process resolves
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-cli-'));
   try {
     const record = path.join(dir, 'resolved');
@@ -191,7 +191,13 @@ test('the handler path Terraform runs per resource loads neither the parser nor 
     );
     fs.writeFileSync(
       path.join(dir, 'register.mjs'),
-      `import { register } from 'node:module';\nregister(${JSON.stringify(`file://${dir}/loader.mjs`)});\n`,
+      // The handler's bundle is CommonJS, run from its code cache (read as a file) or required: the ES hook
+      // sees neither, so reads of scripts and Module's load are recorded too.
+      `import { register } from 'node:module';\nimport Module from 'node:module';\nimport fs from 'node:fs';\nimport { pathToFileURL } from 'node:url';\n` +
+        `const note = (file) => fs.appendFileSync(${JSON.stringify(record)}, pathToFileURL(file).href + '\\n');\n` +
+        `const load = Module.prototype.load;\nModule.prototype.load = function (file) { note(file); return load.call(this, file); };\n` +
+        `const read = fs.readFileSync;\nfs.readFileSync = function (file, ...rest) { if (typeof file === 'string' && /\\.c?js$/.test(file)) note(file); return read.call(this, file, ...rest); };\n` +
+        `register(${JSON.stringify(`file://${dir}/loader.mjs`)});\n`,
     );
     // WHEN handle runs (a spec it refuses: the same imports as a no-op, without a host)
     const result = hoststore(

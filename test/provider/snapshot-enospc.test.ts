@@ -12,7 +12,13 @@ import { listSnapshots, takeSnapshot } from '../../provider/snapshots/snapshots.
 import { hostTest, makeHostFixture, simulateReboot, type HostFixture } from '../helpers/host-fixture.js';
 import { mountWire, storageWire } from '../helpers/specs.js';
 import { hoststore } from '../helpers/cli.js';
-import { deviceOf, dropCachedPages, readThrottleSkipReason, untilClosed, withSlowReads } from '../helpers/read-throttle.js';
+import {
+  deviceOf,
+  dropCachedPages,
+  readThrottleSkipReason,
+  untilClosed,
+  withSlowReads,
+} from '../helpers/read-throttle.js';
 
 let host: HostFixture;
 beforeEach(() => {
@@ -114,7 +120,9 @@ hostTest('mkfs.ext4')('a directory volume that fills the root mid-copy: one line
           const st = fs.statfsSync(root);
           for (const margin of [2, 4, 8, 12, 16]) {
             try {
-              execFileSync('fallocate', ['-l', String(st.bfree * st.bsize - (margin << 20)), filler], { stdio: 'ignore' });
+              execFileSync('fallocate', ['-l', String(st.bfree * st.bsize - (margin << 20)), filler], {
+                stdio: 'ignore',
+              });
               break;
             } catch {
               fs.rmSync(filler, { force: true });

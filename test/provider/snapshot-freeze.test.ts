@@ -16,7 +16,13 @@ import type { DesiredSpec } from '../../provider/plan/desired.js';
 import { hostTest, hostWithCronDir, simulateReboot } from '../helpers/host-fixture.js';
 import { mountWire, storageWire } from '../helpers/specs.js';
 import { hoststore } from '../helpers/cli.js';
-import { deviceOf, dropCachedPages, readThrottleSkipReason, untilClosed, withSlowReads } from '../helpers/read-throttle.js';
+import {
+  deviceOf,
+  dropCachedPages,
+  readThrottleSkipReason,
+  untilClosed,
+  withSlowReads,
+} from '../helpers/read-throttle.js';
 
 const fx = hostWithCronDir();
 

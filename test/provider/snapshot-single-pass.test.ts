@@ -26,7 +26,10 @@ const MiB = 1 << 20;
 function toolsDir(tools: string[]): string {
   const dir = fs.mkdtempSync(path.join(host.root, 'tools-'));
   for (const tool of tools)
-    fs.symlinkSync(execFileSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), path.join(dir, tool));
+    fs.symlinkSync(
+      execFileSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(),
+      path.join(dir, tool),
+    );
   return dir;
 }
 
@@ -101,28 +104,31 @@ hostTest('filefrag')("without openssl, Node's hash gives the same checksum", asy
   expect((await checksum(host.path('copy.img'))).sha256).toBe(sum.sha256);
 });
 
-hostTest('filefrag', 'openssl')('a hash slower than the copy lets the copy go on and catches up: same checksum', async () => {
-  // GIVEN an image with 96 MiB of data after the awkward part, and an openssl that starts reading a second late
-  const source = host.path('source.img');
-  awkwardImage(source);
-  const fd = fs.openSync(source, 'r+');
-  for (let i = 0; i < 96; i += 1) fs.writeSync(fd, Buffer.alloc(MiB, (i % 250) + 1), 0, MiB, (50 + i) * MiB);
-  fs.closeSync(fd);
-  const tools = toolsDir(['filefrag']);
-  const openssl = execFileSync('bash', ['-c', 'command -v openssl'], { encoding: 'utf8' }).trim();
-  fs.writeFileSync(path.join(tools, 'openssl'), `#!/bin/sh\nsleep 1\nexec ${openssl} "$@"\n`, { mode: 0o755 });
-  process.env.HOSTSTORE_TOOL_PATH = tools;
-  // WHEN copied
-  const pass = startCopyAndHash(source, host.path('copy.img'));
-  const started = Date.now();
-  await pass.copied;
-  // THEN the copy finished before the hash could start (it read windows back from the copy afterwards)
-  const copiedAfter = Date.now() - started;
-  expect(copiedAfter).toBeLessThan(1000);
-  // AND the checksum is the definition's
-  expect((await pass.hashed).sha256).toBe(referenceChecksum(source));
-  expect(fs.readFileSync(host.path('copy.img')).equals(fs.readFileSync(source))).toBe(true);
-});
+hostTest('filefrag', 'openssl')(
+  'a hash slower than the copy lets the copy go on and catches up: same checksum',
+  async () => {
+    // GIVEN an image with 96 MiB of data after the awkward part, and an openssl that starts reading a second late
+    const source = host.path('source.img');
+    awkwardImage(source);
+    const fd = fs.openSync(source, 'r+');
+    for (let i = 0; i < 96; i += 1) fs.writeSync(fd, Buffer.alloc(MiB, (i % 250) + 1), 0, MiB, (50 + i) * MiB);
+    fs.closeSync(fd);
+    const tools = toolsDir(['filefrag']);
+    const openssl = execFileSync('bash', ['-c', 'command -v openssl'], { encoding: 'utf8' }).trim();
+    fs.writeFileSync(path.join(tools, 'openssl'), `#!/bin/sh\nsleep 1\nexec ${openssl} "$@"\n`, { mode: 0o755 });
+    process.env.HOSTSTORE_TOOL_PATH = tools;
+    // WHEN copied
+    const pass = startCopyAndHash(source, host.path('copy.img'));
+    const started = Date.now();
+    await pass.copied;
+    // THEN the copy finished before the hash could start (it read windows back from the copy afterwards)
+    const copiedAfter = Date.now() - started;
+    expect(copiedAfter).toBeLessThan(1000);
+    // AND the checksum is the definition's
+    expect((await pass.hashed).sha256).toBe(referenceChecksum(source));
+    expect(fs.readFileSync(host.path('copy.img')).equals(fs.readFileSync(source))).toBe(true);
+  },
+);
 
 hostTest('filefrag')('a copy past its time limit stops, throws, and leaves no file behind', async () => {
   // GIVEN an image with 64 MiB of data
@@ -134,7 +140,8 @@ hostTest('filefrag')('a copy past its time limit stops, throws, and leaves no fi
   const target = host.path('copy.img');
   await expect(copyAndHash(source, target, { timeoutMs: 0 })).rejects.toThrow(/had not finished after 0 ms/);
   // THEN nothing is left once its in-flight I/O is done
-  for (let waited = 0; fs.existsSync(target) && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+  for (let waited = 0; fs.existsSync(target) && waited < 5000; waited += 50)
+    await new Promise((r) => setTimeout(r, 50));
   expect(fs.existsSync(target)).toBe(false);
 });
 
