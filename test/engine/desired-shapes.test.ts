@@ -83,16 +83,20 @@ test('hoststore diff from a 0.1 synth output to this build of the same stack sho
   expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
 });
 
-test('an entry that refers to a resource the stack does not hold is refused, naming it', () => {
-  const out = synthNow(path.join(dir, 'now'));
+/** Hand-edits the manifest carrier of the synth output `out`, as someone editing cdk.tf.json would. */
+function editManifest(out: string, edit: (manifest: any) => void): void {
   const file = path.join(out, 'stacks', 'upgrade', 'cdk.tf.json');
   const json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  const manifest = Object.entries(json.resource.terraform_data).find(([id]) =>
-    id.startsWith('app_manifest_'),
-  )![1] as any;
-  manifest.provisioner[0]['local-exec'].environment.HOSTSTORE_SPEC_2 =
-    '{"address":"upgrade/app/pg","kind":"storage","spec":${jsonencode(terraform_data.app_gone_identity_00000000.input)}}';
+  edit(Object.entries(json.resource.terraform_data).find(([id]) => id.startsWith('app_manifest_'))![1]);
   fs.writeFileSync(file, JSON.stringify(json));
+}
+
+test('an entry that refers to a resource the stack does not hold is refused, naming it', () => {
+  const out = synthNow(path.join(dir, 'now'));
+  editManifest(out, (manifest) => {
+    manifest.provisioner[0]['local-exec'].environment.HOSTSTORE_SPEC_2 =
+      '{"address":"upgrade/app/pg","kind":"storage","spec":${jsonencode(terraform_data.app_gone_identity_00000000.input)}}';
+  });
   expect(() => readDesired(out)).toThrow(SpecError);
   expect(() => readDesired(out)).toThrow(
     /^HOSTSTORE_SPEC_2 of upgrade\/app in stack upgrade refers to terraform_data\.app_gone_identity_00000000\.input, which the stack does not hold as a spec/,
@@ -101,14 +105,10 @@ test('an entry that refers to a resource the stack does not hold is refused, nam
 
 test("a manifest whose lists leave out a thing its entries converge is refused, as the manifest's converge refuses it", () => {
   const out = synthNow(path.join(dir, 'now'));
-  const file = path.join(out, 'stacks', 'upgrade', 'cdk.tf.json');
-  const json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  const manifest = Object.entries(json.resource.terraform_data).find(([id]) =>
-    id.startsWith('app_manifest_'),
-  )![1] as any;
-  // Hand-edited: disk pg no longer listed, so the same apply would create (or keep) it and then retire it
-  manifest.triggers_replace.storage = 'volume:models';
-  fs.writeFileSync(file, JSON.stringify(json));
+  editManifest(out, (manifest) => {
+    // Hand-edited: disk pg no longer listed, so the same apply would create (or keep) it and then retire it
+    manifest.triggers_replace.storage = 'volume:models';
+  });
   expect(() => readDesired(out)).toThrow(
     /^the manifest of upgrade\/app in stack upgrade lists storage "volume:models" but its HOSTSTORE_SPEC_<n> entries hold "disk:pg,volume:models"; run cdktf synth again$/,
   );

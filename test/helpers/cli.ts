@@ -1,5 +1,6 @@
 /** Runs the built `hoststore` CLI as Terraform's provisioners do: a separate process, spec in the environment. */
 import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,4 +30,20 @@ export function hoststoreAsync(args: string[], spec?: unknown, env: NodeJS.Proce
   child.stderr.on('data', (d) => (stderr += d));
   const done = new Promise<CliResult>((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
   return { child, done };
+}
+
+/**
+ * A CLI for a test app's provisioners: a shell wrapper in `dir` that logs each invocation's arguments, one
+ * line each, then runs the real CLI; `calls()` reads that log.
+ */
+export function loggingCli(dir: string): { readonly path: string; calls(): string[] } {
+  const log = path.join(dir, 'calls.log');
+  const wrapper = path.join(dir, 'hoststore-wrapper');
+  fs.writeFileSync(wrapper, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${process.execPath}' '${CLI}' "$@"\n`, {
+    mode: 0o755,
+  });
+  return {
+    path: wrapper,
+    calls: () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) : []),
+  };
 }

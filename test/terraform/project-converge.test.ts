@@ -11,7 +11,7 @@ import { Registry } from '../../provider/registry/store.js';
 import { readMountTable } from '../../provider/host/mounts.js';
 import { hostTest, makeHostFixture } from '../helpers/host-fixture.js';
 import { CdktfApp, terraformAvailable, type AppModel } from '../helpers/cdktf-app.js';
-import { CLI, hoststore } from '../helpers/cli.js';
+import { hoststore, loggingCli } from '../helpers/cli.js';
 import { terraformIn, type TerraformRun } from '../helpers/terraform.js';
 
 const haveTerraform = terraformAvailable();
@@ -43,20 +43,16 @@ function deployment(stack = 'conv'): Deployment {
     () => host.cleanup(),
     () => app.cleanup(),
   );
-  const log = path.join(app.dir, 'calls.log');
-  const wrapper = path.join(app.dir, 'hoststore-wrapper');
-  fs.writeFileSync(wrapper, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${process.execPath}' '${CLI}' "$@"\n`, {
-    mode: 0o755,
-  });
+  const cli = loggingCli(app.dir);
   const tf = terraformIn(app.dir, path.join(app.dir, 'cdktf.out', 'stacks', stack));
   let initialized = false;
   const d: Deployment = {
     root: host.root,
     app,
     tf,
-    calls: () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) : []),
+    calls: cli.calls,
     write(model) {
-      app.write({ ...model, stack, root: host.root, cli: wrapper });
+      app.write({ ...model, stack, root: host.root, cli: cli.path });
       app.cdktf('synth');
       if (initialized) return;
       const init = tf.run(['init', '-input=false']);

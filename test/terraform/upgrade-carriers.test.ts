@@ -12,7 +12,7 @@ import { journalPath } from '../../provider/registry/journal.js';
 import { readMountTable } from '../../provider/host/mounts.js';
 import { hostTest, makeHostFixture } from '../helpers/host-fixture.js';
 import { CdktfApp, terraformAvailable, type AppModel } from '../helpers/cdktf-app.js';
-import { CLI, hoststore } from '../helpers/cli.js';
+import { hoststore, loggingCli } from '../helpers/cli.js';
 import { terraformIn } from '../helpers/terraform.js';
 
 const haveTerraform = terraformAvailable();
@@ -62,19 +62,10 @@ deployTest(
       () => host.cleanup(),
       () => app.cleanup(),
     );
-    const log = path.join(app.dir, 'calls.log');
-    const wrapper = path.join(app.dir, 'hoststore-wrapper');
-    fs.writeFileSync(
-      wrapper,
-      `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${process.execPath}' '${CLI}' "$@"\n`,
-      {
-        mode: 0o755,
-      },
-    );
+    const { path: wrapper, calls } = loggingCli(app.dir);
     // The policy's cron entry goes to the app's own directory (terraform's provisioners inherit this).
     process.env.HOSTSTORE_CRON_DIR = path.join(app.dir, 'cron.d');
     cleanups.push(() => delete process.env.HOSTSTORE_CRON_DIR);
-    const calls = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) : []);
     const stackDir = path.join(app.dir, 'cdktf.out', 'stacks', 'upgrade');
     const state = path.join(app.dir, 'terraform.upgrade.tfstate');
     const tf = terraformIn(app.dir, stackDir);
