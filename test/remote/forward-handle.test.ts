@@ -40,7 +40,8 @@ function handle(
     ...process.env,
     XDG_RUNTIME_DIR: runtimeDir,
     HOSTSTORE_SPEC: typeof spec === 'string' ? spec : JSON.stringify(spec),
-    ...(connection ? { HOSTSTORE_HOST: JSON.stringify(connection) } : {}),
+    // Forwarded calls: no tool is found on this side, so a call that ran here instead of on the host would fail.
+    ...(connection ? { HOSTSTORE_HOST: JSON.stringify(connection), HOSTSTORE_TOOL_PATH: '/nonexistent' } : {}),
     ...options.env,
   };
   if (!connection) delete env.HOSTSTORE_HOST;
