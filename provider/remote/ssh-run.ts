@@ -89,8 +89,9 @@ export function runRemote(connection: HostConnection, request: object, options: 
       if (marker === -1) return;
       const end = stderr.indexOf('\n', marker);
       if (end === -1) return;
-      // What came before the marker (ssh's own warnings) and the output held back until now.
-      stderr = stderr.slice(0, marker) + stderr.slice(end + 1);
+      // Before the marker: ssh's notes (a lost race to set up the shared connection) and whatever the login
+      // shell printed, not the host's answer; after it: output held back until now.
+      stderr = stderr.slice(end + 1);
       accepted = true;
       if (options.relayStderr && stderr) process.stderr.write(stderr);
       if (options.relayStdout && stdout) process.stdout.write(stdout);
