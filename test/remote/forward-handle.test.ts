@@ -113,6 +113,25 @@ test('a storage converges, grows with its data kept, and is deleted on the host,
   expect(fs.existsSync(image)).toBe(false);
 });
 
+test('a project converge sends the manifest and every entry, and converges the project on the host', async () => {
+  const storage = remoteStorage({ name: 'proj' });
+  const mount = mountWire(host.root, { storage: 'proj', service: 'api', mount_path: '/srv' });
+  const manifest = { root: host.root, project: 'app', stack: 'test', storage: 'disk:proj', mounts: 'api/1:/srv', policies: '', specs: '0'.repeat(64) };
+  const entries = {
+    HOSTSTORE_SPEC_1: JSON.stringify({ address: 'test/app/proj', kind: 'storage', spec: storage }),
+    HOSTSTORE_SPEC_2: JSON.stringify({ address: 'test/app/proj-mount', kind: 'mount', spec: mount }),
+  };
+  const result = await handle('project', 'converge', manifest, { env: entries });
+  expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+  expect(result.stdout).toMatch(/create disk proj/);
+  expect(onHost(`findmnt -n -o TARGET ${mount.host_path}`).trim()).toBe(mount.host_path);
+  const again = await handle('project', 'converge', manifest, { env: entries });
+  expect(again.stdout).toMatch(/nothing to change \(2 converged\)/);
+  // Cleanup on the host: the mount, then the storage.
+  expect((await handle('mount', 'delete', { ...mount, host: host.connection.address }, { env: { HOSTSTORE_STACK: 'test' } })).status).toBe(0);
+  expect((await handle('storage', 'delete', identityOf(storage), { env: { HOSTSTORE_STACK: 'test' } })).status).toBe(0);
+});
+
 test('no process on the deploying side has the address or the spec on its command line while a call is forwarded', async () => {
   const name = `ps-rule-${process.pid}`;
   const spec = remoteStorage({ name });
