@@ -1,7 +1,8 @@
 /**
  * A project without `host` renders exactly what it did before remote hosts existed (issue 12): no `host` key,
  * no HOSTSTORE_HOST, so upgrading replaces nothing. The fixtures are the synth output of main before issue 12
- * (the package root written as <package>).
+ * (the package root written as <package>), kept in prettier's layout: synth writes JSON.stringify(x, null, 2),
+ * which re-serializing a fixture gives back byte for byte (key order included).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,7 +14,8 @@ import { makeStack } from './synth-helpers.js';
 import { Disk, Mount, SnapshotPolicy, Volume } from '../../src/index.js';
 import { packageRoot } from '../../src/module-context.cjs';
 
-const fixture = (name: string) => fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', name), 'utf8');
+const fixture = (name: string) =>
+  `${JSON.stringify(JSON.parse(fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', name), 'utf8')), null, 2)}\n`;
 const rendered = (text: string) => `${text.split(packageRoot()).join('<package>')}\n`;
 
 test('the web-app example synthesizes byte for byte as before', () => {
