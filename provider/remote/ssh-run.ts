@@ -51,6 +51,8 @@ export function runRemote(connection: HostConnection, request: object, options: 
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!PRIVATE_ENV.test(key)) env[key] = value;
   return new Promise((resolve, reject) => {
+    // node's spawn rather than exec.ts (execa): the request streams in on stdin and the host's output streams
+    // out live, and the forwarding handler, which Terraform starts per resource, does not load execa at all.
     const child = spawn('ssh', ['-F', config, '-T', SSH_TARGET, REMOTE_COMMAND], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env,
