@@ -134,5 +134,11 @@ function refusalOf(connection: HostConnection, code: number, stderr: string): Er
     );
   if (/unknown command 'remote'/.test(stderr))
     return new RemoteIncompatibleError(connection, 'its hoststore is too old to know `hoststore remote`');
+  // Success without the acceptance line: whatever ran was not `hoststore remote`, and did not do the request.
+  if (code === 0)
+    return new RemoteIncompatibleError(
+      connection,
+      'the hoststore there did not accept the request (it is not one that serves `hoststore remote`)',
+    );
   return undefined;
 }

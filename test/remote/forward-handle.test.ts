@@ -322,6 +322,14 @@ describe('a host whose hoststore is missing or speaks another contract', () => {
     );
   });
 
+  test('a `hoststore` there that exits 0 without accepting the request is not taken for a success', async () => {
+    fs.writeFileSync(wrapper(), `#!/bin/sh\ncat >/dev/null\necho done\nexit 0\n`, { mode: 0o755 });
+    const result = await handle('storage', 'converge', storageWire(bare.root), { connection: bare.connection });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^hoststore: host \S+: the hoststore there did not accept the request \(it is not one that serves `hoststore remote`\); nothing was done there; install the same version on the host: npm install -g cdktf-hoststore@\S+\n$/);
+  });
+
   test('a hoststore too old to know `remote`: one line', async () => {
     fs.writeFileSync(
       wrapper(),
