@@ -87,7 +87,7 @@ export function runRemote(connection: HostConnection, request: object, options: 
         return;
       }
       stderr += chunk;
-      const marker = stderr.indexOf(`${REMOTE_ACCEPTED}`);
+      const marker = stderr.indexOf(REMOTE_ACCEPTED);
       if (marker === -1) return;
       const end = stderr.indexOf('\n', marker);
       if (end === -1) return;
