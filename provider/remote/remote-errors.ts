@@ -28,7 +28,8 @@ export class HostKeyError extends HoststoreError {
     readonly connection: HostConnection,
     changed: boolean,
   ) {
-    const file = connection.knownHostsFile ?? '~/.ssh/known_hosts (the deploying user\'s)';
+    // Without knownHostsFile, ssh reads the deploying user's own file.
+    const file = connection.knownHostsFile ?? '~/.ssh/known_hosts';
     const name = connection.port === 22 ? connection.address : `[${connection.address}]:${connection.port}`;
     super(
       changed
