@@ -16,10 +16,10 @@ import { CLI, hoststore, type CliResult } from '../helpers/cli.js';
 import { cleanupRoot } from '../helpers/host-fixture.js';
 import { startSshHost, type SshHost } from '../helpers/sshd.js';
 
-
-
 /** A stack with one project per host (`local`: this machine), each one disk mounted for a service. */
-function synthHosts(parts: ReadonlyArray<{ project: string; root: string; host?: HostConnection; disk: string }>): string {
+function synthHosts(
+  parts: ReadonlyArray<{ project: string; root: string; host?: HostConnection; disk: string }>,
+): string {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-out-'));
   outs.push(outdir);
   const app = new App({ outdir });
@@ -56,8 +56,7 @@ function ownRoot(): string {
 
 afterAll(async () => {
   const problems: unknown[] = [];
-  for (const h of hosts.splice(0))
-    await h.stop().catch((e: unknown) => problems.push(e));
+  for (const h of hosts.splice(0)) await h.stop().catch((e: unknown) => problems.push(e));
   for (const root of ownRoots.splice(0)) {
     try {
       cleanupRoot(root);
@@ -92,7 +91,9 @@ test('apply across two hosts with one down: the other converges, the failure is 
   expect(fs.existsSync(imageOf(a.root, 'shop-a', 'a1'))).toBe(true);
   expect(fs.existsSync(imageOf(bRoot, 'shop-b', 'b1'))).toBe(false);
   expect(first.stdout).toContain(`host ${a.connection.address}:`);
-  expect(first.stdout).toMatch(new RegExp(`^${a.connection.address.replace(/\./g, '\\.')}: 2 changed, 0 unchanged$`, 'm'));
+  expect(first.stdout).toMatch(
+    new RegExp(`^${a.connection.address.replace(/\./g, '\\.')}: 2 changed, 0 unchanged$`, 'm'),
+  );
   expect(first.stdout).toMatch(new RegExp(`^${bAddress.replace(/\./g, '\\.')}: failed: .+`, 'm'));
   expect(first.stderr).toContain(`${bAddress} (failed)`);
 
@@ -107,7 +108,9 @@ test('apply across two hosts with one down: the other converges, the failure is 
   // THEN b converges, a has nothing to do
   expect({ status: second.status, output: text(second) }).toEqual({ status: 0, output: expect.any(String) });
   expect(fs.existsSync(imageOf(bRoot, 'shop-b', 'b1'))).toBe(true);
-  expect(second.stdout).toMatch(new RegExp(`^${a.connection.address.replace(/\./g, '\\.')}: 0 changed, 2 unchanged$`, 'm'));
+  expect(second.stdout).toMatch(
+    new RegExp(`^${a.connection.address.replace(/\./g, '\\.')}: 0 changed, 2 unchanged$`, 'm'),
+  );
   expect(second.stdout).toMatch(new RegExp(`^${bAddress.replace(/\./g, '\\.')}: 2 changed, 0 unchanged$`, 'm'));
 
   // AND a plan of both shows no changes on either
@@ -135,8 +138,12 @@ test('plan reports a host without hoststore, with the command that installs it, 
 
   // THEN the bare host is named with the install command; nothing was made on either host
   expect(plan.status).toBe(1);
-  expect(plan.stdout).toMatch(new RegExp(`^${bare.connection.address.replace(/\./g, '\\.')}: failed: .*npm install -g cdktf-hoststore@`, 'm'));
-  expect(plan.stdout).toMatch(new RegExp(`^${a.connection.address.replace(/\./g, '\\.')}: 2 to change, 0 unchanged$`, 'm'));
+  expect(plan.stdout).toMatch(
+    new RegExp(`^${bare.connection.address.replace(/\./g, '\\.')}: failed: .*npm install -g cdktf-hoststore@`, 'm'),
+  );
+  expect(plan.stdout).toMatch(
+    new RegExp(`^${a.connection.address.replace(/\./g, '\\.')}: 2 to change, 0 unchanged$`, 'm'),
+  );
   expect(fs.existsSync(imageOf(a.root, 'shop-a', 'a2'))).toBe(false);
   expect(fs.existsSync(imageOf(bare.root, 'shop-c', 'c1'))).toBe(false);
 
@@ -144,7 +151,9 @@ test('plan reports a host without hoststore, with the command that installs it, 
   const json = hoststore(['plan', '--app', out, '--format', 'json']);
   expect(json.status).toBe(1);
   const entries = JSON.parse(json.stdout) as Array<{ host: string; plan?: { items: unknown[] }; error?: string }>;
-  expect(entries.map((e) => [e.host, e.plan?.items.length, e.error?.includes('npm install -g cdktf-hoststore@')])).toEqual([
+  expect(
+    entries.map((e) => [e.host, e.plan?.items.length, e.error?.includes('npm install -g cdktf-hoststore@')]),
+  ).toEqual([
     [a.connection.address, 2, undefined],
     [bare.connection.address, undefined, true],
   ]);
