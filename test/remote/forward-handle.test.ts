@@ -3,7 +3,7 @@
  * OpenSSH (test/helpers/sshd.ts): storage made, grown with its data kept and deleted there; nothing on a
  * command line; host keys checked; a host without hoststore, or with another contract, refused in one line.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -40,7 +40,8 @@ function handle(
     ...process.env,
     XDG_RUNTIME_DIR: runtimeDir,
     HOSTSTORE_SPEC: typeof spec === 'string' ? spec : JSON.stringify(spec),
-    ...(connection ? { HOSTSTORE_HOST: JSON.stringify(connection) } : {}),
+    // Forwarded calls: no tool is found on this side, so a call that ran here instead of on the host would fail.
+    ...(connection ? { HOSTSTORE_HOST: JSON.stringify(connection), HOSTSTORE_TOOL_PATH: '/nonexistent' } : {}),
     ...options.env,
   };
   if (!connection) delete env.HOSTSTORE_HOST;
@@ -58,8 +59,15 @@ function onHost(command: string): string {
   return execFileSync('ssh', ['-F', host.sshConfigFile, '-T', 'hoststore-target', command], { encoding: 'utf8' });
 }
 
-const remoteStorage = (overrides: Record<string, string> = {}) =>
-  storageWire(host.root, { name: 'fwd', removal_policy: 'destroy', ...overrides });
+/** A remote project's storage spec, as synthesized: it names its host. */
+const remoteStorage = (overrides: Record<string, string> = {}) => ({
+  ...storageWire(host.root, { name: 'fwd', removal_policy: 'destroy', ...overrides }),
+  host: host.connection.address,
+});
+const remoteMount = (overrides: Record<string, string>) => ({
+  ...mountWire(host.root, overrides),
+  host: host.connection.address,
+});
 /** The identity the old state holds: `host` the address it was made on (default the test host), null for none. */
 const identityOf = (spec: Record<string, string>, hostAddress: string | null = host.connection.address) => ({
   kind: spec.kind,
@@ -93,7 +101,7 @@ test('a storage converges, grows with its data kept, and is deleted on the host,
   expect(made.status).toBe(0);
   expect(made.stdout).toContain(`created 1 GB ext4 at ${image}`);
   expect(fs.statSync(image).size).toBe(1024 ** 3);
-  const mount = mountWire(host.root, { storage: 'fwd', mount_path: '/data' });
+  const mount = remoteMount({ storage: 'fwd', mount_path: '/data' });
   expect((await handle('mount', 'converge', mount)).status).toBe(0);
   onHost(`printf kept > ${mount.host_path}/file`);
   // WHEN it grows
@@ -103,13 +111,42 @@ test('a storage converges, grows with its data kept, and is deleted on the host,
   expect(fs.statSync(image).size).toBe(2 * 1024 ** 3);
   expect(onHost(`cat ${mount.host_path}/file`)).toBe('kept');
   // WHEN the mount and the storage are deleted (their identities name this host)
-  const mountIdentity = { ...mount, host: host.connection.address };
-  expect((await handle('mount', 'delete', mountIdentity, { env: { HOSTSTORE_STACK: 'test' } })).status).toBe(0);
+  expect((await handle('mount', 'delete', mount, { env: { HOSTSTORE_STACK: 'test' } })).status).toBe(0);
   const deleted = await handle('storage', 'delete', identityOf(spec), { env: { HOSTSTORE_STACK: 'test' } });
   // THEN they are gone from the host
   expect(deleted.stderr).toBe('');
   expect(deleted.status).toBe(0);
   expect(fs.existsSync(image)).toBe(false);
+});
+
+test('a project converge sends the manifest and every entry, and converges the project on the host', async () => {
+  const storage = remoteStorage({ name: 'proj' });
+  const mount = remoteMount({ storage: 'proj', service: 'api', mount_path: '/srv' });
+  const manifest = { host: host.connection.address, root: host.root, project: 'app', stack: 'test', storage: 'disk:proj', mounts: 'api/1:/srv', policies: '', specs: '0'.repeat(64) };
+  const entries = {
+    HOSTSTORE_SPEC_1: JSON.stringify({ address: 'test/app/proj', kind: 'storage', spec: storage }),
+    HOSTSTORE_SPEC_2: JSON.stringify({ address: 'test/app/proj-mount', kind: 'mount', spec: mount }),
+  };
+  const result = await handle('project', 'converge', manifest, { env: entries });
+  expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+  expect(result.stdout).toMatch(/create disk proj/);
+  expect(onHost(`findmnt -n -o TARGET ${mount.host_path}`).trim()).toBe(mount.host_path);
+  const again = await handle('project', 'converge', manifest, { env: entries });
+  expect(again.stdout).toMatch(/nothing to change \(2 converged\)/);
+  // Cleanup on the host: the mount, then the storage.
+  expect((await handle('mount', 'delete', mount, { env: { HOSTSTORE_STACK: 'test' } })).status).toBe(0);
+  expect((await handle('storage', 'delete', identityOf(storage), { env: { HOSTSTORE_STACK: 'test' } })).status).toBe(0);
+});
+
+test('a project entry for another host than its manifest is refused on the host, nothing converged', async () => {
+  const storage = { ...remoteStorage({ name: 'stray' }), host: '10.9.9.9' };
+  const manifest = { host: host.connection.address, root: host.root, project: 'app', stack: 'test', storage: 'disk:stray', mounts: '', policies: '', specs: '0'.repeat(64) };
+  const result = await handle('project', 'converge', manifest, {
+    env: { HOSTSTORE_SPEC_1: JSON.stringify({ address: 'test/app/stray', kind: 'storage', spec: storage }) },
+  });
+  expect(result.status).toBe(2);
+  expect(result.stderr).toMatch(/^hoststore: HOSTSTORE_SPEC_1 \(test\/app\/stray\): refused: its host is "10\.9\.9\.9", but this manifest converges host "127\.0\.0\.\d+"/);
+  expect(fs.existsSync(path.join(host.root, 'disks', 'stray.img'))).toBe(false);
 });
 
 test('no process on the deploying side has the address or the spec on its command line while a call is forwarded', async () => {
@@ -285,6 +322,14 @@ describe('a host whose hoststore is missing or speaks another contract', () => {
     );
   });
 
+  test('a `hoststore` there that exits 0 without accepting the request is not taken for a success', async () => {
+    fs.writeFileSync(wrapper(), `#!/bin/sh\ncat >/dev/null\necho done\nexit 0\n`, { mode: 0o755 });
+    const result = await handle('storage', 'converge', storageWire(bare.root), { connection: bare.connection });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^hoststore: host \S+: the hoststore there did not accept the request \(it is not one that serves `hoststore remote`\); nothing was done there; install the same version on the host: npm install -g cdktf-hoststore@\S+\n$/);
+  });
+
   test('a hoststore too old to know `remote`: one line', async () => {
     fs.writeFileSync(
       wrapper(),
@@ -318,12 +363,30 @@ describe('hoststore remote (the host end)', () => {
     });
   });
 
-  test('not JSON, an unknown command, a variable a handler does not read: one line each', () => {
+  test('a terminal on stdin: one line, nothing read', () => {
+    const result = spawnSync('script', ['-qec', `${process.execPath} ${CLI} remote`, '/dev/null'], { encoding: 'utf8', input: '' });
+    expect(result.stdout.replace(/\r/g, '')).toBe(
+      'hoststore: hoststore remote reads one JSON request on stdin, as hoststore sends it over ssh to a storage host; it is not run by hand (stdin is a terminal)\n',
+    );
+    expect(result.status).toBe(2);
+  });
+
+  test('not JSON, too large, an unknown command, bad args or host, a variable a handler does not read: one line each', () => {
     expect(fails('{nope').stderr).toMatch(/^hoststore: hoststore remote reads one JSON request on stdin.*: the request is not JSON \(.*\)\n$/);
     expect(fails(JSON.stringify({ hoststore: 1, command: 'shell' }))).toEqual({
       status: 2,
       stderr: expect.stringMatching(/^hoststore: hoststore remote: unknown command "shell"; this hoststore \(\S+\) serves handle\b.*\n$/),
     });
+    expect(fails(' '.repeat(9 * 1024 * 1024)).stderr).toMatch(/: the request is larger than 8 MiB\n$/);
+    const handleRequest = (fields: Record<string, unknown>) =>
+      fails(JSON.stringify({ hoststore: 1, command: 'handle', args: ['storage', 'converge'], host: '10.0.0.1', env: {}, ...fields }))
+        .stderr.split('\n')
+        .slice(1)
+        .join('\n');
+    expect(handleRequest({ args: ['storage', 'converge', '--x'] })).toBe(
+      'hoststore: handle request: args must be [KIND, OP], two strings (got ["storage","converge","--x"])\n',
+    );
+    expect(handleRequest({ host: 'a b' })).toMatch(/^hoststore: handle request: host must be a DNS name .* \(got "a b"\)\n$/);
     const bad = fails(
       JSON.stringify({ hoststore: 1, command: 'handle', args: ['storage', 'converge'], host: '10.0.0.1', env: { PATH: '/tmp' } }),
     );
