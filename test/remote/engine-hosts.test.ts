@@ -229,3 +229,33 @@ function runIn(cwd: string, args: string[]): CliResult {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env, encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+test('an ordinary user (nobody) plans and applies on a root host: no root on the deploying side', async () => {
+  // GIVEN a host whose client key and known_hosts nobody owns, and a synth output nobody may read
+  const nobody = { uid: 65534, gid: 65534 };
+  const h = await host({ clientOwner: nobody });
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-nobody-'));
+  dirs.push(home);
+  fs.chownSync(home, nobody.uid, nobody.gid);
+  const out = synthHosts([{ project: 'shop-n', root: h.root, host: h.connection, disk: 'n1' }]);
+  for (const p of [out, ...fs.readdirSync(out, { recursive: true }).map((f) => path.join(out, String(f)))])
+    fs.chmodSync(p, fs.statSync(p).isDirectory() ? 0o755 : 0o644);
+  const asNobody = (...args: string[]) => {
+    const r = spawnSync(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args],
+      { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: home, XDG_RUNTIME_DIR: home } },
+    );
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  // WHEN nobody applies
+  const applied = asNobody('apply', '--app', out, '--auto-approve');
+
+  // THEN the host has the disk, made by root there; a plan as nobody shows nothing left to do
+  expect({ status: applied.status, stderr: applied.stderr }).toEqual({ status: 0, stderr: '' });
+  expect(fs.statSync(imageOf(h.root, 'shop-n', 'n1')).uid).toBe(0);
+  const planned = asNobody('plan', '--app', out, '--detailed-exitcode');
+  expect({ status: planned.status, stderr: planned.stderr }).toEqual({ status: 0, stderr: '' });
+  expect(planned.stdout).toContain(`${h.connection.address}: 0 to change, 2 unchanged`);
+});
