@@ -7,7 +7,6 @@ import { handle } from '../commands/handle.js';
 import { exitCodeOf } from './report-error.js';
 
 export function main(argv: string[]): Promise<number> {
-  if (argv[0] === 'remote')
-    return exitCodeOf(argv, async () => (await import('../remote/serve.js')).serveRemote());
+  if (argv[0] === 'remote') return exitCodeOf(argv, async () => (await import('../remote/serve.js')).serveRemote());
   return exitCodeOf(argv, () => handle(argv.slice(1), process.env));
 }

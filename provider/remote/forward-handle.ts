@@ -9,7 +9,6 @@ import { SpecError } from '../errors.js';
 import { FORWARDED_ENV } from './forward-env.js';
 import { hostOf, retainedLine } from './host-moved.js';
 
-
 /** HOSTSTORE_HOST as a connection, or one SpecError line naming each problem. */
 export function connectionOf(raw: string): HostConnection {
   let value: unknown;

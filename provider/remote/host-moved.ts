@@ -15,7 +15,12 @@ export function hostOf(input: unknown): string | undefined {
 const where = (host: string | undefined) => (host === undefined ? 'the machine that runs the deploy' : `host ${host}`);
 
 /** The line for a delete of a thing made on `madeOn` run for `now` (the project moved between hosts). */
-export function retainedLine(kind: KindName, input: unknown, madeOn: string | undefined, now: string | undefined): string {
+export function retainedLine(
+  kind: KindName,
+  input: unknown,
+  madeOn: string | undefined,
+  now: string | undefined,
+): string {
   const wire = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
   // Values from Terraform's state, printed only: anything unusual is shown quoted, never raw on the terminal.
   const text = (key: string) => {

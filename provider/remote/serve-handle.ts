@@ -21,7 +21,9 @@ export async function serve(request: Record<string, unknown>): Promise<number> {
   const vars: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
     if (!FORWARDED_ENV.test(key))
-      throw fail(`env may hold only HOSTSTORE_SPEC, HOSTSTORE_SPEC_<n> and HOSTSTORE_STACK (got ${JSON.stringify(key).slice(0, 80)})`);
+      throw fail(
+        `env may hold only HOSTSTORE_SPEC, HOSTSTORE_SPEC_<n> and HOSTSTORE_STACK (got ${JSON.stringify(key).slice(0, 80)})`,
+      );
     if (typeof value !== 'string') throw fail(`env ${key} must be a string`);
     vars[key] = value;
   }

@@ -25,7 +25,8 @@ export class ContractMismatchError extends HoststoreError {
   override readonly exitCode: number = CONTRACT_MISMATCH;
 
   constructor(theirs: unknown, senderVersion: unknown) {
-    const sender = typeof senderVersion === 'string' && /^[0-9A-Za-z.+-]{1,40}$/.test(senderVersion) ? senderVersion : undefined;
+    const sender =
+      typeof senderVersion === 'string' && /^[0-9A-Za-z.+-]{1,40}$/.test(senderVersion) ? senderVersion : undefined;
     super(
       `the request speaks contract ${JSON.stringify(theirs)}${sender ? ` (hoststore ${sender})` : ''}, but hoststore ${packageVersion()} here speaks contract ${CONTRACT_VERSION}; install the same version on both: ${sender ? installCommand(sender) : 'the version that deploys'}`,
     );

@@ -61,7 +61,17 @@ export function writeSshConfig(connection: HostConnection): string {
   // whose host key was checked against one known_hosts file, never serves a request made with another.
   const id = crypto
     .createHash('sha256')
-    .update(JSON.stringify([CONFIG_FORMAT, dir, connection.address, connection.user, connection.port, connection.identityFile ?? null, connection.knownHostsFile ?? null]))
+    .update(
+      JSON.stringify([
+        CONFIG_FORMAT,
+        dir,
+        connection.address,
+        connection.user,
+        connection.port,
+        connection.identityFile ?? null,
+        connection.knownHostsFile ?? null,
+      ]),
+    )
     .digest('hex')
     .slice(0, 20);
   const file = path.join(dir, `${id}.conf`);

@@ -45,7 +45,11 @@ const lastLine = (text: string) =>
  * and resolves to its exit code and output. Throws HostUnreachableError, HostKeyError, RemoteMissingError or
  * RemoteIncompatibleError (see remote-errors.ts) when the host could not run it; any other exit code is returned.
  */
-export function runRemote(connection: HostConnection, request: object, options: RemoteRunOptions = {}): Promise<RemoteRun> {
+export function runRemote(
+  connection: HostConnection,
+  request: object,
+  options: RemoteRunOptions = {},
+): Promise<RemoteRun> {
   const config = writeSshConfig(connection);
   const body = JSON.stringify({ ...request, hoststore: CONTRACT_VERSION, version: packageVersion() });
   const env: NodeJS.ProcessEnv = {};

@@ -138,11 +138,9 @@ export async function startSshHost(options: SshHostOptions = {}): Promise<SshHos
     fs.mkdirSync(clientDir, { mode: 0o700 });
     const cronDir = path.join(root, 'cron.d');
     if (options.withHoststore !== false)
-      fs.writeFileSync(
-        path.join(binDir, 'hoststore'),
-        `#!/bin/sh\nexec '${process.execPath}' '${CLI}' "$@"\n`,
-        { mode: 0o755 },
-      );
+      fs.writeFileSync(path.join(binDir, 'hoststore'), `#!/bin/sh\nexec '${process.execPath}' '${CLI}' "$@"\n`, {
+        mode: 0o755,
+      });
     const hostKeyFile = path.join(dir, 'host_ed25519_key');
     keygen(hostKeyFile, `hoststore-test-host-${address}`);
     const identityFile = path.join(clientDir, 'id_ed25519');

@@ -79,7 +79,14 @@ const hasShell = (shell: string) => spawnSync('sh', ['-c', `command -v ${shell}`
   };
   expect(complete('hoststore sn')).toEqual(['snapshot']);
   expect(complete('hoststore snapshot cr')).toEqual(['create']);
-  expect(complete('hoststore list --').sort()).toEqual(['--app', '--help', '--host', '--json', '--parallelism', '--root']);
+  expect(complete('hoststore list --').sort()).toEqual([
+    '--app',
+    '--help',
+    '--host',
+    '--json',
+    '--parallelism',
+    '--root',
+  ]);
   expect(complete('hoststore plan --format ').sort()).toEqual(['json', 'markdown', 'text']);
 });
 

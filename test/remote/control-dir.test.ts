@@ -47,9 +47,21 @@ test('made 0700 for the caller; an unreachable host is one line', () => {
 });
 
 test.each([
-  ['a symlink', (control: string) => fs.symlinkSync(fs.mkdtempSync(path.join(dir, 'elsewhere-')), control), 'is a symlink'],
-  ['another user\'s', (control: string) => (fs.mkdirSync(control, { mode: 0o700 }), fs.chownSync(control, 65534, 65534)), 'belongs to uid 65534, not to you (uid 0)'],
-  ['open to others', (control: string) => (fs.mkdirSync(control), fs.chmodSync(control, 0o755)), 'has mode 755, which lets others in (must be 700)'],
+  [
+    'a symlink',
+    (control: string) => fs.symlinkSync(fs.mkdtempSync(path.join(dir, 'elsewhere-')), control),
+    'is a symlink',
+  ],
+  [
+    "another user's",
+    (control: string) => (fs.mkdirSync(control, { mode: 0o700 }), fs.chownSync(control, 65534, 65534)),
+    'belongs to uid 65534, not to you (uid 0)',
+  ],
+  [
+    'open to others',
+    (control: string) => (fs.mkdirSync(control), fs.chmodSync(control, 0o755)),
+    'has mode 755, which lets others in (must be 700)',
+  ],
 ])('a directory that is %s is refused in one line, and nothing is written into it', (_what, plant, why) => {
   const control = path.join(dir, 'hoststore-ssh');
   plant(control);

@@ -13,8 +13,9 @@ import { storageWire, mountWire } from '../helpers/specs.js';
 import { startSshHost, type SshHost } from '../helpers/sshd.js';
 import type { HostConnection } from '../../src/host-connection.js';
 
-const version = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
-  .version;
+const version = (
+  JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 let host: SshHost;
 /** The private directory of ssh's sockets and configs for the CLI runs of this file (XDG_RUNTIME_DIR). */
 let runtimeDir: string;
@@ -122,7 +123,16 @@ test('a storage converges, grows with its data kept, and is deleted on the host,
 test('a project converge sends the manifest and every entry, and converges the project on the host', async () => {
   const storage = remoteStorage({ name: 'proj' });
   const mount = remoteMount({ storage: 'proj', service: 'api', mount_path: '/srv' });
-  const manifest = { host: host.connection.address, root: host.root, project: 'app', stack: 'test', storage: 'disk:proj', mounts: 'api/1:/srv', policies: '', specs: '0'.repeat(64) };
+  const manifest = {
+    host: host.connection.address,
+    root: host.root,
+    project: 'app',
+    stack: 'test',
+    storage: 'disk:proj',
+    mounts: 'api/1:/srv',
+    policies: '',
+    specs: '0'.repeat(64),
+  };
   const entries = {
     HOSTSTORE_SPEC_1: JSON.stringify({ address: 'test/app/proj', kind: 'storage', spec: storage }),
     HOSTSTORE_SPEC_2: JSON.stringify({ address: 'test/app/proj-mount', kind: 'mount', spec: mount }),
@@ -140,12 +150,23 @@ test('a project converge sends the manifest and every entry, and converges the p
 
 test('a project entry for another host than its manifest is refused on the host, nothing converged', async () => {
   const storage = { ...remoteStorage({ name: 'stray' }), host: '10.9.9.9' };
-  const manifest = { host: host.connection.address, root: host.root, project: 'app', stack: 'test', storage: 'disk:stray', mounts: '', policies: '', specs: '0'.repeat(64) };
+  const manifest = {
+    host: host.connection.address,
+    root: host.root,
+    project: 'app',
+    stack: 'test',
+    storage: 'disk:stray',
+    mounts: '',
+    policies: '',
+    specs: '0'.repeat(64),
+  };
   const result = await handle('project', 'converge', manifest, {
     env: { HOSTSTORE_SPEC_1: JSON.stringify({ address: 'test/app/stray', kind: 'storage', spec: storage }) },
   });
   expect(result.status).toBe(2);
-  expect(result.stderr).toMatch(/^hoststore: HOSTSTORE_SPEC_1 \(test\/app\/stray\): refused: its host is "10\.9\.9\.9", but this manifest converges host "127\.0\.0\.\d+"/);
+  expect(result.stderr).toMatch(
+    /^hoststore: HOSTSTORE_SPEC_1 \(test\/app\/stray\): refused: its host is "10\.9\.9\.9", but this manifest converges host "127\.0\.0\.\d+"/,
+  );
   expect(fs.existsSync(path.join(host.root, 'disks', 'stray.img'))).toBe(false);
 });
 
@@ -205,7 +226,9 @@ describe('a delete for another host than the one it was made on (a moved project
     expect((await handle('storage', 'converge', spec)).status).toBe(0);
     const image = path.join(host.root, 'disks', 'moved.img');
     // The old state's identity names 10.9.9.9; the current config sends the call to the test host.
-    const result = await handle('storage', 'delete', identityOf(spec, '10.9.9.9'), { env: { HOSTSTORE_STACK: 'test' } });
+    const result = await handle('storage', 'delete', identityOf(spec, '10.9.9.9'), {
+      env: { HOSTSTORE_STACK: 'test' },
+    });
     expect(result.status).toBe(0);
     expect(result.stderr).toBe('');
     expect(result.stdout).toBe(
@@ -217,7 +240,9 @@ describe('a delete for another host than the one it was made on (a moved project
       env: { HOSTSTORE_STACK: 'test' },
     });
     expect(fromLocal.status).toBe(0);
-    expect(fromLocal.stdout).toContain('was made on the machine that runs the deploy, but this project now deploys to host');
+    expect(fromLocal.stdout).toContain(
+      'was made on the machine that runs the deploy, but this project now deploys to host',
+    );
     expect(fs.existsSync(image)).toBe(true);
     expect((await handle('storage', 'delete', identityOf(spec), { env: { HOSTSTORE_STACK: 'test' } })).status).toBe(0);
     expect(fs.existsSync(image)).toBe(false);
@@ -310,7 +335,7 @@ describe('a host whose hoststore is missing or speaks another contract', () => {
     );
   });
 
-  test("another contract version: one line naming both, with the install command", async () => {
+  test('another contract version: one line naming both, with the install command', async () => {
     // A hoststore of a later contract refuses the request as serve.ts does (checked there, below).
     fs.writeFileSync(
       wrapper(),
@@ -329,7 +354,9 @@ describe('a host whose hoststore is missing or speaks another contract', () => {
     const result = await handle('storage', 'converge', storageWire(bare.root), { connection: bare.connection });
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toMatch(/^hoststore: host \S+: the hoststore there did not accept the request \(it is not one that serves `hoststore remote`\); nothing was done there; install the same version on the host: npm install -g cdktf-hoststore@\S+\n$/);
+    expect(result.stderr).toMatch(
+      /^hoststore: host \S+: the hoststore there did not accept the request \(it is not one that serves `hoststore remote`\); nothing was done there; install the same version on the host: npm install -g cdktf-hoststore@\S+\n$/,
+    );
   });
 
   test('a hoststore too old to know `remote`: one line', async () => {
@@ -340,7 +367,9 @@ describe('a host whose hoststore is missing or speaks another contract', () => {
     );
     const result = await handle('storage', 'converge', storageWire(bare.root), { connection: bare.connection });
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/^hoststore: host \S+: its hoststore is too old to know `hoststore remote`; nothing was done there; install the same version on the host: npm install -g cdktf-hoststore@0\.1\.0\n$/);
+    expect(result.stderr).toMatch(
+      /^hoststore: host \S+: its hoststore is too old to know `hoststore remote`; nothing was done there; install the same version on the host: npm install -g cdktf-hoststore@0\.1\.0\n$/,
+    );
   });
 });
 
@@ -360,13 +389,15 @@ describe('hoststore remote (the host end)', () => {
   test('a request of another contract version: exit 65, one line naming both versions and the install command', () => {
     expect(fails(JSON.stringify({ hoststore: 999, version: '7.1.0', command: 'handle' }))).toEqual({
       status: 65,
-      stderr:
-        `hoststore: the request speaks contract 999 (hoststore 7.1.0), but hoststore ${version} here speaks contract 1; install the same version on both: npm install -g cdktf-hoststore@7.1.0\n`,
+      stderr: `hoststore: the request speaks contract 999 (hoststore 7.1.0), but hoststore ${version} here speaks contract 1; install the same version on both: npm install -g cdktf-hoststore@7.1.0\n`,
     });
   });
 
   test('a terminal on stdin: one line, nothing read', () => {
-    const result = spawnSync('script', ['-qec', `${process.execPath} ${CLI} remote`, '/dev/null'], { encoding: 'utf8', input: '' });
+    const result = spawnSync('script', ['-qec', `${process.execPath} ${CLI} remote`, '/dev/null'], {
+      encoding: 'utf8',
+      input: '',
+    });
     expect(result.stdout.replace(/\r/g, '')).toBe(
       'hoststore: hoststore remote reads one JSON request on stdin, as hoststore sends it over ssh to a storage host; it is not run by hand (stdin is a terminal)\n',
     );
@@ -374,23 +405,44 @@ describe('hoststore remote (the host end)', () => {
   });
 
   test('not JSON, too large, an unknown command, bad args or host, a variable a handler does not read: one line each', () => {
-    expect(fails('{nope').stderr).toMatch(/^hoststore: hoststore remote reads one JSON request on stdin.*: the request is not JSON \(.*\)\n$/);
+    expect(fails('{nope').stderr).toMatch(
+      /^hoststore: hoststore remote reads one JSON request on stdin.*: the request is not JSON \(.*\)\n$/,
+    );
     expect(fails(JSON.stringify({ hoststore: 1, command: 'shell' }))).toEqual({
       status: 2,
-      stderr: expect.stringMatching(/^hoststore: hoststore remote: unknown command "shell"; this hoststore \(\S+\) serves handle\b.*\n$/),
+      stderr: expect.stringMatching(
+        /^hoststore: hoststore remote: unknown command "shell"; this hoststore \(\S+\) serves handle\b.*\n$/,
+      ),
     });
     expect(fails(' '.repeat(9 * 1024 * 1024)).stderr).toMatch(/: the request is larger than 8 MiB\n$/);
     const handleRequest = (fields: Record<string, unknown>) =>
-      fails(JSON.stringify({ hoststore: 1, command: 'handle', args: ['storage', 'converge'], host: '10.0.0.1', env: {}, ...fields }))
+      fails(
+        JSON.stringify({
+          hoststore: 1,
+          command: 'handle',
+          args: ['storage', 'converge'],
+          host: '10.0.0.1',
+          env: {},
+          ...fields,
+        }),
+      )
         .stderr.split('\n')
         .slice(1)
         .join('\n');
     expect(handleRequest({ args: ['storage', 'converge', '--x'] })).toBe(
       'hoststore: handle request: args must be [KIND, OP], two strings (got ["storage","converge","--x"])\n',
     );
-    expect(handleRequest({ host: 'a b' })).toMatch(/^hoststore: handle request: host must be a DNS name .* \(got "a b"\)\n$/);
+    expect(handleRequest({ host: 'a b' })).toMatch(
+      /^hoststore: handle request: host must be a DNS name .* \(got "a b"\)\n$/,
+    );
     const bad = fails(
-      JSON.stringify({ hoststore: 1, command: 'handle', args: ['storage', 'converge'], host: '10.0.0.1', env: { PATH: '/tmp' } }),
+      JSON.stringify({
+        hoststore: 1,
+        command: 'handle',
+        args: ['storage', 'converge'],
+        host: '10.0.0.1',
+        env: { PATH: '/tmp' },
+      }),
     );
     expect(bad.status).toBe(2);
     expect(bad.stderr.split('\n').slice(1)).toEqual([

@@ -2,14 +2,28 @@
 import { retainedLine } from '../../provider/remote/host-moved.js';
 
 test('a volume: the delete command names its project; the default root is not repeated', () => {
-  const identity = { kind: 'volume', root: '/var/lib/hoststore', project: 'shop', name: 'db', host: 'storage-1.internal' };
+  const identity = {
+    kind: 'volume',
+    root: '/var/lib/hoststore',
+    project: 'shop',
+    name: 'db',
+    host: 'storage-1.internal',
+  };
   expect(retainedLine('storage', identity, 'storage-1.internal', 'storage-2.internal')).toBe(
     'hoststore: volume db (project shop) was made on host storage-1.internal, but this project now deploys to host storage-2.internal: it is retained on host storage-1.internal, untouched; to delete it there, run hoststore delete db --project shop on it',
   );
 });
 
 test('a mount: retained, and how to remove it there', () => {
-  const identity = { root: '/srv/h', project: 'shop', storage: 'db', storage_kind: 'disk', service: 'web', replica: '1', mount_path: '/data' };
+  const identity = {
+    root: '/srv/h',
+    project: 'shop',
+    storage: 'db',
+    storage_kind: 'disk',
+    service: 'web',
+    replica: '1',
+    mount_path: '/data',
+  };
   expect(retainedLine('mount', identity, undefined, 'storage-2.internal')).toBe(
     'hoststore: the mount of db for web replica 1 at /data (project shop) was made on the machine that runs the deploy, but this project now deploys to host storage-2.internal: it is retained on the machine that runs the deploy, untouched; to remove it there, delete its storage there (hoststore delete db --force --root /srv/h)',
   );

@@ -80,7 +80,9 @@ test('a connection that breaks after the host accepted the request: one line say
     );
     const running = runRemote(flaky.connection, { command: 'handle' });
     const failed = expect(running).rejects.toThrow(
-      new RegExp(`^host root@${flaky.connection.address.replace(/\./g, '\\.')}:\\d+: the connection broke while hoststore ran there \\(.*\\); what it did there is complete or rolled back on its next run: run the deploy again$`),
+      new RegExp(
+        `^host root@${flaky.connection.address.replace(/\./g, '\\.')}:\\d+: the connection broke while hoststore ran there \\(.*\\); what it did there is complete or rolled back on its next run: run the deploy again$`,
+      ),
     );
     await new Promise((r) => setTimeout(r, 1500));
     await flaky.stop();

@@ -44,14 +44,20 @@ test('six calls at once through a host that allows two sessions a connection all
     storageWire(host.root, { name: `many-${i}`, removal_policy: 'destroy' }),
   );
   const made = await Promise.all(specs.map((spec) => handle('converge', spec)));
-  for (const result of made) expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+  for (const result of made)
+    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
   for (const spec of specs) expect(fs.existsSync(path.join(host.root, 'disks', `${spec.name}.img`))).toBe(true);
   const deleted = await Promise.all(
     specs.map((spec) =>
-      handle('delete', { kind: spec.kind, root: spec.root, project: spec.project, name: spec.name, host: host.connection.address }, { HOSTSTORE_STACK: 'test' }),
+      handle(
+        'delete',
+        { kind: spec.kind, root: spec.root, project: spec.project, name: spec.name, host: host.connection.address },
+        { HOSTSTORE_STACK: 'test' },
+      ),
     ),
   );
-  for (const result of deleted) expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+  for (const result of deleted)
+    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
   // OpenSSH itself falls back to a connection of its own when the shared one refuses a session (MaxSessions).
   expect(host.log()).toContain('no more sessions');
 });
@@ -62,7 +68,13 @@ test('calls one after another log in once: the shared connection serves them all
   expect((await handle('converge', spec)).status).toBe(0);
   const before = logins();
   for (const size of ['2', '3']) expect((await handle('converge', { ...spec, size_gb: size })).status).toBe(0);
-  const identity = { kind: spec.kind, root: spec.root, project: spec.project, name: spec.name, host: host.connection.address };
+  const identity = {
+    kind: spec.kind,
+    root: spec.root,
+    project: spec.project,
+    name: spec.name,
+    host: host.connection.address,
+  };
   expect((await handle('delete', identity, { HOSTSTORE_STACK: 'test' })).status).toBe(0);
   expect(logins()).toBe(before);
 });

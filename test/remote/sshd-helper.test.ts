@@ -14,13 +14,19 @@ afterAll(async () => {
 test('ssh -F with the host config runs a command on the host, as root, with its PATH and environment', () => {
   const out = execFileSync(
     'ssh',
-    ['-F', host.sshConfigFile, '-T', 'hoststore-target', 'id -u; command -v hoststore; printf "%s\\n" "$HOSTSTORE_CRON_DIR"'],
+    [
+      '-F',
+      host.sshConfigFile,
+      '-T',
+      'hoststore-target',
+      'id -u; command -v hoststore; printf "%s\\n" "$HOSTSTORE_CRON_DIR"',
+    ],
     { encoding: 'utf8', stdin: 'ignore' } as never,
   );
   expect(out.split('\n')).toEqual(['0', `${host.binDir}/hoststore`, host.cronDir, '']);
 });
 
-test('the hoststore on the host is this worktree\'s build', () => {
+test("the hoststore on the host is this worktree's build", () => {
   const out = execFileSync('ssh', ['-F', host.sshConfigFile, '-T', 'hoststore-target', 'hoststore --version'], {
     encoding: 'utf8',
   });
@@ -33,6 +39,22 @@ test('stop() kills sshd and removes its directory', async () => {
   await other.stop();
   expect(fs.existsSync(other.dir)).toBe(false);
   expect(() =>
-    execFileSync('ssh', ['-F', host.sshConfigFile, '-o', `Port=${other.connection.port}`, '-o', `HostName=${other.connection.address}`, '-o', 'ConnectTimeout=2', '-T', 'hoststore-target', 'true'], { stdio: 'ignore' }),
+    execFileSync(
+      'ssh',
+      [
+        '-F',
+        host.sshConfigFile,
+        '-o',
+        `Port=${other.connection.port}`,
+        '-o',
+        `HostName=${other.connection.address}`,
+        '-o',
+        'ConnectTimeout=2',
+        '-T',
+        'hoststore-target',
+        'true',
+      ],
+      { stdio: 'ignore' },
+    ),
   ).toThrow();
 });
