@@ -27,7 +27,7 @@ export interface AppModel {
   /** The command the provisioners run (StorageProject's `cli`); this package's CLI when absent. */
   readonly cli?: string;
   /** The StorageProject's `host` (a remote project); local when absent. */
-  readonly host?: Readonly<Record<string, unknown>>;
+  readonly host?: object;
   readonly storage: StorageModel[];
 }
 
