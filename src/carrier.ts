@@ -7,6 +7,7 @@ import type { IConstruct } from 'constructs';
 import type { IResolvable, IResolveContext, TerraformResource } from 'cdktf';
 import { frameworkOf, stackOf, type Framework } from './framework.js';
 import type { Carrier } from './schema.js';
+import { HOST_ENV, type HostConnection } from './host-connection.js';
 import { escapeAll, escapeTemplate } from './validation.js';
 import { handlerCommand, type HandlerOp, type KindName } from './kinds.js';
 import { SPEC_VAR_PREFIX, refExpression, specEntryTemplate, type SpecRef, type ThingKind } from './manifest-specs.js';
@@ -26,6 +27,8 @@ export interface ThingCarrierProps {
   readonly kind: ThingKind;
   /** The command the provisioners run: an absolute path, or a name looked up on PATH. */
   readonly cli: string;
+  /** A remote project's host: its provisioners get it as HOSTSTORE_HOST (a local one's get nothing). */
+  readonly host?: HostConnection;
   /** Read at synth (props may change until then); throws one line when the construct is invalid. */
   readonly identity: () => Record<string, string>;
   /** The full spec (identity fields included), read at synth like `identity`. */
@@ -46,7 +49,7 @@ export interface ThingCarrier {
 const COMMAND = (kind: HandlerKind, op: HandlerOp) => handlerCommand(kind, op);
 
 function provisioner(
-  props: { readonly carrier: Carrier; readonly kind: HandlerKind; readonly cli: string },
+  props: { readonly carrier: Carrier; readonly kind: HandlerKind; readonly cli: string; readonly host?: HostConnection },
   op: 'converge' | 'delete',
   stack?: string,
   more: Record<string, string> = {},
@@ -56,6 +59,10 @@ function provisioner(
   // another stack owns is only borrowed, and its delete releases the borrower's mounts, nothing more.
   const who: Record<string, string> =
     op === 'delete' && stack !== undefined ? { HOSTSTORE_STACK: escapeTemplate(stack) } : {};
+  // A literal of the current config: Terraform runs a destroy-time provisioner with the config's block and
+  // the old state's `self`, so a delete reaches the host the code names now (and sees a move by the
+  // identity's `host`). Nothing for a local project: its provisioners stay exactly as they were.
+  const where: Record<string, string> = props.host ? { [HOST_ENV]: escapeTemplate(JSON.stringify(props.host)) } : {};
   return {
     type: 'local-exec' as const,
     command: COMMAND(props.kind, op),
@@ -63,6 +70,7 @@ function provisioner(
       HOSTSTORE_CLI: escapeTemplate(String(props.cli)),
       HOSTSTORE_SPEC: `\${jsonencode(${self})}`,
       ...who,
+      ...where,
       ...more,
     },
     ...(op === 'delete' ? { when: 'destroy' as const } : {}),
@@ -234,6 +242,8 @@ export interface ManifestThing {
 export interface ManifestCarrierProps {
   readonly carrier: Carrier;
   readonly cli: string;
+  /** A remote project's host (HOSTSTORE_HOST of its converge). */
+  readonly host?: HostConnection;
   /** The manifest's own fields (what the project declares), read at synth. */
   readonly spec: () => Record<string, string>;
   /** Everything the project declares, listed at synth, storage first, then mounts, then policies. */

@@ -1,5 +1,6 @@
 /** cdktf-hoststore: host storage as code for CDK for Terraform. */
-export { StorageProject, type StorageProjectProps, type StorageLimits } from './storage-project.js';
+export { StorageProject, type StorageProjectProps, type StorageLimits, type HostProps } from './storage-project.js';
+export { type HostConnection } from './host-connection.js';
 export { Volume, type VolumeProps, type BlockVolumeProps, type DirectoryVolumeProps } from './volume.js';
 export { Disk, type DiskProps } from './disk.js';
 export { Mount, type MountProps } from './mount.js';

@@ -214,6 +214,8 @@ export const storageKind: KindContract<StorageSpecWire> = {
   identity: storageIdentitySchema,
   record: { collection: 'storage', identifying: ['kind', 'name', 'project'] },
   fields: {
+    // The host a remote project is on: another host is another thing (the old one stays on its host).
+    host: 'identity',
     kind: 'identity',
     root: 'identity',
     project: 'identity',
@@ -234,6 +236,8 @@ export const mountKind: KindContract<MountSpecWire> = {
   identity: mountIdentitySchema,
   record: { collection: 'mounts', identifying: ['project', 'storage', 'service'] },
   fields: {
+    // The host a remote project is on: another host is another thing (the old one stays on its host).
+    host: 'identity',
     root: 'identity',
     project: 'identity',
     service: 'identity',
@@ -262,6 +266,8 @@ export const snapshotPolicyKind: KindContract<SnapshotPolicySpecWire> = {
   identity: snapshotPolicyIdentitySchema,
   record: { collection: 'policies', identifying: ['project', 'policy', 'storage', 'schedule'] },
   fields: {
+    // The host a remote project is on: another host is another thing (the old one stays on its host).
+    host: 'identity',
     root: 'identity',
     project: 'identity',
     policy: 'identity',
@@ -280,6 +286,8 @@ export const projectKind: KindContract<ProjectManifestWire> = {
   spec: projectManifestSchema,
   identity: projectManifestSchema,
   fields: {
+    // The host a remote project is on: another host is another thing (the old one stays on its host).
+    host: 'identity',
     root: 'identity',
     project: 'identity',
     stack: 'identity',
@@ -316,8 +324,11 @@ const identityFieldsByKind = new Map<KindName, readonly string[]>();
 export function identityOf(kind: KindName, spec: object): Record<string, string> {
   let fields = identityFieldsByKind.get(kind);
   if (!fields) identityFieldsByKind.set(kind, (fields = identityFields(kind)));
-  const values = spec as Record<string, string>;
-  return Object.fromEntries(fields.map((field) => [field, values[field]]));
+  const values = spec as Record<string, string | undefined>;
+  // An optional field left out (`host` of a local project) is left out of the identity too.
+  return Object.fromEntries(
+    fields.filter((field) => values[field] !== undefined).map((field) => [field, values[field] as string]),
+  );
 }
 
 /** The fields that say where a thing of this kind is: the same place with another value of the rest is replaced. */

@@ -141,7 +141,12 @@ export class Mount extends Construct {
 
   private mountProblems(): string[] {
     const problems = [...this.problems.list, ...this.relationProblems()];
-    if (problems.length > 0 || !(this.storage instanceof StorageBase) || this.storage.node.validate().length > 0)
+    if (
+      problems.length > 0 ||
+      this.project.hostInvalid ||
+      !(this.storage instanceof StorageBase) ||
+      this.storage.node.validate().length > 0
+    )
       return problems;
     // A Mount of an invalid storage says nothing more than the storage's own errors.
     const refused = this.hostPaths
@@ -152,6 +157,7 @@ export class Mount extends Construct {
 
   private wireSpec(replica: number): MountSpecWire {
     return {
+      ...this.project.hostField,
       root: this.project.root,
       project: this.project.name,
       storage: this.storage.instanceFor(replica),
@@ -180,6 +186,7 @@ export class Mount extends Construct {
         carrier: this.project.renderedCarrier,
         kind: 'mount',
         cli: this.project.cli,
+        host: this.project.host,
         identity: () => identityOf('mount', spec()),
         spec: () => spec() as unknown as Record<string, string>,
         dependsOn: storageCarrier ? [storageCarrier] : [],

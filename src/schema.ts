@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { Cron as CronType } from 'croner';
 import { moduleRequire } from './module-context.cjs';
+import { hostAddressRule } from './host-connection.js';
 
 /**
  * croner, loaded on the first cron rule: every handler start loads this module, and only snapshot
@@ -287,9 +288,24 @@ const optionalNumber = (text: string): number | undefined => (text === '' ? unde
 const boolString = z.enum(['true', 'false']);
 const stackName = z.string().max(255);
 
+/**
+ * The host a remote project's things are on (its address; absent for a local project, so a local stack's
+ * identities stay as they were). Part of every identity: the same name on two hosts is two things.
+ */
+const hostShape = { host: z.string().optional() };
+const hostRules = {
+  host: ((v: string | undefined) => (v === undefined ? undefined : hostAddressRule(v))) as Rule,
+};
+
 /** Fields that say *which* storage this is. A change to any of them is a different storage. */
-const storageIdentityShape = { kind: z.enum(STORAGE_KINDS), root: z.string(), project: z.string(), name: z.string() };
-const storageIdentityRules = { root: rootRule, project: projectNameRule, name: nameRule };
+const storageIdentityShape = {
+  ...hostShape,
+  kind: z.enum(STORAGE_KINDS),
+  root: z.string(),
+  project: z.string(),
+  name: z.string(),
+};
+const storageIdentityRules = { ...hostRules, root: rootRule, project: projectNameRule, name: nameRule };
 export const storageIdentitySchema = wireObject(storageIdentityShape, storageIdentityRules, { unknownKeys: 'strip' });
 
 /** Everything the handler needs to converge one storage; identity plus what may change in place. */
@@ -330,6 +346,7 @@ export const storageSpecSchema = wireObject(
 
 /** Fields that say *which* attachment this is: one replica of one service seeing one storage at one path. */
 const mountIdentityShape = {
+  ...hostShape,
   root: z.string(),
   project: z.string(),
   storage: z.string(),
@@ -339,6 +356,7 @@ const mountIdentityShape = {
   mount_path: z.string(),
 };
 const mountIdentityRules = {
+  ...hostRules,
   root: rootRule,
   project: projectNameRule,
   storage: nameRule,
@@ -366,13 +384,20 @@ export const mountSpecSchema = wireObject(
 ).transform((spec) => ({ ...spec, replica: Number(spec.replica), read_only: spec.read_only === 'true' }));
 
 const policyIdentityShape = {
+  ...hostShape,
   root: z.string(),
   project: z.string(),
   policy: z.string(),
   storage: z.string(),
   storage_kind: z.enum(STORAGE_KINDS),
 };
-const policyIdentityRules = { root: rootRule, project: projectNameRule, policy: nameRule, storage: nameRule };
+const policyIdentityRules = {
+  ...hostRules,
+  root: rootRule,
+  project: projectNameRule,
+  policy: nameRule,
+  storage: nameRule,
+};
 export const snapshotPolicyIdentitySchema = wireObject(policyIdentityShape, policyIdentityRules, {
   unknownKeys: 'strip',
 });
@@ -416,6 +441,7 @@ const listOf = (v: string): string[] => (v === '' ? [] : v.split(','));
 
 export const projectManifestSchema = wireObject(
   {
+    ...hostShape,
     root: z.string(),
     project: z.string(),
     stack: z.string().min(1).max(255),
@@ -427,6 +453,7 @@ export const projectManifestSchema = wireObject(
     specs: z.string().optional(),
   },
   {
+    ...hostRules,
     root: rootRule,
     project: projectNameRule,
     storage: listRule(/^(volume|directory|disk):[A-Za-z0-9-]{1,63}$/, 'kind:name entries'),

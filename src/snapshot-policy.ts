@@ -161,7 +161,12 @@ export class SnapshotPolicy extends Construct {
 
   private policyProblems(): string[] {
     const problems = this.problems.list;
-    if (problems.length > 0 || !(this.storage instanceof StorageBase) || this.storage.node.validate().length > 0)
+    if (
+      problems.length > 0 ||
+      this.project.hostInvalid ||
+      !(this.storage instanceof StorageBase) ||
+      this.storage.node.validate().length > 0
+    )
       return problems;
     const refused = this.storage
       .instances()
@@ -172,6 +177,7 @@ export class SnapshotPolicy extends Construct {
 
   private wireSpec(storage: string): SnapshotPolicySpecWire {
     return {
+      ...this.project.hostField,
       root: this.project.root,
       project: this.project.name,
       policy: this.node.id,
@@ -195,6 +201,7 @@ export class SnapshotPolicy extends Construct {
       carrier: this.project.renderedCarrier,
       kind: 'snapshot-policy',
       cli: this.project.cli,
+      host: this.project.host,
       identity: () => identityOf('snapshot-policy', spec()),
       spec: () => spec() as unknown as Record<string, string>,
       dependsOn: storageCarrier ? [storageCarrier] : [],

@@ -185,6 +185,7 @@ export abstract class StorageBase extends Construct {
         carrier: this.project.renderedCarrier,
         kind: 'storage',
         cli: this.project.cli,
+        host: this.project.host,
         identity: () => identityOf('storage', spec()),
         spec: () => spec() as unknown as Record<string, string>,
       });
@@ -195,7 +196,8 @@ export abstract class StorageBase extends Construct {
           kind: 'storage',
           thing,
           // Block storage grows in place; a grow a killed deploy left unfinished must fail the next plan.
-          ...(this.kind === 'directory'
+          // Terraform's fileexists() reads the machine it runs on: a remote project's marker is on its host.
+          ...(this.kind === 'directory' || this.project.host
             ? {}
             : {
                 failPlanIfExists: interruptedGrowCheck({
@@ -214,6 +216,7 @@ export abstract class StorageBase extends Construct {
   /** @internal */
   wireSpec(instance: string): StorageSpecWire {
     return {
+      ...this.project.hostField,
       kind: this.kind,
       root: this.project.root,
       project: this.project.name,
@@ -229,7 +232,8 @@ export abstract class StorageBase extends Construct {
 
   private storageProblems(): string[] {
     const problems = [...this.problems.list, ...this.instanceProblems()];
-    if (problems.length > 0) return problems;
+    // An invalid `host` is the project's one line, not every thing's spec the handler would refuse.
+    if (problems.length > 0 || this.project.hostInvalid) return problems;
     // Checked once, not once per replica: the replicas' specs differ only in their names.
     const refused = this.instances()
       .map((i) => specProblem(storageSpecSchema, this.wireSpec(i.name)))

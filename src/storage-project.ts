@@ -24,6 +24,15 @@ import { renderManifestCarrier, type ManifestThing } from './carrier.js';
 import { frameworkOf, stackOf } from './framework.js';
 import { Problems, assertValid, specProblem } from './validation.js';
 import { unknownPropProblems, type PropNames } from './known-props.js';
+import {
+  DEFAULT_SSH_PORT,
+  DEFAULT_SSH_USER,
+  hostAddressRule,
+  sshFileRule,
+  sshPortRule,
+  sshUserRule,
+  type HostConnection,
+} from './host-connection.js';
 import type { StorageBase } from './storage-base.js';
 import type { Mount } from './mount.js';
 import type { SnapshotPolicy } from './snapshot-policy.js';
@@ -33,6 +42,20 @@ export interface StorageLimits {
   readonly maxVolumes?: number;
   /** Largest `sizeGb` a Volume or Disk may have, at most 65536 (64 TiB, the handler's hard ceiling). @default 500 */
   readonly maxVolumeSizeGb?: number;
+}
+
+/** A storage host reached over OpenSSH (see src/host-connection.ts). Paths only: never key material. */
+export interface HostProps {
+  /** DNS name or IP address of the host; part of every storage's identity (another host is other storage). */
+  readonly address: string;
+  /** @default 'root' */
+  readonly user?: string;
+  /** @default 22 */
+  readonly port?: number;
+  /** Private key file on the machine that deploys. @default none: the SSH agent (or ssh's own defaults) */
+  readonly identityFile?: string;
+  /** known_hosts file holding the host's key; host keys are always checked. @default the deploying user's */
+  readonly knownHostsFile?: string;
 }
 
 export interface StorageProjectProps {
@@ -49,6 +72,12 @@ export interface StorageProjectProps {
    * @default the absolute path of this package's CLI (so `cdktf deploy` needs no PATH setup); 'hoststore' looks it up on PATH
    */
   readonly cli?: string;
+  /**
+   * The storage host, reached over SSH: the provisioners still run `hoststore handle` where Terraform runs,
+   * and it forwards each request to `hoststore remote` on the host. Its address is part of every identity.
+   * @default none: this machine
+   */
+  readonly host?: HostProps;
 }
 
 /** Every prop StorageProject (and its `limits`) accepts; any other is refused at synth (the compiler keeps these in step). */
@@ -58,6 +87,14 @@ const STORAGE_PROJECT_PROPS: PropNames<StorageProjectProps> = {
   limits: true,
   carrier: true,
   cli: true,
+  host: true,
+};
+const HOST_PROPS: PropNames<HostProps> = {
+  address: true,
+  user: true,
+  port: true,
+  identityFile: true,
+  knownHostsFile: true,
 };
 const STORAGE_LIMITS_PROPS: PropNames<StorageLimits> = { maxVolumes: true, maxVolumeSizeGb: true };
 
@@ -67,6 +104,21 @@ const STORAGE_LIMITS_PROPS: PropNames<StorageLimits> = { maxVolumes: true, maxVo
  */
 function defaultCli(): string {
   return path.join(packageRoot(), 'dist', 'provider', 'cli.js');
+}
+
+/**
+ * The connection a `host` prop gives, defaults filled, fields in one order (its JSON is HOSTSTORE_HOST);
+ * undefined when there is none. An invalid one is kept as given: the project's validation reports it.
+ */
+function hostConnection(host: HostProps | undefined): HostConnection | undefined {
+  if (typeof host !== 'object' || host === null || Array.isArray(host)) return undefined;
+  return {
+    address: host.address,
+    user: host.user ?? DEFAULT_SSH_USER,
+    port: host.port ?? DEFAULT_SSH_PORT,
+    ...(host.identityFile === undefined ? {} : { identityFile: host.identityFile }),
+    ...(host.knownHostsFile === undefined ? {} : { knownHostsFile: host.knownHostsFile }),
+  };
 }
 
 /**
@@ -90,6 +142,8 @@ export class StorageProject extends Construct {
   readonly cli: string;
   /** Name of the stack this project lives in; recorded on the host as the owner. */
   readonly stackName: string;
+  /** The storage host with its defaults filled; undefined for a local project (this machine). */
+  readonly host: HostConnection | undefined;
 
   /** @internal */ readonly storages: StorageBase[] = [];
   /** @internal */ readonly mounts: Mount[] = [];
@@ -107,6 +161,7 @@ export class StorageProject extends Construct {
     this.carrier = props.carrier ?? 'terraform_data';
     this.cli = props.cli ?? defaultCli();
     this.stackName = stackOf(this).node.id;
+    this.host = hostConnection(props.host);
 
     const problems = (this.problems = new Problems((v) => framework.Token.isUnresolved(v)));
     for (const problem of unknownPropProblems(props, STORAGE_PROJECT_PROPS, 'StorageProject')) problems.add(problem);
@@ -133,15 +188,53 @@ export class StorageProject extends Construct {
     problems.check('cli', this.cli, (v) =>
       typeof v !== 'string' || v.length === 0 ? 'must be a command name or path' : undefined,
     );
+    const before = problems.list.length;
+    this.checkHost(props.host);
+    this.hostInvalid = problems.list.length > before;
     this.node.addValidation({ validate: () => this.projectProblems() });
 
     // Made now, so every synth path renders it; what it lists is read at synth, once every construct exists.
     renderManifestCarrier(this, {
       carrier: this.renderedCarrier,
       cli: this.cli,
+      host: this.host,
       spec: () => this.manifest(true) as unknown as Record<string, string>,
       things: () => this.manifestThings(),
     });
+  }
+
+  /**
+   * @internal the wire field saying which host a thing is on: `{ host: <address> }` for a remote project,
+   * nothing at all for a local one (a local stack's identities stay exactly as they were)
+   */
+  get hostField(): { host?: string } {
+    return this.host ? { host: this.host.address } : {};
+  }
+
+  /**
+   * @internal true when `host` is invalid: the project reports it, once; its things do not repeat it as a
+   * spec the handler would refuse
+   */
+  readonly hostInvalid: boolean;
+
+  private checkHost(host: unknown): void {
+    const problems = this.problems;
+    if (host === undefined) return;
+    if (typeof host !== 'object' || host === null || Array.isArray(host)) {
+      problems.add(
+        `\`host\` must be an object such as { address: 'storage-1.internal', identityFile: '/ci/keys/storage' } (got ${JSON.stringify(host) ?? String(host)}); leave it out for this machine`,
+      );
+      return;
+    }
+    for (const problem of unknownPropProblems(host, HOST_PROPS, 'StorageProject `host`', 'host.')) problems.add(problem);
+    const given = host as Record<string, unknown>;
+    problems.check('host.address', given.address, hostAddressRule);
+    const optional = (rule: (v: unknown) => string | undefined) => (v: unknown) =>
+      v === undefined ? undefined : rule(v);
+    problems.check('host.user', given.user, optional(sshUserRule));
+    problems.check('host.port', given.port, optional(sshPortRule));
+    problems.check('host.identityFile', given.identityFile, optional(sshFileRule));
+    problems.check('host.knownHostsFile', given.knownHostsFile, optional(sshFileRule));
   }
 
   /** @internal the carrier type carriers are made with (an invalid one fails validation, and its lazy values, anyway) */
@@ -166,6 +259,7 @@ export class StorageProject extends Construct {
     // An invalid part would be missing from the stack or the manifest: the manifest refuses to render then.
     if (check) assertValid(this, ...this.storages, ...this.mounts, ...this.policies);
     return {
+      ...this.hostField,
       root: this.root,
       project: this.name,
       stack: this.stackName,
@@ -223,11 +317,15 @@ export class StorageProject extends Construct {
       .findAll()
       .find(
         (c): c is StorageProject =>
-          c instanceof StorageProject && c !== this && c.name === this.name && c.root === this.root,
+          c instanceof StorageProject &&
+          c !== this &&
+          c.name === this.name &&
+          c.root === this.root &&
+          c.host?.address === this.host?.address,
       );
     if (twin) {
       problems.push(
-        `\`name\` must be unique per root in an app: project '${this.name}' under '${this.root}' is also declared by ${twin.node.path}; the two would share one host directory. Give one a different name`,
+        `\`name\` must be unique per root in an app: project '${this.name}' under '${this.root}'${this.host ? ` on ${this.host.address}` : ''} is also declared by ${twin.node.path}; the two would share one host directory. Give one a different name`,
       );
     }
     const byService = new Map<string, Mount[]>();

@@ -5,7 +5,7 @@ import { colours } from '../output/colour.js';
 import { progress } from '../output/progress.js';
 import { action } from './action.js';
 import { engineOptions, type EngineFlags } from './engine-options.js';
-import { allowDataLossOption, appOption, autoApproveOption, examples, stackOption } from './options.js';
+import { allowDataLossOption, appOption, autoApproveOption, examples, stackOption, hostOption, parallelismOption } from './options.js';
 
 export function applyCommand(): Command {
   return new Command('apply')
@@ -15,6 +15,8 @@ export function applyCommand(): Command {
     .addOption(stackOption())
     .addOption(autoApproveOption())
     .addOption(allowDataLossOption())
+    .addOption(hostOption())
+    .addOption(parallelismOption())
     .addHelpText(
       'after',
       examples(

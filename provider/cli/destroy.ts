@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { action } from './action.js';
 import { engineOptions, type EngineFlags } from './engine-options.js';
-import { allowDataLossOption, appOption, autoApproveOption, examples, stackOption } from './options.js';
+import { allowDataLossOption, appOption, autoApproveOption, examples, stackOption, hostOption, parallelismOption } from './options.js';
 
 export function destroyCommand(): Command {
   return new Command('destroy')
@@ -11,6 +11,8 @@ export function destroyCommand(): Command {
     .addOption(stackOption())
     .addOption(autoApproveOption())
     .addOption(allowDataLossOption())
+    .addOption(hostOption())
+    .addOption(parallelismOption())
     .addHelpText('after', examples('hoststore destroy', 'hoststore destroy --stack web --auto-approve'))
     .action(action(async (flags: EngineFlags) => (await import('../commands/plan.js')).destroy(engineOptions(flags))));
 }

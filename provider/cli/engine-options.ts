@@ -1,5 +1,6 @@
 /** What the engine commands (plan, apply, diff, destroy) read from their options. */
 import type { EngineOptions } from '../commands/plan.js';
+import { parallelismOf } from '../remote/fleet.js';
 
 export interface EngineFlags {
   readonly app: string;
@@ -10,6 +11,8 @@ export interface EngineFlags {
   readonly autoApprove?: boolean;
   readonly allowDataLoss?: string[];
   readonly base?: string;
+  readonly host?: string[];
+  readonly parallelism?: string;
 }
 
 export function engineOptions(flags: EngineFlags): EngineOptions {
@@ -22,5 +25,7 @@ export function engineOptions(flags: EngineFlags): EngineOptions {
     autoApprove: flags.autoApprove ?? false,
     allowDataLoss: flags.allowDataLoss ?? [],
     base: flags.base,
+    hosts: flags.host ?? [],
+    parallelism: parallelismOf(flags.parallelism),
   };
 }

@@ -6,7 +6,9 @@ import {
   examples,
   forceOption,
   globalsOf,
+  hostOption,
   jsonOption,
+  parallelismOption,
   readGlobalsOf,
   rootOption,
   yesOption,
@@ -18,10 +20,13 @@ export function leaseListCommand(): Command {
     .addOption(rootOption())
     .addOption(appRootsOption())
     .addOption(jsonOption())
+    .addOption(hostOption())
+    .addOption(parallelismOption())
     .addHelpText('after', examples('hoststore lease-list', 'hoststore lease-list --json'))
     .action(
       action(async (_options: unknown, command: Command) => {
         const options = await readGlobalsOf(command);
+        if (options.hosts) return (await import('../commands/read-hosts.js')).readHosts('lease-list', options);
         return (await import('../commands/lease.js')).leaseList(options);
       }),
     );

@@ -4,7 +4,8 @@
  */
 import { Option, type Command } from 'commander';
 import { DEFAULT_ROOT, rootRule } from '../../src/schema.js';
-import { SpecError } from '../errors.js';
+import { SpecError, UsageError } from '../errors.js';
+import type { HostRoots } from '../commands/app-roots.js';
 
 export interface GlobalOptions {
   readonly root: string;
@@ -14,6 +15,13 @@ export interface GlobalOptions {
   readonly project?: string;
   /** For read commands inside a cdktf app without --root: every root its synth output declares (`root` is the first). */
   readonly roots?: readonly string[];
+  /**
+   * For read commands inside a cdktf app that reaches remote hosts (or with --host): each host to read and
+   * its roots (`roots` above are then this machine's part); see ../commands/read-hosts.ts.
+   */
+  readonly hosts?: readonly HostRoots[];
+  /** `--parallelism`: how many hosts to read at once. */
+  readonly parallelism?: number;
 }
 
 export const rootOption = () =>
@@ -35,6 +43,15 @@ export const allowDataLossOption = () =>
     '--allow-data-loss <name>',
     'go ahead with a change that loses the data of NAME (repeat for each)',
   ).argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+
+/** `--host ADDRESS`, repeatable: only these hosts of the synth output (`local` = this machine). */
+export const hostOption = () =>
+  new Option(
+    '--host <address>',
+    "only this host of the synth output ('local' = this machine; repeat for each); default: every host it declares",
+  ).argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+export const parallelismOption = () =>
+  new Option('--parallelism <n>', 'how many hosts to work on at once (default 4)');
 
 /** The options of `command` as the library functions take them. */
 export function globalsOf(command: Command): GlobalOptions {
@@ -80,13 +97,26 @@ export const appRootsOption = () =>
  * root its synth output declares; each root must be readable.
  */
 export async function readGlobalsOf(command: Command): Promise<GlobalOptions> {
-  const o = command.optsWithGlobals<{ root?: string; app?: string }>();
-  const roots =
+  const o = command.optsWithGlobals<{ root?: string; app?: string; host?: string[]; parallelism?: string }>();
+  const hosts =
     o.root === undefined && process.env.HOSTSTORE_ROOT === undefined
-      ? (await import('../commands/app-roots.js')).appRoots(process.cwd(), o.app)
+      ? (await import('../commands/app-roots.js')).appHosts(process.cwd(), o.app)
       : undefined;
-  const globals: GlobalOptions = { ...globalsOf(command), ...(roots ? { root: roots[0], roots } : {}) };
-  for (const root of roots ?? [globals.root]) await assertReadable(root);
+  if (o.host?.length && !hosts)
+    throw new UsageError(
+      `--host picks among the hosts a cdktf app's synth output declares: run it in the app's directory (cdktf.json), without --root or HOSTSTORE_ROOT`,
+    );
+  const { selectHosts, parallelismOf } = await import('../remote/fleet.js');
+  const selected = hosts && selectHosts(hosts, o.host);
+  const local = selected?.find((h) => !h.connection)?.roots ?? [];
+  const remote = selected?.some((h) => h.connection) ?? false;
+  const roots = selected && !remote ? local : undefined;
+  const globals: GlobalOptions = {
+    ...globalsOf(command),
+    ...(roots ? { root: roots[0], roots } : {}),
+    ...(remote ? { root: local[0] ?? globalsOf(command).root, roots: local, hosts: selected, parallelism: parallelismOf(o.parallelism) } : {}),
+  };
+  for (const root of remote ? local : (roots ?? [globals.root])) await assertReadable(root);
   return globals;
 }
 

@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { action } from './action.js';
 import { engineOptions, type EngineFlags } from './engine-options.js';
-import { appOption, detailedExitcodeOption, examples, formatOption, stackOption } from './options.js';
+import { appOption, detailedExitcodeOption, examples, formatOption, stackOption, hostOption, parallelismOption } from './options.js';
 
 export function planCommand(): Command {
   return new Command('plan')
@@ -11,6 +11,8 @@ export function planCommand(): Command {
     .addOption(stackOption())
     .addOption(formatOption())
     .addOption(detailedExitcodeOption())
+    .addOption(hostOption())
+    .addOption(parallelismOption())
     .addOption(new Option('--out <file>', 'save the plan, to apply exactly it later (hoststore apply FILE)'))
     .addHelpText(
       'after',

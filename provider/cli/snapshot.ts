@@ -9,7 +9,9 @@ import {
   examples,
   forceOption,
   globalsOf,
+  hostOption,
   jsonOption,
+  parallelismOption,
   projectOption,
   readGlobalsOf,
   rootOption,
@@ -67,6 +69,8 @@ export function snapshotCommand(): Command {
       .addOption(rootOption())
       .addOption(appRootsOption())
       .addOption(jsonOption())
+      .addOption(hostOption())
+      .addOption(parallelismOption())
       .addOption(
         new Option(
           '--verify',
@@ -80,6 +84,11 @@ export function snapshotCommand(): Command {
       .action(
         action(async (name: string | undefined, options: { verify?: boolean }, command: Command) => {
           const globals = await readGlobalsOf(command);
+          if (globals.hosts)
+            return (await import('../commands/read-hosts.js')).readHosts('snapshot-list', globals, {
+              name,
+              verify: options.verify ?? false,
+            });
           return run(['list', ...(name === undefined ? [] : [name])], { ...globals, verify: options.verify ?? false });
         }),
       ),

@@ -1,7 +1,16 @@
 /** `hoststore status NAME`: one storage in detail. */
 import { Command } from 'commander';
 import { action } from './action.js';
-import { appRootsOption, examples, jsonOption, projectOption, readGlobalsOf, rootOption } from './options.js';
+import {
+  appRootsOption,
+  examples,
+  hostOption,
+  jsonOption,
+  parallelismOption,
+  projectOption,
+  readGlobalsOf,
+  rootOption,
+} from './options.js';
 
 export function statusCommand(): Command {
   return new Command('status')
@@ -11,10 +20,13 @@ export function statusCommand(): Command {
     .addOption(appRootsOption())
     .addOption(projectOption())
     .addOption(jsonOption())
+    .addOption(hostOption())
+    .addOption(parallelismOption())
     .addHelpText('after', examples('hoststore status db', 'hoststore status db --project shop --json'))
     .action(
       action(async (name: string, _options: unknown, command: Command) => {
         const options = await readGlobalsOf(command);
+        if (options.hosts) return (await import('../commands/read-hosts.js')).readHosts('status', options, { name });
         return (await import('../commands/list.js')).status(name, options);
       }),
     );

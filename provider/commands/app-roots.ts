@@ -7,9 +7,25 @@ import * as path from 'node:path';
 import { rootRule } from '../../src/schema.js';
 import { SpecError } from '../errors.js';
 import { readDesired } from '../plan/desired.js';
+import type { HostConnection } from '../../src/host-connection.js';
+import { groupByHost, hostOf } from '../remote/fleet.js';
 
 /** The app's declared roots, sorted; undefined when `cwd` is not a cdktf app. */
 export function appRoots(cwd: string, app?: string): string[] | undefined {
+  const hosts = appHosts(cwd, app);
+  return hosts && [...new Set(hosts.flatMap((h) => h.roots))].sort();
+}
+
+/** The roots of one host an app declares (`connection` absent: this machine). */
+export interface HostRoots {
+  /** `local`, or the host's address. */
+  readonly name: string;
+  readonly connection?: HostConnection;
+  readonly roots: readonly string[];
+}
+
+/** The app's hosts (this machine first) with the roots each holds, sorted; undefined when `cwd` is not a cdktf app. */
+export function appHosts(cwd: string, app?: string): HostRoots[] | undefined {
   const config = path.join(cwd, 'cdktf.json');
   if (!fs.existsSync(config)) return undefined;
   const out = path.resolve(cwd, app ?? synthOutputOf(config));
@@ -18,13 +34,12 @@ export function appRoots(cwd: string, app?: string): string[] | undefined {
       `${cwd} is a cdktf app (cdktf.json) but ${out} holds no synth output, so its roots are unknown; run cdktf synth first, or pass --root DIR`,
     );
   }
-  const roots = [
-    ...new Set(
-      readDesired(out)
-        .map((d) => d.spec.root)
-        .filter((r): r is string => typeof r === 'string'),
-    ),
-  ].sort();
+  const groups = groupByHost(readDesired(out), hostOf).map((group) => ({
+    name: group.name,
+    connection: group.connection,
+    roots: [...new Set(group.items.map((d) => d.spec.root).filter((r): r is string => typeof r === 'string'))].sort(),
+  }));
+  const roots = groups.flatMap((g) => g.roots);
   if (roots.length === 0)
     throw new SpecError(
       `the synth output ${out} declares no hoststore storage, so there is no root to read; pass --root DIR`,
@@ -37,7 +52,7 @@ export function appRoots(cwd: string, app?: string): string[] | undefined {
         `the synth output ${out} declares the root ${JSON.stringify(root)}, which is not a usable hoststore root: it ${problem}; synth again, or pass --root DIR`,
       );
   }
-  return roots;
+  return groups.filter((g) => g.roots.length > 0);
 }
 
 /** cdktf.json's `output` (where `cdktf synth` writes), `cdktf.out` by default. */

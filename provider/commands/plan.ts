@@ -14,6 +14,7 @@ import { applyPlan, destroyDesired, type ApplyOptions } from '../plan/apply.js';
 import { withReadLocks } from '../plan/read-lock.js';
 import { confirm } from './confirm.js';
 import { checkSavedPlan, writeSavedPlan } from './saved-plan-file.js';
+import { groupByHost, hostOf, selectHosts } from '../remote/fleet.js';
 
 export interface EngineOptions {
   readonly app: string;
@@ -28,6 +29,10 @@ export interface EngineOptions {
   readonly log?: (line: string) => void;
   /** Told as each change of an apply starts and ends. */
   readonly onStep?: ApplyOptions['onStep'];
+  /** `--host`: only these hosts (`local` = this machine); all the synth output declares when empty. */
+  readonly hosts?: readonly string[];
+  /** `--parallelism`: how many hosts at once. */
+  readonly parallelism?: number;
 }
 
 interface SavedPlan {
@@ -36,7 +41,7 @@ interface SavedPlan {
   readonly plan: Plan;
 }
 
-function render(plan: Plan, format: string): string {
+export function render(plan: Plan, format: string): string {
   if (format === 'json') return renderJson(plan);
   if (format === 'markdown') return renderMarkdown(plan);
   if (format === 'text') return renderText(plan);
@@ -59,16 +64,48 @@ function exitCode(plan: Plan, detailed: boolean): number {
 }
 
 /** The plan of `desired`, read while no other process changes its roots (see plan/read-lock.ts). */
-function planConsistently(desired: DesiredSpec[]): Promise<Plan> {
+export function planConsistently(
+  desired: DesiredSpec[],
+  report: (line: string) => void = (line) => process.stderr.write(`hoststore: ${line}\n`),
+): Promise<Plan> {
   return withReadLocks(
     desired.map((d) => d.spec.root).filter((root) => typeof root === 'string' && root.startsWith('/')),
     () => makePlan(desired),
-    (line) => process.stderr.write(`hoststore: ${line}\n`),
+    report,
   );
 }
 
+/**
+ * The synth output's specs when they all stay on this machine (the engine runs as it always has), else
+ * undefined: some live on remote hosts, and ./plan-hosts.ts runs each host's part.
+ */
+function localOnly(desired: DesiredSpec[], options: EngineOptions): DesiredSpec[] | undefined {
+  const groups = selectHosts(groupByHost(desired, hostOf), options.hosts);
+  if (groups.some((g) => g.connection)) return undefined;
+  return options.hosts?.length ? (groups[0]?.items ?? []) : desired;
+}
+
+async function hostsOf(desired: DesiredSpec[], options: EngineOptions) {
+  return {
+    groups: selectHosts(groupByHost(desired, hostOf), options.hosts),
+    hosts: await import('./plan-hosts.js'),
+  };
+}
+
 export async function plan(options: EngineOptions): Promise<number> {
-  const desired = readDesired(options.app, options.stack);
+  const all = readDesired(options.app, options.stack);
+  const desired = localOnly(all, options);
+  if (!desired) {
+    const { groups, hosts } = await hostsOf(all, options);
+    if (options.out)
+      throw new UsageError(
+        `--out saves a plan of this machine only, and this one reaches remote hosts (${groups
+          .filter((g) => g.connection)
+          .map((g) => g.name)
+          .join(', ')}); plan without --out (apply shows the plan and asks once), or narrow with --host local`,
+      );
+    return hosts.planHosts(groups, options);
+  }
   const result = await planConsistently(desired);
   process.stdout.write(`${render(result, options.format)}\n`);
   if (options.out) {
@@ -96,6 +133,9 @@ function loadSaved(file: string): SavedPlan {
   }
   if (saved.hoststorePlan !== 1 || !Array.isArray(saved.desired))
     throw new UsageError(`${file} is not a plan saved by hoststore plan --out`);
+  // Only this machine's plans are saved: an entry of a remote host must never be applied here.
+  if (saved.desired.some((d) => hostOf(d) || (d.spec && 'host' in d.spec)))
+    throw new RefusedError(`${file} holds things of a remote host; a saved plan applies to this machine only`);
   return saved;
 }
 
@@ -110,7 +150,13 @@ export async function apply(file: string | undefined, options: EngineOptions): P
       );
     }
   } else {
-    current = await planConsistently(readDesired(options.app, options.stack));
+    const all = readDesired(options.app, options.stack);
+    const desired = localOnly(all, options);
+    if (!desired) {
+      const { groups, hosts } = await hostsOf(all, options);
+      return hosts.applyHosts(groups, options);
+    }
+    current = await planConsistently(desired);
   }
   process.stdout.write(`${renderText(current)}\n`);
   assertNoErrors(current);
@@ -127,7 +173,12 @@ export async function apply(file: string | undefined, options: EngineOptions): P
 }
 
 export async function destroy(options: EngineOptions): Promise<number> {
-  const desired = readDesired(options.app, options.stack);
+  const all = readDesired(options.app, options.stack);
+  const desired = localOnly(all, options);
+  if (!desired) {
+    const { groups, hosts } = await hostsOf(all, options);
+    return hosts.destroyHosts(groups, options);
+  }
   // Refuse before asking: the same check runs again under the lock before anything is removed.
   const refusals = refusedDestroy(desired, new Set(options.allowDataLoss));
   if (refusals.length > 0)

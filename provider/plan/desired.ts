@@ -12,6 +12,7 @@ import { naturalCompare } from '../natural-order.js';
 import { readSynthJson } from './synth-file.js';
 import { handlerCommand, KIND_NAMES, type KindName } from '../../src/kinds.js';
 import { SPEC_VAR_PATTERN, parseSpecEntryTemplate, refExpression } from '../../src/manifest-specs.js';
+import { HOST_ENV, hostConnectionProblems, type HostConnection } from '../../src/host-connection.js';
 
 export type SpecKind = KindName;
 
@@ -22,6 +23,11 @@ export interface DesiredSpec {
   readonly kind: SpecKind;
   /** The carrier's triggers as Terraform would hand them to the handler (template escapes undone). */
   readonly spec: Record<string, string>;
+  /**
+   * The host a remote project's thing is on: its manifest's HOSTSTORE_HOST, checked, defaults filled.
+   * Absent for a local project (this machine). Its `address` is the spec's `host`.
+   */
+  readonly host?: HostConnection;
 }
 
 /** Each kind's converge command, as the renderer writes it (a 0.1 config carrier's create-time provisioner; the manifest's is `project`). */
@@ -48,6 +54,33 @@ function unescapeAll(triggers: Record<string, unknown>): Record<string, string> 
   const spec: Record<string, string> = {};
   for (const key of Object.keys(triggers)) spec[key] = unescapeTemplate(String(triggers[key]));
   return spec;
+}
+
+/**
+ * The connection a converge provisioner's HOSTSTORE_HOST holds (undefined when it has none: a local
+ * project), checked with the rules the constructs apply; one line naming the resource when it breaks one.
+ */
+function hostOf(env: Record<string, string>, where: string): HostConnection | undefined {
+  if (!(HOST_ENV in env)) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(unescapeTemplate(String(env[HOST_ENV])));
+  } catch {
+    throw new SpecError(`${HOST_ENV} of ${where} is not JSON (got ${JSON.stringify(String(env[HOST_ENV]).slice(0, 120))}); run cdktf synth again`);
+  }
+  const problems = hostConnectionProblems(value);
+  if (problems.length > 0)
+    throw new SpecError(`${HOST_ENV} of ${where} is not a host connection: ${problems.join('; ')}; fix the StorageProject's \`host\` and run cdktf synth again`);
+  return value as HostConnection;
+}
+
+/** A spec must be on the host its manifest's HOSTSTORE_HOST names (both absent for a local project). */
+function checkSameHost(spec: DesiredSpec, host: HostConnection | undefined, manifest: string): void {
+  if (spec.spec.host === host?.address) return;
+  const said = (address: string | undefined) => (address === undefined ? 'no host (this machine)' : `host ${address}`);
+  throw new SpecError(
+    `${spec.address} (${spec.kind}) in stack ${spec.stack} says ${said(spec.spec.host)} but the manifest of ${manifest} runs on ${said(host?.address)}; run cdktf synth again`,
+  );
 }
 
 /** Storage first, then mounts, policies and manifests; by address within a kind. */
@@ -153,12 +186,17 @@ export function readDesired(appDir: string, onlyStack?: string): DesiredSpec[] {
           if (!kind || p['local-exec']?.when === 'destroy') continue;
           const triggers = { ...(carrier.triggers_replace ?? carrier.triggers ?? {}) };
           const ownerPath = (carrier['//']?.metadata?.path ?? logicalId).replace(/\/(config|manifest)(-\d+)?$/, '');
+          const environment = p['local-exec']?.environment ?? {};
+          const host = hostOf(environment, `${ownerPath} in stack ${stack.name}`);
           if (kind === 'project') {
             // The digest is an expression Terraform evaluates; the specs it covers are read below. Without
             // one (an earlier build's manifest) the manifest carries no entries to check.
             const digest = 'specs' in triggers;
             delete triggers.specs;
-            const things = manifestThings(stack.name, ownerPath, p['local-exec']?.environment ?? {}, resources);
+            const things = manifestThings(stack.name, ownerPath, environment, resources).map((thing) => {
+              checkSameHost(thing, host, ownerPath);
+              return host ? { ...thing, host } : thing;
+            });
             // As the manifest's converge checks it: what it converges is what it lists.
             const lists = unescapeAll(triggers);
             const mismatch = digest
@@ -177,7 +215,9 @@ export function readDesired(appDir: string, onlyStack?: string): DesiredSpec[] {
               );
             specs.push(...things);
           }
-          specs.push({ stack: stack.name, address: ownerPath, kind, spec: unescapeAll(triggers) });
+          const own: DesiredSpec = { stack: stack.name, address: ownerPath, kind, spec: unescapeAll(triggers) };
+          checkSameHost(own, host, ownerPath);
+          specs.push(host ? { ...own, host } : own);
         }
       }
     }

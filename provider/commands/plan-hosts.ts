@@ -1,0 +1,215 @@
+/**
+ * `hoststore plan | apply | destroy` of a synth output whose projects live on several hosts: this
+ * machine's part runs as a local plan does, each remote host's part runs on it (`engine` requests, see
+ * ../remote/serve-engine.ts), a bounded number of hosts at once. One host failing stops none of the others;
+ * each gets a `host X:` part in the output and one summary line at the end, and the exit status names
+ * those that did not succeed.
+ */
+import { HoststoreError } from '../errors.js';
+import type { DesiredSpec } from '../plan/desired.js';
+import { assertNoErrors, hasChanges, type Plan } from '../plan/plan.js';
+import { applyPlan, assertApplicable, destroyDesired } from '../plan/apply.js';
+import { refusedDestroy } from '../plan/destroy-check.js';
+import {
+  DEFAULT_PARALLELISM,
+  fleetError,
+  hostSummary,
+  isRefusal,
+  oneLine,
+  runBounded,
+  type HostGroup,
+  type HostOutcome,
+} from '../remote/fleet.js';
+import { engineOp } from '../remote/host-request.js';
+import { confirm } from './confirm.js';
+import { planConsistently, render, type EngineOptions } from './plan.js';
+
+type Group = HostGroup<DesiredSpec>;
+
+/** What a host is sent: the specs alone (how it is reached stays here: a key path means nothing there). */
+function wire(group: Group) {
+  return group.items.map((d) => ({ stack: d.stack, address: d.address, kind: d.kind, spec: d.spec }));
+}
+
+/** Sends `op` for the group's things to its host. */
+function onHost(group: Group, op: string, options: object = {}) {
+  return engineOp(group.connection!, { op, address: group.name, desired: wire(group), options });
+}
+
+function checkedPlan(value: unknown, host: string): Plan {
+  const plan = value as Plan | undefined;
+  if (!plan || !Array.isArray(plan.items) || typeof plan.fingerprint !== 'string' || !Array.isArray(plan.checks))
+    throw new HoststoreError(`host ${host} answered without a plan; is its hoststore the same version as this one?`);
+  return plan;
+}
+
+async function planGroup(group: Group): Promise<Plan> {
+  if (!group.connection)
+    return planConsistently(group.items, (line) => process.stderr.write(`hoststore: ${LOCAL_PREFIX}${line}\n`));
+  return checkedPlan((await onHost(group, 'plan')).plan, group.name);
+}
+
+const LOCAL_PREFIX = 'local: ';
+
+interface HostPlan {
+  readonly group: Group;
+  readonly plan?: Plan;
+  readonly error?: unknown;
+}
+
+async function planAll(groups: readonly Group[], parallelism: number): Promise<HostPlan[]> {
+  const settled = await runBounded(groups, parallelism, planGroup);
+  return settled.map((s, i) =>
+    s.status === 'fulfilled' ? { group: groups[i], plan: s.value } : { group: groups[i], error: s.reason },
+  );
+}
+
+const changed = (plan: Plan) => plan.items.filter((i) => i.action !== 'no-op').length;
+const unchanged = (plan: Plan) => plan.items.length - changed(plan);
+
+function failed(host: string, error: unknown): HostOutcome {
+  return { host, state: isRefusal(error) ? 'refused' : 'failed', text: oneLine(error) };
+}
+
+/** Each host's plan, or why there is none, under a heading of its own. */
+function renderAll(planned: readonly HostPlan[], format: string): string {
+  if (format === 'json')
+    return JSON.stringify(
+      planned.map((p) => (p.plan ? { host: p.group.name, plan: p.plan } : { host: p.group.name, error: oneLine(p.error) })),
+      null,
+      2,
+    );
+  const heading = (name: string) => (format === 'markdown' ? `## host ${name}\n` : `host ${name}:`);
+  return planned
+    .map((p) => `${heading(p.group.name)}\n${p.plan ? render(p.plan, format) : `failed: ${oneLine(p.error)}`}`)
+    .join('\n\n');
+}
+
+/** Ends a command that reached several hosts: the summary, then the status (an error naming the hosts that did not succeed). */
+function finish(outcomes: readonly HostOutcome[], what: string, toStderr = false): number {
+  (toStderr ? process.stderr : process.stdout).write(`\n${hostSummary(outcomes)}\n`);
+  const error = fleetError(outcomes, what);
+  if (!error) return 0;
+  process.stderr.write(`hoststore: ${error.message}\n`);
+  return error.exitCode;
+}
+
+export async function planHosts(groups: readonly Group[], options: EngineOptions): Promise<number> {
+  const planned = await planAll(groups, options.parallelism ?? DEFAULT_PARALLELISM);
+  process.stdout.write(`${renderAll(planned, options.format)}\n`);
+  const outcomes = planned.map((p): HostOutcome => {
+    if (!p.plan) return failed(p.group.name, p.error);
+    const refused = p.plan.summary.refused;
+    const errors = p.plan.checks.filter((c) => c.level === 'error');
+    if (refused > 0)
+      return { host: p.group.name, state: 'refused', text: `${refused} change${refused === 1 ? '' : 's'} refused (see its plan)` };
+    if (errors.length > 0) return { host: p.group.name, state: 'failed', text: errors[0].message };
+    return { host: p.group.name, state: 'ok', text: `${changed(p.plan)} to change, ${unchanged(p.plan)} unchanged` };
+  });
+  const code = finish(outcomes, 'the plan', options.format === 'json');
+  if (code !== 0) return code;
+  return options.detailedExitcode && planned.some((p) => p.plan && hasChanges(p.plan)) ? 2 : 0;
+}
+
+export async function applyHosts(groups: readonly Group[], options: EngineOptions): Promise<number> {
+  const parallelism = options.parallelism ?? DEFAULT_PARALLELISM;
+  const allowDataLoss = new Set(options.allowDataLoss);
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  // Every host is planned before anything is applied anywhere: a host that cannot run (unreachable, no or
+  // another hoststore) or whose plan is refused is named now, and the others go ahead.
+  const planned = await planAll(groups, parallelism);
+  process.stdout.write(`${renderAll(planned, 'text')}\n`);
+  const outcomes = new Map<string, HostOutcome>();
+  const toApply: Array<{ group: Group; plan: Plan }> = [];
+  for (const p of planned) {
+    const host = p.group.name;
+    if (!p.plan) {
+      outcomes.set(host, failed(host, p.error));
+      continue;
+    }
+    try {
+      assertNoErrors(p.plan);
+      assertApplicable(p.plan, allowDataLoss);
+    } catch (error) {
+      outcomes.set(host, failed(host, error));
+      continue;
+    }
+    if (hasChanges(p.plan)) toApply.push({ group: p.group, plan: p.plan });
+    else outcomes.set(host, { host, state: 'ok', text: `0 changed, ${unchanged(p.plan)} unchanged` });
+  }
+  if (toApply.length > 0 && !options.autoApprove)
+    await confirm(
+      `apply these changes to ${toApply.map((t) => t.group.name).join(', ')}?`,
+      '--auto-approve',
+    );
+  const started = Date.now();
+  const settled = await runBounded(toApply, parallelism, async ({ group, plan }) => {
+    if (!group.connection) {
+      await applyPlan(plan, { allowDataLoss, log: (line) => log(`${LOCAL_PREFIX}${line}`), onStep: options.onStep });
+      return;
+    }
+    // The host plans again under its root locks and applies only if that is the plan shown here.
+    const answer = await onHost(group, 'apply', { allowDataLoss: [...allowDataLoss], fingerprint: plan.fingerprint });
+    for (const line of answer.log) log(`${group.name}: ${line}`);
+  });
+  settled.forEach((s, i) => {
+    const { group, plan } = toApply[i];
+    outcomes.set(
+      group.name,
+      s.status === 'fulfilled'
+        ? { host: group.name, state: 'ok', text: `${changed(plan)} changed, ${unchanged(plan)} unchanged` }
+        : failed(group.name, s.reason),
+    );
+  });
+  if (toApply.length > 0) process.stdout.write(`Apply finished in ${Date.now() - started} ms.\n`);
+  return finish(
+    groups.map((g) => outcomes.get(g.name)!),
+    'the apply',
+  );
+}
+
+export async function destroyHosts(groups: readonly Group[], options: EngineOptions): Promise<number> {
+  const parallelism = options.parallelism ?? DEFAULT_PARALLELISM;
+  const allowDataLoss = new Set(options.allowDataLoss);
+  // Each host checks its whole destroy before any is asked for or started (as a local destroy does).
+  const checked = await runBounded(groups, parallelism, async (group) =>
+    group.connection ? ((await onHost(group, 'destroy-check', { allowDataLoss: [...allowDataLoss] })).refusals ?? []) : refusedDestroy(group.items, allowDataLoss),
+  );
+  const outcomes = new Map<string, HostOutcome>();
+  const toDestroy: Group[] = [];
+  checked.forEach((c, i) => {
+    const host = groups[i].name;
+    if (c.status === 'rejected') outcomes.set(host, failed(host, c.reason));
+    else if (c.value.length > 0) {
+      process.stderr.write(
+        `hoststore: ${host}: the destroy is refused, so nothing is changed there:\n${c.value.map((r) => `  ${r}`).join('\n')}\n`,
+      );
+      outcomes.set(host, { host, state: 'refused', text: c.value[0] });
+    } else toDestroy.push(groups[i]);
+  });
+  if (toDestroy.length > 0 && !options.autoApprove)
+    await confirm(
+      `destroy what ${options.app}${options.stack ? ` (stack ${options.stack})` : ''} declares on ${toDestroy.map((g) => g.name).join(', ')}, by each removal policy?`,
+      '--auto-approve',
+    );
+  const settled = await runBounded(toDestroy, parallelism, async (group) => {
+    const log = (line: string) => process.stdout.write(`${group.name}: ${line}\n`);
+    if (!group.connection) return destroyDesired(group.items, { allowDataLoss, log });
+    const answer = await onHost(group, 'destroy', { allowDataLoss: [...allowDataLoss] });
+    for (const line of answer.log) log(line);
+    return answer.retained ?? [];
+  });
+  settled.forEach((s, i) => {
+    const host = toDestroy[i].name;
+    if (s.status === 'rejected') {
+      outcomes.set(host, failed(host, s.reason));
+      return;
+    }
+    for (const r of s.value) process.stdout.write(`${host}: retained (data kept): ${r}\n`);
+    outcomes.set(host, { host, state: 'ok', text: `destroyed, ${s.value.length} retained` });
+  });
+  return finish(
+    groups.map((g) => outcomes.get(g.name)!),
+    'the destroy',
+  );
+}
