@@ -1,0 +1,74 @@
+/**
+ * The two-host example (examples/two-hosts.ts) deployed as the README says, to two loopback sshd "hosts"
+ * with their own roots: `hoststore apply` reaches both, each gets only its own project, a second plan is
+ * empty, and `hoststore destroy` leaves nothing mounted or attached on either.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App } from 'cdktf';
+import { imagePath, replicaHostPath } from '../../src/schema.js';
+import { readMountTable } from '../../provider/host/mounts.js';
+import { twoHostsStack } from '../../examples/two-hosts.js';
+import { hostLoopsUnder, hostMountsUnder, hostSkipReason } from '../helpers/host-fixture.js';
+import { CLI, hoststore } from '../helpers/cli.js';
+import { startSshHost, type SshHost } from '../helpers/sshd.js';
+
+const skip = hostSkipReason('sshd') ?? (fs.existsSync(CLI) ? undefined : `${CLI} is not built (npm run build)`);
+if (skip) process.stderr.write(`skipping the two-host example: ${skip}\n`);
+const remoteTest = skip ? test.skip : test;
+
+const hosts: SshHost[] = [];
+let out = '';
+beforeAll(async () => {
+  if (skip) return;
+  hosts.push(await startSshHost(), await startSshHost());
+});
+afterAll(async () => {
+  if (out) fs.rmSync(out, { recursive: true, force: true });
+  for (const host of hosts.splice(0)) await host.stop();
+});
+
+const mounted = (target: string) => readMountTable().some((e) => e.target === target);
+
+remoteTest('the two-host example deploys each project to its own host, and destroys cleanly', () => {
+  const [dbHost, mediaHost] = hosts;
+  // GIVEN the example stack pointed at the two hosts, synthesized
+  out = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-two-hosts-'));
+  const app = new App({ outdir: out });
+  twoHostsStack(app, 'two-hosts', [
+    { ...dbHost.connection, root: dbHost.root },
+    { ...mediaHost.connection, root: mediaHost.root },
+  ]);
+  app.synth();
+
+  // WHEN it is applied with the engine
+  const applied = hoststore(['apply', '--app', out, '--auto-approve']);
+  // (stderr in the comparison: a failure shows why)
+  expect({ status: applied.status, stderr: applied.stderr }).toMatchObject({ status: 0 });
+  // THEN the database disk is on the first host, mounted, with its policy's cron entry there
+  const pgPath = replicaHostPath(dbHost.root, 'shop-db', 'db', 1, '/var/lib/postgresql/data');
+  expect(mounted(pgPath)).toBe(true);
+  expect(fs.existsSync(imagePath(dbHost.root, 'disk', 'shop-db', 'shop-postgres'))).toBe(true);
+  expect(fs.readdirSync(dbHost.cronDir)).toEqual([expect.stringMatching(/^hoststore-shop-db_nightly_/)]);
+  // AND the media volumes on the second, mounted for both replicas, and nothing of either on the other
+  for (const replica of [1, 2])
+    expect(mounted(replicaHostPath(mediaHost.root, 'shop-media', 'web', replica, '/srv/images'))).toBe(true);
+  expect(mounted(replicaHostPath(mediaHost.root, 'shop-media', 'resizer', 1, '/var/cache/thumbs'))).toBe(true);
+  expect(fs.existsSync(path.join(dbHost.root, 'projects', 'shop-media'))).toBe(false);
+  expect(fs.existsSync(path.join(mediaHost.root, 'projects', 'shop-db'))).toBe(false);
+  expect(fs.existsSync(imagePath(mediaHost.root, 'disk', 'shop-db', 'shop-postgres'))).toBe(false);
+
+  // AND a second plan has nothing to do on either host
+  const plan = hoststore(['plan', '--app', out, '--detailed-exitcode']);
+  expect({ status: plan.status, stderr: plan.stderr }).toMatchObject({ status: 0 });
+
+  // WHEN it is destroyed THEN nothing is mounted or attached under either root (the data is retained)
+  const destroyed = hoststore(['destroy', '--app', out, '--auto-approve']);
+  expect({ status: destroyed.status, stderr: destroyed.stderr }).toMatchObject({ status: 0 });
+  for (const host of hosts) {
+    expect(hostMountsUnder(host.root).filter((t) => t !== host.root)).toEqual([]);
+    expect(hostLoopsUnder(host.root)).toEqual([]);
+  }
+  expect(fs.existsSync(imagePath(dbHost.root, 'disk', 'shop-db', 'shop-postgres'))).toBe(true);
+});
