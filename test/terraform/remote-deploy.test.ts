@@ -148,14 +148,14 @@ remoteTest(
     // THEN the storage is made and mounted on the host, by the host's root
     expect(entryAt(dbPath)).toMatchObject({ fstype: 'ext4', readOnly: false });
     expect(entryAt(modelsPath(2))).toMatchObject({ fstype: 'ext4', readOnly: false });
-    expect(fs.statSync(imagePath(remote.root, 'volume', 'app', 'db')).uid).toBe(0);
+    expect(fs.statSync(imagePath(remote.root, 'volume', 'app', 'db-1')).uid).toBe(0);
     // AND every local hoststore process ran as nobody
     expect(local.calls().length).toBeGreaterThan(0);
     expect(local.calls().every((line) => line.startsWith(`${NOBODY.uid} handle `))).toBe(true);
     // AND the stack name reached the host intact, and nothing in it ran
     const registry = () => new Registry(remote.root);
-    expect(registry().storage('volume', 'app', 'db')).toMatchObject({ project: 'app', stack: STACK });
-    expect(fs.readdirSync(remote.cronDir)).toEqual([expect.stringMatching(/^hoststore-app_nightly_db_/)]);
+    expect(registry().storage('volume', 'app', 'db-1')).toMatchObject({ project: 'app', stack: STACK });
+    expect(fs.readdirSync(remote.cronDir)).toEqual([expect.stringMatching(/^hoststore-app_nightly_db-1_/)]);
     fs.writeFileSync(path.join(dbPath, 'PG_VERSION'), '16');
     fs.writeFileSync(path.join(modelsPath(1), 'weights.bin'), 'w');
 
@@ -180,7 +180,7 @@ remoteTest(
     cdktfAsNobody(app.dir, 'destroy', '--auto-approve');
     expect(hostMountsUnder(remote.root).filter((t) => t !== remote.root)).toEqual([]);
     expect(hostLoopsUnder(remote.root)).toEqual([]);
-    expect(registry().storage('volume', 'app', 'db')?.state).toBe('retained');
+    expect(registry().storage('volume', 'app', 'db-1')?.state).toBe('retained');
     expect(fs.existsSync(imagePath(remote.root, 'volume', 'app', 'models'))).toBe(true);
     expect(fs.readdirSync(remote.cronDir)).toEqual([]);
     // AND the shell characters in the stack name never ran anywhere
