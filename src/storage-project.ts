@@ -89,6 +89,7 @@ const STORAGE_PROJECT_PROPS: PropNames<StorageProjectProps> = {
   cli: true,
   host: true,
 };
+/** Every field of `host`; any other is refused at synth. */
 const HOST_PROPS: PropNames<HostProps> = {
   address: true,
   user: true,
@@ -112,12 +113,14 @@ function defaultCli(): string {
  */
 function hostConnection(host: HostProps | undefined): HostConnection | undefined {
   if (typeof host !== 'object' || host === null || Array.isArray(host)) return undefined;
+  // Key material given as a path is refused; it must not reach a provisioner's environment meanwhile.
+  const file = (v: string) => (typeof v === 'string' && v.includes('PRIVATE KEY') ? '(key material, refused)' : v);
   return {
     address: host.address,
     user: host.user ?? DEFAULT_SSH_USER,
     port: host.port ?? DEFAULT_SSH_PORT,
-    ...(host.identityFile === undefined ? {} : { identityFile: host.identityFile }),
-    ...(host.knownHostsFile === undefined ? {} : { knownHostsFile: host.knownHostsFile }),
+    ...(host.identityFile === undefined ? {} : { identityFile: file(host.identityFile) }),
+    ...(host.knownHostsFile === undefined ? {} : { knownHostsFile: file(host.knownHostsFile) }),
   };
 }
 
@@ -233,8 +236,12 @@ export class StorageProject extends Construct {
       v === undefined ? undefined : rule(v);
     problems.check('host.user', given.user, optional(sshUserRule));
     problems.check('host.port', given.port, optional(sshPortRule));
-    problems.check('host.identityFile', given.identityFile, optional(sshFileRule));
-    problems.check('host.knownHostsFile', given.knownHostsFile, optional(sshFileRule));
+    for (const field of ['identityFile', 'knownHostsFile'] as const) {
+      // Key material pasted where its path belongs is refused without being echoed into logs.
+      if (typeof given[field] === 'string' && (given[field] as string).includes('PRIVATE KEY'))
+        problems.add(`\`host.${field}\` ${sshFileRule(given[field])} (got key material, not shown)`);
+      else problems.check(`host.${field}`, given[field], optional(sshFileRule));
+    }
   }
 
   /** @internal the carrier type carriers are made with (an invalid one fails validation, and its lazy values, anyway) */

@@ -67,7 +67,7 @@ test.each([
 
 test('StorageProject and its nested limits refuse unknown props', () => {
   expect(errors(() => undefined, js({ root: '/srv/hoststore-test', limit: { maxVolumes: 2 } }))).toEqual([
-    '[stack/proj] `limit` is not a prop of StorageProject; known props: name, root, limits, carrier, cli (did you mean `limits`?)',
+    '[stack/proj] `limit` is not a prop of StorageProject; known props: name, root, limits, carrier, cli, host (did you mean `limits`?)',
   ]);
   expect(errors(() => undefined, js({ limits: { maxVolume: 2, maxVolumeSizeGb: 10 } }))).toEqual([
     '[stack/proj] `limits.maxVolume` is not a prop of StorageProject `limits`; known props: maxVolumes, maxVolumeSizeGb (did you mean `limits.maxVolumes`?)',
