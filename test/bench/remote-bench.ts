@@ -6,10 +6,11 @@
  *  - fleet: one host's cost for 10 volumes with mounts: `hoststore apply` from nothing and `hoststore plan`
  *    of the converged host, remote vs local, with the local CPU each remote host costs (the README's fleet
  *    paragraph scales these to 100 hosts).
- * `npm run bench -- remote [apply|noop|fleet]` runs one of them. The rounds reuse one SSH connection
- * (ControlPersist): the first round of a job pays the handshake, and every round is printed.
+ * `npm run bench -- remote [apply|noop|fleet]` runs one of them. Every hoststore run opens its own SSH
+ * connection (a deploy opens one a host); every round is printed.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -71,15 +72,26 @@ function childrenCpuMs(): number {
   return (Number(fields[13]) + Number(fields[14])) * 10;
 }
 
-/** `hoststore ARGS` as its own process; returns its wall and local CPU milliseconds; throws on failure. */
+/**
+ * `hoststore ARGS` as its own process; returns its wall and local CPU milliseconds; throws on failure. Each run
+ * gets a temp directory of its own, so its SSH connection-sharing directory is new and a remote run pays the
+ * handshake, as a deploy does once per host (a connection left by an earlier run would hide it).
+ */
 function hoststore(...args: string[]): { ms: number; cpuMs: number; stdout: string } {
-  const cpu = childrenCpuMs();
-  const start = performance.now();
-  const run = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  const t = performance.now() - start;
-  if (run.status !== 0)
-    throw new Error(`hoststore ${args.join(' ')} failed (${run.error?.message ?? run.status}):\n${run.stderr.slice(-3000)}`);
-  return { ms: t, cpuMs: childrenCpuMs() - cpu, stdout: run.stdout };
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-bench-tmp-'));
+  try {
+    const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp };
+    delete env.XDG_RUNTIME_DIR;
+    const cpu = childrenCpuMs();
+    const start = performance.now();
+    const run = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 });
+    const t = performance.now() - start;
+    if (run.status !== 0)
+      throw new Error(`hoststore ${args.join(' ')} failed (${run.error?.message ?? run.status}):\n${run.stderr.slice(-3000)}`);
+    return { ms: t, cpuMs: childrenCpuMs() - cpu, stdout: run.stdout };
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 /** A run that silently did nothing must not pass for a fast one: every service's storage is mounted. */
