@@ -83,10 +83,18 @@ function chownTree(dir: string): void {
 
 /** `cdktf ARGS` in the app as nobody (no groups, HOME its own); throws with the output on failure. */
 function cdktfAsNobody(dir: string, ...args: string[]): string {
+  const result = asNobody(dir, CDKTF, args);
+  const output = `${result.stdout}\n${result.stderr}`;
+  if (result.status !== 0) throw new Error(`cdktf ${args.join(' ')} as nobody failed (${result.status}):\n${output.slice(-4000)}`);
+  return output;
+}
+
+/** Runs `command ARGS` in `dir` as nobody, with nothing of root's environment but PATH. */
+function asNobody(dir: string, command: string, args: string[]) {
   chownTree(dir);
-  const result = spawnSync(
+  return spawnSync(
     'setpriv',
-    [`--reuid=${NOBODY.uid}`, `--regid=${NOBODY.gid}`, '--clear-groups', '--', CDKTF, ...args],
+    [`--reuid=${NOBODY.uid}`, `--regid=${NOBODY.gid}`, '--clear-groups', '--', command, ...args],
     {
       cwd: dir,
       encoding: 'utf8',
@@ -103,9 +111,6 @@ function cdktfAsNobody(dir: string, ...args: string[]): string {
       },
     },
   );
-  const output = `${result.stdout}\n${result.stderr}`;
-  if (result.status !== 0) throw new Error(`cdktf ${args.join(' ')} as nobody failed (${result.status}):\n${output.slice(-4000)}`);
-  return output;
 }
 
 remoteTest(
@@ -175,6 +180,9 @@ remoteTest(
     const noop = cdktfAsNobody(app.dir, 'deploy', '--auto-approve');
     expect(noop).toMatch(/No changes|0 added, 0 changed, 0 destroyed/);
     expect(local.calls().length).toBe(before);
+    // AND the README workflow's plan step, run by nobody, sees nothing to do on the host
+    const plan = asNobody(app.dir, process.execPath, [CLI, 'plan', '--app', 'cdktf.out', '--detailed-exitcode']);
+    expect(plan.status === 0 ? 0 : `${plan.status}: ${plan.stderr}${plan.stdout}`).toBe(0);
 
     // WHEN the stack is destroyed THEN nothing stays mounted or attached under the host's root; data is retained
     cdktfAsNobody(app.dir, 'destroy', '--auto-approve');
