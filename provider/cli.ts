@@ -30,7 +30,10 @@ for (const name of ['stdout', 'stderr'] as const) {
 
 const argv = process.argv.slice(2);
 // The provisioners' exact form only; `handle --help` and mistakes go through the parser, which explains them.
-const handlerCall = argv.length === 3 && argv[0] === 'handle' && !argv[1].startsWith('-') && !argv[2].startsWith('-');
+const handlerCall =
+  (argv.length === 3 && argv[0] === 'handle' && !argv[1].startsWith('-') && !argv[2].startsWith('-')) ||
+  // What a storage host runs for every forwarded handler call: as quick to start as the handler itself.
+  (argv.length === 1 && argv[0] === 'remote');
 // The handler's bundle is one CommonJS file (scripts/bundle.mjs), run from its code cache: no ES loader
 // resolve and per-module compile, no parse, which a process that usually finds nothing to do would mostly pay.
 const entry: { main(argv: string[]): Promise<number> } = handlerCall

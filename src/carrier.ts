@@ -49,7 +49,12 @@ export interface ThingCarrier {
 const COMMAND = (kind: HandlerKind, op: HandlerOp) => handlerCommand(kind, op);
 
 function provisioner(
-  props: { readonly carrier: Carrier; readonly kind: HandlerKind; readonly cli: string; readonly host?: HostConnection },
+  props: {
+    readonly carrier: Carrier;
+    readonly kind: HandlerKind;
+    readonly cli: string;
+    readonly host?: HostConnection;
+  },
   op: 'converge' | 'delete',
   stack?: string,
   more: Record<string, string> = {},

@@ -229,7 +229,8 @@ export class StorageProject extends Construct {
       );
       return;
     }
-    for (const problem of unknownPropProblems(host, HOST_PROPS, 'StorageProject `host`', 'host.')) problems.add(problem);
+    for (const problem of unknownPropProblems(host, HOST_PROPS, 'StorageProject `host`', 'host.'))
+      problems.add(problem);
     const given = host as Record<string, unknown>;
     problems.check('host.address', given.address, hostAddressRule);
     const optional = (rule: (v: unknown) => string | undefined) => (v: unknown) =>

@@ -9,7 +9,7 @@ export function handleCommand(): Command {
     .argument('<op>', 'converge or delete')
     .action(
       action(async (kind: string, op: string) =>
-        (await import('../commands/handle.js')).handle([kind, op], process.env.HOSTSTORE_SPEC),
+        (await import('../commands/handle.js')).handle([kind, op], process.env),
       ),
     );
 }

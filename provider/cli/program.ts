@@ -3,13 +3,11 @@
  * with help, --version, suggestions for typos and completion from commander. Every usage error becomes
  * one line naming the command and what it takes (a UsageError, exit 2).
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { closestName } from '../../src/known-props.js';
 import { UsageError } from '../errors.js';
 import { disableColour } from '../output/colour.js';
+import { packageVersion } from '../package-version.js';
 import { exitStatus } from './action.js';
 import { applyCommand } from './apply.js';
 import { completionCommand } from './completion.js';
@@ -17,6 +15,7 @@ import { deleteCommand } from './delete.js';
 import { destroyCommand } from './destroy.js';
 import { diffCommand } from './diff.js';
 import { handleCommand } from './handle.js';
+import { remoteCommand } from './remote.js';
 import { importCommand } from './import.js';
 import { leaseCommand, leaseListCommand } from './lease.js';
 import { listCommand } from './list.js';
@@ -61,6 +60,7 @@ export function makeProgram(): Command {
     diffCommand(),
     destroyCommand(),
     handleCommand(),
+    remoteCommand(),
     completionCommand(program),
   ])
     program.addCommand(command);
@@ -157,17 +157,6 @@ function commandPath(command: Command): string {
   const names: string[] = [];
   for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
   return names.join(' ');
-}
-
-/** The version in this package's package.json (dist/provider/cli/ when built, provider/cli/ under ts-jest). */
-function packageVersion(): string {
-  for (let dir = path.dirname(fileURLToPath(import.meta.url)); dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    const file = path.join(dir, 'package.json');
-    if (!fs.existsSync(file)) continue;
-    const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version?: string };
-    if (pkg.name === 'cdktf-hoststore' && pkg.version) return pkg.version;
-  }
-  return 'unknown';
 }
 
 /** Runs the command line `argv` (without node and the script); resolves to the exit status. */

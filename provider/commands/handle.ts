@@ -6,6 +6,8 @@ import { SpecError, UsageError } from '../errors.js';
 import { converge, makeContext, remove } from '../handlers/handler.js';
 import { loadHandler } from '../handlers/by-kind.js';
 import { KIND_NAMES, type KindName } from '../../src/kinds.js';
+import { HOST_ENV } from '../../src/host-connection.js';
+import { hostOf, retainedLine } from '../remote/host-moved.js';
 
 function isKind(kind: string | undefined): kind is KindName {
   return (KIND_NAMES as readonly (string | undefined)[]).includes(kind);
@@ -51,27 +53,70 @@ function nestingDepth(value: unknown, limit: number): number {
   return depth;
 }
 
-export async function handle(args: string[], rawSpec: string | undefined): Promise<number> {
+/** Where a handler call runs. */
+export interface HandleOptions {
+  /**
+   * The host address this process acts for: set by `hoststore remote` on a storage host (the address the
+   * deploy reached it by); undefined for the machine that runs the deploy. A thing made for another host is
+   * never touched here.
+   */
+  readonly host?: string;
+}
+
+/**
+ * Runs one handler call. `env` holds what the provisioner set (HOSTSTORE_SPEC, HOSTSTORE_SPEC_<n>,
+ * HOSTSTORE_STACK, HOSTSTORE_HOST): the process's own environment locally, the request's on a remote host.
+ */
+export async function handle(
+  args: string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  options: HandleOptions = {},
+): Promise<number> {
   const [kind, op] = args;
   if (!isKind(kind) || (op !== 'converge' && op !== 'delete') || args.length !== 2) {
     throw new UsageError(`usage: hoststore handle <${KIND_NAMES.join('|')}> <converge|delete>`);
   }
+  const rawSpec = env.HOSTSTORE_SPEC;
+  // A remote project's provisioners name their host: the same handler runs there, this machine is not touched.
+  // (On the host itself, `options.host` is set and HOSTSTORE_HOST is never forwarded: the call runs there.)
+  const connection = options.host === undefined ? env[HOST_ENV] : undefined;
+  if (connection !== undefined && connection !== '') {
+    const input = parseSpecJson(rawSpec);
+    return (await import('../remote/forward-handle.js')).forwardHandle(kind, op, env, input, connection);
+  }
+  const here = options.host;
   // A project's manifest converges the whole project through the engine, in this one process.
-  if (kind === 'project' && op === 'converge')
-    return (await import('./converge-project.js')).convergeProject(rawSpec, process.env);
+  if (kind === 'project' && op === 'converge') {
+    assertForHere(parseSpecJson(rawSpec), here);
+    return (await import('./converge-project.js')).convergeProject(rawSpec, env);
+  }
   const handler = await loadHandler(kind);
   const input = parseSpecJson(rawSpec);
   if (op === 'delete') {
+    // Made for another host (the project moved): retained where it is, untouched (see ../remote/host-moved.ts).
+    const madeOn = hostOf(input);
+    if (madeOn !== here) {
+      process.stdout.write(`${retainedLine(kind, input, madeOn, here)}\n`);
+      return 0;
+    }
     const identity = handler.validateIdentity(input);
     // The identity carrier's delete says which stack it runs for, so a borrower never deletes the owner's.
-    await remove(
-      handler,
-      makeContext(handler.rootOf(identity), { stack: process.env.HOSTSTORE_STACK || undefined }),
-      identity,
-    );
+    await remove(handler, makeContext(handler.rootOf(identity), { stack: env.HOSTSTORE_STACK || undefined }), identity);
     return 0;
   }
+  assertForHere(input, here);
   const spec = handler.validate(input);
   await converge(handler, makeContext(handler.rootOf(spec)), spec);
   return 0;
+}
+
+/** A spec made for another host (or for one, when this is the deploying machine) is never converged here. */
+function assertForHere(input: unknown, here: string | undefined): void {
+  const madeFor = hostOf(input);
+  if (madeFor === undefined || madeFor === here) return;
+  throw new SpecError(
+    here === undefined
+      ? `HOSTSTORE_SPEC is for host ${madeFor}, but ${HOST_ENV} is not set, so it would be converged on this machine: run cdktf synth again and deploy the stack as synthesized`
+      : `HOSTSTORE_SPEC is for host ${madeFor}, but it reached host ${here}: nothing was done; run cdktf synth again and deploy the stack as synthesized`,
+  );
 }

@@ -2,12 +2,15 @@
  * `hoststore diff`: what a pull request changes, from two synth outputs and no host. Each resource is
  * matched by its place (src/kinds.ts) and each field change gets the class the table gives it, with the
  * base output standing in for the host (the storage is mounted while it changes if the base mounts it).
+ * The host is part of the place: a project moved to another host (or between this machine and a host)
+ * gets new storage there, and its old things stay where they were.
  */
 import { classifyChanges, placeFields, type ObservedStorage } from '../../src/kinds.js';
 import type { Change } from '../handlers/handler.js';
 import type { DesiredSpec } from './desired.js';
 import { finish, itemAction, worst, type Plan, type PlanAction, type PlanItem } from './plan.js';
 import { replacedDataChange, seenInSynth } from './replaced-data.js';
+import { commandHint } from '../command-hint.js';
 
 function key(d: DesiredSpec): string {
   return `${d.kind}|${placeFields(d.kind)
@@ -15,7 +18,62 @@ function key(d: DesiredSpec): string {
     .join('|')}`;
 }
 
+/** The place without the host: a moved project's thing has the same one on both hosts. */
+function keyOnAnyHost(d: DesiredSpec): string {
+  return `${d.kind}|${placeFields(d.kind)
+    .filter((f) => f !== 'host')
+    .map((f) => d.spec[f])
+    .join('|')}`;
+}
+
+/** The command that deletes storage `spec` by hand, on its host. */
+function deleteHint(spec: Record<string, string>): string {
+  return `\`${commandHint(spec.root, `delete ${spec.name}${spec.kind === 'disk' ? '' : ` --project ${spec.project}`}`)}\``;
+}
+
+/** Where a spec's thing is, for a reason: `host storage-1.internal`, or this machine for a local project. */
+function hostName(spec: Record<string, string>): string {
+  return spec.host === undefined ? 'this machine (no host)' : `host ${spec.host}`;
+}
+
+/**
+ * A thing of a project that moved from `from`'s host to `to`'s: new (storage: empty) on the new host while
+ * the old one stays on the old host, its data kept whatever its removal policy (the delete of a moved thing
+ * does nothing on either host). Never safe for storage: the services start on the new host without their data.
+ */
+function movedChange(from: DesiredSpec, to: DesiredSpec): Change | undefined {
+  if (to.kind !== 'storage') return undefined;
+  const [a, b] = [hostName(from.spec), hostName(to.spec)];
+  const what = `${to.spec.kind} ${to.spec.name}`;
+  return {
+    field: 'host',
+    from: from.spec.host ?? 'local',
+    to: to.spec.host ?? 'local',
+    kind: 'replace',
+    safety: 'data-loss',
+    reason: `the project moved from ${a} to ${b}: ${what} is created there new and empty, and the old one with its data is retained on ${a} (nothing is deleted there). Copy the data across before the services use it, or keep the project on ${a}; the old one is deleted only by ${deleteHint(from.spec)} run on ${a}`,
+  };
+}
+
+/** What becomes of the old thing of a moved project: it stays on its host as it is. */
+function leftOnOldHost(d: DesiredSpec, to: DesiredSpec): Change {
+  const [a, b] = [hostName(d.spec), hostName(to.spec)];
+  const what = subject(d).subject;
+  const fate =
+    d.kind === 'storage'
+      ? `retained on ${a} with its data (its removalPolicy is not applied on a move); delete it there with ${deleteHint(d.spec)}`
+      : d.kind === 'mount'
+        ? `left mounted on ${a} (a move unmounts nothing there)`
+        : `left on ${a}, where it keeps taking snapshots until it is removed there`;
+  return { field: d.kind, from: what, kind: 'retain', safety: 'safe', reason: `the project moved to ${b}: ${fate}` };
+}
+
 function subject(d: DesiredSpec): { subject: string; name: string } {
+  const { subject: what, name } = subjectHere(d);
+  return { subject: d.spec.host === undefined ? what : `${what} on ${d.spec.host}`, name };
+}
+
+function subjectHere(d: DesiredSpec): { subject: string; name: string } {
   const s = d.spec;
   if (d.kind === 'storage')
     return {
@@ -94,11 +152,17 @@ function policyIn(
 export function compareDesired(base: DesiredSpec[], next: DesiredSpec[], now = new Date()): Plan {
   const before = new Map(base.filter((d) => d.kind !== 'project').map((d) => [key(d), d]));
   const after = new Map(next.filter((d) => d.kind !== 'project').map((d) => [key(d), d]));
+  // What the base has at a place the new output has only on another host: the project moved.
+  const movedFrom = new Map([...before].filter(([k]) => !after.has(k)).map(([, d]) => [keyOnAnyHost(d), d]));
+  const movedTo = new Map<DesiredSpec, DesiredSpec>();
   const items: PlanItem[] = [];
   for (const [k, d] of after) {
     const old = before.get(k);
     const { subject: what, name } = subject(d);
     if (!old) {
+      const from = movedFrom.get(keyOnAnyHost(d));
+      if (from) movedTo.set(from, d);
+      const moved = from && movedChange(from, d);
       const change: Change = {
         field: d.kind,
         to: what,
@@ -113,7 +177,7 @@ export function compareDesired(base: DesiredSpec[], next: DesiredSpec[], now = n
               policyIn(next, seen) ? 'retain' : policyIn(base, seen),
             )
           : undefined;
-      const changes = replaced ? [change, replaced] : [change];
+      const changes = [change, ...(moved ? [moved] : []), ...(replaced ? [replaced] : [])];
       items.push({
         stack: d.stack,
         address: d.address,
@@ -149,11 +213,12 @@ export function compareDesired(base: DesiredSpec[], next: DesiredSpec[], now = n
   }
   for (const [k, d] of before) {
     if (after.has(k)) continue;
-    const { action, change } = removal(d);
+    const to = movedTo.get(d);
+    const { action, change } = to ? { action: 'retain' as const, change: leftOnOldHost(d, to) } : removal(d);
     const { subject: what, name } = subject(d);
     items.push({
       stack: d.stack,
-      address: `${d.address} (removed from code)`,
+      address: `${d.address} (${to ? `left on ${hostName(d.spec)}` : 'removed from code'})`,
       kind: d.kind,
       subject: what,
       name,

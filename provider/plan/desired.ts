@@ -66,11 +66,15 @@ function hostOf(env: Record<string, string>, where: string): HostConnection | un
   try {
     value = JSON.parse(unescapeTemplate(String(env[HOST_ENV])));
   } catch {
-    throw new SpecError(`${HOST_ENV} of ${where} is not JSON (got ${JSON.stringify(String(env[HOST_ENV]).slice(0, 120))}); run cdktf synth again`);
+    throw new SpecError(
+      `${HOST_ENV} of ${where} is not JSON (got ${JSON.stringify(String(env[HOST_ENV]).slice(0, 120))}); run cdktf synth again`,
+    );
   }
   const problems = hostConnectionProblems(value);
   if (problems.length > 0)
-    throw new SpecError(`${HOST_ENV} of ${where} is not a host connection: ${problems.join('; ')}; fix the StorageProject's \`host\` and run cdktf synth again`);
+    throw new SpecError(
+      `${HOST_ENV} of ${where} is not a host connection: ${problems.join('; ')}; fix the StorageProject's \`host\` and run cdktf synth again`,
+    );
   return value as HostConnection;
 }
 

@@ -182,12 +182,12 @@ describe('a remote project renders its host', () => {
 
   test('another identityFile, user or port changes no trigger and no spec (a key rotation replaces nothing)', () => {
     const strip = (json: any) =>
-      Object.fromEntries(
-        Object.entries(byPath(json)).map(([k, c]) => [k, { t: c.triggers_replace, i: c.input }]),
-      );
+      Object.fromEntries(Object.entries(byPath(json)).map(([k, c]) => [k, { t: c.triggers_replace, i: c.input }]));
     const before = strip(synth(everything, { host: REMOTE }));
     const after = strip(
-      synth(everything, { host: { address: REMOTE.address, user: 'deploy', port: 2222, identityFile: '/ci/keys/new' } }),
+      synth(everything, {
+        host: { address: REMOTE.address, user: 'deploy', port: 2222, identityFile: '/ci/keys/new' },
+      }),
     );
     expect(after).toEqual(before);
   });

@@ -21,6 +21,8 @@ export interface SshHostOptions {
   readonly withHoststore?: boolean;
   /** More environment for every session on the host (values without whitespace or quotes). */
   readonly env?: Readonly<Record<string, string>>;
+  /** More sshd_config lines (e.g. `MaxSessions 2`). */
+  readonly sshdConfig?: readonly string[];
   /** Give the client key and known_hosts to this local user (for tests that connect as an unprivileged user). */
   readonly clientOwner?: { readonly uid: number; readonly gid: number };
 }
@@ -185,6 +187,7 @@ export async function startSshHost(options: SshHostOptions = {}): Promise<SshHos
           `SetEnv ${Object.entries(env)
             .map(([k, v]) => `${k}=${v}`)
             .join(' ')}`,
+          ...(options.sshdConfig ?? []),
           '',
         ].join('\n'),
       );

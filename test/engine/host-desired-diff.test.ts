@@ -1,0 +1,201 @@
+/**
+ * Remote projects in a synth output (issue 12): every desired spec of a remote project carries its
+ * connection (read from its manifest's HOSTSTORE_HOST, checked), and `hoststore diff` shows a project moved
+ * to another host, or between this machine and a host, as new storage there (data-loss) with the old
+ * retained on the old host, naming both.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App, TerraformStack } from 'cdktf';
+import { Mount, SnapshotPolicy, StorageProject, Volume, type HostProps } from '../../src/index.js';
+import { readDesired } from '../../provider/plan/desired.js';
+import { compareDesired } from '../../provider/plan/compare.js';
+import { SpecError } from '../../provider/errors.js';
+import { hoststore } from '../helpers/cli.js';
+
+const ROOT = '/srv/hoststore-never-touched';
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-host-desired-'));
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** A synth output of stack `shop`: project `shop` on `host` (none: this machine), and a local project `side`. */
+function synthShop(name: string, host: HostProps | undefined, removalPolicy: 'retain' | 'destroy' = 'retain'): string {
+  const outdir = path.join(dir, name);
+  const app = new App({ outdir });
+  const stack = new TerraformStack(app, 'shop');
+  const project = new StorageProject(stack, 'shop', { root: ROOT, cli: '/opt/hoststore/cli.js', host });
+  const db = new Volume(project, 'db', { sizeGb: 2, shared: true, removalPolicy });
+  new Mount(project, 'db-mount', { storage: db, service: 'web', mountPath: '/data' });
+  new SnapshotPolicy(project, 'nightly', { storage: db, schedule: '0 4 * * *' });
+  new Volume(new StorageProject(stack, 'side', { root: ROOT, cli: '/opt/hoststore/cli.js' }), 'cache', { sizeGb: 1 });
+  app.synth();
+  return outdir;
+}
+
+/** Hand-edits the manifest carrier of project `shop` in the synth output `out`. */
+function editShopManifest(out: string, edit: (manifest: any, json: any) => void): void {
+  const file = path.join(out, 'stacks', 'shop', 'cdk.tf.json');
+  const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  edit(Object.entries(json.resource.terraform_data).find(([id]) => id.startsWith('shop_manifest_'))![1], json);
+  fs.writeFileSync(file, JSON.stringify(json));
+}
+
+describe('readDesired: the connection of a remote project', () => {
+  test('every spec of a remote project has its connection (defaults filled); a local one has none', () => {
+    const desired = readDesired(
+      synthShop('remote', { address: 'storage-1.internal', port: 2222, identityFile: '/ci/keys/storage' }),
+    );
+    const connection = { address: 'storage-1.internal', user: 'root', port: 2222, identityFile: '/ci/keys/storage' };
+    const shop = desired.filter((d) => d.address.startsWith('shop/shop'));
+    expect(shop.map((d) => d.kind)).toEqual(['storage', 'mount', 'snapshot-policy', 'project']);
+    for (const d of shop)
+      expect([d.address, d.kind, d.host, d.spec.host]).toEqual([d.address, d.kind, connection, connection.address]);
+    const side = desired.filter((d) => d.address.startsWith('shop/side'));
+    expect(side.map((d) => d.kind)).toEqual(['storage', 'project']);
+    for (const d of side) {
+      expect(d).not.toHaveProperty('host');
+      expect(d.spec).not.toHaveProperty('host');
+    }
+  });
+
+  test('a HOSTSTORE_HOST that breaks a rule is one line naming the resource and the field', () => {
+    const out = synthShop('bad', { address: 'storage-1.internal' });
+    editShopManifest(out, (manifest) => {
+      manifest.provisioner[0]['local-exec'].environment.HOSTSTORE_HOST =
+        '{"address":"storage-1.internal","user":"root","port":0}';
+    });
+    expect(() => readDesired(out)).toThrow(SpecError);
+    expect(() => readDesired(out)).toThrow(
+      /^HOSTSTORE_HOST of shop\/shop in stack shop is not a host connection: port must be a whole number from 1 to 65535 \(got 0\); fix the StorageProject's `host` and run cdktf synth again$/,
+    );
+  });
+
+  test('a HOSTSTORE_HOST that is not JSON is one line naming the resource', () => {
+    const out = synthShop('notjson', { address: 'storage-1.internal' });
+    editShopManifest(out, (manifest) => {
+      manifest.provisioner[0]['local-exec'].environment.HOSTSTORE_HOST = 'storage-1.internal';
+    });
+    expect(() => readDesired(out)).toThrow(
+      /^HOSTSTORE_HOST of shop\/shop in stack shop is not JSON \(got "storage-1.internal"\); run cdktf synth again$/,
+    );
+  });
+
+  test('a thing whose host is not its manifest’s is refused (a hand-edited spec cannot reach another host)', () => {
+    const out = synthShop('mismatch', { address: 'storage-1.internal' });
+    editShopManifest(out, (_manifest, json) => {
+      const [, db] = Object.entries(json.resource.terraform_data as Record<string, any>).find(([id]) =>
+        id.startsWith('shop_db_identity_'),
+      )!;
+      db.input.host = 'storage-2.internal';
+    });
+    expect(() => readDesired(out)).toThrow(
+      /^shop\/shop\/db \(storage\) in stack shop says host storage-2.internal but the manifest of shop\/shop runs on host storage-1.internal; run cdktf synth again$/,
+    );
+  });
+});
+
+describe('hoststore diff of a project that moved', () => {
+  test('to another host: new storage there (data-loss, naming both hosts), the old retained on the old host', () => {
+    const plan = compareDesired(
+      readDesired(synthShop('one', { address: 'storage-1.internal' }, 'destroy')),
+      readDesired(synthShop('two', { address: 'storage-2.internal' }, 'destroy')),
+    );
+    const storage = plan.items.filter((i) => i.kind === 'storage' && i.name === 'db');
+    expect(storage.map((i) => [i.address, i.action, i.safety])).toEqual([
+      ['shop/shop/db', 'create', 'data-loss'],
+      ['shop/shop/db (left on host storage-1.internal)', 'retain', 'safe'],
+    ]);
+    expect(storage[0].changes.find((c) => c.field === 'host')).toEqual({
+      field: 'host',
+      from: 'storage-1.internal',
+      to: 'storage-2.internal',
+      kind: 'replace',
+      safety: 'data-loss',
+      reason:
+        'the project moved from host storage-1.internal to host storage-2.internal: volume db is created there new and empty, and the old one with its data is retained on host storage-1.internal (nothing is deleted there). Copy the data across before the services use it, or keep the project on host storage-1.internal; the old one is deleted only by `hoststore delete db --project shop --root /srv/hoststore-never-touched` run on host storage-1.internal',
+    });
+    // removalPolicy 'destroy' is not applied on a move: the old storage is retained, not deleted
+    expect(storage[1].changes).toEqual([
+      expect.objectContaining({
+        kind: 'retain',
+        safety: 'safe',
+        reason:
+          'the project moved to host storage-2.internal: retained on host storage-1.internal with its data (its removalPolicy is not applied on a move); delete it there with `hoststore delete db --project shop --root /srv/hoststore-never-touched`',
+      }),
+    ]);
+    expect(plan.items.filter((i) => i.kind === 'mount').map((i) => [i.action, i.changes[0].reason])).toEqual([
+      ['create', undefined],
+      [
+        'retain',
+        'the project moved to host storage-2.internal: left mounted on host storage-1.internal (a move unmounts nothing there)',
+      ],
+    ]);
+    expect(plan.items.filter((i) => i.kind === 'snapshot-policy').map((i) => i.action)).toEqual(['create', 'retain']);
+    // The local project beside it does not move
+    expect(plan.items.filter((i) => i.name === 'cache-1').map((i) => i.action)).toEqual(['no-op']);
+    expect(plan.summary['data-loss']).toBe(1);
+  });
+
+  test.each([
+    [
+      'from this machine to a host',
+      undefined,
+      { address: 'storage-1.internal' },
+      'this machine (no host)',
+      'host storage-1.internal',
+      'local',
+      'storage-1.internal',
+    ],
+    [
+      'from a host to this machine',
+      { address: 'storage-1.internal' },
+      undefined,
+      'host storage-1.internal',
+      'this machine (no host)',
+      'storage-1.internal',
+      'local',
+    ],
+  ])('%s: likewise data-loss naming both', (_name, from, to, a, b, fromField, toField) => {
+    const plan = compareDesired(readDesired(synthShop('a', from)), readDesired(synthShop('b', to)));
+    const created = plan.items.find((i) => i.kind === 'storage' && i.action === 'create')!;
+    expect(created.safety).toBe('data-loss');
+    expect(created.changes.find((c) => c.field === 'host')).toMatchObject({
+      from: fromField,
+      to: toField,
+      reason: expect.stringContaining(`the project moved from ${a} to ${b}:`),
+    });
+    expect(plan.items.find((i) => i.kind === 'storage' && i.action === 'retain')?.changes[0].reason).toContain(
+      `retained on ${a} with its data`,
+    );
+  });
+
+  test('another key file, user or port is no change at all', () => {
+    const plan = compareDesired(
+      readDesired(synthShop('one', { address: 'storage-1.internal', identityFile: '/ci/keys/old' })),
+      readDesired(
+        synthShop('two', { address: 'storage-1.internal', identityFile: '/ci/keys/new', user: 'deploy', port: 2222 }),
+      ),
+    );
+    expect(plan.items.map((i) => i.action)).toEqual(plan.items.map(() => 'no-op'));
+  });
+
+  test('the CLI: exit 2 with --detailed-exitcode, and the markdown names both hosts', () => {
+    const result = hoststore([
+      'diff',
+      '--base',
+      synthShop('one', { address: 'storage-1.internal' }),
+      '--app',
+      synthShop('two', { address: 'storage-2.internal' }),
+      '--format',
+      'markdown',
+      '--detailed-exitcode',
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(2);
+    expect(result.stdout).toContain('the project moved from host storage-1.internal to host storage-2.internal');
+    expect(result.stdout).toContain('data-loss');
+  });
+});
