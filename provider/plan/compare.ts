@@ -88,11 +88,12 @@ function subjectHere(d: DesiredSpec): { subject: string; name: string } {
   return { subject: `snapshot policy ${s.policy} of ${s.storage} '${s.schedule}'`, name: s.storage };
 }
 
-/** The storage as the base output leaves it: mounted when a Mount there shows it (a disk from any project). */
+/** The storage as the base output leaves it: mounted when a Mount on its host shows it (a disk from any project). */
 function observedIn(base: readonly DesiredSpec[], storage: Record<string, string>): ObservedStorage {
   const mounted = base.some(
     (d) =>
       d.kind === 'mount' &&
+      d.spec.host === storage.host &&
       d.spec.root === storage.root &&
       d.spec.storage === storage.name &&
       d.spec.storage_kind === storage.kind &&

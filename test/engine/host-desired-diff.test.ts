@@ -199,3 +199,26 @@ describe('hoststore diff of a project that moved', () => {
     expect(result.stdout).toContain('data-loss');
   });
 });
+
+test('diff: a grow is judged on its own host (a mount of the same names on another host does not make it downtime)', () => {
+  const synthTwo = (name: string, size: number) => {
+    const outdir = path.join(dir, name);
+    const app = new App({ outdir });
+    for (const [id, address, mounted] of [
+      ['one', 'storage-1.internal', true],
+      ['two', 'storage-2.internal', false],
+    ] as const) {
+      const stack = new TerraformStack(app, id);
+      const project = new StorageProject(stack, 'shop', { root: ROOT, cli: '/c', host: { address } });
+      const db = new Volume(project, 'db', { sizeGb: address === 'storage-2.internal' ? size : 2, shared: true });
+      if (mounted) new Mount(project, 'db-mount', { storage: db, service: 'web', mountPath: '/data' });
+    }
+    app.synth();
+    return outdir;
+  };
+  const plan = compareDesired(readDesired(synthTwo('a', 2)), readDesired(synthTwo('b', 4)));
+  const grown = plan.items.filter((i) => i.action === 'update');
+  expect(grown.map((i) => [i.stack, i.subject, i.safety])).toEqual([
+    ['two', 'volume db 4 GB ext4 on storage-2.internal', 'safe'],
+  ]);
+});
