@@ -95,8 +95,12 @@ async function run(request: EngineRequest, log: (line: string) => void): Promise
   for (const d of desired) HANDLERS[d.kind].validate(d.spec);
   switch (request.op) {
     case 'plan': {
-      const { planConsistently } = await import('../commands/plan.js');
-      return { plan: await planConsistently(desired, log) };
+      // As a local plan reads: holding each root's lock, so it never shows a half-applied state (plan/read-lock.ts).
+      const [{ makePlan }, { withReadLocks }] = await Promise.all([
+        import('../plan/plan.js'),
+        import('../plan/read-lock.js'),
+      ]);
+      return { plan: await withReadLocks(desired.map((d) => d.spec.root), () => makePlan(desired), log) };
     }
     case 'apply':
       return applyChecked(request, allowDataLoss, log);

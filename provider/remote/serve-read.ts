@@ -62,8 +62,9 @@ export async function serve(request: Record<string, unknown>): Promise<number> {
 }
 
 async function run(request: ReadRequest): Promise<number> {
-  const { assertReadable } = await import('../cli/options.js');
-  for (const root of request.roots) await assertReadable(root);
+  // As a local read command checks each root (cli/options.ts assertReadable): a root whose pool is not mounted is refused.
+  const { assertPoolMounted } = await import('../host/pool-guard.js');
+  for (const root of request.roots) assertPoolMounted(root);
   const options: GlobalOptions = {
     root: request.roots[0],
     roots: request.roots,

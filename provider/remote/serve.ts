@@ -16,7 +16,8 @@ export interface RemoteServer {
 /** Each command's module, loaded only when a request asks for it. */
 const SERVERS: Readonly<Record<string, () => Promise<RemoteServer>>> = {
   handle: () => import('./serve-handle.js'),
-  // engine: () => import('./serve-engine.js'), read: () => import('./serve-read.js') (branch i12-engine)
+  engine: () => import('./serve-engine.js'),
+  read: () => import('./serve-read.js'),
 };
 
 /** A request of another contract version: exit 65, one line naming both versions and the install command. */

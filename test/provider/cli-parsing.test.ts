@@ -17,7 +17,7 @@ const usageLine = (pattern: RegExp) => ({
 
 test('an option a command does not take is refused, naming the command and the options it takes', () => {
   expect(hoststore(['list', '--format', 'json'])).toMatchObject(
-    usageLine(/unknown option '--format' for list; list takes --root <dir>, --app <dir>, --json, -h, --help/),
+    usageLine(/unknown option '--format' for list; list takes --root <dir>, --app <dir>, --json, --host <address>, --parallelism <n>, -h, --help/),
   );
   expect(hoststore(['list', '--auto-approve'])).toMatchObject(
     usageLine(/unknown option '--auto-approve' for list; list takes .*--json/),
