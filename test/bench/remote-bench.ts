@@ -55,7 +55,12 @@ function synth(root: string, storage: StorageModel[], host?: SshHost): string {
   return synthModel({ stack: STACK, root, storage }, host ? ({ host: host.connection } as object) : {});
 }
 
-async function withSynth<T>(root: string, storage: StorageModel[], host: SshHost | undefined, fn: (out: string) => Promise<T>): Promise<T> {
+async function withSynth<T>(
+  root: string,
+  storage: StorageModel[],
+  host: SshHost | undefined,
+  fn: (out: string) => Promise<T>,
+): Promise<T> {
   const out = synth(root, storage, host);
   try {
     return await fn(out);
@@ -87,7 +92,9 @@ function hoststore(...args: string[]): { ms: number; cpuMs: number; stdout: stri
     const run = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 });
     const t = performance.now() - start;
     if (run.status !== 0)
-      throw new Error(`hoststore ${args.join(' ')} failed (${run.error?.message ?? run.status}):\n${run.stderr.slice(-3000)}`);
+      throw new Error(
+        `hoststore ${args.join(' ')} failed (${run.error?.message ?? run.status}):\n${run.stderr.slice(-3000)}`,
+      );
     return { ms: t, cpuMs: childrenCpuMs() - cpu, stdout: run.stdout };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

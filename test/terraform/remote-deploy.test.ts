@@ -61,9 +61,13 @@ function makeHome(): { dir: string; cli: string; calls(): string[] } {
   const log = path.join(dir, 'calls.log');
   const cli = path.join(dir, 'hoststore-wrapper');
   // Each provisioner's hoststore process logs the uid it runs as and its arguments, then runs the real CLI.
-  fs.writeFileSync(cli, `#!/bin/sh\nprintf '%s %s\\n' "$(id -u)" "$*" >> '${log}'\nexec '${process.execPath}' '${CLI}' "$@"\n`, {
-    mode: 0o755,
-  });
+  fs.writeFileSync(
+    cli,
+    `#!/bin/sh\nprintf '%s %s\\n' "$(id -u)" "$*" >> '${log}'\nexec '${process.execPath}' '${CLI}' "$@"\n`,
+    {
+      mode: 0o755,
+    },
+  );
   for (const f of [dir, path.join(dir, 'empty.tfrc'), cli]) fs.chownSync(f, NOBODY.uid, NOBODY.gid);
   return {
     dir,
@@ -85,7 +89,8 @@ function chownTree(dir: string): void {
 function cdktfAsNobody(dir: string, ...args: string[]): string {
   const result = asNobody(dir, CDKTF, args);
   const output = `${result.stdout}\n${result.stderr}`;
-  if (result.status !== 0) throw new Error(`cdktf ${args.join(' ')} as nobody failed (${result.status}):\n${output.slice(-4000)}`);
+  if (result.status !== 0)
+    throw new Error(`cdktf ${args.join(' ')} as nobody failed (${result.status}):\n${output.slice(-4000)}`);
   return output;
 }
 
@@ -138,7 +143,13 @@ remoteTest(
           type: 'Volume',
           props: { sizeGb: 1, shared: true },
           mounts: [
-            { id: 'models-mount', service: 'inference', mountPath: '/models', replicas: 2, readOnly: options.readOnly ?? false },
+            {
+              id: 'models-mount',
+              service: 'inference',
+              mountPath: '/models',
+              replicas: 2,
+              readOnly: options.readOnly ?? false,
+            },
           ],
         },
       ],
@@ -192,7 +203,15 @@ remoteTest(
     expect(fs.existsSync(imagePath(remote.root, 'volume', 'app', 'models'))).toBe(true);
     expect(fs.readdirSync(remote.cronDir)).toEqual([]);
     // AND the shell characters in the stack name never ran anywhere
-    for (const dir of [app.dir, path.join(app.dir, 'cdktf.out', 'stacks', STACK), home, remote.dir, remote.root, '/root', '/'])
+    for (const dir of [
+      app.dir,
+      path.join(app.dir, 'cdktf.out', 'stacks', STACK),
+      home,
+      remote.dir,
+      remote.root,
+      '/root',
+      '/',
+    ])
       expect(fs.existsSync(path.join(dir, CANARY))).toBe(false);
   },
 );
