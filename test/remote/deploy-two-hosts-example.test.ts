@@ -6,26 +6,31 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App } from 'cdktf';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { imagePath, replicaHostPath } from '../../src/schema.js';
 import { readMountTable } from '../../provider/host/mounts.js';
-import { twoHostsStack } from '../../examples/two-hosts.js';
 import { hostLoopsUnder, hostMountsUnder, hostSkipReason } from '../helpers/host-fixture.js';
 import { CLI, hoststore } from '../helpers/cli.js';
 import { startSshHost, type SshHost } from '../helpers/sshd.js';
 
-const skip = hostSkipReason('sshd') ?? (fs.existsSync(CLI) ? undefined : `${CLI} is not built (npm run build)`);
+/** The example's app entry as built (`npm run build`), which the README tells users to run. */
+const APP = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/examples/two-hosts-app.js');
+
+const skip =
+  hostSkipReason('sshd') ??
+  ([CLI, APP].every((f) => fs.existsSync(f)) ? undefined : `${CLI} or ${APP} is not built (npm run build)`);
 if (skip) process.stderr.write(`skipping the two-host example: ${skip}\n`);
 const remoteTest = skip ? test.skip : test;
 
 const hosts: SshHost[] = [];
-let out = '';
+let workDir = '';
 beforeAll(async () => {
   if (skip) return;
   hosts.push(await startSshHost(), await startSshHost());
 });
 afterAll(async () => {
-  if (out) fs.rmSync(out, { recursive: true, force: true });
+  if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
   for (const host of hosts.splice(0)) await host.stop();
 });
 
@@ -36,17 +41,22 @@ const mounted = (target: string) => readMountTable().some((e) => e.target === ta
 
 remoteTest('the two-host example deploys each project to its own host, and destroys cleanly', () => {
   const [dbHost, mediaHost] = hosts;
-  // GIVEN the example stack pointed at the two hosts, synthesized
-  out = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-two-hosts-'));
-  const app = new App({ outdir: out });
-  twoHostsStack(app, 'two-hosts', [
+  // GIVEN the example's app pointed at the two hosts as the README says (HOSTSTORE_EXAMPLE_HOSTS), synthesized
+  workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-two-hosts-'));
+  const app = path.join(workDir, 'cdktf.out');
+  const hostsJson = JSON.stringify([
     { ...dbHost.connection, root: dbHost.root },
     { ...mediaHost.connection, root: mediaHost.root },
   ]);
-  app.synth();
+  const synth = spawnSync(process.execPath, [APP], {
+    cwd: workDir,
+    encoding: 'utf8',
+    env: { ...process.env, HOSTSTORE_EXAMPLE_HOSTS: hostsJson },
+  });
+  expect(synth.status === 0 ? 0 : synth.stderr).toBe(0);
 
   // WHEN it is applied with the engine
-  const applied = hoststore(['apply', '--app', out, '--auto-approve']);
+  const applied = hoststore(['apply', '--app', app, '--auto-approve']);
   expect(statusOf(applied)).toBe(0);
   // THEN the database disk is on the first host, mounted, with its policy's cron entry there
   const pgPath = replicaHostPath(dbHost.root, 'shop-db', 'db', 1, '/var/lib/postgresql/data');
@@ -62,11 +72,11 @@ remoteTest('the two-host example deploys each project to its own host, and destr
   expect(fs.existsSync(imagePath(mediaHost.root, 'disk', 'shop-db', 'shop-postgres'))).toBe(false);
 
   // AND a second plan has nothing to do on either host
-  const plan = hoststore(['plan', '--app', out, '--detailed-exitcode']);
+  const plan = hoststore(['plan', '--app', app, '--detailed-exitcode']);
   expect(statusOf(plan)).toBe(0);
 
   // WHEN it is destroyed THEN nothing is mounted or attached under either root (the data is retained)
-  const destroyed = hoststore(['destroy', '--app', out, '--auto-approve']);
+  const destroyed = hoststore(['destroy', '--app', app, '--auto-approve']);
   expect(statusOf(destroyed)).toBe(0);
   for (const host of hosts) {
     expect(hostMountsUnder(host.root).filter((t) => t !== host.root)).toEqual([]);
