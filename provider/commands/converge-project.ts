@@ -15,8 +15,11 @@ import { assertNoErrors, hasChanges, makePlan, type Plan } from '../plan/plan.js
 import { applyPlanLocked } from '../plan/apply.js';
 import { parseSpecJson } from './handle.js';
 
-/** The fields that say whose a thing is: each thing's must be the manifest's, or the spec is not this project's. */
-const OWNER_FIELDS = ['root', 'project', 'stack'] as const;
+/**
+ * The fields that say whose a thing is: each thing's must be the manifest's, or the spec is not this project's.
+ * `host` too (absent on both for a local project): an entry for another host is never converged on this one.
+ */
+const OWNER_FIELDS = ['host', 'root', 'project', 'stack'] as const;
 
 function entryError(name: string, why: string): SpecError {
   return new SpecError(
@@ -46,7 +49,7 @@ function thingOf(name: string, raw: string, manifest: ProjectManifest): DesiredS
   for (const field of OWNER_FIELDS) {
     if (wire[field] !== manifest[field])
       throw new SpecError(
-        `${name} (${address}): refused: its ${field} is ${JSON.stringify(wire[field])}, but this manifest converges ${field} ${JSON.stringify(manifest[field])} (project ${manifest.project}, stack ${manifest.stack}); a manifest converges only its own project's things. Run cdktf synth again and deploy the stack as synthesized`,
+        `${name} (${address}): refused: its ${field} is ${JSON.stringify(wire[field]) ?? 'absent'}, but this manifest converges ${field} ${JSON.stringify(manifest[field]) ?? 'absent'} (project ${manifest.project}, stack ${manifest.stack}); a manifest converges only its own project's things. Run cdktf synth again and deploy the stack as synthesized`,
       );
   }
   return { stack: manifest.stack, address, kind: kind as ThingKind, spec: wire };

@@ -101,7 +101,11 @@ export async function handle(
     }
     const identity = handler.validateIdentity(input);
     // The identity carrier's delete says which stack it runs for, so a borrower never deletes the owner's.
-    await remove(handler, makeContext(handler.rootOf(identity), { stack: env.HOSTSTORE_STACK || undefined }), identity);
+    await remove(
+      handler,
+      makeContext(handler.rootOf(identity), { stack: env.HOSTSTORE_STACK || undefined }),
+      identity,
+    );
     return 0;
   }
   assertForHere(input, here);

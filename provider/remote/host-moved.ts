@@ -36,7 +36,7 @@ export function retainedLine(kind: KindName, input: unknown, madeOn: string | un
           : `project ${text('project')}`;
   const how =
     kind === 'storage'
-      ? `to delete it there, run ${commandHint(root, `delete ${shellWord(storage)}`)} on it`
+      ? `to delete it there, run ${commandHint(root, `delete ${shellWord(storage)}${wire.kind === 'disk' || typeof wire.project !== 'string' ? '' : ` --project ${shellWord(wire.project)}`}`)} on it`
       : `to remove it there, delete its storage there (${commandHint(root, `delete ${shellWord(storage)} --force`)})`;
   return `hoststore: ${what} was made on ${where(madeOn)}, but this project now deploys to ${where(now)}: it is retained on ${where(madeOn)}, untouched; ${how}`;
 }

@@ -51,6 +51,8 @@ export function runRemote(connection: HostConnection, request: object, options: 
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!PRIVATE_ENV.test(key)) env[key] = value;
   return new Promise((resolve, reject) => {
+    // node's spawn rather than exec.ts (execa): the request streams in on stdin and the host's output streams
+    // out live, and the forwarding handler, which Terraform starts per resource, does not load execa at all.
     const child = spawn('ssh', ['-F', config, '-T', SSH_TARGET, REMOTE_COMMAND], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env,
@@ -85,7 +87,7 @@ export function runRemote(connection: HostConnection, request: object, options: 
         return;
       }
       stderr += chunk;
-      const marker = stderr.indexOf(`${REMOTE_ACCEPTED}`);
+      const marker = stderr.indexOf(REMOTE_ACCEPTED);
       if (marker === -1) return;
       const end = stderr.indexOf('\n', marker);
       if (end === -1) return;
@@ -132,5 +134,11 @@ function refusalOf(connection: HostConnection, code: number, stderr: string): Er
     );
   if (/unknown command 'remote'/.test(stderr))
     return new RemoteIncompatibleError(connection, 'its hoststore is too old to know `hoststore remote`');
+  // Success without the acceptance line: whatever ran was not `hoststore remote`, and did not do the request.
+  if (code === 0)
+    return new RemoteIncompatibleError(
+      connection,
+      'the hoststore there did not accept the request (it is not one that serves `hoststore remote`)',
+    );
   return undefined;
 }

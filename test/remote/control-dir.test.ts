@@ -85,3 +85,11 @@ test('the config checks host keys, never prompts, shares connections, and names 
   expect(keyed).toContain('\n  IdentityFile /ci/keys/storage\n  IdentitiesOnly yes\n');
   expect(keyed).not.toContain('UserKnownHostsFile');
 });
+
+test('no ssh client: one line saying what to install', () => {
+  const result = forward({ PATH: '/nonexistent' });
+  expect(result.stderr).toBe(
+    'hoststore: ssh (the OpenSSH client) is not installed, and hoststore reaches remote hosts through it: apt-get install openssh-client\n',
+  );
+  expect(result.status).toBe(1);
+});

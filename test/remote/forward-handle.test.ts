@@ -59,8 +59,15 @@ function onHost(command: string): string {
   return execFileSync('ssh', ['-F', host.sshConfigFile, '-T', 'hoststore-target', command], { encoding: 'utf8' });
 }
 
-const remoteStorage = (overrides: Record<string, string> = {}) =>
-  storageWire(host.root, { name: 'fwd', removal_policy: 'destroy', ...overrides });
+/** A remote project's storage spec, as synthesized: it names its host. */
+const remoteStorage = (overrides: Record<string, string> = {}) => ({
+  ...storageWire(host.root, { name: 'fwd', removal_policy: 'destroy', ...overrides }),
+  host: host.connection.address,
+});
+const remoteMount = (overrides: Record<string, string>) => ({
+  ...mountWire(host.root, overrides),
+  host: host.connection.address,
+});
 /** The identity the old state holds: `host` the address it was made on (default the test host), null for none. */
 const identityOf = (spec: Record<string, string>, hostAddress: string | null = host.connection.address) => ({
   kind: spec.kind,
@@ -94,7 +101,7 @@ test('a storage converges, grows with its data kept, and is deleted on the host,
   expect(made.status).toBe(0);
   expect(made.stdout).toContain(`created 1 GB ext4 at ${image}`);
   expect(fs.statSync(image).size).toBe(1024 ** 3);
-  const mount = mountWire(host.root, { storage: 'fwd', mount_path: '/data' });
+  const mount = remoteMount({ storage: 'fwd', mount_path: '/data' });
   expect((await handle('mount', 'converge', mount)).status).toBe(0);
   onHost(`printf kept > ${mount.host_path}/file`);
   // WHEN it grows
@@ -104,8 +111,7 @@ test('a storage converges, grows with its data kept, and is deleted on the host,
   expect(fs.statSync(image).size).toBe(2 * 1024 ** 3);
   expect(onHost(`cat ${mount.host_path}/file`)).toBe('kept');
   // WHEN the mount and the storage are deleted (their identities name this host)
-  const mountIdentity = { ...mount, host: host.connection.address };
-  expect((await handle('mount', 'delete', mountIdentity, { env: { HOSTSTORE_STACK: 'test' } })).status).toBe(0);
+  expect((await handle('mount', 'delete', mount, { env: { HOSTSTORE_STACK: 'test' } })).status).toBe(0);
   const deleted = await handle('storage', 'delete', identityOf(spec), { env: { HOSTSTORE_STACK: 'test' } });
   // THEN they are gone from the host
   expect(deleted.stderr).toBe('');
@@ -115,8 +121,8 @@ test('a storage converges, grows with its data kept, and is deleted on the host,
 
 test('a project converge sends the manifest and every entry, and converges the project on the host', async () => {
   const storage = remoteStorage({ name: 'proj' });
-  const mount = mountWire(host.root, { storage: 'proj', service: 'api', mount_path: '/srv' });
-  const manifest = { root: host.root, project: 'app', stack: 'test', storage: 'disk:proj', mounts: 'api/1:/srv', policies: '', specs: '0'.repeat(64) };
+  const mount = remoteMount({ storage: 'proj', service: 'api', mount_path: '/srv' });
+  const manifest = { host: host.connection.address, root: host.root, project: 'app', stack: 'test', storage: 'disk:proj', mounts: 'api/1:/srv', policies: '', specs: '0'.repeat(64) };
   const entries = {
     HOSTSTORE_SPEC_1: JSON.stringify({ address: 'test/app/proj', kind: 'storage', spec: storage }),
     HOSTSTORE_SPEC_2: JSON.stringify({ address: 'test/app/proj-mount', kind: 'mount', spec: mount }),
@@ -128,8 +134,19 @@ test('a project converge sends the manifest and every entry, and converges the p
   const again = await handle('project', 'converge', manifest, { env: entries });
   expect(again.stdout).toMatch(/nothing to change \(2 converged\)/);
   // Cleanup on the host: the mount, then the storage.
-  expect((await handle('mount', 'delete', { ...mount, host: host.connection.address }, { env: { HOSTSTORE_STACK: 'test' } })).status).toBe(0);
+  expect((await handle('mount', 'delete', mount, { env: { HOSTSTORE_STACK: 'test' } })).status).toBe(0);
   expect((await handle('storage', 'delete', identityOf(storage), { env: { HOSTSTORE_STACK: 'test' } })).status).toBe(0);
+});
+
+test('a project entry for another host than its manifest is refused on the host, nothing converged', async () => {
+  const storage = { ...remoteStorage({ name: 'stray' }), host: '10.9.9.9' };
+  const manifest = { host: host.connection.address, root: host.root, project: 'app', stack: 'test', storage: 'disk:stray', mounts: '', policies: '', specs: '0'.repeat(64) };
+  const result = await handle('project', 'converge', manifest, {
+    env: { HOSTSTORE_SPEC_1: JSON.stringify({ address: 'test/app/stray', kind: 'storage', spec: storage }) },
+  });
+  expect(result.status).toBe(2);
+  expect(result.stderr).toMatch(/^hoststore: HOSTSTORE_SPEC_1 \(test\/app\/stray\): refused: its host is "10\.9\.9\.9", but this manifest converges host "127\.0\.0\.\d+"/);
+  expect(fs.existsSync(path.join(host.root, 'disks', 'stray.img'))).toBe(false);
 });
 
 test('no process on the deploying side has the address or the spec on its command line while a call is forwarded', async () => {
@@ -303,6 +320,14 @@ describe('a host whose hoststore is missing or speaks another contract', () => {
     expect(result.stderr).toBe(
       `hoststore: host root@${bare.connection.address}:${bare.connection.port}: the request speaks contract 1 (hoststore 0.1.0), but hoststore 9.0.0 here speaks contract 2; nothing was done there; install the same version on the host: npm install -g cdktf-hoststore@${version}\n`,
     );
+  });
+
+  test('a `hoststore` there that exits 0 without accepting the request is not taken for a success', async () => {
+    fs.writeFileSync(wrapper(), `#!/bin/sh\ncat >/dev/null\necho done\nexit 0\n`, { mode: 0o755 });
+    const result = await handle('storage', 'converge', storageWire(bare.root), { connection: bare.connection });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^hoststore: host \S+: the hoststore there did not accept the request \(it is not one that serves `hoststore remote`\); nothing was done there; install the same version on the host: npm install -g cdktf-hoststore@\S+\n$/);
   });
 
   test('a hoststore too old to know `remote`: one line', async () => {

@@ -68,3 +68,24 @@ test('an abort stops the request', async () => {
   controller.abort();
   await expect(running).rejects.toThrow(/was stopped/);
 });
+
+test('a connection that breaks after the host accepted the request: one line saying so', async () => {
+  const flaky = await startSshHost({ withHoststore: false });
+  try {
+    // A host that accepts the request, then hangs until the connection goes.
+    fs.writeFileSync(
+      path.join(flaky.binDir, 'hoststore'),
+      "#!/bin/sh\ncat >/dev/null\necho 'hoststore remote: request accepted (contract 1, handle)' >&2\necho started >&2\nsleep 60\n",
+      { mode: 0o755 },
+    );
+    const running = runRemote(flaky.connection, { command: 'handle' });
+    const failed = expect(running).rejects.toThrow(
+      new RegExp(`^host root@${flaky.connection.address.replace(/\./g, '\\.')}:\\d+: the connection broke while hoststore ran there \\(.*\\); what it did there is complete or rolled back on its next run: run the deploy again$`),
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    await flaky.stop();
+    await failed;
+  } finally {
+    await flaky.stop();
+  }
+});
