@@ -6,6 +6,14 @@
 import { App, TerraformStack, TerraformVariable, Testing } from 'cdktf';
 import { Disk, Mount, SnapshotPolicy, StorageProject, Volume, type HostProps } from '../../src/index.js';
 import { byPath, errors, synth, type Build } from './synth-helpers.js';
+import {
+  describeZodError,
+  mountIdentitySchema,
+  projectManifestSchema,
+  snapshotPolicyIdentitySchema,
+  storageIdentitySchema,
+  storageSpecSchema,
+} from '../../src/schema.js';
 
 const js = <T>(value: unknown): T => value as T;
 const ADDRESS_RULE =
@@ -206,5 +214,60 @@ describe('a remote project renders its host', () => {
     expect(() => build({ address: 'storage-1', port: 2222 }).synth()).toThrow(
       /project 'shop' under '\/var\/lib\/hoststore' on storage-1 is also declared by/,
     );
+  });
+});
+
+describe('the wire schemas: host optional everywhere, checked by the address rule', () => {
+  const storage = {
+    kind: 'disk',
+    root: '/srv/hs',
+    project: 'shop',
+    name: 'pg',
+    stack: 'shop',
+    size_gb: '1',
+    filesystem: 'ext4',
+    shared: 'false',
+    removal_policy: 'retain',
+    from_snapshot: '',
+  };
+  const manifest = { root: '/srv/hs', project: 'shop', stack: 'shop', storage: 'disk:pg', mounts: '', policies: '' };
+
+  test.each([
+    ['storage spec', storageSpecSchema, storage],
+    ['storage identity', storageIdentitySchema, storage],
+    ['project manifest', projectManifestSchema, manifest],
+  ])('%s: absent or an address is accepted; another value is refused naming host', (_name, schema, value) => {
+    expect(schema.safeParse(value).success).toBe(true);
+    expect(schema.safeParse({ ...value, host: 'storage-1.internal' }).success).toBe(true);
+    const bad = { ...value, host: 'storage-1.internal;reboot' };
+    const result = schema.safeParse(bad);
+    expect(result.success).toBe(false);
+    if (!result.success)
+      expect(describeZodError(result.error, bad)).toBe(`host: ${ADDRESS_RULE} (got "storage-1.internal;reboot")`);
+  });
+
+  test('a mount and a snapshot policy carry it in their identity too', () => {
+    const identity = (schema: { parse(v: unknown): unknown }, value: object) =>
+      (schema.parse({ ...value, host: 'h1' }) as { host?: string }).host;
+    expect(
+      identity(mountIdentitySchema, {
+        root: '/srv/hs',
+        project: 'shop',
+        storage: 'pg',
+        storage_kind: 'disk',
+        service: 'db',
+        replica: '1',
+        mount_path: '/data',
+      }),
+    ).toBe('h1');
+    expect(
+      identity(snapshotPolicyIdentitySchema, {
+        root: '/srv/hs',
+        project: 'shop',
+        policy: 'nightly',
+        storage: 'pg',
+        storage_kind: 'disk',
+      }),
+    ).toBe('h1');
   });
 });

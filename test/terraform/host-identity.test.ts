@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App, TerraformStack } from 'cdktf';
+import { App, LocalBackend, TerraformStack } from 'cdktf';
 import { Mount, SnapshotPolicy, StorageProject, Volume, type HostProps } from '../../src/index.js';
 import { terraformAvailable } from '../helpers/cdktf-app.js';
 import { terraformIn } from '../helpers/terraform.js';
@@ -49,6 +49,8 @@ function synthShop(cli: string, host: HostProps | undefined): string {
   const outdir = path.join(dir, 'cdktf.out');
   const app = new App({ outdir });
   const stack = new TerraformStack(app, 'shop');
+  // The state in the test's own directory (the default is the working directory of the test run).
+  new LocalBackend(stack, { path: path.join(dir, 'terraform.tfstate') });
   const project = new StorageProject(stack, 'shop', { root: '/srv/hoststore-never-touched', cli, host });
   const db = new Volume(project, 'db', { sizeGb: 2, shared: true });
   new Mount(project, 'db-mount', { storage: db, service: 'web', mountPath: '/data' });
