@@ -16,7 +16,7 @@ import { CLI, hoststore, type CliResult } from '../helpers/cli.js';
 import { cleanupRoot } from '../helpers/host-fixture.js';
 import { startSshHost, type SshHost } from '../helpers/sshd.js';
 
-jest.setTimeout(180_000);
+
 
 /** A stack with one project per host (`local`: this machine), each one disk mounted for a service. */
 function synthHosts(parts: ReadonlyArray<{ project: string; root: string; host?: HostConnection; disk: string }>): string {
@@ -139,6 +139,21 @@ test('plan reports a host without hoststore, with the command that installs it, 
   expect(plan.stdout).toMatch(new RegExp(`^${a.connection.address.replace(/\./g, '\\.')}: 2 to change, 0 unchanged$`, 'm'));
   expect(fs.existsSync(imageOf(a.root, 'shop-a', 'a2'))).toBe(false);
   expect(fs.existsSync(imageOf(bare.root, 'shop-c', 'c1'))).toBe(false);
+
+  // AND as JSON: one entry per host, its plan or its error
+  const json = hoststore(['plan', '--app', out, '--format', 'json']);
+  expect(json.status).toBe(1);
+  const entries = JSON.parse(json.stdout) as Array<{ host: string; plan?: { items: unknown[] }; error?: string }>;
+  expect(entries.map((e) => [e.host, e.plan?.items.length, e.error?.includes('npm install -g cdktf-hoststore@')])).toEqual([
+    [a.connection.address, 2, undefined],
+    [bare.connection.address, undefined, true],
+  ]);
+
+  // AND apply without a terminal to confirm on asks for --auto-approve and applies nothing anywhere
+  const unconfirmed = hoststore(['apply', '--app', out]);
+  expect(unconfirmed.status).toBe(2);
+  expect(unconfirmed.stderr).toMatch(/no terminal to confirm on; pass --auto-approve to proceed/);
+  expect(fs.existsSync(imageOf(a.root, 'shop-a', 'a2'))).toBe(false);
 
   // AND --out is refused for remote hosts, in one line
   const saved = hoststore(['plan', '--app', out, '--out', path.join(os.tmpdir(), 'never.hoststore')]);
