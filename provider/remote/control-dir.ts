@@ -31,9 +31,20 @@ function candidates(): string[] {
 
 /**
  * `dir` exists as the caller's private directory (made 0700 if missing): true; false when it cannot be made
- * there (no such parent, not writable: try the next place); throws one line refusing one that is not private.
+ * there (no such parent, not writable, a parent others control: try the next place); throws one line refusing
+ * one that is not private.
  */
 function ensurePrivate(dir: string): boolean {
+  // A parent another user may rename things in (not theirs to share, not sticky) could swap the directory
+  // after the checks below: not a place for it at all.
+  try {
+    const parent = fs.statSync(path.dirname(dir));
+    const others = parent.uid !== uid() && parent.uid !== 0;
+    const openToOthers = (parent.mode & 0o022) !== 0 && (parent.mode & 0o1000) === 0;
+    if (!parent.isDirectory() || others || openToOthers) return false;
+  } catch {
+    return false;
+  }
   try {
     fs.mkdirSync(dir, { mode: 0o700 });
   } catch (error) {

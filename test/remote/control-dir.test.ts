@@ -93,3 +93,15 @@ test('no ssh client: one line saying what to install', () => {
   );
   expect(result.status).toBe(1);
 });
+
+test('a runtime directory another user controls is passed over for the temp directory', () => {
+  const theirs = path.join(dir, 'theirs');
+  fs.mkdirSync(theirs, { mode: 0o777 });
+  fs.chownSync(theirs, 65534, 65534);
+  const tmp = path.join(dir, 'tmp');
+  fs.mkdirSync(tmp, { mode: 0o700 });
+  const result = forward({ XDG_RUNTIME_DIR: theirs, TMPDIR: tmp });
+  expect(result.stderr).toMatch(/is unreachable over ssh/);
+  expect(fs.readdirSync(theirs)).toEqual([]);
+  expect(fs.readdirSync(path.join(tmp, 'hoststore-ssh-0')).filter((f) => f.endsWith('.conf'))).toHaveLength(1);
+});

@@ -3,7 +3,7 @@
  * OpenSSH (test/helpers/sshd.ts): storage made, grown with its data kept and deleted there; nothing on a
  * command line; host keys checked; a host without hoststore, or with another contract, refused in one line.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -363,12 +363,30 @@ describe('hoststore remote (the host end)', () => {
     });
   });
 
-  test('not JSON, an unknown command, a variable a handler does not read: one line each', () => {
+  test('a terminal on stdin: one line, nothing read', () => {
+    const result = spawnSync('script', ['-qec', `${process.execPath} ${CLI} remote`, '/dev/null'], { encoding: 'utf8', input: '' });
+    expect(result.stdout.replace(/\r/g, '')).toBe(
+      'hoststore: hoststore remote reads one JSON request on stdin, as hoststore sends it over ssh to a storage host; it is not run by hand (stdin is a terminal)\n',
+    );
+    expect(result.status).toBe(2);
+  });
+
+  test('not JSON, too large, an unknown command, bad args or host, a variable a handler does not read: one line each', () => {
     expect(fails('{nope').stderr).toMatch(/^hoststore: hoststore remote reads one JSON request on stdin.*: the request is not JSON \(.*\)\n$/);
     expect(fails(JSON.stringify({ hoststore: 1, command: 'shell' }))).toEqual({
       status: 2,
       stderr: expect.stringMatching(/^hoststore: hoststore remote: unknown command "shell"; this hoststore \(\S+\) serves handle\b.*\n$/),
     });
+    expect(fails(' '.repeat(9 * 1024 * 1024)).stderr).toMatch(/: the request is larger than 8 MiB\n$/);
+    const handleRequest = (fields: Record<string, unknown>) =>
+      fails(JSON.stringify({ hoststore: 1, command: 'handle', args: ['storage', 'converge'], host: '10.0.0.1', env: {}, ...fields }))
+        .stderr.split('\n')
+        .slice(1)
+        .join('\n');
+    expect(handleRequest({ args: ['storage', 'converge', '--x'] })).toBe(
+      'hoststore: handle request: args must be [KIND, OP], two strings (got ["storage","converge","--x"])\n',
+    );
+    expect(handleRequest({ host: 'a b' })).toMatch(/^hoststore: handle request: host must be a DNS name .* \(got "a b"\)\n$/);
     const bad = fails(
       JSON.stringify({ hoststore: 1, command: 'handle', args: ['storage', 'converge'], host: '10.0.0.1', env: { PATH: '/tmp' } }),
     );
