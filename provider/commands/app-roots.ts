@@ -69,16 +69,10 @@ function synthOutputOf(config: string): string {
   return typeof output === 'string' && output !== '' ? output : 'cdktf.out';
 }
 
-/** The roots a read command covers: the app's, else the one root of --root, HOSTSTORE_ROOT or the default. */
-export function rootsOf(options: { readonly root: string; readonly roots?: readonly string[] }): readonly string[] {
-  return options.roots && options.roots.length > 0 ? options.roots : [options.root];
-}
+export { rootsOf } from './read-data.js';
 
 /** Text output of several roots: each root's part under a `root DIR:` heading; one root's as it is. */
-export function printPerRoot(parts: ReadonlyArray<{ readonly root: string; readonly text: string }>): void {
-  if (parts.length === 1) {
-    process.stdout.write(`${parts[0].text}\n`);
-    return;
-  }
-  process.stdout.write(`${parts.map((p) => `root ${p.root}:\n${p.text}`).join('\n\n')}\n`);
+export function perRootText(parts: ReadonlyArray<{ readonly root: string; readonly text: string }>): string {
+  if (parts.length === 1) return parts[0].text;
+  return parts.map((p) => `root ${p.root}:\n${p.text}`).join('\n\n');
 }

@@ -1,49 +1,45 @@
 /** `hoststore lease-list` and `hoststore lease break NAME`: who holds each disk, and freeing a stale hold. */
 import { HoststoreError, RefusedError } from '../errors.js';
-import { Registry, type LeaseRecord } from '../registry/store.js';
+import { Registry } from '../registry/store.js';
 import { withRootLock } from '../registry/lock.js';
 import { leaseIsStale } from '../handlers/mount.js';
 import type { GlobalOptions } from '../cli.js';
 import { printJson, table } from './format.js';
 import { confirm } from './confirm.js';
-import { printPerRoot, rootsOf } from './app-roots.js';
-import { checkRootTrust } from '../host/root-trust.js';
+import { perRootText, rootsOf } from './app-roots.js';
+import { leaseEntries, type LeaseEntry } from './read-data.js';
 
 export function leaseList(options: GlobalOptions): number {
-  const perRoot = rootsOf(options).map((root) => {
-    // A read opens the registry: the same check as before a change.
-    checkRootTrust(root);
-    return {
-      root,
-      leases: new Registry(root)
-        .list<LeaseRecord>('leases')
-        .map(({ record }) => ({ ...record, stale: leaseIsStale(root, record) })),
-    };
-  });
-  if (options.json) {
-    printJson(perRoot.flatMap(({ root, leases }) => leases.map((l) => ({ root, ...l }))));
-    return 0;
-  }
-  printPerRoot(
-    perRoot.map(({ root, leases }) => ({
-      root,
-      text:
-        leases.length === 0
-          ? 'no disk leases'
-          : table(
-              ['DISK', 'HOLDER', 'REPLICA', 'SINCE', 'STATE', 'HOST PATH'],
-              leases.map((l) => [
-                l.disk,
-                `${l.project}/${l.service}`,
-                String(l.replica),
-                l.since,
-                l.stale ? 'stale' : 'held',
-                l.hostPath,
-              ]),
-            ),
-    })),
-  );
+  const entries = leaseEntries(options);
+  if (options.json) printJson(entries);
+  else process.stdout.write(`${leaseText(entries, rootsOf(options))}\n`);
   return 0;
+}
+
+/** The leases' text: a table per root, each under its heading when several. */
+export function leaseText(entries: readonly LeaseEntry[], roots: readonly string[]): string {
+  return perRootText(
+    roots.map((root) => {
+      const leases = entries.filter((l) => l.root === root);
+      return {
+        root,
+        text:
+          leases.length === 0
+            ? 'no disk leases'
+            : table(
+                ['DISK', 'HOLDER', 'REPLICA', 'SINCE', 'STATE', 'HOST PATH'],
+                leases.map((l) => [
+                  l.disk,
+                  `${l.project}/${l.service}`,
+                  String(l.replica),
+                  l.since,
+                  l.stale ? 'stale' : 'held',
+                  l.hostPath,
+                ]),
+              ),
+      };
+    }),
+  );
 }
 
 export async function leaseBreak(disk: string, options: GlobalOptions): Promise<number> {

@@ -1,27 +1,33 @@
 /** `hoststore list` and `hoststore status NAME`: what exists on the root and how it is used. */
-import { HoststoreError, UsageError } from '../errors.js';
-import { inventory, type InventoryItem } from '../inventory.js';
 import type { GlobalOptions } from '../cli.js';
 import { formatBytes, printJson, table } from './format.js';
-import { printPerRoot, rootsOf } from './app-roots.js';
-import { commandHint } from '../command-hint.js';
+import { perRootText } from './app-roots.js';
+import { listEntries, statusEntry, type ListEntry } from './read-data.js';
+
+export { findItem } from './read-data.js';
 
 export function list(options: GlobalOptions): number {
-  const perRoot = rootsOf(options).map((root) => ({ root, items: inventory(root) }));
-  if (options.json) {
-    printJson(perRoot.flatMap(({ root, items }) => items.map((i) => ({ root, ...i }))));
-    return 0;
-  }
-  printPerRoot(
-    perRoot.map(({ root, items }) => ({
-      root,
-      text: items.length === 0 ? `no storage under ${root}` : listTable(items),
-    })),
-  );
+  const entries = listEntries(options);
+  if (options.json) printJson(entries);
+  else process.stdout.write(`${listText(entries, rootsOfList(options))}\n`);
   return 0;
 }
 
-function listTable(items: InventoryItem[]): string {
+function rootsOfList(options: GlobalOptions): readonly string[] {
+  return options.roots && options.roots.length > 0 ? options.roots : [options.root];
+}
+
+/** The list's text: a table per root (`no storage under ROOT` for an empty one), each under its heading when several. */
+export function listText(entries: readonly ListEntry[], roots: readonly string[]): string {
+  return perRootText(
+    roots.map((root) => {
+      const items = entries.filter((e) => e.root === root);
+      return { root, text: items.length === 0 ? `no storage under ${root}` : listTable(items) };
+    }),
+  );
+}
+
+function listTable(items: readonly ListEntry[]): string {
   const rows = items.map((i) => [
     i.name,
     i.kind,
@@ -36,33 +42,17 @@ function listTable(items: InventoryItem[]): string {
   return table(['NAME', 'KIND', 'PROJECT', 'SIZE', 'FS', 'ALLOCATED', 'STATE', 'MOUNTS', 'LEASE'], rows);
 }
 
-/** The one item called `name`; a name used by several projects needs --project. */
-export function findItem(items: InventoryItem[], name: string, options: GlobalOptions): InventoryItem {
-  const matches = items.filter(
-    (i) => i.name === name && (!options.project || i.project === options.project || i.kind === 'disk'),
-  );
-  if (matches.length === 0)
-    throw new HoststoreError(
-      `no storage named '${name}' under ${options.root} (see ${commandHint(options.root, 'list')})`,
-    );
-  if (matches.length > 1) {
-    throw new UsageError(
-      `'${name}' names ${matches.length} storages (${matches.map((m) => `${m.kind} in project ${m.project}`).join(', ')}); pick one with --project`,
-    );
-  }
-  return matches[0];
+export function status(name: string, options: GlobalOptions): number {
+  const entry = statusEntry(name, options);
+  if (options.json) printJson(entry);
+  else process.stdout.write(`${statusText(entry)}\n`);
+  return 0;
 }
 
-export function status(name: string, options: GlobalOptions): number {
-  const root = rootOfName(name, options);
-  const item = findItem(inventory(root), name, { ...options, root });
-  if (options.json) {
-    printJson({ root, ...item });
-    return 0;
-  }
+export function statusText(item: ListEntry): string {
   const lines = [
     `name:           ${item.name}`,
-    `root:           ${root}`,
+    `root:           ${item.root}`,
     `kind:           ${item.kind}${item.project ? ` (project ${item.project}${item.stack ? `, stack ${item.stack}` : ''})` : ''}`,
     `state:          ${item.state}`,
     `path:           ${item.path}`,
@@ -76,22 +66,5 @@ export function status(name: string, options: GlobalOptions): number {
         `  ${m.project}/${m.service} replica ${m.replica}: ${m.mountPath} -> ${m.hostPath}${m.readOnly ? ' (read-only)' : ''}${m.mounted ? '' : ' [NOT MOUNTED]'}`,
     ),
   ];
-  process.stdout.write(`${lines.join('\n')}\n`);
-  return 0;
-}
-
-/** The one root, of several a cdktf app declares, that has storage called `name`; more than one needs --root. */
-function rootOfName(name: string, options: GlobalOptions): string {
-  const roots = rootsOf(options);
-  if (roots.length === 1) return roots[0];
-  const holding = roots.filter((root) => inventory(root).some((i) => i.name === name));
-  if (holding.length > 1)
-    throw new UsageError(
-      `'${name}' names storage under ${holding.length} roots of this app (${holding.join(', ')}); pick one with --root`,
-    );
-  if (holding.length === 0)
-    throw new HoststoreError(
-      `no storage named '${name}' under this app's roots (${roots.join(', ')}) (see ${commandHint(undefined, 'list')})`,
-    );
-  return holding[0];
+  return lines.join('\n');
 }

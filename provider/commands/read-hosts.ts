@@ -1,8 +1,8 @@
 /**
  * The read commands (`list`, `status`, `lease-list`, `snapshot list`) of an app that reaches remote hosts:
- * each host runs the command on its roots (`read` requests, see ../remote/serve-read.ts; this machine's
- * part runs here), a bounded number at once; the text goes under a `host X:` heading per host, the --json
- * items each get `host`. A host that cannot be read is named, and the others are still shown.
+ * each host reads its roots (`read` requests answered with the --json data, see ../remote/serve-read.ts;
+ * this machine's part is read here), a bounded number at once; the text goes under a `host X:` heading per
+ * host, the --json items each get `host`. A host that cannot be read is named, and the others still shown.
  */
 import type { GlobalOptions } from '../cli/options.js';
 import { HoststoreError, UsageError } from '../errors.js';
@@ -10,131 +10,139 @@ import { DEFAULT_PARALLELISM, fleetError, oneLine, runBounded, type HostOutcome 
 import { failureLine, request } from '../remote/host-request.js';
 import type { ReadOp } from '../remote/serve-read.js';
 import type { HostRoots } from './app-roots.js';
+import {
+  leaseEntries,
+  listEntries,
+  snapshotEntries,
+  statusEntry,
+  type LeaseEntry,
+  type ListEntry,
+  type SnapshotEntry,
+} from './read-data.js';
 
 interface Extra {
   readonly name?: string;
   readonly verify?: boolean;
 }
 
+/** A host's answer: its entries (one for status) and the read's exit status (snapshot list: 1 when one is damaged). */
 interface HostRead {
+  readonly data: unknown;
   readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
 }
 
-/**
- * This machine's part: the same command, run here, its stdout taken to be put under its heading. The
- * read commands print as they go; nothing else writes on stdout meanwhile (remote reads are not relayed).
- */
 async function readHere(op: ReadOp, host: HostRoots, options: GlobalOptions, extra: Extra): Promise<HostRead> {
-  const local: GlobalOptions = { ...options, root: host.roots[0], roots: host.roots, hosts: undefined };
-  const write = process.stdout.write;
-  let stdout = '';
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    stdout += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    let code: number;
-    if (op === 'list') code = (await import('./list.js')).list(local);
-    else if (op === 'status') code = (await import('./list.js')).status(extra.name!, local);
-    else if (op === 'lease-list') code = (await import('./lease.js')).leaseList(local);
-    else
-      code = await (await import('./snapshot.js')).snapshot(['list', ...(extra.name ? [extra.name] : [])], {
-        ...local,
-        inPlace: false,
-        dryRun: false,
-        verify: extra.verify ?? false,
-      });
-    return { code, stdout, stderr: '' };
-  } catch (error) {
-    if (!(error instanceof HoststoreError)) throw error;
-    return { code: error.exitCode, stdout, stderr: `hoststore: ${error.message}\n` };
-  } finally {
-    process.stdout.write = write;
+  const scope = { root: host.roots[0], roots: host.roots, project: options.project };
+  switch (op) {
+    case 'list':
+      return { data: listEntries(scope), code: 0 };
+    case 'status':
+      return { data: statusEntry(extra.name!, scope), code: 0 };
+    case 'lease-list':
+      return { data: leaseEntries(scope), code: 0 };
+    case 'snapshot-list': {
+      const entries = await snapshotEntries(scope, extra.name, extra.verify ?? false, (line) =>
+        process.stderr.write(`local: ${line}\n`),
+      );
+      return { data: entries, code: entries.every((s) => s.intact) ? 0 : 1 };
+    }
   }
 }
 
-async function readOn(op: ReadOp, host: HostRoots, options: GlobalOptions, extra: Extra): Promise<HostRead> {
-  if (!host.connection) return readHere(op, host, options, extra);
-  return request(host.connection, 'read', {
+async function readThere(op: ReadOp, host: HostRoots, options: GlobalOptions, extra: Extra): Promise<HostRead> {
+  const connection = host.connection!;
+  const run = await request(connection, 'read', {
     op,
     roots: host.roots,
-    json: options.json,
+    json: true,
     ...(extra.name === undefined ? {} : { name: extra.name }),
     ...(options.project === undefined ? {} : { project: options.project }),
     ...(extra.verify === undefined ? {} : { verify: extra.verify }),
   });
+  // The host's progress lines (a snapshot hashed again) and warnings, under its name.
+  for (const line of run.stderr.split('\n').filter(Boolean))
+    if (run.code === 0 || run.stdout !== '') process.stderr.write(`${host.name}: ${line.replace(/^hoststore: /, '')}\n`);
+  if (run.stdout === '') throw new HoststoreError(failureLine(connection, run));
+  try {
+    return { data: JSON.parse(run.stdout), code: run.code };
+  } catch {
+    throw new HoststoreError(
+      `host ${host.name} answered with output that is not JSON; is its hoststore the same version as this one?`,
+    );
+  }
 }
+
+const withHost = (host: string, item: unknown) => ({ host, ...(item as object) });
 
 /** Runs the read on every host of `options.hosts` and prints them all; resolves to the exit status. */
 export async function readHosts(op: ReadOp, options: GlobalOptions, extra: Extra = {}): Promise<number> {
   const hosts = options.hosts ?? [];
   const settled = await runBounded(hosts, options.parallelism ?? DEFAULT_PARALLELISM, (host) =>
-    readOn(op, host, options, extra),
+    host.connection ? readThere(op, host, options, extra) : readHere(op, host, options, extra),
   );
-  // A host answered when it printed its output (snapshot list exits 1 when a snapshot is damaged, and
-  // still lists them); it failed when it printed nothing.
-  const reads = settled.map((s, i) => {
-    const host = hosts[i];
-    if (s.status === 'rejected') return { host, error: oneLine(s.reason) };
-    const run = s.value;
-    for (const line of run.stderr.split('\n').filter(Boolean))
-      if (run.stdout !== '' || run.code === 0) process.stderr.write(`${host.name}: ${line.replace(/^hoststore: /, '')}\n`);
-    if (run.code !== 0 && run.stdout === '')
-      return { host, error: host.connection ? failureLine(host.connection, run) : oneLine(run.stderr.replace(/^hoststore: /, '')) };
-    return { host, run };
-  });
-  if (op === 'status') return statusOf(reads, options, extra.name!);
+  const reads = settled.map((s, i) =>
+    s.status === 'fulfilled' ? { host: hosts[i], read: s.value } : { host: hosts[i], error: s.reason as unknown },
+  );
+  if (op === 'status') return printStatus(reads, options, extra.name!);
   const outcomes: HostOutcome[] = reads.map((r) =>
-    r.run ? { host: r.host.name, state: 'ok', text: 'read' } : { host: r.host.name, state: 'failed', text: r.error! },
+    r.read
+      ? { host: r.host.name, state: 'ok', text: 'read' }
+      : { host: r.host.name, state: 'failed', text: oneLine(r.error) },
   );
   if (options.json) {
-    const items = reads.flatMap((r) => (r.run ? jsonItems(r.host.name, r.run.stdout) : []));
+    const items = reads.flatMap((r) => (r.read ? (r.read.data as unknown[]).map((i) => withHost(r.host.name, i)) : []));
     process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
   } else {
+    const text = await renderer(op);
     process.stdout.write(
-      `${reads.map((r) => `host ${r.host.name}:\n${r.run ? r.run.stdout.replace(/\n$/, '') : `failed: ${r.error}`}`).join('\n\n')}\n`,
+      `${reads.map((r) => `host ${r.host.name}:\n${r.read ? text(r.read.data, r.host.roots) : `failed: ${oneLine(r.error)}`}`).join('\n\n')}\n`,
     );
   }
-  const failed = fleetError(outcomes, `hoststore ${op.replace('-list', ' list').replace('lease list', 'lease-list')}`);
+  const failed = fleetError(outcomes, `the ${op.replace('snapshot-list', 'snapshot list')}`);
   if (failed) {
     process.stderr.write(`hoststore: ${failed.message}\n`);
     return failed.exitCode;
   }
-  return Math.max(0, ...reads.map((r) => r.run?.code ?? 0));
+  return Math.max(0, ...reads.map((r) => r.read?.code ?? 0));
 }
 
-/** A host's --json output with `host` on each item. */
-function jsonItems(host: string, stdout: string): unknown[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(stdout);
-  } catch {
-    throw new HoststoreError(`host ${host} answered with output that is not JSON; is its hoststore the same version as this one?`);
+/** The text a local read prints, made from a host's data. */
+async function renderer(op: Exclude<ReadOp, 'status'>): Promise<(data: unknown, roots: readonly string[]) => string> {
+  switch (op) {
+    case 'list': {
+      const { listText } = await import('./list.js');
+      return (data, roots) => listText(data as ListEntry[], roots);
+    }
+    case 'lease-list': {
+      const { leaseText } = await import('./lease.js');
+      return (data, roots) => leaseText(data as LeaseEntry[], roots);
+    }
+    case 'snapshot-list': {
+      const { snapshotText } = await import('./snapshot.js');
+      return (data, roots) => snapshotText(data as SnapshotEntry[], roots);
+    }
   }
-  const items = Array.isArray(parsed) ? parsed : [parsed];
-  return items.map((item) => ({ host, ...(item as object) }));
 }
 
-/** `status NAME`: the one host that has it (asked on every host); a name on several hosts needs --host. */
-function statusOf(
-  reads: ReadonlyArray<{ host: HostRoots; run?: HostRead; error?: string }>,
+/** `status NAME`: the one host that has it (asked of every host); a name on several hosts needs --host. */
+async function printStatus(
+  reads: ReadonlyArray<{ host: HostRoots; read?: HostRead; error?: unknown }>,
   options: GlobalOptions,
   name: string,
-): number {
-  const found = reads.filter((r) => r.run && r.run.code === 0);
+): Promise<number> {
+  const found = reads.filter((r) => r.read);
   if (found.length > 1)
     throw new UsageError(
       `'${name}' names storage on ${found.length} hosts (${found.map((r) => r.host.name).join(', ')}); pick one with --host`,
     );
-  const unread = reads.filter((r) => r.error !== undefined && !/no storage named/.test(r.error));
-  if (found.length === 0)
+  if (found.length === 0) {
+    const unread = reads.filter((r) => !/no storage named/.test(oneLine(r.error)));
     throw new HoststoreError(
-      `no storage named '${name}' on ${reads.length === 1 ? 'the host' : 'the hosts'} of this app (${reads.map((r) => r.host.name).join(', ')})${unread.length ? `; not read: ${unread.map((r) => `${r.host.name} (${r.error})`).join(', ')}` : ''}`,
+      `no storage named '${name}' on the hosts of this app (${reads.map((r) => r.host.name).join(', ')})${unread.length ? `; could not read ${unread.map((r) => `${r.host.name} (${oneLine(r.error)})`).join(', ')}` : ''}`,
     );
-  const [{ host, run }] = found;
-  if (options.json) process.stdout.write(`${JSON.stringify(jsonItems(host.name, run!.stdout)[0], null, 2)}\n`);
-  else process.stdout.write(`host ${host.name}:\n${run!.stdout}`);
+  }
+  const [{ host, read }] = found;
+  if (options.json) process.stdout.write(`${JSON.stringify(withHost(host.name, read!.data), null, 2)}\n`);
+  else process.stdout.write(`host ${host.name}:\n${(await import('./list.js')).statusText(read!.data as ListEntry)}\n`);
   return 0;
 }

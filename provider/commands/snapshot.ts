@@ -18,18 +18,14 @@ import { pruneAll, runDue } from '../snapshots/run-due.js';
 import {
   deleteSnapshot,
   getSnapshot,
-  listSnapshots,
-  recordedState,
   restoreCopy,
-  snapshotLocation,
   takeSnapshot,
   verifySnapshot,
   type SnapshotOptions as TakeSnapshotOptions,
-  type SnapshotRecord,
-  type SnapshotState,
 } from '../snapshots/snapshots.js';
-import { checkRootTrust, recordedHostPath, recordedStoragePath } from '../host/root-trust.js';
-import { printPerRoot, rootsOf } from './app-roots.js';
+import { recordedHostPath, recordedStoragePath } from '../host/root-trust.js';
+import { perRootText, rootsOf } from './app-roots.js';
+import { snapshotEntries, type SnapshotEntry } from './read-data.js';
 import type { GlobalOptions } from '../cli.js';
 import { findItem } from './list.js';
 import { formatBytes, printJson, table } from './format.js';
@@ -92,29 +88,15 @@ export async function snapshot(args: string[], options: SnapshotOptions): Promis
       return 0;
     }
     case 'list': {
-      const perRoot: Array<{ root: string; snapshots: Awaited<ReturnType<typeof listWithState>> }> = [];
-      for (const root of rootsOf(options)) {
-        const rootCtx =
-          root === options.root
-            ? ctx
-            : makeContext(root, options.json ? { log: (line) => process.stderr.write(`${line}\n`) } : {});
-        const lockedHere = <T>(what: string, fn: () => Promise<T>) =>
-          withRootLock(root, { holder: `hoststore snapshot ${what}` }, fn);
-        // It reads the registry and hashes files of the root: the same check as before a change.
-        checkRootTrust(root);
-        perRoot.push({ root, snapshots: await listWithState(rootCtx, target, options.verify, lockedHere) });
-      }
-      const code = perRoot.every(({ snapshots }) => snapshots.every((s) => s.intact)) ? 0 : 1;
-      if (options.json) {
-        printJson(perRoot.flatMap(({ root, snapshots }) => snapshots.map((s) => ({ root, ...s }))));
-        return code;
-      }
-      printPerRoot(
-        perRoot.map(({ root, snapshots }) => ({
-          root,
-          text: snapshots.length ? snapshotTable(root, snapshots) : 'no snapshots',
-        })),
+      const entries = await snapshotEntries(
+        options,
+        target,
+        options.verify ?? false,
+        options.log ?? (options.json ? (line) => process.stderr.write(`${line}\n`) : (line) => process.stdout.write(`${line}\n`)),
       );
+      const code = entries.every((s) => s.intact) ? 0 : 1;
+      if (options.json) printJson(entries);
+      else process.stdout.write(`${snapshotText(entries, rootsOf(options))}\n`);
       return code;
     }
     case 'delete': {
@@ -247,28 +229,17 @@ async function restoreInPlace(options: GlobalOptions, id: string): Promise<numbe
  * Each snapshot with its state: from its last recorded verification while its file is unchanged, else
  * (and for all with --verify) hashed now, under the root lock since the outcome is recorded.
  */
-async function listWithState(
-  ctx: ReturnType<typeof makeContext>,
-  storage: string | undefined,
-  verify: boolean | undefined,
-  locked: <T>(what: string, fn: () => Promise<T>) => Promise<T>,
-): Promise<Array<SnapshotRecord & { state: SnapshotState; intact: boolean }>> {
-  const judge = async () => {
-    const out: Array<SnapshotRecord & { state: SnapshotState; intact: boolean }> = [];
-    for (const s of listSnapshots(ctx, storage)) {
-      const known = recordedState(s, ctx.root, verify ?? false);
-      const state: SnapshotState = known ?? ((await verifySnapshot(s, ctx)) ? 'ok' : 'changed');
-      // What verifySnapshot recorded (its verdict, a pending checksum filled in) is what is shown.
-      const record = known === undefined ? (ctx.registry.get<SnapshotRecord>('snapshots', s.id) ?? s) : s;
-      out.push({ ...record, state, intact: state === 'ok' });
-    }
-    return out;
-  };
-  const mustHash = listSnapshots(ctx, storage).some((s) => recordedState(s, ctx.root, verify ?? false) === undefined);
-  return mustHash ? locked('list', judge) : judge();
+/** The snapshots' text: a table per root (`no snapshots` for an empty one), each under its heading when several. */
+export function snapshotText(entries: readonly SnapshotEntry[], roots: readonly string[]): string {
+  return perRootText(
+    roots.map((root) => {
+      const snapshots = entries.filter((s) => s.root === root);
+      return { root, text: snapshots.length ? snapshotTable(snapshots) : 'no snapshots' };
+    }),
+  );
 }
 
-function snapshotTable(root: string, snapshots: Awaited<ReturnType<typeof listWithState>>): string {
+function snapshotTable(snapshots: readonly SnapshotEntry[]): string {
   const rows = snapshots.map((s) => [
     s.id,
     `${s.kind} ${s.storage}`,
@@ -276,18 +247,9 @@ function snapshotTable(root: string, snapshots: Awaited<ReturnType<typeof listWi
     s.trigger,
     s.method,
     s.frozenMs ? `${s.frozenMs} ms` : '-',
-    formatBytes(snapshotBytes(root, s)),
+    formatBytes(s.allocatedBytes),
     s.state === 'ok' ? 'ok' : s.state.toUpperCase(),
     s.verified?.at ?? '-',
   ]);
   return table(['ID', 'STORAGE', 'TAKEN', 'TRIGGER', 'METHOD', 'FROZEN', 'ALLOCATED', 'CONTENT', 'VERIFIED'], rows);
-}
-
-/** A snapshot's allocated bytes, found where the layout puts it. */
-function snapshotBytes(root: string, snapshot: SnapshotRecord): number | undefined {
-  try {
-    return fs.statSync(snapshotLocation(root, snapshot)).blocks * 512;
-  } catch {
-    return undefined;
-  }
 }

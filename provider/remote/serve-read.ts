@@ -1,14 +1,13 @@
 /**
- * `hoststore remote`'s `read` command, on the storage host: runs `list`, `status`, `lease-list` or
- * `snapshot list` on the roots the request names, exactly as those commands run locally, so its stdout is
- * what they print (their --json when `json` is true).
+ * `hoststore remote`'s `read` command, on the storage host: what `list`, `status`, `lease-list` or
+ * `snapshot list` report on the roots the request names, written on stdout as their --json prints it (the
+ * same data, read by the same code: ../commands/read-data.ts); the sender renders it.
  *
  * Request: `{ hoststore, command: "read", op: "list" | "status" | "lease-list" | "snapshot-list",
- * roots: ["/abs/root", ...], json: boolean, name?: "storage name", project?: "project", verify?: boolean }`.
+ * roots: ["/abs/root", ...], json: true, name?: "storage name", project?: "project", verify?: boolean }`.
  */
 import { nameRule, projectNameRule, rootRule } from '../../src/schema.js';
 import { HoststoreError, SpecError } from '../errors.js';
-import type { GlobalOptions } from '../cli/options.js';
 
 const OPS = ['list', 'status', 'lease-list', 'snapshot-list'] as const;
 export type ReadOp = (typeof OPS)[number];
@@ -16,7 +15,7 @@ export type ReadOp = (typeof OPS)[number];
 export interface ReadRequest {
   readonly op: ReadOp;
   readonly roots: string[];
-  readonly json: boolean;
+  readonly json: true;
   readonly name?: string;
   readonly project?: string;
   readonly verify?: boolean;
@@ -33,7 +32,8 @@ export function readRequest(request: Record<string, unknown>): ReadRequest {
     const problem = rootRule(root);
     if (problem) throw new SpecError(`read request: root ${JSON.stringify(root)} is not a usable hoststore root: it ${problem}`);
   }
-  if (typeof json !== 'boolean') throw new SpecError(`read request: json must be true or false`);
+  // The answer is the data (its JSON); the text is made where it is shown.
+  if (json !== true) throw new SpecError(`read request: json must be true (a host answers with data)`);
   if (name !== undefined && nameRule(name))
     throw new SpecError(`read request: name ${nameRule(name)} (got ${JSON.stringify(name)})`);
   if (op === 'status' && name === undefined) throw new SpecError(`read request: status needs the storage's name`);
@@ -43,7 +43,7 @@ export function readRequest(request: Record<string, unknown>): ReadRequest {
   return {
     op: op as ReadOp,
     roots: roots as string[],
-    json,
+    json: true,
     name: name as string | undefined,
     project: project as string | undefined,
     verify: verify as boolean | undefined,
@@ -65,27 +65,22 @@ async function run(request: ReadRequest): Promise<number> {
   // As a local read command checks each root (cli/options.ts assertReadable): a root whose pool is not mounted is refused.
   const { assertPoolMounted } = await import('../host/pool-guard.js');
   for (const root of request.roots) assertPoolMounted(root);
-  const options: GlobalOptions = {
-    root: request.roots[0],
-    roots: request.roots,
-    json: request.json,
-    yes: false,
-    force: false,
-    project: request.project,
-  };
+  const data = await import('../commands/read-data.js');
+  const scope = { root: request.roots[0], roots: request.roots, project: request.project };
+  const answer = (value: unknown, code = 0) => (process.stdout.write(`${JSON.stringify(value)}\n`), code);
   switch (request.op) {
     case 'list':
-      return (await import('../commands/list.js')).list(options);
+      return answer(data.listEntries(scope));
     case 'status':
-      return (await import('../commands/list.js')).status(request.name!, options);
+      return answer(data.statusEntry(request.name!, scope));
     case 'lease-list':
-      return (await import('../commands/lease.js')).leaseList(options);
-    case 'snapshot-list':
-      return (await import('../commands/snapshot.js')).snapshot(['list', ...(request.name ? [request.name] : [])], {
-        ...options,
-        inPlace: false,
-        dryRun: false,
-        verify: request.verify ?? false,
-      });
+      return answer(data.leaseEntries(scope));
+    case 'snapshot-list': {
+      // Progress (a snapshot hashed again) goes to stderr, as with --json here.
+      const entries = await data.snapshotEntries(scope, request.name, request.verify ?? false, (line) =>
+        process.stderr.write(`${line}\n`),
+      );
+      return answer(entries, entries.every((s) => s.intact) ? 0 : 1);
+    }
   }
 }

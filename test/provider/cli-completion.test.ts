@@ -38,7 +38,7 @@ test('bash completes commands, subcommands, options of the command typed, and op
     '--help',
   ]);
   // Options of the command typed, not of others: list takes no --format.
-  expect(complete('hoststore list --')).toEqual(['--root', '--app', '--json', '--help']);
+  expect(complete('hoststore list --')).toEqual(['--root', '--app', '--json', '--host', '--parallelism', '--help']);
   expect(complete('hoststore --root /tmp list --j')).toEqual(['--json']);
   expect(complete('hoststore plan --format ')).toEqual(['text', 'markdown', 'json']);
   expect(complete('hoststore plan --app cdktf.out --d')).toEqual(['--detailed-exitcode']);
@@ -79,7 +79,7 @@ const hasShell = (shell: string) => spawnSync('sh', ['-c', `command -v ${shell}`
   };
   expect(complete('hoststore sn')).toEqual(['snapshot']);
   expect(complete('hoststore snapshot cr')).toEqual(['create']);
-  expect(complete('hoststore list --').sort()).toEqual(['--app', '--help', '--json', '--root']);
+  expect(complete('hoststore list --').sort()).toEqual(['--app', '--help', '--host', '--json', '--parallelism', '--root']);
   expect(complete('hoststore plan --format ').sort()).toEqual(['json', 'markdown', 'text']);
 });
 

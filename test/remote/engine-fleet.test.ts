@@ -146,7 +146,7 @@ describe('read requests a host refuses', () => {
     [{ op: 'delete', roots: ['/srv/h'], json: true }, /op must be one of/],
     [{ op: 'list', roots: [], json: true }, /roots must be a non-empty list/],
     [{ op: 'list', roots: ['/etc'], json: true }, /root "\/etc" is not a usable hoststore root/],
-    [{ op: 'list', roots: ['/srv/h'], json: 'yes' }, /json must be true or false/],
+    [{ op: 'list', roots: ['/srv/h'], json: false }, /json must be true/],
     [{ op: 'status', roots: ['/srv/h'], json: true }, /status needs the storage's name/],
     [{ op: 'status', roots: ['/srv/h'], json: true, name: '$(reboot)' }, /read request: name /],
   ])('%#: refused', (request, message) => {
