@@ -17,7 +17,10 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { replicaHostPath } from '../../src/schema.js';
 import { readMountTable } from '../../provider/host/mounts.js';
+import { App, TerraformStack } from 'cdktf';
+import { Mount, StorageProject, Volume } from '../../src/index.js';
 import { synthModel } from '../helpers/synth-model.js';
+import { cleanupRoot } from '../helpers/host-fixture.js';
 import { terraformAvailable, type StorageModel } from '../helpers/cdktf-app.js';
 import { startSshHost, type SshHost } from '../helpers/sshd.js';
 import { withRoot } from './host-bench.js';
@@ -52,7 +55,7 @@ function volumes(n: number): StorageModel[] {
 
 /** The synth output of `storage` at `root`, on `host` when given (else local); a temporary directory: remove it. */
 function synth(root: string, storage: StorageModel[], host?: SshHost): string {
-  return synthModel({ stack: STACK, root, storage }, host ? ({ host: host.connection } as object) : {});
+  return synthModel({ stack: STACK, root, storage }, host ? { host: host.connection } : {});
 }
 
 async function withSynth<T>(
@@ -102,9 +105,9 @@ function hoststore(...args: string[]): { ms: number; cpuMs: number; stdout: stri
 }
 
 /** A run that silently did nothing must not pass for a fast one: every service's storage is mounted. */
-function assertMounted(root: string, n: number, by: string): void {
+function assertMounted(root: string, n: number, by: string, project = 'app'): void {
   const targets = new Set(readMountTable().map((e) => e.target));
-  const missing = Array.from({ length: n }, (_, i) => replicaHostPath(root, 'app', `s${i}`, 1, '/data')).filter(
+  const missing = Array.from({ length: n }, (_, i) => replicaHostPath(root, project, `s${i}`, 1, '/data')).filter(
     (p) => !targets.has(p),
   );
   if (missing.length > 0) throw new Error(`${by} left ${missing.length} of ${n} mounts missing, e.g. ${missing[0]}`);
@@ -220,6 +223,70 @@ async function fleetBench(host: SshHost): Promise<BenchResult[]> {
   ];
 }
 
+/**
+ * Several hosts at once: `hoststore apply` of 10 volumes with mounts on each of `hosts` (every host its own
+ * sshd and root, all on this machine), at --parallelism 1 and at one per host, from nothing each round. Shows
+ * that hosts overlap, and the local CPU a host costs in a run that reaches several (the per-host figures of
+ * fleetBench include the local process's own start).
+ */
+async function fleetParallelBench(hosts: readonly SshHost[]): Promise<BenchResult> {
+  const n = 10;
+  const cpu: Record<string, number[]> = {};
+  const job = (parallelism: number) => async () => {
+    const base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-bench-fleet-')));
+    const roots = hosts.map((_, h) => path.join(base, `root-${h}`));
+    const out = path.join(base, 'cdktf.out');
+    try {
+      for (const root of roots) fs.mkdirSync(root, { mode: 0o755 });
+      const app = new App({ outdir: out });
+      const stack = new TerraformStack(app, STACK);
+      hosts.forEach((host, h) => {
+        const project = new StorageProject(stack, `p${h}`, { root: roots[h], host: host.connection });
+        for (const v of volumes(n)) {
+          const volume = new Volume(project, v.id, v.props as never);
+          for (const { id, ...m } of v.mounts ?? []) new Mount(project, id, { storage: volume, ...m });
+        }
+      });
+      app.synth();
+      const run = hoststore('apply', '--app', out, '--auto-approve', '--parallelism', String(parallelism));
+      hosts.forEach((_, h) =>
+        assertMounted(roots[h], n, `hoststore apply of ${hosts.length} hosts (host ${h})`, `p${h}`),
+      );
+      (cpu[parallelism] ??= []).push(run.cpuMs);
+      log(
+        `${hosts.length} hosts x ${n} volumes with mounts, --parallelism ${parallelism}: ${ms(run.ms)} ms (local CPU ${ms(run.cpuMs)} ms)`,
+      );
+      return run.ms;
+    } finally {
+      for (const root of roots) if (fs.existsSync(root)) cleanupRoot(root);
+      fs.rmSync(base, { recursive: true, force: true });
+    }
+  };
+  const [serial, parallel] = await interleaved(3, [
+    { name: '1', run: job(1) },
+    { name: `${hosts.length}`, run: job(hosts.length) },
+  ]);
+  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const allCpu = Object.values(cpu).flat();
+  return result(
+    `${hosts.length} hosts x ${n} volumes with mounts from nothing: hoststore apply at --parallelism ${hosts.length} vs 1 ` +
+      `(all hosts share this machine's CPU); local CPU of the whole run ${ms(mid(allCpu))} ms, ${ms(mid(allCpu) / hosts.length)} ms a host ` +
+      `(rounds, ms: ${rounds(parallel, serial)})`,
+    parallel.median,
+    serial.median,
+    'ms',
+    {},
+  );
+}
+
+/** Puts this build's CLI on the host's PATH: the helper's own wrapper points at the CLI as the tests see it (from test/), and the bench runs from dist/test. */
+async function withBuildsHoststore(host: SshHost): Promise<SshHost> {
+  fs.writeFileSync(path.join(host.binDir, 'hoststore'), `#!/bin/sh\nexec '${process.execPath}' '${CLI}' "$@"\n`, {
+    mode: 0o755,
+  });
+  return host;
+}
+
 export async function remoteBench(which?: string): Promise<BenchResult[]> {
   const known = ['apply', 'noop', 'fleet'];
   if (which !== undefined && !known.includes(which))
@@ -229,19 +296,25 @@ export async function remoteBench(which?: string): Promise<BenchResult[]> {
     process.stdout.write('skipping remote benchmarks: no /usr/sbin/sshd (apt-get install openssh-server)\n');
     return [];
   }
-  // The helper's own wrapper points at the CLI as the tests see it (from test/); the bench runs from dist/test.
-  const host = await startSshHost({ withHoststore: false });
+  const host = await withBuildsHoststore(await startSshHost({ withHoststore: false }));
   try {
-    fs.writeFileSync(path.join(host.binDir, 'hoststore'), `#!/bin/sh\nexec '${process.execPath}' '${CLI}' "$@"\n`, {
-      mode: 0o755,
-    });
     const results: BenchResult[] = [];
     if (want('apply')) results.push(await applyBench(host));
     if (want('noop')) {
       if (terraformAvailable()) results.push(await noopBench(host));
       else process.stdout.write('skipping remote benchmark noop: terraform is not on the PATH\n');
     }
-    if (want('fleet')) results.push(...(await fleetBench(host)));
+    if (want('fleet')) {
+      results.push(...(await fleetBench(host)));
+      const more = [host];
+      try {
+        for (let h = 1; h < 4; h += 1)
+          more.push(await withBuildsHoststore(await startSshHost({ withHoststore: false })));
+        results.push(await fleetParallelBench(more));
+      } finally {
+        for (const other of more.slice(1)) await other.stop();
+      }
+    }
     return results;
   } finally {
     await host.stop();
