@@ -172,6 +172,18 @@ remoteTest(
     const registry = () => new Registry(remote.root);
     expect(registry().storage('volume', 'app', 'db-1')).toMatchObject({ project: 'app', stack: STACK });
     expect(fs.readdirSync(remote.cronDir)).toEqual([expect.stringMatching(/^hoststore-app_nightly_db-1_/)]);
+    // AND Terraform's state names the host, but holds neither the key nor its path
+    // (not .terraform/terraform.tfstate: that is the backend's settings, not the state)
+    const states = (fs.readdirSync(app.dir, { recursive: true }) as string[]).filter(
+      (f) => f.endsWith('.tfstate') && !f.includes('.terraform/'),
+    );
+    expect(states).not.toEqual([]);
+    for (const state of states) {
+      const text = fs.readFileSync(path.join(app.dir, state), 'utf8');
+      expect(text).toContain(`"host": "${remote.connection.address}"`);
+      expect(text).not.toContain(remote.connection.identityFile);
+      expect(text).not.toContain('PRIVATE KEY');
+    }
     fs.writeFileSync(path.join(dbPath, 'PG_VERSION'), '16');
     fs.writeFileSync(path.join(modelsPath(1), 'weights.bin'), 'w');
 
