@@ -5,7 +5,15 @@ import { colours } from '../output/colour.js';
 import { progress } from '../output/progress.js';
 import { action } from './action.js';
 import { engineOptions, type EngineFlags } from './engine-options.js';
-import { allowDataLossOption, appOption, autoApproveOption, examples, stackOption, hostOption, parallelismOption } from './options.js';
+import {
+  allowDataLossOption,
+  appOption,
+  autoApproveOption,
+  examples,
+  stackOption,
+  hostOption,
+  parallelismOption,
+} from './options.js';
 
 export function applyCommand(): Command {
   return new Command('apply')

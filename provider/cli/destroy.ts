@@ -2,7 +2,15 @@
 import { Command } from 'commander';
 import { action } from './action.js';
 import { engineOptions, type EngineFlags } from './engine-options.js';
-import { allowDataLossOption, appOption, autoApproveOption, examples, stackOption, hostOption, parallelismOption } from './options.js';
+import {
+  allowDataLossOption,
+  appOption,
+  autoApproveOption,
+  examples,
+  stackOption,
+  hostOption,
+  parallelismOption,
+} from './options.js';
 
 export function destroyCommand(): Command {
   return new Command('destroy')

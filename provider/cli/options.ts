@@ -50,8 +50,7 @@ export const hostOption = () =>
     '--host <address>',
     "only this host of the synth output ('local' = this machine; repeat for each); default: every host it declares",
   ).argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
-export const parallelismOption = () =>
-  new Option('--parallelism <n>', 'how many hosts to work on at once (default 4)');
+export const parallelismOption = () => new Option('--parallelism <n>', 'how many hosts to work on at once (default 4)');
 
 /** The options of `command` as the library functions take them. */
 export function globalsOf(command: Command): GlobalOptions {
@@ -114,7 +113,14 @@ export async function readGlobalsOf(command: Command): Promise<GlobalOptions> {
   const globals: GlobalOptions = {
     ...globalsOf(command),
     ...(roots ? { root: roots[0], roots } : {}),
-    ...(remote ? { root: local[0] ?? globalsOf(command).root, roots: local, hosts: selected, parallelism: parallelismOf(o.parallelism) } : {}),
+    ...(remote
+      ? {
+          root: local[0] ?? globalsOf(command).root,
+          roots: local,
+          hosts: selected,
+          parallelism: parallelismOf(o.parallelism),
+        }
+      : {}),
   };
   for (const root of remote ? local : (roots ?? [globals.root])) await assertReadable(root);
   return globals;

@@ -2,7 +2,15 @@
 import { Command, Option } from 'commander';
 import { action } from './action.js';
 import { engineOptions, type EngineFlags } from './engine-options.js';
-import { appOption, detailedExitcodeOption, examples, formatOption, stackOption, hostOption, parallelismOption } from './options.js';
+import {
+  appOption,
+  detailedExitcodeOption,
+  examples,
+  formatOption,
+  stackOption,
+  hostOption,
+  parallelismOption,
+} from './options.js';
 
 export function planCommand(): Command {
   return new Command('plan')

@@ -75,7 +75,9 @@ function failed(host: string, error: unknown): HostOutcome {
 function renderAll(planned: readonly HostPlan[], format: string): string {
   if (format === 'json')
     return JSON.stringify(
-      planned.map((p) => (p.plan ? { host: p.group.name, plan: p.plan } : { host: p.group.name, error: oneLine(p.error) })),
+      planned.map((p) =>
+        p.plan ? { host: p.group.name, plan: p.plan } : { host: p.group.name, error: oneLine(p.error) },
+      ),
       null,
       2,
     );
@@ -102,7 +104,11 @@ export async function planHosts(groups: readonly Group[], options: EngineOptions
     const refused = p.plan.summary.refused;
     const errors = p.plan.checks.filter((c) => c.level === 'error');
     if (refused > 0)
-      return { host: p.group.name, state: 'refused', text: `${refused} change${refused === 1 ? '' : 's'} refused (see its plan)` };
+      return {
+        host: p.group.name,
+        state: 'refused',
+        text: `${refused} change${refused === 1 ? '' : 's'} refused (see its plan)`,
+      };
     if (errors.length > 0) return { host: p.group.name, state: 'failed', text: errors[0].message };
     return { host: p.group.name, state: 'ok', text: `${changed(p.plan)} to change, ${unchanged(p.plan)} unchanged` };
   });
@@ -138,10 +144,7 @@ export async function applyHosts(groups: readonly Group[], options: EngineOption
     else outcomes.set(host, { host, state: 'ok', text: `0 changed, ${unchanged(p.plan)} unchanged` });
   }
   if (toApply.length > 0 && !options.autoApprove)
-    await confirm(
-      `apply these changes to ${toApply.map((t) => t.group.name).join(', ')}?`,
-      '--auto-approve',
-    );
+    await confirm(`apply these changes to ${toApply.map((t) => t.group.name).join(', ')}?`, '--auto-approve');
   const started = Date.now();
   const settled = await runBounded(toApply, parallelism, async ({ group, plan }) => {
     if (!group.connection) {
@@ -173,7 +176,9 @@ export async function destroyHosts(groups: readonly Group[], options: EngineOpti
   const allowDataLoss = new Set(options.allowDataLoss);
   // Each host checks its whole destroy before any is asked for or started (as a local destroy does).
   const checked = await runBounded(groups, parallelism, async (group) =>
-    group.connection ? ((await onHost(group, 'destroy-check', { allowDataLoss: [...allowDataLoss] })).refusals ?? []) : refusedDestroy(group.items, allowDataLoss),
+    group.connection
+      ? ((await onHost(group, 'destroy-check', { allowDataLoss: [...allowDataLoss] })).refusals ?? [])
+      : refusedDestroy(group.items, allowDataLoss),
   );
   const outcomes = new Map<string, HostOutcome>();
   const toDestroy: Group[] = [];

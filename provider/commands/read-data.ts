@@ -122,7 +122,9 @@ export async function snapshotEntries(
       return out;
     };
     const mustHash = listSnapshots(ctx, storage).some((s) => recordedState(s, ctx.root, verify) === undefined);
-    entries.push(...(mustHash ? await withRootLock(root, { holder: 'hoststore snapshot list' }, judge) : await judge()));
+    entries.push(
+      ...(mustHash ? await withRootLock(root, { holder: 'hoststore snapshot list' }, judge) : await judge()),
+    );
   }
   return entries;
 }

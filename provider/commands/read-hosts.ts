@@ -61,7 +61,8 @@ async function readThere(op: ReadOp, host: HostRoots, options: GlobalOptions, ex
   });
   // The host's progress lines (a snapshot hashed again) and warnings, under its name.
   for (const line of run.stderr.split('\n').filter(Boolean))
-    if (run.code === 0 || run.stdout !== '') process.stderr.write(`${host.name}: ${line.replace(/^hoststore: /, '')}\n`);
+    if (run.code === 0 || run.stdout !== '')
+      process.stderr.write(`${host.name}: ${line.replace(/^hoststore: /, '')}\n`);
   if (run.stdout === '') throw new HoststoreError(failureLine(connection, run));
   try {
     return { data: JSON.parse(run.stdout), code: run.code };

@@ -92,7 +92,8 @@ export async function snapshot(args: string[], options: SnapshotOptions): Promis
         options,
         target,
         options.verify ?? false,
-        options.log ?? (options.json ? (line) => process.stderr.write(`${line}\n`) : (line) => process.stdout.write(`${line}\n`)),
+        options.log ??
+          (options.json ? (line) => process.stderr.write(`${line}\n`) : (line) => process.stdout.write(`${line}\n`)),
       );
       const code = entries.every((s) => s.intact) ? 0 : 1;
       if (options.json) printJson(entries);

@@ -28,10 +28,7 @@ export function hostOf(spec: object): HostConnection | undefined {
 /** How the same address is reached must be said once: two ways (other user, port or key) are a conflict. */
 function sameWay(a: HostConnection, b: HostConnection): boolean {
   return (
-    a.user === b.user &&
-    a.port === b.port &&
-    a.identityFile === b.identityFile &&
-    a.knownHostsFile === b.knownHostsFile
+    a.user === b.user && a.port === b.port && a.identityFile === b.identityFile && a.knownHostsFile === b.knownHostsFile
   );
 }
 
@@ -61,7 +58,10 @@ export function groupByHost<T>(items: readonly T[], hostOf: (item: T) => HostCon
  * The groups `--host` names (all when it names none). A name that is not a host of the app is a usage
  * error listing those that are: a typo must not quietly act on nothing.
  */
-export function selectHosts<G extends { readonly name: string }>(groups: readonly G[], wanted: readonly string[] | undefined): G[] {
+export function selectHosts<G extends { readonly name: string }>(
+  groups: readonly G[],
+  wanted: readonly string[] | undefined,
+): G[] {
   if (!wanted || wanted.length === 0) return [...groups];
   const known = groups.map((g) => g.name);
   const unknown = wanted.filter((name) => !known.includes(name));
@@ -103,9 +103,7 @@ export interface HostOutcome {
 }
 
 export function hostSummary(outcomes: readonly HostOutcome[]): string {
-  return outcomes
-    .map((o) => `${o.host}: ${o.state === 'ok' ? o.text : `${o.state}: ${o.text}`}`)
-    .join('\n');
+  return outcomes.map((o) => `${o.host}: ${o.state === 'ok' ? o.text : `${o.state}: ${o.text}`}`).join('\n');
 }
 
 /** A thrown error as one line (its first), for a summary. */

@@ -33,8 +33,7 @@ export function engineRequest(request: Record<string, unknown>): EngineRequest {
     throw new SpecError(`engine request: op must be one of ${OPS.join(', ')} (got ${JSON.stringify(op)})`);
   const address = request.address;
   const addressProblem = hostAddressRule(address);
-  if (addressProblem)
-    throw new SpecError(`engine request: address ${addressProblem} (got ${JSON.stringify(address)})`);
+  if (addressProblem) throw new SpecError(`engine request: address ${addressProblem} (got ${JSON.stringify(address)})`);
   const options = request.options ?? {};
   if (!isRecord(options)) throw new SpecError(`engine request: options must be a JSON object`);
   const allowDataLoss = options.allowDataLoss ?? [];
@@ -100,7 +99,13 @@ async function run(request: EngineRequest, log: (line: string) => void): Promise
         import('../plan/plan.js'),
         import('../plan/read-lock.js'),
       ]);
-      return { plan: await withReadLocks(desired.map((d) => d.spec.root), () => makePlan(desired), log) };
+      return {
+        plan: await withReadLocks(
+          desired.map((d) => d.spec.root),
+          () => makePlan(desired),
+          log,
+        ),
+      };
     }
     case 'apply':
       return applyChecked(request, allowDataLoss, log);

@@ -30,7 +30,8 @@ export function readRequest(request: Record<string, unknown>): ReadRequest {
     throw new SpecError(`read request: roots must be a non-empty list of hoststore roots`);
   for (const root of roots) {
     const problem = rootRule(root);
-    if (problem) throw new SpecError(`read request: root ${JSON.stringify(root)} is not a usable hoststore root: it ${problem}`);
+    if (problem)
+      throw new SpecError(`read request: root ${JSON.stringify(root)} is not a usable hoststore root: it ${problem}`);
   }
   // The answer is the data (its JSON); the text is made where it is shown.
   if (json !== true) throw new SpecError(`read request: json must be true (a host answers with data)`);
@@ -39,7 +40,8 @@ export function readRequest(request: Record<string, unknown>): ReadRequest {
   if (op === 'status' && name === undefined) throw new SpecError(`read request: status needs the storage's name`);
   if (project !== undefined && projectNameRule(project))
     throw new SpecError(`read request: project ${projectNameRule(project)} (got ${JSON.stringify(project)})`);
-  if (verify !== undefined && typeof verify !== 'boolean') throw new SpecError(`read request: verify must be true or false`);
+  if (verify !== undefined && typeof verify !== 'boolean')
+    throw new SpecError(`read request: verify must be true or false`);
   return {
     op: op as ReadOp,
     roots: roots as string[],

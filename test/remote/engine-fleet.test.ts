@@ -42,7 +42,9 @@ describe('groupByHost', () => {
 
   test('one address reached two ways is refused, naming both', () => {
     expect(() => groupByHost([s2, { ...s2, port: 22 }], (h) => h)).toThrow(SpecError);
-    expect(() => groupByHost([s2, { ...s2, port: 22 }], (h) => h)).toThrow(/storage-2.internal is declared with two different connections/);
+    expect(() => groupByHost([s2, { ...s2, port: 22 }], (h) => h)).toThrow(
+      /storage-2.internal is declared with two different connections/,
+    );
   });
 
   test('nothing: no groups', () => {
@@ -129,11 +131,17 @@ describe('engine requests a host refuses', () => {
     [{ ...good, op: 'delete-everything' }, /op must be one of plan, apply, destroy-check, destroy/],
     [{ ...good, address: 'a b' }, /address must be a DNS name/],
     [{ ...good, desired: [] }, /desired must be a non-empty list/],
-    [{ ...good, desired: [entry({ host: 'storage-2.internal' })] }, /is for host "storage-2.internal", not for storage-1.internal/],
+    [
+      { ...good, desired: [entry({ host: 'storage-2.internal' })] },
+      /is for host "storage-2.internal", not for storage-1.internal/,
+    ],
     [{ ...good, desired: [entry({})] }, /is for a local project, not for storage-1.internal/],
     [{ ...good, desired: [{ ...entry({ host: 'storage-1.internal' }), kind: 'user' }] }, /kind must be one of/],
     [{ ...good, desired: [{ ...entry({ host: 'storage-1.internal' }), extra: 1 }] }, /extra is not a field/],
-    [{ ...good, desired: [entry({ host: 'storage-1.internal', size_gb: 1 as unknown as string })] }, /spec must be a JSON object of strings/],
+    [
+      { ...good, desired: [entry({ host: 'storage-1.internal', size_gb: 1 as unknown as string })] },
+      /spec must be a JSON object of strings/,
+    ],
     [{ ...good, op: 'apply' }, /apply needs options.fingerprint/],
   ])('%#: refused', (request, message) => {
     expect(() => engineRequest(request as Record<string, unknown>)).toThrow(SpecError);

@@ -16,10 +16,10 @@ import { CLI, hoststore, type CliResult } from '../helpers/cli.js';
 import { cleanupRoot } from '../helpers/host-fixture.js';
 import { startSshHost, type SshHost } from '../helpers/sshd.js';
 
-
-
 /** A stack with one project per host (`local`: this machine), each one disk mounted for a service. */
-function synthHosts(parts: ReadonlyArray<{ project: string; root: string; host?: HostConnection; disk: string }>): string {
+function synthHosts(
+  parts: ReadonlyArray<{ project: string; root: string; host?: HostConnection; disk: string }>,
+): string {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-out-'));
   outs.push(outdir);
   const app = new App({ outdir });
@@ -56,8 +56,7 @@ function ownRoot(): string {
 
 afterAll(async () => {
   const problems: unknown[] = [];
-  for (const h of hosts.splice(0))
-    await h.stop().catch((e: unknown) => problems.push(e));
+  for (const h of hosts.splice(0)) await h.stop().catch((e: unknown) => problems.push(e));
   for (const root of ownRoots.splice(0)) {
     try {
       cleanupRoot(root);
@@ -92,7 +91,9 @@ test('apply across two hosts with one down: the other converges, the failure is 
   expect(fs.existsSync(imageOf(a.root, 'shop-a', 'a1'))).toBe(true);
   expect(fs.existsSync(imageOf(bRoot, 'shop-b', 'b1'))).toBe(false);
   expect(first.stdout).toContain(`host ${a.connection.address}:`);
-  expect(first.stdout).toMatch(new RegExp(`^${a.connection.address.replace(/\./g, '\\.')}: 2 changed, 0 unchanged$`, 'm'));
+  expect(first.stdout).toMatch(
+    new RegExp(`^${a.connection.address.replace(/\./g, '\\.')}: 2 changed, 0 unchanged$`, 'm'),
+  );
   expect(first.stdout).toMatch(new RegExp(`^${bAddress.replace(/\./g, '\\.')}: failed: .+`, 'm'));
   expect(first.stderr).toContain(`${bAddress} (failed)`);
 
@@ -107,7 +108,9 @@ test('apply across two hosts with one down: the other converges, the failure is 
   // THEN b converges, a has nothing to do
   expect({ status: second.status, output: text(second) }).toEqual({ status: 0, output: expect.any(String) });
   expect(fs.existsSync(imageOf(bRoot, 'shop-b', 'b1'))).toBe(true);
-  expect(second.stdout).toMatch(new RegExp(`^${a.connection.address.replace(/\./g, '\\.')}: 0 changed, 2 unchanged$`, 'm'));
+  expect(second.stdout).toMatch(
+    new RegExp(`^${a.connection.address.replace(/\./g, '\\.')}: 0 changed, 2 unchanged$`, 'm'),
+  );
   expect(second.stdout).toMatch(new RegExp(`^${bAddress.replace(/\./g, '\\.')}: 2 changed, 0 unchanged$`, 'm'));
 
   // AND a plan of both shows no changes on either
@@ -135,8 +138,12 @@ test('plan reports a host without hoststore, with the command that installs it, 
 
   // THEN the bare host is named with the install command; nothing was made on either host
   expect(plan.status).toBe(1);
-  expect(plan.stdout).toMatch(new RegExp(`^${bare.connection.address.replace(/\./g, '\\.')}: failed: .*npm install -g cdktf-hoststore@`, 'm'));
-  expect(plan.stdout).toMatch(new RegExp(`^${a.connection.address.replace(/\./g, '\\.')}: 2 to change, 0 unchanged$`, 'm'));
+  expect(plan.stdout).toMatch(
+    new RegExp(`^${bare.connection.address.replace(/\./g, '\\.')}: failed: .*npm install -g cdktf-hoststore@`, 'm'),
+  );
+  expect(plan.stdout).toMatch(
+    new RegExp(`^${a.connection.address.replace(/\./g, '\\.')}: 2 to change, 0 unchanged$`, 'm'),
+  );
   expect(fs.existsSync(imageOf(a.root, 'shop-a', 'a2'))).toBe(false);
   expect(fs.existsSync(imageOf(bare.root, 'shop-c', 'c1'))).toBe(false);
 
@@ -144,7 +151,9 @@ test('plan reports a host without hoststore, with the command that installs it, 
   const json = hoststore(['plan', '--app', out, '--format', 'json']);
   expect(json.status).toBe(1);
   const entries = JSON.parse(json.stdout) as Array<{ host: string; plan?: { items: unknown[] }; error?: string }>;
-  expect(entries.map((e) => [e.host, e.plan?.items.length, e.error?.includes('npm install -g cdktf-hoststore@')])).toEqual([
+  expect(
+    entries.map((e) => [e.host, e.plan?.items.length, e.error?.includes('npm install -g cdktf-hoststore@')]),
+  ).toEqual([
     [a.connection.address, 2, undefined],
     [bare.connection.address, undefined, true],
   ]);
@@ -220,3 +229,33 @@ function runIn(cwd: string, args: string[]): CliResult {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env, encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+test('an ordinary user (nobody) plans and applies on a root host: no root on the deploying side', async () => {
+  // GIVEN a host whose client key and known_hosts nobody owns, and a synth output nobody may read
+  const nobody = { uid: 65534, gid: 65534 };
+  const h = await host({ clientOwner: nobody });
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-nobody-'));
+  dirs.push(home);
+  fs.chownSync(home, nobody.uid, nobody.gid);
+  const out = synthHosts([{ project: 'shop-n', root: h.root, host: h.connection, disk: 'n1' }]);
+  for (const p of [out, ...fs.readdirSync(out, { recursive: true }).map((f) => path.join(out, String(f)))])
+    fs.chmodSync(p, fs.statSync(p).isDirectory() ? 0o755 : 0o644);
+  const asNobody = (...args: string[]) => {
+    const r = spawnSync(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args],
+      { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: home, XDG_RUNTIME_DIR: home } },
+    );
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  // WHEN nobody applies
+  const applied = asNobody('apply', '--app', out, '--auto-approve');
+
+  // THEN the host has the disk, made by root there; a plan as nobody shows nothing left to do
+  expect({ status: applied.status, stderr: applied.stderr }).toEqual({ status: 0, stderr: '' });
+  expect(fs.statSync(imageOf(h.root, 'shop-n', 'n1')).uid).toBe(0);
+  const planned = asNobody('plan', '--app', out, '--detailed-exitcode');
+  expect({ status: planned.status, stderr: planned.stderr }).toEqual({ status: 0, stderr: '' });
+  expect(planned.stdout).toContain(`${h.connection.address}: 0 to change, 2 unchanged`);
+});

@@ -56,15 +56,27 @@ test('apply runs only the plan the sender saw: a host changed since is refused, 
   expect(plan.items.map((i) => i.action)).toEqual(['create']);
 
   // WHEN it asks to apply a plan with another fingerprint (the host changed since it planned)
-  const stale = await engine({ op: 'apply', address: ADDRESS, desired: wanted, options: { fingerprint: '0'.repeat(64) } });
+  const stale = await engine({
+    op: 'apply',
+    address: ADDRESS,
+    desired: wanted,
+    options: { fingerprint: '0'.repeat(64) },
+  });
 
   // THEN nothing is done, and the answer says why (refused, exit 3)
   expect(stale.code).toBe(3);
-  expect(stale.answer.error?.message).toMatch(/^the host changed since it was planned, so nothing was applied on storage-1.internal/);
+  expect(stale.answer.error?.message).toMatch(
+    /^the host changed since it was planned, so nothing was applied on storage-1.internal/,
+  );
   expect(fs.existsSync(imagePath(host.root, 'disk', 'shop', 'db'))).toBe(false);
 
   // WHEN it applies the plan it saw
-  const applied = await engine({ op: 'apply', address: ADDRESS, desired: wanted, options: { fingerprint: plan.fingerprint } });
+  const applied = await engine({
+    op: 'apply',
+    address: ADDRESS,
+    desired: wanted,
+    options: { fingerprint: plan.fingerprint },
+  });
 
   // THEN the host has it, and the answer carries the apply's lines
   expect({ code: applied.code, error: applied.answer.error }).toEqual({ code: 0, error: undefined });
@@ -76,6 +88,8 @@ test('a request whose things name another host is refused before the host is rea
   const wanted = desired(1);
   const { code, answer } = await engine({ op: 'plan', address: 'storage-2.internal', desired: wanted });
   expect(code).toBe(2);
-  expect(answer.error?.message).toMatch(/is for host "storage-1.internal", not for storage-2.internal, which this request is for; nothing was done/);
+  expect(answer.error?.message).toMatch(
+    /is for host "storage-1.internal", not for storage-2.internal, which this request is for; nothing was done/,
+  );
   expect(fs.readdirSync(host.root)).toEqual([]);
 });
