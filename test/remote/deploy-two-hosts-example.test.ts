@@ -84,3 +84,26 @@ remoteTest('the two-host example deploys each project to its own host, and destr
   }
   expect(fs.existsSync(imagePath(dbHost.root, 'disk', 'shop-db', 'shop-postgres'))).toBe(true);
 });
+
+(fs.existsSync(APP) ? test : test.skip)(
+  'a HOSTSTORE_EXAMPLE_HOSTS that is not two hosts is one line, and nothing is synthesized',
+  () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-two-hosts-bad-'));
+    try {
+      for (const bad of ['[{"address":"a"}]', '{', '[1,2]']) {
+        const run = spawnSync(process.execPath, [APP], {
+          cwd: dir,
+          encoding: 'utf8',
+          env: { ...process.env, HOSTSTORE_EXAMPLE_HOSTS: bad },
+        });
+        expect(run.status).toBe(2);
+        expect(run.stderr).toBe(
+          `HOSTSTORE_EXAMPLE_HOSTS must be a JSON array of two hosts, each {"address": ..., "identityFile"?: ..., "knownHostsFile"?: ..., "port"?: ..., "user"?: ..., "root"?: ...} (got ${JSON.stringify(bad)})\n`,
+        );
+        expect(fs.readdirSync(dir)).toEqual([]);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
