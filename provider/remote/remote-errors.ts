@@ -28,12 +28,15 @@ export class HostKeyError extends HoststoreError {
     readonly connection: HostConnection,
     changed: boolean,
   ) {
-    const file = connection.knownHostsFile ?? '~/.ssh/known_hosts (the deploying user\'s)';
+    // Without knownHostsFile, ssh reads the deploying user's own file.
+    const file = connection.knownHostsFile ?? '~/.ssh/known_hosts';
     const name = connection.port === 22 ? connection.address : `[${connection.address}]:${connection.port}`;
+    const scan = `ssh-keyscan -p ${connection.port} ${connection.address}`;
+    const check = `compare \`${scan} | ssh-keygen -lf -\` with \`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\` run on the host, and only if they match`;
     super(
       changed
-        ? `host ${describeHost(connection)}: its host key differs from the one for ${name} in ${file}, so nothing was sent (a reinstalled host, or someone in between); if the host was reinstalled, check its new key's fingerprint on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then replace the line: ssh-keygen -R '${name}' -f ${file} && ssh-keyscan -p ${connection.port} ${connection.address} >> ${file}`
-        : `host ${describeHost(connection)}: its host key is not in ${file}, so nothing was sent (host keys are always checked, never accepted on first use); add it after checking its fingerprint against the host's own (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the host): ssh-keyscan -p ${connection.port} ${connection.address} >> ${file}`,
+        ? `host ${describeHost(connection)}: its host key differs from the one for ${name} in ${file}, so nothing was sent (a reinstalled host, or someone in between); if the host was reinstalled, ${check}: ssh-keygen -R '${name}' -f ${file} && ${scan} >> ${file}`
+        : `host ${describeHost(connection)}: its host key is not in ${file}, so nothing was sent (host keys are always checked, never accepted on first use); to add it, ${check}: ${scan} >> ${file}`,
     );
     this.name = 'HostKeyError';
   }

@@ -269,7 +269,7 @@ describe('host keys are checked, never accepted', () => {
     const result = await handle('storage', 'converge', spec, { connection: { ...host.connection, knownHostsFile } });
     expect(result.status).toBe(1);
     expect(result.stderr).toBe(
-      `hoststore: host root@${host.connection.address}:${host.connection.port}: its host key is not in ${knownHostsFile}, so nothing was sent (host keys are always checked, never accepted on first use); add it after checking its fingerprint against the host's own (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the host): ssh-keyscan -p ${host.connection.port} ${host.connection.address} >> ${knownHostsFile}\n`,
+      `hoststore: host root@${host.connection.address}:${host.connection.port}: its host key is not in ${knownHostsFile}, so nothing was sent (host keys are always checked, never accepted on first use); to add it, compare \`ssh-keyscan -p ${host.connection.port} ${host.connection.address} | ssh-keygen -lf -\` with \`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\` run on the host, and only if they match: ssh-keyscan -p ${host.connection.port} ${host.connection.address} >> ${knownHostsFile}\n`,
     );
     expect(fs.readFileSync(knownHostsFile, 'utf8')).toBe('');
     expect(fs.existsSync(path.join(host.root, 'disks', 'unknown-key.img'))).toBe(false);
@@ -284,7 +284,9 @@ describe('host keys are checked, never accepted', () => {
     const result = await handle('storage', 'converge', spec, { connection: { ...host.connection, knownHostsFile } });
     expect(result.status).toBe(1);
     expect(result.stderr.split('\n')).toHaveLength(2);
-    expect(result.stderr).toMatch(/^hoststore: host root@\S+: its host key differs from the one for \[\S+\]:\d+ in \S+, so nothing was sent/);
+    expect(result.stderr).toMatch(
+      /^hoststore: host root@\S+: its host key differs from the one for \[\S+\]:\d+ in \S+, so nothing was sent .*, and only if they match: ssh-keygen -R '\[\S+\]:\d+' -f \S+ && ssh-keyscan -p \d+ \S+ >> \S+\n$/,
+    );
     expect(fs.existsSync(path.join(host.root, 'disks', 'wrong-key.img'))).toBe(false);
   });
 });
