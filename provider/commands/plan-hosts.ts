@@ -137,6 +137,8 @@ export async function applyHosts(groups: readonly Group[], options: EngineOption
       assertNoErrors(p.plan);
       assertApplicable(p.plan, allowDataLoss);
     } catch (error) {
+      // In full (which names to pass to --allow-data-loss, one per line); the summary keeps its first line.
+      process.stderr.write(`hoststore: ${host}: ${(error as Error).message}\n`);
       outcomes.set(host, failed(host, error));
       continue;
     }

@@ -18,7 +18,14 @@ import { startSshHost, type SshHost } from '../helpers/sshd.js';
 
 /** A stack with one project per host (`local`: this machine), each one disk mounted for a service. */
 function synthHosts(
-  parts: ReadonlyArray<{ project: string; root: string; host?: HostConnection; disk: string }>,
+  parts: ReadonlyArray<{
+    project: string;
+    root: string;
+    host?: HostConnection;
+    disk: string;
+    sizeGb?: number;
+    filesystem?: 'ext4' | 'xfs';
+  }>,
 ): string {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-out-'));
   outs.push(outdir);
@@ -29,7 +36,11 @@ function synthHosts(
       root: part.root,
       ...(part.host ? { host: part.host } : {}),
     } as ConstructorParameters<typeof StorageProject>[2]);
-    const disk = new Disk(project, part.disk, { name: part.disk, sizeGb: 1 });
+    const disk = new Disk(project, part.disk, {
+      name: part.disk,
+      sizeGb: part.sizeGb ?? 1,
+      ...(part.filesystem ? { filesystem: part.filesystem } : {}),
+    });
     new Mount(project, `${part.disk}-mount`, { storage: disk, service: 'db', mountPath: '/data' });
   }
   app.synth();
@@ -69,6 +80,7 @@ afterAll(async () => {
 });
 
 const imageOf = (root: string, project: string, disk: string) => imagePath(root, 'disk', project, disk);
+const escaped = (address: string) => address.replace(/\./g, '\\.');
 const text = (r: CliResult) => `${r.stdout}\n${r.stderr}`;
 
 test('apply across two hosts with one down: the other converges, the failure is named; a rerun after it is back converges it', async () => {
@@ -116,6 +128,26 @@ test('apply across two hosts with one down: the other converges, the failure is 
   // AND a plan of both shows no changes on either
   const plan = hoststore(['plan', '--app', out2, '--detailed-exitcode']);
   expect({ status: plan.status, output: text(plan) }).toEqual({ status: 0, output: expect.any(String) });
+
+  // WHEN a's disk grows and b's asks for another filesystem (refused: it would reformat the data)
+  const out3 = synthHosts([
+    { project: 'shop-a', root: a.root, host: a.connection, disk: 'a1', sizeGb: 2 },
+    { project: 'shop-b', root: bRoot, host: b2.connection, disk: 'b1', filesystem: 'xfs' },
+  ]);
+  const third = hoststore(['apply', '--app', out3, '--auto-approve']);
+
+  // THEN a grows, b refuses with its reason in full, and the exit status is a refusal's (3) naming b
+  expect(third.status).toBe(3);
+  expect(fs.statSync(imageOf(a.root, 'shop-a', 'a1')).size).toBe(2 * 1024 ** 3);
+  expect(third.stdout).toMatch(new RegExp(`^${escaped(a.connection.address)}: 1 changed, 1 unchanged$`, 'm'));
+  expect(third.stdout).toMatch(new RegExp(`^${escaped(bAddress)}: refused: the plan has refused changes`, 'm'));
+  expect(third.stderr).toMatch(
+    new RegExp(
+      `^hoststore: ${escaped(bAddress)}: the plan has refused changes, so nothing was applied:\n  disk b1: .+`,
+      'm',
+    ),
+  );
+  expect(third.stderr).toContain(`${bAddress} (refused)`);
 
   // AND --host narrows a destroy to one host (retain: the data stays)
   const destroy = hoststore(['destroy', '--app', out2, '--auto-approve', '--host', bAddress]);
