@@ -5,6 +5,7 @@ import { engineBench } from './engine-bench.js';
 import { snapshotBench } from './snapshot-bench.js';
 import { poolBench } from './pool-bench.js';
 import { deployBench } from './deploy-bench.js';
+import { remoteBench } from './remote-bench.js';
 import type { BenchResult } from './measure.js';
 
 async function main(): Promise<void> {
@@ -31,6 +32,11 @@ async function main(): Promise<void> {
   if (!only || only === 'deploy') {
     const sizes = process.argv[4]?.split(',').map(Number);
     results.push(...(await deployBench(process.argv[3], sizes)));
+  }
+  // `remote [apply|noop|fleet]`: a loopback sshd host against the same jobs run locally (see remote-bench.ts).
+  if (!only || only === 'remote') {
+    if (process.getuid?.() !== 0) process.stdout.write('skipping remote benchmarks: they need root\n');
+    else results.push(...(await remoteBench(process.argv[3])));
   }
   for (const r of results) {
     process.stdout.write(

@@ -26,6 +26,8 @@ export interface AppModel {
   readonly carrier?: 'terraform_data' | 'null_resource';
   /** The command the provisioners run (StorageProject's `cli`); this package's CLI when absent. */
   readonly cli?: string;
+  /** The StorageProject's `host` (a remote project); local when absent. */
+  readonly host?: object;
   readonly storage: StorageModel[];
 }
 
@@ -36,7 +38,12 @@ import { StorageProject, Volume, Disk, Mount, SnapshotPolicy } from ${JSON.strin
 const model = JSON.parse(fs.readFileSync(new URL('./model.json', import.meta.url), 'utf8'));
 const app = new App();
 const stack = new TerraformStack(app, model.stack);
-const project = new StorageProject(stack, 'app', { root: model.root, carrier: model.carrier, cli: model.cli });
+const project = new StorageProject(stack, 'app', {
+  root: model.root,
+  carrier: model.carrier,
+  cli: model.cli,
+  ...(model.host ? { host: model.host } : {}),
+});
 for (const s of model.storage) {
   const storage = s.type === 'Disk' ? new Disk(project, s.id, s.props) : new Volume(project, s.id, s.props);
   for (const { id, ...m } of s.mounts ?? []) new Mount(project, id, { storage, ...m });
