@@ -31,10 +31,11 @@ export interface AppModel {
   readonly storage: StorageModel[];
 }
 
-const APP_SOURCE = `
+/** The app's code, importing the constructs from the repository at `repo`. */
+const appSource = (repo: string) => `
 import { App, TerraformStack } from 'cdktf';
 import * as fs from 'node:fs';
-import { StorageProject, Volume, Disk, Mount, SnapshotPolicy } from ${JSON.stringify(path.join(REPO, 'dist/src/index.js'))};
+import { StorageProject, Volume, Disk, Mount, SnapshotPolicy } from ${JSON.stringify(path.join(repo, 'dist/src/index.js'))};
 const model = JSON.parse(fs.readFileSync(new URL('./model.json', import.meta.url), 'utf8'));
 const app = new App();
 const stack = new TerraformStack(app, model.stack);
@@ -58,11 +59,12 @@ app.synth();
 export class CdktfApp {
   readonly dir: string;
 
-  constructor() {
+  /** `repo`: where the app finds this package's build and node_modules (another path to them, for another user). */
+  constructor(repo: string = REPO) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-app-'));
     // The app resolves 'cdktf' from the repository's node_modules, like a project that installed us.
-    fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(this.dir, 'node_modules'));
-    fs.writeFileSync(path.join(this.dir, 'app.mjs'), APP_SOURCE);
+    fs.symlinkSync(path.join(repo, 'node_modules'), path.join(this.dir, 'node_modules'));
+    fs.writeFileSync(path.join(this.dir, 'app.mjs'), appSource(repo));
     fs.writeFileSync(
       path.join(this.dir, 'cdktf.json'),
       JSON.stringify({

@@ -13,6 +13,7 @@ import { Disk, Mount, StorageProject } from '../../src/index.js';
 import type { HostConnection } from '../../src/host-connection.js';
 import { spawnSync } from 'node:child_process';
 import { CLI, hoststore, type CliResult } from '../helpers/cli.js';
+import { NOBODY, repoForNobody, runAsNobody } from '../helpers/nobody.js';
 import { cleanupRoot } from '../helpers/host-fixture.js';
 import { startSshHost, type SshHost } from '../helpers/sshd.js';
 
@@ -264,30 +265,32 @@ function runIn(cwd: string, args: string[]): CliResult {
 
 test('an ordinary user (nobody) plans and applies on a root host: no root on the deploying side', async () => {
   // GIVEN a host whose client key and known_hosts nobody owns, and a synth output nobody may read
-  const nobody = { uid: 65534, gid: 65534 };
-  const h = await host({ clientOwner: nobody });
+  const h = await host({ clientOwner: NOBODY });
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-nobody-'));
   dirs.push(home);
-  fs.chownSync(home, nobody.uid, nobody.gid);
+  fs.chownSync(home, NOBODY.uid, NOBODY.gid);
   const out = synthHosts([{ project: 'shop-n', root: h.root, host: h.connection, disk: 'n1' }]);
   for (const p of [out, ...fs.readdirSync(out, { recursive: true }).map((f) => path.join(out, String(f)))])
     fs.chmodSync(p, fs.statSync(p).isDirectory() ? 0o755 : 0o644);
-  const asNobody = (...args: string[]) => {
-    const r = spawnSync(
-      'setpriv',
-      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args],
-      { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: home, XDG_RUNTIME_DIR: home } },
-    );
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-  };
+  const build = repoForNobody();
+  try {
+    const asNobody = (...args: string[]) => {
+      const r = runAsNobody(process.execPath, [build.cli, ...args], {
+        env: { PATH: process.env.PATH, HOME: home, XDG_RUNTIME_DIR: home },
+      });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
 
-  // WHEN nobody applies
-  const applied = asNobody('apply', '--app', out, '--auto-approve');
+    // WHEN nobody applies
+    const applied = asNobody('apply', '--app', out, '--auto-approve');
 
-  // THEN the host has the disk, made by root there; a plan as nobody shows nothing left to do
-  expect({ status: applied.status, stderr: applied.stderr }).toEqual({ status: 0, stderr: '' });
-  expect(fs.statSync(imageOf(h.root, 'shop-n', 'n1')).uid).toBe(0);
-  const planned = asNobody('plan', '--app', out, '--detailed-exitcode');
-  expect({ status: planned.status, stderr: planned.stderr }).toEqual({ status: 0, stderr: '' });
-  expect(planned.stdout).toContain(`${h.connection.address}: 0 to change, 2 unchanged`);
+    // THEN the host has the disk, made by root there; a plan as nobody shows nothing left to do
+    expect({ status: applied.status, stderr: applied.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(fs.statSync(imageOf(h.root, 'shop-n', 'n1')).uid).toBe(0);
+    const planned = asNobody('plan', '--app', out, '--detailed-exitcode');
+    expect({ status: planned.status, stderr: planned.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(planned.stdout).toContain(`${h.connection.address}: 0 to change, 2 unchanged`);
+  } finally {
+    build.release();
+  }
 });

@@ -2,45 +2,41 @@
  * A remote project needs no root on the deploying side: an ordinary user (nobody, uid 65534) forwards its
  * handler calls to a host where they run as root.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CLI } from '../helpers/cli.js';
+import { NOBODY, repoForNobody, runAsNobody, type NobodyRepo } from '../helpers/nobody.js';
 import { storageWire } from '../helpers/specs.js';
 import { startSshHost, type SshHost } from '../helpers/sshd.js';
 
-const NOBODY = { uid: 65534, gid: 65534 };
 let host: SshHost;
 let home: string;
+let build: NobodyRepo | undefined;
 
 beforeAll(async () => {
   host = await startSshHost({ clientOwner: NOBODY });
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-nobody-'));
   fs.chownSync(home, NOBODY.uid, NOBODY.gid);
+  build = repoForNobody();
 });
 afterAll(async () => {
+  build?.release();
   await host?.stop();
   if (home) fs.rmSync(home, { recursive: true, force: true });
 });
 
 function asNobody(kind: string, op: string, spec: unknown, env: Record<string, string> = {}) {
-  return spawnSync(
-    'setpriv',
-    ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'handle', kind, op],
-    {
-      encoding: 'utf8',
-      // A CI runner's environment: its own HOME and runtime directory, no root anywhere.
-      env: {
-        PATH: process.env.PATH,
-        HOME: home,
-        XDG_RUNTIME_DIR: home,
-        HOSTSTORE_HOST: JSON.stringify(host.connection),
-        HOSTSTORE_SPEC: JSON.stringify(spec),
-        ...env,
-      },
+  return runAsNobody(process.execPath, [build!.cli, 'handle', kind, op], {
+    // A CI runner's environment: its own HOME and runtime directory, no root anywhere.
+    env: {
+      PATH: process.env.PATH,
+      HOME: home,
+      XDG_RUNTIME_DIR: home,
+      HOSTSTORE_HOST: JSON.stringify(host.connection),
+      HOSTSTORE_SPEC: JSON.stringify(spec),
+      ...env,
     },
-  );
+  });
 }
 
 test('nobody converges and deletes a storage on a root host', () => {

@@ -6,19 +6,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { imagePath, replicaHostPath } from '../../src/schema.js';
 import { Registry } from '../../provider/registry/store.js';
 import { readMountTable } from '../../provider/host/mounts.js';
 import { hostLoopsUnder, hostMountsUnder, hostSkipReason } from '../helpers/host-fixture.js';
 import { CdktfApp, terraformAvailable, type AppModel } from '../helpers/cdktf-app.js';
 import { CLI } from '../helpers/cli.js';
+import { NOBODY, repoForNobody, runAsNobody, type NobodyRepo } from '../helpers/nobody.js';
 import { startSshHost, type SshHost } from '../helpers/sshd.js';
-
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CDKTF = path.join(REPO, 'node_modules', '.bin', 'cdktf');
-const NOBODY = { uid: 65534, gid: 65534 };
 
 const skip =
   hostSkipReason('sshd', 'setpriv') ??
@@ -39,9 +34,12 @@ const MOUNT_PATH = '/srv/app@v1+blue=on';
 let host: SshHost | undefined;
 let app: CdktfApp | undefined;
 let home = '';
+/** This build where nobody can read it (a copy of links when the clone is in a directory only root enters). */
+let build: NobodyRepo | undefined;
 
 beforeAll(async () => {
   if (skip) return;
+  build = repoForNobody();
   host = await startSshHost({ clientOwner: NOBODY });
   // The README's advice for the CI key: it may run `hoststore remote` and nothing else.
   const authorizedKeys = path.join(host.dir, 'authorized_keys');
@@ -52,6 +50,7 @@ afterAll(async () => {
   app?.cleanup();
   if (home) fs.rmSync(home, { recursive: true, force: true });
   await host?.stop();
+  build?.release();
 });
 
 /** nobody's HOME, with the empty Terraform CLI config and a log of every local hoststore invocation. */
@@ -63,7 +62,7 @@ function makeHome(): { dir: string; cli: string; calls(): string[] } {
   // Each provisioner's hoststore process logs the uid it runs as and its arguments, then runs the real CLI.
   fs.writeFileSync(
     cli,
-    `#!/bin/sh\nprintf '%s %s\\n' "$(id -u)" "$*" >> '${log}'\nexec '${process.execPath}' '${CLI}' "$@"\n`,
+    `#!/bin/sh\nprintf '%s %s\\n' "$(id -u)" "$*" >> '${log}'\nexec '${process.execPath}' '${build!.cli}' "$@"\n`,
     {
       mode: 0o755,
     },
@@ -87,7 +86,7 @@ function chownTree(dir: string): void {
 
 /** `cdktf ARGS` in the app as nobody (no groups, HOME its own); throws with the output on failure. */
 function cdktfAsNobody(dir: string, ...args: string[]): string {
-  const result = asNobody(dir, CDKTF, args);
+  const result = asNobody(dir, path.join(build!.repo, 'node_modules', '.bin', 'cdktf'), args);
   const output = `${result.stdout}\n${result.stderr}`;
   if (result.status !== 0)
     throw new Error(`cdktf ${args.join(' ')} as nobody failed (${result.status}):\n${output.slice(-4000)}`);
@@ -97,25 +96,19 @@ function cdktfAsNobody(dir: string, ...args: string[]): string {
 /** Runs `command ARGS` in `dir` as nobody, with nothing of root's environment but PATH. */
 function asNobody(dir: string, command: string, args: string[]) {
   chownTree(dir);
-  return spawnSync(
-    'setpriv',
-    [`--reuid=${NOBODY.uid}`, `--regid=${NOBODY.gid}`, '--clear-groups', '--', command, ...args],
-    {
-      cwd: dir,
-      encoding: 'utf8',
-      timeout: 300_000,
-      env: {
-        PATH: `${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
-        HOME: home,
-        TMPDIR: home,
-        TF_CLI_CONFIG_FILE: path.join(home, 'empty.tfrc'),
-        CHECKPOINT_DISABLE: '1',
-        CI: '1',
-        FORCE_COLOR: '0',
-        NO_COLOR: '1',
-      },
+  return runAsNobody(command, args, {
+    cwd: dir,
+    env: {
+      PATH: `${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
+      HOME: home,
+      TMPDIR: home,
+      TF_CLI_CONFIG_FILE: path.join(home, 'empty.tfrc'),
+      CHECKPOINT_DISABLE: '1',
+      CI: '1',
+      FORCE_COLOR: '0',
+      NO_COLOR: '1',
     },
-  );
+  });
 }
 
 remoteTest(
@@ -124,7 +117,7 @@ remoteTest(
     const remote = host as SshHost;
     const local = makeHome();
     home = local.dir;
-    app = new CdktfApp();
+    app = new CdktfApp(build!.repo);
     const model = (options: { dbSize?: number; readOnly?: boolean } = {}): AppModel => ({
       stack: STACK,
       root: remote.root,
@@ -204,7 +197,7 @@ remoteTest(
     expect(noop).toMatch(/No changes|0 added, 0 changed, 0 destroyed/);
     expect(local.calls().length).toBe(before);
     // AND the README workflow's plan step, run by nobody, sees nothing to do on the host
-    const plan = asNobody(app.dir, process.execPath, [CLI, 'plan', '--app', 'cdktf.out', '--detailed-exitcode']);
+    const plan = asNobody(app.dir, process.execPath, [build!.cli, 'plan', '--app', 'cdktf.out', '--detailed-exitcode']);
     expect(plan.status === 0 ? 0 : `${plan.status}: ${plan.stderr}${plan.stdout}`).toBe(0);
 
     // WHEN the stack is destroyed THEN nothing stays mounted or attached under the host's root; data is retained
