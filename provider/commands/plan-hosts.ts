@@ -122,7 +122,7 @@ export async function applyHosts(groups: readonly Group[], options: EngineOption
   const parallelism = options.parallelism ?? DEFAULT_PARALLELISM;
   const allowDataLoss = new Set(options.allowDataLoss);
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  // Every host is planned before anything is applied anywhere: a host that cannot run (unreachable, no or
+  // Every host is planned before anything is applied anywhere (to be shown and confirmed): a host that cannot run (unreachable, no or
   // another hoststore) or whose plan is refused is named now, and the others go ahead.
   const planned = await planAll(groups, parallelism);
   process.stdout.write(`${renderAll(planned, 'text')}\n`);
@@ -192,9 +192,9 @@ async function applyEachHost(groups: readonly Group[], options: EngineOptions): 
   const started = Date.now();
   let applied = false;
   let shown = 0;
-  // A host's part in one write, as it ends, a blank line between two.
-  const show = (group: Group, text: string) =>
-    process.stdout.write(`${shown++ > 0 ? '\n' : ''}host ${group.name}:\n${text}\n`);
+  // A host's part at once, as it ends, a blank line between two; through `log`, so a progress line of this
+  // machine's apply on a terminal is cleared first, not written over.
+  const show = (group: Group, text: string) => log(`${shown++ > 0 ? '\n' : ''}host ${group.name}:\n${text}`);
   const settled = await runBounded(groups, options.parallelism ?? DEFAULT_PARALLELISM, async (group): Promise<HostApply> => {
     if (!group.connection) {
       let plan: Plan | undefined;
