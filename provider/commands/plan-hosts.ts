@@ -21,6 +21,7 @@ import {
   type HostOutcome,
 } from '../remote/fleet.js';
 import { engineOp, HostOpError } from '../remote/host-request.js';
+import { RemoteIncompatibleError } from '../remote/remote-errors.js';
 import { confirm } from './confirm.js';
 import { planConsistently, render, type EngineOptions } from './plan.js';
 
@@ -181,6 +182,17 @@ interface HostApply {
 }
 
 /**
+ * A host whose hoststore has this contract but predates `plan-apply` (it refused the op, nothing done there):
+ * an incompatible hoststore, said as one, with the command that installs this version there.
+ */
+function withoutPlanApply(group: Group, error: unknown): Error | undefined {
+  if (!(error instanceof HostOpError) || error.answer?.plan !== undefined) return undefined;
+  const message = error.message;
+  if (!message.startsWith('engine request: op must be one of') || !message.includes('"plan-apply"')) return undefined;
+  return new RemoteIncompatibleError(group.connection!, 'its hoststore is older than this one (it has no plan-apply)');
+}
+
+/**
  * `apply --auto-approve`: nothing is shown before it is applied, so each host plans and applies at once,
  * independently: a remote host in ONE request (`plan-apply`: planned and applied under its root locks,
  * refused there exactly as an apply is here), this machine as a local apply does. Each host's plan and
@@ -216,7 +228,9 @@ async function applyEachHost(groups: readonly Group[], options: EngineOptions): 
     }
     let answer: Awaited<ReturnType<typeof onHost>>;
     try {
-      answer = await onHost(group, 'plan-apply', { allowDataLoss: [...allowDataLoss] });
+      answer = await onHost(group, 'plan-apply', { allowDataLoss: [...allowDataLoss] }).catch((error: unknown) => {
+        throw withoutPlanApply(group, error) ?? error;
+      });
     } catch (error) {
       // The host's answer when it planned (its plan, the lines logged before it stopped), else only why not.
       const sent = error instanceof HostOpError ? error.answer : undefined;

@@ -189,3 +189,36 @@ test('apply --auto-approve: a refused or undeclared data-loss change applies not
   expect(fs.existsSync(imageOf(root, 'shop-b', 'gone'))).toBe(false);
   expect(fs.statSync(imageOf(root, 'shop-b', 'keep')).size).toBe(2 * 1024 ** 3);
 });
+
+test('apply --auto-approve to a host whose hoststore predates plan-apply: one line naming it and the install command', async () => {
+  // GIVEN a host whose hoststore answers an engine request as one without plan-apply does
+  const old = await countedHost();
+  const answer = {
+    hoststoreEngine: 1,
+    log: [],
+    error: {
+      message: 'engine request: op must be one of plan, apply, destroy-check, destroy (got "plan-apply")',
+      exitCode: 2,
+    },
+  };
+  fs.writeFileSync(
+    path.join(old.host.binDir, 'hoststore'),
+    `#!/bin/sh\ncat > /dev/null\necho '${JSON.stringify(answer)}'\nexit 2\n`,
+    { mode: 0o755 },
+  );
+  const address = old.host.connection.address;
+  const out = synthHosts([{ project: 'shop-o', root: old.host.root, host: old.host.connection, disks: [{ name: 'o1' }] }]);
+
+  // WHEN applying with --auto-approve
+  const r = hoststore(['apply', '--app', out, '--auto-approve']);
+
+  // THEN it is named as incompatible, with the command that installs this version there; nothing made
+  expect(r.status).toBe(1);
+  expect(r.stdout).toMatch(
+    new RegExp(
+      `^${escaped(address)}: failed: host .*${escaped(address)}.*: its hoststore is older than this one \\(it has no plan-apply\\); nothing was done there; install the same version on the host: npm install -g cdktf-hoststore@\\S+$`,
+      'm',
+    ),
+  );
+  expect(fs.existsSync(imageOf(old.host.root, 'shop-o', 'o1'))).toBe(false);
+});
