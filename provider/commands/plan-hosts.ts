@@ -20,7 +20,8 @@ import {
   type HostGroup,
   type HostOutcome,
 } from '../remote/fleet.js';
-import { engineOp } from '../remote/host-request.js';
+import { engineOp, HostOpError } from '../remote/host-request.js';
+import { RemoteIncompatibleError } from '../remote/remote-errors.js';
 import { confirm } from './confirm.js';
 import { planConsistently, render, type EngineOptions } from './plan.js';
 
@@ -118,10 +119,11 @@ export async function planHosts(groups: readonly Group[], options: EngineOptions
 }
 
 export async function applyHosts(groups: readonly Group[], options: EngineOptions): Promise<number> {
+  if (options.autoApprove) return applyEachHost(groups, options);
   const parallelism = options.parallelism ?? DEFAULT_PARALLELISM;
   const allowDataLoss = new Set(options.allowDataLoss);
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  // Every host is planned before anything is applied anywhere: a host that cannot run (unreachable, no or
+  // Every host is planned before anything is applied anywhere (to be shown and confirmed): a host that cannot run (unreachable, no or
   // another hoststore) or whose plan is refused is named now, and the others go ahead.
   const planned = await planAll(groups, parallelism);
   process.stdout.write(`${renderAll(planned, 'text')}\n`);
@@ -171,6 +173,93 @@ export async function applyHosts(groups: readonly Group[], options: EngineOption
     groups.map((g) => outcomes.get(g.name)!),
     'the apply',
   );
+}
+
+/** How one host's apply ended under --auto-approve: its plan once there is one, else why there is none. */
+interface HostApply {
+  readonly plan?: Plan;
+  readonly error?: unknown;
+}
+
+/**
+ * A host whose hoststore has this contract but predates `plan-apply` (it refused the op, nothing done there):
+ * an incompatible hoststore, said as one, with the command that installs this version there.
+ */
+function withoutPlanApply(group: Group, error: unknown): Error | undefined {
+  if (!(error instanceof HostOpError) || error.answer?.plan !== undefined) return undefined;
+  const message = error.message;
+  if (!message.startsWith('engine request: op must be one of') || !message.includes('"plan-apply"')) return undefined;
+  return new RemoteIncompatibleError(group.connection!, 'its hoststore is older than this one (it has no plan-apply)');
+}
+
+/**
+ * `apply --auto-approve`: nothing is shown before it is applied, so each host plans and applies at once,
+ * independently: a remote host in ONE request (`plan-apply`: planned and applied under its root locks,
+ * refused there exactly as an apply is here), this machine as a local apply does. Each host's plan and
+ * log is printed under its heading as it ends; the summary and exit status are those of the confirmed path.
+ */
+async function applyEachHost(groups: readonly Group[], options: EngineOptions): Promise<number> {
+  const allowDataLoss = new Set(options.allowDataLoss);
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const started = Date.now();
+  let applied = false;
+  let shown = 0;
+  // A host's part at once, as it ends, a blank line between two; through `log`, so a progress line of this
+  // machine's apply on a terminal is cleared first, not written over.
+  const show = (group: Group, text: string) => log(`${shown++ > 0 ? '\n' : ''}host ${group.name}:\n${text}`);
+  const settled = await runBounded(groups, options.parallelism ?? DEFAULT_PARALLELISM, async (group): Promise<HostApply> => {
+    if (!group.connection) {
+      let plan: Plan | undefined;
+      try {
+        plan = await planGroup(group);
+        show(group, render(plan, 'text'));
+        assertNoErrors(plan);
+        assertApplicable(plan, allowDataLoss);
+      } catch (error) {
+        if (!plan) show(group, `failed: ${oneLine(error)}`);
+        else process.stderr.write(`hoststore: ${group.name}: ${(error as Error).message}\n`);
+        return { plan, error };
+      }
+      if (hasChanges(plan)) {
+        applied = true;
+        await applyPlan(plan, { allowDataLoss, log: (line) => log(`${LOCAL_PREFIX}${line}`), onStep: options.onStep });
+      }
+      return { plan };
+    }
+    let answer: Awaited<ReturnType<typeof onHost>>;
+    try {
+      answer = await onHost(group, 'plan-apply', { allowDataLoss: [...allowDataLoss] }).catch((error: unknown) => {
+        throw withoutPlanApply(group, error) ?? error;
+      });
+    } catch (error) {
+      // The host's answer when it planned (its plan, the lines logged before it stopped), else only why not.
+      const sent = error instanceof HostOpError ? error.answer : undefined;
+      const plan = sent?.plan === undefined ? undefined : checkedPlan(sent.plan, group.name);
+      if (!plan) {
+        show(group, `failed: ${oneLine(error)}`);
+        return { error };
+      }
+      show(group, render(plan, 'text'));
+      for (const line of sent!.log) log(`${group.name}: ${line}`);
+      // In full (a refusal names what to pass to --allow-data-loss, one per line); the summary keeps its first line.
+      process.stderr.write(`hoststore: ${group.name}: ${(error as Error).message}\n`);
+      if (sent!.log.length > 0) applied = true;
+      return { plan, error };
+    }
+    const plan = checkedPlan(answer.plan, group.name);
+    show(group, render(plan, 'text'));
+    for (const line of answer.log) log(`${group.name}: ${line}`);
+    if (hasChanges(plan)) applied = true;
+    return { plan };
+  });
+  const outcomes = settled.map((s, i): HostOutcome => {
+    const host = groups[i].name;
+    const result: HostApply = s.status === 'fulfilled' ? s.value : { error: s.reason };
+    if (result.error !== undefined || !result.plan) return failed(host, result.error);
+    return { host, state: 'ok', text: `${changed(result.plan)} changed, ${unchanged(result.plan)} unchanged` };
+  });
+  if (applied) process.stdout.write(`Apply finished in ${Date.now() - started} ms.\n`);
+  return finish(outcomes, 'the apply');
 }
 
 export async function destroyHosts(groups: readonly Group[], options: EngineOptions): Promise<number> {

@@ -17,11 +17,15 @@ export interface EngineAnswer {
   readonly error?: { readonly message: string; readonly exitCode: number };
 }
 
-/** An error the host reported for an op, with the exit status of its class (3 refused, 2 spec, 1 failed). */
+/**
+ * An error the host reported for an op, with the exit status of its class (3 refused, 2 spec, 1 failed),
+ * and the host's answer when it sent one (a plan-apply's plan and the lines logged before it stopped).
+ */
 export class HostOpError extends HoststoreError {
   constructor(
     message: string,
     override readonly exitCode: number,
+    readonly answer?: EngineAnswer,
   ) {
     super(message);
     this.name = 'HostOpError';
@@ -53,7 +57,7 @@ export async function engineOp(connection: HostConnection, fields: object): Prom
   } catch {
     answer = undefined;
   }
-  if (answer?.error) throw new HostOpError(answer.error.message, answer.error.exitCode);
+  if (answer?.error) throw new HostOpError(answer.error.message, answer.error.exitCode, answer);
   if (!answer || run.code !== 0)
     throw new HostOpError(failureLine(connection, run), run.code === new RefusedError('').exitCode ? 3 : 1);
   return answer;

@@ -3,9 +3,11 @@
  * deploy's desired state that lives on this host, with the same code and the same root locks as a local
  * run, and answers with one JSON document on stdout (see EngineAnswer in host-request.ts).
  *
- * Request: `{ hoststore, command: "engine", op: "plan" | "apply" | "destroy-check" | "destroy", address,
+ * Request: `{ hoststore, command: "engine", op: "plan" | "apply" | "plan-apply" | "destroy-check" | "destroy", address,
  * desired: [{stack, address, kind, spec}], options: { allowDataLoss?: [names], fingerprint?: "<plan's>" } }`.
- * `address` is the host the sender meant; every entry's identity must name it.
+ * `address` is the host the sender meant; every entry's identity must name it. `plan-apply` (what
+ * `hoststore apply --auto-approve` sends: nothing needs showing before it applies) plans and applies in one
+ * request, so a host costs one SSH session and one `hoststore remote`, not two.
  */
 import { hostAddressRule } from '../../src/host-connection.js';
 import { KIND_NAMES, type KindName } from '../../src/kinds.js';
@@ -13,7 +15,7 @@ import { HoststoreError, RefusedError, SpecError } from '../errors.js';
 import type { DesiredSpec } from '../plan/desired.js';
 import type { EngineAnswer } from './host-request.js';
 
-const OPS = ['plan', 'apply', 'destroy-check', 'destroy'] as const;
+const OPS = ['plan', 'apply', 'plan-apply', 'destroy-check', 'destroy'] as const;
 type Op = (typeof OPS)[number];
 
 interface EngineRequest {
@@ -77,6 +79,8 @@ export async function serve(request: Record<string, unknown>): Promise<number> {
   let code = 0;
   try {
     answer = { hoststoreEngine: 1, log, ...(await run(engineRequest(request), (line) => log.push(line))) };
+    // plan-apply answers its plan with the error that stopped it (the sender shows both).
+    code = answer.error?.exitCode ?? 0;
   } catch (error) {
     if (!(error instanceof HoststoreError)) throw error;
     code = error.exitCode;
@@ -109,6 +113,8 @@ async function run(request: EngineRequest, log: (line: string) => void): Promise
     }
     case 'apply':
       return applyChecked(request, allowDataLoss, log);
+    case 'plan-apply':
+      return planApply(request, allowDataLoss, log);
     case 'destroy-check': {
       const { refusedDestroy } = await import('../plan/destroy-check.js');
       return { refusals: refusedDestroy(desired, allowDataLoss) };
@@ -148,6 +154,44 @@ async function applyChecked(
         );
       assertNoErrors(plan);
       await applyPlanLocked(plan, { allowDataLoss, log });
+      return { plan };
+    },
+  );
+  return locked();
+}
+
+/**
+ * Plans and applies in one request, holding every root's lock throughout (so what is applied is what was
+ * planned). It refuses exactly as an apply does (plan errors, refused changes, data loss not named in
+ * allowDataLoss: nothing applied), and answers with the plan in every case once there is one, with the
+ * error that stopped it if any.
+ */
+async function planApply(
+  request: EngineRequest,
+  allowDataLoss: ReadonlySet<string>,
+  log: (line: string) => void,
+): Promise<Partial<EngineAnswer>> {
+  const [{ makePlan, assertNoErrors, hasChanges }, { applyPlanLocked, assertApplicable }, { withRootLock }, { assertPoolMounted }] =
+    await Promise.all([
+      import('../plan/plan.js'),
+      import('../plan/apply.js'),
+      import('../registry/lock.js'),
+      import('../host/pool-guard.js'),
+    ]);
+  const roots = [...new Set(request.desired.map((d) => d.spec.root))].sort();
+  for (const root of roots) assertPoolMounted(root);
+  const locked = roots.reduceRight<() => Promise<Partial<EngineAnswer>>>(
+    (inner, root) => () => withRootLock(root, { holder: 'hoststore apply (remote)' }, inner),
+    async () => {
+      const plan = makePlan(request.desired);
+      try {
+        assertNoErrors(plan);
+        assertApplicable(plan, allowDataLoss);
+        if (hasChanges(plan)) await applyPlanLocked(plan, { allowDataLoss, log });
+      } catch (error) {
+        if (!(error instanceof HoststoreError)) throw error;
+        return { plan, error: { message: error.message, exitCode: error.exitCode } };
+      }
       return { plan };
     },
   );

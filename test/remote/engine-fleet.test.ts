@@ -128,7 +128,7 @@ describe('engine requests a host refuses', () => {
   test('a well-formed request is read', () =>
     expect(engineRequest(good).desired[0].spec.host).toBe('storage-1.internal'));
   test.each([
-    [{ ...good, op: 'delete-everything' }, /op must be one of plan, apply, destroy-check, destroy/],
+    [{ ...good, op: 'delete-everything' }, /op must be one of plan, apply, plan-apply, destroy-check, destroy/],
     [{ ...good, address: 'a b' }, /address must be a DNS name/],
     [{ ...good, desired: [] }, /desired must be a non-empty list/],
     [

@@ -93,3 +93,25 @@ test('a request whose things name another host is refused before the host is rea
   );
   expect(fs.readdirSync(host.root)).toEqual([]);
 });
+
+test('plan-apply plans and applies in one request; a refused plan applies nothing and is answered with the plan', async () => {
+  // GIVEN a disk made by a plan-apply (no fingerprint needed: nothing was shown before)
+  const made = await engine({ op: 'plan-apply', address: ADDRESS, desired: desired(1) });
+  expect({ code: made.code, error: made.answer.error }).toEqual({ code: 0, error: undefined });
+  expect((made.answer.plan as { items: Array<{ action: string }> }).items.map((i) => i.action)).toEqual(['create']);
+  expect(made.answer.log.join('\n')).toMatch(/\] create disk db: done in \d+ ms/);
+  const image = imagePath(host.root, 'disk', 'shop', 'db');
+  expect(fs.statSync(image).size).toBe(1024 ** 3);
+
+  // WHEN the image is missing behind hoststore's back (recreating it would be an empty disk: data loss, undeclared)
+  fs.renameSync(image, `${image}.moved`);
+  const refused = await engine({ op: 'plan-apply', address: ADDRESS, desired: desired(2) });
+
+  // THEN nothing is applied; the answer holds the plan and the refusal (exit 3)
+  expect(refused.code).toBe(3);
+  expect(refused.answer.error?.message).toMatch(/^the plan loses data, so nothing was applied/);
+  expect((refused.answer.plan as { items: unknown[] }).items).toHaveLength(1);
+  expect(fs.existsSync(image)).toBe(false);
+  fs.renameSync(`${image}.moved`, image);
+  expect(fs.statSync(image).size).toBe(1024 ** 3);
+});
