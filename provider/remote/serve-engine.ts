@@ -76,7 +76,7 @@ function desiredEntry(entry: unknown, index: number, address: string): DesiredSp
 export async function serve(request: Record<string, unknown>): Promise<number> {
   const log: string[] = [];
   let answer: EngineAnswer;
-  let code = 0;
+  let code: number;
   try {
     answer = { hoststoreEngine: 1, log, ...(await run(engineRequest(request), (line) => log.push(line))) };
     // plan-apply answers its plan with the error that stopped it (the sender shows both).
