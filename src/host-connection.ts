@@ -84,7 +84,7 @@ export function hostConnectionProblems(value: unknown): string[] {
   const record = value as Record<string, unknown>;
   const problems: string[] = [];
   for (const key of Object.keys(record))
-    if (!(key in RULES)) problems.push(`${key} is not a field of a host connection`);
+    if (!Object.hasOwn(RULES, key)) problems.push(`${key} is not a field of a host connection`);
   for (const [key, rule] of Object.entries(RULES) as [keyof HostConnection, (v: unknown) => string | undefined][]) {
     const optional = key === 'identityFile' || key === 'knownHostsFile';
     if (optional && record[key] === undefined) continue;
