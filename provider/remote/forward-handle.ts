@@ -43,9 +43,11 @@ export async function forwardHandle(
     process.stdout.write(`${retainedLine(kind, input, madeFor, connection.address)}\n`);
     return 0;
   }
-  if (madeFor !== undefined && madeFor !== connection.address)
+  // A spec naming no host is a local project's (HOSTSTORE_HOST came from the environment Terraform inherits, not
+  // from the stack): converged there, its storage could never be deleted (its identity says "this machine").
+  if (madeFor !== connection.address)
     throw new SpecError(
-      `HOSTSTORE_SPEC is for host ${madeFor}, but ${HOST_ENV} sends it to ${connection.address}: run cdktf synth again and deploy the stack as synthesized`,
+      `HOSTSTORE_SPEC is for ${madeFor === undefined ? 'the machine that runs the deploy (it names no host)' : `host ${madeFor}`}, but ${HOST_ENV} sends it to ${connection.address}: run cdktf synth again and deploy the stack as synthesized`,
     );
   const forwarded: Record<string, string> = {};
   for (const [key, value] of Object.entries(env))
