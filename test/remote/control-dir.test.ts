@@ -117,3 +117,18 @@ test('a runtime directory another user controls is passed over for the temp dire
   expect(fs.readdirSync(theirs)).toEqual([]);
   expect(fs.readdirSync(path.join(tmp, 'hoststore-ssh-0')).filter((f) => f.endsWith('.conf'))).toHaveLength(1);
 });
+
+test.each([
+  ['a space', 'my run'],
+  ['a % (an ssh_config token)', 'run%d'],
+  ['a $ (an ssh_config variable)', 'run${HOME}'],
+])('a runtime directory whose path has %s is passed over: ssh_config would misread it', (_what, name) => {
+  const runtime = path.join(dir, name);
+  fs.mkdirSync(runtime, { mode: 0o700 });
+  const tmp = path.join(dir, 'tmp');
+  fs.mkdirSync(tmp, { mode: 0o700 });
+  const result = forward({ XDG_RUNTIME_DIR: runtime, TMPDIR: tmp });
+  expect(result.stderr).toMatch(/^hoststore: host root@127\.0\.0\.254:9 is unreachable over ssh: ssh: connect to host/);
+  expect(fs.readdirSync(runtime)).toEqual([]);
+  expect(fs.readdirSync(path.join(tmp, 'hoststore-ssh-0')).filter((f) => f.endsWith('.conf'))).toHaveLength(1);
+});
