@@ -3,7 +3,7 @@
  * host by `hoststore remote` with the spec sent over ssh's stdin. Nothing here touches this machine's storage,
  * so the deploying user needs no root.
  */
-import { HOST_ENV, hostConnectionProblems, type HostConnection } from '../../src/host-connection.js';
+import { HOST_ENV, holdsKeyMaterial, hostConnectionProblems, type HostConnection } from '../../src/host-connection.js';
 import type { KindName } from '../../src/kinds.js';
 import { SpecError } from '../errors.js';
 import { FORWARDED_ENV } from './forward-env.js';
@@ -20,7 +20,7 @@ export function connectionOf(raw: string): HostConnection {
   const problems = value === undefined ? ['is not JSON'] : hostConnectionProblems(value);
   if (problems.length > 0)
     throw new SpecError(
-      `${HOST_ENV} ${problems.join('; ')}: it is written by the synthesized provisioners from the StorageProject's \`host\`; run cdktf synth again and deploy the stack as synthesized (got ${JSON.stringify(raw.slice(0, 120))})`,
+      `${HOST_ENV} ${problems.join('; ')}: it is written by the synthesized provisioners from the StorageProject's \`host\`; run cdktf synth again and deploy the stack as synthesized (got ${holdsKeyMaterial(raw) ? 'key material, not shown' : JSON.stringify(raw.slice(0, 120))})`,
     );
   return value as HostConnection;
 }
