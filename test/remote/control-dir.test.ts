@@ -90,12 +90,14 @@ test('the config checks host keys, never prompts, shares connections, and names 
   expect(text).toContain('\n  StrictHostKeyChecking yes\n');
   expect(text).toContain('\n  BatchMode yes\n');
   expect(text).toContain('\n  ControlMaster auto\n  ControlPath /run/x/h.sock\n  ControlPersist 60\n');
-  expect(text).toContain('\n  UserKnownHostsFile /ci/known_hosts\n');
+  // Pinned: only that file, not also the system's (/etc/ssh/ssh_known_hosts), whose keys ssh would accept as well.
+  expect(text).toContain('\n  UserKnownHostsFile /ci/known_hosts\n  GlobalKnownHostsFile /dev/null\n');
   expect(text).not.toContain('IdentityFile');
   expect(text).not.toContain('IdentitiesOnly');
   const keyed = sshConfigText({ ...connection, identityFile: '/ci/keys/storage' }, '/run/x/h.sock');
   expect(keyed).toContain('\n  IdentityFile /ci/keys/storage\n  IdentitiesOnly yes\n');
   expect(keyed).not.toContain('UserKnownHostsFile');
+  expect(keyed).not.toContain('GlobalKnownHostsFile');
 });
 
 test('no ssh client: one line saying what to install', () => {
