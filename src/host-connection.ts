@@ -61,8 +61,7 @@ export function sshPortRule(value: unknown): string | undefined {
 
 /** A key or known_hosts file: a plain absolute path (never key material; no character ssh_config would expand). */
 export function sshFileRule(value: unknown): string | undefined {
-  if (typeof value === 'string' && value.includes('PRIVATE KEY'))
-    return 'must be the path of the key file, never the key itself';
+  if (holdsKeyMaterial(value)) return 'must be the path of the key file, never the key itself';
   return absolutePathRule(value);
 }
 
@@ -74,6 +73,16 @@ const RULES: Record<keyof HostConnection, (value: unknown) => string | undefined
   knownHostsFile: sshFileRule,
 };
 
+/** Whether `text` holds a private key (pasted where its path belongs): never echoed in a message. */
+export function holdsKeyMaterial(text: unknown): boolean {
+  return typeof text === 'string' && text.includes('PRIVATE KEY');
+}
+
+/** A value as a message shows it: JSON, or a placeholder for key material (a log must never hold a key). */
+function shownValue(value: unknown): string {
+  return holdsKeyMaterial(value) ? 'key material, not shown' : String(JSON.stringify(value));
+}
+
 /**
  * The problems of a connection as read from HOSTSTORE_HOST or a synth output (JSON), one per field, each
  * `<field> <rule> (got <value>)`; empty when it is valid. Unknown fields are problems too.
@@ -84,12 +93,12 @@ export function hostConnectionProblems(value: unknown): string[] {
   const record = value as Record<string, unknown>;
   const problems: string[] = [];
   for (const key of Object.keys(record))
-    if (!(key in RULES)) problems.push(`${key} is not a field of a host connection`);
+    if (!Object.hasOwn(RULES, key)) problems.push(`${key} is not a field of a host connection`);
   for (const [key, rule] of Object.entries(RULES) as [keyof HostConnection, (v: unknown) => string | undefined][]) {
     const optional = key === 'identityFile' || key === 'knownHostsFile';
     if (optional && record[key] === undefined) continue;
     const problem = rule(record[key]);
-    if (problem) problems.push(`${key} ${problem} (got ${JSON.stringify(record[key])})`);
+    if (problem) problems.push(`${key} ${problem} (got ${shownValue(record[key])})`);
   }
   return problems;
 }

@@ -110,13 +110,14 @@ export async function handle(
   return 0;
 }
 
-/** A spec made for another host (or for one, when this is the deploying machine) is never converged here. */
+/** A spec made for another host (for one, on the deploying machine; for none, on a host) is never converged here. */
 function assertForHere(input: unknown, here: string | undefined): void {
   const madeFor = hostOf(input);
-  if (madeFor === undefined || madeFor === here) return;
+  if (madeFor === here) return;
+  const forWhat = madeFor === undefined ? 'the machine that runs the deploy (it names no host)' : `host ${madeFor}`;
   throw new SpecError(
     here === undefined
       ? `HOSTSTORE_SPEC is for host ${madeFor}, but ${HOST_ENV} is not set, so it would be converged on this machine: run cdktf synth again and deploy the stack as synthesized`
-      : `HOSTSTORE_SPEC is for host ${madeFor}, but it reached host ${here}: nothing was done; run cdktf synth again and deploy the stack as synthesized`,
+      : `HOSTSTORE_SPEC is for ${forWhat}, but it reached host ${here}: nothing was done; run cdktf synth again and deploy the stack as synthesized`,
   );
 }

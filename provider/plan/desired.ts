@@ -12,7 +12,7 @@ import { naturalCompare } from '../natural-order.js';
 import { readSynthJson } from './synth-file.js';
 import { handlerCommand, KIND_NAMES, type KindName } from '../../src/kinds.js';
 import { SPEC_VAR_PATTERN, parseSpecEntryTemplate, refExpression } from '../../src/manifest-specs.js';
-import { HOST_ENV, hostConnectionProblems, type HostConnection } from '../../src/host-connection.js';
+import { HOST_ENV, holdsKeyMaterial, hostConnectionProblems, type HostConnection } from '../../src/host-connection.js';
 
 export type SpecKind = KindName;
 
@@ -67,7 +67,7 @@ function hostOf(env: Record<string, string>, where: string): HostConnection | un
     value = JSON.parse(unescapeTemplate(String(env[HOST_ENV])));
   } catch {
     throw new SpecError(
-      `${HOST_ENV} of ${where} is not JSON (got ${JSON.stringify(String(env[HOST_ENV]).slice(0, 120))}); run cdktf synth again`,
+      `${HOST_ENV} of ${where} is not JSON (got ${holdsKeyMaterial(env[HOST_ENV]) ? 'key material, not shown' : JSON.stringify(String(env[HOST_ENV]).slice(0, 120))}); run cdktf synth again`,
     );
   }
   const problems = hostConnectionProblems(value);

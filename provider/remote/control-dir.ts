@@ -19,6 +19,12 @@ function uid(): number {
   return process.getuid?.() ?? 0;
 }
 
+/**
+ * What ssh_config would not take as one literal path in `ControlPath`: whitespace and quotes split or quote
+ * the argument, `%` and `${` are expanded, a backslash escapes, `#` starts a comment.
+ */
+const NOT_LITERAL_IN_SSH_CONFIG = /[\s"'\\%$#\x00-\x1f\x7f]/;
+
 /** Where to put it, best first: the user's runtime directory, then the temp directory, then /tmp. */
 function candidates(): string[] {
   const list: string[] = [];
@@ -26,7 +32,7 @@ function candidates(): string[] {
   if (runtime && path.isAbsolute(runtime)) list.push(path.join(runtime, 'hoststore-ssh'));
   list.push(path.join(os.tmpdir(), `hoststore-ssh-${uid()}`));
   list.push(`/tmp/hoststore-ssh-${uid()}`);
-  return [...new Set(list)];
+  return [...new Set(list)].filter((dir) => !NOT_LITERAL_IN_SSH_CONFIG.test(dir));
 }
 
 /**

@@ -37,6 +37,11 @@ export function groupByHost<T>(items: readonly T[], hostOf: (item: T) => HostCon
   const groups = new Map<string, { name: string; connection?: HostConnection; items: T[] }>();
   for (const item of items) {
     const connection = hostOf(item);
+    // A host called `local` would share this machine's group: its things applied here, or this machine's sent there.
+    if (connection?.address === LOCAL_HOST)
+      throw new SpecError(
+        `host address '${LOCAL_HOST}' is the name hoststore gives the machine that runs it (--host ${LOCAL_HOST}, the summaries), so that host could be taken for this one: give its full DNS name or its IP address`,
+      );
     const name = connection ? connection.address : LOCAL_HOST;
     const group = groups.get(name);
     if (!group) {

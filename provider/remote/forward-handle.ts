@@ -3,7 +3,7 @@
  * host by `hoststore remote` with the spec sent over ssh's stdin. Nothing here touches this machine's storage,
  * so the deploying user needs no root.
  */
-import { HOST_ENV, hostConnectionProblems, type HostConnection } from '../../src/host-connection.js';
+import { HOST_ENV, holdsKeyMaterial, hostConnectionProblems, type HostConnection } from '../../src/host-connection.js';
 import type { KindName } from '../../src/kinds.js';
 import { SpecError } from '../errors.js';
 import { FORWARDED_ENV } from './forward-env.js';
@@ -20,7 +20,7 @@ export function connectionOf(raw: string): HostConnection {
   const problems = value === undefined ? ['is not JSON'] : hostConnectionProblems(value);
   if (problems.length > 0)
     throw new SpecError(
-      `${HOST_ENV} ${problems.join('; ')}: it is written by the synthesized provisioners from the StorageProject's \`host\`; run cdktf synth again and deploy the stack as synthesized (got ${JSON.stringify(raw.slice(0, 120))})`,
+      `${HOST_ENV} ${problems.join('; ')}: it is written by the synthesized provisioners from the StorageProject's \`host\`; run cdktf synth again and deploy the stack as synthesized (got ${holdsKeyMaterial(raw) ? 'key material, not shown' : JSON.stringify(raw.slice(0, 120))})`,
     );
   return value as HostConnection;
 }
@@ -43,9 +43,11 @@ export async function forwardHandle(
     process.stdout.write(`${retainedLine(kind, input, madeFor, connection.address)}\n`);
     return 0;
   }
-  if (madeFor !== undefined && madeFor !== connection.address)
+  // A spec naming no host is a local project's (HOSTSTORE_HOST came from the environment Terraform inherits, not
+  // from the stack): converged there, its storage could never be deleted (its identity says "this machine").
+  if (madeFor !== connection.address)
     throw new SpecError(
-      `HOSTSTORE_SPEC is for host ${madeFor}, but ${HOST_ENV} sends it to ${connection.address}: run cdktf synth again and deploy the stack as synthesized`,
+      `HOSTSTORE_SPEC is for ${madeFor === undefined ? 'the machine that runs the deploy (it names no host)' : `host ${madeFor}`}, but ${HOST_ENV} sends it to ${connection.address}: run cdktf synth again and deploy the stack as synthesized`,
     );
   const forwarded: Record<string, string> = {};
   for (const [key, value] of Object.entries(env))

@@ -13,7 +13,7 @@ import { controlDir } from './control-dir.js';
 export const SSH_TARGET = 'hoststore-target';
 
 /** Bump when the rendered options change, so files of an older build are not reused. */
-const CONFIG_FORMAT = 1;
+const CONFIG_FORMAT = 2;
 
 /** The ssh_config text for `connection`, sharing connections through `socket`. */
 export function sshConfigText(connection: HostConnection, socket: string): string {
@@ -24,7 +24,10 @@ export function sshConfigText(connection: HostConnection, socket: string): strin
     `  User ${connection.user}`,
     `  Port ${connection.port}`,
     ...(connection.identityFile ? [`  IdentityFile ${connection.identityFile}`, '  IdentitiesOnly yes'] : []),
-    ...(connection.knownHostsFile ? [`  UserKnownHostsFile ${connection.knownHostsFile}`] : []),
+    // A pinned known_hosts is the only one: ssh would otherwise also take any key the system's files hold.
+    ...(connection.knownHostsFile
+      ? [`  UserKnownHostsFile ${connection.knownHostsFile}`, '  GlobalKnownHostsFile /dev/null']
+      : []),
     // Host keys are checked, never learnt: an unknown or changed key stops ssh before anything is sent.
     '  StrictHostKeyChecking yes',
     '  UpdateHostKeys no',

@@ -90,12 +90,14 @@ test('the config checks host keys, never prompts, shares connections, and names 
   expect(text).toContain('\n  StrictHostKeyChecking yes\n');
   expect(text).toContain('\n  BatchMode yes\n');
   expect(text).toContain('\n  ControlMaster auto\n  ControlPath /run/x/h.sock\n  ControlPersist 60\n');
-  expect(text).toContain('\n  UserKnownHostsFile /ci/known_hosts\n');
+  // Pinned: only that file, not also the system's (/etc/ssh/ssh_known_hosts), whose keys ssh would accept as well.
+  expect(text).toContain('\n  UserKnownHostsFile /ci/known_hosts\n  GlobalKnownHostsFile /dev/null\n');
   expect(text).not.toContain('IdentityFile');
   expect(text).not.toContain('IdentitiesOnly');
   const keyed = sshConfigText({ ...connection, identityFile: '/ci/keys/storage' }, '/run/x/h.sock');
   expect(keyed).toContain('\n  IdentityFile /ci/keys/storage\n  IdentitiesOnly yes\n');
   expect(keyed).not.toContain('UserKnownHostsFile');
+  expect(keyed).not.toContain('GlobalKnownHostsFile');
 });
 
 test('no ssh client: one line saying what to install', () => {
@@ -115,5 +117,20 @@ test('a runtime directory another user controls is passed over for the temp dire
   const result = forward({ XDG_RUNTIME_DIR: theirs, TMPDIR: tmp });
   expect(result.stderr).toMatch(/is unreachable over ssh/);
   expect(fs.readdirSync(theirs)).toEqual([]);
+  expect(fs.readdirSync(path.join(tmp, 'hoststore-ssh-0')).filter((f) => f.endsWith('.conf'))).toHaveLength(1);
+});
+
+test.each([
+  ['a space', 'my run'],
+  ['a % (an ssh_config token)', 'run%d'],
+  ['a $ (an ssh_config variable)', 'run${HOME}'],
+])('a runtime directory whose path has %s is passed over: ssh_config would misread it', (_what, name) => {
+  const runtime = path.join(dir, name);
+  fs.mkdirSync(runtime, { mode: 0o700 });
+  const tmp = path.join(dir, 'tmp');
+  fs.mkdirSync(tmp, { mode: 0o700 });
+  const result = forward({ XDG_RUNTIME_DIR: runtime, TMPDIR: tmp });
+  expect(result.stderr).toMatch(/^hoststore: host root@127\.0\.0\.254:9 is unreachable over ssh: ssh: connect to host/);
+  expect(fs.readdirSync(runtime)).toEqual([]);
   expect(fs.readdirSync(path.join(tmp, 'hoststore-ssh-0')).filter((f) => f.endsWith('.conf'))).toHaveLength(1);
 });

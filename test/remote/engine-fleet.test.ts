@@ -47,6 +47,20 @@ describe('groupByHost', () => {
     );
   });
 
+  test('a host whose address is `local` (the name of this machine here) is refused, never merged with this machine', () => {
+    const named: HostConnection = { address: 'local', user: 'root', port: 22 };
+    // Either order: merged, this machine's things went to the host or the host's were applied here.
+    for (const items of [
+      [undefined, named],
+      [named, undefined],
+    ])
+      expect(() => groupByHost(items, (h) => h)).toThrow(
+        new SpecError(
+          "host address 'local' is the name hoststore gives the machine that runs it (--host local, the summaries), so that host could be taken for this one: give its full DNS name or its IP address",
+        ),
+      );
+  });
+
   test('nothing: no groups', () => {
     expect(groupByHost([], () => undefined)).toEqual([]);
   });

@@ -278,6 +278,18 @@ describe('a delete for another host than the one it was made on (a moved project
     expect(fs.existsSync(local.path('disks'))).toBe(false);
     expect(fs.existsSync(path.join(host.root, 'disks', 'elsewhere.img'))).toBe(false);
   });
+
+  test('a converge of a spec naming no host (a local project) is refused when HOSTSTORE_HOST is set', async () => {
+    // A local project's provisioner with HOSTSTORE_HOST in the environment Terraform inherits: converged
+    // on the host, the storage there could never be deleted (its identity names no host: "retained").
+    const spec = storageWire(host.root, { name: 'nohost', removal_policy: 'destroy' });
+    const forwarded = await handle('storage', 'converge', spec);
+    expect(forwarded.status).toBe(2);
+    expect(forwarded.stderr).toBe(
+      `hoststore: HOSTSTORE_SPEC is for the machine that runs the deploy (it names no host), but HOSTSTORE_HOST sends it to ${host.connection.address}: run cdktf synth again and deploy the stack as synthesized\n`,
+    );
+    expect(fs.existsSync(path.join(host.root, 'disks', 'nohost.img'))).toBe(false);
+  });
 });
 
 describe('host keys are checked, never accepted', () => {
@@ -328,7 +340,12 @@ describe('a host whose hoststore is missing or speaks another contract', () => {
   afterEach(() => fs.rmSync(wrapper(), { force: true }));
 
   test('no hoststore on the PATH: one line with the install command', async () => {
-    const result = await handle('storage', 'converge', storageWire(bare.root), { connection: bare.connection });
+    const result = await handle(
+      'storage',
+      'converge',
+      { ...storageWire(bare.root), host: bare.connection.address },
+      { connection: bare.connection },
+    );
     expect(result.status).toBe(1);
     expect(result.stderr).toBe(
       `hoststore: host root@${bare.connection.address}:${bare.connection.port} has no hoststore on the PATH of root, so nothing was done there; install it on the host: npm install -g cdktf-hoststore@${version}\n`,
@@ -342,7 +359,12 @@ describe('a host whose hoststore is missing or speaks another contract', () => {
       `#!/bin/sh\ncat >/dev/null\necho 'hoststore: the request speaks contract 1 (hoststore 0.1.0), but hoststore 9.0.0 here speaks contract 2; install the same version on both: npm install -g cdktf-hoststore@0.1.0' >&2\nexit 65\n`,
       { mode: 0o755 },
     );
-    const result = await handle('storage', 'converge', storageWire(bare.root), { connection: bare.connection });
+    const result = await handle(
+      'storage',
+      'converge',
+      { ...storageWire(bare.root), host: bare.connection.address },
+      { connection: bare.connection },
+    );
     expect(result.status).toBe(1);
     expect(result.stderr).toBe(
       `hoststore: host root@${bare.connection.address}:${bare.connection.port}: the request speaks contract 1 (hoststore 0.1.0), but hoststore 9.0.0 here speaks contract 2; nothing was done there; install the same version on the host: npm install -g cdktf-hoststore@${version}\n`,
@@ -351,7 +373,12 @@ describe('a host whose hoststore is missing or speaks another contract', () => {
 
   test('a `hoststore` there that exits 0 without accepting the request is not taken for a success', async () => {
     fs.writeFileSync(wrapper(), `#!/bin/sh\ncat >/dev/null\necho done\nexit 0\n`, { mode: 0o755 });
-    const result = await handle('storage', 'converge', storageWire(bare.root), { connection: bare.connection });
+    const result = await handle(
+      'storage',
+      'converge',
+      { ...storageWire(bare.root), host: bare.connection.address },
+      { connection: bare.connection },
+    );
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(
@@ -365,7 +392,12 @@ describe('a host whose hoststore is missing or speaks another contract', () => {
       `#!/bin/sh\necho "hoststore: unknown command 'remote'; hoststore commands: list, handle" >&2\nexit 2\n`,
       { mode: 0o755 },
     );
-    const result = await handle('storage', 'converge', storageWire(bare.root), { connection: bare.connection });
+    const result = await handle(
+      'storage',
+      'converge',
+      { ...storageWire(bare.root), host: bare.connection.address },
+      { connection: bare.connection },
+    );
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(
       /^hoststore: host \S+: its hoststore is too old to know `hoststore remote`; nothing was done there; install the same version on the host: npm install -g cdktf-hoststore@0\.1\.0\n$/,
@@ -449,5 +481,28 @@ describe('hoststore remote (the host end)', () => {
       'hoststore: handle request: env may hold only HOSTSTORE_SPEC, HOSTSTORE_SPEC_<n> and HOSTSTORE_STACK (got "PATH")',
       '',
     ]);
+  });
+  test('a handle request whose spec names no host is refused on the host, nothing converged', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-nohost-'));
+    try {
+      const spec = storageWire(root, { name: 'nohost' });
+      const result = fails(
+        JSON.stringify({
+          hoststore: 1,
+          command: 'handle',
+          args: ['storage', 'converge'],
+          host: '10.0.0.1',
+          env: { HOSTSTORE_SPEC: JSON.stringify(spec) },
+        }),
+      );
+      expect(result.status).toBe(2);
+      expect(result.stderr.split('\n').slice(1)).toEqual([
+        'hoststore: HOSTSTORE_SPEC is for the machine that runs the deploy (it names no host), but it reached host 10.0.0.1: nothing was done; run cdktf synth again and deploy the stack as synthesized',
+        '',
+      ]);
+      expect(fs.readdirSync(root)).toEqual([]);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });

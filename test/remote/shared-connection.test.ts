@@ -40,9 +40,10 @@ function handle(op: string, spec: unknown, env: NodeJS.ProcessEnv = {}): Promise
 }
 
 test('six calls at once through a host that allows two sessions a connection all succeed', async () => {
-  const specs = Array.from({ length: 6 }, (_, i) =>
-    storageWire(host.root, { name: `many-${i}`, removal_policy: 'destroy' }),
-  );
+  const specs = Array.from({ length: 6 }, (_, i) => ({
+    ...storageWire(host.root, { name: `many-${i}`, removal_policy: 'destroy' }),
+    host: host.connection.address,
+  }));
   const made = await Promise.all(specs.map((spec) => handle('converge', spec)));
   for (const result of made)
     expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
@@ -64,7 +65,10 @@ test('six calls at once through a host that allows two sessions a connection all
 
 test('calls one after another log in once: the shared connection serves them all', async () => {
   const logins = () => (host.log().match(/Accepted publickey/g) ?? []).length;
-  const spec = storageWire(host.root, { name: 'reused', removal_policy: 'destroy' });
+  const spec = {
+    ...storageWire(host.root, { name: 'reused', removal_policy: 'destroy' }),
+    host: host.connection.address,
+  };
   expect((await handle('converge', spec)).status).toBe(0);
   const before = logins();
   for (const size of ['2', '3']) expect((await handle('converge', { ...spec, size_gb: size })).status).toBe(0);

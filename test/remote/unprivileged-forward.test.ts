@@ -40,7 +40,10 @@ function asNobody(kind: string, op: string, spec: unknown, env: Record<string, s
 }
 
 test('nobody converges and deletes a storage on a root host', () => {
-  const spec = storageWire(host.root, { name: 'by-nobody', removal_policy: 'destroy' });
+  const spec = {
+    ...storageWire(host.root, { name: 'by-nobody', removal_policy: 'destroy' }),
+    host: host.connection.address,
+  };
   const image = path.join(host.root, 'disks', 'by-nobody.img');
   const made = asNobody('storage', 'converge', spec);
   expect(made.stderr).toBe('');
