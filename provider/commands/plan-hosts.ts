@@ -207,51 +207,59 @@ async function applyEachHost(groups: readonly Group[], options: EngineOptions): 
   // A host's part at once, as it ends, a blank line between two; through `log`, so a progress line of this
   // machine's apply on a terminal is cleared first, not written over.
   const show = (group: Group, text: string) => log(`${shown++ > 0 ? '\n' : ''}host ${group.name}:\n${text}`);
-  const settled = await runBounded(groups, options.parallelism ?? DEFAULT_PARALLELISM, async (group): Promise<HostApply> => {
-    if (!group.connection) {
-      let plan: Plan | undefined;
+  const settled = await runBounded(
+    groups,
+    options.parallelism ?? DEFAULT_PARALLELISM,
+    async (group): Promise<HostApply> => {
+      if (!group.connection) {
+        let plan: Plan | undefined;
+        try {
+          plan = await planGroup(group);
+          show(group, render(plan, 'text'));
+          assertNoErrors(plan);
+          assertApplicable(plan, allowDataLoss);
+        } catch (error) {
+          if (!plan) show(group, `failed: ${oneLine(error)}`);
+          else process.stderr.write(`hoststore: ${group.name}: ${(error as Error).message}\n`);
+          return { plan, error };
+        }
+        if (hasChanges(plan)) {
+          applied = true;
+          await applyPlan(plan, {
+            allowDataLoss,
+            log: (line) => log(`${LOCAL_PREFIX}${line}`),
+            onStep: options.onStep,
+          });
+        }
+        return { plan };
+      }
+      let answer: Awaited<ReturnType<typeof onHost>>;
       try {
-        plan = await planGroup(group);
-        show(group, render(plan, 'text'));
-        assertNoErrors(plan);
-        assertApplicable(plan, allowDataLoss);
+        answer = await onHost(group, 'plan-apply', { allowDataLoss: [...allowDataLoss] }).catch((error: unknown) => {
+          throw withoutPlanApply(group, error) ?? error;
+        });
       } catch (error) {
-        if (!plan) show(group, `failed: ${oneLine(error)}`);
-        else process.stderr.write(`hoststore: ${group.name}: ${(error as Error).message}\n`);
+        // The host's answer when it planned (its plan, the lines logged before it stopped), else only why not.
+        const sent = error instanceof HostOpError ? error.answer : undefined;
+        const plan = sent?.plan === undefined ? undefined : checkedPlan(sent.plan, group.name);
+        if (!plan) {
+          show(group, `failed: ${oneLine(error)}`);
+          return { error };
+        }
+        show(group, render(plan, 'text'));
+        for (const line of sent!.log) log(`${group.name}: ${line}`);
+        // In full (a refusal names what to pass to --allow-data-loss, one per line); the summary keeps its first line.
+        process.stderr.write(`hoststore: ${group.name}: ${(error as Error).message}\n`);
+        if (sent!.log.length > 0) applied = true;
         return { plan, error };
       }
-      if (hasChanges(plan)) {
-        applied = true;
-        await applyPlan(plan, { allowDataLoss, log: (line) => log(`${LOCAL_PREFIX}${line}`), onStep: options.onStep });
-      }
-      return { plan };
-    }
-    let answer: Awaited<ReturnType<typeof onHost>>;
-    try {
-      answer = await onHost(group, 'plan-apply', { allowDataLoss: [...allowDataLoss] }).catch((error: unknown) => {
-        throw withoutPlanApply(group, error) ?? error;
-      });
-    } catch (error) {
-      // The host's answer when it planned (its plan, the lines logged before it stopped), else only why not.
-      const sent = error instanceof HostOpError ? error.answer : undefined;
-      const plan = sent?.plan === undefined ? undefined : checkedPlan(sent.plan, group.name);
-      if (!plan) {
-        show(group, `failed: ${oneLine(error)}`);
-        return { error };
-      }
+      const plan = checkedPlan(answer.plan, group.name);
       show(group, render(plan, 'text'));
-      for (const line of sent!.log) log(`${group.name}: ${line}`);
-      // In full (a refusal names what to pass to --allow-data-loss, one per line); the summary keeps its first line.
-      process.stderr.write(`hoststore: ${group.name}: ${(error as Error).message}\n`);
-      if (sent!.log.length > 0) applied = true;
-      return { plan, error };
-    }
-    const plan = checkedPlan(answer.plan, group.name);
-    show(group, render(plan, 'text'));
-    for (const line of answer.log) log(`${group.name}: ${line}`);
-    if (hasChanges(plan)) applied = true;
-    return { plan };
-  });
+      for (const line of answer.log) log(`${group.name}: ${line}`);
+      if (hasChanges(plan)) applied = true;
+      return { plan };
+    },
+  );
   const outcomes = settled.map((s, i): HostOutcome => {
     const host = groups[i].name;
     const result: HostApply = s.status === 'fulfilled' ? s.value : { error: s.reason };

@@ -171,13 +171,17 @@ async function planApply(
   allowDataLoss: ReadonlySet<string>,
   log: (line: string) => void,
 ): Promise<Partial<EngineAnswer>> {
-  const [{ makePlan, assertNoErrors, hasChanges }, { applyPlanLocked, assertApplicable }, { withRootLock }, { assertPoolMounted }] =
-    await Promise.all([
-      import('../plan/plan.js'),
-      import('../plan/apply.js'),
-      import('../registry/lock.js'),
-      import('../host/pool-guard.js'),
-    ]);
+  const [
+    { makePlan, assertNoErrors, hasChanges },
+    { applyPlanLocked, assertApplicable },
+    { withRootLock },
+    { assertPoolMounted },
+  ] = await Promise.all([
+    import('../plan/plan.js'),
+    import('../plan/apply.js'),
+    import('../registry/lock.js'),
+    import('../host/pool-guard.js'),
+  ]);
   const roots = [...new Set(request.desired.map((d) => d.spec.root))].sort();
   for (const root of roots) assertPoolMounted(root);
   const locked = roots.reduceRight<() => Promise<Partial<EngineAnswer>>>(

@@ -116,7 +116,9 @@ test('apply --auto-approve: one request per host plans and applies there; a host
     new RegExp(`^${escaped(bareAddr)}: failed: .*npm install -g cdktf-hoststore@\\S+.*$`, 'm'),
   );
   expect(fs.existsSync(imageOf(bare.host.root, 'shop-c', 'c1'))).toBe(false);
-  expect(first.stderr).toContain(`the apply did not succeed on 2 of 3 hosts: ${downAddr} (failed), ${bareAddr} (failed)`);
+  expect(first.stderr).toContain(
+    `the apply did not succeed on 2 of 3 hosts: ${downAddr} (failed), ${bareAddr} (failed)`,
+  );
 
   // WHEN applied again to a alone (nothing to change)
   const again = hoststore(['apply', '--app', out, '--auto-approve', '--host', aAddr]);
@@ -132,8 +134,7 @@ test('apply --auto-approve: a refused or undeclared data-loss change applies not
   // GIVEN a host with two disks, one with removal policy destroy
   const b = await countedHost();
   const { root } = b.host;
-  const synth = (disks: DiskPart[]) =>
-    synthHosts([{ project: 'shop-b', root, host: b.host.connection, disks }]);
+  const synth = (disks: DiskPart[]) => synthHosts([{ project: 'shop-b', root, host: b.host.connection, disks }]);
   const applied = hoststore([
     'apply',
     '--app',
@@ -154,7 +155,10 @@ test('apply --auto-approve: a refused or undeclared data-loss change applies not
   expect(fs.statSync(imageOf(root, 'shop-b', 'keep')).size).toBe(1024 ** 3);
   expect(refused.stdout).toMatch(/- delete +disk gone +\[data-loss\]/);
   expect(refused.stderr).toMatch(
-    new RegExp(`^hoststore: ${escaped(b.host.connection.address)}: the plan loses data, so nothing was applied;.*\\n +disk gone \\(--allow-data-loss gone\\)`, 'm'),
+    new RegExp(
+      `^hoststore: ${escaped(b.host.connection.address)}: the plan loses data, so nothing was applied;.*\\n +disk gone \\(--allow-data-loss gone\\)`,
+      'm',
+    ),
   );
   expect(refused.stdout).toMatch(
     new RegExp(`^${escaped(b.host.connection.address)}: refused: the plan loses data, so nothing was applied`, 'm'),
@@ -175,7 +179,10 @@ test('apply --auto-approve: a refused or undeclared data-loss change applies not
   expect(b.requests()).toBe(1);
   expect(reformat.status).toBe(3);
   expect(reformat.stderr).toMatch(
-    new RegExp(`^hoststore: ${escaped(b.host.connection.address)}: the plan has refused changes, so nothing was applied:\\n  disk keep: .+`, 'm'),
+    new RegExp(
+      `^hoststore: ${escaped(b.host.connection.address)}: the plan has refused changes, so nothing was applied:\\n  disk keep: .+`,
+      'm',
+    ),
   );
   expect(fs.existsSync(imageOf(root, 'shop-b', 'gone'))).toBe(true);
   expect(fs.statSync(imageOf(root, 'shop-b', 'keep')).size).toBe(1024 ** 3);
@@ -207,7 +214,9 @@ test('apply --auto-approve to a host whose hoststore predates plan-apply: one li
     { mode: 0o755 },
   );
   const address = old.host.connection.address;
-  const out = synthHosts([{ project: 'shop-o', root: old.host.root, host: old.host.connection, disks: [{ name: 'o1' }] }]);
+  const out = synthHosts([
+    { project: 'shop-o', root: old.host.root, host: old.host.connection, disks: [{ name: 'o1' }] },
+  ]);
 
   // WHEN applying with --auto-approve
   const r = hoststore(['apply', '--app', out, '--auto-approve']);
