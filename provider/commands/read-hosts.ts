@@ -73,7 +73,8 @@ async function readThere(op: ReadOp, host: HostRoots, options: GlobalOptions, ex
   }
 }
 
-const withHost = (host: string, item: unknown) => ({ host, ...(item as object) });
+/** A --json item labelled with the host it came from: last, so a `host` field in the host's answer cannot relabel it. */
+export const withHost = (host: string, item: unknown) => ({ ...(item as object), host });
 
 /** Runs the read on every host of `options.hosts` and prints them all; resolves to the exit status. */
 export async function readHosts(op: ReadOp, options: GlobalOptions, extra: Extra = {}): Promise<number> {

@@ -13,6 +13,7 @@ import {
   type HostOutcome,
 } from '../../provider/remote/fleet.js';
 import { engineRequest } from '../../provider/remote/serve-engine.js';
+import { withHost } from '../../provider/commands/read-hosts.js';
 import { readRequest } from '../../provider/remote/serve-read.js';
 import { RefusedError, SpecError, UsageError } from '../../provider/errors.js';
 
@@ -174,5 +175,12 @@ describe('read requests a host refuses', () => {
   ])('%#: refused', (request, message) => {
     expect(() => readRequest(request)).toThrow(SpecError);
     expect(() => readRequest(request)).toThrow(message);
+  });
+});
+
+test("a read item is labelled with the host it was read from, whatever `host` the host's answer carries", () => {
+  expect(withHost('storage-1.internal', { name: 'pg', host: 'storage-2.internal' })).toEqual({
+    name: 'pg',
+    host: 'storage-1.internal',
   });
 });
