@@ -36,6 +36,7 @@ export interface HostConnection {
 const HOSTNAME_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 const IPV6 = /^[0-9A-Fa-f:.]+$/;
+const NUMERIC_LABEL = /^(?:0x[0-9a-f]*|\d+)$/i;
 const SSH_USER = /^[A-Za-z_][A-Za-z0-9._-]{0,31}$/;
 
 /** A DNS name (labels of letters, digits and inner hyphens) or an IPv4 or IPv6 address, without brackets or port. */
@@ -46,7 +47,11 @@ export function hostAddressRule(value: unknown): string | undefined {
   if (value.includes(':')) return IPV6.test(value) && (value.match(/:/g) ?? []).length >= 2 ? undefined : rule;
   if (/^[\d.]+$/.test(value)) return IPV4.test(value) ? undefined : rule;
   if (value.length > 253) return `${rule} (at most 253 characters)`;
-  return value.split('.').every((label) => HOSTNAME_LABEL.test(label)) ? undefined : rule;
+  const labels = value.split('.');
+  // A last label that is a number (0x7f000001, host.123) is no top-level domain: the resolver may read the
+  // whole name as an IPv4 address, so one host would have two identities.
+  if (NUMERIC_LABEL.test(labels[labels.length - 1])) return rule;
+  return labels.every((label) => HOSTNAME_LABEL.test(label)) ? undefined : rule;
 }
 
 export function sshUserRule(value: unknown): string | undefined {

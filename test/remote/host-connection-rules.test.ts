@@ -44,3 +44,17 @@ describe('key material where a path belongs is refused without being echoed', ()
     expect(message).not.toContain('BEGIN');
   });
 });
+
+test.each(['0x7f000001', 'storage.0x7f', 'host.123', '0X1'])(
+  'an address whose last label is a number (%s: the resolver may read it as an IPv4 address) is refused',
+  (address) => {
+    expect(hostConnectionProblems({ ...good, address })).toEqual([
+      expect.stringMatching(/^address must be a DNS name .*\(got ".*"\)$/),
+    ]);
+  },
+);
+
+test('a name merely starting with digits or 0x is a name', () => {
+  for (const address of ['2130706433x', '0xdead-beef.internal', '1password.example'])
+    expect(hostConnectionProblems({ ...good, address })).toEqual([]);
+});
