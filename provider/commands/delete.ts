@@ -11,6 +11,8 @@ import { confirm } from './confirm.js';
 import { recordedHostPath } from '../host/root-trust.js';
 import { removeTree } from '../host/remove-tree.js';
 import { commandHint } from '../command-hint.js';
+import { makeContext } from '../handlers/handler.js';
+import { snapshotPolicyHandler, type PolicyRecord } from '../handlers/snapshot-policy.js';
 
 /**
  * Why a storage cannot be deleted yet, and the way out: who really has it mounted now, which mount
@@ -51,6 +53,19 @@ export async function deleteStorage(name: string, options: GlobalOptions): Promi
     if (item.kind !== 'directory') await unmountImage(item.path);
     await removeTree(item.path);
     if (item.state !== 'unmanaged') registry.removeStorage(item.kind, item.project, name);
+    // Its snapshot policies go with it: left behind, their cron entries would run every minute for nothing
+    // (and resume on a later storage of this name). No other command removes a policy by hand, and a project
+    // moved to another host leaves its policies on the old one, where this is the way to clean up.
+    const ctx = makeContext(options.root, { rootLocked: true });
+    for (const { record: p } of registry.list<PolicyRecord>('policies'))
+      if (p.storage === name && p.storageKind === item.kind && (item.kind === 'disk' || p.project === item.project))
+        await snapshotPolicyHandler.delete(ctx, {
+          root: options.root,
+          project: p.project,
+          policy: p.policy,
+          storage: p.storage,
+          storage_kind: p.storageKind,
+        });
     process.stdout.write(`deleted ${item.kind} ${name} (${item.path})\n`);
     return 0;
   });

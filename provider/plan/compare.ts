@@ -26,6 +26,31 @@ function keyOnAnyHost(d: DesiredSpec): string {
     .join('|')}`;
 }
 
+/** The place without the host and the root: a moved project may also have been given another root. */
+function keyOnAnyHostAndRoot(d: DesiredSpec): string {
+  return `${d.kind}|${placeFields(d.kind)
+    .filter((f) => f !== 'host' && f !== 'root')
+    .map((f) => d.spec[f])
+    .join('|')}`;
+}
+
+/**
+ * Where each project of an output is (`<host or local>|<root>`), by stack and project name. A thing of the
+ * base whose project is now only on other hosts and under another root moved with it: deploy never touches
+ * it (the deletes Terraform runs for the old things go to the new host, which retains them, and the new
+ * manifest converges the new host's root only). With the same root, the new address may reach the same
+ * machine (a new DNS name for it), where what the code removed is removed: that stays a removal.
+ */
+function projectPlaces(specs: readonly DesiredSpec[]): Map<string, Array<{ host: string; root: string }>> {
+  const places = new Map<string, Array<{ host: string; root: string }>>();
+  for (const d of specs) {
+    if (d.kind !== 'project') continue;
+    const k = `${d.stack}|${d.spec.project}`;
+    places.set(k, [...(places.get(k) ?? []), { host: d.spec.host ?? 'local', root: d.spec.root }]);
+  }
+  return places;
+}
+
 /** The command that deletes storage `spec` by hand, on its host. */
 function deleteHint(spec: Record<string, string>): string {
   return `\`${commandHint(spec.root, `delete ${spec.name}${spec.kind === 'disk' ? '' : ` --project ${spec.project}`}`)}\``;
@@ -154,14 +179,25 @@ export function compareDesired(base: DesiredSpec[], next: DesiredSpec[], now = n
   const before = new Map(base.filter((d) => d.kind !== 'project').map((d) => [key(d), d]));
   const after = new Map(next.filter((d) => d.kind !== 'project').map((d) => [key(d), d]));
   // What the base has at a place the new output has only on another host: the project moved.
-  const movedFrom = new Map([...before].filter(([k]) => !after.has(k)).map(([, d]) => [keyOnAnyHost(d), d]));
+  const gone = [...before].filter(([k]) => !after.has(k)).map(([, d]) => d);
+  const movedFrom = new Map(gone.map((d) => [keyOnAnyHost(d), d]));
+  const movedFromOtherRoot = new Map(gone.map((d) => [keyOnAnyHostAndRoot(d), d]));
+  const nextPlaces = projectPlaces(next);
+  /** Where a base thing's project is now, when that is only on other hosts and roots (the project moved). */
+  const movedAway = (d: DesiredSpec): string | undefined => {
+    const now = nextPlaces.get(`${d.stack}|${d.spec.project}`);
+    if (!now || now.some((p) => p.host === (d.spec.host ?? 'local') || p.root === d.spec.root)) return undefined;
+    return [...new Set(now.map((p) => p.host))].join(', ');
+  };
   const movedTo = new Map<DesiredSpec, DesiredSpec>();
   const items: PlanItem[] = [];
   for (const [k, d] of after) {
     const old = before.get(k);
     const { subject: what, name } = subject(d);
     if (!old) {
-      const from = movedFrom.get(keyOnAnyHost(d));
+      const sameRoot = movedFrom.get(keyOnAnyHost(d));
+      const otherRoot = movedFromOtherRoot.get(keyOnAnyHostAndRoot(d));
+      const from = sameRoot ?? (otherRoot && otherRoot.spec.host !== d.spec.host ? otherRoot : undefined);
       if (from) movedTo.set(from, d);
       const moved = from && movedChange(from, d);
       const change: Change = {
@@ -214,7 +250,9 @@ export function compareDesired(base: DesiredSpec[], next: DesiredSpec[], now = n
   }
   for (const [k, d] of before) {
     if (after.has(k)) continue;
-    const to = movedTo.get(d);
+    const nowOn = movedAway(d);
+    const to: DesiredSpec | undefined =
+      movedTo.get(d) ?? (nowOn === undefined ? undefined : { ...d, spec: nowOn === 'local' ? {} : { host: nowOn } });
     const { action, change } = to ? { action: 'retain' as const, change: leftOnOldHost(d, to) } : removal(d);
     const { subject: what, name } = subject(d);
     items.push({

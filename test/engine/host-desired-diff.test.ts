@@ -172,6 +172,47 @@ describe('hoststore diff of a project that moved', () => {
     );
   });
 
+  /** Stack `shop`, project `shop` on `address` at `root`, with volume db and, when `logs`, volume logs (both 'destroy'). */
+  function synthMoved(name: string, address: string, root: string, logs: boolean): string {
+    const app = new App({ outdir: path.join(dir, name) });
+    const project = new StorageProject(new TerraformStack(app, 'shop'), 'shop', { root, cli: '/c', host: { address } });
+    const db = new Volume(project, 'db', { sizeGb: 2, removalPolicy: 'destroy' });
+    new Mount(project, 'db-mount', { storage: db, service: 'web', mountPath: '/data' });
+    if (logs) new Volume(project, 'logs', { sizeGb: 1, removalPolicy: 'destroy' });
+    app.synth();
+    return path.join(dir, name);
+  }
+
+  test('moved to another host and root while a volume is removed: nothing is deleted on the old host, as deploy does', () => {
+    // The deletes Terraform runs for a moved project's old things go to the new host, which retains them (see
+    // ../remote/host-moved.ts), and the new manifest converges the new host only: the old host is never touched.
+    const plan = compareDesired(
+      readDesired(synthMoved('one', 'storage-1.internal', ROOT, true)),
+      readDesired(synthMoved('two', 'storage-2.internal', `${ROOT}-2`, false)),
+    );
+    const row = (i: (typeof plan.items)[number]) => [i.kind, i.name, i.action, i.safety];
+    expect(plan.items.filter((i) => i.action !== 'create').map(row)).toEqual([
+      ['storage', 'db-1', 'retain', 'safe'],
+      ['storage', 'logs-1', 'retain', 'safe'],
+      ['mount', 'db-1', 'retain', 'safe'],
+    ]);
+    // The new storage is the move's: empty on the new host while the data stays on the old one
+    const created = plan.items.find((i) => i.kind === 'storage' && i.action === 'create')!;
+    expect(row(created)).toEqual(['storage', 'db-1', 'create', 'data-loss']);
+    expect(created.changes.find((c) => c.field === 'host')?.reason).toContain(
+      'the project moved from host storage-1.internal to host storage-2.internal',
+    );
+  });
+
+  test('moved under the same root while a volume is removed: the removal is shown (the address may be the same machine)', () => {
+    const plan = compareDesired(
+      readDesired(synthMoved('one', 'storage-1.internal', ROOT, true)),
+      readDesired(synthMoved('two', 'storage-2.internal', ROOT, false)),
+    );
+    expect(plan.items.find((i) => i.name === 'logs-1')).toMatchObject({ action: 'delete', safety: 'data-loss' });
+    expect(plan.items.find((i) => i.name === 'db-1' && i.action !== 'create')).toMatchObject({ action: 'retain' });
+  });
+
   test('another key file, user or port is no change at all', () => {
     const plan = compareDesired(
       readDesired(synthShop('one', { address: 'storage-1.internal', identityFile: '/ci/keys/old' })),

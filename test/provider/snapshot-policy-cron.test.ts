@@ -6,6 +6,8 @@ import { storageHandler } from '../../provider/handlers/storage.js';
 import { cronEntryPath, snapshotPolicyHandler } from '../../provider/handlers/snapshot-policy.js';
 import { hostTest, hostWithCronDir, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
 import { storageWire } from '../helpers/specs.js';
+import { deleteStorage } from '../../provider/commands/delete.js';
+import { jest } from '@jest/globals';
 
 const fx = hostWithCronDir();
 
@@ -148,3 +150,29 @@ describe('two roots on one host with the same project, policy and storage names'
     },
   );
 });
+
+hostTest()(
+  '`hoststore delete` of a storage removes its snapshot policies and their cron entries (none is left running for nothing)',
+  async () => {
+    // GIVEN a directory volume with a policy, as a project moved to another host leaves it on the old one
+    const dirPolicy = snapshotPolicyHandler.validate({ ...policyWire(fx.host.root), storage_kind: 'directory' });
+    await converge(
+      storageHandler,
+      ctx(),
+      storageHandler.validate(storageWire(fx.host.root, { kind: 'directory', size_gb: '', filesystem: '' })),
+    );
+    await converge(snapshotPolicyHandler, ctx(), dirPolicy);
+    const entry = cronEntryPath(dirPolicy);
+    expect(fs.existsSync(entry)).toBe(true);
+    // WHEN the storage is deleted by hand, as the moved project's retained line says
+    const out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      await deleteStorage('data', { root: fx.host.root, json: false, yes: true, force: true, project: 'app' });
+    } finally {
+      out.mockRestore();
+    }
+    // THEN neither the policy's record nor its cron entry (which would run every minute) is left behind
+    expect(fs.existsSync(entry)).toBe(false);
+    expect(ctx().registry.list('policies')).toEqual([]);
+  },
+);
