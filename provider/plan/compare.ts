@@ -8,6 +8,7 @@
 import { classifyChanges, placeFields, type ObservedStorage } from '../../src/kinds.js';
 import type { Change } from '../handlers/handler.js';
 import type { DesiredSpec } from './desired.js';
+import { SAME_MACHINE } from '../remote/host-moved.js';
 import { finish, itemAction, worst, type Plan, type PlanAction, type PlanItem } from './plan.js';
 import { replacedDataChange, seenInSynth } from './replaced-data.js';
 import { commandHint } from '../command-hint.js';
@@ -53,7 +54,8 @@ function projectPlaces(specs: readonly DesiredSpec[]): Map<string, Array<{ host:
 
 /** The command that deletes storage `spec` by hand, on its host. */
 function deleteHint(spec: Record<string, string>): string {
-  return `\`${commandHint(spec.root, `delete ${spec.name}${spec.kind === 'disk' ? '' : ` --project ${spec.project}`}`)}\``;
+  // --force: a moved project's storage is still mounted on the old host (nothing there unmounts it).
+  return `\`${commandHint(spec.root, `delete ${spec.name}${spec.kind === 'disk' ? '' : ` --project ${spec.project}`} --force`)}\``;
 }
 
 /** Where a spec's thing is, for a reason: `host storage-1.internal`, or this machine for a local project. */
@@ -76,7 +78,7 @@ function movedChange(from: DesiredSpec, to: DesiredSpec): Change | undefined {
     to: to.spec.host ?? 'local',
     kind: 'replace',
     safety: 'data-loss',
-    reason: `the project moved from ${a} to ${b}: ${what} is created there new and empty, and the old one with its data is retained on ${a} (nothing is deleted there). Copy the data across before the services use it, or keep the project on ${a}; the old one is deleted only by ${deleteHint(from.spec)} run on ${a}`,
+    reason: `the project moved from ${a} to ${b}: ${what} is created there new and empty, and the old one with its data is retained on ${a} (nothing is deleted there). Copy the data across before the services use it, or keep the project on ${a}; the old one is deleted only by ${deleteHint(from.spec)} run on ${a}. ${SAME_MACHINE}`,
   };
 }
 

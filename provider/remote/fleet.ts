@@ -129,7 +129,7 @@ export function isRefusal(error: unknown): boolean {
 export function fleetError(outcomes: readonly HostOutcome[], what: string): HoststoreError | undefined {
   const bad = outcomes.filter((o) => o.state !== 'ok');
   if (bad.length === 0) return undefined;
-  const message = `${what} did not succeed on ${bad.length} of ${outcomes.length} host${outcomes.length === 1 ? '' : 's'}: ${bad.map((o) => `${o.host} (${o.state})`).join(', ')}; the others are done. Fix what the summary above says and run it again`;
+  const message = `${what} did not succeed on ${bad.length} of ${outcomes.length} host${outcomes.length === 1 ? '' : 's'}: ${bad.map((o) => `${o.host} (${o.state})`).join(', ')}${bad.length < outcomes.length ? '; the others are done' : ''}. Fix what the summary above says and run it again`;
   return bad.every((o) => o.state === 'refused') ? new RefusedError(message) : new HoststoreError(message);
 }
 

@@ -7,6 +7,10 @@ import { commandHint, shellWord } from '../command-hint.js';
 import type { KindName } from '../../src/kinds.js';
 
 /** The `host` field of a parsed wire spec or identity, or undefined when it has none. */
+/** Two addresses may reach one machine (a new DNS name or IP): then the "old" storage is the one now in use. */
+export const SAME_MACHINE =
+  'If both addresses reach the same machine, it is the storage the project uses now there: delete nothing';
+
 export function hostOf(input: unknown): string | undefined {
   const host = typeof input === 'object' && input !== null ? (input as Record<string, unknown>).host : undefined;
   return typeof host === 'string' ? host : undefined;
@@ -41,7 +45,7 @@ export function retainedLine(
           : `project ${text('project')}`;
   const how =
     kind === 'storage'
-      ? `to delete it there, run ${commandHint(root, `delete ${shellWord(storage)}${wire.kind === 'disk' || typeof wire.project !== 'string' ? '' : ` --project ${shellWord(wire.project)}`}`)} on it`
+      ? `once nothing there needs it, delete it there with ${commandHint(root, `delete ${shellWord(storage)}${wire.kind === 'disk' || typeof wire.project !== 'string' ? '' : ` --project ${shellWord(wire.project)}`} --force`)} (--force: it is still mounted)`
       : `to remove it there, delete its storage there (${commandHint(root, `delete ${shellWord(storage)} --force`)})`;
-  return `hoststore: ${what} was made on ${where(madeOn)}, but this project now deploys to ${where(now)}: it is retained on ${where(madeOn)}, untouched; ${how}`;
+  return `hoststore: ${what} was made on ${where(madeOn)}, but this project now deploys to ${where(now)}: it is retained on ${where(madeOn)}, untouched; ${how}. ${SAME_MACHINE}`;
 }

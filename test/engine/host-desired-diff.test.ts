@@ -115,7 +115,7 @@ describe('hoststore diff of a project that moved', () => {
       kind: 'replace',
       safety: 'data-loss',
       reason:
-        'the project moved from host storage-1.internal to host storage-2.internal: volume db is created there new and empty, and the old one with its data is retained on host storage-1.internal (nothing is deleted there). Copy the data across before the services use it, or keep the project on host storage-1.internal; the old one is deleted only by `hoststore delete db --project shop --root /srv/hoststore-never-touched` run on host storage-1.internal',
+        'the project moved from host storage-1.internal to host storage-2.internal: volume db is created there new and empty, and the old one with its data is retained on host storage-1.internal (nothing is deleted there). Copy the data across before the services use it, or keep the project on host storage-1.internal; the old one is deleted only by `hoststore delete db --project shop --force --root /srv/hoststore-never-touched` run on host storage-1.internal. If both addresses reach the same machine, it is the storage the project uses now there: delete nothing',
     });
     // removalPolicy 'destroy' is not applied on a move: the old storage is retained, not deleted
     expect(storage[1].changes).toEqual([
@@ -123,7 +123,7 @@ describe('hoststore diff of a project that moved', () => {
         kind: 'retain',
         safety: 'safe',
         reason:
-          'the project moved to host storage-2.internal: retained on host storage-1.internal with its data (its removalPolicy is not applied on a move); delete it there with `hoststore delete db --project shop --root /srv/hoststore-never-touched`',
+          'the project moved to host storage-2.internal: retained on host storage-1.internal with its data (its removalPolicy is not applied on a move); delete it there with `hoststore delete db --project shop --force --root /srv/hoststore-never-touched`',
       }),
     ]);
     expect(plan.items.filter((i) => i.kind === 'mount').map((i) => [i.action, i.changes[0].reason])).toEqual([

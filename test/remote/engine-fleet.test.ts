@@ -135,6 +135,10 @@ describe('summary and exit status', () => {
     expect(error.message).toContain('storage-2.internal (failed), local (refused)');
   });
   test('only refusals: exit 3', () => expect(fleetError([ok, refused], 'the apply')).toBeInstanceOf(RefusedError));
+  test('"the others are done" only when some others are', () => {
+    expect(fleetError([ok, down], 'the apply')!.message).toContain('; the others are done.');
+    expect(fleetError([down], 'the apply')!.message).not.toContain('the others');
+  });
 });
 
 describe('engine requests a host refuses', () => {
