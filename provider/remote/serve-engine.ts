@@ -127,6 +127,27 @@ async function run(request: EngineRequest, log: (line: string) => void): Promise
 }
 
 /**
+ * Runs `body` with this host's pools checked and every root of the request locked (in one order, as a local
+ * apply takes them), so what it plans is what it applies.
+ */
+async function underRootLocks(
+  request: EngineRequest,
+  body: () => Promise<Partial<EngineAnswer>>,
+): Promise<Partial<EngineAnswer>> {
+  const [{ withRootLock }, { assertPoolMounted }] = await Promise.all([
+    import('../registry/lock.js'),
+    import('../host/pool-guard.js'),
+  ]);
+  const roots = [...new Set(request.desired.map((d) => d.spec.root))].sort();
+  for (const root of roots) assertPoolMounted(root);
+  const locked = roots.reduceRight<() => Promise<Partial<EngineAnswer>>>(
+    (inner, root) => () => withRootLock(root, { holder: 'hoststore apply (remote)' }, inner),
+    body,
+  );
+  return locked();
+}
+
+/**
  * Applies the plan the sender showed, and only it: planned again under this host's root locks, it must
  * have the fingerprint the sender saw (as a saved plan must), else nothing is applied.
  */
@@ -135,29 +156,20 @@ async function applyChecked(
   allowDataLoss: ReadonlySet<string>,
   log: (line: string) => void,
 ): Promise<Partial<EngineAnswer>> {
-  const [{ makePlan, assertNoErrors }, { applyPlanLocked }, { withRootLock }, { assertPoolMounted }] =
-    await Promise.all([
-      import('../plan/plan.js'),
-      import('../plan/apply.js'),
-      import('../registry/lock.js'),
-      import('../host/pool-guard.js'),
-    ]);
-  const roots = [...new Set(request.desired.map((d) => d.spec.root))].sort();
-  for (const root of roots) assertPoolMounted(root);
-  const locked = roots.reduceRight<() => Promise<Partial<EngineAnswer>>>(
-    (inner, root) => () => withRootLock(root, { holder: 'hoststore apply (remote)' }, inner),
-    async () => {
-      const plan = makePlan(request.desired);
-      if (plan.fingerprint !== request.fingerprint)
-        throw new RefusedError(
-          `the host changed since it was planned, so nothing was applied on ${request.address}; run hoststore plan again and review it`,
-        );
-      assertNoErrors(plan);
-      await applyPlanLocked(plan, { allowDataLoss, log });
-      return { plan };
-    },
-  );
-  return locked();
+  const [{ makePlan, assertNoErrors }, { applyPlanLocked }] = await Promise.all([
+    import('../plan/plan.js'),
+    import('../plan/apply.js'),
+  ]);
+  return underRootLocks(request, async () => {
+    const plan = makePlan(request.desired);
+    if (plan.fingerprint !== request.fingerprint)
+      throw new RefusedError(
+        `the host changed since it was planned, so nothing was applied on ${request.address}; run hoststore plan again and review it`,
+      );
+    assertNoErrors(plan);
+    await applyPlanLocked(plan, { allowDataLoss, log });
+    return { plan };
+  });
 }
 
 /**
@@ -171,33 +183,20 @@ async function planApply(
   allowDataLoss: ReadonlySet<string>,
   log: (line: string) => void,
 ): Promise<Partial<EngineAnswer>> {
-  const [
-    { makePlan, assertNoErrors, hasChanges },
-    { applyPlanLocked, assertApplicable },
-    { withRootLock },
-    { assertPoolMounted },
-  ] = await Promise.all([
+  const [{ makePlan, assertNoErrors, hasChanges }, { applyPlanLocked, assertApplicable }] = await Promise.all([
     import('../plan/plan.js'),
     import('../plan/apply.js'),
-    import('../registry/lock.js'),
-    import('../host/pool-guard.js'),
   ]);
-  const roots = [...new Set(request.desired.map((d) => d.spec.root))].sort();
-  for (const root of roots) assertPoolMounted(root);
-  const locked = roots.reduceRight<() => Promise<Partial<EngineAnswer>>>(
-    (inner, root) => () => withRootLock(root, { holder: 'hoststore apply (remote)' }, inner),
-    async () => {
-      const plan = makePlan(request.desired);
-      try {
-        assertNoErrors(plan);
-        assertApplicable(plan, allowDataLoss);
-        if (hasChanges(plan)) await applyPlanLocked(plan, { allowDataLoss, log });
-      } catch (error) {
-        if (!(error instanceof HoststoreError)) throw error;
-        return { plan, error: { message: error.message, exitCode: error.exitCode } };
-      }
-      return { plan };
-    },
-  );
-  return locked();
+  return underRootLocks(request, async () => {
+    const plan = makePlan(request.desired);
+    try {
+      assertNoErrors(plan);
+      assertApplicable(plan, allowDataLoss);
+      if (hasChanges(plan)) await applyPlanLocked(plan, { allowDataLoss, log });
+    } catch (error) {
+      if (!(error instanceof HoststoreError)) throw error;
+      return { plan, error: { message: error.message, exitCode: error.exitCode } };
+    }
+    return { plan };
+  });
 }

@@ -12,6 +12,7 @@ import { makeHostFixture } from '../helpers/host-fixture.js';
 import { storageWire, mountWire } from '../helpers/specs.js';
 import { startSshHost, type SshHost } from '../helpers/sshd.js';
 import type { HostConnection } from '../../src/host-connection.js';
+import { SAME_MACHINE } from '../../provider/remote/host-moved.js';
 
 const version = (
   JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -232,7 +233,7 @@ describe('a delete for another host than the one it was made on (a moved project
     expect(result.status).toBe(0);
     expect(result.stderr).toBe('');
     expect(result.stdout).toBe(
-      `hoststore: disk moved (project app) was made on host 10.9.9.9, but this project now deploys to host ${host.connection.address}: it is retained on host 10.9.9.9, untouched; to delete it there, run hoststore delete moved --root ${host.root} on it\n`,
+      `hoststore: disk moved (project app) was made on host 10.9.9.9, but this project now deploys to host ${host.connection.address}: it is retained on host 10.9.9.9, untouched; once nothing there needs it, delete it there with hoststore delete moved --force --root ${host.root} (--force: it is still mounted). ${SAME_MACHINE}\n`,
     );
     expect(fs.existsSync(image)).toBe(true);
     // Made locally (no host in the identity), now remote: retained here.
@@ -338,14 +339,17 @@ describe('a host whose hoststore is missing or speaks another contract', () => {
   });
   const wrapper = () => path.join(bare.binDir, 'hoststore');
   afterEach(() => fs.rmSync(wrapper(), { force: true }));
-
-  test('no hoststore on the PATH: one line with the install command', async () => {
-    const result = await handle(
+  /** A storage converge forwarded to this host, whatever its `hoststore` is. */
+  const convergeThere = () =>
+    handle(
       'storage',
       'converge',
       { ...storageWire(bare.root), host: bare.connection.address },
       { connection: bare.connection },
     );
+
+  test('no hoststore on the PATH: one line with the install command', async () => {
+    const result = await convergeThere();
     expect(result.status).toBe(1);
     expect(result.stderr).toBe(
       `hoststore: host root@${bare.connection.address}:${bare.connection.port} has no hoststore on the PATH of root, so nothing was done there; install it on the host: npm install -g cdktf-hoststore@${version}\n`,
@@ -359,12 +363,7 @@ describe('a host whose hoststore is missing or speaks another contract', () => {
       `#!/bin/sh\ncat >/dev/null\necho 'hoststore: the request speaks contract 1 (hoststore 0.1.0), but hoststore 9.0.0 here speaks contract 2; install the same version on both: npm install -g cdktf-hoststore@0.1.0' >&2\nexit 65\n`,
       { mode: 0o755 },
     );
-    const result = await handle(
-      'storage',
-      'converge',
-      { ...storageWire(bare.root), host: bare.connection.address },
-      { connection: bare.connection },
-    );
+    const result = await convergeThere();
     expect(result.status).toBe(1);
     expect(result.stderr).toBe(
       `hoststore: host root@${bare.connection.address}:${bare.connection.port}: the request speaks contract 1 (hoststore 0.1.0), but hoststore 9.0.0 here speaks contract 2; nothing was done there; install the same version on the host: npm install -g cdktf-hoststore@${version}\n`,
@@ -373,12 +372,7 @@ describe('a host whose hoststore is missing or speaks another contract', () => {
 
   test('a `hoststore` there that exits 0 without accepting the request is not taken for a success', async () => {
     fs.writeFileSync(wrapper(), `#!/bin/sh\ncat >/dev/null\necho done\nexit 0\n`, { mode: 0o755 });
-    const result = await handle(
-      'storage',
-      'converge',
-      { ...storageWire(bare.root), host: bare.connection.address },
-      { connection: bare.connection },
-    );
+    const result = await convergeThere();
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(
@@ -392,12 +386,7 @@ describe('a host whose hoststore is missing or speaks another contract', () => {
       `#!/bin/sh\necho "hoststore: unknown command 'remote'; hoststore commands: list, handle" >&2\nexit 2\n`,
       { mode: 0o755 },
     );
-    const result = await handle(
-      'storage',
-      'converge',
-      { ...storageWire(bare.root), host: bare.connection.address },
-      { connection: bare.connection },
-    );
+    const result = await convergeThere();
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(
       /^hoststore: host \S+: its hoststore is too old to know `hoststore remote`; nothing was done there; install the same version on the host: npm install -g cdktf-hoststore@0\.1\.0\n$/,
