@@ -55,7 +55,7 @@ afterAll(async () => {
 
 /** nobody's HOME, with the empty Terraform CLI config and a log of every local hoststore invocation. */
 function makeHome(): { dir: string; cli: string; calls(): string[] } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-e2e-home-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-e2e-home-'));
   fs.writeFileSync(path.join(dir, 'empty.tfrc'), '');
   const log = path.join(dir, 'calls.log');
   const cli = path.join(dir, 'hoststore-wrapper');
@@ -102,6 +102,8 @@ function asNobody(dir: string, command: string, args: string[]) {
       PATH: `${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
       HOME: home,
       TMPDIR: home,
+      // hoststore's ssh configs and sockets go here (a short path: a socket's must fit 104 bytes).
+      XDG_RUNTIME_DIR: home,
       TF_CLI_CONFIG_FILE: path.join(home, 'empty.tfrc'),
       CHECKPOINT_DISABLE: '1',
       CI: '1',
@@ -161,6 +163,8 @@ remoteTest(
     // AND every local hoststore process ran as nobody
     expect(local.calls().length).toBeGreaterThan(0);
     expect(local.calls().every((line) => line.startsWith(`${NOBODY.uid} handle `))).toBe(true);
+    // AND kept its ssh configs and sockets in its own runtime directory, nowhere shared
+    expect(fs.statSync(path.join(home, 'hoststore-ssh')).uid).toBe(NOBODY.uid);
     // AND the stack name reached the host intact, and nothing in it ran
     const registry = () => new Registry(remote.root);
     expect(registry().storage('volume', 'app', 'db-1')).toMatchObject({ project: 'app', stack: STACK });
