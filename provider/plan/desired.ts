@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SpecError, UsageError } from '../errors.js';
 import { naturalCompare } from '../natural-order.js';
-import { readSynthJson } from './synth-file.js';
+import { checkSynthFileOwn, readSynthJson } from './synth-file.js';
 import { handlerCommand, KIND_NAMES, type KindName } from '../../src/kinds.js';
 import { SPEC_VAR_PATTERN, parseSpecEntryTemplate, refExpression } from '../../src/manifest-specs.js';
 import { HOST_ENV, holdsKeyMaterial, hostConnectionProblems, type HostConnection } from '../../src/host-connection.js';
@@ -179,6 +179,7 @@ export function readDesired(appDir: string, onlyStack?: string): DesiredSpec[] {
     );
   const specs: DesiredSpec[] = [];
   for (const stack of stacks) {
+    let checkedOwn = false;
     const config = readSynthJson(appDir, stack.synthesizedStackPath, `stack ${stack.name}'s configuration`) as {
       resource?: Resources;
     };
@@ -192,6 +193,12 @@ export function readDesired(appDir: string, onlyStack?: string): DesiredSpec[] {
           const ownerPath = (carrier['//']?.metadata?.path ?? logicalId).replace(/\/(config|manifest)(-\d+)?$/, '');
           const environment = p['local-exec']?.environment ?? {};
           const host = hostOf(environment, `${ownerPath} in stack ${stack.name}`);
+          if (host && !checkedOwn) {
+            // Hosts to connect to come from these two files: only the caller (or root) may have written them.
+            checkSynthFileOwn(appDir, 'manifest.json', 'the synth manifest');
+            checkSynthFileOwn(appDir, stack.synthesizedStackPath, `stack ${stack.name}'s configuration`);
+            checkedOwn = true;
+          }
           if (kind === 'project') {
             // The digest is an expression Terraform evaluates; the specs it covers are read below. Without
             // one (an earlier build's manifest) the manifest carries no entries to check.

@@ -11,7 +11,7 @@ import { App, TerraformStack } from 'cdktf';
 import { Mount, SnapshotPolicy, StorageProject, Volume, type HostProps } from '../../src/index.js';
 import { readDesired } from '../../provider/plan/desired.js';
 import { compareDesired } from '../../provider/plan/compare.js';
-import { SpecError } from '../../provider/errors.js';
+import { RefusedError, SpecError } from '../../provider/errors.js';
 import { hoststore } from '../helpers/cli.js';
 
 const ROOT = '/srv/hoststore-never-touched';
@@ -262,4 +262,53 @@ test('diff: a grow is judged on its own host (a mount of the same names on anoth
   expect(grown.map((i) => [i.stack, i.subject, i.safety])).toEqual([
     ['two', 'volume db 4 GB ext4 on storage-2.internal', 'safe'],
   ]);
+});
+
+describe('readDesired: only the caller (or root) may have written a synth output that names hosts', () => {
+  const stackFile = (out: string) => path.join(out, 'stacks', 'shop', 'cdk.tf.json');
+  const refusal = (out: string) => {
+    try {
+      readDesired(out);
+    } catch (error) {
+      expect(error).toBeInstanceOf(RefusedError);
+      return (error as Error).message;
+    }
+    throw new Error('expected the synth output to be refused');
+  };
+
+  test.each([
+    [
+      'writable by others',
+      (out: string) => fs.chmodSync(stackFile(out), 0o666),
+      /cdk\.tf\.json is writable by group or others \(mode 0666\)/,
+    ],
+    [
+      'owned by another user',
+      (out: string) => fs.chownSync(stackFile(out), 65534, 65534),
+      /cdk\.tf\.json is owned by uid 65534, not by you/,
+    ],
+    [
+      'in a directory another user owns',
+      (out: string) => fs.chownSync(path.join(out, 'stacks'), 65534, 65534),
+      /stacks is owned by uid 65534/,
+    ],
+    [
+      'with a manifest others may write',
+      (out: string) => fs.chmodSync(path.join(out, 'manifest.json'), 0o646),
+      /manifest\.json is writable by group or others/,
+    ],
+  ])('a stack file %s is refused in one line', (_what, plant, why) => {
+    const out = synthShop('planted', { address: 'storage-1.internal' });
+    plant(out);
+    const message = refusal(out);
+    expect(message).toMatch(why);
+    expect(message).toMatch(/names the hosts hoststore connects to with your ssh keys/);
+    expect(message.split('\n')).toHaveLength(1);
+  });
+
+  test('a local-only synth output is read as before, whoever may write it', () => {
+    const out = synthShop('local', undefined);
+    fs.chmodSync(stackFile(out), 0o666);
+    expect(readDesired(out).length).toBeGreaterThan(0);
+  });
 });
