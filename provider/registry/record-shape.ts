@@ -15,6 +15,8 @@ const IDENTIFYING_FIELDS: Readonly<Record<string, readonly string[]>> = {
   ),
   leases: ['disk', 'project', 'service'],
   snapshots: ['id', 'storage'],
+  repositories: ['project', 'name', 'url', 'passwordFile'],
+  backups: ['storageKind', 'project', 'storage', 'repository'],
 };
 
 /** What is wrong with one record of `collection`, or undefined when it can be read. */

@@ -76,7 +76,7 @@ export interface LeaseRecord {
   readonly since: string;
 }
 
-type Collection = 'storage' | 'mounts' | 'leases' | 'policies' | 'snapshots';
+type Collection = 'storage' | 'mounts' | 'leases' | 'policies' | 'snapshots' | 'repositories' | 'backups';
 
 export function registryDir(root: string): string {
   return path.join(root, 'registry');
