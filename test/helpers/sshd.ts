@@ -181,6 +181,8 @@ export async function startSshHost(options: SshHostOptions = {}): Promise<SshHos
           'PrintMotd no',
           'PrintLastLog no',
           'X11Forwarding no',
+          // In-process SFTP (no sftp-server binary to find): restic's sftp: backend reaches the host through it.
+          'Subsystem sftp internal-sftp',
           'LogLevel VERBOSE',
           `SetEnv ${Object.entries(env)
             .map(([k, v]) => `${k}=${v}`)
