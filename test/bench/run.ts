@@ -6,6 +6,7 @@ import { snapshotBench } from './snapshot-bench.js';
 import { poolBench } from './pool-bench.js';
 import { deployBench } from './deploy-bench.js';
 import { remoteBench } from './remote-bench.js';
+import { backupBench } from './backup-bench.js';
 import type { BenchResult } from './measure.js';
 
 async function main(): Promise<void> {
@@ -37,6 +38,11 @@ async function main(): Promise<void> {
   if (!only || only === 'remote') {
     if (process.getuid?.() !== 0) process.stdout.write('skipping remote benchmarks: they need root\n');
     else results.push(...(await remoteBench(process.argv[3])));
+  }
+  // `backup [rounds]`: pushes and restores of a 10 GB image holding 2 GB vs restic by hand (see backup-bench.ts).
+  if (!only || only === 'backup') {
+    if (process.getuid?.() !== 0) process.stdout.write('skipping backup benchmarks: they need root\n');
+    else results.push(...(await backupBench(process.argv[3])));
   }
   for (const r of results) {
     process.stdout.write(
