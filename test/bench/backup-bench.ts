@@ -4,7 +4,8 @@
  * snapshot file, each side into fresh repositories of its own, interleaved rounds (order rotating), every round
  * printed: the first push; the second push after 64 MiB changed (time, and the repository's growth vs the change);
  * the restore into new storage (time, and its allocated bytes vs the data) vs `restic restore`.
- * The hoststore side runs the CLI as a user does (`hoststore backup push|restore --repository URL --password-file F`).
+ * The hoststore side runs the CLI as a user does (`hoststore backup push|restore NAME --repository R`), each of its
+ * repositories recorded on the root as a deploy of a replicated policy records it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,6 +14,7 @@ import { converge, makeContext } from '../../provider/handlers/handler.js';
 import { storageHandler } from '../../provider/handlers/storage.js';
 import { mountHandler } from '../../provider/handlers/mount.js';
 import { takeSnapshot } from '../../provider/snapshots/snapshots.js';
+import { REPOSITORIES, repositoryKey, repositoryRecord } from '../../provider/backup/records.js';
 import { CLI } from '../helpers/cli.js';
 import { localRepository, type ResticRepositoryFixture } from '../helpers/restic.js';
 import { mountWire, storageWire } from '../helpers/specs.js';
@@ -28,7 +30,13 @@ function hoststore(args: string[]): string {
   return execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-const repositoryArgs = (repo: ResticRepositoryFixture) => ['--repository', repo.url, '--password-file', repo.passwordFile];
+/** The name each of hoststore's repositories is recorded under (`bench-0`, `bench-1`, ...). */
+const names = new Map<ResticRepositoryFixture, string>();
+const recordedName = (repo: ResticRepositoryFixture) => {
+  if (!names.has(repo)) names.set(repo, `bench-${names.size}`);
+  return names.get(repo)!;
+};
+const repositoryArgs = (repo: ResticRepositoryFixture) => ['--repository', recordedName(repo)];
 const allocated = (file: string) => fs.statSync(file).blocks * 512;
 const rounds = (t: JobTimes) => t.times.map((ms) => ms.toFixed(0)).join(' ');
 const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
@@ -75,6 +83,9 @@ export async function backupBench(roundsArg?: string): Promise<BenchResult[]> {
     try {
       const disk = await diskWithSnapshot(root);
       const ours = Array.from({ length: n }, fresh);
+      const registry = makeContext(root).registry;
+      for (const repo of ours)
+        registry.put(REPOSITORIES, repositoryKey('app', recordedName(repo)), repositoryRecord('app', repo.wire(recordedName(repo)), new Date()));
       const theirs = Array.from({ length: n }, fresh);
       const counter = () => {
         let i = 0;
