@@ -10,17 +10,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { converge, makeContext } from '../../provider/handlers/handler.js';
 import { storageHandler } from '../../provider/handlers/storage.js';
 import { mountHandler } from '../../provider/handlers/mount.js';
 import { takeSnapshot } from '../../provider/snapshots/snapshots.js';
 import { REPOSITORIES, repositoryKey, repositoryRecord } from '../../provider/backup/records.js';
-import { CLI } from '../helpers/cli.js';
 import { localRepository, type ResticRepositoryFixture } from '../helpers/restic.js';
 import { mountWire, storageWire } from '../helpers/specs.js';
 import { withRoot } from './host-bench.js';
 import { interleaved, result, timeIt, type BenchResult, type JobTimes } from './measure.js';
 
+/** The CLI beside this module once built (dist/test/bench -> dist/provider). */
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../provider/cli.js');
 const MiB = 1024 * 1024;
 const DATA_FILES = 4;
 const FILE_MiB = 512;
