@@ -4,6 +4,7 @@
  * (and says so), and an unreadable repository, a missing backup id, a missing restic or a secret file others
  * can read are refused, at plan time where they can be, never turned into an empty disk.
  */
+import { jest } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { imagePath } from '../../src/schema.js';

@@ -3,6 +3,7 @@
  * snapshot is pushed after the root lock is released, remote retention follows, and a failed push (repository
  * unreachable, wrong password) keeps every local snapshot, is recorded, and is caught up by the next run.
  */
+import { jest } from '@jest/globals';
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
