@@ -1,0 +1,135 @@
+/**
+ * The off-host half of `snapshot run-due`, run after the root lock is released: each replicated policy's
+ * newest scheduled snapshot not pushed yet goes to its repository, then that repository's backups of the
+ * storage are thinned by the policy's remote retention. A failure is recorded and retried next run; it never
+ * touches a local snapshot.
+ */
+import type { HandlerContext } from '../handlers/handler.js';
+import type { PolicyRecord } from '../handlers/snapshot-policy.js';
+import { BACKUPS, pushKey, type PushRecord, type RepositoryRecord } from '../backup/records.js';
+import { LockTimeoutError } from '../errors.js';
+import type { SnapshotRecord } from './snapshots.js';
+
+export interface Pushed {
+  readonly policy: string;
+  readonly storage: string;
+  readonly repository: string;
+  readonly snapshot: string;
+  readonly backupId: string;
+  readonly bytesAdded?: number;
+}
+
+export interface ReplicationReport {
+  readonly pushed: Pushed[];
+  /** One line each: `<policy> of <storage> to <repository>: <error>`. */
+  readonly pushFailed: string[];
+  /** restic snapshot ids the remote retention forgot. */
+  readonly forgotten: string[];
+  /** Why nothing was pushed this run although something waits (another run is pushing). */
+  readonly skipped?: string;
+}
+
+/** The policy's repository as the host's record holds it (the policy record carries what its spec said). */
+export function policyRepository(policy: PolicyRecord, now: Date): RepositoryRecord | undefined {
+  const to = policy.replicateTo;
+  if (!to) return undefined;
+  return {
+    project: policy.project,
+    name: to.name,
+    url: to.url,
+    passwordFile: to.passwordFile,
+    ...(to.environmentFile === undefined ? {} : { environmentFile: to.environmentFile }),
+    ...(to.options === undefined ? {} : { options: to.options }),
+    updatedAt: now.toISOString(),
+  };
+}
+
+/** The newest of `snapshots` unless the repository already holds it (only the newest: older ones are skipped). */
+export function toPush(
+  snapshots: readonly SnapshotRecord[],
+  record: PushRecord | undefined,
+  repository: RepositoryRecord,
+): SnapshotRecord | undefined {
+  const newest = [...snapshots].sort((a, b) => a.createdAt.localeCompare(b.createdAt)).at(-1);
+  if (!newest) return undefined;
+  // A changed URL is another repository: nothing is pushed there yet.
+  if (record && record.url === repository.url && record.lastPushedSnapshot === newest.id) return undefined;
+  return newest;
+}
+
+/**
+ * Pushes and thins for every replicated policy, one push at a time per root (the backup lock). A run that
+ * finds the lock held does not wait: the holder pushes, and whatever it leaves is pushed by the next run.
+ */
+export async function replicate(
+  ctx: HandlerContext,
+  scheduled: (policy: PolicyRecord) => SnapshotRecord[],
+): Promise<ReplicationReport> {
+  const policies = ctx.registry
+    .list<PolicyRecord>('policies')
+    .map((e) => e.record)
+    .filter((p) => p.replicateTo);
+  const report = { pushed: [] as Pushed[], pushFailed: [] as string[], forgotten: [] as string[] };
+  if (policies.length === 0) return report;
+  const { withBackupLock } = await import('../backup/backup-lock.js');
+  try {
+    await withBackupLock(ctx.root, { holder: 'hoststore snapshot run-due', timeoutMs: 0 }, async () => {
+      for (const policy of policies) await replicatePolicy(ctx, policy, scheduled(policy), report);
+    });
+  } catch (error) {
+    if (!(error instanceof LockTimeoutError)) throw error;
+    return { ...report, skipped: `another push is running: ${error.message}` };
+  }
+  return report;
+}
+
+async function replicatePolicy(
+  ctx: HandlerContext,
+  policy: PolicyRecord,
+  snapshots: SnapshotRecord[],
+  report: { pushed: Pushed[]; pushFailed: string[]; forgotten: string[] },
+): Promise<void> {
+  const repository = policyRepository(policy, ctx.now()) as RepositoryRecord;
+  const what = `${policy.policy} of ${policy.storage} to ${repository.name}`;
+  const record = ctx.registry.get<PushRecord>(
+    BACKUPS,
+    pushKey(policy.storageKind, policy.project, policy.storage, repository.name),
+  );
+  const snapshot = toPush(snapshots, record, repository);
+  if (!snapshot) return;
+  const { pushSnapshot } = await import('../backup/push.js');
+  try {
+    const result = await pushSnapshot(ctx, repository, snapshot);
+    report.pushed.push({
+      policy: policy.policy,
+      storage: policy.storage,
+      repository: repository.name,
+      snapshot: snapshot.id,
+      backupId: result.backupId,
+      bytesAdded: result.bytesAdded,
+    });
+  } catch (error) {
+    // pushSnapshot recorded the failure (PushRecord.lastError); the local snapshot is untouched.
+    report.pushFailed.push(`${what}: ${oneLine(error)}`);
+    return;
+  }
+  // Thinned only after a push that worked: a repository that cannot take a push cannot forget either, and a
+  // prune every minute while it is down would be a storm.
+  if (policy.remoteRetentionDays === undefined && policy.remoteRetentionCount === undefined) return;
+  const { applyRemoteRetention } = await import('../backup/retention.js');
+  try {
+    const forgotten = await applyRemoteRetention(
+      ctx,
+      repository,
+      { kind: policy.storageKind, project: policy.project, storage: policy.storage },
+      { days: policy.remoteRetentionDays, count: policy.remoteRetentionCount },
+    );
+    report.forgotten.push(...forgotten);
+  } catch (error) {
+    report.pushFailed.push(`${what}: remote retention: ${oneLine(error)}`);
+  }
+}
+
+function oneLine(error: unknown): string {
+  return ((error as Error).message ?? String(error)).split('\n')[0];
+}
