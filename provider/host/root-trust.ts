@@ -26,7 +26,7 @@ const PRIVATE_MODE = 0o700;
 const TRAVERSABLE_MODE = 0o755;
 
 /** `65534 (nobody)`: the uid and, when /etc/passwd names it, its user (read only on the refusal path). */
-function ownerName(uid: number): string {
+export function ownerName(uid: number): string {
   try {
     const line = fs
       .readFileSync('/etc/passwd', 'utf8')
@@ -38,7 +38,7 @@ function ownerName(uid: number): string {
   }
 }
 
-function modeOf(stat: fs.Stats): string {
+export function modeOf(stat: fs.Stats): string {
   return (stat.mode & 0o7777).toString(8).padStart(4, '0');
 }
 
