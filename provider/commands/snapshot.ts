@@ -126,6 +126,7 @@ export async function snapshot(args: string[], options: SnapshotOptions): Promis
         process.stdout.write(
           `run-due: ${report.pushed.length} pushed${report.pushed.map((p) => ` ${p.snapshot} to ${p.repository} as ${p.backupId.slice(0, 8)}`).join(',')}, ${report.forgotten.length} forgotten in the repositories\n`,
         );
+      if (!options.json && report.skipped) process.stdout.write(`run-due: pushes skipped: ${report.skipped}\n`);
       for (const warning of report.warnings) process.stderr.write(`hoststore: warning: ${warning}\n`);
       for (const failure of report.failed) process.stderr.write(`hoststore: snapshot failed: ${failure}\n`);
       // A failed push keeps every local snapshot; it is retried by the next run.

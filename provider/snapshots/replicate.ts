@@ -6,8 +6,15 @@
  */
 import type { HandlerContext } from '../handlers/handler.js';
 import type { PolicyRecord } from '../handlers/snapshot-policy.js';
-import { BACKUPS, pushKey, type PushRecord, type RepositoryRecord } from '../backup/records.js';
-import { LockTimeoutError } from '../errors.js';
+import type { BackupRepositoryWire } from '../../src/backup-spec.js';
+import {
+  BACKUPS,
+  REPOSITORIES,
+  pushKey,
+  repositoryKey,
+  type PushRecord,
+  type RepositoryRecord,
+} from '../backup/records.js';
 import type { SnapshotRecord } from './snapshots.js';
 
 export interface Pushed {
@@ -29,18 +36,30 @@ export interface ReplicationReport {
   readonly skipped?: string;
 }
 
-/** The policy's repository as the host's record holds it (the policy record carries what its spec said). */
-export function policyRepository(policy: PolicyRecord, now: Date): RepositoryRecord | undefined {
+/** A policy record with what its spec's `replicate_to` and remote retention recorded. */
+export type ReplicatedPolicy = PolicyRecord & {
+  readonly replicateTo?: { readonly name: string } & Partial<BackupRepositoryWire> & Partial<RepositoryRecord>;
+  readonly remoteRetentionDays?: number;
+  readonly remoteRetentionCount?: number;
+};
+
+/** The policy's repository: what its record says, else the repository record its converge wrote. */
+export function policyRepository(policy: ReplicatedPolicy, ctx: HandlerContext): RepositoryRecord | undefined {
   const to = policy.replicateTo;
   if (!to) return undefined;
+  const url = to.url;
+  const passwordFile = to.passwordFile ?? to.password_file;
+  if (url === undefined || passwordFile === undefined)
+    return ctx.registry.get<RepositoryRecord>(REPOSITORIES, repositoryKey(policy.project, to.name));
+  const environmentFile = to.environmentFile ?? to.environment_file;
   return {
     project: policy.project,
     name: to.name,
-    url: to.url,
-    passwordFile: to.passwordFile,
-    ...(to.environmentFile === undefined ? {} : { environmentFile: to.environmentFile }),
+    url,
+    passwordFile,
+    ...(environmentFile === undefined ? {} : { environmentFile }),
     ...(to.options === undefined ? {} : { options: to.options }),
-    updatedAt: now.toISOString(),
+    updatedAt: ctx.now().toISOString(),
   };
 }
 
@@ -63,33 +82,44 @@ export function toPush(
  */
 export async function replicate(
   ctx: HandlerContext,
-  scheduled: (policy: PolicyRecord) => SnapshotRecord[],
+  scheduled: (policy: ReplicatedPolicy) => SnapshotRecord[],
 ): Promise<ReplicationReport> {
   const policies = ctx.registry
-    .list<PolicyRecord>('policies')
+    .list<ReplicatedPolicy>('policies')
     .map((e) => e.record)
     .filter((p) => p.replicateTo);
   const report = { pushed: [] as Pushed[], pushFailed: [] as string[], forgotten: [] as string[] };
   if (policies.length === 0) return report;
-  const { withBackupLock } = await import('../backup/backup-lock.js');
+  const { withBackupLock, BackupLockedError } = await import('../backup/backup-lock.js');
   try {
-    await withBackupLock(ctx.root, { holder: 'hoststore snapshot run-due', timeoutMs: 0 }, async () => {
-      for (const policy of policies) await replicatePolicy(ctx, policy, scheduled(policy), report);
-    });
+    await withBackupLock(
+      ctx.root,
+      'hoststore snapshot run-due',
+      async () => {
+        for (const policy of policies) await replicatePolicy(ctx, policy, scheduled(policy), report);
+      },
+      { timeoutMs: 0 },
+    );
   } catch (error) {
-    if (!(error instanceof LockTimeoutError)) throw error;
-    return { ...report, skipped: `another push is running: ${error.message}` };
+    if (!(error instanceof BackupLockedError)) throw error;
+    return { ...report, skipped: `${error.message}; this run pushes nothing, the next one pushes what is left` };
   }
   return report;
 }
 
 async function replicatePolicy(
   ctx: HandlerContext,
-  policy: PolicyRecord,
+  policy: ReplicatedPolicy,
   snapshots: SnapshotRecord[],
   report: { pushed: Pushed[]; pushFailed: string[]; forgotten: string[] },
 ): Promise<void> {
-  const repository = policyRepository(policy, ctx.now()) as RepositoryRecord;
+  const repository = policyRepository(policy, ctx);
+  if (!repository) {
+    report.pushFailed.push(
+      `${policy.policy} of ${policy.storage}: its repository ${policy.replicateTo?.name} is not recorded on this host; deploy the stack again`,
+    );
+    return;
+  }
   const what = `${policy.policy} of ${policy.storage} to ${repository.name}`;
   const record = ctx.registry.get<PushRecord>(
     BACKUPS,
@@ -105,7 +135,7 @@ async function replicatePolicy(
       storage: policy.storage,
       repository: repository.name,
       snapshot: snapshot.id,
-      backupId: result.backupId,
+      backupId: result.backup.id,
       bytesAdded: result.bytesAdded,
     });
   } catch (error) {
@@ -124,7 +154,7 @@ async function replicatePolicy(
       { kind: policy.storageKind, project: policy.project, storage: policy.storage },
       { days: policy.remoteRetentionDays, count: policy.remoteRetentionCount },
     );
-    report.forgotten.push(...forgotten);
+    report.forgotten.push(...forgotten.forgotten.map((e) => e.id));
   } catch (error) {
     report.pushFailed.push(`${what}: remote retention: ${oneLine(error)}`);
   }

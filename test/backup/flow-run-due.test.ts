@@ -141,7 +141,9 @@ hostTest('restic')(
     const checks = snapshotChecks(ctxAt('2026-11-22T05:00:00Z'), []);
     expect(checks).toContainEqual({
       level: 'warning',
-      message: expect.stringMatching(/^backups of disk data to offsite are failing since 2026-11-22T04:00:30\.000Z: backup repository offsite/),
+      message: expect.stringMatching(
+        /^backups of disk data to offsite are failing \(last attempt 2026-11-22T04:00:30\.000Z, last pushed 2026-11-21T04:00:3\d\.\d+Z\): backup repository offsite/,
+      ),
     });
     // WHEN the repository is back and run-due runs again (nothing due) THEN it pushes the newest snapshot
     reconnect();
@@ -226,3 +228,29 @@ hostTest('restic')(
     expect(repo.restic(['check'])).toMatch(/no errors were found/);
   },
 );
+
+hostTest('restic')('a replicated storage whose newest snapshot waits unpushed over two schedule periods shows as behind', async () => {
+  // GIVEN pushes held off by another push that holds the backup lock (this live test process)
+  repo = makeRepository();
+  await replicatedDisk(repo);
+  const lock = fx.host.path('registry', 'backup.lock');
+  fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, holder: 'a test', since: new Date().toISOString() }), {
+    mode: 0o600,
+  });
+  // WHEN run-due takes the night's snapshot THEN it does not wait for the lock, and pushes nothing
+  const run = runDueAt('2026-11-21T04:00:30Z');
+  expect(run.report.taken).toHaveLength(1);
+  expect(run.report.pushed).toEqual([]);
+  expect(run.report.skipped).toMatch(/another push runs .*a test/);
+  expect(run.status).toBe(0);
+  // THEN the plan says nothing within two periods of the schedule, and `behind` after that
+  const behind = (iso: string) =>
+    snapshotChecks(ctxAt(iso), []).filter((c) => c.level !== 'info').map((c) => c.message);
+  expect(behind('2026-11-23T04:00:00Z')).toEqual([]);
+  expect(behind('2026-11-23T05:00:00Z')).toEqual([
+    expect.stringMatching(
+      /^backups of disk data to offsite are behind: snapshot data\.20261121T040030Z\.disk is not pushed, nothing pushed yet, the first snapshot is 49 h old, more than two periods of '0 4 \* \* \*'/,
+    ),
+  ]);
+  fs.rmSync(lock);
+});
