@@ -30,6 +30,8 @@ export interface PushRecord {
   readonly url: string;
   /** The newest local snapshot pushed, its restic snapshot id, when, and what restic reported. */
   readonly lastPushedSnapshot?: string;
+  /** When that local snapshot was taken (it may be pruned locally since): the lag is counted from it. */
+  readonly lastPushedSnapshotAt?: string;
   readonly lastBackupId?: string;
   readonly lastPushedAt?: string;
   readonly bytesAdded?: number;
@@ -37,7 +39,14 @@ export interface PushRecord {
   /** The last attempt, and its error when it failed (cleared by the next success). */
   readonly lastAttemptAt?: string;
   readonly lastError?: string;
+  /**
+   * The last pushes' restic ids and what each added (newest last, at most PUSH_HISTORY): restic 0.14 keeps
+   * no per-snapshot statistics, so `backup list` shows data added from here for backups this host pushed.
+   */
+  readonly pushes?: ReadonlyArray<{ readonly backupId: string; readonly snapshot: string; readonly bytesAdded: number }>;
 }
+
+export const PUSH_HISTORY = 100;
 
 export const REPOSITORIES = 'repositories' as const;
 export const BACKUPS = 'backups' as const;

@@ -10,6 +10,7 @@ import { disableColour } from '../output/colour.js';
 import { packageVersion } from '../package-version.js';
 import { exitStatus } from './action.js';
 import { applyCommand } from './apply.js';
+import { backupCommand } from './backup.js';
 import { completionCommand } from './completion.js';
 import { deleteCommand } from './delete.js';
 import { destroyCommand } from './destroy.js';
@@ -52,6 +53,7 @@ export function makeProgram(): Command {
     leaseCommand(),
     deleteCommand(),
     snapshotCommand(),
+    backupCommand(),
     importCommand(),
     upCommand(),
     poolCommand(),
