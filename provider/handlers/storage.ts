@@ -532,7 +532,7 @@ async function createFromBackup(
   } catch (error) {
     // Never an empty disk because the repository could not be read.
     if (error instanceof BackupError)
-      throw new RefusedError(`${what}: refusing to create it (fromBackup): ${error.message}`, error.detail);
+      throw new RefusedError(`${what}: refusing to create it (fromBackup): ${error.message}`);
     throw error;
   }
   if (!entry) {
