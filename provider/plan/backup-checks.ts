@@ -50,7 +50,7 @@ export function backupChecks(ctx: HandlerContext, desired: readonly DesiredSpec[
     });
   }
   for (const policy of policies) {
-    const repository = policy.replicateTo?.name as string;
+    const repository = policy.replicateTo as string;
     const record = ctx.registry.get<PushRecord>(
       BACKUPS,
       pushKey(policy.storageKind, policy.project, policy.storage, repository),

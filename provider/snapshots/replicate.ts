@@ -6,7 +6,6 @@
  */
 import type { HandlerContext } from '../handlers/handler.js';
 import type { PolicyRecord } from '../handlers/snapshot-policy.js';
-import type { BackupRepositoryWire } from '../../src/backup-spec.js';
 import {
   BACKUPS,
   REPOSITORIES,
@@ -36,31 +35,17 @@ export interface ReplicationReport {
   readonly skipped?: string;
 }
 
-/** A policy record with what its spec's `replicate_to` and remote retention recorded. */
+/** A policy record with what its spec's `replicate_to` and remote retention recorded (the repository by name). */
 export type ReplicatedPolicy = PolicyRecord & {
-  readonly replicateTo?: { readonly name: string } & Partial<BackupRepositoryWire> & Partial<RepositoryRecord>;
+  readonly replicateTo?: string;
   readonly remoteRetentionDays?: number;
   readonly remoteRetentionCount?: number;
 };
 
-/** The policy's repository: what its record says, else the repository record its converge wrote. */
+/** The policy's repository, as the policy's converge recorded it on this host. */
 export function policyRepository(policy: ReplicatedPolicy, ctx: HandlerContext): RepositoryRecord | undefined {
-  const to = policy.replicateTo;
-  if (!to) return undefined;
-  const url = to.url;
-  const passwordFile = to.passwordFile ?? to.password_file;
-  if (url === undefined || passwordFile === undefined)
-    return ctx.registry.get<RepositoryRecord>(REPOSITORIES, repositoryKey(policy.project, to.name));
-  const environmentFile = to.environmentFile ?? to.environment_file;
-  return {
-    project: policy.project,
-    name: to.name,
-    url,
-    passwordFile,
-    ...(environmentFile === undefined ? {} : { environmentFile }),
-    ...(to.options === undefined ? {} : { options: to.options }),
-    updatedAt: ctx.now().toISOString(),
-  };
+  if (!policy.replicateTo) return undefined;
+  return ctx.registry.get<RepositoryRecord>(REPOSITORIES, repositoryKey(policy.project, policy.replicateTo));
 }
 
 /** The newest of `snapshots` unless the repository already holds it (only the newest: older ones are skipped). */
@@ -116,7 +101,7 @@ async function replicatePolicy(
   const repository = policyRepository(policy, ctx);
   if (!repository) {
     report.pushFailed.push(
-      `${policy.policy} of ${policy.storage}: its repository ${policy.replicateTo?.name} is not recorded on this host; deploy the stack again`,
+      `${policy.policy} of ${policy.storage}: its repository ${policy.replicateTo} is not recorded on this host; deploy the stack again`,
     );
     return;
   }

@@ -10,14 +10,13 @@ import * as fs from 'node:fs';
 import { imagePath } from '../../src/schema.js';
 import { converge, makeContext } from '../../provider/handlers/handler.js';
 import { storageHandler } from '../../provider/handlers/storage.js';
-import { snapshotPolicyHandler } from '../../provider/handlers/snapshot-policy.js';
-import { listSnapshots, snapshotLocation } from '../../provider/snapshots/snapshots.js';
+import { snapshotLocation, takeSnapshot } from '../../provider/snapshots/snapshots.js';
+import { pushSnapshot } from '../../provider/backup/push.js';
 import { makePlan } from '../../provider/plan/plan.js';
-import { REPOSITORIES, repositoryKey } from '../../provider/backup/records.js';
+import { REPOSITORIES, repositoryKey, repositoryRecord } from '../../provider/backup/records.js';
 import { hostTest, hostWithCronDir, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
 import { storageWire } from '../helpers/specs.js';
-import { hoststore } from '../helpers/cli.js';
-import { allocated, fromBackupField, makeRepository, replicatedPolicyWire, type TestRepository } from './flow-fixture.js';
+import { allocated, fromBackupField, makeRepository, type TestRepository } from './flow-fixture.js';
 
 jest.setTimeout(240_000);
 
@@ -31,7 +30,7 @@ afterEach(() => {
   repo = undefined;
 });
 
-/** On root A: disk `data` holding 24 MiB of random data, snapshotted and pushed by run-due; returns the snapshot. */
+/** On root A: disk `data` holding 24 MiB of random data, snapshotted and pushed; returns the snapshot. */
 async function pushedDisk(r: TestRepository) {
   const ctx = makeContext(fx.host.root, { log: () => undefined, now: () => new Date('2026-11-20T12:00:00Z') });
   await converge(storageHandler, ctx, storageHandler.validate(storageWire(fx.host.root)));
@@ -43,22 +42,17 @@ async function pushedDisk(r: TestRepository) {
   } finally {
     execFileSync('umount', [target]);
   }
-  await converge(
-    snapshotPolicyHandler,
-    ctx,
-    snapshotPolicyHandler.validate(replicatedPolicyWire(fx.host.root, r.wire)) as never,
-  );
-  const run = hoststore(['snapshot', 'run-due', '--json', '--root', fx.host.root], undefined, {
-    HOSTSTORE_NOW: '2026-11-21T04:00:30Z',
-    HOSTSTORE_CRON_DIR: fx.cronDir,
-  });
-  expect(run.stderr).toBe('');
-  const [snapshot] = listSnapshots(ctx, 'data');
+  const snapshot = await takeSnapshot(ctx, ctx.registry.storage('disk', 'app', 'data')!, 'manual');
+  await pushSnapshot(ctx, repositoryRecord('app', r.wire, ctx.now()), snapshot);
   return snapshot;
 }
 
+const fromBackupWire = (root: string, field: string, name = 'data') =>
+  ({ ...storageWire(root, { name }), from_backup: field }) as unknown as Record<string, string>;
 const fromBackupSpec = (root: string, field: string, name = 'data') =>
-  storageHandler.validate({ ...storageWire(root, { name }), from_backup: field } as never);
+  storageHandler.validate(fromBackupWire(root, field, name));
+const planOf = (wire: Record<string, string>) =>
+  makePlan([{ stack: 'test', address: 'disk.data', kind: 'storage', spec: wire }]);
 
 hostTest('restic')(
   'a fresh root plans the restore, then creates the disk from the newest backup: byte-identical and sparse',
@@ -70,7 +64,7 @@ hostTest('restic')(
     // WHEN another root (another host) plans the same stack with fromBackup latest
     other = makeHostFixture();
     const spec = fromBackupSpec(other.root, fromBackupField(repo.wire));
-    const plan = makePlan([{ stack: 'test', address: 'disk.data', kind: 'storage', spec: { ...spec } as never }]);
+    const plan = planOf(fromBackupWire(other.root, fromBackupField(repo.wire)));
     // THEN the plan's create names the backup it restores
     expect(plan.items[0]).toMatchObject({ action: 'create', safety: 'safe' });
     expect(plan.items[0].changes[0].to).toMatch(
@@ -139,12 +133,11 @@ hostTest('restic')('an unreadable repository or a missing backup id is refused, 
 
 hostTest('restic')('the plan refuses a restore when restic is missing or a secret file is readable by others', async () => {
   repo = makeRepository();
-  const spec = fromBackupSpec(fx.host.root, fromBackupField(repo.wire));
-  const planOf = () => makePlan([{ stack: 'test', address: 'disk.data', kind: 'storage', spec: { ...spec } as never }]);
+  const wire = fromBackupWire(fx.host.root, fromBackupField(repo.wire));
   const path = process.env.PATH;
   process.env.PATH = '/nonexistent';
   try {
-    expect(planOf().items[0]).toMatchObject({
+    expect(planOf(wire).items[0]).toMatchObject({
       safety: 'refused',
       changes: [expect.objectContaining({ reason: expect.stringMatching(/restic is not installed on this host: install the Debian package restic/) })],
     });
@@ -152,7 +145,7 @@ hostTest('restic')('the plan refuses a restore when restic is missing or a secre
     process.env.PATH = path;
   }
   fs.chmodSync(repo.passwordFile, 0o644);
-  expect(planOf().items[0]).toMatchObject({
+  expect(planOf(wire).items[0]).toMatchObject({
     safety: 'refused',
     changes: [expect.objectContaining({ reason: expect.stringContaining(repo.passwordFile) })],
   });
