@@ -132,7 +132,11 @@ async function replicatePolicy(
   // prune every minute while it is down would be a storm.
   if (policy.remoteRetentionDays === undefined && policy.remoteRetentionCount === undefined) return;
   const { applyRemoteRetention } = await import('../backup/retention.js');
+  const { restic } = await import('../backup/restic.js');
   try {
+    // A push killed earlier (kill -9, a reboot) leaves its restic lock, and `forget` needs the repository to
+    // itself: `restic unlock` removes only locks of restic processes that are gone, never a live one's.
+    await restic(ctx.root, repository, ['unlock']);
     const forgotten = await applyRemoteRetention(
       ctx,
       repository,
