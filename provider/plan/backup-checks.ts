@@ -26,7 +26,7 @@ export function schedulePeriodMs(schedule: string, now: Date): number | undefine
 }
 
 function hours(ms: number): string {
-  return ms >= 2 * 86_400_000 ? `${Math.round(ms / 86_400_000)} days` : `${Math.round(ms / 3_600_000)} h`;
+  return ms >= 3 * 86_400_000 ? `${Math.round(ms / 86_400_000)} days` : `${Math.round(ms / 3_600_000)} h`;
 }
 
 export function backupChecks(ctx: HandlerContext, desired: readonly DesiredSpec[]): BackupCheck[] {
