@@ -122,9 +122,16 @@ export async function snapshot(args: string[], options: SnapshotOptions): Promis
         process.stdout.write(
           `run-due: ${report.taken.length} taken${report.taken.map((s) => ` ${s.id}`).join('')}, ${report.pruned.length} pruned${report.pruned.map((id) => ` ${id}`).join('')}\n`,
         );
+      if (!options.json && (report.pushed.length || report.forgotten.length))
+        process.stdout.write(
+          `run-due: ${report.pushed.length} pushed${report.pushed.map((p) => ` ${p.snapshot} to ${p.repository} as ${p.backupId.slice(0, 8)}`).join(',')}, ${report.forgotten.length} forgotten in the repositories\n`,
+        );
+      if (!options.json && report.skipped) process.stdout.write(`run-due: pushes skipped: ${report.skipped}\n`);
       for (const warning of report.warnings) process.stderr.write(`hoststore: warning: ${warning}\n`);
       for (const failure of report.failed) process.stderr.write(`hoststore: snapshot failed: ${failure}\n`);
-      return report.failed.length ? 1 : 0;
+      // A failed push keeps every local snapshot; it is retried by the next run.
+      for (const failure of report.pushFailed) process.stderr.write(`hoststore: push failed: ${failure}\n`);
+      return report.failed.length || report.pushFailed.length ? 1 : 0;
     }
     case 'prune': {
       const pruned = await pruneAll(ctx, options.dryRun);

@@ -29,6 +29,10 @@ import { holdersOf } from '../host/holders.js';
 import { deletedImageHolds, deletedImageReason, type DeletedImageHold } from './deleted-image.js';
 import { removeTree } from '../host/remove-tree.js';
 import { commandHint } from '../command-hint.js';
+import { LATEST_BACKUP } from '../../src/backup-spec.js';
+import { REPOSITORIES, repositoryKey, repositoryRecord, type RepositoryRecord } from '../backup/records.js';
+import type { BackupEntry } from '../backup/backups.js';
+import { describeBackup, describeRepository, lookUpBackupSync, type BackupTarget } from './backup-source.js';
 
 const GiB = 1024 ** 3;
 
@@ -106,17 +110,18 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
     };
   },
 
-  diff(_ctx, spec, actual) {
+  diff(ctx, spec, actual) {
     const what = `${spec.kind} ${spec.name}`;
     const wanted = spec.size_gb;
     if (!actual || actual.record?.state === 'creating') {
-      if (spec.kind === 'disk' && wanted === undefined && !spec.from_snapshot) {
+      if (spec.kind === 'disk' && wanted === undefined && !spec.from_snapshot && !spec.from_backup) {
         return refusedDiff(
           'create',
           'image',
           `${what} does not exist on this host and has no sizeGb: give sizeGb to create it, or create the disk first`,
         );
       }
+      if (spec.from_backup) return fromBackupDiff(ctx, spec as StorageSpec & Pick<BackupTarget, 'from_backup'>);
       return {
         action: 'create',
         changes: [
@@ -263,6 +268,11 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       await createFromSnapshot(ctx, spec, where);
       return;
     }
+    let empty: string | undefined;
+    if (spec.from_backup) {
+      empty = await createFromBackup(ctx, spec as StorageSpec & Pick<BackupTarget, 'from_backup'>, where);
+      if (empty === undefined) return;
+    }
     if (spec.kind !== 'directory') await block.requireFormatter(spec.filesystem as Filesystem);
     const now = ctx.now().toISOString();
     ctx.registry.putStorage(newRecord(spec, where, 'creating', now));
@@ -284,7 +294,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       throw error;
     }
     ctx.registry.putStorage(newRecord(spec, where, 'ready', now));
-    ctx.log(`${spec.kind} ${spec.name}: created ${describe(spec)} at ${where}`);
+    ctx.log(`${spec.kind} ${spec.name}: ${empty ? `${empty}: ` : ''}created ${empty ? 'empty ' : ''}${describe(spec)} at ${where}`);
   },
 
   async update(ctx, spec, actual, diff) {
@@ -452,6 +462,112 @@ async function createFromSnapshot(ctx: HandlerContext, spec: StorageSpec, where:
     throw error;
   }
   ctx.log(`${what}: created from snapshot ${snapshot.id} at ${where}`);
+}
+
+/**
+ * The create of storage with `fromBackup`: the backup it restores (or, when the repository has none of this
+ * storage yet, an empty one, said in the plan), or a refusal when the repository cannot be read.
+ */
+function fromBackupDiff(ctx: HandlerContext, spec: StorageSpec & Pick<BackupTarget, 'from_backup'>): Diff {
+  const what = `${spec.kind} ${spec.name}`;
+  const source = lookUpBackupSync(ctx, spec);
+  if (source.state === 'refused') return refusedDiff('create', 'image', source.reason);
+  if (source.state === 'found') {
+    const problem = backupKindProblem(spec, source.entry);
+    if (problem) return refusedDiff('create', 'image', problem);
+    return {
+      action: 'create',
+      changes: [{ field: 'image', to: describeBackup(source.entry, source.repository), kind: 'create', safety: 'safe' }],
+    };
+  }
+  const latest = spec.from_backup.snapshot === LATEST_BACKUP;
+  if (!latest) return refusedDiff('create', 'image', missingBackup(spec, source.repository));
+  if (spec.kind === 'disk' && spec.size_gb === undefined)
+    return refusedDiff(
+      'create',
+      'image',
+      `${what}: no backup of ${what} in repository ${describeRepository(source.repository)} yet, and no sizeGb to create it empty: give sizeGb, or push a backup of it first`,
+    );
+  return {
+    action: 'create',
+    changes: [
+      {
+        field: 'image',
+        to: `${describe(spec)}, empty: no backup of ${what} in ${source.repository.name} yet`,
+        kind: 'create',
+        safety: 'safe',
+      },
+    ],
+  };
+}
+
+function missingBackup(spec: StorageSpec, repository: RepositoryRecord): string {
+  return `${spec.kind} ${spec.name}: backup ${(spec as { from_backup?: { snapshot: string } }).from_backup?.snapshot} of ${spec.kind} ${spec.name} is not in repository ${describeRepository(repository)}; list its backups with \`${commandHint(spec.root, `backup list ${spec.name} --repository ${repository.name}`)}\`, or use snapshot 'latest'`;
+}
+
+function backupKindProblem(spec: StorageSpec, entry: BackupEntry): string | undefined {
+  if ((entry.kind === 'directory') === (spec.kind === 'directory')) return undefined;
+  return `${spec.kind} ${spec.name}: backup ${entry.shortId} holds a ${entry.kind}, which cannot become a ${spec.kind}`;
+}
+
+/**
+ * Creates the storage from its backup (verified against the checksum it was pushed with), grown to sizeGb
+ * when that is larger. Returns, without creating anything, the note for an empty create when the repository
+ * holds no backup of it; throws (leaving nothing) when the repository cannot be read or the backup is wrong.
+ */
+async function createFromBackup(
+  ctx: HandlerContext,
+  spec: StorageSpec & Pick<BackupTarget, 'from_backup'>,
+  where: string,
+): Promise<string | undefined> {
+  const what = `${spec.kind} ${spec.name}`;
+  const repository = repositoryRecord(spec.project, spec.from_backup.repository, ctx.now());
+  // Recorded first, so `--repository NAME` finds it on this host even when the restore fails.
+  ctx.registry.put<RepositoryRecord>(REPOSITORIES, repositoryKey(spec.project, repository.name), repository);
+  const { findBackup } = await import('../backup/backups.js');
+  const { BackupError } = await import('../backup/backup-error.js');
+  let entry: BackupEntry | undefined;
+  try {
+    entry = await findBackup(ctx, repository, { kind: spec.kind, project: spec.project, storage: spec.name }, spec.from_backup.snapshot);
+  } catch (error) {
+    // Never an empty disk because the repository could not be read.
+    if (error instanceof BackupError)
+      throw new RefusedError(`${what}: refusing to create it (fromBackup): ${error.message}`);
+    throw error;
+  }
+  if (!entry) {
+    if (spec.from_backup.snapshot !== LATEST_BACKUP) throw new RefusedError(missingBackup(spec, repository));
+    return `no backup of ${what} in repository ${describeRepository(repository)}`;
+  }
+  const problem = backupKindProblem(spec, entry);
+  if (problem) throw new RefusedError(problem);
+  const now = ctx.now().toISOString();
+  ctx.registry.putStorage(newRecord(spec, where, 'creating', now));
+  try {
+    makeRootDirectory(spec.root, storageDirectory(spec.root, spec.kind, spec.project));
+    const { restoreBackupTo } = await import('../backup/restore.js');
+    await restoreBackupTo(ctx, repository, entry, where);
+    const found = spec.kind === 'directory' ? undefined : readFilesystemSignature(where);
+    if (spec.kind !== 'directory' && found !== spec.filesystem) {
+      throw new RefusedError(
+        `${what}: backup ${entry.shortId} holds ${found ?? 'no known filesystem'}, not ${spec.filesystem}`,
+      );
+    }
+    const imageGb = spec.kind === 'directory' ? undefined : Math.floor(fs.statSync(where).size / GiB);
+    ctx.registry.putStorage({ ...newRecord(spec, where, 'ready', now), sizeGb: imageGb });
+    if (spec.size_gb !== undefined && imageGb !== undefined && spec.size_gb > imageGb) {
+      await block.growStorage(ctx, spec, where, spec.size_gb * GiB);
+      ctx.registry.putStorage({ ...newRecord(spec, where, 'ready', now), sizeGb: spec.size_gb });
+    }
+  } catch (error) {
+    fs.rmSync(where, { recursive: true, force: true });
+    ctx.registry.removeStorage(spec.kind, spec.project, spec.name);
+    throw error;
+  }
+  ctx.log(
+    `${what}: created from backup ${entry.shortId} of ${entry.time} (snapshot ${entry.snapshot}, pushed from ${entry.host || 'an unnamed host'}) in repository ${describeRepository(repository)} at ${where}`,
+  );
+  return undefined;
 }
 
 function writeGrowMarker(spec: StorageSpec, targetGb: number): void {

@@ -1,6 +1,7 @@
 /**
  * The plan's host checks about snapshots on one root: which method the root gets (reflink or sparse
- * copy) and the freeze to expect, and each policy whose snapshots would freeze longer than it allows.
+ * copy) and the freeze to expect, each policy whose snapshots would freeze longer than it allows, and
+ * the off-host backups' checks (backup-checks.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -21,9 +22,10 @@ import {
 } from '../snapshots/snapshot-method.js';
 import type { DesiredSpec } from './desired.js';
 import { commandHint } from '../command-hint.js';
+import { backupChecks } from './backup-checks.js';
 
 export interface SnapshotCheck {
-  readonly level: 'info' | 'warning';
+  readonly level: 'info' | 'warning' | 'error';
   readonly message: string;
 }
 
@@ -46,6 +48,10 @@ function rootMethod(root: string): { method?: SnapshotMethod; how: string } {
 }
 
 export function snapshotChecks(ctx: HandlerContext, desired: readonly DesiredSpec[]): SnapshotCheck[] {
+  return [...methodChecks(ctx, desired), ...backupChecks(ctx, desired)];
+}
+
+function methodChecks(ctx: HandlerContext, desired: readonly DesiredSpec[]): SnapshotCheck[] {
   const root = ctx.root;
   const policies = desired.filter((d) => d.kind === 'snapshot-policy' && d.spec.root === root).map((d) => d.spec);
   if (policies.length === 0 && ctx.registry.list<PolicyRecord>('policies').length === 0) return [];

@@ -1,12 +1,15 @@
 /**
  * What an apply will newly write on a root's filesystem, estimated from the plan's items: data that already
- * exists needs no new space; new images' metadata (mkfs), copies of snapshots and grows' metadata do.
+ * exists needs no new space; new images' metadata (mkfs), copies of snapshots, restores of backups and grows'
+ * metadata do.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HandlerContext } from '../handlers/handler.js';
 import type { PlanItem } from './plan.js';
 import { snapshotLocation, type SnapshotRecord } from '../snapshots/snapshots.js';
+import { storageHandler } from '../handlers/storage.js';
+import { lookUpBackupSync, type BackupTarget } from '../handlers/backup-source.js';
 
 const MiB = 1024 ** 2;
 
@@ -64,6 +67,17 @@ export function spaceNeeded(ctx: HandlerContext, items: readonly PlanItem[]): Sp
           `copy of snapshot ${spec.from_snapshot} for ${spec.kind} ${spec.name}`,
           snapshot ? allocatedBytes(snapshotLocation(ctx.root, snapshot)) : 0,
         );
+      } else if (spec.from_backup) {
+        // The data the restore writes (its holes stay holes), as the plan's diff found the backup.
+        const target = storageHandler.validate(spec) as BackupTarget;
+        const source = target.from_backup ? lookUpBackupSync(ctx, target) : undefined;
+        if (source?.state === 'found')
+          add(
+            `restore of backup ${source.entry.shortId} for ${spec.kind} ${spec.name}`,
+            source.dataBytes ?? source.entry.size,
+          );
+        else if (source?.state === 'none')
+          add(`new ${spec.kind} ${spec.name}`, mkfsBytes(spec.filesystem, Number(spec.size_gb || 0)));
       } else {
         add(`new ${spec.kind} ${spec.name}`, mkfsBytes(spec.filesystem, Number(spec.size_gb || 0)));
       }

@@ -1,7 +1,8 @@
 /**
  * `hoststore snapshot run-due` (run every minute by cron) and `snapshot prune`: take the snapshots whose
  * schedule fired since the policy last ran (one catch-up after downtime, not a storm), then let go of
- * what retention allows. Under the root lock, so two runs at once take each snapshot once.
+ * what retention allows. Under the root lock, so two runs at once take each snapshot once. Then, with the
+ * root lock released (a push takes minutes; deploys must not wait), push replicated policies' snapshots.
  */
 import type { HandlerContext } from '../handlers/handler.js';
 import { policyKey, type PolicyRecord } from '../handlers/snapshot-policy.js';
@@ -15,8 +16,9 @@ import {
 } from './snapshots.js';
 import { isDue, toPrune } from './schedule.js';
 import { futureStart, scheduleStart } from './clock-skew.js';
+import { replicate, type ReplicationReport } from './replicate.js';
 
-export interface RunReport {
+export interface RunReport extends ReplicationReport {
   readonly taken: SnapshotRecord[];
   readonly pruned: string[];
   readonly failed: string[];
@@ -46,6 +48,13 @@ async function prune(ctx: HandlerContext, policies: PolicyRecord[], dryRun: bool
 }
 
 export async function runDue(ctx: HandlerContext): Promise<RunReport> {
+  const local = await takeAndPrune(ctx);
+  // Outside the root lock: the snapshots are immutable files, and a push keeps its file open if pruned meanwhile.
+  const replicated = await replicate(ctx, (policy) => policySnapshots(ctx, policy));
+  return { ...local, ...replicated };
+}
+
+async function takeAndPrune(ctx: HandlerContext): Promise<Omit<RunReport, keyof ReplicationReport>> {
   return withRootLock(ctx.root, { holder: 'hoststore snapshot run-due' }, async () => {
     const now = ctx.now();
     const policies = ctx.registry.list<PolicyRecord>('policies').map((e) => e.record);

@@ -1,0 +1,153 @@
+/**
+ * Storage created from a backup (`fromBackup`) on a fresh root standing for another host: the plan names the
+ * backup it restores, the data comes back byte-identical and sparse, a storage with no backup yet starts empty
+ * (and says so), and an unreadable repository, a missing backup id, a missing restic or a secret file others
+ * can read are refused, at plan time where they can be, never turned into an empty disk.
+ */
+import { jest } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { imagePath } from '../../src/schema.js';
+import { converge, makeContext } from '../../provider/handlers/handler.js';
+import { storageHandler } from '../../provider/handlers/storage.js';
+import { snapshotLocation, takeSnapshot } from '../../provider/snapshots/snapshots.js';
+import { pushSnapshot } from '../../provider/backup/push.js';
+import { makePlan } from '../../provider/plan/plan.js';
+import { REPOSITORIES, repositoryKey, repositoryRecord } from '../../provider/backup/records.js';
+import { hostTest, hostWithCronDir, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
+import { storageWire } from '../helpers/specs.js';
+import { allocated, fromBackupField, makeRepository, type TestRepository } from './flow-fixture.js';
+
+jest.setTimeout(240_000);
+
+const fx = hostWithCronDir();
+let repo: TestRepository | undefined;
+let other: HostFixture | undefined;
+afterEach(() => {
+  other?.cleanup();
+  other = undefined;
+  repo?.remove();
+  repo = undefined;
+});
+
+/** On root A: disk `data` holding 24 MiB of random data, snapshotted and pushed; returns the snapshot. */
+async function pushedDisk(r: TestRepository) {
+  const ctx = makeContext(fx.host.root, { log: () => undefined, now: () => new Date('2026-11-20T12:00:00Z') });
+  await converge(storageHandler, ctx, storageHandler.validate(storageWire(fx.host.root)));
+  const target = fx.host.path('test-mnt');
+  fs.mkdirSync(target);
+  execFileSync('mount', ['-o', 'loop', imagePath(fx.host.root, 'disk', 'app', 'data'), target]);
+  try {
+    execFileSync('dd', ['if=/dev/urandom', `of=${target}/fill`, 'bs=1M', 'count=24', 'status=none']);
+  } finally {
+    execFileSync('umount', [target]);
+  }
+  const snapshot = await takeSnapshot(ctx, ctx.registry.storage('disk', 'app', 'data')!, 'manual');
+  await pushSnapshot(ctx, repositoryRecord('app', r.wire, ctx.now()), snapshot);
+  return snapshot;
+}
+
+const fromBackupWire = (root: string, field: string, name = 'data') =>
+  ({ ...storageWire(root, { name }), from_backup: field }) as unknown as Record<string, string>;
+const fromBackupSpec = (root: string, field: string, name = 'data') =>
+  storageHandler.validate(fromBackupWire(root, field, name));
+const planOf = (wire: Record<string, string>) =>
+  makePlan([{ stack: 'test', address: 'disk.data', kind: 'storage', spec: wire }]);
+
+hostTest('restic')(
+  'a fresh root plans the restore, then creates the disk from the newest backup: byte-identical and sparse',
+  async () => {
+    // GIVEN a backup of disk data pushed from root A
+    repo = makeRepository();
+    const snapshot = await pushedDisk(repo);
+    const [backup] = repo.snapshots();
+    // WHEN another root (another host) plans the same stack with fromBackup latest
+    other = makeHostFixture();
+    const spec = fromBackupSpec(other.root, fromBackupField(repo.wire));
+    const plan = planOf(fromBackupWire(other.root, fromBackupField(repo.wire)));
+    // THEN the plan's create names the backup it restores
+    expect(plan.items[0]).toMatchObject({ action: 'create', safety: 'safe' });
+    expect(plan.items[0].changes[0].to).toMatch(
+      new RegExp(`^backup ${backup.short_id} of ${backup.time.slice(0, 19)}.* \\(snapshot ${snapshot.id}\\) from offsite$`),
+    );
+    // AND the space check counts the backup's data, not an empty disk's mkfs
+    const { spaceNeeded } = await import('../../provider/plan/space-needed.js');
+    const space = spaceNeeded(makeContext(other.root), plan.items);
+    expect(space.parts).toEqual([expect.stringMatching(/^restore of backup [0-9a-f]{8} for disk data /)]);
+    expect(space.bytes).toBeGreaterThanOrEqual(24 * 1024 ** 2);
+    // WHEN it converges
+    const lines: string[] = [];
+    await converge(storageHandler, makeContext(other.root, { log: (l) => lines.push(l) }), spec);
+    // THEN the image is the snapshot byte for byte, sparse, and recorded ready
+    const restored = imagePath(other.root, 'disk', 'app', 'data');
+    const source = snapshotLocation(fx.host.root, snapshot);
+    execFileSync('cmp', [source, restored]);
+    expect(allocated(restored)).toBeLessThanOrEqual(allocated(source) * 1.1 + 1024 ** 2);
+    expect(makeContext(other.root).registry.storage('disk', 'app', 'data')).toMatchObject({ state: 'ready', sizeGb: 1 });
+    expect(lines.join('\n')).toMatch(new RegExp(`disk data: created from backup ${backup.short_id} of `));
+    // AND the repository is recorded on this host, so `--repository offsite` finds it
+    expect(makeContext(other.root).registry.get(REPOSITORIES, repositoryKey('app', 'offsite'))).toMatchObject({
+      url: repo.url,
+      passwordFile: repo.passwordFile,
+    });
+    // AND once it exists, fromBackup is ignored
+    const again = storageHandler.diff(makeContext(other.root), spec, storageHandler.read(makeContext(other.root), spec));
+    expect(again.action).toBe('none');
+  },
+);
+
+hostTest('restic')('no backup of that name yet: the storage is created empty and the log says so', async () => {
+  repo = makeRepository();
+  const lines: string[] = [];
+  const ctx = makeContext(fx.host.root, { log: (l) => lines.push(l) });
+  const spec = fromBackupSpec(fx.host.root, fromBackupField(repo.wire));
+  expect(storageHandler.diff(ctx, spec, undefined).changes[0].to).toMatch(
+    /^1 GB ext4, empty: no backup of disk data in offsite yet$/,
+  );
+  await converge(storageHandler, ctx, spec);
+  expect(ctx.registry.storage('disk', 'app', 'data')?.state).toBe('ready');
+  expect(lines.join('\n')).toMatch(/disk data: no backup of disk data in repository offsite \(.+\): created empty 1 GB ext4/);
+});
+
+hostTest('restic')('an unreadable repository or a missing backup id is refused, never an empty disk', async () => {
+  repo = makeRepository();
+  const ctx = makeContext(fx.host.root, { log: () => undefined });
+  const image = imagePath(fx.host.root, 'disk', 'app', 'data');
+  // GIVEN the wrong password
+  fs.writeFileSync(repo.passwordFile, 'wrong\n', { mode: 0o600 });
+  const spec = fromBackupSpec(fx.host.root, fromBackupField(repo.wire));
+  const planned = storageHandler.diff(ctx, spec, undefined);
+  expect(planned.changes[0]).toMatchObject({ safety: 'refused', reason: expect.stringMatching(/wrong password/i) });
+  await expect(converge(storageHandler, ctx, spec)).rejects.toThrow(/refused: .*wrong password/i);
+  expect(fs.existsSync(image)).toBe(false);
+  expect(ctx.registry.storage('disk', 'app', 'data')).toBeUndefined();
+  // GIVEN the right password but a backup id the repository does not have
+  fs.writeFileSync(repo.passwordFile, 'correct horse battery staple\n', { mode: 0o600 });
+  const named = fromBackupSpec(fx.host.root, fromBackupField(repo.wire, 'deadbeef'));
+  await expect(converge(storageHandler, ctx, named)).rejects.toThrow(
+    /disk data: .*backup deadbeef .*not in repository offsite/,
+  );
+  expect(fs.existsSync(image)).toBe(false);
+  expect(ctx.registry.storage('disk', 'app', 'data')).toBeUndefined();
+});
+
+hostTest('restic')('the plan refuses a restore when restic is missing or a secret file is readable by others', async () => {
+  repo = makeRepository();
+  const wire = fromBackupWire(fx.host.root, fromBackupField(repo.wire));
+  const path = process.env.PATH;
+  process.env.PATH = '/nonexistent';
+  try {
+    expect(planOf(wire).items[0]).toMatchObject({
+      safety: 'refused',
+      changes: [expect.objectContaining({ reason: expect.stringMatching(/restic is not installed on this host: install the Debian package restic/) })],
+    });
+  } finally {
+    process.env.PATH = path;
+  }
+  fs.chmodSync(repo.passwordFile, 0o644);
+  expect(planOf(wire).items[0]).toMatchObject({
+    safety: 'refused',
+    changes: [expect.objectContaining({ reason: expect.stringContaining(repo.passwordFile) })],
+  });
+  expect(fs.existsSync(imagePath(fx.host.root, 'disk', 'app', 'data'))).toBe(false);
+});
