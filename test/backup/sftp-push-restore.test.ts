@@ -29,6 +29,7 @@ beforeAll(async () => {
   if (!skip) server = await startSshHost({ withHoststore: false });
 });
 afterEach(() => {
+  delete process.env.HOSTSTORE_CRON_DIR;
   for (const host of hosts.splice(0)) host.cleanup();
   repo?.cleanup();
   repo = undefined;
@@ -59,6 +60,8 @@ sftpTest('push over SFTP, list, restore onto another root: byte-identical to the
   repo = sftpRepository(server!);
   const a = makeHostFixture('hoststore-sftp-a-');
   hosts.push(a);
+  // The policy's cron entry goes to the fixture's own directory, never the host's /etc/cron.d.
+  process.env.HOSTSTORE_CRON_DIR = a.path('cron.d');
   const ctx = makeContext(a.root, { log: () => undefined });
   await converge(storageHandler, ctx, storageHandler.validate(storageWire(a.root)));
   writeRandom(a, 'one', 16);
