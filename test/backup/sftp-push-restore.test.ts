@@ -14,7 +14,12 @@ import { storageHandler } from '../../provider/handlers/storage.js';
 import { snapshotPolicyHandler } from '../../provider/handlers/snapshot-policy.js';
 import { hostSkipReason, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
 import { hoststore } from '../helpers/cli.js';
-import { resticAvailable, rootResticCacheEntries, sftpRepository, type ResticRepositoryFixture } from '../helpers/restic.js';
+import {
+  resticAvailable,
+  rootResticCacheEntries,
+  sftpRepository,
+  type ResticRepositoryFixture,
+} from '../helpers/restic.js';
 import { startSshHost, type SshHost } from '../helpers/sshd.js';
 import { storageWire } from '../helpers/specs.js';
 
@@ -48,7 +53,14 @@ function writeRandom(host: HostFixture, file: string, mib: number): void {
   fs.mkdirSync(target, { recursive: true });
   execFileSync('mount', ['-o', 'loop', imagePath(host.root, 'disk', 'app', 'data'), target]);
   try {
-    execFileSync('dd', ['if=/dev/urandom', `of=${target}/${file}`, 'bs=1M', `count=${mib}`, 'conv=fsync', 'status=none']);
+    execFileSync('dd', [
+      'if=/dev/urandom',
+      `of=${target}/${file}`,
+      'bs=1M',
+      `count=${mib}`,
+      'conv=fsync',
+      'status=none',
+    ]);
   } finally {
     execFileSync('umount', [target]);
   }
@@ -91,7 +103,14 @@ sftpTest('push over SFTP, list, restore onto another root: byte-identical to the
   expect(server!.log()).toMatch(/subsystem 'sftp'/);
   const list = hoststore(['backup', 'list', 'data', '--root', a.root, '--repository', 'offsite', '--json']);
   expect(ok(list)).toBe(0);
-  const entries = JSON.parse(list.stdout) as Array<{ id: string; storage: string; kind: string; project: string; snapshot: string; sha256: string }>;
+  const entries = JSON.parse(list.stdout) as Array<{
+    id: string;
+    storage: string;
+    kind: string;
+    project: string;
+    snapshot: string;
+    sha256: string;
+  }>;
   expect(entries).toHaveLength(1);
   expect(entries[0]).toMatchObject({ storage: 'data', kind: 'disk', project: 'app' });
   const snapshotFile = makeContext(a.root)
@@ -104,7 +123,11 @@ sftpTest('push over SFTP, list, restore onto another root: byte-identical to the
   hosts.push(b);
   const ctxB = makeContext(b.root, { log: () => undefined });
   const fromBackup = encodeFromBackup({ repository: wire, snapshot: 'latest' });
-  await converge(storageHandler, ctxB, storageHandler.validate(storageWire(b.root, { from_backup: fromBackup } as never)));
+  await converge(
+    storageHandler,
+    ctxB,
+    storageHandler.validate(storageWire(b.root, { from_backup: fromBackup } as never)),
+  );
 
   // THEN its image is the snapshot, byte for byte, and sparse (its allocated bytes follow the data)
   const imageB = imagePath(b.root, 'disk', 'app', 'data');
@@ -113,9 +136,21 @@ sftpTest('push over SFTP, list, restore onto another root: byte-identical to the
   expect(allocated(imageB)).toBeLessThan(200 * 1024 * 1024);
 
   // AND `backup restore --to` on B (the repository now recorded there) makes another copy, identical too
-  const restore = hoststore(['backup', 'restore', entries[0].id, '--to', 'copy', '--root', b.root, '--repository', 'offsite']);
+  const restore = hoststore([
+    'backup',
+    'restore',
+    entries[0].id,
+    '--to',
+    'copy',
+    '--root',
+    b.root,
+    '--repository',
+    'offsite',
+  ]);
   expect(ok(restore)).toBe(0);
-  const copy = makeContext(b.root).registry.storage('disk', 'app', 'copy') ?? makeContext(b.root).registry.storage('volume', 'app', 'copy');
+  const copy =
+    makeContext(b.root).registry.storage('disk', 'app', 'copy') ??
+    makeContext(b.root).registry.storage('volume', 'app', 'copy');
   expect(copy).toBeDefined();
   execFileSync('cmp', [snapshotFile, copy!.path]);
   expect(allocated(copy!.path)).toBeLessThanOrEqual(allocated(snapshotFile) * 1.1);

@@ -3,7 +3,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startSshHost, type SshHost } from '../helpers/sshd.js';
-import { localRepository, resticAvailable, rootResticCacheEntries, sftpRepository, type ResticRepositoryFixture } from '../helpers/restic.js';
+import {
+  localRepository,
+  resticAvailable,
+  rootResticCacheEntries,
+  sftpRepository,
+  type ResticRepositoryFixture,
+} from '../helpers/restic.js';
 import { isRoot } from '../helpers/host-fixture.js';
 
 const run = isRoot() && resticAvailable() ? test : test.skip;
@@ -18,7 +24,7 @@ afterAll(async () => {
   await host?.stop();
 });
 
-run('restic makes a repository over the test sshd\'s SFTP subsystem and backs a file up into it', async () => {
+run("restic makes a repository over the test sshd's SFTP subsystem and backs a file up into it", async () => {
   host = await startSshHost({ withHoststore: false });
   const repo = sftpRepository(host);
   made.push(repo);

@@ -87,7 +87,11 @@ export async function backupBench(roundsArg?: string): Promise<BenchResult[]> {
       const ours = Array.from({ length: n }, fresh);
       const registry = makeContext(root).registry;
       for (const repo of ours)
-        registry.put(REPOSITORIES, repositoryKey('app', recordedName(repo)), repositoryRecord('app', repo.wire(recordedName(repo)), new Date()));
+        registry.put(
+          REPOSITORIES,
+          repositoryKey('app', recordedName(repo)),
+          repositoryRecord('app', repo.wire(recordedName(repo)), new Date()),
+        );
       const theirs = Array.from({ length: n }, fresh);
       const counter = () => {
         let i = 0;

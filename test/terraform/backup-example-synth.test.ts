@@ -8,7 +8,9 @@ const specs = (json: any) =>
     .map((r) => r.input);
 
 test('offsite-backups: nightly policy replicated to offsite (90 days there), shop-postgres fromBackup latest', () => {
-  const json = JSON.parse(Testing.synth(offsiteBackupsStack(Testing.app() as App, 'offsite-backups', { root: '/srv/hs' }), true));
+  const json = JSON.parse(
+    Testing.synth(offsiteBackupsStack(Testing.app() as App, 'offsite-backups', { root: '/srv/hs' }), true),
+  );
   const all = specs(json);
   const repository = {
     name: 'offsite',
@@ -16,7 +18,12 @@ test('offsite-backups: nightly policy replicated to offsite (90 days there), sho
     password_file: EXAMPLE_REPOSITORY.passwordFile,
   };
   const policy = all.find((s) => s.policy === 'nightly');
-  expect(policy).toMatchObject({ storage: 'shop-postgres', schedule: '0 4 * * *', retention_days: '7', remote_retention_days: '90' });
+  expect(policy).toMatchObject({
+    storage: 'shop-postgres',
+    schedule: '0 4 * * *',
+    retention_days: '7',
+    remote_retention_days: '90',
+  });
   expect(JSON.parse(policy.replicate_to)).toEqual(repository);
   const disk = all.find((s) => s.kind === 'disk' && s.name === 'shop-postgres');
   expect(JSON.parse(disk.from_backup)).toEqual({ repository, snapshot: 'latest' });

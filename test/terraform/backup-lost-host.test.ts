@@ -15,7 +15,12 @@ import { hostSkipReason, makeHostFixture, type HostFixture } from '../helpers/ho
 import { terraformAvailable } from '../helpers/cdktf-app.js';
 import { terraformIn } from '../helpers/terraform.js';
 import { CLI, hoststore } from '../helpers/cli.js';
-import { localRepository, resticAvailable, rootResticCacheEntries, type ResticRepositoryFixture } from '../helpers/restic.js';
+import {
+  localRepository,
+  resticAvailable,
+  rootResticCacheEntries,
+  type ResticRepositoryFixture,
+} from '../helpers/restic.js';
 
 /** The example's app entry as built (`npm run build`), which the README tells users to run. */
 const APP = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/examples/offsite-backups-app.js');
@@ -130,7 +135,10 @@ e2eTest('the example deployed onto a new host brings the disk back from the off-
   expect(rootResticCacheEntries()).toEqual(cacheBefore);
 
   // AND a second apply on B changes nothing (fromBackup is ignored once the disk exists)
-  const tf = terraformIn(path.dirname(path.dirname(b.state)), path.join(path.dirname(path.dirname(b.state)), 'cdktf.out', 'stacks', STACK));
+  const tf = terraformIn(
+    path.dirname(path.dirname(b.state)),
+    path.join(path.dirname(path.dirname(b.state)), 'cdktf.out', 'stacks', STACK),
+  );
   const plan = tf.run(['plan', '-detailed-exitcode', '-input=false']);
   expect(plan.status === 0 ? 0 : plan.output).toBe(0);
 });
