@@ -20,7 +20,7 @@ import {
   sftpRepository,
   type ResticRepositoryFixture,
 } from '../helpers/restic.js';
-import { startSshHost, type SshHost } from '../helpers/sshd.js';
+import { freePort, startSshHost, type SshHost } from '../helpers/sshd.js';
 import { storageWire } from '../helpers/specs.js';
 
 const skip = hostSkipReason('sshd', 'mkfs.ext4') ?? (resticAvailable() ? undefined : 'restic is not installed');
@@ -45,6 +45,19 @@ afterAll(async () => {
 
 const ok = (run: { status: number | null; stdout: string; stderr: string }) =>
   run.status === 0 ? 0 : `${run.status}: ${run.stderr}${run.stdout}`;
+/** A nightly policy of disk `data` replicated to `replicateTo` (a repository's canonical JSON). */
+const policyWire = (root: string, replicateTo: string) => ({
+  root,
+  project: 'app',
+  policy: 'nightly',
+  storage: 'data',
+  storage_kind: 'disk',
+  stack: 'test',
+  schedule: '0 4 * * *',
+  retention_days: '7',
+  retention_count: '',
+  replicate_to: replicateTo,
+});
 const allocated = (file: string) => fs.statSync(file).blocks * 512;
 
 /** Writes `mib` MiB of random data at `seekMib` into a new file of the disk (mounted just for that). */
@@ -79,18 +92,7 @@ sftpTest('push over SFTP, list, restore onto another root: byte-identical to the
   writeRandom(a, 'one', 16);
   writeRandom(a, 'two', 8);
   const wire = repo.wire('offsite');
-  const policy = {
-    root: a.root,
-    project: 'app',
-    policy: 'nightly',
-    storage: 'data',
-    storage_kind: 'disk',
-    stack: 'test',
-    schedule: '0 4 * * *',
-    retention_days: '7',
-    retention_count: '',
-    replicate_to: encodeRepository(wire),
-  };
+  const policy = policyWire(a.root, encodeRepository(wire));
   await converge(snapshotPolicyHandler, ctx, snapshotPolicyHandler.validate(policy as never) as never);
 
   // WHEN a snapshot is taken and pushed by the repository's recorded name (the repository is made by the push)
@@ -158,3 +160,48 @@ sftpTest('push over SFTP, list, restore onto another root: byte-identical to the
   // AND restic's cache stayed under the roots, not in root's home
   expect(rootResticCacheEntries()).toEqual(cacheBefore);
 });
+
+sftpTest(
+  'the SFTP server unreachable: the push fails in one line, status says failing, the next push catches up',
+  async () => {
+    // GIVEN a replicated disk on root A with a snapshot, its repository reached over SFTP
+    const sftp = sftpRepository(server!);
+    repo = sftp;
+    const a = makeHostFixture('hoststore-sftp-a-');
+    hosts.push(a);
+    process.env.HOSTSTORE_CRON_DIR = a.path('cron.d');
+    const ctx = makeContext(a.root, { log: () => undefined });
+    await converge(storageHandler, ctx, storageHandler.validate(storageWire(a.root)));
+    writeRandom(a, 'one', 4);
+    await converge(
+      snapshotPolicyHandler,
+      ctx,
+      snapshotPolicyHandler.validate(policyWire(a.root, encodeRepository(sftp.wire('offsite'))) as never) as never,
+    );
+    expect(ok(hoststore(['snapshot', 'create', 'data', '--root', a.root]))).toBe(0);
+
+    // WHEN the server cannot be reached (its port closed) and a push runs
+    sftp.network.cutOff(await freePort(server!.connection.address));
+    const failed = hoststore(['backup', 'push', 'data', '--root', a.root, '--repository', 'offsite']);
+
+    // THEN it fails with one line naming the repository, no stack trace, no secret
+    expect(failed.status).toBe(1);
+    const firstLine = failed.stderr.split('\n')[0];
+    expect(firstLine).toMatch(/^hoststore: backup repository offsite \(sftp:hoststore-target:/);
+    expect(failed.stderr).not.toMatch(/\n\s+at /);
+    expect(failed.stderr + failed.stdout).not.toContain(sftp.password);
+    // AND the snapshot is kept, and status says failing with that error
+    const snapshots = JSON.parse(hoststore(['snapshot', 'list', 'data', '--root', a.root, '--json']).stdout);
+    expect(snapshots).toHaveLength(1);
+    const failing = JSON.parse(hoststore(['backup', 'status', '--root', a.root, '--json']).stdout);
+    expect(JSON.stringify(failing)).toMatch(/"failing"/);
+
+    // WHEN the server is back THEN the next push sends the snapshot and status is in sync
+    sftp.network.restore();
+    expect(ok(hoststore(['backup', 'push', 'data', '--root', a.root, '--repository', 'offsite']))).toBe(0);
+    expect(sftp.snapshots()).toHaveLength(1);
+    const synced = JSON.parse(hoststore(['backup', 'status', '--root', a.root, '--json']).stdout);
+    expect(JSON.stringify(synced)).toMatch(/"in-sync"/);
+    process.stderr.write(`unreachable SFTP push said: ${firstLine}\n`);
+  },
+);

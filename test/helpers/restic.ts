@@ -164,15 +164,28 @@ export function localRepository(opts: RepositoryOptions = {}): ResticRepositoryF
  * `sftp:hoststore-target:<temp dir>/repo`, with `sftp.command` running ssh with that config, so restic
  * never reads root's ~/.ssh. The repository directory is on this machine (the sshd is loopback).
  */
-export function sftpRepository(host: SshHost, opts: RepositoryOptions = {}): ResticRepositoryFixture {
+export function sftpRepository(
+  host: SshHost,
+  opts: RepositoryOptions = {},
+): ResticRepositoryFixture & { readonly network: SftpNetwork } {
   const dir = makeDir(opts.prefix ?? 'hoststore-restic-sftp-');
-  const options = { 'sftp.command': sftpCommand(host) };
-  return fixture(dir, `sftp:hoststore-target:${path.join(dir, 'repo')}`, options, opts);
+  // A copy of the host's ssh config, so the test can cut the repository off (and back) without touching the host.
+  const sshConfigFile = path.join(dir, 'ssh_config');
+  const config = fs.readFileSync(host.sshConfigFile, 'utf8');
+  fs.writeFileSync(sshConfigFile, config, { mode: 0o600 });
+  const options = { 'sftp.command': `ssh -F ${sshConfigFile} hoststore-target -s sftp` };
+  const network: SftpNetwork = {
+    cutOff: (port) => fs.writeFileSync(sshConfigFile, config.replace(/^ {2}Port \d+$/m, `  Port ${port}`)),
+    restore: () => fs.writeFileSync(sshConfigFile, config),
+  };
+  return { ...fixture(dir, `sftp:hoststore-target:${path.join(dir, 'repo')}`, options, opts), network };
 }
 
-/** The `sftp.command` that reaches `host`'s SFTP subsystem with the test's own ssh config and key. */
-export function sftpCommand(host: SshHost): string {
-  return `ssh -F ${host.sshConfigFile} hoststore-target -s sftp`;
+/** The SFTP repository's reachability: its ssh config pointed at a closed port, and back. */
+export interface SftpNetwork {
+  /** Points the repository's ssh at `port` on the same address (one nothing listens on: connection refused). */
+  cutOff(port: number): void;
+  restore(): void;
 }
 
 /** What is in root's restic cache now (names), to check that hoststore kept its cache under its root. */

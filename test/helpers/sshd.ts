@@ -57,7 +57,7 @@ function nextAddress(): string {
 }
 
 /** A port free on `address` now; sshd may still lose a race for it, which startSshHost retries. */
-function freePort(address: string): Promise<number> {
+export function freePort(address: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
