@@ -177,14 +177,23 @@ hostTest('restic')(
     repo = makeRepository();
     await replicatedDisk(repo, { remote_retention_count: '1' }, 1);
     expect(runDueAt('2026-11-21T04:00:30Z').report.pushed).toHaveLength(1);
-    // AND data large enough that its push takes a while
-    writeRandom(600);
+    // AND data whose push takes a while: restic limited to 5 MB/s (a wrapper first in this run's PATH)
+    writeRandom(200);
+    const bin = path.join(repo.dir, 'bin');
+    fs.mkdirSync(bin, { mode: 0o755 });
+    const real = execFileSync('sh', ['-c', 'command -v restic'], { encoding: 'utf8' }).trim();
+    fs.writeFileSync(path.join(bin, 'restic'), `#!/bin/sh\nexec '${real}' --limit-upload 5000 "$@"\n`, { mode: 0o755 });
     // WHEN the next night's run-due is pushing
     const child = spawn(
       process.execPath,
       [path.resolve('dist/provider/cli.js'), 'snapshot', 'run-due', '--json', '--root', fx.host.root],
       {
-        env: { ...process.env, HOSTSTORE_NOW: '2026-11-22T04:00:30Z', HOSTSTORE_CRON_DIR: fx.cronDir },
+        env: {
+          ...process.env,
+          PATH: `${bin}:${process.env.PATH}`,
+          HOSTSTORE_NOW: '2026-11-22T04:00:30Z',
+          HOSTSTORE_CRON_DIR: fx.cronDir,
+        },
         detached: true,
         stdio: 'ignore',
       },
@@ -196,7 +205,8 @@ hostTest('restic')(
         pushing = resticDescendants(child.pid as number).filter((pid) =>
           fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('backup'),
         );
-        if (pushing.length) break;
+        // Mid-push: restic runs and holds its lock in the repository.
+        if (pushing.length && fs.readdirSync(path.join(repo.url, 'locks')).length) break;
         await new Promise((r) => setTimeout(r, 50));
       }
       expect(pushing).toHaveLength(1);
@@ -206,6 +216,8 @@ hostTest('restic')(
       expect(Date.now() - t0).toBeLessThan(30_000);
       expect(meanwhile.report.taken).toEqual([]);
       expect(meanwhile.report.pushed).toEqual([]);
+      expect(meanwhile.report.skipped).toMatch(/another push runs/);
+      expect(resticDescendants(child.pid as number)).toEqual(pushing);
       // WHEN the first is killed mid-push (it and its restic, as a crash would)
       process.kill(-(child.pid as number), 'SIGKILL');
     } finally {
