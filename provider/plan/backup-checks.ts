@@ -14,7 +14,7 @@ import { commandHint } from '../command-hint.js';
 import type { DesiredSpec } from './desired.js';
 
 export interface BackupCheck {
-  readonly level: 'warning' | 'error';
+  readonly level: 'warning';
   readonly message: string;
 }
 
@@ -39,7 +39,10 @@ export function backupChecks(ctx: HandlerContext, desired: readonly DesiredSpec[
   const declared = desired.some((d) => d.kind === 'snapshot-policy' && d.spec.root === root && d.spec.replicate_to);
   if (policies.length || declared) {
     const missing = resticMissing();
-    if (missing) checks.push({ level: 'error', message: `backups from ${root}: ${missing}` });
+    // A warning, not an error: the policies' own items refuse what needs restic, and a deploy of anything else
+    // must not wait for it; run-due meanwhile keeps taking local snapshots.
+    if (missing)
+      checks.push({ level: 'warning', message: `backups from ${root} cannot be pushed or restored: ${missing}` });
   }
   const now = ctx.now();
   for (const { record } of ctx.registry.list<PushRecord>(BACKUPS)) {
