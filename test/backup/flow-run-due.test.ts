@@ -168,6 +168,17 @@ hostTest('restic')('a wrong password fails the push in one line and keeps the sn
   expect(pushRecord()?.lastError).toMatch(/wrong password/i);
   // the repository was not re-initialized over it, nor touched
   expect(fs.readdirSync(path.join(repo.url, 'snapshots'))).toEqual([]);
+  // AND without restic on the host the plan says so, naming the package
+  const PATH = process.env.PATH;
+  process.env.PATH = '/nonexistent';
+  try {
+    expect(snapshotChecks(ctxAt('2026-11-21T05:00:00Z'), [])).toContainEqual({
+      level: 'warning',
+      message: expect.stringMatching(/^backups from \S+ cannot be pushed or restored: restic is not installed on this host: install the Debian package restic/),
+    });
+  } finally {
+    process.env.PATH = PATH;
+  }
 });
 
 hostTest('restic')(
