@@ -3,9 +3,10 @@
  * environment (never argv, so never in `ps`), its cache under the hoststore root, and every failure turned
  * into one line that names the repository, says what restic said and what to do.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ResultPromise } from 'execa';
-import { requireTool } from '../exec.js';
+import { requireTool, run } from '../exec.js';
 import { makeRootDirectory } from '../host/root-trust.js';
 import type { RepositoryRecord } from './records.js';
 import { BackupError, type BackupFailure } from './backup-error.js';
@@ -160,10 +161,9 @@ export function classifyResticError(stderr: string): { failure: BackupFailure; s
       said: 'wrong password (no key of the repository opens with it)',
       fix: 'put the password this repository was made with in the password file, or point passwordFile at the right file',
     };
-  if (
-    /Is there a repository at the following location\?/.test(all) ||
-    /unable to open config file: .*(no such file or directory|does not exist|NoSuchKey|not found)/i.test(all)
-  )
+  // Only a config file that is plainly absent: a path blocked by a file, a permission or a lost mount is no
+  // evidence that there are no backups, and must never make a restore start empty.
+  if (/unable to open config file: .*(no such file or directory|file does not exist|NoSuchKey|404 Not Found)/i.test(all))
     return {
       failure: 'no-repository',
       said: 'there is no restic repository at that location',
@@ -256,9 +256,10 @@ export function jsonLines(stdout: string): unknown[] {
 }
 
 /**
- * `restic dump <id> <path>` streamed into `cp --sparse=always /dev/stdin <target>`: restic 0.14 restores
- * no holes, cp turns every all-zero block back into one, so the new image's allocation follows its data.
- * The pipe goes from one process to the other directly (no copy through this process).
+ * `restic dump <id> <path>` streamed into `cp --sparse=always <fifo> <target>`: restic 0.14 restores no
+ * holes, cp turns every all-zero block back into one, so the new image's allocation follows its data. The
+ * data goes from one process to the other through a FIFO next to the target (node's own pipes are
+ * sockets, which cp cannot open), never through this process.
  */
 export async function dumpToSparseFile(
   root: string,
@@ -271,15 +272,9 @@ export async function dumpToSparseFile(
   const cp = requireTool('cp', 'write a restored image');
   const { env, secrets } = resticEnvironment(root, repo);
   const { spawn } = await import('node:child_process');
+  const fifo = `${target}.fifo`;
+  await run('mkfifo', ['-m', '600', fifo]);
   const argv = [...optionArgs(repo), 'dump', backupId, pathInBackup];
-  const source = spawn(file, argv, { argv0: 'restic', env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const sink = spawn(cp, ['--sparse=always', '/dev/stdin', target], {
-    argv0: 'cp',
-    env: { LC_ALL: 'C', PATH: env.PATH },
-    stdio: [source.stdout, 'ignore', 'pipe'],
-  });
-  // This process keeps no end of the pipe: cp alone reads it, and sees its end when restic exits.
-  source.stdout.destroy();
   const collect = (child: import('node:child_process').ChildProcess) => {
     let err = '';
     child.stderr?.on('data', (d: Buffer) => (err = `${err}${d.toString()}`.slice(-65536)));
@@ -288,14 +283,38 @@ export async function dumpToSparseFile(
       child.on('close', (code, signal) => resolve({ code, signal, err }));
     });
   };
-  const [dumped, copied] = await Promise.all([collect(source), collect(sink)]);
-  if (dumped.code !== 0)
-    throw resticError(repo, argv, dumped.err, dumped.code ?? undefined, dumped.signal ?? undefined, secrets);
-  if (copied.code !== 0) {
-    const said = copied.err.trim().split('\n').pop() ?? `exit code ${copied.code}`;
-    throw new BackupError(
-      `restoring backup ${backupId.slice(0, 8)} of ${repo.name} into ${target} failed: ${said}${/No space/i.test(said) ? '; free space on the root and try again' : ''}`,
-      /No space/i.test(said) ? 'no-space' : 'other',
-    );
+  let writer: number | undefined;
+  try {
+    const sink = spawn(cp, ['--sparse=always', fifo, target], {
+      argv0: 'cp',
+      env: { LC_ALL: 'C', PATH: env.PATH },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const copied = collect(sink);
+    // Opened read-write, which never blocks on a FIFO; held until restic exits, so cp always finds a writer
+    // and sees the end of the data only when restic is done.
+    writer = fs.openSync(fifo, fs.constants.O_RDWR);
+    const source = spawn(file, argv, { argv0: 'restic', env, stdio: ['ignore', writer, 'pipe'] });
+    const dumped = collect(source);
+    // cp failing (no space) leaves restic writing into a FIFO nobody reads: stop it.
+    void copied.then((c) => c.code !== 0 && source.kill('SIGTERM'));
+    const dump = await dumped;
+    fs.closeSync(writer);
+    writer = undefined;
+    if (dump.code !== 0) sink.kill('SIGTERM');
+    const copy = await copied;
+    if (dump.code !== 0 && !(dump.signal === 'SIGTERM' && copy.code !== 0))
+      throw resticError(repo, argv, dump.err, dump.code ?? undefined, dump.signal ?? undefined, secrets);
+    if (copy.code !== 0) {
+      const said = copy.err.trim().split('\n').pop() || `exit code ${copy.code}`;
+      const full = /No space/i.test(said);
+      throw new BackupError(
+        `restoring backup ${backupId.slice(0, 8)} of ${repo.name} into ${target} failed: ${said}${full ? '; free space on the root and try again' : ''}`,
+        full ? 'no-space' : 'other',
+      );
+    }
+  } finally {
+    if (writer !== undefined) fs.closeSync(writer);
+    fs.rmSync(fifo, { force: true });
   }
 }

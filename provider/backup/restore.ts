@@ -100,7 +100,16 @@ async function restoreTree(
         `backup repository ${repository.name} (${repository.url}): backup ${entry.shortId} holds no directory ${entry.path}; run \`hoststore backup verify\``,
       );
     fs.renameSync(restored, temporary);
+    // A snapshot's tree is read-only; the storage made from it is written again.
+    makeWritable(temporary);
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }
+}
+
+function makeWritable(target: string): void {
+  const stat = fs.lstatSync(target);
+  if (stat.isSymbolicLink()) return;
+  fs.chmodSync(target, stat.mode | 0o200);
+  if (stat.isDirectory()) for (const entry of fs.readdirSync(target)) makeWritable(path.join(target, entry));
 }
