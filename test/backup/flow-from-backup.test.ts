@@ -16,7 +16,7 @@ import { makePlan } from '../../provider/plan/plan.js';
 import { REPOSITORIES, repositoryKey, repositoryRecord } from '../../provider/backup/records.js';
 import { hostTest, hostWithCronDir, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
 import { storageWire } from '../helpers/specs.js';
-import { allocated, fromBackupField, makeRepository, type TestRepository } from './flow-fixture.js';
+import { allocated, cutOff, fromBackupField, makeRepository, type TestRepository } from './flow-fixture.js';
 
 jest.setTimeout(240_000);
 
@@ -121,6 +121,17 @@ hostTest('restic')('an unreadable repository or a missing backup id is refused, 
   await expect(converge(storageHandler, ctx, spec)).rejects.toThrow(/refused: .*wrong password/i);
   expect(fs.existsSync(image)).toBe(false);
   expect(ctx.registry.storage('disk', 'app', 'data')).toBeUndefined();
+  // GIVEN the repository unreachable (its directory replaced by a file, as a lost mount would leave it)
+  fs.writeFileSync(repo.passwordFile, 'correct horse battery staple\n', { mode: 0o600 });
+  const reconnect = cutOff(repo);
+  try {
+    expect(storageHandler.diff(ctx, spec, undefined).changes[0]).toMatchObject({ safety: 'refused' });
+    await expect(converge(storageHandler, ctx, spec)).rejects.toThrow(/refused: .*cannot read backup repository offsite/);
+    expect(fs.existsSync(image)).toBe(false);
+    expect(ctx.registry.storage('disk', 'app', 'data')).toBeUndefined();
+  } finally {
+    reconnect();
+  }
   // GIVEN the right password but a backup id the repository does not have
   fs.writeFileSync(repo.passwordFile, 'correct horse battery staple\n', { mode: 0o600 });
   const named = fromBackupSpec(fx.host.root, fromBackupField(repo.wire, 'deadbeef'));

@@ -137,6 +137,13 @@ hostTest('restic')(
     expect(record?.lastError).toMatch(/^backup repository offsite/);
     expect(record?.lastError).not.toMatch(/\n/);
     expect(record?.lastPushedSnapshot).not.toBe(newest);
+    // AND `backup status` says failing, with the error
+    const status = hoststore(['backup', 'status', '--json', '--root', fx.host.root], undefined, {
+      HOSTSTORE_NOW: '2026-11-22T05:00:00Z',
+    });
+    expect(JSON.parse(status.stdout)).toEqual([
+      expect.objectContaining({ storage: 'data', repository: 'offsite', state: 'failing', error: record?.lastError }),
+    ]);
     // AND the plan's checks say it is failing, with the error
     const checks = snapshotChecks(ctxAt('2026-11-22T05:00:00Z'), []);
     expect(checks).toContainEqual({
@@ -153,6 +160,9 @@ hostTest('restic')(
     expect(pushRecord()).toMatchObject({ lastPushedSnapshot: newest });
     expect(pushRecord()?.lastError).toBeUndefined();
     expect(snapshotChecks(ctxAt('2026-11-22T05:00:00Z'), []).filter((c) => c.level !== 'info')).toEqual([]);
+    expect(JSON.parse(hoststore(['backup', 'status', '--json', '--root', fx.host.root]).stdout)).toEqual([
+      expect.objectContaining({ state: 'in-sync', lastPushedSnapshot: newest }),
+    ]);
   },
 );
 
