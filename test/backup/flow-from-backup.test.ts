@@ -7,7 +7,7 @@
 import { jest } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { imagePath } from '../../src/schema.js';
+import { directoryPath, imagePath } from '../../src/schema.js';
 import { converge, makeContext } from '../../provider/handlers/handler.js';
 import { storageHandler } from '../../provider/handlers/storage.js';
 import { snapshotLocation, takeSnapshot } from '../../provider/snapshots/snapshots.js';
@@ -161,4 +161,28 @@ hostTest('restic')('the plan refuses a restore when restic is missing or a secre
     changes: [expect.objectContaining({ reason: expect.stringContaining(repo.passwordFile) })],
   });
   expect(fs.existsSync(imagePath(fx.host.root, 'disk', 'app', 'data'))).toBe(false);
+});
+
+hostTest('restic')('a directory volume comes back from its backup with its files', async () => {
+  // GIVEN directory volume uploads on root A with a few files, snapshotted and pushed
+  repo = makeRepository();
+  const wire = { kind: 'directory', name: 'uploads', size_gb: '', filesystem: '' } as const;
+  const ctx = makeContext(fx.host.root, { log: () => undefined });
+  await converge(storageHandler, ctx, storageHandler.validate(storageWire(fx.host.root, wire)));
+  const source = directoryPath(fx.host.root, 'app', 'uploads');
+  fs.mkdirSync(`${source}/img`);
+  fs.writeFileSync(`${source}/img/a.bin`, Buffer.alloc(300_000, 7));
+  fs.writeFileSync(`${source}/notes.txt`, 'kept\n');
+  const snapshot = await takeSnapshot(ctx, ctx.registry.storage('directory', 'app', 'uploads')!, 'manual');
+  await pushSnapshot(ctx, repositoryRecord('app', repo.wire, ctx.now()), snapshot);
+  // WHEN root B declares it with fromBackup
+  other = makeHostFixture();
+  const spec = storageHandler.validate({
+    ...storageWire(other.root, wire),
+    from_backup: fromBackupField(repo.wire),
+  } as unknown as Record<string, string>);
+  await converge(storageHandler, makeContext(other.root, { log: () => undefined }), spec);
+  // THEN the same files are there
+  execFileSync('diff', ['-r', source, directoryPath(other.root, 'app', 'uploads')]);
+  expect(makeContext(other.root).registry.storage('directory', 'app', 'uploads')?.state).toBe('ready');
 });
