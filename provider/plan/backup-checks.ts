@@ -4,8 +4,7 @@
  * unpushed for more than two periods of its schedule (run-due not running, or every push skipped).
  */
 import type { HandlerContext } from '../handlers/handler.js';
-import { policyKey } from '../handlers/snapshot-policy.js';
-import type { ReplicatedPolicy } from '../snapshots/replicate.js';
+import { policyKey, type PolicyRecord } from '../handlers/snapshot-policy.js';
 import { BACKUPS, pushKey, type PushRecord } from '../backup/records.js';
 import { resticMissing } from '../backup/preflight.js';
 import { listSnapshots } from '../snapshots/snapshots.js';
@@ -33,7 +32,7 @@ export function backupChecks(ctx: HandlerContext, desired: readonly DesiredSpec[
   const root = ctx.root;
   const checks: BackupCheck[] = [];
   const policies = ctx.registry
-    .list<ReplicatedPolicy>('policies')
+    .list<PolicyRecord>('policies')
     .map((e) => e.record)
     .filter((p) => p.replicateTo);
   const declared = desired.some((d) => d.kind === 'snapshot-policy' && d.spec.root === root && d.spec.replicate_to);
