@@ -68,7 +68,9 @@ hostTest('restic')(
     // THEN the plan's create names the backup it restores
     expect(plan.items[0]).toMatchObject({ action: 'create', safety: 'safe' });
     expect(plan.items[0].changes[0].to).toMatch(
-      new RegExp(`^backup ${backup.short_id} of ${backup.time.slice(0, 19)}.* \\(snapshot ${snapshot.id}\\) from offsite$`),
+      new RegExp(
+        `^backup ${backup.short_id} of ${backup.time.slice(0, 19)}.* \\(snapshot ${snapshot.id}\\) from offsite$`,
+      ),
     );
     // AND the space check counts the backup's data, not an empty disk's mkfs
     const { spaceNeeded } = await import('../../provider/plan/space-needed.js');
@@ -83,7 +85,10 @@ hostTest('restic')(
     const source = snapshotLocation(fx.host.root, snapshot);
     execFileSync('cmp', [source, restored]);
     expect(allocated(restored)).toBeLessThanOrEqual(allocated(source) * 1.1 + 1024 ** 2);
-    expect(makeContext(other.root).registry.storage('disk', 'app', 'data')).toMatchObject({ state: 'ready', sizeGb: 1 });
+    expect(makeContext(other.root).registry.storage('disk', 'app', 'data')).toMatchObject({
+      state: 'ready',
+      sizeGb: 1,
+    });
     expect(lines.join('\n')).toMatch(new RegExp(`disk data: created from backup ${backup.short_id} of `));
     // AND the repository is recorded on this host, so `--repository offsite` finds it
     expect(makeContext(other.root).registry.get(REPOSITORIES, repositoryKey('app', 'offsite'))).toMatchObject({
@@ -91,7 +96,11 @@ hostTest('restic')(
       passwordFile: repo.passwordFile,
     });
     // AND once it exists, fromBackup is ignored
-    const again = storageHandler.diff(makeContext(other.root), spec, storageHandler.read(makeContext(other.root), spec));
+    const again = storageHandler.diff(
+      makeContext(other.root),
+      spec,
+      storageHandler.read(makeContext(other.root), spec),
+    );
     expect(again.action).toBe('none');
   },
 );
@@ -106,7 +115,9 @@ hostTest('restic')('no backup of that name yet: the storage is created empty and
   );
   await converge(storageHandler, ctx, spec);
   expect(ctx.registry.storage('disk', 'app', 'data')?.state).toBe('ready');
-  expect(lines.join('\n')).toMatch(/disk data: no backup of disk data in repository offsite \(.+\): created empty 1 GB ext4/);
+  expect(lines.join('\n')).toMatch(
+    /disk data: no backup of disk data in repository offsite \(.+\): created empty 1 GB ext4/,
+  );
 });
 
 hostTest('restic')('an unreadable repository or a missing backup id is refused, never an empty disk', async () => {
@@ -126,7 +137,9 @@ hostTest('restic')('an unreadable repository or a missing backup id is refused, 
   const reconnect = cutOff(repo);
   try {
     expect(storageHandler.diff(ctx, spec, undefined).changes[0]).toMatchObject({ safety: 'refused' });
-    await expect(converge(storageHandler, ctx, spec)).rejects.toThrow(/refused: .*cannot read backup repository offsite/);
+    await expect(converge(storageHandler, ctx, spec)).rejects.toThrow(
+      /refused: .*cannot read backup repository offsite/,
+    );
     expect(fs.existsSync(image)).toBe(false);
     expect(ctx.registry.storage('disk', 'app', 'data')).toBeUndefined();
   } finally {
@@ -142,26 +155,33 @@ hostTest('restic')('an unreadable repository or a missing backup id is refused, 
   expect(ctx.registry.storage('disk', 'app', 'data')).toBeUndefined();
 });
 
-hostTest('restic')('the plan refuses a restore when restic is missing or a secret file is readable by others', async () => {
-  repo = makeRepository();
-  const wire = fromBackupWire(fx.host.root, fromBackupField(repo.wire));
-  const path = process.env.PATH;
-  process.env.PATH = '/nonexistent';
-  try {
+hostTest('restic')(
+  'the plan refuses a restore when restic is missing or a secret file is readable by others',
+  async () => {
+    repo = makeRepository();
+    const wire = fromBackupWire(fx.host.root, fromBackupField(repo.wire));
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      expect(planOf(wire).items[0]).toMatchObject({
+        safety: 'refused',
+        changes: [
+          expect.objectContaining({
+            reason: expect.stringMatching(/restic is not installed on this host: install the Debian package restic/),
+          }),
+        ],
+      });
+    } finally {
+      process.env.PATH = path;
+    }
+    fs.chmodSync(repo.passwordFile, 0o644);
     expect(planOf(wire).items[0]).toMatchObject({
       safety: 'refused',
-      changes: [expect.objectContaining({ reason: expect.stringMatching(/restic is not installed on this host: install the Debian package restic/) })],
+      changes: [expect.objectContaining({ reason: expect.stringContaining(repo.passwordFile) })],
     });
-  } finally {
-    process.env.PATH = path;
-  }
-  fs.chmodSync(repo.passwordFile, 0o644);
-  expect(planOf(wire).items[0]).toMatchObject({
-    safety: 'refused',
-    changes: [expect.objectContaining({ reason: expect.stringContaining(repo.passwordFile) })],
-  });
-  expect(fs.existsSync(imagePath(fx.host.root, 'disk', 'app', 'data'))).toBe(false);
-});
+    expect(fs.existsSync(imagePath(fx.host.root, 'disk', 'app', 'data'))).toBe(false);
+  },
+);
 
 hostTest('restic')('a directory volume comes back from its backup with its files', async () => {
   // GIVEN directory volume uploads on root A with a few files, snapshotted and pushed

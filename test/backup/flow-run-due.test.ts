@@ -90,10 +90,14 @@ hostTest('restic')('run-due pushes the newest scheduled snapshot once, then appl
   expect(first.status).toBe(0);
   expect(first.report.taken).toHaveLength(1);
   const id = first.report.taken[0].id;
-  expect(first.report.pushed).toEqual([expect.objectContaining({ storage: 'data', repository: 'offsite', snapshot: id })]);
+  expect(first.report.pushed).toEqual([
+    expect.objectContaining({ storage: 'data', repository: 'offsite', snapshot: id }),
+  ]);
   const backups = repo.snapshots();
   expect(backups).toHaveLength(1);
-  expect(backups[0].tags).toEqual(expect.arrayContaining(['hoststore', 'hs-project=app', 'hs-storage=data', `hs-snapshot=${id}`]));
+  expect(backups[0].tags).toEqual(
+    expect.arrayContaining(['hoststore', 'hs-project=app', 'hs-storage=data', `hs-snapshot=${id}`]),
+  );
   expect(pushRecord()).toMatchObject({ lastPushedSnapshot: id, lastBackupId: backups[0].id });
   expect(pushRecord()?.lastError).toBeUndefined();
   // WHEN run-due runs again in the same window THEN nothing new is pushed
@@ -105,8 +109,15 @@ hostTest('restic')('run-due pushes the newest scheduled snapshot once, then appl
   const third = runDueAt('2026-11-23T04:00:30Z');
   expect(third.report.pushed).toHaveLength(1);
   expect(third.report.forgotten).toEqual([backups[0].id]);
-  const kept = repo.snapshots().map((s) => tagOf(s, 'hs-snapshot')).sort();
-  expect(kept).toEqual(listSnapshots(ctxAt('2026-11-23T05:00:00Z'), 'data').map((s) => s.id).slice(1));
+  const kept = repo
+    .snapshots()
+    .map((s) => tagOf(s, 'hs-snapshot'))
+    .sort();
+  expect(kept).toEqual(
+    listSnapshots(ctxAt('2026-11-23T05:00:00Z'), 'data')
+      .map((s) => s.id)
+      .slice(1),
+  );
   // the local retention (3) is the local one's: all three are still here
   expect(listSnapshots(ctxAt('2026-11-23T05:00:00Z'), 'data')).toHaveLength(3);
   // AND restic's cache is under the hoststore root, never root's own
@@ -127,7 +138,9 @@ hostTest('restic')(
     // THEN the snapshot is taken and kept, the push is reported failed in one line, and recorded
     expect(failed.report.taken).toHaveLength(1);
     expect(failed.report.pushed).toEqual([]);
-    expect(failed.report.pushFailed).toEqual([expect.stringMatching(/^nightly of data to offsite: backup repository offsite \(.+\): /)]);
+    expect(failed.report.pushFailed).toEqual([
+      expect.stringMatching(/^nightly of data to offsite: backup repository offsite \(.+\): /),
+    ]);
     expect(failed.stderr).toMatch(/^hoststore: push failed: nightly of data to offsite: backup repository offsite/m);
     expect(failed.stderr).not.toMatch(/\n\s+at /);
     expect(failed.status).toBe(1);
@@ -184,7 +197,9 @@ hostTest('restic')('a wrong password fails the push in one line and keeps the sn
   try {
     expect(snapshotChecks(ctxAt('2026-11-21T05:00:00Z'), [])).toContainEqual({
       level: 'warning',
-      message: expect.stringMatching(/^backups from \S+ cannot be pushed or restored: restic is not installed on this host: install the Debian package restic/),
+      message: expect.stringMatching(
+        /^backups from \S+ cannot be pushed or restored: restic is not installed on this host: install the Debian package restic/,
+      ),
     });
   } finally {
     process.env.PATH = PATH;
@@ -262,28 +277,33 @@ hostTest('restic')(
   },
 );
 
-hostTest('restic')('a replicated storage whose newest snapshot waits unpushed over two schedule periods shows as behind', async () => {
-  // GIVEN pushes held off by another push that holds the backup lock (this live test process)
-  repo = makeRepository();
-  await replicatedDisk(repo);
-  const lock = fx.host.path('registry', 'backup.lock');
-  fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, holder: 'a test', since: new Date().toISOString() }), {
-    mode: 0o600,
-  });
-  // WHEN run-due takes the night's snapshot THEN it does not wait for the lock, and pushes nothing
-  const run = runDueAt('2026-11-21T04:00:30Z');
-  expect(run.report.taken).toHaveLength(1);
-  expect(run.report.pushed).toEqual([]);
-  expect(run.report.skipped).toMatch(/another push runs .*a test/);
-  expect(run.status).toBe(0);
-  // THEN the plan says nothing within two periods of the schedule, and `behind` after that
-  const behind = (iso: string) =>
-    snapshotChecks(ctxAt(iso), []).filter((c) => c.level !== 'info').map((c) => c.message);
-  expect(behind('2026-11-23T04:00:00Z')).toEqual([]);
-  expect(behind('2026-11-23T05:00:00Z')).toEqual([
-    expect.stringMatching(
-      /^backups of disk data to offsite are behind: snapshot data\.20261121T040030Z\.disk is not pushed, nothing pushed yet, the first snapshot is 49 h old, more than two periods of '0 4 \* \* \*'/,
-    ),
-  ]);
-  fs.rmSync(lock);
-});
+hostTest('restic')(
+  'a replicated storage whose newest snapshot waits unpushed over two schedule periods shows as behind',
+  async () => {
+    // GIVEN pushes held off by another push that holds the backup lock (this live test process)
+    repo = makeRepository();
+    await replicatedDisk(repo);
+    const lock = fx.host.path('registry', 'backup.lock');
+    fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, holder: 'a test', since: new Date().toISOString() }), {
+      mode: 0o600,
+    });
+    // WHEN run-due takes the night's snapshot THEN it does not wait for the lock, and pushes nothing
+    const run = runDueAt('2026-11-21T04:00:30Z');
+    expect(run.report.taken).toHaveLength(1);
+    expect(run.report.pushed).toEqual([]);
+    expect(run.report.skipped).toMatch(/another push runs .*a test/);
+    expect(run.status).toBe(0);
+    // THEN the plan says nothing within two periods of the schedule, and `behind` after that
+    const behind = (iso: string) =>
+      snapshotChecks(ctxAt(iso), [])
+        .filter((c) => c.level !== 'info')
+        .map((c) => c.message);
+    expect(behind('2026-11-23T04:00:00Z')).toEqual([]);
+    expect(behind('2026-11-23T05:00:00Z')).toEqual([
+      expect.stringMatching(
+        /^backups of disk data to offsite are behind: snapshot data\.20261121T040030Z\.disk is not pushed, nothing pushed yet, the first snapshot is 49 h old, more than two periods of '0 4 \* \* \*'/,
+      ),
+    ]);
+    fs.rmSync(lock);
+  },
+);
