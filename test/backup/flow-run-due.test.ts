@@ -307,3 +307,29 @@ hostTest('restic')(
     fs.rmSync(lock);
   },
 );
+
+hostTest('restic')(
+  'remote retention by age counts from when each snapshot was taken (the clock run-due reads)',
+  async () => {
+    // GIVEN a repository that keeps a day of backups
+    repo = makeRepository();
+    await replicatedDisk(repo, { remote_retention_days: '1' });
+    // WHEN three nightly runs push (the last one printed as text)
+    expect(runDueAt('2026-11-21T04:00:30Z').report.pushed).toHaveLength(1);
+    expect(runDueAt('2026-11-22T04:00:30Z').report.forgotten).toEqual([]);
+    const text = hoststore(['snapshot', 'run-due', '--root', fx.host.root], undefined, {
+      HOSTSTORE_NOW: '2026-11-23T04:00:30Z',
+      HOSTSTORE_CRON_DIR: fx.cronDir,
+    });
+    // THEN the backup older than a day is forgotten, the one exactly a day old stays
+    expect(text.stdout).toMatch(
+      /^run-due: 1 pushed data\.20261123T040030Z\.disk to offsite as [0-9a-f]{8}, 1 forgotten in the repositories$/m,
+    );
+    expect(
+      repo
+        .snapshots()
+        .map((s) => tagOf(s, 'hs-snapshot'))
+        .sort(),
+    ).toEqual(['data.20261122T040030Z.disk', 'data.20261123T040030Z.disk']);
+  },
+);
