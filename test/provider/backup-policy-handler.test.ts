@@ -11,7 +11,8 @@ import { storageHandler } from '../../provider/handlers/storage.js';
 import { cronEntryPath, snapshotPolicyHandler, type PolicyRecord } from '../../provider/handlers/snapshot-policy.js';
 import { REPOSITORIES, repositoryKey, type RepositoryRecord } from '../../provider/backup/records.js';
 import { RESTIC_MISSING } from '../../provider/backup/preflight.js';
-import { encodeRepository, type BackupRepositoryWire } from '../../src/backup-spec.js';
+import { encodeFromBackup, encodeRepository, type BackupRepositoryWire } from '../../src/backup-spec.js';
+import { classifyChanges } from '../../src/kinds.js';
 import { RefusedError, SpecError } from '../../provider/errors.js';
 import { hostWithCronDir } from '../helpers/host-fixture.js';
 import { storageWire } from '../helpers/specs.js';
@@ -105,6 +106,26 @@ describe('wire', () => {
   ])('a tampered spec %j is refused naming the field', (extra, message) => {
     expect(() => snapshotPolicyHandler.validate(policyWire(extra))).toThrow(SpecError);
     expect(() => snapshotPolicyHandler.validate(policyWire(extra))).toThrow(message);
+  });
+
+  test('the contract table (what `hoststore diff` reads) classes the new fields: replicate_to readable, from_backup ignored', () => {
+    const before = policyWire({ replicate_to: encodeRepository(repo()), remote_retention_days: '90' });
+    const after = policyWire({ replicate_to: encodeRepository(repo({ url: '/srv/elsewhere' })), remote_retention_count: '4' });
+    expect(classifyChanges('snapshot-policy', before, after)).toEqual([
+      {
+        field: 'replicate_to',
+        from: `offsite (${fx.host.path('repo')})`,
+        to: 'offsite (/srv/elsewhere)',
+        kind: 'setting',
+        safety: 'safe',
+        reason: `new pushes go to offsite (/srv/elsewhere); the backups already in offsite (${fx.host.path('repo')}) stay there`,
+      },
+      { field: 'remote_retention_days', from: '90', to: '', kind: 'setting', safety: 'safe' },
+      { field: 'remote_retention_count', from: '', to: '4', kind: 'setting', safety: 'safe' },
+    ]);
+    const disk = storageWire(fx.host.root) as unknown as Record<string, string>;
+    const restored = { ...disk, from_backup: encodeFromBackup({ repository: repo(), snapshot: 'latest' }) };
+    expect(classifyChanges('storage', disk, restored)).toEqual([]);
   });
 
   test.each(['0', '36501', '1.5', ''])('remote_retention_days %j is refused', (days) => {
