@@ -11,22 +11,30 @@ import { modeOf, ownerName } from '../host/root-trust.js';
 export const RESTIC_MISSING =
   'restic is not installed on this host: install the Debian package restic (apt-get install restic)';
 
-/** Why restic cannot be run from `searchPath` (PATH by default), or undefined when an executable is found. No spawn. */
-export function resticMissing(searchPath: string | undefined = process.env.PATH): string | undefined {
+/**
+ * The absolute path of the first executable `restic` in `searchPath` (PATH by default), or undefined. No
+ * spawn. Relative and empty PATH entries are skipped: they mean the working directory, never a place to
+ * find a program run as root.
+ */
+export function findRestic(searchPath: string | undefined = process.env.PATH): string | undefined {
   for (const dir of (searchPath ?? '').split(':')) {
-    // An empty or relative PATH entry means the working directory: never a place to find a program run as root.
     if (!dir.startsWith('/')) continue;
+    const file = path.join(dir, 'restic');
     try {
-      const file = path.join(dir, 'restic');
       if (fs.statSync(file).isFile()) {
         fs.accessSync(file, fs.constants.X_OK);
-        return undefined;
+        return file;
       }
     } catch {
       /* not in this directory */
     }
   }
-  return RESTIC_MISSING;
+  return undefined;
+}
+
+/** Why restic cannot be run from `searchPath` (PATH by default), or undefined when an executable is found. */
+export function resticMissing(searchPath: string | undefined = process.env.PATH): string | undefined {
+  return findRestic(searchPath) === undefined ? RESTIC_MISSING : undefined;
 }
 
 /**
