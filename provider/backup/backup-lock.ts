@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { LockTimeoutError } from '../errors.js';
 import { checkRootTrust, makeRootDirectory } from '../host/root-trust.js';
 import { processAlive } from '../host/process-alive.js';
@@ -90,8 +91,11 @@ function defaultTimeout(): number {
   return Number.isFinite(fromEnv) && fromEnv >= 0 ? fromEnv : 120_000;
 }
 
-/** Roots whose backup lock this process holds: a push inside a run that already holds it does not wait for itself. */
-const held = new Set<string>();
+/**
+ * Roots whose backup lock the current async call chain holds: a push inside a run that holds it does not
+ * wait for itself, while another, concurrent task of this process still waits its turn.
+ */
+const held = new AsyncLocalStorage<ReadonlySet<string>>();
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -106,7 +110,7 @@ export async function withBackupLock<T>(
   fn: () => Promise<T>,
   options: { readonly timeoutMs?: number } = {},
 ): Promise<T> {
-  if (held.has(root)) return fn();
+  if (held.getStore()?.has(root)) return fn();
   checkRootTrust(root);
   const file = backupLockPath(root);
   makeRootDirectory(root, path.dirname(file));
@@ -127,11 +131,9 @@ export async function withBackupLock<T>(
     }
     await sleep(100);
   }
-  held.add(root);
   try {
-    return await fn();
+    return await held.run(new Set([...(held.getStore() ?? []), root]), fn);
   } finally {
-    held.delete(root);
     const current = readHolder(file)?.holder;
     if (current && current.pid === me.pid && current.since === me.since) fs.rmSync(file, { force: true });
   }
