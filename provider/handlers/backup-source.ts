@@ -14,7 +14,12 @@ import { entryOf, TAG, type BackupEntry } from '../backup/backups.js';
 import { optionArgs, resticEnvironment, resticError } from '../backup/restic.js';
 
 export type BackupSource =
-  | { readonly state: 'found'; readonly entry: BackupEntry; readonly repository: RepositoryRecord; readonly dataBytes?: number }
+  | {
+      readonly state: 'found';
+      readonly entry: BackupEntry;
+      readonly repository: RepositoryRecord;
+      readonly dataBytes?: number;
+    }
   | { readonly state: 'none'; readonly repository: RepositoryRecord }
   | { readonly state: 'refused'; readonly reason: string; readonly repository: RepositoryRecord };
 
@@ -111,7 +116,9 @@ function lookUp(ctx: HandlerContext, spec: BackupTarget, repository: RepositoryR
     .filter((e) => e.kind === spec.kind && e.project === spec.project && e.storage === spec.name)
     .sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
   const entry =
-    which === 'latest' ? entries.at(-1) : entries.find((e) => e.id === which || (which.length >= 8 && e.id.startsWith(which)));
+    which === 'latest'
+      ? entries.at(-1)
+      : entries.find((e) => e.id === which || (which.length >= 8 && e.id.startsWith(which)));
   if (!entry) return { state: 'none', repository };
   // The data the restore writes (holes stay holes): the backup's unique blobs, for the plan's space check.
   const stats = run(['stats', '--json', '--no-lock', '--mode', 'raw-data', entry.id]);

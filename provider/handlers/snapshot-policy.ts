@@ -23,7 +23,7 @@ import { legacyPolicyKey, policyKey } from '../registry/keys.js';
 import { classifyReplicateTo } from '../../src/kinds.js';
 import { encodeRepository, type BackupRepositoryWire } from '../../src/backup-spec.js';
 import { REPOSITORIES, repositoryKey, repositoryRecord, type RepositoryRecord } from '../backup/records.js';
-import { repositoryPreflight } from '../backup/preflight.js';
+import { repositoryPreflightProblems } from '../backup/preflight.js';
 
 export { policyKey } from '../registry/keys.js';
 
@@ -92,6 +92,9 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Actual
     return { ...record, cron };
   },
   diff(ctx, spec, actual) {
+    // Said at plan time, before anything runs (also when this plan creates the storage): a repository this
+    // host cannot open would fail every push.
+    const refusals = preflightRefusals(spec);
     const storage = ctx.registry.storage(spec.storage_kind, spec.project, spec.storage);
     if (!storage) {
       return {
@@ -103,15 +106,19 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Actual
             safety: 'refused',
             reason: `${spec.storage_kind} ${spec.storage} does not exist on this host; a snapshot policy needs its storage first`,
           },
+          ...replicationNote(spec),
+          ...refusals,
         ],
       };
     }
-    // Said at plan time, before anything runs: a repository this host cannot open would fail every push.
-    const refusals = preflightRefusals(spec);
     if (!actual)
       return {
         action: 'create',
-        changes: [{ field: 'policy', to: spec.schedule, kind: 'create', safety: 'safe' }, ...refusals],
+        changes: [
+          { field: 'policy', to: spec.schedule, kind: 'create', safety: 'safe' },
+          ...replicationNote(spec),
+          ...refusals,
+        ],
       };
     const changes: Change[] = [];
     const compare = (field: string, from: unknown, to: unknown) => {
@@ -440,14 +447,32 @@ function upsertRepository(ctx: Parameters<typeof snapshotPolicyHandler.create>[0
   ctx.registry.put<RepositoryRecord>(REPOSITORIES, key, repositoryRecord(project, wire, ctx.now()));
 }
 
+/** A new replicated policy says where its snapshots go and how long they stay there. */
+function replicationNote(spec: SnapshotPolicySpec): Change[] {
+  if (!spec.replicate_to) return [];
+  const kept = [
+    spec.remote_retention_days && `${spec.remote_retention_days} days`,
+    spec.remote_retention_count && `${spec.remote_retention_count} backups`,
+  ].filter(Boolean);
+  return [
+    {
+      field: 'replicate_to',
+      to: `${spec.replicate_to.name} (${spec.replicate_to.url})`,
+      kind: 'note',
+      safety: 'safe',
+      reason: `each new scheduled snapshot is pushed there after it is taken${kept.length ? `, and kept there ${kept.join(' and ')}` : ''}`,
+    },
+  ];
+}
+
 /** What a replicated policy cannot do on this host yet (restic missing, secret files not root's alone), as refusals. */
 function preflightRefusals(spec: SnapshotPolicySpec): Change[] {
   if (!spec.replicate_to) return [];
-  return repositoryPreflight(spec.replicate_to).map((reason) => ({
-    field: 'replicate_to',
+  return repositoryPreflightProblems(spec.replicate_to).map(({ field, problem }) => ({
+    field,
     kind: 'refused',
     safety: 'refused',
-    reason,
+    reason: problem,
   }));
 }
 

@@ -294,7 +294,9 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       throw error;
     }
     ctx.registry.putStorage(newRecord(spec, where, 'ready', now));
-    ctx.log(`${spec.kind} ${spec.name}: ${empty ? `${empty}: ` : ''}created ${empty ? 'empty ' : ''}${describe(spec)} at ${where}`);
+    ctx.log(
+      `${spec.kind} ${spec.name}: ${empty ? `${empty}: ` : ''}created ${empty ? 'empty ' : ''}${describe(spec)} at ${where}`,
+    );
   },
 
   async update(ctx, spec, actual, diff) {
@@ -477,7 +479,9 @@ function fromBackupDiff(ctx: HandlerContext, spec: StorageSpec & Pick<BackupTarg
     if (problem) return refusedDiff('create', 'image', problem);
     return {
       action: 'create',
-      changes: [{ field: 'image', to: describeBackup(source.entry, source.repository), kind: 'create', safety: 'safe' }],
+      changes: [
+        { field: 'image', to: describeBackup(source.entry, source.repository), kind: 'create', safety: 'safe' },
+      ],
     };
   }
   const latest = spec.from_backup.snapshot === LATEST_BACKUP;
@@ -528,7 +532,12 @@ async function createFromBackup(
   const { BackupError } = await import('../backup/backup-error.js');
   let entry: BackupEntry | undefined;
   try {
-    entry = await findBackup(ctx, repository, { kind: spec.kind, project: spec.project, storage: spec.name }, spec.from_backup.snapshot);
+    entry = await findBackup(
+      ctx,
+      repository,
+      { kind: spec.kind, project: spec.project, storage: spec.name },
+      spec.from_backup.snapshot,
+    );
   } catch (error) {
     // Never an empty disk because the repository could not be read.
     if (error instanceof BackupError)

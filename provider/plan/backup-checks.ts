@@ -4,8 +4,7 @@
  * unpushed for more than two periods of its schedule (run-due not running, or every push skipped).
  */
 import type { HandlerContext } from '../handlers/handler.js';
-import { policyKey } from '../handlers/snapshot-policy.js';
-import type { ReplicatedPolicy } from '../snapshots/replicate.js';
+import { policyKey, type PolicyRecord } from '../handlers/snapshot-policy.js';
 import { BACKUPS, pushKey, type PushRecord } from '../backup/records.js';
 import { resticMissing } from '../backup/preflight.js';
 import { listSnapshots } from '../snapshots/snapshots.js';
@@ -14,7 +13,7 @@ import { commandHint } from '../command-hint.js';
 import type { DesiredSpec } from './desired.js';
 
 export interface BackupCheck {
-  readonly level: 'warning' | 'error';
+  readonly level: 'warning';
   readonly message: string;
 }
 
@@ -33,13 +32,16 @@ export function backupChecks(ctx: HandlerContext, desired: readonly DesiredSpec[
   const root = ctx.root;
   const checks: BackupCheck[] = [];
   const policies = ctx.registry
-    .list<ReplicatedPolicy>('policies')
+    .list<PolicyRecord>('policies')
     .map((e) => e.record)
     .filter((p) => p.replicateTo);
   const declared = desired.some((d) => d.kind === 'snapshot-policy' && d.spec.root === root && d.spec.replicate_to);
   if (policies.length || declared) {
     const missing = resticMissing();
-    if (missing) checks.push({ level: 'error', message: `backups from ${root}: ${missing}` });
+    // A warning, not an error: the policies' own items refuse what needs restic, and a deploy of anything else
+    // must not wait for it; run-due meanwhile keeps taking local snapshots.
+    if (missing)
+      checks.push({ level: 'warning', message: `backups from ${root} cannot be pushed or restored: ${missing}` });
   }
   const now = ctx.now();
   for (const { record } of ctx.registry.list<PushRecord>(BACKUPS)) {

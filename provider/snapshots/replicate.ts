@@ -35,15 +35,8 @@ export interface ReplicationReport {
   readonly skipped?: string;
 }
 
-/** A policy record with what its spec's `replicate_to` and remote retention recorded (the repository by name). */
-export type ReplicatedPolicy = PolicyRecord & {
-  readonly replicateTo?: string;
-  readonly remoteRetentionDays?: number;
-  readonly remoteRetentionCount?: number;
-};
-
 /** The policy's repository, as the policy's converge recorded it on this host. */
-export function policyRepository(policy: ReplicatedPolicy, ctx: HandlerContext): RepositoryRecord | undefined {
+export function policyRepository(policy: PolicyRecord, ctx: HandlerContext): RepositoryRecord | undefined {
   if (!policy.replicateTo) return undefined;
   return ctx.registry.get<RepositoryRecord>(REPOSITORIES, repositoryKey(policy.project, policy.replicateTo));
 }
@@ -67,10 +60,10 @@ export function toPush(
  */
 export async function replicate(
   ctx: HandlerContext,
-  scheduled: (policy: ReplicatedPolicy) => SnapshotRecord[],
+  scheduled: (policy: PolicyRecord) => SnapshotRecord[],
 ): Promise<ReplicationReport> {
   const policies = ctx.registry
-    .list<ReplicatedPolicy>('policies')
+    .list<PolicyRecord>('policies')
     .map((e) => e.record)
     .filter((p) => p.replicateTo);
   const report = { pushed: [] as Pushed[], pushFailed: [] as string[], forgotten: [] as string[] };
@@ -94,7 +87,7 @@ export async function replicate(
 
 async function replicatePolicy(
   ctx: HandlerContext,
-  policy: ReplicatedPolicy,
+  policy: PolicyRecord,
   snapshots: SnapshotRecord[],
   report: { pushed: Pushed[]; pushFailed: string[]; forgotten: string[] },
 ): Promise<void> {

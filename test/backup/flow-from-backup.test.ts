@@ -7,7 +7,7 @@
 import { jest } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { imagePath } from '../../src/schema.js';
+import { directoryPath, imagePath } from '../../src/schema.js';
 import { converge, makeContext } from '../../provider/handlers/handler.js';
 import { storageHandler } from '../../provider/handlers/storage.js';
 import { snapshotLocation, takeSnapshot } from '../../provider/snapshots/snapshots.js';
@@ -16,7 +16,7 @@ import { makePlan } from '../../provider/plan/plan.js';
 import { REPOSITORIES, repositoryKey, repositoryRecord } from '../../provider/backup/records.js';
 import { hostTest, hostWithCronDir, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
 import { storageWire } from '../helpers/specs.js';
-import { allocated, fromBackupField, makeRepository, type TestRepository } from './flow-fixture.js';
+import { allocated, cutOff, fromBackupField, makeRepository, type TestRepository } from './flow-fixture.js';
 
 jest.setTimeout(240_000);
 
@@ -68,7 +68,9 @@ hostTest('restic')(
     // THEN the plan's create names the backup it restores
     expect(plan.items[0]).toMatchObject({ action: 'create', safety: 'safe' });
     expect(plan.items[0].changes[0].to).toMatch(
-      new RegExp(`^backup ${backup.short_id} of ${backup.time.slice(0, 19)}.* \\(snapshot ${snapshot.id}\\) from offsite$`),
+      new RegExp(
+        `^backup ${backup.short_id} of ${backup.time.slice(0, 19)}.* \\(snapshot ${snapshot.id}\\) from offsite$`,
+      ),
     );
     // AND the space check counts the backup's data, not an empty disk's mkfs
     const { spaceNeeded } = await import('../../provider/plan/space-needed.js');
@@ -83,7 +85,10 @@ hostTest('restic')(
     const source = snapshotLocation(fx.host.root, snapshot);
     execFileSync('cmp', [source, restored]);
     expect(allocated(restored)).toBeLessThanOrEqual(allocated(source) * 1.1 + 1024 ** 2);
-    expect(makeContext(other.root).registry.storage('disk', 'app', 'data')).toMatchObject({ state: 'ready', sizeGb: 1 });
+    expect(makeContext(other.root).registry.storage('disk', 'app', 'data')).toMatchObject({
+      state: 'ready',
+      sizeGb: 1,
+    });
     expect(lines.join('\n')).toMatch(new RegExp(`disk data: created from backup ${backup.short_id} of `));
     // AND the repository is recorded on this host, so `--repository offsite` finds it
     expect(makeContext(other.root).registry.get(REPOSITORIES, repositoryKey('app', 'offsite'))).toMatchObject({
@@ -91,7 +96,11 @@ hostTest('restic')(
       passwordFile: repo.passwordFile,
     });
     // AND once it exists, fromBackup is ignored
-    const again = storageHandler.diff(makeContext(other.root), spec, storageHandler.read(makeContext(other.root), spec));
+    const again = storageHandler.diff(
+      makeContext(other.root),
+      spec,
+      storageHandler.read(makeContext(other.root), spec),
+    );
     expect(again.action).toBe('none');
   },
 );
@@ -106,7 +115,9 @@ hostTest('restic')('no backup of that name yet: the storage is created empty and
   );
   await converge(storageHandler, ctx, spec);
   expect(ctx.registry.storage('disk', 'app', 'data')?.state).toBe('ready');
-  expect(lines.join('\n')).toMatch(/disk data: no backup of disk data in repository offsite \(.+\): created empty 1 GB ext4/);
+  expect(lines.join('\n')).toMatch(
+    /disk data: no backup of disk data in repository offsite \(.+\): created empty 1 GB ext4/,
+  );
 });
 
 hostTest('restic')('an unreadable repository or a missing backup id is refused, never an empty disk', async () => {
@@ -121,6 +132,19 @@ hostTest('restic')('an unreadable repository or a missing backup id is refused, 
   await expect(converge(storageHandler, ctx, spec)).rejects.toThrow(/refused: .*wrong password/i);
   expect(fs.existsSync(image)).toBe(false);
   expect(ctx.registry.storage('disk', 'app', 'data')).toBeUndefined();
+  // GIVEN the repository unreachable (its directory replaced by a file, as a lost mount would leave it)
+  fs.writeFileSync(repo.passwordFile, 'correct horse battery staple\n', { mode: 0o600 });
+  const reconnect = cutOff(repo);
+  try {
+    expect(storageHandler.diff(ctx, spec, undefined).changes[0]).toMatchObject({ safety: 'refused' });
+    await expect(converge(storageHandler, ctx, spec)).rejects.toThrow(
+      /refused: .*cannot read backup repository offsite/,
+    );
+    expect(fs.existsSync(image)).toBe(false);
+    expect(ctx.registry.storage('disk', 'app', 'data')).toBeUndefined();
+  } finally {
+    reconnect();
+  }
   // GIVEN the right password but a backup id the repository does not have
   fs.writeFileSync(repo.passwordFile, 'correct horse battery staple\n', { mode: 0o600 });
   const named = fromBackupSpec(fx.host.root, fromBackupField(repo.wire, 'deadbeef'));
@@ -131,23 +155,54 @@ hostTest('restic')('an unreadable repository or a missing backup id is refused, 
   expect(ctx.registry.storage('disk', 'app', 'data')).toBeUndefined();
 });
 
-hostTest('restic')('the plan refuses a restore when restic is missing or a secret file is readable by others', async () => {
-  repo = makeRepository();
-  const wire = fromBackupWire(fx.host.root, fromBackupField(repo.wire));
-  const path = process.env.PATH;
-  process.env.PATH = '/nonexistent';
-  try {
+hostTest('restic')(
+  'the plan refuses a restore when restic is missing or a secret file is readable by others',
+  async () => {
+    repo = makeRepository();
+    const wire = fromBackupWire(fx.host.root, fromBackupField(repo.wire));
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      expect(planOf(wire).items[0]).toMatchObject({
+        safety: 'refused',
+        changes: [
+          expect.objectContaining({
+            reason: expect.stringMatching(/restic is not installed on this host: install the Debian package restic/),
+          }),
+        ],
+      });
+    } finally {
+      process.env.PATH = path;
+    }
+    fs.chmodSync(repo.passwordFile, 0o644);
     expect(planOf(wire).items[0]).toMatchObject({
       safety: 'refused',
-      changes: [expect.objectContaining({ reason: expect.stringMatching(/restic is not installed on this host: install the Debian package restic/) })],
+      changes: [expect.objectContaining({ reason: expect.stringContaining(repo.passwordFile) })],
     });
-  } finally {
-    process.env.PATH = path;
-  }
-  fs.chmodSync(repo.passwordFile, 0o644);
-  expect(planOf(wire).items[0]).toMatchObject({
-    safety: 'refused',
-    changes: [expect.objectContaining({ reason: expect.stringContaining(repo.passwordFile) })],
-  });
-  expect(fs.existsSync(imagePath(fx.host.root, 'disk', 'app', 'data'))).toBe(false);
+    expect(fs.existsSync(imagePath(fx.host.root, 'disk', 'app', 'data'))).toBe(false);
+  },
+);
+
+hostTest('restic')('a directory volume comes back from its backup with its files', async () => {
+  // GIVEN directory volume uploads on root A with a few files, snapshotted and pushed
+  repo = makeRepository();
+  const wire = { kind: 'directory', name: 'uploads', size_gb: '', filesystem: '' } as const;
+  const ctx = makeContext(fx.host.root, { log: () => undefined });
+  await converge(storageHandler, ctx, storageHandler.validate(storageWire(fx.host.root, wire)));
+  const source = directoryPath(fx.host.root, 'app', 'uploads');
+  fs.mkdirSync(`${source}/img`);
+  fs.writeFileSync(`${source}/img/a.bin`, Buffer.alloc(300_000, 7));
+  fs.writeFileSync(`${source}/notes.txt`, 'kept\n');
+  const snapshot = await takeSnapshot(ctx, ctx.registry.storage('directory', 'app', 'uploads')!, 'manual');
+  await pushSnapshot(ctx, repositoryRecord('app', repo.wire, ctx.now()), snapshot);
+  // WHEN root B declares it with fromBackup
+  other = makeHostFixture();
+  const spec = storageHandler.validate({
+    ...storageWire(other.root, wire),
+    from_backup: fromBackupField(repo.wire),
+  } as unknown as Record<string, string>);
+  await converge(storageHandler, makeContext(other.root, { log: () => undefined }), spec);
+  // THEN the same files are there
+  execFileSync('diff', ['-r', source, directoryPath(other.root, 'app', 'uploads')]);
+  expect(makeContext(other.root).registry.storage('directory', 'app', 'uploads')?.state).toBe('ready');
 });

@@ -90,10 +90,14 @@ hostTest('restic')('run-due pushes the newest scheduled snapshot once, then appl
   expect(first.status).toBe(0);
   expect(first.report.taken).toHaveLength(1);
   const id = first.report.taken[0].id;
-  expect(first.report.pushed).toEqual([expect.objectContaining({ storage: 'data', repository: 'offsite', snapshot: id })]);
+  expect(first.report.pushed).toEqual([
+    expect.objectContaining({ storage: 'data', repository: 'offsite', snapshot: id }),
+  ]);
   const backups = repo.snapshots();
   expect(backups).toHaveLength(1);
-  expect(backups[0].tags).toEqual(expect.arrayContaining(['hoststore', 'hs-project=app', 'hs-storage=data', `hs-snapshot=${id}`]));
+  expect(backups[0].tags).toEqual(
+    expect.arrayContaining(['hoststore', 'hs-project=app', 'hs-storage=data', `hs-snapshot=${id}`]),
+  );
   expect(pushRecord()).toMatchObject({ lastPushedSnapshot: id, lastBackupId: backups[0].id });
   expect(pushRecord()?.lastError).toBeUndefined();
   // WHEN run-due runs again in the same window THEN nothing new is pushed
@@ -105,8 +109,15 @@ hostTest('restic')('run-due pushes the newest scheduled snapshot once, then appl
   const third = runDueAt('2026-11-23T04:00:30Z');
   expect(third.report.pushed).toHaveLength(1);
   expect(third.report.forgotten).toEqual([backups[0].id]);
-  const kept = repo.snapshots().map((s) => tagOf(s, 'hs-snapshot')).sort();
-  expect(kept).toEqual(listSnapshots(ctxAt('2026-11-23T05:00:00Z'), 'data').map((s) => s.id).slice(1));
+  const kept = repo
+    .snapshots()
+    .map((s) => tagOf(s, 'hs-snapshot'))
+    .sort();
+  expect(kept).toEqual(
+    listSnapshots(ctxAt('2026-11-23T05:00:00Z'), 'data')
+      .map((s) => s.id)
+      .slice(1),
+  );
   // the local retention (3) is the local one's: all three are still here
   expect(listSnapshots(ctxAt('2026-11-23T05:00:00Z'), 'data')).toHaveLength(3);
   // AND restic's cache is under the hoststore root, never root's own
@@ -127,7 +138,9 @@ hostTest('restic')(
     // THEN the snapshot is taken and kept, the push is reported failed in one line, and recorded
     expect(failed.report.taken).toHaveLength(1);
     expect(failed.report.pushed).toEqual([]);
-    expect(failed.report.pushFailed).toEqual([expect.stringMatching(/^nightly of data to offsite: backup repository offsite \(.+\): /)]);
+    expect(failed.report.pushFailed).toEqual([
+      expect.stringMatching(/^nightly of data to offsite: backup repository offsite \(.+\): /),
+    ]);
     expect(failed.stderr).toMatch(/^hoststore: push failed: nightly of data to offsite: backup repository offsite/m);
     expect(failed.stderr).not.toMatch(/\n\s+at /);
     expect(failed.status).toBe(1);
@@ -137,6 +150,13 @@ hostTest('restic')(
     expect(record?.lastError).toMatch(/^backup repository offsite/);
     expect(record?.lastError).not.toMatch(/\n/);
     expect(record?.lastPushedSnapshot).not.toBe(newest);
+    // AND `backup status` says failing, with the error
+    const status = hoststore(['backup', 'status', '--json', '--root', fx.host.root], undefined, {
+      HOSTSTORE_NOW: '2026-11-22T05:00:00Z',
+    });
+    expect(JSON.parse(status.stdout)).toEqual([
+      expect.objectContaining({ storage: 'data', repository: 'offsite', state: 'failing', error: record?.lastError }),
+    ]);
     // AND the plan's checks say it is failing, with the error
     const checks = snapshotChecks(ctxAt('2026-11-22T05:00:00Z'), []);
     expect(checks).toContainEqual({
@@ -153,6 +173,9 @@ hostTest('restic')(
     expect(pushRecord()).toMatchObject({ lastPushedSnapshot: newest });
     expect(pushRecord()?.lastError).toBeUndefined();
     expect(snapshotChecks(ctxAt('2026-11-22T05:00:00Z'), []).filter((c) => c.level !== 'info')).toEqual([]);
+    expect(JSON.parse(hoststore(['backup', 'status', '--json', '--root', fx.host.root]).stdout)).toEqual([
+      expect.objectContaining({ state: 'in-sync', lastPushedSnapshot: newest }),
+    ]);
   },
 );
 
@@ -168,6 +191,19 @@ hostTest('restic')('a wrong password fails the push in one line and keeps the sn
   expect(pushRecord()?.lastError).toMatch(/wrong password/i);
   // the repository was not re-initialized over it, nor touched
   expect(fs.readdirSync(path.join(repo.url, 'snapshots'))).toEqual([]);
+  // AND without restic on the host the plan says so, naming the package
+  const PATH = process.env.PATH;
+  process.env.PATH = '/nonexistent';
+  try {
+    expect(snapshotChecks(ctxAt('2026-11-21T05:00:00Z'), [])).toContainEqual({
+      level: 'warning',
+      message: expect.stringMatching(
+        /^backups from \S+ cannot be pushed or restored: restic is not installed on this host: install the Debian package restic/,
+      ),
+    });
+  } finally {
+    process.env.PATH = PATH;
+  }
 });
 
 hostTest('restic')(
@@ -177,14 +213,23 @@ hostTest('restic')(
     repo = makeRepository();
     await replicatedDisk(repo, { remote_retention_count: '1' }, 1);
     expect(runDueAt('2026-11-21T04:00:30Z').report.pushed).toHaveLength(1);
-    // AND data large enough that its push takes a while
-    writeRandom(600);
+    // AND data whose push takes a while: restic limited to 5 MB/s (a wrapper first in this run's PATH)
+    writeRandom(200);
+    const bin = path.join(repo.dir, 'bin');
+    fs.mkdirSync(bin, { mode: 0o755 });
+    const real = execFileSync('sh', ['-c', 'command -v restic'], { encoding: 'utf8' }).trim();
+    fs.writeFileSync(path.join(bin, 'restic'), `#!/bin/sh\nexec '${real}' --limit-upload 5000 "$@"\n`, { mode: 0o755 });
     // WHEN the next night's run-due is pushing
     const child = spawn(
       process.execPath,
       [path.resolve('dist/provider/cli.js'), 'snapshot', 'run-due', '--json', '--root', fx.host.root],
       {
-        env: { ...process.env, HOSTSTORE_NOW: '2026-11-22T04:00:30Z', HOSTSTORE_CRON_DIR: fx.cronDir },
+        env: {
+          ...process.env,
+          PATH: `${bin}:${process.env.PATH}`,
+          HOSTSTORE_NOW: '2026-11-22T04:00:30Z',
+          HOSTSTORE_CRON_DIR: fx.cronDir,
+        },
         detached: true,
         stdio: 'ignore',
       },
@@ -196,7 +241,8 @@ hostTest('restic')(
         pushing = resticDescendants(child.pid as number).filter((pid) =>
           fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('backup'),
         );
-        if (pushing.length) break;
+        // Mid-push: restic runs and holds its lock in the repository.
+        if (pushing.length && fs.readdirSync(path.join(repo.url, 'locks')).length) break;
         await new Promise((r) => setTimeout(r, 50));
       }
       expect(pushing).toHaveLength(1);
@@ -206,6 +252,8 @@ hostTest('restic')(
       expect(Date.now() - t0).toBeLessThan(30_000);
       expect(meanwhile.report.taken).toEqual([]);
       expect(meanwhile.report.pushed).toEqual([]);
+      expect(meanwhile.report.skipped).toMatch(/another push runs/);
+      expect(resticDescendants(child.pid as number)).toEqual(pushing);
       // WHEN the first is killed mid-push (it and its restic, as a crash would)
       process.kill(-(child.pid as number), 'SIGKILL');
     } finally {
@@ -229,28 +277,59 @@ hostTest('restic')(
   },
 );
 
-hostTest('restic')('a replicated storage whose newest snapshot waits unpushed over two schedule periods shows as behind', async () => {
-  // GIVEN pushes held off by another push that holds the backup lock (this live test process)
-  repo = makeRepository();
-  await replicatedDisk(repo);
-  const lock = fx.host.path('registry', 'backup.lock');
-  fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, holder: 'a test', since: new Date().toISOString() }), {
-    mode: 0o600,
-  });
-  // WHEN run-due takes the night's snapshot THEN it does not wait for the lock, and pushes nothing
-  const run = runDueAt('2026-11-21T04:00:30Z');
-  expect(run.report.taken).toHaveLength(1);
-  expect(run.report.pushed).toEqual([]);
-  expect(run.report.skipped).toMatch(/another push runs .*a test/);
-  expect(run.status).toBe(0);
-  // THEN the plan says nothing within two periods of the schedule, and `behind` after that
-  const behind = (iso: string) =>
-    snapshotChecks(ctxAt(iso), []).filter((c) => c.level !== 'info').map((c) => c.message);
-  expect(behind('2026-11-23T04:00:00Z')).toEqual([]);
-  expect(behind('2026-11-23T05:00:00Z')).toEqual([
-    expect.stringMatching(
-      /^backups of disk data to offsite are behind: snapshot data\.20261121T040030Z\.disk is not pushed, nothing pushed yet, the first snapshot is 49 h old, more than two periods of '0 4 \* \* \*'/,
-    ),
-  ]);
-  fs.rmSync(lock);
-});
+hostTest('restic')(
+  'a replicated storage whose newest snapshot waits unpushed over two schedule periods shows as behind',
+  async () => {
+    // GIVEN pushes held off by another push that holds the backup lock (this live test process)
+    repo = makeRepository();
+    await replicatedDisk(repo);
+    const lock = fx.host.path('registry', 'backup.lock');
+    fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, holder: 'a test', since: new Date().toISOString() }), {
+      mode: 0o600,
+    });
+    // WHEN run-due takes the night's snapshot THEN it does not wait for the lock, and pushes nothing
+    const run = runDueAt('2026-11-21T04:00:30Z');
+    expect(run.report.taken).toHaveLength(1);
+    expect(run.report.pushed).toEqual([]);
+    expect(run.report.skipped).toMatch(/another push runs .*a test/);
+    expect(run.status).toBe(0);
+    // THEN the plan says nothing within two periods of the schedule, and `behind` after that
+    const behind = (iso: string) =>
+      snapshotChecks(ctxAt(iso), [])
+        .filter((c) => c.level !== 'info')
+        .map((c) => c.message);
+    expect(behind('2026-11-23T04:00:00Z')).toEqual([]);
+    expect(behind('2026-11-23T05:00:00Z')).toEqual([
+      expect.stringMatching(
+        /^backups of disk data to offsite are behind: snapshot data\.20261121T040030Z\.disk is not pushed, nothing pushed yet, the first snapshot is 49 h old, more than two periods of '0 4 \* \* \*'/,
+      ),
+    ]);
+    fs.rmSync(lock);
+  },
+);
+
+hostTest('restic')(
+  'remote retention by age counts from when each snapshot was taken (the clock run-due reads)',
+  async () => {
+    // GIVEN a repository that keeps a day of backups
+    repo = makeRepository();
+    await replicatedDisk(repo, { remote_retention_days: '1' });
+    // WHEN three nightly runs push (the last one printed as text)
+    expect(runDueAt('2026-11-21T04:00:30Z').report.pushed).toHaveLength(1);
+    expect(runDueAt('2026-11-22T04:00:30Z').report.forgotten).toEqual([]);
+    const text = hoststore(['snapshot', 'run-due', '--root', fx.host.root], undefined, {
+      HOSTSTORE_NOW: '2026-11-23T04:00:30Z',
+      HOSTSTORE_CRON_DIR: fx.cronDir,
+    });
+    // THEN the backup older than a day is forgotten, the one exactly a day old stays
+    expect(text.stdout).toMatch(
+      /^run-due: 1 pushed data\.20261123T040030Z\.disk to offsite as [0-9a-f]{8}, 1 forgotten in the repositories$/m,
+    );
+    expect(
+      repo
+        .snapshots()
+        .map((s) => tagOf(s, 'hs-snapshot'))
+        .sort(),
+    ).toEqual(['data.20261122T040030Z.disk', 'data.20261123T040030Z.disk']);
+  },
+);

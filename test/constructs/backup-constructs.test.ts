@@ -3,7 +3,7 @@
  * 13): each prop's rules at synth (one line, secrets never echoed), the defaults, and the wire fields they
  * render (present only when set).
  */
-import { App, TerraformStack, Testing } from 'cdktf';
+import { App, TerraformStack, TerraformVariable, Testing } from 'cdktf';
 import { Construct } from 'constructs';
 import {
   BackupRepository,
@@ -80,6 +80,17 @@ describe('BackupRepository', () => {
   test('a path with shell characters is refused, showing the path', () => {
     expect(errors((p) => offsite(p, { passwordFile: '/etc/hoststore/my pass' }))).toEqual([
       '[stack/proj/offsite] `passwordFile` must be the absolute path of a file on the storage host holding the password (must contain only letters, digits and . _ @ + = - between slashes (no spaces, quotes or shell characters)), never the secret itself (got "/etc/hoststore/my pass")',
+    ]);
+  });
+
+  test('a token where synth must know the value is refused', () => {
+    const lines = errors((p) => {
+      const variable = new TerraformVariable(p, 'pass', { type: 'string' });
+      offsite(p, { passwordFile: variable.stringValue, repository: variable.stringValue });
+    });
+    expect(lines).toEqual([
+      '[stack/proj/offsite] `repository` must be a literal string at synth (got a token)',
+      '[stack/proj/offsite] `passwordFile` must be a literal string at synth (got a token)',
     ]);
   });
 

@@ -11,10 +11,14 @@ import { storageHandler } from '../../provider/handlers/storage.js';
 import { cronEntryPath, snapshotPolicyHandler, type PolicyRecord } from '../../provider/handlers/snapshot-policy.js';
 import { REPOSITORIES, repositoryKey, type RepositoryRecord } from '../../provider/backup/records.js';
 import { RESTIC_MISSING } from '../../provider/backup/preflight.js';
-import { encodeRepository, type BackupRepositoryWire } from '../../src/backup-spec.js';
+import { encodeFromBackup, encodeRepository, type BackupRepositoryWire } from '../../src/backup-spec.js';
+import { classifyChanges } from '../../src/kinds.js';
 import { RefusedError, SpecError } from '../../provider/errors.js';
 import { hostWithCronDir } from '../helpers/host-fixture.js';
 import { storageWire } from '../helpers/specs.js';
+import { hoststore } from '../helpers/cli.js';
+import { App, TerraformStack } from 'cdktf';
+import { BackupRepository, SnapshotPolicy, StorageProject, Volume } from '../../src/index.js';
 
 const fx = hostWithCronDir();
 const SECRET = 'correct-horse-battery-staple';
@@ -102,6 +106,26 @@ describe('wire', () => {
   ])('a tampered spec %j is refused naming the field', (extra, message) => {
     expect(() => snapshotPolicyHandler.validate(policyWire(extra))).toThrow(SpecError);
     expect(() => snapshotPolicyHandler.validate(policyWire(extra))).toThrow(message);
+  });
+
+  test('the contract table (what `hoststore diff` reads) classes the new fields: replicate_to readable, from_backup ignored', () => {
+    const before = policyWire({ replicate_to: encodeRepository(repo()), remote_retention_days: '90' });
+    const after = policyWire({ replicate_to: encodeRepository(repo({ url: '/srv/elsewhere' })), remote_retention_count: '4' });
+    expect(classifyChanges('snapshot-policy', before, after)).toEqual([
+      {
+        field: 'replicate_to',
+        from: `offsite (${fx.host.path('repo')})`,
+        to: 'offsite (/srv/elsewhere)',
+        kind: 'setting',
+        safety: 'safe',
+        reason: `new pushes go to offsite (/srv/elsewhere); the backups already in offsite (${fx.host.path('repo')}) stay there`,
+      },
+      { field: 'remote_retention_days', from: '90', to: '', kind: 'setting', safety: 'safe' },
+      { field: 'remote_retention_count', from: '', to: '4', kind: 'setting', safety: 'safe' },
+    ]);
+    const disk = storageWire(fx.host.root) as unknown as Record<string, string>;
+    const restored = { ...disk, from_backup: encodeFromBackup({ repository: repo(), snapshot: 'latest' }) };
+    expect(classifyChanges('storage', disk, restored)).toEqual([]);
   });
 
   test.each(['0', '36501', '1.5', ''])('remote_retention_days %j is refused', (days) => {
@@ -235,7 +259,7 @@ describe('preflight at diff time', () => {
     // THEN the diff (what plan and the handler show) carries the refusal, naming the file and the fix
     const diff = diffOf(replicated());
     expect(diff.changes).toContainEqual({
-      field: 'replicate_to',
+      field: 'password_file',
       kind: 'refused',
       safety: 'refused',
       reason: `backup repository offsite's password file ${file} is open to group or others (mode 0644), so others could read the secret; fix: chmod 600 ${file}`,
@@ -266,7 +290,7 @@ describe('preflight at diff time', () => {
     const diff = diffOf(replicated());
     expect(diff).toEqual({
       action: 'update',
-      changes: [{ field: 'replicate_to', kind: 'refused', safety: 'refused', reason: RESTIC_MISSING }],
+      changes: [{ field: 'restic', kind: 'refused', safety: 'refused', reason: RESTIC_MISSING }],
     });
     await expect(converge(snapshotPolicyHandler, ctx(), replicated())).rejects.toThrow(RESTIC_MISSING);
   });
@@ -277,5 +301,48 @@ describe('preflight at diff time', () => {
     const plain = snapshotPolicyHandler.validate(policyWire());
     const diff = snapshotPolicyHandler.diff(ctx(), plain, undefined);
     expect(diff.changes.filter((c) => c.safety === 'refused')).toEqual([]);
+  });
+});
+
+describe('hoststore plan', () => {
+  /** A synth output: a directory volume and a policy replicating to `url`, under this test's root. */
+  function synthOut(url: string, name: string): string {
+    const outdir = fx.host.path(name);
+    const app = new App({ outdir });
+    const p = new StorageProject(new TerraformStack(app, 'st'), 'app', { root: fx.host.path('hs') });
+    const files = new Volume(p, 'files', { type: 'directory' });
+    const offsite = new BackupRepository(p, 'offsite', { repository: url, passwordFile: path.join(secrets, 'offsite.pass') });
+    new SnapshotPolicy(p, 'nightly', { storage: files, schedule: '0 4 * * *', replicateTo: offsite, remoteRetentionDays: 90 });
+    app.synth();
+    return outdir;
+  }
+  const plan = (out: string, env: NodeJS.ProcessEnv = {}) =>
+    hoststore(['plan', '--app', out], undefined, { HOSTSTORE_CRON_DIR: fx.cronDir, ...env });
+
+  test('a new replicated policy says where it pushes; a new URL says the old backups stay', () => {
+    const first = synthOut(fx.host.path('repo-a'), 'out-a');
+    const created = plan(first);
+    expect(created.status).toBe(0);
+    expect(created.stdout).toContain(
+      `replicate_to: ∅ -> offsite (${fx.host.path('repo-a')}) (each new scheduled snapshot is pushed there after it is taken, and kept there 90 days)`,
+    );
+    expect(hoststore(['apply', '--app', first, '--auto-approve'], undefined, { HOSTSTORE_CRON_DIR: fx.cronDir }).status).toBe(0);
+    const moved = plan(synthOut('sftp:backup@backup-2.internal:/srv/hoststore', 'out-b'));
+    expect(moved.status).toBe(0);
+    expect(moved.stdout).toContain(
+      `replicate_to: offsite (${fx.host.path('repo-a')}) -> offsite (sftp:backup@backup-2.internal:/srv/hoststore) (new pushes go to offsite (sftp:backup@backup-2.internal:/srv/hoststore); the backups already in offsite (${fx.host.path('repo-a')}) stay there)`,
+    );
+  });
+
+  test('on a fresh root (the storage made by the same plan) restic missing and an open password file are refused at plan time', () => {
+    const file = path.join(secrets, 'offsite.pass');
+    fs.chmodSync(file, 0o640);
+    const result = plan(synthOut(fx.host.path('repo-a'), 'out-a'), { PATH: '/nonexistent-bin' });
+    expect(result.status).toBe(3);
+    expect(result.stdout).toContain(`restic (${RESTIC_MISSING})`);
+    expect(result.stdout).toContain(
+      `password_file (backup repository offsite's password file ${file} is open to group or others (mode 0640), so others could read the secret; fix: chmod 600 ${file})`,
+    );
+    expect(result.stdout + result.stderr).not.toContain(SECRET);
   });
 });
