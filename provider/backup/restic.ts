@@ -231,7 +231,8 @@ export async function openRepository(
   options: { readonly create: boolean },
 ): Promise<'opened' | 'created'> {
   try {
-    await restic(root, repo, ['cat', 'config'], { timeoutMs: 300_000 });
+    // A read: no restic lock, so a prune running elsewhere does not make it fail.
+    await restic(root, repo, ['cat', 'config', '--no-lock'], { timeoutMs: 300_000 });
     return 'opened';
   } catch (error) {
     if (!(error instanceof BackupError) || error.failure !== 'no-repository' || !options.create) throw error;
