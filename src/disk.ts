@@ -5,6 +5,7 @@
 import { Construct } from 'constructs';
 import { FILESYSTEMS, oneOfRule, type Filesystem, type RemovalPolicy } from './schema.js';
 import { StorageBase } from './storage-base.js';
+import type { FromBackup } from './backup-repository.js';
 import { unknownPropProblems, type PropNames } from './known-props.js';
 
 export interface DiskProps {
@@ -18,6 +19,13 @@ export interface DiskProps {
   readonly removalPolicy?: RemovalPolicy;
   /** Create the disk as a copy of this snapshot (`hoststore snapshot list`); ignored once it exists. @default none */
   readonly fromSnapshot?: string;
+  /**
+   * Create the disk from a backup in this repository (the newest of a disk of this name, or one
+   * restic snapshot id) when it does not exist on this host; ignored once it exists. With no backup of that
+   * name yet it is created as without fromBackup; a repository that cannot be read refuses the create (never
+   * empty storage because the network was down). Not with `fromSnapshot`. @default none
+   */
+  readonly fromBackup?: FromBackup;
 }
 
 /** Every prop Disk accepts; any other is refused at synth (the compiler keeps this in step with DiskProps). */
@@ -27,6 +35,7 @@ const DISK_PROPS: PropNames<DiskProps> = {
   filesystem: true,
   removalPolicy: true,
   fromSnapshot: true,
+  fromBackup: true,
 };
 
 export class Disk extends StorageBase {
@@ -41,6 +50,7 @@ export class Disk extends StorageBase {
       shared: false,
       removalPolicy: props.removalPolicy ?? 'retain',
       fromSnapshot: props.fromSnapshot,
+      fromBackup: props.fromBackup,
     });
     for (const problem of unknownPropProblems(props, DISK_PROPS, 'Disk')) this.problems.add(problem);
     this.checkSize(false);

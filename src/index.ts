@@ -11,11 +11,14 @@ export {
   type HourlySnapshotProps,
 } from './snapshot-policy.js';
 export { StorageBase, type StorageInstance } from './storage-base.js';
+export { BackupRepository, type BackupRepositoryProps, type FromBackup } from './backup-repository.js';
+export { LATEST_BACKUP } from './backup-spec.js';
 export {
   DEFAULT_ROOT,
   DEFAULT_MAX_VOLUMES,
   DEFAULT_MAX_VOLUME_SIZE_GB,
   DEFAULT_RETENTION_DAYS,
+  DEFAULT_REMOTE_RETENTION_DAYS,
   MAX_REPLICAS,
   MAX_NAME_LENGTH,
   ABSOLUTE_MAX_SIZE_GB,

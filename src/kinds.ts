@@ -17,6 +17,7 @@ import {
   type SnapshotPolicySpecWire,
   type StorageSpecWire,
 } from './schema.js';
+import { parseRepositoryField } from './backup-spec.js';
 
 /** In apply order: storage before what mounts or snapshots it, each project's manifest (which retires) last. */
 export const KIND_NAMES = ['storage', 'mount', 'snapshot-policy', 'project'] as const;
@@ -208,6 +209,36 @@ export function classifyReadOnly(from: string, to: string): FieldChange | undefi
     : { field: 'read_only', from, to, kind: 'remount', safety: 'safe', reason: 'remount in place' };
 }
 
+/** A `replicate_to` field as a reviewer reads it: `offsite (sftp:backup@host:/srv/hoststore)`; '' for none. */
+export function describeRepositoryField(text: string): string {
+  if (text === '') return '';
+  const parsed = parseRepositoryField(text);
+  return parsed.value ? `${parsed.value.name} (${parsed.value.url})` : text;
+}
+
+/**
+ * Where a policy's snapshots are pushed. Recorded in place: pushes start, move or stop; what a repository
+ * already holds is never touched by the change (backups are removed only by that repository's retention).
+ */
+export function classifyReplicateTo(fromText: string, toText: string): FieldChange | undefined {
+  if (fromText === toText) return undefined;
+  const [from, to] = [describeRepositoryField(fromText), describeRepositoryField(toText)];
+  const change = { field: 'replicate_to', from, to, kind: 'setting', safety: 'safe' } as const;
+  if (from === '') return { ...change, reason: `new snapshots are pushed to ${to} after each scheduled run` };
+  if (to === '')
+    return {
+      ...change,
+      reason: `pushes stop; the backups already in ${from} stay there (remove them with restic itself if they are no longer wanted)`,
+    };
+  if (from !== to) return { ...change, reason: `new pushes go to ${to}; the backups already in ${from} stay there` };
+  // Same name and URL: the files that open it or its options changed.
+  const [before, after] = [parseRepositoryField(fromText).value, parseRepositoryField(toText).value];
+  const fields = (['password_file', 'environment_file', 'options'] as const).filter(
+    (f) => JSON.stringify(before?.[f]) !== JSON.stringify(after?.[f]),
+  );
+  return { ...change, reason: `${to}: its ${fields.join(', ') || 'spec'} changed; the next push uses the new values` };
+}
+
 export const storageKind: KindContract<StorageSpecWire> = {
   name: 'storage',
   spec: storageSpecSchema,
@@ -227,6 +258,8 @@ export const storageKind: KindContract<StorageSpecWire> = {
     removal_policy: (from, to) => classifyRemovalPolicy(from, to),
     // Only a create copies a snapshot; once the storage exists the field is ignored.
     from_snapshot: 'ignored',
+    // Likewise only a create restores a backup.
+    from_backup: 'ignored',
   },
 };
 
@@ -278,6 +311,9 @@ export const snapshotPolicyKind: KindContract<SnapshotPolicySpecWire> = {
     retention_days: setting('retention_days'),
     retention_count: setting('retention_count'),
     max_freeze_seconds: setting('max_freeze_seconds'),
+    replicate_to: (from, to) => classifyReplicateTo(from, to),
+    remote_retention_days: setting('remote_retention_days'),
+    remote_retention_count: setting('remote_retention_count'),
   },
 };
 

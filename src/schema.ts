@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Cron as CronType } from 'croner';
 import { moduleRequire } from './module-context.cjs';
 import { hostAddressRule } from './host-connection.js';
+import { parseFromBackupField, parseRepositoryField, type BackupRepositoryWire, type FromBackupWire } from './backup-spec.js';
 
 /**
  * croner, loaded on the first cron rule: every handler start loads this module, and only snapshot
@@ -22,6 +23,8 @@ export const DEFAULT_ROOT = '/var/lib/hoststore';
 export const DEFAULT_MAX_VOLUMES = 10;
 export const DEFAULT_MAX_VOLUME_SIZE_GB = 500;
 export const DEFAULT_RETENTION_DAYS = 7;
+/** How long a replicated policy's backups stay in the repository when neither remote retention is set (or the local retentionDays, when longer). */
+export const DEFAULT_REMOTE_RETENTION_DAYS = 30;
 /** How long a snapshot may freeze a mounted filesystem unless a policy or `snapshot create` says otherwise. */
 export const DEFAULT_MAX_FREEZE_SECONDS = 5;
 /** Beyond an hour a freeze is an outage, not a snapshot. */
@@ -285,6 +288,8 @@ function wholeStringRule(min: number, max: number, optional = false): Rule {
 }
 
 const optionalNumber = (text: string): number | undefined => (text === '' ? undefined : Number(text));
+/** A field left out of the wire (older carriers, or a prop not set) passes; a present one obeys `rule`. */
+const optionalWire = (rule: Rule): Rule => ((v: string | undefined) => (v === undefined ? undefined : rule(v))) as Rule;
 const boolString = z.enum(['true', 'false']);
 const stackName = z.string().max(255);
 
@@ -318,6 +323,8 @@ export const storageSpecSchema = wireObject(
     shared: boolString,
     removal_policy: z.enum(REMOVAL_POLICIES),
     from_snapshot: z.string(),
+    // Present only when a fromBackup is set, so every other spec renders as before.
+    from_backup: z.string().optional(),
   },
   {
     ...storageIdentityRules,
@@ -326,6 +333,7 @@ export const storageSpecSchema = wireObject(
       v === '' || snapshotIdRule(v) === undefined
         ? undefined
         : 'must be empty or a snapshot id (<name>.<YYYYMMDDTHHMMSSZ>.<kind>[.<project>][.<n>])',
+    from_backup: ((v: string | undefined) => (v === undefined ? undefined : parseFromBackupField(v).problem)) as Rule,
   },
   {
     unknownKeys: 'strict',
@@ -339,10 +347,19 @@ export const storageSpecSchema = wireObject(
         if (spec.kind === 'volume' && spec.size_gb === '') issues.push(['size_gb', 'is required for a volume']);
         if (spec.kind === 'volume' && spec.filesystem !== 'ext4') issues.push(['filesystem', 'volumes are ext4 only']);
       }
+      if (spec.from_backup !== undefined && spec.from_snapshot !== '')
+        issues.push(['from_backup', 'must not be set together with from_snapshot (a storage is created from one source)']);
       return issues;
     },
   },
-).transform((spec) => ({ ...spec, size_gb: optionalNumber(spec.size_gb), shared: spec.shared === 'true' }));
+).transform(
+  ({ from_backup, ...spec }) => ({
+    ...spec,
+    size_gb: optionalNumber(spec.size_gb),
+    shared: spec.shared === 'true',
+    ...(from_backup === undefined ? {} : { from_backup: parseFromBackupField(from_backup).value as FromBackupWire }),
+  }),
+);
 
 /** Fields that say *which* attachment this is: one replica of one service seeing one storage at one path. */
 const mountIdentityShape = {
@@ -410,6 +427,10 @@ export const snapshotPolicySpecSchema = wireObject(
     retention_days: z.string(),
     retention_count: z.string(),
     max_freeze_seconds: z.string().optional(),
+    // Present only for a replicated policy, so every other spec renders as before.
+    replicate_to: z.string().optional(),
+    remote_retention_days: z.string().optional(),
+    remote_retention_count: z.string().optional(),
   },
   {
     ...policyIdentityRules,
@@ -417,13 +438,29 @@ export const snapshotPolicySpecSchema = wireObject(
     retention_days: wholeStringRule(1, 36500, true),
     retention_count: wholeStringRule(1, 100000, true),
     max_freeze_seconds: maxFreezeSecondsWireRule as Rule,
+    replicate_to: ((v: string | undefined) => (v === undefined ? undefined : parseRepositoryField(v).problem)) as Rule,
+    remote_retention_days: optionalWire(wholeStringRule(1, 36500)),
+    remote_retention_count: optionalWire(wholeStringRule(1, 100000)),
   },
-  { unknownKeys: 'strict' },
-).transform((spec) => ({
+  {
+    unknownKeys: 'strict',
+    across: (spec) =>
+      spec.replicate_to === undefined
+        ? (['remote_retention_days', 'remote_retention_count'] as const)
+            .filter((field) => spec[field] !== undefined)
+            .map((field): Issue => [field, 'applies only with replicate_to (backups kept in a repository)'])
+        : [],
+  },
+).transform(({ replicate_to, remote_retention_days, remote_retention_count, ...spec }) => ({
   ...spec,
   retention_days: optionalNumber(spec.retention_days),
   retention_count: optionalNumber(spec.retention_count),
   max_freeze_seconds: optionalNumber(spec.max_freeze_seconds ?? '') ?? DEFAULT_MAX_FREEZE_SECONDS,
+  ...(replicate_to === undefined
+    ? {}
+    : { replicate_to: parseRepositoryField(replicate_to).value as BackupRepositoryWire }),
+  ...(remote_retention_days === undefined ? {} : { remote_retention_days: Number(remote_retention_days) }),
+  ...(remote_retention_count === undefined ? {} : { remote_retention_count: Number(remote_retention_count) }),
 }));
 
 /**

@@ -5,6 +5,7 @@
 import { Construct } from 'constructs';
 import {
   DEFAULT_MAX_FREEZE_SECONDS,
+  DEFAULT_REMOTE_RETENTION_DAYS,
   DEFAULT_RETENTION_DAYS,
   cronRule,
   maxFreezeSecondsRule,
@@ -20,6 +21,8 @@ import { StorageProject } from './storage-project.js';
 import { Problems, assertValid, specProblem } from './validation.js';
 import { unknownPropProblems, type PropNames } from './known-props.js';
 import { identityOf } from './kinds.js';
+import { BackupRepository } from './backup-repository.js';
+import { encodeRepository } from './backup-spec.js';
 
 export interface SnapshotPolicyProps {
   /** The Volume or Disk to snapshot (same StorageProject). */
@@ -36,6 +39,19 @@ export interface SnapshotPolicyProps {
    * @default 5
    */
   readonly maxFreezeSeconds?: number;
+  /**
+   * Push each new scheduled snapshot to this repository (same StorageProject) after it is taken: only the
+   * newest not yet pushed, never the live image; a failed push is retried at the next run and never blocks
+   * or deletes a local snapshot. @default none: snapshots stay on this host
+   */
+  readonly replicateTo?: BackupRepository;
+  /**
+   * Keep this policy's backups in the repository at least this many days (only with replicateTo).
+   * @default 30, or retentionDays when that is longer (when remoteRetentionCount is not set either)
+   */
+  readonly remoteRetentionDays?: number;
+  /** Keep at least this many most recent backups in the repository (only with replicateTo). @default none */
+  readonly remoteRetentionCount?: number;
 }
 
 export interface DailySnapshotProps {
@@ -47,6 +63,12 @@ export interface DailySnapshotProps {
   readonly retentionDays?: number;
   /** See SnapshotPolicyProps.maxFreezeSeconds. @default 5 */
   readonly maxFreezeSeconds?: number;
+  /** See SnapshotPolicyProps.replicateTo. @default none */
+  readonly replicateTo?: BackupRepository;
+  /** See SnapshotPolicyProps.remoteRetentionDays. @default 30, or retentionDays when longer */
+  readonly remoteRetentionDays?: number;
+  /** See SnapshotPolicyProps.remoteRetentionCount. @default none */
+  readonly remoteRetentionCount?: number;
 }
 
 export interface HourlySnapshotProps {
@@ -56,6 +78,13 @@ export interface HourlySnapshotProps {
   readonly retentionCount?: number;
   /** See SnapshotPolicyProps.maxFreezeSeconds. @default 5 */
   readonly maxFreezeSeconds?: number;
+  /** See SnapshotPolicyProps.replicateTo. @default none */
+  readonly replicateTo?: BackupRepository;
+  /**
+   * See SnapshotPolicyProps.remoteRetentionCount. @default none: kept 30 days (for another number of days,
+   * use `new SnapshotPolicy` with schedule '0 * * * *' and remoteRetentionDays)
+   */
+  readonly remoteRetentionCount?: number;
 }
 
 /** Every prop SnapshotPolicy and its presets accept; any other is refused at synth (the compiler keeps these in step with the interfaces). */
@@ -65,22 +94,31 @@ const SNAPSHOT_POLICY_PROPS: PropNames<SnapshotPolicyProps> = {
   retentionDays: true,
   retentionCount: true,
   maxFreezeSeconds: true,
+  replicateTo: true,
+  remoteRetentionDays: true,
+  remoteRetentionCount: true,
 };
 const DAILY_SNAPSHOT_PROPS: PropNames<DailySnapshotProps> = {
   storage: true,
   hourUtc: true,
   retentionDays: true,
   maxFreezeSeconds: true,
+  replicateTo: true,
+  remoteRetentionDays: true,
+  remoteRetentionCount: true,
 };
 const HOURLY_SNAPSHOT_PROPS: PropNames<HourlySnapshotProps> = {
   storage: true,
   retentionCount: true,
   maxFreezeSeconds: true,
+  replicateTo: true,
+  remoteRetentionCount: true,
 };
 
 /**
- * `schedule`, `retentionDays`, `retentionCount` and `maxFreezeSeconds` may be changed until synth (by a
- * user's Aspect, for example): the carriers read them when the stack is synthesized. `storage` is read-only.
+ * `schedule`, `retentionDays`, `retentionCount`, `maxFreezeSeconds` and the remote retention may be changed
+ * until synth (by a user's Aspect, for example): the carriers read them when the stack is synthesized.
+ * `storage` and `replicateTo` are read-only.
  */
 export class SnapshotPolicy extends Construct {
   /** A snapshot every day at `hourUtc`:00 UTC, kept `retentionDays` days. */
@@ -90,6 +128,9 @@ export class SnapshotPolicy extends Construct {
       schedule: `0 ${props.hourUtc ?? 4} * * *`,
       retentionDays: props.retentionDays ?? DEFAULT_RETENTION_DAYS,
       maxFreezeSeconds: props.maxFreezeSeconds,
+      replicateTo: props.replicateTo,
+      remoteRetentionDays: props.remoteRetentionDays,
+      remoteRetentionCount: props.remoteRetentionCount,
     });
     for (const problem of unknownPropProblems(props, DAILY_SNAPSHOT_PROPS, 'SnapshotPolicy.daily'))
       policy.problems.add(problem);
@@ -104,6 +145,8 @@ export class SnapshotPolicy extends Construct {
       schedule: '0 * * * *',
       retentionCount: props.retentionCount ?? 24,
       maxFreezeSeconds: props.maxFreezeSeconds,
+      replicateTo: props.replicateTo,
+      remoteRetentionCount: props.remoteRetentionCount,
     });
     for (const problem of unknownPropProblems(props, HOURLY_SNAPSHOT_PROPS, 'SnapshotPolicy.hourly'))
       policy.problems.add(problem);
@@ -116,6 +159,9 @@ export class SnapshotPolicy extends Construct {
   retentionDays?: number;
   retentionCount?: number;
   maxFreezeSeconds: number;
+  readonly replicateTo?: BackupRepository;
+  remoteRetentionDays?: number;
+  remoteRetentionCount?: number;
   private readonly project: StorageProject;
   private readonly problems: Problems;
   private readonly things: ManifestThing[] = [];
@@ -131,6 +177,14 @@ export class SnapshotPolicy extends Construct {
     this.retentionDays =
       props.retentionDays ?? (props.retentionCount === undefined ? DEFAULT_RETENTION_DAYS : undefined);
     this.maxFreezeSeconds = props.maxFreezeSeconds ?? DEFAULT_MAX_FREEZE_SECONDS;
+    this.replicateTo = props.replicateTo;
+    this.remoteRetentionCount = props.remoteRetentionCount;
+    // Off-host copies outlive local ones: a month by default, and never less than the local days.
+    this.remoteRetentionDays =
+      props.remoteRetentionDays ??
+      (props.replicateTo !== undefined && props.remoteRetentionCount === undefined
+        ? Math.max(DEFAULT_REMOTE_RETENTION_DAYS, typeof this.retentionDays === 'number' ? this.retentionDays : 0)
+        : undefined);
     const p = (this.problems = new Problems((v) => framework.Token.isUnresolved(v)));
     for (const problem of unknownPropProblems(props, SNAPSHOT_POLICY_PROPS, 'SnapshotPolicy')) p.add(problem);
     if (!(props.storage instanceof StorageBase))
@@ -153,10 +207,39 @@ export class SnapshotPolicy extends Construct {
       (v) => (v === undefined ? undefined : positiveWholeNumberRule(v)),
     );
     p.watch('maxFreezeSeconds', () => this.maxFreezeSeconds, maxFreezeSecondsRule);
+    this.checkReplication(props);
     this.project.policies.push(this);
     this.node.addValidation({ validate: () => this.policyProblems() });
     // One carrier per storage instance, including those a Mount made later adds.
     if (props.storage instanceof StorageBase) props.storage.onInstance((instance) => this.renderInstance(instance));
+  }
+
+  private checkReplication(props: SnapshotPolicyProps): void {
+    const p = this.problems;
+    const repository = props.replicateTo;
+    if (repository !== undefined) {
+      if (!(repository instanceof BackupRepository))
+        p.add(`\`replicateTo\` must be a BackupRepository (got ${typeof repository})`);
+      else if (repository.project !== this.project)
+        p.add(
+          `\`replicateTo\` must belong to the same StorageProject: ${repository.node.path} is in project '${repository.project.name}', this policy is in '${this.project.name}'; declare a BackupRepository in '${this.project.name}' (it may name the same repository)`,
+        );
+    }
+    for (const [prop, read] of [
+      ['remoteRetentionDays', () => this.remoteRetentionDays],
+      ['remoteRetentionCount', () => this.remoteRetentionCount],
+    ] as const)
+      p.watch(prop, read, (v) => {
+        if (v === undefined) return undefined;
+        if (repository === undefined)
+          return 'applies only with `replicateTo` (it says how long backups stay in the repository): set replicateTo or leave it out';
+        return positiveWholeNumberRule(v);
+      });
+  }
+
+  /** The repository, when `replicateTo` is one (its own problems are its own lines). */
+  private repository(): BackupRepository | undefined {
+    return this.replicateTo instanceof BackupRepository ? this.replicateTo : undefined;
   }
 
   private policyProblems(): string[] {
@@ -165,7 +248,8 @@ export class SnapshotPolicy extends Construct {
       problems.length > 0 ||
       this.project.hostInvalid ||
       !(this.storage instanceof StorageBase) ||
-      this.storage.node.validate().length > 0
+      this.storage.node.validate().length > 0 ||
+      (this.repository()?.node.validate().length ?? 0) > 0
     )
       return problems;
     const refused = this.storage
@@ -188,12 +272,27 @@ export class SnapshotPolicy extends Construct {
       retention_days: this.retentionDays === undefined ? '' : String(this.retentionDays),
       retention_count: this.retentionCount === undefined ? '' : String(this.retentionCount),
       max_freeze_seconds: String(this.maxFreezeSeconds),
+      // Only for a replicated policy: every other policy renders exactly as before.
+      ...this.replicationWire(),
+    };
+  }
+
+  private replicationWire(): Pick<
+    SnapshotPolicySpecWire,
+    'replicate_to' | 'remote_retention_days' | 'remote_retention_count'
+  > {
+    const repository = this.repository();
+    if (!repository) return {};
+    return {
+      replicate_to: encodeRepository(repository.wire()),
+      ...(this.remoteRetentionDays === undefined ? {} : { remote_retention_days: String(this.remoteRetentionDays) }),
+      ...(this.remoteRetentionCount === undefined ? {} : { remote_retention_count: String(this.remoteRetentionCount) }),
     };
   }
 
   private renderInstance(instance: StorageInstance): void {
     const spec = () => {
-      assertValid(this, this.storage);
+      assertValid(this, this.storage, ...(this.repository() ? [this.repository() as BackupRepository] : []));
       return this.wireSpec(instance.name);
     };
     const storageCarrier = this.storage.carrierOf(instance.name);

@@ -26,6 +26,8 @@ import { interruptedGrowCheck } from './interrupted-grow.js';
 import { renderOutput, outputName, type OutputRef } from './outputs.js';
 import type { Mount } from './mount.js';
 import { identityOf } from './kinds.js';
+import { encodeFromBackup, LATEST_BACKUP } from './backup-spec.js';
+import { BackupRepository, fromBackupProblems, type FromBackup } from './backup-repository.js';
 
 export interface StorageInstance {
   /** Name on the host (`<name>-<replica>` for a non-shared volume's replica). */
@@ -42,6 +44,7 @@ export interface StorageBaseOptions {
   readonly shared: boolean;
   readonly removalPolicy: RemovalPolicy;
   readonly fromSnapshot?: string;
+  readonly fromBackup?: FromBackup;
 }
 
 /**
@@ -61,6 +64,8 @@ export abstract class StorageBase extends Construct {
   removalPolicy: RemovalPolicy;
   /** Snapshot id the storage is created from (only when it does not exist yet); read at synth. */
   fromSnapshot?: string;
+  /** The backup the storage is created from when it does not exist on the host yet; read-only. */
+  readonly fromBackup?: FromBackup;
   /**
    * Terraform output `<project>_<id>_storage`, for a container runtime: `{ host_paths, image_paths, size_gb }`
    * (`hostPaths`, `imagePaths`, `sizeGb`; `[]` and null where they do not apply). One output, not three: a
@@ -83,6 +88,7 @@ export abstract class StorageBase extends Construct {
     this.shared = options.shared;
     this.removalPolicy = options.removalPolicy;
     this.fromSnapshot = options.fromSnapshot;
+    this.fromBackup = options.fromBackup;
     this.problems = new Problems((v) => framework.Token.isUnresolved(v));
     this.problems.check('name', this.name, (v) =>
       v === undefined && this.kind === 'disk'
@@ -94,6 +100,7 @@ export abstract class StorageBase extends Construct {
       () => this.fromSnapshot,
       (v) => (v === undefined ? undefined : snapshotIdRule(v)),
     );
+    for (const problem of fromBackupProblems(options.fromBackup, this.project)) this.problems.add(problem);
     this.problems.watch(
       'removalPolicy',
       () => this.removalPolicy,
@@ -178,7 +185,9 @@ export abstract class StorageBase extends Construct {
     for (const instance of this.instances()) {
       if (this.things.has(instance.name)) continue;
       const spec = () => {
-        assertValid(this);
+        const repository = this.backupRepository();
+        if (repository) assertValid(this, repository);
+        else assertValid(this);
         return this.wireSpec(instance.name);
       };
       const thing = renderThing(this, instance.replica === undefined ? '' : `-${instance.replica}`, {
@@ -215,6 +224,7 @@ export abstract class StorageBase extends Construct {
 
   /** @internal */
   wireSpec(instance: string): StorageSpecWire {
+    const from = this.fromBackup;
     return {
       ...this.project.hostField,
       kind: this.kind,
@@ -227,13 +237,23 @@ export abstract class StorageBase extends Construct {
       shared: String(this.shared) as 'true' | 'false',
       removal_policy: this.removalPolicy,
       from_snapshot: this.fromSnapshot ?? '',
+      // Only when set: every storage without it renders exactly as before.
+      ...(from === undefined
+        ? {}
+        : {
+            from_backup: encodeFromBackup({
+              repository: from.repository.wire(),
+              snapshot: from.snapshot ?? LATEST_BACKUP,
+            }),
+          }),
     };
   }
 
   private storageProblems(): string[] {
     const problems = [...this.problems.list, ...this.instanceProblems()];
-    // An invalid `host` is the project's one line, not every thing's spec the handler would refuse.
-    if (problems.length > 0 || this.project.hostInvalid) return problems;
+    // An invalid `host` is the project's one line, not every thing's spec the handler would refuse; so is an invalid repository's.
+    if (problems.length > 0 || this.project.hostInvalid || (this.backupRepository()?.node.validate().length ?? 0) > 0)
+      return problems;
     // Checked once, not once per replica: the replicas' specs differ only in their names.
     const refused = this.instances()
       .map((i) => specProblem(storageSpecSchema, this.wireSpec(i.name)))
@@ -242,11 +262,29 @@ export abstract class StorageBase extends Construct {
   }
 
   private instanceProblems(): string[] {
-    return this.instances()
+    const instances = this.instances();
+    const problems = instances
       .filter((i) => nameRule(i.name) !== undefined && nameRule(this.name) === undefined)
       .map(
         (i) =>
           `\`name\` with shared: false becomes '${i.name}' for replica ${i.replica}, which ${nameRule(i.name)}; use a shorter name`,
       );
+    if (this.fromBackup !== undefined && this.fromSnapshot !== undefined)
+      problems.push(
+        `\`fromBackup\` and \`fromSnapshot\` are both set (fromSnapshot ${JSON.stringify(this.fromSnapshot)}): a storage is created from one source; keep one`,
+      );
+    // Each replica of a non-shared volume is restored from the backups of its own name; one id is one replica's.
+    const snapshot = this.fromBackup?.snapshot;
+    if (instances.length > 1 && snapshot !== undefined && snapshot !== LATEST_BACKUP)
+      problems.push(
+        `\`fromBackup.snapshot\` names one backup, but volume '${this.name}' with shared: false has ${instances.length} replicas, each restored from the backups of its own name (${instances.map((i) => i.name).join(', ')}): use 'latest' (got ${JSON.stringify(snapshot)})`,
+      );
+    return problems;
+  }
+
+  /** The repository `fromBackup` names, when it is one (its own problems are its own lines). */
+  private backupRepository(): BackupRepository | undefined {
+    const repository = this.fromBackup?.repository;
+    return repository instanceof BackupRepository ? repository : undefined;
   }
 }

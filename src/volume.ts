@@ -5,6 +5,7 @@
 import { Construct } from 'constructs';
 import type { RemovalPolicy } from './schema.js';
 import { StorageBase } from './storage-base.js';
+import type { FromBackup } from './backup-repository.js';
 import { unknownPropProblems, type PropNames } from './known-props.js';
 
 export interface BlockVolumeProps {
@@ -20,6 +21,14 @@ export interface BlockVolumeProps {
   readonly filesystem?: 'ext4';
   /** Create the volume as a copy of this snapshot (`hoststore snapshot list`); ignored once it exists. @default none */
   readonly fromSnapshot?: string;
+  /**
+   * Create the volume from a backup in this repository (the newest of a volume of this name, or one restic
+   * snapshot id; with shared: false each replica `<name>-<n>` from the newest of its own name, so only
+   * 'latest') when it does not exist on this host; ignored once it exists. With no backup of that
+   * name yet it is created as without fromBackup; a repository that cannot be read refuses the create (never
+   * empty storage because the network was down). Not with `fromSnapshot`. @default none
+   */
+  readonly fromBackup?: FromBackup;
 }
 
 export interface DirectoryVolumeProps {
@@ -31,6 +40,13 @@ export interface DirectoryVolumeProps {
   readonly removalPolicy?: RemovalPolicy;
   /** Create the directory as a copy of this snapshot; ignored once it exists. @default none */
   readonly fromSnapshot?: string;
+  /**
+   * Create the directory from a backup in this repository (the newest of a directory of this name, or one
+   * restic snapshot id) when it does not exist on this host; ignored once it exists. With no backup of that
+   * name yet it is created as without fromBackup; a repository that cannot be read refuses the create (never
+   * empty storage because the network was down). Not with `fromSnapshot`. @default none
+   */
+  readonly fromBackup?: FromBackup;
 }
 
 export type VolumeProps = BlockVolumeProps | DirectoryVolumeProps;
@@ -46,6 +62,7 @@ const VOLUME_PROPS: PropNames<BlockVolumeProps & DirectoryVolumeProps> = {
   removalPolicy: true,
   filesystem: true,
   fromSnapshot: true,
+  fromBackup: true,
   type: true,
 };
 
@@ -66,6 +83,7 @@ export class Volume extends StorageBase {
       shared: directory ? true : (block.shared ?? false),
       removalPolicy: props.removalPolicy ?? 'retain',
       fromSnapshot: props.fromSnapshot,
+      fromBackup: props.fromBackup,
     });
     for (const problem of unknownPropProblems(props, VOLUME_PROPS, 'Volume')) this.problems.add(problem);
     const type = (props as { type?: unknown }).type;

@@ -11,22 +11,30 @@ import { modeOf, ownerName } from '../host/root-trust.js';
 export const RESTIC_MISSING =
   'restic is not installed on this host: install the Debian package restic (apt-get install restic)';
 
-/** Why restic cannot be run from `searchPath` (PATH by default), or undefined when an executable is found. No spawn. */
-export function resticMissing(searchPath: string | undefined = process.env.PATH): string | undefined {
+/**
+ * The absolute path of the first executable `restic` in `searchPath` (PATH by default), or undefined. No
+ * spawn. Relative and empty PATH entries are skipped: they mean the working directory, never a place to
+ * find a program run as root.
+ */
+export function findRestic(searchPath: string | undefined = process.env.PATH): string | undefined {
   for (const dir of (searchPath ?? '').split(':')) {
-    // An empty or relative PATH entry means the working directory: never a place to find a program run as root.
     if (!dir.startsWith('/')) continue;
+    const file = path.join(dir, 'restic');
     try {
-      const file = path.join(dir, 'restic');
       if (fs.statSync(file).isFile()) {
         fs.accessSync(file, fs.constants.X_OK);
-        return undefined;
+        return file;
       }
     } catch {
       /* not in this directory */
     }
   }
-  return RESTIC_MISSING;
+  return undefined;
+}
+
+/** Why restic cannot be run from `searchPath` (PATH by default), or undefined when an executable is found. */
+export function resticMissing(searchPath: string | undefined = process.env.PATH): string | undefined {
+  return findRestic(searchPath) === undefined ? RESTIC_MISSING : undefined;
 }
 
 /**
@@ -110,21 +118,32 @@ export type RepositoryFiles =
   | Pick<RepositoryRecord, 'name' | 'passwordFile' | 'environmentFile'>
   | Pick<BackupRepositoryWire, 'name' | 'password_file' | 'environment_file'>;
 
+/** One preflight problem and what it is about: `restic`, `password_file` or `environment_file`. */
+export interface PreflightProblem {
+  readonly field: 'restic' | 'password_file' | 'environment_file';
+  readonly problem: string;
+}
+
+/** Every reason this host cannot open `repo` yet, each with what it is about (a plan shows it under that name). */
+export function repositoryPreflightProblems(repo: RepositoryFiles, searchPath?: string): PreflightProblem[] {
+  const passwordFile = 'passwordFile' in repo ? repo.passwordFile : repo.password_file;
+  const environmentFile = 'passwordFile' in repo ? repo.environmentFile : repo.environment_file;
+  const problems: PreflightProblem[] = [];
+  const restic = resticMissing(searchPath ?? process.env.PATH);
+  if (restic) problems.push({ field: 'restic', problem: restic });
+  const password = secretFileProblem(passwordFile, `backup repository ${repo.name}'s password file`);
+  if (password) problems.push({ field: 'password_file', problem: password });
+  if (environmentFile !== undefined) {
+    const environment = secretFileProblem(environmentFile, `backup repository ${repo.name}'s environment file`);
+    if (environment) problems.push({ field: 'environment_file', problem: environment });
+  }
+  return problems;
+}
+
 /**
  * Every reason this host cannot open `repo` yet, each one line: restic missing, the password file and
  * the environment file (when there is one) not root's alone. Empty when all is well.
  */
 export function repositoryPreflight(repo: RepositoryFiles, searchPath?: string): string[] {
-  const passwordFile = 'passwordFile' in repo ? repo.passwordFile : repo.password_file;
-  const environmentFile = 'passwordFile' in repo ? repo.environmentFile : repo.environment_file;
-  const problems: string[] = [];
-  const restic = resticMissing(searchPath ?? process.env.PATH);
-  if (restic) problems.push(restic);
-  const password = secretFileProblem(passwordFile, `backup repository ${repo.name}'s password file`);
-  if (password) problems.push(password);
-  if (environmentFile !== undefined) {
-    const environment = secretFileProblem(environmentFile, `backup repository ${repo.name}'s environment file`);
-    if (environment) problems.push(environment);
-  }
-  return problems;
+  return repositoryPreflightProblems(repo, searchPath).map((p) => p.problem);
 }

@@ -20,6 +20,10 @@ import type { Change, Handler } from './handler.js';
 import { listSnapshots } from '../snapshots/snapshots.js';
 import { toPrune } from '../snapshots/schedule.js';
 import { legacyPolicyKey, policyKey } from '../registry/keys.js';
+import { classifyReplicateTo } from '../../src/kinds.js';
+import { encodeRepository, type BackupRepositoryWire } from '../../src/backup-spec.js';
+import { REPOSITORIES, repositoryKey, repositoryRecord, type RepositoryRecord } from '../backup/records.js';
+import { repositoryPreflightProblems } from '../backup/preflight.js';
 
 export { policyKey } from '../registry/keys.js';
 
@@ -42,6 +46,14 @@ export interface PolicyRecord {
   readonly lastRunAt?: string;
   /** Where its cron entry was written (HOSTSTORE_CRON_DIR may differ when it is removed). */
   readonly cronPath?: string;
+  /**
+   * The BackupRepository its scheduled snapshots are pushed to: its name in the project (its record:
+   * collection `repositories`, key `repositoryKey(project, replicateTo)`); absent when it does not replicate.
+   */
+  readonly replicateTo?: string;
+  /** How long its backups stay in that repository (only with replicateTo; each absent when not set). */
+  readonly remoteRetentionDays?: number;
+  readonly remoteRetentionCount?: number;
 }
 
 /** The policy as read: its record, and whether its cron entry is in place with the expected content. */
@@ -80,6 +92,9 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Actual
     return { ...record, cron };
   },
   diff(ctx, spec, actual) {
+    // Said at plan time, before anything runs (also when this plan creates the storage): a repository this
+    // host cannot open would fail every push.
+    const refusals = preflightRefusals(spec);
     const storage = ctx.registry.storage(spec.storage_kind, spec.project, spec.storage);
     if (!storage) {
       return {
@@ -91,11 +106,20 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Actual
             safety: 'refused',
             reason: `${spec.storage_kind} ${spec.storage} does not exist on this host; a snapshot policy needs its storage first`,
           },
+          ...replicationNote(spec),
+          ...refusals,
         ],
       };
     }
     if (!actual)
-      return { action: 'create', changes: [{ field: 'policy', to: spec.schedule, kind: 'create', safety: 'safe' }] };
+      return {
+        action: 'create',
+        changes: [
+          { field: 'policy', to: spec.schedule, kind: 'create', safety: 'safe' },
+          ...replicationNote(spec),
+          ...refusals,
+        ],
+      };
     const changes: Change[] = [];
     const compare = (field: string, from: unknown, to: unknown) => {
       if (from !== to)
@@ -111,6 +135,7 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Actual
     compare('retention_days', actual.retentionDays, spec.retention_days);
     compare('retention_count', actual.retentionCount, spec.retention_count);
     compare('max_freeze_seconds', actual.maxFreezeSeconds ?? DEFAULT_MAX_FREEZE_SECONDS, spec.max_freeze_seconds);
+    changes.push(...replicationChanges(ctx, spec, actual));
     if (actual.retentionDays !== spec.retention_days || actual.retentionCount !== spec.retention_count) {
       // A retention change applies to existing snapshots at the next prune: say which ones go.
       const key = policyKey(spec);
@@ -138,9 +163,10 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Actual
         actual,
         changes.filter((c) => c.field !== 'snapshots').map((c) => c.field),
       );
-      if (refusal) return { action: 'update', changes: [refusal] };
+      if (refusal) return { action: 'update', changes: [refusal, ...refusals] };
       changes.length = 0;
     }
+    changes.push(...refusals);
     for (const former of formerCronEntries(spec))
       changes.push({
         field: 'cron_file',
@@ -172,6 +198,7 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Actual
   },
   async delete(ctx, identity) {
     const record = ctx.registry.get<PolicyRecord>('policies', policyKey(identity));
+    // The repository's record is kept: it says where backups are, and they outlive the policy.
     if (record && ctx.stack !== undefined && record.stack !== ctx.stack) {
       ctx.log(
         `snapshot policy ${identity.policy} of ${identity.storage}: it is stack ${record.stack}'s (project ${record.project}); stack ${ctx.stack} only borrowed it, so it stays`,
@@ -181,7 +208,9 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Actual
     removeCronEntry(identity, record?.cronPath);
     ctx.registry.remove('policies', policyKey(identity));
     removeFormerCronEntries(identity);
-    ctx.log(`snapshot policy ${identity.policy} of ${identity.storage}: removed (existing snapshots are kept)`);
+    ctx.log(
+      `snapshot policy ${identity.policy} of ${identity.storage}: removed (existing snapshots are kept${record?.replicateTo ? `, and its backups stay in backup repository ${record.replicateTo}` : ''})`,
+    );
   },
 };
 
@@ -358,6 +387,8 @@ function write(ctx: Parameters<typeof snapshotPolicyHandler.create>[0], spec: Sn
   // The cron entry first: a record without its entry would look converged while nothing ever runs.
   const cronPath = installCronEntry(spec);
   removeRecordedCronEntry(spec, previous?.cronPath);
+  // The repository before the policy naming it, so `--repository NAME` and run-due always find it.
+  if (spec.replicate_to) upsertRepository(ctx, spec.project, spec.replicate_to);
   ctx.registry.put<PolicyRecord>('policies', policyKey(spec), {
     project: spec.project,
     stack: previous?.stack ?? spec.stack,
@@ -372,13 +403,110 @@ function write(ctx: Parameters<typeof snapshotPolicyHandler.create>[0], spec: Sn
     updatedAt: now,
     lastRunAt: previous?.lastRunAt,
     cronPath,
+    ...(spec.replicate_to === undefined
+      ? {}
+      : {
+          replicateTo: spec.replicate_to.name,
+          remoteRetentionDays: spec.remote_retention_days,
+          remoteRetentionCount: spec.remote_retention_count,
+        }),
   });
   // Moved, not copied: the entry under a former name is removed only now that the new one is in place.
   removeFormerCronEntries(spec);
   ctx.log(
-    `snapshot policy ${spec.policy} of ${spec.storage}: '${spec.schedule}' UTC, keep ${[spec.retention_days && `${spec.retention_days} days`, spec.retention_count && `${spec.retention_count} snapshots`].filter(Boolean).join(' and ')}, freeze at most ${spec.max_freeze_seconds} s`,
+    `snapshot policy ${spec.policy} of ${spec.storage}: '${spec.schedule}' UTC, keep ${[spec.retention_days && `${spec.retention_days} days`, spec.retention_count && `${spec.retention_count} snapshots`].filter(Boolean).join(' and ')}, freeze at most ${spec.max_freeze_seconds} s${replicationSummary(spec)}`,
   );
 }
+
+/** `, pushed to offsite (sftp:...), kept there 30 days`; '' for a policy that does not replicate. */
+function replicationSummary(spec: SnapshotPolicySpec): string {
+  if (!spec.replicate_to) return '';
+  const kept = [
+    spec.remote_retention_days && `${spec.remote_retention_days} days`,
+    spec.remote_retention_count && `${spec.remote_retention_count} backups`,
+  ].filter(Boolean);
+  return `, pushed to backup repository ${spec.replicate_to.name} (${spec.replicate_to.url})${kept.length ? `, kept there ${kept.join(' and ')}` : ''}`;
+}
+
+/** The repository a record describes, as a spec would carry it (to compare the two). */
+function wireOf(record: RepositoryRecord): BackupRepositoryWire {
+  return {
+    name: record.name,
+    url: record.url,
+    password_file: record.passwordFile,
+    ...(record.environmentFile === undefined ? {} : { environment_file: record.environmentFile }),
+    ...(record.options === undefined ? {} : { options: record.options }),
+  };
+}
+
+/** Records (or updates) the repository so `--repository NAME` finds it; unchanged records keep their time. */
+function upsertRepository(ctx: Parameters<typeof snapshotPolicyHandler.create>[0], project: string, wire: BackupRepositoryWire): void {
+  const key = repositoryKey(project, wire.name);
+  const existing = ctx.registry.get<RepositoryRecord>(REPOSITORIES, key);
+  if (existing && encodeRepository(wireOf(existing)) === encodeRepository(wire)) return;
+  ctx.registry.put<RepositoryRecord>(REPOSITORIES, key, repositoryRecord(project, wire, ctx.now()));
+}
+
+/** A new replicated policy says where its snapshots go and how long they stay there. */
+function replicationNote(spec: SnapshotPolicySpec): Change[] {
+  if (!spec.replicate_to) return [];
+  const kept = [
+    spec.remote_retention_days && `${spec.remote_retention_days} days`,
+    spec.remote_retention_count && `${spec.remote_retention_count} backups`,
+  ].filter(Boolean);
+  return [
+    {
+      field: 'replicate_to',
+      to: `${spec.replicate_to.name} (${spec.replicate_to.url})`,
+      kind: 'note',
+      safety: 'safe',
+      reason: `each new scheduled snapshot is pushed there after it is taken${kept.length ? `, and kept there ${kept.join(' and ')}` : ''}`,
+    },
+  ];
+}
+
+/** What a replicated policy cannot do on this host yet (restic missing, secret files not root's alone), as refusals. */
+function preflightRefusals(spec: SnapshotPolicySpec): Change[] {
+  if (!spec.replicate_to) return [];
+  return repositoryPreflightProblems(spec.replicate_to).map(({ field, problem }) => ({
+    field,
+    kind: 'refused',
+    safety: 'refused',
+    reason: problem,
+  }));
+}
+
+/** Where its snapshots are pushed and how long they stay there, against the record and the repository's record. */
+function replicationChanges(ctx: HandlerContextOf, spec: SnapshotPolicySpec, actual: PolicyRecord): Change[] {
+  const changes: Change[] = [];
+  const recorded = actual.replicateTo
+    ? ctx.registry.get<RepositoryRecord>(REPOSITORIES, repositoryKey(actual.project, actual.replicateTo))
+    : undefined;
+  if (actual.replicateTo && !recorded && spec.replicate_to?.name === actual.replicateTo) {
+    changes.push({
+      field: 'repository',
+      to: actual.replicateTo,
+      kind: 'repair',
+      safety: 'safe',
+      reason: `the record of backup repository ${actual.replicateTo} is missing on this host: rewrite it`,
+    });
+  } else {
+    // A record gone and the policy moving elsewhere: the old repository is shown by its name alone.
+    const from = recorded ? encodeRepository(wireOf(recorded)) : (actual.replicateTo ?? '');
+    const to = spec.replicate_to ? encodeRepository(spec.replicate_to) : '';
+    const change = classifyReplicateTo(from, to);
+    if (change) changes.push(change);
+  }
+  for (const [field, from, to] of [
+    ['remote_retention_days', actual.remoteRetentionDays, spec.remote_retention_days],
+    ['remote_retention_count', actual.remoteRetentionCount, spec.remote_retention_count],
+  ] as const)
+    if (from !== to)
+      changes.push({ field, from: from === undefined ? '' : String(from), to: to === undefined ? '' : String(to), kind: 'setting', safety: 'safe' });
+  return changes;
+}
+
+type HandlerContextOf = Parameters<typeof snapshotPolicyHandler.diff>[0];
 
 /**
  * Why a stack may not converge a policy whose record another stack of the project wrote, or that names

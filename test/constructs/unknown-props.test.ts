@@ -23,19 +23,19 @@ test.each([
     'Volume',
     (p: any) => new Volume(p, 'db', js({ sizeGb: 1, sizeGB: 2 })),
     'stack/proj/db',
-    '`sizeGB` is not a prop of Volume; known props: name, sizeGb, shared, removalPolicy, filesystem, fromSnapshot, type (did you mean `sizeGb`?)',
+    '`sizeGB` is not a prop of Volume; known props: name, sizeGb, shared, removalPolicy, filesystem, fromSnapshot, fromBackup, type (did you mean `sizeGb`?)',
   ],
   [
     'directory Volume',
     (p: any) => new Volume(p, 'files', js({ type: 'directory', removalpolicy: 'destroy' })),
     'stack/proj/files',
-    '`removalpolicy` is not a prop of Volume; known props: name, sizeGb, shared, removalPolicy, filesystem, fromSnapshot, type (did you mean `removalPolicy`?)',
+    '`removalpolicy` is not a prop of Volume; known props: name, sizeGb, shared, removalPolicy, filesystem, fromSnapshot, fromBackup, type (did you mean `removalPolicy`?)',
   ],
   [
     'Disk',
     (p: any) => new Disk(p, 'd', js({ name: 'd', fileSystem: 'xfs' })),
     'stack/proj/d',
-    '`fileSystem` is not a prop of Disk; known props: name, sizeGb, filesystem, removalPolicy, fromSnapshot (did you mean `filesystem`?)',
+    '`fileSystem` is not a prop of Disk; known props: name, sizeGb, filesystem, removalPolicy, fromSnapshot, fromBackup (did you mean `filesystem`?)',
   ],
   [
     'SnapshotPolicy',
@@ -46,20 +46,20 @@ test.each([
         js({ storage: new Volume(p, 'db', { sizeGb: 1 }), schedule: '0 4 * * *', retentionDay: 3 }),
       ),
     'stack/proj/nightly',
-    '`retentionDay` is not a prop of SnapshotPolicy; known props: storage, schedule, retentionDays, retentionCount, maxFreezeSeconds (did you mean `retentionDays`?)',
+    '`retentionDay` is not a prop of SnapshotPolicy; known props: storage, schedule, retentionDays, retentionCount, maxFreezeSeconds, replicateTo, remoteRetentionDays, remoteRetentionCount (did you mean `retentionDays`?)',
   ],
   [
     'SnapshotPolicy.daily',
     (p: any) => SnapshotPolicy.daily(p, 'daily', js({ storage: new Volume(p, 'db', { sizeGb: 1 }), hour: 3 })),
     'stack/proj/daily',
-    '`hour` is not a prop of SnapshotPolicy.daily; known props: storage, hourUtc, retentionDays, maxFreezeSeconds',
+    '`hour` is not a prop of SnapshotPolicy.daily; known props: storage, hourUtc, retentionDays, maxFreezeSeconds, replicateTo, remoteRetentionDays, remoteRetentionCount',
   ],
   [
     'SnapshotPolicy.hourly',
     (p: any) =>
       SnapshotPolicy.hourly(p, 'hourly', js({ storage: new Volume(p, 'db', { sizeGb: 1 }), retentionDays: 3 })),
     'stack/proj/hourly',
-    '`retentionDays` is not a prop of SnapshotPolicy.hourly; known props: storage, retentionCount, maxFreezeSeconds',
+    '`retentionDays` is not a prop of SnapshotPolicy.hourly; known props: storage, retentionCount, maxFreezeSeconds, replicateTo, remoteRetentionCount',
   ],
 ])('%s: an unknown prop fails synth', (_name, build, path, message) => {
   expect(errors(build)).toEqual([`[${path}] ${message}`]);
@@ -106,6 +106,6 @@ test('every known prop is accepted, and a far-off name gets no suggestion', () =
     ),
   ).not.toThrow();
   expect(errors((p) => new Disk(p, 'd', js({ name: 'd', colour: 'blue' })))).toEqual([
-    '[stack/proj/d] `colour` is not a prop of Disk; known props: name, sizeGb, filesystem, removalPolicy, fromSnapshot',
+    '[stack/proj/d] `colour` is not a prop of Disk; known props: name, sizeGb, filesystem, removalPolicy, fromSnapshot, fromBackup',
   ]);
 });

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { RESTIC_MISSING, repositoryPreflight, resticMissing, secretFileProblem } from '../../provider/backup/preflight.js';
+import { RESTIC_MISSING, findRestic, repositoryPreflight, resticMissing, secretFileProblem } from '../../provider/backup/preflight.js';
 
 const NOBODY = 65534;
 const WHAT = "backup repository offsite's password file";
@@ -128,6 +128,7 @@ describe('resticMissing', () => {
     expect(resticMissing(bin)).toBe(RESTIC_MISSING);
     fs.chmodSync(path.join(bin, 'restic'), 0o755);
     expect(resticMissing(bin)).toBeUndefined();
+    expect(findRestic(`/nonexistent:${bin}:/usr/bin`)).toBe(path.join(bin, 'restic'));
     const cwd = process.cwd();
     process.chdir(dir);
     try {

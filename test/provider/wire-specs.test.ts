@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { handlerCommand, identityFields, KIND_NAMES, KINDS, type KindName } from '../../src/kinds.js';
+import { encodeFromBackup, encodeRepository } from '../../src/backup-spec.js';
 import { synthModel } from '../helpers/synth-model.js';
 import { storageHandler } from '../../provider/handlers/storage.js';
 import { mountHandler } from '../../provider/handlers/mount.js';
@@ -121,15 +122,24 @@ describe('the contract table (src/kinds.ts) agrees with the schemas and with wha
     retention_count: '',
     max_freeze_seconds: '5',
   };
-  // A remote project's wires: every field of the table, `host` included (a local project's have no `host`).
+  // A remote project's wires: every field of the table, `host` included (a local project's have no `host`),
+  // and the backup fields (present only when fromBackup / replicateTo are set).
   const host = 'storage-1.internal';
+  const repository = { name: 'offsite', url: '/srv/backups', password_file: '/etc/hoststore/offsite.pass' };
   const wires: Record<string, Record<string, string>> = {
-    storage: storageWire(root, { host }),
+    storage: { ...storageWire(root, { host }), from_backup: encodeFromBackup({ repository, snapshot: 'latest' }) },
     mount: mountWire(root, { host }),
-    'snapshot-policy': { ...policyWire, host },
+    'snapshot-policy': {
+      ...policyWire,
+      host,
+      replicate_to: encodeRepository(repository),
+      remote_retention_days: '30',
+      remote_retention_count: '10',
+    },
   };
-  /** What a local project renders: the table's fields but `host`. */
-  const local = (fields: readonly string[]) => fields.filter((f) => f !== 'host').sort();
+  const WHEN_SET = ['host', 'from_backup', 'replicate_to', 'remote_retention_days', 'remote_retention_count'];
+  /** What a local project without backups renders: the table's fields but those present only when set. */
+  const local = (fields: readonly string[]) => fields.filter((f) => !WHEN_SET.includes(f)).sort();
 
   test.each(Object.keys(wires))(
     '%s: the identity fields are the identity schema, every spec field has a rule',
