@@ -11,7 +11,7 @@ import { makeRootDirectory } from '../host/root-trust.js';
 import type { RepositoryRecord } from './records.js';
 import { BackupError, type BackupFailure } from './backup-error.js';
 import { readEnvironmentFile } from './restic-env.js';
-import { repositoryPreflight } from './preflight.js';
+import { RESTIC_MISSING, findRestic, repositoryPreflight } from './preflight.js';
 
 export { BackupError, type BackupFailure } from './backup-error.js';
 
@@ -80,9 +80,12 @@ export function assertRepositoryUsable(repo: ResticRepository): void {
     throw new BackupError(`backup repository ${repo.name} (${repo.url}): ${problems.join('; ')}`, 'preflight');
 }
 
+/** The restic the preflight checked (PATH, absolute entries only), so what runs is what was checked. */
 function resticFile(repo: ResticRepository): string {
   assertRepositoryUsable(repo);
-  return requireTool('restic', 'reach a backup repository');
+  const found = findRestic();
+  if (!found) throw new BackupError(`backup repository ${repo.name} (${repo.url}): ${RESTIC_MISSING}`, 'preflight');
+  return found;
 }
 
 /** Runs `restic <options> args...` against `repo`; a failure becomes a BackupError (one line). */
