@@ -11,7 +11,7 @@ import { makeRootDirectory } from '../host/root-trust.js';
 import type { RepositoryRecord } from './records.js';
 import { BackupError, type BackupFailure } from './backup-error.js';
 import { readEnvironmentFile } from './restic-env.js';
-import { repositoryPreflight } from './preflight.js';
+import { RESTIC_MISSING, findRestic, repositoryPreflight } from './preflight.js';
 
 export { BackupError, type BackupFailure } from './backup-error.js';
 
@@ -80,9 +80,12 @@ export function assertRepositoryUsable(repo: ResticRepository): void {
     throw new BackupError(`backup repository ${repo.name} (${repo.url}): ${problems.join('; ')}`, 'preflight');
 }
 
+/** The restic the preflight checked (PATH, absolute entries only), so what runs is what was checked. */
 function resticFile(repo: ResticRepository): string {
   assertRepositoryUsable(repo);
-  return requireTool('restic', 'reach a backup repository');
+  const found = findRestic();
+  if (!found) throw new BackupError(`backup repository ${repo.name} (${repo.url}): ${RESTIC_MISSING}`, 'preflight');
+  return found;
 }
 
 /** Runs `restic <options> args...` against `repo`; a failure becomes a BackupError (one line). */
@@ -231,7 +234,8 @@ export async function openRepository(
   options: { readonly create: boolean },
 ): Promise<'opened' | 'created'> {
   try {
-    await restic(root, repo, ['cat', 'config'], { timeoutMs: 300_000 });
+    // A read: no restic lock, so a prune running elsewhere does not make it fail.
+    await restic(root, repo, ['cat', 'config', '--no-lock'], { timeoutMs: 300_000 });
     return 'opened';
   } catch (error) {
     if (!(error instanceof BackupError) || error.failure !== 'no-repository' || !options.create) throw error;

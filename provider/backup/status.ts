@@ -5,6 +5,7 @@
 import type { StorageKind } from '../../src/schema.js';
 import type { HandlerContext } from '../handlers/handler.js';
 import { listSnapshots, type SnapshotRecord } from '../snapshots/snapshots.js';
+import type { PolicyRecord } from '../handlers/snapshot-policy.js';
 import { BACKUPS, REPOSITORIES, pushKey, repositoryKey, type PushRecord, type RepositoryRecord } from './records.js';
 
 export type BackupState = 'in-sync' | 'behind' | 'failing';
@@ -30,31 +31,6 @@ export interface BackupStatusRow {
   readonly lastAttemptAt?: string;
   /** The last attempt's error, when it failed. */
   readonly error?: string;
-}
-
-/** A policy record as far as status reads it: which storage it replicates, and to which repository. */
-interface ReplicatedPolicy {
-  readonly project: string;
-  readonly storage: string;
-  readonly storageKind: StorageKind;
-  /** The repository's name, or the repository itself (as the policy's record keeps it). */
-  readonly replicateTo?: string | { readonly name?: string };
-}
-
-function repositoryName(policy: ReplicatedPolicy): string | undefined {
-  const to = policy.replicateTo;
-  if (typeof to === 'string') {
-    if (to.startsWith('{')) {
-      try {
-        const parsed = JSON.parse(to) as { name?: unknown };
-        return typeof parsed.name === 'string' ? parsed.name : undefined;
-      } catch {
-        return undefined;
-      }
-    }
-    return to;
-  }
-  return typeof to?.name === 'string' ? to.name : undefined;
 }
 
 /** The newest local snapshot of a storage (safety snapshots of an in-place restore are not the storage's history). */
@@ -121,8 +97,8 @@ export function backupStatus(ctx: HandlerContext): BackupStatusRow[] {
         record,
       ),
     );
-  for (const { record } of ctx.registry.list<ReplicatedPolicy>('policies')) {
-    const repository = repositoryName(record);
+  for (const { record } of ctx.registry.list<PolicyRecord>('policies')) {
+    const repository = record.replicateTo;
     if (!repository) continue;
     const key = pushKey(record.storageKind, record.project, record.storage, repository);
     if (!rows.has(key))

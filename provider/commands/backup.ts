@@ -67,10 +67,10 @@ function repositoryFor(ctx: HandlerContext, storage: StorageRecord, options: Bac
   if (options.repository === undefined) {
     const replicated = new Set(
       ctx.registry
-        .list<PolicyRecord & { replicateTo?: unknown }>('policies')
+        .list<PolicyRecord>('policies')
         .map((e) => e.record)
         .filter((p) => p.project === storage.project && p.storage === storage.name && p.storageKind === storage.kind)
-        .map((p) => replicatedName(p.replicateTo))
+        .map((p) => p.replicateTo)
         .filter((n): n is string => n !== undefined),
     );
     return resolveRepository(ctx, options, (r) =>
@@ -78,20 +78,6 @@ function repositoryFor(ctx: HandlerContext, storage: StorageRecord, options: Bac
     );
   }
   return resolveRepository(ctx, options);
-}
-
-function replicatedName(to: unknown): string | undefined {
-  if (typeof to === 'string') {
-    if (!to.startsWith('{')) return to;
-    try {
-      const parsed = JSON.parse(to) as { name?: unknown };
-      return typeof parsed.name === 'string' ? parsed.name : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-  const name = (to as { name?: unknown } | undefined)?.name;
-  return typeof name === 'string' ? name : undefined;
 }
 
 /** The storage's newest snapshot (safety snapshots of in-place restores aside). */
