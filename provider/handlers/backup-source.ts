@@ -7,9 +7,8 @@ import { spawnSync } from 'node:child_process';
 import type { FromBackupWire } from '../../src/backup-spec.js';
 import type { StorageKind } from '../../src/schema.js';
 import type { HandlerContext } from './handler.js';
-import { findTool } from '../exec.js';
 import { repositoryRecord, type RepositoryRecord } from '../backup/records.js';
-import { repositoryPreflight } from '../backup/preflight.js';
+import { findRestic, repositoryPreflight } from '../backup/preflight.js';
 import { entryOf, TAG, type BackupEntry } from '../backup/backups.js';
 import { optionArgs, resticEnvironment, resticError } from '../backup/restic.js';
 
@@ -68,7 +67,8 @@ function lookUp(ctx: HandlerContext, spec: BackupTarget, repository: RepositoryR
   });
   const problems = repositoryPreflight(repository);
   if (problems.length) return refused(problems.join('; '));
-  const restic = findTool('restic') as string;
+  // The restic the preflight checked, by its absolute path.
+  const restic = findRestic() as string;
   let environment: ReturnType<typeof resticEnvironment>;
   try {
     environment = resticEnvironment(ctx.root, repository);
