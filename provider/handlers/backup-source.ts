@@ -19,7 +19,12 @@ export type BackupSource =
       readonly repository: RepositoryRecord;
       readonly dataBytes?: number;
     }
-  | { readonly state: 'none'; readonly repository: RepositoryRecord }
+  | {
+      readonly state: 'none';
+      readonly repository: RepositoryRecord;
+      /** Not even a repository there yet (a first deploy: the first push creates it), said in the plan. */
+      readonly noRepository?: boolean;
+    }
   | { readonly state: 'refused'; readonly reason: string; readonly repository: RepositoryRecord };
 
 export interface BackupTarget {
@@ -101,7 +106,7 @@ function lookUp(ctx: HandlerContext, spec: BackupTarget, repository: RepositoryR
   // No lock: a push or prune running elsewhere does not stop a listing.
   const listed = run(['snapshots', '--json', '--no-lock', '--tag', tags]);
   if (listed.error) {
-    if (listed.error.failure === 'no-repository') return { state: 'none', repository };
+    if (listed.error.failure === 'no-repository') return { state: 'none', repository, noRepository: true };
     return refused(listed.error.message);
   }
   let parsed: unknown;

@@ -497,7 +497,7 @@ function fromBackupDiff(ctx: HandlerContext, spec: StorageSpec & Pick<BackupTarg
     changes: [
       {
         field: 'image',
-        to: `${describe(spec)}, empty: no backup of ${what} in ${source.repository.name} yet`,
+        to: `${describe(spec)}, empty: ${source.noRepository ? `no repository at ${source.repository.url} yet (the first push makes it)` : `no backup of ${what} in ${source.repository.name} yet`}`,
         kind: 'create',
         safety: 'safe',
       },

@@ -120,6 +120,21 @@ hostTest('restic')('no backup of that name yet: the storage is created empty and
   );
 });
 
+hostTest('restic')(
+  'no repository there yet (a first deploy): the plan says so, and the storage starts empty',
+  async () => {
+    repo = makeRepository('offsite', false);
+    const ctx = makeContext(fx.host.root, { log: () => undefined });
+    const spec = fromBackupSpec(fx.host.root, fromBackupField(repo.wire));
+    expect(storageHandler.diff(ctx, spec, undefined).changes[0]).toMatchObject({
+      safety: 'safe',
+      to: `1 GB ext4, empty: no repository at ${repo.url} yet (the first push makes it)`,
+    });
+    await converge(storageHandler, ctx, spec);
+    expect(ctx.registry.storage('disk', 'app', 'data')?.state).toBe('ready');
+  },
+);
+
 hostTest('restic')('an unreadable repository or a missing backup id is refused, never an empty disk', async () => {
   repo = makeRepository();
   const ctx = makeContext(fx.host.root, { log: () => undefined });
