@@ -4,6 +4,7 @@
  * anything that would lose data (shrink, filesystem change, a vanished or truncated image).
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import {
   describeZodError,
   directoryPath,
@@ -262,6 +263,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       // An earlier create was killed before it finished: the file was never mounted, so holds no data.
       await block.detachAll(where);
       fs.rmSync(where, { recursive: true, force: true });
+      removePartialRestores(where);
       ctx.log(`${spec.kind} ${spec.name}: cleaned up an interrupted create`);
     }
     if (spec.from_snapshot) {
@@ -577,6 +579,23 @@ async function createFromBackup(
     `${what}: created from backup ${entry.shortId} of ${entry.time} (snapshot ${entry.snapshot}, pushed from ${entry.host || 'an unnamed host'}) in repository ${describeRepository(repository)} at ${where}`,
   );
   return undefined;
+}
+
+/**
+ * What a restore from a backup killed mid-way left next to the storage (backup/restore.ts writes under
+ * `.<name>.from-backup-<random>`, with its FIFO): never mounted nor recorded, so it holds nothing of anyone's.
+ */
+function removePartialRestores(where: string): void {
+  const dir = path.dirname(where);
+  const prefix = `.${path.basename(where)}.from-backup-`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names.filter((n) => n.startsWith(prefix)))
+    fs.rmSync(path.join(dir, name), { recursive: true, force: true });
 }
 
 function writeGrowMarker(spec: StorageSpec, targetGb: number): void {
