@@ -508,7 +508,7 @@ function fromBackupDiff(ctx: HandlerContext, spec: StorageSpec & Pick<BackupTarg
 }
 
 function missingBackup(spec: StorageSpec, repository: RepositoryRecord): string {
-  return `${spec.kind} ${spec.name}: backup ${(spec as { from_backup?: { snapshot: string } }).from_backup?.snapshot} of ${spec.kind} ${spec.name} is not in repository ${describeRepository(repository)}; list its backups with \`${commandHint(spec.root, `backup list ${spec.name} --repository ${repository.name}`)}\`, or use snapshot 'latest'`;
+  return `${spec.kind} ${spec.name}: backup ${spec.from_backup?.snapshot} of ${spec.kind} ${spec.name} is not in repository ${describeRepository(repository)}; list its backups with \`${commandHint(spec.root, `backup list ${spec.name} --repository ${repository.name}`)}\`, or use snapshot 'latest'`;
 }
 
 function backupKindProblem(spec: StorageSpec, entry: BackupEntry): string | undefined {
