@@ -7,9 +7,8 @@ import { spawnSync } from 'node:child_process';
 import type { FromBackupWire } from '../../src/backup-spec.js';
 import type { StorageKind } from '../../src/schema.js';
 import type { HandlerContext } from './handler.js';
-import { findTool } from '../exec.js';
 import { repositoryRecord, type RepositoryRecord } from '../backup/records.js';
-import { repositoryPreflight } from '../backup/preflight.js';
+import { findRestic, repositoryPreflight } from '../backup/preflight.js';
 import { entryOf, TAG, type BackupEntry } from '../backup/backups.js';
 import { optionArgs, resticEnvironment, resticError } from '../backup/restic.js';
 
@@ -20,7 +19,12 @@ export type BackupSource =
       readonly repository: RepositoryRecord;
       readonly dataBytes?: number;
     }
-  | { readonly state: 'none'; readonly repository: RepositoryRecord }
+  | {
+      readonly state: 'none';
+      readonly repository: RepositoryRecord;
+      /** Not even a repository there yet (a first deploy: the first push creates it), said in the plan. */
+      readonly noRepository?: boolean;
+    }
   | { readonly state: 'refused'; readonly reason: string; readonly repository: RepositoryRecord };
 
 export interface BackupTarget {
@@ -68,7 +72,8 @@ function lookUp(ctx: HandlerContext, spec: BackupTarget, repository: RepositoryR
   });
   const problems = repositoryPreflight(repository);
   if (problems.length) return refused(problems.join('; '));
-  const restic = findTool('restic') as string;
+  // The restic the preflight checked, by its absolute path.
+  const restic = findRestic() as string;
   let environment: ReturnType<typeof resticEnvironment>;
   try {
     environment = resticEnvironment(ctx.root, repository);
@@ -101,7 +106,7 @@ function lookUp(ctx: HandlerContext, spec: BackupTarget, repository: RepositoryR
   // No lock: a push or prune running elsewhere does not stop a listing.
   const listed = run(['snapshots', '--json', '--no-lock', '--tag', tags]);
   if (listed.error) {
-    if (listed.error.failure === 'no-repository') return { state: 'none', repository };
+    if (listed.error.failure === 'no-repository') return { state: 'none', repository, noRepository: true };
     return refused(listed.error.message);
   }
   let parsed: unknown;

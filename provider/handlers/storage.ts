@@ -4,6 +4,7 @@
  * anything that would lose data (shrink, filesystem change, a vanished or truncated image).
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import {
   describeZodError,
   directoryPath,
@@ -262,6 +263,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       // An earlier create was killed before it finished: the file was never mounted, so holds no data.
       await block.detachAll(where);
       fs.rmSync(where, { recursive: true, force: true });
+      removePartialRestores(where);
       ctx.log(`${spec.kind} ${spec.name}: cleaned up an interrupted create`);
     }
     if (spec.from_snapshot) {
@@ -497,7 +499,7 @@ function fromBackupDiff(ctx: HandlerContext, spec: StorageSpec & Pick<BackupTarg
     changes: [
       {
         field: 'image',
-        to: `${describe(spec)}, empty: no backup of ${what} in ${source.repository.name} yet`,
+        to: `${describe(spec)}, empty: ${source.noRepository ? `no repository at ${source.repository.url} yet (the first push makes it)` : `no backup of ${what} in ${source.repository.name} yet`}`,
         kind: 'create',
         safety: 'safe',
       },
@@ -506,7 +508,7 @@ function fromBackupDiff(ctx: HandlerContext, spec: StorageSpec & Pick<BackupTarg
 }
 
 function missingBackup(spec: StorageSpec, repository: RepositoryRecord): string {
-  return `${spec.kind} ${spec.name}: backup ${(spec as { from_backup?: { snapshot: string } }).from_backup?.snapshot} of ${spec.kind} ${spec.name} is not in repository ${describeRepository(repository)}; list its backups with \`${commandHint(spec.root, `backup list ${spec.name} --repository ${repository.name}`)}\`, or use snapshot 'latest'`;
+  return `${spec.kind} ${spec.name}: backup ${spec.from_backup?.snapshot} of ${spec.kind} ${spec.name} is not in repository ${describeRepository(repository)}; list its backups with \`${commandHint(spec.root, `backup list ${spec.name} --repository ${repository.name}`)}\`, or use snapshot 'latest'`;
 }
 
 function backupKindProblem(spec: StorageSpec, entry: BackupEntry): string | undefined {
@@ -577,6 +579,23 @@ async function createFromBackup(
     `${what}: created from backup ${entry.shortId} of ${entry.time} (snapshot ${entry.snapshot}, pushed from ${entry.host || 'an unnamed host'}) in repository ${describeRepository(repository)} at ${where}`,
   );
   return undefined;
+}
+
+/**
+ * What a restore from a backup killed mid-way left next to the storage (backup/restore.ts writes under
+ * `.<name>.from-backup-<random>`, with its FIFO): never mounted nor recorded, so it holds nothing of anyone's.
+ */
+function removePartialRestores(where: string): void {
+  const dir = path.dirname(where);
+  const prefix = `.${path.basename(where)}.from-backup-`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names.filter((n) => n.startsWith(prefix)))
+    fs.rmSync(path.join(dir, name), { recursive: true, force: true });
 }
 
 function writeGrowMarker(spec: StorageSpec, targetGb: number): void {

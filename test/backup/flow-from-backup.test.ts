@@ -5,8 +5,9 @@
  * can read are refused, at plan time where they can be, never turned into an empty disk.
  */
 import { jest } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { directoryPath, imagePath } from '../../src/schema.js';
 import { converge, makeContext } from '../../provider/handlers/handler.js';
 import { storageHandler } from '../../provider/handlers/storage.js';
@@ -16,6 +17,7 @@ import { makePlan } from '../../provider/plan/plan.js';
 import { REPOSITORIES, repositoryKey, repositoryRecord } from '../../provider/backup/records.js';
 import { hostTest, hostWithCronDir, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
 import { storageWire } from '../helpers/specs.js';
+import { CLI, hoststore } from '../helpers/cli.js';
 import { allocated, cutOff, fromBackupField, makeRepository, type TestRepository } from './flow-fixture.js';
 
 jest.setTimeout(240_000);
@@ -31,14 +33,14 @@ afterEach(() => {
 });
 
 /** On root A: disk `data` holding 24 MiB of random data, snapshotted and pushed; returns the snapshot. */
-async function pushedDisk(r: TestRepository) {
+async function pushedDisk(r: TestRepository, mib = 24) {
   const ctx = makeContext(fx.host.root, { log: () => undefined, now: () => new Date('2026-11-20T12:00:00Z') });
   await converge(storageHandler, ctx, storageHandler.validate(storageWire(fx.host.root)));
   const target = fx.host.path('test-mnt');
   fs.mkdirSync(target);
   execFileSync('mount', ['-o', 'loop', imagePath(fx.host.root, 'disk', 'app', 'data'), target]);
   try {
-    execFileSync('dd', ['if=/dev/urandom', `of=${target}/fill`, 'bs=1M', 'count=24', 'status=none']);
+    execFileSync('dd', ['if=/dev/urandom', `of=${target}/fill`, 'bs=1M', `count=${mib}`, 'status=none']);
   } finally {
     execFileSync('umount', [target]);
   }
@@ -120,6 +122,21 @@ hostTest('restic')('no backup of that name yet: the storage is created empty and
   );
 });
 
+hostTest('restic')(
+  'no repository there yet (a first deploy): the plan says so, and the storage starts empty',
+  async () => {
+    repo = makeRepository('offsite', false);
+    const ctx = makeContext(fx.host.root, { log: () => undefined });
+    const spec = fromBackupSpec(fx.host.root, fromBackupField(repo.wire));
+    expect(storageHandler.diff(ctx, spec, undefined).changes[0]).toMatchObject({
+      safety: 'safe',
+      to: `1 GB ext4, empty: no repository at ${repo.url} yet (the first push makes it)`,
+    });
+    await converge(storageHandler, ctx, spec);
+    expect(ctx.registry.storage('disk', 'app', 'data')?.state).toBe('ready');
+  },
+);
+
 hostTest('restic')('an unreadable repository or a missing backup id is refused, never an empty disk', async () => {
   repo = makeRepository();
   const ctx = makeContext(fx.host.root, { log: () => undefined });
@@ -160,7 +177,7 @@ hostTest('restic')(
   async () => {
     repo = makeRepository();
     const wire = fromBackupWire(fx.host.root, fromBackupField(repo.wire));
-    const path = process.env.PATH;
+    const PATH = process.env.PATH;
     process.env.PATH = '/nonexistent';
     try {
       expect(planOf(wire).items[0]).toMatchObject({
@@ -172,7 +189,7 @@ hostTest('restic')(
         ],
       });
     } finally {
-      process.env.PATH = path;
+      process.env.PATH = PATH;
     }
     fs.chmodSync(repo.passwordFile, 0o644);
     expect(planOf(wire).items[0]).toMatchObject({
@@ -206,3 +223,53 @@ hostTest('restic')('a directory volume comes back from its backup with its files
   execFileSync('diff', ['-r', source, directoryPath(other.root, 'app', 'uploads')]);
   expect(makeContext(other.root).registry.storage('directory', 'app', 'uploads')?.state).toBe('ready');
 });
+
+hostTest('restic')(
+  'kill -9 during a fromBackup create: the next converge cleans up and restores it whole',
+  async () => {
+    // GIVEN a backup of 96 MiB of data, and another root whose create reads it at 4 MB/s (a restic wrapper)
+    repo = makeRepository();
+    const snapshot = await pushedDisk(repo, 96);
+    other = makeHostFixture();
+    const bin = path.join(repo.dir, 'bin');
+    fs.mkdirSync(bin, { mode: 0o755 });
+    const real = execFileSync('sh', ['-c', 'command -v restic'], { encoding: 'utf8' }).trim();
+    fs.writeFileSync(path.join(bin, 'restic'), `#!/bin/sh\nexec '${real}' --limit-download 4000 "$@"\n`, {
+      mode: 0o755,
+    });
+    const wire = fromBackupWire(other.root, fromBackupField(repo.wire));
+    const child = spawn(process.execPath, [CLI, 'handle', 'storage', 'converge'], {
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, HOSTSTORE_SPEC: JSON.stringify(wire) },
+      detached: true,
+      stdio: 'ignore',
+    });
+    const dir = path.dirname(imagePath(other.root, 'disk', 'app', 'data'));
+    const partial = () =>
+      fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.startsWith('.data.img.from-backup-')) : [];
+    try {
+      // WHEN it is killed while restic streams the image
+      const started = Date.now();
+      while (Date.now() - started < 120_000) {
+        const written = partial().filter((n) => !n.endsWith('.fifo'));
+        if (written.length && allocated(path.join(dir, written[0])) > 8 * 1024 ** 2) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(partial().length).toBeGreaterThan(0);
+    } finally {
+      try {
+        process.kill(-(child.pid as number), 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(makeContext(other.root).registry.storage('disk', 'app', 'data')?.state).toBe('creating');
+    // THEN the next converge finishes the create from the backup, and leaves no partial file behind
+    const result = hoststore(['handle', 'storage', 'converge'], wire);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    execFileSync('cmp', [snapshotLocation(fx.host.root, snapshot), imagePath(other.root, 'disk', 'app', 'data')]);
+    expect(partial()).toEqual([]);
+    expect(makeContext(other.root).registry.storage('disk', 'app', 'data')?.state).toBe('ready');
+  },
+);
