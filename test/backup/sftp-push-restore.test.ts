@@ -2,7 +2,8 @@
  * Off-host backups over SFTP, against a real sshd on loopback (its host key pinned by the test's own ssh config,
  * passed as the repository's `sftp.command`; never root's ~/.ssh): a replicated disk is pushed (the first push
  * makes the repository), listed, and restored onto another root standing for another host, byte-identical to
- * the snapshot and sparse.
+ * the snapshot and sparse; with the server unreachable a push fails in one line and is caught up later, and a
+ * fromBackup create is refused (never an empty disk) until the server is back.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -203,5 +204,51 @@ sftpTest(
     const synced = JSON.parse(hoststore(['backup', 'status', '--root', a.root, '--json']).stdout);
     expect(JSON.stringify(synced)).toMatch(/"in-sync"/);
     process.stderr.write(`unreachable SFTP push said: ${firstLine}\n`);
+  },
+);
+
+sftpTest(
+  'fromBackup on a new root while the SFTP server is unreachable: refused, no empty disk; made from the backup once it is back',
+  async () => {
+    // GIVEN a backup of disk `data` pushed over SFTP from root A
+    const sftp = sftpRepository(server!);
+    repo = sftp;
+    const a = makeHostFixture('hoststore-sftp-a-');
+    hosts.push(a);
+    process.env.HOSTSTORE_CRON_DIR = a.path('cron.d');
+    const ctx = makeContext(a.root, { log: () => undefined });
+    await converge(storageHandler, ctx, storageHandler.validate(storageWire(a.root)));
+    writeRandom(a, 'one', 4);
+    const wire = sftp.wire('offsite');
+    await converge(
+      snapshotPolicyHandler,
+      ctx,
+      snapshotPolicyHandler.validate(policyWire(a.root, encodeRepository(wire)) as never) as never,
+    );
+    expect(ok(hoststore(['backup', 'push', 'data', '--root', a.root, '--repository', 'offsite']))).toBe(0);
+
+    // WHEN root B (a new host) creates the disk fromBackup while the server cannot be reached
+    sftp.network.cutOff(await freePort(server!.connection.address));
+    const b = makeHostFixture('hoststore-sftp-b-');
+    hosts.push(b);
+    const ctxB = makeContext(b.root, { log: () => undefined });
+    const spec = storageHandler.validate(
+      storageWire(b.root, { from_backup: encodeFromBackup({ repository: wire, snapshot: 'latest' }) } as never),
+    );
+    const imageB = imagePath(b.root, 'disk', 'app', 'data');
+    // THEN it is refused, naming the repository, and no disk (empty or partial) is left
+    await expect(converge(storageHandler, ctxB, spec)).rejects.toThrow(
+      /offsite \(sftp:hoststore-target:.*cannot reach it/,
+    );
+    expect(fs.existsSync(imageB)).toBe(false);
+    expect(ctxB.registry.storage('disk', 'app', 'data')).toBeUndefined();
+
+    // WHEN the server is back THEN the same converge makes the disk from the backup
+    sftp.network.restore();
+    await converge(storageHandler, ctxB, spec);
+    const snapshotFile = makeContext(a.root)
+      .registry.list<{ path: string }>('snapshots')
+      .map((s) => s.record.path)[0];
+    execFileSync('cmp', [snapshotFile, imageB]);
   },
 );
