@@ -90,7 +90,6 @@ async function push(ctx: HandlerContext, repository: PushRepository, given: Snap
       `backup repository ${repository.name} (${repository.url}): snapshot ${snapshot.id} of ${snapshot.kind} ${snapshot.storage} is gone (pruned or deleted) before it was pushed; the next run pushes the newest one`,
     );
   const initialised = (await openRepository(ctx.root, repository, { create: true })) === 'created';
-  if (initialised) ctx.log(`backup repository ${repository.name} (${repository.url}): initialised (restic init)`);
   const tags = backupTags({
     kind: snapshot.kind,
     project: snapshot.project,
@@ -100,18 +99,26 @@ async function push(ctx: HandlerContext, repository: PushRepository, given: Snap
     checksumMethod: snapshot.checksumMethod ?? 'full',
     size: stat.isDirectory() ? 0 : stat.size,
   });
-  const { stdout } = await restic(ctx.root, repository, [
-    'backup',
-    '--json',
-    ...tags.flatMap((t) => ['--tag', t]),
-    '--time',
-    resticTime(snapshot.createdAt),
-    location,
-  ]);
+  const { stdout, stderr, exitCode } = await restic(
+    ctx.root,
+    repository,
+    ['backup', '--json', ...tags.flatMap((t) => ['--tag', t]), '--time', resticTime(snapshot.createdAt), location],
+    // 3: a snapshot was saved, but some of the source could not be read.
+    { allowExitCodes: [3] },
+  );
   const summary = jsonLines(stdout).find(
     (d): d is { message_type: 'summary'; snapshot_id: string; data_added: number; total_bytes_processed: number } =>
       typeof d === 'object' && d !== null && (d as { message_type?: unknown }).message_type === 'summary',
   );
+  if (exitCode === 3) {
+    // An incomplete backup must never be restored as this snapshot: forget it at once.
+    if (summary && typeof summary.snapshot_id === 'string')
+      await restic(ctx.root, repository, ['forget', summary.snapshot_id]).catch(() => undefined);
+    const said = stderr.trim().split('\n').filter(Boolean).pop() ?? 'some of it could not be read';
+    throw new BackupError(
+      `backup repository ${repository.name} (${repository.url}): restic could not read all of snapshot ${snapshot.id} (${said.slice(0, 200)}); the incomplete backup was forgotten and the next run pushes again`,
+    );
+  }
   if (!summary || typeof summary.snapshot_id !== 'string')
     throw new BackupError(
       `backup repository ${repository.name} (${repository.url}): restic backup ended without its summary; run \`hoststore backup verify\``,

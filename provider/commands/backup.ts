@@ -103,11 +103,12 @@ async function push(ctx: HandlerContext, name: string, options: BackupOptions): 
       const fresh = ctx.registry.storage(storage.kind, storage.project, storage.name) ?? storage;
       return newestSnapshot(ctx, fresh) ?? takeSnapshot(ctx, fresh, 'manual');
     }));
+  ctx.log(`sending ${storage.kind} ${storage.name} snapshot ${snapshot.id} to ${repository.name} (${repository.url})`);
   const result = await pushSnapshot(ctx, { ...repository, project: repository.project ?? storage.project }, snapshot);
   if (options.json) printJson({ snapshot: snapshot.id, repository: repository.name, url: repository.url, ...result });
   else
     process.stdout.write(
-      `pushed ${storage.kind} ${storage.name} snapshot ${snapshot.id} to ${repository.name} (${repository.url}): backup ${result.backup.shortId}, ${formatBytes(result.bytesAdded)} added of ${formatBytes(result.bytesProcessed)} read\n`,
+      `pushed ${storage.kind} ${storage.name} snapshot ${snapshot.id} to ${repository.name} (${repository.url}${result.initialised ? ', made by this push' : ''}): backup ${result.backup.shortId}, ${formatBytes(result.bytesAdded)} added of ${formatBytes(result.bytesProcessed)} read\n`,
     );
   return 0;
 }
@@ -159,6 +160,7 @@ async function restore(ctx: HandlerContext, id: string, name: string, options: B
   return withRootLock(options.root, { holder: `hoststore backup restore ${id}` }, async () => {
     if (ctx.registry.storage(entry.kind, entry.project, name) || fs.existsSync(target))
       throw new RefusedError(`${entry.kind} ${name} already exists; restore to a new name`);
+    ctx.log(`restoring backup ${entry.shortId} (${entry.kind} ${entry.storage}, ${entry.time}) from ${repository.name} (${repository.url})`);
     const restored = await restoreBackupTo({ ...ctx, rootLocked: true }, repository, entry, target);
     const now = ctx.now().toISOString();
     ctx.registry.putStorage({

@@ -96,7 +96,9 @@ resticTest('push (taking a snapshot), list, status, verify and restore on anothe
   const restored = cli(other.root, 'backup', 'restore', id.slice(0, 8), '--to', 'data', '--repository', repo.url, '--password-file', repo.passwordFile);
   expect(restored.stderr).toBe('');
   expect(restored.status).toBe(0);
-  expect(restored.stdout).toMatch(/^restored backup [0-9a-f]{8} \(disk data from .*\) as disk data at .*\/disks\/data\.img; declare a Disk named 'data' to mount it\n$/);
+  expect(restored.stdout).toMatch(
+    /^restoring backup [0-9a-f]{8} \(disk data, .*\) from command-line \(.*\)\nrestored backup [0-9a-f]{8} \(disk data from .*\) as disk data at .*\/disks\/data\.img; declare a Disk named 'data' to mount it\n$/,
+  );
   // THEN it is a managed disk there, the data byte for byte
   expect(cli(other.root, 'list', '--json').stdout).toContain('"data"');
   execFileSync('cmp', [imagePath(other.root, 'disk', 'app', 'data'), imagePath(host.root, 'disk', 'app', 'data')]);
