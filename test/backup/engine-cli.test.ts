@@ -61,6 +61,13 @@ resticTest('push (taking a snapshot), list, status, verify and restore on anothe
   const id: string = push.backup.id;
   expect(id).toMatch(/^[0-9a-f]{64}$/);
 
+  // AND pushing again without a newer snapshot adds nothing
+  const twice = cli(host.root, 'backup', 'push', 'data');
+  expect(twice).toMatchObject({ status: 0 });
+  expect(twice.stdout).toBe(
+    `disk data: its newest snapshot ${push.snapshot} is already in offsite (${repo.url}) as backup ${id.slice(0, 8)}; take a new one (hoststore snapshot create data --root ${host.root}) to push the current data\n`,
+  );
+
   // THEN list shows it (by the recorded name, and by URL from a root that records nothing)
   const listed = cli(host.root, 'backup', 'list');
   expect(listed.status).toBe(0);
