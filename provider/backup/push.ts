@@ -14,7 +14,10 @@ import { BackupError, jsonLines, openRepository, restic } from './restic.js';
 import { withBackupLock } from './backup-lock.js';
 
 /** A repository as a push needs it: a RepositoryRecord (its project and name key the push record). */
-export type PushRepository = Pick<RepositoryRecord, 'project' | 'name' | 'url' | 'passwordFile' | 'environmentFile' | 'options'>;
+export type PushRepository = Pick<
+  RepositoryRecord,
+  'project' | 'name' | 'url' | 'passwordFile' | 'environmentFile' | 'options'
+>;
 
 export interface PushResult {
   readonly backup: BackupEntry;
@@ -28,7 +31,10 @@ export interface PushResult {
 
 /** restic's `--time`: the local snapshot's own time, so remote retention counts from when it was taken. */
 function resticTime(iso: string): string {
-  return new Date(iso).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
+  return new Date(iso)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, '');
 }
 
 /** The snapshot's record with its checksum complete (a reflink capture leaves it pending), under the root lock. */
@@ -74,7 +80,10 @@ export async function pushSnapshot(
               `backup repository ${repository.name} (${repository.url}): push of ${subject} snapshot ${snapshot.id} failed: ${error instanceof HoststoreError ? error.message : String((error as Error)?.message ?? error)}`,
             );
       recordPush(ctx, key, repository, snapshot, attemptAt, undefined, failure.message);
-      appendJournal(ctx, `backup push ${subject} snapshot ${snapshot.id} to ${repository.name} failed: ${failure.message}`);
+      appendJournal(
+        ctx,
+        `backup push ${subject} snapshot ${snapshot.id} to ${repository.name} failed: ${failure.message}`,
+      );
       throw failure;
     }
   });
@@ -124,7 +133,12 @@ async function push(ctx: HandlerContext, repository: PushRepository, given: Snap
       `backup repository ${repository.name} (${repository.url}): restic backup ended without its summary; run \`hoststore backup verify\``,
     );
   // The summary names the new snapshot by its short id: read it back whole (and check it is ours).
-  const { stdout: listed } = await restic(ctx.root, repository, ['snapshots', '--json', '--no-lock', summary.snapshot_id]);
+  const { stdout: listed } = await restic(ctx.root, repository, [
+    'snapshots',
+    '--json',
+    '--no-lock',
+    summary.snapshot_id,
+  ]);
   const backup = (JSON.parse(listed || '[]') as unknown[]).map((s) => entryOf(s as never)).find(Boolean);
   if (!backup)
     throw new BackupError(

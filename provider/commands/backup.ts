@@ -106,10 +106,19 @@ async function push(ctx: HandlerContext, name: string, options: BackupOptions): 
       return newestSnapshot(ctx, fresh) ?? takeSnapshot(ctx, fresh, 'manual');
     }));
   // Pushed already: another push would only add a duplicate that remote retention's count would spend a slot on.
-  const done = ctx.registry.get<PushRecord>(BACKUPS, pushKey(storage.kind, storage.project, storage.name, repository.name));
+  const done = ctx.registry.get<PushRecord>(
+    BACKUPS,
+    pushKey(storage.kind, storage.project, storage.name, repository.name),
+  );
   if (done?.lastPushedSnapshot === snapshot.id && done.url === repository.url && done.lastBackupId) {
     if (options.json)
-      printJson({ snapshot: snapshot.id, repository: repository.name, url: repository.url, alreadyPushed: true, backupId: done.lastBackupId });
+      printJson({
+        snapshot: snapshot.id,
+        repository: repository.name,
+        url: repository.url,
+        alreadyPushed: true,
+        backupId: done.lastBackupId,
+      });
     else
       process.stdout.write(
         `${storage.kind} ${storage.name}: its newest snapshot ${snapshot.id} is already in ${repository.name} (${repository.url}) as backup ${done.lastBackupId.slice(0, 8)}; take a new one (${commandHint(ctx.root, `snapshot create ${storage.name}`)}) to push the current data\n`,
@@ -173,7 +182,9 @@ async function restore(ctx: HandlerContext, id: string, name: string, options: B
   return withRootLock(options.root, { holder: `hoststore backup restore ${id}` }, async () => {
     if (ctx.registry.storage(entry.kind, entry.project, name) || fs.existsSync(target))
       throw new RefusedError(`${entry.kind} ${name} already exists; restore to a new name`);
-    ctx.log(`restoring backup ${entry.shortId} (${entry.kind} ${entry.storage}, ${entry.time}) from ${repository.name} (${repository.url})`);
+    ctx.log(
+      `restoring backup ${entry.shortId} (${entry.kind} ${entry.storage}, ${entry.time}) from ${repository.name} (${repository.url})`,
+    );
     const restored = await restoreBackupTo({ ...ctx, rootLocked: true }, repository, entry, target);
     const now = ctx.now().toISOString();
     ctx.registry.putStorage({

@@ -33,7 +33,12 @@ hostTest()(
     await openRepository(host.root, repo.record, { create: true });
     // GIVEN a restic prune stopped while it holds the exclusive lock
     const prune = spawn('restic', ['prune'], {
-      env: { ...process.env, RESTIC_REPOSITORY: repo.url, RESTIC_PASSWORD_FILE: repo.passwordFile, RESTIC_CACHE_DIR: path.join(repo.dir, 'cache') },
+      env: {
+        ...process.env,
+        RESTIC_REPOSITORY: repo.url,
+        RESTIC_PASSWORD_FILE: repo.passwordFile,
+        RESTIC_CACHE_DIR: path.join(repo.dir, 'cache'),
+      },
       stdio: 'ignore',
     });
     try {
@@ -45,7 +50,9 @@ hostTest()(
       while (Date.now() < deadline && !held());
       prune.kill('SIGSTOP');
       // WHEN hoststore writes to it
-      const error = (await restic(host.root, repo.record, ['backup', repo.passwordFile]).catch((e: unknown) => e)) as BackupError;
+      const error = (await restic(host.root, repo.record, ['backup', repo.passwordFile]).catch(
+        (e: unknown) => e,
+      )) as BackupError;
       // THEN one line says who holds it and what to do
       expect(error).toBeInstanceOf(BackupError);
       expect(error.failure).toBe('locked');
@@ -87,7 +94,9 @@ hostTest()('one push at a time per root: a second waits, then fails naming the f
   release();
   await first;
   await expect(
-    withBackupLock(host.root, 'run-due', () => withBackupLock(host.root, 'push', async () => 'inner', { timeoutMs: 0 })),
+    withBackupLock(host.root, 'run-due', () =>
+      withBackupLock(host.root, 'push', async () => 'inner', { timeoutMs: 0 }),
+    ),
   ).resolves.toBe('inner');
   expect(fs.existsSync(path.join(host.root, 'registry', 'backup.lock'))).toBe(false);
 });
