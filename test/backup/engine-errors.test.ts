@@ -130,3 +130,16 @@ test.each([
   expect(message).not.toMatch(/secretvalue|cat \/x|=x/);
   expect(message).not.toContain('\n');
 });
+
+hostTest()('a backup lock left by a killed push is broken once its process is gone', async () => {
+  fs.mkdirSync(path.join(host.root, 'registry'), { recursive: true, mode: 0o700 });
+  // A pid that is surely not running: a child that has exited.
+  const gone = spawn('true');
+  await new Promise((r) => gone.on('close', r));
+  fs.writeFileSync(
+    path.join(host.root, 'registry', 'backup.lock'),
+    JSON.stringify({ pid: gone.pid, holder: 'hoststore backup push data', since: '2026-01-01T00:00:00.000Z' }),
+    { mode: 0o600 },
+  );
+  await expect(withBackupLock(host.root, 'next push', async () => 'ran', { timeoutMs: 2000 })).resolves.toBe('ran');
+});

@@ -274,3 +274,22 @@ resticTest('findBackup: no repository at the path is "no backup"; a path that ca
   expect(error.failure).not.toBe('no-repository');
   expect(error.message).toMatch(/^backup repository offsite \(.*\/blocked\/repo\): .*not a directory/);
 });
+
+resticTest(
+  'a snapshot pruned before its push: the failure is recorded in one line, the next push sends a newer one',
+  async () => {
+    await disk();
+    const old = await snapshotOf();
+    fs.chmodSync(path.dirname(snapshotLocation(host.root, old)), 0o700);
+    fs.rmSync(snapshotLocation(host.root, old), { force: true });
+    const error = (await pushSnapshot(ctx(), repo.record, old).catch((e: unknown) => e)) as BackupError;
+    expect(error).toBeInstanceOf(BackupError);
+    expect(error.message).toBe(
+      `backup repository offsite (${repo.url}): snapshot ${old.id} of disk data is gone (pruned or deleted) before it was pushed; the next run pushes the newest one`,
+    );
+    expect(backupStatus(ctx())).toEqual([expect.objectContaining({ state: 'failing', error: error.message })]);
+    const newer = await snapshotOf();
+    await pushSnapshot(ctx(), repo.record, newer);
+    expect(backupStatus(ctx())).toEqual([expect.objectContaining({ state: 'in-sync', lastPushedSnapshot: newer.id })]);
+  },
+);
