@@ -11,7 +11,7 @@ import { makeRootDirectory } from '../host/root-trust.js';
 import type { RepositoryRecord } from './records.js';
 import { BackupError, type BackupFailure } from './backup-error.js';
 import { readEnvironmentFile } from './restic-env.js';
-import { repositoryPreflight } from './preflight.js';
+import { RESTIC_MISSING, findRestic, repositoryPreflight } from './preflight.js';
 
 export { BackupError, type BackupFailure } from './backup-error.js';
 
@@ -80,9 +80,12 @@ export function assertRepositoryUsable(repo: ResticRepository): void {
     throw new BackupError(`backup repository ${repo.name} (${repo.url}): ${problems.join('; ')}`, 'preflight');
 }
 
+/** The restic the preflight checked (PATH, absolute entries only), so what runs is what was checked. */
 function resticFile(repo: ResticRepository): string {
   assertRepositoryUsable(repo);
-  return requireTool('restic', 'reach a backup repository');
+  const found = findRestic();
+  if (!found) throw new BackupError(`backup repository ${repo.name} (${repo.url}): ${RESTIC_MISSING}`, 'preflight');
+  return found;
 }
 
 /** Runs `restic <options> args...` against `repo`; a failure becomes a BackupError (one line). */
@@ -163,7 +166,9 @@ export function classifyResticError(stderr: string): { failure: BackupFailure; s
     };
   // Only a config file that is plainly absent: a path blocked by a file, a permission or a lost mount is no
   // evidence that there are no backups, and must never make a restore start empty.
-  if (/unable to open config file: .*(no such file or directory|file does not exist|NoSuchKey|404 Not Found)/i.test(all))
+  if (
+    /unable to open config file: .*(no such file or directory|file does not exist|NoSuchKey|404 Not Found)/i.test(all)
+  )
     return {
       failure: 'no-repository',
       said: 'there is no restic repository at that location',
@@ -193,7 +198,11 @@ export function classifyResticError(stderr: string): { failure: BackupFailure; s
       said: `cannot reach it (${(ssh ? ssh.replace(/^subprocess ssh: (ssh: )?/, '') : said).slice(0, 200)})`,
       fix: 'check that the server is up and reachable from this host (network, credentials, sftp.command); local snapshots are kept and the next run tries again',
     };
-  return { failure: 'other', said, fix: 'see restic’s message above; run `hoststore backup verify` to check the repository' };
+  return {
+    failure: 'other',
+    said,
+    fix: 'see restic’s message above; run `hoststore backup verify` to check the repository',
+  };
 }
 
 export function resticError(
@@ -231,7 +240,8 @@ export async function openRepository(
   options: { readonly create: boolean },
 ): Promise<'opened' | 'created'> {
   try {
-    await restic(root, repo, ['cat', 'config'], { timeoutMs: 300_000 });
+    // A read: no restic lock, so a prune running elsewhere does not make it fail.
+    await restic(root, repo, ['cat', 'config', '--no-lock'], { timeoutMs: 300_000 });
     return 'opened';
   } catch (error) {
     if (!(error instanceof BackupError) || error.failure !== 'no-repository' || !options.create) throw error;

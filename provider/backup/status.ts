@@ -5,6 +5,7 @@
 import type { StorageKind } from '../../src/schema.js';
 import type { HandlerContext } from '../handlers/handler.js';
 import { listSnapshots, type SnapshotRecord } from '../snapshots/snapshots.js';
+import type { PolicyRecord } from '../handlers/snapshot-policy.js';
 import { BACKUPS, REPOSITORIES, pushKey, repositoryKey, type PushRecord, type RepositoryRecord } from './records.js';
 
 export type BackupState = 'in-sync' | 'behind' | 'failing';
@@ -32,34 +33,16 @@ export interface BackupStatusRow {
   readonly error?: string;
 }
 
-/** A policy record as far as status reads it: which storage it replicates, and to which repository. */
-interface ReplicatedPolicy {
-  readonly project: string;
-  readonly storage: string;
-  readonly storageKind: StorageKind;
-  /** The repository's name, or the repository itself (as the policy's record keeps it). */
-  readonly replicateTo?: string | { readonly name?: string };
-}
-
-function repositoryName(policy: ReplicatedPolicy): string | undefined {
-  const to = policy.replicateTo;
-  if (typeof to === 'string') {
-    if (to.startsWith('{')) {
-      try {
-        const parsed = JSON.parse(to) as { name?: unknown };
-        return typeof parsed.name === 'string' ? parsed.name : undefined;
-      } catch {
-        return undefined;
-      }
-    }
-    return to;
-  }
-  return typeof to?.name === 'string' ? to.name : undefined;
-}
-
 /** The newest local snapshot of a storage (safety snapshots of an in-place restore are not the storage's history). */
-function newestSnapshot(ctx: HandlerContext, kind: StorageKind, project: string, storage: string): SnapshotRecord | undefined {
-  const all = listSnapshots(ctx, storage).filter((s) => s.kind === kind && s.project === project && s.trigger !== 'safety');
+function newestSnapshot(
+  ctx: HandlerContext,
+  kind: StorageKind,
+  project: string,
+  storage: string,
+): SnapshotRecord | undefined {
+  const all = listSnapshots(ctx, storage).filter(
+    (s) => s.kind === kind && s.project === project && s.trigger !== 'safety',
+  );
   return all[all.length - 1];
 }
 
@@ -71,7 +54,8 @@ export function statusRow(
 ): BackupStatusRow {
   const newest = newestSnapshot(ctx, target.kind, target.project, target.storage);
   const url =
-    push?.url ?? ctx.registry.get<RepositoryRecord>(REPOSITORIES, repositoryKey(target.project, target.repository))?.url;
+    push?.url ??
+    ctx.registry.get<RepositoryRecord>(REPOSITORIES, repositoryKey(target.project, target.repository))?.url;
   const failing =
     push?.lastError !== undefined && (!push.lastPushedAt || (push.lastAttemptAt ?? '') >= push.lastPushedAt);
   const pushedAt = push?.lastPushedSnapshotAt;
@@ -121,15 +105,24 @@ export function backupStatus(ctx: HandlerContext): BackupStatusRow[] {
         record,
       ),
     );
-  for (const { record } of ctx.registry.list<ReplicatedPolicy>('policies')) {
-    const repository = repositoryName(record);
+  for (const { record } of ctx.registry.list<PolicyRecord>('policies')) {
+    const repository = record.replicateTo;
     if (!repository) continue;
     const key = pushKey(record.storageKind, record.project, record.storage, repository);
     if (!rows.has(key))
-      rows.set(key, statusRow(ctx, { kind: record.storageKind, project: record.project, storage: record.storage, repository }, undefined));
+      rows.set(
+        key,
+        statusRow(
+          ctx,
+          { kind: record.storageKind, project: record.project, storage: record.storage, repository },
+          undefined,
+        ),
+      );
   }
   return [...rows.values()].sort(
     (a, b) =>
-      a.project.localeCompare(b.project) || a.storage.localeCompare(b.storage) || a.repository.localeCompare(b.repository),
+      a.project.localeCompare(b.project) ||
+      a.storage.localeCompare(b.storage) ||
+      a.repository.localeCompare(b.repository),
   );
 }
