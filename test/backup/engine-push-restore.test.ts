@@ -163,6 +163,18 @@ resticTest(
     expect(backupStatus(ctx())).toEqual([
       expect.objectContaining({ state: 'failing', error: error.message, lastPushedSnapshot: first.id }),
     ]);
+    // AND a restore with it fails the same way, leaving nothing behind
+    const entry = await findBackup(ctx(), repo.record, { kind: 'disk', project: 'app', storage: 'data' }, 'latest');
+    const other = makeHostFixture();
+    made.push(other);
+    const target = imagePath(other.root, 'disk', 'app', 'data');
+    const wrongRepo = { ...repo.record, passwordFile: wrong };
+    const restoreError = (await restoreBackupTo(ctx(other.root), wrongRepo, entry!, target).catch(
+      (e: unknown) => e,
+    )) as BackupError;
+    expect(restoreError).toBeInstanceOf(BackupError);
+    expect(restoreError.failure).toBe('wrong-password');
+    expect(fs.readdirSync(path.dirname(target))).toEqual([]);
     // AND a later success clears it
     await pushSnapshot(ctx(), repo.record, second);
     expect(backupStatus(ctx())).toEqual([expect.objectContaining({ state: 'in-sync', lastPushedSnapshot: second.id })]);
