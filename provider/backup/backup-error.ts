@@ -7,8 +7,7 @@ import { HoststoreError } from '../errors.js';
  * must never be taken as "no backup". `preflight`: restic missing or a secret file not root's alone (nothing ran).
  */
 export type BackupFailure =
-  | 'preflight'
-  | 'wrong-password' | 'no-repository' | 'locked' | 'unreachable' | 'no-space' | 'other';
+  'preflight' | 'wrong-password' | 'no-repository' | 'locked' | 'unreachable' | 'no-space' | 'other';
 
 export class BackupError extends HoststoreError {
   constructor(

@@ -42,7 +42,9 @@ export interface BackupFilter {
 export const TAG = 'hoststore';
 
 /** The tags a push gives a backup, in the order restic keeps them. */
-export function backupTags(entry: Omit<BackupEntry, 'id' | 'shortId' | 'time' | 'host' | 'path' | 'bytesAdded'>): string[] {
+export function backupTags(
+  entry: Omit<BackupEntry, 'id' | 'shortId' | 'time' | 'host' | 'path' | 'bytesAdded'>,
+): string[] {
   return [
     TAG,
     `hs-kind=${entry.kind}`,

@@ -14,7 +14,10 @@ import { BackupError, jsonLines, openRepository, restic } from './restic.js';
 import { withBackupLock } from './backup-lock.js';
 
 /** A repository as a push needs it: a RepositoryRecord (its project and name key the push record). */
-export type PushRepository = Pick<RepositoryRecord, 'project' | 'name' | 'url' | 'passwordFile' | 'environmentFile' | 'options'>;
+export type PushRepository = Pick<
+  RepositoryRecord,
+  'project' | 'name' | 'url' | 'passwordFile' | 'environmentFile' | 'options'
+>;
 
 export interface PushResult {
   readonly backup: BackupEntry;
@@ -28,7 +31,10 @@ export interface PushResult {
 
 /** restic's `--time`: the local snapshot's own time, so remote retention counts from when it was taken. */
 function resticTime(iso: string): string {
-  return new Date(iso).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
+  return new Date(iso)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, '');
 }
 
 /** The snapshot's record with its checksum complete (a reflink capture leaves it pending), under the root lock. */
@@ -74,7 +80,10 @@ export async function pushSnapshot(
               `backup repository ${repository.name} (${repository.url}): push of ${subject} snapshot ${snapshot.id} failed: ${error instanceof HoststoreError ? error.message : String((error as Error)?.message ?? error)}`,
             );
       recordPush(ctx, key, repository, snapshot, attemptAt, undefined, failure.message);
-      appendJournal(ctx, `backup push ${subject} snapshot ${snapshot.id} to ${repository.name} failed: ${failure.message}`);
+      appendJournal(
+        ctx,
+        `backup push ${subject} snapshot ${snapshot.id} to ${repository.name} failed: ${failure.message}`,
+      );
       throw failure;
     }
   });
@@ -90,7 +99,6 @@ async function push(ctx: HandlerContext, repository: PushRepository, given: Snap
       `backup repository ${repository.name} (${repository.url}): snapshot ${snapshot.id} of ${snapshot.kind} ${snapshot.storage} is gone (pruned or deleted) before it was pushed; the next run pushes the newest one`,
     );
   const initialised = (await openRepository(ctx.root, repository, { create: true })) === 'created';
-  if (initialised) ctx.log(`backup repository ${repository.name} (${repository.url}): initialised (restic init)`);
   const tags = backupTags({
     kind: snapshot.kind,
     project: snapshot.project,
@@ -100,24 +108,37 @@ async function push(ctx: HandlerContext, repository: PushRepository, given: Snap
     checksumMethod: snapshot.checksumMethod ?? 'full',
     size: stat.isDirectory() ? 0 : stat.size,
   });
-  const { stdout } = await restic(ctx.root, repository, [
-    'backup',
-    '--json',
-    ...tags.flatMap((t) => ['--tag', t]),
-    '--time',
-    resticTime(snapshot.createdAt),
-    location,
-  ]);
+  const { stdout, stderr, exitCode } = await restic(
+    ctx.root,
+    repository,
+    ['backup', '--json', ...tags.flatMap((t) => ['--tag', t]), '--time', resticTime(snapshot.createdAt), location],
+    // 3: a snapshot was saved, but some of the source could not be read.
+    { allowExitCodes: [3] },
+  );
   const summary = jsonLines(stdout).find(
     (d): d is { message_type: 'summary'; snapshot_id: string; data_added: number; total_bytes_processed: number } =>
       typeof d === 'object' && d !== null && (d as { message_type?: unknown }).message_type === 'summary',
   );
+  if (exitCode === 3) {
+    // An incomplete backup must never be restored as this snapshot: forget it at once.
+    if (summary && typeof summary.snapshot_id === 'string')
+      await restic(ctx.root, repository, ['forget', summary.snapshot_id]).catch(() => undefined);
+    const said = stderr.trim().split('\n').filter(Boolean).pop() ?? 'some of it could not be read';
+    throw new BackupError(
+      `backup repository ${repository.name} (${repository.url}): restic could not read all of snapshot ${snapshot.id} (${said.slice(0, 200)}); the incomplete backup was forgotten and the next run pushes again`,
+    );
+  }
   if (!summary || typeof summary.snapshot_id !== 'string')
     throw new BackupError(
       `backup repository ${repository.name} (${repository.url}): restic backup ended without its summary; run \`hoststore backup verify\``,
     );
   // The summary names the new snapshot by its short id: read it back whole (and check it is ours).
-  const { stdout: listed } = await restic(ctx.root, repository, ['snapshots', '--json', '--no-lock', summary.snapshot_id]);
+  const { stdout: listed } = await restic(ctx.root, repository, [
+    'snapshots',
+    '--json',
+    '--no-lock',
+    summary.snapshot_id,
+  ]);
   const backup = (JSON.parse(listed || '[]') as unknown[]).map((s) => entryOf(s as never)).find(Boolean);
   if (!backup)
     throw new BackupError(

@@ -43,7 +43,11 @@ export interface PushRecord {
    * The last pushes' restic ids and what each added (newest last, at most PUSH_HISTORY): restic 0.14 keeps
    * no per-snapshot statistics, so `backup list` shows data added from here for backups this host pushed.
    */
-  readonly pushes?: ReadonlyArray<{ readonly backupId: string; readonly snapshot: string; readonly bytesAdded: number }>;
+  readonly pushes?: ReadonlyArray<{
+    readonly backupId: string;
+    readonly snapshot: string;
+    readonly bytesAdded: number;
+  }>;
 }
 
 export const PUSH_HISTORY = 100;

@@ -22,8 +22,13 @@ export function parseEnvironment(text: string, file: string): Record<string, str
     const where = `${file} line ${index + 1}`;
     const eq = line.indexOf('=');
     if (eq < 0)
-      throw new BackupError(`environment file ${where}: is not KEY=value; write one variable a line, for example AWS_ACCESS_KEY_ID=...`);
-    const key = line.slice(0, eq).replace(/^export\s+/, '').trim();
+      throw new BackupError(
+        `environment file ${where}: is not KEY=value; write one variable a line, for example AWS_ACCESS_KEY_ID=...`,
+      );
+    const key = line
+      .slice(0, eq)
+      .replace(/^export\s+/, '')
+      .trim();
     if (!KEY.test(key))
       throw new BackupError(
         `environment file ${where}: the name before '=' must be letters, digits and _ in capitals, not starting with a digit (^[A-Z_][A-Z0-9_]*$); fix that line`,

@@ -166,7 +166,9 @@ export function classifyResticError(stderr: string): { failure: BackupFailure; s
     };
   // Only a config file that is plainly absent: a path blocked by a file, a permission or a lost mount is no
   // evidence that there are no backups, and must never make a restore start empty.
-  if (/unable to open config file: .*(no such file or directory|file does not exist|NoSuchKey|404 Not Found)/i.test(all))
+  if (
+    /unable to open config file: .*(no such file or directory|file does not exist|NoSuchKey|404 Not Found)/i.test(all)
+  )
     return {
       failure: 'no-repository',
       said: 'there is no restic repository at that location',
@@ -196,7 +198,11 @@ export function classifyResticError(stderr: string): { failure: BackupFailure; s
       said: `cannot reach it (${(ssh ? ssh.replace(/^subprocess ssh: (ssh: )?/, '') : said).slice(0, 200)})`,
       fix: 'check that the server is up and reachable from this host (network, credentials, sftp.command); local snapshots are kept and the next run tries again',
     };
-  return { failure: 'other', said, fix: 'see restic’s message above; run `hoststore backup verify` to check the repository' };
+  return {
+    failure: 'other',
+    said,
+    fix: 'see restic’s message above; run `hoststore backup verify` to check the repository',
+  };
 }
 
 export function resticError(

@@ -66,7 +66,8 @@ export async function restoreBackupTo(
     }
     // Moved into place only if still nothing is there (link fails on an existing name; a directory is renamed after a check).
     if (entry.kind === 'directory') {
-      if (fs.lstatSync(target, { throwIfNoEntry: false })) throw new RefusedError(`refusing to restore over ${target}: it exists`);
+      if (fs.lstatSync(target, { throwIfNoEntry: false }))
+        throw new RefusedError(`refusing to restore over ${target}: it exists`);
       fs.renameSync(temporary, target);
     } else {
       fs.linkSync(temporary, target);

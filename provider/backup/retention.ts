@@ -22,7 +22,11 @@ export interface RetentionResult {
 }
 
 /** The backups that retention lets go, without touching the repository (for a dry run and the tests). */
-export function remoteCandidates(entries: readonly BackupEntry[], retention: RemoteRetention, now: Date): BackupEntry[] {
+export function remoteCandidates(
+  entries: readonly BackupEntry[],
+  retention: RemoteRetention,
+  now: Date,
+): BackupEntry[] {
   const byId = new Map(entries.map((e) => [e.id, e]));
   return toPrune(
     entries.map((e) => ({ id: e.id, createdAt: e.time })),

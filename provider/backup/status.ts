@@ -34,8 +34,15 @@ export interface BackupStatusRow {
 }
 
 /** The newest local snapshot of a storage (safety snapshots of an in-place restore are not the storage's history). */
-function newestSnapshot(ctx: HandlerContext, kind: StorageKind, project: string, storage: string): SnapshotRecord | undefined {
-  const all = listSnapshots(ctx, storage).filter((s) => s.kind === kind && s.project === project && s.trigger !== 'safety');
+function newestSnapshot(
+  ctx: HandlerContext,
+  kind: StorageKind,
+  project: string,
+  storage: string,
+): SnapshotRecord | undefined {
+  const all = listSnapshots(ctx, storage).filter(
+    (s) => s.kind === kind && s.project === project && s.trigger !== 'safety',
+  );
   return all[all.length - 1];
 }
 
@@ -47,7 +54,8 @@ export function statusRow(
 ): BackupStatusRow {
   const newest = newestSnapshot(ctx, target.kind, target.project, target.storage);
   const url =
-    push?.url ?? ctx.registry.get<RepositoryRecord>(REPOSITORIES, repositoryKey(target.project, target.repository))?.url;
+    push?.url ??
+    ctx.registry.get<RepositoryRecord>(REPOSITORIES, repositoryKey(target.project, target.repository))?.url;
   const failing =
     push?.lastError !== undefined && (!push.lastPushedAt || (push.lastAttemptAt ?? '') >= push.lastPushedAt);
   const pushedAt = push?.lastPushedSnapshotAt;
@@ -102,10 +110,19 @@ export function backupStatus(ctx: HandlerContext): BackupStatusRow[] {
     if (!repository) continue;
     const key = pushKey(record.storageKind, record.project, record.storage, repository);
     if (!rows.has(key))
-      rows.set(key, statusRow(ctx, { kind: record.storageKind, project: record.project, storage: record.storage, repository }, undefined));
+      rows.set(
+        key,
+        statusRow(
+          ctx,
+          { kind: record.storageKind, project: record.project, storage: record.storage, repository },
+          undefined,
+        ),
+      );
   }
   return [...rows.values()].sort(
     (a, b) =>
-      a.project.localeCompare(b.project) || a.storage.localeCompare(b.storage) || a.repository.localeCompare(b.repository),
+      a.project.localeCompare(b.project) ||
+      a.storage.localeCompare(b.storage) ||
+      a.repository.localeCompare(b.repository),
   );
 }

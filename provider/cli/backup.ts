@@ -4,7 +4,8 @@ import type { BackupOptions } from '../commands/backup.js';
 import { action } from './action.js';
 import { examples, globalsOf, jsonOption, projectOption, rootOption } from './options.js';
 
-const run = async (args: string[], options: BackupOptions) => (await import('../commands/backup.js')).backup(args, options);
+const run = async (args: string[], options: BackupOptions) =>
+  (await import('../commands/backup.js')).backup(args, options);
 
 const repositoryOption = () =>
   new Option(
@@ -14,7 +15,10 @@ const repositoryOption = () =>
 const passwordFileOption = () =>
   new Option('--password-file <file>', "with --repository URL: the repository's password (root-owned, mode 0600)");
 const environmentFileOption = () =>
-  new Option('--environment-file <file>', 'with --repository URL: KEY=value credentials restic reads (s3: and the like)');
+  new Option(
+    '--environment-file <file>',
+    'with --repository URL: KEY=value credentials restic reads (s3: and the like)',
+  );
 
 interface RepositoryFlagValues {
   repository?: string;
@@ -90,7 +94,9 @@ export function backupCommand(): Command {
   );
   backup.addCommand(
     new Command('status')
-      .description('per replicated storage: last snapshot, last pushed, lag, bytes sent, state (in-sync, behind, failing)')
+      .description(
+        'per replicated storage: last snapshot, last pushed, lag, bytes sent, state (in-sync, behind, failing)',
+      )
       .addOption(rootOption())
       .addOption(projectOption())
       .addOption(jsonOption())
@@ -106,7 +112,10 @@ export function backupCommand(): Command {
       .addOption(environmentFileOption())
       .addOption(new Option('--read-data', 'also read and hash every pack (all the data: slow, and downloads it all)'))
       .addOption(jsonOption())
-      .addHelpText('after', examples('hoststore backup verify', 'hoststore backup verify --repository offsite --read-data'))
+      .addHelpText(
+        'after',
+        examples('hoststore backup verify', 'hoststore backup verify --repository offsite --read-data'),
+      )
       .action(
         action(async (options: RepositoryFlagValues & { readData?: boolean }, command: Command) =>
           run(['verify'], { ...globalsOf(command), ...repositoryFlags(options), readData: options.readData ?? false }),

@@ -18,8 +18,10 @@ import type { PolicyRecord } from '../handlers/snapshot-policy.js';
 import type { GlobalOptions } from '../cli.js';
 import { findItem } from './list.js';
 import { formatBytes, printJson, table } from './format.js';
+import { commandHint, shellWord } from '../command-hint.js';
 import { resolveRepository, type RepositoryFlags, type ResolvedRepository } from '../backup/resolve-repository.js';
 import type { BackupEntry } from '../backup/backups.js';
+import { BACKUPS, pushKey, type PushRecord } from '../backup/records.js';
 import type { BackupStatusRow } from '../backup/status.js';
 
 export interface BackupOptions extends GlobalOptions, RepositoryFlags {
@@ -103,11 +105,32 @@ async function push(ctx: HandlerContext, name: string, options: BackupOptions): 
       const fresh = ctx.registry.storage(storage.kind, storage.project, storage.name) ?? storage;
       return newestSnapshot(ctx, fresh) ?? takeSnapshot(ctx, fresh, 'manual');
     }));
+  // Pushed already: another push would only add a duplicate that remote retention's count would spend a slot on.
+  const done = ctx.registry.get<PushRecord>(
+    BACKUPS,
+    pushKey(storage.kind, storage.project, storage.name, repository.name),
+  );
+  if (done?.lastPushedSnapshot === snapshot.id && done.url === repository.url && done.lastBackupId) {
+    if (options.json)
+      printJson({
+        snapshot: snapshot.id,
+        repository: repository.name,
+        url: repository.url,
+        alreadyPushed: true,
+        backupId: done.lastBackupId,
+      });
+    else
+      process.stdout.write(
+        `${storage.kind} ${storage.name}: its newest snapshot ${snapshot.id} is already in ${repository.name} (${repository.url}) as backup ${done.lastBackupId.slice(0, 8)}; take a new one (${commandHint(ctx.root, `snapshot create ${storage.name}`)}) to push the current data\n`,
+      );
+    return 0;
+  }
+  ctx.log(`sending ${storage.kind} ${storage.name} snapshot ${snapshot.id} to ${repository.name} (${repository.url})`);
   const result = await pushSnapshot(ctx, { ...repository, project: repository.project ?? storage.project }, snapshot);
   if (options.json) printJson({ snapshot: snapshot.id, repository: repository.name, url: repository.url, ...result });
   else
     process.stdout.write(
-      `pushed ${storage.kind} ${storage.name} snapshot ${snapshot.id} to ${repository.name} (${repository.url}): backup ${result.backup.shortId}, ${formatBytes(result.bytesAdded)} added of ${formatBytes(result.bytesProcessed)} read\n`,
+      `pushed ${storage.kind} ${storage.name} snapshot ${snapshot.id} to ${repository.name} (${repository.url}${result.initialised ? ', made by this push' : ''}): backup ${result.backup.shortId}, ${formatBytes(result.bytesAdded)} added of ${formatBytes(result.bytesProcessed)} read\n`,
     );
   return 0;
 }
@@ -153,12 +176,15 @@ async function restore(ctx: HandlerContext, id: string, name: string, options: B
   const entry = await backupById(ctx, repository, id);
   if (!entry)
     throw new HoststoreError(
-      `no backup ${id} in ${repository.name} (${repository.url}); see hoststore backup list${options.repository ? ` --repository ${options.repository}` : ''}`,
+      `no backup ${id} in ${repository.name} (${repository.url}); see ${commandHint(ctx.root, `backup list${options.repository ? ` --repository ${shellWord(options.repository)}` : ''}`)}`,
     );
   const target = storagePath({ kind: entry.kind, root: options.root, project: entry.project, name });
   return withRootLock(options.root, { holder: `hoststore backup restore ${id}` }, async () => {
     if (ctx.registry.storage(entry.kind, entry.project, name) || fs.existsSync(target))
       throw new RefusedError(`${entry.kind} ${name} already exists; restore to a new name`);
+    ctx.log(
+      `restoring backup ${entry.shortId} (${entry.kind} ${entry.storage}, ${entry.time}) from ${repository.name} (${repository.url})`,
+    );
     const restored = await restoreBackupTo({ ...ctx, rootLocked: true }, repository, entry, target);
     const now = ctx.now().toISOString();
     ctx.registry.putStorage({

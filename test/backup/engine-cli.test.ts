@@ -38,72 +38,121 @@ const hasRestic = () => {
 };
 const resticTest = (name: string, fn: () => Promise<void>) => (hasRestic() ? hostTest() : test.skip)(name, fn, 240_000);
 
-resticTest('push (taking a snapshot), list, status, verify and restore on another root, in text and --json', async () => {
-  // GIVEN a disk with data and its project's repository recorded on the root
-  await converge(
-    storageHandler,
-    makeContext(host.root, { log: () => undefined }),
-    storageHandler.validate(storageWire(host.root)),
-  );
-  writeRandom(imagePath(host.root, 'disk', 'app', 'data'), 128 * MiB, 16 * MiB);
-  repo.recordOn(host.root);
+resticTest(
+  'push (taking a snapshot), list, status, verify and restore on another root, in text and --json',
+  async () => {
+    // GIVEN a disk with data and its project's repository recorded on the root
+    await converge(
+      storageHandler,
+      makeContext(host.root, { log: () => undefined }),
+      storageHandler.validate(storageWire(host.root)),
+    );
+    writeRandom(imagePath(host.root, 'disk', 'app', 'data'), 128 * MiB, 16 * MiB);
+    repo.recordOn(host.root);
 
-  // WHEN the disk, which has no snapshot yet, is pushed
-  const pushed = cli(host.root, 'backup', 'push', 'data', '--json');
-  expect(pushed).toMatchObject({ status: 0 });
-  const push = JSON.parse(pushed.stdout);
-  expect(push).toMatchObject({
-    repository: 'offsite',
-    url: repo.url,
-    initialised: true,
-    backup: { kind: 'disk', project: 'app', storage: 'data', snapshot: push.snapshot },
-  });
-  const id: string = push.backup.id;
-  expect(id).toMatch(/^[0-9a-f]{64}$/);
-
-  // THEN list shows it (by the recorded name, and by URL from a root that records nothing)
-  const listed = cli(host.root, 'backup', 'list');
-  expect(listed.status).toBe(0);
-  expect(listed.stdout).toMatch(/^ID +HOST +PROJECT +STORAGE +TIME +SIZE +ADDED +SNAPSHOT/);
-  expect(listed.stdout).toContain(id.slice(0, 8));
-  expect(listed.stdout).toMatch(/disk data .* 1\.0 GiB/);
-  const byUrl = cli(other.root, 'backup', 'list', 'data', '--repository', repo.url, '--password-file', repo.passwordFile, '--json');
-  expect(byUrl.status).toBe(0);
-  expect(JSON.parse(byUrl.stdout)).toEqual([expect.objectContaining({ id, shortId: id.slice(0, 8), storage: 'data', size: 1024 * MiB })]);
-
-  // AND status says in sync, with what was sent
-  const status = cli(host.root, 'backup', 'status', '--json');
-  expect(status.status).toBe(0);
-  expect(JSON.parse(status.stdout)).toEqual([
-    expect.objectContaining({
-      kind: 'disk',
-      project: 'app',
-      storage: 'data',
+    // WHEN the disk, which has no snapshot yet, is pushed
+    const pushed = cli(host.root, 'backup', 'push', 'data', '--json');
+    expect(pushed).toMatchObject({ status: 0 });
+    const push = JSON.parse(pushed.stdout);
+    expect(push).toMatchObject({
       repository: 'offsite',
-      state: 'in-sync',
-      lastPushedSnapshot: push.snapshot,
-      lagSeconds: 0,
-      bytesAdded: push.bytesAdded,
-    }),
-  ]);
-  expect(cli(host.root, 'backup', 'status').stdout).toMatch(/disk app\/data +offsite +in-sync/);
+      url: repo.url,
+      initialised: true,
+      backup: { kind: 'disk', project: 'app', storage: 'data', snapshot: push.snapshot },
+    });
+    const id: string = push.backup.id;
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
 
-  // AND verify checks the repository
-  const verified = cli(host.root, 'backup', 'verify');
-  expect(verified).toMatchObject({ status: 0, stdout: `backup repository offsite (${repo.url}): intact (restic check: no errors were found)\n` });
+    // AND pushing again without a newer snapshot adds nothing
+    const twice = cli(host.root, 'backup', 'push', 'data');
+    expect(twice).toMatchObject({ status: 0 });
+    expect(twice.stdout).toBe(
+      `disk data: its newest snapshot ${push.snapshot} is already in offsite (${repo.url}) as backup ${id.slice(0, 8)}; take a new one (hoststore snapshot create data --root ${host.root}) to push the current data\n`,
+    );
 
-  // WHEN another root restores the backup by its short id
-  const restored = cli(other.root, 'backup', 'restore', id.slice(0, 8), '--to', 'data', '--repository', repo.url, '--password-file', repo.passwordFile);
-  expect(restored.stderr).toBe('');
-  expect(restored.status).toBe(0);
-  expect(restored.stdout).toMatch(/^restored backup [0-9a-f]{8} \(disk data from .*\) as disk data at .*\/disks\/data\.img; declare a Disk named 'data' to mount it\n$/);
-  // THEN it is a managed disk there, the data byte for byte
-  expect(cli(other.root, 'list', '--json').stdout).toContain('"data"');
-  execFileSync('cmp', [imagePath(other.root, 'disk', 'app', 'data'), imagePath(host.root, 'disk', 'app', 'data')]);
-  // AND a second restore to the same name is refused (exit 3), nothing overwritten
-  const again = cli(other.root, 'backup', 'restore', id.slice(0, 8), '--to', 'data', '--repository', repo.url, '--password-file', repo.passwordFile);
-  expect(again).toMatchObject({ status: 3, stderr: 'hoststore: disk data already exists; restore to a new name\n' });
-});
+    // THEN list shows it (by the recorded name, and by URL from a root that records nothing)
+    const listed = cli(host.root, 'backup', 'list');
+    expect(listed.status).toBe(0);
+    expect(listed.stdout).toMatch(/^ID +HOST +PROJECT +STORAGE +TIME +SIZE +ADDED +SNAPSHOT/);
+    expect(listed.stdout).toContain(id.slice(0, 8));
+    expect(listed.stdout).toMatch(/disk data .* 1\.0 GiB/);
+    const byUrl = cli(
+      other.root,
+      'backup',
+      'list',
+      'data',
+      '--repository',
+      repo.url,
+      '--password-file',
+      repo.passwordFile,
+      '--json',
+    );
+    expect(byUrl.status).toBe(0);
+    expect(JSON.parse(byUrl.stdout)).toEqual([
+      expect.objectContaining({ id, shortId: id.slice(0, 8), storage: 'data', size: 1024 * MiB }),
+    ]);
+
+    // AND status says in sync, with what was sent
+    const status = cli(host.root, 'backup', 'status', '--json');
+    expect(status.status).toBe(0);
+    expect(JSON.parse(status.stdout)).toEqual([
+      expect.objectContaining({
+        kind: 'disk',
+        project: 'app',
+        storage: 'data',
+        repository: 'offsite',
+        state: 'in-sync',
+        lastPushedSnapshot: push.snapshot,
+        lagSeconds: 0,
+        bytesAdded: push.bytesAdded,
+      }),
+    ]);
+    expect(cli(host.root, 'backup', 'status').stdout).toMatch(/disk app\/data +offsite +in-sync/);
+
+    // AND verify checks the repository
+    const verified = cli(host.root, 'backup', 'verify');
+    expect(verified).toMatchObject({
+      status: 0,
+      stdout: `backup repository offsite (${repo.url}): intact (restic check: no errors were found)\n`,
+    });
+
+    // WHEN another root restores the backup by its short id
+    const restored = cli(
+      other.root,
+      'backup',
+      'restore',
+      id.slice(0, 8),
+      '--to',
+      'data',
+      '--repository',
+      repo.url,
+      '--password-file',
+      repo.passwordFile,
+    );
+    expect(restored.stderr).toBe('');
+    expect(restored.status).toBe(0);
+    expect(restored.stdout).toMatch(
+      /^restoring backup [0-9a-f]{8} \(disk data, .*\) from command-line \(.*\)\nrestored backup [0-9a-f]{8} \(disk data from .*\) as disk data at .*\/disks\/data\.img; declare a Disk named 'data' to mount it\n$/,
+    );
+    // THEN it is a managed disk there, the data byte for byte
+    expect(cli(other.root, 'list', '--json').stdout).toContain('"data"');
+    execFileSync('cmp', [imagePath(other.root, 'disk', 'app', 'data'), imagePath(host.root, 'disk', 'app', 'data')]);
+    // AND a second restore to the same name is refused (exit 3), nothing overwritten
+    const again = cli(
+      other.root,
+      'backup',
+      'restore',
+      id.slice(0, 8),
+      '--to',
+      'data',
+      '--repository',
+      repo.url,
+      '--password-file',
+      repo.passwordFile,
+    );
+    expect(again).toMatchObject({ status: 3, stderr: 'hoststore: disk data already exists; restore to a new name\n' });
+  },
+);
 
 resticTest('bad --repository values are one line each (exit 2)', async () => {
   repo.recordOn(host.root);
@@ -113,7 +162,8 @@ resticTest('bad --repository values are one line each (exit 2)', async () => {
   });
   expect(cli(host.root, 'backup', 'list', '--repository', '/srv/x')).toMatchObject({
     status: 2,
-    stderr: 'hoststore: --repository /srv/x is a URL, so it needs --password-file FILE (the repository\'s password, in a root-owned file of mode 0600)\n',
+    stderr:
+      "hoststore: --repository /srv/x is a URL, so it needs --password-file FILE (the repository's password, in a root-owned file of mode 0600)\n",
   });
   expect(cli(host.root, 'backup', 'list', '--repository', 'ftp:x')).toMatchObject({ status: 2 });
   expect(cli(host.root, 'backup', 'restore', 'abcd1234')).toMatchObject({ status: 2 });

@@ -33,7 +33,12 @@ hostTest()(
     await openRepository(host.root, repo.record, { create: true });
     // GIVEN a restic prune stopped while it holds the exclusive lock
     const prune = spawn('restic', ['prune'], {
-      env: { ...process.env, RESTIC_REPOSITORY: repo.url, RESTIC_PASSWORD_FILE: repo.passwordFile, RESTIC_CACHE_DIR: path.join(repo.dir, 'cache') },
+      env: {
+        ...process.env,
+        RESTIC_REPOSITORY: repo.url,
+        RESTIC_PASSWORD_FILE: repo.passwordFile,
+        RESTIC_CACHE_DIR: path.join(repo.dir, 'cache'),
+      },
       stdio: 'ignore',
     });
     try {
@@ -45,7 +50,9 @@ hostTest()(
       while (Date.now() < deadline && !held());
       prune.kill('SIGSTOP');
       // WHEN hoststore writes to it
-      const error = (await restic(host.root, repo.record, ['backup', repo.passwordFile]).catch((e: unknown) => e)) as BackupError;
+      const error = (await restic(host.root, repo.record, ['backup', repo.passwordFile]).catch(
+        (e: unknown) => e,
+      )) as BackupError;
       // THEN one line says who holds it and what to do
       expect(error).toBeInstanceOf(BackupError);
       expect(error.failure).toBe('locked');
@@ -87,7 +94,9 @@ hostTest()('one push at a time per root: a second waits, then fails naming the f
   release();
   await first;
   await expect(
-    withBackupLock(host.root, 'run-due', () => withBackupLock(host.root, 'push', async () => 'inner', { timeoutMs: 0 })),
+    withBackupLock(host.root, 'run-due', () =>
+      withBackupLock(host.root, 'push', async () => 'inner', { timeoutMs: 0 }),
+    ),
   ).resolves.toBe('inner');
   expect(fs.existsSync(path.join(host.root, 'registry', 'backup.lock'))).toBe(false);
 });
@@ -120,4 +129,17 @@ test.each([
   expect(message).toMatch(expected);
   expect(message).not.toMatch(/secretvalue|cat \/x|=x/);
   expect(message).not.toContain('\n');
+});
+
+hostTest()('a backup lock left by a killed push is broken once its process is gone', async () => {
+  fs.mkdirSync(path.join(host.root, 'registry'), { recursive: true, mode: 0o700 });
+  // A pid that is surely not running: a child that has exited.
+  const gone = spawn('true');
+  await new Promise((r) => gone.on('close', r));
+  fs.writeFileSync(
+    path.join(host.root, 'registry', 'backup.lock'),
+    JSON.stringify({ pid: gone.pid, holder: 'hoststore backup push data', since: '2026-01-01T00:00:00.000Z' }),
+    { mode: 0o600 },
+  );
+  await expect(withBackupLock(host.root, 'next push', async () => 'ran', { timeoutMs: 2000 })).resolves.toBe('ran');
 });

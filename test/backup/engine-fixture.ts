@@ -69,7 +69,15 @@ export function makeEngineRepository(options: { environment?: string; name?: str
 
 /** Writes `bytes` of random data into `file` at `offset` (no truncation): data the snapshot will hold. */
 export function writeRandom(file: string, offset: number, bytes: number): void {
-  execFileSync('dd', ['if=/dev/urandom', `of=${file}`, 'bs=1M', `seek=${offset >> 20}`, `count=${bytes >> 20}`, 'conv=notrunc,fsync', 'status=none']);
+  execFileSync('dd', [
+    'if=/dev/urandom',
+    `of=${file}`,
+    'bs=1M',
+    `seek=${offset >> 20}`,
+    `count=${bytes >> 20}`,
+    'conv=notrunc,fsync',
+    'status=none',
+  ]);
 }
 
 export function allocatedBytes(file: string): number {

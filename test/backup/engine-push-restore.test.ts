@@ -41,7 +41,10 @@ beforeEach(() => {
 afterEach(() => {
   host.cleanup();
   repo.remove();
-  for (const m of made.splice(0)) ('cleanup' in m ? m.cleanup() : m.remove());
+  for (const m of made.splice(0)) {
+    if ('cleanup' in m) m.cleanup();
+    else m.remove();
+  }
 });
 
 const ctx = (root = host.root) => makeContext(root, { log: () => undefined });
@@ -72,102 +75,132 @@ const hasRestic = () => {
 const resticTest = (name: string, fn: () => Promise<void>, timeout = 180_000) =>
   (hasRestic() ? hostTest() : test.skip)(name, fn, timeout);
 
-resticTest('push, change 64 MiB, push again: only the change is added; restored on another root byte-identical and sparse', async () => {
-  // GIVEN a 1 GiB disk holding 32 MiB of data, and a repository that does not exist yet
-  const image = await disk();
-  writeRandom(image, 256 * MiB, 32 * MiB);
-  const cacheBefore = rootResticCache();
-  const first = await snapshotOf();
-  // WHEN it is pushed
-  const pushed = await pushSnapshot(ctx(), repo.record, first);
-  // THEN the repository was made and holds the snapshot, tagged
-  expect(pushed.initialised).toBe(true);
-  expect(pushed.backup).toMatchObject({
-    kind: 'disk',
-    project: 'app',
-    storage: 'data',
-    snapshot: first.id,
-    sha256: first.sha256,
-    size: 1024 * MiB,
-    path: snapshotLocation(host.root, first),
-  });
-  expect(pushed.bytesAdded).toBeGreaterThan(30 * MiB);
-  // WHEN 64 MiB change and it is pushed again
-  writeRandom(image, 600 * MiB, 64 * MiB);
-  const second = await snapshotOf();
-  const again = await pushSnapshot(ctx(), repo.record, second);
-  // THEN what restic added is the change, not the image (at most twice the change)
-  expect(again.initialised).toBe(false);
-  expect(again.bytesAdded).toBeGreaterThan(60 * MiB);
-  expect(again.bytesAdded).toBeLessThanOrEqual(2 * 64 * MiB);
-  const record = ctx().registry.get<PushRecord>(BACKUPS, pushKey('disk', 'app', 'data', 'offsite'));
-  expect(record).toMatchObject({
-    lastPushedSnapshot: second.id,
-    lastPushedSnapshotAt: second.createdAt,
-    lastBackupId: again.backup.id,
-    bytesAdded: again.bytesAdded,
-    url: repo.url,
-  });
-  expect(record?.lastError).toBeUndefined();
-  expect(backupStatus(ctx())).toEqual([
-    expect.objectContaining({ storage: 'data', repository: 'offsite', state: 'in-sync', lagSeconds: 0 }),
-  ]);
-  // WHEN another root (another host) restores the newest backup
-  const other = makeHostFixture();
-  made.push(other);
-  const entry = await findBackup(ctx(other.root), repo.record, { kind: 'disk', project: 'app', storage: 'data' }, 'latest');
-  expect(entry?.id).toBe(again.backup.id);
-  const target = imagePath(other.root, 'disk', 'app', 'data');
-  await restoreBackupTo(ctx(other.root), repo.record, entry!, target);
-  // THEN it is the snapshot byte for byte, and allocates what the data takes, not the nominal size
-  execFileSync('cmp', [target, snapshotLocation(host.root, second)]);
-  expect(allocatedBytes(target)).toBeLessThanOrEqual(1.1 * allocatedBytes(snapshotLocation(host.root, second)));
-  expect(fs.readdirSync(path.dirname(target))).toEqual(['data.img']);
-  // AND it never writes over existing storage
-  await expect(restoreBackupTo(ctx(other.root), repo.record, entry!, target)).rejects.toThrow(RefusedError);
-  // AND restic's cache is under the root, never root's own
-  expect(fs.statSync(path.join(host.root, 'cache', 'restic')).mode & 0o777).toBe(0o700);
-  expect(rootResticCache()).toEqual(cacheBefore);
-});
+resticTest(
+  'push, change 64 MiB, push again: only the change is added; restored on another root byte-identical and sparse',
+  async () => {
+    // GIVEN a 1 GiB disk holding 32 MiB of data, and a repository that does not exist yet
+    const image = await disk();
+    writeRandom(image, 256 * MiB, 32 * MiB);
+    const cacheBefore = rootResticCache();
+    const first = await snapshotOf();
+    // WHEN it is pushed
+    const pushed = await pushSnapshot(ctx(), repo.record, first);
+    // THEN the repository was made and holds the snapshot, tagged
+    expect(pushed.initialised).toBe(true);
+    expect(pushed.backup).toMatchObject({
+      kind: 'disk',
+      project: 'app',
+      storage: 'data',
+      snapshot: first.id,
+      sha256: first.sha256,
+      size: 1024 * MiB,
+      path: snapshotLocation(host.root, first),
+    });
+    expect(pushed.bytesAdded).toBeGreaterThan(30 * MiB);
+    // WHEN 64 MiB change and it is pushed again
+    writeRandom(image, 600 * MiB, 64 * MiB);
+    const second = await snapshotOf();
+    const again = await pushSnapshot(ctx(), repo.record, second);
+    // THEN what restic added is the change, not the image (at most twice the change)
+    expect(again.initialised).toBe(false);
+    expect(again.bytesAdded).toBeGreaterThan(60 * MiB);
+    expect(again.bytesAdded).toBeLessThanOrEqual(2 * 64 * MiB);
+    const record = ctx().registry.get<PushRecord>(BACKUPS, pushKey('disk', 'app', 'data', 'offsite'));
+    expect(record).toMatchObject({
+      lastPushedSnapshot: second.id,
+      lastPushedSnapshotAt: second.createdAt,
+      lastBackupId: again.backup.id,
+      bytesAdded: again.bytesAdded,
+      url: repo.url,
+    });
+    expect(record?.lastError).toBeUndefined();
+    expect(backupStatus(ctx())).toEqual([
+      expect.objectContaining({ storage: 'data', repository: 'offsite', state: 'in-sync', lagSeconds: 0 }),
+    ]);
+    // WHEN another root (another host) restores the newest backup
+    const other = makeHostFixture();
+    made.push(other);
+    const entry = await findBackup(
+      ctx(other.root),
+      repo.record,
+      { kind: 'disk', project: 'app', storage: 'data' },
+      'latest',
+    );
+    expect(entry?.id).toBe(again.backup.id);
+    const target = imagePath(other.root, 'disk', 'app', 'data');
+    await restoreBackupTo(ctx(other.root), repo.record, entry!, target);
+    // THEN it is the snapshot byte for byte, and allocates what the data takes, not the nominal size
+    execFileSync('cmp', [target, snapshotLocation(host.root, second)]);
+    expect(allocatedBytes(target)).toBeLessThanOrEqual(1.1 * allocatedBytes(snapshotLocation(host.root, second)));
+    expect(fs.readdirSync(path.dirname(target))).toEqual(['data.img']);
+    // AND it never writes over existing storage
+    await expect(restoreBackupTo(ctx(other.root), repo.record, entry!, target)).rejects.toThrow(RefusedError);
+    // AND restic's cache is under the root, never root's own
+    expect(fs.statSync(path.join(host.root, 'cache', 'restic')).mode & 0o777).toBe(0o700);
+    expect(rootResticCache()).toEqual(cacheBefore);
+  },
+);
 
-resticTest('a wrong password is one line naming the repository; the failure is recorded, the last success kept', async () => {
-  await disk();
-  const first = await snapshotOf();
-  await pushSnapshot(ctx(), repo.record, first);
-  const wrong = path.join(repo.dir, 'secret', 'wrong');
-  writeSecret(wrong, 'not the password\n');
-  const second = await snapshotOf();
-  const failed = pushSnapshot(ctx(), { ...repo.record, passwordFile: wrong }, second);
-  await expect(failed).rejects.toThrow(BackupError);
-  const error = (await failed.catch((e: unknown) => e)) as BackupError;
-  expect(error.failure).toBe('wrong-password');
-  expect(error.message).toBe(
-    `backup repository offsite (${repo.url}): wrong password (no key of the repository opens with it); put the password this repository was made with in the password file, or point passwordFile at the right file`,
-  );
-  expect(error.message).not.toContain('\n');
-  const record = ctx().registry.get<PushRecord>(BACKUPS, pushKey('disk', 'app', 'data', 'offsite'));
-  expect(record).toMatchObject({ lastPushedSnapshot: first.id, lastError: error.message });
-  expect(backupStatus(ctx())).toEqual([
-    expect.objectContaining({ state: 'failing', error: error.message, lastPushedSnapshot: first.id }),
-  ]);
-  // AND a later success clears it
-  await pushSnapshot(ctx(), repo.record, second);
-  expect(backupStatus(ctx())).toEqual([expect.objectContaining({ state: 'in-sync', lastPushedSnapshot: second.id })]);
-});
+resticTest(
+  'a wrong password is one line naming the repository; the failure is recorded, the last success kept',
+  async () => {
+    await disk();
+    const first = await snapshotOf();
+    await pushSnapshot(ctx(), repo.record, first);
+    const wrong = path.join(repo.dir, 'secret', 'wrong');
+    writeSecret(wrong, 'not the password\n');
+    const second = await snapshotOf();
+    const failed = pushSnapshot(ctx(), { ...repo.record, passwordFile: wrong }, second);
+    await expect(failed).rejects.toThrow(BackupError);
+    const error = (await failed.catch((e: unknown) => e)) as BackupError;
+    expect(error.failure).toBe('wrong-password');
+    expect(error.message).toBe(
+      `backup repository offsite (${repo.url}): wrong password (no key of the repository opens with it); put the password this repository was made with in the password file, or point passwordFile at the right file`,
+    );
+    expect(error.message).not.toContain('\n');
+    const record = ctx().registry.get<PushRecord>(BACKUPS, pushKey('disk', 'app', 'data', 'offsite'));
+    expect(record).toMatchObject({ lastPushedSnapshot: first.id, lastError: error.message });
+    expect(backupStatus(ctx())).toEqual([
+      expect.objectContaining({ state: 'failing', error: error.message, lastPushedSnapshot: first.id }),
+    ]);
+    // AND a restore with it fails the same way, leaving nothing behind
+    const entry = await findBackup(ctx(), repo.record, { kind: 'disk', project: 'app', storage: 'data' }, 'latest');
+    const other = makeHostFixture();
+    made.push(other);
+    const target = imagePath(other.root, 'disk', 'app', 'data');
+    const wrongRepo = { ...repo.record, passwordFile: wrong };
+    const restoreError = (await restoreBackupTo(ctx(other.root), wrongRepo, entry!, target).catch(
+      (e: unknown) => e,
+    )) as BackupError;
+    expect(restoreError).toBeInstanceOf(BackupError);
+    expect(restoreError.failure).toBe('wrong-password');
+    expect(fs.readdirSync(path.dirname(target))).toEqual([]);
+    // AND a later success clears it
+    await pushSnapshot(ctx(), repo.record, second);
+    expect(backupStatus(ctx())).toEqual([expect.objectContaining({ state: 'in-sync', lastPushedSnapshot: second.id })]);
+  },
+);
 
-resticTest('an environment file that sets RESTIC_PASSWORD is refused in one line, before restic runs, its value never shown', async () => {
-  const withEnv = makeEngineRepository({ environment: '# credentials\nAWS_ACCESS_KEY_ID=AKIAEXAMPLE\nRESTIC_PASSWORD="hunter2-secret"\n' });
-  made.push(withEnv);
-  await disk();
-  const snap = await snapshotOf();
-  const error = (await pushSnapshot(ctx(), withEnv.record, snap).catch((e: unknown) => e)) as BackupError;
-  expect(error).toBeInstanceOf(BackupError);
-  expect(error.message).toMatch(
-    new RegExp(`^environment file ${withEnv.record.environmentFile} line 3: RESTIC_PASSWORD may not be set there: .*; remove that line$`),
-  );
-  expect(error.message).not.toContain('hunter2');
-  expect(fs.existsSync(withEnv.url)).toBe(false);
-});
+resticTest(
+  'an environment file that sets RESTIC_PASSWORD is refused in one line, before restic runs, its value never shown',
+  async () => {
+    const withEnv = makeEngineRepository({
+      environment: '# credentials\nAWS_ACCESS_KEY_ID=AKIAEXAMPLE\nRESTIC_PASSWORD="hunter2-secret"\n',
+    });
+    made.push(withEnv);
+    await disk();
+    const snap = await snapshotOf();
+    const error = (await pushSnapshot(ctx(), withEnv.record, snap).catch((e: unknown) => e)) as BackupError;
+    expect(error).toBeInstanceOf(BackupError);
+    expect(error.message).toMatch(
+      new RegExp(
+        `^environment file ${withEnv.record.environmentFile} line 3: RESTIC_PASSWORD may not be set there: .*; remove that line$`,
+      ),
+    );
+    expect(error.message).not.toContain('hunter2');
+    expect(fs.existsSync(withEnv.url)).toBe(false);
+  },
+);
 
 resticTest('secrets reach restic through the environment: argv holds no password, URL or credential', async () => {
   // GIVEN restic wrapped by a logger of its argv first on PATH, and a repository with an environment file
@@ -196,7 +229,8 @@ resticTest('secrets reach restic through the environment: argv holds no password
   const argv = fs.readFileSync(log, 'utf8');
   expect(argv).toContain('backup');
   expect(argv).toContain('ENV-SEEN');
-  for (const secret of [PASSWORD, 'topsecret-value-123', withEnv.url, withEnv.passwordFile]) expect(argv).not.toContain(secret);
+  for (const secret of [PASSWORD, 'topsecret-value-123', withEnv.url, withEnv.passwordFile])
+    expect(argv).not.toContain(secret);
 });
 
 resticTest('remote retention forgets what the rules let go, never the newest, and prunes', async () => {
@@ -220,7 +254,9 @@ resticTest('a directory volume is pushed and restored as a tree with the same ch
   await converge(
     storageHandler,
     ctx(),
-    storageHandler.validate(storageWire(host.root, { kind: 'directory', name: 'files', size_gb: '', filesystem: '' } as never)),
+    storageHandler.validate(
+      storageWire(host.root, { kind: 'directory', name: 'files', size_gb: '', filesystem: '' } as never),
+    ),
   );
   const dir = path.join(host.root, 'projects', 'app', 'directories', 'files');
   fs.mkdirSync(path.join(dir, 'sub'));
@@ -250,3 +286,22 @@ resticTest('findBackup: no repository at the path is "no backup"; a path that ca
   expect(error.failure).not.toBe('no-repository');
   expect(error.message).toMatch(/^backup repository offsite \(.*\/blocked\/repo\): .*not a directory/);
 });
+
+resticTest(
+  'a snapshot pruned before its push: the failure is recorded in one line, the next push sends a newer one',
+  async () => {
+    await disk();
+    const old = await snapshotOf();
+    fs.chmodSync(path.dirname(snapshotLocation(host.root, old)), 0o700);
+    fs.rmSync(snapshotLocation(host.root, old), { force: true });
+    const error = (await pushSnapshot(ctx(), repo.record, old).catch((e: unknown) => e)) as BackupError;
+    expect(error).toBeInstanceOf(BackupError);
+    expect(error.message).toBe(
+      `backup repository offsite (${repo.url}): snapshot ${old.id} of disk data is gone (pruned or deleted) before it was pushed; the next run pushes the newest one`,
+    );
+    expect(backupStatus(ctx())).toEqual([expect.objectContaining({ state: 'failing', error: error.message })]);
+    const newer = await snapshotOf();
+    await pushSnapshot(ctx(), repo.record, newer);
+    expect(backupStatus(ctx())).toEqual([expect.objectContaining({ state: 'in-sync', lastPushedSnapshot: newer.id })]);
+  },
+);
