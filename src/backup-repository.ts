@@ -87,13 +87,17 @@ export class BackupRepository extends Construct {
     );
     // Something other than a path where a path belongs may be the secret itself: never echoed.
     const notAPath = (v: unknown) =>
-      typeof v === 'string' && !v.startsWith('/') ? 'a value that is not a path, not shown: it may be the secret itself' : undefined;
+      typeof v === 'string' && !v.startsWith('/')
+        ? 'a value that is not a path, not shown: it may be the secret itself'
+        : undefined;
     checkHidden(p, isToken, 'passwordFile', props.passwordFile, secretPathRule('password'), notAPath);
     if (props.environmentFile !== undefined)
       checkHidden(p, isToken, 'environmentFile', props.environmentFile, secretPathRule('KEY=value lines'), notAPath);
     if (props.options !== undefined) {
       if (typeof props.options !== 'object' || props.options === null || Array.isArray(props.options))
-        p.add(`\`options\` must be an object of restic extended options, such as { 'sftp.command': '...' } (got ${Array.isArray(props.options) ? 'an array' : typeof props.options})`);
+        p.add(
+          `\`options\` must be an object of restic extended options, such as { 'sftp.command': '...' } (got ${Array.isArray(props.options) ? 'an array' : typeof props.options})`,
+        );
       else
         for (const [key, value] of Object.entries(props.options)) {
           if (isToken(value)) p.add(`\`options\` ${key} must be a literal string at synth (got a token)`);
@@ -134,7 +138,10 @@ export class BackupRepository extends Construct {
 function secretPathRule(holds: string): Rule {
   return (v) => {
     const problem = absolutePathRule(v);
-    return problem && `must be the absolute path of a file on the storage host holding the ${holds} (${problem}), never the secret itself`;
+    return (
+      problem &&
+      `must be the absolute path of a file on the storage host holding the ${holds} (${problem}), never the secret itself`
+    );
   };
 }
 
@@ -162,17 +169,22 @@ function checkHidden(
 export function fromBackupProblems(value: unknown, project: StorageProject): string[] {
   if (value === undefined) return [];
   if (typeof value !== 'object' || value === null || Array.isArray(value))
-    return [`\`fromBackup\` must be an object such as { repository: offsite, snapshot: 'latest' } (got ${Array.isArray(value) ? 'an array' : JSON.stringify(value) ?? typeof value})`];
+    return [
+      `\`fromBackup\` must be an object such as { repository: offsite, snapshot: 'latest' } (got ${Array.isArray(value) ? 'an array' : (JSON.stringify(value) ?? typeof value)})`,
+    ];
   const problems = unknownPropProblems(value, FROM_BACKUP_PROPS, '`fromBackup`', 'fromBackup.');
   const from = value as FromBackup;
   if (!(from.repository instanceof BackupRepository))
-    problems.push(`\`fromBackup.repository\` must be a BackupRepository (got ${from.repository === undefined ? 'undefined' : typeof from.repository})`);
+    problems.push(
+      `\`fromBackup.repository\` must be a BackupRepository (got ${from.repository === undefined ? 'undefined' : typeof from.repository})`,
+    );
   else if (from.repository.project !== project)
     problems.push(
       `\`fromBackup.repository\` must belong to the same StorageProject: ${from.repository.node.path} is in project '${from.repository.project.name}', this storage is in '${project.name}'; declare a BackupRepository in '${project.name}' (it may name the same repository)`,
     );
   const snapshot = from.snapshot ?? LATEST_BACKUP;
   const problem = backupSnapshotRule(snapshot);
-  if (problem) problems.push(`\`fromBackup.snapshot\` ${problem} (got ${JSON.stringify(snapshot) ?? String(snapshot)})`);
+  if (problem)
+    problems.push(`\`fromBackup.snapshot\` ${problem} (got ${JSON.stringify(snapshot) ?? String(snapshot)})`);
   return problems;
 }

@@ -7,7 +7,12 @@ import { z } from 'zod';
 import type { Cron as CronType } from 'croner';
 import { moduleRequire } from './module-context.cjs';
 import { hostAddressRule } from './host-connection.js';
-import { parseFromBackupField, parseRepositoryField, type BackupRepositoryWire, type FromBackupWire } from './backup-spec.js';
+import {
+  parseFromBackupField,
+  parseRepositoryField,
+  type BackupRepositoryWire,
+  type FromBackupWire,
+} from './backup-spec.js';
 
 /**
  * croner, loaded on the first cron rule: every handler start loads this module, and only snapshot
@@ -348,18 +353,19 @@ export const storageSpecSchema = wireObject(
         if (spec.kind === 'volume' && spec.filesystem !== 'ext4') issues.push(['filesystem', 'volumes are ext4 only']);
       }
       if (spec.from_backup !== undefined && spec.from_snapshot !== '')
-        issues.push(['from_backup', 'must not be set together with from_snapshot (a storage is created from one source)']);
+        issues.push([
+          'from_backup',
+          'must not be set together with from_snapshot (a storage is created from one source)',
+        ]);
       return issues;
     },
   },
-).transform(
-  ({ from_backup, ...spec }) => ({
-    ...spec,
-    size_gb: optionalNumber(spec.size_gb),
-    shared: spec.shared === 'true',
-    ...(from_backup === undefined ? {} : { from_backup: parseFromBackupField(from_backup).value as FromBackupWire }),
-  }),
-);
+).transform(({ from_backup, ...spec }) => ({
+  ...spec,
+  size_gb: optionalNumber(spec.size_gb),
+  shared: spec.shared === 'true',
+  ...(from_backup === undefined ? {} : { from_backup: parseFromBackupField(from_backup).value as FromBackupWire }),
+}));
 
 /** Fields that say *which* attachment this is: one replica of one service seeing one storage at one path. */
 const mountIdentityShape = {

@@ -440,7 +440,11 @@ function wireOf(record: RepositoryRecord): BackupRepositoryWire {
 }
 
 /** Records (or updates) the repository so `--repository NAME` finds it; unchanged records keep their time. */
-function upsertRepository(ctx: Parameters<typeof snapshotPolicyHandler.create>[0], project: string, wire: BackupRepositoryWire): void {
+function upsertRepository(
+  ctx: Parameters<typeof snapshotPolicyHandler.create>[0],
+  project: string,
+  wire: BackupRepositoryWire,
+): void {
   const key = repositoryKey(project, wire.name);
   const existing = ctx.registry.get<RepositoryRecord>(REPOSITORIES, key);
   if (existing && encodeRepository(wireOf(existing)) === encodeRepository(wire)) return;
@@ -502,7 +506,13 @@ function replicationChanges(ctx: HandlerContextOf, spec: SnapshotPolicySpec, act
     ['remote_retention_count', actual.remoteRetentionCount, spec.remote_retention_count],
   ] as const)
     if (from !== to)
-      changes.push({ field, from: from === undefined ? '' : String(from), to: to === undefined ? '' : String(to), kind: 'setting', safety: 'safe' });
+      changes.push({
+        field,
+        from: from === undefined ? '' : String(from),
+        to: to === undefined ? '' : String(to),
+        kind: 'setting',
+        safety: 'safe',
+      });
   return changes;
 }
 

@@ -14,13 +14,21 @@ import {
   Volume,
   type BackupRepositoryProps,
 } from '../../src/index.js';
-import { encodeFromBackup, encodeRepository, parseFromBackupField, parseRepositoryField } from '../../src/backup-spec.js';
+import {
+  encodeFromBackup,
+  encodeRepository,
+  parseFromBackupField,
+  parseRepositoryField,
+} from '../../src/backup-spec.js';
 import { byPath, errors, synth } from './synth-helpers.js';
 
 /** From JavaScript any value may arrive: the constructs must report it, not crash. */
 const js = <T>(value: unknown): T => value as T;
 const PASS = '/etc/hoststore/offsite.pass';
-const offsiteProps: BackupRepositoryProps = { repository: 'sftp:backup@backup-1.internal:/srv/hoststore', passwordFile: PASS };
+const offsiteProps: BackupRepositoryProps = {
+  repository: 'sftp:backup@backup-1.internal:/srv/hoststore',
+  passwordFile: PASS,
+};
 const offsite = (p: StorageProject, props: Partial<BackupRepositoryProps> = {}) =>
   new BackupRepository(p, 'offsite', { ...offsiteProps, ...props });
 const input = (json: any, path: string) => byPath(json)[path].input;
@@ -29,7 +37,10 @@ describe('BackupRepository', () => {
   test('renders nothing by itself, and holds its props; its name is its id', () => {
     let repository: BackupRepository | undefined;
     const json = synth((p) => {
-      repository = offsite(p, { environmentFile: '/etc/hoststore/offsite.env', options: { 'sftp.command': 'ssh x -s sftp' } });
+      repository = offsite(p, {
+        environmentFile: '/etc/hoststore/offsite.env',
+        options: { 'sftp.command': 'ssh x -s sftp' },
+      });
     });
     expect(Object.keys(byPath(json))).toEqual(['stack/proj/manifest']);
     expect(repository).toMatchObject({
@@ -54,8 +65,14 @@ describe('BackupRepository', () => {
   });
 
   test.each([
-    ['backups/relative', '`repository` must be an absolute path or a restic repository URL starting with local:, sftp:, rest:, s3:, b2:, azure:, gs:, swift:, rclone: (got "backups/relative")'],
-    ['ftp:host:/x', '`repository` must be an absolute path or a restic repository URL starting with local:, sftp:, rest:, s3:, b2:, azure:, gs:, swift:, rclone: (got "ftp:host:/x")'],
+    [
+      'backups/relative',
+      '`repository` must be an absolute path or a restic repository URL starting with local:, sftp:, rest:, s3:, b2:, azure:, gs:, swift:, rclone: (got "backups/relative")',
+    ],
+    [
+      'ftp:host:/x',
+      '`repository` must be an absolute path or a restic repository URL starting with local:, sftp:, rest:, s3:, b2:, azure:, gs:, swift:, rclone: (got "ftp:host:/x")',
+    ],
     ['', '`repository` must not be empty (got "")'],
     ['local:relative', '`repository` must name an absolute path after local: (got "local:relative")'],
   ])('repository %j is refused in one line', (repository, message) => {
@@ -70,12 +87,19 @@ describe('BackupRepository', () => {
     expect(lines.join('\n')).not.toContain('hunter2');
   });
 
-  test.each(['passwordFile', 'environmentFile'] as const)('the secret itself pasted as %s is refused without echoing it', (prop) => {
-    const lines = errors((p) => offsite(p, { [prop]: 'hunter2-the-actual-password' }));
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^\\[stack/proj/offsite\\] \`${prop}\` must be the absolute path of a file on the storage host holding the .*never the secret itself \\(got a value that is not a path, not shown: it may be the secret itself\\)$`));
-    expect(lines[0]).not.toContain('hunter2');
-  });
+  test.each(['passwordFile', 'environmentFile'] as const)(
+    'the secret itself pasted as %s is refused without echoing it',
+    (prop) => {
+      const lines = errors((p) => offsite(p, { [prop]: 'hunter2-the-actual-password' }));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        new RegExp(
+          `^\\[stack/proj/offsite\\] \`${prop}\` must be the absolute path of a file on the storage host holding the .*never the secret itself \\(got a value that is not a path, not shown: it may be the secret itself\\)$`,
+        ),
+      );
+      expect(lines[0]).not.toContain('hunter2');
+    },
+  );
 
   test('a path with shell characters is refused, showing the path', () => {
     expect(errors((p) => offsite(p, { passwordFile: '/etc/hoststore/my pass' }))).toEqual([
@@ -101,7 +125,9 @@ describe('BackupRepository', () => {
   });
 
   test('options: restic extended options only, one line each; values are not echoed', () => {
-    expect(errors((p) => offsite(p, { options: js({ 'sftp.command': 'ssh -s sftp', Bad: 'x', 's3.region': 5 }) }))).toEqual([
+    expect(
+      errors((p) => offsite(p, { options: js({ 'sftp.command': 'ssh -s sftp', Bad: 'x', 's3.region': 5 }) })),
+    ).toEqual([
       '[stack/proj/offsite] `options` option "Bad" must be a restic extended option name (backend.option, for example sftp.command)',
       '[stack/proj/offsite] `options` option s3.region must be a string',
     ]);
@@ -134,7 +160,11 @@ describe('SnapshotPolicy replicateTo', () => {
   test('renders replicate_to (canonical JSON) and the remote retention; default 30 days', () => {
     const json = synth((p) => {
       const v = new Volume(p, 'db', { sizeGb: 1 });
-      new SnapshotPolicy(p, 'nightly', { storage: v, schedule: '0 4 * * *', replicateTo: offsite(p, { options: { 'sftp.command': 'ssh b', 'sftp.args': '-v' } }) });
+      new SnapshotPolicy(p, 'nightly', {
+        storage: v,
+        schedule: '0 4 * * *',
+        replicateTo: offsite(p, { options: { 'sftp.command': 'ssh b', 'sftp.args': '-v' } }),
+      });
     });
     const spec = input(json, 'stack/proj/nightly/identity-1');
     expect(spec.replicate_to).toBe(
@@ -159,13 +189,33 @@ describe('SnapshotPolicy replicateTo', () => {
       const r = offsite(p);
       policies.plain = new SnapshotPolicy(p, 'plain', { storage: v, schedule: '0 4 * * *' });
       policies.short = new SnapshotPolicy(p, 'short', { storage: v, schedule: '0 4 * * *', replicateTo: r });
-      policies.long = new SnapshotPolicy(p, 'long', { storage: v, schedule: '0 4 * * *', retentionDays: 90, replicateTo: r });
-      policies.count = new SnapshotPolicy(p, 'count', { storage: v, schedule: '0 4 * * *', replicateTo: r, remoteRetentionCount: 10 });
-      policies.both = new SnapshotPolicy(p, 'both', { storage: v, schedule: '0 4 * * *', replicateTo: r, remoteRetentionDays: 7, remoteRetentionCount: 10 });
+      policies.long = new SnapshotPolicy(p, 'long', {
+        storage: v,
+        schedule: '0 4 * * *',
+        retentionDays: 90,
+        replicateTo: r,
+      });
+      policies.count = new SnapshotPolicy(p, 'count', {
+        storage: v,
+        schedule: '0 4 * * *',
+        replicateTo: r,
+        remoteRetentionCount: 10,
+      });
+      policies.both = new SnapshotPolicy(p, 'both', {
+        storage: v,
+        schedule: '0 4 * * *',
+        replicateTo: r,
+        remoteRetentionDays: 7,
+        remoteRetentionCount: 10,
+      });
       policies.daily = SnapshotPolicy.daily(p, 'daily', { storage: v, replicateTo: r });
       policies.hourly = SnapshotPolicy.hourly(p, 'hourly', { storage: v, replicateTo: r, remoteRetentionCount: 48 });
     });
-    expect(policies.plain).toMatchObject({ replicateTo: undefined, remoteRetentionDays: undefined, remoteRetentionCount: undefined });
+    expect(policies.plain).toMatchObject({
+      replicateTo: undefined,
+      remoteRetentionDays: undefined,
+      remoteRetentionCount: undefined,
+    });
     expect(policies.short).toMatchObject({ remoteRetentionDays: 30, remoteRetentionCount: undefined });
     expect(policies.long).toMatchObject({ remoteRetentionDays: 90 });
     expect(policies.count).toMatchObject({ remoteRetentionDays: undefined, remoteRetentionCount: 10 });
@@ -175,9 +225,12 @@ describe('SnapshotPolicy replicateTo', () => {
   });
 
   test('a policy without replicateTo renders no replication field at all', () => {
-    const json = synth((p) => new SnapshotPolicy(p, 'nightly', { storage: new Volume(p, 'db', { sizeGb: 1 }), schedule: '0 4 * * *' }));
+    const json = synth(
+      (p) => new SnapshotPolicy(p, 'nightly', { storage: new Volume(p, 'db', { sizeGb: 1 }), schedule: '0 4 * * *' }),
+    );
     const spec = input(json, 'stack/proj/nightly/identity-1');
-    for (const field of ['replicate_to', 'remote_retention_days', 'remote_retention_count']) expect(spec).not.toHaveProperty(field);
+    for (const field of ['replicate_to', 'remote_retention_days', 'remote_retention_count'])
+      expect(spec).not.toHaveProperty(field);
   });
 
   test.each([
@@ -187,15 +240,27 @@ describe('SnapshotPolicy replicateTo', () => {
     [1.5, 'must be a whole number, 1 or more (got 1.5)'],
     [-1, 'must be a whole number, 1 or more (got -1)'],
   ])('remoteRetentionDays %p', (days, problem) => {
-    const lines = errors((p) =>
-      new SnapshotPolicy(p, 'nightly', { storage: new Volume(p, 'db', { sizeGb: 1 }), schedule: '0 4 * * *', replicateTo: offsite(p), remoteRetentionDays: days }),
+    const lines = errors(
+      (p) =>
+        new SnapshotPolicy(p, 'nightly', {
+          storage: new Volume(p, 'db', { sizeGb: 1 }),
+          schedule: '0 4 * * *',
+          replicateTo: offsite(p),
+          remoteRetentionDays: days,
+        }),
     );
     expect(lines).toEqual(problem ? [`[stack/proj/nightly] \`remoteRetentionDays\` ${problem}`] : []);
   });
 
   test('remoteRetentionDays beyond the wire limit is refused as the handler would', () => {
-    const lines = errors((p) =>
-      new SnapshotPolicy(p, 'nightly', { storage: new Volume(p, 'db', { sizeGb: 1 }), schedule: '0 4 * * *', replicateTo: offsite(p), remoteRetentionDays: 36501 }),
+    const lines = errors(
+      (p) =>
+        new SnapshotPolicy(p, 'nightly', {
+          storage: new Volume(p, 'db', { sizeGb: 1 }),
+          schedule: '0 4 * * *',
+          replicateTo: offsite(p),
+          remoteRetentionDays: 36501,
+        }),
     );
     expect(lines).toEqual([
       '[stack/proj/nightly] renders a spec the handler would refuse: remote_retention_days: must be a whole number from 1 to 36500 (got "36501")',
@@ -203,7 +268,16 @@ describe('SnapshotPolicy replicateTo', () => {
   });
 
   test.each(['remoteRetentionDays', 'remoteRetentionCount'] as const)('%s without replicateTo is refused', (prop) => {
-    expect(errors((p) => new SnapshotPolicy(p, 'nightly', { storage: new Volume(p, 'db', { sizeGb: 1 }), schedule: '0 4 * * *', [prop]: 5 }))).toEqual([
+    expect(
+      errors(
+        (p) =>
+          new SnapshotPolicy(p, 'nightly', {
+            storage: new Volume(p, 'db', { sizeGb: 1 }),
+            schedule: '0 4 * * *',
+            [prop]: 5,
+          }),
+      ),
+    ).toEqual([
       `[stack/proj/nightly] \`${prop}\` applies only with \`replicateTo\` (it says how long backups stay in the repository): set replicateTo or leave it out (got 5)`,
     ]);
   });
@@ -213,17 +287,32 @@ describe('SnapshotPolicy replicateTo', () => {
     const a = new StorageProject(stack, 'a', { cli: '/opt/h/cli.js' });
     const b = new StorageProject(stack, 'b', { cli: '/opt/h/cli.js' });
     const theirs = offsite(a);
-    new SnapshotPolicy(b, 'nightly', { storage: new Volume(b, 'db', { sizeGb: 1 }), schedule: '0 4 * * *', replicateTo: theirs });
-    new SnapshotPolicy(b, 'other', { storage: new Volume(b, 'db2', { sizeGb: 1 }), schedule: '0 4 * * *', replicateTo: js('/srv/backups') });
+    new SnapshotPolicy(b, 'nightly', {
+      storage: new Volume(b, 'db', { sizeGb: 1 }),
+      schedule: '0 4 * * *',
+      replicateTo: theirs,
+    });
+    new SnapshotPolicy(b, 'other', {
+      storage: new Volume(b, 'db2', { sizeGb: 1 }),
+      schedule: '0 4 * * *',
+      replicateTo: js('/srv/backups'),
+    });
     expect(() => Testing.synth(stack, true)).toThrow(
       "[stack/b/nightly] `replicateTo` must belong to the same StorageProject: stack/a/offsite is in project 'a', this policy is in 'b'; declare a BackupRepository in 'b' (it may name the same repository)",
     );
-    expect(() => Testing.synth(stack, true)).toThrow('[stack/b/other] `replicateTo` must be a BackupRepository (got string)');
+    expect(() => Testing.synth(stack, true)).toThrow(
+      '[stack/b/other] `replicateTo` must be a BackupRepository (got string)',
+    );
   });
 
-  test("an invalid repository is its own line, not repeated by the policy that uses it", () => {
-    const lines = errors((p) =>
-      new SnapshotPolicy(p, 'nightly', { storage: new Volume(p, 'db', { sizeGb: 1 }), schedule: '0 4 * * *', replicateTo: offsite(p, { repository: 'nope' }) }),
+  test('an invalid repository is its own line, not repeated by the policy that uses it', () => {
+    const lines = errors(
+      (p) =>
+        new SnapshotPolicy(p, 'nightly', {
+          storage: new Volume(p, 'db', { sizeGb: 1 }),
+          schedule: '0 4 * * *',
+          replicateTo: offsite(p, { repository: 'nope' }),
+        }),
     );
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^\[stack\/proj\/offsite\] `repository` must be an absolute path/);
@@ -239,9 +328,16 @@ describe('Volume and Disk fromBackup', () => {
       new Volume(p, 'files', { type: 'directory', fromBackup: { repository: r, snapshot: 'latest' } });
     });
     const repository = { name: 'offsite', url: offsiteProps.repository, password_file: PASS };
-    expect(input(json, 'stack/proj/pg/identity').from_backup).toBe(encodeFromBackup({ repository, snapshot: 'latest' }));
-    expect(input(json, 'stack/proj/db/identity').from_backup).toBe(encodeFromBackup({ repository, snapshot: '4f3c2a1b' }));
-    expect(parseFromBackupField(input(json, 'stack/proj/files/identity').from_backup).value).toEqual({ repository, snapshot: 'latest' });
+    expect(input(json, 'stack/proj/pg/identity').from_backup).toBe(
+      encodeFromBackup({ repository, snapshot: 'latest' }),
+    );
+    expect(input(json, 'stack/proj/db/identity').from_backup).toBe(
+      encodeFromBackup({ repository, snapshot: '4f3c2a1b' }),
+    );
+    expect(parseFromBackupField(input(json, 'stack/proj/files/identity').from_backup).value).toEqual({
+      repository,
+      snapshot: 'latest',
+    });
     expect(input(json, 'stack/proj/pg/identity').from_snapshot).toBe('');
     // Only a create reads it: it is never part of the identity.
     expect(byPath(json)['stack/proj/pg/identity'].triggers_replace).not.toHaveProperty('from_backup');
@@ -254,9 +350,18 @@ describe('Volume and Disk fromBackup', () => {
   });
 
   test.each([
-    ['4f3c2a1', "`fromBackup.snapshot` must be 'latest' or a restic snapshot id (8 to 64 lowercase hex digits, as `hoststore backup list` shows) (got \"4f3c2a1\")"],
-    ['4F3C2A1B', "`fromBackup.snapshot` must be 'latest' or a restic snapshot id (8 to 64 lowercase hex digits, as `hoststore backup list` shows) (got \"4F3C2A1B\")"],
-    ['a'.repeat(65), `\`fromBackup.snapshot\` must be 'latest' or a restic snapshot id (8 to 64 lowercase hex digits, as \`hoststore backup list\` shows) (got "${'a'.repeat(65)}")`],
+    [
+      '4f3c2a1',
+      '`fromBackup.snapshot` must be \'latest\' or a restic snapshot id (8 to 64 lowercase hex digits, as `hoststore backup list` shows) (got "4f3c2a1")',
+    ],
+    [
+      '4F3C2A1B',
+      '`fromBackup.snapshot` must be \'latest\' or a restic snapshot id (8 to 64 lowercase hex digits, as `hoststore backup list` shows) (got "4F3C2A1B")',
+    ],
+    [
+      'a'.repeat(65),
+      `\`fromBackup.snapshot\` must be 'latest' or a restic snapshot id (8 to 64 lowercase hex digits, as \`hoststore backup list\` shows) (got "${'a'.repeat(65)}")`,
+    ],
     ['a'.repeat(64), undefined],
     ['4f3c2a1b', undefined],
   ])('fromBackup.snapshot %j', (snapshot, problem) => {
@@ -266,13 +371,20 @@ describe('Volume and Disk fromBackup', () => {
 
   test('not together with fromSnapshot', () => {
     expect(
-      errors((p) => new Disk(p, 'pg', { name: 'pg', fromSnapshot: 'pg.20260101T000000Z.disk', fromBackup: { repository: offsite(p) } })),
+      errors(
+        (p) =>
+          new Disk(p, 'pg', {
+            name: 'pg',
+            fromSnapshot: 'pg.20260101T000000Z.disk',
+            fromBackup: { repository: offsite(p) },
+          }),
+      ),
     ).toEqual([
       '[stack/proj/pg] `fromBackup` and `fromSnapshot` are both set (fromSnapshot "pg.20260101T000000Z.disk"): a storage is created from one source; keep one',
     ]);
   });
 
-  test("a repository of another project, a missing one, and an unknown key are refused", () => {
+  test('a repository of another project, a missing one, and an unknown key are refused', () => {
     const stack = new TerraformStack(Testing.app() as App, 'stack');
     const a = new StorageProject(stack, 'a', { cli: '/opt/h/cli.js' });
     const b = new StorageProject(stack, 'b', { cli: '/opt/h/cli.js' });
@@ -293,7 +405,7 @@ describe('Volume and Disk fromBackup', () => {
     );
     expect(message).toContain('[stack/b/pg2] `fromBackup.repository` must be a BackupRepository (got undefined)');
     expect(message).toContain(
-      "[stack/b/pg3] `fromBackup` must be an object such as { repository: offsite, snapshot: 'latest' } (got \"offsite\")",
+      '[stack/b/pg3] `fromBackup` must be an object such as { repository: offsite, snapshot: \'latest\' } (got "offsite")',
     );
   });
 

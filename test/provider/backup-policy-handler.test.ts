@@ -70,7 +70,9 @@ async function withStorage(): Promise<void> {
   await converge(
     storageHandler,
     ctx(),
-    storageHandler.validate(storageWire(fx.host.root, { kind: 'directory', name: 'files', size_gb: '', filesystem: '' })),
+    storageHandler.validate(
+      storageWire(fx.host.root, { kind: 'directory', name: 'files', size_gb: '', filesystem: '' }),
+    ),
   );
 }
 
@@ -110,7 +112,10 @@ describe('wire', () => {
 
   test('the contract table (what `hoststore diff` reads) classes the new fields: replicate_to readable, from_backup ignored', () => {
     const before = policyWire({ replicate_to: encodeRepository(repo()), remote_retention_days: '90' });
-    const after = policyWire({ replicate_to: encodeRepository(repo({ url: '/srv/elsewhere' })), remote_retention_count: '4' });
+    const after = policyWire({
+      replicate_to: encodeRepository(repo({ url: '/srv/elsewhere' })),
+      remote_retention_count: '4',
+    });
     expect(classifyChanges('snapshot-policy', before, after)).toEqual([
       {
         field: 'replicate_to',
@@ -221,7 +226,9 @@ describe('converge', () => {
         to: '',
         kind: 'setting',
         safety: 'safe',
-        reason: expect.stringContaining(`pushes stop; the backups already in offsite (${fx.host.path('repo')}) stay there`),
+        reason: expect.stringContaining(
+          `pushes stop; the backups already in offsite (${fx.host.path('repo')}) stay there`,
+        ),
       }),
     );
     await converge(snapshotPolicyHandler, ctx(), plain);
@@ -311,8 +318,16 @@ describe('hoststore plan', () => {
     const app = new App({ outdir });
     const p = new StorageProject(new TerraformStack(app, 'st'), 'app', { root: fx.host.path('hs') });
     const files = new Volume(p, 'files', { type: 'directory' });
-    const offsite = new BackupRepository(p, 'offsite', { repository: url, passwordFile: path.join(secrets, 'offsite.pass') });
-    new SnapshotPolicy(p, 'nightly', { storage: files, schedule: '0 4 * * *', replicateTo: offsite, remoteRetentionDays: 90 });
+    const offsite = new BackupRepository(p, 'offsite', {
+      repository: url,
+      passwordFile: path.join(secrets, 'offsite.pass'),
+    });
+    new SnapshotPolicy(p, 'nightly', {
+      storage: files,
+      schedule: '0 4 * * *',
+      replicateTo: offsite,
+      remoteRetentionDays: 90,
+    });
     app.synth();
     return outdir;
   }
@@ -326,7 +341,9 @@ describe('hoststore plan', () => {
     expect(created.stdout).toContain(
       `replicate_to: ∅ -> offsite (${fx.host.path('repo-a')}) (each new scheduled snapshot is pushed there after it is taken, and kept there 90 days)`,
     );
-    expect(hoststore(['apply', '--app', first, '--auto-approve'], undefined, { HOSTSTORE_CRON_DIR: fx.cronDir }).status).toBe(0);
+    expect(
+      hoststore(['apply', '--app', first, '--auto-approve'], undefined, { HOSTSTORE_CRON_DIR: fx.cronDir }).status,
+    ).toBe(0);
     const moved = plan(synthOut('sftp:backup@backup-2.internal:/srv/hoststore', 'out-b'));
     expect(moved.status).toBe(0);
     expect(moved.stdout).toContain(

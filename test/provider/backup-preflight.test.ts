@@ -5,7 +5,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { RESTIC_MISSING, findRestic, repositoryPreflight, resticMissing, secretFileProblem } from '../../provider/backup/preflight.js';
+import {
+  RESTIC_MISSING,
+  findRestic,
+  repositoryPreflight,
+  resticMissing,
+  secretFileProblem,
+} from '../../provider/backup/preflight.js';
 
 const NOBODY = 65534;
 const WHAT = "backup repository offsite's password file";
@@ -89,7 +95,9 @@ describe('secretFileProblem', () => {
     fs.writeFileSync(file, 'x', { mode: 0o600 });
     fs.chownSync(sub, NOBODY, NOBODY);
     expect(secretFileProblem(file, WHAT)).toMatch(
-      new RegExp(`the directory ${sub} above it is not owned by root \\(owner nobody \\(uid ${NOBODY}\\), mode 0755\\)`),
+      new RegExp(
+        `the directory ${sub} above it is not owned by root \\(owner nobody \\(uid ${NOBODY}\\), mode 0755\\)`,
+      ),
     );
   });
 
@@ -144,7 +152,9 @@ describe('repositoryPreflight', () => {
     const password = secret();
     const environment = secret('offsite.env', 'AWS_ACCESS_KEY_ID=x\n');
     expect(repositoryPreflight({ name: 'offsite', passwordFile: password, environmentFile: environment })).toEqual([]);
-    expect(repositoryPreflight({ name: 'offsite', password_file: password, environment_file: environment })).toEqual([]);
+    expect(repositoryPreflight({ name: 'offsite', password_file: password, environment_file: environment })).toEqual(
+      [],
+    );
   });
 
   test('every problem is listed, one line each: restic missing, password file, environment file', () => {
