@@ -147,7 +147,10 @@ function scrub(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-/** What restic's stderr means, and the fix we offer. */
+/**
+ * What restic's stderr means, and the fix we offer. The fix is for every caller (push, restore, list, verify):
+ * what a failed scheduled push leaves behind is said where pushes are reported (plan's checks), not here.
+ */
 export function classifyResticError(stderr: string): { failure: BackupFailure; said: string; fix: string } {
   const lines = stderr
     .split('\n')
@@ -196,7 +199,7 @@ export function classifyResticError(stderr: string): { failure: BackupFailure; s
     return {
       failure: 'unreachable',
       said: `cannot reach it (${(ssh ? ssh.replace(/^subprocess ssh: (ssh: )?/, '') : said).slice(0, 200)})`,
-      fix: 'check that the server is up and reachable from this host (network, credentials, sftp.command); local snapshots are kept and the next run tries again',
+      fix: 'check that the server is up and reachable from this host (network, credentials, sftp.command)',
     };
   return {
     failure: 'other',

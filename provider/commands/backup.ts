@@ -23,6 +23,7 @@ import { resolveRepository, type RepositoryFlags, type ResolvedRepository } from
 import type { BackupEntry } from '../backup/backups.js';
 import { BACKUPS, pushKey, type PushRecord } from '../backup/records.js';
 import type { BackupStatusRow } from '../backup/status.js';
+import { adoptHint } from './adopt-hint.js';
 
 export interface BackupOptions extends GlobalOptions, RepositoryFlags {
   /** `restore --to NAME`. */
@@ -209,7 +210,7 @@ async function restore(ctx: HandlerContext, id: string, name: string, options: B
     if (options.json) printJson({ backup: entry, kind: entry.kind, name, project: entry.project, ...restored });
     else
       process.stdout.write(
-        `restored backup ${entry.shortId} (${entry.kind} ${entry.storage} from ${entry.host}, ${entry.time}) as ${entry.kind} ${name} at ${target}; declare ${entry.kind === 'disk' ? `a Disk named '${name}'` : `a Volume named '${name}'`} to mount it\n`,
+        `restored backup ${entry.shortId} (${entry.kind} ${entry.storage} from ${entry.host}, ${entry.time}) as ${entry.kind} ${name} at ${target}; ${adoptHint(entry.kind, name)}\n`,
       );
     return 0;
   });

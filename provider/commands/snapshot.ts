@@ -29,6 +29,7 @@ import { snapshotEntries, type SnapshotEntry } from './read-data.js';
 import type { GlobalOptions } from '../cli.js';
 import { findItem } from './list.js';
 import { formatBytes, printJson, table } from './format.js';
+import { adoptHint } from './adopt-hint.js';
 
 export interface SnapshotOptions extends GlobalOptions {
   readonly to?: string;
@@ -181,9 +182,7 @@ async function restoreTo(options: GlobalOptions, id: string, name: string): Prom
     retainedAt: now,
     fromSnapshot: id,
   });
-  process.stdout.write(
-    `restored snapshot ${id} as ${snap.kind} ${name} at ${target}; declare ${snap.kind === 'disk' ? `a Disk named '${name}'` : `a Volume named '${name}'`} to mount it\n`,
-  );
+  process.stdout.write(`restored snapshot ${id} as ${snap.kind} ${name} at ${target}; ${adoptHint(snap.kind, name)}\n`);
   return 0;
 }
 
