@@ -8,7 +8,7 @@ import { listSnapshots, type SnapshotRecord } from '../snapshots/snapshots.js';
 import type { PolicyRecord } from '../handlers/snapshot-policy.js';
 import { BACKUPS, REPOSITORIES, pushKey, repositoryKey, type PushRecord, type RepositoryRecord } from './records.js';
 
-export type BackupState = 'in-sync' | 'behind' | 'failing';
+export type BackupState = 'in-sync' | 'behind' | 'failing' | 'stopped';
 
 export interface BackupStatusRow {
   readonly kind: StorageKind;
@@ -16,7 +16,10 @@ export interface BackupStatusRow {
   readonly storage: string;
   readonly repository: string;
   readonly url?: string;
-  /** `in-sync`: the newest local snapshot is pushed; `behind`: a newer one is not (yet); `failing`: the last attempt failed. */
+  /**
+   * `in-sync`: the newest local snapshot is pushed; `behind`: a newer one is not (yet); `failing`: the last
+   * attempt failed; `stopped`: no policy replicates it there any more (its pushes so far are shown; nothing retries).
+   */
   readonly state: BackupState;
   readonly lastSnapshot?: string;
   readonly lastSnapshotAt?: string;
@@ -51,13 +54,16 @@ export function statusRow(
   ctx: HandlerContext,
   target: { kind: StorageKind; project: string; storage: string; repository: string },
   push: PushRecord | undefined,
+  replicated = true,
 ): BackupStatusRow {
   const newest = newestSnapshot(ctx, target.kind, target.project, target.storage);
   const url =
     push?.url ??
     ctx.registry.get<RepositoryRecord>(REPOSITORIES, repositoryKey(target.project, target.repository))?.url;
   const failing =
-    push?.lastError !== undefined && (!push.lastPushedAt || (push.lastAttemptAt ?? '') >= push.lastPushedAt);
+    replicated &&
+    push?.lastError !== undefined &&
+    (!push.lastPushedAt || (push.lastAttemptAt ?? '') >= push.lastPushedAt);
   const pushedAt = push?.lastPushedSnapshotAt;
   const inSync =
     push?.lastPushedSnapshot !== undefined &&
@@ -74,7 +80,7 @@ export function statusRow(
     storage: target.storage,
     repository: target.repository,
     url,
-    state: failing ? 'failing' : inSync ? 'in-sync' : 'behind',
+    state: !replicated ? 'stopped' : failing ? 'failing' : inSync ? 'in-sync' : 'behind',
     lastSnapshot: newest?.id,
     lastSnapshotAt: newest?.createdAt,
     lastPushedSnapshot: push?.lastPushedSnapshot,
@@ -96,6 +102,7 @@ export function statusRow(
  */
 export function backupStatus(ctx: HandlerContext): BackupStatusRow[] {
   const rows = new Map<string, BackupStatusRow>();
+  const replicated = replicatedKeys(ctx);
   for (const { key, record } of ctx.registry.list<PushRecord>(BACKUPS))
     rows.set(
       key,
@@ -103,6 +110,7 @@ export function backupStatus(ctx: HandlerContext): BackupStatusRow[] {
         ctx,
         { kind: record.storageKind, project: record.project, storage: record.storage, repository: record.repository },
         record,
+        replicated.has(key),
       ),
     );
   for (const { record } of ctx.registry.list<PolicyRecord>('policies')) {
@@ -125,4 +133,12 @@ export function backupStatus(ctx: HandlerContext): BackupStatusRow[] {
       a.storage.localeCompare(b.storage) ||
       a.repository.localeCompare(b.repository),
   );
+}
+
+/** The push keys some policy on this root replicates (storage and repository): the pushes that run-due retries. */
+export function replicatedKeys(ctx: HandlerContext): Set<string> {
+  const keys = new Set<string>();
+  for (const { record } of ctx.registry.list<PolicyRecord>('policies'))
+    if (record.replicateTo) keys.add(pushKey(record.storageKind, record.project, record.storage, record.replicateTo));
+  return keys;
 }

@@ -64,11 +64,10 @@ export function lookUpBackupSync(ctx: HandlerContext, spec: BackupTarget): Backu
 }
 
 function lookUp(ctx: HandlerContext, spec: BackupTarget, repository: RepositoryRecord, which: string): BackupSource {
-  const what = `${spec.kind} ${spec.name}`;
   const refused = (why: string): BackupSource => ({
     state: 'refused',
     repository,
-    reason: `${what}: cannot read backup repository ${describeRepository(repository)} to restore it (fromBackup): ${why}`,
+    reason: `cannot read backup repository ${describeRepository(repository)} to restore it (fromBackup): ${why}`,
   });
   const problems = repositoryPreflight(repository);
   if (problems.length) return refused(problems.join('; '));

@@ -492,7 +492,7 @@ function fromBackupDiff(ctx: HandlerContext, spec: StorageSpec & Pick<BackupTarg
     return refusedDiff(
       'create',
       'image',
-      `${what}: no backup of ${what} in repository ${describeRepository(source.repository)} yet, and no sizeGb to create it empty: give sizeGb, or push a backup of it first`,
+      `no backup of ${what} in repository ${describeRepository(source.repository)} yet, and no sizeGb to create it empty: give sizeGb, or push a backup of it first`,
     );
   return {
     action: 'create',
@@ -508,12 +508,12 @@ function fromBackupDiff(ctx: HandlerContext, spec: StorageSpec & Pick<BackupTarg
 }
 
 function missingBackup(spec: StorageSpec, repository: RepositoryRecord): string {
-  return `${spec.kind} ${spec.name}: backup ${spec.from_backup?.snapshot} of ${spec.kind} ${spec.name} is not in repository ${describeRepository(repository)}; list its backups with \`${commandHint(spec.root, `backup list ${spec.name} --repository ${repository.name}`)}\`, or use snapshot 'latest'`;
+  return `backup ${spec.from_backup?.snapshot} of ${spec.kind} ${spec.name} is not in repository ${describeRepository(repository)}; list its backups with \`${commandHint(spec.root, `backup list ${spec.name} --repository ${repository.name}`)}\`, or use snapshot 'latest'`;
 }
 
 function backupKindProblem(spec: StorageSpec, entry: BackupEntry): string | undefined {
   if ((entry.kind === 'directory') === (spec.kind === 'directory')) return undefined;
-  return `${spec.kind} ${spec.name}: backup ${entry.shortId} holds a ${entry.kind}, which cannot become a ${spec.kind}`;
+  return `backup ${entry.shortId} holds a ${entry.kind}, which cannot become a ${spec.kind}`;
 }
 
 /**
@@ -547,11 +547,12 @@ async function createFromBackup(
     throw error;
   }
   if (!entry) {
-    if (spec.from_backup.snapshot !== LATEST_BACKUP) throw new RefusedError(missingBackup(spec, repository));
+    if (spec.from_backup.snapshot !== LATEST_BACKUP)
+      throw new RefusedError(`${what}: ${missingBackup(spec, repository)}`);
     return `no backup of ${what} in repository ${describeRepository(repository)}`;
   }
   const problem = backupKindProblem(spec, entry);
-  if (problem) throw new RefusedError(problem);
+  if (problem) throw new RefusedError(`${what}: ${problem}`);
   const now = ctx.now().toISOString();
   ctx.registry.putStorage(newRecord(spec, where, 'creating', now));
   try {

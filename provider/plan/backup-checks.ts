@@ -7,6 +7,7 @@ import type { HandlerContext } from '../handlers/handler.js';
 import { policyKey, type PolicyRecord } from '../handlers/snapshot-policy.js';
 import { BACKUPS, pushKey, type PushRecord } from '../backup/records.js';
 import { resticMissing } from '../backup/preflight.js';
+import { replicatedKeys } from '../backup/status.js';
 import { listSnapshots } from '../snapshots/snapshots.js';
 import { nextFire } from '../snapshots/schedule.js';
 import { commandHint } from '../command-hint.js';
@@ -44,8 +45,10 @@ export function backupChecks(ctx: HandlerContext, desired: readonly DesiredSpec[
       checks.push({ level: 'warning', message: `backups from ${root} cannot be pushed or restored: ${missing}` });
   }
   const now = ctx.now();
-  for (const { record } of ctx.registry.list<PushRecord>(BACKUPS)) {
-    if (!record.lastError) continue;
+  const replicated = replicatedKeys(ctx);
+  for (const { key, record } of ctx.registry.list<PushRecord>(BACKUPS)) {
+    // A storage no policy pushes any more: nothing retries it, so it is no warning (`backup status`: stopped).
+    if (!record.lastError || !replicated.has(key)) continue;
     checks.push({
       level: 'warning',
       message: `backups of ${record.storageKind} ${record.storage} to ${record.repository} are failing (last attempt ${record.lastAttemptAt ?? 'unknown'}, last pushed ${record.lastPushedAt ?? 'never'}): ${record.lastError}; local snapshots are kept and run-due tries again; see \`${commandHint(root, 'backup status')}\``,

@@ -108,3 +108,27 @@ test('behind (never pushed), in-sync, behind with lag, failing with its error, i
   expect(row).toMatchObject({ state: 'in-sync', lagSeconds: 0 });
   expect(row.error).toBeUndefined();
 });
+
+test('a failed push whose storage no policy replicates any more is `stopped`, not failing, and no plan check (review find)', async () => {
+  const { backupChecks } = await import('../../provider/plan/backup-checks.js');
+  const ctx = makeContext(host.root, { log: () => undefined });
+  const s1 = snapshot('data.20261101T040000Z.disk', '2026-11-01T04:00:00.000Z');
+  ctx.registry.put('snapshots', s1.id, s1);
+  ctx.registry.put(BACKUPS, pushKey('disk', 'app', 'data', 'offsite'), {
+    storageKind: 'disk',
+    project: 'app',
+    storage: 'data',
+    repository: 'offsite',
+    url: '/srv/backups',
+    lastAttemptAt: '2026-11-01T04:01:00.000Z',
+    lastError: 'backup repository offsite (/srv/backups): wrong password',
+  } satisfies PushRecord);
+  // No policy replicates it (it was removed from the code): nothing will retry, so nothing is failing.
+  expect(backupStatus(ctx)).toEqual([expect.objectContaining({ state: 'stopped' })]);
+  expect(backupStatus(ctx)[0].error).toBeUndefined();
+  expect(backupChecks(ctx, [])).toEqual([]);
+  // Replicated again: its last attempt's failure counts again.
+  ctx.registry.put('policies', 'app_nightly_data', policy);
+  expect(backupStatus(ctx)).toEqual([expect.objectContaining({ state: 'failing' })]);
+  expect(backupChecks(ctx, [])).toHaveLength(1);
+});

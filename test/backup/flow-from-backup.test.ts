@@ -157,6 +157,12 @@ hostTest('restic')('an unreadable repository or a missing backup id is refused, 
     await expect(converge(storageHandler, ctx, spec)).rejects.toThrow(
       /refused: .*cannot read backup repository offsite/,
     );
+    // Named once, not `disk data: disk data: ...` (review find).
+    const message = await converge(storageHandler, ctx, spec).then(
+      () => '',
+      (error: Error) => error.message,
+    );
+    expect(message.match(/disk data\b/g)).toHaveLength(1);
     expect(fs.existsSync(image)).toBe(false);
     expect(ctx.registry.storage('disk', 'app', 'data')).toBeUndefined();
   } finally {
