@@ -38,8 +38,12 @@ function defaultTimeout(): number {
 }
 
 export function readLockHolder(root: string): LockHolder | undefined {
+  return readHolderAt(lockPath(root));
+}
+
+function readHolderAt(file: string): LockHolder | undefined {
   try {
-    const holder: unknown = JSON.parse(fs.readFileSync(lockPath(root), 'utf8'));
+    const holder: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
     // A lock file changed by hand into null or a bare value names no holder.
     return typeof holder === 'object' && holder !== null && !Array.isArray(holder) ? (holder as LockHolder) : undefined;
   } catch {
@@ -165,26 +169,44 @@ export async function withRootLock<T>(root: string, options: LockOptions, fn: ()
   // Every change starts here: refuse a root that someone other than root could change under us.
   checkRootTrust(root);
   makeRootDirectory(root, path.dirname(file));
+  return withLockFile(
+    file,
+    options,
+    (holder, waitedMs) => new LockTimeoutError(lockedMessage(root, file, holder, waitedMs)),
+    fn,
+  );
+}
+
+/**
+ * Runs `fn` holding the lock file `file` (its directory already made and trusted): a holder record linked
+ * into place exclusively, broken when its process is gone, removed after `fn` if it is still ours. Waits up
+ * to the timeout (0: one try, after breaking a stale lock), then throws what `timedOut` makes of the holder.
+ */
+export async function withLockFile<T>(
+  file: string,
+  options: LockOptions,
+  timedOut: (holder: LockHolder | undefined, waitedMs: number) => Error,
+  fn: () => Promise<T>,
+): Promise<T> {
   const me: LockHolder = { pid: process.pid, holder: options.holder, since: new Date().toISOString() };
-  const deadline = Date.now() + (options.timeoutMs ?? defaultTimeout());
+  const timeoutMs = options.timeoutMs ?? defaultTimeout();
+  const deadline = Date.now() + timeoutMs;
   let waited = false;
   while (!tryAcquire(file, me)) {
     assertLockIsAFile(file);
     if (!waited) {
       waited = true;
-      options.onWait?.(readLockHolder(root));
+      options.onWait?.(readHolderAt(file));
     }
     breakIfStale(file);
-    if (Date.now() >= deadline)
-      throw new LockTimeoutError(
-        lockedMessage(root, file, readLockHolder(root), options.timeoutMs ?? defaultTimeout()),
-      );
+    if (tryAcquire(file, me)) break;
+    if (Date.now() >= deadline) throw timedOut(readHolderAt(file), timeoutMs);
     await sleep(POLL_MS);
   }
   try {
     return await fn();
   } finally {
-    const current = readLockHolder(root);
+    const current = readHolderAt(file);
     if (current && current.pid === me.pid && current.since === me.since) fs.rmSync(file, { force: true });
   }
 }
