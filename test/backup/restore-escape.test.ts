@@ -1,0 +1,79 @@
+/**
+ * A directory backup's recorded path comes from the repository (whoever can write there chooses it): a
+ * restore must never reach outside its staging directory through `..` or a symlink, nor delete or move
+ * anything there.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { makeContext } from '../../provider/handlers/handler.js';
+import { restoreBackupTo } from '../../provider/backup/restore.js';
+import { listBackups } from '../../provider/backup/backups.js';
+import { checksum } from '../../provider/snapshots/snapshots.js';
+import { hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
+import { makeEngineRepository, type EngineRepository } from './engine-fixture.js';
+
+let host: HostFixture;
+let repo: EngineRepository;
+beforeEach(() => {
+  host = makeHostFixture();
+  repo = makeEngineRepository();
+});
+afterEach(() => {
+  host.cleanup();
+  repo.remove();
+});
+
+const hasRestic = () => {
+  try {
+    execFileSync('restic', ['version'], { stdio: 'pipe' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+const resticTest = (name: string, fn: () => Promise<void>) => (hasRestic() ? hostTest() : test.skip)(name, fn, 120_000);
+const ctx = () => makeContext(host.root, { log: () => undefined });
+
+/** A victim directory outside the root, and a backup (made by hand, as another host could) of `source`. */
+async function pushedByHand(source: string, sha256: string) {
+  repo.restic(['init']);
+  const tags = ['hoststore', 'hs-kind=directory', 'hs-project=app', 'hs-storage=data', 'hs-snapshot=s1'];
+  tags.push(`hs-sha256=${sha256}`, 'hs-checksum=full', 'hs-size=0');
+  repo.restic(['backup', '-q', source, ...tags.flatMap((t) => ['--tag', t])]);
+  const [entry] = await listBackups(ctx(), repo.record);
+  return entry;
+}
+
+function victimDir(): string {
+  const victim = path.join(repo.dir, 'victim');
+  fs.mkdirSync(victim);
+  fs.writeFileSync(path.join(victim, 'important.txt'), 'precious\n');
+  return victim;
+}
+
+resticTest('a recorded path with `..` is refused and the directory it names is left alone', async () => {
+  const victim = victimDir();
+  const source = path.join(repo.dir, 'src');
+  fs.mkdirSync(source);
+  fs.writeFileSync(path.join(source, 'f'), 'x');
+  const entry = await pushedByHand(source, '0'.repeat(64));
+  // What a snapshot whose `paths` were rewritten in the repository reads as.
+  const crafted = { ...entry, path: `/../../../../../../../../..${victim}` };
+  const target = path.join(host.root, 'projects', 'app', 'directories', 'copy');
+  await expect(restoreBackupTo(ctx(), repo.record, crafted, target)).rejects.toThrow(/path/);
+  expect(fs.readFileSync(path.join(victim, 'important.txt'), 'utf8')).toBe('precious\n');
+  expect(fs.existsSync(target)).toBe(false);
+});
+
+resticTest('a backup of a symlink is refused: the new storage is never a link out of the root', async () => {
+  const victim = victimDir();
+  const source = path.join(repo.dir, 'src');
+  fs.mkdirSync(source);
+  fs.symlinkSync(victim, path.join(source, 'link'));
+  const entry = await pushedByHand(path.join(source, 'link'), (await checksum(victim)).sha256);
+  const target = path.join(host.root, 'projects', 'app', 'directories', 'copy');
+  await expect(restoreBackupTo(ctx(), repo.record, entry, target)).rejects.toThrow(/no directory|symlink|link/);
+  expect(fs.lstatSync(target, { throwIfNoEntry: false })).toBeUndefined();
+  expect(fs.readdirSync(victim)).toEqual(['important.txt']);
+});
