@@ -3,7 +3,7 @@
  * listing them and finding the one a restore or a `fromBackup` asks for.
  */
 import type { StorageKind } from '../../src/schema.js';
-import { STORAGE_KINDS } from '../../src/schema.js';
+import { STORAGE_KINDS, nameRule, projectNameRule } from '../../src/schema.js';
 import type { HandlerContext } from '../handlers/handler.js';
 import type { ChecksumMethod } from '../snapshots/snapshots.js';
 import { BACKUPS, type PushRecord } from './records.js';
@@ -84,6 +84,9 @@ export function entryOf(snapshot: ResticSnapshot): BackupEntry | undefined {
     !(STORAGE_KINDS as readonly string[]).includes(kind) ||
     !project ||
     !storage ||
+    // Both become parts of paths and registry keys (`backup restore` makes the storage under hs-project).
+    projectNameRule(project) !== undefined ||
+    nameRule(storage) !== undefined ||
     !local ||
     !sha256 ||
     !/^[0-9a-f]{64}$/.test(sha256) ||

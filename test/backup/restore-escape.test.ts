@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { makeContext } from '../../provider/handlers/handler.js';
 import { restoreBackupTo } from '../../provider/backup/restore.js';
-import { listBackups } from '../../provider/backup/backups.js';
+import { entryOf, listBackups } from '../../provider/backup/backups.js';
 import { checksum } from '../../provider/snapshots/snapshots.js';
 import { hostTest, makeHostFixture, type HostFixture } from '../helpers/host-fixture.js';
 import { makeEngineRepository, type EngineRepository } from './engine-fixture.js';
@@ -76,4 +76,18 @@ resticTest('a backup of a symlink is refused: the new storage is never a link ou
   await expect(restoreBackupTo(ctx(), repo.record, entry, target)).rejects.toThrow(/no directory|symlink|link/);
   expect(fs.lstatSync(target, { throwIfNoEntry: false })).toBeUndefined();
   expect(fs.readdirSync(victim)).toEqual(['important.txt']);
+});
+
+test('a backup whose project or storage tag is no name is not one of ours (it would become a path)', () => {
+  const snapshot = (project: string, storage = 'data') => ({
+    id: 'a'.repeat(64),
+    paths: ['/var/lib/hoststore/projects/app/directories/data'],
+    tags: ['hoststore', 'hs-kind=directory', `hs-project=${project}`, `hs-storage=${storage}`, 'hs-snapshot=s1'].concat(
+      [`hs-sha256=${'0'.repeat(64)}`, 'hs-checksum=full', 'hs-size=0'],
+    ),
+  });
+  expect(entryOf(snapshot('app'))).toMatchObject({ project: 'app', storage: 'data' });
+  expect(entryOf(snapshot('app/directories/victim'))).toBeUndefined();
+  expect(entryOf(snapshot('..'))).toBeUndefined();
+  expect(entryOf(snapshot('app', '../x'))).toBeUndefined();
 });
