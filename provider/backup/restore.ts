@@ -45,7 +45,7 @@ export async function restoreBackupTo(
   try {
     if (entry.kind === 'directory') await restoreTree(ctx, repository, entry, temporary);
     else {
-      await dumpToSparseFile(ctx.root, repository, entry.id, entry.path, temporary);
+      await dumpToSparseFile(ctx.root, repository, entry.id, entry.path, temporary, entry.size);
       const size = fs.statSync(temporary).size;
       if (size !== entry.size)
         throw new RefusedError(

@@ -91,3 +91,36 @@ test('a backup whose project or storage tag is no name is not one of ours (it wo
   expect(entryOf(snapshot('..'))).toBeUndefined();
   expect(entryOf(snapshot('app', '../x'))).toBeUndefined();
 });
+
+resticTest(
+  'an image that dumps bigger than its hs-size stops at that size: a lying backup never fills the root',
+  async () => {
+    repo.restic(['init']);
+    // 64 MiB of one repeated block: deduplicated, the repository holds about 1 MiB of it.
+    const source = path.join(repo.dir, 'disk.img');
+    const block = Buffer.alloc(1 << 20);
+    for (let i = 0; i < block.length; i += 1) block[i] = (i * 7 + 1) % 251;
+    fs.writeFileSync(source, Buffer.concat(Array.from({ length: 64 }, () => block)));
+    const tags = ['hoststore', 'hs-kind=disk', 'hs-project=app', 'hs-storage=data', 'hs-snapshot=s1'];
+    tags.push(`hs-sha256=${'0'.repeat(64)}`, 'hs-checksum=extents', `hs-size=${1 << 20}`);
+    repo.restic(['backup', '-q', source, ...tags.flatMap((t) => ['--tag', t])]);
+    fs.rmSync(source);
+    const [entry] = await listBackups(ctx(), repo.record);
+    const dir = path.join(host.root, 'disks');
+    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+    let peak = 0;
+    const watch = setInterval(() => {
+      for (const name of fs.readdirSync(dir).filter((n) => !n.endsWith('.fifo')))
+        peak = Math.max(peak, fs.statSync(path.join(dir, name), { throwIfNoEntry: false })?.size ?? 0);
+    }, 5);
+    try {
+      await expect(restoreBackupTo(ctx(), repo.record, entry, path.join(dir, 'copy.img'))).rejects.toThrow(
+        /bigger than|more than/,
+      );
+    } finally {
+      clearInterval(watch);
+    }
+    expect(peak).toBeLessThanOrEqual(1 << 20);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  },
+);
