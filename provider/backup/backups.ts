@@ -66,6 +66,10 @@ interface ResticSnapshot {
   readonly tags?: unknown;
 }
 
+// What the repository says is shown on terminals and written to the journal: no escape sequences, no newlines.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
+
 /** A restic snapshot read as a BackupEntry; undefined when it is not one of ours (tags missing or malformed). */
 export function entryOf(snapshot: ResticSnapshot): BackupEntry | undefined {
   const tags = Array.isArray(snapshot.tags) ? snapshot.tags.filter((t): t is string => typeof t === 'string') : [];
@@ -88,19 +92,21 @@ export function entryOf(snapshot: ResticSnapshot): BackupEntry | undefined {
     projectNameRule(project) !== undefined ||
     nameRule(storage) !== undefined ||
     !local ||
+    CONTROL.test(local) ||
+    typeof paths[0] !== 'string' ||
+    CONTROL.test(paths[0]) ||
     !sha256 ||
     !/^[0-9a-f]{64}$/.test(sha256) ||
     (method !== 'extents' && method !== 'full') ||
     !Number.isSafeInteger(size) ||
-    typeof snapshot.id !== 'string' ||
-    typeof paths[0] !== 'string'
+    typeof snapshot.id !== 'string'
   )
     return undefined;
   return {
     id: snapshot.id,
     shortId: typeof snapshot.short_id === 'string' ? snapshot.short_id : snapshot.id.slice(0, 8),
     time: typeof snapshot.time === 'string' ? new Date(snapshot.time).toISOString() : '',
-    host: typeof snapshot.hostname === 'string' ? snapshot.hostname : '',
+    host: typeof snapshot.hostname === 'string' ? snapshot.hostname.replace(CONTROLS, '?') : '',
     kind: kind as StorageKind,
     project,
     storage,

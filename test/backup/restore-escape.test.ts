@@ -124,3 +124,19 @@ resticTest(
     expect(fs.readdirSync(dir)).toEqual([]);
   },
 );
+
+test('control characters from the repository never reach a terminal or the journal', () => {
+  const snapshot = (local: string, hostname = 'host-1') => ({
+    id: 'a'.repeat(64),
+    hostname,
+    paths: ['/var/lib/hoststore/projects/app/directories/data'],
+    tags: ['hoststore', 'hs-kind=directory', 'hs-project=app', 'hs-storage=data', `hs-snapshot=${local}`].concat([
+      `hs-sha256=${'0'.repeat(64)}`,
+      'hs-checksum=full',
+      'hs-size=0',
+    ]),
+  });
+  expect(entryOf(snapshot('data-20260101T000000Z'))).toMatchObject({ snapshot: 'data-20260101T000000Z' });
+  expect(entryOf(snapshot('s1)\n2026-01-01T00:00:00.000Z storage delete (forged'))).toBeUndefined();
+  expect(entryOf(snapshot('s1', 'evil\u001b[2Jhost'))?.host).toBe('evil?[2Jhost');
+});
