@@ -99,6 +99,7 @@ export function entryOf(snapshot: ResticSnapshot): BackupEntry | undefined {
     !/^[0-9a-f]{64}$/.test(sha256) ||
     (method !== 'extents' && method !== 'full') ||
     !Number.isSafeInteger(size) ||
+    size < 0 ||
     typeof snapshot.id !== 'string'
   )
     return undefined;

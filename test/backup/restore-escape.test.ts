@@ -140,3 +140,17 @@ test('control characters from the repository never reach a terminal or the journ
   expect(entryOf(snapshot('s1)\n2026-01-01T00:00:00.000Z storage delete (forged'))).toBeUndefined();
   expect(entryOf(snapshot('s1', 'evil\u001b[2Jhost'))?.host).toBe('evil?[2Jhost');
 });
+
+test('a backup whose hs-size is negative is not one of ours', () => {
+  const snapshot = (size: string) => ({
+    id: 'a'.repeat(64),
+    paths: ['/var/lib/hoststore/disks/data.img'],
+    tags: ['hoststore', 'hs-kind=disk', 'hs-project=app', 'hs-storage=data', 'hs-snapshot=s1'].concat([
+      `hs-sha256=${'0'.repeat(64)}`,
+      'hs-checksum=extents',
+      `hs-size=${size}`,
+    ]),
+  });
+  expect(entryOf(snapshot('1048576'))).toMatchObject({ size: 1048576 });
+  expect(entryOf(snapshot('-1099511627776'))).toBeUndefined();
+});
