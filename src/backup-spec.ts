@@ -44,7 +44,8 @@ export function repositoryUrlRule(value: unknown): string | undefined {
     return `must be an absolute path or a restic repository URL starting with ${SCHEMES.map((s) => `${s}:`).join(', ')}`;
   if (scheme[1] === 'local' && !scheme[2].startsWith('/')) return 'must name an absolute path after local:';
   // A password in the URL would be written into Terraform state and shown in every plan.
-  if (/^[a-z0-9]+:[a-z]+:\/\/[^/@]*:[^/@]*@/.test(value) || /^[a-z0-9]+:\/\/[^/@]*:[^/@]*@/.test(value))
+  // Case-insensitive: restic (Go's url.Parse) takes `rest:HTTPS://` as https.
+  if (/^[a-z0-9]+:[a-z]+:\/\/[^/@]*:[^/@]*@/i.test(value) || /^[a-z0-9]+:\/\/[^/@]*:[^/@]*@/i.test(value))
     return 'must not hold a password (user:password@): give credentials in environmentFile, which stays on the host';
   return undefined;
 }

@@ -3,7 +3,7 @@
  * listing them and finding the one a restore or a `fromBackup` asks for.
  */
 import type { StorageKind } from '../../src/schema.js';
-import { STORAGE_KINDS } from '../../src/schema.js';
+import { STORAGE_KINDS, nameRule, projectNameRule } from '../../src/schema.js';
 import type { HandlerContext } from '../handlers/handler.js';
 import type { ChecksumMethod } from '../snapshots/snapshots.js';
 import { BACKUPS, type PushRecord } from './records.js';
@@ -66,6 +66,10 @@ interface ResticSnapshot {
   readonly tags?: unknown;
 }
 
+// What the repository says is shown on terminals and written to the journal: no escape sequences, no newlines.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
+
 /** A restic snapshot read as a BackupEntry; undefined when it is not one of ours (tags missing or malformed). */
 export function entryOf(snapshot: ResticSnapshot): BackupEntry | undefined {
   const tags = Array.isArray(snapshot.tags) ? snapshot.tags.filter((t): t is string => typeof t === 'string') : [];
@@ -84,20 +88,26 @@ export function entryOf(snapshot: ResticSnapshot): BackupEntry | undefined {
     !(STORAGE_KINDS as readonly string[]).includes(kind) ||
     !project ||
     !storage ||
+    // Both become parts of paths and registry keys (`backup restore` makes the storage under hs-project).
+    projectNameRule(project) !== undefined ||
+    nameRule(storage) !== undefined ||
     !local ||
+    CONTROL.test(local) ||
+    typeof paths[0] !== 'string' ||
+    CONTROL.test(paths[0]) ||
     !sha256 ||
     !/^[0-9a-f]{64}$/.test(sha256) ||
     (method !== 'extents' && method !== 'full') ||
     !Number.isSafeInteger(size) ||
-    typeof snapshot.id !== 'string' ||
-    typeof paths[0] !== 'string'
+    size < 0 ||
+    typeof snapshot.id !== 'string'
   )
     return undefined;
   return {
     id: snapshot.id,
     shortId: typeof snapshot.short_id === 'string' ? snapshot.short_id : snapshot.id.slice(0, 8),
     time: typeof snapshot.time === 'string' ? new Date(snapshot.time).toISOString() : '',
-    host: typeof snapshot.hostname === 'string' ? snapshot.hostname : '',
+    host: typeof snapshot.hostname === 'string' ? snapshot.hostname.replace(CONTROLS, '?') : '',
     kind: kind as StorageKind,
     project,
     storage,

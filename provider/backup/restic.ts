@@ -280,9 +280,12 @@ export async function dumpToSparseFile(
   backupId: string,
   pathInBackup: string,
   target: string,
+  /** The size the backup says the image has: cp may write no more (RLIMIT_FSIZE), so a lying backup cannot fill the root. */
+  maxBytes?: number,
 ): Promise<void> {
   const file = resticFile(repo);
   const cp = requireTool('cp', 'write a restored image');
+  const prlimit = maxBytes === undefined ? undefined : requireTool('prlimit', 'limit a restored image to its size');
   const { env, secrets } = resticEnvironment(root, repo);
   const { spawn } = await import('node:child_process');
   const fifo = `${target}.fifo`;
@@ -298,8 +301,8 @@ export async function dumpToSparseFile(
   };
   let writer: number | undefined;
   try {
-    const sink = spawn(cp, ['--sparse=always', fifo, target], {
-      argv0: 'cp',
+    const cpArgs = ['--sparse=always', fifo, target];
+    const sink = spawn(prlimit ?? cp, prlimit ? [`--fsize=${maxBytes}`, '--', cp, ...cpArgs] : cpArgs, {
       env: { LC_ALL: 'C', PATH: env.PATH },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -318,6 +321,10 @@ export async function dumpToSparseFile(
     const copy = await copied;
     if (dump.code !== 0 && !(dump.signal === 'SIGTERM' && copy.code !== 0))
       throw resticError(repo, argv, dump.err, dump.code ?? undefined, dump.signal ?? undefined, secrets);
+    if (copy.signal === 'SIGXFSZ' || /File too large/i.test(copy.err))
+      throw new BackupError(
+        `restoring backup ${backupId.slice(0, 8)} of ${repo.name} into ${target} failed: it holds more than the ${maxBytes} bytes it was pushed as; nothing was kept: run \`hoststore backup verify --read-data\``,
+      );
     if (copy.code !== 0) {
       const said = copy.err.trim().split('\n').pop() || `exit code ${copy.code}`;
       const full = /No space/i.test(said);

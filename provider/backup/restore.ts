@@ -45,7 +45,7 @@ export async function restoreBackupTo(
   try {
     if (entry.kind === 'directory') await restoreTree(ctx, repository, entry, temporary);
     else {
-      await dumpToSparseFile(ctx.root, repository, entry.id, entry.path, temporary);
+      await dumpToSparseFile(ctx.root, repository, entry.id, entry.path, temporary, entry.size);
       const size = fs.statSync(temporary).size;
       if (size !== entry.size)
         throw new RefusedError(
@@ -91,15 +91,27 @@ async function restoreTree(
   entry: BackupEntry,
   temporary: string,
 ): Promise<void> {
+  // The recorded path is the repository's word (whoever writes there chooses it): joined onto the staging
+  // directory, a `..` would name a directory anywhere on the host, which would then be moved and removed.
+  if (!path.posix.isAbsolute(entry.path) || path.posix.normalize(entry.path) !== entry.path || entry.path === '/')
+    throw new RefusedError(
+      `backup repository ${repository.name} (${repository.url}): backup ${entry.shortId} records the path ${JSON.stringify(entry.path)}, which is not a normalized absolute path; refusing to restore it`,
+    );
   const staging = `${temporary}.staging`;
   fs.mkdirSync(staging, { mode: 0o700 });
   try {
     await restic(ctx.root, repository, ['restore', entry.id, '--target', staging, '--include', entry.path]);
     const restored = path.join(staging, entry.path);
-    if (!fs.statSync(restored, { throwIfNoEntry: false })?.isDirectory())
-      throw new BackupError(
-        `backup repository ${repository.name} (${repository.url}): backup ${entry.shortId} holds no directory ${entry.path}; run \`hoststore backup verify\``,
-      );
+    // Every step from the staging directory a real directory: a symlink (restored from the backup) would
+    // make the new storage a link to, or a path through, anywhere on the host.
+    let current = staging;
+    for (const part of entry.path.split('/').filter(Boolean)) {
+      current = path.join(current, part);
+      if (!fs.lstatSync(current, { throwIfNoEntry: false })?.isDirectory())
+        throw new BackupError(
+          `backup repository ${repository.name} (${repository.url}): backup ${entry.shortId} holds no directory ${entry.path} (a symlink or a file is not one); run \`hoststore backup verify\``,
+        );
+    }
     fs.renameSync(restored, temporary);
     // A snapshot's tree is read-only; the storage made from it is written again.
     makeWritable(temporary);

@@ -79,8 +79,12 @@ describe('BackupRepository', () => {
     expect(errors((p) => offsite(p, { repository }))).toEqual([`[stack/proj/offsite] ${message}`]);
   });
 
-  test('a URL holding a password is refused without showing it', () => {
-    const lines = errors((p) => offsite(p, { repository: 'rest:https://user:hunter2@backup.internal/repo' }));
+  test.each([
+    'rest:https://user:hunter2@backup.internal/repo',
+    // restic takes the scheme in any case.
+    'rest:HTTPS://user:hunter2@backup.internal/repo',
+  ])('a URL holding a password is refused without showing it: %s', (repository) => {
+    const lines = errors((p) => offsite(p, { repository }));
     expect(lines).toEqual([
       '[stack/proj/offsite] `repository` must not hold a password (user:password@): give credentials in environmentFile, which stays on the host (got a URL holding a password, not shown)',
     ]);
