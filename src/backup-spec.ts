@@ -50,6 +50,11 @@ export function repositoryUrlRule(value: unknown): string | undefined {
   return undefined;
 }
 
+/** A repository URL fit to show: a password in it (`user:password@`) replaced by `***`. */
+export function redactRepositoryUrl(url: string): string {
+  return url.replace(/^([a-z0-9]+:(?:[a-z]+:)?\/\/[^/@:]*):[^/@]*@/i, '$1:***@');
+}
+
 /** A restic extended option: `backend.option`, with a value on one line. */
 export function resticOptionProblem(key: string, value: unknown): string | undefined {
   if (!/^[a-z0-9]+\.[a-z0-9._-]+$/.test(key))

@@ -182,8 +182,25 @@ export async function findBackup(
     if (error instanceof BackupError && error.failure === 'no-repository') return undefined;
     throw error;
   }
+  return pickBackup(entries, which, repository);
+}
+
+/**
+ * The backup `which` names among one storage's `entries` (oldest first): the newest for `latest`, else the one
+ * whose id is or starts with it (at least 8 digits). A prefix that several match is refused, never guessed.
+ */
+export function pickBackup(
+  entries: readonly BackupEntry[],
+  which: string,
+  repository: Pick<ResticRepository, 'name' | 'url'>,
+): BackupEntry | undefined {
   if (which === 'latest') return entries[entries.length - 1];
-  return entries.find((e) => e.id === which || (which.length >= 8 && e.id.startsWith(which)));
+  const matches = entries.filter((e) => e.id === which || (which.length >= 8 && e.id.startsWith(which)));
+  if (matches.length > 1)
+    throw new BackupError(
+      `backup id ${which} matches ${matches.length} backups in ${repository.name} (${repository.url}): ${matches.map((m) => m.id.slice(0, 16)).join(', ')}; give more of the id`,
+    );
+  return matches[0];
 }
 
 /** Any backup by restic id (full or prefix of at least 8), whatever storage it holds: `backup restore ID`. */

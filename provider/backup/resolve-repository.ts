@@ -3,7 +3,7 @@
  * when two projects have one), or a restic URL given with `--password-file` (and `--environment-file`).
  */
 import { absolutePathRule, nameRule } from '../../src/schema.js';
-import { repositoryUrlRule } from '../../src/backup-spec.js';
+import { redactRepositoryUrl, repositoryUrlRule } from '../../src/backup-spec.js';
 import { UsageError } from '../errors.js';
 import type { HandlerContext } from '../handlers/handler.js';
 import { REPOSITORIES, repositoryKey, type RepositoryRecord } from './records.js';
@@ -36,7 +36,8 @@ export function resolveRepository(
   const given = flags.repository;
   if (given !== undefined && looksLikeUrl(given)) {
     const problem = repositoryUrlRule(given);
-    if (problem) throw new UsageError(`--repository ${JSON.stringify(given)}: a repository URL ${problem}`);
+    if (problem)
+      throw new UsageError(`--repository ${JSON.stringify(redactRepositoryUrl(given))}: a repository URL ${problem}`);
     if (!flags.passwordFile)
       throw new UsageError(
         `--repository ${given} is a URL, so it needs --password-file FILE (the repository's password, in a root-owned file of mode 0600)`,

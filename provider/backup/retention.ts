@@ -1,7 +1,8 @@
 /**
  * Remote retention: the same rules as local retention (snapshots/schedule.ts `toPrune`: the newest backup
- * always stays) over one storage's backups in a repository, then `restic forget` of those and a prune.
+ * always stays) over one storage's backups from this host in a repository, then `restic forget` of those and a prune.
  */
+import { hostname } from 'node:os';
 import type { StorageKind } from '../../src/schema.js';
 import type { HandlerContext } from '../handlers/handler.js';
 import { appendJournal } from '../registry/journal.js';
@@ -47,7 +48,9 @@ export async function applyRemoteRetention(
   retention: RemoteRetention,
 ): Promise<RetentionResult> {
   if (retention.days === undefined && retention.count === undefined) return { forgotten: [], pruned: false };
-  const entries = await listBackups(ctx, repository, storage);
+  // This host's backups only: restic names the host that pushed each (its hostname, as restic records it),
+  // and a storage of the same name on another host is another storage with its own retention.
+  const entries = (await listBackups(ctx, repository, storage)).filter((e) => e.host === hostname());
   const forget = remoteCandidates(entries, retention, ctx.now());
   if (forget.length === 0) return { forgotten: [], pruned: false };
   await restic(ctx.root, repository, ['forget', ...forget.map((e) => e.id)]);

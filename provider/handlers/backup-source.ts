@@ -9,7 +9,7 @@ import type { StorageKind } from '../../src/schema.js';
 import type { HandlerContext } from './handler.js';
 import { repositoryRecord, type RepositoryRecord } from '../backup/records.js';
 import { findRestic, repositoryPreflight } from '../backup/preflight.js';
-import { entryOf, TAG, type BackupEntry } from '../backup/backups.js';
+import { entryOf, pickBackup, TAG, type BackupEntry } from '../backup/backups.js';
 import { optionArgs, resticEnvironment, resticError } from '../backup/restic.js';
 
 export type BackupSource =
@@ -119,10 +119,12 @@ function lookUp(ctx: HandlerContext, spec: BackupTarget, repository: RepositoryR
     .filter((e): e is BackupEntry => e !== undefined)
     .filter((e) => e.kind === spec.kind && e.project === spec.project && e.storage === spec.name)
     .sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
-  const entry =
-    which === 'latest'
-      ? entries.at(-1)
-      : entries.find((e) => e.id === which || (which.length >= 8 && e.id.startsWith(which)));
+  let entry: BackupEntry | undefined;
+  try {
+    entry = pickBackup(entries, which, repository);
+  } catch (error) {
+    return refused((error as Error).message);
+  }
   if (!entry) return { state: 'none', repository };
   // The data the restore writes (holes stay holes): the backup's unique blobs, for the plan's space check.
   const stats = run(['stats', '--json', '--no-lock', '--mode', 'raw-data', entry.id]);

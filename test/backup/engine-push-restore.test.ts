@@ -5,13 +5,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { imagePath } from '../../src/schema.js';
 import { converge, makeContext } from '../../provider/handlers/handler.js';
 import { storageHandler } from '../../provider/handlers/storage.js';
 import { snapshotLocation, takeSnapshot, type SnapshotRecord } from '../../provider/snapshots/snapshots.js';
 import { pushSnapshot } from '../../provider/backup/push.js';
-import { findBackup, listBackups } from '../../provider/backup/backups.js';
+import { backupTags, findBackup, listBackups } from '../../provider/backup/backups.js';
 import { restoreBackupTo } from '../../provider/backup/restore.js';
 import { applyRemoteRetention } from '../../provider/backup/retention.js';
 import { backupStatus } from '../../provider/backup/status.js';
@@ -249,6 +250,45 @@ resticTest('remote retention forgets what the rules let go, never the newest, an
   const later = makeContext(host.root, { log: () => undefined, now: () => new Date(Date.now() + 1000 * 86_400_000) });
   expect((await applyRemoteRetention(later, repo.record, which, { days: 1 })).forgotten).toEqual([]);
 });
+
+resticTest(
+  "remote retention thins this host's backups only: another host's of the same name stay (attack review find)",
+  async () => {
+    await disk();
+    const snaps: SnapshotRecord[] = [];
+    for (let i = 0; i < 2; i++) {
+      snaps.push(await snapshotOf());
+      await pushSnapshot(ctx(), repo.record, snaps[i]);
+    }
+    // GIVEN another host's backup of a storage of the same kind, project and name, in the same repository, older
+    const theirs = snaps[0];
+    const tags = backupTags({
+      kind: 'disk',
+      project: 'app',
+      storage: 'data',
+      snapshot: theirs.id,
+      sha256: theirs.sha256,
+      checksumMethod: theirs.checksumMethod ?? 'full',
+      size: fs.statSync(snapshotLocation(host.root, theirs)).size,
+    });
+    repo.restic([
+      'backup',
+      '--host',
+      'another-host',
+      '--time',
+      '2020-01-01 00:00:00',
+      ...tags.flatMap((t) => ['--tag', t]),
+      snapshotLocation(host.root, theirs),
+    ]);
+    const which = { kind: 'disk' as const, project: 'app', storage: 'data' };
+    const result = await applyRemoteRetention(ctx(), repo.record, which, { count: 1 });
+    // THEN only this host's older backup went; the other host's (older still) stays
+    expect(result.forgotten.map((e) => e.host)).toEqual([os.hostname()]);
+    expect((await listBackups(ctx(), repo.record, which)).map((e) => e.host).sort()).toEqual(
+      ['another-host', os.hostname()].sort(),
+    );
+  },
+);
 
 resticTest('a directory volume is pushed and restored as a tree with the same checksum', async () => {
   await converge(
