@@ -443,15 +443,31 @@ async function createFromSnapshot(ctx: HandlerContext, spec: StorageSpec, where:
     throw new RefusedError(
       `${what}: snapshot '${snapshot.id}' no longer matches its checksum; refusing to restore from it`,
     );
+  await createAsCopy(ctx, spec, where, `snapshot '${snapshot.id}'`, () => restoreCopy(snapshot, where, spec.root));
+  ctx.log(`${what}: created from snapshot ${snapshot.id} at ${where}`);
+}
+
+/**
+ * Creates the storage as a copy made by `copy` (a snapshot's or a backup's, written at `where`): recorded as
+ * being created first, checked to hold the spec's filesystem, grown to sizeGb when that is larger; on any
+ * failure the copy and its record are removed.
+ */
+async function createAsCopy(
+  ctx: HandlerContext,
+  spec: StorageSpec,
+  where: string,
+  source: string,
+  copy: () => Promise<void>,
+): Promise<void> {
   const now = ctx.now().toISOString();
   ctx.registry.putStorage(newRecord(spec, where, 'creating', now));
   try {
     makeRootDirectory(spec.root, storageDirectory(spec.root, spec.kind, spec.project));
-    await restoreCopy(snapshot, where, spec.root);
+    await copy();
     const found = spec.kind === 'directory' ? undefined : readFilesystemSignature(where);
     if (spec.kind !== 'directory' && found !== spec.filesystem) {
       throw new RefusedError(
-        `${what}: snapshot '${snapshot.id}' holds ${found ?? 'no known filesystem'}, not ${spec.filesystem}`,
+        `${spec.kind} ${spec.name}: ${source} holds ${found ?? 'no known filesystem'}, not ${spec.filesystem}`,
       );
     }
     const imageGb = spec.kind === 'directory' ? undefined : Math.floor(fs.statSync(where).size / GiB);
@@ -465,7 +481,6 @@ async function createFromSnapshot(ctx: HandlerContext, spec: StorageSpec, where:
     ctx.registry.removeStorage(spec.kind, spec.project, spec.name);
     throw error;
   }
-  ctx.log(`${what}: created from snapshot ${snapshot.id} at ${where}`);
 }
 
 /**
@@ -553,29 +568,10 @@ async function createFromBackup(
   }
   const problem = backupKindProblem(spec, entry);
   if (problem) throw new RefusedError(`${what}: ${problem}`);
-  const now = ctx.now().toISOString();
-  ctx.registry.putStorage(newRecord(spec, where, 'creating', now));
-  try {
-    makeRootDirectory(spec.root, storageDirectory(spec.root, spec.kind, spec.project));
-    const { restoreBackupTo } = await import('../backup/restore.js');
-    await restoreBackupTo(ctx, repository, entry, where);
-    const found = spec.kind === 'directory' ? undefined : readFilesystemSignature(where);
-    if (spec.kind !== 'directory' && found !== spec.filesystem) {
-      throw new RefusedError(
-        `${what}: backup ${entry.shortId} holds ${found ?? 'no known filesystem'}, not ${spec.filesystem}`,
-      );
-    }
-    const imageGb = spec.kind === 'directory' ? undefined : Math.floor(fs.statSync(where).size / GiB);
-    ctx.registry.putStorage({ ...newRecord(spec, where, 'ready', now), sizeGb: imageGb });
-    if (spec.size_gb !== undefined && imageGb !== undefined && spec.size_gb > imageGb) {
-      await block.growStorage(ctx, spec, where, spec.size_gb * GiB);
-      ctx.registry.putStorage({ ...newRecord(spec, where, 'ready', now), sizeGb: spec.size_gb });
-    }
-  } catch (error) {
-    fs.rmSync(where, { recursive: true, force: true });
-    ctx.registry.removeStorage(spec.kind, spec.project, spec.name);
-    throw error;
-  }
+  const { restoreBackupTo } = await import('../backup/restore.js');
+  await createAsCopy(ctx, spec, where, `backup ${entry.shortId}`, () =>
+    restoreBackupTo(ctx, repository, entry, where).then(() => undefined),
+  );
   ctx.log(
     `${what}: created from backup ${entry.shortId} of ${entry.time} (snapshot ${entry.snapshot}, pushed from ${entry.host || 'an unnamed host'}) in repository ${describeRepository(repository)} at ${where}`,
   );
