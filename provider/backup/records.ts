@@ -39,6 +39,8 @@ export interface PushRecord {
   /** The last attempt, and its error when it failed (cleared by the next success). */
   readonly lastAttemptAt?: string;
   readonly lastError?: string;
+  /** When the policy that pushed it stopped (removed, or replicating elsewhere): `backup status` says `stopped`. */
+  readonly stoppedAt?: string;
   /**
    * The last pushes' restic ids and what each added (newest last, at most PUSH_HISTORY): restic 0.14 keeps
    * no per-snapshot statistics, so `backup list` shows data added from here for backups this host pushed.

@@ -18,7 +18,8 @@ export interface BackupStatusRow {
   readonly url?: string;
   /**
    * `in-sync`: the newest local snapshot is pushed; `behind`: a newer one is not (yet); `failing`: the last
-   * attempt failed; `stopped`: no policy replicates it there any more (its pushes so far are shown; nothing retries).
+   * attempt failed; `stopped`: the policy that pushed it there was removed or replicates elsewhere now, and
+   * nothing was pushed by hand since (its pushes so far are shown; nothing retries).
    */
   readonly state: BackupState;
   readonly lastSnapshot?: string;
@@ -56,12 +57,15 @@ export function statusRow(
   push: PushRecord | undefined,
   replicated = true,
 ): BackupStatusRow {
+  // Its policy stopped pushing it (removed, or pointed elsewhere) and nothing was attempted since: nothing
+  // will retry it, so its last failure is history, not an alarm.
+  const stopped = !replicated && push?.stoppedAt !== undefined && (push.lastAttemptAt ?? '') <= push.stoppedAt;
   const newest = newestSnapshot(ctx, target.kind, target.project, target.storage);
   const url =
     push?.url ??
     ctx.registry.get<RepositoryRecord>(REPOSITORIES, repositoryKey(target.project, target.repository))?.url;
   const failing =
-    replicated &&
+    !stopped &&
     push?.lastError !== undefined &&
     (!push.lastPushedAt || (push.lastAttemptAt ?? '') >= push.lastPushedAt);
   const pushedAt = push?.lastPushedSnapshotAt;
@@ -80,7 +84,7 @@ export function statusRow(
     storage: target.storage,
     repository: target.repository,
     url,
-    state: !replicated ? 'stopped' : failing ? 'failing' : inSync ? 'in-sync' : 'behind',
+    state: stopped ? 'stopped' : failing ? 'failing' : inSync ? 'in-sync' : 'behind',
     lastSnapshot: newest?.id,
     lastSnapshotAt: newest?.createdAt,
     lastPushedSnapshot: push?.lastPushedSnapshot,

@@ -95,7 +95,7 @@ export function backupCommand(): Command {
   backup.addCommand(
     new Command('status')
       .description(
-        'per replicated storage: last snapshot, last pushed, lag, bytes sent, state (in-sync, behind, failing; stopped: no policy pushes it any more)',
+        'per replicated storage: last snapshot, last pushed, lag, bytes sent, state (in-sync, behind, failing; stopped: its policy no longer pushes it)',
       )
       .addOption(rootOption())
       .addOption(projectOption())

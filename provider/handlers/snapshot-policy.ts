@@ -22,7 +22,15 @@ import { toPrune } from '../snapshots/schedule.js';
 import { legacyPolicyKey, policyKey } from '../registry/keys.js';
 import { classifyReplicateTo } from '../../src/kinds.js';
 import { encodeRepository, type BackupRepositoryWire } from '../../src/backup-spec.js';
-import { REPOSITORIES, repositoryKey, repositoryRecord, type RepositoryRecord } from '../backup/records.js';
+import {
+  BACKUPS,
+  REPOSITORIES,
+  pushKey,
+  repositoryKey,
+  repositoryRecord,
+  type PushRecord,
+  type RepositoryRecord,
+} from '../backup/records.js';
 import { repositoryPreflightProblems } from '../backup/preflight.js';
 
 export { policyKey } from '../registry/keys.js';
@@ -206,6 +214,7 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Actual
       return;
     }
     removeCronEntry(identity, record?.cronPath);
+    if (record) markPushesStopped(ctx, record);
     ctx.registry.remove('policies', policyKey(identity));
     removeFormerCronEntries(identity);
     ctx.log(
@@ -411,11 +420,20 @@ function write(ctx: Parameters<typeof snapshotPolicyHandler.create>[0], spec: Sn
           remoteRetentionCount: spec.remote_retention_count,
         }),
   });
+  if (previous?.replicateTo && previous.replicateTo !== spec.replicate_to?.name) markPushesStopped(ctx, previous);
   // Moved, not copied: the entry under a former name is removed only now that the new one is in place.
   removeFormerCronEntries(spec);
   ctx.log(
     `snapshot policy ${spec.policy} of ${spec.storage}: '${spec.schedule}' UTC, keep ${[spec.retention_days && `${spec.retention_days} days`, spec.retention_count && `${spec.retention_count} snapshots`].filter(Boolean).join(' and ')}, freeze at most ${spec.max_freeze_seconds} s${replicationSummary(spec)}`,
   );
+}
+
+/** The policy no longer pushes its storage to its repository: its push record says since when (`backup status`: stopped). */
+function markPushesStopped(ctx: Parameters<typeof snapshotPolicyHandler.create>[0], policy: PolicyRecord): void {
+  if (!policy.replicateTo) return;
+  const key = pushKey(policy.storageKind, policy.project, policy.storage, policy.replicateTo);
+  const push = ctx.registry.get<PushRecord>(BACKUPS, key);
+  if (push) ctx.registry.put<PushRecord>(BACKUPS, key, { ...push, stoppedAt: ctx.now().toISOString() });
 }
 
 /** `, pushed to offsite (sftp:...), kept there 30 days`; '' for a policy that does not replicate. */

@@ -47,8 +47,9 @@ export function backupChecks(ctx: HandlerContext, desired: readonly DesiredSpec[
   const now = ctx.now();
   const replicated = replicatedKeys(ctx);
   for (const { key, record } of ctx.registry.list<PushRecord>(BACKUPS)) {
-    // A storage no policy pushes any more: nothing retries it, so it is no warning (`backup status`: stopped).
-    if (!record.lastError || !replicated.has(key)) continue;
+    // A storage whose policy stopped pushing it: nothing retries it, so it is no warning (`backup status`: stopped).
+    const stopped = record.stoppedAt !== undefined && (record.lastAttemptAt ?? '') <= record.stoppedAt;
+    if (!record.lastError || (stopped && !replicated.has(key))) continue;
     checks.push({
       level: 'warning',
       message: `backups of ${record.storageKind} ${record.storage} to ${record.repository} are failing (last attempt ${record.lastAttemptAt ?? 'unknown'}, last pushed ${record.lastPushedAt ?? 'never'}): ${record.lastError}; local snapshots are kept and run-due tries again; see \`${commandHint(root, 'backup status')}\``,

@@ -109,26 +109,50 @@ test('behind (never pushed), in-sync, behind with lag, failing with its error, i
   expect(row.error).toBeUndefined();
 });
 
-test('a failed push whose storage no policy replicates any more is `stopped`, not failing, and no plan check (review find)', async () => {
+test('a failed push whose policy was removed is `stopped`, not failing, and no plan check; a push by hand after it counts again (review find)', async () => {
   const { backupChecks } = await import('../../provider/plan/backup-checks.js');
-  const ctx = makeContext(host.root, { log: () => undefined });
-  const s1 = snapshot('data.20261101T040000Z.disk', '2026-11-01T04:00:00.000Z');
-  ctx.registry.put('snapshots', s1.id, s1);
-  ctx.registry.put(BACKUPS, pushKey('disk', 'app', 'data', 'offsite'), {
-    storageKind: 'disk',
-    project: 'app',
-    storage: 'data',
-    repository: 'offsite',
-    url: '/srv/backups',
-    lastAttemptAt: '2026-11-01T04:01:00.000Z',
-    lastError: 'backup repository offsite (/srv/backups): wrong password',
-  } satisfies PushRecord);
-  // No policy replicates it (it was removed from the code): nothing will retry, so nothing is failing.
-  expect(backupStatus(ctx)).toEqual([expect.objectContaining({ state: 'stopped' })]);
-  expect(backupStatus(ctx)[0].error).toBeUndefined();
-  expect(backupChecks(ctx, [])).toEqual([]);
-  // Replicated again: its last attempt's failure counts again.
-  ctx.registry.put('policies', 'app_nightly_data', policy);
-  expect(backupStatus(ctx)).toEqual([expect.objectContaining({ state: 'failing' })]);
-  expect(backupChecks(ctx, [])).toHaveLength(1);
+  const { snapshotPolicyHandler } = await import('../../provider/handlers/snapshot-policy.js');
+  const saved = process.env.HOSTSTORE_CRON_DIR;
+  process.env.HOSTSTORE_CRON_DIR = `${host.root}/cron.d`;
+  try {
+    const ctx = makeContext(host.root, { log: () => undefined });
+    const s1 = snapshot('data.20261101T040000Z.disk', '2026-11-01T04:00:00.000Z');
+    ctx.registry.put('snapshots', s1.id, s1);
+    ctx.registry.put('policies', 'app_nightly_data', policy);
+    const key = pushKey('disk', 'app', 'data', 'offsite');
+    const failed: PushRecord = {
+      storageKind: 'disk',
+      project: 'app',
+      storage: 'data',
+      repository: 'offsite',
+      url: '/srv/backups',
+      lastAttemptAt: '2026-11-01T04:01:00.000Z',
+      lastError: 'backup repository offsite (/srv/backups): wrong password',
+    };
+    ctx.registry.put(BACKUPS, key, failed);
+    expect(backupStatus(ctx)).toEqual([expect.objectContaining({ state: 'failing' })]);
+    // WHEN the policy is removed from the code (its delete runs)
+    await snapshotPolicyHandler.delete(ctx, {
+      root: host.root,
+      project: 'app',
+      policy: 'nightly',
+      storage: 'data',
+      storage_kind: 'disk',
+    } as never);
+    // THEN nothing will retry it: stopped, no error shown, no plan warning
+    const [row] = backupStatus(ctx);
+    expect(row).toMatchObject({ state: 'stopped' });
+    expect(row.error).toBeUndefined();
+    expect(backupChecks(ctx, [])).toEqual([]);
+    // AND a push by hand that fails after that is failing again
+    ctx.registry.put(BACKUPS, key, {
+      ...(ctx.registry.get(BACKUPS, key) as PushRecord),
+      lastAttemptAt: '2030-01-01T00:00:00.000Z',
+    });
+    expect(backupStatus(ctx)).toEqual([expect.objectContaining({ state: 'failing' })]);
+    expect(backupChecks(ctx, [])).toHaveLength(1);
+  } finally {
+    if (saved === undefined) delete process.env.HOSTSTORE_CRON_DIR;
+    else process.env.HOSTSTORE_CRON_DIR = saved;
+  }
 });
