@@ -130,14 +130,7 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Actual
       };
     const changes: Change[] = [];
     const compare = (field: string, from: unknown, to: unknown) => {
-      if (from !== to)
-        changes.push({
-          field,
-          from: from === undefined ? '' : String(from),
-          to: to === undefined ? '' : String(to),
-          kind: 'setting',
-          safety: 'safe',
-        });
+      if (from !== to) changes.push(settingChange(field, from, to));
     };
     compare('schedule', actual.schedule, spec.schedule);
     compare('retention_days', actual.retentionDays, spec.retention_days);
@@ -523,15 +516,19 @@ function replicationChanges(ctx: HandlerContextOf, spec: SnapshotPolicySpec, act
     ['remote_retention_days', actual.remoteRetentionDays, spec.remote_retention_days],
     ['remote_retention_count', actual.remoteRetentionCount, spec.remote_retention_count],
   ] as const)
-    if (from !== to)
-      changes.push({
-        field,
-        from: from === undefined ? '' : String(from),
-        to: to === undefined ? '' : String(to),
-        kind: 'setting',
-        safety: 'safe',
-      });
+    if (from !== to) changes.push(settingChange(field, from, to));
   return changes;
+}
+
+/** A setting recorded in place, its values as the plan shows them ('' for unset). */
+function settingChange(field: string, from: unknown, to: unknown): Change {
+  return {
+    field,
+    from: from === undefined ? '' : String(from),
+    to: to === undefined ? '' : String(to),
+    kind: 'setting',
+    safety: 'safe',
+  };
 }
 
 type HandlerContextOf = Parameters<typeof snapshotPolicyHandler.diff>[0];
