@@ -4,7 +4,8 @@
  * shaped like the CLI's --json for the same thing; these are the parts the CLI had no --json for.
  */
 import type { StorageKind } from '../../src/schema.js';
-import type { BackupState } from '../backup/status.js';
+import type { BackupState, BackupStatusRow } from '../backup/status.js';
+import type { LeaseEntry, ListEntry, SnapshotEntry } from '../commands/read-data.js';
 
 /** How full a filesystem is inside its image: from statfs of its mount point, or its superblock when unmounted. */
 export interface FilesystemUsage {
@@ -76,4 +77,29 @@ export interface BackupSummary {
   readonly lagSeconds?: number;
   readonly lastPushedAt?: string;
   readonly error?: string;
+}
+
+/** A row of the storage table (GET /api/storage): `hoststore list --json`'s entry, with its host and off-host state. */
+export type StorageRow = ListEntry & {
+  /** `local`, or the remote host's address. */
+  readonly host: string;
+  readonly backup?: BackupSummary;
+  /** The newest snapshot's time (safety snapshots aside). */
+  readonly lastSnapshotAt?: string;
+};
+
+/**
+ * Everything the dashboard reads from one host in one go (a remote host answers it as one `read` request):
+ * the views, the attention items and /metrics are all computed from these.
+ */
+export interface HostData {
+  readonly host: string;
+  /** Set when the host could not be read; everything else is then empty. */
+  readonly error?: string;
+  readonly roots: readonly RootSpace[];
+  readonly storage: readonly StorageRow[];
+  readonly leases: readonly LeaseEntry[];
+  /** Snapshots with their RECORDED state only: the dashboard never hashes a file or takes a lock. */
+  readonly snapshots: readonly SnapshotEntry[];
+  readonly backups: readonly (BackupStatusRow & { readonly root: string })[];
 }

@@ -21,15 +21,18 @@ export const EVENT_TYPES = [
   'restored',
   'pushed',
   'push-failed',
-  'backups-retained',
+  'backups-pruned',
   'retained',
   'deleted',
   'refused',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
-/** What made it: a `hoststore handle` run by Terraform, `hoststore apply|up|destroy`, another command, `snapshot run-due` from cron. */
-export const ACTORS = ['terraform', 'engine', 'cli', 'cron'] as const;
+/**
+ * What made it: a `hoststore handle` run by Terraform, `hoststore apply|up|destroy`, another command,
+ * `snapshot run-due` from cron; `unknown` only for lines of 0.1's plain-text journal (never written).
+ */
+export const ACTORS = ['terraform', 'engine', 'cli', 'cron', 'unknown'] as const;
 export type Actor = (typeof ACTORS)[number];
 
 /** The journal line's format version (`v`); a line without one is a line of 0.1's plain-text journal. */
