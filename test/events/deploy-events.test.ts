@@ -20,7 +20,7 @@ afterEach(() => {
   for (const out of outs.splice(0)) fs.rmSync(out, { recursive: true, force: true });
 });
 
-function synth(pg: { size: number } | undefined): string {
+function synth(pg: { size: number } | undefined, keepGb = 1): string {
   const model: AppModel = {
     stack: 'eng',
     root: host.root,
@@ -35,7 +35,7 @@ function synth(pg: { size: number } | undefined): string {
             },
           ]
         : []),
-      { id: 'keep', type: 'Volume' as const, props: { name: 'keep', sizeGb: 1 } },
+      { id: 'keep', type: 'Volume' as const, props: { name: 'keep', sizeGb: keepGb } },
     ],
   };
   const out = synthModel(model);
@@ -125,4 +125,20 @@ hostTest()('hoststore handle records what Terraform did, refusals with their rea
   expect(refused?.reason).toMatch(/refused/);
   expect(lastEvent(host.root, 'vol', 'grown')?.detail).toMatchObject({ fromGb: 1, toGb: 2, online: expect.any(Boolean) });
   expect(lastEvent(host.root, 'vol', 'deleted')?.detail).toEqual({ removalPolicy: 'destroy' });
+});
+
+hostTest()('a plan hoststore apply refuses is in the history of the storage it would have changed', () => {
+  // GIVEN a 2 GB volume, applied
+  expect(apply(synth(undefined, 2))).toMatchObject({ status: 0 });
+  const [created] = journalEvents(host.root);
+  // WHEN the code asks for 1 GB (a shrink)
+  const refused = apply(synth(undefined, 1));
+  expect(refused.status).toBe(3);
+  // THEN the refusal is recorded for that volume, by the engine, with the reason the plan gave
+  expect(eventWords(host.root, created.storage)).toEqual(['created engine', 'refused engine']);
+  const event = lastEvent(host.root, created.storage, 'refused');
+  expect(event).toMatchObject({ kind: 'volume', project: 'app', stack: 'eng' });
+  expect(event?.reason).toMatch(/refused: /);
+  const said = `${refused.stdout}\n${refused.stderr}`;
+  expect(said).toContain(String(event?.reason).replace(/^.*refused: /, ''));
 });
