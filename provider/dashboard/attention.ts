@@ -140,7 +140,10 @@ function storageItems(host: HostData, row: StorageRow): AttentionItem[] {
 /** Per storage: a snapshot whose content changed or is gone (error); snapshots never verified (one warning). */
 function snapshotItems(host: HostData): AttentionItem[] {
   const items: AttentionItem[] = [];
-  const unverified = new Map<string, { root: string; kind: StorageKind; project: string; storage: string; ids: string[] }>();
+  const unverified = new Map<
+    string,
+    { root: string; kind: StorageKind; project: string; storage: string; ids: string[]; never: number }
+  >();
   for (const s of host.snapshots) {
     const where = `${s.kind} ${s.storage}${s.kind === 'disk' ? '' : ` (project ${s.project})`}${host.host === 'local' ? '' : ` on ${host.host}`}`;
     const base = { host: host.host, root: s.root, kind: s.kind, project: s.project, storage: s.storage };
@@ -151,10 +154,13 @@ function snapshotItems(host: HostData): AttentionItem[] {
         what: 'snapshot-changed',
         message: `${where}: snapshot ${s.id} ${s.state === 'missing' ? 'is missing' : 'no longer matches its checksum (its content changed)'}; do not restore from it; check it with ${fix(host, s.root, `snapshot list ${shellWord(s.storage)} --verify`)} and delete it with ${fix(host, s.root, `snapshot delete ${shellWord(s.id)}`)}`,
       });
-    else if (!s.verified || s.checksumPending) {
+    // Never verified (or its checksum still pending), or `unverified` as the dashboard's data marks one whose
+    // file changed since it was verified: only a hash can tell, and the dashboard never hashes.
+    else if (!s.verified || s.checksumPending || (s.state as string) === 'unverified') {
       const key = `${s.root}\0${s.kind}\0${s.project}\0${s.storage}`;
-      const group = unverified.get(key) ?? { ...base, root: s.root, ids: [] };
+      const group = unverified.get(key) ?? { ...base, root: s.root, ids: [], never: 0 };
       group.ids.push(s.id);
+      if (!s.verified || s.checksumPending) group.never += 1;
       unverified.set(key, group);
     }
   }
@@ -167,9 +173,19 @@ function snapshotItems(host: HostData): AttentionItem[] {
       storage: g.storage,
       severity: 'warning',
       what: 'snapshot-unverified',
-      message: `${g.kind} ${g.storage}${host.host === 'local' ? '' : ` on ${host.host}`}: ${g.ids.length === 1 ? `snapshot ${g.ids[0]} was` : `${g.ids.length} snapshots (newest ${g.ids[g.ids.length - 1]}) were`} never verified; verify with ${fix(host, g.root, `snapshot list ${shellWord(g.storage)} --verify`)}`,
+      message: `${g.kind} ${g.storage}${host.host === 'local' ? '' : ` on ${host.host}`}: ${unverifiedText(g.ids, g.never)}; verify with ${fix(host, g.root, `snapshot list ${shellWord(g.storage)} --verify`)}`,
     });
   return items;
+}
+
+/** `snapshot X was never verified`, `2 snapshots (newest Y) changed on disk since verified`, or both counted. */
+function unverifiedText(ids: readonly string[], never: number): string {
+  const which = ids.length === 1 ? `snapshot ${ids[0]}` : `${ids.length} snapshots (newest ${ids[ids.length - 1]})`;
+  const changed = ids.length - never;
+  if (changed === 0) return `${which} ${ids.length === 1 ? 'was' : 'were'} never verified`;
+  if (never === 0)
+    return `${which} changed on disk since ${ids.length === 1 ? 'it was' : 'they were'} verified (only a hash can tell whether the content did)`;
+  return `${which} are unverified: ${never} never verified, ${changed} changed on disk since verified`;
 }
 
 /** A failing push (error); a storage whose newest snapshot is more than a day ahead of what was pushed (warning). */

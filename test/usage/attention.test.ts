@@ -178,6 +178,20 @@ test('every rule, errors first then by consequence, one line each with its fix',
   );
 });
 
+test('unverified snapshots: never verified, or marked unverified because their file changed since', () => {
+  const at = (...snapshots: SnapshotEntry[]) =>
+    attentionItems([hostData({ snapshots })], undefined, NOW).map((i) => `${i.what}: ${i.message}`);
+  const changedSince = (id: string) =>
+    snapshot(id, { state: 'unverified' as SnapshotEntry['state'], intact: false });
+  expect(at(snapshot('a'))).toEqual([]);
+  expect(at(changedSince('a'))).toEqual([
+    `snapshot-unverified: disk data: snapshot a changed on disk since it was verified (only a hash can tell whether the content did); verify with hoststore snapshot list data --verify --root ${ROOT}`,
+  ]);
+  expect(at(snapshot('a', { verified: undefined }), changedSince('b'), changedSince('c'))).toEqual([
+    `snapshot-unverified: disk data: 3 snapshots (newest c) are unverified: 1 never verified, 2 changed on disk since verified; verify with hoststore snapshot list data --verify --root ${ROOT}`,
+  ]);
+});
+
 test('root space: under 10 % free is an error; less free than the largest image may still write is a warning', () => {
   const at = (freeGb: number, storage: StorageRow[] = []) =>
     attentionItems([hostData({ roots: [space({ freeBytes: freeGb * GiB })], storage })], undefined, NOW).map(
