@@ -33,11 +33,7 @@ const ORDER: readonly AttentionKind[] = [
   'drift',
 ];
 
-export function attentionItems(
-  hosts: readonly HostData[],
-  plan?: PlanCounts,
-  now: Date = new Date(),
-): AttentionItem[] {
+export function attentionItems(hosts: readonly HostData[], plan?: PlanCounts, now: Date = new Date()): AttentionItem[] {
   const items: AttentionItem[] = [];
   for (const host of hosts) {
     if (host.error !== undefined) {
@@ -74,7 +70,8 @@ export function attentionItems(
     });
   const rank = (i: AttentionItem) => (i.severity === 'error' ? 0 : 1) * ORDER.length + ORDER.indexOf(i.what);
   // Stable: within one kind, hosts, roots and storage keep the order they were read in.
-  return items.map((item, index) => ({ item, index }))
+  return items
+    .map((item, index) => ({ item, index }))
     .sort((a, b) => rank(a.item) - rank(b.item) || a.index - b.index)
     .map(({ item }) => ({ ...item, message: clip(item.message) }));
 }
@@ -196,7 +193,11 @@ function backupItems(host: HostData, now: Date): AttentionItem[] {
     const base = { host: host.host, root: b.root, kind: b.kind, project: b.project, storage: b.storage };
     // A volume's name may be used by several projects: its push names the project.
     const project = b.kind === 'disk' ? '' : ` --project ${shellWord(b.project)}`;
-    const push = fix(host, b.root, `backup push ${shellWord(b.storage)}${project} --repository ${shellWord(b.repository)}`);
+    const push = fix(
+      host,
+      b.root,
+      `backup push ${shellWord(b.storage)}${project} --repository ${shellWord(b.repository)}`,
+    );
     if (b.state === 'failing')
       items.push({
         ...base,
@@ -207,7 +208,8 @@ function backupItems(host: HostData, now: Date): AttentionItem[] {
     else if (b.state === 'behind') {
       // Never pushed: behind since its newest snapshot was taken.
       const lag =
-        b.lagSeconds ?? (b.lastSnapshotAt ? Math.max(0, (now.getTime() - Date.parse(b.lastSnapshotAt)) / 1000) : undefined);
+        b.lagSeconds ??
+        (b.lastSnapshotAt ? Math.max(0, (now.getTime() - Date.parse(b.lastSnapshotAt)) / 1000) : undefined);
       if (lag !== undefined && lag > BACKUP_BEHIND_SECONDS)
         items.push({
           ...base,

@@ -88,7 +88,12 @@ describe.each(['ext4', 'xfs', 'btrfs'] as const)('%s', (filesystem) => {
         source: 'superblock',
       });
       // ext4 writes its counters at a clean unmount: the superblock says what df said just before.
-      expect(usage).toEqual({ sizeBytes: mounted.size, usedBytes: mounted.used, freeBytes: mounted.avail, source: 'superblock' });
+      expect(usage).toEqual({
+        sizeBytes: mounted.size,
+        usedBytes: mounted.used,
+        freeBytes: mounted.avail,
+        source: 'superblock',
+      });
     } else if (filesystem === 'xfs') {
       const printed = Object.fromEntries(
         sh('xfs_db', ['-r', '-c', 'sb 0', '-c', 'print fdblocks dblocks blocksize logstart logblocks', image])
@@ -179,7 +184,11 @@ describe('hostile images: no usage or sane numbers, never a crash', () => {
     expect(filesystemUsage(fifo, 'ext4', [])).toBeUndefined();
   });
 
-  hostTest('mkfs.ext4', 'mkfs.xfs', 'mkfs.btrfs')('forged counts are clamped: used <= size, nothing negative', () => {
+  hostTest(
+    'mkfs.ext4',
+    'mkfs.xfs',
+    'mkfs.btrfs',
+  )('forged counts are clamped: used <= size, nothing negative', () => {
     const patch = (image: string, offset: number, write: (b: Buffer) => void, length = 8) => {
       const fd = fs.openSync(image, 'r+');
       const b = Buffer.alloc(length);
