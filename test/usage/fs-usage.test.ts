@@ -135,6 +135,30 @@ describe.each(['ext4', 'xfs', 'btrfs'] as const)('%s', (filesystem) => {
   });
 });
 
+hostTest('mkfs.ext4')(
+  'ext4 variants (1 KiB blocks without 64bit; ext2 without extents or journal): the superblock says what df said',
+  () => {
+    for (const [name, args] of [
+      ['small.img', ['-b', '1024', '-O', '^64bit']],
+      ['ext2.img', ['-t', 'ext2']],
+    ] as const) {
+      const image = host.path(name);
+      fs.writeFileSync(image, '');
+      fs.truncateSync(image, 256 * MiB);
+      sh('mkfs.ext4', ['-q', '-F', ...args, image]);
+      const target = mountWithData(image, 8, `mnt-${name}`);
+      const mounted = df(target);
+      sh('umount', [target]);
+      expect(filesystemUsage(image, 'ext4', [target])).toEqual({
+        sizeBytes: mounted.size,
+        usedBytes: mounted.used,
+        freeBytes: mounted.avail,
+        source: 'superblock',
+      });
+    }
+  },
+);
+
 hostTest('mkfs.ext4')('a host path showing another filesystem is not taken for the image', () => {
   // GIVEN an unmounted image, and its host path where someone mounted a tmpfs instead
   const image = makeImage('ext4');
