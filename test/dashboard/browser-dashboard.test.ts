@@ -7,10 +7,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hoststore } from '../helpers/cli.js';
+import { CLI, hoststore } from '../helpers/cli.js';
 import { cleanupRoot, requireRoot } from '../helpers/host-fixture.js';
 import { mountWire, storageWire } from '../helpers/specs.js';
-import { startDashboard, useBrowser, type DashboardProcess, type RecordedPage } from '../helpers/browser.js';
+import { useBrowser, type RecordedPage } from '../helpers/browser.js';
+import { startDashboard, type DashboardProcess } from '../helpers/dashboard-process.js';
 import { recordEvent } from '../../provider/registry/journal.js';
 
 const DOCS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../docs');
@@ -64,7 +65,7 @@ beforeAll(async () => {
     throw new Error(`${ROOT} exists: left by an earlier run that was killed; unmount what is under it and remove it`);
   fs.mkdirSync(ROOT, { mode: 0o755 });
   makeStorage();
-  dashboard = await startDashboard(['--root', ROOT], { HOSTSTORE_NOW: AT.now });
+  dashboard = await startDashboard(CLI, ['--root', ROOT], { HOSTSTORE_NOW: AT.now });
 }, 120_000);
 
 afterAll(async () => {

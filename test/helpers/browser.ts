@@ -1,12 +1,10 @@
 /**
  * A real browser for the dashboard's tests (Debian's Chromium driven by playwright-core) whose pages record
- * everything that went wrong in them, and the dashboard itself started as a real process of the built CLI.
+ * everything that went wrong in them. The dashboard itself: ./dashboard-process.ts.
  */
 /// <reference lib="dom" />
 import * as fs from 'node:fs';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { CLI } from './cli.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -73,59 +71,4 @@ export function useBrowser(): BrowserFixture {
       };
     },
   };
-}
-
-export interface DashboardProcess {
-  /** Where it listens, from its start line, e.g. `http://127.0.0.1:40123`. */
-  readonly url: string;
-  readonly child: ChildProcessWithoutNullStreams;
-  output(): string;
-  /** SIGTERM, then SIGKILL if it has not exited within 5 s; resolves with its exit code. */
-  stop(): Promise<number | null>;
-}
-
-/**
- * Starts `hoststore dashboard ARGS --listen 127.0.0.1:0` (the built CLI) and waits for its start line
- * (`dashboard: http://HOST:PORT/ ...`, the port it really got), at most `timeoutMs`.
- */
-export async function startDashboard(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-  timeoutMs = 20_000,
-): Promise<DashboardProcess> {
-  const child = spawn(process.execPath, [CLI, 'dashboard', '--listen', '127.0.0.1:0', ...args], {
-    env: { ...process.env, ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    try {
-      return await exited;
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => fail(`no start line within ${timeoutMs} ms`), timeoutMs);
-    const fail = (why: string) => {
-      clearTimeout(timer);
-      void stop();
-      reject(new Error(`hoststore dashboard ${args.join(' ')}: ${why}\nstdout: ${stdout}\nstderr: ${stderr}`));
-    };
-    child.stdout.on('data', () => {
-      const match = /dashboard: (http:\/\/[^\s/]+)\/?/.exec(stdout);
-      if (!match) return;
-      if (match[1].endsWith(':0')) return fail('its start line shows port 0, not the port it really listens on');
-      clearTimeout(timer);
-      resolve(match[1]);
-    });
-    child.on('exit', (code) => fail(`exited with ${code} before listening`));
-  });
-  return { url, child, output: () => stdout + stderr, stop };
 }
