@@ -87,8 +87,20 @@ export async function dashboardBench(roundsArg?: string): Promise<BenchResult[]>
           'ms',
           { max: 1.5 },
         ),
-        result(`GET /api/storage on ${STORAGE} disks vs hoststore list --json (${of(storage)})`, storage.median, cli.median, 'ms', {}),
-        result(`GET /metrics on ${STORAGE} disks vs hoststore list --json (${of(metrics)})`, metrics.median, cli.median, 'ms', {}),
+        result(
+          `GET /api/storage on ${STORAGE} disks vs hoststore list --json (${of(storage)})`,
+          storage.median,
+          cli.median,
+          'ms',
+          {},
+        ),
+        result(
+          `GET /metrics on ${STORAGE} disks vs hoststore list --json (${of(metrics)})`,
+          metrics.median,
+          cli.median,
+          'ms',
+          {},
+        ),
       ];
     } finally {
       const code = await dashboard.stop();

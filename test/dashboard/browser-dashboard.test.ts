@@ -55,7 +55,14 @@ function makeStorage(): void {
   run(['snapshot', 'create', 'data', '--root', ROOT], AT.snapshot);
   recordEvent(
     { root: ROOT, now: () => new Date(AT.hostile) },
-    { event: 'refused', kind: 'disk', project: 'web', storage: 'cache', message: HOSTILE_MESSAGE, reason: HOSTILE_REASON },
+    {
+      event: 'refused',
+      kind: 'disk',
+      project: 'web',
+      storage: 'cache',
+      message: HOSTILE_MESSAGE,
+      reason: HOSTILE_REASON,
+    },
   );
 }
 
@@ -92,7 +99,7 @@ const visibleNames = (recorded: RecordedPage) =>
     rows.filter((r) => (r as HTMLElement).offsetParent !== null).map((r) => r.getAttribute('data-name')),
   );
 
-it('the overview lists every storage, the root\'s capacity and the attention list, cleanly; saves docs/dashboard.png', async () => {
+it("the overview lists every storage, the root's capacity and the attention list, cleanly; saves docs/dashboard.png", async () => {
   const recorded = await open('/');
   const { page } = recorded;
   expect((await visibleNames(recorded)).sort()).toEqual(['assets', 'cache', 'data', 'uploads']);
@@ -119,10 +126,14 @@ it('typing in the filter narrows the table, and clearing it shows every row agai
   await page.waitForFunction(() => document.querySelectorAll('#storage tbody tr[data-name]:not([hidden])').length < 4);
   expect((await visibleNames(recorded)).sort()).toEqual(['data', 'uploads']);
   await page.locator('#filter').fill('cach');
-  await page.waitForFunction(() => document.querySelectorAll('#storage tbody tr[data-name]:not([hidden])').length === 1);
+  await page.waitForFunction(
+    () => document.querySelectorAll('#storage tbody tr[data-name]:not([hidden])').length === 1,
+  );
   expect(await visibleNames(recorded)).toEqual(['cache']);
   await page.locator('#filter').fill('');
-  await page.waitForFunction(() => document.querySelectorAll('#storage tbody tr[data-name]:not([hidden])').length === 4);
+  await page.waitForFunction(
+    () => document.querySelectorAll('#storage tbody tr[data-name]:not([hidden])').length === 4,
+  );
   expect(await visibleNames(recorded)).toHaveLength(4);
   await expectClean(recorded);
 });
@@ -157,7 +168,9 @@ it('a storage page shows its mounts, lease, snapshots, backups and its history a
   for (const section of ['mounts', 'lease', 'snapshots', 'backups'])
     expect(await page.locator(`section#${section}`).count()).toBe(1);
   expect(await page.locator('#mounts').textContent()).toContain('db');
-  const events = await page.$$eval('#history li[data-event]', (items) => items.map((i) => i.getAttribute('data-event')));
+  const events = await page.$$eval('#history li[data-event]', (items) =>
+    items.map((i) => i.getAttribute('data-event')),
+  );
   // Oldest first: made, mounted, grown, snapshotted.
   expect(events.indexOf('created')).toBeGreaterThanOrEqual(0);
   expect(events.indexOf('grown')).toBeGreaterThan(events.indexOf('created'));

@@ -53,7 +53,10 @@ test('a page that breaks them has each break recorded: inline script, foreign im
   await page.waitForTimeout(200);
   const violations = await cspViolations();
   expect(violations).toEqual(
-    expect.arrayContaining([expect.stringMatching(/^script-src.* blocked inline/), expect.stringMatching(/^img-src.* blocked https:\/\/example\.invalid/)]),
+    expect.arrayContaining([
+      expect.stringMatching(/^script-src.* blocked inline/),
+      expect.stringMatching(/^img-src.* blocked https:\/\/example\.invalid/),
+    ]),
   );
   expect(await page.evaluate(() => (window as unknown as { inline?: number }).inline)).toBeUndefined();
   const text = problems.join('\n');
