@@ -95,7 +95,7 @@ async function expectClean(recorded: RecordedPage): Promise<void> {
 }
 
 const visibleNames = (recorded: RecordedPage) =>
-  recorded.page.$$eval('#storage tbody tr[data-name]', (rows) =>
+  recorded.page.$$eval('#storage tr[data-name]', (rows) =>
     rows.filter((r) => (r as HTMLElement).offsetParent !== null).map((r) => r.getAttribute('data-name')),
   );
 
@@ -119,22 +119,29 @@ it("the overview lists every storage, the root's capacity and the attention list
   await page.screenshot({ path: path.join(DOCS, 'dashboard.png') });
 });
 
-it('typing in the filter narrows the table, and clearing it shows every row again', async () => {
+it('typing in the filter narrows the table, a reload keeps the filter, and clearing it shows every row again', async () => {
   const recorded = await open('/');
   const { page } = recorded;
+  const showing = (n: number) =>
+    page.waitForFunction(
+      (count) =>
+        Array.from(document.querySelectorAll('#storage tr[data-name]')).filter(
+          (r) => (r as HTMLElement).offsetParent !== null,
+        ).length === count,
+      n,
+    );
   await page.locator('#filter').pressSequentially('shop');
-  await page.waitForFunction(() => document.querySelectorAll('#storage tbody tr[data-name]:not([hidden])').length < 4);
+  await showing(2);
   expect((await visibleNames(recorded)).sort()).toEqual(['data', 'uploads']);
   await page.locator('#filter').fill('cach');
-  await page.waitForFunction(
-    () => document.querySelectorAll('#storage tbody tr[data-name]:not([hidden])').length === 1,
-  );
+  await showing(1);
   expect(await visibleNames(recorded)).toEqual(['cache']);
+  // The query lives in the address (#...), so a reload or a shared link shows the same rows.
+  await page.reload({ waitUntil: 'networkidle' });
+  await showing(1);
+  expect(await page.locator('#filter').inputValue()).toBe('cach');
   await page.locator('#filter').fill('');
-  await page.waitForFunction(
-    () => document.querySelectorAll('#storage tbody tr[data-name]:not([hidden])').length === 4,
-  );
-  expect(await visibleNames(recorded)).toHaveLength(4);
+  await showing(4);
   await expectClean(recorded);
 });
 
