@@ -6,11 +6,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Filesystem, StorageKind } from '../src/schema.js';
 import { Registry, type LeaseRecord, type MountRecord, type StorageRecord } from './registry/store.js';
-import { readMountTable } from './host/mounts.js';
+import { readMountTable, type MountEntry } from './host/mounts.js';
+import { filesystemUsage } from './host/fs-usage.js';
+import type { FilesystemUsage } from './dashboard/api.js';
 import { imageStat } from './host/image.js';
 import { readFilesystemSignature } from './host/fs-signature.js';
 import { checkInsideRoot, checkRootTrust, recordedHostPath, recordedStoragePath } from './host/root-trust.js';
-import { imagePath, nameRule } from '../src/schema.js';
+import { imagePath, nameRule, stagingPath } from '../src/schema.js';
 
 export type ItemState = 'creating' | 'available' | 'mounted' | 'retained' | 'missing' | 'unmanaged';
 
@@ -33,6 +35,8 @@ export interface InventoryItem {
   readonly sizeGb?: number;
   readonly filesystem?: Filesystem;
   readonly allocatedBytes?: number;
+  /** How full the filesystem inside the image is (absent for a directory volume, or when it cannot be read). */
+  readonly usage?: FilesystemUsage;
   readonly state: ItemState;
   /** Where the layout puts it (computed from kind, project and name; a record's own `path` is never used). */
   readonly path: string;
@@ -47,11 +51,13 @@ export function inventory(root: string): InventoryItem[] {
   // Read commands open the registry and images too: the same check as before a change.
   checkRootTrust(root);
   const registry = new Registry(root);
-  const targets = new Set(readMountTable().map((entry) => entry.target));
+  // Read once for every item: usage and mount state spawn nothing per item.
+  const table = readMountTable();
+  const targets = new Set(table.map((entry) => entry.target));
   const mounts = registry.mounts();
   const items: InventoryItem[] = registry
     .list<StorageRecord>('storage')
-    .map(({ record }) => item(root, registry, record, mounts, targets));
+    .map(({ record }) => item(root, registry, record, mounts, table, targets));
   const known = new Set(items.filter((i) => i.kind === 'disk').map((i) => i.name));
   for (const file of safeReaddir(path.join(root, 'disks'))) {
     const name = file.replace(/\.img$/, '');
@@ -63,13 +69,15 @@ export function inventory(root: string): InventoryItem[] {
     } catch {
       continue;
     }
+    const filesystem = safeSignature(image);
     items.push({
       name,
       kind: 'disk',
       project: '',
       sizeGb,
-      filesystem: safeSignature(image),
+      filesystem,
       allocatedBytes: imageStat(image)?.allocatedBytes,
+      usage: filesystemUsage(image, filesystem, [], table),
       state: 'unmanaged',
       path: image,
       mounts: [],
@@ -83,6 +91,7 @@ function item(
   registry: Registry,
   record: StorageRecord,
   all: MountRecord[],
+  table: readonly MountEntry[],
   targets: Set<string>,
 ): InventoryItem {
   const mounts = all
@@ -106,6 +115,12 @@ function item(
     });
   const where = recordedStoragePath(root, record);
   const present = fs.existsSync(where);
+  const image = record.kind !== 'directory' && present;
+  // Where hoststore mounts it: each replica's host path, or the staging path shared storage is bound from.
+  const mountPoints = [
+    ...mounts.filter((m) => m.mounted).map((m) => m.hostPath),
+    stagingPath(root, record.kind, record.project, record.name),
+  ];
   const state: ItemState =
     record.state === 'creating'
       ? 'creating'
@@ -124,6 +139,7 @@ function item(
     sizeGb: record.sizeGb,
     filesystem: record.filesystem,
     allocatedBytes: record.kind === 'directory' ? undefined : imageStat(where)?.allocatedBytes,
+    usage: image ? filesystemUsage(where, record.filesystem, mountPoints, table) : undefined,
     state,
     path: where,
     removalPolicy: record.removalPolicy,

@@ -20,8 +20,12 @@ import {
   type SnapshotState,
 } from '../snapshots/snapshots.js';
 import { commandHint } from '../command-hint.js';
+import { rootSpace } from '../host/root-space.js';
+import type { RootSpace } from '../dashboard/api.js';
 
 export type ListEntry = InventoryItem & { readonly root: string };
+/** `status --json`: the entry, and the space of the root it is on. */
+export type StatusEntry = ListEntry & { readonly rootSpace?: RootSpace };
 export type LeaseEntry = LeaseRecord & { readonly root: string; readonly stale: boolean };
 export type SnapshotEntry = SnapshotRecord & {
   readonly root: string;
@@ -47,6 +51,18 @@ export function listEntries(options: ReadScope): ListEntry[] {
   return rootsOf(options).flatMap((root) => inventory(root).map((i) => ({ root, ...i })));
 }
 
+/** `list` with each root's space (the text's last line per root), from one inventory of each root. */
+export function listWithSpace(options: ReadScope): { entries: ListEntry[]; roots: RootSpace[] } {
+  const entries: ListEntry[] = [];
+  const roots: RootSpace[] = [];
+  for (const root of rootsOf(options)) {
+    const items = inventory(root);
+    entries.push(...items.map((i) => ({ root, ...i })));
+    roots.push(rootSpace(root, items));
+  }
+  return { entries, roots };
+}
+
 /** The one item called `name`; a name used by several projects needs --project. */
 export function findItem(items: InventoryItem[], name: string, options: ReadScope): InventoryItem {
   const matches = items.filter(
@@ -64,9 +80,10 @@ export function findItem(items: InventoryItem[], name: string, options: ReadScop
   return matches[0];
 }
 
-export function statusEntry(name: string, options: ReadScope): ListEntry {
+export function statusEntry(name: string, options: ReadScope): StatusEntry {
   const root = rootOfName(name, options);
-  return { root, ...findItem(inventory(root), name, { ...options, root }) };
+  const items = inventory(root);
+  return { root, ...findItem(items, name, { ...options, root }), rootSpace: rootSpace(root, items) };
 }
 
 /** The one root, of several a cdktf app declares, that has storage called `name`; more than one needs --root. */

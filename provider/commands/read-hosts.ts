@@ -10,19 +10,32 @@ import { DEFAULT_PARALLELISM, fleetError, oneLine, runBounded, type HostOutcome 
 import { failureLine, request } from '../remote/host-request.js';
 import type { ReadOp } from '../remote/serve-read.js';
 import type { HostRoots } from './app-roots.js';
+import type { RootSpace } from '../dashboard/api.js';
 import {
   leaseEntries,
   listEntries,
+  listWithSpace,
   snapshotEntries,
   statusEntry,
   type LeaseEntry,
   type ListEntry,
   type SnapshotEntry,
+  type StatusEntry,
 } from './read-data.js';
 
 interface Extra {
   readonly name?: string;
   readonly verify?: boolean;
+}
+
+/** A list answer: the entries, and the roots' space when the host gave it (a host of an older version does not). */
+function listParts(data: unknown): { entries: ListEntry[]; roots: RootSpace[] } {
+  if (Array.isArray(data)) return { entries: data as ListEntry[], roots: [] };
+  const answer = data as { entries?: unknown; roots?: unknown };
+  return {
+    entries: Array.isArray(answer.entries) ? (answer.entries as ListEntry[]) : [],
+    roots: Array.isArray(answer.roots) ? (answer.roots as RootSpace[]) : [],
+  };
 }
 
 /** A host's answer: its entries (one for status) and the read's exit status (snapshot list: 1 when one is damaged). */
@@ -35,7 +48,7 @@ async function readHere(op: ReadOp, host: HostRoots, options: GlobalOptions, ext
   const scope = { root: host.roots[0], roots: host.roots, project: options.project };
   switch (op) {
     case 'list':
-      return { data: listEntries(scope), code: 0 };
+      return { data: options.json ? listEntries(scope) : listWithSpace(scope), code: 0 };
     case 'status':
       return { data: statusEntry(extra.name!, scope), code: 0 };
     case 'lease-list':
@@ -58,6 +71,8 @@ async function readThere(op: ReadOp, host: HostRoots, options: GlobalOptions, ex
     ...(extra.name === undefined ? {} : { name: extra.name }),
     ...(options.project === undefined ? {} : { project: options.project }),
     ...(extra.verify === undefined ? {} : { verify: extra.verify }),
+    // The text ends each root with its space; --json stays the entries alone.
+    ...(op === 'list' && !options.json ? { space: true } : {}),
   });
   // The host's progress lines (a snapshot hashed again) and warnings, under its name.
   for (const line of run.stderr.split('\n').filter(Boolean))
@@ -92,7 +107,11 @@ export async function readHosts(op: ReadOp, options: GlobalOptions, extra: Extra
       : { host: r.host.name, state: 'failed', text: oneLine(r.error) },
   );
   if (options.json) {
-    const items = reads.flatMap((r) => (r.read ? (r.read.data as unknown[]).map((i) => withHost(r.host.name, i)) : []));
+    const items = reads.flatMap((r) =>
+      r.read
+        ? (op === 'list' ? listParts(r.read.data).entries : (r.read.data as unknown[])).map((i) => withHost(r.host.name, i))
+        : [],
+    );
     process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
   } else {
     const text = await renderer(op);
@@ -113,7 +132,10 @@ async function renderer(op: Exclude<ReadOp, 'status'>): Promise<(data: unknown, 
   switch (op) {
     case 'list': {
       const { listText } = await import('./list.js');
-      return (data, roots) => listText(data as ListEntry[], roots);
+      return (data, roots) => {
+        const parts = listParts(data);
+        return listText(parts.entries, roots, parts.roots);
+      };
     }
     case 'lease-list': {
       const { leaseText } = await import('./lease.js');
@@ -145,6 +167,6 @@ async function printStatus(
   }
   const [{ host, read }] = found;
   if (options.json) process.stdout.write(`${JSON.stringify(withHost(host.name, read!.data), null, 2)}\n`);
-  else process.stdout.write(`host ${host.name}:\n${(await import('./list.js')).statusText(read!.data as ListEntry)}\n`);
+  else process.stdout.write(`host ${host.name}:\n${(await import('./list.js')).statusText(read!.data as StatusEntry)}\n`);
   return 0;
 }

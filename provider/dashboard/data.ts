@@ -10,6 +10,7 @@ import type { LeaseEntry } from '../commands/read-data.js';
 import { readLocalHost } from './host-data.js';
 import type { JournalEvent } from '../journal/event.js';
 import type { DashboardSnapshot, HostData, OverviewData, RootSpace, StorageRow } from './api.js';
+import type { PlanCounts } from './attention.js';
 
 /** A host that could not be read: named, with why, and nothing else. */
 export function failedHost(host: string, error: string): HostData {
@@ -46,25 +47,14 @@ async function readRemoteHost(host: HostRoots): Promise<HostData> {
   };
 }
 
-/** GET /api/overview: each host's capacity and what needs attention. */
-export async function overview(hosts: readonly HostData[], now = new Date()): Promise<OverviewData> {
+/** GET /api/overview: each host's capacity and what needs attention (with --app: the plan's changes as drift). */
+export async function overview(hosts: readonly HostData[], plan?: PlanCounts, now = new Date()): Promise<OverviewData> {
+  const { attentionItems } = await import('./attention.js');
   return {
     generatedAt: now.toISOString(),
     hosts: hosts.map((h) => ({ host: h.host, ...(h.error ? { error: h.error } : {}), roots: h.roots })),
-    attention: await attention(hosts),
+    attention: attentionItems(hosts, plan, now),
   };
-}
-
-/** b14-usage's attentionItems once it lands; until then, the hosts that could not be read. */
-async function attention(hosts: readonly HostData[]): Promise<OverviewData['attention']> {
-  return hosts
-    .filter((h) => h.error)
-    .map((h) => ({
-      severity: 'error' as const,
-      what: 'host-unreachable' as const,
-      host: h.host,
-      message: `host ${h.host} could not be read: ${h.error}`,
-    }));
 }
 
 /** GET /api/storage: every storage row of every host. */

@@ -4,16 +4,16 @@
  */
 import * as fs from 'node:fs';
 import type { StorageKind } from '../../src/schema.js';
-import { leaseEntries, listEntries } from '../commands/read-data.js';
+import { leaseEntries, listWithSpace } from '../commands/read-data.js';
 import { makeContext } from '../handlers/handler.js';
 import { backupStatus, type BackupState } from '../backup/status.js';
 import { listSnapshots, recordedState, snapshotLocation } from '../snapshots/snapshots.js';
-import type { BackupSummary, DashboardSnapshot, HostData, RootSpace, StorageRow } from './api.js';
+import type { BackupSummary, DashboardSnapshot, HostData, StorageRow } from './api.js';
 
 /** What `roots` hold, labelled `host`. */
 export function readLocalHost(host: string, roots: readonly string[]): HostData {
   const scope = { root: roots[0], roots };
-  const entries = listEntries(scope);
+  const { entries, roots: spaces } = listWithSpace(scope);
   const leases = leaseEntries(scope);
   const snapshots: DashboardSnapshot[] = [];
   const backups: HostData['backups'][number][] = [];
@@ -42,12 +42,7 @@ export function readLocalHost(host: string, roots: readonly string[]): HostData 
       ...(newest ? { lastSnapshotAt: newest.createdAt } : {}),
     };
   });
-  return { host, roots: rootSpaces(roots, storage), storage, leases, snapshots, backups };
-}
-
-/** The root space of each root (b14-usage's rootSpace; until it lands, none). */
-function rootSpaces(_roots: readonly string[], _storage: readonly StorageRow[]): RootSpace[] {
-  return [];
+  return { host, roots: spaces, storage, leases, snapshots, backups };
 }
 
 function allocated(file: string): number | undefined {

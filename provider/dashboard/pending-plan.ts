@@ -43,3 +43,13 @@ export function planJson(plans: readonly HostPlan[]): unknown {
   if (plans.length === 1 && plans[0].host === 'local' && plans[0].plan) return plans[0].plan;
   return plans.map((p) => (p.plan ? { host: p.host, plan: p.plan } : { host: p.host, error: p.error }));
 }
+
+/** What the overview's attention list says of the plan: its changes, refused ones and those that lose data. */
+export function planCounts(plans: readonly HostPlan[]): import('./attention.js').PlanCounts {
+  const items = plans.flatMap((p) => p.plan?.items ?? []).filter((i) => i.action !== 'no-op');
+  return {
+    changes: items.length,
+    refused: items.filter((i) => i.safety === 'refused').length,
+    dataLoss: items.filter((i) => i.safety === 'data-loss').length,
+  };
+}

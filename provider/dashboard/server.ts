@@ -10,7 +10,7 @@ import { STORAGE_KINDS, type StorageKind } from '../../src/schema.js';
 import type { HostRoots } from '../commands/app-roots.js';
 import { DASHBOARD_JS } from './client.js';
 import { DASHBOARD_CSS } from './client-style.js';
-import { pendingPlan, planJson, type HostPlan } from './pending-plan.js';
+import { pendingPlan, planCounts, planJson, type HostPlan } from './pending-plan.js';
 import {
   history,
   overview,
@@ -50,11 +50,16 @@ export function dashboardApp(options: DashboardOptions): Hono {
   app.get('/assets/dashboard.js', (c) => c.body(DASHBOARD_JS, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }));
   app.get('/assets/dashboard.css', (c) => c.body(DASHBOARD_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8' }));
 
+  // With --app, the plan's changes are drift to look at; a plan that cannot be made says nothing here (/plan says why).
+  const counts = async () => (options.app ? planCounts(await plans().catch(() => [])) : undefined);
   app.get('/', async (c) => {
-    const hosts = await read();
-    return c.html(overviewPage(await overview(hosts), hosts));
+    const [hosts, plan] = await Promise.all([read(), counts()]);
+    return c.html(overviewPage(await overview(hosts, plan), hosts));
   });
-  app.get('/api/overview', async (c) => c.json(await overview(await read())));
+  app.get('/api/overview', async (c) => {
+    const [hosts, plan] = await Promise.all([read(), counts()]);
+    return c.json(await overview(hosts, plan));
+  });
   app.get('/api/storage', async (c) => c.json(storageRows(await read())));
 
   const detail = async (c: Context) => {
@@ -92,7 +97,10 @@ export function dashboardApp(options: DashboardOptions): Hono {
     return c.json(planJson(await plans()));
   });
 
-  // /metrics: b14-usage's metrics text (provider/dashboard/metrics.ts), wired when that lands.
+  app.get('/metrics', async (c) => {
+    const { metricsText, METRICS_CONTENT_TYPE } = await import('./metrics.js');
+    return c.body(await metricsText(await read(), new Date()), 200, { 'Content-Type': METRICS_CONTENT_TYPE });
+  });
 
   app.notFound((c) =>
     c.req.path.startsWith('/api/')

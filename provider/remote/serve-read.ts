@@ -6,7 +6,8 @@
  * `dashboard` answers what the dashboard shows of the roots (../dashboard/host-data.ts HostData: recorded states only).
  *
  * Request: `{ hoststore, command: "read", op: "list" | "status" | "lease-list" | "snapshot-list" | "dashboard",
- * roots: ["/abs/root", ...], json: true, name?: "storage name", project?: "project", verify?: boolean }`.
+ * roots: ["/abs/root", ...], json: true, name?: "storage name", project?: "project", verify?: boolean,
+ * space?: boolean }`. `list` with `space: true` answers `{ entries, roots }`: the entries and each root's space.
  */
 import { nameRule, projectNameRule, rootRule } from '../../src/schema.js';
 import { HoststoreError, SpecError } from '../errors.js';
@@ -22,11 +23,12 @@ export interface ReadRequest {
   readonly name?: string;
   readonly project?: string;
   readonly verify?: boolean;
+  readonly space?: boolean;
 }
 
 /** The request's fields, each checked; a problem is one SpecError naming the field, the rule and the value. */
 export function readRequest(request: Record<string, unknown>): ReadRequest {
-  const { op, roots, json, name, project, verify } = request;
+  const { op, roots, json, name, project, verify, space } = request;
   if (typeof op !== 'string' || !(OPS as readonly string[]).includes(op))
     throw new SpecError(`read request: op must be one of ${OPS.join(', ')} (got ${JSON.stringify(op)})`);
   if (!Array.isArray(roots) || roots.length === 0)
@@ -45,6 +47,8 @@ export function readRequest(request: Record<string, unknown>): ReadRequest {
     throw new SpecError(`read request: project ${projectNameRule(project)} (got ${JSON.stringify(project)})`);
   if (verify !== undefined && typeof verify !== 'boolean')
     throw new SpecError(`read request: verify must be true or false`);
+  if (space !== undefined && typeof space !== 'boolean')
+    throw new SpecError(`read request: space must be true or false`);
   return {
     op: op as ReadOp | 'dashboard',
     roots: roots as string[],
@@ -52,6 +56,7 @@ export function readRequest(request: Record<string, unknown>): ReadRequest {
     name: name as string | undefined,
     project: project as string | undefined,
     verify: verify as boolean | undefined,
+    space: space as boolean | undefined,
   };
 }
 
@@ -75,7 +80,7 @@ async function run(request: ReadRequest): Promise<number> {
   const answer = (value: unknown, code = 0) => (process.stdout.write(`${JSON.stringify(value)}\n`), code);
   switch (request.op) {
     case 'list':
-      return answer(data.listEntries(scope));
+      return answer(request.space ? data.listWithSpace(scope) : data.listEntries(scope));
     case 'status':
       return answer(data.statusEntry(request.name!, scope));
     case 'lease-list':

@@ -59,6 +59,12 @@ hostTest('mkfs.ext4')('GET /api/overview is OverviewData: hosts with their roots
     attention: expect.anything(),
   });
   expect(Array.isArray(data.hosts[0].roots) && Array.isArray(data.attention)).toBe(true);
+  // The root's capacity: what the images promise against the host filesystem under it.
+  expect(data.hosts[0].roots).toEqual([
+    expect.objectContaining({ root: fixture.host.root, storageCount: 3, nominalBytes: 2 * 1024 ** 3 }),
+  ]);
+  // With --app, the pending plan's changes are drift to look at.
+  expect(data.attention.map((a: { what: string }) => a.what)).toContain('drift');
 });
 
 hostTest('mkfs.ext4')('GET /api/storage/:host/:kind/:name: the row, its snapshots (recorded state), backups and history', async () => {
@@ -119,12 +125,29 @@ hostTest('mkfs.ext4')('GET /api/plan is what `hoststore plan --json` prints; /pl
   expect(page).toMatch(/<tr data-safety="(safe|downtime)" data-action="update"/);
 });
 
+hostTest('mkfs.ext4')('GET /metrics: Prometheus text (version 0.0.4) that parses, with the storage and its root', async () => {
+  const response = await get('/metrics');
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+  expect(response.headers.get('content-security-policy')).toBe(SECURITY_HEADERS['content-security-policy']);
+  const text = await response.text();
+  // Every line: a # HELP or # TYPE comment, or NAME{LABELS} VALUE.
+  for (const line of text.split('\n').filter(Boolean))
+    expect(line).toMatch(/^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? -?[0-9.e+-]+|NaN)$/);
+  expect(text).toMatch(new RegExp(`^hoststore_storage_size_bytes\\{[^}]*storage="shop-pg"[^}]*\\} ${1024 ** 3}$`, 'm'));
+  expect(text).toMatch(new RegExp(`^hoststore_root_size_bytes\\{host="local",root="${fixture.host.root}"\\} \\d+$`, 'm'));
+});
+
 hostTest('mkfs.ext4')('the overview page keeps the DOM contract: capacity, attention, filter, sortable storage table', async () => {
   const response = await get('/');
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toMatch(/^text\/html/);
   const page = await response.text();
   expect(page).toContain('<section id="capacity">');
+  expect(page).toMatch(new RegExp(`<tr data-host="local" data-root="${fixture.host.root}">`));
+  // The mounted ext4 disk shows how full it is; the directory volume has no usage bar.
+  expect(page).toMatch(/<tr data-name="shop-pg"[\s\S]*?<meter class="usage" min="0" max="\d+" value="\d+"/);
+  expect(page).toMatch(/<tr data-name="files"[^]*?<td data-value="-1">-<\/td>/);
   expect(page).toContain('<section id="attention">');
   expect(page).toContain('<input id="filter" type="search"');
   for (const key of ['name', 'kind', 'project', 'size', 'used', 'state', 'backup'])

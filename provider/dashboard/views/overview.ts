@@ -73,7 +73,7 @@ ${rows.length === 0 ? html`<p class="calm">No storage on these roots.</p>` : ''}
 }
 
 function storageRow(s: StorageRow): Html {
-  const usage = (s as StorageRow & { usage?: FilesystemUsage }).usage;
+  const usage = s.usage;
   const size = s.sizeGb === undefined ? undefined : s.sizeGb * GIB;
   const mounts = s.mounts.map((m) => `${m.service}[${m.replica}]${m.readOnly ? ' ro' : ''}${m.mounted ? '' : ' (not mounted)'}`);
   const backup = s.backup;

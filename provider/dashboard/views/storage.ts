@@ -1,12 +1,11 @@
 /** A storage's page: what it is, its mounts, lease, snapshots, backups, and its history as a timeline. */
 import { html } from 'hono/html';
-import type { FilesystemUsage } from '../api.js';
 import type { StorageDetail } from '../data.js';
 import { badge, bytes, duration, page, time, type Html } from './layout.js';
 
 export function storagePage(d: StorageDetail): Html {
   const s = d.storage;
-  const usage = (s as typeof s & { usage?: FilesystemUsage }).usage;
+  const usage = s.usage;
   return page(
     s.name,
     html`<h1>${s.name}</h1>
