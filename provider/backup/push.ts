@@ -6,8 +6,15 @@ import * as fs from 'node:fs';
 import type { HandlerContext } from '../handlers/handler.js';
 import { HoststoreError } from '../errors.js';
 import { withRootLock } from '../registry/lock.js';
-import { appendJournal } from '../registry/journal.js';
-import { getSnapshot, snapshotLocation, verifySnapshot, type SnapshotRecord } from '../snapshots/snapshots.js';
+import { redactRepositoryUrl } from '../../src/backup-spec.js';
+import { recordStorageEvent } from '../journal/storage-event.js';
+import {
+  getSnapshot,
+  snapshotLocation,
+  subjectOfSnapshot,
+  verifySnapshot,
+  type SnapshotRecord,
+} from '../snapshots/snapshots.js';
 import { BACKUPS, PUSH_HISTORY, pushKey, type PushRecord, type RepositoryRecord } from './records.js';
 import { backupTags, entryOf, type BackupEntry } from './backups.js';
 import { BackupError, jsonLines, openRepository, restic } from './restic.js';
@@ -67,9 +74,18 @@ export async function pushSnapshot(
     try {
       const result = await push(ctx, repository, snapshot);
       recordPush(ctx, key, repository, snapshot, attemptAt, result);
-      appendJournal(
+      recordStorageEvent(
         ctx,
-        `backup push ${subject} snapshot ${snapshot.id} to ${repository.name} (${repository.url}): backup ${result.backup.shortId}, ${result.bytesAdded} bytes added of ${result.bytesProcessed} processed`,
+        subjectOfSnapshot(ctx, snapshot),
+        'pushed',
+        `snapshot ${snapshot.id} pushed to repository ${repository.name} (${redactRepositoryUrl(repository.url)}) as backup ${result.backup.shortId}: ${result.bytesAdded} bytes added of ${result.bytesProcessed} read`,
+        {
+          repository: repository.name,
+          snapshot: snapshot.id,
+          backup: result.backup.shortId,
+          backupId: result.backup.id,
+          bytesAdded: result.bytesAdded,
+        },
       );
       return result;
     } catch (error) {
@@ -80,9 +96,12 @@ export async function pushSnapshot(
               `backup repository ${repository.name} (${repository.url}): push of ${subject} snapshot ${snapshot.id} failed: ${error instanceof HoststoreError ? error.message : String((error as Error)?.message ?? error)}`,
             );
       recordPush(ctx, key, repository, snapshot, attemptAt, undefined, failure.message);
-      appendJournal(
+      recordStorageEvent(
         ctx,
-        `backup push ${subject} snapshot ${snapshot.id} to ${repository.name} failed: ${failure.message}`,
+        subjectOfSnapshot(ctx, snapshot),
+        'push-failed',
+        `push of snapshot ${snapshot.id} to repository ${repository.name} failed: ${failure.message.split(repository.url).join(redactRepositoryUrl(repository.url))}`,
+        { repository: repository.name, snapshot: snapshot.id },
       );
       throw failure;
     }

@@ -5,8 +5,10 @@
 import { hostname } from 'node:os';
 import type { StorageKind } from '../../src/schema.js';
 import type { HandlerContext } from '../handlers/handler.js';
-import { appendJournal } from '../registry/journal.js';
+import { redactRepositoryUrl } from '../../src/backup-spec.js';
+import { recordStorageEvent } from '../journal/storage-event.js';
 import { toPrune } from '../snapshots/schedule.js';
+import { subjectOfSnapshot } from '../snapshots/snapshots.js';
 import { listBackups, type BackupEntry } from './backups.js';
 import { restic, type ResticRepository } from './restic.js';
 
@@ -56,9 +58,12 @@ export async function applyRemoteRetention(
   await restic(ctx.root, repository, ['forget', ...forget.map((e) => e.id)]);
   await restic(ctx.root, repository, ['unlock']);
   await restic(ctx.root, repository, ['prune']);
-  appendJournal(
+  recordStorageEvent(
     ctx,
-    `backup retention ${storage.kind} ${storage.project}/${storage.storage} in ${repository.name} (${repository.url}): forgot ${forget.map((e) => e.shortId).join(' ')} and pruned`,
+    subjectOfSnapshot(ctx, storage),
+    'backups-pruned',
+    `remote retention forgot ${forget.length} backup(s) in repository ${repository.name} (${redactRepositoryUrl(repository.url)}): ${forget.map((e) => e.shortId).join(' ')}`,
+    { repository: repository.name, count: forget.length, backups: forget.map((e) => e.shortId).join(' ') },
   );
   return { forgotten: forget, pruned: true };
 }

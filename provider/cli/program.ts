@@ -6,6 +6,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { closestName } from '../../src/known-props.js';
 import { UsageError } from '../errors.js';
+import { setActor } from '../journal/actor.js';
+import type { Actor } from '../journal/event.js';
 import { disableColour } from '../output/colour.js';
 import { packageVersion } from '../package-version.js';
 import { exitStatus } from './action.js';
@@ -81,6 +83,8 @@ export function makeProgram(): Command {
       });
   }
   program.hook('preAction', (_program, actionCommand) => {
+    // What the journal says made each change: set once, before the command runs.
+    setActor(actorOf(commandPath(actionCommand)));
     if (actionCommand.optsWithGlobals<{ color?: boolean }>().color === false) disableColour();
     // The program takes --root, --project and --json wherever they stand; a command that has no use for one refuses it.
     for (const key of ['root', 'project', 'json']) {
@@ -93,6 +97,15 @@ export function makeProgram(): Command {
     }
   });
   return program;
+}
+
+/** Who a command acts for: Terraform's handler calls, the engine's runs, cron's run-due, else a person at the CLI. */
+export function actorOf(path: string): Actor {
+  const words = path.split(' ').slice(1);
+  if (words[0] === 'handle' || words[0] === 'remote') return 'terraform';
+  if (['apply', 'up', 'destroy'].includes(words[0])) return 'engine';
+  if (words[0] === 'snapshot' && words[1] === 'run-due') return 'cron';
+  return 'cli';
 }
 
 function everyCommand(command: Command): Command[] {

@@ -10,10 +10,10 @@ import { makeContext, type HandlerContext } from '../handlers/handler.js';
 import { storagePath } from '../handlers/storage.js';
 import { readFilesystemSignature } from '../host/fs-signature.js';
 import { withRootLock } from '../registry/lock.js';
-import { appendJournal } from '../registry/journal.js';
+import { recordRefusal, recordStorageEvent } from '../journal/storage-event.js';
 import type { StorageRecord } from '../registry/store.js';
 import { inventory } from '../inventory.js';
-import { listSnapshots, takeSnapshot, type SnapshotRecord } from '../snapshots/snapshots.js';
+import { listSnapshots, subjectOfSnapshot, takeSnapshot, type SnapshotRecord } from '../snapshots/snapshots.js';
 import type { PolicyRecord } from '../handlers/snapshot-policy.js';
 import type { GlobalOptions } from '../cli.js';
 import { findItem } from './list.js';
@@ -181,8 +181,12 @@ async function restore(ctx: HandlerContext, id: string, name: string, options: B
     );
   const target = storagePath({ kind: entry.kind, root: options.root, project: entry.project, name });
   return withRootLock(options.root, { holder: `hoststore backup restore ${id}` }, async () => {
-    if (ctx.registry.storage(entry.kind, entry.project, name) || fs.existsSync(target))
-      throw new RefusedError(`${entry.kind} ${name} already exists; restore to a new name`);
+    const source = subjectOfSnapshot(ctx, { kind: entry.kind, project: entry.project, storage: entry.storage });
+    if (ctx.registry.storage(entry.kind, entry.project, name) || fs.existsSync(target)) {
+      const reason = `${entry.kind} ${name} already exists; restore to a new name`;
+      recordRefusal(ctx, source, reason);
+      throw new RefusedError(reason);
+    }
     ctx.log(
       `restoring backup ${entry.shortId} (${entry.kind} ${entry.storage}, ${entry.time}) from ${repository.name} (${repository.url})`,
     );
@@ -203,9 +207,20 @@ async function restore(ctx: HandlerContext, id: string, name: string, options: B
       updatedAt: now,
       retainedAt: now,
     });
-    appendJournal(
+    // Its history says where the data came from; never the repository's URL (it may carry a password).
+    recordStorageEvent(
       ctx,
-      `backup restore ${entry.shortId} (${entry.kind} ${entry.project}/${entry.storage}, snapshot ${entry.snapshot}) from ${repository.name} (${repository.url}) as ${entry.kind} ${name}`,
+      source,
+      'restored',
+      `backup ${entry.shortId} (snapshot ${entry.snapshot}) restored from repository ${repository.name} as ${entry.kind} ${name}`,
+      { from: 'backup', backup: entry.shortId, snapshot: entry.snapshot, repository: repository.name, into: name },
+    );
+    recordStorageEvent(
+      ctx,
+      { kind: entry.kind, project: entry.project, storage: name },
+      'created',
+      `created from backup ${entry.shortId} of ${entry.kind} ${entry.storage} in repository ${repository.name} (retained until a stack declares it)`,
+      { fromBackup: entry.shortId, repository: repository.name, source: entry.storage },
     );
     if (options.json) printJson({ backup: entry, kind: entry.kind, name, project: entry.project, ...restored });
     else

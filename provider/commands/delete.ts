@@ -13,6 +13,7 @@ import { removeTree } from '../host/remove-tree.js';
 import { commandHint } from '../command-hint.js';
 import { makeContext } from '../handlers/handler.js';
 import { snapshotPolicyHandler, type PolicyRecord } from '../handlers/snapshot-policy.js';
+import { recordRefusal, recordStorageEvent, type EventSubject } from '../journal/storage-event.js';
 
 /**
  * Why a storage cannot be deleted yet, and the way out: who really has it mounted now, which mount
@@ -39,8 +40,13 @@ function usersOf(item: InventoryItem, root: string): string {
 export async function deleteStorage(name: string, options: GlobalOptions): Promise<number> {
   return withRootLock(options.root, { holder: `hoststore delete ${name}` }, async () => {
     const item = findItem(inventory(options.root), name, options);
-    if ((item.mounts.length > 0 || item.lease) && !options.force)
-      throw new RefusedError(`${item.kind} ${name} ${usersOf(item, options.root)}`);
+    const ctx = makeContext(options.root, { rootLocked: true });
+    const subject: EventSubject = { kind: item.kind, project: item.project, storage: name };
+    if ((item.mounts.length > 0 || item.lease) && !options.force) {
+      const reason = `${item.kind} ${name} ${usersOf(item, options.root)}`;
+      recordRefusal(ctx, subject, reason);
+      throw new RefusedError(reason);
+    }
     if (!options.yes) await confirm(`delete ${item.kind} ${name} and all its data at ${item.path}?`);
     const registry = new Registry(options.root);
     for (const m of item.mounts) {
@@ -48,15 +54,26 @@ export async function deleteStorage(name: string, options: GlobalOptions): Promi
       const hostPath = recordedHostPath(options.root, m);
       while (readMountTable().some((e) => e.target === hostPath)) await unmount(hostPath);
       registry.remove('mounts', mountKey(m.project, m.service, m.replica, m.mountPath));
+      recordStorageEvent(ctx, subject, 'unmounted', `unmounted from ${m.project}/${m.service} replica ${m.replica} at ${hostPath} (delete --force)`, {
+        service: m.service,
+        replica: m.replica,
+        readOnly: m.readOnly,
+        hostPath,
+      });
     }
-    if (item.lease) registry.remove('leases', name);
+    if (item.lease) {
+      registry.remove('leases', name);
+      recordStorageEvent(ctx, subject, 'lease-broken', `lease of ${item.lease.project}/${item.lease.service} replica ${item.lease.replica} broken (delete --force)`, {
+        service: item.lease.service,
+        replica: item.lease.replica,
+      });
+    }
     if (item.kind !== 'directory') await unmountImage(item.path);
     await removeTree(item.path);
     if (item.state !== 'unmanaged') registry.removeStorage(item.kind, item.project, name);
     // Its snapshot policies go with it: left behind, their cron entries would run every minute for nothing
     // (and resume on a later storage of this name). No other command removes a policy by hand, and a project
     // moved to another host leaves its policies on the old one, where this is the way to clean up.
-    const ctx = makeContext(options.root, { rootLocked: true });
     for (const { record: p } of registry.list<PolicyRecord>('policies'))
       if (p.storage === name && p.storageKind === item.kind && (item.kind === 'disk' || p.project === item.project))
         await snapshotPolicyHandler.delete(ctx, {
@@ -66,6 +83,7 @@ export async function deleteStorage(name: string, options: GlobalOptions): Promi
           storage: p.storage,
           storage_kind: p.storageKind,
         });
+    recordStorageEvent(ctx, subject, 'deleted', `deleted with its data by hand (${item.path})`, { path: item.path });
     process.stdout.write(`deleted ${item.kind} ${name} (${item.path})\n`);
     return 0;
   });

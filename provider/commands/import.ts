@@ -29,6 +29,8 @@ import { hoststoreRootAround } from '../host/hoststore-root-around.js';
 import { bindMountsOf } from '../host/bind-sources.js';
 import { importTemporary, sweepImportLeftovers } from './import-leftovers.js';
 import type { GlobalOptions } from '../cli.js';
+import { environmentClock } from '../clock.js';
+import { recordStorageEvent } from '../journal/storage-event.js';
 
 export interface ImportOptions extends GlobalOptions {
   readonly name?: string;
@@ -127,6 +129,13 @@ export async function importStorage(args: string[], options: ImportOptions): Pro
       updatedAt: now,
       retainedAt: now,
     });
+    recordStorageEvent(
+      { root: options.root, now: environmentClock() },
+      { kind, project, storage: name },
+      'adopted',
+      `imported ${shown(source)} (${crossing ? 'copied' : 'moved'} in; retained until a stack declares it)`,
+      { source, copied: crossing, sizeGb: found.directory ? undefined : Math.floor(stat.size / GiB), filesystem },
+    );
     process.stdout.write(
       `imported ${shown(source)} as ${kind} ${name}${project ? ` (project ${project})` : ''}: ${crossing ? 'copied' : 'moved'} to ${target}; declare ${kind === 'disk' ? `a Disk named '${name}'` : kind === 'directory' ? `a Volume named '${name}' with type 'directory'` : `a Volume named '${name}'`} to adopt it\n`,
     );

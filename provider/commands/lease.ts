@@ -8,6 +8,8 @@ import { printJson, table } from './format.js';
 import { confirm } from './confirm.js';
 import { perRootText, rootsOf } from './app-roots.js';
 import { leaseEntries, type LeaseEntry } from './read-data.js';
+import { environmentClock } from '../clock.js';
+import { recordRefusal, recordStorageEvent } from '../journal/storage-event.js';
 
 export function leaseList(options: GlobalOptions): number {
   const entries = leaseEntries(options);
@@ -48,13 +50,23 @@ export async function leaseBreak(disk: string, options: GlobalOptions): Promise<
     const lease = registry.lease(disk);
     if (!lease) throw new HoststoreError(`disk ${disk} has no lease`);
     const holder = `${lease.project}/${lease.service} replica ${lease.replica}`;
-    if (!leaseIsStale(options.root, lease) && !options.force) {
-      throw new RefusedError(
-        `disk ${disk} is leased by ${holder}, whose mount at ${lease.hostPath} is still there; unmount it first (or pass --force to break a live lease)`,
-      );
+    const journal = { root: options.root, now: environmentClock() };
+    const subject = { kind: 'disk' as const, project: registry.storage('disk', lease.project, disk)?.project ?? lease.project, storage: disk };
+    const stale = leaseIsStale(options.root, lease);
+    if (!stale && !options.force) {
+      const reason = `disk ${disk} is leased by ${holder}, whose mount at ${lease.hostPath} is still there; unmount it first (or pass --force to break a live lease)`;
+      recordRefusal(journal, subject, reason);
+      throw new RefusedError(reason);
     }
     if (!options.yes) await confirm(`break ${holder}'s lease on disk ${disk}?`);
     registry.remove('leases', disk);
+    recordStorageEvent(
+      journal,
+      subject,
+      'lease-broken',
+      `lease of ${holder} broken (held since ${lease.since}${stale ? ', its mount was gone' : ', forced while mounted'})`,
+      { service: lease.service, replica: lease.replica, stale },
+    );
     process.stdout.write(`broke ${holder}'s lease on disk ${disk} (held since ${lease.since})\n`);
     return 0;
   });

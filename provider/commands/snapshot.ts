@@ -19,6 +19,7 @@ import {
   deleteSnapshot,
   getSnapshot,
   restoreCopy,
+  subjectOfSnapshot,
   takeSnapshot,
   verifySnapshot,
   type SnapshotOptions as TakeSnapshotOptions,
@@ -30,6 +31,7 @@ import type { GlobalOptions } from '../cli.js';
 import { findItem } from './list.js';
 import { formatBytes, printJson, table } from './format.js';
 import { adoptHint } from './adopt-hint.js';
+import { recordRefusal, recordStorageEvent } from '../journal/storage-event.js';
 
 export interface SnapshotOptions extends GlobalOptions {
   readonly to?: string;
@@ -158,11 +160,15 @@ async function restoreTo(options: GlobalOptions, id: string, name: string): Prom
   const snap = getSnapshot(ctx, id);
   const identity = { kind: snap.kind, root: options.root, project: snap.project, name };
   const target = storagePath(identity);
+  const refuse = (reason: string) => {
+    recordRefusal(ctx, subjectOfSnapshot(ctx, snap), reason);
+    return new RefusedError(reason);
+  };
   if (ctx.registry.storage(snap.kind, snap.project, name) || fs.existsSync(target)) {
-    throw new RefusedError(`${snap.kind} ${name} already exists; restore to a new name, or use --in-place`);
+    throw refuse(`${snap.kind} ${name} already exists; restore to a new name, or use --in-place`);
   }
   if (!(await verifySnapshot(snap, ctx)))
-    throw new RefusedError(`snapshot ${id} no longer matches its checksum; refusing to restore from it`);
+    throw refuse(`snapshot ${id} no longer matches its checksum; refusing to restore from it`);
   await restoreCopy(snap, target, options.root);
   const source = ctx.registry.storage(snap.kind, snap.project, snap.storage);
   const now = ctx.now().toISOString();
@@ -182,6 +188,20 @@ async function restoreTo(options: GlobalOptions, id: string, name: string): Prom
     retainedAt: now,
     fromSnapshot: id,
   });
+  recordStorageEvent(
+    ctx,
+    subjectOfSnapshot(ctx, snap),
+    'restored',
+    `snapshot ${id} restored as ${snap.kind} ${name}`,
+    { from: 'snapshot', snapshot: id, into: name },
+  );
+  recordStorageEvent(
+    ctx,
+    { kind: snap.kind, project: snap.project, storage: name },
+    'created',
+    `created from snapshot ${id} of ${snap.kind} ${snap.storage} (retained until a stack declares it)`,
+    { fromSnapshot: id, source: snap.storage },
+  );
   process.stdout.write(`restored snapshot ${id} as ${snap.kind} ${name} at ${target}; ${adoptHint(snap.kind, name)}\n`);
   return 0;
 }
@@ -208,8 +228,11 @@ async function restoreInPlace(options: GlobalOptions, id: string): Promise<numbe
         return users;
       }
       record = ctx.registry.storage(snap.kind, snap.project, snap.storage) as StorageRecord;
-      if (!(await verifySnapshot(snap, ctx)))
-        throw new RefusedError(`snapshot ${id} no longer matches its checksum; refusing to restore from it`);
+      if (!(await verifySnapshot(snap, ctx))) {
+        const reason = `snapshot ${id} no longer matches its checksum; refusing to restore from it`;
+        recordRefusal(ctx, subjectOfSnapshot(ctx, snap), reason);
+        throw new RefusedError(reason);
+      }
       if (!options.yes)
         throw new UsageError(
           `restoring ${snap.storage} in place replaces its current content (a safety snapshot is taken first); pass --yes`,

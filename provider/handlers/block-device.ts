@@ -110,12 +110,19 @@ export async function unmountImage(image: string): Promise<void> {
 }
 
 /** Grows the image and its filesystem to `sizeBytes`; returns a note on how (online, offline, unmounted). */
+/** How a grow went: its words for the log, whether it grew while mounted, and how long users were without the mount. */
+export interface GrowReport {
+  readonly text: string;
+  readonly online: boolean;
+  readonly downtimeMs: number;
+}
+
 export async function growStorage(
   _ctx: HandlerContext,
   spec: StorageSpec,
   image: string,
   sizeBytes: number,
-): Promise<string> {
+): Promise<GrowReport> {
   const filesystem = spec.filesystem as Filesystem;
   const previousBytes = fs.statSync(image).size;
   await growImage(image, sizeBytes);
@@ -125,7 +132,7 @@ export async function growStorage(
     await refreshLoopCapacity(device);
     try {
       await growFilesystemOnline(filesystem, device, mounted[0].target);
-      return '(online)';
+      return { text: '(online)', online: true, downtimeMs: 0 };
     } catch (error) {
       if (!(error instanceof OnlineGrowUnsupported)) throw error;
     }
@@ -153,12 +160,17 @@ export async function growStorage(
       await mountDevice(device, first.target, filesystem, { readOnly: first.readOnly });
       for (const bind of binds) await bindMount(first.target, bind.target, { readOnly: bind.readOnly });
     }
-    return `(offline: online ${filesystem} resize is not permitted here, so it was unmounted, resized and remounted; ${Date.now() - started} ms without the mount)`;
+    const downtimeMs = Date.now() - started;
+    return {
+      text: `(offline: online ${filesystem} resize is not permitted here, so it was unmounted, resized and remounted; ${downtimeMs} ms without the mount)`,
+      online: false,
+      downtimeMs,
+    };
   }
   // Not mounted: ext4 resizes the image directly; xfs and btrfs only grow while mounted.
   if (filesystem === 'ext4') {
     await growFilesystemOffline(filesystem, image);
-    return '(offline, not mounted)';
+    return { text: '(offline, not mounted)', online: false, downtimeMs: 0 };
   }
   const staging = stagingPath(spec.root, spec.kind, spec.project, spec.name);
   const device = await ensureMounted(spec.root, staging, image, filesystem, false);
@@ -168,5 +180,5 @@ export async function growStorage(
   } finally {
     await unmountImage(image);
   }
-  return '(mounted briefly to grow)';
+  return { text: '(mounted briefly to grow)', online: false, downtimeMs: 0 };
 }

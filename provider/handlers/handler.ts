@@ -4,7 +4,7 @@
  * diff it against the spec, then create, update or refuse.
  */
 import { Registry } from '../registry/store.js';
-import { appendJournal } from '../registry/journal.js';
+import { recordRefusal, type EventSubject } from '../journal/storage-event.js';
 import { withRootLock } from '../registry/lock.js';
 import { RefusedError } from '../errors.js';
 import { environmentClock } from '../clock.js';
@@ -73,14 +73,25 @@ export function makeContext(
   };
 }
 
-/** Refuses when any change is `refused`, or `data-loss` that the user did not allow for this storage. */
-export function assertAllowed(ctx: HandlerContext, subject: string, name: string, diff: Diff): void {
+/**
+ * Refuses when any change is `refused`, or `data-loss` that the user did not allow for this storage; a
+ * refusal about a known storage (`about`) goes in its journal first.
+ */
+export function assertAllowed(
+  ctx: HandlerContext,
+  subject: string,
+  name: string,
+  diff: Diff,
+  about?: EventSubject,
+): void {
   const blocked = diff.changes.filter(
     (c) => c.safety === 'refused' || (c.safety === 'data-loss' && !c.declared && !ctx.allowDataLoss?.has(name)),
   );
   if (blocked.length === 0) return;
   const reasons = blocked.map((c) => c.reason ?? `${c.field} ${c.from ?? ''} -> ${c.to ?? ''}`).join('; ');
-  throw new RefusedError(`${subject}: refused: ${reasons}`);
+  const error = new RefusedError(`${subject}: refused: ${reasons}`);
+  if (about) recordRefusal(ctx, about, error.message);
+  throw error;
 }
 
 /** read → diff → create | update | nothing, under the root lock. Returns the diff it acted on. */
@@ -93,14 +104,10 @@ export async function converge<S, I, A>(
   return underRootLock(ctx, `${holder} ${handler.describe(spec)}`, async () => {
     const actual = handler.read(ctx, spec);
     const diff = handler.diff(ctx, spec, actual);
-    assertAllowed(ctx, handler.describe(spec), nameOf(spec), diff);
+    assertAllowed(ctx, handler.describe(spec), nameOf(spec), diff, storageOfSpec(spec));
+    // Each handler records what it did, as it did it (a grow, a mount): see its create, update and delete.
     if (diff.action === 'create' || actual === undefined) await handler.create(ctx, spec, diff);
     else if (diff.action !== 'none') await handler.update(ctx, spec, actual, diff);
-    if (diff.action !== 'none')
-      appendJournal(
-        ctx,
-        `${handler.kind} ${diff.action} ${handler.describe(spec)}: ${diff.changes.map((c) => c.field).join(', ')}`,
-      );
     return diff;
   });
 }
@@ -108,12 +115,23 @@ export async function converge<S, I, A>(
 export async function remove<S, I, A>(handler: Handler<S, I, A>, ctx: HandlerContext, identity: I): Promise<void> {
   await underRootLock(ctx, `hoststore ${handler.kind} delete ${handler.describe(identity)}`, async () => {
     await handler.delete(ctx, identity);
-    appendJournal(ctx, `${handler.kind} delete ${handler.describe(identity)}`);
   });
 }
 
 function underRootLock<T>(ctx: HandlerContext, holder: string, fn: () => Promise<T>): Promise<T> {
   return ctx.rootLocked ? fn() : withRootLock(ctx.root, { holder }, fn);
+}
+
+/** The storage a spec is about (a storage's, a mount's or a policy's), for its refusals; none for a project. */
+export function storageOfSpec(spec: unknown): EventSubject | undefined {
+  const s = spec as { kind?: unknown; name?: unknown; storage?: unknown; storage_kind?: unknown; project?: unknown; stack?: unknown };
+  const stack = typeof s.stack === 'string' && s.stack ? s.stack : undefined;
+  if (typeof s.project !== 'string') return undefined;
+  if (typeof s.storage_kind === 'string' && typeof s.storage === 'string')
+    return { kind: s.storage_kind as EventSubject['kind'], project: s.project, storage: s.storage, stack };
+  if (typeof s.kind === 'string' && typeof s.name === 'string')
+    return { kind: s.kind as EventSubject['kind'], project: s.project, storage: s.name, stack };
+  return undefined;
 }
 
 function nameOf(spec: unknown): string {

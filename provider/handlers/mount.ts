@@ -33,6 +33,7 @@ import {
   nestedMountChange,
 } from './mount-owner.js';
 import { commandHint } from '../command-hint.js';
+import { recordStorageEvent, type EventSubject } from '../journal/storage-event.js';
 
 export interface ActualMount {
   readonly record?: MountRecord;
@@ -51,6 +52,15 @@ function holderOf(identity: Pick<MountIdentity, 'project' | 'service' | 'replica
 
 function sameHolder(lease: LeaseRecord, identity: Pick<MountIdentity, 'project' | 'service' | 'replica'>): boolean {
   return lease.project === identity.project && lease.service === identity.service && lease.replica === identity.replica;
+}
+
+/** The storage a mount's events are about: a disk's by its record's project (a disk is one per host). */
+function subjectOf(ctx: HandlerContext, identity: MountIdentity & { stack?: string }): EventSubject {
+  const project =
+    identity.storage_kind === 'disk'
+      ? (ctx.registry.storage('disk', identity.project, identity.storage)?.project ?? identity.project)
+      : identity.project;
+  return { kind: identity.storage_kind, project, storage: identity.storage, stack: identity.stack || ctx.stack };
 }
 
 function hostPathOf(identity: MountIdentity): string {
@@ -260,9 +270,24 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
     }
     while (readMountTable().some((e) => e.target === hostPath)) await unmount(hostPath);
     ctx.registry.remove('mounts', key);
+    const recorded = record as MountRecord | undefined;
+    const subject = subjectOf(ctx, { ...identity, stack: recorded?.stack });
+    if (recorded)
+      recordStorageEvent(ctx, subject, 'unmounted', `unmounted from ${holderOf(identity)} at ${hostPath}`, {
+        service: identity.service,
+        replica: identity.replica,
+        readOnly: recorded.readOnly,
+        hostPath,
+      });
     if (identity.storage_kind === 'disk') {
       const lease = ctx.registry.lease(identity.storage);
-      if (lease && sameHolder(lease, identity)) ctx.registry.remove('leases', identity.storage);
+      if (lease && sameHolder(lease, identity)) {
+        ctx.registry.remove('leases', identity.storage);
+        recordStorageEvent(ctx, subject, 'lease-released', `lease released by ${holderOf(identity)}`, {
+          service: identity.service,
+          replica: identity.replica,
+        });
+      }
     }
     await unmountIfUnused(ctx, identity);
     ctx.log(`${identity.storage}: unmounted from ${holderOf(identity)} at ${hostPath}`);
@@ -278,8 +303,9 @@ async function attach(ctx: HandlerContext, spec: MountSpec, actual: ActualMount 
   // The image's loop devices, looked up once (a scan of every loop device) for the checks and the mount.
   const loops = spec.storage_kind === 'directory' ? [] : loopsFor(image);
   const mountedBefore = spec.storage_kind === 'directory' ? 0 : mountsOfImage(image, readMountTable(), loops).length;
+  const tookLease = spec.storage_kind === 'disk' && !ctx.registry.lease(spec.storage);
   try {
-    if (spec.storage_kind === 'disk' && !ctx.registry.lease(spec.storage)) {
+    if (tookLease) {
       ctx.registry.put<LeaseRecord>('leases', spec.storage, {
         disk: spec.storage,
         project: spec.project,
@@ -326,6 +352,26 @@ async function attach(ctx: HandlerContext, spec: MountSpec, actual: ActualMount 
     createdAt: actual?.record?.createdAt ?? now,
     updatedAt: now,
   });
+  // Recorded once it is there: a mount that failed was undone above and is not in the history.
+  const subject = subjectOf(ctx, spec);
+  const detail = { service: spec.service, replica: spec.replica, readOnly: spec.read_only, hostPath };
+  if (tookLease) recordStorageEvent(ctx, subject, 'lease-taken', `lease taken by ${holderOf(spec)}`, detail);
+  if (!actual?.mounted)
+    recordStorageEvent(
+      ctx,
+      subject,
+      'mounted',
+      `mounted for ${holderOf(spec)} at ${hostPath}${spec.read_only ? ' (read-only)' : ''}`,
+      detail,
+    );
+  else if (actual.readOnly !== spec.read_only)
+    recordStorageEvent(
+      ctx,
+      subject,
+      'changed',
+      `remounted ${spec.read_only ? 'read-only' : 'read-write'} for ${holderOf(spec)} at ${hostPath}`,
+      detail,
+    );
   ctx.log(`${spec.storage}: mounted for ${holderOf(spec)} at ${hostPath}${spec.read_only ? ' (read-only)' : ''}`);
 }
 

@@ -32,6 +32,7 @@ import {
   type RepositoryRecord,
 } from '../backup/records.js';
 import { repositoryPreflightProblems } from '../backup/preflight.js';
+import { recordStorageEvent } from '../journal/storage-event.js';
 
 export { policyKey } from '../registry/keys.js';
 
@@ -210,6 +211,14 @@ export const snapshotPolicyHandler: Handler<SnapshotPolicySpec, Identity, Actual
     if (record) markPushesStopped(ctx, record);
     ctx.registry.remove('policies', policyKey(identity));
     removeFormerCronEntries(identity);
+    if (record)
+      recordStorageEvent(
+        ctx,
+        { kind: record.storageKind, project: record.project, storage: record.storage, stack: record.stack },
+        'changed',
+        `snapshot policy ${record.policy} removed (its snapshots are kept)`,
+        { policy: record.policy, removed: true },
+      );
     ctx.log(
       `snapshot policy ${identity.policy} of ${identity.storage}: removed (existing snapshots are kept${record?.replicateTo ? `, and its backups stay in backup repository ${record.replicateTo}` : ''})`,
     );
@@ -416,6 +425,19 @@ function write(ctx: Parameters<typeof snapshotPolicyHandler.create>[0], spec: Sn
   if (previous?.replicateTo && previous.replicateTo !== spec.replicate_to?.name) markPushesStopped(ctx, previous);
   // Moved, not copied: the entry under a former name is removed only now that the new one is in place.
   removeFormerCronEntries(spec);
+  recordStorageEvent(
+    ctx,
+    { kind: spec.storage_kind, project: spec.project, storage: spec.storage, stack: previous?.stack ?? spec.stack },
+    'changed',
+    `snapshot policy ${spec.policy} ${previous ? 'changed' : 'set'}: '${spec.schedule}' UTC, keep ${[spec.retention_days && `${spec.retention_days} days`, spec.retention_count && `${spec.retention_count} snapshots`].filter(Boolean).join(' and ')}${spec.replicate_to ? `, pushed to backup repository ${spec.replicate_to.name}` : ''}`,
+    {
+      policy: spec.policy,
+      schedule: spec.schedule,
+      retentionDays: spec.retention_days,
+      retentionCount: spec.retention_count,
+      replicateTo: spec.replicate_to?.name,
+    },
+  );
   ctx.log(
     `snapshot policy ${spec.policy} of ${spec.storage}: '${spec.schedule}' UTC, keep ${[spec.retention_days && `${spec.retention_days} days`, spec.retention_count && `${spec.retention_count} snapshots`].filter(Boolean).join(' and ')}, freeze at most ${spec.max_freeze_seconds} s${replicationSummary(spec)}`,
   );

@@ -34,6 +34,7 @@ import { LATEST_BACKUP } from '../../src/backup-spec.js';
 import { REPOSITORIES, repositoryKey, repositoryRecord, type RepositoryRecord } from '../backup/records.js';
 import type { BackupEntry } from '../backup/backups.js';
 import { describeBackup, describeRepository, lookUpBackupSync, type BackupTarget } from './backup-source.js';
+import { recordRefusal, recordStorageEvent, subjectOfRecord, type EventSubject } from '../journal/storage-event.js';
 
 const GiB = 1024 ** 3;
 
@@ -296,6 +297,13 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       throw error;
     }
     ctx.registry.putStorage(newRecord(spec, where, 'ready', now));
+    recordStorageEvent(
+      ctx,
+      subjectOfSpec(spec),
+      'created',
+      `created ${empty ? 'empty ' : ''}${describe(spec)}${empty ? ` (${empty})` : ''}`,
+      { sizeGb: spec.size_gb, filesystem: spec.kind === 'directory' ? undefined : spec.filesystem },
+    );
     ctx.log(
       `${spec.kind} ${spec.name}: ${empty ? `${empty}: ` : ''}created ${empty ? 'empty ' : ''}${describe(spec)} at ${where}`,
     );
@@ -309,7 +317,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       const settled = storageHandler.read(ctx, spec);
       const next = settled && storageHandler.diff(ctx, spec, settled);
       if (!settled || !next || next.action === 'none') return;
-      assertAllowed(ctx, storageHandler.describe(spec), spec.name, next);
+      assertAllowed(ctx, storageHandler.describe(spec), spec.name, next, subjectOfSpec(spec));
       await storageHandler.update(ctx, spec, settled, next);
       return;
     }
@@ -322,6 +330,13 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
           filesystem: actual.filesystem,
         };
     if (diff.action === 'adopt') {
+      recordStorageEvent(
+        ctx,
+        subjectOfSpec(spec),
+        'adopted',
+        `adopted the existing ${spec.kind} at ${actual.path}${actual.record ? ' (was retained)' : ''}`,
+        { sizeGb: record.sizeGb, filesystem: record.filesystem, wasRetained: actual.record !== undefined },
+      );
       ctx.log(
         `${spec.kind} ${spec.name}: adopted the existing ${spec.kind} at ${actual.path}${actual.record ? ' (was retained)' : ''}`,
       );
@@ -341,7 +356,7 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       writeGrowMarker(spec, targetGb);
       record = { ...record, growingToGb: targetGb };
       ctx.registry.putStorage(record);
-      let report: string;
+      let report: block.GrowReport;
       try {
         report = await block.growStorage(ctx, spec, actual.path, targetGb * GiB);
       } catch (error) {
@@ -354,7 +369,16 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
         throw error;
       }
       record = { ...record, sizeGb: targetGb, growingToGb: undefined };
-      ctx.log(`${spec.kind} ${spec.name}: grew from ${grow.from} GB to ${targetGb} GB ${report}`);
+      // Recorded once the record says so: a grow that failed is not in the history as done.
+      ctx.registry.putStorage(record);
+      recordStorageEvent(
+        ctx,
+        subjectOfSpec(spec),
+        'grown',
+        `grown from ${grow.from} GB to ${targetGb} GB ${report.online ? 'online' : 'offline'} (downtime ${report.downtimeMs} ms)`,
+        { fromGb: Number(grow.from), toGb: targetGb, online: report.online, downtimeMs: report.downtimeMs },
+      );
+      ctx.log(`${spec.kind} ${spec.name}: grew from ${grow.from} GB to ${targetGb} GB ${report.text}`);
     }
     ctx.registry.putStorage({
       ...record,
@@ -363,6 +387,15 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       shared: spec.shared,
       removalPolicy: spec.removal_policy,
     });
+    const settings = diff.action === 'adopt' ? [] : diff.changes.filter((c) => c.kind === 'setting' || c.field === 'removal_policy');
+    if (settings.length > 0)
+      recordStorageEvent(
+        ctx,
+        subjectOfSpec(spec),
+        'changed',
+        `changed ${settings.map((c) => `${c.field} from ${c.from ?? '-'} to ${c.to ?? '-'}`).join(', ')}`,
+        Object.fromEntries(settings.map((c) => [c.field, c.to ?? ''])),
+      );
     if (spec.kind !== 'directory') removeGrowMarker(spec);
   },
 
@@ -379,20 +412,28 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       return;
     }
     const mounts = ctx.registry.mountsOf(identity.kind, identity.project, identity.name);
+    const subject: EventSubject = { ...subjectOfRecord(record), stack: ctx.stack ?? (record.stack || undefined) };
+    const refuse = (reason: string) => {
+      recordRefusal(ctx, subject, reason);
+      return new RefusedError(reason);
+    };
     if (record.removalPolicy === 'destroy') {
       if (mounts.length > 0) {
         const users = mounts.map((m) => `${m.project}/${m.service} replica ${m.replica} at ${m.hostPath}`).join(', ');
-        throw new RefusedError(`${what}: refusing to delete while mounted by ${users}; remove those Mounts first`);
+        throw refuse(`${what}: refusing to delete while mounted by ${users}; remove those Mounts first`);
       }
       await block.unmountImage(where);
       await removeTree(where);
       ctx.registry.removeStorage(identity.kind, identity.project, identity.name);
+      recordStorageEvent(ctx, subject, 'deleted', `deleted with its data (removalPolicy 'destroy')`, {
+        removalPolicy: 'destroy',
+      });
       ctx.log(`${what}: deleted ${where} (removalPolicy 'destroy')`);
       return;
     }
     if (record.removalPolicy === 'snapshot') {
       if (mounts.length > 0)
-        throw new RefusedError(
+        throw refuse(
           `${what}: refusing to snapshot and delete while mounted by ${mounts.map((m) => `${m.project}/${m.service} replica ${m.replica}`).join(', ')}; remove those Mounts first`,
         );
       await block.unmountImage(where);
@@ -405,6 +446,10 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
         );
       await removeTree(where);
       ctx.registry.removeStorage(identity.kind, identity.project, identity.name);
+      recordStorageEvent(ctx, subject, 'deleted', `deleted after final snapshot ${final.id} (removalPolicy 'snapshot')`, {
+        removalPolicy: 'snapshot',
+        snapshot: final.id,
+      });
       ctx.log(
         `${what}: deleted after final snapshot ${final.id} (removalPolicy 'snapshot'); get it back with \`${commandHint(ctx.root, `snapshot restore ${final.id} --to ${identity.name}`)}\``,
       );
@@ -419,10 +464,20 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       !mounts.some((m) => m.project === lease.project && m.service === lease.service && m.replica === lease.replica)
     ) {
       ctx.registry.remove('leases', identity.name);
+      recordStorageEvent(
+        ctx,
+        subject,
+        'lease-released',
+        `lease of ${lease.project}/${lease.service} replica ${lease.replica} released (its holder has no mount)`,
+        { service: lease.service, replica: lease.replica },
+      );
       ctx.log(`${what}: released the lease of ${lease.project}/${lease.service} replica ${lease.replica}`);
     }
     const now = ctx.now().toISOString();
     ctx.registry.putStorage({ ...record, state: 'retained', retainedAt: now, updatedAt: now });
+    recordStorageEvent(ctx, subject, 'retained', `retained with its data at ${where} (removalPolicy 'retain')`, {
+      removalPolicy: 'retain',
+    });
     ctx.log(
       `${what}: retained at ${where} (removalPolicy 'retain'); delete it with \`${commandHint(ctx.root, `delete ${identity.name}`)}\``,
     );
@@ -444,6 +499,13 @@ async function createFromSnapshot(ctx: HandlerContext, spec: StorageSpec, where:
       `${what}: snapshot '${snapshot.id}' no longer matches its checksum; refusing to restore from it`,
     );
   await createAsCopy(ctx, spec, where, `snapshot '${snapshot.id}'`, () => restoreCopy(snapshot, where, spec.root));
+  recordStorageEvent(
+    ctx,
+    subjectOfSpec(spec),
+    'created',
+    `created from snapshot ${snapshot.id} of ${snapshot.kind} ${snapshot.storage}`,
+    { fromSnapshot: snapshot.id, sizeGb: ctx.registry.storage(spec.kind, spec.project, spec.name)?.sizeGb },
+  );
   ctx.log(`${what}: created from snapshot ${snapshot.id} at ${where}`);
 }
 
@@ -572,6 +634,13 @@ async function createFromBackup(
   await createAsCopy(ctx, spec, where, `backup ${entry.shortId}`, () =>
     restoreBackupTo(ctx, repository, entry, where).then(() => undefined),
   );
+  recordStorageEvent(
+    ctx,
+    subjectOfSpec(spec),
+    'created',
+    `created from backup ${entry.shortId} (snapshot ${entry.snapshot}) in repository ${repository.name}`,
+    { fromBackup: entry.shortId, repository: repository.name, snapshot: entry.snapshot },
+  );
   ctx.log(
     `${what}: created from backup ${entry.shortId} of ${entry.time} (snapshot ${entry.snapshot}, pushed from ${entry.host || 'an unnamed host'}) in repository ${describeRepository(repository)} at ${where}`,
   );
@@ -605,6 +674,10 @@ function writeGrowMarker(spec: StorageSpec, targetGb: number): void {
 /** Removes the grow marker (also a stale one, left by a crash after the grow was recorded as done). */
 export function removeGrowMarker(spec: Pick<StorageSpec, 'root' | 'kind' | 'project' | 'name'>): void {
   fs.rmSync(growMarkerPath(spec.root, spec.kind, spec.project, spec.name), { force: true });
+}
+
+function subjectOfSpec(spec: StorageSpec): EventSubject {
+  return { kind: spec.kind, project: spec.project, storage: spec.name, stack: spec.stack || undefined };
 }
 
 function refusedDiff(

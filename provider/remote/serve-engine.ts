@@ -14,6 +14,7 @@ import { KIND_NAMES, type KindName } from '../../src/kinds.js';
 import { HoststoreError, RefusedError, SpecError } from '../errors.js';
 import type { DesiredSpec } from '../plan/desired.js';
 import type { EngineAnswer } from './host-request.js';
+import { setActor } from '../journal/actor.js';
 
 const OPS = ['plan', 'apply', 'plan-apply', 'destroy-check', 'destroy'] as const;
 type Op = (typeof OPS)[number];
@@ -74,6 +75,8 @@ function desiredEntry(entry: unknown, index: number, address: string): DesiredSp
 
 /** Runs the request; writes its answer on stdout; resolves to the exit status (the error's class's, or 0). */
 export async function serve(request: Record<string, unknown>): Promise<number> {
+  // Sent by `hoststore apply|destroy` on the deploying machine: the journal says the engine did it.
+  setActor('engine');
   const log: string[] = [];
   let answer: EngineAnswer;
   let code: number;
@@ -191,7 +194,7 @@ async function planApply(
     const plan = makePlan(request.desired);
     try {
       assertNoErrors(plan);
-      assertApplicable(plan, allowDataLoss);
+      assertApplicable(plan, allowDataLoss, true);
       if (hasChanges(plan)) await applyPlanLocked(plan, { allowDataLoss, log });
     } catch (error) {
       if (!(error instanceof HoststoreError)) throw error;

@@ -11,7 +11,8 @@ import { removeTree } from '../host/remove-tree.js';
 import { storagePath } from '../handlers/storage.js';
 import type { HandlerContext } from '../handlers/handler.js';
 import type { RestoreInProgress, StorageRecord } from '../registry/store.js';
-import { snapshotLocation, type SnapshotRecord } from './snapshots.js';
+import { snapshotLocation, subjectOfSnapshot, type SnapshotRecord } from './snapshots.js';
+import { recordStorageEvent } from '../journal/storage-event.js';
 
 const GiB = 1024 ** 3;
 
@@ -117,6 +118,7 @@ export async function finishInterruptedRestore(
   }
   await swapIn(record.kind, image, tmp);
   finished(ctx, record, image);
+  recordRestored(ctx, record, progress.snapshot, progress.safety, true);
   ctx.log(
     `${what}: finished an interrupted restore from snapshot ${progress.snapshot} (its previous content is safety snapshot ${progress.safety})`,
   );
@@ -153,4 +155,21 @@ export async function restoreInPlaceCrashSafe(
   current = putProgress(ctx, current, { ...(current.restoring as RestoreInProgress), phase: 'swapping' });
   await swapIn(record.kind, image, tmp);
   finished(ctx, current, image);
+  recordRestored(ctx, record, snapshot.id, safety.id, false);
+}
+
+function recordRestored(
+  ctx: HandlerContext,
+  record: StorageRecord,
+  snapshot: string,
+  safety: string,
+  resumed: boolean,
+): void {
+  recordStorageEvent(
+    ctx,
+    subjectOfSnapshot(ctx, { kind: record.kind, project: record.project, storage: record.name }),
+    'restored',
+    `restored in place from snapshot ${snapshot}${resumed ? ' (an interrupted restore, finished)' : ''}; its previous content is snapshot ${safety}`,
+    { from: 'snapshot', snapshot, into: 'in-place', safetySnapshot: safety },
+  );
 }

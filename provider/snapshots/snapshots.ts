@@ -27,6 +27,7 @@ import {
   type SnapshotMethod,
 } from './snapshot-method.js';
 import { commandHint } from '../command-hint.js';
+import { recordStorageEvent, type EventSubject } from '../journal/storage-event.js';
 
 export type SnapshotTrigger = 'manual' | 'schedule' | 'final' | 'safety';
 
@@ -362,6 +363,13 @@ export async function takeSnapshot(
       throw rootFullError(subject, ctx.root, freeBytes(dir), needed || allocatedBytes(storage.path));
     throw error;
   }
+  recordStorageEvent(
+    ctx,
+    subjectOfSnapshot(ctx, record),
+    'snapshot-taken',
+    `snapshot ${id} taken (${trigger}, ${method}${mounted ? `, frozen ${frozenMs} ms` : ', not mounted'})`,
+    { snapshot: id, trigger, method, freezeMs: frozenMs },
+  );
   ctx.log(
     `${subject}: snapshot ${id} taken (${method}${mounted ? `, frozen ${frozenMs} ms, expected ${expectedMs} ms, limit ${maxFreezeSeconds} s` : ', not mounted'})`,
   );
@@ -413,7 +421,13 @@ export function getSnapshot(ctx: HandlerContext, id: string): SnapshotRecord {
  */
 export async function verifySnapshot(record: SnapshotRecord, ctx: HandlerContext): Promise<boolean> {
   const location = snapshotLocation(ctx.root, record);
-  if (!fs.existsSync(location)) return false;
+  if (!fs.existsSync(location)) {
+    recordStorageEvent(ctx, subjectOfSnapshot(ctx, record), 'snapshot-verified', `snapshot ${record.id} is missing`, {
+      snapshot: record.id,
+      result: 'missing',
+    });
+    return false;
+  }
   const identity = fileIdentity(location);
   const sum = await checksum(location);
   // A first verification of a reflink snapshot: its (read-only) content becomes the reference.
@@ -423,6 +437,13 @@ export async function verifySnapshot(record: SnapshotRecord, ctx: HandlerContext
   const intact = record.checksumPending ? true : sum.sha256 === record.sha256;
   const verified: Verification = { at: ctx.now().toISOString(), intact, identity };
   ctx.registry.put<SnapshotRecord>('snapshots', record.id, { ...record, ...reference, verified });
+  recordStorageEvent(
+    ctx,
+    subjectOfSnapshot(ctx, record),
+    'snapshot-verified',
+    `snapshot ${record.id} ${intact ? 'verified: its content matches its checksum' : 'changed: its content no longer matches its checksum'}`,
+    { snapshot: record.id, result: intact ? 'ok' : 'changed' },
+  );
   return intact;
 }
 
@@ -510,6 +531,19 @@ export async function deleteSnapshot(ctx: HandlerContext, id: string): Promise<v
   }
   fs.rmSync(location, { recursive: true, force: true });
   ctx.registry.remove('snapshots', id);
+  recordStorageEvent(ctx, subjectOfSnapshot(ctx, record), 'snapshot-pruned', `snapshot ${id} deleted`, {
+    snapshot: id,
+    trigger: record.trigger,
+  });
+}
+
+/** The storage a snapshot's events are about, with its stack while the storage is recorded. */
+export function subjectOfSnapshot(
+  ctx: HandlerContext,
+  record: Pick<SnapshotRecord, 'kind' | 'project' | 'storage'>,
+): EventSubject {
+  const stack = ctx.stack ?? ctx.registry.storage(record.kind, record.project, record.storage)?.stack;
+  return { kind: record.kind, project: record.project, storage: record.storage, stack: stack || undefined };
 }
 
 /** Copies a snapshot of the root `root` to `target` (a layout path) as a new, writable image or directory. */
