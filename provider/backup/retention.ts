@@ -8,6 +8,7 @@ import type { HandlerContext } from '../handlers/handler.js';
 import { redactRepositoryUrl } from '../../src/backup-spec.js';
 import { recordStorageEvent } from '../journal/storage-event.js';
 import { toPrune } from '../snapshots/schedule.js';
+import { subjectOfSnapshot } from '../snapshots/snapshots.js';
 import { listBackups, type BackupEntry } from './backups.js';
 import { restic, type ResticRepository } from './restic.js';
 
@@ -59,7 +60,7 @@ export async function applyRemoteRetention(
   await restic(ctx.root, repository, ['prune']);
   recordStorageEvent(
     ctx,
-    { kind: storage.kind, project: storage.project, storage: storage.storage, stack: ctx.stack },
+    subjectOfSnapshot(ctx, storage),
     'backups-pruned',
     `remote retention forgot ${forget.length} backup(s) in repository ${repository.name} (${redactRepositoryUrl(repository.url)}): ${forget.map((e) => e.shortId).join(' ')}`,
     { repository: repository.name, count: forget.length, backups: forget.map((e) => e.shortId).join(' ') },

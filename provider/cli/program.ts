@@ -14,6 +14,7 @@ import { exitStatus } from './action.js';
 import { applyCommand } from './apply.js';
 import { backupCommand } from './backup.js';
 import { completionCommand } from './completion.js';
+import { dashboardCommand } from './dashboard.js';
 import { deleteCommand } from './delete.js';
 import { destroyCommand } from './destroy.js';
 import { diffCommand } from './diff.js';
@@ -65,6 +66,7 @@ export function makeProgram(): Command {
     destroyCommand(),
     handleCommand(),
     remoteCommand(),
+    dashboardCommand(),
     completionCommand(program),
   ])
     program.addCommand(command);

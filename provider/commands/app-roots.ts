@@ -34,6 +34,11 @@ export function appHosts(cwd: string, app?: string): HostRoots[] | undefined {
       `${cwd} is a cdktf app (cdktf.json) but ${out} holds no synth output, so its roots are unknown; run cdktf synth first, or pass --root DIR`,
     );
   }
+  return synthOutputHosts(out);
+}
+
+/** The hosts and roots a synth output `out` declares (each root held to the --root rule), sorted. */
+export function synthOutputHosts(out: string): HostRoots[] {
   const groups = groupByHost(readDesired(out), hostOf).map((group) => ({
     name: group.name,
     connection: group.connection,

@@ -13,7 +13,7 @@ import { withRootLock } from '../registry/lock.js';
 import { recordRefusal, recordStorageEvent } from '../journal/storage-event.js';
 import type { StorageRecord } from '../registry/store.js';
 import { inventory } from '../inventory.js';
-import { listSnapshots, takeSnapshot, type SnapshotRecord } from '../snapshots/snapshots.js';
+import { listSnapshots, subjectOfSnapshot, takeSnapshot, type SnapshotRecord } from '../snapshots/snapshots.js';
 import type { PolicyRecord } from '../handlers/snapshot-policy.js';
 import type { GlobalOptions } from '../cli.js';
 import { findItem } from './list.js';
@@ -181,7 +181,7 @@ async function restore(ctx: HandlerContext, id: string, name: string, options: B
     );
   const target = storagePath({ kind: entry.kind, root: options.root, project: entry.project, name });
   return withRootLock(options.root, { holder: `hoststore backup restore ${id}` }, async () => {
-    const source = { kind: entry.kind, project: entry.project, storage: entry.storage };
+    const source = subjectOfSnapshot(ctx, { kind: entry.kind, project: entry.project, storage: entry.storage });
     if (ctx.registry.storage(entry.kind, entry.project, name) || fs.existsSync(target)) {
       const reason = `${entry.kind} ${name} already exists; restore to a new name`;
       recordRefusal(ctx, source, reason);

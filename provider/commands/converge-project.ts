@@ -13,6 +13,7 @@ import { withRootLock } from '../registry/lock.js';
 import { manifestListMismatch, sortDesired, type DesiredSpec } from '../plan/desired.js';
 import { assertNoErrors, hasChanges, makePlan, type Plan } from '../plan/plan.js';
 import { applyPlanLocked } from '../plan/apply.js';
+import { recordPlanRefusals } from '../plan/refusal-events.js';
 import { parseSpecJson } from './handle.js';
 
 /**
@@ -69,13 +70,14 @@ function assertListsMatch(manifest: ProjectManifest, things: readonly DesiredSpe
  * code did not declare. A new storage where a service saw other storage (the plan's `data` replace) is not
  * among them: the old storage is retained, as Terraform's own replace of its carrier says.
  */
+const stopsConverge = (c: Change) =>
+  c.safety === 'refused' ||
+  (c.safety === 'data-loss' && !c.declared && !(c.field === 'data' && c.kind === 'replace'));
+
 function blocked(plan: Plan): string[] {
-  const stops = (c: Change) =>
-    c.safety === 'refused' ||
-    (c.safety === 'data-loss' && !c.declared && !(c.field === 'data' && c.kind === 'replace'));
   return plan.items.flatMap((item) =>
     item.changes
-      .filter(stops)
+      .filter(stopsConverge)
       .map((c) => `${item.subject}: ${c.reason ?? `${c.field} ${c.from ?? ''} -> ${c.to ?? ''}`}`),
   );
 }
@@ -106,6 +108,7 @@ export async function convergeProject(rawManifest: string | undefined, env: Node
     assertNoErrors(plan);
     // The whole project is checked before anything is touched: one refusal, and nothing is applied.
     const stops = blocked(plan);
+    if (stops.length > 0) recordPlanRefusals(plan, stopsConverge);
     if (stops.length > 0) throw new RefusedError(`${what}: refused, nothing was applied: ${stops.join('; ')}`);
     if (!hasChanges(plan)) {
       log(`hoststore: ${what}: nothing to change (${things.length} converged)`);

@@ -137,7 +137,7 @@ export async function applyHosts(groups: readonly Group[], options: EngineOption
     }
     try {
       assertNoErrors(p.plan);
-      assertApplicable(p.plan, allowDataLoss);
+      assertApplicable(p.plan, allowDataLoss, !p.group.connection);
     } catch (error) {
       // In full (which names to pass to --allow-data-loss, one per line); the summary keeps its first line.
       process.stderr.write(`hoststore: ${host}: ${(error as Error).message}\n`);
@@ -217,7 +217,7 @@ async function applyEachHost(groups: readonly Group[], options: EngineOptions): 
           plan = await planGroup(group);
           show(group, render(plan, 'text'));
           assertNoErrors(plan);
-          assertApplicable(plan, allowDataLoss);
+          assertApplicable(plan, allowDataLoss, true);
         } catch (error) {
           if (!plan) show(group, `failed: ${oneLine(error)}`);
           else process.stderr.write(`hoststore: ${group.name}: ${(error as Error).message}\n`);

@@ -19,6 +19,7 @@ import {
   deleteSnapshot,
   getSnapshot,
   restoreCopy,
+  subjectOfSnapshot,
   takeSnapshot,
   verifySnapshot,
   type SnapshotOptions as TakeSnapshotOptions,
@@ -31,7 +32,6 @@ import { findItem } from './list.js';
 import { formatBytes, printJson, table } from './format.js';
 import { adoptHint } from './adopt-hint.js';
 import { recordRefusal, recordStorageEvent } from '../journal/storage-event.js';
-import { subjectOfSnapshot } from '../snapshots/snapshots.js';
 
 export interface SnapshotOptions extends GlobalOptions {
   readonly to?: string;

@@ -9,6 +9,7 @@ import { withRootLock } from '../registry/lock.js';
 import { projectHandler } from '../handlers/project.js';
 import type { DesiredSpec } from './desired.js';
 import { HANDLERS, type Plan } from './plan.js';
+import { applyStops, recordPlanRefusals } from './refusal-events.js';
 
 export interface ApplyOptions {
   readonly allowDataLoss: ReadonlySet<string>;
@@ -25,7 +26,20 @@ export interface ApplyStep {
   readonly ms?: number;
 }
 
-export function assertApplicable(plan: Plan, allowDataLoss: ReadonlySet<string>): void {
+/**
+ * Throws when the plan may not be applied. `record`: the plan's roots are on this host (not a remote host's plan
+ * shown here), so each refused storage's journal says so (../plan/refusal-events.ts).
+ */
+export function assertApplicable(plan: Plan, allowDataLoss: ReadonlySet<string>, record = false): void {
+  try {
+    refuseUnapplicable(plan, allowDataLoss);
+  } catch (error) {
+    if (record) recordPlanRefusals(plan, applyStops(allowDataLoss));
+    throw error;
+  }
+}
+
+function refuseUnapplicable(plan: Plan, allowDataLoss: ReadonlySet<string>): void {
   const refused = plan.items.filter((i) => i.safety === 'refused');
   if (refused.length > 0) {
     throw new RefusedError(
@@ -57,7 +71,7 @@ export function assertApplicable(plan: Plan, allowDataLoss: ReadonlySet<string>)
 }
 
 export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<void> {
-  assertApplicable(plan, options.allowDataLoss);
+  assertApplicable(plan, options.allowDataLoss, true);
   // One lock per root for the whole apply (taken in a fixed order), so no other deploy interleaves with it.
   const roots = [...new Set(plan.roots)].sort();
   const locked = roots.reduceRight<() => Promise<void>>(
@@ -69,7 +83,7 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<void
 
 /** `applyPlan` for a caller that already holds the lock of every root of the plan (it planned under it). */
 export async function applyPlanLocked(plan: Plan, options: ApplyOptions): Promise<void> {
-  assertApplicable(plan, options.allowDataLoss);
+  assertApplicable(plan, options.allowDataLoss, true);
   await applyLocked(plan, options);
 }
 

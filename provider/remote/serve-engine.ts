@@ -194,7 +194,7 @@ async function planApply(
     const plan = makePlan(request.desired);
     try {
       assertNoErrors(plan);
-      assertApplicable(plan, allowDataLoss);
+      assertApplicable(plan, allowDataLoss, true);
       if (hasChanges(plan)) await applyPlanLocked(plan, { allowDataLoss, log });
     } catch (error) {
       if (!(error instanceof HoststoreError)) throw error;

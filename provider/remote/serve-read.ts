@@ -3,18 +3,21 @@
  * `snapshot list` report on the roots the request names, written on stdout as their --json prints it (the
  * same data, read by the same code: ../commands/read-data.ts); the sender renders it.
  *
- * Request: `{ hoststore, command: "read", op: "list" | "status" | "lease-list" | "snapshot-list",
+ * `dashboard` answers what the dashboard shows of the roots (../dashboard/host-data.ts HostData: recorded states only).
+ *
+ * Request: `{ hoststore, command: "read", op: "list" | "status" | "lease-list" | "snapshot-list" | "dashboard",
  * roots: ["/abs/root", ...], json: true, name?: "storage name", project?: "project", verify?: boolean,
  * space?: boolean }`. `list` with `space: true` answers `{ entries, roots }`: the entries and each root's space.
  */
 import { nameRule, projectNameRule, rootRule } from '../../src/schema.js';
 import { HoststoreError, SpecError } from '../errors.js';
 
-const OPS = ['list', 'status', 'lease-list', 'snapshot-list'] as const;
-export type ReadOp = (typeof OPS)[number];
+const OPS = ['list', 'status', 'lease-list', 'snapshot-list', 'dashboard'] as const;
+/** The ops of the read commands (read-hosts.ts); `dashboard` is the dashboard's own. */
+export type ReadOp = Exclude<(typeof OPS)[number], 'dashboard'>;
 
 export interface ReadRequest {
-  readonly op: ReadOp;
+  readonly op: ReadOp | 'dashboard';
   readonly roots: string[];
   readonly json: true;
   readonly name?: string;
@@ -47,7 +50,7 @@ export function readRequest(request: Record<string, unknown>): ReadRequest {
   if (space !== undefined && typeof space !== 'boolean')
     throw new SpecError(`read request: space must be true or false`);
   return {
-    op: op as ReadOp,
+    op: op as ReadOp | 'dashboard',
     roots: roots as string[],
     json: true,
     name: name as string | undefined,
@@ -89,5 +92,7 @@ async function run(request: ReadRequest): Promise<number> {
       );
       return answer(entries, entries.every((s) => s.intact) ? 0 : 1);
     }
+    case 'dashboard':
+      return answer((await import('../dashboard/host-data.js')).readLocalHost('local', request.roots));
   }
 }

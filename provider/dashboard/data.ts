@@ -1,0 +1,170 @@
+/**
+ * What the dashboard shows, as data: each host's storage, leases, snapshots (recorded state only), backups
+ * and root space, read here for this machine and by a `dashboard` read request on a remote host; then the
+ * overview, the storage table and one storage's detail made from them. Never a lock, a hash or restic.
+ */
+import * as fs from 'node:fs';
+import type { StorageKind } from '../../src/schema.js';
+import type { HostRoots } from '../commands/app-roots.js';
+import type { LeaseEntry } from '../commands/read-data.js';
+import { readLocalHost } from './host-data.js';
+import type { JournalEvent } from '../journal/event.js';
+import type { DashboardSnapshot, HostData, OverviewData, RootSpace, StorageRow } from './api.js';
+import type { PlanCounts } from './attention.js';
+
+/** A host that could not be read: named, with why, and nothing else. */
+export function failedHost(host: string, error: string): HostData {
+  return { host, error, roots: [], storage: [], leases: [], snapshots: [], backups: [] };
+}
+
+/** Every host of `source`, read a few at a time; a host that fails is shown with its error, the others still. */
+export async function readHosts(source: readonly HostRoots[], parallelism = 4): Promise<HostData[]> {
+  const { runBounded, oneLine } = await import('../remote/fleet.js');
+  const settled = await runBounded(source, parallelism, (host) =>
+    host.connection ? readRemoteHost(host) : Promise.resolve(readLocalHost(host.name, host.roots)),
+  );
+  return settled.map((s, i) => (s.status === 'fulfilled' ? s.value : failedHost(source[i].name, oneLine(s.reason))));
+}
+
+/** A storage host's answer to a `dashboard` read, labelled with the name this machine gives it. */
+async function readRemoteHost(host: HostRoots): Promise<HostData> {
+  const { request, failureLine } = await import('../remote/host-request.js');
+  const run = await request(host.connection!, 'read', { op: 'dashboard', roots: host.roots, json: true });
+  if (run.stdout === '') throw new Error(failureLine(host.connection!, run));
+  let data: HostData;
+  try {
+    data = JSON.parse(run.stdout) as HostData;
+  } catch {
+    throw new Error(`host ${host.name} answered with output that is not JSON; is its hoststore the same version as this one?`);
+  }
+  if (!data || !Array.isArray(data.storage) || !Array.isArray(data.snapshots))
+    throw new Error(`host ${host.name} answered without its storage; is its hoststore the same version as this one?`);
+  // Labelled here, last: a host's answer cannot relabel its rows as another host's.
+  return {
+    ...data,
+    host: host.name,
+    storage: data.storage.map((s) => ({ ...s, host: host.name })),
+  };
+}
+
+/** GET /api/overview: each host's capacity and what needs attention (with --app: the plan's changes as drift). */
+export async function overview(hosts: readonly HostData[], plan?: PlanCounts, now = new Date()): Promise<OverviewData> {
+  const { attentionItems } = await import('./attention.js');
+  return {
+    generatedAt: now.toISOString(),
+    hosts: hosts.map((h) => ({ host: h.host, ...(h.error ? { error: h.error } : {}), roots: h.roots })),
+    attention: attentionItems(hosts, plan, now),
+  };
+}
+
+/** GET /api/storage: every storage row of every host. */
+export function storageRows(hosts: readonly HostData[]): StorageRow[] {
+  return hosts.flatMap((h) => h.storage);
+}
+
+/** Which storage a page or API call is about: host, kind and name from the path, root and project from the query. */
+export interface StorageKey {
+  readonly host: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly root?: string;
+  readonly project?: string;
+}
+
+/** GET /api/storage/:host/:kind/:name */
+export interface StorageDetail {
+  readonly storage: StorageRow;
+  readonly rootSpace?: RootSpace;
+  readonly snapshots: readonly DashboardSnapshot[];
+  readonly backups: HostData['backups'];
+  readonly leases: readonly LeaseEntry[];
+  readonly history: readonly HistoryEvent[];
+}
+
+/** An event as `history --json` gives it: with the host and root it was read from. */
+export type HistoryEvent = JournalEvent & { readonly host: string; readonly root: string };
+
+/** The one storage `key` names (the first match when root or project is left out), or undefined. */
+export function findStorage(hosts: readonly HostData[], key: StorageKey): StorageRow | undefined {
+  return storageRows(hosts).find(
+    (s) =>
+      s.host === key.host &&
+      s.kind === key.kind &&
+      s.name === key.name &&
+      (key.root === undefined || s.root === key.root) &&
+      (key.project === undefined || s.project === key.project),
+  );
+}
+
+export async function storageDetail(hosts: readonly HostData[], key: StorageKey): Promise<StorageDetail | undefined> {
+  const storage = findStorage(hosts, key);
+  if (!storage) return undefined;
+  const host = hosts.find((h) => h.host === storage.host)!;
+  const same = (t: { root: string; kind: StorageKind; project: string }, name: string) =>
+    t.root === storage.root && t.kind === storage.kind && name === storage.name && t.project === storage.project;
+  return {
+    storage,
+    rootSpace: host.roots.find((r) => r.root === storage.root),
+    snapshots: host.snapshots.filter((s) => same(s, s.storage)),
+    backups: host.backups.filter((b) => same(b, b.storage)),
+    leases: host.leases.filter((l) => l.root === storage.root && storage.kind === 'disk' && l.disk === storage.name),
+    history: await history(
+      [{ name: storage.host, roots: [storage.root] }],
+      { kind: storage.kind, project: storage.project, storage: storage.name },
+    ),
+  };
+}
+
+export interface HistoryFilter {
+  readonly kind?: StorageKind;
+  readonly project?: string;
+  readonly storage?: string;
+  readonly since?: Date;
+}
+
+/** GET /api/history: the events of this machine's roots in `source` (remote hosts' journals: not yet), oldest first. */
+export async function history(source: readonly HostRoots[], filter: HistoryFilter): Promise<HistoryEvent[]> {
+  const events: HistoryEvent[] = [];
+  for (const host of source) {
+    if (host.connection) continue;
+    for (const root of host.roots)
+      for (const event of readEvents(root, filter)) events.push({ ...event, host: host.name, root });
+  }
+  return events.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+}
+
+/**
+ * INTERIM until b14-journal's readJournal (provider/journal/read-journal.ts) lands: the JSON lines of
+ * `journal.log` that match, anything else skipped. A disk's history is matched by name whatever its project.
+ */
+function readEvents(root: string, filter: HistoryFilter): JournalEvent[] {
+  let text: string;
+  try {
+    const fd = fs.openSync(`${root}/registry/journal.log`, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    try {
+      text = fs.readFileSync(fd, 'utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return [];
+  }
+  const out: JournalEvent[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let event: JournalEvent;
+    try {
+      event = JSON.parse(line) as JournalEvent;
+    } catch {
+      continue;
+    }
+    if (event.v !== 1 || typeof event.time !== 'string' || typeof event.message !== 'string') continue;
+    if (filter.kind && event.kind !== filter.kind) continue;
+    if (filter.storage && event.storage !== filter.storage) continue;
+    if (filter.project !== undefined && event.kind !== 'disk' && event.project !== filter.project) continue;
+    if (filter.since && Date.parse(event.time) < filter.since.getTime()) continue;
+    out.push(event);
+  }
+  return out;
+}
+
