@@ -3,13 +3,14 @@
  * `snapshot list` report on the roots the request names, written on stdout as their --json prints it (the
  * same data, read by the same code: ../commands/read-data.ts); the sender renders it.
  *
- * Request: `{ hoststore, command: "read", op: "list" | "status" | "lease-list" | "snapshot-list",
- * roots: ["/abs/root", ...], json: true, name?: "storage name", project?: "project", verify?: boolean }`.
+ * Request: `{ hoststore, command: "read", op: "list" | "status" | "lease-list" | "snapshot-list" | "history",
+ * roots: ["/abs/root", ...], json: true, name?: "storage name", project?: "project", verify?: boolean,
+ * since?: "ISO time" (history) }`.
  */
 import { nameRule, projectNameRule, rootRule } from '../../src/schema.js';
 import { HoststoreError, SpecError } from '../errors.js';
 
-const OPS = ['list', 'status', 'lease-list', 'snapshot-list'] as const;
+const OPS = ['list', 'status', 'lease-list', 'snapshot-list', 'history'] as const;
 export type ReadOp = (typeof OPS)[number];
 
 export interface ReadRequest {
@@ -19,11 +20,13 @@ export interface ReadRequest {
   readonly name?: string;
   readonly project?: string;
   readonly verify?: boolean;
+  /** history: events at or after this time. */
+  readonly since?: string;
 }
 
 /** The request's fields, each checked; a problem is one SpecError naming the field, the rule and the value. */
 export function readRequest(request: Record<string, unknown>): ReadRequest {
-  const { op, roots, json, name, project, verify } = request;
+  const { op, roots, json, name, project, verify, since } = request;
   if (typeof op !== 'string' || !(OPS as readonly string[]).includes(op))
     throw new SpecError(`read request: op must be one of ${OPS.join(', ')} (got ${JSON.stringify(op)})`);
   if (!Array.isArray(roots) || roots.length === 0)
@@ -42,6 +45,8 @@ export function readRequest(request: Record<string, unknown>): ReadRequest {
     throw new SpecError(`read request: project ${projectNameRule(project)} (got ${JSON.stringify(project)})`);
   if (verify !== undefined && typeof verify !== 'boolean')
     throw new SpecError(`read request: verify must be true or false`);
+  if (since !== undefined && (typeof since !== 'string' || Number.isNaN(Date.parse(since)) || since.length > 40))
+    throw new SpecError(`read request: since must be an ISO time (got ${JSON.stringify(since)})`);
   return {
     op: op as ReadOp,
     roots: roots as string[],
@@ -49,6 +54,7 @@ export function readRequest(request: Record<string, unknown>): ReadRequest {
     name: name as string | undefined,
     project: project as string | undefined,
     verify: verify as boolean | undefined,
+    since: since as string | undefined,
   };
 }
 
@@ -83,6 +89,12 @@ async function run(request: ReadRequest): Promise<number> {
         process.stderr.write(`${line}\n`),
       );
       return answer(entries, entries.every((s) => s.intact) ? 0 : 1);
+    }
+    case 'history': {
+      // Unreadable journal files and skipped lines go to stderr: the sender shows them under the host's name.
+      const { historyEntries } = await import('../commands/history.js');
+      const since = request.since === undefined ? undefined : new Date(request.since);
+      return answer(historyEntries(scope, request.name, since, (line) => process.stderr.write(`${line}\n`)));
     }
   }
 }
