@@ -18,11 +18,11 @@ let host: HostFixture | undefined;
 let dashboard: DashboardProcess | undefined;
 const outs: string[] = [];
 
-const model = (root: string, pgSizeGb: number, withCache: boolean): AppModel => ({
+const model = (root: string, pgFilesystem: string, withCache: boolean): AppModel => ({
   stack: 'shop',
   root,
   storage: [
-    { id: 'pg', type: 'Disk', props: { name: 'pg', sizeGb: pgSizeGb } },
+    { id: 'pg', type: 'Disk', props: { name: 'pg', sizeGb: 1, filesystem: pgFilesystem } },
     ...(withCache ? [{ id: 'cache', type: 'Disk' as const, props: { name: 'cache', sizeGb: 1 } }] : []),
   ],
 });
@@ -30,12 +30,12 @@ const model = (root: string, pgSizeGb: number, withCache: boolean): AppModel => 
 beforeAll(async () => {
   if (!requireRoot()) return;
   host = makeHostFixture('hoststore-dashboard-plan-');
-  // GIVEN a host applied with pg at 2 GB, and code that now shrinks pg (refused) and adds cache (safe)
-  const applied = synthModel(model(host.root, 2, false));
+  // GIVEN a host applied with pg in ext4, and code that now wants it in xfs (refused: a reformat) and adds cache (safe)
+  const applied = synthModel(model(host.root, 'ext4', false));
   outs.push(applied);
   const result = hoststore(['apply', '--app', applied, '--auto-approve']);
   if (result.status !== 0) throw new Error(`apply failed: ${result.stderr}`);
-  const pending = synthModel(model(host.root, 1, true));
+  const pending = synthModel(model(host.root, 'xfs', true));
   outs.push(pending);
   dashboard = await startDashboard(CLI, ['--app', pending]);
 }, 120_000);

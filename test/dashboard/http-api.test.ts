@@ -34,7 +34,7 @@ afterAll(async () => {
 
 const get = (path: string, init?: RequestInit) => fetch(new URL(path, server.url), init);
 
-hostTest('mkfs.ext4')('GET /api/storage is `list --json` with each row\'s host, backup and last snapshot', async () => {
+hostTest('mkfs.ext4')("GET /api/storage is `list --json` with each row's host, backup and last snapshot", async () => {
   const response = await get('/api/storage');
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toMatch(/^application\/json/);
@@ -67,33 +67,39 @@ hostTest('mkfs.ext4')('GET /api/overview is OverviewData: hosts with their roots
   expect(data.attention.map((a: { what: string }) => a.what)).toContain('drift');
 });
 
-hostTest('mkfs.ext4')('GET /api/storage/:host/:kind/:name: the row, its snapshots (recorded state), backups and history', async () => {
-  const q = new URLSearchParams({ root: fixture.host.root, project: 'app' });
-  const response = await get(`/api/storage/local/disk/shop-pg?${q}`);
-  expect(response.status).toBe(200);
-  const detail = (await response.json()) as Record<string, any>;
-  expect(detail.storage).toMatchObject({ name: 'shop-pg', kind: 'disk', host: 'local', root: fixture.host.root });
-  expect(detail.snapshots).toHaveLength(1);
-  expect(['ok', 'unverified']).toContain(detail.snapshots[0].state);
-  expect(detail.backups).toEqual([]);
-  expect(Array.isArray(detail.history)).toBe(true);
-  expect(detail.leases).toEqual([expect.objectContaining({ disk: 'shop-pg', service: 'db', stale: false })]);
-});
+hostTest('mkfs.ext4')(
+  'GET /api/storage/:host/:kind/:name: the row, its snapshots (recorded state), backups and history',
+  async () => {
+    const q = new URLSearchParams({ root: fixture.host.root, project: 'app' });
+    const response = await get(`/api/storage/local/disk/shop-pg?${q}`);
+    expect(response.status).toBe(200);
+    const detail = (await response.json()) as Record<string, any>;
+    expect(detail.storage).toMatchObject({ name: 'shop-pg', kind: 'disk', host: 'local', root: fixture.host.root });
+    expect(detail.snapshots).toHaveLength(1);
+    expect(['ok', 'unverified']).toContain(detail.snapshots[0].state);
+    expect(detail.backups).toEqual([]);
+    expect(Array.isArray(detail.history)).toBe(true);
+    expect(detail.leases).toEqual([expect.objectContaining({ disk: 'shop-pg', service: 'db', stale: false })]);
+  },
+);
 
-hostTest('mkfs.ext4')('an unknown storage is 404: JSON { error } for the API, a page otherwise, headers on both', async () => {
-  const api = await get('/api/storage/local/disk/nope');
-  expect(api.status).toBe(404);
-  expect(await api.json()).toEqual({ error: expect.stringContaining('"nope"') });
-  const page = await get('/storage/local/volume/nope');
-  expect(page.status).toBe(404);
-  expect(await page.text()).toContain('Not found');
-  for (const response of [api, page, await get('/no/such/page'), await get('/api/nothing')])
-    expect(Object.fromEntries(Object.keys(SECURITY_HEADERS).map((h) => [h, response.headers.get(h)]))).toEqual(
-      SECURITY_HEADERS,
-    );
-});
+hostTest('mkfs.ext4')(
+  'an unknown storage is 404: JSON { error } for the API, a page otherwise, headers on both',
+  async () => {
+    const api = await get('/api/storage/local/disk/nope');
+    expect(api.status).toBe(404);
+    expect(await api.json()).toEqual({ error: expect.stringContaining('"nope"') });
+    const page = await get('/storage/local/volume/nope');
+    expect(page.status).toBe(404);
+    expect(await page.text()).toContain('Not found');
+    for (const response of [api, page, await get('/no/such/page'), await get('/api/nothing')])
+      expect(Object.fromEntries(Object.keys(SECURITY_HEADERS).map((h) => [h, response.headers.get(h)]))).toEqual(
+        SECURITY_HEADERS,
+      );
+  },
+);
 
-hostTest('mkfs.ext4')('GET /api/history: the journal\'s events with host and root, filtered, oldest first', async () => {
+hostTest('mkfs.ext4')("GET /api/history: the journal's events with host and root, filtered, oldest first", async () => {
   appendEvent(fixture.host.root, {
     time: '2026-01-01T00:00:00.000Z',
     event: 'grown',
@@ -113,53 +119,71 @@ hostTest('mkfs.ext4')('GET /api/history: the journal\'s events with host and roo
   expect(await bad.json()).toEqual({ error: expect.stringContaining('since must be an ISO time') });
 });
 
-hostTest('mkfs.ext4')('GET /api/plan is what `hoststore plan --json` prints; /plan shows each change with data-safety', async () => {
-  const plan = (await (await get('/api/plan')).json()) as Record<string, any>;
-  const cli = JSON.parse(hoststore(['plan', '--app', fixture.next, '--format', 'json']).stdout) as Record<string, any>;
-  const strip = (p: Record<string, any>) => ({ ...p, createdAt: undefined });
-  expect(strip(plan)).toEqual(strip(cli));
-  expect(plan.summary).toMatchObject({ create: 1, update: 1 });
-  const page = await (await get('/plan')).text();
-  expect(page).toContain('<table id="plan">');
-  expect(page).toMatch(/<tr data-safety="safe" data-action="create"[^>]*><td><span class="badge good">safe<\/span><\/td><td>create<\/td><td>directory logs<\/td>/);
-  expect(page).toMatch(/<tr data-safety="(safe|downtime)" data-action="update"/);
-});
+hostTest('mkfs.ext4')(
+  'GET /api/plan is what `hoststore plan --json` prints; /plan shows each change with data-safety',
+  async () => {
+    const plan = (await (await get('/api/plan')).json()) as Record<string, any>;
+    const cli = JSON.parse(hoststore(['plan', '--app', fixture.next, '--format', 'json']).stdout) as Record<
+      string,
+      any
+    >;
+    const strip = (p: Record<string, any>) => ({ ...p, createdAt: undefined });
+    expect(strip(plan)).toEqual(strip(cli));
+    expect(plan.summary).toMatchObject({ create: 1, update: 1 });
+    const page = await (await get('/plan')).text();
+    expect(page).toContain('<table id="plan">');
+    expect(page).toMatch(
+      /<tr data-safety="safe" data-action="create"[^>]*><td><span class="badge good">safe<\/span><\/td><td>create<\/td><td>directory logs<\/td>/,
+    );
+    expect(page).toMatch(/<tr data-safety="(safe|downtime)" data-action="update"/);
+  },
+);
 
-hostTest('mkfs.ext4')('GET /metrics: Prometheus text (version 0.0.4) that parses, with the storage and its root', async () => {
-  const response = await get('/metrics');
-  expect(response.status).toBe(200);
-  expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
-  expect(response.headers.get('content-security-policy')).toBe(SECURITY_HEADERS['content-security-policy']);
-  const text = await response.text();
-  // Every line: a # HELP or # TYPE comment, or NAME{LABELS} VALUE.
-  for (const line of text.split('\n').filter(Boolean))
-    expect(line).toMatch(/^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? -?[0-9.e+-]+|NaN)$/);
-  expect(text).toMatch(new RegExp(`^hoststore_storage_size_bytes\\{[^}]*storage="shop-pg"[^}]*\\} ${1024 ** 3}$`, 'm'));
-  expect(text).toMatch(new RegExp(`^hoststore_root_size_bytes\\{host="local",root="${fixture.host.root}"\\} \\d+$`, 'm'));
-});
+hostTest('mkfs.ext4')(
+  'GET /metrics: Prometheus text (version 0.0.4) that parses, with the storage and its root',
+  async () => {
+    const response = await get('/metrics');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(response.headers.get('content-security-policy')).toBe(SECURITY_HEADERS['content-security-policy']);
+    const text = await response.text();
+    // Every line: a # HELP or # TYPE comment, or NAME{LABELS} VALUE.
+    for (const line of text.split('\n').filter(Boolean))
+      expect(line).toMatch(/^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? -?[0-9.e+-]+|NaN)$/);
+    expect(text).toMatch(
+      new RegExp(`^hoststore_storage_size_bytes\\{[^}]*storage="shop-pg"[^}]*\\} ${1024 ** 3}$`, 'm'),
+    );
+    expect(text).toMatch(
+      new RegExp(`^hoststore_root_size_bytes\\{host="local",root="${fixture.host.root}"\\} \\d+$`, 'm'),
+    );
+  },
+);
 
-hostTest('mkfs.ext4')('the overview page keeps the DOM contract: capacity, attention, filter, sortable storage table', async () => {
-  const response = await get('/');
-  expect(response.status).toBe(200);
-  expect(response.headers.get('content-type')).toMatch(/^text\/html/);
-  const page = await response.text();
-  expect(page).toContain('<section id="capacity">');
-  expect(page).toMatch(new RegExp(`<tr data-host="local" data-root="${fixture.host.root}">`));
-  // The mounted ext4 disk shows how full it is; the directory volume has no usage bar.
-  expect(page).toMatch(/<tr data-name="shop-pg"[\s\S]*?<meter class="usage" min="0" max="\d+" value="\d+"/);
-  expect(page).toMatch(/<tr data-name="files"[^]*?<td data-value="-1">-<\/td>/);
-  expect(page).toContain('<section id="attention">');
-  expect(page).toContain('<input id="filter" type="search"');
-  for (const key of ['name', 'kind', 'project', 'size', 'used', 'state', 'backup'])
-    expect(page).toMatch(new RegExp(`<th data-sort="${key}"[^>]*><button type="button">`));
-  expect(page).toMatch(/<tr data-name="shop-pg" data-kind="disk" data-project="app" data-host="local"/);
-  expect(page).toMatch(/<a class="storage-link" href="\/storage\/local\/disk\/shop-pg\?root=/);
-  // No inline script or handler anywhere: the one script comes from /assets.
-  expect(page).not.toMatch(/<script>|<script [^>]*>[^<]|\son[a-z]+=/);
-  const script = await get('/assets/dashboard.js');
-  expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
-  expect(await script.text()).toMatch(/^\(function dashboardClient\(\)|^\(function\(\)|^\(\(\) =>/);
-});
+hostTest('mkfs.ext4')(
+  'the overview page keeps the DOM contract: capacity, attention, filter, sortable storage table',
+  async () => {
+    const response = await get('/');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    const page = await response.text();
+    expect(page).toContain('<section id="capacity">');
+    expect(page).toMatch(new RegExp(`<tr data-host="local" data-root="${fixture.host.root}">`));
+    // The mounted ext4 disk shows how full it is; the directory volume has no usage bar.
+    expect(page).toMatch(/<tr data-name="shop-pg"[\s\S]*?<meter class="usage" min="0" max="\d+" value="\d+"/);
+    expect(page).toMatch(/<tr data-name="files"[^]*?<td data-value="-1">-<\/td>/);
+    expect(page).toContain('<section id="attention">');
+    expect(page).toContain('<input id="filter" type="search"');
+    for (const key of ['name', 'kind', 'project', 'size', 'used', 'state', 'backup'])
+      expect(page).toMatch(new RegExp(`<th data-sort="${key}"[^>]*><button type="button">`));
+    expect(page).toMatch(/<tr data-name="shop-pg" data-kind="disk" data-project="app" data-host="local"/);
+    expect(page).toMatch(/<a class="storage-link" href="\/storage\/local\/disk\/shop-pg\?root=/);
+    // No inline script or handler anywhere: the one script comes from /assets.
+    expect(page).not.toMatch(/<script>|<script [^>]*>[^<]|\son[a-z]+=/);
+    const script = await get('/assets/dashboard.js');
+    expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect(await script.text()).toMatch(/^\(function dashboardClient\(\)|^\(function\(\)|^\(\(\) =>/);
+  },
+);
 
 hostTest('mkfs.ext4')('the storage page: h1, mounts, lease, snapshots, backups and the history list', async () => {
   const q = new URLSearchParams({ root: fixture.host.root, project: 'app' });

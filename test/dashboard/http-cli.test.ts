@@ -59,21 +59,26 @@ test.each([
 test('--root and --app together: one usage line', () => {
   const result = hoststore(['dashboard', '--root', '/srv/x', '--app', '/tmp/out', '--listen', '127.0.0.1:0']);
   expect(result.status).toBe(2);
-  expect(result.stderr.trim().split('\n')).toEqual(['hoststore: --root and --app each choose what to show: give one of them']);
+  expect(result.stderr.trim().split('\n')).toEqual([
+    'hoststore: --root and --app each choose what to show: give one of them',
+  ]);
 });
 
-hostTest()('it prints its address, serves the root, and stops cleanly on SIGTERM (exit 0, nothing listening)', async () => {
-  const { run, url } = await start(['--listen', '127.0.0.1:0']);
-  expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
-  const response = await fetch(new URL('/api/storage', url));
-  expect(response.status).toBe(200);
-  expect(await response.json()).toEqual([]);
-  run.child.kill('SIGTERM');
-  const ended = await run.done;
-  expect(ended.status).toBe(0);
-  expect(ended.stderr).toBe('');
-  expect(await listening('127.0.0.1', Number(new URL(url).port))).toBe(false);
-});
+hostTest()(
+  'it prints its address, serves the root, and stops cleanly on SIGTERM (exit 0, nothing listening)',
+  async () => {
+    const { run, url } = await start(['--listen', '127.0.0.1:0']);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const response = await fetch(new URL('/api/storage', url));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual([]);
+    run.child.kill('SIGTERM');
+    const ended = await run.done;
+    expect(ended.status).toBe(0);
+    expect(ended.stderr).toBe('');
+    expect(await listening('127.0.0.1', Number(new URL(url).port))).toBe(false);
+  },
+);
 
 hostTest()('the client script of the bundle is self-contained: it runs on a page without the table', async () => {
   const { url } = await start(['--listen', 'localhost:0']);
@@ -102,31 +107,34 @@ tokenTest(`a non-loopback --listen (${offLoopback}) without a token: one line, e
   expect(hoststore(['dashboard', '--root', host.root, '--listen', '0.0.0.0:0']).status).toBe(2);
 });
 
-tokenTest('with a token: 401 without it, 200 with Bearer, the cookie set by /?token= and the token gone from the address', async () => {
-  const { url, output } = await start(['--listen', `${offLoopback}:0`], { HOSTSTORE_DASHBOARD_TOKEN: TOKEN });
-  expect(output()).not.toContain(TOKEN);
-  const api = new URL('/api/storage', url);
-  const without = await fetch(api);
-  expect(without.status).toBe(401);
-  expect(await without.json()).toEqual({ error: expect.stringContaining('needs its token') });
-  expect(without.headers.get('x-frame-options')).toBe(SECURITY_HEADERS['x-frame-options']);
-  expect((await fetch(api, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(401);
-  expect((await fetch(api, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
-  // A wrong ?token= sets nothing.
-  const wrong = await fetch(new URL('/?token=nope', url), { redirect: 'manual' });
-  expect(wrong.status).toBe(401);
-  expect(wrong.headers.get('set-cookie')).toBeNull();
-  const visit = await fetch(new URL(`/?token=${TOKEN}`, url), { redirect: 'manual' });
-  expect(visit.status).toBe(303);
-  expect(visit.headers.get('location')).toBe('/');
-  const cookie = visit.headers.get('set-cookie')!;
-  expect(cookie).toMatch(/^hoststore_dashboard=[^;]+; Path=\/; HttpOnly; SameSite=Strict$/);
-  const page = await fetch(url, { headers: { cookie: cookie.split(';')[0] } });
-  expect(page.status).toBe(200);
-  expect(await page.text()).toContain('<table id="storage">');
-});
+tokenTest(
+  'with a token: 401 without it, 200 with Bearer, the cookie set by /?token= and the token gone from the address',
+  async () => {
+    const { url, output } = await start(['--listen', `${offLoopback}:0`], { HOSTSTORE_DASHBOARD_TOKEN: TOKEN });
+    expect(output()).not.toContain(TOKEN);
+    const api = new URL('/api/storage', url);
+    const without = await fetch(api);
+    expect(without.status).toBe(401);
+    expect(await without.json()).toEqual({ error: expect.stringContaining('needs its token') });
+    expect(without.headers.get('x-frame-options')).toBe(SECURITY_HEADERS['x-frame-options']);
+    expect((await fetch(api, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(401);
+    expect((await fetch(api, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+    // A wrong ?token= sets nothing.
+    const wrong = await fetch(new URL('/?token=nope', url), { redirect: 'manual' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('set-cookie')).toBeNull();
+    const visit = await fetch(new URL(`/?token=${TOKEN}`, url), { redirect: 'manual' });
+    expect(visit.status).toBe(303);
+    expect(visit.headers.get('location')).toBe('/');
+    const cookie = visit.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/^hoststore_dashboard=[^;]+; Path=\/; HttpOnly; SameSite=Strict$/);
+    const page = await fetch(url, { headers: { cookie: cookie.split(';')[0] } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<table id="storage">');
+  },
+);
 
-tokenTest('a token file must be root\'s alone (mode 0600): one line saying so, exit 2', () => {
+tokenTest("a token file must be root's alone (mode 0600): one line saying so, exit 2", () => {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dash-token-')), 'token');
   try {
     fs.writeFileSync(file, `${TOKEN}\n`, { mode: 0o644 });
