@@ -44,3 +44,6 @@ ol#history .event { font-weight: 600; }
 ol#history .actor { color: var(--muted); font-size: .85rem; }
 .error-line { color: var(--bad); }
 `;
+
+/** The tab's icon (/assets/favicon.svg; also answered at /favicon.ico, which browsers ask for by themselves). */
+export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect x="1" y="2" width="14" height="5" rx="1" fill="#1a5fb4"/><rect x="1" y="9" width="14" height="5" rx="1" fill="#5f6b73"/></svg>`;

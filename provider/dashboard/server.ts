@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import { STORAGE_KINDS, type StorageKind } from '../../src/schema.js';
 import type { HostRoots } from '../commands/app-roots.js';
 import { DASHBOARD_JS } from './client.js';
-import { DASHBOARD_CSS } from './client-style.js';
+import { DASHBOARD_CSS, FAVICON_SVG } from './client-style.js';
 import { pendingPlan, planCounts, planJson, type HostPlan } from './pending-plan.js';
 import {
   history,
@@ -48,6 +48,9 @@ export function dashboardApp(options: DashboardOptions): Hono {
   const plans = planCache(options);
 
   app.get('/assets/dashboard.js', (c) => c.body(DASHBOARD_JS, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }));
+  const icon = (c: Context) => c.body(FAVICON_SVG, 200, { 'Content-Type': 'image/svg+xml' });
+  app.get('/assets/favicon.svg', icon);
+  app.get('/favicon.ico', icon);
   app.get('/assets/dashboard.css', (c) => c.body(DASHBOARD_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8' }));
 
   // With --app, the plan's changes are drift to look at; a plan that cannot be made says nothing here (/plan says why).

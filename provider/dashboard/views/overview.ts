@@ -65,7 +65,7 @@ function storageTable(rows: readonly StorageRow[]): Html {
   const heads = COLUMNS.map(([key, label]) =>
     key === 'mounts' || key === 'lease'
       ? html`<th>${label}</th>`
-      : html`<th data-sort="${key}"${key === 'name' ? html` aria-sort="ascending"` : ''}><button type="button">${label}</button></th>`,
+      : html`<th data-sort="${key}"><button type="button">${label}</button></th>`,
   );
   return html`<table id="storage"><thead><tr>${heads}</tr></thead>
 <tbody>${rows.map(storageRow)}</tbody></table>
