@@ -6,6 +6,7 @@
 /// <reference lib="dom" />
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CLI, hoststore } from '../helpers/cli.js';
 import { cleanupRoot, requireRoot } from '../helpers/host-fixture.js';
@@ -38,7 +39,11 @@ function run(args: string[], at: string, spec?: unknown): void {
   if (result.status !== 0) throw new Error(`hoststore ${args.join(' ')} failed: ${result.stderr}${result.stdout}`);
 }
 
-/** shop/data (disk, ext4, mounted by db), shop/uploads (volume), web/cache (disk, xfs), web/assets (directory). */
+function fill(dir: string, size: string): void {
+  execFileSync('fallocate', ['-l', size, path.join(dir, 'filler')]);
+}
+
+/** shop/data (disk, ext4, mounted by db), shop/uploads (volume), web/cache (disk, xfs, mounted by web), web/assets (directory). */
 function makeStorage(): void {
   const disk = (project: string, name: string, overrides = {}) =>
     storageWire(ROOT, { project, name, stack: project, ...overrides });
@@ -51,7 +56,15 @@ function makeStorage(): void {
     AT.create,
     disk('web', 'assets', { kind: 'directory', size_gb: '', filesystem: '' }),
   );
+  run(
+    ['handle', 'mount', 'converge'],
+    AT.create,
+    mountWire(ROOT, { project: 'web', stack: 'web', storage: 'cache', service: 'web', mount_path: '/cache' }),
+  );
   run(['handle', 'storage', 'converge'], AT.grow, disk('shop', 'data', { size_gb: '2' }));
+  // Some data in the mounted disks, so the usage bars show something (allocated at once, nothing written).
+  fill(mountWire(ROOT, { project: 'shop', service: 'db' }).host_path, '1200M');
+  fill(mountWire(ROOT, { project: 'web', storage: 'cache', service: 'web', mount_path: '/cache' }).host_path, '2200M');
   run(['snapshot', 'create', 'data', '--root', ROOT], AT.snapshot);
   recordEvent(
     { root: ROOT, now: () => new Date(AT.hostile) },
