@@ -8,7 +8,7 @@ import { UsageError } from '../errors.js';
 import { environmentClock, parseIsoTime } from '../clock.js';
 import type { JournalEvent } from '../journal/event.js';
 import { readJournal } from '../journal/read-journal.js';
-import { perRootText } from './app-roots.js';
+import { perRootText } from './per-root-text.js';
 import { printJson, table } from './format.js';
 
 /** An event as `history --json` prints it (and the dashboard's /api/history serves it): with its root (and host). */

@@ -8,7 +8,7 @@ import type { StorageKind } from '../../src/schema.js';
 import type { JournalEvent } from './event.js';
 import { validEvent } from './valid-event.js';
 import { legacyEvent } from './legacy-line.js';
-import { oneLine } from '../registry/journal.js';
+import { oneLine } from './one-line.js';
 import { rotatedNumbers } from '../registry/journal-rotate.js';
 
 export interface JournalFilter {
