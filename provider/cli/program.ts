@@ -19,6 +19,7 @@ import { deleteCommand } from './delete.js';
 import { destroyCommand } from './destroy.js';
 import { diffCommand } from './diff.js';
 import { handleCommand } from './handle.js';
+import { historyCommand } from './history.js';
 import { remoteCommand } from './remote.js';
 import { importCommand } from './import.js';
 import { leaseCommand, leaseListCommand } from './lease.js';
@@ -53,6 +54,7 @@ export function makeProgram(): Command {
     listCommand(),
     statusCommand(),
     leaseListCommand(),
+    historyCommand(),
     leaseCommand(),
     deleteCommand(),
     snapshotCommand(),
