@@ -108,6 +108,10 @@ hostTest('mkfs.ext4')('GET /api/history: the journal\'s events with host and roo
   expect(times).toEqual([...times].sort());
   const later = (await (await get('/api/history?storage=shop-pg&since=2026-01-02T00:00:00Z')).json()) as unknown[];
   expect(later.length).toBe(all.length - 1);
+  // The same events `hoststore history NAME --json` prints, each with its host.
+  const cli = JSON.parse(hoststore(['history', 'shop-pg', '--json', '--root', fixture.host.root]).stdout) as unknown[];
+  expect(all).toEqual(cli.map((e) => ({ ...(e as object), host: 'local' })));
+  expect(all.map((e) => e.event)).toEqual(expect.arrayContaining(['created', 'mounted', 'snapshot-taken']));
   const bad = await get('/api/history?since=yesterday');
   expect(bad.status).toBe(400);
   expect(await bad.json()).toEqual({ error: expect.stringContaining('since must be an ISO time') });

@@ -53,6 +53,14 @@ remoteTest('a remote host is read over ssh and shown under its name; one that is
   expect(rows).toEqual([
     expect.objectContaining({ name: 'remote-files', kind: 'directory', host: sshHost.connection.address }),
   ]);
+  // Its page's history is read from that host's journal (its `history` read).
+  const q = new URLSearchParams({ root: sshHost.root, project: 'app' });
+  const detail = (await (
+    await fetch(new URL(`/api/storage/${sshHost.connection.address}/directory/remote-files?${q}`, server.url))
+  ).json()) as Record<string, any>;
+  expect(detail.history).toEqual([
+    expect.objectContaining({ event: 'created', storage: 'remote-files', host: sshHost.connection.address, root: sshHost.root }),
+  ]);
   const overview = (await (await fetch(new URL('/api/overview', server.url))).json()) as Record<string, any>;
   const down = overview.hosts.find((h: { host: string }) => h.host.startsWith('down'));
   expect(down.error).toEqual(expect.stringContaining('127.0.0.1'));
