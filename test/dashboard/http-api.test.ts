@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import { hostTest, requireRoot } from '../helpers/host-fixture.js';
 import { hoststore } from '../helpers/cli.js';
-import { listenDashboard, type RunningDashboard } from '../../provider/dashboard/server.js';
+import { jest } from '@jest/globals';
+import { dashboardApp, listenDashboard, type RunningDashboard } from '../../provider/dashboard/server.js';
 import { appendEvent, makeDashboardRoot, SECURITY_HEADERS, type DashboardRoot } from './http-fixture.js';
 
 let fixture: DashboardRoot;
@@ -227,5 +228,34 @@ hostTest('mkfs.ext4')('the dashboard takes no lock: it answers while the root lo
     expect(Date.now() - started).toBeLessThan(5000);
   } finally {
     fs.rmSync(lock, { force: true });
+  }
+});
+
+test('the app factory answers app.request() too; a failure is 500 as one line, never a stack', async () => {
+  // GIVEN a dashboard whose synth output is gone (no server listening: the factory alone)
+  const app = dashboardApp({
+    source: [{ name: 'local', roots: ['/srv/hoststore-none'] }],
+    app: '/nonexistent/cdktf.out',
+    hostNames: ['localhost'],
+    port: () => 7780,
+  });
+  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    const api = await app.request('/api/plan', { headers: { host: 'localhost:7780' } });
+    expect(api.status).toBe(500);
+    const body = (await api.json()) as { error: string };
+    expect(body.error).toContain('/nonexistent/cdktf.out');
+    expect(body.error).not.toMatch(/\n|\bat .*\.ts:\d+/);
+    expect(api.headers.get('x-content-type-options')).toBe('nosniff');
+    const page = await app.request('/plan', { headers: { host: 'localhost:7780' } });
+    expect(page.status).toBe(500);
+    expect(await page.text()).not.toMatch(/\bat .*\.(ts|js):\d+/);
+    // The server's own log: one line per failure.
+    expect(stderr.mock.calls.map((c) => String(c[0]))).toEqual([
+      expect.stringMatching(/^hoststore dashboard: GET \/api\/plan: [^\n]+\n$/),
+      expect.stringMatching(/^hoststore dashboard: GET \/plan: [^\n]+\n$/),
+    ]);
+  } finally {
+    stderr.mockRestore();
   }
 });
