@@ -3,7 +3,6 @@
  * and root space, read here for this machine and by a `dashboard` read request on a remote host; then the
  * overview, the storage table and one storage's detail made from them. Never a lock, a hash or restic.
  */
-import * as fs from 'node:fs';
 import type { StorageKind } from '../../src/schema.js';
 import type { HostRoots } from '../commands/app-roots.js';
 import type { LeaseEntry } from '../commands/read-data.js';
@@ -96,7 +95,12 @@ export function findStorage(hosts: readonly HostData[], key: StorageKey): Storag
   );
 }
 
-export async function storageDetail(hosts: readonly HostData[], key: StorageKey): Promise<StorageDetail | undefined> {
+/** One storage's detail; `source` says how its host is reached (its history is read there). */
+export async function storageDetail(
+  source: readonly HostRoots[],
+  hosts: readonly HostData[],
+  key: StorageKey,
+): Promise<StorageDetail | undefined> {
   const storage = findStorage(hosts, key);
   if (!storage) return undefined;
   const host = hosts.find((h) => h.host === storage.host)!;
@@ -109,7 +113,7 @@ export async function storageDetail(hosts: readonly HostData[], key: StorageKey)
     backups: host.backups.filter((b) => same(b, b.storage)),
     leases: host.leases.filter((l) => l.root === storage.root && storage.kind === 'disk' && l.disk === storage.name),
     history: await history(
-      [{ name: storage.host, roots: [storage.root] }],
+      source.filter((h) => h.name === storage.host).map((h) => ({ ...h, roots: [storage.root] })),
       { kind: storage.kind, project: storage.project, storage: storage.name },
     ),
   };
@@ -122,49 +126,39 @@ export interface HistoryFilter {
   readonly since?: Date;
 }
 
-/** GET /api/history: the events of this machine's roots in `source` (remote hosts' journals: not yet), oldest first. */
-export async function history(source: readonly HostRoots[], filter: HistoryFilter): Promise<HistoryEvent[]> {
-  const events: HistoryEvent[] = [];
-  for (const host of source) {
-    if (host.connection) continue;
-    for (const root of host.roots)
-      for (const event of readEvents(root, filter)) events.push({ ...event, host: host.name, root });
-  }
-  return events.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
-}
-
 /**
- * INTERIM until b14-journal's readJournal (provider/journal/read-journal.ts) lands: the JSON lines of
- * `journal.log` that match, anything else skipped. A disk's history is matched by name whatever its project.
+ * GET /api/history: the journal events of the roots in `source`, as `history --json` gives them (with host and
+ * root), oldest first; a remote host's through its `history` read. A host that cannot be read adds nothing.
  */
-function readEvents(root: string, filter: HistoryFilter): JournalEvent[] {
-  let text: string;
-  try {
-    const fd = fs.openSync(`${root}/registry/journal.log`, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-    try {
-      text = fs.readFileSync(fd, 'utf8');
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    return [];
-  }
-  const out: JournalEvent[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    let event: JournalEvent;
-    try {
-      event = JSON.parse(line) as JournalEvent;
-    } catch {
-      continue;
-    }
-    if (event.v !== 1 || typeof event.time !== 'string' || typeof event.message !== 'string') continue;
-    if (filter.kind && event.kind !== filter.kind) continue;
-    if (filter.storage && event.storage !== filter.storage) continue;
-    if (filter.project !== undefined && event.kind !== 'disk' && event.project !== filter.project) continue;
-    if (filter.since && Date.parse(event.time) < filter.since.getTime()) continue;
-    out.push(event);
-  }
-  return out;
+export async function history(source: readonly HostRoots[], filter: HistoryFilter): Promise<HistoryEvent[]> {
+  const { runBounded } = await import('../remote/fleet.js');
+  // A disk's history is its name's, whatever project it was in at the time.
+  const project = filter.kind === 'disk' ? undefined : filter.project;
+  const settled = await runBounded(source, 4, async (host): Promise<HistoryEvent[]> => {
+    if (host.connection) return remoteHistory(host, { ...filter, project });
+    const { readJournal } = await import('../journal/read-journal.js');
+    return host.roots.flatMap((root) =>
+      readJournal(root, { ...filter, project }).events.map((e) => ({ ...e, host: host.name, root })),
+    );
+  });
+  const events = settled.flatMap((s) => (s.status === 'fulfilled' ? s.value : []));
+  // Stable: events of one time keep the order their journal has them in.
+  return events.map((e, i) => ({ e, i })).sort((a, b) => a.e.time.localeCompare(b.e.time) || a.i - b.i).map(({ e }) => e);
 }
 
+/** A storage host's journal through its `history` read (name, project and since there; kind here). */
+async function remoteHistory(host: HostRoots, filter: HistoryFilter): Promise<HistoryEvent[]> {
+  const { request, failureLine } = await import('../remote/host-request.js');
+  const run = await request(host.connection!, 'read', {
+    op: 'history',
+    roots: host.roots,
+    json: true,
+    ...(filter.storage === undefined ? {} : { name: filter.storage }),
+    ...(filter.project === undefined ? {} : { project: filter.project }),
+    ...(filter.since === undefined ? {} : { since: filter.since.toISOString() }),
+  });
+  if (run.stdout === '') throw new Error(failureLine(host.connection!, run));
+  const events = JSON.parse(run.stdout) as HistoryEvent[];
+  if (!Array.isArray(events)) throw new Error(`host ${host.name} answered its history with something else`);
+  return events.filter((e) => !filter.kind || e.kind === filter.kind).map((e) => ({ ...e, host: host.name }));
+}

@@ -19,28 +19,24 @@ export function readLocalHost(host: string, roots: readonly string[]): HostData 
   const backups: HostData['backups'][number][] = [];
   for (const root of roots) {
     const ctx = makeContext(root, { log: () => undefined });
-    for (const s of listSnapshots(ctx))
-      snapshots.push({
-        root,
-        ...s,
-        // Unknown without hashing it (never verified, pending, or its file changed since): shown as such.
-        state: recordedState(s, root, false) ?? 'unverified',
-        intact: recordedState(s, root, false) === 'ok',
-        allocatedBytes: allocated(snapshotLocation(root, s)),
-      });
+    for (const s of listSnapshots(ctx)) {
+      // Unknown without hashing it (never verified, pending, or its file changed since): shown as such.
+      const state = recordedState(s, root, false) ?? 'unverified';
+      snapshots.push({ root, ...s, state, intact: state === 'ok', allocatedBytes: allocated(snapshotLocation(root, s)) });
+    }
     for (const row of backupStatus(ctx)) backups.push({ ...row, root });
   }
+  // Keyed once, so 1,000 storages with their snapshots cost a lookup each, not a scan.
+  const key = (t: { root: string; kind: StorageKind; project: string }, name: string) =>
+    `${t.root}\0${t.kind}\0${t.project}\0${name}`;
+  const newest = new Map<string, string>();
+  for (const s of snapshots) if (s.trigger !== 'safety') newest.set(key(s, s.storage), s.createdAt);
+  const pushes = new Map<string, HostData['backups'][number][]>();
+  for (const b of backups) pushes.set(key(b, b.storage), [...(pushes.get(key(b, b.storage)) ?? []), b]);
   const storage: StorageRow[] = entries.map((entry) => {
-    const mine = <T extends { root: string; kind: StorageKind; project: string }>(t: T, name: string) =>
-      t.root === entry.root && t.kind === entry.kind && t.project === entry.project && name === entry.name;
-    const newest = snapshots.filter((s) => mine(s, s.storage) && s.trigger !== 'safety').pop();
-    const backup = worstBackup(backups.filter((b) => mine(b, b.storage)));
-    return {
-      ...entry,
-      host,
-      ...(backup ? { backup } : {}),
-      ...(newest ? { lastSnapshotAt: newest.createdAt } : {}),
-    };
+    const backup = worstBackup(pushes.get(key(entry, entry.name)) ?? []);
+    const last = newest.get(key(entry, entry.name));
+    return { ...entry, host, ...(backup ? { backup } : {}), ...(last ? { lastSnapshotAt: last } : {}) };
   });
   return { host, roots: spaces, storage, leases, snapshots, backups };
 }

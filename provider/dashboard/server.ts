@@ -67,7 +67,7 @@ export function dashboardApp(options: DashboardOptions): Hono {
 
   const detail = async (c: Context) => {
     const key = storageKey(c);
-    const found = key && (await storageDetail(await read(), key));
+    const found = key && (await storageDetail(options.source, await read(), key));
     if (!found) {
       const message = `no ${c.req.param('kind')} called ${JSON.stringify(c.req.param('name'))} on host ${JSON.stringify(c.req.param('host'))}${c.req.query('root') ? ` under ${c.req.query('root')}` : ''}`;
       return c.req.path.startsWith('/api/') ? refuse(c, 404, message) : c.html(errorPage(404, message), 404);

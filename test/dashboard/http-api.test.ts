@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import { hostTest, requireRoot } from '../helpers/host-fixture.js';
 import { hoststore } from '../helpers/cli.js';
-import { listenDashboard, type RunningDashboard } from '../../provider/dashboard/server.js';
+import { jest } from '@jest/globals';
+import { dashboardApp, listenDashboard, type RunningDashboard } from '../../provider/dashboard/server.js';
 import { appendEvent, makeDashboardRoot, SECURITY_HEADERS, type DashboardRoot } from './http-fixture.js';
 
 let fixture: DashboardRoot;
@@ -114,6 +115,10 @@ hostTest('mkfs.ext4')("GET /api/history: the journal's events with host and root
   expect(times).toEqual([...times].sort());
   const later = (await (await get('/api/history?storage=shop-pg&since=2026-01-02T00:00:00Z')).json()) as unknown[];
   expect(later.length).toBe(all.length - 1);
+  // The same events `hoststore history NAME --json` prints, each with its host.
+  const cli = JSON.parse(hoststore(['history', 'shop-pg', '--json', '--root', fixture.host.root]).stdout) as unknown[];
+  expect(all).toEqual(cli.map((e) => ({ ...(e as object), host: 'local' })));
+  expect(all.map((e) => e.event)).toEqual(expect.arrayContaining(['created', 'mounted', 'snapshot-taken']));
   const bad = await get('/api/history?since=yesterday');
   expect(bad.status).toBe(400);
   expect(await bad.json()).toEqual({ error: expect.stringContaining('since must be an ISO time') });
@@ -247,5 +252,34 @@ hostTest('mkfs.ext4')('the dashboard takes no lock: it answers while the root lo
     expect(Date.now() - started).toBeLessThan(5000);
   } finally {
     fs.rmSync(lock, { force: true });
+  }
+});
+
+test('the app factory answers app.request() too; a failure is 500 as one line, never a stack', async () => {
+  // GIVEN a dashboard whose synth output is gone (no server listening: the factory alone)
+  const app = dashboardApp({
+    source: [{ name: 'local', roots: ['/srv/hoststore-none'] }],
+    app: '/nonexistent/cdktf.out',
+    hostNames: ['localhost'],
+    port: () => 7780,
+  });
+  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    const api = await app.request('/api/plan', { headers: { host: 'localhost:7780' } });
+    expect(api.status).toBe(500);
+    const body = (await api.json()) as { error: string };
+    expect(body.error).toContain('/nonexistent/cdktf.out');
+    expect(body.error).not.toMatch(/\n|\bat .*\.ts:\d+/);
+    expect(api.headers.get('x-content-type-options')).toBe('nosniff');
+    const page = await app.request('/plan', { headers: { host: 'localhost:7780' } });
+    expect(page.status).toBe(500);
+    expect(await page.text()).not.toMatch(/\bat .*\.(ts|js):\d+/);
+    // The server's own log: one line per failure.
+    expect(stderr.mock.calls.map((c) => String(c[0]))).toEqual([
+      expect.stringMatching(/^hoststore dashboard: GET \/api\/plan: [^\n]+\n$/),
+      expect.stringMatching(/^hoststore dashboard: GET \/plan: [^\n]+\n$/),
+    ]);
+  } finally {
+    stderr.mockRestore();
   }
 });
