@@ -1,10 +1,13 @@
 /** `hoststore dashboard` run as a real process of the built CLI, for the browser tests and the bench. */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 
 export interface DashboardProcess {
   /** Where it listens, from its start line, e.g. `http://127.0.0.1:40123`. */
   readonly url: string;
   readonly child: ChildProcessWithoutNullStreams;
+  /** performance.now() when the process was spawned. */
+  readonly startedAt: number;
   output(): string;
   /** SIGTERM, then SIGKILL if it has not exited within 5 s; resolves with its exit code. */
   stop(): Promise<number | null>;
@@ -20,6 +23,7 @@ export async function startDashboard(
   env: NodeJS.ProcessEnv = {},
   timeoutMs = 20_000,
 ): Promise<DashboardProcess> {
+  const startedAt = performance.now();
   const child = spawn(process.execPath, [cli, 'dashboard', '--listen', '127.0.0.1:0', ...args], {
     env: { ...process.env, ...env },
   });
@@ -54,5 +58,5 @@ export async function startDashboard(
     });
     child.on('exit', (code) => fail(`exited with ${code} before listening`));
   });
-  return { url, child, output: () => stdout + stderr, stop };
+  return { url, child, startedAt, output: () => stdout + stderr, stop };
 }
