@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import type { DashboardFlags } from '../cli/dashboard.js';
 import { checkedRoot } from '../cli/options.js';
-import { UsageError } from '../errors.js';
+import { HoststoreError, UsageError } from '../errors.js';
 import type { HostRoots } from './app-roots.js';
 
 export interface ListenAddress {
@@ -106,7 +106,7 @@ export async function dashboard(flags: DashboardFlags): Promise<number> {
     );
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(
+    throw new HoststoreError(
       `cannot listen on ${flags.listen}: ${code === 'EADDRINUSE' ? 'the port is in use (another dashboard?); pick another with --listen' : code === 'EADDRNOTAVAIL' ? 'no interface of this host has that address' : (error as Error).message}`,
     );
   }

@@ -36,14 +36,43 @@ async function readRemoteHost(host: HostRoots): Promise<HostData> {
   } catch {
     throw new Error(`host ${host.name} answered with output that is not JSON; is its hoststore the same version as this one?`);
   }
-  if (!data || !Array.isArray(data.storage) || !Array.isArray(data.snapshots))
-    throw new Error(`host ${host.name} answered without its storage; is its hoststore the same version as this one?`);
+  const problem = shapeProblem(data);
+  if (problem)
+    throw new Error(`host ${host.name} answered with ${problem}; is its hoststore the same version as this one?`);
   // Labelled here, last: a host's answer cannot relabel its rows as another host's.
   return {
-    ...data,
     host: host.name,
+    roots: data.roots,
     storage: data.storage.map((s) => ({ ...s, host: host.name })),
+    leases: data.leases,
+    snapshots: data.snapshots,
+    backups: data.backups,
   };
+}
+
+/**
+ * What is wrong with a host's answer, if anything: the fields the pages and /metrics read must have their
+ * types, so one odd host is shown with an error instead of breaking the page of every host.
+ */
+function shapeProblem(data: HostData): string | undefined {
+  if (typeof data !== 'object' || data === null) return 'something that is not an object';
+  const lists = ['roots', 'storage', 'leases', 'snapshots', 'backups'] as const;
+  for (const list of lists) if (!Array.isArray(data[list])) return `no list of ${list}`;
+  const strings = (o: object, ...keys: string[]) =>
+    keys.every((k) => typeof (o as Record<string, unknown>)[k] === 'string');
+  const numbers = (o: object, ...keys: string[]) =>
+    keys.every((k) => typeof (o as Record<string, unknown>)[k] === 'number');
+  if (!data.roots.every((r) => strings(r, 'root') && numbers(r, 'sizeBytes', 'freeBytes', 'nominalBytes', 'allocatedBytes', 'overcommit', 'storageCount')))
+    return 'a root space of the wrong shape';
+  if (!data.storage.every((s) => strings(s, 'name', 'kind', 'project', 'root', 'state', 'path') && Array.isArray(s.mounts)))
+    return 'a storage row of the wrong shape';
+  if (!data.leases.every((l) => strings(l, 'disk', 'project', 'service', 'root', 'since', 'hostPath')))
+    return 'a lease of the wrong shape';
+  if (!data.snapshots.every((x) => strings(x, 'id', 'kind', 'project', 'storage', 'root', 'createdAt', 'state')))
+    return 'a snapshot of the wrong shape';
+  if (!data.backups.every((b) => strings(b, 'kind', 'project', 'storage', 'repository', 'root', 'state')))
+    return 'a backup row of the wrong shape';
+  return undefined;
 }
 
 /** GET /api/overview: each host's capacity and what needs attention (with --app: the plan's changes as drift). */

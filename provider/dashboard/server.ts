@@ -21,6 +21,7 @@ import {
   type StorageKey,
 } from './data.js';
 import { refuse, securityMiddleware } from './security.js';
+import { sinceTime } from '../commands/history.js';
 import { overviewPage } from './views/overview.js';
 import { storagePage } from './views/storage.js';
 import { errorPage, planPage } from './views/plan.js';
@@ -139,10 +140,13 @@ function historyFilter(c: Context): HistoryFilter | string {
   const kind = c.req.query('kind');
   if (kind !== undefined && !(STORAGE_KINDS as readonly string[]).includes(kind))
     return `kind must be one of ${STORAGE_KINDS.join(', ')} (got ${JSON.stringify(kind)})`;
-  const sinceText = c.req.query('since');
-  const since = sinceText === undefined ? undefined : new Date(sinceText);
-  if (since && Number.isNaN(since.getTime()))
-    return `since must be an ISO time such as 2026-01-31T00:00:00Z (got ${JSON.stringify(sinceText)})`;
+  // As `history --since` takes it: 30m, 24h, 7d, 2w, or an ISO date or time.
+  let since: Date | undefined;
+  try {
+    since = sinceTime(c.req.query('since'));
+  } catch (error) {
+    return `since${(error as Error).message.replace(/^--since/, '')}`;
+  }
   return {
     kind: kind as StorageKind | undefined,
     project: c.req.query('project'),

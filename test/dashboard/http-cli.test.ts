@@ -8,7 +8,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 import { hostTest, makeHostFixture, requireRoot, type HostFixture } from '../helpers/host-fixture.js';
-import { hoststore, hoststoreAsync } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { CLI, hoststore, hoststoreAsync } from '../helpers/cli.js';
+import { synthModel } from '../helpers/synth-model.js';
 import { freePort, listening, nonLoopbackAddress, SECURITY_HEADERS } from './http-fixture.js';
 
 let host: HostFixture;
@@ -88,6 +90,71 @@ hostTest()('the client script of the bundle is self-contained: it runs on a page
   // Run in a bare context: a reference to anything of the bundle (a helper, an import) would throw here.
   const context = vm.createContext({ document: { getElementById: () => null } });
   expect(() => vm.runInContext(script, context)).not.toThrow();
+});
+
+/** Runs `hoststore dashboard ARGS` in `cwd` (no --root, no HOSTSTORE_ROOT); resolves with its address. */
+async function startIn(cwd: string, args: string[]) {
+  const env = { ...process.env };
+  delete env.HOSTSTORE_ROOT;
+  const child = spawn(process.execPath, [CLI, 'dashboard', '--listen', '127.0.0.1:0', ...args], { cwd, env });
+  const run = {
+    child,
+    done: new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (status) => resolve({ status, stdout, stderr }));
+    }),
+  };
+  children.push(run as unknown as ReturnType<typeof hoststoreAsync>);
+  return new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /^dashboard: (http:\/\/\S+) /m.exec(out);
+      if (m) resolve(m[1]);
+    });
+    run.done.then((r) => reject(new Error(`dashboard exited ${r.status}: ${r.stderr}`)));
+  });
+}
+
+hostTest()('inside a cdktf app it shows the app\'s roots; with --app DIR, the pending plan too', async () => {
+  // GIVEN an app directory (cdktf.json) whose synth output declares a root with a directory volume, applied
+  const app = fs.mkdtempSync(path.join(os.tmpdir(), 'dash-app-'));
+  try {
+    const model = (extra: boolean) => ({
+      stack: 'site',
+      root: host.root,
+      storage: [
+        { id: 'web', type: 'Volume' as const, props: { type: 'directory' } },
+        ...(extra ? [{ id: 'more', type: 'Volume' as const, props: { type: 'directory' } }] : []),
+      ],
+    });
+    const out = synthModel(model(false));
+    fs.renameSync(out, path.join(app, 'cdktf.out'));
+    fs.writeFileSync(path.join(app, 'cdktf.json'), JSON.stringify({ app: 'true', output: 'cdktf.out' }));
+    expect(hoststore(['apply', '--app', path.join(app, 'cdktf.out'), '--auto-approve']).status).toBe(0);
+    // WHEN the dashboard starts there without --root
+    const inApp = await startIn(app, []);
+    const rows = (await (await fetch(new URL('/api/storage', inApp))).json()) as Array<{ name: string; root: string }>;
+    expect(rows.map((r) => [r.name, r.root])).toEqual([['web', host.root]]);
+    // No --app: the plan page says how to see one, and the API has none.
+    expect(await (await fetch(new URL('/plan', inApp))).text()).toContain('start the dashboard with <code>hoststore dashboard --app');
+    expect((await fetch(new URL('/api/plan', inApp))).status).toBe(404);
+    // WHEN it is given the next synth output with --app
+    const next = synthModel(model(true));
+    try {
+      const withApp = await startIn(os.tmpdir(), ['--app', next]);
+      const plan = (await (await fetch(new URL('/api/plan', withApp))).json()) as { summary: { create: number } };
+      expect(plan.summary.create).toBe(1);
+      expect(await (await fetch(new URL('/plan', withApp))).text()).toMatch(/<tr data-safety="safe" data-action="create"[^>]*>[\s\S]*directory more/);
+    } finally {
+      fs.rmSync(next, { recursive: true, force: true });
+    }
+  } finally {
+    fs.rmSync(app, { recursive: true, force: true });
+  }
 });
 
 const offLoopback = nonLoopbackAddress();

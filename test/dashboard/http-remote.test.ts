@@ -70,3 +70,33 @@ remoteTest('a remote host is read over ssh and shown under its name; one that is
   expect(page).not.toContain('<script>x');
   expect(page).toMatch(/<tr data-name="remote-files"[^>]*data-host="127\.0\.0\.\d+"/);
 });
+
+remoteTest('a host that answers data of the wrong shape is shown with an error; the page still renders', async () => {
+  // GIVEN a host whose hoststore answers a storage row without its fields (another version, or not ours)
+  sshHost = await startSshHost();
+  fs.writeFileSync(
+    `${sshHost.binDir}/hoststore`,
+    `#!/bin/sh\ncat >/dev/null\necho 'hoststore remote: request accepted' >&2\necho '{"roots":[],"storage":[{"name":"<i>x</i>","mounts":"no"}],"leases":[],"snapshots":[],"backups":[]}'\n`,
+    { mode: 0o755 },
+  );
+  server = await listenDashboard(
+    {
+      source: [{ name: 'odd', connection: sshHost.connection, roots: [sshHost.root] }],
+      hostNames: ['127.0.0.1'],
+    },
+    '127.0.0.1',
+    0,
+  );
+  // THEN it is a host that could not be read, named, with why
+  const overview = (await (await fetch(new URL('/api/overview', server.url))).json()) as Record<string, any>;
+  expect(overview.hosts).toEqual([
+    {
+      host: 'odd',
+      error: 'host odd answered with a storage row of the wrong shape; is its hoststore the same version as this one?',
+      roots: [],
+    },
+  ]);
+  const page = await fetch(server.url);
+  expect(page.status).toBe(200);
+  expect(await page.text()).toContain('answered with a storage row of the wrong shape');
+});
