@@ -40,9 +40,7 @@ export function historyEntries(
 }
 
 export function history(name: string | undefined, since: Date | undefined, options: GlobalOptions): number {
-  const entries = historyEntries(options, name, since, (line) =>
-    process.stderr.write(`hoststore: ${line}\n`),
-  );
+  const entries = historyEntries(options, name, since, (line) => process.stderr.write(`hoststore: ${line}\n`));
   if (options.json) printJson(entries);
   else process.stdout.write(`${historyText(entries, rootsOf(options), name)}\n`);
   return 0;

@@ -61,7 +61,8 @@ export function readJournal(root: string, filter: JournalFilter = {}): JournalRe
     lines.pop(); // the text ends with a newline
     for (const line of lines) {
       if (line === '') continue;
-      if (filter.storage !== undefined && !line.includes(line.charCodeAt(0) === 123 ? quoted! : filter.storage)) continue;
+      if (filter.storage !== undefined && !line.includes(line.charCodeAt(0) === 123 ? quoted! : filter.storage))
+        continue;
       const event = line.length > MAX_LINE ? undefined : parseLine(line);
       if (!event) skipped += 1;
       else if (matches(event)) events.push(event);

@@ -138,7 +138,8 @@ test('filters: storage, kind, project (a disk whatever its project), since', () 
   recordEvent(at(3), event('scratch disk', { kind: 'disk', project: 'shop', storage: 'scratch' }));
   recordEvent(at(4), event('dir db', { kind: 'directory' }));
   recordEvent(at(5), event('shop db later'));
-  const messages = (filter: Parameters<typeof readJournal>[1]) => readJournal(root, filter).events.map((e) => e.message);
+  const messages = (filter: Parameters<typeof readJournal>[1]) =>
+    readJournal(root, filter).events.map((e) => e.message);
   expect(messages({ storage: 'db' })).toEqual(['shop db', 'blog db', 'dir db', 'shop db later']);
   expect(messages({ storage: 'db', project: 'shop', kind: 'volume' })).toEqual(['shop db', 'shop db later']);
   expect(messages({ storage: 'scratch', project: 'other' })).toEqual(['scratch disk']);
@@ -204,10 +205,12 @@ describe('files hoststore could not have written are not read', () => {
   });
 });
 
-
 test('reads during rotations (another process appending) never miss an event', async () => {
   // GIVEN a process appending 600 events in order, the journal rotating every few of them
-  const journalModule = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/provider/registry/journal.js');
+  const journalModule = path.resolve(
+    path.dirname(fileURLToPath(import.meta.url)),
+    '../../dist/provider/registry/journal.js',
+  );
   const script = `
     import { recordEvent } from ${JSON.stringify(journalModule)};
     for (let i = 0; i < 600; i += 1)
