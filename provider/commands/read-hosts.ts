@@ -10,7 +10,7 @@ import { DEFAULT_PARALLELISM, fleetError, oneLine, runBounded, type HostOutcome 
 import { failureLine, request } from '../remote/host-request.js';
 import type { ReadOp } from '../remote/serve-read.js';
 import type { HostRoots } from './app-roots.js';
-import type { HistoryEntry } from './history.js';
+import type { HistoryEntry } from './history-data.js';
 import {
   leaseEntries,
   listEntries,
@@ -50,7 +50,7 @@ async function readHere(op: ReadOp, host: HostRoots, options: GlobalOptions, ext
       return { data: entries, code: entries.every((s) => s.intact) ? 0 : 1 };
     }
     case 'history': {
-      const { historyEntries } = await import('./history.js');
+      const { historyEntries } = await import('./history-data.js');
       const since = extra.since === undefined ? undefined : new Date(extra.since);
       const data = historyEntries(scope, extra.name, since, (line) => process.stderr.write(`local: ${line}\n`));
       return { data, code: 0 };
