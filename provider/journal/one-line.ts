@@ -5,7 +5,6 @@ export const MAX_TEXT_CHARS = 1000;
 
 /** One line (control characters and line breaks become spaces), at most MAX_TEXT_CHARS, never a split surrogate pair. */
 export function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
   const flat = text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ');
   if (flat.length <= MAX_TEXT_CHARS) return flat;
   let cut = flat.slice(0, MAX_TEXT_CHARS - 1);

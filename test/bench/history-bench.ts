@@ -47,7 +47,9 @@ export function writeJournal(root: string): void {
 }
 
 const run = (args: string[]) => () =>
-  timeIt(() => execFileSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 }));
+  timeIt(() =>
+    execFileSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 }),
+  );
 
 export async function historyBench(roundsArg?: string): Promise<BenchResult[]> {
   const rounds = Math.max(1, Number(roundsArg ?? 7) || 7);
@@ -64,9 +66,13 @@ export async function historyBench(roundsArg?: string): Promise<BenchResult[]> {
       },
     ]);
     for (const t of times)
-      process.stdout.write(`${t.name}: ${t.times.map((ms) => ms.toFixed(0)).join(' ')} ms (median ${t.median.toFixed(1)})\n`);
+      process.stdout.write(
+        `${t.name}: ${t.times.map((ms) => ms.toFixed(0)).join(' ')} ms (median ${t.median.toFixed(1)})\n`,
+      );
     const [text, json, baseline] = times;
-    const shown = execFileSync(process.execPath, [CLI, 'history', TARGET, '--root', root, '--json'], { encoding: 'utf8' });
+    const shown = execFileSync(process.execPath, [CLI, 'history', TARGET, '--root', root, '--json'], {
+      encoding: 'utf8',
+    });
     process.stdout.write(`history ${TARGET}: ${(JSON.parse(shown) as unknown[]).length} events of ${LINES} lines\n`);
     return [
       result(`history NAME, ${LINES} journal lines`, text.median, baseline.median, 'ms', { max: 2 }),

@@ -62,9 +62,7 @@ test('over the limit, journal.log moves to journal.<n>.log (n = 1 + highest), ne
   expect(files.length).toBeGreaterThanOrEqual(3);
   // Every line kept, none twice, in the order written (rotated files ascending, then journal.log).
   const ordered = [
-    ...files
-      .filter((f) => f !== 'journal.log')
-      .sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1])),
+    ...files.filter((f) => f !== 'journal.log').sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1])),
     ...(files.includes('journal.log') ? ['journal.log'] : []),
   ];
   const messages = ordered.flatMap((f) => linesOf(path.join(registry, f)).map((l) => JSON.parse(l).message));
