@@ -62,10 +62,19 @@ hostTest('mkfs.ext4', 'sshd')('a remote host: usage and root space in list and s
   expect(lines[0]).toBe(`host ${name}:`);
   expect(lines[1]).toMatch(/\bALLOCATED\s+USED\s+STATE\b/);
   expect(lines[2]).toMatch(/^data +disk +app +1 GB ext4 +\S+ \S+ +3\d\.\d MiB of 9\d\d\.\d MiB \(\d%\) +mounted /);
-  expect(lines[3]).toMatch(new RegExp(`^${root}: .* free of .*; 1 storage promises 1\\.0 GiB \\(\\d+\\.\\d\\d× the filesystem\\), .* allocated$`));
+  expect(lines[3]).toMatch(
+    new RegExp(
+      `^${root}: .* free of .*; 1 storage promises 1\\.0 GiB \\(\\d+\\.\\d\\d× the filesystem\\), .* allocated$`,
+    ),
+  );
   const items = JSON.parse(json.out);
-  expect(items).toEqual([expect.objectContaining({ host: name, name: 'data', usage: expect.objectContaining({ source: 'mounted' }) })]);
+  expect(items).toEqual([
+    expect.objectContaining({ host: name, name: 'data', usage: expect.objectContaining({ source: 'mounted' }) }),
+  ]);
   expect(status.out).toMatch(/^used: +3\d\.\d MiB of 9\d\d\.\d MiB \(\d%\), .* free \(mounted\)$/m);
   expect(status.out).toMatch(new RegExp(`^root: +${root}: .* 1 storage promises 1\\.0 GiB`, 'm'));
-  expect(JSON.parse(statusJson.out)).toMatchObject({ host: name, rootSpace: { root, nominalBytes: 1024 ** 3, storageCount: 1 } });
+  expect(JSON.parse(statusJson.out)).toMatchObject({
+    host: name,
+    rootSpace: { root, nominalBytes: 1024 ** 3, storageCount: 1 },
+  });
 });
