@@ -146,6 +146,8 @@ it('typing in the filter narrows the table, a reload keeps the filter, and clear
   await page.locator('#filter').pressSequentially('shop');
   await showing(2);
   expect((await visibleNames(recorded)).sort()).toEqual(['data', 'uploads']);
+  // The count says how many of the rows the filter left, for whoever cannot see the table shrink.
+  expect(await page.locator('#filter-count').textContent()).toBe('2 of 4 shown');
   await page.locator('#filter').fill('cach');
   await showing(1);
   expect(await visibleNames(recorded)).toEqual(['cache']);
