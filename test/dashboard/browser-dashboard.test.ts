@@ -224,6 +224,17 @@ it('a hostile journal message shows as text and runs nothing', async () => {
   await expectClean(recorded);
 });
 
+it('without script the pages still show everything: every row, a storage page through its link, its history', async () => {
+  const recorded = await browser.newPage({ javaScriptEnabled: false });
+  const { page } = recorded;
+  expect((await page.goto(`${dashboard!.url}/`, { waitUntil: 'networkidle' }))?.status()).toBe(200);
+  expect((await visibleNames(recorded)).sort()).toEqual(['assets', 'cache', 'data', 'uploads']);
+  await page.locator('#storage tr[data-name="data"] a.storage-link').click();
+  await page.waitForLoadState('networkidle');
+  expect(await page.locator('#history li[data-event="grown"]').count()).toBe(1);
+  await expectClean(recorded);
+});
+
 it('the plan page without --app says how to see a plan, cleanly', async () => {
   const recorded = await open('/plan');
   expect(await recorded.page.locator('body').textContent()).toMatch(/--app/);

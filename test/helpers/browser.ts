@@ -4,7 +4,7 @@
  */
 /// <reference lib="dom" />
 import * as fs from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -17,8 +17,8 @@ export interface RecordedPage {
 }
 
 export interface BrowserFixture {
-  /** A new page (1280×800) in a fresh context; closed with the browser in afterAll. */
-  newPage(): Promise<RecordedPage>;
+  /** A new page (1280×800) in a fresh context (with `options`, e.g. no JavaScript); closed with the browser in afterAll. */
+  newPage(options?: BrowserContextOptions): Promise<RecordedPage>;
 }
 
 /**
@@ -40,9 +40,13 @@ export function useBrowser(): BrowserFixture {
     await browser?.close();
   });
   return {
-    async newPage() {
+    async newPage(options = {}) {
       if (!browser) throw new Error('the browser did not start (see the beforeAll failure above)');
-      const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+      const context = await browser.newContext({
+        viewport: { width: 1280, height: 800 },
+        deviceScaleFactor: 1,
+        ...options,
+      });
       const page = await context.newPage();
       const problems: string[] = [];
       page.on('console', (message) => {
