@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { DashboardFlags } from '../cli/dashboard.js';
 import { checkedRoot } from '../cli/options.js';
 import { HoststoreError, UsageError } from '../errors.js';
+import { environmentClock } from '../clock.js';
 import type { HostRoots } from './app-roots.js';
 
 export interface ListenAddress {
@@ -87,6 +88,8 @@ export async function dashboard(flags: DashboardFlags): Promise<number> {
       `--listen ${flags.listen} is not a loopback address, so the dashboard needs a token: --token-file FILE (owned by root, mode 0600) or HOSTSTORE_DASHBOARD_TOKEN; nothing is listening`,
     );
   const source = await dashboardSource(flags);
+  // A bad HOSTSTORE_NOW is refused here, in its own words, before anything listens.
+  const now = environmentClock();
   const { assertPoolMounted } = await import('../host/pool-guard.js');
   for (const host of source) if (!host.connection) for (const root of host.roots) assertPoolMounted(root);
   const { parallelismOf } = await import('../remote/fleet.js');
@@ -100,6 +103,7 @@ export async function dashboard(flags: DashboardFlags): Promise<number> {
         hostNames: listen.loopback ? listen.hostNames : [],
         token,
         parallelism: parallelismOf(flags.parallelism),
+        now,
       },
       listen.bind,
       listen.port,

@@ -21,6 +21,7 @@ import {
   type StorageKey,
 } from './data.js';
 import { refuse, securityMiddleware } from './security.js';
+import { environmentClock } from '../clock.js';
 import { sinceTime } from '../commands/history.js';
 import { overviewPage } from './views/overview.js';
 import { storagePage } from './views/storage.js';
@@ -40,6 +41,8 @@ export interface DashboardOptions {
   /** How long a computed plan is reused (a page and its API asked together plan once). */
   readonly planCacheMs?: number;
   readonly parallelism?: number;
+  /** The clock: HOSTSTORE_NOW when pinned, as for every other command (../clock.ts), else the system's. */
+  readonly now?: () => Date;
 }
 
 export function dashboardApp(options: DashboardOptions): Hono {
@@ -47,6 +50,7 @@ export function dashboardApp(options: DashboardOptions): Hono {
   for (const guard of securityMiddleware(options)) app.use('*', guard);
   const read = () => readHosts(options.source, options.parallelism);
   const plans = planCache(options);
+  const now = options.now ?? environmentClock();
 
   app.get('/assets/dashboard.js', (c) => c.body(DASHBOARD_JS, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }));
   const icon = (c: Context) => c.body(FAVICON_SVG, 200, { 'Content-Type': 'image/svg+xml' });
@@ -58,11 +62,11 @@ export function dashboardApp(options: DashboardOptions): Hono {
   const counts = async () => (options.app ? planCounts(await plans().catch(() => [])) : undefined);
   app.get('/', async (c) => {
     const [hosts, plan] = await Promise.all([read(), counts()]);
-    return c.html(overviewPage(await overview(hosts, plan), hosts));
+    return c.html(overviewPage(await overview(hosts, plan, now()), hosts));
   });
   app.get('/api/overview', async (c) => {
     const [hosts, plan] = await Promise.all([read(), counts()]);
-    return c.json(await overview(hosts, plan));
+    return c.json(await overview(hosts, plan, now()));
   });
   app.get('/api/storage', async (c) => c.json(storageRows(await read())));
 
@@ -103,7 +107,7 @@ export function dashboardApp(options: DashboardOptions): Hono {
 
   app.get('/metrics', async (c) => {
     const { metricsText, METRICS_CONTENT_TYPE } = await import('./metrics.js');
-    return c.body(await metricsText(await read(), new Date()), 200, { 'Content-Type': METRICS_CONTENT_TYPE });
+    return c.body(await metricsText(await read(), now()), 200, { 'Content-Type': METRICS_CONTENT_TYPE });
   });
 
   app.notFound((c) =>

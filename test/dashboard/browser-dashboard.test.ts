@@ -127,6 +127,10 @@ it("the overview lists every storage, the root's capacity and the attention list
   expect(await page.locator('#capacity tr', { hasText: ROOT }).count()).toBe(1);
   expect(await page.locator('#attention').count()).toBe(1);
   expect(await page.locator('input#filter[type="search"]').count()).toBe(1);
+  // The dashboard reads the clock hoststore reads (HOSTSTORE_NOW pinned here), so the picture is the same every run.
+  const api = (await (await fetch(`${dashboard!.url}/api/overview`)).json()) as { generatedAt: string };
+  expect(api.generatedAt).toBe(new Date(AT.now).toISOString());
+  expect(await page.locator(`time[datetime="${api.generatedAt}"]`).count()).toBeGreaterThan(0);
   await expectClean(recorded);
   fs.mkdirSync(DOCS, { recursive: true });
   await page.screenshot({ path: path.join(DOCS, 'dashboard.png') });
