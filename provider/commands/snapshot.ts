@@ -240,7 +240,16 @@ async function restoreInPlace(options: GlobalOptions, id: string): Promise<numbe
       // Paths by the layout from what the records name, never the paths they carry.
       for (const m of users) {
         const hostPath = recordedHostPath(options.root, m);
+        if (!readMountTable().some((e) => e.target === hostPath)) continue;
         while (readMountTable().some((e) => e.target === hostPath)) await unmount(hostPath);
+        // Mounted again after the restore (each a `mounted` event): the history shows the gap.
+        recordStorageEvent(
+          ctx,
+          subjectOfSnapshot(ctx, snap),
+          'unmounted',
+          `unmounted from ${m.project}/${m.service} replica ${m.replica} at ${hostPath} for a restore in place`,
+          { service: m.service, replica: m.replica, readOnly: m.readOnly, hostPath },
+        );
       }
       if (record.kind !== 'directory') await unmountImage(recordedStoragePath(options.root, record));
       const safety = await takeSnapshot(ctx, record, 'safety');

@@ -177,3 +177,27 @@ hostTest('mkfs.ext4')('an import is adopted by the CLI, then adopted by the stac
     outside.cleanup();
   }
 });
+
+hostTest()('a restore in place of a mounted disk: unmounted, restored, mounted again', async () => {
+  // GIVEN a disk mounted by app/web replica 1, and a snapshot of it
+  await converge(storageHandler, ctx(), storageHandler.validate(storageWire(fx.host.root)));
+  await converge(mountHandler, ctx(), mountHandler.validate(mountWire(fx.host.root)));
+  const taken = cli('snapshot', 'create', 'data', '--json');
+  expect(taken.status).toBe(0);
+  const before = eventWords(fx.host.root, 'data').length;
+  // WHEN it is restored in place
+  expect(cli('snapshot', 'restore', JSON.parse(taken.stdout).id, '--in-place', '--yes')).toMatchObject({ status: 0 });
+  // THEN the history shows the mount taken down for the restore and put back after it
+  expect(since('data', before)).toEqual([
+    'snapshot-verified cli',
+    'unmounted cli',
+    'snapshot-taken cli',
+    'restored cli',
+    'mounted cli',
+  ]);
+  const events = journalEvents(fx.host.root).filter((e) => e.storage === 'data');
+  expect(events.filter((e) => e.event === 'unmounted' || e.event === 'mounted').slice(-2).map((e) => e.detail)).toEqual([
+    expect.objectContaining({ service: 'web', replica: 1, readOnly: false }),
+    expect.objectContaining({ service: 'web', replica: 1, readOnly: false }),
+  ]);
+});

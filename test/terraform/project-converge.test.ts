@@ -170,6 +170,20 @@ deployTest(
     expect(new Registry(d.root).storage('volume', 'app', 'b-1')?.sizeGb).toBe(1);
     expect(fs.existsSync(imagePath(d.root, 'volume', 'app', 'c-1'))).toBe(false);
     expect(mounted(d.root, 'a')).toBe(true);
+    // AND a's history has the refusal, by Terraform, with the reason it gave; b's has no grow
+    const events = fs
+      .readFileSync(journalPath(d.root), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { event: string; storage: string; actor: string; reason?: string });
+    expect(events.filter((e) => e.event === 'refused')).toEqual([
+      expect.objectContaining({
+        storage: 'a-1',
+        actor: 'terraform',
+        reason: expect.stringMatching(/^volume a-1: refused: volume a-1 is 2 GB; shrinking it to 1 GB/),
+      }),
+    ]);
+    expect(events.filter((e) => e.storage === 'b-1').map((e) => e.event)).toEqual(['created', 'mounted']);
     // WHEN the code keeps a's size THEN the next apply (the manifest is still to be created) converges the rest
     expect(ok(d.deploy(volumes({ a: 2, b: 2, c: 1 })))).toEqual({ status: 0, output: '' });
     expect(new Registry(d.root).storage('volume', 'app', 'b-1')?.sizeGb).toBe(2);
