@@ -254,7 +254,12 @@ test('read commands across two hosts: a host heading in text, host on each --jso
   const history = run('history', '--json');
   expect(history.status).toBe(0);
   const events = JSON.parse(history.stdout) as Array<{ host: string; root: string; storage: string; event: string }>;
-  expect(events.filter((e) => e.event === 'created').map((e) => [e.host, e.root, e.storage]).sort()).toEqual(
+  expect(
+    events
+      .filter((e) => e.event === 'created')
+      .map((e) => [e.host, e.root, e.storage])
+      .sort(),
+  ).toEqual(
     [
       [a.connection.address, a.root, 'ra'],
       [b.connection.address, b.root, 'rb'],
