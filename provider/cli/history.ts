@@ -25,7 +25,11 @@ export function historyCommand(): Command {
     .addOption(parallelismOption())
     .addHelpText(
       'after',
-      examples('hoststore history db', 'hoststore history db --since 7d', 'hoststore history --since 2026-01-02 --json'),
+      examples(
+        'hoststore history db',
+        'hoststore history db --since 7d',
+        'hoststore history --since 2026-01-02 --json',
+      ),
     )
     .action(
       action(async (name: string | undefined, opts: { since?: string }, command: Command) => {

@@ -76,8 +76,4 @@ function synthOutputOf(config: string): string {
 
 export { rootsOf } from './read-data.js';
 
-/** Text output of several roots: each root's part under a `root DIR:` heading; one root's as it is. */
-export function perRootText(parts: ReadonlyArray<{ readonly root: string; readonly text: string }>): string {
-  if (parts.length === 1) return parts[0].text;
-  return parts.map((p) => `root ${p.root}:\n${p.text}`).join('\n\n');
-}
+export { perRootText } from './per-root-text.js';

@@ -6,43 +6,14 @@ import type { GlobalOptions } from '../cli/options.js';
 import { nameRule } from '../../src/schema.js';
 import { UsageError } from '../errors.js';
 import { environmentClock, parseIsoTime } from '../clock.js';
-import type { JournalEvent } from '../journal/event.js';
-import { readJournal } from '../journal/read-journal.js';
-import { perRootText } from './app-roots.js';
+import { historyEntries, type HistoryEntry, type HistoryScope } from './history-data.js';
+import { perRootText } from './per-root-text.js';
 import { printJson, table } from './format.js';
 
-/** An event as `history --json` prints it (and the dashboard's /api/history serves it): with its root (and host). */
-export type HistoryEntry = JournalEvent & { readonly root: string; readonly host?: string };
-
-export interface HistoryScope {
-  readonly root: string;
-  readonly roots?: readonly string[];
-  readonly project?: string;
-}
-
-/** The events of every root in scope, each root's in time order; `warn` gets the unreadable files and skipped lines. */
-export function historyEntries(
-  scope: HistoryScope,
-  name: string | undefined,
-  since: Date | undefined,
-  warn: (line: string) => void,
-): HistoryEntry[] {
-  const roots = scope.roots && scope.roots.length > 0 ? scope.roots : [scope.root];
-  return roots.flatMap((root) => {
-    const read = readJournal(root, { storage: name, project: scope.project, since });
-    for (const problem of read.problems) warn(problem);
-    if (read.skipped > 0)
-      warn(
-        `${read.skipped} line${read.skipped === 1 ? '' : 's'} of the journal under ${root} could not be read as ${read.skipped === 1 ? 'an event' : 'events'} (damaged, or of 0.1 and about no storage): skipped`,
-      );
-    return read.events.map((e) => ({ ...e, root }));
-  });
-}
+export { historyEntries, type HistoryEntry, type HistoryScope } from './history-data.js';
 
 export function history(name: string | undefined, since: Date | undefined, options: GlobalOptions): number {
-  const entries = historyEntries(options, name, since, (line) =>
-    process.stderr.write(`hoststore: ${line}\n`),
-  );
+  const entries = historyEntries(options, name, since, (line) => process.stderr.write(`hoststore: ${line}\n`));
   if (options.json) printJson(entries);
   else process.stdout.write(`${historyText(entries, rootsOf(options), name)}\n`);
   return 0;

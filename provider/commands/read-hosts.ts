@@ -11,7 +11,7 @@ import { failureLine, request } from '../remote/host-request.js';
 import type { ReadOp } from '../remote/serve-read.js';
 import type { HostRoots } from './app-roots.js';
 import type { RootSpace } from '../dashboard/api.js';
-import type { HistoryEntry } from './history.js';
+import type { HistoryEntry } from './history-data.js';
 import {
   leaseEntries,
   listEntries,
@@ -63,7 +63,7 @@ async function readHere(op: ReadOp, host: HostRoots, options: GlobalOptions, ext
       return { data: entries, code: entries.every((s) => s.intact) ? 0 : 1 };
     }
     case 'history': {
-      const { historyEntries } = await import('./history.js');
+      const { historyEntries } = await import('./history-data.js');
       const since = extra.since === undefined ? undefined : new Date(extra.since);
       const data = historyEntries(scope, extra.name, since, (line) => process.stderr.write(`local: ${line}\n`));
       return { data, code: 0 };

@@ -67,7 +67,14 @@ function parse(text: string): Parsed | undefined {
       detail: { snapshot: m[4], repository: m[5] },
     };
   m = RETENTION_LINE.exec(text);
-  if (m) return { event: 'backups-pruned', kind: m[1] as StorageKind, project: m[2], storage: m[3], detail: { repository: m[4] } };
+  if (m)
+    return {
+      event: 'backups-pruned',
+      kind: m[1] as StorageKind,
+      project: m[2],
+      storage: m[3],
+      detail: { repository: m[4] },
+    };
   m = RESTORE_LINE.exec(text);
   if (m)
     return {

@@ -8,7 +8,7 @@ import type { StorageKind } from '../../src/schema.js';
 import type { JournalEvent } from './event.js';
 import { validEvent } from './valid-event.js';
 import { legacyEvent } from './legacy-line.js';
-import { oneLine } from '../registry/journal.js';
+import { oneLine } from './one-line.js';
 import { rotatedNumbers } from '../registry/journal-rotate.js';
 
 export interface JournalFilter {
@@ -51,20 +51,35 @@ export function readJournal(root: string, filter: JournalFilter = {}): JournalRe
   const matches = matcher(filter);
   // A line that cannot concern the storage asked for is passed over before it is parsed.
   const quoted = filter.storage === undefined ? undefined : `"${filter.storage}"`;
-  for (const file of journalFiles(root)) {
-    const text = readTrusted(file, problems);
-    if (text === undefined) continue;
-    for (const line of text.split('\n')) {
+  // Each file's bytes once, by inode: a journal.log read while live and rotated since reappears as
+  // journal.<n>.log, maybe longer; only what it gained is read then.
+  const seen = new Map<string, number>();
+  const readFile = (file: string) => {
+    const text = readTrusted(file, problems, seen);
+    if (text === undefined) return;
+    const lines = text.split('\n');
+    lines.pop(); // the text ends with a newline
+    for (const line of lines) {
       if (line === '') continue;
-      if (filter.storage !== undefined && !line.includes(line.charCodeAt(0) === 123 ? quoted! : filter.storage)) continue;
+      if (filter.storage !== undefined && !line.includes(line.charCodeAt(0) === 123 ? quoted! : filter.storage))
+        continue;
       const event = line.length > MAX_LINE ? undefined : parseLine(line);
       if (!event) skipped += 1;
       else if (matches(event)) events.push(event);
     }
+  };
+  // A rotation during a pass renames journal.log: pass again (reading only what is new) until none did.
+  let names = journalFiles(root);
+  for (let pass = 0; pass < 10; pass += 1) {
+    for (const file of names) readFile(file);
+    const now = journalFiles(root);
+    if (now.length === names.length && now.every((f, i) => f === names[i])) break;
+    names = now;
   }
   // Appenders racing a rotation may leave a line in the older file: order by time (a stable sort keeps ties as written).
   if (!isSorted(events)) events.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
-  return { events, skipped, problems };
+  // A bad file is named once, however many passes met it.
+  return { events, skipped, problems: [...new Set(problems)] };
 }
 
 function parseLine(line: string): JournalEvent | undefined {
@@ -94,8 +109,12 @@ function isSorted(events: readonly JournalEvent[]): boolean {
   return true;
 }
 
-/** The file's text, or undefined (with a problem line) when it is not a journal hoststore wrote. */
-function readTrusted(file: string, problems: string[]): string | undefined {
+/**
+ * The file's complete lines not read before (`seen`: bytes read so far by inode), or undefined (with a problem
+ * line when it is not a journal hoststore wrote). A last line without its newline is an append in progress:
+ * left for a later pass, neither an event nor damage.
+ */
+function readTrusted(file: string, problems: string[], seen: Map<string, number>): string | undefined {
   let fd: number;
   try {
     // O_NONBLOCK: a FIFO planted at the name is refused below, never waited on.
@@ -121,7 +140,20 @@ function readTrusted(file: string, problems: string[]): string | undefined {
       problems.push(`journal ${file} not read: ${why}; hoststore writes only root-owned files no one else can change`);
       return undefined;
     }
-    return fs.readFileSync(fd, 'utf8');
+    const inode = `${stat.dev}:${stat.ino}`;
+    const from = seen.get(inode) ?? 0;
+    if (stat.size <= from) return undefined;
+    const buffer = Buffer.allocUnsafe(stat.size - from);
+    let got = 0;
+    while (got < buffer.length) {
+      const n = fs.readSync(fd, buffer, got, buffer.length - got, from + got);
+      if (n === 0) break;
+      got += n;
+    }
+    const end = got === 0 ? -1 : buffer.lastIndexOf(10, got - 1);
+    if (end < 0) return undefined;
+    seen.set(inode, from + end + 1);
+    return buffer.toString('utf8', 0, end + 1);
   } finally {
     fs.closeSync(fd);
   }

@@ -3,6 +3,7 @@
  * enough for every line of a 16 MiB journal; only the known fields are kept, so nothing else is ever shown.
  */
 import { STORAGE_KINDS } from '../../src/schema.js';
+import { MAX_TEXT_CHARS } from './one-line.js';
 import { ACTORS, EVENT_TYPES, JOURNAL_VERSION, type JournalEvent } from './event.js';
 
 const EVENTS: ReadonlySet<unknown> = new Set(EVENT_TYPES);
@@ -13,15 +14,13 @@ const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 // The schema's rules (src/schema.ts nameRule, projectNameRule), as patterns tested once per line.
 const NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 const PROJECT = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f\u2028\u2029]/;
-export const MAX_TEXT = 1000;
 const MAX_DETAIL_FIELDS = 32;
 
 export const validName = (value: unknown): value is string => typeof value === 'string' && NAME.test(value);
 export const validProject = (value: unknown): value is string => typeof value === 'string' && PROJECT.test(value);
 const validText = (value: unknown): value is string =>
-  typeof value === 'string' && value.length <= MAX_TEXT && !CONTROL.test(value);
+  typeof value === 'string' && value.length <= MAX_TEXT_CHARS && !CONTROL.test(value);
 
 /** The event `value` holds, or undefined when any field breaks its rule. */
 export function validEvent(value: unknown): JournalEvent | undefined {

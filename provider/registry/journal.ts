@@ -9,11 +9,12 @@ import { currentActor } from '../journal/actor.js';
 import { JOURNAL_VERSION, type JournalEvent, type NewEvent } from '../journal/event.js';
 import { rotateJournal } from './journal-rotate.js';
 import { HoststoreError } from '../errors.js';
+import { oneLine } from '../journal/one-line.js';
+
+export { MAX_TEXT_CHARS, oneLine } from '../journal/one-line.js';
 
 /** Past this size (after an append) journal.log is moved to journal.<n>.log; `HOSTSTORE_JOURNAL_ROTATE_BYTES` overrides it. */
 export const JOURNAL_ROTATE_BYTES = 16 * 1024 * 1024;
-/** The longest message or reason a line holds: a person reads it, and the reader skips longer lines. */
-export const MAX_TEXT_CHARS = 1000;
 
 export function journalPath(root: string): string {
   return path.join(registryDir(root), 'journal.log');
@@ -77,14 +78,4 @@ function notAJournal(file: string, error?: unknown): Error {
 export function rotateLimit(): number {
   const fromEnv = Number(process.env.HOSTSTORE_JOURNAL_ROTATE_BYTES);
   return Number.isSafeInteger(fromEnv) && fromEnv > 0 ? fromEnv : JOURNAL_ROTATE_BYTES;
-}
-
-/** One line (control characters and line breaks become spaces), at most MAX_TEXT_CHARS, never a split surrogate pair. */
-export function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  const flat = text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ');
-  if (flat.length <= MAX_TEXT_CHARS) return flat;
-  let cut = flat.slice(0, MAX_TEXT_CHARS - 1);
-  if (/[\ud800-\udbff]$/.test(cut)) cut = cut.slice(0, -1);
-  return `${cut}…`;
 }

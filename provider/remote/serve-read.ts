@@ -101,7 +101,7 @@ async function run(request: ReadRequest): Promise<number> {
       return answer((await import('../dashboard/host-data.js')).readLocalHost('local', request.roots));
     case 'history': {
       // Unreadable journal files and skipped lines go to stderr: the sender shows them under the host's name.
-      const { historyEntries } = await import('../commands/history.js');
+      const { historyEntries } = await import('../commands/history-data.js');
       const since = request.since === undefined ? undefined : new Date(request.since);
       return answer(historyEntries(scope, request.name, since, (line) => process.stderr.write(`${line}\n`)));
     }

@@ -7,6 +7,7 @@ import { poolBench } from './pool-bench.js';
 import { deployBench } from './deploy-bench.js';
 import { remoteBench } from './remote-bench.js';
 import { backupBench } from './backup-bench.js';
+import { historyBench } from './history-bench.js';
 import type { BenchResult } from './measure.js';
 
 async function main(): Promise<void> {
@@ -44,6 +45,8 @@ async function main(): Promise<void> {
     if (process.getuid?.() !== 0) process.stdout.write('skipping backup benchmarks: they need root\n');
     else results.push(...(await backupBench(process.argv[3])));
   }
+  // `history [rounds]`: `hoststore history NAME` on 10,000 journal lines vs reading the file (see history-bench.ts).
+  if (!only || only === 'history') results.push(...(await historyBench(process.argv[3])));
   for (const r of results) {
     process.stdout.write(
       `${r.informational ? 'INFO' : r.pass ? 'PASS' : 'MISS'}  ${r.ratio.toFixed(2)}x (target ${r.target})  ${r.name}: ${r.measured} vs ${r.baseline}\n`,

@@ -34,7 +34,10 @@ const history = (args: string[], env: NodeJS.ProcessEnv = {}) =>
 
 test('text: a table oldest first (refused shows its reason); none: one line saying so', () => {
   recordEvent(at('2026-01-02T03:04:05.678Z'), event('created 10 GB ext4', { event: 'created', actor: 'terraform' }));
-  recordEvent(at('2026-01-02T04:00:00.000Z'), event('grown from 10 GB to 20 GB online', { event: 'grown', actor: 'engine' }));
+  recordEvent(
+    at('2026-01-02T04:00:00.000Z'),
+    event('grown from 10 GB to 20 GB online', { event: 'grown', actor: 'engine' }),
+  );
   recordEvent(
     at('2026-01-02T05:00:00.000Z'),
     event('delete refused', { event: 'refused', reason: 'db is leased by web[0]', actor: 'cli' }),
@@ -74,12 +77,13 @@ test('--json: the events, each with its root (the shape /api/history serves)', (
 });
 
 test('--since: a duration back from the (pinned) clock, or an ISO date or time', () => {
-  for (const day of ['01', '05', '08', '09'])
-    recordEvent(at(`2026-01-${day}T12:00:00.000Z`), event(`day ${day}`));
+  for (const day of ['01', '05', '08', '09']) recordEvent(at(`2026-01-${day}T12:00:00.000Z`), event(`day ${day}`));
   const since = (value: string) =>
-    (JSON.parse(history(['db', '--since', value, '--json'], { HOSTSTORE_NOW: '2026-01-10T00:00:00Z' }).stdout) as {
-      message: string;
-    }[]).map((e) => e.message);
+    (
+      JSON.parse(history(['db', '--since', value, '--json'], { HOSTSTORE_NOW: '2026-01-10T00:00:00Z' }).stdout) as {
+        message: string;
+      }[]
+    ).map((e) => e.message);
   expect(since('24h')).toEqual(['day 09']);
   expect(since('2d')).toEqual(['day 08', 'day 09']);
   expect(since('1w')).toEqual(['day 05', 'day 08', 'day 09']);
@@ -89,7 +93,10 @@ test('--since: a duration back from the (pinned) clock, or an ISO date or time',
 });
 
 test.each([
-  [['db', '--since', 'yesterday'], /^hoststore: --since "yesterday": must be a duration back from now \(30m, 24h, 7d, 2w\) or an ISO date/],
+  [
+    ['db', '--since', 'yesterday'],
+    /^hoststore: --since "yesterday": must be a duration back from now \(30m, 24h, 7d, 2w\) or an ISO date/,
+  ],
   [['db', '--since', '2026-02-30'], /^hoststore: --since "2026-02-30": must be/],
   [['db', '--since', '-5d'], /^hoststore: --since "-5d": must be/],
   [['db', '--since', '2026-01-02T03:04:05'], /^hoststore: --since "2026-01-02T03:04:05": must be .*with its zone/],
@@ -124,7 +131,13 @@ hostTest()("a deleted storage's history still shows: the journal outlives the re
   // GIVEN a directory volume created and then deleted (removal policy destroy)
   const ctx = makeContext(host.root, { log: () => undefined });
   const spec = storageHandler.validate(
-    storageWire(host.root, { kind: 'directory', name: 'uploads', size_gb: '', filesystem: '', removal_policy: 'destroy' }),
+    storageWire(host.root, {
+      kind: 'directory',
+      name: 'uploads',
+      size_gb: '',
+      filesystem: '',
+      removal_policy: 'destroy',
+    }),
   );
   await converge(storageHandler, ctx, spec);
   await remove(storageHandler, ctx, spec);
@@ -148,7 +161,13 @@ test("a host's `history` read answers the events as data (what `history` over ss
   recordEvent(at('2026-01-03T03:04:05.000Z'), event('two'));
   const request = (fields: object) =>
     spawnSync(process.execPath, [CLI, 'remote'], {
-      input: JSON.stringify({ hoststore: CONTRACT_VERSION, command: 'read', json: true, roots: [host.root], ...fields }),
+      input: JSON.stringify({
+        hoststore: CONTRACT_VERSION,
+        command: 'read',
+        json: true,
+        roots: [host.root],
+        ...fields,
+      }),
       encoding: 'utf8',
     });
   const run = request({ op: 'history', name: 'db', since: '2026-01-03T00:00:00.000Z' });

@@ -62,9 +62,7 @@ test('over the limit, journal.log moves to journal.<n>.log (n = 1 + highest), ne
   expect(files.length).toBeGreaterThanOrEqual(3);
   // Every line kept, none twice, in the order written (rotated files ascending, then journal.log).
   const ordered = [
-    ...files
-      .filter((f) => f !== 'journal.log')
-      .sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1])),
+    ...files.filter((f) => f !== 'journal.log').sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1])),
     ...(files.includes('journal.log') ? ['journal.log'] : []),
   ];
   const messages = ordered.flatMap((f) => linesOf(path.join(registry, f)).map((l) => JSON.parse(l).message));
@@ -91,6 +89,13 @@ test('a stale rotate lock (its process gone) is broken; a live one only delays t
   fs.writeFileSync(lock, JSON.stringify({ pid: 2 ** 22 + 12345, since: new Date().toISOString() }));
   recordEvent(ctx(), event('after'));
   expect(journalFiles()).toEqual(['journal.1.log']);
+  expect(fs.existsSync(lock)).toBe(false);
+  // A live holder stuck for 10 minutes (a rotation takes milliseconds): broken too.
+  fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, since: '2026-01-01T00:00:00.000Z' }));
+  const tenMinutesAgo = new Date(Date.now() - 10 * 60 * 1000);
+  fs.utimesSync(lock, tenMinutesAgo, tenMinutesAgo);
+  for (let i = 0; i < 2; i += 1) recordEvent(ctx(), event(`stuck ${i} ${'.'.repeat(100)}`));
+  expect(journalFiles()).toEqual(['journal.1.log', 'journal.2.log']);
   expect(fs.existsSync(lock)).toBe(false);
 });
 

@@ -2,7 +2,8 @@
  * The journal reader on real files in a temporary root: rotated files then journal.log, in time order; only
  * files hoststore could have written are read; bad lines are skipped and counted; 0.1 lines are events.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -94,6 +95,15 @@ test('garbage, oversized and ill-formed lines are skipped and counted, never sho
   expect(Object.keys(readJournal(root).events[0])).not.toContain('extra');
 });
 
+test('a last line without its newline (an append in progress) is neither an event nor counted as damage', () => {
+  fs.mkdirSync(registry, { recursive: true, mode: 0o700 });
+  const half = good(2, 'half written');
+  fs.writeFileSync(journalPath(root), `${good(1, 'whole')}\n${half.slice(0, 40)}`, { mode: 0o600 });
+  expect(readJournal(root)).toMatchObject({ skipped: 0, events: [expect.objectContaining({ message: 'whole' })] });
+  fs.appendFileSync(journalPath(root), `${half.slice(40)}\n`);
+  expect(readJournal(root).events.map((e) => e.message)).toEqual(['whole', 'half written']);
+});
+
 test("0.1's plain-text lines are read as events by actor unknown; lines about no storage are skipped", () => {
   fs.mkdirSync(registry, { recursive: true, mode: 0o700 });
   const lines = [
@@ -128,7 +138,8 @@ test('filters: storage, kind, project (a disk whatever its project), since', () 
   recordEvent(at(3), event('scratch disk', { kind: 'disk', project: 'shop', storage: 'scratch' }));
   recordEvent(at(4), event('dir db', { kind: 'directory' }));
   recordEvent(at(5), event('shop db later'));
-  const messages = (filter: Parameters<typeof readJournal>[1]) => readJournal(root, filter).events.map((e) => e.message);
+  const messages = (filter: Parameters<typeof readJournal>[1]) =>
+    readJournal(root, filter).events.map((e) => e.message);
   expect(messages({ storage: 'db' })).toEqual(['shop db', 'blog db', 'dir db', 'shop db later']);
   expect(messages({ storage: 'db', project: 'shop', kind: 'volume' })).toEqual(['shop db', 'shop db later']);
   expect(messages({ storage: 'scratch', project: 'other' })).toEqual(['scratch disk']);
@@ -194,3 +205,39 @@ describe('files hoststore could not have written are not read', () => {
   });
 });
 
+test('reads during rotations (another process appending) never miss an event', async () => {
+  // GIVEN a process appending 600 events in order, the journal rotating every few of them
+  const journalModule = path.resolve(
+    path.dirname(fileURLToPath(import.meta.url)),
+    '../../dist/provider/registry/journal.js',
+  );
+  const script = `
+    import { recordEvent } from ${JSON.stringify(journalModule)};
+    for (let i = 0; i < 600; i += 1)
+      recordEvent({ root: ${JSON.stringify(root)}, now: () => new Date(Date.UTC(2026, 0, 1) + i * 1000) },
+        { event: 'changed', kind: 'disk', project: '', storage: 'scratch', message: String(i) });
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, HOSTSTORE_JOURNAL_ROTATE_BYTES: '1500' },
+    stdio: 'ignore',
+  });
+  let done = false;
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => ((done = true), resolve(code))));
+  // WHEN it is read over and over meanwhile THEN every read holds events 0..n-1, no gap
+  let reads = 0;
+  try {
+    while (!done) {
+      const seen = readJournal(root).events.map((e) => Number(e.message));
+      expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i));
+      reads += 1;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    // Never leave it writing into a root the cleanup removes.
+    if (!done) child.kill();
+    await exited;
+  }
+  expect(await exited).toBe(0);
+  expect(readJournal(root).events).toHaveLength(600);
+  expect(reads).toBeGreaterThan(5);
+}, 60_000);
