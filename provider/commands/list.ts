@@ -45,15 +45,15 @@ function listTable(items: readonly ListEntry[]): string {
     i.name,
     i.kind,
     i.project || '-',
-    i.sizeGb === undefined ? '-' : `${i.sizeGb} GB`,
-    i.filesystem ?? '-',
+    // Size and filesystem share a column: with USED, ten columns would not fit a 60-column terminal.
+    [i.sizeGb === undefined ? '-' : `${i.sizeGb} GB`, i.filesystem].filter(Boolean).join(' '),
     formatBytes(i.allocatedBytes),
     usageText(i.usage),
     i.state,
     i.mounts.map((m) => `${m.service}[${m.replica}]${m.readOnly ? ' ro' : ''}`).join(', ') || '-',
     i.lease ? `${i.lease.service}[${i.lease.replica}]` : '-',
   ]);
-  return table(['NAME', 'KIND', 'PROJECT', 'SIZE', 'FS', 'ALLOCATED', 'USED', 'STATE', 'MOUNTS', 'LEASE'], rows);
+  return table(['NAME', 'KIND', 'PROJECT', 'SIZE', 'ALLOCATED', 'USED', 'STATE', 'MOUNTS', 'LEASE'], rows);
 }
 
 /** `1.2 GiB of 10.0 GiB (12%)`, or `-` when unknown. */

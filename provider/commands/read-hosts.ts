@@ -119,7 +119,9 @@ export async function readHosts(op: ReadOp, options: GlobalOptions, extra: Extra
   if (options.json) {
     const items = reads.flatMap((r) =>
       r.read
-        ? (op === 'list' ? listParts(r.read.data).entries : (r.read.data as unknown[])).map((i) => withHost(r.host.name, i))
+        ? (op === 'list' ? listParts(r.read.data).entries : (r.read.data as unknown[])).map((i) =>
+            withHost(r.host.name, i),
+          )
         : [],
     );
     process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
@@ -184,6 +186,7 @@ async function printStatus(
   }
   const [{ host, read }] = found;
   if (options.json) process.stdout.write(`${JSON.stringify(withHost(host.name, read!.data), null, 2)}\n`);
-  else process.stdout.write(`host ${host.name}:\n${(await import('./list.js')).statusText(read!.data as StatusEntry)}\n`);
+  else
+    process.stdout.write(`host ${host.name}:\n${(await import('./list.js')).statusText(read!.data as StatusEntry)}\n`);
   return 0;
 }

@@ -33,11 +33,7 @@ const ORDER: readonly AttentionKind[] = [
   'drift',
 ];
 
-export function attentionItems(
-  hosts: readonly HostData[],
-  plan?: PlanCounts,
-  now: Date = new Date(),
-): AttentionItem[] {
+export function attentionItems(hosts: readonly HostData[], plan?: PlanCounts, now: Date = new Date()): AttentionItem[] {
   const items: AttentionItem[] = [];
   for (const host of hosts) {
     if (host.error !== undefined) {
@@ -74,7 +70,8 @@ export function attentionItems(
     });
   const rank = (i: AttentionItem) => (i.severity === 'error' ? 0 : 1) * ORDER.length + ORDER.indexOf(i.what);
   // Stable: within one kind, hosts, roots and storage keep the order they were read in.
-  return items.map((item, index) => ({ item, index }))
+  return items
+    .map((item, index) => ({ item, index }))
     .sort((a, b) => rank(a.item) - rank(b.item) || a.index - b.index)
     .map(({ item }) => ({ ...item, message: clip(item.message) }));
 }
@@ -140,7 +137,10 @@ function storageItems(host: HostData, row: StorageRow): AttentionItem[] {
 /** Per storage: a snapshot whose content changed or is gone (error); snapshots never verified (one warning). */
 function snapshotItems(host: HostData): AttentionItem[] {
   const items: AttentionItem[] = [];
-  const unverified = new Map<string, { root: string; kind: StorageKind; project: string; storage: string; ids: string[] }>();
+  const unverified = new Map<
+    string,
+    { root: string; kind: StorageKind; project: string; storage: string; ids: string[]; never: number }
+  >();
   for (const s of host.snapshots) {
     const where = `${s.kind} ${s.storage}${s.kind === 'disk' ? '' : ` (project ${s.project})`}${host.host === 'local' ? '' : ` on ${host.host}`}`;
     const base = { host: host.host, root: s.root, kind: s.kind, project: s.project, storage: s.storage };
@@ -151,10 +151,13 @@ function snapshotItems(host: HostData): AttentionItem[] {
         what: 'snapshot-changed',
         message: `${where}: snapshot ${s.id} ${s.state === 'missing' ? 'is missing' : 'no longer matches its checksum (its content changed)'}; do not restore from it; check it with ${fix(host, s.root, `snapshot list ${shellWord(s.storage)} --verify`)} and delete it with ${fix(host, s.root, `snapshot delete ${shellWord(s.id)}`)}`,
       });
-    else if (!s.verified || s.checksumPending) {
+    // Never verified (or its checksum still pending), or `unverified` as the dashboard's data marks one whose
+    // file changed since it was verified: only a hash can tell, and the dashboard never hashes.
+    else if (!s.verified || s.checksumPending || (s.state as string) === 'unverified') {
       const key = `${s.root}\0${s.kind}\0${s.project}\0${s.storage}`;
-      const group = unverified.get(key) ?? { ...base, root: s.root, ids: [] };
+      const group = unverified.get(key) ?? { ...base, root: s.root, ids: [], never: 0 };
       group.ids.push(s.id);
+      if (!s.verified || s.checksumPending) group.never += 1;
       unverified.set(key, group);
     }
   }
@@ -167,9 +170,19 @@ function snapshotItems(host: HostData): AttentionItem[] {
       storage: g.storage,
       severity: 'warning',
       what: 'snapshot-unverified',
-      message: `${g.kind} ${g.storage}${host.host === 'local' ? '' : ` on ${host.host}`}: ${g.ids.length === 1 ? `snapshot ${g.ids[0]} was` : `${g.ids.length} snapshots (newest ${g.ids[g.ids.length - 1]}) were`} never verified; verify with ${fix(host, g.root, `snapshot list ${shellWord(g.storage)} --verify`)}`,
+      message: `${g.kind} ${g.storage}${host.host === 'local' ? '' : ` on ${host.host}`}: ${unverifiedText(g.ids, g.never)}; verify with ${fix(host, g.root, `snapshot list ${shellWord(g.storage)} --verify`)}`,
     });
   return items;
+}
+
+/** `snapshot X was never verified`, `2 snapshots (newest Y) changed on disk since verified`, or both counted. */
+function unverifiedText(ids: readonly string[], never: number): string {
+  const which = ids.length === 1 ? `snapshot ${ids[0]}` : `${ids.length} snapshots (newest ${ids[ids.length - 1]})`;
+  const changed = ids.length - never;
+  if (changed === 0) return `${which} ${ids.length === 1 ? 'was' : 'were'} never verified`;
+  if (never === 0)
+    return `${which} changed on disk since ${ids.length === 1 ? 'it was' : 'they were'} verified (only a hash can tell whether the content did)`;
+  return `${which} are unverified: ${never} never verified, ${changed} changed on disk since verified`;
 }
 
 /** A failing push (error); a storage whose newest snapshot is more than a day ahead of what was pushed (warning). */
@@ -180,7 +193,11 @@ function backupItems(host: HostData, now: Date): AttentionItem[] {
     const base = { host: host.host, root: b.root, kind: b.kind, project: b.project, storage: b.storage };
     // A volume's name may be used by several projects: its push names the project.
     const project = b.kind === 'disk' ? '' : ` --project ${shellWord(b.project)}`;
-    const push = fix(host, b.root, `backup push ${shellWord(b.storage)}${project} --repository ${shellWord(b.repository)}`);
+    const push = fix(
+      host,
+      b.root,
+      `backup push ${shellWord(b.storage)}${project} --repository ${shellWord(b.repository)}`,
+    );
     if (b.state === 'failing')
       items.push({
         ...base,
@@ -191,7 +208,8 @@ function backupItems(host: HostData, now: Date): AttentionItem[] {
     else if (b.state === 'behind') {
       // Never pushed: behind since its newest snapshot was taken.
       const lag =
-        b.lagSeconds ?? (b.lastSnapshotAt ? Math.max(0, (now.getTime() - Date.parse(b.lastSnapshotAt)) / 1000) : undefined);
+        b.lagSeconds ??
+        (b.lastSnapshotAt ? Math.max(0, (now.getTime() - Date.parse(b.lastSnapshotAt)) / 1000) : undefined);
       if (lag !== undefined && lag > BACKUP_BEHIND_SECONDS)
         items.push({
           ...base,

@@ -43,15 +43,19 @@ export async function metricsText(hosts: readonly HostData[], now: Date): Promis
     'service',
     'replica',
   ]);
-  const leaseStale = gauge(
-    'hoststore_lease_stale',
-    "The lease's holder no longer has the disk mounted (1: stale).",
-    [...STORAGE, 'service', 'replica'],
-  );
+  const leaseStale = gauge('hoststore_lease_stale', "The lease's holder no longer has the disk mounted (1: stale).", [
+    ...STORAGE,
+    'service',
+    'replica',
+  ]);
   const ROOT = ['host', 'root'] as const;
   const rootSize = gauge('hoststore_root_size_bytes', 'Size of the host filesystem holding the root.', ROOT);
   const rootFree = gauge('hoststore_root_free_bytes', 'Free bytes of the host filesystem holding the root.', ROOT);
-  const rootNominal = gauge('hoststore_root_nominal_bytes', 'Sum of the nominal sizes of the images on the root.', ROOT);
+  const rootNominal = gauge(
+    'hoststore_root_nominal_bytes',
+    'Sum of the nominal sizes of the images on the root.',
+    ROOT,
+  );
   const rootAllocated = gauge('hoststore_root_allocated_bytes', 'Sum of what the storage on the root takes.', ROOT);
   const rootOvercommit = gauge(
     'hoststore_root_overcommit_ratio',

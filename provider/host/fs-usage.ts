@@ -167,7 +167,12 @@ function u64le(sb: Buffer, offset: number): number | undefined {
 }
 
 /** Counts a damaged superblock may get wrong kept sane: nothing negative, used and free within the size. */
-function clamp(size: number, used: number, free: number, source: FilesystemUsage['source']): FilesystemUsage | undefined {
+function clamp(
+  size: number,
+  used: number,
+  free: number,
+  source: FilesystemUsage['source'],
+): FilesystemUsage | undefined {
   if (![size, used, free].every(Number.isFinite)) return undefined;
   const sizeBytes = Math.max(0, Math.min(size, Number.MAX_SAFE_INTEGER));
   const usedBytes = Math.min(Math.max(0, used), sizeBytes);

@@ -65,7 +65,15 @@ function snapshot(id: string, overrides: Partial<SnapshotEntry> = {}): SnapshotE
 }
 
 function backup(overrides: Partial<BackupStatusRow>): BackupStatusRow & { root: string } {
-  return { root: ROOT, kind: 'disk', project: 'app', storage: 'data', repository: 'offsite', state: 'in-sync', ...overrides };
+  return {
+    root: ROOT,
+    kind: 'disk',
+    project: 'app',
+    storage: 'data',
+    repository: 'offsite',
+    state: 'in-sync',
+    ...overrides,
+  };
 }
 
 function lease(overrides: Partial<LeaseEntry> = {}): LeaseEntry {
@@ -83,14 +91,25 @@ function lease(overrides: Partial<LeaseEntry> = {}): LeaseEntry {
 }
 
 function hostData(overrides: Partial<HostData> = {}): HostData {
-  return { host: 'local', roots: [space()], storage: [row('data')], leases: [], snapshots: [], backups: [], ...overrides };
+  return {
+    host: 'local',
+    roots: [space()],
+    storage: [row('data')],
+    leases: [],
+    snapshots: [],
+    backups: [],
+    ...overrides,
+  };
 }
 
 test('a healthy host needs no attention; a plan without changes is no drift', () => {
   const healthy = hostData({
     leases: [lease()],
     snapshots: [snapshot('s1')],
-    backups: [backup({ state: 'in-sync', lagSeconds: 0 }), backup({ repository: 'b', state: 'behind', lagSeconds: 3600 })],
+    backups: [
+      backup({ state: 'in-sync', lagSeconds: 0 }),
+      backup({ repository: 'b', state: 'behind', lagSeconds: 3600 }),
+    ],
   });
   expect(attentionItems([healthy], undefined, NOW)).toEqual([]);
   expect(attentionItems([healthy], { changes: 0, refused: 0, dataLoss: 0 }, NOW)).toEqual([]);
@@ -98,18 +117,55 @@ test('a healthy host needs no attention; a plan without changes is no drift', ()
 
 test('every rule, errors first then by consequence, one line each with its fix', () => {
   // GIVEN an unreachable host and a local one with something of every kind wrong
-  const unreachable: HostData = { host: 'storage-2', error: 'ssh: connect to host storage-2 port 22:\nConnection refused', roots: [], storage: [], leases: [], snapshots: [], backups: [] };
+  const unreachable: HostData = {
+    host: 'storage-2',
+    error: 'ssh: connect to host storage-2 port 22:\nConnection refused',
+    roots: [],
+    storage: [],
+    leases: [],
+    snapshots: [],
+    backups: [],
+  };
   const local = hostData({
     roots: [space({ freeBytes: 9.9 * GiB })],
     storage: [
       row('data', {
         mounts: [
-          { project: 'app', service: 'db', replica: 1, mountPath: '/data', hostPath: `${ROOT}/mnt/a`, readOnly: false, mounted: true },
-          { project: 'app', service: 'db', replica: 2, mountPath: '/data', hostPath: `${ROOT}/mnt/b`, readOnly: false, mounted: false },
+          {
+            project: 'app',
+            service: 'db',
+            replica: 1,
+            mountPath: '/data',
+            hostPath: `${ROOT}/mnt/a`,
+            readOnly: false,
+            mounted: true,
+          },
+          {
+            project: 'app',
+            service: 'db',
+            replica: 2,
+            mountPath: '/data',
+            hostPath: `${ROOT}/mnt/b`,
+            readOnly: false,
+            mounted: false,
+          },
         ],
       }),
       row('gone', { state: 'missing' }),
-      row('kept', { state: 'retained', mounts: [{ project: 'app', service: 'x', replica: 1, mountPath: '/k', hostPath: `${ROOT}/mnt/k`, readOnly: false, mounted: false }] }),
+      row('kept', {
+        state: 'retained',
+        mounts: [
+          {
+            project: 'app',
+            service: 'x',
+            replica: 1,
+            mountPath: '/k',
+            hostPath: `${ROOT}/mnt/k`,
+            readOnly: false,
+            mounted: false,
+          },
+        ],
+      }),
     ],
     leases: [lease({ stale: true })],
     snapshots: [
@@ -120,7 +176,11 @@ test('every rule, errors first then by consequence, one line each with its fix',
       snapshot('s-ok'),
     ],
     backups: [
-      backup({ state: 'failing', error: 'Fatal: unable to open repository\nat sftp:backup@b1', lastAttemptAt: hoursAgo(1) }),
+      backup({
+        state: 'failing',
+        error: 'Fatal: unable to open repository\nat sftp:backup@b1',
+        lastAttemptAt: hoursAgo(1),
+      }),
       backup({ repository: 'r2', state: 'behind', lagSeconds: 2 * 86400, lastPushedAt: hoursAgo(50) }),
       backup({ repository: 'r3', state: 'behind', lastSnapshotAt: hoursAgo(25) }),
       backup({ repository: 'r4', state: 'behind', lastSnapshotAt: hoursAgo(23) }),
@@ -169,13 +229,28 @@ test('every rule, errors first then by consequence, one line each with its fix',
   expect(message('backup-behind')).toBe(
     `disk data: its newest snapshot is 2 days newer than the last one pushed to r2 (more than a day behind); run hoststore backup push data --repository r2 --root ${ROOT}`,
   );
-  expect(message('backup-behind', 1)).toMatch(/^disk data: nothing pushed to r3 yet, 25 hours after its newest snapshot/);
+  expect(message('backup-behind', 1)).toMatch(
+    /^disk data: nothing pushed to r3 yet, 25 hours after its newest snapshot/,
+  );
   expect(message('snapshot-unverified')).toBe(
     `disk data: 2 snapshots (newest s-new2) were never verified; verify with hoststore snapshot list data --verify --root ${ROOT}`,
   );
   expect(message('drift')).toBe(
     "the app's hosts differ from its code: the plan has 3 changes, 1 refused; review it with hoststore plan, then apply",
   );
+});
+
+test('unverified snapshots: never verified, or marked unverified because their file changed since', () => {
+  const at = (...snapshots: SnapshotEntry[]) =>
+    attentionItems([hostData({ snapshots })], undefined, NOW).map((i) => `${i.what}: ${i.message}`);
+  const changedSince = (id: string) => snapshot(id, { state: 'unverified' as SnapshotEntry['state'], intact: false });
+  expect(at(snapshot('a'))).toEqual([]);
+  expect(at(changedSince('a'))).toEqual([
+    `snapshot-unverified: disk data: snapshot a changed on disk since it was verified (only a hash can tell whether the content did); verify with hoststore snapshot list data --verify --root ${ROOT}`,
+  ]);
+  expect(at(snapshot('a', { verified: undefined }), changedSince('b'), changedSince('c'))).toEqual([
+    `snapshot-unverified: disk data: 3 snapshots (newest c) are unverified: 1 never verified, 2 changed on disk since verified; verify with hoststore snapshot list data --verify --root ${ROOT}`,
+  ]);
 });
 
 test('root space: under 10 % free is an error; less free than the largest image may still write is a warning', () => {
@@ -189,7 +264,11 @@ test('root space: under 10 % free is an error; less free than the largest image 
   const big = [row('big', { sizeGb: 40, allocatedBytes: GiB })];
   expect(at(39, big)).toEqual([]);
   expect(at(38.9, big)).toEqual(['warning root-low-space']);
-  const warning = attentionItems([hostData({ roots: [space({ freeBytes: 20 * GiB })], storage: big })], undefined, NOW)[0];
+  const warning = attentionItems(
+    [hostData({ roots: [space({ freeBytes: 20 * GiB })], storage: big })],
+    undefined,
+    NOW,
+  )[0];
   expect(warning.message).toBe(
     `root ${ROOT}: 20.0 GiB free of 100.0 GiB, less than disk big alone may still write (39.0 GiB of its 40 GB not allocated yet); free space on it or move storage off it (see hoststore list --root ${ROOT})`,
   );
@@ -203,9 +282,7 @@ test('the default root is not named; a remote host is; values from a host are qu
     leases: [lease({ root: DEFAULT_ROOT, disk: "x'; rm -rf /", stale: true })],
   });
   const [item] = attentionItems([remote], undefined, NOW);
-  expect(item.message).toMatch(
-    /run hoststore lease break 'x'\\''; rm -rf \/' on storage-1\.internal$/,
-  );
+  expect(item.message).toMatch(/run hoststore lease break 'x'\\''; rm -rf \/' on storage-1\.internal$/);
   expect(item).toMatchObject({ host: 'storage-1.internal', root: DEFAULT_ROOT, storage: "x'; rm -rf /" });
   const long = attentionItems([{ ...remote, error: 'e\n'.repeat(2000) }], undefined, NOW)[0];
   expect(long.message.length).toBe(1000);

@@ -88,7 +88,12 @@ describe.each(['ext4', 'xfs', 'btrfs'] as const)('%s', (filesystem) => {
         source: 'superblock',
       });
       // ext4 writes its counters at a clean unmount: the superblock says what df said just before.
-      expect(usage).toEqual({ sizeBytes: mounted.size, usedBytes: mounted.used, freeBytes: mounted.avail, source: 'superblock' });
+      expect(usage).toEqual({
+        sizeBytes: mounted.size,
+        usedBytes: mounted.used,
+        freeBytes: mounted.avail,
+        source: 'superblock',
+      });
     } else if (filesystem === 'xfs') {
       const printed = Object.fromEntries(
         sh('xfs_db', ['-r', '-c', 'sb 0', '-c', 'print fdblocks dblocks blocksize logstart logblocks', image])
@@ -129,6 +134,30 @@ describe.each(['ext4', 'xfs', 'btrfs'] as const)('%s', (filesystem) => {
     expect(filesystemUsage(image, other, [target])).toBeUndefined();
   });
 });
+
+hostTest('mkfs.ext4')(
+  'ext4 variants (1 KiB blocks without 64bit; ext2 without extents or journal): the superblock says what df said',
+  () => {
+    for (const [name, args] of [
+      ['small.img', ['-b', '1024', '-O', '^64bit']],
+      ['ext2.img', ['-t', 'ext2']],
+    ] as const) {
+      const image = host.path(name);
+      fs.writeFileSync(image, '');
+      fs.truncateSync(image, 256 * MiB);
+      sh('mkfs.ext4', ['-q', '-F', ...args, image]);
+      const target = mountWithData(image, 8, `mnt-${name}`);
+      const mounted = df(target);
+      sh('umount', [target]);
+      expect(filesystemUsage(image, 'ext4', [target])).toEqual({
+        sizeBytes: mounted.size,
+        usedBytes: mounted.used,
+        freeBytes: mounted.avail,
+        source: 'superblock',
+      });
+    }
+  },
+);
 
 hostTest('mkfs.ext4')('a host path showing another filesystem is not taken for the image', () => {
   // GIVEN an unmounted image, and its host path where someone mounted a tmpfs instead
@@ -179,7 +208,11 @@ describe('hostile images: no usage or sane numbers, never a crash', () => {
     expect(filesystemUsage(fifo, 'ext4', [])).toBeUndefined();
   });
 
-  hostTest('mkfs.ext4', 'mkfs.xfs', 'mkfs.btrfs')('forged counts are clamped: used <= size, nothing negative', () => {
+  hostTest(
+    'mkfs.ext4',
+    'mkfs.xfs',
+    'mkfs.btrfs',
+  )('forged counts are clamped: used <= size, nothing negative', () => {
     const patch = (image: string, offset: number, write: (b: Buffer) => void, length = 8) => {
       const fd = fs.openSync(image, 'r+');
       const b = Buffer.alloc(length);

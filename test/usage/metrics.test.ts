@@ -70,22 +70,64 @@ const row = (name: string, o: Partial<StorageRow> = {}): StorageRow =>
   }) as StorageRow;
 
 const snap = (id: string, createdAt: string, trigger = 'scheduled'): SnapshotEntry =>
-  ({ root: '/srv/hs', id, kind: 'disk', project: 'app', storage: 'data', createdAt, trigger, state: 'ok', intact: true }) as SnapshotEntry;
+  ({
+    root: '/srv/hs',
+    id,
+    kind: 'disk',
+    project: 'app',
+    storage: 'data',
+    createdAt,
+    trigger,
+    state: 'ok',
+    intact: true,
+  }) as SnapshotEntry;
 
 const hosts: HostData[] = [
   {
     host: 'local',
     roots: [
-      { root: '/srv/hs', sizeBytes: 100 * GiB, freeBytes: 40 * GiB, nominalBytes: 510 * GiB, allocatedBytes: 3 * GiB, overcommit: 5.1, storageCount: 2 },
+      {
+        root: '/srv/hs',
+        sizeBytes: 100 * GiB,
+        freeBytes: 40 * GiB,
+        nominalBytes: 510 * GiB,
+        allocatedBytes: 3 * GiB,
+        overcommit: 5.1,
+        storageCount: 2,
+      },
     ],
-    storage: [row('data'), row('files', { kind: 'directory', sizeGb: undefined, allocatedBytes: undefined, usage: undefined, mounts: [] })],
-    leases: [{ root: '/srv/hs', disk: 'data', project: 'other', service: 'db', replica: 1, hostPath: '/x/1', since: '2026-11-28T00:00:00Z', stale: false }],
+    storage: [
+      row('data'),
+      row('files', { kind: 'directory', sizeGb: undefined, allocatedBytes: undefined, usage: undefined, mounts: [] }),
+    ],
+    leases: [
+      {
+        root: '/srv/hs',
+        disk: 'data',
+        project: 'other',
+        service: 'db',
+        replica: 1,
+        hostPath: '/x/1',
+        since: '2026-11-28T00:00:00Z',
+        stale: false,
+      },
+    ],
     snapshots: [
       snap('s1', '2026-11-28T10:00:00Z'),
       snap('s2', '2026-11-28T11:00:00Z'),
       snap('safety', '2026-11-28T11:59:00Z', 'safety'),
     ],
-    backups: [{ root: '/srv/hs', kind: 'disk', project: 'app', storage: 'data', repository: 'offsite', state: 'behind', lagSeconds: 3600 }],
+    backups: [
+      {
+        root: '/srv/hs',
+        kind: 'disk',
+        project: 'app',
+        storage: 'data',
+        repository: 'offsite',
+        state: 'behind',
+        lagSeconds: 3600,
+      },
+    ],
   },
   { host: 'storage-2', error: 'unreachable', roots: [], storage: [], leases: [], snapshots: [], backups: [] },
 ];
@@ -108,9 +150,9 @@ test('every series from built HostData, parsed back', async () => {
   // The newest snapshot that is the storage's history: 11:00, an hour before now (the safety one aside)
   expect(value('hoststore_snapshot_newest_age_seconds', data)).toBe(3600);
   expect(value('hoststore_backup_lag_seconds', { ...data, repository: 'offsite' })).toBe(3600);
-  expect(
-    samples.filter((s) => s.name === 'hoststore_backup_state').map((s) => `${s.labels.state}=${s.value}`),
-  ).toEqual(['in-sync=0', 'behind=1', 'failing=0', 'stopped=0']);
+  expect(samples.filter((s) => s.name === 'hoststore_backup_state').map((s) => `${s.labels.state}=${s.value}`)).toEqual(
+    ['in-sync=0', 'behind=1', 'failing=0', 'stopped=0'],
+  );
   // A lease is labelled as its disk is (project app, which made it), with the holder's service and replica
   expect(value('hoststore_lease_held', { ...data, service: 'db', replica: '1' })).toBe(1);
   expect(value('hoststore_lease_stale', { ...data, service: 'db', replica: '1' })).toBe(0);
