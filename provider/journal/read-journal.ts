@@ -78,7 +78,8 @@ export function readJournal(root: string, filter: JournalFilter = {}): JournalRe
   }
   // Appenders racing a rotation may leave a line in the older file: order by time (a stable sort keeps ties as written).
   if (!isSorted(events)) events.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
-  return { events, skipped, problems };
+  // A bad file is named once, however many passes met it.
+  return { events, skipped, problems: [...new Set(problems)] };
 }
 
 function parseLine(line: string): JournalEvent | undefined {

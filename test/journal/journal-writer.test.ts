@@ -90,6 +90,13 @@ test('a stale rotate lock (its process gone) is broken; a live one only delays t
   recordEvent(ctx(), event('after'));
   expect(journalFiles()).toEqual(['journal.1.log']);
   expect(fs.existsSync(lock)).toBe(false);
+  // A live holder stuck for 10 minutes (a rotation takes milliseconds): broken too.
+  fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, since: '2026-01-01T00:00:00.000Z' }));
+  const tenMinutesAgo = new Date(Date.now() - 10 * 60 * 1000);
+  fs.utimesSync(lock, tenMinutesAgo, tenMinutesAgo);
+  for (let i = 0; i < 2; i += 1) recordEvent(ctx(), event(`stuck ${i} ${'.'.repeat(100)}`));
+  expect(journalFiles()).toEqual(['journal.1.log', 'journal.2.log']);
+  expect(fs.existsSync(lock)).toBe(false);
 });
 
 test('a symlink planted at journal.log is never written through', () => {
