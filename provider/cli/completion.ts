@@ -21,7 +21,7 @@ const longs = (options: readonly Option[]) => options.filter((o) => !o.hidden &&
 const optionsOf = (command: Command) => [...longs(command.options), '--help'];
 /** Options whose value names a directory or a file; other values (names, numbers) have nothing to complete. */
 const DIRECTORY_VALUES = new Set(['--root', '--app', '--base']);
-const FILE_VALUES = new Set(['--out']);
+const FILE_VALUES = new Set(['--out', '--token-file']);
 
 function valueOptions(program: Command): Option[] {
   const all = walk(program)

@@ -14,10 +14,12 @@ import { exitStatus } from './action.js';
 import { applyCommand } from './apply.js';
 import { backupCommand } from './backup.js';
 import { completionCommand } from './completion.js';
+import { dashboardCommand } from './dashboard.js';
 import { deleteCommand } from './delete.js';
 import { destroyCommand } from './destroy.js';
 import { diffCommand } from './diff.js';
 import { handleCommand } from './handle.js';
+import { historyCommand } from './history.js';
 import { remoteCommand } from './remote.js';
 import { importCommand } from './import.js';
 import { leaseCommand, leaseListCommand } from './lease.js';
@@ -52,6 +54,7 @@ export function makeProgram(): Command {
     listCommand(),
     statusCommand(),
     leaseListCommand(),
+    historyCommand(),
     leaseCommand(),
     deleteCommand(),
     snapshotCommand(),
@@ -65,6 +68,7 @@ export function makeProgram(): Command {
     destroyCommand(),
     handleCommand(),
     remoteCommand(),
+    dashboardCommand(),
     completionCommand(program),
   ])
     program.addCommand(command);

@@ -34,6 +34,11 @@ export function appHosts(cwd: string, app?: string): HostRoots[] | undefined {
       `${cwd} is a cdktf app (cdktf.json) but ${out} holds no synth output, so its roots are unknown; run cdktf synth first, or pass --root DIR`,
     );
   }
+  return synthOutputHosts(out);
+}
+
+/** The hosts and roots a synth output `out` declares (each root held to the --root rule), sorted. */
+export function synthOutputHosts(out: string): HostRoots[] {
   const groups = groupByHost(readDesired(out), hostOf).map((group) => ({
     name: group.name,
     connection: group.connection,
@@ -71,8 +76,4 @@ function synthOutputOf(config: string): string {
 
 export { rootsOf } from './read-data.js';
 
-/** Text output of several roots: each root's part under a `root DIR:` heading; one root's as it is. */
-export function perRootText(parts: ReadonlyArray<{ readonly root: string; readonly text: string }>): string {
-  if (parts.length === 1) return parts[0].text;
-  return parts.map((p) => `root ${p.root}:\n${p.text}`).join('\n\n');
-}
+export { perRootText } from './per-root-text.js';

@@ -11,6 +11,7 @@ import { failureLine, request } from '../remote/host-request.js';
 import type { ReadOp } from '../remote/serve-read.js';
 import type { HostRoots } from './app-roots.js';
 import type { RootSpace } from '../dashboard/api.js';
+import type { HistoryEntry } from './history-data.js';
 import {
   leaseEntries,
   listEntries,
@@ -26,6 +27,8 @@ import {
 interface Extra {
   readonly name?: string;
   readonly verify?: boolean;
+  /** history: an ISO time. */
+  readonly since?: string;
 }
 
 /** A list answer: the entries, and the roots' space when the host gave it (a host of an older version does not). */
@@ -59,6 +62,12 @@ async function readHere(op: ReadOp, host: HostRoots, options: GlobalOptions, ext
       );
       return { data: entries, code: entries.every((s) => s.intact) ? 0 : 1 };
     }
+    case 'history': {
+      const { historyEntries } = await import('./history-data.js');
+      const since = extra.since === undefined ? undefined : new Date(extra.since);
+      const data = historyEntries(scope, extra.name, since, (line) => process.stderr.write(`local: ${line}\n`));
+      return { data, code: 0 };
+    }
   }
 }
 
@@ -73,6 +82,7 @@ async function readThere(op: ReadOp, host: HostRoots, options: GlobalOptions, ex
     ...(extra.verify === undefined ? {} : { verify: extra.verify }),
     // The text ends each root with its space; --json stays the entries alone.
     ...(op === 'list' && !options.json ? { space: true } : {}),
+    ...(extra.since === undefined ? {} : { since: extra.since }),
   });
   // The host's progress lines (a snapshot hashed again) and warnings, under its name.
   for (const line of run.stderr.split('\n').filter(Boolean))
@@ -116,7 +126,7 @@ export async function readHosts(op: ReadOp, options: GlobalOptions, extra: Extra
     );
     process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
   } else {
-    const text = await renderer(op);
+    const text = await renderer(op, extra);
     process.stdout.write(
       `${reads.map((r) => `host ${r.host.name}:\n${r.read ? text(r.read.data, r.host.roots) : `failed: ${oneLine(r.error)}`}`).join('\n\n')}\n`,
     );
@@ -130,7 +140,10 @@ export async function readHosts(op: ReadOp, options: GlobalOptions, extra: Extra
 }
 
 /** The text a local read prints, made from a host's data. */
-async function renderer(op: Exclude<ReadOp, 'status'>): Promise<(data: unknown, roots: readonly string[]) => string> {
+async function renderer(
+  op: Exclude<ReadOp, 'status'>,
+  extra: Extra,
+): Promise<(data: unknown, roots: readonly string[]) => string> {
   switch (op) {
     case 'list': {
       const { listText } = await import('./list.js');
@@ -146,6 +159,10 @@ async function renderer(op: Exclude<ReadOp, 'status'>): Promise<(data: unknown, 
     case 'snapshot-list': {
       const { snapshotText } = await import('./snapshot.js');
       return (data, roots) => snapshotText(data as SnapshotEntry[], roots);
+    }
+    case 'history': {
+      const { historyText } = await import('./history.js');
+      return (data, roots) => historyText(data as HistoryEntry[], roots, extra.name);
     }
   }
 }

@@ -6,6 +6,7 @@
 import type { StorageKind } from '../../src/schema.js';
 import type { BackupState, BackupStatusRow } from '../backup/status.js';
 import type { LeaseEntry, ListEntry, SnapshotEntry } from '../commands/read-data.js';
+import type { SnapshotState } from '../snapshots/snapshots.js';
 
 /** How full a filesystem is inside its image: from statfs of its mount point, or its superblock when unmounted. */
 export interface FilesystemUsage {
@@ -89,6 +90,12 @@ export type StorageRow = ListEntry & {
 };
 
 /**
+ * A snapshot as the dashboard shows it: its RECORDED state, or `unverified` where only a hash could tell
+ * (never verified, its checksum pending, or its file changed since): the dashboard never hashes.
+ */
+export type DashboardSnapshot = Omit<SnapshotEntry, 'state'> & { readonly state: SnapshotState | 'unverified' };
+
+/**
  * Everything the dashboard reads from one host in one go (a remote host answers it as one `read` request):
  * the views, the attention items and /metrics are all computed from these.
  */
@@ -100,6 +107,6 @@ export interface HostData {
   readonly storage: readonly StorageRow[];
   readonly leases: readonly LeaseEntry[];
   /** Snapshots with their RECORDED state only: the dashboard never hashes a file or takes a lock. */
-  readonly snapshots: readonly SnapshotEntry[];
+  readonly snapshots: readonly DashboardSnapshot[];
   readonly backups: readonly (BackupStatusRow & { readonly root: string })[];
 }

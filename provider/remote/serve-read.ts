@@ -3,29 +3,34 @@
  * `snapshot list` report on the roots the request names, written on stdout as their --json prints it (the
  * same data, read by the same code: ../commands/read-data.ts); the sender renders it.
  *
- * Request: `{ hoststore, command: "read", op: "list" | "status" | "lease-list" | "snapshot-list",
+ * `dashboard` answers what the dashboard shows of the roots (../dashboard/host-data.ts HostData: recorded states only).
+ *
+ * Request: `{ hoststore, command: "read", op: "list" | "status" | "lease-list" | "snapshot-list" | "history" | "dashboard",
  * roots: ["/abs/root", ...], json: true, name?: "storage name", project?: "project", verify?: boolean,
- * space?: boolean }`. `list` with `space: true` answers `{ entries, roots }`: the entries and each root's space.
+ * space?: boolean, since?: "ISO time" (history) }`. `list` with `space: true` answers `{ entries, roots }`: the entries and each root's space.
  */
 import { nameRule, projectNameRule, rootRule } from '../../src/schema.js';
 import { HoststoreError, SpecError } from '../errors.js';
 
-const OPS = ['list', 'status', 'lease-list', 'snapshot-list'] as const;
-export type ReadOp = (typeof OPS)[number];
+const OPS = ['list', 'status', 'lease-list', 'snapshot-list', 'history', 'dashboard'] as const;
+/** The ops of the read commands (read-hosts.ts); `dashboard` is the dashboard's own. */
+export type ReadOp = Exclude<(typeof OPS)[number], 'dashboard'>;
 
 export interface ReadRequest {
-  readonly op: ReadOp;
+  readonly op: ReadOp | 'dashboard';
   readonly roots: string[];
   readonly json: true;
   readonly name?: string;
   readonly project?: string;
   readonly verify?: boolean;
   readonly space?: boolean;
+  /** history: events at or after this time. */
+  readonly since?: string;
 }
 
 /** The request's fields, each checked; a problem is one SpecError naming the field, the rule and the value. */
 export function readRequest(request: Record<string, unknown>): ReadRequest {
-  const { op, roots, json, name, project, verify, space } = request;
+  const { op, roots, json, name, project, verify, space, since } = request;
   if (typeof op !== 'string' || !(OPS as readonly string[]).includes(op))
     throw new SpecError(`read request: op must be one of ${OPS.join(', ')} (got ${JSON.stringify(op)})`);
   if (!Array.isArray(roots) || roots.length === 0)
@@ -46,14 +51,17 @@ export function readRequest(request: Record<string, unknown>): ReadRequest {
     throw new SpecError(`read request: verify must be true or false`);
   if (space !== undefined && typeof space !== 'boolean')
     throw new SpecError(`read request: space must be true or false`);
+  if (since !== undefined && (typeof since !== 'string' || Number.isNaN(Date.parse(since)) || since.length > 40))
+    throw new SpecError(`read request: since must be an ISO time (got ${JSON.stringify(since)})`);
   return {
-    op: op as ReadOp,
+    op: op as ReadOp | 'dashboard',
     roots: roots as string[],
     json: true,
     name: name as string | undefined,
     project: project as string | undefined,
     verify: verify as boolean | undefined,
     space: space as boolean | undefined,
+    since: since as string | undefined,
   };
 }
 
@@ -88,6 +96,14 @@ async function run(request: ReadRequest): Promise<number> {
         process.stderr.write(`${line}\n`),
       );
       return answer(entries, entries.every((s) => s.intact) ? 0 : 1);
+    }
+    case 'dashboard':
+      return answer((await import('../dashboard/host-data.js')).readLocalHost('local', request.roots));
+    case 'history': {
+      // Unreadable journal files and skipped lines go to stderr: the sender shows them under the host's name.
+      const { historyEntries } = await import('../commands/history-data.js');
+      const since = request.since === undefined ? undefined : new Date(request.since);
+      return answer(historyEntries(scope, request.name, since, (line) => process.stderr.write(`${line}\n`)));
     }
   }
 }

@@ -7,6 +7,8 @@ import { poolBench } from './pool-bench.js';
 import { deployBench } from './deploy-bench.js';
 import { remoteBench } from './remote-bench.js';
 import { backupBench } from './backup-bench.js';
+import { historyBench } from './history-bench.js';
+import { dashboardBench } from './dashboard-bench.js';
 import type { BenchResult } from './measure.js';
 
 async function main(): Promise<void> {
@@ -43,6 +45,13 @@ async function main(): Promise<void> {
   if (!only || only === 'backup') {
     if (process.getuid?.() !== 0) process.stdout.write('skipping backup benchmarks: they need root\n');
     else results.push(...(await backupBench(process.argv[3])));
+  }
+  // `history [rounds]`: `hoststore history NAME` on 10,000 journal lines vs reading the file (see history-bench.ts).
+  if (!only || only === 'history') results.push(...(await historyBench(process.argv[3])));
+  // `dashboard [rounds]`: the dashboard's API on 1,000 disks vs `hoststore list --json` (see dashboard-bench.ts).
+  if (!only || only === 'dashboard') {
+    if (process.getuid?.() !== 0) process.stdout.write('skipping dashboard benchmarks: they need root\n');
+    else results.push(...(await dashboardBench(process.argv[3])));
   }
   for (const r of results) {
     process.stdout.write(

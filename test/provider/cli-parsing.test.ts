@@ -47,7 +47,7 @@ test('an option a command does not take is refused, naming the command and the o
   );
   expect(hoststore(['--app', 'cdktf.out', 'plan'])).toMatchObject(
     usageLine(
-      /--app goes after the command it is for \(hoststore plan --app \.\.\.\); it is an option of list, status, lease-list, plan, apply, diff, destroy/,
+      /--app goes after the command it is for \(hoststore plan --app \.\.\.\); it is an option of list, status, lease-list, history, plan, apply, diff, destroy/,
     ),
   );
   expect(hoststore(['help', 'lst'])).toMatchObject(

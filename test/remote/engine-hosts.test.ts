@@ -250,6 +250,22 @@ test('read commands across two hosts: a host heading in text, host on each --jso
   );
   const snapshots = run('snapshot', 'list', '--json');
   expect({ status: snapshots.status, stdout: JSON.parse(snapshots.stdout) }).toEqual({ status: 0, stdout: [] });
+  // history: each host's journal, its events labelled with the host (and root), text under host headings
+  const history = run('history', '--json');
+  expect(history.status).toBe(0);
+  const events = JSON.parse(history.stdout) as Array<{ host: string; root: string; storage: string; event: string }>;
+  expect(
+    events
+      .filter((e) => e.event === 'created')
+      .map((e) => [e.host, e.root, e.storage])
+      .sort(),
+  ).toEqual(
+    [
+      [a.connection.address, a.root, 'ra'],
+      [b.connection.address, b.root, 'rb'],
+    ].sort(),
+  );
+  expect(run('history', 'rb').stdout).toMatch(new RegExp(`host ${a.connection.address}:\\nno events for rb under`));
   const unknown = run('list', '--host', 'storage-9.internal');
   expect(unknown.status).toBe(2);
   expect(unknown.stderr).toMatch(/--host storage-9.internal is not a host this synth output declares/);
