@@ -110,6 +110,7 @@ export async function dashboard(flags: DashboardFlags): Promise<number> {
     );
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    if (error instanceof HoststoreError || code === undefined) throw error;
     throw new HoststoreError(
       `cannot listen on ${flags.listen}: ${code === 'EADDRINUSE' ? 'the port is in use (another dashboard?); pick another with --listen' : code === 'EADDRNOTAVAIL' ? 'no interface of this host has that address' : (error as Error).message}`,
     );

@@ -23,6 +23,7 @@ import {
 import { refuse, securityMiddleware } from './security.js';
 import { environmentClock } from '../clock.js';
 import { sinceTime } from '../commands/history.js';
+import { environmentClock } from '../clock.js';
 import { overviewPage } from './views/overview.js';
 import { storagePage } from './views/storage.js';
 import { errorPage, planPage } from './views/plan.js';
@@ -38,6 +39,8 @@ export interface DashboardOptions {
   readonly token?: string;
   /** The port it listens on, once known (Host check); tests that call app.request() give their own. */
   readonly port: () => number | undefined;
+  /** The clock (default: hoststore's, which HOSTSTORE_NOW pins): read times, snapshot ages, backup lags. */
+  readonly now?: () => Date;
   /** How long a computed plan is reused (a page and its API asked together plan once). */
   readonly planCacheMs?: number;
   readonly parallelism?: number;
@@ -47,6 +50,7 @@ export interface DashboardOptions {
 
 export function dashboardApp(options: DashboardOptions): Hono {
   const app = new Hono();
+  const now = options.now ?? environmentClock();
   for (const guard of securityMiddleware(options)) app.use('*', guard);
   const read = () => readHosts(options.source, options.parallelism);
   const plans = planCache(options);
@@ -89,7 +93,7 @@ export function dashboardApp(options: DashboardOptions): Hono {
   });
 
   app.get('/api/history', async (c) => {
-    const filter = historyFilter(c);
+    const filter = historyFilter(c, now);
     if (typeof filter === 'string') return refuse(c, 400, filter);
     const host = c.req.query('host');
     const root = c.req.query('root');
@@ -140,14 +144,14 @@ function storageKey(c: Context): StorageKey | undefined {
 }
 
 /** /api/history's query as a filter, or the one line saying which parameter is wrong. */
-function historyFilter(c: Context): HistoryFilter | string {
+function historyFilter(c: Context, now: () => Date): HistoryFilter | string {
   const kind = c.req.query('kind');
   if (kind !== undefined && !(STORAGE_KINDS as readonly string[]).includes(kind))
     return `kind must be one of ${STORAGE_KINDS.join(', ')} (got ${JSON.stringify(kind)})`;
   // As `history --since` takes it: 30m, 24h, 7d, 2w, or an ISO date or time.
   let since: Date | undefined;
   try {
-    since = sinceTime(c.req.query('since'));
+    since = sinceTime(c.req.query('since'), now);
   } catch (error) {
     return `since${(error as Error).message.replace(/^--since/, '')}`;
   }

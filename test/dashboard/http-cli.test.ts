@@ -82,6 +82,15 @@ hostTest()(
   },
 );
 
+hostTest()('it reads the clock hoststore reads: HOSTSTORE_NOW pins it; a bad one is one line, and nothing listens', async () => {
+  const { url } = await start(['--listen', '127.0.0.1:0'], { HOSTSTORE_NOW: '2026-11-20T09:30:00Z' });
+  const overview = (await (await fetch(new URL('/api/overview', url))).json()) as { generatedAt: string };
+  expect(overview.generatedAt).toBe('2026-11-20T09:30:00.000Z');
+  const bad = hoststore(['dashboard', '--root', host.root, '--listen', '127.0.0.1:0'], undefined, { HOSTSTORE_NOW: 'soon' });
+  expect(bad.status).toBe(2);
+  expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^hoststore: HOSTSTORE_NOW must be an ISO 8601 time/)]);
+});
+
 hostTest()('the client script of the bundle is self-contained: it runs on a page without the table', async () => {
   const { url } = await start(['--listen', 'localhost:0']);
   expect(url).toMatch(/^http:\/\/localhost:\d+\/$/);
