@@ -12,10 +12,18 @@ export function dashboardCommand(): Command {
         'where to listen: 127.0.0.1:7780, [::1]:7780, localhost:7780; port 0 picks a free one; any non-loopback address needs a token',
       ).default('127.0.0.1:7780'),
     )
-    .addOption(new Option('--root <dir>', 'show this root of this machine (default: the app\'s roots, else $HOSTSTORE_ROOT or the default root)'))
+    .addOption(
+      new Option(
+        '--root <dir>',
+        "show this root of this machine (default: the app's roots, else $HOSTSTORE_ROOT or the default root)",
+      ),
+    )
     .addOption(new Option('--app <dir>', 'show the hosts and roots of this synth output, and its pending plan'))
     .addOption(
-      new Option('--token-file <file>', 'the token requests must carry (root-owned, mode 0600); or HOSTSTORE_DASHBOARD_TOKEN'),
+      new Option(
+        '--token-file <file>',
+        'the token requests must carry (root-owned, mode 0600); or HOSTSTORE_DASHBOARD_TOKEN',
+      ),
     )
     .addOption(parallelismOption())
     .addHelpText(

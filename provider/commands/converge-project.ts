@@ -71,8 +71,7 @@ function assertListsMatch(manifest: ProjectManifest, things: readonly DesiredSpe
  * among them: the old storage is retained, as Terraform's own replace of its carrier says.
  */
 const stopsConverge = (c: Change) =>
-  c.safety === 'refused' ||
-  (c.safety === 'data-loss' && !c.declared && !(c.field === 'data' && c.kind === 'replace'));
+  c.safety === 'refused' || (c.safety === 'data-loss' && !c.declared && !(c.field === 'data' && c.kind === 'replace'));
 
 function blocked(plan: Plan): string[] {
   return plan.items.flatMap((item) =>

@@ -22,7 +22,8 @@ export interface ListenAddress {
   readonly hostNames: readonly string[];
 }
 
-const LISTEN_FORMS = 'give HOST:PORT, such as 127.0.0.1:7780, [::1]:7780 or localhost:7780 (port 1 to 65535, or 0 for any free one)';
+const LISTEN_FORMS =
+  'give HOST:PORT, such as 127.0.0.1:7780, [::1]:7780 or localhost:7780 (port 1 to 65535, or 0 for any free one)';
 
 /** `--listen`'s value, checked: one UsageError line saying what is wrong, the rule and the value. */
 export function parseListen(value: string): ListenAddress {
@@ -34,12 +35,19 @@ export function parseListen(value: string): ListenAddress {
   if (match[1] !== undefined) {
     if (!net.isIPv6(match[1])) throw bad(`has ${match[1]} in brackets, which is not an IPv6 address`);
     const loopback = match[1] === '::1' || /^(0{0,4}:){1,7}0{0,3}1$/.test(match[1]);
-    return { bind: match[1], port, loopback, shown: `[${match[1]}]`, hostNames: loopback ? [`[${match[1]}]`, 'localhost'] : [] };
+    return {
+      bind: match[1],
+      port,
+      loopback,
+      shown: `[${match[1]}]`,
+      hostNames: loopback ? [`[${match[1]}]`, 'localhost'] : [],
+    };
   }
   const host = match[2].toLowerCase();
   if (host === 'localhost')
     return { bind: '127.0.0.1', port, loopback: true, shown: 'localhost', hostNames: ['localhost', '127.0.0.1'] };
-  if (!net.isIPv4(host)) throw bad(`has host ${JSON.stringify(match[2])}, which is not an IPv4 address, [IPv6] or localhost`);
+  if (!net.isIPv4(host))
+    throw bad(`has host ${JSON.stringify(match[2])}, which is not an IPv4 address, [IPv6] or localhost`);
   const loopback = host.startsWith('127.');
   return { bind: host, port, loopback, shown: host, hostNames: loopback ? [host, 'localhost'] : [] };
 }
@@ -76,7 +84,8 @@ export async function dashboardSource(flags: DashboardFlags): Promise<HostRoots[
     throw new UsageError('--root and --app each choose what to show: give one of them');
   const { appHosts, synthOutputHosts } = await import('./app-roots.js');
   if (flags.app !== undefined) return synthOutputHosts(path.resolve(flags.app));
-  const inApp = flags.root === undefined && process.env.HOSTSTORE_ROOT === undefined ? appHosts(process.cwd()) : undefined;
+  const inApp =
+    flags.root === undefined && process.env.HOSTSTORE_ROOT === undefined ? appHosts(process.cwd()) : undefined;
   return inApp ?? [{ name: 'local', roots: [checkedRoot(flags.root)] }];
 }
 

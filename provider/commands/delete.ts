@@ -54,19 +54,31 @@ export async function deleteStorage(name: string, options: GlobalOptions): Promi
       const hostPath = recordedHostPath(options.root, m);
       while (readMountTable().some((e) => e.target === hostPath)) await unmount(hostPath);
       registry.remove('mounts', mountKey(m.project, m.service, m.replica, m.mountPath));
-      recordStorageEvent(ctx, subject, 'unmounted', `unmounted from ${m.project}/${m.service} replica ${m.replica} at ${hostPath} (delete --force)`, {
-        service: m.service,
-        replica: m.replica,
-        readOnly: m.readOnly,
-        hostPath,
-      });
+      recordStorageEvent(
+        ctx,
+        subject,
+        'unmounted',
+        `unmounted from ${m.project}/${m.service} replica ${m.replica} at ${hostPath} (delete --force)`,
+        {
+          service: m.service,
+          replica: m.replica,
+          readOnly: m.readOnly,
+          hostPath,
+        },
+      );
     }
     if (item.lease) {
       registry.remove('leases', name);
-      recordStorageEvent(ctx, subject, 'lease-broken', `lease of ${item.lease.project}/${item.lease.service} replica ${item.lease.replica} broken (delete --force)`, {
-        service: item.lease.service,
-        replica: item.lease.replica,
-      });
+      recordStorageEvent(
+        ctx,
+        subject,
+        'lease-broken',
+        `lease of ${item.lease.project}/${item.lease.service} replica ${item.lease.replica} broken (delete --force)`,
+        {
+          service: item.lease.service,
+          replica: item.lease.replica,
+        },
+      );
     }
     if (item.kind !== 'directory') await unmountImage(item.path);
     await removeTree(item.path);

@@ -51,7 +51,11 @@ export async function leaseBreak(disk: string, options: GlobalOptions): Promise<
     if (!lease) throw new HoststoreError(`disk ${disk} has no lease`);
     const holder = `${lease.project}/${lease.service} replica ${lease.replica}`;
     const journal = { root: options.root, now: environmentClock() };
-    const subject = { kind: 'disk' as const, project: registry.storage('disk', lease.project, disk)?.project ?? lease.project, storage: disk };
+    const subject = {
+      kind: 'disk' as const,
+      project: registry.storage('disk', lease.project, disk)?.project ?? lease.project,
+      storage: disk,
+    };
     const stale = leaseIsStale(options.root, lease);
     if (!stale && !options.force) {
       const reason = `disk ${disk} is leased by ${holder}, whose mount at ${lease.hostPath} is still there; unmount it first (or pass --force to break a live lease)`;

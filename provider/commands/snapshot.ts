@@ -188,13 +188,11 @@ async function restoreTo(options: GlobalOptions, id: string, name: string): Prom
     retainedAt: now,
     fromSnapshot: id,
   });
-  recordStorageEvent(
-    ctx,
-    subjectOfSnapshot(ctx, snap),
-    'restored',
-    `snapshot ${id} restored as ${snap.kind} ${name}`,
-    { from: 'snapshot', snapshot: id, into: name },
-  );
+  recordStorageEvent(ctx, subjectOfSnapshot(ctx, snap), 'restored', `snapshot ${id} restored as ${snap.kind} ${name}`, {
+    from: 'snapshot',
+    snapshot: id,
+    into: name,
+  });
   recordStorageEvent(
     ctx,
     { kind: snap.kind, project: snap.project, storage: name },

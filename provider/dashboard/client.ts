@@ -67,7 +67,11 @@ export function dashboardClient(): void {
     filter.addEventListener('input', () => {
       applyFilter();
       // replaceState: typing must not fill the back button's history.
-      history.replaceState(null, '', filter.value ? `#filter=${encodeURIComponent(filter.value)}` : location.pathname + location.search);
+      history.replaceState(
+        null,
+        '',
+        filter.value ? `#filter=${encodeURIComponent(filter.value)}` : location.pathname + location.search,
+      );
     });
     window.addEventListener('hashchange', fromHash);
     fromHash();

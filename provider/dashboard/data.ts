@@ -34,7 +34,9 @@ async function readRemoteHost(host: HostRoots): Promise<HostData> {
   try {
     data = JSON.parse(run.stdout) as HostData;
   } catch {
-    throw new Error(`host ${host.name} answered with output that is not JSON; is its hoststore the same version as this one?`);
+    throw new Error(
+      `host ${host.name} answered with output that is not JSON; is its hoststore the same version as this one?`,
+    );
   }
   const problem = shapeProblem(data);
   if (problem)
@@ -62,9 +64,19 @@ function shapeProblem(data: HostData): string | undefined {
     keys.every((k) => typeof (o as Record<string, unknown>)[k] === 'string');
   const numbers = (o: object, ...keys: string[]) =>
     keys.every((k) => typeof (o as Record<string, unknown>)[k] === 'number');
-  if (!data.roots.every((r) => strings(r, 'root') && numbers(r, 'sizeBytes', 'freeBytes', 'nominalBytes', 'allocatedBytes', 'overcommit', 'storageCount')))
+  if (
+    !data.roots.every(
+      (r) =>
+        strings(r, 'root') &&
+        numbers(r, 'sizeBytes', 'freeBytes', 'nominalBytes', 'allocatedBytes', 'overcommit', 'storageCount'),
+    )
+  )
     return 'a root space of the wrong shape';
-  if (!data.storage.every((s) => strings(s, 'name', 'kind', 'project', 'root', 'state', 'path') && Array.isArray(s.mounts)))
+  if (
+    !data.storage.every(
+      (s) => strings(s, 'name', 'kind', 'project', 'root', 'state', 'path') && Array.isArray(s.mounts),
+    )
+  )
     return 'a storage row of the wrong shape';
   if (!data.leases.every((l) => strings(l, 'disk', 'project', 'service', 'root', 'since', 'hostPath')))
     return 'a lease of the wrong shape';
@@ -172,7 +184,10 @@ export async function history(source: readonly HostRoots[], filter: HistoryFilte
   });
   const events = settled.flatMap((s) => (s.status === 'fulfilled' ? s.value : []));
   // Stable: events of one time keep the order their journal has them in.
-  return events.map((e, i) => ({ e, i })).sort((a, b) => a.e.time.localeCompare(b.e.time) || a.i - b.i).map(({ e }) => e);
+  return events
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => a.e.time.localeCompare(b.e.time) || a.i - b.i)
+    .map(({ e }) => e);
 }
 
 /** A storage host's journal through its `history` read (name, project and since there; kind here). */

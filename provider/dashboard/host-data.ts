@@ -22,7 +22,13 @@ export function readLocalHost(host: string, roots: readonly string[]): HostData 
     for (const s of listSnapshots(ctx)) {
       // Unknown without hashing it (never verified, pending, or its file changed since): shown as such.
       const state = recordedState(s, root, false) ?? 'unverified';
-      snapshots.push({ root, ...s, state, intact: state === 'ok', allocatedBytes: allocated(snapshotLocation(root, s)) });
+      snapshots.push({
+        root,
+        ...s,
+        state,
+        intact: state === 'ok',
+        allocatedBytes: allocated(snapshotLocation(root, s)),
+      });
     }
     for (const row of backupStatus(ctx)) backups.push({ ...row, root });
   }
@@ -65,4 +71,3 @@ function worstBackup(rows: HostData['backups']): BackupSummary | undefined {
     }),
   ) as BackupSummary;
 }
-

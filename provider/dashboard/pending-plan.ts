@@ -34,7 +34,9 @@ export async function pendingPlan(app: string): Promise<HostPlan[]> {
     return answer.plan as import('../plan/plan.js').Plan;
   });
   return settled.map((s, i) =>
-    s.status === 'fulfilled' ? { host: groups[i].name, plan: s.value } : { host: groups[i].name, error: oneLine(s.reason) },
+    s.status === 'fulfilled'
+      ? { host: groups[i].name, plan: s.value }
+      : { host: groups[i].name, error: oneLine(s.reason) },
   );
 }
 

@@ -23,7 +23,6 @@ import {
 import { refuse, securityMiddleware } from './security.js';
 import { environmentClock } from '../clock.js';
 import { sinceTime } from '../commands/history.js';
-import { environmentClock } from '../clock.js';
 import { overviewPage } from './views/overview.js';
 import { storagePage } from './views/storage.js';
 import { errorPage, planPage } from './views/plan.js';
@@ -44,8 +43,6 @@ export interface DashboardOptions {
   /** How long a computed plan is reused (a page and its API asked together plan once). */
   readonly planCacheMs?: number;
   readonly parallelism?: number;
-  /** The clock: HOSTSTORE_NOW when pinned, as for every other command (../clock.ts), else the system's. */
-  readonly now?: () => Date;
 }
 
 export function dashboardApp(options: DashboardOptions): Hono {
@@ -54,9 +51,10 @@ export function dashboardApp(options: DashboardOptions): Hono {
   for (const guard of securityMiddleware(options)) app.use('*', guard);
   const read = () => readHosts(options.source, options.parallelism);
   const plans = planCache(options);
-  const now = options.now ?? environmentClock();
 
-  app.get('/assets/dashboard.js', (c) => c.body(DASHBOARD_JS, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }));
+  app.get('/assets/dashboard.js', (c) =>
+    c.body(DASHBOARD_JS, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }),
+  );
   const icon = (c: Context) => c.body(FAVICON_SVG, 200, { 'Content-Type': 'image/svg+xml' });
   app.get('/assets/favicon.svg', icon);
   app.get('/favicon.ico', icon);

@@ -126,7 +126,14 @@ function underRootLock<T>(ctx: HandlerContext, holder: string, fn: () => Promise
 export function storageOfSpec(spec: unknown): EventSubject | undefined {
   // An orphan of a plan has no spec (its manifest retires it).
   if (typeof spec !== 'object' || spec === null) return undefined;
-  const s = spec as { kind?: unknown; name?: unknown; storage?: unknown; storage_kind?: unknown; project?: unknown; stack?: unknown };
+  const s = spec as {
+    kind?: unknown;
+    name?: unknown;
+    storage?: unknown;
+    storage_kind?: unknown;
+    project?: unknown;
+    stack?: unknown;
+  };
   const stack = typeof s.stack === 'string' && s.stack ? s.stack : undefined;
   if (typeof s.project !== 'string') return undefined;
   if (typeof s.storage_kind === 'string' && typeof s.storage === 'string')

@@ -387,7 +387,8 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       shared: spec.shared,
       removalPolicy: spec.removal_policy,
     });
-    const settings = diff.action === 'adopt' ? [] : diff.changes.filter((c) => c.kind === 'setting' || c.field === 'removal_policy');
+    const settings =
+      diff.action === 'adopt' ? [] : diff.changes.filter((c) => c.kind === 'setting' || c.field === 'removal_policy');
     if (settings.length > 0)
       recordStorageEvent(
         ctx,
@@ -446,10 +447,16 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
         );
       await removeTree(where);
       ctx.registry.removeStorage(identity.kind, identity.project, identity.name);
-      recordStorageEvent(ctx, subject, 'deleted', `deleted after final snapshot ${final.id} (removalPolicy 'snapshot')`, {
-        removalPolicy: 'snapshot',
-        snapshot: final.id,
-      });
+      recordStorageEvent(
+        ctx,
+        subject,
+        'deleted',
+        `deleted after final snapshot ${final.id} (removalPolicy 'snapshot')`,
+        {
+          removalPolicy: 'snapshot',
+          snapshot: final.id,
+        },
+      );
       ctx.log(
         `${what}: deleted after final snapshot ${final.id} (removalPolicy 'snapshot'); get it back with \`${commandHint(ctx.root, `snapshot restore ${final.id} --to ${identity.name}`)}\``,
       );

@@ -22,5 +22,6 @@ export function recordPlanRefusals(plan: Plan, stops: (change: Change, item: Pla
 /** What `assertApplicable` refuses: refused changes, and data loss the user did not name with --allow-data-loss. */
 export function applyStops(allowDataLoss: ReadonlySet<string>): (c: Change, item: Plan['items'][number]) => boolean {
   return (c, item) =>
-    c.safety === 'refused' || (c.safety === 'data-loss' && item.safety === 'data-loss' && !allowDataLoss.has(item.name));
+    c.safety === 'refused' ||
+    (c.safety === 'data-loss' && item.safety === 'data-loss' && !allowDataLoss.has(item.name));
 }

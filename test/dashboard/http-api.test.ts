@@ -44,7 +44,7 @@ hostTest('mkfs.ext4')("GET /api/storage is `list --json` with each row's host, b
     Record<string, unknown>
   >;
   // THEN every row is the list entry, plus host (and lastSnapshotAt where a snapshot was taken)
-  expect(rows.map(({ host, lastSnapshotAt, backup, ...entry }) => entry)).toEqual(listed);
+  expect(rows.map(({ host: _host, lastSnapshotAt: _snapshotAt, backup: _backup, ...entry }) => entry)).toEqual(listed);
   expect(rows.every((r) => r.host === 'local')).toBe(true);
   const pg = rows.find((r) => r.name === 'shop-pg')!;
   expect(pg.lastSnapshotAt).toEqual(expect.stringMatching(/^\d{4}-\d\d-\d\dT/));

@@ -82,14 +82,21 @@ hostTest()(
   },
 );
 
-hostTest()('it reads the clock hoststore reads: HOSTSTORE_NOW pins it; a bad one is one line, and nothing listens', async () => {
-  const { url } = await start(['--listen', '127.0.0.1:0'], { HOSTSTORE_NOW: '2026-11-20T09:30:00Z' });
-  const overview = (await (await fetch(new URL('/api/overview', url))).json()) as { generatedAt: string };
-  expect(overview.generatedAt).toBe('2026-11-20T09:30:00.000Z');
-  const bad = hoststore(['dashboard', '--root', host.root, '--listen', '127.0.0.1:0'], undefined, { HOSTSTORE_NOW: 'soon' });
-  expect(bad.status).toBe(2);
-  expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^hoststore: HOSTSTORE_NOW must be an ISO 8601 time/)]);
-});
+hostTest()(
+  'it reads the clock hoststore reads: HOSTSTORE_NOW pins it; a bad one is one line, and nothing listens',
+  async () => {
+    const { url } = await start(['--listen', '127.0.0.1:0'], { HOSTSTORE_NOW: '2026-11-20T09:30:00Z' });
+    const overview = (await (await fetch(new URL('/api/overview', url))).json()) as { generatedAt: string };
+    expect(overview.generatedAt).toBe('2026-11-20T09:30:00.000Z');
+    const bad = hoststore(['dashboard', '--root', host.root, '--listen', '127.0.0.1:0'], undefined, {
+      HOSTSTORE_NOW: 'soon',
+    });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^hoststore: HOSTSTORE_NOW must be an ISO 8601 time/),
+    ]);
+  },
+);
 
 hostTest()('the client script of the bundle is self-contained: it runs on a page without the table', async () => {
   const { url } = await start(['--listen', 'localhost:0']);
@@ -128,7 +135,7 @@ async function startIn(cwd: string, args: string[]) {
   });
 }
 
-hostTest()('inside a cdktf app it shows the app\'s roots; with --app DIR, the pending plan too', async () => {
+hostTest()("inside a cdktf app it shows the app's roots; with --app DIR, the pending plan too", async () => {
   // GIVEN an app directory (cdktf.json) whose synth output declares a root with a directory volume, applied
   const app = fs.mkdtempSync(path.join(os.tmpdir(), 'dash-app-'));
   try {
@@ -149,7 +156,9 @@ hostTest()('inside a cdktf app it shows the app\'s roots; with --app DIR, the pe
     const rows = (await (await fetch(new URL('/api/storage', inApp))).json()) as Array<{ name: string; root: string }>;
     expect(rows.map((r) => [r.name, r.root])).toEqual([['web', host.root]]);
     // No --app: the plan page says how to see one, and the API has none.
-    expect(await (await fetch(new URL('/plan', inApp))).text()).toContain('start the dashboard with <code>hoststore dashboard --app');
+    expect(await (await fetch(new URL('/plan', inApp))).text()).toContain(
+      'start the dashboard with <code>hoststore dashboard --app',
+    );
     expect((await fetch(new URL('/api/plan', inApp))).status).toBe(404);
     // WHEN it is given the next synth output with --app
     const next = synthModel(model(true));
@@ -157,7 +166,9 @@ hostTest()('inside a cdktf app it shows the app\'s roots; with --app DIR, the pe
       const withApp = await startIn(os.tmpdir(), ['--app', next]);
       const plan = (await (await fetch(new URL('/api/plan', withApp))).json()) as { summary: { create: number } };
       expect(plan.summary.create).toBe(1);
-      expect(await (await fetch(new URL('/plan', withApp))).text()).toMatch(/<tr data-safety="safe" data-action="create"[^>]*>[\s\S]*directory more/);
+      expect(await (await fetch(new URL('/plan', withApp))).text()).toMatch(
+        /<tr data-safety="safe" data-action="create"[^>]*>[\s\S]*directory more/,
+      );
     } finally {
       fs.rmSync(next, { recursive: true, force: true });
     }

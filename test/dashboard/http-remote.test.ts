@@ -22,54 +22,62 @@ afterEach(async () => {
   if (out) fs.rmSync(out, { recursive: true, force: true });
 });
 
-remoteTest('a remote host is read over ssh and shown under its name; one that is down shows its error, escaped', async () => {
-  // GIVEN a storage host with a directory volume on its root (made there by the CLI: the "host" is this machine)
-  sshHost = await startSshHost();
-  out = synthModel({
-    stack: 'far',
-    root: sshHost.root,
-    storage: [{ id: 'remote-files', type: 'Volume', props: { type: 'directory' } }],
-  });
-  expect(hoststore(['apply', '--app', out, '--auto-approve']).status).toBe(0);
-  const closed = await freePort();
-  // WHEN the dashboard shows it beside a host that refuses connections
-  server = await listenDashboard(
-    {
-      source: [
-        { name: sshHost.connection.address, connection: sshHost.connection, roots: [sshHost.root] },
-        {
-          name: 'down<script>x</script>',
-          connection: { address: '127.0.0.1', port: closed, user: 'root' },
-          roots: ['/srv/hoststore-down'],
-        },
-      ],
-      hostNames: ['127.0.0.1'],
-    },
-    '127.0.0.1',
-    0,
-  );
-  const rows = (await (await fetch(new URL('/api/storage', server.url))).json()) as Array<Record<string, unknown>>;
-  // THEN the remote host's storage is there, labelled with its name
-  expect(rows).toEqual([
-    expect.objectContaining({ name: 'remote-files', kind: 'directory', host: sshHost.connection.address }),
-  ]);
-  // Its page's history is read from that host's journal (its `history` read).
-  const q = new URLSearchParams({ root: sshHost.root, project: 'app' });
-  const detail = (await (
-    await fetch(new URL(`/api/storage/${sshHost.connection.address}/directory/remote-files?${q}`, server.url))
-  ).json()) as Record<string, any>;
-  expect(detail.history).toEqual([
-    expect.objectContaining({ event: 'created', storage: 'remote-files', host: sshHost.connection.address, root: sshHost.root }),
-  ]);
-  const overview = (await (await fetch(new URL('/api/overview', server.url))).json()) as Record<string, any>;
-  const down = overview.hosts.find((h: { host: string }) => h.host.startsWith('down'));
-  expect(down.error).toEqual(expect.stringContaining('127.0.0.1'));
-  expect(overview.attention[0]).toMatchObject({ what: 'host-unreachable', severity: 'error' });
-  const page = await (await fetch(server.url)).text();
-  expect(page).toContain('down&lt;script&gt;x&lt;/script&gt;');
-  expect(page).not.toContain('<script>x');
-  expect(page).toMatch(/<tr data-name="remote-files"[^>]*data-host="127\.0\.0\.\d+"/);
-});
+remoteTest(
+  'a remote host is read over ssh and shown under its name; one that is down shows its error, escaped',
+  async () => {
+    // GIVEN a storage host with a directory volume on its root (made there by the CLI: the "host" is this machine)
+    sshHost = await startSshHost();
+    out = synthModel({
+      stack: 'far',
+      root: sshHost.root,
+      storage: [{ id: 'remote-files', type: 'Volume', props: { type: 'directory' } }],
+    });
+    expect(hoststore(['apply', '--app', out, '--auto-approve']).status).toBe(0);
+    const closed = await freePort();
+    // WHEN the dashboard shows it beside a host that refuses connections
+    server = await listenDashboard(
+      {
+        source: [
+          { name: sshHost.connection.address, connection: sshHost.connection, roots: [sshHost.root] },
+          {
+            name: 'down<script>x</script>',
+            connection: { address: '127.0.0.1', port: closed, user: 'root' },
+            roots: ['/srv/hoststore-down'],
+          },
+        ],
+        hostNames: ['127.0.0.1'],
+      },
+      '127.0.0.1',
+      0,
+    );
+    const rows = (await (await fetch(new URL('/api/storage', server.url))).json()) as Array<Record<string, unknown>>;
+    // THEN the remote host's storage is there, labelled with its name
+    expect(rows).toEqual([
+      expect.objectContaining({ name: 'remote-files', kind: 'directory', host: sshHost.connection.address }),
+    ]);
+    // Its page's history is read from that host's journal (its `history` read).
+    const q = new URLSearchParams({ root: sshHost.root, project: 'app' });
+    const detail = (await (
+      await fetch(new URL(`/api/storage/${sshHost.connection.address}/directory/remote-files?${q}`, server.url))
+    ).json()) as Record<string, any>;
+    expect(detail.history).toEqual([
+      expect.objectContaining({
+        event: 'created',
+        storage: 'remote-files',
+        host: sshHost.connection.address,
+        root: sshHost.root,
+      }),
+    ]);
+    const overview = (await (await fetch(new URL('/api/overview', server.url))).json()) as Record<string, any>;
+    const down = overview.hosts.find((h: { host: string }) => h.host.startsWith('down'));
+    expect(down.error).toEqual(expect.stringContaining('127.0.0.1'));
+    expect(overview.attention[0]).toMatchObject({ what: 'host-unreachable', severity: 'error' });
+    const page = await (await fetch(server.url)).text();
+    expect(page).toContain('down&lt;script&gt;x&lt;/script&gt;');
+    expect(page).not.toContain('<script>x');
+    expect(page).toMatch(/<tr data-name="remote-files"[^>]*data-host="127\.0\.0\.\d+"/);
+  },
+);
 
 remoteTest('a host that answers data of the wrong shape is shown with an error; the page still renders', async () => {
   // GIVEN a host whose hoststore answers a storage row without its fields (another version, or not ours)

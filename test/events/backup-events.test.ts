@@ -78,11 +78,25 @@ hostTest('restic')('pushed, push-failed and backups-pruned by cron; restored fro
   });
   // WHEN a person restores the newest backup as a new disk
   const newest = String(pushed[1].detail?.backup);
-  const restored = hoststore(['backup', 'restore', newest, '--to', 'back', '--repository', 'offsite', '--root', fx.host.root]);
+  const restored = hoststore([
+    'backup',
+    'restore',
+    newest,
+    '--to',
+    'back',
+    '--repository',
+    'offsite',
+    '--root',
+    fx.host.root,
+  ]);
   expect(restored.status).toBe(0);
   // THEN the source's history says where it went, and the new disk's starts with its creation
   expect(eventWords(fx.host.root, 'data').slice(-1)).toEqual(['restored cli']);
-  expect(journalEvents(fx.host.root).filter((e) => e.storage === 'data').pop()?.detail).toEqual({
+  expect(
+    journalEvents(fx.host.root)
+      .filter((e) => e.storage === 'data')
+      .pop()?.detail,
+  ).toEqual({
     from: 'backup',
     backup: newest,
     snapshot: 'data.20261123T040030Z.disk',

@@ -140,12 +140,15 @@ hostTest()('run-due takes and prunes scheduled snapshots as cron', async () => {
   });
   const before = eventWords(fx.host.root, 'data').length;
   // WHEN run-due runs after two 04:00s
-  const runDueAt = (iso: string) => hoststore(['snapshot', 'run-due', '--root', fx.host.root], undefined, { HOSTSTORE_NOW: iso });
+  const runDueAt = (iso: string) =>
+    hoststore(['snapshot', 'run-due', '--root', fx.host.root], undefined, { HOSTSTORE_NOW: iso });
   expect(runDueAt('2026-11-21T04:00:30Z').status).toBe(0);
   expect(runDueAt('2026-11-22T04:00:30Z').status).toBe(0);
   // THEN two taken and the first pruned, by cron, at the clock's times
   expect(since('data', before)).toEqual(['snapshot-taken cron', 'snapshot-taken cron', 'snapshot-pruned cron']);
-  const events = journalEvents(fx.host.root).filter((e) => e.storage === 'data').slice(before);
+  const events = journalEvents(fx.host.root)
+    .filter((e) => e.storage === 'data')
+    .slice(before);
   expect(events.map((e) => e.time)).toEqual([
     '2026-11-21T04:00:30.000Z',
     '2026-11-22T04:00:30.000Z',
@@ -165,14 +168,18 @@ hostTest('mkfs.ext4')('an import is adopted by the CLI, then adopted by the stac
     execFileSync('mkfs.ext4', ['-q', '-F', file], { stdio: 'pipe' });
     // WHEN it is imported, then declared by a stack
     expect(cli('import', file, '--name', 'pg')).toMatchObject({ status: 0 });
-    expect(
-      hoststore(['handle', 'storage', 'converge'], storageWire(fx.host.root, { name: 'pg' })),
-    ).toMatchObject({ status: 0 });
+    expect(hoststore(['handle', 'storage', 'converge'], storageWire(fx.host.root, { name: 'pg' }))).toMatchObject({
+      status: 0,
+    });
     // THEN adopted twice: by the import (cli), then by Terraform's converge
     expect(eventWords(fx.host.root, 'pg')).toEqual(['adopted cli', 'adopted terraform']);
     const [imported, declared] = journalEvents(fx.host.root).filter((e) => e.storage === 'pg');
     expect(imported).toMatchObject({ kind: 'disk', project: '', detail: { source: file, copied: false, sizeGb: 1 } });
-    expect(declared).toMatchObject({ project: 'app', stack: 'test', detail: { wasRetained: true, sizeGb: 1, filesystem: 'ext4' } });
+    expect(declared).toMatchObject({
+      project: 'app',
+      stack: 'test',
+      detail: { wasRetained: true, sizeGb: 1, filesystem: 'ext4' },
+    });
   } finally {
     outside.cleanup();
   }
@@ -196,7 +203,12 @@ hostTest()('a restore in place of a mounted disk: unmounted, restored, mounted a
     'mounted cli',
   ]);
   const events = journalEvents(fx.host.root).filter((e) => e.storage === 'data');
-  expect(events.filter((e) => e.event === 'unmounted' || e.event === 'mounted').slice(-2).map((e) => e.detail)).toEqual([
+  expect(
+    events
+      .filter((e) => e.event === 'unmounted' || e.event === 'mounted')
+      .slice(-2)
+      .map((e) => e.detail),
+  ).toEqual([
     expect.objectContaining({ service: 'web', replica: 1, readOnly: false }),
     expect.objectContaining({ service: 'web', replica: 1, readOnly: false }),
   ]);

@@ -123,7 +123,11 @@ hostTest()('hoststore handle records what Terraform did, refusals with their rea
   const refused = lastEvent(host.root, 'vol', 'refused');
   expect(refused?.reason).toBe(shrink.stderr.replace(/^hoststore: /, '').split('\n')[0]);
   expect(refused?.reason).toMatch(/refused/);
-  expect(lastEvent(host.root, 'vol', 'grown')?.detail).toMatchObject({ fromGb: 1, toGb: 2, online: expect.any(Boolean) });
+  expect(lastEvent(host.root, 'vol', 'grown')?.detail).toMatchObject({
+    fromGb: 1,
+    toGb: 2,
+    online: expect.any(Boolean),
+  });
   expect(lastEvent(host.root, 'vol', 'deleted')?.detail).toEqual({ removalPolicy: 'destroy' });
 });
 
