@@ -7,24 +7,22 @@ export type Html = ReturnType<typeof html>;
 /** A page: its title, the navigation, the body; one stylesheet and one script, both from /assets (no inline code). */
 export function page(title: string, body: Html): Html {
   return html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>${title} · hoststore</title>
-        <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml" />
-        <link rel="stylesheet" href="/assets/dashboard.css" />
-        <script src="/assets/dashboard.js" defer></script>
-      </head>
-      <body>
-        <header class="top">
-          <a class="brand" href="/">hoststore</a>
-          <nav><a href="/">overview</a> <a href="/plan">plan</a></nav>
-          <span class="note">read-only</span>
-        </header>
-        <main>${body}</main>
-      </body>
-    </html>`;
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · hoststore</title>
+<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/assets/dashboard.css">
+<script src="/assets/dashboard.js" defer></script>
+</head>
+<body>
+<header class="top"><a class="brand" href="/">hoststore</a><nav><a href="/">overview</a> <a href="/plan">plan</a></nav><span class="note">read-only</span></header>
+<main>
+${body}
+</main>
+</body>
+</html>`;
 }
 
 /** A time as ISO UTC in a <time>, or `-`. */
