@@ -10,7 +10,7 @@ export function overviewPage(data: OverviewData, hosts: readonly HostData[]): Ht
   return page(
     'overview',
     html`<h1>Storage overview</h1>
-<p class="meta">read at ${time(data.generatedAt)} · ${rows.length} storage on ${hosts.length} host${hosts.length === 1 ? '' : 's'}</p>
+<p class="meta">read at ${time(data.generatedAt)} · ${rows.length} storage${rows.length === 1 ? '' : 's'} on ${hosts.length} host${hosts.length === 1 ? '' : 's'}</p>
 ${capacity(data)} ${attention(data)}
 <section id="storage-section">
 <h2>Storage</h2>
