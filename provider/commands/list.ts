@@ -1,6 +1,7 @@
 /** `hoststore list` and `hoststore status NAME`: what exists on the root, how it is used and how full it is. */
 import type { GlobalOptions } from '../cli.js';
 import type { FilesystemUsage, RootSpace } from '../dashboard/api.js';
+import { usedPercent } from '../host/fs-usage.js';
 import { formatBytes, printJson, table } from './format.js';
 import { perRootText } from './app-roots.js';
 import { listEntries, listWithSpace, statusEntry, type ListEntry, type StatusEntry } from './read-data.js';
@@ -56,11 +57,10 @@ function listTable(items: readonly ListEntry[]): string {
   return table(['NAME', 'KIND', 'PROJECT', 'SIZE', 'ALLOCATED', 'USED', 'STATE', 'MOUNTS', 'LEASE'], rows);
 }
 
-/** `1.2 GiB of 10.0 GiB (12%)`, or `-` when unknown. */
+/** `1.2 GiB of 10.0 GiB (13%)` (the percentage as df's Use%), or `-` when unknown. */
 export function usageText(usage: FilesystemUsage | undefined): string {
   if (!usage) return '-';
-  const percent = usage.sizeBytes > 0 ? Math.round((usage.usedBytes / usage.sizeBytes) * 100) : 0;
-  return `${formatBytes(usage.usedBytes)} of ${formatBytes(usage.sizeBytes)} (${percent}%)`;
+  return `${formatBytes(usage.usedBytes)} of ${formatBytes(usage.sizeBytes)} (${usedPercent(usage)}%)`;
 }
 
 /** `ROOT: 40.1 GiB free of 98.3 GiB; 12 storages promise 500.0 GiB (5.09× the filesystem), 3.2 GiB allocated` */

@@ -35,6 +35,7 @@ export type AttentionKind =
   | 'host-unreachable'
   | 'root-low-space'
   | 'storage-missing'
+  | 'filesystem-full'
   | 'mount-missing'
   | 'lease-stale'
   | 'snapshot-unverified'

@@ -4,6 +4,7 @@
  */
 import type { StorageKind } from '../../src/schema.js';
 import { commandHint, shellWord } from '../command-hint.js';
+import { usedPercent } from '../host/fs-usage.js';
 import type { AttentionItem, AttentionKind, HostData, RootSpace, StorageRow } from './api.js';
 
 /** What the app's pending plan holds (from `hoststore plan`), when the dashboard was started with --app. */
@@ -15,6 +16,8 @@ export interface PlanCounts {
 
 /** A root with less than this share free needs attention whatever it holds. */
 export const LOW_SPACE_SHARE = 0.1;
+/** A filesystem at least this full (df's Use%) needs attention. */
+export const FULL_PERCENT = 90;
 /** A backup further behind than this (its newest snapshot not pushed) needs attention. */
 export const BACKUP_BEHIND_SECONDS = 24 * 3600;
 const MESSAGE_LIMIT = 1000;
@@ -24,6 +27,7 @@ const ORDER: readonly AttentionKind[] = [
   'host-unreachable',
   'root-low-space',
   'storage-missing',
+  'filesystem-full',
   'snapshot-changed',
   'backup-failing',
   'mount-missing',
@@ -124,6 +128,34 @@ function storageItems(host: HostData, row: StorageRow): AttentionItem[] {
     ];
   // Retained storage is kept, not used: its mounts are not expected to be up.
   if (row.state === 'retained' || row.state === 'creating') return [];
+  return [...fullItems(host, row), ...mountItems(host, row)];
+}
+
+/**
+ * A filesystem at FULL_PERCENT or more of what users can fill (df's Use%) is about to fail its writes
+ * (warning); at 100 % it does (error). Its image can be grown in the code (`sizeGb`).
+ */
+function fullItems(host: HostData, row: StorageRow): AttentionItem[] {
+  if (!row.usage) return [];
+  const percent = usedPercent(row.usage);
+  if (percent < FULL_PERCENT) return [];
+  return [
+    {
+      host: host.host,
+      root: row.root,
+      kind: row.kind,
+      project: row.project,
+      storage: row.name,
+      severity: percent >= 100 ? 'error' : 'warning',
+      what: 'filesystem-full',
+      message: `${located(host, row)}: its filesystem is ${percent}% full (${gib(row.usage.freeBytes)} free of ${gib(row.usage.sizeBytes)}, at least ${FULL_PERCENT}% needs attention); free space in it, or raise its sizeGb in the code and apply`,
+    },
+  ];
+}
+
+function mountItems(host: HostData, row: StorageRow): AttentionItem[] {
+  const where = located(host, row);
+  const base = { host: host.host, root: row.root, kind: row.kind, project: row.project, storage: row.name };
   return row.mounts
     .filter((m) => !m.mounted)
     .map((m) => ({

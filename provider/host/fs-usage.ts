@@ -179,3 +179,13 @@ function clamp(
   const freeBytes = Math.min(Math.max(0, free), sizeBytes - usedBytes);
   return { sizeBytes, usedBytes, freeBytes, source };
 }
+
+/**
+ * How full it is as `df` says it (Use%): used / (used + free to users), rounded up, so a filesystem whose
+ * reserve is all that is left reads 100 %, not 95 %.
+ */
+export function usedPercent(usage: FilesystemUsage): number {
+  const total = usage.usedBytes + usage.freeBytes;
+  // Less a hair, so that a float just over a whole percent (90.00000000000001) is not taken up to the next.
+  return total > 0 ? Math.ceil((usage.usedBytes * 100) / total - 1e-9) : 0;
+}

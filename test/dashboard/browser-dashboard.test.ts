@@ -39,8 +39,9 @@ function run(args: string[], at: string, spec?: unknown): void {
   if (result.status !== 0) throw new Error(`hoststore ${args.join(' ')} failed: ${result.stderr}${result.stdout}`);
 }
 
-function fill(dir: string, size: string): void {
-  execFileSync('fallocate', ['-l', size, path.join(dir, 'filler')]);
+/** Real bytes (not fallocate, which takes no space in the image): the screenshot's USED and ALLOCATED agree. */
+function fill(dir: string, mib: number): void {
+  execFileSync('dd', ['if=/dev/zero', `of=${path.join(dir, 'filler')}`, 'bs=4M', `count=${mib / 4}`, 'conv=fsync', 'status=none']);
 }
 
 /** shop/data (disk, ext4, mounted by db), shop/uploads (volume), web/cache (disk, xfs, mounted by web), web/assets (directory). */
@@ -63,8 +64,8 @@ function makeStorage(): void {
   );
   run(['handle', 'storage', 'converge'], AT.grow, disk('shop', 'data', { size_gb: '2' }));
   // Some data in the mounted disks, so the usage bars show something (allocated at once, nothing written).
-  fill(mountWire(ROOT, { project: 'shop', service: 'db' }).host_path, '1200M');
-  fill(mountWire(ROOT, { project: 'web', storage: 'cache', service: 'web', mount_path: '/cache' }).host_path, '2200M');
+  fill(mountWire(ROOT, { project: 'shop', service: 'db' }).host_path, 600);
+  fill(mountWire(ROOT, { project: 'web', storage: 'cache', service: 'web', mount_path: '/cache' }).host_path, 1300);
   run(['snapshot', 'create', 'data', '--root', ROOT], AT.snapshot);
   recordEvent(
     { root: ROOT, now: () => new Date(AT.hostile) },

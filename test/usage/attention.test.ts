@@ -288,3 +288,30 @@ test('the default root is not named; a remote host is; values from a host are qu
   expect(long.message.length).toBe(1000);
   expect(long.message).not.toMatch(/\n/);
 });
+
+test("a filesystem at 90 % of df's Use% or more needs attention; at 100 % it is an error (reported by a new user: a full volume was not listed)", () => {
+  const usage = (usedGiB: number, freeGiB: number) => ({
+    sizeBytes: 10 * GiB,
+    usedBytes: usedGiB * GiB,
+    freeBytes: freeGiB * GiB,
+    source: 'mounted' as const,
+  });
+  // GIVEN three disks: 89 % full, 90 % full (of used + free: a reserve users cannot fill is not room), and full
+  const host = hostData({
+    storage: [
+      row('roomy', { usage: usage(8.9, 1.1) }),
+      row('tight', { usage: usage(8.55, 0.95) }),
+      row('full', { usage: usage(9.5, 0) }),
+    ],
+  });
+  // WHEN the attention items are computed
+  const items = attentionItems([host], undefined, NOW);
+  // THEN the full one is an error, the tight one a warning, the roomy one nothing
+  expect(items.map((i) => [i.severity, i.what, i.storage])).toEqual([
+    ['error', 'filesystem-full', 'full'],
+    ['warning', 'filesystem-full', 'tight'],
+  ]);
+  expect(items[1].message).toBe(
+    'disk tight: its filesystem is 90% full (0.9 GiB free of 10.0 GiB, at least 90% needs attention); free space in it, or raise its sizeGb in the code and apply',
+  );
+});

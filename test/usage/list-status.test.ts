@@ -92,19 +92,21 @@ hostTest('mkfs.ext4', 'mkfs.xfs')(
       {
         root: host.root,
         sizeBytes: rootDf.size,
-        freeBytes: rootDf.avail,
+        // The host filesystem is shared with everything else running: its free space moves between two reads.
+        freeBytes: expect.any(Number),
         nominalBytes: 3 * GiB,
         allocatedBytes: allocated,
         overcommit: (3 * GiB) / rootDf.size,
         storageCount: 3,
       },
     ]);
+    expect(Math.abs(roots[0].freeBytes - rootDf.avail)).toBeLessThan(256 * MiB);
     expect(listEntries({ root: host.root }).map((e) => e.usage)).toEqual(entries.map((e) => e.usage));
 
     // AND the text has a USED column and ends with the root's line
     const text = listText(entries, [host.root], roots).split('\n');
     expect(text[0]).toMatch(/\bALLOCATED\s+USED\s+STATE\b/);
-    expect(text.find((l) => l.startsWith('data '))).toMatch(/ 6\d\.\d MiB of 9\d\d\.\d MiB \((6|7)%\) +mounted /);
+    expect(text.find((l) => l.startsWith('data '))).toMatch(/ 6\d\.\d MiB of 9\d\d\.\d MiB \((7|8)%\) +mounted /);
     expect(text.find((l) => l.startsWith('files '))).toMatch(/ - +- +available /);
     expect(text[text.length - 1]).toMatch(
       new RegExp(

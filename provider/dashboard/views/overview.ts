@@ -1,6 +1,7 @@
 /** The overview page: capacity per host and root, what needs attention, and the storage table (sortable, filterable). */
 import { html } from 'hono/html';
 import type { FilesystemUsage, HostData, OverviewData, StorageRow } from '../api.js';
+import { usedPercent } from '../../host/fs-usage.js';
 import { badge, bytes, duration, page, storageHref, time, type Html } from './layout.js';
 
 const GIB = 1024 ** 3;
@@ -85,7 +86,7 @@ function storageRow(s: StorageRow): Html {
   return html`<tr data-name="${s.name}" data-kind="${s.kind}" data-project="${s.project}" data-host="${s.host}" data-root="${s.root}" data-state="${s.state}">
 <td data-value="${s.name}"><a class="storage-link" href="${storageHref(s)}">${s.name}</a></td>
 <td>${s.kind}</td><td>${s.project || '-'}</td><td>${s.host}</td>
-<td class="num" data-value="${size ?? -1}">${size === undefined ? '-' : bytes(size)}${s.filesystem ? html` <span class="meta">${s.filesystem}</span>` : ''}</td>
+<td class="num" data-value="${size ?? -1}">${s.sizeGb === undefined ? '-' : `${s.sizeGb} GB`}${s.filesystem ? html` <span class="meta">${s.filesystem}</span>` : ''}</td>
 <td data-value="${usage ? usage.usedBytes : -1}">${usage ? usageBar(usage) : '-'}</td>
 <td data-value="${s.state}">${badge(s.state)}</td>
 <td>${mounts.join(', ') || '-'}</td>
@@ -96,6 +97,8 @@ function storageRow(s: StorageRow): Html {
 
 /** How full the filesystem is: a meter (its text for those who cannot see it) and the figures. */
 function usageBar(u: FilesystemUsage): Html {
-  const percent = u.sizeBytes > 0 ? Math.round((u.usedBytes / u.sizeBytes) * 100) : 0;
-  return html`<meter class="usage" min="0" max="${u.sizeBytes}" value="${u.usedBytes}" low="${Math.round(u.sizeBytes * 0.8)}" high="${Math.round(u.sizeBytes * 0.9)}" optimum="0">${percent}%</meter> <span class="meta">${bytes(u.usedBytes)} of ${bytes(u.sizeBytes)} (${percent}%)</span>`;
+  // As df's Use%: of what users can fill (a reserve they cannot write to is not room).
+  const percent = usedPercent(u);
+  const room = u.usedBytes + u.freeBytes;
+  return html`<meter class="usage" min="0" max="${room}" value="${u.usedBytes}" low="${Math.round(room * 0.8)}" high="${Math.round(room * 0.9)}" optimum="0">${percent}%</meter> <span class="meta">${bytes(u.usedBytes)} of ${bytes(u.sizeBytes)} (${percent}%)</span>`;
 }
