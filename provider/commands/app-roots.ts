@@ -60,6 +60,12 @@ export function synthOutputHosts(out: string): HostRoots[] {
   return groups.filter((g) => g.roots.length > 0);
 }
 
+/** The synth output of the cdktf app in `cwd` (cdktf.json's `output`), or undefined when `cwd` is not one. */
+export function appSynthOutput(cwd: string): string | undefined {
+  const config = path.join(cwd, 'cdktf.json');
+  return fs.existsSync(config) ? path.resolve(cwd, synthOutputOf(config)) : undefined;
+}
+
 /** cdktf.json's `output` (where `cdktf synth` writes), `cdktf.out` by default. */
 function synthOutputOf(config: string): string {
   let parsed: unknown;

@@ -79,14 +79,20 @@ export async function readToken(tokenFile: string | undefined): Promise<string |
 }
 
 /** The hosts and roots to show: --root (one local root), --app's synth output, the app in this directory, else the default root. */
-export async function dashboardSource(flags: DashboardFlags): Promise<HostRoots[]> {
+/** What the dashboard shows: the hosts and roots, and the synth output whose plan /plan shows (--app, or the app it runs in). */
+export async function dashboardSource(flags: DashboardFlags): Promise<{ hosts: HostRoots[]; app?: string }> {
   if (flags.root !== undefined && flags.app !== undefined)
     throw new UsageError('--root and --app each choose what to show: give one of them');
-  const { appHosts, synthOutputHosts } = await import('./app-roots.js');
-  if (flags.app !== undefined) return synthOutputHosts(path.resolve(flags.app));
+  const { appHosts, appSynthOutput, synthOutputHosts } = await import('./app-roots.js');
+  if (flags.app !== undefined) {
+    const app = path.resolve(flags.app);
+    return { hosts: synthOutputHosts(app), app };
+  }
   const inApp =
     flags.root === undefined && process.env.HOSTSTORE_ROOT === undefined ? appHosts(process.cwd()) : undefined;
-  return inApp ?? [{ name: 'local', roots: [checkedRoot(flags.root)] }];
+  // Inside a cdktf app its synth output gives the roots, and so the pending plan as well.
+  if (inApp) return { hosts: inApp, app: appSynthOutput(process.cwd()) };
+  return { hosts: [{ name: 'local', roots: [checkedRoot(flags.root)] }] };
 }
 
 export async function dashboard(flags: DashboardFlags): Promise<number> {
@@ -96,7 +102,7 @@ export async function dashboard(flags: DashboardFlags): Promise<number> {
     throw new UsageError(
       `--listen ${flags.listen} is not a loopback address, so the dashboard needs a token: --token-file FILE (owned by root, mode 0600) or HOSTSTORE_DASHBOARD_TOKEN; nothing is listening`,
     );
-  const source = await dashboardSource(flags);
+  const { hosts: source, app } = await dashboardSource(flags);
   // A bad HOSTSTORE_NOW is refused here, in its own words, before anything listens.
   const now = environmentClock();
   const { assertPoolMounted } = await import('../host/pool-guard.js');
@@ -108,7 +114,7 @@ export async function dashboard(flags: DashboardFlags): Promise<number> {
     running = await listenDashboard(
       {
         source,
-        app: flags.app === undefined ? undefined : path.resolve(flags.app),
+        app,
         hostNames: listen.loopback ? listen.hostNames : [],
         token,
         parallelism: parallelismOf(flags.parallelism),

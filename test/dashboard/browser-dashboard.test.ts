@@ -41,7 +41,14 @@ function run(args: string[], at: string, spec?: unknown): void {
 
 /** Real bytes (not fallocate, which takes no space in the image): the screenshot's USED and ALLOCATED agree. */
 function fill(dir: string, mib: number): void {
-  execFileSync('dd', ['if=/dev/zero', `of=${path.join(dir, 'filler')}`, 'bs=4M', `count=${mib / 4}`, 'conv=fsync', 'status=none']);
+  execFileSync('dd', [
+    'if=/dev/zero',
+    `of=${path.join(dir, 'filler')}`,
+    'bs=4M',
+    `count=${mib / 4}`,
+    'conv=fsync',
+    'status=none',
+  ]);
 }
 
 /** shop/data (disk, ext4, mounted by db), shop/uploads (volume), web/cache (disk, xfs, mounted by web), web/assets (directory). */

@@ -135,47 +135,53 @@ async function startIn(cwd: string, args: string[]) {
   });
 }
 
-hostTest()("inside a cdktf app it shows the app's roots; with --app DIR, the pending plan too", async () => {
-  // GIVEN an app directory (cdktf.json) whose synth output declares a root with a directory volume, applied
-  const app = fs.mkdtempSync(path.join(os.tmpdir(), 'dash-app-'));
-  try {
-    const model = (extra: boolean) => ({
-      stack: 'site',
-      root: host.root,
-      storage: [
-        { id: 'web', type: 'Volume' as const, props: { type: 'directory' } },
-        ...(extra ? [{ id: 'more', type: 'Volume' as const, props: { type: 'directory' } }] : []),
-      ],
-    });
-    const out = synthModel(model(false));
-    fs.renameSync(out, path.join(app, 'cdktf.out'));
-    fs.writeFileSync(path.join(app, 'cdktf.json'), JSON.stringify({ app: 'true', output: 'cdktf.out' }));
-    expect(hoststore(['apply', '--app', path.join(app, 'cdktf.out'), '--auto-approve']).status).toBe(0);
-    // WHEN the dashboard starts there without --root
-    const inApp = await startIn(app, []);
-    const rows = (await (await fetch(new URL('/api/storage', inApp))).json()) as Array<{ name: string; root: string }>;
-    expect(rows.map((r) => [r.name, r.root])).toEqual([['web', host.root]]);
-    // No --app: the plan page says how to see one, and the API has none.
-    expect(await (await fetch(new URL('/plan', inApp))).text()).toContain(
-      'start the dashboard with <code>hoststore dashboard --app',
-    );
-    expect((await fetch(new URL('/api/plan', inApp))).status).toBe(404);
-    // WHEN it is given the next synth output with --app
-    const next = synthModel(model(true));
+hostTest()(
+  "inside a cdktf app it shows the app's roots and its pending plan; with --app DIR, that synth output's",
+  async () => {
+    // GIVEN an app directory (cdktf.json) whose synth output declares a root with a directory volume, applied
+    const app = fs.mkdtempSync(path.join(os.tmpdir(), 'dash-app-'));
     try {
-      const withApp = await startIn(os.tmpdir(), ['--app', next]);
-      const plan = (await (await fetch(new URL('/api/plan', withApp))).json()) as { summary: { create: number } };
-      expect(plan.summary.create).toBe(1);
-      expect(await (await fetch(new URL('/plan', withApp))).text()).toMatch(
-        /<tr data-safety="safe" data-action="create"[^>]*>[\s\S]*directory more/,
-      );
+      const model = (extra: boolean) => ({
+        stack: 'site',
+        root: host.root,
+        storage: [
+          { id: 'web', type: 'Volume' as const, props: { type: 'directory' } },
+          ...(extra ? [{ id: 'more', type: 'Volume' as const, props: { type: 'directory' } }] : []),
+        ],
+      });
+      const out = synthModel(model(false));
+      fs.renameSync(out, path.join(app, 'cdktf.out'));
+      fs.writeFileSync(path.join(app, 'cdktf.json'), JSON.stringify({ app: 'true', output: 'cdktf.out' }));
+      expect(hoststore(['apply', '--app', path.join(app, 'cdktf.out'), '--auto-approve']).status).toBe(0);
+      // WHEN the dashboard starts there without --root
+      const inApp = await startIn(app, []);
+      const rows = (await (await fetch(new URL('/api/storage', inApp))).json()) as Array<{
+        name: string;
+        root: string;
+      }>;
+      expect(rows.map((r) => [r.name, r.root])).toEqual([['web', host.root]]);
+      // AND the app's own synth output gives the plan without --app (a user found /plan asking for --app there)
+      const applied = await fetch(new URL('/api/plan', inApp));
+      expect(applied.status).toBe(200);
+      expect(((await applied.json()) as { summary: { create: number } }).summary.create).toBe(0);
+      expect(await (await fetch(new URL('/plan', inApp))).text()).not.toContain('start the dashboard with');
+      // WHEN it is given the next synth output with --app
+      const next = synthModel(model(true));
+      try {
+        const withApp = await startIn(os.tmpdir(), ['--app', next]);
+        const plan = (await (await fetch(new URL('/api/plan', withApp))).json()) as { summary: { create: number } };
+        expect(plan.summary.create).toBe(1);
+        expect(await (await fetch(new URL('/plan', withApp))).text()).toMatch(
+          /<tr data-safety="safe" data-action="create"[^>]*>[\s\S]*directory more/,
+        );
+      } finally {
+        fs.rmSync(next, { recursive: true, force: true });
+      }
     } finally {
-      fs.rmSync(next, { recursive: true, force: true });
+      fs.rmSync(app, { recursive: true, force: true });
     }
-  } finally {
-    fs.rmSync(app, { recursive: true, force: true });
-  }
-});
+  },
+);
 
 const offLoopback = nonLoopbackAddress();
 const tokenTest = offLoopback && requireRoot() ? test : test.skip;
