@@ -67,22 +67,74 @@ function shapeProblem(data: HostData): string | undefined {
   if (
     !data.roots.every(
       (r) =>
+        typeof r === 'object' &&
+        r !== null &&
         strings(r, 'root') &&
         numbers(r, 'sizeBytes', 'freeBytes', 'nominalBytes', 'allocatedBytes', 'overcommit', 'storageCount'),
     )
   )
     return 'a root space of the wrong shape';
+  // Fields that may be left out must still have their type when given: the pages, attention and /metrics compute with them.
+  const object = (v: unknown): v is object => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const optional = (o: object, type: 'string' | 'number' | 'boolean', ...keys: string[]) =>
+    keys.every((k) => {
+      const v = (o as Record<string, unknown>)[k];
+      return v === undefined || (typeof v === type && (type !== 'number' || Number.isFinite(v)));
+    });
   if (
     !data.storage.every(
-      (s) => strings(s, 'name', 'kind', 'project', 'root', 'state', 'path') && Array.isArray(s.mounts),
+      (s) =>
+        object(s) &&
+        strings(s, 'name', 'kind', 'project', 'root', 'state', 'path') &&
+        optional(s, 'number', 'sizeGb', 'allocatedBytes') &&
+        optional(s, 'string', 'stack', 'filesystem', 'removalPolicy', 'createdAt', 'lastSnapshotAt') &&
+        (s.usage === undefined ||
+          (object(s.usage) && numbers(s.usage, 'sizeBytes', 'usedBytes', 'freeBytes') && strings(s.usage, 'source'))) &&
+        (s.lease === undefined || object(s.lease)) &&
+        (s.backup === undefined ||
+          (object(s.backup) &&
+            strings(s.backup, 'repository', 'state') &&
+            optional(s.backup, 'number', 'lagSeconds') &&
+            optional(s.backup, 'string', 'lastPushedAt', 'error'))) &&
+        Array.isArray(s.mounts) &&
+        s.mounts.every(
+          (m) =>
+            object(m) &&
+            strings(m, 'project', 'service', 'mountPath', 'hostPath') &&
+            numbers(m, 'replica') &&
+            optional(m, 'boolean', 'readOnly', 'mounted'),
+        ),
     )
   )
     return 'a storage row of the wrong shape';
-  if (!data.leases.every((l) => strings(l, 'disk', 'project', 'service', 'root', 'since', 'hostPath')))
+  if (
+    !data.leases.every(
+      (l) =>
+        object(l) &&
+        strings(l, 'disk', 'project', 'service', 'root', 'since', 'hostPath') &&
+        optional(l, 'number', 'replica') &&
+        optional(l, 'boolean', 'stale'),
+    )
+  )
     return 'a lease of the wrong shape';
-  if (!data.snapshots.every((x) => strings(x, 'id', 'kind', 'project', 'storage', 'root', 'createdAt', 'state')))
+  if (
+    !data.snapshots.every(
+      (x) =>
+        object(x) &&
+        strings(x, 'id', 'kind', 'project', 'storage', 'root', 'createdAt', 'state') &&
+        optional(x, 'number', 'allocatedBytes'),
+    )
+  )
     return 'a snapshot of the wrong shape';
-  if (!data.backups.every((b) => strings(b, 'kind', 'project', 'storage', 'repository', 'root', 'state')))
+  if (
+    !data.backups.every(
+      (b) =>
+        object(b) &&
+        strings(b, 'kind', 'project', 'storage', 'repository', 'root', 'state') &&
+        optional(b, 'number', 'lagSeconds') &&
+        optional(b, 'string', 'error', 'lastAttemptAt', 'lastPushedAt', 'lastSnapshotAt', 'lastBackupId'),
+    )
+  )
     return 'a backup row of the wrong shape';
   return undefined;
 }

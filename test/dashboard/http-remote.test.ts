@@ -3,7 +3,7 @@
  * host answers ONE `dashboard` read with its storage (shown under its name), a host that is down is shown
  * with its error, escaped, and the others still are.
  */
-import { requireRoot } from '../helpers/host-fixture.js';
+import { makeHostFixture, requireRoot } from '../helpers/host-fixture.js';
 import { hoststore } from '../helpers/cli.js';
 import { startSshHost, type SshHost } from '../helpers/sshd.js';
 import { synthModel } from '../helpers/synth-model.js';
@@ -108,3 +108,53 @@ remoteTest('a host that answers data of the wrong shape is shown with an error; 
   expect(page.status).toBe(200);
   expect(await page.text()).toContain('answered with a storage row of the wrong shape');
 });
+
+remoteTest(
+  'a host whose rows pass the outer check but hold a null mount or counts that are not numbers is shown with an error; the overview and /metrics of the other hosts still answer',
+  async () => {
+    // GIVEN a host whose answer has the listed fields right but a mount that is null and usage counts that are text
+    sshHost = await startSshHost();
+    const row = { name: 'odd', kind: 'volume', project: 'app', root: '/r', state: 'available', path: '/p' };
+    const answer = {
+      roots: [],
+      storage: [
+        { ...row, mounts: [null] },
+        { ...row, name: 'odd2', mounts: [], allocatedBytes: 'lots', usage: { sizeBytes: 'x', usedBytes: 'y' } },
+      ],
+      leases: [],
+      snapshots: [],
+      backups: [],
+    };
+    fs.writeFileSync(
+      `${sshHost.binDir}/hoststore`,
+      `#!/bin/sh\ncat >/dev/null\necho 'hoststore remote: request accepted' >&2\necho '${JSON.stringify(answer)}'\n`,
+      { mode: 0o755 },
+    );
+    const local = makeHostFixture('hoststore-dash-remote-');
+    try {
+      server = await listenDashboard(
+        {
+          source: [
+            { name: 'odd', connection: sshHost.connection, roots: [sshHost.root] },
+            { name: 'local', roots: [local.root] },
+          ],
+          hostNames: ['127.0.0.1'],
+        },
+        '127.0.0.1',
+        0,
+      );
+      // THEN that host is one that could not be read, and every view still answers
+      for (const route of ['/', '/api/overview', '/metrics'])
+        expect([route, (await fetch(new URL(route, server.url))).status]).toEqual([route, 200]);
+      const overview = (await (await fetch(new URL('/api/overview', server.url))).json()) as Record<string, any>;
+      expect(overview.hosts[0]).toEqual({
+        host: 'odd',
+        error: expect.stringContaining('a storage row of the wrong shape'),
+        roots: [],
+      });
+      expect(await (await fetch(new URL('/metrics', server.url))).text()).toContain('hoststore_host_up{host="odd"} 0');
+    } finally {
+      local.cleanup();
+    }
+  },
+);
