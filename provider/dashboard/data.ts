@@ -254,7 +254,22 @@ async function remoteHistory(host: HostRoots, filter: HistoryFilter): Promise<Hi
     ...(filter.since === undefined ? {} : { since: filter.since.toISOString() }),
   });
   if (run.stdout === '') throw new Error(failureLine(host.connection!, run));
-  const events = JSON.parse(run.stdout) as HistoryEvent[];
+  const events = JSON.parse(run.stdout) as unknown;
   if (!Array.isArray(events)) throw new Error(`host ${host.name} answered its history with something else`);
-  return events.filter((e) => !filter.kind || e.kind === filter.kind).map((e) => ({ ...e, host: host.name }));
+  // Held to the rules a journal line is read by and to what was asked: another version's (or a hostile) answer
+  // cannot break the page, add fields, or put events of other storage or roots into this history.
+  const [{ validEvent }, { matcher }] = await Promise.all([
+    import('../journal/valid-event.js'),
+    import('../journal/read-journal.js'),
+  ]);
+  const matches = matcher(filter);
+  const roots = new Set(host.roots);
+  const kept: HistoryEvent[] = [];
+  for (const e of events) {
+    const event = validEvent(e);
+    const root = (e as { root?: unknown } | null)?.root;
+    if (event && typeof root === 'string' && roots.has(root) && matches(event))
+      kept.push({ ...event, host: host.name, root });
+  }
+  return kept;
 }

@@ -91,7 +91,8 @@ function parseLine(line: string): JournalEvent | undefined {
   }
 }
 
-function matcher(filter: JournalFilter): (event: JournalEvent) => boolean {
+/** Whether an event is one `filter` asks for (also used on a remote host's answer, which is not trusted to have filtered). */
+export function matcher(filter: JournalFilter): (event: JournalEvent) => boolean {
   const since = filter.since?.toISOString();
   return (e) =>
     (filter.storage === undefined || e.storage === filter.storage) &&

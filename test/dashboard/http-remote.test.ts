@@ -158,3 +158,40 @@ remoteTest(
     }
   },
 );
+
+remoteTest(
+  "a host's history answer is held to the event's rules and to what was asked: events that break them are left out, and /api/history of the other hosts still answers",
+  async () => {
+    // GIVEN a host whose `history` read answers events with a time that is a number, a message that is an
+    // object, and an event about a storage that was not asked for
+    sshHost = await startSshHost();
+    const event = { v: 1, event: 'created', kind: 'volume', project: 'app', actor: 'cli', root: sshHost.root };
+    const history = [
+      { ...event, time: 5, storage: 'shop-pg', message: 'forged' },
+      { ...event, time: 6, storage: 'shop-pg', message: { html: '<b>' } },
+      { ...event, time: '2026-01-01T00:00:00.000Z', storage: 'someone-else', message: 'not asked for' },
+      { ...event, time: '2026-01-01T00:00:00.000Z', storage: 'shop-pg', message: 'another root', root: '/etc' },
+      { ...event, time: '2026-01-02T00:00:00.000Z', storage: 'shop-pg', message: 'a real one' },
+    ];
+    fs.writeFileSync(
+      `${sshHost.binDir}/hoststore`,
+      `#!/bin/sh\nreq=$(cat)\necho 'hoststore remote: request accepted' >&2\ncase "$req" in *'"history"'*) echo '${JSON.stringify(history)}';; *) echo '{"roots":[],"storage":[],"leases":[],"snapshots":[],"backups":[]}';; esac\n`,
+      { mode: 0o755 },
+    );
+    server = await listenDashboard(
+      {
+        source: [{ name: 'odd', connection: sshHost.connection, roots: [sshHost.root] }],
+        hostNames: ['127.0.0.1'],
+      },
+      '127.0.0.1',
+      0,
+    );
+    // WHEN its history of shop-pg is asked for
+    const answer = await fetch(new URL('/api/history?storage=shop-pg', server.url));
+    // THEN only the event that keeps the rules and is about shop-pg is there
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual([
+      expect.objectContaining({ storage: 'shop-pg', message: 'a real one', host: 'odd', root: sshHost.root }),
+    ]);
+  },
+);
