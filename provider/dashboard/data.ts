@@ -16,20 +16,57 @@ export function failedHost(host: string, error: string): HostData {
   return { host, error, roots: [], storage: [], leases: [], snapshots: [], backups: [] };
 }
 
+/**
+ * How long a remote host has to answer one dashboard read: a host whose hoststore hangs (a stuck mount there)
+ * is shown as not answering, and every page still answers with the other hosts.
+ */
+export const REMOTE_READ_TIMEOUT_MS = 30_000;
+
 /** Every host of `source`, read a few at a time; a host that fails is shown with its error, the others still. */
-export async function readHosts(source: readonly HostRoots[], parallelism = 4): Promise<HostData[]> {
+export async function readHosts(
+  source: readonly HostRoots[],
+  parallelism = 4,
+  timeoutMs = REMOTE_READ_TIMEOUT_MS,
+): Promise<HostData[]> {
   const { runBounded, oneLine } = await import('../remote/fleet.js');
   const settled = await runBounded(source, parallelism, (host) =>
-    host.connection ? readRemoteHost(host) : Promise.resolve(readLocalHost(host.name, host.roots)),
+    host.connection ? readRemoteHost(host, timeoutMs) : Promise.resolve(readLocalHost(host.name, host.roots)),
   );
   return settled.map((s, i) => (s.status === 'fulfilled' ? s.value : failedHost(source[i].name, oneLine(s.reason))));
 }
 
-/** A storage host's answer to a `dashboard` read, labelled with the name this machine gives it. */
-async function readRemoteHost(host: HostRoots): Promise<HostData> {
+/**
+ * A `read` request to a storage host, given up after `timeoutMs`: its ssh is stopped, and the answer does not
+ * wait for ssh to close (the shared connection ssh keeps for 60 s may hold its output open).
+ */
+async function readRemote(host: HostRoots, fields: object, timeoutMs: number) {
   const { request, failureLine } = await import('../remote/host-request.js');
-  const run = await request(host.connection!, 'read', { op: 'dashboard', roots: host.roots, json: true });
-  if (run.stdout === '') throw new Error(failureLine(host.connection!, run));
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(
+        new Error(
+          `host ${host.name} did not answer within ${timeoutMs / 1000} s (its hoststore may be stuck there); the request was stopped`,
+        ),
+      );
+    }, timeoutMs);
+  });
+  const asked = request(host.connection!, 'read', fields, { signal: controller.signal });
+  asked.catch(() => undefined); // once late has won, its own failure (stopped) is no one's to hear
+  try {
+    const run = await Promise.race([asked, late]);
+    if (run.stdout === '') throw new Error(failureLine(host.connection!, run));
+    return run;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A storage host's answer to a `dashboard` read, labelled with the name this machine gives it. */
+async function readRemoteHost(host: HostRoots, timeoutMs: number): Promise<HostData> {
+  const run = await readRemote(host, { op: 'dashboard', roots: host.roots, json: true }, timeoutMs);
   let data: HostData;
   try {
     data = JSON.parse(run.stdout) as HostData;
@@ -193,6 +230,7 @@ export async function storageDetail(
   source: readonly HostRoots[],
   hosts: readonly HostData[],
   key: StorageKey,
+  timeoutMs = REMOTE_READ_TIMEOUT_MS,
 ): Promise<StorageDetail | undefined> {
   const storage = findStorage(hosts, key);
   if (!storage) return undefined;
@@ -208,6 +246,7 @@ export async function storageDetail(
     history: await history(
       source.filter((h) => h.name === storage.host).map((h) => ({ ...h, roots: [storage.root] })),
       { kind: storage.kind, project: storage.project, storage: storage.name },
+      timeoutMs,
     ),
   };
 }
@@ -223,12 +262,16 @@ export interface HistoryFilter {
  * GET /api/history: the journal events of the roots in `source`, as `history --json` gives them (with host and
  * root), oldest first; a remote host's through its `history` read. A host that cannot be read adds nothing.
  */
-export async function history(source: readonly HostRoots[], filter: HistoryFilter): Promise<HistoryEvent[]> {
+export async function history(
+  source: readonly HostRoots[],
+  filter: HistoryFilter,
+  timeoutMs = REMOTE_READ_TIMEOUT_MS,
+): Promise<HistoryEvent[]> {
   const { runBounded } = await import('../remote/fleet.js');
   // A disk's history is its name's, whatever project it was in at the time.
   const project = filter.kind === 'disk' ? undefined : filter.project;
   const settled = await runBounded(source, 4, async (host): Promise<HistoryEvent[]> => {
-    if (host.connection) return remoteHistory(host, { ...filter, project });
+    if (host.connection) return remoteHistory(host, { ...filter, project }, timeoutMs);
     const { readJournal } = await import('../journal/read-journal.js');
     return host.roots.flatMap((root) =>
       readJournal(root, { ...filter, project }).events.map((e) => ({ ...e, host: host.name, root })),
@@ -243,17 +286,19 @@ export async function history(source: readonly HostRoots[], filter: HistoryFilte
 }
 
 /** A storage host's journal through its `history` read (name, project and since there; kind here). */
-async function remoteHistory(host: HostRoots, filter: HistoryFilter): Promise<HistoryEvent[]> {
-  const { request, failureLine } = await import('../remote/host-request.js');
-  const run = await request(host.connection!, 'read', {
-    op: 'history',
-    roots: host.roots,
-    json: true,
-    ...(filter.storage === undefined ? {} : { name: filter.storage }),
-    ...(filter.project === undefined ? {} : { project: filter.project }),
-    ...(filter.since === undefined ? {} : { since: filter.since.toISOString() }),
-  });
-  if (run.stdout === '') throw new Error(failureLine(host.connection!, run));
+async function remoteHistory(host: HostRoots, filter: HistoryFilter, timeoutMs: number): Promise<HistoryEvent[]> {
+  const run = await readRemote(
+    host,
+    {
+      op: 'history',
+      roots: host.roots,
+      json: true,
+      ...(filter.storage === undefined ? {} : { name: filter.storage }),
+      ...(filter.project === undefined ? {} : { project: filter.project }),
+      ...(filter.since === undefined ? {} : { since: filter.since.toISOString() }),
+    },
+    timeoutMs,
+  );
   const events = JSON.parse(run.stdout) as unknown;
   if (!Array.isArray(events)) throw new Error(`host ${host.name} answered its history with something else`);
   // Held to the rules a journal line is read by and to what was asked: another version's (or a hostile) answer

@@ -195,3 +195,44 @@ remoteTest(
     ]);
   },
 );
+
+remoteTest(
+  'a host that accepts the request but never answers (its hoststore stuck) is shown as not answering in time; the other hosts still are',
+  async () => {
+    // GIVEN a host whose hoststore hangs after accepting the request, beside a local root
+    sshHost = await startSshHost();
+    fs.writeFileSync(
+      `${sshHost.binDir}/hoststore`,
+      `#!/bin/sh\ncat >/dev/null\necho 'hoststore remote: request accepted' >&2\nexec sleep 60\n`,
+      { mode: 0o755 },
+    );
+    const local = makeHostFixture('hoststore-dash-stuck-');
+    try {
+      server = await listenDashboard(
+        {
+          source: [
+            { name: 'stuck', connection: sshHost.connection, roots: [sshHost.root] },
+            { name: 'local', roots: [local.root] },
+          ],
+          hostNames: ['127.0.0.1'],
+          remoteTimeoutMs: 2000,
+        },
+        '127.0.0.1',
+        0,
+      );
+      // WHEN the overview, the storage and the history are asked for
+      const started = Date.now();
+      const get = (route: string) => fetch(new URL(route, server!.url), { signal: AbortSignal.timeout(15_000) });
+      const overview = (await (await get('/api/overview')).json()) as Record<string, any>;
+      expect((await get('/api/history')).status).toBe(200);
+      // THEN each answers within the host's time, with that host named as not answering
+      expect(Date.now() - started).toBeLessThan(12_000);
+      expect(overview.hosts).toEqual([
+        { host: 'stuck', error: expect.stringContaining('did not answer within 2 s'), roots: [] },
+        { host: 'local', roots: [expect.objectContaining({ root: local.root })] },
+      ]);
+    } finally {
+      local.cleanup();
+    }
+  },
+);
