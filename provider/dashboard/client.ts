@@ -59,7 +59,14 @@ export function dashboardClient(): void {
   };
   if (filter) {
     const fromHash = (): void => {
-      const hash = decodeURIComponent(location.hash.replace(/^#/, ''));
+      const raw = location.hash.replace(/^#/, '');
+      // A typed or pasted address need not be valid percent-encoding (`#filter=100%`): then it is taken as written.
+      let hash = raw;
+      try {
+        hash = decodeURIComponent(raw);
+      } catch {
+        /* kept as written */
+      }
       const query = hash.startsWith('filter=') ? hash.slice('filter='.length) : '';
       if (filter.value !== query) filter.value = query;
       applyFilter();

@@ -16,20 +16,57 @@ export function failedHost(host: string, error: string): HostData {
   return { host, error, roots: [], storage: [], leases: [], snapshots: [], backups: [] };
 }
 
+/**
+ * How long a remote host has to answer one dashboard read: a host whose hoststore hangs (a stuck mount there)
+ * is shown as not answering, and every page still answers with the other hosts.
+ */
+export const REMOTE_READ_TIMEOUT_MS = 30_000;
+
 /** Every host of `source`, read a few at a time; a host that fails is shown with its error, the others still. */
-export async function readHosts(source: readonly HostRoots[], parallelism = 4): Promise<HostData[]> {
+export async function readHosts(
+  source: readonly HostRoots[],
+  parallelism = 4,
+  timeoutMs = REMOTE_READ_TIMEOUT_MS,
+): Promise<HostData[]> {
   const { runBounded, oneLine } = await import('../remote/fleet.js');
   const settled = await runBounded(source, parallelism, (host) =>
-    host.connection ? readRemoteHost(host) : Promise.resolve(readLocalHost(host.name, host.roots)),
+    host.connection ? readRemoteHost(host, timeoutMs) : Promise.resolve(readLocalHost(host.name, host.roots)),
   );
   return settled.map((s, i) => (s.status === 'fulfilled' ? s.value : failedHost(source[i].name, oneLine(s.reason))));
 }
 
-/** A storage host's answer to a `dashboard` read, labelled with the name this machine gives it. */
-async function readRemoteHost(host: HostRoots): Promise<HostData> {
+/**
+ * A `read` request to a storage host, given up after `timeoutMs`: its ssh is stopped, and the answer does not
+ * wait for ssh to close (the shared connection ssh keeps for 60 s may hold its output open).
+ */
+async function readRemote(host: HostRoots, fields: object, timeoutMs: number) {
   const { request, failureLine } = await import('../remote/host-request.js');
-  const run = await request(host.connection!, 'read', { op: 'dashboard', roots: host.roots, json: true });
-  if (run.stdout === '') throw new Error(failureLine(host.connection!, run));
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(
+        new Error(
+          `host ${host.name} did not answer within ${timeoutMs / 1000} s (its hoststore may be stuck there); the request was stopped`,
+        ),
+      );
+    }, timeoutMs);
+  });
+  const asked = request(host.connection!, 'read', fields, { signal: controller.signal });
+  asked.catch(() => undefined); // once late has won, its own failure (stopped) is no one's to hear
+  try {
+    const run = await Promise.race([asked, late]);
+    if (run.stdout === '') throw new Error(failureLine(host.connection!, run));
+    return run;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A storage host's answer to a `dashboard` read, labelled with the name this machine gives it. */
+async function readRemoteHost(host: HostRoots, timeoutMs: number): Promise<HostData> {
+  const run = await readRemote(host, { op: 'dashboard', roots: host.roots, json: true }, timeoutMs);
   let data: HostData;
   try {
     data = JSON.parse(run.stdout) as HostData;
@@ -67,22 +104,74 @@ function shapeProblem(data: HostData): string | undefined {
   if (
     !data.roots.every(
       (r) =>
+        typeof r === 'object' &&
+        r !== null &&
         strings(r, 'root') &&
         numbers(r, 'sizeBytes', 'freeBytes', 'nominalBytes', 'allocatedBytes', 'overcommit', 'storageCount'),
     )
   )
     return 'a root space of the wrong shape';
+  // Fields that may be left out must still have their type when given: the pages, attention and /metrics compute with them.
+  const object = (v: unknown): v is object => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const optional = (o: object, type: 'string' | 'number' | 'boolean', ...keys: string[]) =>
+    keys.every((k) => {
+      const v = (o as Record<string, unknown>)[k];
+      return v === undefined || (typeof v === type && (type !== 'number' || Number.isFinite(v)));
+    });
   if (
     !data.storage.every(
-      (s) => strings(s, 'name', 'kind', 'project', 'root', 'state', 'path') && Array.isArray(s.mounts),
+      (s) =>
+        object(s) &&
+        strings(s, 'name', 'kind', 'project', 'root', 'state', 'path') &&
+        optional(s, 'number', 'sizeGb', 'allocatedBytes') &&
+        optional(s, 'string', 'stack', 'filesystem', 'removalPolicy', 'createdAt', 'lastSnapshotAt') &&
+        (s.usage === undefined ||
+          (object(s.usage) && numbers(s.usage, 'sizeBytes', 'usedBytes', 'freeBytes') && strings(s.usage, 'source'))) &&
+        (s.lease === undefined || object(s.lease)) &&
+        (s.backup === undefined ||
+          (object(s.backup) &&
+            strings(s.backup, 'repository', 'state') &&
+            optional(s.backup, 'number', 'lagSeconds') &&
+            optional(s.backup, 'string', 'lastPushedAt', 'error'))) &&
+        Array.isArray(s.mounts) &&
+        s.mounts.every(
+          (m) =>
+            object(m) &&
+            strings(m, 'project', 'service', 'mountPath', 'hostPath') &&
+            numbers(m, 'replica') &&
+            optional(m, 'boolean', 'readOnly', 'mounted'),
+        ),
     )
   )
     return 'a storage row of the wrong shape';
-  if (!data.leases.every((l) => strings(l, 'disk', 'project', 'service', 'root', 'since', 'hostPath')))
+  if (
+    !data.leases.every(
+      (l) =>
+        object(l) &&
+        strings(l, 'disk', 'project', 'service', 'root', 'since', 'hostPath') &&
+        optional(l, 'number', 'replica') &&
+        optional(l, 'boolean', 'stale'),
+    )
+  )
     return 'a lease of the wrong shape';
-  if (!data.snapshots.every((x) => strings(x, 'id', 'kind', 'project', 'storage', 'root', 'createdAt', 'state')))
+  if (
+    !data.snapshots.every(
+      (x) =>
+        object(x) &&
+        strings(x, 'id', 'kind', 'project', 'storage', 'root', 'createdAt', 'state') &&
+        optional(x, 'number', 'allocatedBytes'),
+    )
+  )
     return 'a snapshot of the wrong shape';
-  if (!data.backups.every((b) => strings(b, 'kind', 'project', 'storage', 'repository', 'root', 'state')))
+  if (
+    !data.backups.every(
+      (b) =>
+        object(b) &&
+        strings(b, 'kind', 'project', 'storage', 'repository', 'root', 'state') &&
+        optional(b, 'number', 'lagSeconds') &&
+        optional(b, 'string', 'error', 'lastAttemptAt', 'lastPushedAt', 'lastSnapshotAt', 'lastBackupId'),
+    )
+  )
     return 'a backup row of the wrong shape';
   return undefined;
 }
@@ -141,6 +230,7 @@ export async function storageDetail(
   source: readonly HostRoots[],
   hosts: readonly HostData[],
   key: StorageKey,
+  timeoutMs = REMOTE_READ_TIMEOUT_MS,
 ): Promise<StorageDetail | undefined> {
   const storage = findStorage(hosts, key);
   if (!storage) return undefined;
@@ -156,6 +246,7 @@ export async function storageDetail(
     history: await history(
       source.filter((h) => h.name === storage.host).map((h) => ({ ...h, roots: [storage.root] })),
       { kind: storage.kind, project: storage.project, storage: storage.name },
+      timeoutMs,
     ),
   };
 }
@@ -171,12 +262,16 @@ export interface HistoryFilter {
  * GET /api/history: the journal events of the roots in `source`, as `history --json` gives them (with host and
  * root), oldest first; a remote host's through its `history` read. A host that cannot be read adds nothing.
  */
-export async function history(source: readonly HostRoots[], filter: HistoryFilter): Promise<HistoryEvent[]> {
+export async function history(
+  source: readonly HostRoots[],
+  filter: HistoryFilter,
+  timeoutMs = REMOTE_READ_TIMEOUT_MS,
+): Promise<HistoryEvent[]> {
   const { runBounded } = await import('../remote/fleet.js');
   // A disk's history is its name's, whatever project it was in at the time.
   const project = filter.kind === 'disk' ? undefined : filter.project;
   const settled = await runBounded(source, 4, async (host): Promise<HistoryEvent[]> => {
-    if (host.connection) return remoteHistory(host, { ...filter, project });
+    if (host.connection) return remoteHistory(host, { ...filter, project }, timeoutMs);
     const { readJournal } = await import('../journal/read-journal.js');
     return host.roots.flatMap((root) =>
       readJournal(root, { ...filter, project }).events.map((e) => ({ ...e, host: host.name, root })),
@@ -191,18 +286,35 @@ export async function history(source: readonly HostRoots[], filter: HistoryFilte
 }
 
 /** A storage host's journal through its `history` read (name, project and since there; kind here). */
-async function remoteHistory(host: HostRoots, filter: HistoryFilter): Promise<HistoryEvent[]> {
-  const { request, failureLine } = await import('../remote/host-request.js');
-  const run = await request(host.connection!, 'read', {
-    op: 'history',
-    roots: host.roots,
-    json: true,
-    ...(filter.storage === undefined ? {} : { name: filter.storage }),
-    ...(filter.project === undefined ? {} : { project: filter.project }),
-    ...(filter.since === undefined ? {} : { since: filter.since.toISOString() }),
-  });
-  if (run.stdout === '') throw new Error(failureLine(host.connection!, run));
-  const events = JSON.parse(run.stdout) as HistoryEvent[];
+async function remoteHistory(host: HostRoots, filter: HistoryFilter, timeoutMs: number): Promise<HistoryEvent[]> {
+  const run = await readRemote(
+    host,
+    {
+      op: 'history',
+      roots: host.roots,
+      json: true,
+      ...(filter.storage === undefined ? {} : { name: filter.storage }),
+      ...(filter.project === undefined ? {} : { project: filter.project }),
+      ...(filter.since === undefined ? {} : { since: filter.since.toISOString() }),
+    },
+    timeoutMs,
+  );
+  const events = JSON.parse(run.stdout) as unknown;
   if (!Array.isArray(events)) throw new Error(`host ${host.name} answered its history with something else`);
-  return events.filter((e) => !filter.kind || e.kind === filter.kind).map((e) => ({ ...e, host: host.name }));
+  // Held to the rules a journal line is read by and to what was asked: another version's (or a hostile) answer
+  // cannot break the page, add fields, or put events of other storage or roots into this history.
+  const [{ validEvent }, { matcher }] = await Promise.all([
+    import('../journal/valid-event.js'),
+    import('../journal/read-journal.js'),
+  ]);
+  const matches = matcher(filter);
+  const roots = new Set(host.roots);
+  const kept: HistoryEvent[] = [];
+  for (const e of events) {
+    const event = validEvent(e);
+    const root = (e as { root?: unknown } | null)?.root;
+    if (event && typeof root === 'string' && roots.has(root) && matches(event))
+      kept.push({ ...event, host: host.name, root });
+  }
+  return kept;
 }

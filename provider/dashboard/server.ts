@@ -43,13 +43,15 @@ export interface DashboardOptions {
   /** How long a computed plan is reused (a page and its API asked together plan once). */
   readonly planCacheMs?: number;
   readonly parallelism?: number;
+  /** How long a remote host has to answer one read (default data.ts REMOTE_READ_TIMEOUT_MS). */
+  readonly remoteTimeoutMs?: number;
 }
 
 export function dashboardApp(options: DashboardOptions): Hono {
   const app = new Hono();
   const now = options.now ?? environmentClock();
   for (const guard of securityMiddleware(options)) app.use('*', guard);
-  const read = () => readHosts(options.source, options.parallelism);
+  const read = () => readHosts(options.source, options.parallelism, options.remoteTimeoutMs);
   const plans = planCache(options);
 
   app.get('/assets/dashboard.js', (c) =>
@@ -74,7 +76,7 @@ export function dashboardApp(options: DashboardOptions): Hono {
 
   const detail = async (c: Context) => {
     const key = storageKey(c);
-    const found = key && (await storageDetail(options.source, await read(), key));
+    const found = key && (await storageDetail(options.source, await read(), key, options.remoteTimeoutMs));
     if (!found) {
       const message = `no ${c.req.param('kind')} called ${JSON.stringify(c.req.param('name'))} on host ${JSON.stringify(c.req.param('host'))}${c.req.query('root') ? ` under ${c.req.query('root')}` : ''}`;
       return c.req.path.startsWith('/api/') ? refuse(c, 404, message) : c.html(errorPage(404, message), 404);
@@ -98,7 +100,7 @@ export function dashboardApp(options: DashboardOptions): Hono {
     const source = options.source
       .filter((h) => host === undefined || h.name === host)
       .map((h) => ({ ...h, roots: h.roots.filter((r) => root === undefined || r === root) }));
-    return c.json(await history(source, filter));
+    return c.json(await history(source, filter, options.remoteTimeoutMs));
   });
 
   app.get('/plan', async (c) => c.html(planPage(options.app ? await plans() : undefined)));

@@ -54,20 +54,25 @@ export function readJournal(root: string, filter: JournalFilter = {}): JournalRe
   // Each file's bytes once, by inode: a journal.log read while live and rotated since reappears as
   // journal.<n>.log, maybe longer; only what it gained is read then.
   const seen = new Map<string, number>();
-  const readFile = (file: string) => {
-    const text = readTrusted(file, problems, seen);
-    if (text === undefined) return;
-    const lines = text.split('\n');
-    lines.pop(); // the text ends with a newline
-    for (const line of lines) {
-      if (line === '') continue;
-      if (filter.storage !== undefined && !line.includes(line.charCodeAt(0) === 123 ? quoted! : filter.storage))
-        continue;
-      const event = line.length > MAX_LINE ? undefined : parseLine(line);
-      if (!event) skipped += 1;
-      else if (matches(event)) events.push(event);
-    }
-  };
+  const readFile = (file: string) =>
+    readTrusted(
+      file,
+      problems,
+      seen,
+      (text) => {
+        const lines = text.split('\n');
+        lines.pop(); // the text ends with a newline
+        for (const line of lines) {
+          if (line === '') continue;
+          if (filter.storage !== undefined && !line.includes(line.charCodeAt(0) === 123 ? quoted! : filter.storage))
+            continue;
+          const event = line.length > MAX_LINE ? undefined : parseLine(line);
+          if (!event) skipped += 1;
+          else if (matches(event)) events.push(event);
+        }
+      },
+      () => (skipped += 1),
+    );
   // A rotation during a pass renames journal.log: pass again (reading only what is new) until none did.
   let names = journalFiles(root);
   for (let pass = 0; pass < 10; pass += 1) {
@@ -91,7 +96,8 @@ function parseLine(line: string): JournalEvent | undefined {
   }
 }
 
-function matcher(filter: JournalFilter): (event: JournalEvent) => boolean {
+/** Whether an event is one `filter` asks for (also used on a remote host's answer, which is not trusted to have filtered). */
+export function matcher(filter: JournalFilter): (event: JournalEvent) => boolean {
   const since = filter.since?.toISOString();
   return (e) =>
     (filter.storage === undefined || e.storage === filter.storage) &&
@@ -109,23 +115,33 @@ function isSorted(events: readonly JournalEvent[]): boolean {
   return true;
 }
 
+/** How much of a journal file is read at once: a file is never held whole (one string holds at most ~512 MiB). */
+const CHUNK = 8 * 1024 * 1024;
+
 /**
- * The file's complete lines not read before (`seen`: bytes read so far by inode), or undefined (with a problem
- * line when it is not a journal hoststore wrote). A last line without its newline is an append in progress:
- * left for a later pass, neither an event nor damage.
+ * Gives `onText` the file's complete lines not read before (`seen`: bytes read so far by inode), a chunk of
+ * whole lines at a time, and calls `onHuge` for each line far longer than any event (dropped as it is read);
+ * nothing, with a problem line, when it is not a journal hoststore wrote. A last line without its newline is
+ * an append in progress: left for a later pass, neither an event nor damage.
  */
-function readTrusted(file: string, problems: string[], seen: Map<string, number>): string | undefined {
+function readTrusted(
+  file: string,
+  problems: string[],
+  seen: Map<string, number>,
+  onText: (text: string) => void,
+  onHuge: () => void,
+): void {
   let fd: number;
   try {
     // O_NONBLOCK: a FIFO planted at the name is refused below, never waited on.
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined; // rotated away between the listing and the open: read under its new name
+    if (code === 'ENOENT') return; // rotated away between the listing and the open: read under its new name
     problems.push(
       `journal ${file} not read: ${code === 'ELOOP' ? 'it is a symbolic link (never followed)' : (error as Error).message}`,
     );
-    return undefined;
+    return;
   }
   try {
     const stat = fs.fstatSync(fd);
@@ -138,22 +154,42 @@ function readTrusted(file: string, problems: string[], seen: Map<string, number>
           : undefined;
     if (why) {
       problems.push(`journal ${file} not read: ${why}; hoststore writes only root-owned files no one else can change`);
-      return undefined;
+      return;
     }
     const inode = `${stat.dev}:${stat.ino}`;
     const from = seen.get(inode) ?? 0;
-    if (stat.size <= from) return undefined;
-    const buffer = Buffer.allocUnsafe(stat.size - from);
-    let got = 0;
-    while (got < buffer.length) {
-      const n = fs.readSync(fd, buffer, got, buffer.length - got, from + got);
+    if (stat.size <= from) return;
+    const chunk = Buffer.allocUnsafe(Math.min(CHUNK, stat.size - from));
+    // `carry`: the start of a line not ended yet; `huge`: a line past MAX_LINE is being passed over to its end.
+    let carry = Buffer.alloc(0);
+    let huge = false;
+    let position = from;
+    let done = from;
+    while (position < stat.size) {
+      const n = fs.readSync(fd, chunk, 0, Math.min(chunk.length, stat.size - position), position);
       if (n === 0) break;
-      got += n;
+      position += n;
+      let data = chunk.subarray(0, n);
+      if (huge) {
+        const newline = data.indexOf(10);
+        if (newline < 0) continue;
+        onHuge();
+        huge = false;
+        done = position - n + newline + 1;
+        data = data.subarray(newline + 1);
+      } else if (carry.length > 0) data = Buffer.concat([carry, data]);
+      const end = data.lastIndexOf(10);
+      if (end >= 0) {
+        onText(data.toString('utf8', 0, end + 1));
+        done = position - (data.length - end - 1);
+      }
+      const rest = data.subarray(end + 1);
+      if (rest.length > MAX_LINE * 4) {
+        huge = true;
+        carry = Buffer.alloc(0);
+      } else carry = Buffer.from(rest);
     }
-    const end = got === 0 ? -1 : buffer.lastIndexOf(10, got - 1);
-    if (end < 0) return undefined;
-    seen.set(inode, from + end + 1);
-    return buffer.toString('utf8', 0, end + 1);
+    if (done > from) seen.set(inode, done);
   } finally {
     fs.closeSync(fd);
   }

@@ -32,6 +32,17 @@ export function recordEvent(ctx: { root: string; now: () => Date }, event: NewEv
     message: oneLine(event.message),
     ...(event.reason === undefined ? {} : { reason: oneLine(event.reason) }),
     actor: event.actor ?? currentActor(),
+    // Its texts as the reader takes them (one line, capped): a longer one would make the whole line unreadable.
+    ...(event.detail === undefined
+      ? {}
+      : {
+          detail: Object.fromEntries(
+            Object.entries(event.detail).map(([key, value]) => [
+              key,
+              typeof value === 'string' ? oneLine(value) : value,
+            ]),
+          ),
+        }),
   };
   fs.mkdirSync(registryDir(ctx.root), { recursive: true, mode: 0o700 });
   const file = journalPath(ctx.root);

@@ -4,7 +4,7 @@
  */
 import { CONTRACT_VERSION, describeHost, type HostConnection } from '../../src/host-connection.js';
 import { HoststoreError, RefusedError } from '../errors.js';
-import { runRemote, type RemoteRun } from './ssh-run.js';
+import { runRemote, type RemoteRun, type RemoteRunOptions } from './ssh-run.js';
 
 /** What `serve-engine.ts` writes on stdout: the op's result, or the error that stopped it (as one line and its exit status). */
 export interface EngineAnswer {
@@ -33,8 +33,13 @@ export class HostOpError extends HoststoreError {
 }
 
 /** Sends `command` with `fields` to the host; throws the transport's errors (unreachable, host key, missing or incompatible hoststore). */
-export function request(connection: HostConnection, command: 'engine' | 'read', fields: object): Promise<RemoteRun> {
-  return runRemote(connection, { hoststore: CONTRACT_VERSION, command, ...fields });
+export function request(
+  connection: HostConnection,
+  command: 'engine' | 'read',
+  fields: object,
+  options: RemoteRunOptions = {},
+): Promise<RemoteRun> {
+  return runRemote(connection, { hoststore: CONTRACT_VERSION, command, ...fields }, options);
 }
 
 /** The last line the host wrote on stderr, else its exit status: why it failed, in one line. */

@@ -3,7 +3,7 @@
  * host answers ONE `dashboard` read with its storage (shown under its name), a host that is down is shown
  * with its error, escaped, and the others still are.
  */
-import { requireRoot } from '../helpers/host-fixture.js';
+import { makeHostFixture, requireRoot } from '../helpers/host-fixture.js';
 import { hoststore } from '../helpers/cli.js';
 import { startSshHost, type SshHost } from '../helpers/sshd.js';
 import { synthModel } from '../helpers/synth-model.js';
@@ -108,3 +108,131 @@ remoteTest('a host that answers data of the wrong shape is shown with an error; 
   expect(page.status).toBe(200);
   expect(await page.text()).toContain('answered with a storage row of the wrong shape');
 });
+
+remoteTest(
+  'a host whose rows pass the outer check but hold a null mount or counts that are not numbers is shown with an error; the overview and /metrics of the other hosts still answer',
+  async () => {
+    // GIVEN a host whose answer has the listed fields right but a mount that is null and usage counts that are text
+    sshHost = await startSshHost();
+    const row = { name: 'odd', kind: 'volume', project: 'app', root: '/r', state: 'available', path: '/p' };
+    const answer = {
+      roots: [],
+      storage: [
+        { ...row, mounts: [null] },
+        { ...row, name: 'odd2', mounts: [], allocatedBytes: 'lots', usage: { sizeBytes: 'x', usedBytes: 'y' } },
+      ],
+      leases: [],
+      snapshots: [],
+      backups: [],
+    };
+    fs.writeFileSync(
+      `${sshHost.binDir}/hoststore`,
+      `#!/bin/sh\ncat >/dev/null\necho 'hoststore remote: request accepted' >&2\necho '${JSON.stringify(answer)}'\n`,
+      { mode: 0o755 },
+    );
+    const local = makeHostFixture('hoststore-dash-remote-');
+    try {
+      server = await listenDashboard(
+        {
+          source: [
+            { name: 'odd', connection: sshHost.connection, roots: [sshHost.root] },
+            { name: 'local', roots: [local.root] },
+          ],
+          hostNames: ['127.0.0.1'],
+        },
+        '127.0.0.1',
+        0,
+      );
+      // THEN that host is one that could not be read, and every view still answers
+      for (const route of ['/', '/api/overview', '/metrics'])
+        expect([route, (await fetch(new URL(route, server.url))).status]).toEqual([route, 200]);
+      const overview = (await (await fetch(new URL('/api/overview', server.url))).json()) as Record<string, any>;
+      expect(overview.hosts[0]).toEqual({
+        host: 'odd',
+        error: expect.stringContaining('a storage row of the wrong shape'),
+        roots: [],
+      });
+      expect(await (await fetch(new URL('/metrics', server.url))).text()).toContain('hoststore_host_up{host="odd"} 0');
+    } finally {
+      local.cleanup();
+    }
+  },
+);
+
+remoteTest(
+  "a host's history answer is held to the event's rules and to what was asked: events that break them are left out, and /api/history of the other hosts still answers",
+  async () => {
+    // GIVEN a host whose `history` read answers events with a time that is a number, a message that is an
+    // object, and an event about a storage that was not asked for
+    sshHost = await startSshHost();
+    const event = { v: 1, event: 'created', kind: 'volume', project: 'app', actor: 'cli', root: sshHost.root };
+    const history = [
+      { ...event, time: 5, storage: 'shop-pg', message: 'forged' },
+      { ...event, time: 6, storage: 'shop-pg', message: { html: '<b>' } },
+      { ...event, time: '2026-01-01T00:00:00.000Z', storage: 'someone-else', message: 'not asked for' },
+      { ...event, time: '2026-01-01T00:00:00.000Z', storage: 'shop-pg', message: 'another root', root: '/etc' },
+      { ...event, time: '2026-01-02T00:00:00.000Z', storage: 'shop-pg', message: 'a real one' },
+    ];
+    fs.writeFileSync(
+      `${sshHost.binDir}/hoststore`,
+      `#!/bin/sh\nreq=$(cat)\necho 'hoststore remote: request accepted' >&2\ncase "$req" in *'"history"'*) echo '${JSON.stringify(history)}';; *) echo '{"roots":[],"storage":[],"leases":[],"snapshots":[],"backups":[]}';; esac\n`,
+      { mode: 0o755 },
+    );
+    server = await listenDashboard(
+      {
+        source: [{ name: 'odd', connection: sshHost.connection, roots: [sshHost.root] }],
+        hostNames: ['127.0.0.1'],
+      },
+      '127.0.0.1',
+      0,
+    );
+    // WHEN its history of shop-pg is asked for
+    const answer = await fetch(new URL('/api/history?storage=shop-pg', server.url));
+    // THEN only the event that keeps the rules and is about shop-pg is there
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual([
+      expect.objectContaining({ storage: 'shop-pg', message: 'a real one', host: 'odd', root: sshHost.root }),
+    ]);
+  },
+);
+
+remoteTest(
+  'a host that accepts the request but never answers (its hoststore stuck) is shown as not answering in time; the other hosts still are',
+  async () => {
+    // GIVEN a host whose hoststore hangs after accepting the request, beside a local root
+    sshHost = await startSshHost();
+    fs.writeFileSync(
+      `${sshHost.binDir}/hoststore`,
+      `#!/bin/sh\ncat >/dev/null\necho 'hoststore remote: request accepted' >&2\nexec sleep 60\n`,
+      { mode: 0o755 },
+    );
+    const local = makeHostFixture('hoststore-dash-stuck-');
+    try {
+      server = await listenDashboard(
+        {
+          source: [
+            { name: 'stuck', connection: sshHost.connection, roots: [sshHost.root] },
+            { name: 'local', roots: [local.root] },
+          ],
+          hostNames: ['127.0.0.1'],
+          remoteTimeoutMs: 2000,
+        },
+        '127.0.0.1',
+        0,
+      );
+      // WHEN the overview, the storage and the history are asked for
+      const started = Date.now();
+      const get = (route: string) => fetch(new URL(route, server!.url), { signal: AbortSignal.timeout(15_000) });
+      const overview = (await (await get('/api/overview')).json()) as Record<string, any>;
+      expect((await get('/api/history')).status).toBe(200);
+      // THEN each answers within the host's time, with that host named as not answering
+      expect(Date.now() - started).toBeLessThan(12_000);
+      expect(overview.hosts).toEqual([
+        { host: 'stuck', error: expect.stringContaining('did not answer within 2 s'), roots: [] },
+        { host: 'local', roots: [expect.objectContaining({ root: local.root })] },
+      ]);
+    } finally {
+      local.cleanup();
+    }
+  },
+);

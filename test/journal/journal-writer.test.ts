@@ -55,6 +55,24 @@ test('message and reason are one line, at most 1,000 characters', () => {
   expect(written).toMatchObject({ v: 1, time: '2026-01-02T03:04:05.000Z', actor: 'cli', event: 'refused' });
 });
 
+test("a detail text is held to the reader's rules too (one line, capped), so the event is still read back", async () => {
+  // GIVEN a retention that forgot 120 backups (their short ids in one detail: over 1,000 characters)
+  const backups = Array.from({ length: 120 }, (_, i) => i.toString(16).padStart(8, '0')).join(' ');
+  recordEvent(
+    ctx(),
+    event('remote retention forgot 120 backup(s)', { event: 'backups-pruned', detail: { backups, note: 'a\nb' } }),
+  );
+  // WHEN read back THEN it is an event, its detail cut to 1,000 characters and on one line, nothing skipped
+  const { readJournal } = await import('../../provider/journal/read-journal.js');
+  const read = readJournal(root);
+  expect(read.skipped).toBe(0);
+  expect(read.events).toHaveLength(1);
+  const detail = read.events[0].detail as Record<string, string>;
+  expect(detail.backups.length).toBeLessThanOrEqual(1000);
+  expect(backups.startsWith(detail.backups.slice(0, -1))).toBe(true);
+  expect(detail.note).toBe('a b');
+});
+
 test('over the limit, journal.log moves to journal.<n>.log (n = 1 + highest), never overwriting one', () => {
   process.env.HOSTSTORE_JOURNAL_ROTATE_BYTES = '600';
   for (let i = 0; i < 12; i += 1) recordEvent(ctx(), event(`event ${i} ${'.'.repeat(100)}`));
