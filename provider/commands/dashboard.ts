@@ -109,6 +109,7 @@ export async function dashboard(flags: DashboardFlags): Promise<number> {
   for (const host of source) if (!host.connection) for (const root of host.roots) assertPoolMounted(root);
   const { parallelismOf } = await import('../remote/fleet.js');
   const { listenDashboard } = await import('../dashboard/server.js');
+  const { allowedLoopbackUids } = await import('../dashboard/peer-user.js');
   let running;
   try {
     running = await listenDashboard(
@@ -116,6 +117,8 @@ export async function dashboard(flags: DashboardFlags): Promise<number> {
         source,
         app,
         hostNames: listen.loopback ? listen.hostNames : [],
+        // Loopback is shared by every user of the host: only root and who started it are answered.
+        peerUids: listen.loopback ? allowedLoopbackUids() : undefined,
         token,
         parallelism: parallelismOf(flags.parallelism),
         now,

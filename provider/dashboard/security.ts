@@ -6,6 +6,8 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { secureHeaders } from 'hono/secure-headers';
+import type { IncomingMessage } from 'node:http';
+import { loopbackPeerUid } from './peer-user.js';
 
 /** The cookie a visit to `/?token=...` sets, so a browser need not send the token in every address. */
 export const TOKEN_COOKIE = 'hoststore_dashboard';
@@ -20,6 +22,11 @@ export interface SecurityOptions {
   readonly port: () => number | undefined;
   /** Required of every request when set (always off loopback). */
   readonly token?: string;
+  /**
+   * On loopback, when listening (not under app.request()): only connections from a socket one of these
+   * users owns are answered (./peer-user.ts); anyone else on the host gets 403.
+   */
+  readonly peerUids?: ReadonlySet<number>;
 }
 
 /** Every guard, in order: headers first, so a refusal carries them too. */
@@ -45,6 +52,7 @@ export function securityMiddleware(options: SecurityOptions): MiddlewareHandler[
     noStore,
     readOnly,
     ...(options.hostNames.length > 0 ? [hostCheck(options)] : []),
+    ...(options.peerUids === undefined ? [] : [peerCheck(options.peerUids, options.port)]),
     ...(options.token === undefined ? [] : [tokenCheck(options.token)]),
   ];
 }
@@ -80,6 +88,24 @@ function hostCheck(options: SecurityOptions): MiddlewareHandler {
         `the Host header ${JSON.stringify(host)} is not this dashboard's address; open it as http://${[...names][0]}:${port}/`,
       );
     return next();
+  };
+}
+
+/** On loopback: the connection must come from a socket of an allowed user (root, or who started it). */
+function peerCheck(uids: ReadonlySet<number>, port: () => number | undefined): MiddlewareHandler {
+  return async (c, next) => {
+    const socket = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket;
+    const serverPort = port();
+    const uid =
+      socket?.remotePort === undefined || serverPort === undefined
+        ? undefined
+        : loopbackPeerUid(socket.remotePort, serverPort);
+    if (uid !== undefined && uids.has(uid)) return next();
+    return refuse(
+      c,
+      403,
+      `this dashboard answers only root and the user who started it (uids ${[...uids].join(', ')}); this connection is ${uid === undefined ? 'of a user it cannot tell' : `of uid ${uid}`}`,
+    );
   };
 }
 

@@ -36,6 +36,8 @@ export interface DashboardOptions {
   readonly hostNames: readonly string[];
   /** Off loopback: the token every request must carry. */
   readonly token?: string;
+  /** On loopback: the users whose connections are answered (./peer-user.ts); absent under app.request(). */
+  readonly peerUids?: ReadonlySet<number>;
   /** The port it listens on, once known (Host check); tests that call app.request() give their own. */
   readonly port: () => number | undefined;
   /** The clock (default: hoststore's, which HOSTSTORE_NOW pins): read times, snapshot ages, backup lags. */

@@ -71,7 +71,7 @@ function makeStorage(): void {
   );
   run(['handle', 'storage', 'converge'], AT.grow, disk('shop', 'data', { size_gb: '2' }));
   // Some data in the mounted disks, so the usage bars show something (allocated at once, nothing written).
-  fill(mountWire(ROOT, { project: 'shop', service: 'db' }).host_path, 600);
+  fill(mountWire(ROOT, { project: 'shop', service: 'db' }).host_path, 200);
   fill(mountWire(ROOT, { project: 'web', storage: 'cache', service: 'web', mount_path: '/cache' }).host_path, 1300);
   run(['snapshot', 'create', 'data', '--root', ROOT], AT.snapshot);
   recordEvent(
