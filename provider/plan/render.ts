@@ -14,9 +14,11 @@ const SYMBOL: Record<PlanAction, string> = {
   retain: '-/',
   'no-op': ' ',
 };
-const RISK_ORDER = ['refused', 'data-loss', 'downtime', 'safe'];
+/** The order changes are listed in where risk matters (markdown, the dashboard's plan page): riskiest first. */
+export const RISK_ORDER = ['refused', 'data-loss', 'downtime', 'safe'];
 
-function details(item: PlanItem): string {
+/** A change's fields as `field: from -> to (reason)`, `; `-separated. */
+export function details(item: PlanItem): string {
   return item.changes
     .filter((c) => c.from !== undefined || c.to !== undefined || c.reason)
     .map((c) => {

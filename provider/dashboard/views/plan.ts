@@ -1,11 +1,8 @@
 /** The pending plan page: each change of each host with its safety class, riskiest first, as `hoststore plan` classes them. */
 import { html } from 'hono/html';
-import type { PlanItem } from '../../plan/plan.js';
+import { details, RISK_ORDER } from '../../plan/render.js';
 import type { HostPlan } from '../pending-plan.js';
 import { badge, page, time, type Html } from './layout.js';
-
-/** The order `hoststore plan --format markdown` lists changes in. */
-const RISK_ORDER = ['refused', 'data-loss', 'downtime', 'safe'];
 
 export function planPage(plans: readonly HostPlan[] | undefined): Html {
   if (!plans)
@@ -14,17 +11,6 @@ export function planPage(plans: readonly HostPlan[] | undefined): Html {
       html`<h1>Pending plan</h1><p class="calm">The plan needs the app's synth output: start the dashboard with <code>hoststore dashboard --app cdktf.out</code> (after <code>cdktf synth</code>).</p>`,
     );
   return page('plan', html`<h1>Pending plan</h1>${planTable(plans)}`);
-}
-
-function details(item: PlanItem): string {
-  return item.changes
-    .filter((c) => c.from !== undefined || c.to !== undefined || c.reason)
-    .map((c) => {
-      const fromTo =
-        c.from !== undefined || c.to !== undefined ? `${c.field}: ${c.from ?? '∅'} -> ${c.to ?? '∅'}` : c.field;
-      return c.reason ? `${fromTo} (${c.reason})` : fromTo;
-    })
-    .join('; ');
 }
 
 /** One table for every host (`data-safety` on each row), then each host's summary, checks or error. */
