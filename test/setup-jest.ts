@@ -49,3 +49,15 @@ afterAll(() => {
   for (const name of leaked) fs.rmSync(path.join(HOST_CRON, name), { force: true });
   expect(leaked).toEqual([]);
 });
+
+// The ssh configs and connection sockets hoststore keeps for remote hosts (provider/remote/control-dir.ts) go
+// to a runtime directory of this test file's own (a short path: a socket's must fit 104 bytes), removed after
+// it, not to the machine's /tmp/hoststore-ssh-<uid> (tests of where they go set XDG_RUNTIME_DIR or TMPDIR).
+const runtimeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-rt-'));
+const runtimeBefore = process.env.XDG_RUNTIME_DIR;
+process.env.XDG_RUNTIME_DIR = runtimeDir;
+afterAll(() => {
+  if (runtimeBefore === undefined) delete process.env.XDG_RUNTIME_DIR;
+  else process.env.XDG_RUNTIME_DIR = runtimeBefore;
+  fs.rmSync(runtimeDir, { recursive: true, force: true });
+});
