@@ -10,7 +10,7 @@ import type { Carrier } from './schema.js';
 import { HOST_ENV, type HostConnection } from './host-connection.js';
 import { escapeAll, escapeTemplate } from './validation.js';
 import { handlerCommand, type HandlerOp, type KindName } from './kinds.js';
-import { SPEC_VAR_PREFIX, refExpression, specEntryTemplate, type SpecRef, type ThingKind } from './manifest-specs.js';
+import { SPEC_VAR_PREFIX, specEntryLiteral, specsDigest, type SpecRef, type ThingKind } from './manifest-specs.js';
 
 /** The kinds the table (src/kinds.ts) names; each carrier runs its kind's handler. */
 export type HandlerKind = KindName;
@@ -36,14 +36,16 @@ export interface ThingCarrierProps {
   readonly dependsOn?: CarrierResource[];
 }
 
-/** One stateful thing as rendered: what other things wait for, and where its full spec is. */
+/** One stateful thing as rendered: what other things wait for, and its full spec. */
 export interface ThingCarrier {
   /** `<construct>/identity[-n]`: identity triggers, the full spec, and the destroy-time delete. */
   readonly resource: CarrierResource;
-  /** The attribute that holds its full spec, for the manifest to refer to. */
+  /** The attribute that shows its full spec in a plan (`input`, or a null_resource's config carrier's `triggers`). */
   readonly specRef: SpecRef;
-  /** Every carrier of it (a null_resource thing also has its config carrier), for the manifest to wait for. */
+  /** Every carrier of it (a null_resource thing also has its config carrier). */
   readonly carriers: CarrierResource[];
+  /** The full spec as the carrier holds it, read at synth: the manifest writes it out for its converge. */
+  readonly spec: () => Record<string, string>;
 }
 
 const COMMAND = (kind: HandlerKind, op: HandlerOp) => handlerCommand(kind, op);
@@ -57,7 +59,7 @@ function provisioner(
   },
   op: 'converge' | 'delete',
   stack?: string,
-  more: Record<string, string> = {},
+  more: Record<string, unknown> = {},
 ) {
   const self = props.carrier === 'terraform_data' ? 'self.triggers_replace' : 'self.triggers';
   // A delete says which stack it runs for (outside the triggers, so adding it replaces nothing): storage
@@ -87,14 +89,16 @@ type Provisioner = ReturnType<typeof provisioner>;
 interface CarrierConfig {
   readonly type: Carrier;
   readonly triggers: IResolvable;
-  /** `terraform_data`'s `input`: a change there is an update in place (no destroy, no provisioner). */
+  /**
+   * `terraform_data`'s `input`: a change there is an update in place (no destroy, no provisioner). A map, or
+   * one JSON string (`inputIsJson`).
+   */
   readonly input?: IResolvable;
+  readonly inputIsJson?: boolean;
   readonly provisioners: Provisioner[];
   /** Provisioners listed at synth (the manifest's names every thing its project declares). */
   readonly provisionersLater?: () => Provisioner[];
   readonly dependsOn?: CarrierResource[];
-  /** More resources to wait for, listed at synth (the manifest waits for everything its project declares). */
-  readonly dependsOnLater?: () => CarrierResource[];
   readonly lifecycle?: TerraformResource['lifecycle'];
   /** A lifecycle decided at synth (the manifest's preconditions, one per block storage). */
   readonly lifecycleLater?: () => TerraformResource['lifecycle'];
@@ -117,8 +121,8 @@ function carrierClass(framework: Framework): CarrierClass {
   found = class extends framework.TerraformResource {
     private readonly triggers: IResolvable;
     private readonly input?: IResolvable;
+    private readonly inputIsJson: boolean;
     private readonly attribute: string;
-    private readonly dependsOnLater?: () => CarrierResource[];
 
     constructor(scope: IConstruct, id: string, config: CarrierConfig) {
       super(scope as never, id, {
@@ -130,21 +134,13 @@ function carrierClass(framework: Framework): CarrierClass {
       });
       this.triggers = config.triggers;
       this.input = config.input;
+      this.inputIsJson = config.inputIsJson === true;
       this.attribute = config.type === 'terraform_data' ? 'triggers_replace' : 'triggers';
-      this.dependsOnLater = config.dependsOnLater;
       // Both synth paths (JSON and HCL) read these fields when they render: a getter lists them then.
       const { provisionersLater, lifecycleLater } = config;
       if (provisionersLater)
         Object.defineProperty(this, 'provisioners', { get: provisionersLater, set: () => undefined });
       if (lifecycleLater) Object.defineProperty(this, 'lifecycle', { get: lifecycleLater, set: () => undefined });
-    }
-
-    get terraformMetaArguments(): Record<string, unknown> {
-      const meta = super.terraformMetaArguments;
-      if (!this.dependsOnLater) return meta;
-      // The address as Terraform reads it in depends_on (what the framework renders an fqn as there).
-      const later = this.dependsOnLater().map(addressOf);
-      return { ...meta, dependsOn: [...((meta.dependsOn as string[] | undefined) ?? []), ...later] };
     }
 
     protected synthesizeAttributes(): Record<string, unknown> {
@@ -153,16 +149,13 @@ function carrierClass(framework: Framework): CarrierClass {
 
     protected synthesizeHclAttributes(): Record<string, unknown> {
       const map = (value: IResolvable) => ({ value, isBlock: false, type: 'map', storageClassType: 'stringMap' });
-      return { [this.attribute]: map(this.triggers), ...(this.input ? { input: map(this.input) } : {}) };
+      const text = (value: IResolvable) => ({ value, isBlock: false, type: 'simple', storageClassType: 'string' });
+      const input = this.input ? { input: this.inputIsJson ? text(this.input) : map(this.input) } : {};
+      return { [this.attribute]: map(this.triggers), ...input };
     }
   };
   classes.set(framework, found);
   return found;
-}
-
-/** A carrier's address as Terraform reads it in expressions and `depends_on`. */
-function addressOf(resource: CarrierResource): string {
-  return `${resource.terraformResourceType}.${resource.friendlyUniqueId}`;
 }
 
 /**
@@ -179,6 +172,19 @@ function lazyTriggers(read: () => Record<string, string>, expressions?: () => Re
     resolve: (context: IResolveContext) =>
       context.preparing ? {} : { ...escapeAll(read()), ...(expressions ? expressions() : {}) },
     toString: () => '<hoststore triggers>',
+  };
+}
+
+/**
+ * A spec as one JSON string, read at synth like `lazyTriggers`: Terraform stores a string without the
+ * per-key type an object carries (its state, written whole after every resource, is a third smaller, and a
+ * no-op plan decodes less), and still shows a change key by key (`jsonencode({ ~ size_gb = "10" -> "20" })`).
+ */
+function lazyJson(read: () => Record<string, string>): IResolvable {
+  return {
+    creationStack: [],
+    resolve: (context: IResolveContext) => (context.preparing ? '' : escapeTemplate(JSON.stringify(read()))),
+    toString: () => '<hoststore spec>',
   };
 }
 
@@ -208,7 +214,7 @@ export function renderThing(scope: IConstruct, suffix: string, props: ThingCarri
   const identity = new Carrier(scope, `identity${suffix}`, {
     type: props.carrier,
     triggers: lazyTriggers(props.identity),
-    ...(full ? { input: lazyTriggers(props.spec) } : {}),
+    ...(full ? { input: lazyJson(props.spec), inputIsJson: true } : {}),
     provisioners: [provisioner(props, 'delete', stack)],
     dependsOn: props.dependsOn,
   });
@@ -217,6 +223,7 @@ export function renderThing(scope: IConstruct, suffix: string, props: ThingCarri
       resource: identity,
       specRef: { type: 'terraform_data', id: identity.friendlyUniqueId, attribute: 'input' },
       carriers: [identity],
+      spec: props.spec,
     };
   const config = new Carrier(scope, `config${suffix}`, {
     type: props.carrier,
@@ -228,6 +235,7 @@ export function renderThing(scope: IConstruct, suffix: string, props: ThingCarri
     resource: identity,
     specRef: { type: 'null_resource', id: config.friendlyUniqueId, attribute: 'triggers' },
     carriers: [identity, config],
+    spec: props.spec,
   };
 }
 
@@ -256,46 +264,56 @@ export interface ManifestCarrierProps {
 }
 
 /**
- * A grow marker's precondition. Terraform requires a condition to refer to some object: "or the thing's
- * carrier does not exist" is also true (nothing to have been interrupted).
+ * One precondition for every grow marker of the project (one per storage cost Terraform ~5 ms of CPU each,
+ * at every plan): it fails while any marker exists, with the message of each storage that has one.
+ * Terraform requires a condition to refer to some object; it refers to `terraform.workspace` (never empty:
+ * always false), not to a thing's carrier, which would make the manifest wait for it.
  */
 function growPreconditions(things: readonly ManifestThing[]) {
-  const conditions = things.flatMap(({ failPlanIfExists: check, thing }) =>
-    check
-      ? [
-          {
-            condition: `\${!fileexists(${escapeTemplate(JSON.stringify(check.file))}) || ${addressOf(thing.resource)} == null}`,
-            errorMessage: escapeTemplate(check.message),
-          },
-        ]
-      : [],
-  );
-  return conditions.length ? { precondition: conditions } : undefined;
+  const checks = things.flatMap(({ failPlanIfExists: check }) => (check ? [check] : []));
+  if (checks.length === 0) return undefined;
+  const literal = (value: string) => escapeTemplate(JSON.stringify(value));
+  const pairs = `[${checks.map((c) => `[${literal(c.file)}, ${literal(c.message)}]`).join(', ')}]`;
+  return {
+    precondition: [
+      {
+        condition: `\${length([for c in ${pairs} : c if fileexists(c[0])]) == 0 || terraform.workspace == ""}`,
+        errorMessage: `\${join(" ", [for c in ${pairs} : c[1] if fileexists(c[0])])}`,
+      },
+    ],
+  };
 }
 
 /**
  * The project's manifest, at `<project>/manifest`: it converges the whole project in one process. Its
  * triggers are what the project declares plus `specs`, a digest of every thing's full spec, so any change
  * anywhere replaces it and its create-time provisioner (`handle project converge`) runs the engine once;
- * each thing's spec reaches it in its own variable, `HOSTSTORE_SPEC_<n>` (Linux caps one environment
- * string at 128 KiB).
+ * each thing's spec reaches it written out in its own variable, `HOSTSTORE_SPEC_<n>` (Linux caps one
+ * environment string at 128 KiB). It refers to no carrier and waits for none: Terraform runs the converge
+ * while it records the things' carriers (each costs Terraform a state write; the converge does the work).
  */
 export function renderManifestCarrier(scope: IConstruct, props: ManifestCarrierProps): CarrierResource {
   const framework = frameworkOf(scope);
   if (props.carrier === 'null_resource') requireNullProvider(scope);
-  const refs = () => props.things().map((t) => refExpression(t.thing.specRef));
+  const specs = () => props.things().map((t) => t.thing.spec());
+  // Each entry is read when the stack is resolved, as the triggers are (not in the framework's preparing pass).
   const specEntries = () =>
     Object.fromEntries(
-      props
-        .things()
-        .map((t, i) => [`${SPEC_VAR_PREFIX}${i + 1}`, specEntryTemplate(t.address, t.kind, t.thing.specRef)]),
+      props.things().map((t, i): [string, IResolvable] => [
+        `${SPEC_VAR_PREFIX}${i + 1}`,
+        {
+          creationStack: [],
+          resolve: (context: IResolveContext) =>
+            context.preparing ? '' : specEntryLiteral(t.address, t.kind, t.thing.spec()),
+          toString: () => '<hoststore spec entry>',
+        },
+      ]),
     );
   return new (carrierClass(framework))(scope, 'manifest', {
     type: props.carrier,
-    triggers: lazyTriggers(props.spec, () => ({ specs: `\${sha256(jsonencode([${refs().join(', ')}]))}` })),
+    triggers: lazyTriggers(props.spec, () => ({ specs: specsDigest(specs()) })),
     provisioners: [],
     provisionersLater: () => [provisioner({ ...props, kind: 'project' }, 'converge', undefined, specEntries())],
-    dependsOnLater: () => props.things().flatMap((t) => t.thing.carriers),
     lifecycleLater: () => growPreconditions(props.things()),
   });
 }

@@ -1,7 +1,11 @@
 /**
  * The manifest carrier's per-thing environment entries, `HOSTSTORE_SPEC_<n>`: how the constructs write one
- * and how a synth output's reader finds the spec it refers to. Pure, shared by src/ and provider/.
+ * and how a synth output's reader reads it back. Pure, shared by src/ and provider/.
  */
+import { createHash } from 'node:crypto';
+
+const escapeTemplate = (value: string) => value.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
+const unescapeTemplate = (value: string) => value.replace(/\$\$\{/g, () => '${').replace(/%%\{/g, () => '%{');
 
 /** Prefix of the manifest's per-thing variables; `<n>` counts from 1. */
 export const SPEC_VAR_PREFIX = 'HOSTSTORE_SPEC_';
@@ -22,10 +26,42 @@ export function refExpression(ref: SpecRef): string {
   return `${ref.type}.${ref.id}.${ref.attribute}`;
 }
 
-const escapeTemplate = (value: string) => value.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
-const unescapeTemplate = (value: string) => value.replace(/\$\$\{/g, () => '${').replace(/%%\{/g, () => '%{');
+/**
+ * `{"address":"<construct path>","kind":"<kind>","spec":{...}}`, the spec written out at synth (no reference
+ * to the thing's carrier, so the manifest waits for no carrier and its converge runs while Terraform records
+ * the carriers), template-escaped, so no value of the user's is ever read as an expression.
+ */
+export function specEntryLiteral(address: string, kind: ThingKind, spec: Record<string, string>): string {
+  return escapeTemplate(JSON.stringify({ address, kind, spec }));
+}
 
 /**
+ * The manifest's `specs` trigger: a digest of every thing's spec in entry order, so a change anywhere
+ * replaces the manifest (and its converge runs).
+ */
+export function specsDigest(specs: ReadonlyArray<Record<string, string>>): string {
+  return createHash('sha256').update(JSON.stringify(specs)).digest('hex');
+}
+
+/** An entry `specEntryLiteral` wrote, as a synth output holds it; undefined when it is not one. */
+export function parseSpecEntryLiteral(
+  text: string,
+): { readonly address: string; readonly kind: ThingKind; readonly spec: Record<string, string> } | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(unescapeTemplate(text));
+  } catch {
+    return undefined;
+  }
+  const { address, kind, spec } = (value ?? {}) as Record<string, unknown>;
+  if (typeof address !== 'string' || !(THING_KINDS as readonly unknown[]).includes(kind)) return undefined;
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return undefined;
+  if (!Object.values(spec).every((v) => typeof v === 'string')) return undefined;
+  return { address, kind: kind as ThingKind, spec: spec as Record<string, string> };
+}
+
+/**
+ * Earlier builds' form (still read, for `hoststore diff --base` of an older synth output):
  * `{"address":"<construct path>","kind":"<kind>","spec":${jsonencode(<ref>)}}`: Terraform fills in the spec
  * when it runs the provisioner; the literal parts are JSON, then template-escaped, so no value of the user's
  * is ever read as an expression.

@@ -1,9 +1,9 @@
 /**
  * The desired state, read from a synth output (cdktf.out): each project's manifest (the carrier whose
  * create-time provisioner runs `handle project converge`) and every thing it converges, from its
- * `HOSTSTORE_SPEC_<n>` entries, each resolved against the same JSON (the one source of truth Terraform
- * itself hands the converge). Outputs of earlier builds, whose config carriers each ran `handle <kind>
- * converge`, are still read (`hoststore diff --base` of an old synth output).
+ * `HOSTSTORE_SPEC_<n>` entries (the one source of truth Terraform itself hands the converge). Outputs of
+ * earlier builds are still read (`hoststore diff --base` of an old synth output): entries that refer to a
+ * carrier's `input` (resolved against the same JSON), and config carriers that each ran `handle <kind> converge`.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,7 +11,12 @@ import { SpecError, UsageError } from '../errors.js';
 import { naturalCompare } from '../natural-order.js';
 import { checkSynthFileOwn, readSynthJson } from './synth-file.js';
 import { handlerCommand, KIND_NAMES, type KindName } from '../../src/kinds.js';
-import { SPEC_VAR_PATTERN, parseSpecEntryTemplate, refExpression } from '../../src/manifest-specs.js';
+import {
+  SPEC_VAR_PATTERN,
+  parseSpecEntryLiteral,
+  parseSpecEntryTemplate,
+  refExpression,
+} from '../../src/manifest-specs.js';
 import { HOST_ENV, holdsKeyMaterial, hostConnectionProblems, type HostConnection } from '../../src/host-connection.js';
 
 export type SpecKind = KindName;
@@ -37,7 +42,7 @@ const ORDER = new Map<SpecKind, number>(KIND_NAMES.map((kind, i) => [kind, i]));
 interface Carrier {
   readonly triggers_replace?: Record<string, string>;
   readonly triggers?: Record<string, string>;
-  readonly input?: Record<string, string>;
+  readonly input?: Record<string, string> | string;
   readonly provisioner?: Array<{
     'local-exec'?: { command?: string; when?: string; environment?: Record<string, string> };
   }>;
@@ -95,8 +100,8 @@ export function sortDesired(specs: DesiredSpec[]): DesiredSpec[] {
 type Resources = Record<string, Record<string, Carrier>>;
 
 /**
- * The things a manifest's provisioner converges, in its `HOSTSTORE_SPEC_<n>` order, each spec read from
- * the attribute its entry names in the same stack.
+ * The things a manifest's provisioner converges, in its `HOSTSTORE_SPEC_<n>` order: each spec as the entry
+ * writes it out, or (an earlier build's entry) read from the attribute it names in the same stack.
  */
 function manifestThings(stack: string, manifest: string, env: Record<string, string>, resources: Resources) {
   const vars = Object.keys(env)
@@ -104,11 +109,14 @@ function manifestThings(stack: string, manifest: string, env: Record<string, str
     .filter((v): v is { name: string; n: string } => v.n !== undefined)
     .sort((a, b) => Number(a.n) - Number(b.n));
   return vars.map(({ name }): DesiredSpec => {
-    const entry = parseSpecEntryTemplate(String(env[name]));
+    const text = String(env[name]);
+    const literal = parseSpecEntryLiteral(text);
+    if (literal) return { stack, address: literal.address, kind: literal.kind, spec: literal.spec };
+    const entry = parseSpecEntryTemplate(text);
     const where = `${name} of ${manifest} in stack ${stack}`;
     if (!entry)
       throw new SpecError(
-        `${where} is not an entry hoststore renders ({"address":...,"kind":...,"spec":\${jsonencode(<carrier>.input)}}); run cdktf synth again`,
+        `${where} is not an entry hoststore renders ({"address":...,"kind":...,"spec":{...}}); run cdktf synth again`,
       );
     const value = resources[entry.ref.type]?.[entry.ref.id]?.[entry.ref.attribute];
     if (typeof value !== 'object' || value === null || Array.isArray(value))

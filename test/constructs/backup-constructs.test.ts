@@ -21,6 +21,7 @@ import {
   parseRepositoryField,
 } from '../../src/backup-spec.js';
 import { byPath, errors, synth } from './synth-helpers.js';
+import { inputOf } from '../helpers/carrier-input.js';
 
 /** From JavaScript any value may arrive: the constructs must report it, not crash. */
 const js = <T>(value: unknown): T => value as T;
@@ -31,7 +32,7 @@ const offsiteProps: BackupRepositoryProps = {
 };
 const offsite = (p: StorageProject, props: Partial<BackupRepositoryProps> = {}) =>
   new BackupRepository(p, 'offsite', { ...offsiteProps, ...props });
-const input = (json: any, path: string) => byPath(json)[path].input;
+const input = (json: any, path: string) => inputOf(byPath(json)[path]);
 
 describe('BackupRepository', () => {
   test('renders nothing by itself, and holds its props; its name is its id', () => {

@@ -6,6 +6,7 @@ import { escapeTemplate } from '../../src/validation.js';
 import { TerraformDataCarrier } from '../helpers/terraform-data-carrier.js';
 import { Construct } from 'constructs';
 import { byPath, synth } from './synth-helpers.js';
+import { inputOf } from '../helpers/carrier-input.js';
 
 /** Resources by logical id without its hash suffix. */
 const byType = (resources: Record<string, any>): Record<string, any> =>
@@ -84,7 +85,7 @@ test('a storage renders one carrier: identity triggers, the full spec as input, 
       },
     },
   ]);
-  expect(identity.input).toEqual({
+  expect(inputOf(identity)).toEqual({
     kind: 'disk',
     root: '/var/lib/hoststore',
     project: 'proj',
@@ -104,12 +105,13 @@ test('raising sizeGb changes only the input; the identity triggers stay byte for
   const [small, big] = [at(10), at(20)];
   expect(big['stack/proj/db/identity'].triggers_replace).toEqual(small['stack/proj/db/identity'].triggers_replace);
   expect(big['stack/proj/db/identity'].provisioner).toEqual(small['stack/proj/db/identity'].provisioner);
-  expect(small['stack/proj/db/identity'].input.size_gb).toBe('10');
-  expect(big['stack/proj/db/identity'].input.size_gb).toBe('20');
-  // The manifest's digest refers to the input, so Terraform replaces the manifest, which converges
-  expect(big['stack/proj/manifest'].triggers_replace.specs).toMatch(
-    /^\$\{sha256\(jsonencode\(\[terraform_data\.proj_db_identity_[0-9A-F]{8}\.input\]\)\)\}$/,
-  );
+  expect(inputOf(small['stack/proj/db/identity']).size_gb).toBe('10');
+  expect(inputOf(big['stack/proj/db/identity']).size_gb).toBe('20');
+  // The manifest's digest covers every spec, so Terraform replaces the manifest, which converges
+  const digest = (json: Record<string, any>) => json['stack/proj/manifest'].triggers_replace.specs;
+  expect(digest(big)).toMatch(/^[0-9a-f]{64}$/);
+  expect(digest(big)).not.toBe(digest(small));
+  expect(digest(at(20))).toBe(digest(big));
 });
 
 test('a non-shared volume renders one storage per replica; a shared one, one storage bound to all', () => {
@@ -128,20 +130,20 @@ test('a non-shared volume renders one storage per replica; a shared one, one sto
       new Volume(p, 'lonely', { sizeGb: 1 });
     }),
   );
-  expect(['1', '2', '3'].map((r) => json[`stack/proj/cache/identity-${r}`].input.name)).toEqual([
+  expect(['1', '2', '3'].map((r) => inputOf(json[`stack/proj/cache/identity-${r}`]).name)).toEqual([
     'cache-1',
     'cache-2',
     'cache-3',
   ]);
-  expect(json['stack/proj/lonely/identity-1'].input.name).toBe('lonely-1');
-  expect(json['stack/proj/models/identity'].input.name).toBe('models');
-  expect(json['stack/proj/models-mount/identity-3'].input).toMatchObject({
+  expect(inputOf(json['stack/proj/lonely/identity-1']).name).toBe('lonely-1');
+  expect(inputOf(json['stack/proj/models/identity']).name).toBe('models');
+  expect(inputOf(json['stack/proj/models-mount/identity-3'])).toMatchObject({
     storage: 'models',
     replica: '3',
     read_only: 'true',
     host_path: '/var/lib/hoststore/projects/proj/services/web/3/models',
   });
-  expect(json['stack/proj/cache-mount/identity-2'].input).toMatchObject({ storage: 'cache-2', replica: '2' });
+  expect(inputOf(json['stack/proj/cache-mount/identity-2'])).toMatchObject({ storage: 'cache-2', replica: '2' });
   // Created after the storage it mounts, destroyed (unmounted) before it
   expect(json['stack/proj/cache-mount/identity-2'].depends_on).toEqual([
     expect.stringMatching(/^terraform_data\.proj_cache_identity-2_/),
@@ -178,7 +180,6 @@ test('the manifest lists everything the project declares, converges every thing,
     }),
   );
   const manifest = json['stack/proj/manifest'];
-  const ref = (name: string) => expect.stringMatching(new RegExp(`^terraform_data\\.proj_${name}_[0-9A-F]{8}$`));
   expect(manifest.triggers_replace).toEqual({
     root: '/var/lib/hoststore',
     project: 'proj',
@@ -186,9 +187,7 @@ test('the manifest lists everything the project declares, converges every thing,
     storage: 'disk:pg,volume:db',
     mounts: 'db/1:/data',
     policies: 'nightly:db',
-    specs: expect.stringMatching(
-      /^\$\{sha256\(jsonencode\(\[terraform_data\.proj_pg_identity_\w+\.input, terraform_data\.proj_db_identity_\w+\.input, terraform_data\.proj_m_identity-1_\w+\.input, terraform_data\.proj_nightly_identity_\w+\.input\]\)\)\}$/,
-    ),
+    specs: expect.stringMatching(/^[0-9a-f]{64}$/),
   });
   const exec = manifest.provisioner[0]['local-exec'];
   expect(exec.command).toBe('"$HOSTSTORE_CLI" handle project converge');
@@ -202,28 +201,33 @@ test('the manifest lists everything the project declares, converges every thing,
     'HOSTSTORE_SPEC_4',
   ]);
   expect(exec.environment.HOSTSTORE_SPEC).toBe('${jsonencode(self.triggers_replace)}');
-  expect(exec.environment.HOSTSTORE_SPEC_3).toMatch(
-    /^\{"address":"stack\/proj\/m","kind":"mount","spec":\$\{jsonencode\(terraform_data\.proj_m_identity-1_[0-9A-F]{8}\.input\)\}\}$/,
-  );
-  expect(manifest.depends_on).toEqual([
-    ref('pg_identity'),
-    ref('db_identity'),
-    ref('m_identity-1'),
-    ref('nightly_identity'),
+  // Each thing's spec is written out, exactly the input its carrier shows
+  const entries = [1, 2, 3, 4].map((n) => JSON.parse(exec.environment[`HOSTSTORE_SPEC_${n}`]));
+  expect(entries.map((e) => [e.address, e.kind])).toEqual([
+    ['stack/proj/pg', 'storage'],
+    ['stack/proj/db', 'storage'],
+    ['stack/proj/m', 'mount'],
+    ['stack/proj/nightly', 'snapshot-policy'],
   ]);
-  // One precondition per block storage: an interrupted grow fails the plan
-  expect(manifest.lifecycle.precondition).toHaveLength(2);
-  expect(manifest.lifecycle.precondition[0].condition).toMatch(
-    /^\$\{!fileexists\("\/var\/lib\/hoststore\/disks\/pg\.img\.growing"\) \|\| terraform_data\.proj_pg_identity_\w+ == null\}$/,
-  );
+  expect(entries[2].spec).toEqual(inputOf(json['stack/proj/m/identity-1']));
+  expect(entries[0].spec).toEqual(inputOf(json['stack/proj/pg/identity']));
+  // It waits for no carrier: Terraform runs the converge while it records them
+  expect(manifest.depends_on).toBeUndefined();
+  // One precondition for every block storage: an interrupted grow fails the plan
+  expect(manifest.lifecycle.precondition).toHaveLength(1);
+  const [{ condition, error_message: message }] = manifest.lifecycle.precondition;
+  expect(condition).toContain('"/var/lib/hoststore/disks/pg.img.growing"');
+  expect(condition).toContain('"/var/lib/hoststore/projects/proj/volumes/db.img.growing"');
+  expect(condition).toMatch(/\|\| terraform\.workspace == ""\}$/);
+  expect(condition).not.toMatch(/terraform_data\./);
+  expect(message).toContain('disk pg: a grow was interrupted');
 });
 
 test('a construct path with template sequences or quotes stays a literal in its spec entry', () => {
   const json = synth((p) => new Volume(new Construct(p, 'a"${b}%{c}'), 'db', { sizeGb: 1, shared: true }));
   const entry = byPath(json)['stack/proj/manifest'].provisioner[0]['local-exec'].environment.HOSTSTORE_SPEC_1;
-  expect(entry.startsWith('{"address":"stack/proj/a\\"$${b}%%{c}/db","kind":"storage","spec":${jsonencode(')).toBe(
-    true,
-  );
+  expect(entry.startsWith('{"address":"stack/proj/a\\"$${b}%%{c}/db","kind":"storage","spec":{')).toBe(true);
+  expect(entry).not.toMatch(/(^|[^$])\$\{/);
 });
 
 test("carrier: 'null_resource' renders null_resource with triggers and the null provider", () => {
@@ -245,12 +249,9 @@ test("carrier: 'null_resource' renders null_resource with triggers and the null 
   );
   const env = resources.proj_manifest.provisioner[0]['local-exec'].environment;
   expect(env.HOSTSTORE_SPEC).toBe('${jsonencode(self.triggers)}');
-  expect(env.HOSTSTORE_SPEC_1).toMatch(
-    /"spec":\$\{jsonencode\(null_resource\.proj_pg_config_[0-9A-F]{8}\.triggers\)\}\}$/,
-  );
-  expect(resources.proj_manifest.triggers.specs).toMatch(
-    /^\$\{sha256\(jsonencode\(\[null_resource\.proj_pg_config_\w+\.triggers\]\)\)\}$/,
-  );
+  expect(JSON.parse(env.HOSTSTORE_SPEC_1).spec).toEqual(resources.proj_pg_config.triggers);
+  expect(resources.proj_manifest.triggers.specs).toMatch(/^[0-9a-f]{64}$/);
+  expect(resources.proj_manifest.depends_on).toBeUndefined();
 });
 
 test('template sequences in values are escaped; every trigger value is a string', () => {
@@ -258,7 +259,7 @@ test('template sequences in values are escaped; every trigger value is a string'
   const json = synth((p) => new Volume(p, 'db', { sizeGb: 3, shared: true }), { cli: '/opt/${weird}/cli.js' });
   for (const r of Object.values(json.resource.terraform_data) as any[]) {
     for (const v of Object.values(r.triggers_replace)) expect(typeof v).toBe('string');
-    for (const v of Object.values(r.input ?? {})) expect(typeof v).toBe('string');
+    if (r.input !== undefined) for (const v of Object.values(inputOf(r))) expect(typeof v).toBe('string');
     expect(r.provisioner[0]['local-exec'].environment.HOSTSTORE_CLI).toBe('/opt/$${weird}/cli.js');
   }
 });

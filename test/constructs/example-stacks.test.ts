@@ -7,7 +7,7 @@ import { postgresStack } from '../../examples/postgres.js';
 const configs = (json: any) =>
   Object.values(json.resource.terraform_data as Record<string, any>)
     .filter((r) => r.input)
-    .map((r) => r.input);
+    .map((r) => JSON.parse(r.input));
 
 test('web app: SQLite volume with nightly snapshots, shared read-only model weights, directory uploads', () => {
   const json = JSON.parse(Testing.synth(webAppStack(Testing.app() as App, 'web-app', '/srv/hs'), true));

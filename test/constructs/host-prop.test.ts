@@ -14,6 +14,13 @@ import {
   storageIdentitySchema,
   storageSpecSchema,
 } from '../../src/schema.js';
+import { inputOf } from '../helpers/carrier-input.js';
+
+/** The manifest's HOSTSTORE_SPEC_<n> entries (none on a thing's carrier). */
+const specEntries = (carrier: any): string[] =>
+  Object.entries(carrier.provisioner?.[0]?.['local-exec']?.environment ?? {})
+    .filter(([name]) => /^HOSTSTORE_SPEC_\d+$/.test(name))
+    .map(([, value]) => value as string);
 
 const js = <T>(value: unknown): T => value as T;
 const ADDRESS_RULE =
@@ -144,9 +151,10 @@ describe('a remote project renders its host', () => {
     expect(all.length).toBe(6); // 2 storage, 2 mounts, 1 policy and the manifest
     for (const [path, carrier] of all) {
       expect([path, carrier.triggers_replace.host]).toEqual([path, 'storage-1.internal']);
-      if (!path.endsWith('/manifest')) expect([path, carrier.input.host]).toEqual([path, 'storage-1.internal']);
-      // A key rotation, another user or port must never replace anything: none of them is in the state's identity.
-      const text = JSON.stringify([carrier.triggers_replace, carrier.input ?? {}]);
+      if (!path.endsWith('/manifest')) expect([path, inputOf(carrier).host]).toEqual([path, 'storage-1.internal']);
+      // A key rotation, another user or port must never replace anything: none of them is in the state's identity,
+      // nor in the spec the manifest carries.
+      const text = JSON.stringify([carrier.triggers_replace, carrier.input ?? {}, specEntries(carrier)]);
       for (const secretish of ['/ci/keys/storage', '/ci/known_hosts', '"user"', '"port"', 'deploy-ci', '2222'])
         expect([path, text.includes(secretish)]).toEqual([path, false]);
     }
@@ -185,12 +193,14 @@ describe('a remote project renders its host', () => {
   test("a remote project's manifest has no grow precondition: fileexists() would read the deploying machine", () => {
     const carriers = byPath(synth(everything, { host: REMOTE }));
     expect(carriers['stack/proj/manifest'].lifecycle).toBeUndefined();
-    expect(byPath(synth(everything))['stack/proj/manifest'].lifecycle.precondition).toHaveLength(2);
+    expect(byPath(synth(everything))['stack/proj/manifest'].lifecycle.precondition).toHaveLength(1);
   });
 
   test('another identityFile, user or port changes no trigger and no spec (a key rotation replaces nothing)', () => {
     const strip = (json: any) =>
-      Object.fromEntries(Object.entries(byPath(json)).map(([k, c]) => [k, { t: c.triggers_replace, i: c.input }]));
+      Object.fromEntries(
+        Object.entries(byPath(json)).map(([k, c]) => [k, { t: c.triggers_replace, i: c.input, s: specEntries(c) }]),
+      );
     const before = strip(synth(everything, { host: REMOTE }));
     const after = strip(
       synth(everything, {

@@ -4,6 +4,7 @@ import { SnapshotPolicy, StorageProject, Volume } from '../../src/index.js';
 import { snapshotPolicyHandler } from '../../provider/handlers/snapshot-policy.js';
 import { SpecError } from '../../provider/errors.js';
 import { byPath, errors, synth } from './synth-helpers.js';
+import { inputOf } from '../helpers/carrier-input.js';
 
 const policy = (maxFreezeSeconds?: number) => (p: StorageProject) => {
   const v = new Volume(p, 'v', { sizeGb: 1, shared: true });
@@ -19,10 +20,10 @@ test('maxFreezeSeconds defaults to 5, on the construct, the presets and the wire
   expect(SnapshotPolicy.hourly(project, 'hourly', { storage: volume, maxFreezeSeconds: 0.5 }).maxFreezeSeconds).toBe(
     0.5,
   );
-  expect(byPath(synth(policy()))['stack/proj/nightly/identity'].input).toMatchObject({
+  expect(inputOf(byPath(synth(policy()))['stack/proj/nightly/identity'])).toMatchObject({
     max_freeze_seconds: '5',
   });
-  expect(byPath(synth(policy(2.5)))['stack/proj/nightly/identity'].input).toMatchObject({
+  expect(inputOf(byPath(synth(policy(2.5)))['stack/proj/nightly/identity'])).toMatchObject({
     max_freeze_seconds: '2.5',
   });
   // the identity triggers do not carry it: changing the bound never replaces the policy

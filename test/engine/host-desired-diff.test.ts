@@ -85,11 +85,12 @@ describe('readDesired: the connection of a remote project', () => {
 
   test('a thing whose host is not its manifest’s is refused (a hand-edited spec cannot reach another host)', () => {
     const out = synthShop('mismatch', { address: 'storage-1.internal' });
-    editShopManifest(out, (_manifest, json) => {
-      const [, db] = Object.entries(json.resource.terraform_data as Record<string, any>).find(([id]) =>
-        id.startsWith('shop_db_identity_'),
-      )!;
-      db.input.host = 'storage-2.internal';
+    editShopManifest(out, (manifest) => {
+      const env = manifest.provisioner[0]['local-exec'].environment as Record<string, string>;
+      const [name, text] = Object.entries(env).find(([, v]) => v.startsWith('{"address":"shop/shop/db"'))!;
+      const entry = JSON.parse(text);
+      entry.spec.host = 'storage-2.internal';
+      env[name] = JSON.stringify(entry);
     });
     expect(() => readDesired(out)).toThrow(
       /^shop\/shop\/db \(storage\) in stack shop says host storage-2.internal but the manifest of shop\/shop runs on host storage-1.internal; run cdktf synth again$/,

@@ -137,3 +137,24 @@ hostTest()('mounting storage that was never created is refused clearly', async (
     /disk ghost does not exist on this host; declare it \(or deploy its stack\) before mounting it/,
   );
 });
+
+hostTest()(
+  "a renamed storage's old mount, deleted after the converge mounted the new one there, leaves the new one mounted",
+  async () => {
+    // Terraform runs a replaced Mount's destroy-time delete and the project's converge in either order.
+    await converge(storageHandler, ctx(), storage());
+    await converge(storageHandler, ctx(), storage({ name: 'data2' }));
+    const old = mount();
+    await converge(mountHandler, ctx(), old);
+    const renamed = mount({ storage: 'data2' });
+    await converge(mountHandler, ctx(), renamed);
+    const device = loopsFor(imagePath(host.root, 'disk', 'app', 'data2'))[0];
+    expect(entryAt(renamed.host_path)).toMatchObject({ source: device });
+    const logs: string[] = [];
+    await remove(mountHandler, makeContext(host.root, { log: (line) => logs.push(line) }), old);
+    expect(entryAt(renamed.host_path)).toMatchObject({ source: device });
+    expect(mountHandler.read(ctx(), renamed)).toMatchObject({ mounted: true });
+    expect(ctx().registry.lease('data2')).toMatchObject({ service: 'web', replica: 1 });
+    expect(logs.join('\n')).toMatch(/^data: not mounted at .* \(it is now disk data2's\)/m);
+  },
+);

@@ -177,7 +177,7 @@ describe('the contract table (src/kinds.ts) agrees with the schemas and with wha
       const converged: string[] = [];
       for (const carrier of Object.values(synthesized.resource.terraform_data) as Array<{
         triggers_replace: Record<string, string>;
-        input?: Record<string, string>;
+        input?: string;
         provisioner: Array<{ 'local-exec': { command: string; environment: Record<string, string> } }>;
       }>) {
         const found = commands.get(carrier.provisioner[0]['local-exec'].command);
@@ -191,7 +191,7 @@ describe('the contract table (src/kinds.ts) agrees with the schemas and with wha
             kind,
             triggers: local(identityFields(kind)),
           });
-          expect({ kind, input: Object.keys(carrier.input ?? {}).sort() }).toEqual({ kind, input: fields(kind) });
+          expect({ kind, input: Object.keys(JSON.parse(carrier.input ?? '{}')).sort() }).toEqual({ kind, input: fields(kind) });
         } else {
           // The manifest: the project's fields as triggers, and one entry per thing naming its kind
           expect({ kind, op, triggers: Object.keys(carrier.triggers_replace).sort() }).toEqual({

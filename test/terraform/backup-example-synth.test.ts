@@ -5,7 +5,7 @@ import { offsiteBackupsStack, EXAMPLE_REPOSITORY } from '../../examples/offsite-
 const specs = (json: any) =>
   Object.values(json.resource.terraform_data as Record<string, any>)
     .filter((r) => r.input)
-    .map((r) => r.input);
+    .map((r) => JSON.parse(r.input));
 
 test('offsite-backups: nightly policy replicated to offsite (90 days there), shop-postgres fromBackup latest', () => {
   const json = JSON.parse(

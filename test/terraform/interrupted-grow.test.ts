@@ -122,7 +122,7 @@ async function applyGrowAndKill(d: Deployment, target: 'terraform' | 'group'): P
       (r: any) =>
         r.type === 'terraform_data' &&
         r.name.includes('pg_identity') &&
-        r.instances.some((i: any) => i.attributes?.input?.value?.size_gb === '2'),
+        r.instances.some((i: any) => specOf(i.attributes?.input?.value)?.size_gb === '2'),
     );
   };
   execFileSync('fsfreeze', ['--freeze', d.dataPath]);
@@ -152,6 +152,10 @@ async function applyGrowAndKill(d: Deployment, target: 'terraform' | 'group'): P
   // Later applies run the stack as synthesized, without the ticking resource.
   d.app.cdktf('synth');
 }
+
+/** A carrier's `input` as the state holds it: the spec as one JSON string. */
+const specOf = (input: unknown): Record<string, string> | undefined =>
+  typeof input === 'string' ? JSON.parse(input) : undefined;
 
 const registryGrowing = (d: Deployment) =>
   fs.readFileSync(path.join(d.host.root, 'registry', 'storage.json'), 'utf8').includes('"growingToGb"');
