@@ -26,6 +26,13 @@ export function main(argv: string[]): Promise<number> {
 export async function warmUp(examples: Partial<Record<KindName, object>>): Promise<void> {
   for (const [kind, example] of Object.entries(examples)) {
     const handler = await loadHandler(kind as KindName);
-    handler.validate(parseSpecJson(JSON.stringify(example)));
+    try {
+      handler.validate(parseSpecJson(JSON.stringify(example)));
+    } catch (error) {
+      throw new Error(
+        `the warm-up's example ${kind} spec (scripts/bundle.mjs) no longer validates: ${(error as Error).message}; make it a valid spec again`,
+        { cause: error },
+      );
+    }
   }
 }
