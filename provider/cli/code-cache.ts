@@ -53,7 +53,11 @@ export function requireCached(url: URL): unknown {
   const source = fs.readFileSync(file, 'utf8');
   const digest = digestOf(source);
   if (!digest.equals(cache.subarray(0, digest.length))) return createRequire(file)(file);
-  const script = compileCommonJs(file, source, cache.subarray(digest.length));
+  return runCommonJs(file, compileCommonJs(file, source, cache.subarray(digest.length)));
+}
+
+/** Runs `script` (compileCommonJs's) as node runs a module, and returns its exports. */
+export function runCommonJs(file: string, script: import('node:vm').Script): unknown {
   const module = { exports: {} as unknown };
   // Called as node calls a module's function: `this` is its exports.
   (script.runInThisContext() as (...args: unknown[]) => void).call(
