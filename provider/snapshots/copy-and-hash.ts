@@ -1,11 +1,13 @@
 /**
- * A snapshot's copy of an image in one pass over the source: each data window is read once, written to
- * the new file (all-zero windows and holes stay holes) and hashed exactly as `checksum()` hashes it. The
- * reads and writes run on libuv's pool, the hash in openssl's process (stream-digest.ts), all at once.
+ * A snapshot's copy of an image in one pass over the source: each data window is read once (directly
+ * from the disk where the filesystem allows), written to the new file (all-zero windows and holes stay
+ * holes) and hashed exactly as `checksum()` hashes it, in the same memory, on a worker thread
+ * (window-hasher.ts). Reads and writes run on libuv's pool, the hash on another core, all at once.
  */
 import * as fs from 'node:fs';
 import { WINDOW, dataExtents, dataWindows } from './data-windows.js';
-import { streamDigest, type StreamDigest } from './stream-digest.js';
+import { openSource, type SourceReader } from './direct-source.js';
+import { WindowHasher } from './window-hasher.js';
 
 /** Windows read at once (where they are contiguous): large reads keep the disk streaming. */
 const CHUNK_WINDOWS = 4;
@@ -29,6 +31,8 @@ export interface CopyAndHashOptions {
   readonly timeoutMs?: number;
   /** Called at the start and about every second: data bytes copied so far and in all. */
   readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
+  /** The hash starts only once this settles (tests: a hash slower than the copy). */
+  readonly holdHash?: Promise<unknown>;
 }
 
 export interface ImageChecksum {
@@ -64,44 +68,41 @@ export function startCopyAndHash(source: string, target: string, options: CopyAn
   expired?.catch(() => undefined);
   const within = <T>(step: Promise<T>): Promise<T> => (expired ? Promise.race([step, expired]) : step);
 
-  const opening = {
-    source: fs.promises.open(source, 'r'),
-    target: undefined as Promise<fs.promises.FileHandle> | undefined,
-  };
-  opening.source.catch(() => undefined);
-  let digest: StreamDigest | undefined;
-  let hashing: Promise<string> | undefined;
+  const opening: Opening = {};
+  let hasher: WindowHasher | undefined;
   let method: ImageChecksum['method'] = 'full';
 
   const copied = (async () => {
-    const src = await within(opening.source);
-    const { size } = await within(src.stat());
+    const { size } = await within(fs.promises.stat(source));
     // Inside the caller's freeze (or under the root lock) the extents hold still until the copy ends.
     const extents = await within(dataExtents(source));
     method = extents ? 'extents' : 'full';
+    opening.source = openSource(source, size, READS_AHEAD + WRITES_BEHIND + HASH_HOLD, CHUNK_WINDOWS * WINDOW);
+    opening.source.catch(() => undefined);
+    const { reader, pool } = await within(opening.source);
     // Read and write: the hash may read back what the copy wrote.
     opening.target = fs.promises.open(target, 'wx+', 0o600);
     opening.target.catch(() => undefined);
     const dst = await within(opening.target);
     await within(dst.truncate(size));
-    digest = await within(streamDigest());
-    const pass = new Pass(src, dst, digest, size, extents, options.onProgress);
-    hashing = pass.hash();
-    hashing.catch(() => undefined);
+    const pass = new Pass(reader, dst, size, extents, pool.buffers, options.onProgress);
+    hasher = new WindowHasher(pool.memory, dst.fd, size, CHUNK_WINDOWS * WINDOW, (at) => pass.released(at));
+    pass.hashTo(hasher, options.holdHash);
     await within(pass.copy(within));
   })().finally(() => clearTimeout(timer));
 
   const hashed = copied.then(async () => {
-    const sha256 = await hashing!;
+    const sha256 = await hasher!.digest();
     await closeAll(opening, undefined);
     return { sha256, method };
   });
   // Both are handled here; callers still get each rejection when they await.
   copied.catch(() => undefined);
-  hashed.catch(() => {
-    digest?.abort();
-    // FileHandle.close waits for the handle's pending reads and writes: after a timeout that runs in
-    // the background, so that the caller can thaw at once; the partial target goes only after it.
+  hashed.catch(async () => {
+    // The worker reads the target: it stops first. FileHandle.close waits for the handle's pending reads
+    // and writes: after a timeout that runs in the background, so that the caller can thaw at once; the
+    // partial target goes only after it.
+    await hasher?.abort().catch(() => undefined);
     closeAll(opening, target).catch(() => undefined);
   });
   return { copied, hashed };
@@ -118,14 +119,16 @@ export async function copyAndHash(
   return pass.hashed;
 }
 
-async function closeAll(
-  opening: { source: Promise<fs.promises.FileHandle>; target?: Promise<fs.promises.FileHandle> },
-  removeTarget: string | undefined,
-): Promise<void> {
-  const src = await opening.source.catch(() => undefined);
+interface Opening {
+  source?: ReturnType<typeof openSource>;
+  target?: Promise<fs.promises.FileHandle>;
+}
+
+async function closeAll(opening: Opening, removeTarget: string | undefined): Promise<void> {
+  const src = await opening.source?.catch(() => undefined);
   const dst = await opening.target?.catch(() => undefined);
   const made = dst && removeTarget ? await dst.stat().catch(() => undefined) : undefined;
-  await Promise.allSettled([src?.close(), dst?.close()]);
+  await Promise.allSettled([src?.reader.close(), dst?.close()]);
   if (made && removeTarget) {
     // Only the file this copy made: the caller may already have removed it.
     const now = fs.statSync(removeTarget, { throwIfNoEntry: false });
@@ -149,21 +152,35 @@ class Pass {
   private readonly chunks: Chunk[];
   private readonly free: Buffer[];
   private readonly written = new Map<number, Written>();
-  private wake: (() => void) | undefined;
+  private nextHashed = 0;
+  private hasher: WindowHasher | undefined;
   private held = 0;
+  /** The pool's buffers by their offset in its shared memory (how the hash names them). */
+  private readonly pooled = new Map<number, Buffer>();
 
   constructor(
-    private readonly src: fs.promises.FileHandle,
+    private readonly src: SourceReader,
     private readonly dst: fs.promises.FileHandle,
-    private readonly digest: StreamDigest,
     private readonly size: number,
     private readonly extents: Extent[] | undefined,
+    buffers: Buffer[],
     private readonly onProgress: CopyAndHashOptions['onProgress'],
   ) {
     this.chunks = chunksOf(dataWindows(size, extents));
-    this.free = Array.from({ length: READS_AHEAD + WRITES_BEHIND + HASH_HOLD }, () =>
-      Buffer.allocUnsafe(CHUNK_WINDOWS * WINDOW),
-    );
+    this.free = [...buffers];
+    for (const buffer of buffers) this.pooled.set(buffer.byteOffset, buffer);
+  }
+
+  /** Written chunks go to `hasher` in order (once `hold` settles, if given). */
+  hashTo(hasher: WindowHasher, hold: Promise<unknown> | undefined): void {
+    if (!hold) {
+      this.hasher = hasher;
+      return;
+    }
+    void hold.finally(() => {
+      this.hasher = hasher;
+      this.handOn();
+    });
   }
 
   /** Reads, writes and hands on every chunk in order; settles when all are written. */
@@ -185,7 +202,7 @@ class Pass {
         const chunk = this.chunks[nextRead++];
         const buffer = this.free.pop()!;
         reads.push(
-          readFully(this.src, buffer, chunk.count * WINDOW, chunk.first * WINDOW).then(
+          this.src.read(buffer, chunk.count * WINDOW, chunk.first * WINDOW).then(
             (bytes) => ({ chunk, buffer, bytes }),
             (error: unknown) => ({ error }),
           ),
@@ -203,10 +220,12 @@ class Pass {
         windows.push([i * WINDOW, length]);
         ranges.take(base + i * WINDOW, base + i * WINDOW + length, toWrite);
       }
+      const index = c;
       const write: Promise<void> = writeRanges(this.dst, buffer, base, toWrite).then(
         () => {
           writes.delete(write);
-          this.handOn(c, { chunk, windows, buffer });
+          this.written.set(index, this.keep({ chunk, windows, buffer }));
+          this.handOn();
         },
         (error: unknown) => {
           writes.delete(write);
@@ -226,47 +245,30 @@ class Pass {
     if (failure) throw (failure as { error: unknown }).error;
   }
 
-  /** A written chunk goes to the hash with its buffer while the hash holds few, else without (read back later). */
-  private handOn(index: number, written: Written & { buffer: Buffer }): void {
-    if (this.held < HASH_HOLD) {
+  /** The hash gets a written chunk's buffer while it holds few, else the chunk is read back later. */
+  private keep(written: Written & { buffer: Buffer }): Written {
+    if (written.windows.length > 0 && this.held < HASH_HOLD) {
       this.held += 1;
-      this.written.set(index, written);
-    } else {
-      this.free.push(written.buffer);
-      this.written.set(index, { chunk: written.chunk, windows: written.windows });
+      return written;
     }
-    this.wake?.();
+    this.free.push(written.buffer);
+    return { chunk: written.chunk, windows: written.windows };
   }
 
-  /** Hashes the written chunks in order; resolves to the hex digest. */
-  async hash(): Promise<string> {
-    void this.digest.update(Buffer.from(`size:${this.size}\0`)).catch(() => undefined);
-    const own = Buffer.allocUnsafe(CHUNK_WINDOWS * WINDOW);
-    for (let c = 0; c < this.chunks.length; c += 1) {
-      let written = this.written.get(c);
-      while (!written) {
-        await new Promise<void>((resolve) => (this.wake = resolve));
-        written = this.written.get(c);
-      }
-      this.written.delete(c);
-      const base = written.chunk.first * WINDOW;
-      // Read back from the target only when the copy ran ahead: its pages were just written, in memory.
-      const data = written.buffer ?? own;
-      if (!written.buffer && written.windows.length > 0)
-        await readFully(this.dst, own, written.chunk.count * WINDOW, base);
-      const updates: Array<Promise<void>> = [];
-      for (const [at, length] of written.windows) {
-        const offset = Buffer.alloc(8);
-        offset.writeBigUInt64BE(BigInt(base + at));
-        updates.push(this.digest.update(offset), this.digest.update(data.subarray(at, at + length)));
-      }
-      await Promise.all(updates);
-      if (written.buffer) {
-        this.held -= 1;
-        this.free.push(written.buffer);
-      }
+  /** Sends the hash every written chunk that is next in order. */
+  private handOn(): void {
+    if (!this.hasher) return;
+    for (let next = this.written.get(this.nextHashed); next; next = this.written.get(this.nextHashed)) {
+      this.written.delete(this.nextHashed);
+      this.nextHashed += 1;
+      this.hasher.add({ base: next.chunk.first * WINDOW, windows: next.windows, at: next.buffer?.byteOffset });
     }
-    return this.digest.digest();
+  }
+
+  /** The hash is done with the buffer at `at` in the pool. */
+  released(at: number): void {
+    this.held -= 1;
+    this.free.push(this.pooled.get(at)!);
   }
 }
 
@@ -304,21 +306,6 @@ function dataRanges(extents: Extent[] | undefined, size: number) {
       }
     },
   };
-}
-
-async function readFully(
-  fh: fs.promises.FileHandle,
-  buffer: Buffer,
-  length: number,
-  position: number,
-): Promise<number> {
-  let got = 0;
-  while (got < length) {
-    const { bytesRead } = await fh.read(buffer, got, length - got, position + got);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
-  return got;
 }
 
 async function writeRanges(
