@@ -11,10 +11,13 @@ import { WindowHasher } from './window-hasher.js';
 
 /** Windows read at once (where they are contiguous): large reads keep the disk streaming. */
 const CHUNK_WINDOWS = 4;
-/** Chunks read ahead of the writes, chunks being written, and written chunks waiting for the hash; one buffer each. */
+/**
+ * Chunks read ahead of the writes, chunks being written, and chunks the hash holds in memory (32 MiB: a
+ * hash that lags further reads them back from the copy); one buffer each, 56 MiB of shared memory in all.
+ */
 const READS_AHEAD = 3;
 const WRITES_BEHIND = 3;
-const HASH_HOLD = 4;
+const HASH_HOLD = 8;
 const PROGRESS_EVERY_MS = 1000;
 const ZERO_WINDOW = Buffer.alloc(WINDOW);
 
@@ -70,6 +73,7 @@ export function startCopyAndHash(source: string, target: string, options: CopyAn
 
   const opening: Opening = {};
   let hasher: WindowHasher | undefined;
+  let handedOn: Promise<void> | undefined;
   let method: ImageChecksum['method'] = 'full';
 
   const copied = (async () => {
@@ -87,11 +91,12 @@ export function startCopyAndHash(source: string, target: string, options: CopyAn
     await within(dst.truncate(size));
     const pass = new Pass(reader, dst, size, extents, pool.buffers, options.onProgress);
     hasher = new WindowHasher(pool.memory, dst.fd, size, CHUNK_WINDOWS * WINDOW, (at) => pass.released(at));
-    pass.hashTo(hasher, options.holdHash);
+    handedOn = pass.hashTo(hasher, options.holdHash);
     await within(pass.copy(within));
   })().finally(() => clearTimeout(timer));
 
   const hashed = copied.then(async () => {
+    await handedOn;
     const sha256 = await hasher!.digest();
     await closeAll(opening, undefined);
     return { sha256, method };
@@ -153,10 +158,13 @@ class Pass {
   private readonly free: Buffer[];
   private readonly written = new Map<number, Written>();
   private nextHashed = 0;
+  private allHandedOn: (() => void) | undefined;
   private hasher: WindowHasher | undefined;
   private held = 0;
   /** The pool's buffers by their offset in its shared memory (how the hash names them). */
   private readonly pooled = new Map<number, Buffer>();
+  /** How many of a buffer's uses (its write, its hash) are still to end. */
+  private readonly uses = new Map<Buffer, number>();
 
   constructor(
     private readonly src: SourceReader,
@@ -171,16 +179,17 @@ class Pass {
     for (const buffer of buffers) this.pooled.set(buffer.byteOffset, buffer);
   }
 
-  /** Written chunks go to `hasher` in order (once `hold` settles, if given). */
-  hashTo(hasher: WindowHasher, hold: Promise<unknown> | undefined): void {
-    if (!hold) {
-      this.hasher = hasher;
-      return;
-    }
-    void hold.finally(() => {
-      this.hasher = hasher;
-      this.handOn();
-    });
+  /** Chunks go to `hasher` in order (once `hold` settles, if given); settles when all have gone. */
+  hashTo(hasher: WindowHasher, hold: Promise<unknown> | undefined): Promise<void> {
+    const all = new Promise<void>((resolve) => (this.allHandedOn = resolve));
+    if (!hold) this.hasher = hasher;
+    else
+      void hold.finally(() => {
+        this.hasher = hasher;
+        this.handOn();
+      });
+    this.handOn();
+    return all;
   }
 
   /** Reads, writes and hands on every chunk in order; settles when all are written. */
@@ -220,12 +229,19 @@ class Pass {
         windows.push([i * WINDOW, length]);
         ranges.take(base + i * WINDOW, base + i * WINDOW + length, toWrite);
       }
+      // The hash gets the chunk at once, in this buffer, while it holds few; else it reads it back from
+      // the copy once written (a hash behind never slows the copy, which a frozen filesystem waits for).
+      const inMemory = windows.length > 0 && this.held < HASH_HOLD;
+      if (inMemory) this.held += 1;
+      this.uses.set(buffer, inMemory ? 2 : 1);
+      const entry = { chunk, windows, buffer: inMemory ? buffer : undefined };
+      if (inMemory || windows.length === 0) this.ready(c, entry);
       const index = c;
       const write: Promise<void> = writeRanges(this.dst, buffer, base, toWrite).then(
         () => {
           writes.delete(write);
-          this.written.set(index, this.keep({ chunk, windows, buffer }));
-          this.handOn();
+          this.release(buffer);
+          if (!inMemory && windows.length > 0) this.ready(index, entry);
         },
         (error: unknown) => {
           writes.delete(write);
@@ -245,14 +261,17 @@ class Pass {
     if (failure) throw (failure as { error: unknown }).error;
   }
 
-  /** The hash gets a written chunk's buffer while it holds few, else the chunk is read back later. */
-  private keep(written: Written & { buffer: Buffer }): Written {
-    if (written.windows.length > 0 && this.held < HASH_HOLD) {
-      this.held += 1;
-      return written;
-    }
-    this.free.push(written.buffer);
-    return { chunk: written.chunk, windows: written.windows };
+  /** A chunk the hash may take now (in its buffer, or from the copy once written). */
+  private ready(index: number, entry: Written): void {
+    this.written.set(index, entry);
+    this.handOn();
+  }
+
+  /** One use of `buffer` (its write, or its hash) is over; the last one frees it. */
+  private release(buffer: Buffer): void {
+    const left = (this.uses.get(buffer) ?? 1) - 1;
+    this.uses.set(buffer, left);
+    if (left === 0) this.free.push(buffer);
   }
 
   /** Sends the hash every written chunk that is next in order. */
@@ -263,12 +282,13 @@ class Pass {
       this.nextHashed += 1;
       this.hasher.add({ base: next.chunk.first * WINDOW, windows: next.windows, at: next.buffer?.byteOffset });
     }
+    if (this.nextHashed === this.chunks.length) this.allHandedOn?.();
   }
 
   /** The hash is done with the buffer at `at` in the pool. */
   released(at: number): void {
     this.held -= 1;
-    this.free.push(this.pooled.get(at)!);
+    this.release(this.pooled.get(at)!);
   }
 }
 

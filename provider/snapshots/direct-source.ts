@@ -5,6 +5,8 @@
 import * as fs from 'node:fs';
 
 export interface SourceReader {
+  /** Whether reads go directly to the disk (else through the page cache). */
+  readonly direct: boolean;
   /** Reads up to `length` bytes at `position` into `buffer` (from its start); fewer only at the end of the file. */
   read(buffer: Buffer, length: number, position: number): Promise<number>;
   close(): Promise<void>;
@@ -29,14 +31,17 @@ export async function openSource(
   size: number,
   count: number,
   bytes: number,
+  options: { readonly direct?: boolean } = {},
 ): Promise<{ reader: SourceReader; pool: BufferPool }> {
   const buffered = await fs.promises.open(source, 'r');
   let direct: fs.promises.FileHandle | undefined;
   let offset = 0;
-  try {
-    direct = await fs.promises.open(source, fs.constants.O_RDONLY | fs.constants.O_DIRECT);
-  } catch {
-    direct = undefined; // not on this filesystem (tmpfs, some network filesystems)
+  if (options.direct ?? true) {
+    try {
+      direct = await fs.promises.open(source, fs.constants.O_RDONLY | fs.constants.O_DIRECT);
+    } catch {
+      direct = undefined; // not on this filesystem (older tmpfs, some network filesystems)
+    }
   }
   const memory = new SharedArrayBuffer(count * bytes + ALIGN);
   if (direct) {
@@ -51,6 +56,7 @@ export async function openSource(
     buffers: Array.from({ length: count }, (_, i) => Buffer.from(memory, offset + i * bytes, bytes)),
   };
   const reader: SourceReader = {
+    direct: direct !== undefined,
     async read(buffer, length, position) {
       if (direct) {
         try {
