@@ -34,6 +34,8 @@ export interface CopyAndHashOptions {
   readonly timeoutMs?: number;
   /** Called at the start and about every second: data bytes copied so far and in all. */
   readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
+  /** A hash started ahead (`new WindowHasher()`), which the pass then owns. */
+  readonly hasher?: WindowHasher;
   /** The hash starts only once this settles (tests: a hash slower than the copy). */
   readonly holdHash?: Promise<unknown>;
 }
@@ -72,7 +74,8 @@ export function startCopyAndHash(source: string, target: string, options: CopyAn
   const within = <T>(step: Promise<T>): Promise<T> => (expired ? Promise.race([step, expired]) : step);
 
   const opening: Opening = {};
-  let hasher: WindowHasher | undefined;
+  // Started by the caller ahead of a freeze, or here; this pass ends it either way.
+  const hasher = options.hasher ?? new WindowHasher();
   let handedOn: Promise<void> | undefined;
   let method: ImageChecksum['method'] = 'full';
 
@@ -90,14 +93,14 @@ export function startCopyAndHash(source: string, target: string, options: CopyAn
     const dst = await within(opening.target);
     await within(dst.truncate(size));
     const pass = new Pass(reader, dst, size, extents, pool.buffers, options.onProgress);
-    hasher = new WindowHasher(pool.memory, dst.fd, size, CHUNK_WINDOWS * WINDOW, (at) => pass.released(at));
+    hasher.begin(pool.memory, dst.fd, size, CHUNK_WINDOWS * WINDOW, (at) => pass.released(at));
     handedOn = pass.hashTo(hasher, options.holdHash);
     await within(pass.copy(within));
   })().finally(() => clearTimeout(timer));
 
   const hashed = copied.then(async () => {
     await handedOn;
-    const sha256 = await hasher!.digest();
+    const sha256 = await hasher.digest();
     await closeAll(opening, undefined);
     return { sha256, method };
   });
@@ -107,7 +110,7 @@ export function startCopyAndHash(source: string, target: string, options: CopyAn
     // The worker reads the target: it stops first. FileHandle.close waits for the handle's pending reads
     // and writes: after a timeout that runs in the background, so that the caller can thaw at once; the
     // partial target goes only after it.
-    await hasher?.abort().catch(() => undefined);
+    await hasher.abort().catch(() => undefined);
     closeAll(opening, target).catch(() => undefined);
   });
   return { copied, hashed };

@@ -14,16 +14,22 @@ export interface HashJob {
 
 // Kept as source (evaluated by the worker) so that a bundled CLI needs no separate worker file.
 // node:crypto's SHA-256 is OpenSSL's (SHA-NI where the CPU has it): as fast as `openssl dgst` here.
+// CommonJS, or ESM where the process forces that module type on evaluated code.
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
-const fs = require('node:fs');
-const { pool, targetFd, header, chunkBytes } = workerData;
-const hash = createHash('sha256');
-hash.update(Buffer.from(header, 'latin1'));
-const own = Buffer.allocUnsafe(chunkBytes);
+const load = typeof require === 'function' ? require : process.getBuiltinModule;
+const { parentPort } = load('node:worker_threads');
+const { createHash } = load('node:crypto');
+const fs = load('node:fs');
+let pool, targetFd, hash, own;
 const offset = Buffer.alloc(8);
 parentPort.on('message', (job) => {
+  if (job.begin) {
+    ({ pool, targetFd } = job.begin);
+    hash = createHash('sha256');
+    hash.update(Buffer.from(job.begin.header, 'latin1'));
+    own = Buffer.allocUnsafe(job.begin.chunkBytes);
+    return;
+  }
   if (job === 'end') return parentPort.postMessage({ digest: hash.digest('hex') });
   try {
     for (const [at, length] of job.windows) {
@@ -49,35 +55,38 @@ parentPort.on('message', (job) => {
 });
 `;
 
+/**
+ * Started ahead of the copy (a worker takes 30 to 60 ms to start here; a frozen filesystem need not
+ * wait for it), then given the copy's memory and target with `begin`; `abort` when it is not used.
+ */
 export class WindowHasher {
   private readonly worker: Worker;
   private readonly result: Promise<string>;
   private settle!: { resolve: (hex: string) => void; reject: (error: Error) => void };
+  private onReleased: (at: number) => void = () => undefined;
 
-  /**
-   * `pool`: the shared memory the copy reads into; `targetFd`: the copy, for windows read back;
-   * `onReleased`: told the pool offset of each chunk the hash is done with.
-   */
-  constructor(
-    pool: SharedArrayBuffer,
-    targetFd: number,
-    size: number,
-    chunkBytes: number,
-    onReleased: (at: number) => void,
-  ) {
+  constructor() {
     this.result = new Promise<string>((resolve, reject) => (this.settle = { resolve, reject }));
     this.result.catch(() => undefined);
-    this.worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { pool, targetFd, header: `size:${size}\0`, chunkBytes },
-    });
+    // No inherited flags: the evaluated source is the worker's whole program.
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
     this.worker.on('message', (message: { done?: number; digest?: string; error?: string }) => {
       if (message.error !== undefined) this.settle.reject(new Error(`hashing the copy failed: ${message.error}`));
       else if (message.digest !== undefined) this.settle.resolve(message.digest);
-      else if (message.done !== undefined) onReleased(message.done);
+      else if (message.done !== undefined) this.onReleased(message.done);
     });
     this.worker.on('error', (error) => this.settle.reject(error));
     this.worker.on('exit', () => this.settle.reject(new Error('the hash worker stopped before the digest')));
+  }
+
+  /**
+   * Starts the hash of an image of `size` bytes. `pool`: the shared memory the copy reads into;
+   * `targetFd`: the copy, for chunks read back; `onReleased`: told the pool offset of each chunk the
+   * hash is done with.
+   */
+  begin(pool: SharedArrayBuffer, targetFd: number, size: number, chunkBytes: number, onReleased: (at: number) => void): void {
+    this.onReleased = onReleased;
+    this.worker.postMessage({ begin: { pool, targetFd, header: `size:${size}\0`, chunkBytes } });
   }
 
   /** Queues the next chunk, in file order. */
@@ -95,7 +104,7 @@ export class WindowHasher {
     }
   }
 
-  /** Stops the hash (the copy failed); settles once the worker no longer touches the target. */
+  /** Stops the hash (the copy failed, or never started); settles once the worker no longer touches the target. */
   async abort(): Promise<void> {
     await this.worker.terminate();
   }
