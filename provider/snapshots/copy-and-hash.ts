@@ -1,18 +1,23 @@
 /**
- * A snapshot's copy of an image in one pass over the source: each data window is read once, written to
- * the new file (all-zero windows and holes stay holes) and hashed exactly as `checksum()` hashes it. The
- * reads and writes run on libuv's pool, the hash in openssl's process (stream-digest.ts), all at once.
+ * A snapshot's copy of an image in one pass over the source: each data window is read once (directly
+ * from the disk where the filesystem allows), written to the new file (all-zero windows and holes stay
+ * holes) and hashed exactly as `checksum()` hashes it, in the same memory, on a worker thread
+ * (window-hasher.ts). Reads and writes run on libuv's pool, the hash on another core, all at once.
  */
 import * as fs from 'node:fs';
 import { WINDOW, dataExtents, dataWindows } from './data-windows.js';
-import { streamDigest, type StreamDigest } from './stream-digest.js';
+import { openSource, type SourceReader } from './direct-source.js';
+import { WindowHasher } from './window-hasher.js';
 
 /** Windows read at once (where they are contiguous): large reads keep the disk streaming. */
 const CHUNK_WINDOWS = 4;
-/** Chunks read ahead of the writes, chunks being written, and written chunks waiting for the hash; one buffer each. */
+/**
+ * Chunks read ahead of the writes, chunks being written, and chunks the hash holds in memory (32 MiB: a
+ * hash that lags further reads them back from the copy); one buffer each, 56 MiB of shared memory in all.
+ */
 const READS_AHEAD = 3;
 const WRITES_BEHIND = 3;
-const HASH_HOLD = 4;
+const HASH_HOLD = 8;
 const PROGRESS_EVERY_MS = 1000;
 const ZERO_WINDOW = Buffer.alloc(WINDOW);
 
@@ -29,6 +34,10 @@ export interface CopyAndHashOptions {
   readonly timeoutMs?: number;
   /** Called at the start and about every second: data bytes copied so far and in all. */
   readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
+  /** A hash started ahead (`new WindowHasher()`), which the pass then owns. */
+  readonly hasher?: WindowHasher;
+  /** The hash starts only once this settles (tests: a hash slower than the copy). */
+  readonly holdHash?: Promise<unknown>;
 }
 
 export interface ImageChecksum {
@@ -64,44 +73,44 @@ export function startCopyAndHash(source: string, target: string, options: CopyAn
   expired?.catch(() => undefined);
   const within = <T>(step: Promise<T>): Promise<T> => (expired ? Promise.race([step, expired]) : step);
 
-  const opening = {
-    source: fs.promises.open(source, 'r'),
-    target: undefined as Promise<fs.promises.FileHandle> | undefined,
-  };
-  opening.source.catch(() => undefined);
-  let digest: StreamDigest | undefined;
-  let hashing: Promise<string> | undefined;
+  const opening: Opening = {};
+  // Started by the caller ahead of a freeze, or here; this pass ends it either way.
+  const hasher = options.hasher ?? new WindowHasher();
+  let handedOn: Promise<void> | undefined;
   let method: ImageChecksum['method'] = 'full';
 
   const copied = (async () => {
-    const src = await within(opening.source);
-    const { size } = await within(src.stat());
+    const { size } = await within(fs.promises.stat(source));
     // Inside the caller's freeze (or under the root lock) the extents hold still until the copy ends.
     const extents = await within(dataExtents(source));
     method = extents ? 'extents' : 'full';
+    opening.source = openSource(source, size, READS_AHEAD + WRITES_BEHIND + HASH_HOLD, CHUNK_WINDOWS * WINDOW);
+    opening.source.catch(() => undefined);
+    const { reader, pool } = await within(opening.source);
     // Read and write: the hash may read back what the copy wrote.
     opening.target = fs.promises.open(target, 'wx+', 0o600);
     opening.target.catch(() => undefined);
     const dst = await within(opening.target);
     await within(dst.truncate(size));
-    digest = await within(streamDigest());
-    const pass = new Pass(src, dst, digest, size, extents, options.onProgress);
-    hashing = pass.hash();
-    hashing.catch(() => undefined);
+    const pass = new Pass(reader, dst, size, extents, pool.buffers, options.onProgress);
+    hasher.begin(pool.memory, dst.fd, size, CHUNK_WINDOWS * WINDOW, (at) => pass.released(at));
+    handedOn = pass.hashTo(hasher, options.holdHash);
     await within(pass.copy(within));
   })().finally(() => clearTimeout(timer));
 
   const hashed = copied.then(async () => {
-    const sha256 = await hashing!;
+    await handedOn;
+    const sha256 = await hasher.digest();
     await closeAll(opening, undefined);
     return { sha256, method };
   });
   // Both are handled here; callers still get each rejection when they await.
   copied.catch(() => undefined);
-  hashed.catch(() => {
-    digest?.abort();
-    // FileHandle.close waits for the handle's pending reads and writes: after a timeout that runs in
-    // the background, so that the caller can thaw at once; the partial target goes only after it.
+  hashed.catch(async () => {
+    // The worker reads the target: it stops first. FileHandle.close waits for the handle's pending reads
+    // and writes: after a timeout that runs in the background, so that the caller can thaw at once; the
+    // partial target goes only after it.
+    await hasher.abort().catch(() => undefined);
     closeAll(opening, target).catch(() => undefined);
   });
   return { copied, hashed };
@@ -118,14 +127,16 @@ export async function copyAndHash(
   return pass.hashed;
 }
 
-async function closeAll(
-  opening: { source: Promise<fs.promises.FileHandle>; target?: Promise<fs.promises.FileHandle> },
-  removeTarget: string | undefined,
-): Promise<void> {
-  const src = await opening.source.catch(() => undefined);
+interface Opening {
+  source?: ReturnType<typeof openSource>;
+  target?: Promise<fs.promises.FileHandle>;
+}
+
+async function closeAll(opening: Opening, removeTarget: string | undefined): Promise<void> {
+  const src = await opening.source?.catch(() => undefined);
   const dst = await opening.target?.catch(() => undefined);
   const made = dst && removeTarget ? await dst.stat().catch(() => undefined) : undefined;
-  await Promise.allSettled([src?.close(), dst?.close()]);
+  await Promise.allSettled([src?.reader.close(), dst?.close()]);
   if (made && removeTarget) {
     // Only the file this copy made: the caller may already have removed it.
     const now = fs.statSync(removeTarget, { throwIfNoEntry: false });
@@ -149,21 +160,39 @@ class Pass {
   private readonly chunks: Chunk[];
   private readonly free: Buffer[];
   private readonly written = new Map<number, Written>();
-  private wake: (() => void) | undefined;
+  private nextHashed = 0;
+  private allHandedOn: (() => void) | undefined;
+  private hasher: WindowHasher | undefined;
   private held = 0;
+  /** The pool's buffers by their offset in its shared memory (how the hash names them). */
+  private readonly pooled = new Map<number, Buffer>();
+  /** How many of a buffer's uses (its write, its hash) are still to end. */
+  private readonly uses = new Map<Buffer, number>();
 
   constructor(
-    private readonly src: fs.promises.FileHandle,
+    private readonly src: SourceReader,
     private readonly dst: fs.promises.FileHandle,
-    private readonly digest: StreamDigest,
     private readonly size: number,
     private readonly extents: Extent[] | undefined,
+    buffers: Buffer[],
     private readonly onProgress: CopyAndHashOptions['onProgress'],
   ) {
     this.chunks = chunksOf(dataWindows(size, extents));
-    this.free = Array.from({ length: READS_AHEAD + WRITES_BEHIND + HASH_HOLD }, () =>
-      Buffer.allocUnsafe(CHUNK_WINDOWS * WINDOW),
-    );
+    this.free = [...buffers];
+    for (const buffer of buffers) this.pooled.set(buffer.byteOffset, buffer);
+  }
+
+  /** Chunks go to `hasher` in order (once `hold` settles, if given); settles when all have gone. */
+  hashTo(hasher: WindowHasher, hold: Promise<unknown> | undefined): Promise<void> {
+    const all = new Promise<void>((resolve) => (this.allHandedOn = resolve));
+    if (!hold) this.hasher = hasher;
+    else
+      void hold.finally(() => {
+        this.hasher = hasher;
+        this.handOn();
+      });
+    this.handOn();
+    return all;
   }
 
   /** Reads, writes and hands on every chunk in order; settles when all are written. */
@@ -185,7 +214,7 @@ class Pass {
         const chunk = this.chunks[nextRead++];
         const buffer = this.free.pop()!;
         reads.push(
-          readFully(this.src, buffer, chunk.count * WINDOW, chunk.first * WINDOW).then(
+          this.src.read(buffer, chunk.count * WINDOW, chunk.first * WINDOW).then(
             (bytes) => ({ chunk, buffer, bytes }),
             (error: unknown) => ({ error }),
           ),
@@ -203,10 +232,19 @@ class Pass {
         windows.push([i * WINDOW, length]);
         ranges.take(base + i * WINDOW, base + i * WINDOW + length, toWrite);
       }
+      // The hash gets the chunk at once, in this buffer, while it holds few; else it reads it back from
+      // the copy once written (a hash behind never slows the copy, which a frozen filesystem waits for).
+      const inMemory = windows.length > 0 && this.held < HASH_HOLD;
+      if (inMemory) this.held += 1;
+      this.uses.set(buffer, inMemory ? 2 : 1);
+      const entry = { chunk, windows, buffer: inMemory ? buffer : undefined };
+      if (inMemory || windows.length === 0) this.ready(c, entry);
+      const index = c;
       const write: Promise<void> = writeRanges(this.dst, buffer, base, toWrite).then(
         () => {
           writes.delete(write);
-          this.handOn(c, { chunk, windows, buffer });
+          this.release(buffer);
+          if (!inMemory && windows.length > 0) this.ready(index, entry);
         },
         (error: unknown) => {
           writes.delete(write);
@@ -226,47 +264,34 @@ class Pass {
     if (failure) throw (failure as { error: unknown }).error;
   }
 
-  /** A written chunk goes to the hash with its buffer while the hash holds few, else without (read back later). */
-  private handOn(index: number, written: Written & { buffer: Buffer }): void {
-    if (this.held < HASH_HOLD) {
-      this.held += 1;
-      this.written.set(index, written);
-    } else {
-      this.free.push(written.buffer);
-      this.written.set(index, { chunk: written.chunk, windows: written.windows });
-    }
-    this.wake?.();
+  /** A chunk the hash may take now (in its buffer, or from the copy once written). */
+  private ready(index: number, entry: Written): void {
+    this.written.set(index, entry);
+    this.handOn();
   }
 
-  /** Hashes the written chunks in order; resolves to the hex digest. */
-  async hash(): Promise<string> {
-    void this.digest.update(Buffer.from(`size:${this.size}\0`)).catch(() => undefined);
-    const own = Buffer.allocUnsafe(CHUNK_WINDOWS * WINDOW);
-    for (let c = 0; c < this.chunks.length; c += 1) {
-      let written = this.written.get(c);
-      while (!written) {
-        await new Promise<void>((resolve) => (this.wake = resolve));
-        written = this.written.get(c);
-      }
-      this.written.delete(c);
-      const base = written.chunk.first * WINDOW;
-      // Read back from the target only when the copy ran ahead: its pages were just written, in memory.
-      const data = written.buffer ?? own;
-      if (!written.buffer && written.windows.length > 0)
-        await readFully(this.dst, own, written.chunk.count * WINDOW, base);
-      const updates: Array<Promise<void>> = [];
-      for (const [at, length] of written.windows) {
-        const offset = Buffer.alloc(8);
-        offset.writeBigUInt64BE(BigInt(base + at));
-        updates.push(this.digest.update(offset), this.digest.update(data.subarray(at, at + length)));
-      }
-      await Promise.all(updates);
-      if (written.buffer) {
-        this.held -= 1;
-        this.free.push(written.buffer);
-      }
+  /** One use of `buffer` (its write, or its hash) is over; the last one frees it. */
+  private release(buffer: Buffer): void {
+    const left = (this.uses.get(buffer) ?? 1) - 1;
+    this.uses.set(buffer, left);
+    if (left === 0) this.free.push(buffer);
+  }
+
+  /** Sends the hash every written chunk that is next in order. */
+  private handOn(): void {
+    if (!this.hasher) return;
+    for (let next = this.written.get(this.nextHashed); next; next = this.written.get(this.nextHashed)) {
+      this.written.delete(this.nextHashed);
+      this.nextHashed += 1;
+      this.hasher.add({ base: next.chunk.first * WINDOW, windows: next.windows, at: next.buffer?.byteOffset });
     }
-    return this.digest.digest();
+    if (this.nextHashed === this.chunks.length) this.allHandedOn?.();
+  }
+
+  /** The hash is done with the buffer at `at` in the pool. */
+  released(at: number): void {
+    this.held -= 1;
+    this.release(this.pooled.get(at)!);
   }
 }
 
@@ -304,21 +329,6 @@ function dataRanges(extents: Extent[] | undefined, size: number) {
       }
     },
   };
-}
-
-async function readFully(
-  fh: fs.promises.FileHandle,
-  buffer: Buffer,
-  length: number,
-  position: number,
-): Promise<number> {
-  let got = 0;
-  while (got < length) {
-    const { bytesRead } = await fh.read(buffer, got, length - got, position + got);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
-  return got;
 }
 
 async function writeRanges(

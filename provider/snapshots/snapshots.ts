@@ -18,6 +18,7 @@ import { newSnapshotId } from './snapshot-id.js';
 import { WINDOW, dataExtents, dataWindows } from './data-windows.js';
 import { CopyTimedOut, copyAndHash, startCopyAndHash, type SinglePass } from './copy-and-hash.js';
 import { streamDigest } from './stream-digest.js';
+import { WindowHasher } from './window-hasher.js';
 import { allocatedBytes, formatSize, freeBytes, isNoSpace, rootFullError } from './snapshot-space.js';
 import {
   SPARSE_COPY_BYTES_PER_SECOND,
@@ -293,6 +294,8 @@ export async function takeSnapshot(
         // No progress while frozen: a report written into the frozen filesystem (stdout redirected
         // there) would hang until the thaw that waits for it.
         let pass: SinglePass | undefined;
+        // The hash's worker starts now: the frozen window need not include its start.
+        const hasher = planned === 'reflink' ? undefined : new WindowHasher();
         method = await withFrozen(
           mounted,
           async (frozenAt) => {
@@ -303,12 +306,15 @@ export async function takeSnapshot(
               return 'reflink';
             }
             // The thaw waits for the copy only: a hash still behind catches up from the copy's pages.
-            pass = startCopyAndHash(storage.path, target, { timeoutMs: left });
+            pass = startCopyAndHash(storage.path, target, { timeoutMs: left, hasher });
             await pass.copied;
             return 'sparse-copy';
           },
           (window) => (frozenMs = window),
-        );
+        ).finally(() => {
+          // Not handed to a pass (the freeze failed, or no time was left): stopped here.
+          if (!pass) void hasher?.abort().catch(() => undefined);
+        });
         sum = pass ? await pass.hashed : { sha256: '', method: 'extents' };
       } catch (error) {
         if (error instanceof CopyTimedOut) {

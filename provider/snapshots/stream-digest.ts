@@ -1,8 +1,9 @@
 /**
- * A SHA-256 fed as data streams by. Computed by `openssl dgst` in its own process where openssl is
- * installed: on this VM (SHA-NI) it hashes 1.2 GB/s where Node's built-in hash reached 450 to 670 MB/s,
- * and on another core than the copy it runs beside. Node's hash where openssl is missing or fails to
- * start; both give the same digest for the same bytes.
+ * A SHA-256 fed as data streams by, for `checksum()`. Computed by `openssl dgst` in its own process where
+ * openssl is installed, on another core than the reads it runs beside; Node's hash where openssl is
+ * missing or fails to start; both give the same digest for the same bytes (and, warmed up, the same
+ * 1.2 GB/s with SHA-NI on this VM). The snapshot's single pass hashes on a worker thread instead
+ * (window-hasher.ts): the pipe's copies cost it more than the hash.
  */
 import { createHash } from 'node:crypto';
 import { findTool, runFed } from '../exec.js';
