@@ -261,11 +261,12 @@ export const mountHandler: Handler<MountSpec, MountIdentity, ActualMount> = {
       );
       return;
     }
-    if (record && (record.storage !== identity.storage || record.storageKind !== identity.storage_kind)) {
+    const holder = record as MountRecord | undefined;
+    if (holder && (holder.storage !== identity.storage || holder.storageKind !== identity.storage_kind)) {
       // A renamed storage's old Mount: the converge, which Terraform may run before this delete, has
       // already unmounted it and mounted the new storage here. That mount is not this delete's.
       ctx.log(
-        `${identity.storage}: not mounted at ${hostPath} any more (it is now ${record.storageKind} ${record.storage}'s); nothing to unmount`,
+        `${identity.storage}: not mounted at ${hostPath} any more (it is now ${holder.storageKind} ${holder.storage}'s); nothing to unmount`,
       );
       return;
     }

@@ -43,6 +43,14 @@ export async function openSource(
       direct = undefined; // not on this filesystem (older tmpfs, some network filesystems)
     }
   }
+  if (direct) {
+    // One file, opened twice: used directly only when both opens found the same inode.
+    const [a, b] = await Promise.all([buffered.stat(), direct.stat()]);
+    if (a.dev !== b.dev || a.ino !== b.ino) {
+      await direct.close().catch(() => undefined);
+      direct = undefined;
+    }
+  }
   const memory = new SharedArrayBuffer(count * bytes + ALIGN);
   if (direct) {
     const found = alignmentIn(memory, direct.fd);

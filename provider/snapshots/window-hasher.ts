@@ -84,7 +84,13 @@ export class WindowHasher {
    * `targetFd`: the copy, for chunks read back; `onReleased`: told the pool offset of each chunk the
    * hash is done with.
    */
-  begin(pool: SharedArrayBuffer, targetFd: number, size: number, chunkBytes: number, onReleased: (at: number) => void): void {
+  begin(
+    pool: SharedArrayBuffer,
+    targetFd: number,
+    size: number,
+    chunkBytes: number,
+    onReleased: (at: number) => void,
+  ): void {
     this.onReleased = onReleased;
     this.worker.postMessage({ begin: { pool, targetFd, header: `size:${size}\0`, chunkBytes } });
   }

@@ -191,7 +191,10 @@ describe('the contract table (src/kinds.ts) agrees with the schemas and with wha
             kind,
             triggers: local(identityFields(kind)),
           });
-          expect({ kind, input: Object.keys(JSON.parse(carrier.input ?? '{}')).sort() }).toEqual({ kind, input: fields(kind) });
+          expect({ kind, input: Object.keys(JSON.parse(carrier.input ?? '{}')).sort() }).toEqual({
+            kind,
+            input: fields(kind),
+          });
         } else {
           // The manifest: the project's fields as triggers, and one entry per thing naming its kind
           expect({ kind, op, triggers: Object.keys(carrier.triggers_replace).sort() }).toEqual({

@@ -13,6 +13,7 @@ import { hostTest, makeHostFixture } from '../helpers/host-fixture.js';
 import { CdktfApp, terraformAvailable, type AppModel } from '../helpers/cdktf-app.js';
 import { hoststore, loggingCli } from '../helpers/cli.js';
 import { terraformIn, type TerraformRun } from '../helpers/terraform.js';
+import { inputOf } from '../helpers/carrier-input.js';
 
 const haveTerraform = terraformAvailable();
 if (!haveTerraform) process.stderr.write('skipping project converge tests: terraform is not on the PATH\n');
@@ -128,7 +129,7 @@ deployTest(
     );
     expect(changes.filter((c) => c.actions.join() !== 'no-op')).toHaveLength(2);
     const a = changes.find((c) => c.name.startsWith('app_a_identity-1_'))!;
-    expect([a.before.input.size_gb, a.after.input.size_gb]).toEqual(['1', '2']);
+    expect([inputOf(a.before).size_gb, inputOf(a.after).size_gb]).toEqual(['1', '2']);
     // AND applying grows it in place, in one process, keeping its data, and runs no delete
     expect(ok(d.apply())).toEqual({ status: 0, output: '' });
     expect(d.calls()).toEqual(['handle project converge', 'handle project converge']);
