@@ -12,12 +12,14 @@ import { WindowHasher } from './window-hasher.js';
 /** Windows read at once (where they are contiguous): large reads keep the disk streaming. */
 const CHUNK_WINDOWS = 4;
 /**
- * Chunks read ahead of the writes, chunks being written, and chunks the hash holds in memory (32 MiB: a
- * hash that lags further reads them back from the copy); one buffer each, 56 MiB of shared memory in all.
+ * Chunks read ahead of the writes, chunks being written, and chunks the hash holds in memory (8 MiB: a
+ * hash that lags further reads them back from the copy); one buffer each, 32 MiB of shared memory in all.
+ * Kept small: until the collector frees it, every process this one starts afterwards (fork copies the
+ * page tables) costs more, ~2 ms for 56 MiB.
  */
 const READS_AHEAD = 3;
 const WRITES_BEHIND = 3;
-const HASH_HOLD = 8;
+const HASH_HOLD = 2;
 const PROGRESS_EVERY_MS = 1000;
 const ZERO_WINDOW = Buffer.alloc(WINDOW);
 
