@@ -63,15 +63,18 @@ hostTest()('an empty file reads as nothing', async () => {
   expect(read.bytes.length).toBe(0);
 });
 
-hostTest()("a pass's shared memory is reused by the next one once its reads are over, never while they run", async () => {
-  const file = `${host.root}/reuse.img`;
-  const size = unsyncedFile(file).length;
-  const first = await openSource(file, size, 2, 2 * MiB);
-  const during = await openSource(file, size, 2, 2 * MiB);
-  expect(during.pool.memory).not.toBe(first.pool.memory);
-  await first.reader.close();
-  await during.reader.close();
-  const next = await openSource(file, size, 2, 2 * MiB);
-  expect([first.pool.memory, during.pool.memory]).toContain(next.pool.memory);
-  await next.reader.close();
-});
+hostTest()(
+  "a pass's shared memory is reused by the next one once its reads are over, never while they run",
+  async () => {
+    const file = `${host.root}/reuse.img`;
+    const size = unsyncedFile(file).length;
+    const first = await openSource(file, size, 2, 2 * MiB);
+    const during = await openSource(file, size, 2, 2 * MiB);
+    expect(during.pool.memory).not.toBe(first.pool.memory);
+    await first.reader.close();
+    await during.reader.close();
+    const next = await openSource(file, size, 2, 2 * MiB);
+    expect([first.pool.memory, during.pool.memory]).toContain(next.pool.memory);
+    await next.reader.close();
+  },
+);
