@@ -27,9 +27,9 @@ export function refExpression(ref: SpecRef): string {
 }
 
 /**
- * `{"address":"<construct path>","kind":"<kind>","spec":{...}}`, the spec written out at synth (no reference
- * to the thing's carrier, so the manifest waits for no carrier and its converge runs while Terraform records
- * the carriers), template-escaped, so no value of the user's is ever read as an expression.
+ * `{"address":"<construct path>","kind":"<kind>","spec":{...}}`, the spec written out at synth (a reference
+ * to the carrier's input cost Terraform an evaluation per thing at every plan), template-escaped, so no
+ * value of the user's is ever read as an expression.
  */
 export function specEntryLiteral(address: string, kind: ThingKind, spec: Record<string, string>): string {
   return escapeTemplate(JSON.stringify({ address, kind, spec }));

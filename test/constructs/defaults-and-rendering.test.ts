@@ -211,8 +211,14 @@ test('the manifest lists everything the project declares, converges every thing,
   ]);
   expect(entries[2].spec).toEqual(inputOf(json['stack/proj/m/identity-1']));
   expect(entries[0].spec).toEqual(inputOf(json['stack/proj/pg/identity']));
-  // It waits for no carrier: Terraform runs the converge while it records them
-  expect(manifest.depends_on).toBeUndefined();
+  // It waits for every carrier, so a replaced one's delete runs before the converge (see renderManifestCarrier)
+  const ref = (name: string) => expect.stringMatching(new RegExp(`^terraform_data\\.proj_${name}_[0-9A-F]{8}$`));
+  expect(manifest.depends_on).toEqual([
+    ref('pg_identity'),
+    ref('db_identity'),
+    ref('m_identity-1'),
+    ref('nightly_identity'),
+  ]);
   // One precondition for every block storage: an interrupted grow fails the plan
   expect(manifest.lifecycle.precondition).toHaveLength(1);
   const [{ condition, error_message: message }] = manifest.lifecycle.precondition;
@@ -251,7 +257,7 @@ test("carrier: 'null_resource' renders null_resource with triggers and the null 
   expect(env.HOSTSTORE_SPEC).toBe('${jsonencode(self.triggers)}');
   expect(JSON.parse(env.HOSTSTORE_SPEC_1).spec).toEqual(resources.proj_pg_config.triggers);
   expect(resources.proj_manifest.triggers.specs).toMatch(/^[0-9a-f]{64}$/);
-  expect(resources.proj_manifest.depends_on).toBeUndefined();
+  expect(resources.proj_manifest.depends_on).toHaveLength(2);
 });
 
 test('template sequences in values are escaped; every trigger value is a string', () => {

@@ -58,7 +58,7 @@ test('carriers exist without any Aspect run (stack.toTerraform(), no app.synth)'
     'stack/proj/nightly/identity-1',
     'stack/proj/nightly/identity-2',
   ]);
-  expect(carriers['stack/proj/manifest'].depends_on).toBeUndefined();
+  expect(carriers['stack/proj/manifest'].depends_on).toHaveLength(6);
 });
 
 test('Testing.synthScope and Testing.fullSynth render the carriers too', () => {
