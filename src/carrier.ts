@@ -10,7 +10,7 @@ import type { Carrier } from './schema.js';
 import { HOST_ENV, type HostConnection } from './host-connection.js';
 import { escapeAll, escapeTemplate } from './validation.js';
 import { handlerCommand, type HandlerOp, type KindName } from './kinds.js';
-import { SPEC_VAR_PREFIX, specEntryLiteral, specsDigest, type SpecRef, type ThingKind } from './manifest-specs.js';
+import { SPEC_VAR_PREFIX, specEntryLiteral, specsDigest, type ThingKind } from './manifest-specs.js';
 
 /** The kinds the table (src/kinds.ts) names; each carrier runs its kind's handler. */
 export type HandlerKind = KindName;
@@ -40,8 +40,6 @@ export interface ThingCarrierProps {
 export interface ThingCarrier {
   /** `<construct>/identity[-n]`: identity triggers, the full spec, and the destroy-time delete. */
   readonly resource: CarrierResource;
-  /** The attribute that shows its full spec in a plan (`input`, or a null_resource's config carrier's `triggers`). */
-  readonly specRef: SpecRef;
   /** Every carrier of it (a null_resource thing also has its config carrier). */
   readonly carriers: CarrierResource[];
   /** The full spec as the carrier holds it, read at synth: the manifest writes it out for its converge. */
@@ -238,7 +236,6 @@ export function renderThing(scope: IConstruct, suffix: string, props: ThingCarri
   if (full)
     return {
       resource: identity,
-      specRef: { type: 'terraform_data', id: identity.friendlyUniqueId, attribute: 'input' },
       carriers: [identity],
       spec: props.spec,
     };
@@ -250,7 +247,6 @@ export function renderThing(scope: IConstruct, suffix: string, props: ThingCarri
   });
   return {
     resource: identity,
-    specRef: { type: 'null_resource', id: config.friendlyUniqueId, attribute: 'triggers' },
     carriers: [identity, config],
     spec: props.spec,
   };
@@ -305,8 +301,8 @@ function growPreconditions(things: readonly ManifestThing[]) {
  * The project's manifest, at `<project>/manifest`: it converges the whole project in one process. Its
  * triggers are what the project declares plus `specs`, a digest of every thing's full spec, so any change
  * anywhere replaces it and its create-time provisioner (`handle project converge`) runs the engine once;
- * each thing's spec reaches it written out in its own variable, `HOSTSTORE_SPEC_<n>` (Linux caps one
- * environment string at 128 KiB), written out at synth rather than as references Terraform evaluates.
+ * each thing's spec reaches it in its own variable, `HOSTSTORE_SPEC_<n>` (Linux caps one environment
+ * string at 128 KiB), written out at synth rather than as a reference Terraform evaluates.
  *
  * It depends on every carrier of its project, so it converges last: a replaced carrier's destroy-time
  * delete (a renamed storage, mount or policy) runs before it. Run at the same time as those deletes (the
