@@ -8,6 +8,11 @@ import { loadHandler } from '../handlers/by-kind.js';
 import { KIND_NAMES, type KindName } from '../../src/kinds.js';
 import { HOST_ENV } from '../../src/host-connection.js';
 import { hostOf, retainedLine } from '../remote/host-moved.js';
+import { DECLARED_ENV, replacedWithinProject } from '../../src/replaced-identity.js';
+
+/** What a replaced carrier's delete says when the project's converge decides (../../src/replaced-identity.ts). */
+const replacedLine =
+  "its construct declares another one now; left to the project's converge, which keeps it if the code declares it elsewhere and retires it by its removal policy if not";
 
 function isKind(kind: string | undefined): kind is KindName {
   return (KIND_NAMES as readonly (string | undefined)[]).includes(kind);
@@ -16,9 +21,9 @@ function isKind(kind: string | undefined): kind is KindName {
 /** A spec is one flat object of strings; anything nested deeper is not one, and is refused before anything walks it. */
 const MAX_SPEC_DEPTH = 2;
 
-export function parseSpecJson(raw: string | undefined): unknown {
+export function parseSpecJson(raw: string | undefined, variable = 'HOSTSTORE_SPEC'): unknown {
   if (raw === undefined || raw === '')
-    throw new SpecError('no spec: HOSTSTORE_SPEC is empty (this command is run by the synthesized provisioners)');
+    throw new SpecError(`no spec: ${variable} is empty (this command is run by the synthesized provisioners)`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -26,13 +31,13 @@ export function parseSpecJson(raw: string | undefined): unknown {
     // V8's parser recurses: deep enough nesting overflows its stack (a RangeError) rather than failing to parse.
     const why = error instanceof RangeError ? 'it nests too deep to read' : (error as Error).message;
     throw new SpecError(
-      `HOSTSTORE_SPEC is not JSON (${why}): a spec is one JSON object of strings, as the synthesized provisioners write it (got ${JSON.stringify(raw.slice(0, 60))}${raw.length > 60 ? '...' : ''})`,
+      `${variable} is not JSON (${why}): a spec is one JSON object of strings, as the synthesized provisioners write it (got ${JSON.stringify(raw.slice(0, 60))}${raw.length > 60 ? '...' : ''})`,
     );
   }
   const depth = nestingDepth(parsed, MAX_SPEC_DEPTH);
   if (depth > MAX_SPEC_DEPTH) {
     throw new SpecError(
-      `HOSTSTORE_SPEC nests more than ${MAX_SPEC_DEPTH} levels deep: a spec is one JSON object of strings, as the synthesized provisioners write it (got ${JSON.stringify(raw.slice(0, 60))}${raw.length > 60 ? '...' : ''})`,
+      `${variable} nests more than ${MAX_SPEC_DEPTH} levels deep: a spec is one JSON object of strings, as the synthesized provisioners write it (got ${JSON.stringify(raw.slice(0, 60))}${raw.length > 60 ? '...' : ''})`,
     );
   }
   return parsed;
@@ -100,6 +105,14 @@ export async function handle(
       return 0;
     }
     const identity = handler.validateIdentity(input);
+    const declared = env[DECLARED_ENV];
+    if (declared) {
+      const now = handler.validateIdentity(parseSpecJson(declared, DECLARED_ENV));
+      if (replacedWithinProject(identity, now)) {
+        process.stdout.write(`${handler.describe(identity)}: ${replacedLine}\n`);
+        return 0;
+      }
+    }
     // The identity carrier's delete says which stack it runs for, so a borrower never deletes the owner's.
     await remove(handler, makeContext(handler.rootOf(identity), { stack: env.HOSTSTORE_STACK || undefined }), identity);
     return 0;

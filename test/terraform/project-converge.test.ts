@@ -9,10 +9,10 @@ import { imagePath, replicaHostPath } from '../../src/schema.js';
 import { journalPath } from '../../provider/registry/journal.js';
 import { Registry } from '../../provider/registry/store.js';
 import { readMountTable } from '../../provider/host/mounts.js';
-import { hostTest, makeHostFixture } from '../helpers/host-fixture.js';
-import { CdktfApp, terraformAvailable, type AppModel } from '../helpers/cdktf-app.js';
-import { hoststore, loggingCli } from '../helpers/cli.js';
-import { terraformIn, type TerraformRun } from '../helpers/terraform.js';
+import { hostTest } from '../helpers/host-fixture.js';
+import { terraformAvailable } from '../helpers/cdktf-app.js';
+import { hoststore } from '../helpers/cli.js';
+import { deployment as makeDeployment, ok } from '../helpers/deployment.js';
 import { inputOf } from '../helpers/carrier-input.js';
 
 const haveTerraform = terraformAvailable();
@@ -24,56 +24,12 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0).reverse()) cleanup();
 });
 
-interface Deployment {
-  readonly root: string;
-  readonly app: CdktfApp;
-  readonly tf: TerraformRun;
-  /** Every hoststore invocation so far, one line each (its arguments). */
-  calls(): string[];
-  /** Synthesizes the stack of `model` (and runs terraform init the first time). */
-  write(model: Pick<AppModel, 'storage'>): void;
-  apply(env?: NodeJS.ProcessEnv): { status: number | null; output: string };
-  deploy(model: Pick<AppModel, 'storage'>): { status: number | null; output: string };
-}
-
-/** A temporary root and app whose provisioners run a wrapper CLI that logs each invocation, then the real one. */
-function deployment(stack = 'conv'): Deployment {
-  const host = makeHostFixture();
-  const app = new CdktfApp();
-  cleanups.push(
-    () => host.cleanup(),
-    () => app.cleanup(),
-  );
-  const cli = loggingCli(app.dir);
-  const tf = terraformIn(app.dir, path.join(app.dir, 'cdktf.out', 'stacks', stack));
-  let initialized = false;
-  const d: Deployment = {
-    root: host.root,
-    app,
-    tf,
-    calls: cli.calls,
-    write(model) {
-      app.write({ ...model, stack, root: host.root, cli: cli.path });
-      app.cdktf('synth');
-      if (initialized) return;
-      const init = tf.run(['init', '-input=false']);
-      if (init.status !== 0) throw new Error(`terraform init failed:\n${init.output}`);
-      initialized = true;
-    },
-    apply: (env) => tf.run(['apply', '-auto-approve', '-input=false'], env),
-    deploy(model) {
-      d.write(model);
-      return d.apply();
-    },
-  };
+/** A deployment removed after the test, even when it fails. */
+function deployment() {
+  const d = makeDeployment();
+  cleanups.push(() => d.cleanup());
   return d;
 }
-
-/** The result as the test wants it: the status, and the output only when it failed (so a failure shows why). */
-const ok = (result: { status: number | null; output: string }) => ({
-  status: result.status,
-  output: result.status === 0 ? '' : result.output,
-});
 
 const volumes = (sizes: Record<string, number>, extra: Record<string, string> = {}) => ({
   storage: Object.entries(sizes).map(([id, sizeGb]) => ({
