@@ -107,7 +107,7 @@ export async function handle(
     const identity = handler.validateIdentity(input);
     const declared = env[DECLARED_ENV];
     if (declared) {
-      const now = handler.validateIdentity(parseSpecJson(declared, DECLARED_ENV));
+      const now = declaredIdentity(handler, declared);
       if (replacedWithinProject(identity, now)) {
         process.stdout.write(`${handler.describe(identity)}: ${replacedLine}\n`);
         return 0;
@@ -121,6 +121,17 @@ export async function handle(
   const spec = handler.validate(input);
   await converge(handler, makeContext(handler.rootOf(spec)), spec);
   return 0;
+}
+
+/** The identity in HOSTSTORE_DECLARED, checked like the spec; a problem names the variable. */
+function declaredIdentity(handler: Awaited<ReturnType<typeof loadHandler>>, raw: string): Record<string, unknown> {
+  const input = parseSpecJson(raw, DECLARED_ENV);
+  try {
+    return handler.validateIdentity(input);
+  } catch (error) {
+    if (error instanceof SpecError) throw new SpecError(`${DECLARED_ENV}: ${error.message}`);
+    throw error;
+  }
 }
 
 /** A spec made for another host (for one, on the deploying machine; for none, on a host) is never converged here. */

@@ -58,7 +58,8 @@ test('carriers exist without any Aspect run (stack.toTerraform(), no app.synth)'
     'stack/proj/nightly/identity-1',
     'stack/proj/nightly/identity-2',
   ]);
-  expect(carriers['stack/proj/manifest'].depends_on).toHaveLength(6);
+  const converge = carriers['stack/proj/manifest'].provisioner[0]['local-exec'].environment;
+  expect(Object.keys(converge).filter((k) => /^HOSTSTORE_SPEC_[0-9]+$/.test(k))).toHaveLength(6);
 });
 
 test('Testing.synthScope and Testing.fullSynth render the carriers too', () => {

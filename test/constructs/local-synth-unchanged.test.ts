@@ -19,6 +19,18 @@ const fixture = (name: string) =>
   fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', name), 'utf8');
 const rendered = (text: string) => `${text.split(packageRoot()).join('<package>')}\n`;
 
+/**
+ * The destroy-time provisioners as they were before HOSTSTORE_DECLARED (provisioners are not in the state:
+ * adding it replaces nothing), which must be the carrier's own identity, as the code declares it.
+ */
+function asBefore(carrier: any) {
+  return carrier.provisioner?.map((p: any) => {
+    const { HOSTSTORE_DECLARED: declared, ...environment } = p['local-exec'].environment;
+    if (declared !== undefined) expect(JSON.parse(declared)).toEqual(carrier.triggers_replace ?? carrier.triggers);
+    return { 'local-exec': { ...p['local-exec'], environment } };
+  });
+}
+
 /** What an upgrade keeps: every carrier but the manifest as Terraform compares it, the spec as an object. */
 function kept(text: string) {
   const json = JSON.parse(text);
@@ -30,7 +42,7 @@ function kept(text: string) {
         continue;
       }
       const input = typeof carrier.input === 'string' ? JSON.parse(carrier.input) : carrier.input;
-      carriers[`${type}.${id}`] = { ...carrier, ...(input ? { input } : {}) };
+      carriers[`${type}.${id}`] = { ...carrier, ...(input ? { input } : {}), provisioner: asBefore(carrier) };
     }
   return { carriers, output: json.output, terraform: json.terraform };
 }
