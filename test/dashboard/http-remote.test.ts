@@ -3,7 +3,7 @@
  * host answers ONE `dashboard` read with its storage (shown under its name), a host that is down is shown
  * with its error, escaped, and the others still are.
  */
-import { makeHostFixture, requireRoot } from '../helpers/host-fixture.js';
+import { makeHostFixture, requireRoot, type HostFixture } from '../helpers/host-fixture.js';
 import { hoststore } from '../helpers/cli.js';
 import { startSshHost, type SshHost } from '../helpers/sshd.js';
 import { synthModel } from '../helpers/synth-model.js';
@@ -109,6 +109,37 @@ remoteTest('a host that answers data of the wrong shape is shown with an error; 
   expect(await page.text()).toContain('answered with a storage row of the wrong shape');
 });
 
+/**
+ * The ssh host's `hoststore` replaced by a shell `script`, and a dashboard of it (named `name`) beside a
+ * local root; runs `check` with that root, then removes it.
+ */
+async function dashboardBesideLocal(
+  name: string,
+  script: string,
+  options: { remoteTimeoutMs?: number },
+  check: (local: HostFixture) => Promise<void>,
+): Promise<void> {
+  fs.writeFileSync(`${sshHost!.binDir}/hoststore`, `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+  const local = makeHostFixture(`hoststore-dash-${name}-`);
+  try {
+    server = await listenDashboard(
+      {
+        source: [
+          { name, connection: sshHost!.connection, roots: [sshHost!.root] },
+          { name: 'local', roots: [local.root] },
+        ],
+        hostNames: ['127.0.0.1'],
+        ...options,
+      },
+      '127.0.0.1',
+      0,
+    );
+    await check(local);
+  } finally {
+    local.cleanup();
+  }
+}
+
 remoteTest(
   'a host whose rows pass the outer check but hold a null mount or counts that are not numbers is shown with an error; the overview and /metrics of the other hosts still answer',
   async () => {
@@ -125,37 +156,25 @@ remoteTest(
       snapshots: [],
       backups: [],
     };
-    fs.writeFileSync(
-      `${sshHost.binDir}/hoststore`,
-      `#!/bin/sh\ncat >/dev/null\necho 'hoststore remote: request accepted' >&2\necho '${JSON.stringify(answer)}'\n`,
-      { mode: 0o755 },
+    await dashboardBesideLocal(
+      'odd',
+      `cat >/dev/null\necho 'hoststore remote: request accepted' >&2\necho '${JSON.stringify(answer)}'`,
+      {},
+      async () => {
+        // THEN that host is one that could not be read, and every view still answers
+        for (const route of ['/', '/api/overview', '/metrics'])
+          expect([route, (await fetch(new URL(route, server!.url))).status]).toEqual([route, 200]);
+        const overview = (await (await fetch(new URL('/api/overview', server!.url))).json()) as Record<string, any>;
+        expect(overview.hosts[0]).toEqual({
+          host: 'odd',
+          error: expect.stringContaining('a storage row of the wrong shape'),
+          roots: [],
+        });
+        expect(await (await fetch(new URL('/metrics', server!.url))).text()).toContain(
+          'hoststore_host_up{host="odd"} 0',
+        );
+      },
     );
-    const local = makeHostFixture('hoststore-dash-remote-');
-    try {
-      server = await listenDashboard(
-        {
-          source: [
-            { name: 'odd', connection: sshHost.connection, roots: [sshHost.root] },
-            { name: 'local', roots: [local.root] },
-          ],
-          hostNames: ['127.0.0.1'],
-        },
-        '127.0.0.1',
-        0,
-      );
-      // THEN that host is one that could not be read, and every view still answers
-      for (const route of ['/', '/api/overview', '/metrics'])
-        expect([route, (await fetch(new URL(route, server.url))).status]).toEqual([route, 200]);
-      const overview = (await (await fetch(new URL('/api/overview', server.url))).json()) as Record<string, any>;
-      expect(overview.hosts[0]).toEqual({
-        host: 'odd',
-        error: expect.stringContaining('a storage row of the wrong shape'),
-        roots: [],
-      });
-      expect(await (await fetch(new URL('/metrics', server.url))).text()).toContain('hoststore_host_up{host="odd"} 0');
-    } finally {
-      local.cleanup();
-    }
   },
 );
 
@@ -201,38 +220,23 @@ remoteTest(
   async () => {
     // GIVEN a host whose hoststore hangs after accepting the request, beside a local root
     sshHost = await startSshHost();
-    fs.writeFileSync(
-      `${sshHost.binDir}/hoststore`,
-      `#!/bin/sh\ncat >/dev/null\necho 'hoststore remote: request accepted' >&2\nexec sleep 60\n`,
-      { mode: 0o755 },
+    await dashboardBesideLocal(
+      'stuck',
+      `cat >/dev/null\necho 'hoststore remote: request accepted' >&2\nexec sleep 60`,
+      { remoteTimeoutMs: 2000 },
+      async (local) => {
+        // WHEN the overview, the storage and the history are asked for
+        const started = Date.now();
+        const get = (route: string) => fetch(new URL(route, server!.url), { signal: AbortSignal.timeout(15_000) });
+        const overview = (await (await get('/api/overview')).json()) as Record<string, any>;
+        expect((await get('/api/history')).status).toBe(200);
+        // THEN each answers within the host's time, with that host named as not answering
+        expect(Date.now() - started).toBeLessThan(12_000);
+        expect(overview.hosts).toEqual([
+          { host: 'stuck', error: expect.stringContaining('did not answer within 2 s'), roots: [] },
+          { host: 'local', roots: [expect.objectContaining({ root: local.root })] },
+        ]);
+      },
     );
-    const local = makeHostFixture('hoststore-dash-stuck-');
-    try {
-      server = await listenDashboard(
-        {
-          source: [
-            { name: 'stuck', connection: sshHost.connection, roots: [sshHost.root] },
-            { name: 'local', roots: [local.root] },
-          ],
-          hostNames: ['127.0.0.1'],
-          remoteTimeoutMs: 2000,
-        },
-        '127.0.0.1',
-        0,
-      );
-      // WHEN the overview, the storage and the history are asked for
-      const started = Date.now();
-      const get = (route: string) => fetch(new URL(route, server!.url), { signal: AbortSignal.timeout(15_000) });
-      const overview = (await (await get('/api/overview')).json()) as Record<string, any>;
-      expect((await get('/api/history')).status).toBe(200);
-      // THEN each answers within the host's time, with that host named as not answering
-      expect(Date.now() - started).toBeLessThan(12_000);
-      expect(overview.hosts).toEqual([
-        { host: 'stuck', error: expect.stringContaining('did not answer within 2 s'), roots: [] },
-        { host: 'local', roots: [expect.objectContaining({ root: local.root })] },
-      ]);
-    } finally {
-      local.cleanup();
-    }
   },
 );
