@@ -10,8 +10,7 @@ import type { Carrier } from './schema.js';
 import { HOST_ENV, type HostConnection } from './host-connection.js';
 import { escapeAll, escapeTemplate } from './validation.js';
 import { handlerCommand, type HandlerOp, type KindName } from './kinds.js';
-import { SPEC_VAR_PREFIX, specEntryLiteral, specsDigest, type ThingKind } from './manifest-specs.js';
-import { DECLARED_ENV } from './replaced-identity.js';
+import { PROJECT_NOW_ENV, SPEC_VAR_PREFIX, specEntryLiteral, specsDigest, type ThingKind } from './manifest-specs.js';
 
 /** The kinds the table (src/kinds.ts) names; each carrier runs its kind's handler. */
 export type HandlerKind = KindName;
@@ -57,17 +56,12 @@ function provisioner(
     readonly host?: HostConnection;
   },
   op: 'converge' | 'delete',
-  stack?: string,
   more: Record<string, unknown> = {},
 ) {
   const self = props.carrier === 'terraform_data' ? 'self.triggers_replace' : 'self.triggers';
-  // A delete says which stack it runs for (outside the triggers, so adding it replaces nothing): storage
-  // another stack owns is only borrowed, and its delete releases the borrower's mounts, nothing more.
-  const who: Record<string, string> =
-    op === 'delete' && stack !== undefined ? { HOSTSTORE_STACK: escapeTemplate(stack) } : {};
   // A literal of the current config: Terraform runs a destroy-time provisioner with the config's block and
   // the old state's `self`, so a delete reaches the host the code names now (and sees a move by the
-  // identity's `host`). Nothing for a local project: its provisioners stay exactly as they were.
+  // spec's `host`). Nothing for a local project: its provisioners stay exactly as they were.
   const where: Record<string, string> = props.host ? { [HOST_ENV]: escapeTemplate(JSON.stringify(props.host)) } : {};
   return {
     type: 'local-exec' as const,
@@ -75,7 +69,6 @@ function provisioner(
     environment: {
       HOSTSTORE_CLI: escapeTemplate(String(props.cli)),
       HOSTSTORE_SPEC: `\${jsonencode(${self})}`,
-      ...who,
       ...where,
       ...more,
     },
@@ -208,13 +201,13 @@ export function renderThing(scope: IConstruct, suffix: string, props: ThingCarri
   const framework = frameworkOf(scope);
   const Carrier = carrierClass(framework);
   if (props.carrier === 'null_resource') requireNullProvider(scope);
-  const stack = stackOf(scope).node.id;
   const full = props.carrier === 'terraform_data';
   const identity = new Carrier(scope, `identity${suffix}`, {
     type: props.carrier,
     triggers: lazyTriggers(props.identity),
     ...(full ? { input: lazyJson(props.spec), inputIsJson: true } : {}),
-    provisioners: [provisioner(props, 'delete', stack, { [DECLARED_ENV]: lazyJson(props.identity) })],
+    // No provisioner: the manifest converges it, and retires it when nothing declares it any more.
+    provisioners: [],
     dependsOn: props.dependsOn,
   });
   if (full)
@@ -249,7 +242,39 @@ export interface ManifestThing {
   readonly failPlanIfExists?: { readonly file: string; readonly message: string };
 }
 
+export interface RetirementCarrierProps {
+  readonly carrier: Carrier;
+  readonly cli: string;
+  readonly host?: HostConnection;
+  /** What names the project (`root`, `project`, `stack`, `host` when remote), read at synth. */
+  readonly identity: () => Record<string, string>;
+}
+
+/**
+ * The project's retirement, at `<project>/retirement`: a carrier whose triggers name the project only, so it
+ * is destroyed only with the stack (`cdktf destroy`) or when the project's root, name or stack changes, and
+ * whose destroy-time provisioner (`handle project delete`) then retires everything the stack made in the old
+ * project, by removal policy, in one process. It has no create-time provisioner, so it is never tainted
+ * (Terraform runs no destroy-time provisioner of a tainted or a deposed object). The project's manifest
+ * waits for it: a moved project is retired before the new one converges.
+ */
+export function renderRetirementCarrier(scope: IConstruct, props: RetirementCarrierProps): CarrierResource {
+  const framework = frameworkOf(scope);
+  if (props.carrier === 'null_resource') requireNullProvider(scope);
+  const now = () => {
+    const { root, project } = props.identity();
+    return { root, project };
+  };
+  return new (carrierClass(framework))(scope, 'retirement', {
+    type: props.carrier,
+    triggers: lazyTriggers(() => ({ ...props.identity(), storage: '', mounts: '', policies: '' })),
+    provisioners: [provisioner({ ...props, kind: 'project' }, 'delete', { [PROJECT_NOW_ENV]: lazyJson(now) })],
+  });
+}
+
 export interface ManifestCarrierProps {
+  /** The project's retirement carrier, which the manifest waits for. */
+  readonly retirement: CarrierResource;
   readonly carrier: Carrier;
   readonly cli: string;
   /** A remote project's host (HOSTSTORE_HOST of its converge). */
@@ -288,11 +313,11 @@ function growPreconditions(things: readonly ManifestThing[]) {
  * each thing's spec reaches it in its own variable, `HOSTSTORE_SPEC_<n>` (Linux caps one environment
  * string at 128 KiB), written out at synth rather than as a reference Terraform evaluates.
  *
- * It waits for no carrier: Terraform runs the converge while it records the carriers (a deploy of 50
- * volumes from nothing took 1.54x `hoststore apply` so, 2.01x converging last). Nothing orders it after a
- * replaced carrier's destroy-time delete, and nothing needs to: that delete leaves the old identity to this
- * converge (./replaced-identity.ts), which keeps what the code declares under another construct and
- * retires the rest.
+ * It waits for no thing's carrier, so Terraform runs the converge while it records them (a deploy of 50
+ * volumes from nothing took 1.54x `hoststore apply` so, 2.01x converging last), and no thing's carrier has
+ * a provisioner: a renamed, moved or swapped thing replaces its carrier, and the converge, which sees
+ * everything the code declares, keeps what another construct declares now (two volumes that swap names)
+ * and retires the rest. It waits for the project's retirement carrier only (see renderRetirementCarrier).
  */
 export function renderManifestCarrier(scope: IConstruct, props: ManifestCarrierProps): CarrierResource {
   const framework = frameworkOf(scope);
@@ -315,7 +340,8 @@ export function renderManifestCarrier(scope: IConstruct, props: ManifestCarrierP
     type: props.carrier,
     triggers: lazyTriggers(props.spec, () => ({ specs: specsDigest(specs()) })),
     provisioners: [],
-    provisionersLater: () => [provisioner({ ...props, kind: 'project' }, 'converge', undefined, specEntries())],
+    provisionersLater: () => [provisioner({ ...props, kind: 'project' }, 'converge', specEntries())],
+    dependsOn: [props.retirement],
     lifecycleLater: () => growPreconditions(props.things()),
   });
 }

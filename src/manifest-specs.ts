@@ -9,6 +9,13 @@ const unescapeTemplate = (value: string) => value.replace(/\$\$\{/g, () => '${')
 
 /** Prefix of the manifest's per-thing variables; `<n>` counts from 1. */
 export const SPEC_VAR_PREFIX = 'HOSTSTORE_SPEC_';
+
+/**
+ * The retirement's destroy-time provisioner: the root and project (`{"root":…,"project":…}`) the code names
+ * now, a literal of the current config. Another than its old `self`'s means the project moved or was
+ * renamed (../provider/commands/retire-project.ts).
+ */
+export const PROJECT_NOW_ENV = 'HOSTSTORE_PROJECT_NOW';
 export const SPEC_VAR_PATTERN = /^HOSTSTORE_SPEC_([1-9][0-9]*)$/;
 
 /** The kinds a manifest converges (the project itself is the manifest). */

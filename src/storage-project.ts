@@ -20,7 +20,7 @@ import {
   type Carrier,
   type ProjectManifestWire,
 } from './schema.js';
-import { renderManifestCarrier, type ManifestThing } from './carrier.js';
+import { renderManifestCarrier, renderRetirementCarrier, type ManifestThing } from './carrier.js';
 import { frameworkOf, stackOf } from './framework.js';
 import { Problems, assertValid, specProblem } from './validation.js';
 import { unknownPropProblems, type PropNames } from './known-props.js';
@@ -197,7 +197,17 @@ export class StorageProject extends Construct {
     this.node.addValidation({ validate: () => this.projectProblems() });
 
     // Made now, so every synth path renders it; what it lists is read at synth, once every construct exists.
+    const retirement = renderRetirementCarrier(this, {
+      carrier: this.renderedCarrier,
+      cli: this.cli,
+      host: this.host,
+      identity: () => {
+        assertValid(this);
+        return { ...this.hostField, root: this.root, project: this.name, stack: this.stackName };
+      },
+    });
     renderManifestCarrier(this, {
+      retirement,
       carrier: this.renderedCarrier,
       cli: this.cli,
       host: this.host,

@@ -8,11 +8,6 @@ import { loadHandler } from '../handlers/by-kind.js';
 import { KIND_NAMES, type KindName } from '../../src/kinds.js';
 import { HOST_ENV } from '../../src/host-connection.js';
 import { hostOf, retainedLine } from '../remote/host-moved.js';
-import { DECLARED_ENV, replacedWithinProject } from '../../src/replaced-identity.js';
-
-/** What a replaced carrier's delete says when the project's converge decides (../../src/replaced-identity.ts). */
-const replacedLine =
-  "its construct declares another one now; left to the project's converge, which keeps it if the code declares it elsewhere and retires it by its removal policy if not";
 
 function isKind(kind: string | undefined): kind is KindName {
   return (KIND_NAMES as readonly (string | undefined)[]).includes(kind);
@@ -95,6 +90,16 @@ export async function handle(
     assertForHere(parseSpecJson(rawSpec), here);
     return (await import('./converge-project.js')).convergeProject(rawSpec, env);
   }
+  // The project's retirement carrier: destroyed with the stack, or when the project moves.
+  if (kind === 'project' && op === 'delete') {
+    const input = parseSpecJson(rawSpec);
+    const madeOn = hostOf(input);
+    if (madeOn !== here) {
+      process.stdout.write(`${retainedLine(kind, input, madeOn, here)}\n`);
+      return 0;
+    }
+    return (await import('./retire-project.js')).retireProject(rawSpec, env);
+  }
   const handler = await loadHandler(kind);
   const input = parseSpecJson(rawSpec);
   if (op === 'delete') {
@@ -105,14 +110,6 @@ export async function handle(
       return 0;
     }
     const identity = handler.validateIdentity(input);
-    const declared = env[DECLARED_ENV];
-    if (declared) {
-      const now = declaredIdentity(handler, declared);
-      if (replacedWithinProject(identity, now)) {
-        process.stdout.write(`${handler.describe(identity)}: ${replacedLine}\n`);
-        return 0;
-      }
-    }
     // The identity carrier's delete says which stack it runs for, so a borrower never deletes the owner's.
     await remove(handler, makeContext(handler.rootOf(identity), { stack: env.HOSTSTORE_STACK || undefined }), identity);
     return 0;
@@ -121,17 +118,6 @@ export async function handle(
   const spec = handler.validate(input);
   await converge(handler, makeContext(handler.rootOf(spec)), spec);
   return 0;
-}
-
-/** The identity in HOSTSTORE_DECLARED, checked like the spec; a problem names the variable. */
-function declaredIdentity(handler: Awaited<ReturnType<typeof loadHandler>>, raw: string): Record<string, unknown> {
-  const input = parseSpecJson(raw, DECLARED_ENV);
-  try {
-    return handler.validateIdentity(input);
-  } catch (error) {
-    if (error instanceof SpecError) throw new SpecError(`${DECLARED_ENV}: ${error.message}`);
-    throw error;
-  }
 }
 
 /** A spec made for another host (for one, on the deploying machine; for none, on a host) is never converged here. */

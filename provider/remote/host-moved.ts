@@ -44,8 +44,10 @@ export function retainedLine(
           ? `snapshot policy ${text('policy')} of ${text('storage')} (project ${text('project')})`
           : `project ${text('project')}`;
   const how =
-    kind === 'storage'
-      ? `once nothing there needs it, delete it there with ${commandHint(root, `delete ${shellWord(storage)}${wire.kind === 'disk' || typeof wire.project !== 'string' ? '' : ` --project ${shellWord(wire.project)}`} --force`)} (--force: it is still mounted)`
-      : `to remove it there, delete its storage there (${commandHint(root, `delete ${shellWord(storage)} --force`)})`;
+    kind === 'project'
+      ? `its storage, mounts and policies stay there as they are; delete what is no longer needed there with ${commandHint(root, 'delete NAME')}`
+      : kind === 'storage'
+        ? `once nothing there needs it, delete it there with ${commandHint(root, `delete ${shellWord(storage)}${wire.kind === 'disk' || typeof wire.project !== 'string' ? '' : ` --project ${shellWord(wire.project)}`} --force`)} (--force: it is still mounted)`
+        : `to remove it there, delete its storage there (${commandHint(root, `delete ${shellWord(storage)} --force`)})`;
   return `hoststore: ${what} was made on ${where(madeOn)}, but this project now deploys to ${where(now)}: it is retained on ${where(madeOn)}, untouched; ${how}. ${SAME_MACHINE}`;
 }

@@ -3,7 +3,7 @@
  * forward-handle.ts, run here with the same code as `hoststore handle` and only the variables a handler reads.
  *
  * Request: `{ hoststore, command: "handle", args: [KIND, OP], host: "<address the deploy reached this host by>",
- * env: { HOSTSTORE_SPEC, HOSTSTORE_SPEC_<n>?, HOSTSTORE_STACK?, HOSTSTORE_DECLARED? } }`.
+ * env: { HOSTSTORE_SPEC, HOSTSTORE_SPEC_<n>?, HOSTSTORE_STACK?, HOSTSTORE_PROJECT_NOW? } }`.
  */
 import { hostAddressRule } from '../../src/host-connection.js';
 import { SpecError } from '../errors.js';
@@ -22,7 +22,7 @@ export async function serve(request: Record<string, unknown>): Promise<number> {
   for (const [key, value] of Object.entries(env)) {
     if (!FORWARDED_ENV.test(key))
       throw fail(
-        `env may hold only HOSTSTORE_SPEC, HOSTSTORE_SPEC_<n>, HOSTSTORE_STACK and HOSTSTORE_DECLARED (got ${JSON.stringify(key).slice(0, 80)})`,
+        `env may hold only HOSTSTORE_SPEC, HOSTSTORE_SPEC_<n>, HOSTSTORE_STACK and HOSTSTORE_PROJECT_NOW (got ${JSON.stringify(key).slice(0, 80)})`,
       );
     if (typeof value !== 'string') throw fail(`env ${key} must be a string`);
     vars[key] = value;

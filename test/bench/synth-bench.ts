@@ -1,7 +1,7 @@
 /**
  * Synth of a project with 1,000 storage resources against the same carriers built by hand (one per volume:
- * identity triggers, the spec as input, the destroy provisioner, and its output; and the manifest with one
- * spec entry per volume and the digest), and against 1,000 bare carriers: what the constructs' validation and rendering
+ * identity triggers, the spec as input, and its output; and the manifest with one spec entry per volume,
+ * the digest, and its destroy-time retirement), and against 1,000 bare carriers: what the constructs' validation and rendering
  * cost on top of the Terraform they produce.
  */
 import * as fs from 'node:fs';
@@ -16,8 +16,12 @@ import { specEntryTemplate, refExpression } from '../../src/manifest-specs.js';
 const N = 1000;
 const provisioner = (op: string, when?: 'destroy') => ({
   type: 'local-exec' as const,
-  command: `"$HOSTSTORE_CLI" handle storage ${op}`,
-  environment: { HOSTSTORE_CLI: '/usr/bin/hoststore', HOSTSTORE_SPEC: '${jsonencode(self.triggers_replace)}' },
+  command: `"$HOSTSTORE_CLI" handle project ${op}`,
+  environment: {
+    HOSTSTORE_CLI: '/usr/bin/hoststore',
+    HOSTSTORE_SPEC: '${jsonencode(self.triggers_replace)}',
+    HOSTSTORE_MANIFEST_ID: '${self.id}',
+  },
   ...(when ? { when } : {}),
 });
 
@@ -67,7 +71,6 @@ export async function synthBench(): Promise<BenchResult[]> {
           new TerraformDataCarrier(stack, `identity${i}`, {
             triggersReplace: { kind, root, project, name },
             input: spec(i),
-            provisioners: [provisioner('delete', 'destroy')],
           }),
         );
       }
@@ -97,8 +100,8 @@ export async function synthBench(): Promise<BenchResult[]> {
               ),
             },
           },
+          provisioner('delete', 'destroy'),
         ],
-        dependsOn: carriers,
       });
     });
   const bare = () =>

@@ -43,7 +43,7 @@ describe('BackupRepository', () => {
         options: { 'sftp.command': 'ssh x -s sftp' },
       });
     });
-    expect(Object.keys(byPath(json))).toEqual(['stack/proj/manifest']);
+    expect(Object.keys(byPath(json))).toEqual(['stack/proj/manifest', 'stack/proj/retirement']);
     expect(repository).toMatchObject({
       name: 'offsite',
       repository: 'sftp:backup@backup-1.internal:/srv/hoststore',

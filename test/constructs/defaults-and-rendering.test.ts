@@ -64,29 +64,20 @@ test('defaults are what the README says', () => {
   expect(new Disk(project, 'existing', { name: 'existing' }).sizeGb).toBeUndefined();
 });
 
-test('a storage renders one carrier: identity triggers, the full spec as input, the delete at destroy', () => {
+test('a storage renders one carrier: identity triggers, the full spec as input, and no provisioner', () => {
   const json = synth((p) => new Disk(p, 'pg', { name: 'pg', sizeGb: 20, filesystem: 'xfs' }));
   expect(JSON.stringify(json)).toHaveResourceWithProperties(TerraformDataCarrier, {
     triggers_replace: { kind: 'disk', root: '/var/lib/hoststore', project: 'proj', name: 'pg' },
   });
   const carriers = byPath(json);
-  expect(Object.keys(carriers).sort()).toEqual(['stack/proj/manifest', 'stack/proj/pg/identity']);
-  const identity = carriers['stack/proj/pg/identity'];
-  expect(identity.provisioner).toEqual([
-    {
-      'local-exec': {
-        command: '"$HOSTSTORE_CLI" handle storage delete',
-        when: 'destroy',
-        environment: {
-          HOSTSTORE_CLI: '/opt/hoststore/cli.js',
-          HOSTSTORE_SPEC: '${jsonencode(self.triggers_replace)}',
-          HOSTSTORE_STACK: 'stack',
-          // The identity the code declares now: a replaced carrier's delete compares it with its old `self`
-          HOSTSTORE_DECLARED: JSON.stringify({ kind: 'disk', root: '/var/lib/hoststore', project: 'proj', name: 'pg' }),
-        },
-      },
-    },
+  expect(Object.keys(carriers).sort()).toEqual([
+    'stack/proj/manifest',
+    'stack/proj/pg/identity',
+    'stack/proj/retirement',
   ]);
+  const identity = carriers['stack/proj/pg/identity'];
+  // The manifest converges it and retires it: a replaced carrier (a rename) runs nothing
+  expect(identity.provisioner).toBeUndefined();
   expect(inputOf(identity)).toEqual({
     kind: 'disk',
     root: '/var/lib/hoststore',
@@ -213,8 +204,31 @@ test('the manifest lists everything the project declares, converges every thing,
   ]);
   expect(entries[2].spec).toEqual(inputOf(json['stack/proj/m/identity-1']));
   expect(entries[0].spec).toEqual(inputOf(json['stack/proj/pg/identity']));
-  // It waits for no carrier: Terraform runs the converge while it records them (see renderManifestCarrier)
-  expect(manifest.depends_on).toBeUndefined();
+  // It waits for no thing's carrier: Terraform runs the converge while it records them; only for the retirement
+  expect(manifest.depends_on).toEqual([expect.stringMatching(/^terraform_data\.proj_retirement_[0-9A-F]{8}$/)]);
+  // The retirement: the project's identity, and at destroy, `handle project delete` with where the code puts it now
+  const retirement = json['stack/proj/retirement'];
+  expect(retirement.triggers_replace).toEqual({
+    root: '/var/lib/hoststore',
+    project: 'proj',
+    stack: 'stack',
+    storage: '',
+    mounts: '',
+    policies: '',
+  });
+  expect(retirement.provisioner).toEqual([
+    {
+      'local-exec': {
+        command: '"$HOSTSTORE_CLI" handle project delete',
+        when: 'destroy',
+        environment: {
+          HOSTSTORE_CLI: '/opt/hoststore/cli.js',
+          HOSTSTORE_SPEC: '${jsonencode(self.triggers_replace)}',
+          HOSTSTORE_PROJECT_NOW: '{"root":"/var/lib/hoststore","project":"proj"}',
+        },
+      },
+    },
+  ]);
   // One precondition for every block storage: an interrupted grow fails the plan
   expect(manifest.lifecycle.precondition).toHaveLength(1);
   const [{ condition, error_message: message }] = manifest.lifecycle.precondition;
@@ -237,7 +251,12 @@ test("carrier: 'null_resource' renders null_resource with triggers and the null 
   expect(json.resource.terraform_data).toBeUndefined();
   expect(json.terraform.required_providers.null).toMatchObject({ source: 'hashicorp/null' });
   const resources = byType(json.resource.null_resource);
-  expect(Object.keys(resources).sort()).toEqual(['proj_manifest', 'proj_pg_config', 'proj_pg_identity']);
+  expect(Object.keys(resources).sort()).toEqual([
+    'proj_manifest',
+    'proj_pg_config',
+    'proj_pg_identity',
+    'proj_retirement',
+  ]);
   for (const r of Object.values(resources)) {
     const { specs, ...rest } = r.triggers;
     expect(Object.values(rest).every((v) => typeof v === 'string')).toBe(true);
@@ -246,17 +265,15 @@ test("carrier: 'null_resource' renders null_resource with triggers and the null 
   // No input on a null_resource: the config carrier holds the full spec, and runs nothing
   expect(resources.proj_pg_config.triggers).toMatchObject({ name: 'pg', size_gb: '1' });
   expect(resources.proj_pg_config.provisioner).toBeUndefined();
-  expect(resources.proj_pg_identity.provisioner[0]['local-exec'].environment.HOSTSTORE_SPEC).toBe(
+  expect(resources.proj_pg_identity.provisioner).toBeUndefined();
+  expect(resources.proj_retirement.provisioner[0]['local-exec'].environment.HOSTSTORE_SPEC).toBe(
     '${jsonencode(self.triggers)}',
   );
   const env = resources.proj_manifest.provisioner[0]['local-exec'].environment;
   expect(env.HOSTSTORE_SPEC).toBe('${jsonencode(self.triggers)}');
   expect(JSON.parse(env.HOSTSTORE_SPEC_1).spec).toEqual(resources.proj_pg_config.triggers);
   expect(resources.proj_manifest.triggers.specs).toMatch(/^[0-9a-f]{64}$/);
-  expect(resources.proj_manifest.depends_on).toBeUndefined();
-  expect(JSON.parse(resources.proj_pg_identity.provisioner[0]['local-exec'].environment.HOSTSTORE_DECLARED)).toEqual(
-    resources.proj_pg_identity.triggers,
-  );
+  expect(resources.proj_manifest.depends_on).toEqual([expect.stringMatching(/^null_resource\.proj_retirement_[0-9A-F]{8}$/)]);
 });
 
 test('template sequences in values are escaped; every trigger value is a string', () => {
@@ -265,6 +282,7 @@ test('template sequences in values are escaped; every trigger value is a string'
   for (const r of Object.values(json.resource.terraform_data) as any[]) {
     for (const v of Object.values(r.triggers_replace)) expect(typeof v).toBe('string');
     if (r.input !== undefined) for (const v of Object.values(inputOf(r))) expect(typeof v).toBe('string');
-    expect(r.provisioner[0]['local-exec'].environment.HOSTSTORE_CLI).toBe('/opt/$${weird}/cli.js');
+    for (const p of r.provisioner ?? [])
+      expect(p['local-exec'].environment.HOSTSTORE_CLI).toBe('/opt/$${weird}/cli.js');
   }
 });

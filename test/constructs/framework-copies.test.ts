@@ -41,8 +41,8 @@ new Mount(project, 'm', { storage: cache, service: 'web', mountPath: '/c', repli
 const pg = new Disk(project, 'pg', { name: 'pg', sizeGb: 1 });
 new Mount(project, 'pgm', { storage: pg, service: 'db', mountPath: '/data' });
 `;
-// cache x2, nightly x2, m x2, pg, pgm: 8 things, one carrier each, and the manifest.
-const CARRIERS = 9;
+// cache x2, nightly x2, m x2, pg, pgm: 8 things, one carrier each, the manifest and the retirement.
+const CARRIERS = 10;
 
 const SYNTH = `
 app.synth();

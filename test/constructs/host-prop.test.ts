@@ -148,10 +148,11 @@ describe('a remote project renders its host', () => {
   test('every identity, full spec and the manifest carry host: <address>, and only the address', () => {
     const carriers = byPath(synth(everything, { host: { ...REMOTE, user: 'deploy-ci', port: 2222 } }));
     const all = Object.entries(carriers);
-    expect(all.length).toBe(6); // 2 storage, 2 mounts, 1 policy and the manifest
+    expect(all.length).toBe(7); // 2 storage, 2 mounts, 1 policy, the manifest and the retirement
     for (const [path, carrier] of all) {
       expect([path, carrier.triggers_replace.host]).toEqual([path, 'storage-1.internal']);
-      if (!path.endsWith('/manifest')) expect([path, inputOf(carrier).host]).toEqual([path, 'storage-1.internal']);
+      if (!/\/(manifest|retirement)$/.test(path))
+        expect([path, inputOf(carrier).host]).toEqual([path, 'storage-1.internal']);
       // A key rotation, another user or port must never replace anything: none of them is in the state's identity,
       // nor in the spec the manifest carries.
       const text = JSON.stringify([carrier.triggers_replace, carrier.input ?? {}, specEntries(carrier)]);
@@ -160,14 +161,14 @@ describe('a remote project renders its host', () => {
     }
   });
 
-  test('every provisioner (each delete and the converge) gets HOSTSTORE_HOST, the connection with defaults', () => {
+  test('every provisioner (the converge and the retirement) gets HOSTSTORE_HOST, the connection with defaults', () => {
     const carriers = byPath(synth(everything, { host: REMOTE }));
     const expected =
       '{"address":"storage-1.internal","user":"root","port":22,"identityFile":"/ci/keys/storage","knownHostsFile":"/ci/known_hosts"}';
-    const provisioners = Object.values(carriers).flatMap((c) => c.provisioner.map((p: any) => p['local-exec']));
-    expect(provisioners.length).toBe(6);
+    const provisioners = Object.values(carriers).flatMap((c) => (c.provisioner ?? []).map((p: any) => p['local-exec']));
+    expect(provisioners.length).toBe(2);
     for (const p of provisioners) expect(p.environment.HOSTSTORE_HOST).toBe(expected);
-    expect(provisioners.filter((p) => p.when === 'destroy').length).toBe(5);
+    expect(provisioners.filter((p) => p.when === 'destroy').length).toBe(1);
   });
 
   test('optional files left out are left out of HOSTSTORE_HOST', () => {
@@ -186,7 +187,7 @@ describe('a remote project renders its host', () => {
   test('null_resource: the identity and the config carrier carry the host too', () => {
     const json = synth(everything, { host: REMOTE, carrier: 'null_resource' });
     const resources = Object.entries(json.resource.null_resource as Record<string, any>);
-    expect(resources.length).toBe(11); // an identity and a config carrier for each of 5 things, and the manifest
+    expect(resources.length).toBe(12); // an identity and a config carrier for each of 5 things, the manifest, the retirement
     for (const [id, r] of resources) expect([id, r.triggers.host]).toEqual([id, 'storage-1.internal']);
   });
 

@@ -57,6 +57,7 @@ test('carriers exist without any Aspect run (stack.toTerraform(), no app.synth)'
     'stack/proj/manifest',
     'stack/proj/nightly/identity-1',
     'stack/proj/nightly/identity-2',
+    'stack/proj/retirement',
   ]);
   const converge = carriers['stack/proj/manifest'].provisioner[0]['local-exec'].environment;
   expect(Object.keys(converge).filter((k) => /^HOSTSTORE_SPEC_[0-9]+$/.test(k))).toHaveLength(6);
@@ -68,11 +69,11 @@ test('Testing.synthScope and Testing.fullSynth render the carriers too', () => {
       new Disk(new StorageProject(scope, 'proj', { cli: 'hoststore' }), 'pg', { name: 'pg', sizeGb: 1 });
     }),
   );
-  expect(Object.keys(scoped.resource.terraform_data)).toHaveLength(2);
+  expect(Object.keys(scoped.resource.terraform_data)).toHaveLength(3);
   const stack = makeStack((p) => new Disk(p, 'pg', { name: 'pg', sizeGb: 1 }));
   const outdir = Testing.fullSynth(stack);
   const json = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', 'stack', 'cdk.tf.json'), 'utf8'));
-  expect(Object.keys(json.resource.terraform_data)).toHaveLength(2);
+  expect(Object.keys(json.resource.terraform_data)).toHaveLength(3);
 });
 
 test('a SnapshotPolicy made before the Mount sees every replica of a non-shared volume', () => {
@@ -254,7 +255,7 @@ test('app.synth() writes the carriers (the path `cdktf synth` runs)', () => {
     new Disk(new StorageProject(stack, 'proj', { cli: 'hoststore' }), 'pg', { name: 'pg', sizeGb: 1 });
     app.synth();
     const json = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', 'stack', 'cdk.tf.json'), 'utf8'));
-    expect(Object.keys(json.resource.terraform_data)).toHaveLength(2);
+    expect(Object.keys(json.resource.terraform_data)).toHaveLength(3);
   } finally {
     fs.rmSync(outdir, { recursive: true, force: true });
   }

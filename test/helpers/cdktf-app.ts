@@ -28,6 +28,8 @@ export interface AppModel {
   readonly cli?: string;
   /** The StorageProject's `host` (a remote project); local when absent. */
   readonly host?: object;
+  /** The StorageProject's `name`; the construct id ('app') when absent. */
+  readonly projectName?: string;
   readonly storage: StorageModel[];
 }
 
@@ -43,6 +45,7 @@ const project = new StorageProject(stack, 'app', {
   root: model.root,
   carrier: model.carrier,
   cli: model.cli,
+  ...(model.projectName ? { name: model.projectName } : {}),
   ...(model.host ? { host: model.host } : {}),
 });
 for (const s of model.storage) {

@@ -9,6 +9,9 @@ import { CdktfApp, type AppModel } from './cdktf-app.js';
 import { loggingCli } from './cli.js';
 import { terraformIn, type TerraformRun } from './terraform.js';
 
+/** One step's model: the storage, and optionally another root or project name than the deployment's. */
+export type StepModel = Pick<AppModel, 'storage'> & Partial<Pick<AppModel, 'root' | 'projectName'>>;
+
 export interface Deployment {
   readonly root: string;
   readonly app: CdktfApp;
@@ -16,9 +19,9 @@ export interface Deployment {
   /** Every hoststore invocation so far, one line each (its arguments). */
   calls(): string[];
   /** Synthesizes the stack of `model` (and runs terraform init the first time). */
-  write(model: Pick<AppModel, 'storage'>): void;
+  write(model: StepModel): void;
   apply(env?: NodeJS.ProcessEnv): { status: number | null; output: string };
-  deploy(model: Pick<AppModel, 'storage'>): { status: number | null; output: string };
+  deploy(model: StepModel): { status: number | null; output: string };
   /** Removes what the deployment made: the root (unmounting it) and the app. */
   cleanup(): void;
 }
@@ -35,14 +38,20 @@ export function deployment(stack = 'conv'): Deployment {
     tf,
     calls: cli.calls,
     write(model) {
-      app.write({ ...model, stack, root: host.root, cli: cli.path });
+      app.write({ ...model, stack, root: model.root ?? host.root, cli: cli.path });
       app.cdktf('synth');
       if (initialized) return;
       const init = tf.run(['init', '-input=false']);
       if (init.status !== 0) throw new Error(`terraform init failed:\n${init.output}`);
       initialized = true;
     },
-    apply: (env) => tf.run(['apply', '-auto-approve', '-input=false'], env),
+    // Cron entries of the stack's policies go to the app's own directory (unless the test names one), never
+    // the host's /etc/cron.d.
+    apply: (env) =>
+      tf.run(['apply', '-auto-approve', '-input=false'], {
+        HOSTSTORE_CRON_DIR: process.env.HOSTSTORE_CRON_DIR ?? path.join(app.dir, 'cron.d'),
+        ...env,
+      }),
     deploy(model) {
       d.write(model);
       return d.apply();

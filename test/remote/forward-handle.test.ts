@@ -467,7 +467,7 @@ describe('hoststore remote (the host end)', () => {
     );
     expect(bad.status).toBe(2);
     expect(bad.stderr.split('\n').slice(1)).toEqual([
-      'hoststore: handle request: env may hold only HOSTSTORE_SPEC, HOSTSTORE_SPEC_<n>, HOSTSTORE_STACK and HOSTSTORE_DECLARED (got "PATH")',
+      'hoststore: handle request: env may hold only HOSTSTORE_SPEC, HOSTSTORE_SPEC_<n>, HOSTSTORE_STACK and HOSTSTORE_PROJECT_NOW (got "PATH")',
       '',
     ]);
   });
