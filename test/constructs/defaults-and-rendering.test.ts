@@ -273,7 +273,9 @@ test("carrier: 'null_resource' renders null_resource with triggers and the null 
   expect(env.HOSTSTORE_SPEC).toBe('${jsonencode(self.triggers)}');
   expect(JSON.parse(env.HOSTSTORE_SPEC_1).spec).toEqual(resources.proj_pg_config.triggers);
   expect(resources.proj_manifest.triggers.specs).toMatch(/^[0-9a-f]{64}$/);
-  expect(resources.proj_manifest.depends_on).toEqual([expect.stringMatching(/^null_resource\.proj_retirement_[0-9A-F]{8}$/)]);
+  expect(resources.proj_manifest.depends_on).toEqual([
+    expect.stringMatching(/^null_resource\.proj_retirement_[0-9A-F]{8}$/),
+  ]);
 });
 
 test('template sequences in values are escaped; every trigger value is a string', () => {

@@ -121,7 +121,9 @@ test('a CommonJS app requires it in node, and its provisioners run the installed
   const carriers = carriersOf(path.join(project, 'out/stacks/s/cdk.tf.json')) as Record<string, any>;
   expect(Object.keys(carriers).length).toBeGreaterThan(0);
   const clis = new Set(
-    Object.values(carriers).flatMap((r) => r.provisioner.map((p: any) => p['local-exec'].environment.HOSTSTORE_CLI)),
+    Object.values(carriers).flatMap((r) =>
+      (r.provisioner ?? []).map((p: any) => p['local-exec'].environment.HOSTSTORE_CLI),
+    ),
   );
   expect([...clis]).toEqual([path.join(fs.realpathSync(project), 'node_modules/cdktf-hoststore/dist/provider/cli.js')]);
   fs.accessSync([...clis][0] as string, fs.constants.X_OK);

@@ -1,8 +1,8 @@
 /**
  * The host is part of every identity (issue 12), as real Terraform sees it: moving a project to another host
- * (or back to this machine) replaces every identity carrier (`-/+`), and the old things' destroy-time deletes
- * run with the NEW config's HOSTSTORE_HOST and the OLD identity (its `host`), which is how the handler tells
- * a move from a delete. A key rotation changes nothing. The CLI here is a logging stub: no host is touched.
+ * (or back to this machine) replaces every identity carrier (`-/+`) and the project's retirement, whose
+ * destroy-time provisioner runs with the NEW config's HOSTSTORE_HOST and the OLD identity (its `host`), which
+ * is how the handler tells a move from a destroy. A key rotation changes nothing. The CLI here is a logging stub: no host is touched.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -64,7 +64,7 @@ const ONE_JSON = '{"address":"storage-1.internal","user":"root","port":22,"ident
 const TWO_JSON = '{"address":"storage-2.internal","user":"root","port":22}';
 
 terraformTest(
-  'a host change is -/+ on every identity; deletes run with the new HOSTSTORE_HOST and the old identity; a key rotation is no change',
+  'a host change is -/+ on every identity; the retirement runs with the new HOSTSTORE_HOST and the old identity; a key rotation is no change',
   () => {
     const cli = loggingStub();
     const stackDir = synthShop(cli.path, ONE);
@@ -78,7 +78,7 @@ terraformTest(
     synthShop(cli.path, { ...ONE, identityFile: '/ci/keys/rotated', user: 'deploy', port: 2222 });
     expect(terraform.plannedChanges().filter((c) => c.actions.join() !== 'no-op')).toEqual([]);
 
-    // WHEN the project moves to another host: every identity is replaced (and the manifest with it)
+    // WHEN the project moves to another host: every identity is replaced (and the manifest and retirement)
     synthShop(cli.path, { address: 'storage-2.internal' });
     const planned = terraform.plannedChanges();
     expect(planned.map((c) => [c.name.replace(/_[0-9A-F]{8}$/, ''), c.actions.join('/')]).sort()).toEqual([
@@ -86,6 +86,7 @@ terraformTest(
       ['shop_db_identity', 'delete/create'],
       ['shop_manifest', 'delete/create'],
       ['shop_nightly_identity', 'delete/create'],
+      ['shop_retirement', 'delete/create'],
     ]);
     for (const c of planned)
       expect([c.name, c.before.triggers_replace.host, c.after.triggers_replace.host]).toEqual([
@@ -96,29 +97,22 @@ terraformTest(
     const moved = terraform.run(['apply', '-auto-approve', '-input=false']);
     expect(moved.status).toBe(0);
     const calls = cli.calls();
-    // THEN each delete gets the old identity (host storage-1) with the new config's connection (storage-2)
-    expect(
-      calls
-        .filter((c) => c.args.endsWith(' delete'))
-        .map((c) => [c.args, c.host, c.spec.host])
-        .sort(),
-    ).toEqual([
-      ['handle mount delete', TWO_JSON, 'storage-1.internal'],
-      ['handle snapshot-policy delete', TWO_JSON, 'storage-1.internal'],
-      ['handle storage delete', TWO_JSON, 'storage-1.internal'],
+    // THEN the retirement gets the old identity (host storage-1) with the new config's connection (storage-2)
+    expect(calls.filter((c) => c.args.endsWith(' delete')).map((c) => [c.args, c.host, c.spec.host])).toEqual([
+      ['handle project delete', TWO_JSON, 'storage-1.internal'],
     ]);
     expect(calls.filter((c) => c.args.endsWith(' converge')).map((c) => [c.args, c.host, c.spec.host])).toEqual([
       ['handle project converge', TWO_JSON, 'storage-2.internal'],
     ]);
 
-    // WHEN it moves back to this machine: replaced again; the deletes get no HOSTSTORE_HOST and the old host
+    // WHEN it moves back to this machine: replaced again; the retirement gets no HOSTSTORE_HOST and the old host
     synthShop(cli.path, undefined);
-    expect(terraform.plannedChanges().map((c) => c.actions.join('/'))).toEqual(Array(4).fill('delete/create'));
+    expect(terraform.plannedChanges().map((c) => c.actions.join('/'))).toEqual(Array(5).fill('delete/create'));
     expect(terraform.run(['apply', '-auto-approve', '-input=false']).status).toBe(0);
     const back = cli.calls();
-    expect(back.filter((c) => c.args.endsWith(' delete')).map((c) => [c.host, c.spec.host])).toEqual(
-      Array(3).fill(['none', 'storage-2.internal']),
-    );
+    expect(back.filter((c) => c.args.endsWith(' delete')).map((c) => [c.host, c.spec.host])).toEqual([
+      ['none', 'storage-2.internal'],
+    ]);
     expect(back.find((c) => c.args.endsWith(' converge'))?.spec).not.toHaveProperty('host');
   },
 );

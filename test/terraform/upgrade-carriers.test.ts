@@ -98,14 +98,17 @@ deployTest(
     expect(JSON.parse(fs.readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8')).terraform.backend.local.path).toBe(
       state,
     );
-    // THEN terraform plans every identity carrier as an update in place, the config carriers' destruction, the manifest's replacement
+    // THEN terraform plans every identity carrier as an update in place, the config carriers' destruction, the
+    // manifest's replacement and the retirement's creation (which runs nothing)
     const changes = tf.plannedChanges();
     const by = (pattern: RegExp) => changes.filter((c) => pattern.test(c.name)).map((c) => c.actions.join('+'));
     expect(by(/_identity/)).toEqual(Array(6).fill('update'));
     expect(by(/_config/)).toEqual(Array(6).fill('delete'));
     expect(by(/_manifest_/)).toEqual(['delete+create']);
-    expect(changes).toHaveLength(13);
-    // WHEN it is applied THEN one converge runs (no delete), finds nothing to change, and the data is where it was
+    expect(by(/_retirement_/)).toEqual(['create']);
+    expect(changes).toHaveLength(14);
+    // WHEN it is applied THEN one converge runs (no delete: the carriers dropped run nothing in this build's
+    // config), finds nothing to change, and the data is where it was
     const before = calls().length;
     const applied = tf.run(['apply', '-auto-approve', '-input=false']);
     expect(ok(applied)).toEqual({ status: 0, output: '' });
