@@ -173,10 +173,9 @@ test('the manifest lists everything the project declares, converges every thing,
     }),
   );
   const manifest = json['stack/proj/manifest'];
+  const project = { root: '/var/lib/hoststore', project: 'proj', stack: 'stack' };
   expect(manifest.triggers_replace).toEqual({
-    root: '/var/lib/hoststore',
-    project: 'proj',
-    stack: 'stack',
+    ...project,
     storage: 'disk:pg,volume:db',
     mounts: 'db/1:/data',
     policies: 'nightly:db',
@@ -208,14 +207,7 @@ test('the manifest lists everything the project declares, converges every thing,
   expect(manifest.depends_on).toEqual([expect.stringMatching(/^terraform_data\.proj_retirement_[0-9A-F]{8}$/)]);
   // The retirement: the project's identity, and at destroy, `handle project delete` with where the code puts it now
   const retirement = json['stack/proj/retirement'];
-  expect(retirement.triggers_replace).toEqual({
-    root: '/var/lib/hoststore',
-    project: 'proj',
-    stack: 'stack',
-    storage: '',
-    mounts: '',
-    policies: '',
-  });
+  expect(retirement.triggers_replace).toEqual({ ...project, storage: '', mounts: '', policies: '' });
   expect(retirement.provisioner).toEqual([
     {
       'local-exec': {
