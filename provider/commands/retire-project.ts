@@ -5,7 +5,8 @@
  * converge retires what the code no longer declares: its mounts unmounted, its policies removed, each
  * storage by its removal policy. Kept as they are: storage that something outside this project still
  * mounts, and, when the code now names another root or project for it (HOSTSTORE_PROJECT_NOW: a move or a
- * rename), its Disks, which are host-wide and go on being the code's.
+ * rename), its Disks, which are host-wide and go on being the code's: those are retained instead (their data
+ * kept, adopted by whoever declares them next: the moved project, the stack that mounts them).
  */
 import { describeZodError } from '../../src/schema.js';
 import { PROJECT_NOW_ENV } from '../../src/manifest-specs.js';
@@ -14,6 +15,8 @@ import { assertAllowed, makeContext } from '../handlers/handler.js';
 import { withRootLock } from '../registry/lock.js';
 import { mountKey } from '../registry/keys.js';
 import type { StorageRecord } from '../registry/store.js';
+import { retainStorage } from '../handlers/storage.js';
+import type { StorageIdentity } from '../../src/schema.js';
 import { SpecError } from '../errors.js';
 import { parseSpecJson } from './handle.js';
 import { z } from 'zod';
@@ -52,14 +55,20 @@ export async function retireProject(rawIdentity: string | undefined, env: NodeJS
         return `still mounted by ${users.map((m) => `${m.project}/${m.service} replica ${m.replica}`).join(', ')}`;
       return undefined;
     };
-    for (const s of orphans.storage) {
+    const kept = orphans.storage.flatMap((s) => {
       const why = keep(s);
-      if (why) log(`${s.kind} ${s.name}: ${why}; left as it is`);
-    }
+      return why ? [{ record: s, why }] : [];
+    });
     const retiring = { ...orphans, storage: orphans.storage.filter((s) => keep(s) === undefined) };
     const diff = projectHandler.diff(ctx, nothing, retiring);
     assertAllowed(ctx, what, '', diff);
     await projectHandler.update(ctx, nothing, retiring, diff);
+    // What is kept is retained, its data where it is: whoever declares it next (the moved project, the stack
+    // that mounts it) adopts it, and its own removal policy then applies.
+    for (const { record, why } of kept) {
+      const identity = { kind: record.kind, root: project.root, project: record.project, name: record.name };
+      await retainStorage(ctx, identity as StorageIdentity, record, `${what} retired; ${why}`);
+    }
     log(`${what}: ${diff.changes.length === 0 ? 'nothing to retire' : `retired (${diff.changes.length} changes)`}`);
   });
   return 0;

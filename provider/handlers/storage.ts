@@ -462,34 +462,51 @@ export const storageHandler: Handler<StorageSpec, StorageIdentity, ActualStorage
       );
       return;
     }
-    if (mounts.length === 0) await block.unmountImage(where);
-    // A lease is held by a mount; one whose holder has no mount record (a crash between taking the lease
-    // and recording the mount) would keep the retained disk from its next user.
-    const lease = identity.kind === 'disk' ? ctx.registry.lease(identity.name) : undefined;
-    if (
-      lease &&
-      !mounts.some((m) => m.project === lease.project && m.service === lease.service && m.replica === lease.replica)
-    ) {
-      ctx.registry.remove('leases', identity.name);
-      recordStorageEvent(
-        ctx,
-        subject,
-        'lease-released',
-        `lease of ${lease.project}/${lease.service} replica ${lease.replica} released (its holder has no mount)`,
-        { service: lease.service, replica: lease.replica },
-      );
-      ctx.log(`${what}: released the lease of ${lease.project}/${lease.service} replica ${lease.replica}`);
-    }
-    const now = ctx.now().toISOString();
-    ctx.registry.putStorage({ ...record, state: 'retained', retainedAt: now, updatedAt: now });
-    recordStorageEvent(ctx, subject, 'retained', `retained with its data at ${where} (removalPolicy 'retain')`, {
-      removalPolicy: 'retain',
-    });
-    ctx.log(
-      `${what}: retained at ${where} (removalPolicy 'retain'); delete it with \`${commandHint(ctx.root, `delete ${identity.name}`)}\``,
-    );
+    await retainStorage(ctx, identity, record, "removalPolicy 'retain'");
   },
 };
+
+/**
+ * Marks storage retained, its data kept where it is (unmounted when nothing mounts it): the next project
+ * that declares it adopts it. `because` says why, in its event and line ("removalPolicy 'retain'").
+ */
+export async function retainStorage(
+  ctx: HandlerContext,
+  identity: StorageIdentity,
+  record: StorageRecord,
+  because: string,
+): Promise<void> {
+  const where = storagePath(identity);
+  const what = `${identity.kind} ${identity.name}`;
+  const mounts = ctx.registry.mountsOf(identity.kind, identity.project, identity.name);
+  const subject: EventSubject = { ...subjectOfRecord(record), stack: ctx.stack ?? (record.stack || undefined) };
+  if (mounts.length === 0) await block.unmountImage(where);
+  // A lease is held by a mount; one whose holder has no mount record (a crash between taking the lease
+  // and recording the mount) would keep the retained disk from its next user.
+  const lease = identity.kind === 'disk' ? ctx.registry.lease(identity.name) : undefined;
+  if (
+    lease &&
+    !mounts.some((m) => m.project === lease.project && m.service === lease.service && m.replica === lease.replica)
+  ) {
+    ctx.registry.remove('leases', identity.name);
+    recordStorageEvent(
+      ctx,
+      subject,
+      'lease-released',
+      `lease of ${lease.project}/${lease.service} replica ${lease.replica} released (its holder has no mount)`,
+      { service: lease.service, replica: lease.replica },
+    );
+    ctx.log(`${what}: released the lease of ${lease.project}/${lease.service} replica ${lease.replica}`);
+  }
+  const now = ctx.now().toISOString();
+  ctx.registry.putStorage({ ...record, state: 'retained', retainedAt: now, updatedAt: now });
+  recordStorageEvent(ctx, subject, 'retained', `retained with its data at ${where} (${because})`, {
+    removalPolicy: record.removalPolicy,
+  });
+  ctx.log(
+    `${what}: retained at ${where} (${because}); delete it with \`${commandHint(ctx.root, `delete ${identity.name}`)}\``,
+  );
+}
 
 /** Creates the storage as a copy of a snapshot (verified first), grown to sizeGb when that is larger. */
 async function createFromSnapshot(ctx: HandlerContext, spec: StorageSpec, where: string): Promise<void> {
