@@ -109,6 +109,8 @@ test('a field of the wrong type is refused before any rule runs, naming the fiel
   ).toMatch(/schedule: must be a 5-field cron expression/);
 });
 
+const equal = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, n) => x === b[n]);
+
 describe('the contract table (src/kinds.ts) agrees with the schemas and with what the constructs render', () => {
   const policyWire = {
     root,
@@ -152,7 +154,7 @@ describe('the contract table (src/kinds.ts) agrees with the schemas and with wha
     },
   );
 
-  test("every carrier runs a command of the table, with the table's identity as triggers and all its fields as input", () => {
+  test("a thing's carrier runs nothing, with the table's identity as triggers and all its fields as input; the project's run the table's commands", () => {
     const out = synthModel({
       stack: 'wire',
       root,
@@ -174,45 +176,42 @@ describe('the contract table (src/kinds.ts) agrees with the schemas and with wha
         ),
       );
       const seen = new Set<string>();
+      const things = new Set<string>();
       const converged: string[] = [];
       for (const carrier of Object.values(synthesized.resource.terraform_data) as Array<{
         triggers_replace: Record<string, string>;
         input?: string;
-        provisioner: Array<{ 'local-exec': { command: string; environment: Record<string, string> } }>;
+        provisioner?: Array<{ 'local-exec': { command: string; environment: Record<string, string> } }>;
       }>) {
+        if (!carrier.provisioner) {
+          // A thing's carrier runs nothing: the table's identity of its kind as triggers, every field as input
+          const triggers = Object.keys(carrier.triggers_replace).sort();
+          const kind = KIND_NAMES.find((k) => k !== 'project' && equal(local(identityFields(k)), triggers));
+          expect({ triggers, kind: kind ?? 'none' }).toEqual({ triggers, kind: expect.not.stringMatching(/^none$/) });
+          things.add(kind!);
+          const fields = local(Object.keys(KINDS[kind!].fields));
+          expect({ kind, input: Object.keys(JSON.parse(carrier.input ?? '{}')).sort() }).toEqual({
+            kind,
+            input: fields,
+          });
+          continue;
+        }
         const found = commands.get(carrier.provisioner[0]['local-exec'].command);
         expect(found).toBeDefined();
         const { kind, op } = found!;
         seen.add(`${kind} ${op}`);
-        // A thing's carrier: the table's identity as triggers, every field of its spec as input
-        const fields = (k: typeof kind) => local(Object.keys(KINDS[k].fields));
-        if (op === 'delete') {
-          expect({ kind, triggers: Object.keys(carrier.triggers_replace).sort() }).toEqual({
-            kind,
-            triggers: local(identityFields(kind)),
-          });
-          expect({ kind, input: Object.keys(JSON.parse(carrier.input ?? '{}')).sort() }).toEqual({
-            kind,
-            input: fields(kind),
-          });
-        } else {
-          // The manifest: the project's fields as triggers, and one entry per thing naming its kind
-          expect({ kind, op, triggers: Object.keys(carrier.triggers_replace).sort() }).toEqual({
-            kind: 'project',
-            op: 'converge',
-            triggers: fields('project'),
-          });
+        // The manifest and the retirement: the project's fields as triggers
+        expect({ kind, triggers: Object.keys(carrier.triggers_replace).sort() }).toEqual({
+          kind: 'project',
+          triggers: local(Object.keys(KINDS.project.fields)).filter((f) => op === 'converge' || f !== 'specs'),
+        });
+        if (op === 'converge')
           for (const [name, value] of Object.entries(carrier.provisioner[0]['local-exec'].environment))
             if (name.startsWith('HOSTSTORE_SPEC_'))
               converged.push(JSON.parse(value.replace(/\$\{.*\}\}$/, 'null}')).kind);
-        }
       }
-      expect([...seen].sort()).toEqual([
-        'mount delete',
-        'project converge',
-        'snapshot-policy delete',
-        'storage delete',
-      ]);
+      expect([...seen].sort()).toEqual(['project converge', 'project delete']);
+      expect([...things].sort()).toEqual(['mount', 'snapshot-policy', 'storage']);
       expect(converged).toEqual(['storage', 'mount', 'snapshot-policy']);
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
