@@ -3,10 +3,10 @@
  * Terraform destroys only with the stack (`cdktf destroy`) or when the project's root, name or stack
  * changes. Retires everything this stack made in the project, in one process under the root's lock, as the
  * converge retires what the code no longer declares: its mounts unmounted, its policies removed, each
- * storage by its removal policy. Kept as they are: storage that something outside this project still
- * mounts, and, when the code now names another root or project for it (HOSTSTORE_PROJECT_NOW: a move or a
- * rename), its Disks, which are host-wide and go on being the code's: those are retained instead (their data
- * kept, adopted by whoever declares them next: the moved project, the stack that mounts them).
+ * storage by its removal policy. Retained instead, their data kept where it is: storage that something
+ * outside this project still mounts, and, when the code now names another root or project for it
+ * (HOSTSTORE_PROJECT_NOW: a move or a rename), its Disks, which are host-wide and go on being the code's.
+ * Whoever declares them next (the moved project, the stack that mounts them) adopts them.
  */
 import { describeZodError } from '../../src/schema.js';
 import { PROJECT_NOW_ENV } from '../../src/manifest-specs.js';
