@@ -6,14 +6,23 @@
  * graph with 10 goroutines, so ordering varies); REVIEW_ONLY=<regex> picks tests.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { imagePath, replicaHostPath, stagingPath } from '../../src/schema.js';
+import { imagePath, stagingPath } from '../../src/schema.js';
 import { Registry } from '../../provider/registry/store.js';
-import { readMountTable } from '../../provider/host/mounts.js';
-import { hostLoopsUnder, hostMountsUnder, hostTest, makeHostFixture } from '../helpers/host-fixture.js';
-import { terraformAvailable, type StorageModel } from '../helpers/cdktf-app.js';
-import { deployment as makeDeployment, ok, type Deployment, type StepModel } from '../helpers/deployment.js';
+import { hostLoopsUnder, hostMountsUnder, hostTest } from '../helpers/host-fixture.js';
+import { terraformAvailable } from '../helpers/cdktf-app.js';
+import { ok, type Deployment, type StepModel } from '../helpers/deployment.js';
+import {
+  address,
+  deployOk,
+  deploySuite,
+  disk,
+  mark,
+  marker,
+  mountedAt,
+  svcPath,
+  vol,
+} from '../helpers/deploy-suite.js';
 
 const haveTerraform = terraformAvailable();
 if (!haveTerraform) process.stderr.write('skipping refactor and destroy tests: terraform is not on the PATH\n');
@@ -29,78 +38,9 @@ function repeated(name: string, fn: () => void) {
   }
 }
 
-const cleanups: Array<() => void> = [];
-const roots: string[] = [];
-let cronDir = '';
-beforeEach(() => {
-  // Terraform's provisioners inherit this (the harness sets it for cdktf synth only): never the host's /etc/cron.d.
-  cronDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-refactors-cron-'));
-  process.env.HOSTSTORE_CRON_DIR = cronDir;
-});
-afterEach(() => {
-  const errors: unknown[] = [];
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    try {
-      cleanup();
-    } catch (error) {
-      errors.push(error);
-    }
-  }
-  delete process.env.HOSTSTORE_CRON_DIR;
-  fs.rmSync(cronDir, { recursive: true, force: true });
-  // Leak check, from losetup and findmnt themselves.
-  for (const root of roots.splice(0)) {
-    expect(hostLoopsUnder(root)).toEqual([]);
-    expect(hostMountsUnder(root)).toEqual([]);
-  }
-  if (errors.length) throw errors[0];
-});
-
-function deployment(stack = 'rev'): Deployment {
-  const d = makeDeployment(stack);
-  cleanups.push(() => d.cleanup());
-  roots.push(d.root);
-  return d;
-}
-
-/** Another root for the same deployment (a project whose root changes), cleaned up after the test. */
-function otherRoot(): string {
-  const host = makeHostFixture();
-  cleanups.push(() => host.cleanup());
-  roots.push(host.root);
-  return host.root;
-}
-
-const svcPath = (root: string, service: string, mountPath = '/data', replica = 1, project = 'app') =>
-  replicaHostPath(root, project, service, replica, mountPath);
-const mountedAt = (target: string) => readMountTable().some((e) => e.target === target);
-const marker = (root: string, service: string, project = 'app') => {
-  try {
-    return fs.readFileSync(path.join(svcPath(root, service, '/data', 1, project), 'marker'), 'utf8');
-  } catch {
-    return undefined;
-  }
-};
-const mark = (root: string, service: string, text: string, project = 'app') =>
-  fs.writeFileSync(path.join(svcPath(root, service, '/data', 1, project), 'marker'), text);
-
-type Policy = 'retain' | 'destroy' | 'snapshot';
-/** A Volume `id` named `name` (shared: the host name is `name`), mounted by service `svc-<id>` at /data. */
-const vol = (id: string, name: string, removalPolicy: Policy = 'retain', extra: Partial<StorageModel> = {}) =>
-  ({
-    id,
-    type: 'Volume',
-    props: { sizeGb: 1, name, shared: true, removalPolicy },
-    mounts: [{ id: `${id}-mount`, service: `svc-${id}`, mountPath: '/data' }],
-    ...extra,
-  }) as StorageModel;
-const disk = (id: string, name: string, removalPolicy: Policy = 'retain') =>
-  ({
-    id,
-    type: 'Disk',
-    props: { sizeGb: 1, name, removalPolicy },
-    mounts: [{ id: `${id}-mount`, service: `svc-${id}`, mountPath: '/data' }],
-  }) as StorageModel;
+const suite = deploySuite('hoststore-refactors');
+const deployment = (stack?: string) => suite.deployment(stack);
+const otherRoot = () => suite.otherRoot();
 
 const reg = (d: Deployment | string) => new Registry(typeof d === 'string' ? d : d.root);
 const volRecord = (root: string, name: string, project = 'app') => reg(root).storage('volume', project, name);
@@ -125,16 +65,6 @@ function looped(file: string): boolean {
   return false;
 }
 const noChanges = (d: Deployment) => expect(d.apply().output).toMatch(/No changes/);
-const deployOk = (d: Deployment, model: StepModel) => expect(ok(d.deploy(model))).toEqual({ status: 0, output: '' });
-/** The address of the carrier whose name holds `part` (e.g. `app_a-mount_identity`). */
-function address(d: Deployment, part: string): string {
-  const list = d.tf
-    .run(['state', 'list'])
-    .output.split('\n')
-    .filter((l) => l.includes(part));
-  if (list.length !== 1) throw new Error(`expected one carrier matching ${part}, got ${JSON.stringify(list)}`);
-  return list[0];
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Renames retire the old storage exactly as its policy says, once, by the converge.
@@ -337,7 +267,7 @@ repeated('a Disk renamed (destroy): the old disk deleted, its lease gone, the ne
 // ---------------------------------------------------------------------------------------------------------
 // Snapshot policies
 
-const cronFiles = () => (fs.existsSync(cronDir) ? fs.readdirSync(cronDir) : []);
+const cronFiles = () => (fs.existsSync(suite.cronDir()) ? fs.readdirSync(suite.cronDir()) : []);
 const policyRecords = (d: Deployment) =>
   reg(d)
     .list<{ policy: string; storage: string }>('policies')
@@ -354,7 +284,7 @@ repeated('a SnapshotPolicy moved to another volume: its record and cron entry fo
   expect(policyRecords(d)).toEqual(['p:y']);
   expect(cronFiles()).toHaveLength(1);
   expect(cronFiles()[0]).not.toBe(before);
-  expect(fs.readFileSync(path.join(cronDir, cronFiles()[0]), 'utf8')).toMatch(/\by\b/);
+  expect(fs.readFileSync(path.join(suite.cronDir(), cronFiles()[0]), 'utf8')).toMatch(/\by\b/);
   noChanges(d);
 });
 

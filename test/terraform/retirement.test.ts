@@ -5,79 +5,30 @@
  * stack mounts its volume. REVIEW_ONLY=<regex> picks tests.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { replicaHostPath } from '../../src/schema.js';
 import { Registry, type StorageRecord } from '../../provider/registry/store.js';
-import { readMountTable } from '../../provider/host/mounts.js';
-import { hostLoopsUnder, hostMountsUnder, hostTest } from '../helpers/host-fixture.js';
-import { terraformAvailable, type StorageModel } from '../helpers/cdktf-app.js';
-import { deployment as makeDeployment, ok, type Deployment, type StepModel } from '../helpers/deployment.js';
+import { hostMountsUnder, hostTest } from '../helpers/host-fixture.js';
+import { terraformAvailable } from '../helpers/cdktf-app.js';
+import { ok, type Deployment, type StepModel } from '../helpers/deployment.js';
+import {
+  address,
+  deployOk,
+  deploySuite,
+  disk,
+  mark,
+  marker,
+  mountedAt,
+  svcPath,
+  vol,
+} from '../helpers/deploy-suite.js';
 
 const haveTerraform = terraformAvailable();
 const deployTest = haveTerraform ? hostTest() : test.skip;
 const ONLY = process.env.REVIEW_ONLY ? new RegExp(process.env.REVIEW_ONLY) : undefined;
 const t = (name: string, fn: () => void) => (ONLY && !ONLY.test(name) ? test.skip : deployTest)(name, fn, 600_000);
 
-const cleanups: Array<() => void> = [];
-const roots: string[] = [];
-let cronDir = '';
-beforeEach(() => {
-  cronDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoststore-retire-review-cron-'));
-  process.env.HOSTSTORE_CRON_DIR = cronDir;
-});
-afterEach(() => {
-  const errors: unknown[] = [];
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    try {
-      cleanup();
-    } catch (error) {
-      errors.push(error);
-    }
-  }
-  delete process.env.HOSTSTORE_CRON_DIR;
-  fs.rmSync(cronDir, { recursive: true, force: true });
-  for (const root of roots.splice(0)) {
-    expect(hostLoopsUnder(root)).toEqual([]);
-    expect(hostMountsUnder(root)).toEqual([]);
-  }
-  if (errors.length) throw errors[0];
-});
+const suite = deploySuite('hoststore-retirement');
+const deployment = (stack?: string) => suite.deployment(stack);
 
-function deployment(stack = 'rev'): Deployment {
-  const d = makeDeployment(stack);
-  cleanups.push(() => d.cleanup());
-  roots.push(d.root);
-  return d;
-}
-
-type Policy = 'retain' | 'destroy' | 'snapshot';
-const vol = (id: string, name: string, removalPolicy: Policy = 'retain', svc = `svc-${id}`) =>
-  ({
-    id,
-    type: 'Volume',
-    props: { sizeGb: 1, name, shared: true, removalPolicy },
-    mounts: [{ id: `${id}-mount`, service: svc, mountPath: '/data' }],
-  }) as StorageModel;
-const disk = (id: string, name: string, removalPolicy: Policy = 'retain', svc = `svc-${id}`) =>
-  ({
-    id,
-    type: 'Disk',
-    props: { sizeGb: 1, name, removalPolicy },
-    mounts: [{ id: `${id}-mount`, service: svc, mountPath: '/data' }],
-  }) as StorageModel;
-
-const svcPath = (root: string, service: string, project = 'app') => replicaHostPath(root, project, service, 1, '/data');
-const mountedAt = (target: string) => readMountTable().some((e) => e.target === target);
-const marker = (root: string, service: string, project = 'app') => {
-  try {
-    return fs.readFileSync(path.join(svcPath(root, service, project), 'marker'), 'utf8');
-  } catch {
-    return undefined;
-  }
-};
-const mark = (root: string, service: string, text: string, project = 'app') =>
-  fs.writeFileSync(path.join(svcPath(root, service, project), 'marker'), text);
 const reg = (root: string) => new Registry(root);
 /** Every storage record of this name (any project), summarised. */
 const records = (root: string, name: string) =>
@@ -93,19 +44,10 @@ const records = (root: string, name: string) =>
       policy: r.removalPolicy,
       image: fs.existsSync(r.path),
     }));
-const deployOk = (d: Deployment, model: StepModel) => expect(ok(d.deploy(model))).toEqual({ status: 0, output: '' });
 const destroy = (d: Deployment) => d.tf.run(['destroy', '-auto-approve', '-input=false']);
-function address(d: Deployment, part: string): string {
-  const list = d.tf
-    .run(['state', 'list'])
-    .output.split('\n')
-    .filter((l) => l.includes(part));
-  if (list.length !== 1) throw new Error(`expected one carrier matching ${part}, got ${JSON.stringify(list)}`);
-  return list[0];
-}
 /** What a service of the stack sees: mounted, and the marker in it. */
 const seen = (root: string, svc: string, project = 'app') => ({
-  mounted: mountedAt(svcPath(root, svc, project)),
+  mounted: mountedAt(svcPath(root, svc, '/data', 1, project)),
   marker: marker(root, svc, project),
 });
 const hoststoreLines = (output: string) => (output.match(/hoststore: [^\n]*/g) ?? []).join('\n');
